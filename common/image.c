@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "image.h"
+
+static int fail(char *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, SC_ERR_LEN, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static const ProtobufCMessageDescriptor *descriptor(uint32_t type)
+{
+	switch (type) {
+	case SC_IMG_INVENTORY:
+		return &sc__inventory__descriptor;
+	case SC_IMG_CORE:
+		return &sc__proc_core__descriptor;
+	case SC_IMG_SIGACTS:
+		return &sc__sig_acts__descriptor;
+	case SC_IMG_MM:
+		return &sc__mm__descriptor;
+	case SC_IMG_PAGEMAP:
+		return &sc__pagemap__descriptor;
+	case SC_IMG_FDS:
+		return &sc__fds__descriptor;
+	}
+	return NULL;
+}
+
+ProtobufCMessage *sc_img_unpack(const void *buf, size_t len, uint32_t type, char *err)
+{
+	struct sc_img_header h;
+	ProtobufCMessage *m;
+
+	if (len < sizeof(h)) {
+		fail(err, "truncated (%zu bytes, no header)", len);
+		return NULL;
+	}
+	memcpy(&h, buf, sizeof(h));
+	if (h.magic != SC_IMG_MAGIC) {
+		fail(err, "not a selfckpt image file (bad magic)");
+		return NULL;
+	}
+	if (h.version != SC_IMAGE_VERSION) {
+		fail(err, "image format version %u, this crload reads version %u", h.version,
+		     SC_IMAGE_VERSION);
+		return NULL;
+	}
+	if (h.type != type || !descriptor(type)) {
+		fail(err, "holds record type %u where type %u belongs", h.type, type);
+		return NULL;
+	}
+	if (h.len != len - sizeof(h)) {
+		fail(err, "truncated or padded: header says %u bytes, file has %zu", h.len,
+		     len - sizeof(h));
+		return NULL;
+	}
+	if (XXH3_64bits((const char *)buf + sizeof(h), h.len) != h.xxh3) {
+		fail(err, "checksum mismatch: the file is corrupted");
+		return NULL;
+	}
+	m = protobuf_c_message_unpack(descriptor(type), NULL, h.len,
+				      (const uint8_t *)buf + sizeof(h));
+	if (!m)
+		fail(err, "cannot be decoded (malformed or missing fields)");
+	return m;
+}
+
+static bool safe_name(const char *n)
+{
+	return *n && !strchr(n, '/') && strcmp(n, ".") && strcmp(n, "..");
+}
+
+int sc_check_inventory(const Sc__Inventory *inv, char *err)
+{
+	if (inv->version != SC_IMAGE_VERSION)
+		return fail(err, "image version %u, expected %u", inv->version, SC_IMAGE_VERSION);
+	if (strcmp(inv->writer, SC_WRITER_RUNTIME) && strcmp(inv->writer, SC_WRITER_CRDUMP))
+		return fail(err, "unknown writer \"%s\"", inv->writer);
+	if (inv->n_procs == 0)
+		return fail(err, "no process in the image");
+	for (size_t i = 0; i < inv->n_procs; i++) {
+		const Sc__ProcEntry *p = inv->procs[i];
+
+		if (p->pid <= 0 || p->pid > (1 << 22) || p->ppid < 0 || p->pgid < 0 || p->sid < 0)
+			return fail(err, "process %zu has an impossible pid %d", i, p->pid);
+		for (size_t j = 0; j < i; j++)
+			if (inv->procs[j]->pid == p->pid)
+				return fail(err, "pid %d listed twice", p->pid);
+	}
+	for (size_t i = 0; i < inv->n_files; i++)
+		if (!safe_name(inv->files[i]->name))
+			return fail(err, "file name \"%s\" is not a plain name", inv->files[i]->name);
+	return 0;
+}
+
+int sc_check_core(const Sc__ProcCore *c, int pid, char *err)
+{
+	if (c->pid != pid)
+		return fail(err, "belongs to pid %d, not %d", c->pid, pid);
+	if (c->n_threads == 0 || c->n_threads > 32768)
+		return fail(err, "%zu threads", c->n_threads);
+	if (c->threads[0]->tid != pid)
+		return fail(err, "first thread is %d, not the main thread %d", c->threads[0]->tid, pid);
+	for (size_t i = 0; i < c->n_threads; i++) {
+		const Sc__ThreadCore *t = c->threads[i];
+		struct sc_fpx_sw_bytes sw;
+
+		if (t->tid <= 0 || t->tid > (1 << 22))
+			return fail(err, "thread %zu has an impossible tid %d", i, t->tid);
+		for (size_t j = 0; j < i; j++)
+			if (c->threads[j]->tid == t->tid)
+				return fail(err, "tid %d listed twice", t->tid);
+		if (t->xsave.len < 512 || t->xsave.len > SC_XSAVE_MAX)
+			return fail(err, "thread %d: XSAVE area of %zu bytes", t->tid, t->xsave.len);
+		if (t->xsave.len > 512) {
+			memcpy(&sw, t->xsave.data + SC_FPX_SW_OFFSET, sizeof(sw));
+			if (sw.magic1 != SC_FP_XSTATE_MAGIC1 || sw.xstate_size != t->xsave.len ||
+			    sw.extended_size != t->xsave.len + SC_FP_XSTATE_MAGIC2_SIZE)
+				return fail(err, "thread %d: XSAVE area header is inconsistent",
+					    t->tid);
+		}
+		if (t->regs->rip >= SC_TASK_SIZE || t->regs->rsp >= SC_TASK_SIZE ||
+		    t->regs->rsp < 4096)
+			return fail(err, "thread %d: rip/rsp outside user space", t->tid);
+		if (t->rseq_ptr && (t->rseq_len < 32 || t->rseq_len > 4096 || t->rseq_ptr % 32))
+			return fail(err, "thread %d: bad rseq area", t->tid);
+		if (strlen(t->name) > 15)
+			return fail(err, "thread %d: name too long", t->tid);
+	}
+	if (c->cwd[0] != '/')
+		return fail(err, "cwd \"%s\" is not absolute", c->cwd);
+	if (c->umask > 0777)
+		return fail(err, "umask %o", c->umask);
+	for (size_t i = 0; i < c->n_rlimits; i++)
+		if (c->rlimits[i]->resource >= 16)
+			return fail(err, "unknown rlimit %u", c->rlimits[i]->resource);
+	return 0;
+}
+
+int sc_check_sigacts(const Sc__SigActs *a, char *err)
+{
+	for (size_t i = 0; i < a->n_acts; i++)
+		if (a->acts[i]->sig < 1 || a->acts[i]->sig > 64 || a->acts[i]->sig == 9 ||
+		    a->acts[i]->sig == 19)
+			return fail(err, "signal %u cannot have a handler", a->acts[i]->sig);
+	return 0;
+}
+
+bool sc_vma_stores_pages(const Sc__Vma *v)
+{
+	return v->kind == SC__VMA_KIND__ANON_PRIVATE || v->kind == SC__VMA_KIND__ANON_SHARED ||
+	       v->kind == SC__VMA_KIND__FILE_PRIVATE;
+}
+
+int sc_check_mm(const Sc__Mm *mm, char *err)
+{
+	uint64_t prev_end = 0;
+
+	if (mm->n_vmas == 0)
+		return fail(err, "no memory");
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const Sc__Vma *v = mm->vmas[i];
+
+		if (v->start % SC_PAGE_SIZE || v->end % SC_PAGE_SIZE || v->start >= v->end ||
+		    v->end > SC_TASK_SIZE || v->start < prev_end)
+			return fail(err, "VMA %zu (%#llx-%#llx) is misplaced", i,
+				    (unsigned long long)v->start, (unsigned long long)v->end);
+		if (v->prot & ~(unsigned)(PROT_READ | PROT_WRITE | PROT_EXEC))
+			return fail(err, "VMA %zu has protection bits %#x", i, v->prot);
+		if ((v->flags & ~(unsigned)(MAP_SHARED | MAP_PRIVATE | MAP_GROWSDOWN)) ||
+		    !(v->flags & (MAP_SHARED | MAP_PRIVATE)))
+			return fail(err, "VMA %zu has flags %#x", i, v->flags);
+		if (v->kind < SC__VMA_KIND__ANON_PRIVATE || v->kind > SC__VMA_KIND__VDSO)
+			return fail(err, "VMA %zu has unknown kind %d", i, v->kind);
+		if ((v->kind == SC__VMA_KIND__FILE_PRIVATE || v->kind == SC__VMA_KIND__FILE_SHARED) &&
+		    (!v->path || v->path[0] != '/' || !v->has_pgoff || v->pgoff % SC_PAGE_SIZE))
+			return fail(err, "VMA %zu maps a file without a usable path or offset", i);
+		prev_end = v->end;
+	}
+	if (mm->n_auxv % 2 || mm->n_auxv > 512)
+		return fail(err, "auxv of %zu words", mm->n_auxv);
+	if (mm->start_brk > mm->brk || mm->brk >= SC_TASK_SIZE)
+		return fail(err, "brk %#llx before its start", (unsigned long long)mm->brk);
+	return 0;
+}
+
+int sc_check_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t pages_size, char *err)
+{
+	uint64_t total = 0, prev_end = 0;
+	size_t vi = 0;
+
+	for (size_t i = 0; i < pm->n_entries; i++) {
+		const Sc__PagemapEntry *e = pm->entries[i];
+		uint64_t len;
+
+		if (e->vaddr % SC_PAGE_SIZE || e->nr_pages == 0 ||
+		    e->nr_pages > SC_TASK_SIZE / SC_PAGE_SIZE)
+			return fail(err, "entry %zu is malformed", i);
+		len = e->nr_pages * SC_PAGE_SIZE;
+		if (e->vaddr < prev_end || e->vaddr + len > SC_TASK_SIZE || e->vaddr + len < e->vaddr)
+			return fail(err, "entry %zu (%#llx) is out of order", i,
+				    (unsigned long long)e->vaddr);
+		while (vi < mm->n_vmas && mm->vmas[vi]->end <= e->vaddr)
+			vi++;
+		if (vi == mm->n_vmas || mm->vmas[vi]->start > e->vaddr ||
+		    mm->vmas[vi]->end < e->vaddr + len || !sc_vma_stores_pages(mm->vmas[vi]))
+			return fail(err, "entry %zu (%#llx, %llu pages) lies outside stored memory", i,
+				    (unsigned long long)e->vaddr, (unsigned long long)e->nr_pages);
+		total += len;
+		prev_end = e->vaddr + len;
+	}
+	if (total != pm->pages_bytes || total != pages_size)
+		return fail(err, "describes %llu bytes of pages, the pages file has %llu",
+			    (unsigned long long)total, (unsigned long long)pages_size);
+	return 0;
+}
+
+int sc_check_fds(const Sc__Fds *fds, char *err)
+{
+	for (size_t i = 0; i < fds->n_fds; i++) {
+		const Sc__Fd *f = fds->fds[i];
+
+		if (f->fd < 0 || f->fd >= (1 << 20))
+			return fail(err, "fd %d out of range", f->fd);
+		for (size_t j = 0; j < i; j++)
+			if (fds->fds[j]->fd == f->fd)
+				return fail(err, "fd %d listed twice", f->fd);
+		if (f->kind < SC__FD_KIND__REG || f->kind > SC__FD_KIND__INHERIT)
+			return fail(err, "fd %d has unknown kind %d", f->fd, f->kind);
+		if (f->kind != SC__FD_KIND__INHERIT && (!f->path || f->path[0] != '/'))
+			return fail(err, "fd %d has no path", f->fd);
+	}
+	return 0;
+}
+
+/* Reads a whole message file and checks size and checksum against the
+ * inventory. */
+static void *read_checked(struct sc_image *img, const Sc__FileSum *s, size_t *lenp, char *err)
+{
+	int fd = openat(img->dirfd, s->name, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf;
+
+	if (fd < 0) {
+		fail(err, "%s: %s", s->name, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) || (uint64_t)st.st_size != s->size || s->size > SC_IMG_MAX_MSG + 64) {
+		fail(err, "%s: size %lld, the inventory says %llu", s->name, (long long)st.st_size,
+		     (unsigned long long)s->size);
+		close(fd);
+		return NULL;
+	}
+	buf = malloc(s->size ? s->size : 1);
+	if (!buf || pread(fd, buf, s->size, 0) != (ssize_t)s->size) {
+		fail(err, "%s: cannot read", s->name);
+		free(buf);
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	if (XXH3_64bits(buf, s->size) != s->xxh3) {
+		fail(err, "%s: checksum mismatch: the file is corrupted", s->name);
+		free(buf);
+		return NULL;
+	}
+	*lenp = s->size;
+	return buf;
+}
+
+/* Streams a large file through XXH3. */
+static int hash_file(struct sc_image *img, const Sc__FileSum *s, char *err)
+{
+	size_t chunk = 8 << 20;
+	int fd = openat(img->dirfd, s->name, O_RDONLY | O_CLOEXEC);
+	XXH3_state_t st;
+	struct stat sb;
+	uint64_t off = 0;
+	char *buf;
+
+	if (fd < 0)
+		return fail(err, "%s: %s", s->name, strerror(errno));
+	if (fstat(fd, &sb) || (uint64_t)sb.st_size != s->size) {
+		close(fd);
+		return fail(err, "%s: size %lld, the inventory says %llu", s->name,
+			    (long long)sb.st_size, (unsigned long long)s->size);
+	}
+	buf = mmap(NULL, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED) {
+		close(fd);
+		return fail(err, "%s: out of memory", s->name);
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	XXH3_64bits_reset(&st);
+	while (off < s->size) {
+		ssize_t r = pread(fd, buf, chunk, (off_t)off);
+
+		if (r <= 0)
+			break;
+		XXH3_64bits_update(&st, buf, (size_t)r);
+		off += (uint64_t)r;
+	}
+	munmap(buf, chunk);
+	close(fd);
+	if (off != s->size)
+		return fail(err, "%s: cannot read", s->name);
+	if (XXH3_64bits_digest(&st) != s->xxh3)
+		return fail(err, "%s: checksum mismatch: the file is corrupted", s->name);
+	return 0;
+}
+
+static const Sc__FileSum *find_sum(const Sc__Inventory *inv, const char *name)
+{
+	for (size_t i = 0; i < inv->n_files; i++)
+		if (!strcmp(inv->files[i]->name, name))
+			return inv->files[i];
+	return NULL;
+}
+
+/* Loads "<prefix>-<pid>.img" as a message of type; NULL with err set. */
+static ProtobufCMessage *load_msg(struct sc_image *img, const char *prefix, int pid,
+				  uint32_t type, char *err)
+{
+	char name[64], why[SC_ERR_LEN];
+	const Sc__FileSum *s;
+	ProtobufCMessage *m;
+	size_t len;
+	void *buf;
+
+	snprintf(name, sizeof(name), "%s-%d.img", prefix, pid);
+	s = find_sum(img->inv, name);
+	if (!s) {
+		fail(err, "%s: missing from the inventory", name);
+		return NULL;
+	}
+	buf = read_checked(img, s, &len, err);
+	if (!buf)
+		return NULL;
+	m = sc_img_unpack(buf, len, type, why);
+	free(buf);
+	if (!m)
+		fail(err, "%s: %s", name, why);
+	return m;
+}
+
+static int load_proc(struct sc_image *img, struct sc_proc_img *p, char *err)
+{
+	char why[SC_ERR_LEN];
+	const Sc__FileSum *s;
+
+#define LOAD(field, prefix, type)                                                                  \
+	if (!(p->field = (void *)load_msg(img, prefix, p->pid, type, err)))                        \
+		return -1;
+	LOAD(core, SC_CORE_PREFIX, SC_IMG_CORE);
+	LOAD(acts, SC_SIGACTS_PREFIX, SC_IMG_SIGACTS);
+	LOAD(mm, SC_MM_PREFIX, SC_IMG_MM);
+	LOAD(pm, SC_PAGEMAP_PREFIX, SC_IMG_PAGEMAP);
+	LOAD(fds, SC_FDS_PREFIX, SC_IMG_FDS);
+#undef LOAD
+	snprintf(p->pages_name, sizeof(p->pages_name), "%s-%d.img", SC_PAGES_PREFIX, p->pid);
+	s = find_sum(img->inv, p->pages_name);
+	if (!s)
+		return fail(err, "%s: missing from the inventory", p->pages_name);
+	if (hash_file(img, s, err))
+		return -1;
+	p->pages_size = s->size;
+
+#define CHECK(call, prefix)                                                                        \
+	if (call)                                                                                  \
+		return fail(err, "%s-%d.img: %s", prefix, p->pid, why);
+	CHECK(sc_check_core(p->core, p->pid, why), SC_CORE_PREFIX);
+	CHECK(sc_check_sigacts(p->acts, why), SC_SIGACTS_PREFIX);
+	CHECK(sc_check_mm(p->mm, why), SC_MM_PREFIX);
+	CHECK(sc_check_pagemap(p->pm, p->mm, p->pages_size, why), SC_PAGEMAP_PREFIX);
+	CHECK(sc_check_fds(p->fds, why), SC_FDS_PREFIX);
+#undef CHECK
+	return 0;
+}
+
+int sc_image_load(const char *dir, struct sc_image *img, char *err)
+{
+	char why[SC_ERR_LEN];
+	struct stat st;
+	void *buf;
+	int fd;
+
+	memset(img, 0, sizeof(*img));
+	img->dirfd = -1;
+	img->dir = strdup(dir);
+	img->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (img->dirfd < 0)
+		return fail(err, "%s: %s", dir, strerror(errno));
+
+	fd = openat(img->dirfd, SC_INVENTORY_FILE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(err, "%s: %s (not a complete image)", SC_INVENTORY_FILE,
+			    strerror(errno));
+	if (fstat(fd, &st) || st.st_size > SC_IMG_MAX_MSG) {
+		close(fd);
+		return fail(err, "%s: unreadable or too large", SC_INVENTORY_FILE);
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf || pread(fd, buf, (size_t)st.st_size, 0) != st.st_size) {
+		free(buf);
+		close(fd);
+		return fail(err, "%s: cannot read", SC_INVENTORY_FILE);
+	}
+	close(fd);
+	img->inv = (Sc__Inventory *)sc_img_unpack(buf, (size_t)st.st_size, SC_IMG_INVENTORY, why);
+	free(buf);
+	if (!img->inv)
+		return fail(err, "%s: %s", SC_INVENTORY_FILE, why);
+	if (sc_check_inventory(img->inv, why))
+		return fail(err, "%s: %s", SC_INVENTORY_FILE, why);
+
+	img->nprocs = img->inv->n_procs;
+	img->procs = calloc(img->nprocs, sizeof(*img->procs));
+	if (!img->procs)
+		return fail(err, "out of memory");
+	for (size_t i = 0; i < img->nprocs; i++) {
+		img->procs[i].pid = img->inv->procs[i]->pid;
+		if (load_proc(img, &img->procs[i], err))
+			return -1;
+	}
+	return 0;
+}
+
+void sc_image_free(struct sc_image *img)
+{
+	for (size_t i = 0; img->procs && i < img->nprocs; i++) {
+		struct sc_proc_img *p = &img->procs[i];
+
+		if (p->core)
+			protobuf_c_message_free_unpacked(&p->core->base, NULL);
+		if (p->acts)
+			protobuf_c_message_free_unpacked(&p->acts->base, NULL);
+		if (p->mm)
+			protobuf_c_message_free_unpacked(&p->mm->base, NULL);
+		if (p->pm)
+			protobuf_c_message_free_unpacked(&p->pm->base, NULL);
+		if (p->fds)
+			protobuf_c_message_free_unpacked(&p->fds->base, NULL);
+	}
+	free(img->procs);
+	if (img->inv)
+		protobuf_c_message_free_unpacked(&img->inv->base, NULL);
+	if (img->dirfd >= 0)
+		close(img->dirfd);
+	free(img->dir);
+	memset(img, 0, sizeof(*img));
+	img->dirfd = -1;
+}

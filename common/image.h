@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reading an image directory (libc world): every file is checked against
+ * the inventory's size and XXH3 checksum, every message is decoded and
+ * every length, offset, count and address validated before anything
+ * uses it. A bad image yields one line naming the file and the problem.
+ */
+#ifndef SELFCKPT_IMAGE_READ_H
+#define SELFCKPT_IMAGE_READ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core.pb-c.h"
+#include "fd.pb-c.h"
+#include "inventory.pb-c.h"
+#include "mm.pb-c.h"
+#include "selfckpt/image.h"
+#include "selfckpt/kernel.h"
+
+#define SC_ERR_LEN 512
+#define SC_TASK_SIZE 0x7ffffffff000ULL
+
+struct sc_proc_img {
+	int pid;
+	Sc__ProcCore *core;
+	Sc__SigActs *acts;
+	Sc__Mm *mm;
+	Sc__Pagemap *pm;
+	Sc__Fds *fds;
+	char pages_name[64];
+	uint64_t pages_size;
+};
+
+struct sc_image {
+	char *dir;
+	int dirfd;
+	Sc__Inventory *inv;
+	struct sc_proc_img *procs;
+	size_t nprocs;
+};
+
+/* 0, or -1 with err set to "FILE: problem". */
+int sc_image_load(const char *dir, struct sc_image *img, char *err);
+void sc_image_free(struct sc_image *img);
+
+/* Decodes one message file (header included) of the given type. */
+ProtobufCMessage *sc_img_unpack(const void *buf, size_t len, uint32_t type, char *err);
+
+/* Structural checks of decoded messages; 0 or -1 with err set. */
+int sc_check_inventory(const Sc__Inventory *inv, char *err);
+int sc_check_core(const Sc__ProcCore *c, int pid, char *err);
+int sc_check_sigacts(const Sc__SigActs *a, char *err);
+int sc_check_mm(const Sc__Mm *mm, char *err);
+int sc_check_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t pages_size, char *err);
+int sc_check_fds(const Sc__Fds *fds, char *err);
+
+bool sc_vma_stores_pages(const Sc__Vma *v);
+
+#endif

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "procparse.h"
+
+const char *pp_next_line(const char *buf, size_t len, size_t *pos, size_t *line_len)
+{
+	size_t start = *pos, end = start;
+
+	if (start >= len)
+		return NULL;
+	while (end < len && buf[end] != '\n')
+		end++;
+	*line_len = end - start;
+	*pos = end < len ? end + 1 : end;
+	return buf + start;
+}
+
+static int hex_u64(const char **p, const char *end, uint64_t *v)
+{
+	uint64_t x = 0;
+	int n = 0;
+
+	while (*p < end) {
+		char c = **p;
+		unsigned d;
+
+		if (c >= '0' && c <= '9')
+			d = (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			d = (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			d = (unsigned)(c - 'A' + 10);
+		else
+			break;
+		if (n == 16)
+			return -ERANGE;
+		x = x << 4 | d;
+		n++;
+		(*p)++;
+	}
+	*v = x;
+	return n ? 0 : -EINVAL;
+}
+
+static int dec_u64(const char **p, const char *end, uint64_t *v)
+{
+	uint64_t x = 0;
+	int n = 0;
+
+	while (*p < end && **p >= '0' && **p <= '9') {
+		unsigned d = (unsigned)(**p - '0');
+
+		if (x > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		x = x * 10 + d;
+		n++;
+		(*p)++;
+	}
+	*v = x;
+	return n ? 0 : -EINVAL;
+}
+
+static int expect(const char **p, const char *end, char c)
+{
+	if (*p >= end || **p != c)
+		return -EINVAL;
+	(*p)++;
+	return 0;
+}
+
+static void skip_spaces(const char **p, const char *end)
+{
+	while (*p < end && (**p == ' ' || **p == '\t'))
+		(*p)++;
+}
+
+int pp_parse_maps_line(const char *line, size_t len, struct pp_map *m)
+{
+	const char *p = line, *end = line + len;
+	static const char deleted[] = " (deleted)";
+	uint64_t v;
+
+	memset(m, 0, sizeof(*m));
+	if (hex_u64(&p, end, &m->start) || expect(&p, end, '-') || hex_u64(&p, end, &m->end) ||
+	    expect(&p, end, ' '))
+		return -EINVAL;
+	if (m->end <= m->start || end - p < 5)
+		return -EINVAL;
+	m->prot = (p[0] == 'r' ? PROT_READ : 0) | (p[1] == 'w' ? PROT_WRITE : 0) |
+		  (p[2] == 'x' ? PROT_EXEC : 0);
+	if (p[3] != 's' && p[3] != 'p')
+		return -EINVAL;
+	m->shared = p[3] == 's';
+	p += 4;
+	if (expect(&p, end, ' ') || hex_u64(&p, end, &m->pgoff) || expect(&p, end, ' ') ||
+	    hex_u64(&p, end, &v) || expect(&p, end, ':'))
+		return -EINVAL;
+	m->dev_major = (uint32_t)v;
+	if (hex_u64(&p, end, &v) || expect(&p, end, ' ') || dec_u64(&p, end, &m->ino))
+		return -EINVAL;
+	m->dev_minor = (uint32_t)v;
+	skip_spaces(&p, end);
+	if (p < end) {
+		m->path = p;
+		m->path_len = (size_t)(end - p);
+		if (m->path_len > sizeof(deleted) - 1 && m->path[0] == '/' &&
+		    !memcmp(end - (sizeof(deleted) - 1), deleted, sizeof(deleted) - 1)) {
+			m->deleted = true;
+			m->path_len -= sizeof(deleted) - 1;
+		}
+	}
+	return 0;
+}
+
+int pp_parse_stat(const char *buf, size_t len, struct pp_stat *st)
+{
+	const char *end = buf + len, *p = NULL;
+	uint64_t f[52];
+	int i;
+
+	/* The command name may contain anything, ')' included: take the last. */
+	for (const char *q = buf; q < end; q++)
+		if (*q == ')')
+			p = q;
+	if (!p)
+		return -EINVAL;
+	p++;
+	/* Field 3 is the state letter; numbers follow from field 4. */
+	skip_spaces(&p, end);
+	if (p >= end)
+		return -EINVAL;
+	p++;
+	memset(f, 0, sizeof(f));
+	for (i = 4; i <= 51; i++) {
+		int neg = 0;
+
+		skip_spaces(&p, end);
+		if (p < end && *p == '-') {
+			neg = 1;
+			p++;
+		}
+		if (dec_u64(&p, end, &f[i]))
+			return -EINVAL;
+		if (neg)
+			f[i] = (uint64_t)-(int64_t)f[i];
+	}
+	st->ppid = (int)f[4];
+	st->pgrp = (int)f[5];
+	st->session = (int)f[6];
+	st->start_code = f[26];
+	st->end_code = f[27];
+	st->start_stack = f[28];
+	st->start_data = f[45];
+	st->end_data = f[46];
+	st->start_brk = f[47];
+	st->arg_start = f[48];
+	st->arg_end = f[49];
+	st->env_start = f[50];
+	st->env_end = f[51];
+	return 0;
+}
+
+int pp_parse_fdinfo(const char *buf, size_t len, struct pp_fdinfo *fi)
+{
+	size_t pos = 0, ll;
+	const char *l;
+	int have = 0;
+
+	memset(fi, 0, sizeof(*fi));
+	while ((l = pp_next_line(buf, len, &pos, &ll))) {
+		const char *p, *end = l + ll;
+		uint64_t v;
+
+		if (ll > 4 && !memcmp(l, "pos:", 4)) {
+			p = l + 4;
+			skip_spaces(&p, end);
+			if (dec_u64(&p, end, &v))
+				return -EINVAL;
+			fi->pos = v;
+			have |= 1;
+		} else if (ll > 6 && !memcmp(l, "flags:", 6)) {
+			uint64_t x = 0;
+
+			p = l + 6;
+			skip_spaces(&p, end);
+			if (p >= end)
+				return -EINVAL;
+			for (; p < end && *p >= '0' && *p <= '7'; p++)
+				x = x * 8 + (uint64_t)(*p - '0');
+			fi->flags = (uint32_t)x;
+			have |= 2;
+		}
+	}
+	return have == 3 ? 0 : -EINVAL;
+}
+
+int pp_parse_syscall(const char *buf, size_t len, struct pp_syscall *sc)
+{
+	const char *p = buf, *end = buf + len;
+	uint64_t v;
+	int i;
+
+	memset(sc, 0, sizeof(*sc));
+	if (len >= 7 && !memcmp(buf, "running", 7)) {
+		sc->nr = -2;
+		return 0;
+	}
+	if (p < end && *p == '-') {
+		p++;
+		if (dec_u64(&p, end, &v))
+			return -EINVAL;
+		sc->nr = -(long)v;
+		skip_spaces(&p, end);
+		if (expect(&p, end, '0') || expect(&p, end, 'x') || hex_u64(&p, end, &sc->sp))
+			return -EINVAL;
+		skip_spaces(&p, end);
+		if (expect(&p, end, '0') || expect(&p, end, 'x') || hex_u64(&p, end, &sc->pc))
+			return -EINVAL;
+		return 0;
+	}
+	if (dec_u64(&p, end, &v))
+		return -EINVAL;
+	sc->nr = (long)v;
+	for (i = 0; i < 8; i++) {
+		uint64_t *dst = i < 6 ? &sc->args[i] : i == 6 ? &sc->sp : &sc->pc;
+
+		skip_spaces(&p, end);
+		if (expect(&p, end, '0') || expect(&p, end, 'x') || hex_u64(&p, end, dst))
+			return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Parsers for /proc text formats. Pure functions on caller buffers (no
+ * allocation, no I/O) so the runtime may call them while threads are
+ * frozen and unit tests can feed them any input.
+ */
+#ifndef SELFCKPT_PROCPARSE_H
+#define SELFCKPT_PROCPARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pp_map {
+	uint64_t start, end, pgoff, ino;
+	uint32_t dev_major, dev_minor;
+	int prot;	   /* PROT_* */
+	bool shared;	   /* 's' in the flags column */
+	const char *path;  /* not NUL terminated; NULL when anonymous */
+	size_t path_len;
+	bool deleted;	   /* path ends in " (deleted)", stripped from path_len */
+};
+
+/* Parses one line of /proc/PID/maps (without its newline). */
+int pp_parse_maps_line(const char *line, size_t len, struct pp_map *m);
+
+/* Returns the next line of buf starting at *pos, or NULL at the end. */
+const char *pp_next_line(const char *buf, size_t len, size_t *pos, size_t *line_len);
+
+struct pp_stat {
+	int ppid, pgrp, session;
+	uint64_t start_code, end_code, start_stack;
+	uint64_t start_data, end_data, start_brk;
+	uint64_t arg_start, arg_end, env_start, env_end;
+};
+
+int pp_parse_stat(const char *buf, size_t len, struct pp_stat *st);
+
+struct pp_fdinfo {
+	uint64_t pos;
+	uint32_t flags;
+};
+
+int pp_parse_fdinfo(const char *buf, size_t len, struct pp_fdinfo *fi);
+
+/* /proc/PID/task/TID/syscall: nr is -1 when not in a syscall, -2 when running. */
+struct pp_syscall {
+	long nr;
+	uint64_t args[6];
+	uint64_t sp, pc;
+};
+
+int pp_parse_syscall(const char *buf, size_t len, struct pp_syscall *sc);
+
+#endif

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * On-disk layout of an image directory (see doc/image-format.md).
+ *
+ * Every *.img file but pages-PID.img is one protobuf-c message behind a
+ * fixed header; pages-PID.img is raw page data, page aligned.
+ */
+#ifndef SELFCKPT_IMAGE_H
+#define SELFCKPT_IMAGE_H
+
+#include <stdint.h>
+
+#define SC_IMAGE_VERSION 1
+#define SC_IMG_MAGIC 0x4b434353U /* "SCCK" */
+#define SC_IMG_MAX_MSG (256U << 20)
+#define SC_PAGE_SIZE 4096UL
+
+enum sc_img_type {
+	SC_IMG_INVENTORY = 1,
+	SC_IMG_CORE = 2,
+	SC_IMG_SIGACTS = 3,
+	SC_IMG_MM = 4,
+	SC_IMG_PAGEMAP = 5,
+	SC_IMG_FDS = 6,
+};
+
+struct sc_img_header {
+	uint32_t magic;
+	uint32_t type;
+	uint32_t version;
+	uint32_t len;  /* bytes of packed message that follow */
+	uint64_t xxh3; /* XXH3-64 of those bytes: every file checks itself */
+};
+
+#define SC_INVENTORY_FILE "inventory.img"
+/* Per-process files are "<prefix>-<pid>.img". */
+#define SC_CORE_PREFIX "core"
+#define SC_SIGACTS_PREFIX "sigacts"
+#define SC_MM_PREFIX "mm"
+#define SC_PAGEMAP_PREFIX "pagemap"
+#define SC_PAGES_PREFIX "pages"
+#define SC_FDS_PREFIX "fds"
+
+#define SC_WRITER_RUNTIME "runtime"
+#define SC_WRITER_CRDUMP "crdump"
+
+#endif

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Kernel ABI structures as the x86_64 kernel lays them out.
+ *
+ * glibc's ucontext_t differs from the kernel's (a 1024-bit sigset, an
+ * embedded fpregs copy), so the restorer builds signal frames from these
+ * definitions instead. Shared by the runtime, crload and the restorer.
+ */
+#ifndef SELFCKPT_KERNEL_H
+#define SELFCKPT_KERNEL_H
+
+#include <stdint.h>
+
+/* struct sigcontext (arch/x86/include/uapi/asm/sigcontext.h) */
+struct sc_sigcontext {
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+	uint16_t cs, gs, fs, ss;
+	uint64_t err, trapno, oldmask, cr2;
+	uint64_t fpstate; /* pointer to the XSAVE area */
+	uint64_t reserved1[8];
+};
+
+struct sc_stack {
+	uint64_t ss_sp;
+	int32_t ss_flags;
+	int32_t pad;
+	uint64_t ss_size;
+};
+
+struct sc_ucontext {
+	uint64_t uc_flags;
+	uint64_t uc_link;
+	struct sc_stack uc_stack;
+	struct sc_sigcontext uc_mcontext;
+	uint64_t uc_sigmask;
+};
+
+#define SC_UC_FP_XSTATE 0x1
+#define SC_UC_SIGCONTEXT_SS 0x2
+#define SC_UC_STRICT_RESTORE_SS 0x4
+
+/* rt_sigreturn expects rsp to point just past pretcode. */
+struct sc_rt_sigframe {
+	uint64_t pretcode;
+	struct sc_ucontext uc;
+	uint8_t info[128]; /* siginfo_t */
+};
+
+/* The software-reserved bytes at offset 464 of the FXSAVE header. */
+struct sc_fpx_sw_bytes {
+	uint32_t magic1;
+	uint32_t extended_size; /* xstate_size + FP_XSTATE_MAGIC2_SIZE */
+	uint64_t xfeatures;
+	uint32_t xstate_size;
+	uint32_t padding[7];
+};
+
+#define SC_FPX_SW_OFFSET 464
+#define SC_FP_XSTATE_MAGIC1 0x46505853U
+#define SC_FP_XSTATE_MAGIC2 0x46505845U
+#define SC_FP_XSTATE_MAGIC2_SIZE 4
+#define SC_XSAVE_MAX 16384 /* generous bound; AMX needs about 11 KiB */
+
+#define SC_USER_CS 0x33
+#define SC_USER_SS 0x2b
+
+struct sc_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
+	uint64_t stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+struct sc_prctl_mm_map {
+	uint64_t start_code, end_code, start_data, end_data;
+	uint64_t start_brk, brk, start_stack;
+	uint64_t arg_start, arg_end, env_start, env_end;
+	uint64_t auxv; /* pointer */
+	uint32_t auxv_size;
+	uint32_t exe_fd;
+};
+
+struct sc_kernel_sigaction {
+	uint64_t handler;
+	uint64_t flags;
+	uint64_t restorer;
+	uint64_t mask;
+};
+
+#define SC_RSEQ_SIG 0x53053053U
+
+#endif

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What crload hands the freestanding restorer blob.
+ *
+ * crload lays out, in one region no target VMA uses, the blob code, this
+ * structure, every array it points to and the restorer's stacks, then
+ * jumps to the blob with rdi = args and rsp at the main stack. All
+ * pointers are absolute addresses inside that region.
+ */
+#ifndef SELFCKPT_RESTORER_H
+#define SELFCKPT_RESTORER_H
+
+#include <stdint.h>
+
+#include "selfckpt/kernel.h"
+
+#define RST_STACK_SIZE 65536UL
+
+struct rst_range {
+	uint64_t start, end;
+};
+
+struct rst_move {
+	uint64_t from, to, len;
+};
+
+struct rst_thread {
+	int32_t tid;
+	uint32_t xsave_size;
+	uint64_t xsave;		/* address of the saved XSAVE area */
+	uint64_t stack_top;	/* restorer stack for this thread */
+	uint64_t fs_base;
+	uint64_t rseq_ptr;
+	uint32_t rseq_len, rseq_sig;
+	uint64_t robust_list, robust_list_len;
+	uint64_t clear_child_tid;
+	uint64_t sigmask;
+	struct sc_stack altstack;
+	struct sc_sigcontext regs;	/* fpstate filled in by the restorer */
+	char name[16];
+};
+
+/* Steps, reported with the errno when one fails. */
+enum rst_step {
+	RST_UNMAP = 1,
+	RST_VDSO,
+	RST_MREMAP,
+	RST_MM_MAP,
+	RST_XCOMP,
+	RST_CLONE,
+	RST_THREAD,
+};
+
+struct rst_args {
+	uint64_t blob_start, blob_len;
+
+	uint32_t n_unmap, n_moves, n_vdso, n_threads;
+	uint64_t unmap;		/* struct rst_range[n_unmap]: the loader */
+	uint64_t moves;		/* struct rst_move[n_moves]: premapped VMAs */
+	uint64_t vdso;		/* struct rst_move[n_vdso]: vvar/vdso family */
+	uint64_t vdso_scratch;	/* a hole to park the family on the way */
+	uint64_t threads;	/* struct rst_thread[n_threads]; [0] is main */
+
+	struct sc_prctl_mm_map mm_map; /* auxv points into the region */
+	int32_t exe_fd;		/* -1: leave /proc/PID/exe alone */
+	int32_t status_fd;	/* crload reads "K" or "E"+step+errno */
+	uint64_t xcomp_perm;	/* ARCH_REQ_XCOMP_PERM feature, 0: none */
+	uint64_t restore_tail;	/* selfckpt_restore_tail in target memory */
+	int32_t threads_left;	/* threads still running blob code */
+	int32_t pad;
+};
+
+struct rst_status {
+	char tag;	/* 'K': restored, 'E': failed */
+	uint8_t step;
+	uint16_t tid_index;
+	int32_t err;
+};
+
+#endif

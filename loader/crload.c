@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: MIT
+/*
+ * crload IMAGE_DIR: restore a checkpointed process.
+ *
+ * The whole image is validated before any process is created. crload then
+ * forks the process with its saved pid (directly, or inside new pid and
+ * user namespaces when the pid is taken or crload is unprivileged), the
+ * child becomes the restored process, and crload waits for it and exits
+ * with its status, forwarding the usual termination signals, unless
+ * --restore-detached asks it to return at once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "restore.h"
+
+static volatile pid_t forward_to;
+
+static void forward_signal(int sig)
+{
+	if (forward_to > 0)
+		kill(forward_to, sig);
+}
+
+static void install_forwarding(pid_t pid)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 };
+	struct sigaction sa;
+
+	forward_to = pid;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = forward_signal;
+	sa.sa_flags = SA_RESTART;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+/* Exit status the shell way: 128+n for a process killed by signal n. */
+static int shell_status(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 1;
+}
+
+static int wait_for(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 1;
+	return shell_status(status);
+}
+
+static const char *step_name(int step)
+{
+	switch (step) {
+	case RST_UNMAP:
+		return "unmapping the loader";
+	case RST_VDSO:
+		return "moving the vDSO";
+	case RST_MREMAP:
+		return "moving memory into place";
+	case RST_MM_MAP:
+		return "setting mm fields";
+	case RST_XCOMP:
+		return "enabling AMX state";
+	case RST_CLONE:
+		return "creating a thread";
+	case RST_THREAD:
+		return "setting thread state";
+	}
+	return "?";
+}
+
+/* Reads the child's verdict; 0 when the process runs restored. */
+static int read_status(int fd, char *err)
+{
+	char buf[SC_ERR_LEN];
+	ssize_t n, len = 0;
+
+	while ((n = read(fd, buf + len, sizeof(buf) - 1 - (size_t)len)) > 0)
+		len += n;
+	buf[len] = '\0';
+	if (len >= 1 && buf[0] == 'K')
+		return 0;
+	if (len >= 1 && buf[0] == 'M') {
+		memcpy(err, buf + 1, (size_t)len);
+		err[SC_ERR_LEN - 1] = '\0';
+	} else if (len >= (ssize_t)sizeof(struct rst_status) && buf[0] == 'E') {
+		struct rst_status st;
+
+		memcpy(&st, buf, sizeof(st));
+		snprintf(err, SC_ERR_LEN, "restorer failed %s (item %u): %s", step_name(st.step),
+			 st.tid_index, strerror(st.err));
+	} else {
+		snprintf(err, SC_ERR_LEN, "the restored process died before it was restored");
+	}
+	return -1;
+}
+
+/* In namespace mode: init of the new pid namespace. Creates the restored
+ * process, forwards signals to it, reaps everything, exits with its status. */
+static void __attribute__((noreturn)) ns_init(struct restore_ctx *ctx)
+{
+	char err[SC_ERR_LEN];
+	long pid;
+
+	if (mount_proc_in_ns(err)) {
+		status_message(ctx->status_fd, err);
+		_exit(127);
+	}
+	pid = fork_with_pid(ctx->p->pid, err);
+	if (pid < 0) {
+		status_message(ctx->status_fd, err);
+		_exit(127);
+	}
+	if (pid == 0)
+		restore_child(ctx);
+	close(ctx->status_fd);
+	close(ctx->pages_fd);
+	install_forwarding((pid_t)pid);
+	for (;;) {
+		int status;
+		pid_t w = wait(&status);
+
+		if (w == pid)
+			_exit(shell_status(status));
+		if (w < 0 && errno == ECHILD)
+			_exit(1);
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: crload [--restore-detached] [-v] IMAGE_DIR\n"
+		   "Restores the process checkpointed in IMAGE_DIR and waits for it.\n"
+		   "  -d, --restore-detached  print the restored pid and return at once\n"
+		   "  -v, --verbose           say how the process is restored\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "restore-detached", no_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct crload_opts opts = { 0 };
+	struct sc_image img;
+	struct pid_plan plan;
+	struct restore_ctx ctx;
+	char err[SC_ERR_LEN];
+	int pipefd[2], c;
+	long pid;
+
+	while ((c = getopt_long(argc, argv, "dvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			opts.detached = true;
+			break;
+		case 'v':
+			opts.verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("crload %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return 2;
+	}
+	opts.dir = argv[optind];
+
+	if (sc_image_load(opts.dir, &img, err)) {
+		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
+		return 1;
+	}
+	if (img.nprocs != 1) {
+		fprintf(stderr, "crload: %s: images of %zu processes need process-tree support\n",
+			opts.dir, img.nprocs);
+		return 1;
+	}
+	if (check_vdso(img.procs[0].mm, err) || plan_pids(&img, &plan, err)) {
+		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
+		return 1;
+	}
+	if (opts.verbose)
+		fprintf(stderr, "crload: restoring pid %d (%zu threads) %s\n", img.procs[0].pid,
+			img.procs[0].core->n_threads,
+			plan.new_ns ? (plan.user_ns ? "in new user and pid namespaces"
+						    : "in a new pid namespace")
+				    : "with its own pid");
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.img = &img;
+	ctx.p = &img.procs[0];
+	ctx.pages_fd = openat(img.dirfd, ctx.p->pages_name, O_RDONLY | O_CLOEXEC);
+	if (ctx.pages_fd < 0 || pipe2(pipefd, O_CLOEXEC)) {
+		fprintf(stderr, "crload: %s: %s: %s\n", opts.dir, ctx.p->pages_name, strerror(errno));
+		return 1;
+	}
+	ctx.status_fd = pipefd[1];
+	fflush(NULL);
+
+	if (plan.new_ns) {
+		if (enter_namespaces(&plan, err)) {
+			fprintf(stderr, "crload: %s\n", err);
+			return 1;
+		}
+		pid = fork();
+		if (pid == 0)
+			ns_init(&ctx);
+	} else {
+		pid = fork_with_pid(ctx.p->pid, err);
+		if (pid == 0)
+			restore_child(&ctx);
+	}
+	if (pid < 0) {
+		fprintf(stderr, "crload: %s\n", pid == -1 && err[0] ? err : strerror(errno));
+		return 1;
+	}
+	close(pipefd[1]);
+	close(ctx.pages_fd);
+	install_forwarding((pid_t)pid);
+	if (read_status(pipefd[0], err)) {
+		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
+		kill((pid_t)pid, SIGKILL);
+		wait_for((pid_t)pid);
+		return 1;
+	}
+	close(pipefd[0]);
+	if (opts.detached) {
+		printf("%d\n", ctx.p->pid);
+		return 0;
+	}
+	return wait_for((pid_t)pid);
+}

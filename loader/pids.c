@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Giving the restored process its old pid and tids (glibc caches them).
+ *
+ * Privileged and with every pid free: clone3 with set_tid in this pid
+ * namespace. Otherwise: a new pid namespace (with a user namespace that
+ * maps the caller to itself when unprivileged) in which crload's helper
+ * is init and set_tid is allowed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "restore.h"
+
+static bool pid_in_use(int pid)
+{
+	char path[32];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	return stat(path, &st) == 0;
+}
+
+static bool have_checkpoint_restore_cap(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	/* CAP_CHECKPOINT_RESTORE (40) or CAP_SYS_ADMIN (21). */
+	return (d[1].effective & (1U << (40 - 32))) || (d[0].effective & (1U << 21));
+}
+
+int plan_pids(struct sc_image *img, struct pid_plan *plan, char *err)
+{
+	bool all_free = true;
+
+	memset(plan, 0, sizeof(*plan));
+	for (size_t i = 0; i < img->nprocs; i++) {
+		const Sc__ProcCore *c = img->procs[i].core;
+
+		if (img->procs[i].pid == 1) {
+			snprintf(err, SC_ERR_LEN, "pid 1 cannot be restored");
+			return -1;
+		}
+		for (size_t t = 0; t < c->n_threads; t++)
+			if (pid_in_use(c->threads[t]->tid))
+				all_free = false;
+	}
+	if (all_free && have_checkpoint_restore_cap())
+		return 0;
+	plan->new_ns = true;
+	plan->user_ns = !have_checkpoint_restore_cap();
+	return 0;
+}
+
+long fork_with_pid(int pid, char *err)
+{
+	pid_t tid = pid;
+	struct sc_clone_args ca = {
+		.exit_signal = SIGCHLD,
+		.set_tid = (uint64_t)&tid,
+		.set_tid_size = 1,
+	};
+	long r = syscall(SYS_clone3, &ca, sizeof(ca));
+
+	if (r < 0) {
+		if (errno == EEXIST)
+			snprintf(err, SC_ERR_LEN, "pid %d is in use", pid);
+		else
+			snprintf(err, SC_ERR_LEN, "cannot create pid %d: %s", pid, strerror(errno));
+		return -1;
+	}
+	return r;
+}
+
+static int write_file(const char *path, const char *text, char *err)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n = -1;
+
+	if (fd >= 0) {
+		n = write(fd, text, strlen(text));
+		close(fd);
+	}
+	if (n != (ssize_t)strlen(text)) {
+		snprintf(err, SC_ERR_LEN, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* After this the next child forked is init of a new pid namespace. No exec
+ * may follow: an unprivileged caller would lose its namespace caps. */
+int enter_namespaces(const struct pid_plan *plan, char *err)
+{
+	if (plan->user_ns) {
+		uid_t uid = getuid();
+		gid_t gid = getgid();
+		char map[64];
+
+		if (unshare(CLONE_NEWUSER)) {
+			snprintf(err, SC_ERR_LEN,
+				 "the image's pids are taken and no user namespace can be made "
+				 "(%s); free the pids or run as root",
+				 strerror(errno));
+			return -1;
+		}
+		snprintf(map, sizeof(map), "%u %u 1\n", uid, uid);
+		if (write_file("/proc/self/uid_map", map, err) ||
+		    write_file("/proc/self/setgroups", "deny", err))
+			return -1;
+		snprintf(map, sizeof(map), "%u %u 1\n", gid, gid);
+		if (write_file("/proc/self/gid_map", map, err))
+			return -1;
+	}
+	if (unshare(CLONE_NEWPID | CLONE_NEWNS)) {
+		snprintf(err, SC_ERR_LEN, "cannot create a pid namespace: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The namespace's own /proc, so the restored process sees its own pids. */
+int mount_proc_in_ns(char *err)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) {
+		snprintf(err, SC_ERR_LEN, "cannot mount /proc for the new pid namespace: %s",
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}

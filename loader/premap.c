@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Premapping: every VMA of the image is created and filled at a temporary
+ * address that collides neither with the target layout nor with crload,
+ * then the restorer blob is laid out in another such hole and entered.
+ * The restorer later mremaps each VMA into place.
+ *
+ * Anonymous memory stays anonymous (filled with pread, never mapped from
+ * the image file) so that MADV_DONTNEED still gives zero pages.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "procparse.h"
+#include "restore.h"
+
+#define HUGE_SIZE (2UL << 20)
+#define GAP SC_PAGE_SIZE
+#define IOV_BATCH 1024
+
+extern const char restorer_blob[], restorer_blob_end[];
+
+struct range {
+	uint64_t start, end;
+};
+
+struct ranges {
+	struct range *r;
+	size_t n, cap;
+};
+
+static int ranges_add(struct ranges *rs, uint64_t start, uint64_t end)
+{
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 256;
+		struct range *r = realloc(rs->r, cap * sizeof(*r));
+
+		if (!r)
+			return -1;
+		rs->r = r;
+		rs->cap = cap;
+	}
+	rs->r[rs->n++] = (struct range){ start, end };
+	return 0;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static bool is_vdso_kind(const Sc__Vma *v)
+{
+	return v->kind == SC__VMA_KIND__VVAR || v->kind == SC__VMA_KIND__VVAR_VCLOCK ||
+	       v->kind == SC__VMA_KIND__VDSO;
+}
+
+struct vdso_layout {
+	struct range part[3]; /* vvar, vvar_vclock, vdso; empty if absent */
+};
+
+static int vdso_index(const char *name, size_t len)
+{
+	if (len == 6 && !memcmp(name, "[vvar]", 6))
+		return 0;
+	if (len == 13 && !memcmp(name, "[vvar_vclock]", 13))
+		return 1;
+	if (len == 6 && !memcmp(name, "[vdso]", 6))
+		return 2;
+	return -1;
+}
+
+/* Current mappings of this process, and where its vDSO family is. */
+static int read_own_maps(struct ranges *busy, struct vdso_layout *vd)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[4096 + 128];
+
+	if (!f)
+		return -1;
+	memset(vd, 0, sizeof(*vd));
+	while (fgets(line, sizeof(line), f)) {
+		struct pp_map m;
+		size_t len = strcspn(line, "\n");
+		int k;
+
+		if (pp_parse_maps_line(line, len, &m))
+			continue;
+		if (m.start >= SC_TASK_SIZE)
+			continue;
+		if (busy && ranges_add(busy, m.start, m.end)) {
+			fclose(f);
+			return -1;
+		}
+		if (m.path && (k = vdso_index(m.path, m.path_len)) >= 0)
+			vd->part[k] = (struct range){ m.start, m.end };
+	}
+	fclose(f);
+	return 0;
+}
+
+int check_vdso(const Sc__Mm *mm, char *err)
+{
+	struct vdso_layout cur, img;
+
+	if (read_own_maps(NULL, &cur)) {
+		snprintf(err, SC_ERR_LEN, "/proc/self/maps: %s", strerror(errno));
+		return -1;
+	}
+	memset(&img, 0, sizeof(img));
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const Sc__Vma *v = mm->vmas[i];
+
+		if (is_vdso_kind(v))
+			img.part[v->kind - SC__VMA_KIND__VVAR] = (struct range){ v->start, v->end };
+	}
+	for (int k = 0; k < 3; k++) {
+		uint64_t ilen = img.part[k].end - img.part[k].start;
+		uint64_t clen = cur.part[k].end - cur.part[k].start;
+		uint64_t ioff = img.part[k].start - img.part[2].start;
+		uint64_t coff = cur.part[k].start - cur.part[2].start;
+
+		if (ilen != clen || (ilen && ioff != coff)) {
+			snprintf(err, SC_ERR_LEN,
+				 "the vDSO of this kernel differs from the image's (written under "
+				 "another kernel); restore it on the kernel that wrote it");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Highest hole of size len below the top of user space that overlaps
+ * nothing in busy (sorted). */
+static uint64_t find_hole(struct ranges *busy, uint64_t len)
+{
+	uint64_t top = 0x7f0000000000ULL;
+
+	qsort(busy->r, busy->n, sizeof(*busy->r), cmp_range);
+	for (size_t i = busy->n; i-- > 0;) {
+		const struct range *r = &busy->r[i];
+
+		if (r->start >= top)
+			continue;
+		if (r->end <= top && top - r->end >= len + HUGE_SIZE)
+			return (top - len) & ~(HUGE_SIZE - 1);
+		if (r->start < top)
+			top = r->start;
+	}
+	return top >= len + (1UL << 32) ? (top - len) & ~(HUGE_SIZE - 1) : 0;
+}
+
+static int read_runs(int fd, struct iovec *iov, int n, uint64_t off, char *err)
+{
+	while (n) {
+		ssize_t r = preadv(fd, iov, n, (off_t)off);
+
+		if (r <= 0) {
+			snprintf(err, SC_ERR_LEN, "reading pages: %s", r ? strerror(errno) : "short file");
+			return -1;
+		}
+		off += (uint64_t)r;
+		while (n && (size_t)r >= iov->iov_len) {
+			r -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n) {
+			iov->iov_base = (char *)iov->iov_base + r;
+			iov->iov_len -= (size_t)r;
+		}
+	}
+	return 0;
+}
+
+struct filler {
+	int fd;
+	uint64_t file_off; /* offset of the next entry's data */
+	size_t next;	   /* next pagemap entry */
+	const Sc__Pagemap *pm;
+	struct iovec iov[IOV_BATCH];
+};
+
+/* Reads the stored pages of VMA v into its premapped copy at temp. */
+static int fill_vma(struct filler *fl, const Sc__Vma *v, uint64_t temp, char *err)
+{
+	int n = 0;
+	uint64_t batch_off = fl->file_off;
+
+	while (fl->next < fl->pm->n_entries) {
+		const Sc__PagemapEntry *e = fl->pm->entries[fl->next];
+		uint64_t len = e->nr_pages * SC_PAGE_SIZE;
+		char *dst = (char *)(temp + (e->vaddr - v->start));
+
+		if (e->vaddr >= v->end)
+			break;
+		/* Fault the destination in bulk: much faster than one fault
+		 * per page during the copy. */
+		madvise(dst, len, MADV_POPULATE_WRITE);
+		fl->iov[n].iov_base = dst;
+		fl->iov[n].iov_len = len;
+		n++;
+		fl->file_off += len;
+		fl->next++;
+		if (n == IOV_BATCH) {
+			if (read_runs(fl->fd, fl->iov, n, batch_off, err))
+				return -1;
+			n = 0;
+			batch_off = fl->file_off;
+		}
+	}
+	return n ? read_runs(fl->fd, fl->iov, n, batch_off, err) : 0;
+}
+
+static bool has_pages(const struct filler *fl, const Sc__Vma *v)
+{
+	return fl->next < fl->pm->n_entries && fl->pm->entries[fl->next]->vaddr < v->end;
+}
+
+static int premap_vma(struct filler *fl, const Sc__Vma *v, uint64_t temp, char *err)
+{
+	uint64_t len = v->end - v->start;
+	int prot = PROT_READ | PROT_WRITE;
+	int flags = MAP_FIXED | ((v->flags & MAP_SHARED) ? MAP_SHARED : MAP_PRIVATE);
+	int fd = -1;
+	void *p;
+
+	if (v->flags & MAP_GROWSDOWN)
+		flags |= MAP_GROWSDOWN;
+	if (v->kind == SC__VMA_KIND__FILE_PRIVATE || v->kind == SC__VMA_KIND__FILE_SHARED) {
+		int oflags = (v->kind == SC__VMA_KIND__FILE_SHARED && (v->prot & PROT_WRITE))
+				     ? O_RDWR
+				     : O_RDONLY;
+
+		fd = open(v->path, oflags | O_CLOEXEC);
+		if (fd < 0) {
+			snprintf(err, SC_ERR_LEN, "mapped file %s: %s", v->path, strerror(errno));
+			return -1;
+		}
+		if (v->kind == SC__VMA_KIND__FILE_SHARED || !has_pages(fl, v))
+			prot = (int)v->prot;
+	} else {
+		flags |= MAP_ANONYMOUS;
+	}
+	p = mmap((void *)temp, len, prot, flags, fd, fd >= 0 ? (off_t)v->pgoff : 0);
+	if (fd >= 0)
+		close(fd);
+	if (p == MAP_FAILED) {
+		snprintf(err, SC_ERR_LEN, "mapping %#llx-%#llx%s%s: %s",
+			 (unsigned long long)v->start, (unsigned long long)v->end,
+			 v->path ? " of " : "", v->path ? v->path : "", strerror(errno));
+		return -1;
+	}
+	if (sc_vma_stores_pages(v) && fill_vma(fl, v, temp, err))
+		return -1;
+	if (prot != (int)v->prot && mprotect(p, len, (int)v->prot)) {
+		snprintf(err, SC_ERR_LEN, "mprotect: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Region layout: code | args | arrays | xsave copies | auxv | stacks | vdso scratch. */
+struct blob_layout {
+	uint64_t code, args, unmap, moves, vdso, threads, xsave, auxv, stacks, scratch, size;
+};
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+static void layout_blob(struct blob_layout *b, const Sc__ProcCore *c, const Sc__Mm *mm,
+			size_t n_unmap_max, size_t n_moves, uint64_t vdso_span)
+{
+	uint64_t off = align_up((uint64_t)(restorer_blob_end - restorer_blob), SC_PAGE_SIZE);
+
+	b->code = 0;
+	b->args = off;
+	off = align_up(off + sizeof(struct rst_args), 64);
+	b->unmap = off;
+	off = align_up(off + n_unmap_max * sizeof(struct rst_range), 64);
+	b->moves = off;
+	off = align_up(off + n_moves * sizeof(struct rst_move), 64);
+	b->vdso = off;
+	off = align_up(off + 3 * sizeof(struct rst_move), 64);
+	b->threads = off;
+	off = align_up(off + c->n_threads * sizeof(struct rst_thread), 64);
+	b->xsave = off;
+	for (size_t i = 0; i < c->n_threads; i++)
+		off = align_up(off + c->threads[i]->xsave.len, 64);
+	b->auxv = off;
+	off = align_up(off + mm->n_auxv * 8, SC_PAGE_SIZE);
+	b->stacks = off;
+	off += (c->n_threads + 1) * RST_STACK_SIZE;
+	b->scratch = off;
+	b->size = off + vdso_span;
+}
+
+static void fill_thread(struct rst_thread *t, const Sc__ThreadCore *tc, uint64_t xsave,
+			uint64_t stack_top)
+{
+	const Sc__GpRegs *r = tc->regs;
+
+	memset(t, 0, sizeof(*t));
+	t->tid = tc->tid;
+	t->xsave_size = (uint32_t)tc->xsave.len;
+	memcpy((void *)xsave, tc->xsave.data, tc->xsave.len);
+	t->xsave = xsave;
+	t->stack_top = stack_top;
+	t->fs_base = tc->fs_base;
+	t->rseq_ptr = tc->rseq_ptr;
+	t->rseq_len = tc->rseq_len;
+	t->rseq_sig = tc->rseq_sig;
+	t->robust_list = tc->robust_list;
+	t->robust_list_len = tc->robust_list_len;
+	t->clear_child_tid = tc->clear_child_tid;
+	t->sigmask = tc->sigmask;
+	t->altstack.ss_sp = tc->altstack_sp;
+	t->altstack.ss_size = tc->altstack_size;
+	t->altstack.ss_flags = (int32_t)tc->altstack_flags;
+	t->regs.r8 = r->r8, t->regs.r9 = r->r9, t->regs.r10 = r->r10, t->regs.r11 = r->r11;
+	t->regs.r12 = r->r12, t->regs.r13 = r->r13, t->regs.r14 = r->r14, t->regs.r15 = r->r15;
+	t->regs.rdi = r->rdi, t->regs.rsi = r->rsi, t->regs.rbp = r->rbp, t->regs.rbx = r->rbx;
+	t->regs.rdx = r->rdx, t->regs.rax = r->rax, t->regs.rcx = r->rcx, t->regs.rsp = r->rsp;
+	t->regs.rip = r->rip, t->regs.eflags = r->eflags;
+	strncpy(t->name, tc->name, sizeof(t->name) - 1);
+}
+
+/* Unmap everything outside keep (sorted, non-overlapping). */
+static size_t complement(const struct ranges *keep, struct rst_range *out)
+{
+	uint64_t cur = 0;
+	size_t n = 0;
+
+	for (size_t i = 0; i < keep->n; i++) {
+		if (keep->r[i].start > cur)
+			out[n++] = (struct rst_range){ cur, keep->r[i].start };
+		if (keep->r[i].end > cur)
+			cur = keep->r[i].end;
+	}
+	if (cur < SC_TASK_SIZE)
+		out[n++] = (struct rst_range){ cur, SC_TASK_SIZE };
+	return n;
+}
+
+static void __attribute__((noreturn)) enter_blob(uint64_t entry, uint64_t args, uint64_t stack)
+{
+	__asm__ volatile("mov %0, %%rsp\n\t"
+			 "mov %1, %%rdi\n\t"
+			 "jmp *%2"
+			 :
+			 : "r"(stack), "r"(args), "r"(entry)
+			 : "memory");
+	__builtin_unreachable();
+}
+
+int premap_and_restore(struct restore_ctx *ctx, char *err)
+{
+	const Sc__Mm *mm = ctx->p->mm;
+	const Sc__ProcCore *c = ctx->p->core;
+	struct ranges busy = { 0 }, keep = { 0 };
+	struct vdso_layout vd;
+	struct filler fl = { .fd = ctx->pages_fd, .pm = ctx->p->pm };
+	struct blob_layout bl;
+	uint64_t total = 0, base, cursor, blob, vdso_span;
+	struct rst_move *moves;
+	struct rst_args *a;
+	size_t n_moves = 0;
+
+	if (read_own_maps(&busy, &vd)) {
+		snprintf(err, SC_ERR_LEN, "/proc/self/maps: %s", strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const Sc__Vma *v = mm->vmas[i];
+		uint64_t len = v->end - v->start;
+
+		if (ranges_add(&busy, v->start, v->end))
+			goto nomem;
+		if (!is_vdso_kind(v))
+			total += len + GAP + (len >= HUGE_SIZE ? HUGE_SIZE : 0);
+	}
+	base = find_hole(&busy, total);
+	if (!base || mmap((void *)base, total, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1,
+			  0) == MAP_FAILED) {
+		snprintf(err, SC_ERR_LEN, "no room to premap %llu bytes", (unsigned long long)total);
+		return -1;
+	}
+	moves = calloc(mm->n_vmas, sizeof(*moves));
+	if (!moves)
+		goto nomem;
+
+	cursor = base;
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const Sc__Vma *v = mm->vmas[i];
+		uint64_t len = v->end - v->start, temp = cursor;
+
+		if (is_vdso_kind(v))
+			continue;
+		/* Same offset modulo 2 MiB as the final address, so that
+		 * huge pages survive the move. */
+		if (len >= HUGE_SIZE)
+			temp += (v->start - temp) & (HUGE_SIZE - 1);
+		if (premap_vma(&fl, v, temp, err))
+			return -1;
+		moves[n_moves++] = (struct rst_move){ temp, v->start, len };
+		if (ranges_add(&keep, temp, temp + len))
+			goto nomem;
+		cursor = temp + len + GAP;
+	}
+	/* The reservation's unused parts are not kept: the restorer's unmap
+	 * pass removes them with everything else of crload. */
+
+	vdso_span = vd.part[2].end - (vd.part[0].start ? vd.part[0].start : vd.part[2].start);
+	size_t n_unmap_max = keep.n + 8;
+	layout_blob(&bl, c, mm, n_unmap_max, n_moves, vdso_span);
+
+	/* The blob's hole must avoid the premapped copies too. */
+	for (size_t i = 0; i < keep.n; i++)
+		if (ranges_add(&busy, keep.r[i].start, keep.r[i].end))
+			goto nomem;
+	if (ranges_add(&busy, base, base + total))
+		goto nomem;
+	blob = find_hole(&busy, bl.size);
+	if (!blob || mmap((void *)blob, bl.size, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) == MAP_FAILED) {
+		snprintf(err, SC_ERR_LEN, "no room for the restorer");
+		return -1;
+	}
+	memcpy((void *)blob, restorer_blob, (size_t)(restorer_blob_end - restorer_blob));
+	if (mprotect((void *)blob, bl.args, PROT_READ | PROT_EXEC)) {
+		snprintf(err, SC_ERR_LEN, "mprotect restorer: %s", strerror(errno));
+		return -1;
+	}
+	/* Parking place for the vDSO family on its way. */
+	if (mmap((void *)(blob + bl.scratch), vdso_span, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
+		snprintf(err, SC_ERR_LEN, "vdso scratch: %s", strerror(errno));
+		return -1;
+	}
+
+	a = (struct rst_args *)(blob + bl.args);
+	memset(a, 0, sizeof(*a));
+	a->blob_start = blob;
+	a->blob_len = bl.size;
+	a->status_fd = ctx->status_fd;
+	a->restore_tail = c->restore_tail;
+
+	memcpy((void *)(blob + bl.moves), moves, n_moves * sizeof(*moves));
+	a->moves = blob + bl.moves;
+	a->n_moves = (uint32_t)n_moves;
+	free(moves);
+
+	struct rst_move *vm = (struct rst_move *)(blob + bl.vdso);
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const Sc__Vma *v = mm->vmas[i];
+
+		if (!is_vdso_kind(v))
+			continue;
+		const struct range *cur = &vd.part[v->kind - SC__VMA_KIND__VVAR];
+		vm[a->n_vdso++] = (struct rst_move){ cur->start, v->start, cur->end - cur->start };
+		if (ranges_add(&keep, cur->start, cur->end))
+			goto nomem;
+	}
+	a->vdso = blob + bl.vdso;
+	a->vdso_scratch = blob + bl.scratch;
+
+	uint64_t xs = blob + bl.xsave;
+	struct rst_thread *th = (struct rst_thread *)(blob + bl.threads);
+	for (size_t i = 0; i < c->n_threads; i++) {
+		const Sc__ThreadCore *tc = c->threads[i];
+
+		fill_thread(&th[i], tc, xs, blob + bl.stacks + (i + 2) * RST_STACK_SIZE);
+		xs = align_up(xs + tc->xsave.len, 64);
+		if ((tc->xfeatures >> 17) & 3)
+			a->xcomp_perm = 18; /* XFEATURE_XTILEDATA: AMX */
+	}
+	a->threads = blob + bl.threads;
+	a->n_threads = (uint32_t)c->n_threads;
+
+	memcpy((void *)(blob + bl.auxv), mm->auxv, mm->n_auxv * 8);
+	a->mm_map = (struct sc_prctl_mm_map){
+		.start_code = mm->start_code, .end_code = mm->end_code,
+		.start_data = mm->start_data, .end_data = mm->end_data,
+		.start_brk = mm->start_brk, .brk = mm->brk,
+		.start_stack = mm->start_stack,
+		.arg_start = mm->arg_start, .arg_end = mm->arg_end,
+		.env_start = mm->env_start, .env_end = mm->env_end,
+		.auxv = blob + bl.auxv, .auxv_size = (uint32_t)(mm->n_auxv * 8),
+		.exe_fd = (uint32_t)-1,
+	};
+	a->exe_fd = -1;
+	if (mm->exe) {
+		int fd = open(mm->exe, O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			/* Above every app descriptor, like the status fd. */
+			int hi = fcntl(fd, F_DUPFD_CLOEXEC, ctx->status_fd + 1);
+
+			close(fd);
+			a->exe_fd = hi;
+			a->mm_map.exe_fd = (uint32_t)hi;
+		}
+	}
+	close(ctx->pages_fd);
+
+	if (ranges_add(&keep, blob, blob + bl.size))
+		goto nomem;
+	qsort(keep.r, keep.n, sizeof(*keep.r), cmp_range);
+	a->unmap = blob + bl.unmap;
+	a->n_unmap = (uint32_t)complement(&keep, (struct rst_range *)(blob + bl.unmap));
+
+	enter_blob(blob, (uint64_t)a, blob + bl.stacks + RST_STACK_SIZE);
+
+nomem:
+	snprintf(err, SC_ERR_LEN, "out of memory");
+	return -1;
+}

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The child side of crload: the process that becomes the restored one.
+ * Errors before the restorer runs go back to crload as "M<message>" on
+ * the status pipe; the restorer itself reports "K" or "E<rst_status>".
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "restore.h"
+
+void status_message(int fd, const char *msg)
+{
+	char buf[SC_ERR_LEN + 2];
+	int n = snprintf(buf, sizeof(buf), "M%s", msg);
+
+	if (write(fd, buf, (size_t)n) < 0)
+		return;
+}
+
+/* glibc registered rseq for crload's thread; the kernel would keep
+ * writing to that area after it is unmapped. */
+static void unregister_rseq(void)
+{
+	if (__rseq_size > 0) {
+		void *area = (char *)__builtin_thread_pointer() + __rseq_offset;
+
+		syscall(SYS_rseq, area, 32, RSEQ_FLAG_UNREGISTER, RSEQ_SIG);
+	}
+}
+
+void restore_child(struct restore_ctx *ctx)
+{
+	char err[SC_ERR_LEN];
+	int keep[2] = { ctx->status_fd, ctx->pages_fd };
+	sigset_t all;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (restore_fds(ctx, keep, 2, err) || restore_process_state(ctx, err))
+		goto fail;
+	unregister_rseq();
+	premap_and_restore(ctx, err);
+fail:
+	status_message(ctx->status_fd, err);
+	_exit(127);
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* crload internals (libc world). */
+#ifndef SELFCKPT_RESTORE_H
+#define SELFCKPT_RESTORE_H
+
+#include <stdbool.h>
+
+#include "image.h"
+#include "selfckpt/restorer.h"
+
+struct crload_opts {
+	bool detached;
+	bool verbose;
+	const char *dir;
+};
+
+/* What the restored process needs from crload before it becomes itself. */
+struct restore_ctx {
+	struct sc_image *img;
+	struct sc_proc_img *p;
+	int status_fd; /* write end: "K", "E"+rst_status, or "M"+message */
+	int pages_fd;
+};
+
+/* pids.c */
+struct pid_plan {
+	bool new_ns;	 /* restore inside new pid (+user) namespaces */
+	bool user_ns;	 /* ... including a user namespace (unprivileged) */
+};
+int plan_pids(struct sc_image *img, struct pid_plan *plan, char *err);
+/* Forks the process to restore with its saved pid (set_tid). Returns the
+ * pid in the caller's namespace, 0 in the child, -1 with err set. */
+long fork_with_pid(int pid, char *err);
+int enter_namespaces(const struct pid_plan *plan, char *err);
+int mount_proc_in_ns(char *err);
+
+/* restore_fds.c */
+int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err);
+int restore_process_state(struct restore_ctx *ctx, char *err);
+
+/* premap.c */
+int check_vdso(const Sc__Mm *mm, char *err);
+/* Premaps the image's memory, prepares the restorer and enters it. Only
+ * returns on error. */
+int premap_and_restore(struct restore_ctx *ctx, char *err);
+
+/* restore.c */
+void restore_child(struct restore_ctx *ctx) __attribute__((noreturn));
+void status_message(int fd, const char *msg);
+
+#endif

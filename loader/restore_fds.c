@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Descriptors and per-process kernel state of the restored process, set
+ * up in the child before its memory is replaced.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "restore.h"
+
+static bool is_kept(int fd, const int *keep, int nkeep)
+{
+	for (int i = 0; i < nkeep; i++)
+		if (keep[i] == fd)
+			return true;
+	return false;
+}
+
+static bool in_image(const Sc__Fds *fds, int fd)
+{
+	for (size_t i = 0; i < fds->n_fds; i++)
+		if (fds->fds[i]->fd == fd)
+			return true;
+	return false;
+}
+
+static int open_one(const Sc__Fd *f, char *err)
+{
+	int flags = (int)f->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
+	int fd;
+
+	switch (f->kind) {
+	case SC__FD_KIND__INHERIT:
+		if (fcntl(f->fd, F_GETFD) >= 0)
+			return f->fd;
+		fd = open("/dev/null", O_RDWR);
+		break;
+	case SC__FD_KIND__DIR:
+		fd = open(f->path, O_RDONLY | O_DIRECTORY);
+		break;
+	default:
+		fd = open(f->path, flags);
+		break;
+	}
+	if (fd < 0) {
+		snprintf(err, SC_ERR_LEN, "fd %d: %s: %s", f->fd, f->path ? f->path : "/dev/null",
+			 strerror(errno));
+		return -1;
+	}
+	if (f->kind == SC__FD_KIND__REG || f->kind == SC__FD_KIND__DIR) {
+		if (f->kind == SC__FD_KIND__REG && f->has_size) {
+			struct stat st;
+
+			/* Data written past the saved offset by the original run
+			 * is rewritten by the restored one; a file that became
+			 * shorter than the offset lost data the process has
+			 * already counted on. */
+			if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < f->pos) {
+				snprintf(err, SC_ERR_LEN,
+					 "fd %d: %s is now %lld bytes, shorter than the saved "
+					 "offset %llu",
+					 f->fd, f->path, (long long)st.st_size,
+					 (unsigned long long)f->pos);
+				close(fd);
+				return -1;
+			}
+		}
+		if (lseek(fd, (off_t)f->pos, SEEK_SET) < 0) {
+			snprintf(err, SC_ERR_LEN, "fd %d: %s: cannot seek to %llu", f->fd, f->path,
+				 (unsigned long long)f->pos);
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
+{
+	const Sc__Fds *fds = ctx->p->fds;
+	int max_app = 2;
+	DIR *d;
+
+	for (size_t i = 0; i < fds->n_fds; i++)
+		if (fds->fds[i]->fd > max_app)
+			max_app = fds->fds[i]->fd;
+	/* crload's own descriptors move above every app descriptor. */
+	for (int i = 0; i < nkeep; i++) {
+		if (keep[i] <= max_app || in_image(fds, keep[i])) {
+			int nfd = fcntl(keep[i], F_DUPFD_CLOEXEC, max_app + 1);
+
+			if (nfd < 0) {
+				snprintf(err, SC_ERR_LEN, "cannot move descriptor %d: %s", keep[i],
+					 strerror(errno));
+				return -1;
+			}
+			close(keep[i]);
+			keep[i] = nfd;
+		}
+	}
+	ctx->status_fd = keep[0];
+	ctx->pages_fd = keep[1];
+
+	/* Everything else crload had goes, unless the image inherits it. */
+	d = opendir("/proc/self/fd");
+	if (!d) {
+		snprintf(err, SC_ERR_LEN, "/proc/self/fd: %s", strerror(errno));
+		return -1;
+	}
+	int dfd = dirfd(d);
+	struct dirent *e;
+	int to_close[1024], n = 0;
+	while ((e = readdir(d)) && n < 1024) {
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] == '.' || fd == dfd || is_kept(fd, keep, nkeep))
+			continue;
+		bool inherit = false;
+		for (size_t i = 0; i < fds->n_fds; i++)
+			if (fds->fds[i]->fd == fd && fds->fds[i]->kind == SC__FD_KIND__INHERIT)
+				inherit = true;
+		if (!inherit)
+			to_close[n++] = fd;
+	}
+	closedir(d);
+	for (int i = 0; i < n; i++)
+		close(to_close[i]);
+
+	for (size_t i = 0; i < fds->n_fds; i++) {
+		const Sc__Fd *f = fds->fds[i];
+		int fd = open_one(f, err);
+
+		if (fd < 0)
+			return -1;
+		if (fd != f->fd) {
+			if (dup2(fd, f->fd) < 0) {
+				snprintf(err, SC_ERR_LEN, "fd %d: %s", f->fd, strerror(errno));
+				return -1;
+			}
+			close(fd);
+		}
+		if (fcntl(f->fd, F_SETFD, f->cloexec ? FD_CLOEXEC : 0) < 0) {
+			snprintf(err, SC_ERR_LEN, "fd %d: %s", f->fd, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int restore_sigactions(const Sc__SigActs *acts, char *err)
+{
+	struct sc_kernel_sigaction dfl = { 0 };
+
+	for (int sig = 1; sig <= 64; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			syscall(SYS_rt_sigaction, sig, &dfl, NULL, 8);
+	for (size_t i = 0; i < acts->n_acts; i++) {
+		const Sc__SigAction *a = acts->acts[i];
+		struct sc_kernel_sigaction ksa = {
+			.handler = a->handler,
+			.flags = a->flags,
+			.restorer = a->restorer,
+			.mask = a->mask,
+		};
+
+		/* Raw syscall: glibc's wrapper would replace sa_restorer. */
+		if (syscall(SYS_rt_sigaction, a->sig, &ksa, NULL, 8)) {
+			snprintf(err, SC_ERR_LEN, "signal %u: %s", a->sig, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int restore_process_state(struct restore_ctx *ctx, char *err)
+{
+	const Sc__ProcCore *c = ctx->p->core;
+	const Sc__ProcEntry *pe = ctx->img->inv->procs[ctx->p - ctx->img->procs];
+
+	if (pe->sid == ctx->p->pid)
+		setsid();
+	else if (pe->pgid == ctx->p->pid)
+		setpgid(0, 0);
+	if (chdir(c->cwd)) {
+		snprintf(err, SC_ERR_LEN, "working directory %s: %s", c->cwd, strerror(errno));
+		return -1;
+	}
+	umask((mode_t)c->umask);
+	for (size_t i = 0; i < c->n_rlimits; i++) {
+		const Sc__Rlimit *r = c->rlimits[i];
+		struct rlimit rl = { .rlim_cur = r->cur, .rlim_max = r->max };
+
+		if (setrlimit((int)r->resource, &rl) && errno != EPERM) {
+			snprintf(err, SC_ERR_LEN, "rlimit %u: %s", r->resource, strerror(errno));
+			return -1;
+		}
+	}
+	return restore_sigactions(ctx->p->acts, err);
+}

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The restorer: freestanding, position independent, no libc, no globals.
+ *
+ * It runs in the process being restored after crload has premapped and
+ * filled every VMA at temporary addresses. It removes the loader, moves
+ * the memory into place, recreates the threads and enters each thread's
+ * saved context with rt_sigreturn. It leaves through the runtime's
+ * selfckpt_restore_tail, which lives in the restored memory, so that the
+ * blob can unmap itself.
+ */
+#include <linux/futex.h>
+#include <linux/mman.h>
+#include <linux/prctl.h>
+#include <linux/sched.h>
+
+#include "selfckpt/restorer.h"
+#include "selfckpt/syscall.h"
+
+#define ARCH_SET_FS 0x1002
+#define ARCH_REQ_XCOMP_PERM 0x1023
+#define RSEQ_FLAG_NONE 0
+
+long rst_clone_thread(struct sc_clone_args *ca, uint64_t size, void (*fn)(void *, long),
+		      void *arg, long idx);
+void rst_enter(uint64_t frame_sp, uint64_t tail, uint64_t counter, uint64_t unmap_start,
+	       uint64_t unmap_len) __attribute__((noreturn));
+void rst_main(struct rst_args *a) __attribute__((noreturn));
+
+/* The compiler may emit calls to these for struct copies. */
+void *memcpy(void *d, const void *s, unsigned long n)
+{
+	char *dp = d;
+	const char *sp = s;
+
+	while (n--)
+		*dp++ = *sp++;
+	return d;
+}
+
+void *memset(void *d, int c, unsigned long n)
+{
+	char *dp = d;
+
+	while (n--)
+		*dp++ = (char)c;
+	return d;
+}
+
+static void __attribute__((noreturn)) fail(struct rst_args *a, int step, long idx, long err)
+{
+	struct rst_status st = {
+		.tag = 'E', .step = (uint8_t)step, .tid_index = (uint16_t)idx, .err = (int32_t)-err
+	};
+
+	sc_sys3(__NR_write, a->status_fd, &st, sizeof(st));
+	sc_sys1(__NR_exit_group, 128 + 6);
+	for (;;)
+		;
+}
+
+/* Per-thread kernel state that belongs to the calling thread. */
+static void set_thread_state(struct rst_args *a, struct rst_thread *t, long idx)
+{
+	long r;
+
+	sc_sys2(__NR_set_robust_list, t->robust_list, t->robust_list_len);
+	sc_sys1(__NR_set_tid_address, t->clear_child_tid);
+	sc_sys2(__NR_prctl, PR_SET_NAME, t->name);
+	if (t->rseq_ptr) {
+		r = sc_sys4(__NR_rseq, t->rseq_ptr, t->rseq_len, RSEQ_FLAG_NONE, t->rseq_sig);
+		if (r)
+			fail(a, RST_THREAD, idx, r);
+	}
+}
+
+/*
+ * Builds an rt_sigframe below the thread's saved stack pointer (past the
+ * red zone), as the kernel would when delivering a signal there, and
+ * returns the rsp rt_sigreturn wants.
+ */
+static uint64_t build_frame(struct rst_thread *t)
+{
+	uint64_t sp = t->regs.rsp - 128;
+	uint64_t fpstate;
+	struct sc_rt_sigframe *f;
+	uint32_t magic2 = SC_FP_XSTATE_MAGIC2;
+
+	sp -= t->xsave_size + SC_FP_XSTATE_MAGIC2_SIZE;
+	sp &= ~63UL;
+	fpstate = sp;
+	memcpy((void *)fpstate, (void *)t->xsave, t->xsave_size);
+	memcpy((void *)(fpstate + t->xsave_size), &magic2, sizeof(magic2));
+
+	sp -= sizeof(*f);
+	sp = (sp & ~15UL) - 8;
+	f = (struct sc_rt_sigframe *)sp;
+	memset(f, 0, sizeof(*f));
+	f->uc.uc_flags = SC_UC_FP_XSTATE | SC_UC_SIGCONTEXT_SS | SC_UC_STRICT_RESTORE_SS;
+	f->uc.uc_stack = t->altstack;
+	f->uc.uc_mcontext = t->regs;
+	f->uc.uc_mcontext.cs = SC_USER_CS;
+	f->uc.uc_mcontext.ss = SC_USER_SS;
+	f->uc.uc_mcontext.fpstate = fpstate;
+	f->uc.uc_sigmask = t->sigmask;
+	return (uint64_t)&f->uc;
+}
+
+static void thread_start(void *arg, long idx)
+{
+	struct rst_args *a = arg;
+	struct rst_thread *t = (struct rst_thread *)a->threads + idx;
+
+	set_thread_state(a, t, idx);
+	rst_enter(build_frame(t), a->restore_tail, (uint64_t)&a->threads_left, 0, 0);
+}
+
+static void move_all(struct rst_args *a, uint64_t moves, uint32_t n, int step)
+{
+	struct rst_move *m = (struct rst_move *)moves;
+
+	for (uint32_t i = 0; i < n; i++) {
+		long r = sc_sys5(__NR_mremap, m[i].from, m[i].len, m[i].len,
+				 MREMAP_MAYMOVE | MREMAP_FIXED, m[i].to);
+
+		if (SC_IS_ERR(r))
+			fail(a, step, i, r);
+	}
+}
+
+void rst_main(struct rst_args *a)
+{
+	struct rst_range *u = (struct rst_range *)a->unmap;
+	struct rst_thread *th = (struct rst_thread *)a->threads;
+	struct rst_move *v = (struct rst_move *)a->vdso;
+	struct rst_status ok = { .tag = 'K' };
+	long r;
+
+	for (uint32_t i = 0; i < a->n_unmap; i++) {
+		r = sc_sys2(__NR_munmap, u[i].start, u[i].end - u[i].start);
+		if (r)
+			fail(a, RST_UNMAP, i, r);
+	}
+
+	/* The family goes through a scratch hole: its current place may
+	 * overlap where it, or a VMA, must end up. */
+	uint64_t family_start = a->n_vdso ? v[0].from : 0;
+
+	for (uint32_t i = 0; i < a->n_vdso; i++) {
+		uint64_t scratch = a->vdso_scratch + (v[i].from - family_start);
+
+		r = sc_sys5(__NR_mremap, v[i].from, v[i].len, v[i].len,
+			    MREMAP_MAYMOVE | MREMAP_FIXED, scratch);
+		if (SC_IS_ERR(r))
+			fail(a, RST_VDSO, i, r);
+		v[i].from = scratch;
+	}
+	move_all(a, a->vdso, a->n_vdso, RST_VDSO);
+	move_all(a, a->moves, a->n_moves, RST_MREMAP);
+
+	/* brk, arg/env and auxv bookkeeping; optional (see doc). */
+	r = sc_sys5(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, &a->mm_map, sizeof(a->mm_map), 0);
+	if (r && a->mm_map.exe_fd != (uint32_t)-1) {
+		a->mm_map.exe_fd = (uint32_t)-1;
+		sc_sys5(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, &a->mm_map, sizeof(a->mm_map), 0);
+	}
+	if (a->exe_fd >= 0)
+		sc_sys1(__NR_close, a->exe_fd);
+
+	if (a->xcomp_perm) {
+		r = sc_sys2(__NR_arch_prctl, ARCH_REQ_XCOMP_PERM, a->xcomp_perm);
+		if (r)
+			fail(a, RST_XCOMP, 0, r);
+	}
+
+	a->threads_left = (int32_t)a->n_threads - 1;
+	for (uint32_t i = 1; i < a->n_threads; i++) {
+		struct sc_clone_args ca;
+		uint64_t tid = (uint64_t)th[i].tid;
+
+		memset(&ca, 0, sizeof(ca));
+		ca.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+			   CLONE_SYSVSEM | CLONE_SETTLS;
+		ca.stack = th[i].stack_top - RST_STACK_SIZE;
+		ca.stack_size = RST_STACK_SIZE;
+		ca.tls = th[i].fs_base;
+		ca.set_tid = (uint64_t)&tid;
+		ca.set_tid_size = 1;
+		r = rst_clone_thread(&ca, sizeof(ca), thread_start, a, i);
+		if (r < 0)
+			fail(a, RST_CLONE, i, r);
+	}
+
+	sc_sys2(__NR_arch_prctl, ARCH_SET_FS, th[0].fs_base);
+	set_thread_state(a, &th[0], 0);
+	uint64_t frame = build_frame(&th[0]);
+
+	/* Every other thread has left the blob before it goes away. */
+	for (;;) {
+		int32_t left = __atomic_load_n(&a->threads_left, __ATOMIC_ACQUIRE);
+
+		if (left <= 0)
+			break;
+		sc_sys0(__NR_sched_yield);
+	}
+	sc_sys3(__NR_write, a->status_fd, &ok, sizeof(ok));
+	sc_sys1(__NR_close, a->status_fd);
+	rst_enter(frame, a->restore_tail, 0, a->blob_start, a->blob_len);
+}

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Writing one image directory, atomically: everything goes into
+ * SELFCKPT_DIR/.ckpt-NNNN.tmp, each file is fsynced, the directory is
+ * renamed to ckpt-NNNN and only then does "latest" point at it. A failed
+ * checkpoint removes its temporary directory; nothing incomplete is ever
+ * named like an image.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "config.h"
+#include "dump.h"
+
+struct rt_dump_result rt_dump_res;
+static struct rt_image img;
+
+static char *file_name(char *buf, const char *prefix, int pid)
+{
+	char *p = rt_stpcpy(buf, prefix);
+
+	if (strcmp(prefix, "inventory")) {
+		*p++ = '-';
+		p = rt_fmt_i64(p, pid);
+	}
+	rt_stpcpy(p, ".img");
+	return buf;
+}
+
+int rt_image_create(struct rt_image *im, const char *prefix)
+{
+	char name[64];
+
+	return (int)sc_sys4(__NR_openat, im->fd, file_name(name, prefix, im->pid),
+			    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+}
+
+int rt_image_finish(struct rt_image *im, int fd, const char *prefix, uint64_t size,
+		    uint64_t xxh3)
+{
+	int err = (int)sc_sys1(__NR_fsync, fd);
+	Sc__FileSum *s;
+
+	sc_sys1(__NR_close, fd);
+	if (err)
+		return err;
+	if (im->nsums == RT_MAX_FILES)
+		return -E2BIG;
+	s = rt_alloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	sc__file_sum__init(s);
+	s->name = rt_alloc(64);
+	if (!s->name)
+		return -ENOMEM;
+	file_name(s->name, prefix, im->pid);
+	s->size = size;
+	s->xxh3 = xxh3;
+	im->sums[im->nsums++] = s;
+	im->bytes += size;
+	return 0;
+}
+
+int rt_image_write_msg(struct rt_image *im, const char *prefix, uint32_t type,
+		       const ProtobufCMessage *msg)
+{
+	size_t len = protobuf_c_message_get_packed_size(msg);
+	struct sc_img_header *h;
+	uint8_t *buf;
+	int fd, err;
+
+	if (len > SC_IMG_MAX_MSG)
+		return -EFBIG;
+	buf = rt_alloc(sizeof(*h) + len);
+	if (!buf)
+		return -ENOMEM;
+	h = (struct sc_img_header *)buf;
+	protobuf_c_message_pack(msg, buf + sizeof(*h));
+	h->magic = SC_IMG_MAGIC;
+	h->type = type;
+	h->version = SC_IMAGE_VERSION;
+	h->len = (uint32_t)len;
+	h->xxh3 = XXH3_64bits(buf + sizeof(*h), len);
+
+	fd = rt_image_create(im, prefix);
+	if (fd < 0)
+		return fd;
+	err = rt_write_all(fd, buf, sizeof(*h) + len);
+	if (err) {
+		sc_sys1(__NR_close, fd);
+		return err;
+	}
+	return rt_image_finish(im, fd, prefix, sizeof(*h) + len, XXH3_64bits(buf, sizeof(*h) + len));
+}
+
+/* mkdir -p, one component at a time. */
+static int make_dirs(const char *path)
+{
+	char buf[RT_MAX_PATH];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		long r = sc_sys3(__NR_mkdirat, AT_FDCWD, buf, 0755);
+		if (r && r != -EEXIST)
+			return (int)r;
+		buf[i] = path[i];
+	}
+	return 0;
+}
+
+/* One more than the highest ckpt-NNNN present. */
+static unsigned next_seq(int dirfd)
+{
+	char buf[4096];
+	unsigned max = 0;
+	int fd = (int)sc_sys4(__NR_openat, dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 1;
+	for (;;) {
+		long n = sc_sys3(__NR_getdents64, fd, buf, sizeof(buf));
+
+		if (n <= 0)
+			break;
+		for (long off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + off);
+			unsigned v = 0;
+			const char *c;
+
+			off += d->d_reclen;
+			if (strncmp(d->d_name, "ckpt-", 5))
+				continue;
+			for (c = d->d_name + 5; *c >= '0' && *c <= '9'; c++)
+				v = v * 10 + (unsigned)(*c - '0');
+			if (!*c && v > max)
+				max = v;
+		}
+	}
+	sc_sys1(__NR_close, fd);
+	return max + 1;
+}
+
+static void seq_name(char *buf, const char *pre, unsigned seq, const char *post)
+{
+	char num[16], *p = rt_stpcpy(buf, pre);
+	size_t n = (size_t)(rt_fmt_u64(num, seq) - num);
+
+	for (; n < 4; n++)
+		*p++ = '0';
+	p = rt_stpcpy(p, num);
+	rt_stpcpy(p, post);
+}
+
+static int write_inventory(struct rt_image *im)
+{
+	Sc__Inventory inv = SC__INVENTORY__INIT;
+	Sc__ProcEntry pe = SC__PROC_ENTRY__INIT;
+	Sc__ProcEntry *procs[1] = { &pe };
+
+	pe.pid = im->pid;
+	pe.ppid = (int)sc_sys0(__NR_getppid);
+	pe.pgid = (int)sc_sys1(__NR_getpgid, 0);
+	pe.sid = (int)sc_sys1(__NR_getsid, 0);
+	inv.version = SC_IMAGE_VERSION;
+	inv.writer = SC_WRITER_RUNTIME;
+	inv.writer_version = PACKAGE_VERSION;
+	inv.time_ns = rt_now_ns(CLOCK_REALTIME);
+	inv.n_procs = 1;
+	inv.procs = procs;
+	inv.n_files = im->nsums;
+	inv.files = im->sums;
+	inv.has_exit_after = true;
+	inv.exit_after = rt_cfg.exit_after;
+	inv.has_freeze_ns = true;
+	inv.freeze_ns = rt_frz.frozen_at_ns - rt_frz.started_ns;
+	return rt_image_write_msg(im, "inventory", SC_IMG_INVENTORY, &inv.base);
+}
+
+static int write_process(struct rt_image *im)
+{
+	Sc__Fds fds = SC__FDS__INIT;
+	Sc__Mm mm = SC__MM__INIT;
+	Sc__Pagemap pm = SC__PAGEMAP__INIT;
+	Sc__ProcCore core = SC__PROC_CORE__INIT;
+	Sc__SigActs acts = SC__SIG_ACTS__INIT;
+	int err;
+
+#define STEP(what_, call_)                                                                         \
+	do {                                                                                       \
+		rt_dump_res.what = what_;                                                          \
+		if ((err = (call_)))                                                               \
+			return err;                                                                \
+	} while (0)
+	STEP("descriptors", rt_dump_fds(im, &fds));
+	STEP("memory", rt_dump_mm(im, &mm, &pm));
+	STEP("threads", rt_dump_core(&core));
+	STEP("signal handlers", rt_dump_sigacts(&acts));
+	STEP("writing fds", rt_image_write_msg(im, SC_FDS_PREFIX, SC_IMG_FDS, &fds.base));
+	STEP("writing mm", rt_image_write_msg(im, SC_MM_PREFIX, SC_IMG_MM, &mm.base));
+	STEP("writing pagemap", rt_image_write_msg(im, SC_PAGEMAP_PREFIX, SC_IMG_PAGEMAP, &pm.base));
+	STEP("writing core", rt_image_write_msg(im, SC_CORE_PREFIX, SC_IMG_CORE, &core.base));
+	STEP("writing sigacts", rt_image_write_msg(im, SC_SIGACTS_PREFIX, SC_IMG_SIGACTS, &acts.base));
+	STEP("writing inventory", write_inventory(im));
+#undef STEP
+	return 0;
+}
+
+static int commit(struct rt_image *im)
+{
+	int err;
+
+	rt_dump_res.what = "committing";
+	if ((err = (int)sc_sys1(__NR_fsync, im->fd)))
+		return err;
+	if ((err = (int)sc_sys4(__NR_renameat, im->dirfd, im->tmpname, im->dirfd, im->name)))
+		return err;
+	/* From here the image is complete; "latest" is a convenience. */
+	sc_sys3(__NR_unlinkat, im->dirfd, ".latest.tmp", 0);
+	if (!sc_sys3(__NR_symlinkat, im->name, im->dirfd, ".latest.tmp"))
+		sc_sys4(__NR_renameat, im->dirfd, ".latest.tmp", im->dirfd, "latest");
+	sc_sys1(__NR_fsync, im->dirfd);
+	return 0;
+}
+
+static void discard(struct rt_image *im)
+{
+	for (size_t i = 0; i < im->nsums; i++)
+		sc_sys3(__NR_unlinkat, im->fd, im->sums[i]->name, 0);
+	/* Files that failed half way were never summed: try every name. */
+	static const char *const prefixes[] = { SC_PAGES_PREFIX, SC_MM_PREFIX, SC_PAGEMAP_PREFIX,
+						SC_CORE_PREFIX, SC_SIGACTS_PREFIX, SC_FDS_PREFIX,
+						"inventory" };
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		char name[64];
+
+		sc_sys3(__NR_unlinkat, im->fd, file_name(name, prefixes[i], im->pid), 0);
+	}
+	sc_sys3(__NR_unlinkat, im->dirfd, im->tmpname, AT_REMOVEDIR);
+}
+
+void rt_dump_image(void)
+{
+	struct rt_image *im = &img;
+	unsigned seq;
+	char *p;
+	int err;
+
+	memset(im, 0, sizeof(*im));
+	im->fd = im->dirfd = -1;
+	im->pid = (int)sc_sys0(__NR_getpid);
+	rt_dump_res.err = 0;
+	rt_dump_res.detail[0] = '\0';
+	rt_dump_res.what = "creating the image directory";
+	rt_stpcpy(rt_dump_res.image, rt_cfg.dir);
+
+	err = make_dirs(rt_cfg.dir);
+	if (!err)
+		err = im->dirfd = (int)sc_sys4(__NR_openat, AT_FDCWD, rt_cfg.dir,
+					       O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (err < 0)
+		goto out;
+	seq = next_seq(im->dirfd);
+	seq_name(im->tmpname, ".ckpt-", seq, ".tmp");
+	seq_name(im->name, "ckpt-", seq, "");
+	p = rt_stpcpy(rt_dump_res.image, rt_cfg.dir);
+	*p++ = '/';
+	rt_stpcpy(p, im->name);
+	err = (int)sc_sys3(__NR_mkdirat, im->dirfd, im->tmpname, 0700);
+	if (err)
+		goto out;
+	err = im->fd = (int)sc_sys4(__NR_openat, im->dirfd, im->tmpname,
+				    O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (err < 0) {
+		sc_sys3(__NR_unlinkat, im->dirfd, im->tmpname, AT_REMOVEDIR);
+		goto out;
+	}
+	err = write_process(im);
+	if (!err)
+		err = commit(im);
+	if (err)
+		discard(im);
+	sc_sys1(__NR_close, im->fd);
+out:
+	if (im->dirfd >= 0)
+		sc_sys1(__NR_close, im->dirfd);
+	rt_dump_res.err = err < 0 ? err : 0;
+	rt_dump_res.bytes = im->bytes;
+}

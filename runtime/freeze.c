@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Parking every thread of the process.
+ *
+ * The checkpoint thread sends the suspend signal to each other thread; the
+ * handler saves the interrupted context (general registers, the XSAVE area
+ * the kernel put in the signal frame, and what a ucontext does not hold:
+ * fs base, rseq, robust list, clear_child_tid, name), counts itself in and
+ * waits on a futex until the generation it was frozen in is resumed.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+
+#include "procparse.h"
+#include "rt.h"
+
+#define MAX_THREADS 32768
+#define PARK_TIMEOUT_NS (10ULL * 1000000000ULL)
+#define ARCH_GET_FS 0x1003
+#define ARCH_GET_GS 0x1004
+
+/* glibc >= 2.35 registers rseq for every thread at this offset from fs. */
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+
+struct rt_freeze rt_frz;
+
+static unsigned freeze_gen, resume_gen;
+static unsigned parked;
+static int ckpt_tid;
+static bool self_dump_active;
+static char *dump_stack_top;
+
+void rt_call_on_stack(void (*fn)(void), void *stack_top);
+
+static void futex_wait(unsigned *addr, unsigned val, uint64_t timeout_ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(timeout_ns / 1000000000ULL),
+		.tv_nsec = (long)(timeout_ns % 1000000000ULL),
+	};
+
+	sc_sys4(__NR_futex, addr, FUTEX_WAIT_PRIVATE, val, timeout_ns ? &ts : NULL);
+}
+
+static void futex_wake(unsigned *addr, int n)
+{
+	sc_sys3(__NR_futex, addr, FUTEX_WAKE_PRIVATE, n);
+}
+
+static void save_context(struct rt_thread *t, ucontext_t *uc)
+{
+	const struct sc_sigcontext *sc = (const void *)&uc->uc_mcontext;
+	const uint8_t *fp = (const uint8_t *)sc->fpstate;
+	struct sc_fpx_sw_bytes sw;
+	int32_t cpu_id;
+
+	t->regs = *sc;
+	memcpy(&t->sigmask, &uc->uc_sigmask, sizeof(t->sigmask));
+
+	memcpy(&sw, fp + SC_FPX_SW_OFFSET, sizeof(sw));
+	if (sw.magic1 == SC_FP_XSTATE_MAGIC1 && sw.xstate_size >= 512 &&
+	    sw.xstate_size <= SC_XSAVE_MAX) {
+		t->xsave_size = sw.xstate_size;
+		t->xfeatures = sw.xfeatures;
+	} else {
+		t->xsave_size = 512; /* legacy FXSAVE only */
+		t->xfeatures = 3;
+	}
+	t->xsave = rt_alloc(t->xsave_size);
+	if (t->xsave)
+		memcpy(t->xsave, fp, t->xsave_size);
+
+	sc_sys2(__NR_arch_prctl, ARCH_GET_FS, &t->fs_base);
+	sc_sys2(__NR_arch_prctl, ARCH_GET_GS, &t->gs_base);
+	sc_sys2(__NR_sigaltstack, NULL, &t->altstack);
+	sc_sys3(__NR_get_robust_list, 0, &t->robust_head, &t->robust_len);
+	sc_sys2(__NR_prctl, PR_GET_TID_ADDRESS, &t->clear_tid);
+	sc_sys2(__NR_prctl, PR_GET_NAME, t->name);
+
+	t->rseq_ptr = 0;
+	if (&__rseq_size && __rseq_size) {
+		uint64_t area = t->fs_base + (uint64_t)__rseq_offset;
+
+		/* cpu_id is >= 0 only while the area is registered. */
+		memcpy(&cpu_id, (void *)(area + 4), sizeof(cpu_id));
+		if (cpu_id >= 0) {
+			t->rseq_ptr = area;
+			t->rseq_len = __rseq_size < 32 ? 32 : __rseq_size;
+		}
+	}
+}
+
+static struct rt_thread *find_thread(int tid)
+{
+	for (int i = 1; i < rt_frz.nr; i++)
+		if (rt_frz.threads[i].tid == tid)
+			return &rt_frz.threads[i];
+	return NULL;
+}
+
+static void suspend_handler(int sig, siginfo_t *si, void *ucv)
+{
+	int saved_errno = errno;
+	int tid = rt_gettid();
+	struct rt_thread *t;
+	unsigned gen;
+
+	if (tid == ckpt_tid && self_dump_active) {
+		t = &rt_frz.threads[0];
+		save_context(t, ucv);
+		/* The image resumes this thread with 1 from the tgkill. */
+		t->regs.rax = 1;
+		/* Dump on a stack outside the image, so that the stack being
+		 * saved holds still while it is written. */
+		rt_call_on_stack(rt_dump_image, dump_stack_top);
+		errno = saved_errno;
+		return;
+	}
+
+	gen = __atomic_load_n(&freeze_gen, __ATOMIC_ACQUIRE);
+	t = find_thread(tid);
+	if (!t || t->parked) {
+		errno = saved_errno;
+		return;
+	}
+	save_context(t, ucv);
+	__atomic_store_n(&t->parked, true, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&parked, 1, __ATOMIC_ACQ_REL);
+	futex_wake(&parked, 1);
+	for (;;) {
+		unsigned r = __atomic_load_n(&resume_gen, __ATOMIC_ACQUIRE);
+
+		if (r == gen)
+			break;
+		futex_wait(&resume_gen, r, 0);
+	}
+	errno = saved_errno;
+}
+
+int rt_freeze_init(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = suspend_handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	ckpt_tid = rt_gettid();
+	return rt_real_sigaction(rt_cfg.suspend_sig, &sa, NULL) ? -errno : 0;
+}
+
+static void sample_syscall(struct rt_thread *t)
+{
+	char path[64], buf[256], *p;
+	struct pp_syscall sc;
+	long fd, n;
+
+	t->sys_nr = -2;
+	p = rt_stpcpy(path, "/proc/self/task/");
+	p = rt_fmt_i64(p, t->tid);
+	rt_stpcpy(p, "/syscall");
+	fd = sc_sys4(__NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	n = sc_sys3(__NR_read, fd, buf, sizeof(buf) - 1);
+	sc_sys1(__NR_close, fd);
+	if (n > 0 && !pp_parse_syscall(buf, (size_t)n, &sc)) {
+		t->sys_nr = sc.nr;
+		t->sys_pc = sc.pc;
+	}
+}
+
+/* Signals every thread not yet known; returns how many were signalled. */
+static int signal_new_threads(int pid, int *err)
+{
+	char buf[4096];
+	int fd = (int)sc_sys4(__NR_openat, AT_FDCWD, "/proc/self/task",
+			      O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	int added = 0;
+
+	if (fd < 0) {
+		*err = fd;
+		return 0;
+	}
+	for (;;) {
+		long n = sc_sys3(__NR_getdents64, fd, buf, sizeof(buf));
+
+		if (n <= 0) {
+			if (n < 0)
+				*err = (int)n;
+			break;
+		}
+		for (long off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + off);
+			int tid = 0;
+			struct rt_thread *t;
+
+			off += d->d_reclen;
+			for (const char *c = d->d_name; *c >= '0' && *c <= '9'; c++)
+				tid = tid * 10 + (*c - '0');
+			if (tid <= 0 || tid == ckpt_tid || find_thread(tid))
+				continue;
+			if (rt_frz.nr == MAX_THREADS) {
+				*err = -E2BIG;
+				break;
+			}
+			t = &rt_frz.threads[rt_frz.nr];
+			memset(t, 0, sizeof(*t));
+			t->tid = tid;
+			sample_syscall(t);
+			rt_frz.nr++;
+			if (sc_sys3(__NR_tgkill, pid, tid, rt_cfg.suspend_sig) == 0)
+				added++;
+			else
+				rt_frz.nr--; /* exited meanwhile */
+		}
+	}
+	sc_sys1(__NR_close, fd);
+	return added;
+}
+
+/* Drops threads that exited after being signalled; they will never park. */
+static int drop_exited(int pid)
+{
+	int dropped = 0;
+
+	for (int i = 1; i < rt_frz.nr; i++) {
+		struct rt_thread *t = &rt_frz.threads[i];
+
+		if (!__atomic_load_n(&t->parked, __ATOMIC_ACQUIRE) &&
+		    sc_sys3(__NR_tgkill, pid, t->tid, 0) == -ESRCH) {
+			*t = rt_frz.threads[--rt_frz.nr];
+			i--;
+			dropped++;
+		}
+	}
+	return dropped;
+}
+
+int rt_freeze_all(void)
+{
+	int pid = (int)sc_sys0(__NR_getpid);
+	int err = 0, expected = 0;
+	uint64_t deadline;
+
+	rt_frz.threads = rt_alloc(sizeof(struct rt_thread) * MAX_THREADS);
+	if (!rt_frz.threads)
+		return -ENOMEM;
+	/* The dump runs on its own stack, outside the image. */
+	char *stack = rt_alloc(1 << 20);
+	if (!stack)
+		return -ENOMEM;
+	dump_stack_top = stack + (1 << 20);
+
+	rt_frz.started_ns = rt_now_ns(CLOCK_MONOTONIC);
+	memset(&rt_frz.threads[0], 0, sizeof(rt_frz.threads[0]));
+	rt_frz.threads[0].tid = ckpt_tid;
+	rt_frz.threads[0].runtime_thread = true;
+	rt_frz.threads[0].sys_nr = -2;
+	rt_frz.nr = 1;
+	__atomic_store_n(&parked, 0, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&freeze_gen, 1, __ATOMIC_ACQ_REL);
+
+	deadline = rt_frz.started_ns + PARK_TIMEOUT_NS;
+	/* Signal, wait for all to park, look again: a thread may have been
+	 * created by one that was not parked yet. Once every known thread is
+	 * parked nobody can create more. */
+	for (;;) {
+		int added = signal_new_threads(pid, &err);
+
+		if (err)
+			return err;
+		if (!added)
+			break;
+		expected += added;
+		for (;;) {
+			unsigned p = __atomic_load_n(&parked, __ATOMIC_ACQUIRE);
+
+			if ((int)p >= expected)
+				break;
+			if (rt_now_ns(CLOCK_MONOTONIC) > deadline)
+				return -ETIMEDOUT;
+			futex_wait(&parked, p, 20000000);
+			expected -= drop_exited(pid);
+		}
+	}
+	rt_frz.frozen_at_ns = rt_now_ns(CLOCK_MONOTONIC);
+	return 0;
+}
+
+void rt_resume_all(void)
+{
+	__atomic_store_n(&resume_gen, __atomic_load_n(&freeze_gen, __ATOMIC_ACQUIRE),
+			 __ATOMIC_RELEASE);
+	futex_wake(&resume_gen, 0x7fffffff);
+}
+
+__attribute__((noinline)) long rt_capture_self_and_dump(void)
+{
+	long r;
+
+	__atomic_store_n(&self_dump_active, true, __ATOMIC_RELEASE);
+	r = sc_sys3(__NR_tgkill, sc_sys0(__NR_getpid), ckpt_tid, rt_cfg.suspend_sig);
+	__atomic_store_n(&self_dump_active, false, __ATOMIC_RELEASE);
+	return r;
+}
+
+/* In a restored process the other threads run again from their saved
+ * contexts, not from this handler: nobody is parked. */
+void rt_freeze_reset_after_restore(void)
+{
+	resume_gen = freeze_gen;
+	parked = 0;
+	rt_frz.nr = 0;
+	rt_frz.threads = NULL;
+	ckpt_tid = rt_gettid();
+}

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The app must neither see nor disturb the runtime's signals: a handler it
+ * installs for the trigger signal is recorded and chained after ours, the
+ * suspend signal is the runtime's alone, and neither can be blocked.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "rt.h"
+
+struct sigaction rt_app_trigger_action; /* zero: SIG_DFL */
+
+static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
+static int (*real_sigprocmask)(int, const sigset_t *, sigset_t *);
+static int (*real_pthread_sigmask)(int, const sigset_t *, sigset_t *);
+
+static void resolve(void)
+{
+	if (!real_sigaction)
+		real_sigaction = dlsym(RTLD_NEXT, "sigaction");
+	if (!real_sigprocmask)
+		real_sigprocmask = dlsym(RTLD_NEXT, "sigprocmask");
+	if (!real_pthread_sigmask)
+		real_pthread_sigmask = dlsym(RTLD_NEXT, "pthread_sigmask");
+}
+
+static bool ours(int sig)
+{
+	return sig > 0 && (sig == rt_cfg.trigger_sig || sig == rt_cfg.suspend_sig);
+}
+
+static void strip_ours(sigset_t *set)
+{
+	if (rt_cfg.trigger_sig)
+		sigdelset(set, rt_cfg.trigger_sig);
+	if (rt_cfg.suspend_sig)
+		sigdelset(set, rt_cfg.suspend_sig);
+}
+
+int rt_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	resolve();
+	return real_sigaction(sig, act, old);
+}
+
+int rt_real_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	resolve();
+	return real_pthread_sigmask(how, set, old);
+}
+
+int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	struct sigaction copy;
+
+	resolve();
+	if (ours(sig)) {
+		if (old)
+			*old = sig == rt_cfg.trigger_sig ? rt_app_trigger_action
+							  : (struct sigaction){ 0 };
+		if (act && sig == rt_cfg.trigger_sig)
+			rt_app_trigger_action = *act;
+		else if (act && sig == rt_cfg.suspend_sig) {
+			errno = EINVAL;
+			return -1;
+		}
+		return 0;
+	}
+	if (act) {
+		copy = *act;
+		strip_ours(&copy.sa_mask);
+		act = &copy;
+	}
+	return real_sigaction(sig, act, old);
+}
+
+sighandler_t signal(int sig, sighandler_t handler)
+{
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, sig);
+	if (sigaction(sig, &sa, &old))
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+static const sigset_t *filtered(int how, const sigset_t *set, sigset_t *copy)
+{
+	if (!set || how == SIG_UNBLOCK)
+		return set;
+	*copy = *set;
+	strip_ours(copy);
+	return copy;
+}
+
+int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	sigset_t copy;
+
+	resolve();
+	return real_sigprocmask(how, filtered(how, set, &copy), old);
+}
+
+int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	sigset_t copy;
+
+	resolve();
+	return real_pthread_sigmask(how, filtered(how, set, &copy), old);
+}

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libselfckpt internals.
+ *
+ * Everything reachable from the freeze path (freeze.c, dump*.c, rtlib.c,
+ * arena.c) is async-signal-safe: raw syscalls, no malloc, no stdio, no
+ * locks, because an app thread may have been frozen holding any of them.
+ */
+#ifndef SELFCKPT_RT_H
+#define SELFCKPT_RT_H
+
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "selfckpt/kernel.h"
+#include "selfckpt/syscall.h"
+
+#define RT_MAX_PATH 4096
+
+struct rt_config {
+	char dir[RT_MAX_PATH];	     /* SELFCKPT_DIR, made absolute */
+	char log_path[RT_MAX_PATH];  /* SELFCKPT_LOG; empty: stderr */
+	int trigger_sig;	     /* SELFCKPT_SIGNAL, default SIGUSR2 */
+	int suspend_sig;	     /* parks threads; SIGRTMAX */
+	bool exit_after;	     /* SELFCKPT_EXIT=1 */
+	unsigned interval_sec;	     /* SELFCKPT_INTERVAL, 0: off */
+};
+
+extern struct rt_config rt_cfg;
+
+/* ---- rtlib.c: async-signal-safe helpers ---- */
+size_t rt_strlen(const char *s);
+char *rt_stpcpy(char *d, const char *s);
+char *rt_fmt_u64(char *d, uint64_t v);
+char *rt_fmt_i64(char *d, int64_t v);
+char *rt_fmt_fixed(char *d, uint64_t v, unsigned div, unsigned decimals);
+int rt_write_all(int fd, const void *buf, size_t len);
+uint64_t rt_now_ns(int clock);
+void rt_log(const char *msg);
+int rt_gettid(void);
+
+/* ---- arena.c: private memory for one checkpoint ---- */
+int rt_arena_init(void);
+void rt_arena_drop(void);
+void rt_arena_forget(void);
+void *rt_alloc(size_t size);
+char *rt_strdup(const char *s, size_t len);
+bool rt_in_arena(uint64_t start, uint64_t end);
+/* Read a whole /proc file into the arena, NUL terminated. */
+char *rt_read_file(const char *path, size_t *len);
+
+/* ---- freeze.c ---- */
+struct rt_thread {
+	int tid;
+	bool parked;
+	bool runtime_thread;
+	struct sc_sigcontext regs;
+	uint64_t sigmask;
+	uint64_t fs_base, gs_base;
+	stack_t altstack;
+	uint64_t robust_head, robust_len, clear_tid;
+	uint64_t rseq_ptr;
+	uint32_t rseq_len;
+	char name[16];
+	uint8_t *xsave;
+	uint32_t xsave_size;
+	uint64_t xfeatures;
+	/* /proc/self/task/TID/syscall sampled before the thread was
+	 * signalled; lets a restartable sleep be re-issued after restore. */
+	long sys_nr;
+	uint64_t sys_pc;
+};
+
+struct rt_freeze {
+	struct rt_thread *threads; /* threads[0]: the checkpoint thread */
+	int nr;
+	uint64_t frozen_at_ns, started_ns;
+};
+
+extern struct rt_freeze rt_frz;
+
+int rt_freeze_init(void);
+int rt_freeze_all(void);
+void rt_resume_all(void);
+/* Ask the calling (checkpoint) thread's own context to be saved and the
+ * image written from the signal handler; returns 1 in a restored process. */
+long rt_capture_self_and_dump(void);
+void rt_freeze_reset_after_restore(void);
+
+/* ---- dump.c ---- */
+struct rt_dump_result {
+	int err;		/* 0 or -errno */
+	const char *what;	/* step that failed */
+	char detail[RT_MAX_PATH + 128]; /* why, when more than an errno */
+	char image[RT_MAX_PATH];
+	uint64_t bytes;
+};
+extern struct rt_dump_result rt_dump_res;
+void rt_dump_image(void);
+
+/* ---- interpose.c ---- */
+int rt_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+int rt_real_sigmask(int how, const sigset_t *set, sigset_t *old);
+/* The app's own disposition of the trigger signal, called after ours. */
+extern struct sigaction rt_app_trigger_action;
+
+/* Address of the gadget in restore_tail.S. */
+extern char selfckpt_restore_tail[];
+
+#endif

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* Small pieces of the runtime that must be assembly. */
+	.text
+
+/*
+ * selfckpt_restore_tail: the restorer's way out, kept in the runtime
+ * because the runtime stays mapped in a restored process while the
+ * restorer blob must not. The restorer enters it with rsp at a prepared
+ * rt_sigframe (past pretcode) and
+ *	rdi: counter to decrement once this thread no longer runs blob code
+ *	     (0: none)
+ *	rsi, rdx: range to munmap, the blob itself (rsi 0: none)
+ */
+	.globl selfckpt_restore_tail
+	.type selfckpt_restore_tail, @function
+selfckpt_restore_tail:
+	test	%rdi, %rdi
+	jz	1f
+	lock decl (%rdi)
+1:	test	%rsi, %rsi
+	jz	2f
+	mov	%rsi, %rdi
+	mov	%rdx, %rsi
+	mov	$11, %eax		/* __NR_munmap */
+	syscall
+2:	mov	$15, %eax		/* __NR_rt_sigreturn */
+	syscall
+	ud2
+	.size selfckpt_restore_tail, .-selfckpt_restore_tail
+
+/* void rt_call_on_stack(void (*fn)(void), void *stack_top) */
+	.globl rt_call_on_stack
+	.hidden rt_call_on_stack
+	.type rt_call_on_stack, @function
+rt_call_on_stack:
+	push	%rbp
+	mov	%rsp, %rbp
+	and	$-16, %rsi
+	mov	%rsi, %rsp
+	call	*%rdi
+	mov	%rbp, %rsp
+	pop	%rbp
+	ret
+	.size rt_call_on_stack, .-rt_call_on_stack
+
+	.section .note.GNU-stack,"",@progbits

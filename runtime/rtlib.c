@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Async-signal-safe helpers for the freeze path: number formatting,
+ * whole writes, the log line. The pure string functions of libc (memcpy,
+ * strlen, ...) touch no shared state and are used freely.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+
+#include "rt.h"
+
+size_t rt_strlen(const char *s)
+{
+	return strlen(s);
+}
+
+char *rt_stpcpy(char *d, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(d, s, n + 1);
+	return d + n;
+}
+
+char *rt_fmt_u64(char *d, uint64_t v)
+{
+	char tmp[24];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*d++ = tmp[--n];
+	*d = '\0';
+	return d;
+}
+
+char *rt_fmt_i64(char *d, int64_t v)
+{
+	if (v < 0) {
+		*d++ = '-';
+		return rt_fmt_u64(d, (uint64_t)-v);
+	}
+	return rt_fmt_u64(d, (uint64_t)v);
+}
+
+/* v/div printed with a fixed number of decimals (no floating point). */
+char *rt_fmt_fixed(char *d, uint64_t v, unsigned div, unsigned decimals)
+{
+	uint64_t scale = 1;
+
+	for (unsigned i = 0; i < decimals; i++)
+		scale *= 10;
+	uint64_t scaled = (v * scale + div / 2) / div;
+	d = rt_fmt_u64(d, scaled / scale);
+	if (decimals) {
+		char frac[24];
+		uint64_t f = scaled % scale;
+
+		*d++ = '.';
+		for (int i = (int)decimals - 1; i >= 0; i--) {
+			frac[i] = (char)('0' + f % 10);
+			f /= 10;
+		}
+		memcpy(d, frac, decimals);
+		d += decimals;
+		*d = '\0';
+	}
+	return d;
+}
+
+int rt_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		long r = sc_sys3(__NR_write, fd, p, len);
+
+		if (r == -EINTR)
+			continue;
+		if (r < 0)
+			return (int)r;
+		if (r == 0)
+			return -EIO;
+		p += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+uint64_t rt_now_ns(int clock)
+{
+	struct timespec ts;
+
+	/* vDSO clock_gettime is async-signal-safe. */
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int rt_gettid(void)
+{
+	return (int)sc_sys0(__NR_gettid);
+}
+
+/* One line, "selfckpt[pid]: msg", to SELFCKPT_LOG or stderr. */
+void rt_log(const char *msg)
+{
+	char line[RT_MAX_PATH + 256];
+	char *p = rt_stpcpy(line, "selfckpt[");
+	size_t room;
+	int fd = 2;
+
+	p = rt_fmt_i64(p, sc_sys0(__NR_getpid));
+	p = rt_stpcpy(p, "]: ");
+	room = sizeof(line) - (size_t)(p - line) - 2;
+	size_t n = strlen(msg);
+	if (n > room)
+		n = room;
+	memcpy(p, msg, n);
+	p += n;
+	*p++ = '\n';
+
+	if (rt_cfg.log_path[0]) {
+		fd = (int)sc_sys4(__NR_openat, AT_FDCWD, rt_cfg.log_path,
+				  O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			fd = 2;
+	}
+	rt_write_all(fd, line, (size_t)(p - line));
+	if (fd != 2)
+		sc_sys1(__NR_close, fd);
+}
