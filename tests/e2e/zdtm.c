@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "zdtm.h"
+
+static volatile sig_atomic_t stopping;
+static const char *test_name = "test";
+
+static void on_stop(int sig)
+{
+	stopping = 1;
+}
+
+void test_init(int argc, char **argv)
+{
+	struct sigaction sa;
+
+	test_name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGUSR1, &sa, NULL);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+void test_ready(void)
+{
+	int fd = open("ready", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0)
+		test_fail("cannot create ./ready");
+	close(fd);
+}
+
+bool test_stopping(void)
+{
+	return stopping;
+}
+
+void test_wait_stop(void)
+{
+	while (!stopping)
+		usleep(10000);
+}
+
+void test_pass(void)
+{
+	printf("%s: PASS\n", test_name);
+	exit(0);
+}
+
+void test_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: FAIL: ", test_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
