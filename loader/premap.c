@@ -138,22 +138,40 @@ int check_vdso(const Sc__Mm *mm, char *err)
 	return 0;
 }
 
-/* Highest hole of size len below the top of user space that overlaps
- * nothing in busy (sorted). */
+/* Sorts busy and merges overlapping ranges in place. */
+static void normalize(struct ranges *busy)
+{
+	size_t n = 0;
+
+	qsort(busy->r, busy->n, sizeof(*busy->r), cmp_range);
+	for (size_t i = 0; i < busy->n; i++) {
+		if (n && busy->r[i].start <= busy->r[n - 1].end) {
+			if (busy->r[i].end > busy->r[n - 1].end)
+				busy->r[n - 1].end = busy->r[i].end;
+		} else {
+			busy->r[n++] = busy->r[i];
+		}
+	}
+	busy->n = n;
+}
+
+/* Highest 2 MiB aligned hole of size len below the top of user space that
+ * overlaps nothing in busy. */
 static uint64_t find_hole(struct ranges *busy, uint64_t len)
 {
 	uint64_t top = 0x7f0000000000ULL;
 
-	qsort(busy->r, busy->n, sizeof(*busy->r), cmp_range);
+	normalize(busy);
 	for (size_t i = busy->n; i-- > 0;) {
 		const struct range *r = &busy->r[i];
+		uint64_t cand;
 
 		if (r->start >= top)
 			continue;
-		if (r->end <= top && top - r->end >= len + HUGE_SIZE)
-			return (top - len) & ~(HUGE_SIZE - 1);
-		if (r->start < top)
-			top = r->start;
+		cand = (top - len) & ~(HUGE_SIZE - 1);
+		if (r->end <= cand && cand + len <= top)
+			return cand;
+		top = r->start;
 	}
 	return top >= len + (1UL << 32) ? (top - len) & ~(HUGE_SIZE - 1) : 0;
 }
@@ -434,7 +452,8 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 	blob = find_hole(&busy, bl.size);
 	if (!blob || mmap((void *)blob, bl.size, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) == MAP_FAILED) {
-		snprintf(err, SC_ERR_LEN, "no room for the restorer");
+		snprintf(err, SC_ERR_LEN, "no room for the restorer (%llu bytes at %#llx): %s",
+			 (unsigned long long)bl.size, (unsigned long long)blob, strerror(errno));
 		return -1;
 	}
 	memcpy((void *)blob, restorer_blob, (size_t)(restorer_blob_end - restorer_blob));
