@@ -28,6 +28,14 @@ static const char *unsupported_kind(mode_t mode, const char *target)
 	return "special file";
 }
 
+/* Terminals: /dev/tty*, /dev/console, ptys (majors 4, 5, 136-143). */
+static bool is_terminal(const struct stat *st)
+{
+	unsigned major = (unsigned)(st->st_rdev >> 8) & 0xfff;
+
+	return S_ISCHR(st->st_mode) && (major == 4 || major == 5 || (major >= 136 && major <= 143));
+}
+
 static int dump_one(int fd, Sc__Fd *e)
 {
 	char path[64], *p, *target, *info;
@@ -74,8 +82,7 @@ static int dump_one(int fd, Sc__Fd *e)
 		e->kind = SC__FD_KIND__DIR;
 		e->has_pos = true;
 		e->pos = fi.pos;
-	} else if (fd <= 2 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) ||
-			       S_ISSOCK(st.st_mode))) {
+	} else if (fd <= 2 && (is_terminal(&st) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
 		e->kind = SC__FD_KIND__INHERIT;
 	} else if (S_ISCHR(st.st_mode) && target[0] == '/') {
 		e->kind = SC__FD_KIND__CHR;

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+/* bench: the runtime's overhead on calls it could slow down. Prints
+ * "name nanoseconds-per-iteration" for each loop; bench/run runs it
+ * natively and preloaded. */
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+#define TIME(name, n, body)                                                                        \
+	do {                                                                                       \
+		double t0 = now();                                                                 \
+		for (long i_ = 0; i_ < (n); i_++) {                                                \
+			body;                                                                      \
+		}                                                                                  \
+		printf("%s %.1f\n", name, (now() - t0) / (double)(n));                             \
+	} while (0)
+
+int main(void)
+{
+	sigset_t set;
+
+	TIME("open_close", 200000, close(open("/dev/null", O_RDONLY)));
+	TIME("pthread_create_join", 5000, {
+		pthread_t t;
+		pthread_create(&t, NULL, nothing, NULL);
+		pthread_join(t, NULL);
+	});
+	TIME("fork_wait", 1000, {
+		pid_t p = fork();
+		if (p == 0)
+			_exit(0);
+		waitpid(p, NULL, 0);
+	});
+	TIME("malloc_free", 5000000, {
+		void *volatile p = malloc(64 + (size_t)(i_ & 1023));
+		free(p);
+	});
+	sigemptyset(&set);
+	TIME("sigprocmask", 1000000, sigprocmask(SIG_BLOCK, &set, NULL));
+	return 0;
+}
