@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Runtime options and failure handling, beyond the per-program scenarios:
+# SELFCKPT_EXIT, SELFCKPT_SIGNAL, --restore-detached, a checkpoint that
+# fails (disk full, read-only directory) leaving the app running and no
+# image, and crload refusing damaged images before creating any process.
+# Runs under tests/e2e/reaper; needs root for the tmpfs mounts.
+set -u
+: "${SELFCKPT_LIB:?}" "${CRLOAD:?}" "${E2E_BIN:?}"
+root=$(mktemp -d "${TMPDIR:-/tmp}/selfckpt-options.XXXXXX")
+passed=0 failed=0
+mounts=()
+cleanup() {
+	for m in "${mounts[@]}"; do umount "$m" 2>/dev/null; done
+	[ $failed -eq 0 ] && rm -rf "$root"
+}
+trap cleanup EXIT
+for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
+
+result() { # NAME STATUS
+	if [ "$2" -eq 0 ]; then
+		passed=$((passed + 1)); echo "PASS: options/$1"
+	else
+		failed=$((failed + 1)); echo "FAIL: options/$1 (work dir $root/$1)"
+	fi
+}
+say() { printf '  %s\n' "$*" >&2; }
+wait_for() {
+	local i
+	for ((i = 0; i < 600; i++)); do "$@" && return 0; sleep 0.05; done
+	return 1
+}
+logged() { grep -q "$1" "$W/log" 2>/dev/null; }
+
+start() { # env assignments..., then the program and its args
+	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" "$@" \
+		>"$W/out" 2>"$W/err" </dev/null) &
+	APP=$!
+	wait_for test -e "$W/ready" || { say "never ready"; return 1; }
+	sleep 0.2
+}
+
+no_image_left() { # DIR: nothing that looks like an image, complete or not
+	local left
+	left=$(ls -A "$1" 2>/dev/null)
+	[ -z "$left" ] || { say "left behind in $1: $left"; return 1; }
+}
+
+t_exit_after() {
+	start SELFCKPT_DIR="$W/img" SELFCKPT_EXIT=1 "$E2E_BIN/counter" || return 1
+	kill -USR2 $APP
+	local st=0
+	wait $APP || st=$?
+	[ $st -eq 0 ] || { say "SELFCKPT_EXIT=1: exit status $st"; return 1; }
+	logged 'exiting' || { say "no 'exiting' in the log"; return 1; }
+	"$CRLOAD" "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" &
+	local loader=$!
+	wait_for logged 'restored from' || return 1
+	sleep 0.2
+	kill -USR1 $loader
+	wait $loader || { say "restored run failed"; return 1; }
+}
+
+t_signal() {
+	start SELFCKPT_DIR="$W/img" SELFCKPT_SIGNAL=HUP "$E2E_BIN/counter" || return 1
+	kill -HUP $APP
+	wait_for logged ': checkpoint /' || { say "SIGHUP did not checkpoint"; return 1; }
+	kill -USR1 $APP
+	wait $APP || { say "the app did not survive its trigger"; return 1; }
+}
+
+t_detached() {
+	start SELFCKPT_DIR="$W/img" "$E2E_BIN/counter" || return 1
+	kill -USR2 $APP
+	wait_for logged ': checkpoint /' || return 1
+	kill -KILL $APP; wait $APP 2>/dev/null
+	local pid
+	pid=$("$CRLOAD" --restore-detached "$W/img/latest" 2>"$W/crload.err") || {
+		say "crload -d failed: $(cat "$W/crload.err")"; return 1; }
+	[ "$pid" = "$APP" ] || { say "printed pid '$pid', expected $APP"; return 1; }
+	kill -0 "$pid" || { say "restored process is not running"; return 1; }
+	kill -KILL "$pid"
+}
+
+# A checkpoint into DIR must fail, leave the app running and no image.
+fails_into() { # DIR
+	start SELFCKPT_DIR="$1" E2E_BIGMEM_MB=32 "$E2E_BIN/bigmem" || return 1
+	kill -USR2 $APP
+	wait_for logged 'checkpoint failed' || { say "no failure reported"; return 1; }
+	[ "$(grep -c 'checkpoint failed' "$W/log")" -eq 1 ] || return 1
+	no_image_left "$1" || return 1
+	kill -USR1 $APP
+	wait $APP || { say "the app did not survive a failed checkpoint"; return 1; }
+}
+
+t_disk_full() {
+	mkdir -p "$W/small"
+	mount -t tmpfs -o size=4m tmpfs "$W/small" || return 1
+	mounts+=("$W/small")
+	mkdir "$W/small/img"
+	fails_into "$W/small/img"
+}
+
+t_read_only() {
+	mkdir -p "$W/ro"
+	mount -t tmpfs -o ro,size=4m tmpfs "$W/ro" || return 1
+	mounts+=("$W/ro")
+	fails_into "$W/ro/img"
+}
+
+# crload on a damaged image: non-zero, one line naming the file, no fork.
+refuses() { # IMAGE WORD-EXPECTED-IN-MESSAGE
+	local st=0
+	strace -f -qq -e trace=clone,clone3,fork,vfork -o "$W/trace" \
+		"$CRLOAD" "$1" >/dev/null 2>"$W/crload.err" || st=$?
+	if [ $st -eq 0 ]; then say "crload accepted $1"; return 1; fi
+	if [ "$(wc -l <"$W/crload.err")" -ne 1 ] || ! grep -q -- "$2" "$W/crload.err"; then
+		say "expected one line naming '$2', got:"; sed 's/^/    /' "$W/crload.err" >&2
+		return 1
+	fi
+	if grep -qE 'clone|fork' "$W/trace"; then say "crload created a process"; return 1; fi
+}
+
+t_bad_images() {
+	start SELFCKPT_DIR="$W/img" "$E2E_BIN/counter" || return 1
+	kill -USR2 $APP
+	wait_for logged ': checkpoint /' || return 1
+	kill -KILL $APP; wait $APP 2>/dev/null
+	local good="$W/img/latest" pid=$APP bad
+	copy() { bad="$W/bad.$1"; rm -rf "$bad"; cp -a "$(readlink -f "$good")" "$bad"; }
+	flip() { # FILE OFFSET
+		local b
+		b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+		printf "$(printf '\\%03o' $(((b ^ 0x5a) & 255)))" |
+			dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+	}
+	copy missing; rm "$bad/mm-$pid.img"; refuses "$bad" "mm-$pid.img" || return 1
+	copy truncated; truncate -s -4096 "$bad/pages-$pid.img"; refuses "$bad" "pages-$pid.img" || return 1
+	copy pagebyte; flip "$bad/pages-$pid.img" 5000; refuses "$bad" "pages-$pid.img" || return 1
+	copy corebyte; flip "$bad/core-$pid.img" 40; refuses "$bad" "core-$pid.img" || return 1
+	copy version; flip "$bad/inventory.img" 8; refuses "$bad" "version" || return 1
+	copy invbyte; flip "$bad/inventory.img" 30; refuses "$bad" "inventory.img" || return 1
+	copy empty; : >"$bad/inventory.img"; refuses "$bad" "inventory.img" || return 1
+	refuses "$W/no-such-image" "no-such-image" || return 1
+}
+
+for t in exit_after signal detached disk_full read_only bad_images; do
+	W=$root/$t
+	mkdir -p "$W"
+	APP=
+	"t_$t"
+	st=$?
+	[ -n "$APP" ] && kill -KILL "$APP" 2>/dev/null
+	wait 2>/dev/null
+	result "$t" $st
+done
+echo "options: $passed passed, $failed failed"
+[ $failed -eq 0 ]
