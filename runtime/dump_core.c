@@ -9,28 +9,6 @@
 #include "dump.h"
 
 #define NR_RLIMITS 16
-#define NR_restart_syscall 219
-
-/*
- * A thread stopped in a sleep the kernel restarts through restart_syscall
- * (nanosleep, futex and poll with timeouts) cannot restart that way in a
- * new process: the restart block is gone. Re-issue the original call,
- * whose arguments are still in the registers; a relative timeout then
- * starts again, which sleeps longer but never fails the call. Without a
- * sample of the original call number the thread sees EINTR instead.
- */
-static void fix_restart_block(const struct rt_thread *t, Sc__GpRegs *r)
-{
-	if (r->rax != NR_restart_syscall)
-		return;
-	if (t->sys_nr >= 0 && t->sys_pc == r->rip + 2) {
-		r->rax = (uint64_t)t->sys_nr;
-	} else {
-		r->rax = (uint64_t)-EINTR;
-		r->rip += 2;
-	}
-}
-
 static Sc__ThreadCore *thread_core(const struct rt_thread *t)
 {
 	Sc__ThreadCore *tc = rt_alloc(sizeof(*tc));
@@ -46,7 +24,6 @@ static Sc__ThreadCore *thread_core(const struct rt_thread *t)
 	r->rdi = s->rdi, r->rsi = s->rsi, r->rbp = s->rbp, r->rbx = s->rbx;
 	r->rdx = s->rdx, r->rax = s->rax, r->rcx = s->rcx, r->rsp = s->rsp;
 	r->rip = s->rip, r->eflags = s->eflags;
-	fix_restart_block(t, r);
 
 	tc->tid = t->tid;
 	tc->regs = r;

@@ -98,6 +98,36 @@ static void save_context(struct rt_thread *t, ucontext_t *uc)
 	}
 }
 
+#define NR_nanosleep 35
+#define NR_clock_nanosleep 230
+#define NR_restart_syscall 219
+#define TIMER_ABSTIME_FLAG 1
+
+/*
+ * A blocking call our signal interrupted without SA_RESTART semantics
+ * (sleeps, futex and poll with timeouts, pause, epoll_wait...) returns
+ * EINTR once the handler is done: a spurious error the app never asked
+ * for. Rewind it instead, in the live context (the app carries on) and so
+ * in the saved one (the restored app carries on). The call number comes
+ * from the sample taken just before the signal, checked against the
+ * instruction pointer; a relative sleep restarts with the remaining time
+ * the kernel wrote to its rem argument.
+ */
+static void restart_interrupted(const struct rt_thread *t, ucontext_t *uc)
+{
+	greg_t *g = uc->uc_mcontext.gregs;
+
+	if (g[REG_RAX] != -EINTR || t->sys_nr < 0 || t->sys_nr == NR_restart_syscall ||
+	    t->sys_pc != (uint64_t)g[REG_RIP])
+		return;
+	if (t->sys_nr == NR_nanosleep && g[REG_RSI])
+		g[REG_RDI] = g[REG_RSI];
+	else if (t->sys_nr == NR_clock_nanosleep && !(g[REG_RSI] & TIMER_ABSTIME_FLAG) && g[REG_R10])
+		g[REG_RDX] = g[REG_R10];
+	g[REG_RAX] = t->sys_nr;
+	g[REG_RIP] -= 2; /* the syscall instruction */
+}
+
 static struct rt_thread *find_thread(int tid)
 {
 	for (int i = 1; i < rt_frz.nr; i++)
@@ -131,6 +161,7 @@ static void suspend_handler(int sig, siginfo_t *si, void *ucv)
 		errno = saved_errno;
 		return;
 	}
+	restart_interrupted(t, ucv);
 	save_context(t, ucv);
 	__atomic_store_n(&t->parked, true, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&parked, 1, __ATOMIC_ACQ_REL);
