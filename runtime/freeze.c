@@ -13,6 +13,8 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <string.h>
+#include <asm/hwcap2.h>
+#include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -32,6 +34,7 @@ extern const unsigned int __rseq_size __attribute__((weak));
 
 struct rt_freeze rt_frz;
 
+static bool have_fsgsbase; /* rdfsbase: no syscall to read fs base */
 static unsigned freeze_gen, resume_gen;
 static unsigned parked;
 static int ckpt_tid;
@@ -78,8 +81,13 @@ static void save_context(struct rt_thread *t, ucontext_t *uc)
 	if (t->xsave)
 		memcpy(t->xsave, fp, t->xsave_size);
 
-	sc_sys2(__NR_arch_prctl, ARCH_GET_FS, &t->fs_base);
-	sc_sys2(__NR_arch_prctl, ARCH_GET_GS, &t->gs_base);
+	if (have_fsgsbase) {
+		__asm__ volatile("rdfsbase %0" : "=r"(t->fs_base));
+		__asm__ volatile("rdgsbase %0" : "=r"(t->gs_base));
+	} else {
+		sc_sys2(__NR_arch_prctl, ARCH_GET_FS, &t->fs_base);
+		sc_sys2(__NR_arch_prctl, ARCH_GET_GS, &t->gs_base);
+	}
 	sc_sys2(__NR_sigaltstack, NULL, &t->altstack);
 	sc_sys3(__NR_get_robust_list, 0, &t->robust_head, &t->robust_len);
 	sc_sys2(__NR_prctl, PR_GET_TID_ADDRESS, &t->clear_tid);
@@ -185,6 +193,7 @@ int rt_freeze_init(void)
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigfillset(&sa.sa_mask);
 	ckpt_tid = rt_gettid();
+	have_fsgsbase = getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE;
 	return rt_real_sigaction(rt_cfg.suspend_sig, &sa, NULL) ? -errno : 0;
 }
 
