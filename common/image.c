@@ -98,7 +98,7 @@ int sc_check_inventory(const Sc__Inventory *inv, char *err)
 	for (size_t i = 0; i < inv->n_procs; i++) {
 		const Sc__ProcEntry *p = inv->procs[i];
 
-		if (p->pid <= 0 || p->pid > (1 << 22) || p->ppid < 0 || p->pgid < 0 || p->sid < 0)
+		if (p->pid <= 0 || p->pid >= (1 << 22) || p->ppid < 0 || p->pgid < 0 || p->sid < 0)
 			return fail(err, "process %zu has an impossible pid %d", i, p->pid);
 		for (size_t j = 0; j < i; j++)
 			if (inv->procs[j]->pid == p->pid)
@@ -122,7 +122,7 @@ int sc_check_core(const Sc__ProcCore *c, int pid, char *err)
 		const Sc__ThreadCore *t = c->threads[i];
 		struct sc_fpx_sw_bytes sw;
 
-		if (t->tid <= 0 || t->tid > (1 << 22))
+		if (t->tid <= 0 || t->tid >= (1 << 22))
 			return fail(err, "thread %zu has an impossible tid %d", i, t->tid);
 		for (size_t j = 0; j < i; j++)
 			if (c->threads[j]->tid == t->tid)
@@ -130,9 +130,17 @@ int sc_check_core(const Sc__ProcCore *c, int pid, char *err)
 		if (t->xsave.len < 512 || t->xsave.len > SC_XSAVE_MAX)
 			return fail(err, "thread %d: XSAVE area of %zu bytes", t->tid, t->xsave.len);
 		if (t->xsave.len > 512) {
+			uint64_t xstate_bv;
+
+			/* Legacy area plus the 64-byte XSAVE header at least. */
+			if (t->xsave.len < 576)
+				return fail(err, "thread %d: XSAVE area of %zu bytes", t->tid,
+					    t->xsave.len);
 			memcpy(&sw, t->xsave.data + SC_FPX_SW_OFFSET, sizeof(sw));
+			memcpy(&xstate_bv, t->xsave.data + 512, sizeof(xstate_bv));
 			if (sw.magic1 != SC_FP_XSTATE_MAGIC1 || sw.xstate_size != t->xsave.len ||
-			    sw.extended_size != t->xsave.len + SC_FP_XSTATE_MAGIC2_SIZE)
+			    sw.extended_size != t->xsave.len + SC_FP_XSTATE_MAGIC2_SIZE ||
+			    sw.xfeatures != t->xfeatures || (xstate_bv & ~t->xfeatures))
 				return fail(err, "thread %d: XSAVE area header is inconsistent",
 					    t->tid);
 		}
@@ -163,12 +171,6 @@ int sc_check_sigacts(const Sc__SigActs *a, char *err)
 	return 0;
 }
 
-bool sc_vma_stores_pages(const Sc__Vma *v)
-{
-	return v->kind == SC__VMA_KIND__ANON_PRIVATE || v->kind == SC__VMA_KIND__ANON_SHARED ||
-	       v->kind == SC__VMA_KIND__FILE_PRIVATE;
-}
-
 int sc_check_mm(const Sc__Mm *mm, char *err)
 {
 	uint64_t prev_end = 0;
@@ -187,6 +189,8 @@ int sc_check_mm(const Sc__Mm *mm, char *err)
 		if ((v->flags & ~(unsigned)(MAP_SHARED | MAP_PRIVATE | MAP_GROWSDOWN)) ||
 		    !(v->flags & (MAP_SHARED | MAP_PRIVATE)))
 			return fail(err, "VMA %zu has flags %#x", i, v->flags);
+		if (v->has_madv && v->madv & ~31U)
+			return fail(err, "VMA %zu has unknown madvise bits %#x", i, v->madv);
 		if (v->kind < SC__VMA_KIND__ANON_PRIVATE || v->kind > SC__VMA_KIND__VDSO)
 			return fail(err, "VMA %zu has unknown kind %d", i, v->kind);
 		if ((v->kind == SC__VMA_KIND__FILE_PRIVATE || v->kind == SC__VMA_KIND__FILE_SHARED) &&

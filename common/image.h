@@ -18,6 +18,7 @@
 #include "mm.pb-c.h"
 #include "selfckpt/image.h"
 #include "selfckpt/kernel.h"
+#include "vmakind.h"
 
 #define SC_ERR_LEN 512
 #define SC_TASK_SIZE 0x7ffffffff000ULL
@@ -55,7 +56,5 @@ int sc_check_sigacts(const Sc__SigActs *a, char *err);
 int sc_check_mm(const Sc__Mm *mm, char *err);
 int sc_check_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t pages_size, char *err);
 int sc_check_fds(const Sc__Fds *fds, char *err);
-
-bool sc_vma_stores_pages(const Sc__Vma *v);
 
 #endif

@@ -89,10 +89,11 @@ int pp_parse_maps_line(const char *line, size_t len, struct pp_map *m)
 		return -EINVAL;
 	if (m->end <= m->start || end - p < 5)
 		return -EINVAL;
+	if ((p[0] != 'r' && p[0] != '-') || (p[1] != 'w' && p[1] != '-') ||
+	    (p[2] != 'x' && p[2] != '-') || (p[3] != 's' && p[3] != 'p'))
+		return -EINVAL;
 	m->prot = (p[0] == 'r' ? PROT_READ : 0) | (p[1] == 'w' ? PROT_WRITE : 0) |
 		  (p[2] == 'x' ? PROT_EXEC : 0);
-	if (p[3] != 's' && p[3] != 'p')
-		return -EINVAL;
 	m->shared = p[3] == 's';
 	p += 4;
 	if (expect(&p, end, ' ') || hex_u64(&p, end, &m->pgoff) || expect(&p, end, ' ') ||
@@ -100,6 +101,8 @@ int pp_parse_maps_line(const char *line, size_t len, struct pp_map *m)
 		return -EINVAL;
 	m->dev_major = (uint32_t)v;
 	if (hex_u64(&p, end, &v) || expect(&p, end, ' ') || dec_u64(&p, end, &m->ino))
+		return -EINVAL;
+	if (p < end && *p != ' ')
 		return -EINVAL;
 	m->dev_minor = (uint32_t)v;
 	skip_spaces(&p, end);
@@ -111,6 +114,40 @@ int pp_parse_maps_line(const char *line, size_t len, struct pp_map *m)
 			m->deleted = true;
 			m->path_len -= sizeof(deleted) - 1;
 		}
+	}
+	return 0;
+}
+
+bool pp_smaps_is_header(const char *line, size_t len)
+{
+	/* Header lines start with a lowercase hex address, keys with a capital. */
+	return len > 0 && ((line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f'));
+}
+
+int pp_parse_vmflags(const char *line, size_t len, uint32_t *flags)
+{
+	static const struct {
+		char code[3];
+		uint32_t bit;
+	} known[] = {
+		{ "hg", PP_VM_HUGEPAGE }, { "nh", PP_VM_NOHUGEPAGE }, { "dc", PP_VM_DONTFORK },
+		{ "dd", PP_VM_DONTDUMP }, { "wf", PP_VM_WIPEONFORK }, { "gd", PP_VM_GROWSDOWN },
+	};
+	const char *p = line + 8, *end = line + len;
+
+	if (len < 8 || memcmp(line, "VmFlags:", 8))
+		return -1;
+	*flags = 0;
+	while (p < end) {
+		skip_spaces(&p, end);
+		if (end - p < 2)
+			break;
+		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (p[0] == known[i].code[0] && p[1] == known[i].code[1])
+				*flags |= known[i].bit;
+		p += 2;
+		while (p < end && *p != ' ')
+			p++;
 	}
 	return 0;
 }
@@ -183,13 +220,18 @@ int pp_parse_fdinfo(const char *buf, size_t len, struct pp_fdinfo *fi)
 			have |= 1;
 		} else if (ll > 6 && !memcmp(l, "flags:", 6)) {
 			uint64_t x = 0;
+			int digits = 0;
 
 			p = l + 6;
 			skip_spaces(&p, end);
-			if (p >= end)
-				return -EINVAL;
-			for (; p < end && *p >= '0' && *p <= '7'; p++)
+			for (; p < end && *p >= '0' && *p <= '7'; p++, digits++) {
 				x = x * 8 + (uint64_t)(*p - '0');
+				if (x > UINT32_MAX)
+					return -ERANGE;
+			}
+			skip_spaces(&p, end);
+			if (!digits || p != end)
+				return -EINVAL;
 			fi->flags = (uint32_t)x;
 			have |= 2;
 		}
@@ -209,10 +251,11 @@ int pp_parse_syscall(const char *buf, size_t len, struct pp_syscall *sc)
 		return 0;
 	}
 	if (p < end && *p == '-') {
+		/* Only "-1": blocked outside any syscall. */
 		p++;
-		if (dec_u64(&p, end, &v))
+		if (dec_u64(&p, end, &v) || v != 1)
 			return -EINVAL;
-		sc->nr = -(long)v;
+		sc->nr = -1;
 		skip_spaces(&p, end);
 		if (expect(&p, end, '0') || expect(&p, end, 'x') || hex_u64(&p, end, &sc->sp))
 			return -EINVAL;
@@ -221,7 +264,7 @@ int pp_parse_syscall(const char *buf, size_t len, struct pp_syscall *sc)
 			return -EINVAL;
 		return 0;
 	}
-	if (dec_u64(&p, end, &v))
+	if (dec_u64(&p, end, &v) || v > PP_MAX_SYSCALL_NR)
 		return -EINVAL;
 	sc->nr = (long)v;
 	for (i = 0; i < 8; i++) {

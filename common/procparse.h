@@ -27,6 +27,19 @@ int pp_parse_maps_line(const char *line, size_t len, struct pp_map *m);
 /* Returns the next line of buf starting at *pos, or NULL at the end. */
 const char *pp_next_line(const char *buf, size_t len, size_t *pos, size_t *line_len);
 
+/* Bits for the VmFlags this project re-applies (same values as VmaMadv). */
+#define PP_VM_HUGEPAGE 1
+#define PP_VM_NOHUGEPAGE 2
+#define PP_VM_DONTFORK 4
+#define PP_VM_DONTDUMP 8
+#define PP_VM_WIPEONFORK 16
+#define PP_VM_GROWSDOWN 32
+
+/* True for a VMA header line of /proc/PID/smaps (a maps line). */
+bool pp_smaps_is_header(const char *line, size_t len);
+/* Parses a "VmFlags: ..." line into PP_VM_* bits; -1 if it is not one. */
+int pp_parse_vmflags(const char *line, size_t len, uint32_t *flags);
+
 struct pp_stat {
 	int ppid, pgrp, session;
 	uint64_t start_code, end_code, start_stack;
@@ -42,6 +55,8 @@ struct pp_fdinfo {
 };
 
 int pp_parse_fdinfo(const char *buf, size_t len, struct pp_fdinfo *fi);
+
+#define PP_MAX_SYSCALL_NR 4095
 
 /* /proc/PID/task/TID/syscall: nr is -1 when not in a syscall, -2 when running. */
 struct pp_syscall {

@@ -243,6 +243,31 @@ static bool has_pages(const struct filler *fl, const Sc__Vma *v)
 	return fl->next < fl->pm->n_entries && fl->pm->entries[fl->next]->vaddr < v->end;
 }
 
+/* madvise() state the VMA had; before filling, so huge pages are used. */
+static int apply_madvise(const Sc__Vma *v, void *p, uint64_t len, char *err)
+{
+	static const struct {
+		uint32_t bit;
+		int advice;
+	} map[] = {
+		{ SC__VMA_MADV__VMA_MADV_HUGEPAGE, MADV_HUGEPAGE },
+		{ SC__VMA_MADV__VMA_MADV_NOHUGEPAGE, MADV_NOHUGEPAGE },
+		{ SC__VMA_MADV__VMA_MADV_DONTFORK, MADV_DONTFORK },
+		{ SC__VMA_MADV__VMA_MADV_DONTDUMP, MADV_DONTDUMP },
+		{ SC__VMA_MADV__VMA_MADV_WIPEONFORK, MADV_WIPEONFORK },
+	};
+
+	for (size_t i = 0; v->has_madv && i < sizeof(map) / sizeof(map[0]); i++) {
+		if ((v->madv & map[i].bit) && madvise(p, len, map[i].advice)) {
+			snprintf(err, SC_ERR_LEN, "madvise %#llx-%#llx: %s",
+				 (unsigned long long)v->start, (unsigned long long)v->end,
+				 strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int premap_vma(struct filler *fl, const Sc__Vma *v, uint64_t temp, char *err)
 {
 	uint64_t len = v->end - v->start;
@@ -277,7 +302,7 @@ static int premap_vma(struct filler *fl, const Sc__Vma *v, uint64_t temp, char *
 			 v->path ? " of " : "", v->path ? v->path : "", strerror(errno));
 		return -1;
 	}
-	if (sc_vma_stores_pages(v) && fill_vma(fl, v, temp, err))
+	if (apply_madvise(v, p, len, err) || (sc_vma_stores_pages(v) && fill_vma(fl, v, temp, err)))
 		return -1;
 	if (prot != (int)v->prot && mprotect(p, len, (int)v->prot)) {
 		snprintf(err, SC_ERR_LEN, "mprotect: %s", strerror(errno));

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The address space: every VMA from /proc/self/maps, and the pages that
+ * The address space: every VMA from /proc/self/smaps, and the pages that
  * only memory holds, written straight from the process's own memory with
  * large pwritev calls (no staging copy). Zero pages are not stored.
  */
@@ -16,6 +16,7 @@
 
 #include "dump.h"
 #include "procparse.h"
+#include "vmakind.h"
 
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAPPED (1ULL << 62)
@@ -217,8 +218,6 @@ static int classify(const struct pp_map *m, Sc__Vma *v)
 			v->name = s;
 		}
 	}
-	if (name_is(m, "[stack]"))
-		v->flags |= MAP_GROWSDOWN;
 	return 0;
 }
 
@@ -260,30 +259,70 @@ static int fill_mm_fields(Sc__Mm *mm)
 	return 0;
 }
 
-int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
+/* Every VMA of /proc/self/smaps (maps lines plus VmFlags), classified. */
+static int read_vmas(Sc__Mm *mm)
 {
 	size_t len, pos = 0, ll, nlines = 0;
-	char *maps = rt_read_file("/proc/self/maps", &len);
-	struct page_writer w = { .fd = -1 };
+	char *smaps = rt_read_file("/proc/self/smaps", &len);
+	Sc__Vma *v = NULL;
 	const char *line;
+
+	if (!smaps)
+		return -EIO;
+	for (size_t i = 0; i < len; i++)
+		nlines += smaps[i] == '\n';
+	mm->vmas = rt_alloc(sizeof(*mm->vmas) * (nlines + 1));
+	if (!mm->vmas)
+		return -ENOMEM;
+	while ((line = pp_next_line(smaps, len, &pos, &ll))) {
+		struct pp_map m;
+		uint32_t vmflags;
+		int err;
+
+		if (!pp_smaps_is_header(line, ll)) {
+			if (v && pp_parse_vmflags(line, ll, &vmflags) == 0) {
+				v->has_madv = true;
+				v->madv = vmflags & ~(uint32_t)PP_VM_GROWSDOWN;
+				if (vmflags & PP_VM_GROWSDOWN)
+					v->flags |= MAP_GROWSDOWN;
+			}
+			continue;
+		}
+		v = NULL;
+		if (pp_parse_maps_line(line, ll, &m))
+			return -EINVAL;
+		if (name_is(&m, "[vsyscall]") || rt_in_arena(m.start, m.end))
+			continue;
+		v = rt_alloc(sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		sc__vma__init(v);
+		err = classify(&m, v);
+		if (err)
+			return err;
+		mm->vmas[mm->n_vmas++] = v;
+	}
+	return 0;
+}
+
+int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
+{
+	struct page_writer w = { .fd = -1 };
 	uint64_t *pme;
 	int pmfd, err;
 
-	if (!maps)
-		return -EIO;
-	for (size_t i = 0; i < len; i++)
-		nlines += maps[i] == '\n';
-	mm->vmas = rt_alloc(sizeof(*mm->vmas) * (nlines + 1));
 	w.cap = 1 << 20;
 	w.ents = rt_alloc(sizeof(*w.ents) * w.cap);
 	w.iov = rt_alloc(sizeof(*w.iov) * IOV_BATCH);
 	w.hash = rt_alloc(sizeof(*w.hash));
 	pme = rt_alloc(PM_BATCH * 8);
-	if (!mm->vmas || !w.ents || !w.iov || !w.hash || !pme)
+	if (!w.ents || !w.iov || !w.hash || !pme)
 		return -ENOMEM;
 	XXH3_64bits_reset(w.hash);
 
-	err = fill_mm_fields(mm);
+	err = read_vmas(mm);
+	if (!err)
+		err = fill_mm_fields(mm);
 	if (err)
 		return err;
 
@@ -295,31 +334,9 @@ int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
 		sc_sys1(__NR_close, pmfd);
 		return w.fd;
 	}
-
-	while ((line = pp_next_line(maps, len, &pos, &ll)) && !err) {
-		struct pp_map m;
-		Sc__Vma *v;
-
-		if (pp_parse_maps_line(line, ll, &m)) {
-			err = -EINVAL;
-			break;
-		}
-		if (name_is(&m, "[vsyscall]") || rt_in_arena(m.start, m.end))
-			continue;
-		v = rt_alloc(sizeof(*v));
-		if (!v) {
-			err = -ENOMEM;
-			break;
-		}
-		sc__vma__init(v);
-		err = classify(&m, v);
-		if (err)
-			break;
-		mm->vmas[mm->n_vmas++] = v;
-		if (v->kind == SC__VMA_KIND__ANON_PRIVATE || v->kind == SC__VMA_KIND__ANON_SHARED ||
-		    v->kind == SC__VMA_KIND__FILE_PRIVATE)
-			err = dump_vma_pages(&w, pmfd, v, pme);
-	}
+	for (size_t i = 0; i < mm->n_vmas && !err; i++)
+		if (sc_vma_stores_pages(mm->vmas[i]))
+			err = dump_vma_pages(&w, pmfd, mm->vmas[i], pme);
 	if (!err)
 		err = flush(&w);
 	sc_sys1(__NR_close, pmfd);
