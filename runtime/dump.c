@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Writing one image directory, atomically: everything goes into
- * SELFCKPT_DIR/.ckpt-NNNN.tmp, each file is fsynced, the directory is
+ * SELFCKPT_DIR/.ckpt-NNNN.tmp, every file is fsynced, the directory is
  * renamed to ckpt-NNNN and only then does "latest" point at it. A failed
  * checkpoint removes its temporary directory; nothing incomplete is ever
  * named like an image.
@@ -45,14 +45,15 @@ int rt_image_create(struct rt_image *im, const char *prefix)
 int rt_image_finish(struct rt_image *im, int fd, const char *prefix, uint64_t size,
 		    uint64_t xxh3)
 {
-	int err = (int)sc_sys1(__NR_fsync, fd);
 	Sc__FileSum *s;
 
-	sc_sys1(__NR_close, fd);
-	if (err)
-		return err;
-	if (im->nsums == RT_MAX_FILES)
+	/* Kept open: all files are fsynced together at commit time, so the
+	 * filesystem commits its journal once rather than once per file. */
+	if (im->nsums == RT_MAX_FILES) {
+		sc_sys1(__NR_close, fd);
 		return -E2BIG;
+	}
+	im->fds[im->nsums] = fd;
 	s = rt_alloc(sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -218,12 +219,24 @@ static int write_process(struct rt_image *im)
 	return 0;
 }
 
+static void close_files(struct rt_image *im)
+{
+	for (size_t i = 0; i < im->nsums; i++) {
+		if (im->fds[i] >= 0)
+			sc_sys1(__NR_close, im->fds[i]);
+		im->fds[i] = -1;
+	}
+}
+
 static int commit(struct rt_image *im)
 {
-	int err;
+	int err = 0;
 
 	rt_dump_res.what = "committing";
-	if ((err = (int)sc_sys1(__NR_fsync, im->fd)))
+	for (size_t i = 0; i < im->nsums && !err; i++)
+		err = (int)sc_sys1(__NR_fsync, im->fds[i]);
+	close_files(im);
+	if (err || (err = (int)sc_sys1(__NR_fsync, im->fd)))
 		return err;
 	if ((err = (int)sc_sys4(__NR_renameat, im->dirfd, im->tmpname, im->dirfd, im->name)))
 		return err;
@@ -237,6 +250,7 @@ static int commit(struct rt_image *im)
 
 static void discard(struct rt_image *im)
 {
+	close_files(im);
 	for (size_t i = 0; i < im->nsums; i++)
 		sc_sys3(__NR_unlinkat, im->fd, im->sums[i]->name, 0);
 	/* Files that failed half way were never summed: try every name. */

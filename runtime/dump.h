@@ -19,13 +19,14 @@ struct rt_image {
 	char tmpname[64];
 	char name[64];
 	Sc__FileSum *sums[RT_MAX_FILES];
+	int fds[RT_MAX_FILES];	/* open until commit fsyncs them */
 	size_t nsums;
 	uint64_t bytes;
 };
 
 /* Creates "<prefix>-<pid>.img" in the temporary directory. */
 int rt_image_create(struct rt_image *img, const char *prefix);
-/* fsyncs and closes fd and records its size and checksum. */
+/* Records fd's size and checksum; commit fsyncs and closes it. */
 int rt_image_finish(struct rt_image *img, int fd, const char *prefix, uint64_t size,
 		    uint64_t xxh3);
 /* Packs msg behind a header into "<prefix>-<pid>.img" (or "inventory.img"). */
