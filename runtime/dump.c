@@ -186,7 +186,7 @@ static int write_inventory(struct rt_image *im)
 	inv.has_exit_after = true;
 	inv.exit_after = rt_cfg.exit_after;
 	inv.has_freeze_ns = true;
-	inv.freeze_ns = rt_frz.frozen_at_ns - rt_frz.started_ns;
+	inv.freeze_ns = rt_frz.frozen_at_ns - rt_frz.stop_begin_ns;
 	return rt_image_write_msg(im, "inventory", SC_IMG_INVENTORY, &inv.base);
 }
 

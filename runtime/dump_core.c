@@ -15,7 +15,7 @@ static Sc__ThreadCore *thread_core(const struct rt_thread *t)
 	Sc__GpRegs *r = rt_alloc(sizeof(*r));
 	const struct sc_sigcontext *s = &t->regs;
 
-	if (!tc || !r || !t->xsave)
+	if (!tc || !r || !t->xsave_size)
 		return NULL;
 	sc__thread_core__init(tc);
 	sc__gp_regs__init(r);
@@ -63,7 +63,7 @@ int rt_dump_core(Sc__ProcCore *core)
 		for (int i = 0; i < rt_frz.nr; i++) {
 			const struct rt_thread *t = &rt_frz.threads[i];
 
-			if ((t->tid == pid) != (pass == 0))
+			if (t->tid <= 0 || (t->tid == pid) != (pass == 0))
 				continue;
 			if (!(core->threads[core->n_threads++] = thread_core(t)))
 				return -ENOMEM;

@@ -14,6 +14,7 @@
 #include <linux/futex.h>
 #include <string.h>
 #include <asm/hwcap2.h>
+#include <cpuid.h>
 #include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -35,8 +36,16 @@ extern const unsigned int __rseq_size __attribute__((weak));
 struct rt_freeze rt_frz;
 
 static bool have_fsgsbase; /* rdfsbase: no syscall to read fs base */
+static uint32_t xsave_cap;  /* XSAVE bytes this CPU's signal frames hold */
 static unsigned freeze_gen, resume_gen;
-static unsigned parked;
+/* Threads of this round that parked or turned out to be gone. */
+static unsigned settled;
+/* The checkpoint thread is woken only when this many have settled: one
+ * wake-up instead of one per thread. */
+static unsigned settle_target = ~0U;
+/* Slots [sig_next, sig_end) still to be signalled. Every handler helps
+ * before parking, so signals go out from all CPUs at once. */
+static int sig_next, sig_end, sig_pid;
 static int ckpt_tid;
 static bool self_dump_active;
 static char *dump_stack_top;
@@ -77,9 +86,12 @@ static void save_context(struct rt_thread *t, ucontext_t *uc)
 		t->xsave_size = 512; /* legacy FXSAVE only */
 		t->xfeatures = 3;
 	}
-	t->xsave = rt_alloc(t->xsave_size);
-	if (t->xsave)
+	/* The buffer was allocated before the signal: handlers run
+	 * concurrently and must not allocate. */
+	if (t->xsave_size <= xsave_cap)
 		memcpy(t->xsave, fp, t->xsave_size);
+	else
+		t->xsave_size = 0; /* refused by the dump */
 
 	if (have_fsgsbase) {
 		__asm__ volatile("rdfsbase %0" : "=r"(t->fs_base));
@@ -88,10 +100,10 @@ static void save_context(struct rt_thread *t, ucontext_t *uc)
 		sc_sys2(__NR_arch_prctl, ARCH_GET_FS, &t->fs_base);
 		sc_sys2(__NR_arch_prctl, ARCH_GET_GS, &t->gs_base);
 	}
+	/* Only these two need the thread itself; the rest is read by the
+	 * checkpoint thread once everybody is parked (collect_parked). */
 	sc_sys2(__NR_sigaltstack, NULL, &t->altstack);
-	sc_sys3(__NR_get_robust_list, 0, &t->robust_head, &t->robust_len);
 	sc_sys2(__NR_prctl, PR_GET_TID_ADDRESS, &t->clear_tid);
-	sc_sys2(__NR_prctl, PR_GET_NAME, t->name);
 
 	t->rseq_ptr = 0;
 	if (&__rseq_size && __rseq_size) {
@@ -144,6 +156,28 @@ static struct rt_thread *find_thread(int tid)
 	return NULL;
 }
 
+static void settle_one(void)
+{
+	if (__atomic_add_fetch(&settled, 1, __ATOMIC_ACQ_REL) >=
+	    __atomic_load_n(&settle_target, __ATOMIC_ACQUIRE))
+		futex_wake(&settled, 1);
+}
+
+static void signal_pending_slots(void)
+{
+	int i;
+
+	while ((i = __atomic_fetch_add(&sig_next, 1, __ATOMIC_ACQ_REL)) <
+	       __atomic_load_n(&sig_end, __ATOMIC_ACQUIRE)) {
+		struct rt_thread *t = &rt_frz.threads[i];
+
+		if (sc_sys3(__NR_tgkill, sig_pid, t->tid, rt_cfg.suspend_sig)) {
+			t->tid = -1; /* exited meanwhile */
+			settle_one();
+		}
+	}
+}
+
 static void suspend_handler(int sig, siginfo_t *si, void *ucv)
 {
 	int saved_errno = errno;
@@ -164,6 +198,7 @@ static void suspend_handler(int sig, siginfo_t *si, void *ucv)
 	}
 
 	gen = __atomic_load_n(&freeze_gen, __ATOMIC_ACQUIRE);
+	signal_pending_slots();
 	t = find_thread(tid);
 	if (!t || t->parked) {
 		errno = saved_errno;
@@ -172,8 +207,7 @@ static void suspend_handler(int sig, siginfo_t *si, void *ucv)
 	restart_interrupted(t, ucv);
 	save_context(t, ucv);
 	__atomic_store_n(&t->parked, true, __ATOMIC_RELEASE);
-	__atomic_add_fetch(&parked, 1, __ATOMIC_ACQ_REL);
-	futex_wake(&parked, 1);
+	settle_one();
 	for (;;) {
 		unsigned r = __atomic_load_n(&resume_gen, __ATOMIC_ACQUIRE);
 
@@ -182,6 +216,16 @@ static void suspend_handler(int sig, siginfo_t *si, void *ucv)
 		futex_wait(&resume_gen, r, 0);
 	}
 	errno = saved_errno;
+}
+
+/* Size of the XSAVE area for the features the kernel enabled (CPUID 0xD). */
+static uint32_t xsave_frame_size(void)
+{
+	unsigned eax, ebx, ecx, edx;
+
+	if (!__get_cpuid_count(0xd, 0, &eax, &ebx, &ecx, &edx) || ebx < 512)
+		return 512;
+	return ebx > SC_XSAVE_MAX ? SC_XSAVE_MAX : ebx;
 }
 
 int rt_freeze_init(void)
@@ -194,20 +238,20 @@ int rt_freeze_init(void)
 	sigfillset(&sa.sa_mask);
 	ckpt_tid = rt_gettid();
 	have_fsgsbase = getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE;
+	xsave_cap = xsave_frame_size();
 	return rt_real_sigaction(rt_cfg.suspend_sig, &sa, NULL) ? -errno : 0;
 }
 
-static void sample_syscall(struct rt_thread *t)
+static void sample_syscall(int taskfd, struct rt_thread *t)
 {
-	char path[64], buf[256], *p;
+	char path[32], buf[256], *p;
 	struct pp_syscall sc;
 	long fd, n;
 
 	t->sys_nr = -2;
-	p = rt_stpcpy(path, "/proc/self/task/");
-	p = rt_fmt_i64(p, t->tid);
+	p = rt_fmt_i64(path, t->tid);
 	rt_stpcpy(p, "/syscall");
-	fd = sc_sys4(__NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	fd = sc_sys4(__NR_openat, taskfd, path, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return;
 	n = sc_sys3(__NR_read, fd, buf, sizeof(buf) - 1);
@@ -218,19 +262,24 @@ static void sample_syscall(struct rt_thread *t)
 	}
 }
 
-/* Signals every thread not yet known; returns how many were signalled. */
+/*
+ * Signals every thread not yet known; returns how many were signalled.
+ * All new threads are sampled first and signalled in a tight loop after,
+ * so that the app is stopped for as short a time as possible; the samples
+ * of threads blocked in a call (those that matter) stay true meanwhile.
+ */
 static int signal_new_threads(int pid, int *err)
 {
 	char buf[4096];
 	int fd = (int)sc_sys4(__NR_openat, AT_FDCWD, "/proc/self/task",
 			      O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	int added = 0;
+	int first = rt_frz.nr;
 
 	if (fd < 0) {
 		*err = fd;
 		return 0;
 	}
-	for (;;) {
+	while (!*err) {
 		long n = sc_sys3(__NR_getdents64, fd, buf, sizeof(buf));
 
 		if (n <= 0) {
@@ -238,7 +287,7 @@ static int signal_new_threads(int pid, int *err)
 				*err = (int)n;
 			break;
 		}
-		for (long off = 0; off < n;) {
+		for (long off = 0; off < n && !*err;) {
 			struct dirent64 *d = (struct dirent64 *)(buf + off);
 			int tid = 0;
 			struct rt_thread *t;
@@ -255,34 +304,69 @@ static int signal_new_threads(int pid, int *err)
 			t = &rt_frz.threads[rt_frz.nr];
 			memset(t, 0, sizeof(*t));
 			t->tid = tid;
-			sample_syscall(t);
+			t->xsave = rt_alloc(xsave_cap);
+			if (!t->xsave) {
+				*err = -ENOMEM;
+				break;
+			}
+			sample_syscall(fd, t);
 			rt_frz.nr++;
-			if (sc_sys3(__NR_tgkill, pid, tid, rt_cfg.suspend_sig) == 0)
-				added++;
-			else
-				rt_frz.nr--; /* exited meanwhile */
 		}
 	}
 	sc_sys1(__NR_close, fd);
-	return added;
+	if (*err || first == rt_frz.nr)
+		return 0;
+	/* The app stops being whole from the first signal on. */
+	if (!rt_frz.stop_begin_ns)
+		rt_frz.stop_begin_ns = rt_now_ns(CLOCK_MONOTONIC);
+	sig_pid = pid;
+	__atomic_store_n(&sig_end, rt_frz.nr, __ATOMIC_RELEASE);
+	__atomic_store_n(&sig_next, first, __ATOMIC_RELEASE);
+	signal_pending_slots();
+	return rt_frz.nr - first;
 }
 
-/* Drops threads that exited after being signalled; they will never park. */
-static int drop_exited(int pid)
+/* Threads that exited after being signalled will never park: they count
+ * as settled. Slots are only marked dead, never moved: other handlers may
+ * be writing theirs. */
+static void drop_exited(int pid)
 {
-	int dropped = 0;
 
 	for (int i = 1; i < rt_frz.nr; i++) {
 		struct rt_thread *t = &rt_frz.threads[i];
 
-		if (!__atomic_load_n(&t->parked, __ATOMIC_ACQUIRE) &&
+		if (t->tid > 0 && !__atomic_load_n(&t->parked, __ATOMIC_ACQUIRE) &&
 		    sc_sys3(__NR_tgkill, pid, t->tid, 0) == -ESRCH) {
-			*t = rt_frz.threads[--rt_frz.nr];
-			i--;
-			dropped++;
+			t->tid = -1;
+			settle_one();
 		}
 	}
-	return dropped;
+}
+
+/* Per-thread state another thread of the process may read, gathered once
+ * everybody is parked so that parking stays short. */
+static void collect_parked(void)
+{
+	for (int i = 0; i < rt_frz.nr; i++) {
+		struct rt_thread *t = &rt_frz.threads[i];
+		char path[64], *p;
+		long fd, n;
+
+		if (t->tid <= 0)
+			continue;
+		sc_sys3(__NR_get_robust_list, t->tid, &t->robust_head, &t->robust_len);
+		p = rt_stpcpy(path, "/proc/self/task/");
+		p = rt_fmt_i64(p, t->tid);
+		rt_stpcpy(p, "/comm");
+		fd = sc_sys4(__NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		n = sc_sys3(__NR_read, fd, t->name, sizeof(t->name) - 1);
+		sc_sys1(__NR_close, fd);
+		if (n > 0 && t->name[n - 1] == '\n')
+			n--;
+		t->name[n > 0 ? n : 0] = '\0';
+	}
 }
 
 int rt_freeze_all(void)
@@ -301,12 +385,18 @@ int rt_freeze_all(void)
 	dump_stack_top = stack + (1 << 20);
 
 	rt_frz.started_ns = rt_now_ns(CLOCK_MONOTONIC);
+	rt_frz.stop_begin_ns = 0;
 	memset(&rt_frz.threads[0], 0, sizeof(rt_frz.threads[0]));
 	rt_frz.threads[0].tid = ckpt_tid;
 	rt_frz.threads[0].runtime_thread = true;
 	rt_frz.threads[0].sys_nr = -2;
+	rt_frz.threads[0].xsave = rt_alloc(xsave_cap);
+	if (!rt_frz.threads[0].xsave)
+		return -ENOMEM;
 	rt_frz.nr = 1;
-	__atomic_store_n(&parked, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&settled, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&sig_next, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&sig_end, 0, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&freeze_gen, 1, __ATOMIC_ACQ_REL);
 
 	deadline = rt_frz.started_ns + PARK_TIMEOUT_NS;
@@ -314,25 +404,31 @@ int rt_freeze_all(void)
 	 * created by one that was not parked yet. Once every known thread is
 	 * parked nobody can create more. */
 	for (;;) {
-		int added = signal_new_threads(pid, &err);
+		int added;
 
+		__atomic_store_n(&settle_target, ~0U, __ATOMIC_RELEASE);
+		added = signal_new_threads(pid, &err);
 		if (err)
 			return err;
 		if (!added)
 			break;
 		expected += added;
+		__atomic_store_n(&settle_target, (unsigned)expected, __ATOMIC_RELEASE);
 		for (;;) {
-			unsigned p = __atomic_load_n(&parked, __ATOMIC_ACQUIRE);
+			unsigned p = __atomic_load_n(&settled, __ATOMIC_ACQUIRE);
 
 			if ((int)p >= expected)
 				break;
 			if (rt_now_ns(CLOCK_MONOTONIC) > deadline)
 				return -ETIMEDOUT;
-			futex_wait(&parked, p, 20000000);
-			expected -= drop_exited(pid);
+			futex_wait(&settled, p, 20000000);
+			drop_exited(pid);
 		}
 	}
 	rt_frz.frozen_at_ns = rt_now_ns(CLOCK_MONOTONIC);
+	if (!rt_frz.stop_begin_ns) /* a single-threaded process */
+		rt_frz.stop_begin_ns = rt_frz.frozen_at_ns;
+	collect_parked();
 	return 0;
 }
 
@@ -358,7 +454,8 @@ __attribute__((noinline)) long rt_capture_self_and_dump(void)
 void rt_freeze_reset_after_restore(void)
 {
 	resume_gen = freeze_gen;
-	parked = 0;
+	settled = 0;
+	sig_next = sig_end = 0;
 	rt_frz.nr = 0;
 	rt_frz.threads = NULL;
 	ckpt_tid = rt_gettid();

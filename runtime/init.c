@@ -134,7 +134,7 @@ static void log_result(uint64_t started, uint64_t ended)
 	p = rt_stpcpy(p, ": ");
 	p = rt_fmt_fixed(p, rt_dump_res.bytes, 1 << 20, 1);
 	p = rt_stpcpy(p, " MiB, threads parked in ");
-	p = rt_fmt_fixed(p, rt_frz.frozen_at_ns - rt_frz.started_ns, 1000000, 3);
+	p = rt_fmt_fixed(p, rt_frz.frozen_at_ns - rt_frz.stop_begin_ns, 1000000, 3);
 	p = rt_stpcpy(p, " ms, stopped ");
 	p = rt_fmt_fixed(p, ended - started, 1000000, 1);
 	rt_stpcpy(p, rt_cfg.exit_after ? " ms; exiting" : " ms");

@@ -78,7 +78,9 @@ struct rt_thread {
 struct rt_freeze {
 	struct rt_thread *threads; /* threads[0]: the checkpoint thread */
 	int nr;
-	uint64_t frozen_at_ns, started_ns;
+	uint64_t started_ns;	/* looking for threads began */
+	uint64_t stop_begin_ns;	/* first suspend signal sent */
+	uint64_t frozen_at_ns;	/* last thread parked */
 };
 
 extern struct rt_freeze rt_frz;
