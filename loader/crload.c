@@ -17,12 +17,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "restore.h"
 
 static volatile pid_t forward_to;
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 static void forward_signal(int sig)
 {
@@ -192,6 +201,7 @@ int main(int argc, char **argv)
 	}
 	opts.dir = argv[optind];
 
+	double t0 = now_ms();
 	if (sc_image_load(opts.dir, &img, err)) {
 		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
 		return 1;
@@ -205,6 +215,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
 		return 1;
 	}
+	double t1 = now_ms();
+	if (opts.verbose)
+		fprintf(stderr, "crload: image validated in %.1f ms\n", t1 - t0);
 	if (opts.verbose)
 		fprintf(stderr, "crload: restoring pid %d (%zu threads) %s\n", img.procs[0].pid,
 			img.procs[0].core->n_threads,
@@ -250,6 +263,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	close(pipefd[0]);
+	if (opts.verbose)
+		fprintf(stderr, "crload: process running again after %.1f ms (%.1f ms validating)\n",
+			now_ms() - t0, t1 - t0);
 	if (opts.detached) {
 		printf("%d\n", ctx.p->pid);
 		return 0;

@@ -72,8 +72,14 @@ long fork_with_pid(int pid, char *err)
 		.set_tid = (uint64_t)&tid,
 		.set_tid_size = 1,
 	};
-	long r = syscall(SYS_clone3, &ca, sizeof(ca));
+	long r;
 
+	/* A pid freed by a process that just died can be held a moment longer
+	 * (see the restorer): retry EEXIST for up to two seconds. */
+	for (int tries = 0; (r = syscall(SYS_clone3, &ca, sizeof(ca))) < 0 && errno == EEXIST &&
+			    tries < 2000;
+	     tries++)
+		usleep(1000);
 	if (r < 0) {
 		if (errno == EEXIST)
 			snprintf(err, SC_ERR_LEN, "pid %d is in use", pid);

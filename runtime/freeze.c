@@ -25,6 +25,7 @@
 #include "rt.h"
 
 #define MAX_THREADS 32768
+#define PARK_STACK 8192
 #define PARK_TIMEOUT_NS (10ULL * 1000000000ULL)
 #define ARCH_GET_FS 0x1003
 #define ARCH_GET_GS 0x1004
@@ -40,6 +41,8 @@ static uint32_t xsave_cap;  /* XSAVE bytes this CPU's signal frames hold */
 static unsigned freeze_gen, resume_gen;
 /* Threads of this round that parked or turned out to be gone. */
 static unsigned settled;
+/* Threads back on their own stacks after a resume. */
+static unsigned left;
 /* The checkpoint thread is woken only when this many have settled: one
  * wake-up instead of one per thread. */
 static unsigned settle_target = ~0U;
@@ -50,7 +53,7 @@ static int ckpt_tid;
 static bool self_dump_active;
 static char *dump_stack_top;
 
-void rt_call_on_stack(void (*fn)(void), void *stack_top);
+void rt_call_on_stack(void (*fn)(void *), void *stack_top, void *arg);
 
 static void futex_wait(unsigned *addr, unsigned val, uint64_t timeout_ns)
 {
@@ -156,11 +159,30 @@ static struct rt_thread *find_thread(int tid)
 	return NULL;
 }
 
+static void dump_image(void *unused)
+{
+	rt_dump_image();
+}
+
 static void settle_one(void)
 {
 	if (__atomic_add_fetch(&settled, 1, __ATOMIC_ACQ_REL) >=
 	    __atomic_load_n(&settle_target, __ATOMIC_ACQUIRE))
 		futex_wake(&settled, 1);
+}
+
+static void park(void *arg)
+{
+	unsigned gen = (unsigned)(uintptr_t)arg;
+
+	settle_one();
+	for (;;) {
+		unsigned r = __atomic_load_n(&resume_gen, __ATOMIC_ACQUIRE);
+
+		if (r == gen)
+			break;
+		futex_wait(&resume_gen, r, 0);
+	}
 }
 
 static void signal_pending_slots(void)
@@ -192,7 +214,7 @@ static void suspend_handler(int sig, siginfo_t *si, void *ucv)
 		t->regs.rax = 1;
 		/* Dump on a stack outside the image, so that the stack being
 		 * saved holds still while it is written. */
-		rt_call_on_stack(rt_dump_image, dump_stack_top);
+		rt_call_on_stack(dump_image, dump_stack_top, NULL);
 		errno = saved_errno;
 		return;
 	}
@@ -207,14 +229,11 @@ static void suspend_handler(int sig, siginfo_t *si, void *ucv)
 	restart_interrupted(t, ucv);
 	save_context(t, ucv);
 	__atomic_store_n(&t->parked, true, __ATOMIC_RELEASE);
-	settle_one();
-	for (;;) {
-		unsigned r = __atomic_load_n(&resume_gen, __ATOMIC_ACQUIRE);
-
-		if (r == gen)
-			break;
-		futex_wait(&resume_gen, r, 0);
-	}
+	/* Wait on a stack outside the image: this thread's own stack is
+	 * being written and must not change under the checksum. */
+	rt_call_on_stack(park, t->park_stack + PARK_STACK, (void *)(uintptr_t)gen);
+	if (__atomic_add_fetch(&left, 1, __ATOMIC_ACQ_REL) >= __atomic_load_n(&settled, __ATOMIC_ACQUIRE))
+		futex_wake(&left, 1);
 	errno = saved_errno;
 }
 
@@ -305,7 +324,8 @@ static int signal_new_threads(int pid, int *err)
 			memset(t, 0, sizeof(*t));
 			t->tid = tid;
 			t->xsave = rt_alloc(xsave_cap);
-			if (!t->xsave) {
+			t->park_stack = rt_alloc(PARK_STACK);
+			if (!t->xsave || !t->park_stack) {
 				*err = -ENOMEM;
 				break;
 			}
@@ -375,6 +395,7 @@ int rt_freeze_all(void)
 	int err = 0, expected = 0;
 	uint64_t deadline;
 
+	rt_frz.nr = 0;
 	rt_frz.threads = rt_alloc(sizeof(struct rt_thread) * MAX_THREADS);
 	if (!rt_frz.threads)
 		return -ENOMEM;
@@ -395,6 +416,7 @@ int rt_freeze_all(void)
 		return -ENOMEM;
 	rt_frz.nr = 1;
 	__atomic_store_n(&settled, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&left, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&sig_next, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&sig_end, 0, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&freeze_gen, 1, __ATOMIC_ACQ_REL);
@@ -432,11 +454,53 @@ int rt_freeze_all(void)
 	return 0;
 }
 
+/* Resumes every parked thread and waits until all have left their park
+ * stacks, which live in the arena about to be dropped. */
 void rt_resume_all(void)
 {
+	unsigned parked_count = 0;
+
+	for (int i = 1; i < rt_frz.nr; i++)
+		parked_count += rt_frz.threads[i].tid > 0 &&
+				__atomic_load_n(&rt_frz.threads[i].parked, __ATOMIC_ACQUIRE);
 	__atomic_store_n(&resume_gen, __atomic_load_n(&freeze_gen, __ATOMIC_ACQUIRE),
 			 __ATOMIC_RELEASE);
 	futex_wake(&resume_gen, 0x7fffffff);
+	for (;;) {
+		unsigned l = __atomic_load_n(&left, __ATOMIC_ACQUIRE);
+
+		if (l >= parked_count)
+			break;
+		futex_wait(&left, l, 10000000);
+	}
+}
+
+/*
+ * The kernel rewrites a thread's rseq area (cpu_id...) whenever the thread
+ * returns to user space on another CPU. The checkpoint thread keeps running
+ * while the memory holding its own area is written, so it goes without
+ * rseq for the duration; parked threads do not return to user space.
+ */
+static uint64_t ckpt_rseq;
+
+void rt_rseq_pause(void)
+{
+	uint64_t area;
+	int32_t cpu_id;
+
+	ckpt_rseq = 0;
+	if (!&__rseq_size || !__rseq_size)
+		return;
+	area = (uint64_t)__builtin_thread_pointer() + (uint64_t)__rseq_offset;
+	memcpy(&cpu_id, (void *)(area + 4), sizeof(cpu_id));
+	if (cpu_id >= 0 && !sc_sys4(__NR_rseq, area, 32, 1 /* UNREGISTER */, SC_RSEQ_SIG))
+		ckpt_rseq = area;
+}
+
+void rt_rseq_resume(void)
+{
+	if (ckpt_rseq)
+		sc_sys4(__NR_rseq, ckpt_rseq, 32, 0, SC_RSEQ_SIG);
 }
 
 __attribute__((noinline)) long rt_capture_self_and_dump(void)

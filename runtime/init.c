@@ -147,6 +147,7 @@ static void after_restore(void)
 
 	rt_arena_forget();
 	rt_freeze_reset_after_restore();
+	rt_rseq_resume();
 	rt_stpcpy(rt_stpcpy(msg, "restored from "), rt_dump_res.image);
 	rt_log(msg);
 }
@@ -156,10 +157,12 @@ static void checkpoint_once(void)
 	uint64_t started = rt_now_ns(CLOCK_MONOTONIC);
 	int err = rt_arena_init();
 
+	rt_rseq_pause();
 	if (!err)
 		err = rt_freeze_all();
 	if (err) {
 		rt_resume_all();
+		rt_rseq_resume();
 		rt_arena_drop();
 		rt_dump_res.err = err;
 		rt_dump_res.what = "stopping threads";
@@ -175,6 +178,7 @@ static void checkpoint_once(void)
 		sc_sys1(__NR_exit_group, 0);
 	}
 	rt_resume_all();
+	rt_rseq_resume();
 	log_result(started, rt_now_ns(CLOCK_MONOTONIC));
 	rt_arena_drop();
 }

@@ -52,7 +52,10 @@ int rt_real_sigmask(int how, const sigset_t *set, sigset_t *old)
 	return real_pthread_sigmask(how, set, old);
 }
 
-int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+/* The library is built with hidden visibility: interposers say otherwise. */
+#define INTERPOSE __attribute__((visibility("default")))
+
+INTERPOSE int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	struct sigaction copy;
 
@@ -77,7 +80,7 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 	return real_sigaction(sig, act, old);
 }
 
-sighandler_t signal(int sig, sighandler_t handler)
+INTERPOSE sighandler_t signal(int sig, sighandler_t handler)
 {
 	struct sigaction sa, old;
 
@@ -100,7 +103,7 @@ static const sigset_t *filtered(int how, const sigset_t *set, sigset_t *copy)
 	return copy;
 }
 
-int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+INTERPOSE int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 {
 	sigset_t copy;
 
@@ -108,7 +111,7 @@ int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 	return real_sigprocmask(how, filtered(how, set, &copy), old);
 }
 
-int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+INTERPOSE int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
 	sigset_t copy;
 

@@ -68,6 +68,7 @@ struct rt_thread {
 	char name[16];
 	uint8_t *xsave;
 	uint32_t xsave_size;
+	char *park_stack;	/* in the arena: parked threads wait on it */
 	uint64_t xfeatures;
 	/* /proc/self/task/TID/syscall sampled before the thread was
 	 * signalled; lets a restartable sleep be re-issued after restore. */
@@ -92,6 +93,8 @@ void rt_resume_all(void);
  * image written from the signal handler; returns 1 in a restored process. */
 long rt_capture_self_and_dump(void);
 void rt_freeze_reset_after_restore(void);
+void rt_rseq_pause(void);
+void rt_rseq_resume(void);
 
 /* ---- dump.c ---- */
 struct rt_dump_result {

@@ -28,7 +28,7 @@ selfckpt_restore_tail:
 	ud2
 	.size selfckpt_restore_tail, .-selfckpt_restore_tail
 
-/* void rt_call_on_stack(void (*fn)(void), void *stack_top) */
+/* void rt_call_on_stack(void (*fn)(void *), void *stack_top, void *arg) */
 	.globl rt_call_on_stack
 	.hidden rt_call_on_stack
 	.type rt_call_on_stack, @function
@@ -37,7 +37,9 @@ rt_call_on_stack:
 	mov	%rsp, %rbp
 	and	$-16, %rsi
 	mov	%rsi, %rsp
-	call	*%rdi
+	mov	%rdi, %rax
+	mov	%rdx, %rdi
+	call	*%rax
 	mov	%rbp, %rsp
 	pop	%rbp
 	ret

@@ -20,6 +20,7 @@
 #define ARCH_SET_FS 0x1002
 #define ARCH_REQ_XCOMP_PERM 0x1023
 #define RSEQ_FLAG_NONE 0
+#define EEXIST_NR 17
 
 long rst_clone_thread(struct sc_clone_args *ca, uint64_t size, void (*fn)(void *, long),
 		      void *arg, long idx);
@@ -186,7 +187,17 @@ void rst_main(struct rst_args *a)
 		ca.tls = th[i].fs_base;
 		ca.set_tid = (uint64_t)&tid;
 		ca.set_tid_size = 1;
-		r = rst_clone_thread(&ca, sizeof(ca), thread_start, a, i);
+		/* A tid freed by a process that just died can still be held for
+		 * a moment (its exit is reported before every thread's id is
+		 * released): retry for up to two seconds. */
+		for (int tries = 0;; tries++) {
+			struct { long sec, nsec; } ms = { 0, 1000000 };
+
+			r = rst_clone_thread(&ca, sizeof(ca), thread_start, a, i);
+			if (r != -EEXIST_NR || tries == 2000)
+				break;
+			sc_sys2(__NR_nanosleep, &ms, 0);
+		}
 		if (r < 0)
 			fail(a, RST_CLONE, i, r);
 	}
