@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Fuzz target for the image reader (common/image.c).
+ *
+ * One input is used three ways, so that both the header checks and what
+ * lies behind the checksum get exercised:
+ *  1. as a whole record file (header + payload), unpacked as every record
+ *     type;
+ *  2. as the payload of a record behind a correct header (length and XXH3
+ *     fixed up), for every type: this is what reaches the protobuf decoder
+ *     and the sc_check_* functions, which a random input would almost never
+ *     do through a matching checksum;
+ *  3. as an mm payload and a pagemap payload (the first two bytes, little
+ *     endian, give the mm's length): when the mm passes sc_check_mm, the
+ *     pagemap is checked against it, as sc_image_load() does.
+ *
+ * Nothing may crash, every failure must come with an error message, and
+ * what a check accepts must satisfy the invariants the loader relies on
+ * (checked here independently): a violation aborts like a crash.
+ *
+ * fuzz_image_mutate() is a structure-aware mutator for these inputs
+ * (pbmutate.c): the standalone driver uses it, and the libFuzzer build
+ * installs it as LLVMFuzzerCustomMutator for half of its mutations.
+ *
+ * Built two ways (tests/Makefile.inc): as a libFuzzer binary with clang
+ * (tests/fuzz/fuzz_image, -DFUZZ_LIBFUZZER), and with the standalone driver
+ * fuzz_main.c.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "fuzz_image.h"
+#include "image.h"
+#include "pbmutate.h"
+
+unsigned long fuzz_stat_decoded[SC_IMG_FDS + 1], fuzz_stat_accepted[SC_IMG_FDS + 1];
+
+#define FUZZ_ASSERT(cond, ...)                                                                     \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "fuzz_image: invariant broken at %s:%d: %s: ", __FILE__,   \
+				__LINE__, #cond);                                                  \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+			abort();                                                                   \
+		}                                                                                  \
+	} while (0)
+
+static const uint32_t types[] = {SC_IMG_INVENTORY, SC_IMG_CORE,	   SC_IMG_SIGACTS,
+				 SC_IMG_MM,	   SC_IMG_PAGEMAP, SC_IMG_FDS};
+
+/* A valid address space to check decoded pagemaps against: text, heap, a
+ * shared file, vdso and stack. */
+static const Sc__Mm *fixed_mm(void)
+{
+	static Sc__Vma v[5];
+	static Sc__Vma *vp[5];
+	static Sc__Mm mm;
+	static int done;
+
+	if (done)
+		return &mm;
+	for (int i = 0; i < 5; i++) {
+		sc__vma__init(&v[i]);
+		v[i].flags = MAP_PRIVATE;
+		v[i].prot = PROT_READ | PROT_WRITE;
+		v[i].kind = SC__VMA_KIND__ANON_PRIVATE;
+		vp[i] = &v[i];
+	}
+	v[0].start = 0x400000;
+	v[0].end = 0x410000;
+	v[0].prot = PROT_READ | PROT_EXEC;
+	v[0].kind = SC__VMA_KIND__FILE_PRIVATE;
+	v[0].path = "/usr/bin/prog";
+	v[0].has_pgoff = 1;
+	v[1].start = 0x600000;
+	v[1].end = 0x700000;
+	v[2].start = 0x7f0000000000ULL;
+	v[2].end = 0x7f0000010000ULL;
+	v[2].flags = MAP_SHARED;
+	v[2].kind = SC__VMA_KIND__FILE_SHARED;
+	v[2].path = "/dev/shm/x";
+	v[2].has_pgoff = 1;
+	v[3].start = 0x7ffff7fc0000ULL;
+	v[3].end = 0x7ffff7fc2000ULL;
+	v[3].kind = SC__VMA_KIND__VDSO;
+	v[4].start = 0x7ffffffde000ULL;
+	v[4].end = SC_TASK_SIZE;
+	v[4].flags = MAP_PRIVATE | MAP_GROWSDOWN;
+	sc__mm__init(&mm);
+	mm.vmas = vp;
+	mm.n_vmas = 5;
+	mm.start_brk = 0x600000;
+	mm.brk = 0x700000;
+	done = 1;
+	return &mm;
+}
+
+static void ck_err(const char *err)
+{
+	FUZZ_ASSERT(memchr(err, '\0', SC_ERR_LEN) != NULL, "error message not terminated");
+	FUZZ_ASSERT(err[0] != '\0', "failure without an error message");
+}
+
+/* ---- independent statements of what an accepted record guarantees ----- */
+
+static void accepted_inventory(const Sc__Inventory *inv)
+{
+	fuzz_stat_accepted[SC_IMG_INVENTORY]++;
+	FUZZ_ASSERT(inv->version == SC_IMAGE_VERSION, "version %u", inv->version);
+	FUZZ_ASSERT(inv->n_procs > 0, "no process");
+	for (size_t i = 0; i < inv->n_procs; i++)
+		FUZZ_ASSERT(inv->procs[i]->pid > 0, "pid %d", inv->procs[i]->pid);
+	for (size_t i = 0; i < inv->n_files; i++) {
+		const char *n = inv->files[i]->name;
+
+		FUZZ_ASSERT(n && n[0] && !strchr(n, '/') && strcmp(n, ".") && strcmp(n, ".."),
+			    "file name \"%s\"", n ? n : "(null)");
+	}
+}
+
+static void accepted_core(const Sc__ProcCore *c, int pid)
+{
+	fuzz_stat_accepted[SC_IMG_CORE]++;
+	FUZZ_ASSERT(c->pid == pid, "pid %d", c->pid);
+	FUZZ_ASSERT(c->n_threads > 0, "no thread");
+	FUZZ_ASSERT(c->threads[0]->tid == pid, "main tid %d", c->threads[0]->tid);
+	for (size_t i = 0; i < c->n_threads; i++) {
+		const Sc__ThreadCore *t = c->threads[i];
+
+		FUZZ_ASSERT(t->tid > 0, "tid %d", t->tid);
+		for (size_t j = 0; j < i; j++)
+			FUZZ_ASSERT(c->threads[j]->tid != t->tid, "tid %d twice", t->tid);
+		FUZZ_ASSERT(t->regs != NULL, "no registers");
+		FUZZ_ASSERT(t->xsave.len >= 512 && t->xsave.len <= SC_XSAVE_MAX, "xsave %zu",
+			    t->xsave.len);
+		FUZZ_ASSERT(t->regs->rip < SC_TASK_SIZE, "rip %#llx",
+			    (unsigned long long)t->regs->rip);
+		FUZZ_ASSERT(t->name && strlen(t->name) < 16, "thread name");
+	}
+	FUZZ_ASSERT(c->cwd && c->cwd[0] == '/', "cwd");
+}
+
+static void accepted_mm(const Sc__Mm *mm)
+{
+	uint64_t prev = 0;
+
+	fuzz_stat_accepted[SC_IMG_MM]++;
+	FUZZ_ASSERT(mm->n_vmas > 0, "no VMA");
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const Sc__Vma *v = mm->vmas[i];
+
+		FUZZ_ASSERT(v->start % SC_PAGE_SIZE == 0 && v->end % SC_PAGE_SIZE == 0 &&
+				    v->start < v->end && v->end <= SC_TASK_SIZE && v->start >= prev,
+			    "VMA %zu %#llx-%#llx", i, (unsigned long long)v->start,
+			    (unsigned long long)v->end);
+		FUZZ_ASSERT(v->kind >= SC__VMA_KIND__ANON_PRIVATE && v->kind <= SC__VMA_KIND__VDSO,
+			    "kind %d", v->kind);
+		if (v->kind == SC__VMA_KIND__FILE_PRIVATE || v->kind == SC__VMA_KIND__FILE_SHARED)
+			FUZZ_ASSERT(v->path && v->path[0] == '/', "file VMA %zu without a path", i);
+		prev = v->end;
+	}
+	FUZZ_ASSERT(mm->n_auxv % 2 == 0, "auxv %zu", mm->n_auxv);
+}
+
+static void accepted_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t pages_size)
+{
+	uint64_t total = 0;
+
+	fuzz_stat_accepted[SC_IMG_PAGEMAP]++;
+	for (size_t i = 0; i < pm->n_entries; i++) {
+		const Sc__PagemapEntry *e = pm->entries[i];
+		uint64_t end = e->vaddr + e->nr_pages * SC_PAGE_SIZE;
+		int inside = 0;
+
+		FUZZ_ASSERT(e->nr_pages > 0 && e->nr_pages <= SC_TASK_SIZE / SC_PAGE_SIZE,
+			    "entry %zu: %llu pages", i, (unsigned long long)e->nr_pages);
+		for (size_t j = 0; j < mm->n_vmas; j++)
+			if (mm->vmas[j]->start <= e->vaddr && end <= mm->vmas[j]->end &&
+			    sc_vma_stores_pages(mm->vmas[j]))
+				inside = 1;
+		FUZZ_ASSERT(inside, "entry %zu (%#llx, %llu pages) outside stored memory", i,
+			    (unsigned long long)e->vaddr, (unsigned long long)e->nr_pages);
+		total += e->nr_pages * SC_PAGE_SIZE;
+	}
+	FUZZ_ASSERT(total == pages_size, "%llu bytes of pages for a %llu byte file",
+		    (unsigned long long)total, (unsigned long long)pages_size);
+}
+
+static void accepted_fds(const Sc__Fds *fds)
+{
+	fuzz_stat_accepted[SC_IMG_FDS]++;
+	for (size_t i = 0; i < fds->n_fds; i++) {
+		const Sc__Fd *f = fds->fds[i];
+
+		FUZZ_ASSERT(f->fd >= 0, "fd %d", f->fd);
+		for (size_t j = 0; j < i; j++)
+			FUZZ_ASSERT(fds->fds[j]->fd != f->fd, "fd %d twice", f->fd);
+		FUZZ_ASSERT(f->kind >= SC__FD_KIND__REG && f->kind <= SC__FD_KIND__INHERIT, "kind %d",
+			    f->kind);
+	}
+}
+
+/* ---- the target ------------------------------------------------------- */
+
+/* Runs the check that belongs to a decoded record. */
+static void check_decoded(const ProtobufCMessage *m, uint32_t type)
+{
+	char err[SC_ERR_LEN];
+	err[0] = '\0';
+	fuzz_stat_decoded[type]++;
+	switch (type) {
+	case SC_IMG_INVENTORY:
+		if (sc_check_inventory((const Sc__Inventory *)m, err) == 0)
+			accepted_inventory((const Sc__Inventory *)m);
+		else
+			ck_err(err);
+		break;
+	case SC_IMG_CORE: {
+		const Sc__ProcCore *c = (const Sc__ProcCore *)m;
+
+		if (sc_check_core(c, c->pid, err) == 0)
+			accepted_core(c, c->pid);
+		else
+			ck_err(err);
+		/* And as the core of some other process. */
+		err[0] = '\0';
+		if (sc_check_core(c, 1, err) == 0)
+			accepted_core(c, 1);
+		else
+			ck_err(err);
+		break;
+	}
+	case SC_IMG_SIGACTS:
+		if (sc_check_sigacts((const Sc__SigActs *)m, err))
+			ck_err(err);
+		else
+			fuzz_stat_accepted[SC_IMG_SIGACTS]++;
+		break;
+	case SC_IMG_MM:
+		if (sc_check_mm((const Sc__Mm *)m, err) == 0)
+			accepted_mm((const Sc__Mm *)m);
+		else
+			ck_err(err);
+		break;
+	case SC_IMG_PAGEMAP: {
+		const Sc__Pagemap *pm = (const Sc__Pagemap *)m;
+		const uint64_t sizes[] = {pm->pages_bytes, pm->pages_bytes + SC_PAGE_SIZE, 0};
+
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			err[0] = '\0';
+			if (sc_check_pagemap(pm, fixed_mm(), sizes[i], err) == 0)
+				accepted_pagemap(pm, fixed_mm(), sizes[i]);
+			else
+				ck_err(err);
+		}
+		break;
+	}
+	case SC_IMG_FDS:
+		if (sc_check_fds((const Sc__Fds *)m, err) == 0)
+			accepted_fds((const Sc__Fds *)m);
+		else
+			ck_err(err);
+		break;
+	}
+}
+
+static ProtobufCMessage *unpack(const void *buf, size_t len, uint32_t type)
+{
+	char err[SC_ERR_LEN];
+	ProtobufCMessage *m;
+
+	err[0] = '\0';
+	m = sc_img_unpack(buf, len, type, err);
+	if (!m)
+		ck_err(err);
+	return m;
+}
+
+/* A copy of payload behind a header with the right length and checksum. */
+static uint8_t *wrap(const uint8_t *payload, size_t n, uint32_t type, size_t *len)
+{
+	struct sc_img_header h;
+	uint8_t *buf = malloc(sizeof(h) + n);
+
+	if (!buf)
+		return NULL;
+	h.magic = SC_IMG_MAGIC;
+	h.type = type;
+	h.version = SC_IMAGE_VERSION;
+	h.len = (uint32_t)n;
+	h.xxh3 = XXH3_64bits(payload, n);
+	memcpy(buf, &h, sizeof(h));
+	if (n)
+		memcpy(buf + sizeof(h), payload, n);
+	*len = sizeof(h) + n;
+	return buf;
+}
+
+static void as_payload(const uint8_t *data, size_t size, uint32_t type)
+{
+	size_t len;
+	uint8_t *buf = wrap(data, size, type, &len);
+	ProtobufCMessage *m;
+
+	if (!buf)
+		return;
+	m = unpack(buf, len, type);
+	if (m) {
+		check_decoded(m, type);
+		protobuf_c_message_free_unpacked(m, NULL);
+	}
+	free(buf);
+}
+
+static void mm_and_pagemap(const uint8_t *data, size_t size)
+{
+	size_t mm_len, len;
+	uint8_t *buf;
+	Sc__Mm *mm;
+	Sc__Pagemap *pm;
+	char err[SC_ERR_LEN];
+
+	if (size < 2)
+		return;
+	mm_len = (size_t)data[0] | (size_t)data[1] << 8;
+	data += 2;
+	size -= 2;
+	if (mm_len > size)
+		mm_len = size;
+	buf = wrap(data, mm_len, SC_IMG_MM, &len);
+	if (!buf)
+		return;
+	mm = (Sc__Mm *)unpack(buf, len, SC_IMG_MM);
+	free(buf);
+	if (!mm)
+		return;
+	err[0] = '\0';
+	if (sc_check_mm(mm, err)) {
+		ck_err(err);
+		protobuf_c_message_free_unpacked(&mm->base, NULL);
+		return;
+	}
+	accepted_mm(mm);
+	buf = wrap(data + mm_len, size - mm_len, SC_IMG_PAGEMAP, &len);
+	pm = buf ? (Sc__Pagemap *)unpack(buf, len, SC_IMG_PAGEMAP) : NULL;
+	free(buf);
+	if (pm) {
+		const uint64_t sizes[] = {pm->pages_bytes, pm->pages_bytes - SC_PAGE_SIZE};
+
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			err[0] = '\0';
+			if (sc_check_pagemap(pm, mm, sizes[i], err) == 0)
+				accepted_pagemap(pm, mm, sizes[i]);
+			else
+				ck_err(err);
+		}
+		protobuf_c_message_free_unpacked(&pm->base, NULL);
+	}
+	protobuf_c_message_free_unpacked(&mm->base, NULL);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		ProtobufCMessage *m = unpack(data, size, types[i]);
+
+		if (m) {
+			check_decoded(m, types[i]);
+			protobuf_c_message_free_unpacked(m, NULL);
+		}
+	}
+	/* Unknown record types are refused whatever the file says. */
+	FUZZ_ASSERT(unpack(data, size, 0) == NULL, "record type 0 decoded");
+	FUZZ_ASSERT(unpack(data, size, SC_IMG_FDS + 1) == NULL, "record type %d decoded",
+		    SC_IMG_FDS + 1);
+
+	if (size <= SC_IMG_MAX_MSG)
+		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+			as_payload(data, size, types[i]);
+	mm_and_pagemap(data, size);
+	return 0;
+}
+
+/* ---- structure-aware mutation ----------------------------------------- */
+
+static const ProtobufCMessageDescriptor *descriptor_of(uint32_t type)
+{
+	switch (type) {
+	case SC_IMG_INVENTORY:
+		return &sc__inventory__descriptor;
+	case SC_IMG_CORE:
+		return &sc__proc_core__descriptor;
+	case SC_IMG_SIGACTS:
+		return &sc__sig_acts__descriptor;
+	case SC_IMG_MM:
+		return &sc__mm__descriptor;
+	case SC_IMG_PAGEMAP:
+		return &sc__pagemap__descriptor;
+	case SC_IMG_FDS:
+		return &sc__fds__descriptor;
+	}
+	return NULL;
+}
+
+size_t fuzz_image_mutate(const uint8_t *in, size_t len, uint8_t *out, size_t cap, pbm_rand_fn rnd,
+			 void *ctx)
+{
+	struct sc_img_header h;
+	size_t n;
+
+	/* A record file: mutate its payload, then make the header fit. */
+	if (len >= sizeof(h)) {
+		memcpy(&h, in, sizeof(h));
+		if (h.magic == SC_IMG_MAGIC && descriptor_of(h.type) && cap > sizeof(h)) {
+			n = pbm_mutate(descriptor_of(h.type), in + sizeof(h), len - sizeof(h),
+				       out + sizeof(h), cap - sizeof(h), rnd, ctx);
+			if (!n)
+				return 0;
+			h.len = (uint32_t)n;
+			h.xxh3 = XXH3_64bits(out + sizeof(h), n);
+			memcpy(out, &h, sizeof(h));
+			return sizeof(h) + n;
+		}
+	}
+	/* An mm + pagemap pair (the third use of an input): mutate one half. */
+	if (len >= 2 && cap >= 2 && rnd(ctx) % 3 == 0) {
+		size_t mm_len = (size_t)in[0] | (size_t)in[1] << 8, keep;
+
+		if (mm_len > len - 2)
+			mm_len = len - 2;
+		if (rnd(ctx) % 2) {
+			n = pbm_mutate(&sc__mm__descriptor, in + 2, mm_len, out + 2, cap - 2, rnd, ctx);
+			keep = len - 2 - mm_len;
+			if (n && n <= 0xffff && 2 + n + keep <= cap) {
+				memcpy(out + 2 + n, in + 2 + mm_len, keep);
+				out[0] = (uint8_t)n;
+				out[1] = (uint8_t)(n >> 8);
+				return 2 + n + keep;
+			}
+		} else if (2 + mm_len <= cap) {
+			n = pbm_mutate(&sc__pagemap__descriptor, in + 2 + mm_len, len - 2 - mm_len,
+				       out + 2 + mm_len, cap - 2 - mm_len, rnd, ctx);
+			if (n) {
+				memcpy(out, in, 2 + mm_len);
+				return 2 + mm_len + n;
+			}
+		}
+	}
+	/* A bare payload: as the first record type, in a random rotation, it
+	 * decodes as. */
+	{
+		size_t first = (size_t)(rnd(ctx) % (sizeof(types) / sizeof(types[0])));
+
+		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+			uint32_t t = types[(first + i) % (sizeof(types) / sizeof(types[0]))];
+
+			n = pbm_mutate(descriptor_of(t), in, len, out, cap, rnd, ctx);
+			if (n)
+				return n;
+		}
+	}
+	return 0;
+}
+
+#ifdef FUZZ_LIBFUZZER
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+
+static uint64_t lf_rand(void *ctx)
+{
+	uint64_t *s = ctx;
+
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* Half of the mutations are structure-aware, half libFuzzer's own. */
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+	uint64_t st = (uint64_t)seed * 0x9e3779b97f4a7c15ULL | 1;
+
+	if (lf_rand(&st) % 2) {
+		uint8_t *out = malloc(max_size);
+		size_t n = out ? fuzz_image_mutate(data, size, out, max_size, lf_rand, &st) : 0;
+
+		if (n)
+			memcpy(data, out, n);
+		free(out);
+		if (n)
+			return n;
+	}
+	return LLVMFuzzerMutate(data, size, max_size);
+}
+#endif

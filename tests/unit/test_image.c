@@ -1,0 +1,2026 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Check suite for common/image.[ch]: the image file codec
+ * (sc_img_unpack), the structural checks of every record (sc_check_*),
+ * and sc_image_load() on image directories this test writes itself.
+ *
+ * Messages are built with the generated protobuf-c types and packed behind
+ * struct sc_img_header exactly as the writers do, so the test does not
+ * depend on the runtime or crdump.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "image.h"
+#include "testutil.h"
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#define HDR sizeof(struct sc_img_header)
+#define PG SC_PAGE_SIZE
+
+/* ---- fixtures: one valid process image, every record ------------------- */
+
+#define XSAVE_LEN 832 /* legacy 512 + XSAVE header 64 + AVX 256 */
+#define XFEATURES 0x7ULL /* x87 | SSE | AVX */
+
+struct fx {
+	int pid;
+
+	Sc__ProcCore core;
+	Sc__ThreadCore th[4], *thp[4];
+	Sc__GpRegs regs[4];
+	uint8_t xsave[4][SC_XSAVE_MAX + 64];
+	Sc__Rlimit rl, *rlp[1];
+
+	Sc__SigActs acts;
+	Sc__SigAction act, *actp[1];
+
+	Sc__Mm mm;
+	Sc__Vma vma[8], *vmap[8];
+	uint64_t auxv[4];
+
+	Sc__Pagemap pm;
+	Sc__PagemapEntry pme[8], *pmep[8];
+
+	Sc__Fds fds;
+	Sc__Fd fd[8], *fdp[8];
+
+	Sc__Inventory inv;
+	Sc__ProcEntry pe[4], *pep[4];
+	Sc__FileSum fs[32], *fsp[32];
+	char fsname[32][64];
+};
+
+/* A signal-frame style XSAVE area: FXSAVE legacy part, the software bytes
+ * the kernel writes at offset 464, and the XSAVE header at 512. */
+static void set_xsave(Sc__ThreadCore *t, uint8_t *buf, size_t len, uint64_t xfeatures)
+{
+	uint32_t mxcsr = 0x1f80;
+
+	memset(buf, 0, len);
+	if (len >= 2) {
+		buf[0] = 0x7f; /* fcw 0x037f */
+		buf[1] = 0x03;
+	}
+	if (len >= 28)
+		memcpy(buf + 24, &mxcsr, sizeof(mxcsr));
+	if (len > 512) {
+		struct sc_fpx_sw_bytes sw;
+
+		memset(&sw, 0, sizeof(sw));
+		sw.magic1 = SC_FP_XSTATE_MAGIC1;
+		sw.extended_size = (uint32_t)len + SC_FP_XSTATE_MAGIC2_SIZE;
+		sw.xfeatures = xfeatures;
+		sw.xstate_size = (uint32_t)len;
+		memcpy(buf + SC_FPX_SW_OFFSET, &sw, sizeof(sw));
+	}
+	if (len >= 520)
+		memcpy(buf + 512, &xfeatures, sizeof(xfeatures)); /* xstate_bv */
+	t->xsave.data = buf;
+	t->xsave.len = len;
+	t->xfeatures = xfeatures;
+}
+
+static struct sc_fpx_sw_bytes *sw_of(struct fx *f, int i)
+{
+	return (struct sc_fpx_sw_bytes *)(f->xsave[i] + SC_FPX_SW_OFFSET);
+}
+
+static void fx_set_threads(struct fx *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		Sc__ThreadCore *t = &f->th[i];
+
+		sc__thread_core__init(t);
+		sc__gp_regs__init(&f->regs[i]);
+		f->regs[i].rip = 0x401000 + 16 * i;
+		f->regs[i].rsp = 0x7fffffffe000ULL - 0x100 * i;
+		f->regs[i].eflags = 0x246;
+		t->tid = f->pid + (int)i;
+		t->regs = &f->regs[i];
+		set_xsave(t, f->xsave[i], XSAVE_LEN, XFEATURES);
+		t->fs_base = 0x7ffff7d80740ULL;
+		t->rseq_ptr = 0x7ffff7d80e00ULL;
+		t->rseq_len = 32;
+		t->rseq_sig = 0x53053053;
+		t->name = i ? "worker" : "prog";
+		f->thp[i] = t;
+	}
+	f->core.threads = f->thp;
+	f->core.n_threads = n;
+}
+
+static void fx_init(struct fx *f, int pid)
+{
+	memset(f, 0, sizeof(*f));
+	f->pid = pid;
+
+	/* core */
+	sc__proc_core__init(&f->core);
+	f->core.pid = pid;
+	fx_set_threads(f, 2);
+	sc__rlimit__init(&f->rl);
+	f->rl.resource = RLIMIT_NOFILE;
+	f->rl.cur = 1024;
+	f->rl.max = 4096;
+	f->rlp[0] = &f->rl;
+	f->core.rlimits = f->rlp;
+	f->core.n_rlimits = 1;
+	f->core.cwd = "/tmp";
+	f->core.umask = 022;
+	f->core.uid = 1000;
+	f->core.gid = 1000;
+
+	/* sigacts */
+	sc__sig_acts__init(&f->acts);
+	sc__sig_action__init(&f->act);
+	f->act.sig = 10;
+	f->act.handler = 0x401200;
+	f->act.flags = 0x04000000;
+	f->act.restorer = 0x401300;
+	f->actp[0] = &f->act;
+	f->acts.acts = f->actp;
+	f->acts.n_acts = 1;
+
+	/* mm: a file text, heap, a shared file, vvar + vdso, stack */
+	sc__mm__init(&f->mm);
+	for (int i = 0; i < 6; i++) {
+		sc__vma__init(&f->vma[i]);
+		f->vmap[i] = &f->vma[i];
+	}
+	f->vma[0].start = 0x400000;
+	f->vma[0].end = 0x402000;
+	f->vma[0].prot = PROT_READ | PROT_EXEC;
+	f->vma[0].flags = MAP_PRIVATE;
+	f->vma[0].kind = SC__VMA_KIND__FILE_PRIVATE;
+	f->vma[0].path = "/usr/bin/prog";
+	f->vma[0].has_pgoff = 1;
+	f->vma[0].pgoff = 0;
+	f->vma[1].start = 0x600000;
+	f->vma[1].end = 0x604000;
+	f->vma[1].prot = PROT_READ | PROT_WRITE;
+	f->vma[1].flags = MAP_PRIVATE;
+	f->vma[1].kind = SC__VMA_KIND__ANON_PRIVATE;
+	f->vma[1].name = "[heap]";
+	f->vma[2].start = 0x7f0000000000ULL;
+	f->vma[2].end = 0x7f0000002000ULL;
+	f->vma[2].prot = PROT_READ | PROT_WRITE;
+	f->vma[2].flags = MAP_SHARED;
+	f->vma[2].kind = SC__VMA_KIND__FILE_SHARED;
+	f->vma[2].path = "/dev/shm/my region";
+	f->vma[2].has_pgoff = 1;
+	f->vma[2].pgoff = 0x1000;
+	f->vma[3].start = 0x7ffff7fc0000ULL;
+	f->vma[3].end = 0x7ffff7fc4000ULL;
+	f->vma[3].prot = PROT_READ;
+	f->vma[3].flags = MAP_PRIVATE;
+	f->vma[3].kind = SC__VMA_KIND__VVAR;
+	f->vma[3].name = "[vvar]";
+	f->vma[4].start = 0x7ffff7fc4000ULL;
+	f->vma[4].end = 0x7ffff7fc6000ULL;
+	f->vma[4].prot = PROT_READ | PROT_EXEC;
+	f->vma[4].flags = MAP_PRIVATE;
+	f->vma[4].kind = SC__VMA_KIND__VDSO;
+	f->vma[4].name = "[vdso]";
+	f->vma[5].start = 0x7ffffffde000ULL;
+	f->vma[5].end = SC_TASK_SIZE;
+	f->vma[5].prot = PROT_READ | PROT_WRITE;
+	f->vma[5].flags = MAP_PRIVATE | MAP_GROWSDOWN;
+	f->vma[5].kind = SC__VMA_KIND__ANON_PRIVATE;
+	f->vma[5].name = "[stack]";
+	f->mm.vmas = f->vmap;
+	f->mm.n_vmas = 6;
+	f->mm.start_code = 0x400000;
+	f->mm.end_code = 0x402000;
+	f->mm.start_brk = 0x600000;
+	f->mm.brk = 0x604000;
+	f->mm.start_stack = 0x7fffffffe000ULL;
+	f->auxv[0] = 6; /* AT_PAGESZ */
+	f->auxv[1] = 4096;
+	f->mm.auxv = f->auxv;
+	f->mm.n_auxv = 4; /* ... AT_NULL */
+	f->mm.exe = "/usr/bin/prog";
+
+	/* pagemap: a dirty text page, two heap pages, two stack pages */
+	sc__pagemap__init(&f->pm);
+	for (int i = 0; i < 3; i++) {
+		sc__pagemap_entry__init(&f->pme[i]);
+		f->pmep[i] = &f->pme[i];
+	}
+	f->pme[0].vaddr = 0x401000;
+	f->pme[0].nr_pages = 1;
+	f->pme[1].vaddr = 0x600000;
+	f->pme[1].nr_pages = 2;
+	f->pme[2].vaddr = SC_TASK_SIZE - 2 * PG;
+	f->pme[2].nr_pages = 2;
+	f->pm.entries = f->pmep;
+	f->pm.n_entries = 3;
+	f->pm.pages_bytes = 5 * PG;
+
+	/* fds */
+	sc__fds__init(&f->fds);
+	for (int i = 0; i < 5; i++) {
+		sc__fd__init(&f->fd[i]);
+		f->fdp[i] = &f->fd[i];
+	}
+	f->fd[0].fd = 0;
+	f->fd[0].kind = SC__FD_KIND__INHERIT;
+	f->fd[1].fd = 1;
+	f->fd[1].kind = SC__FD_KIND__INHERIT;
+	f->fd[2].fd = 2;
+	f->fd[2].kind = SC__FD_KIND__INHERIT;
+	f->fd[3].fd = 3;
+	f->fd[3].kind = SC__FD_KIND__REG;
+	f->fd[3].flags = O_RDWR;
+	f->fd[3].path = "/tmp/data file";
+	f->fd[3].has_pos = 1;
+	f->fd[3].pos = 12;
+	f->fd[4].fd = 7;
+	f->fd[4].kind = SC__FD_KIND__CHR;
+	f->fd[4].path = "/dev/null";
+	f->fd[4].cloexec = 1;
+	f->fds.fds = f->fdp;
+	f->fds.n_fds = 5;
+
+	/* inventory: files are filled in by whoever writes a directory */
+	sc__inventory__init(&f->inv);
+	f->inv.version = SC_IMAGE_VERSION;
+	f->inv.writer = SC_WRITER_RUNTIME;
+	f->inv.writer_version = "0.1.0";
+	f->inv.time_ns = 1700000000000000000ULL;
+	sc__proc_entry__init(&f->pe[0]);
+	f->pe[0].pid = pid;
+	f->pe[0].ppid = 1;
+	f->pe[0].pgid = pid;
+	f->pe[0].sid = pid;
+	f->pep[0] = &f->pe[0];
+	f->inv.procs = f->pep;
+	f->inv.n_procs = 1;
+	f->inv.files = f->fsp;
+	f->inv.n_files = 0;
+}
+
+static struct fx *fx_new(int pid)
+{
+	struct fx *f = malloc(sizeof(*f));
+
+	ck_assert_ptr_nonnull(f);
+	fx_init(f, pid);
+	return f;
+}
+
+static void fx_add_file(struct fx *f, const char *name, uint64_t size, uint64_t xxh3)
+{
+	size_t i = f->inv.n_files++;
+
+	ck_assert_uint_lt(i, 32);
+	sc__file_sum__init(&f->fs[i]);
+	snprintf(f->fsname[i], sizeof(f->fsname[i]), "%s", name);
+	f->fs[i].name = f->fsname[i];
+	f->fs[i].size = size;
+	f->fs[i].xxh3 = xxh3;
+	f->fsp[i] = &f->fs[i];
+}
+
+/* ---- packing ----------------------------------------------------------- */
+
+/* Message behind a header, as on disk; *len gets the file size. */
+static uint8_t *pack_file(const void *msg, uint32_t type, size_t *len)
+{
+	const ProtobufCMessage *m = msg;
+	size_t n = protobuf_c_message_get_packed_size(m);
+	struct sc_img_header h;
+	uint8_t *buf = malloc(HDR + n + 1);
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(protobuf_c_message_pack(m, buf + HDR), n);
+	h.magic = SC_IMG_MAGIC;
+	h.type = type;
+	h.version = SC_IMAGE_VERSION;
+	h.len = (uint32_t)n;
+	h.xxh3 = XXH3_64bits(buf + HDR, n);
+	memcpy(buf, &h, HDR);
+	*len = HDR + n;
+	return buf;
+}
+
+/* Arbitrary payload behind a header with a correct length and checksum. */
+static uint8_t *wrap_payload(const void *payload, size_t n, uint32_t type, size_t *len)
+{
+	struct sc_img_header h = {SC_IMG_MAGIC, type, SC_IMAGE_VERSION, (uint32_t)n,
+				  XXH3_64bits(payload, n)};
+	uint8_t *buf = malloc(HDR + n + 1);
+
+	ck_assert_ptr_nonnull(buf);
+	memcpy(buf, &h, HDR);
+	if (n)
+		memcpy(buf + HDR, payload, n);
+	*len = HDR + n;
+	return buf;
+}
+
+/* sc_img_unpack() on a guard-page copy of buf; err is checked to be set
+ * exactly when it fails. */
+static ProtobufCMessage *unpack(const void *buf, size_t len, uint32_t type, char *err)
+{
+	struct gbuf g = gbuf_new(buf, len);
+	ProtobufCMessage *m;
+
+	err[0] = '\0';
+	m = sc_img_unpack(g.data, g.len, type, err);
+	gbuf_free(&g);
+	if (!m)
+		ck_assert_msg(err[0] != '\0', "sc_img_unpack failed without an error message");
+	return m;
+}
+
+static void ck_unpack_fails(const void *buf, size_t len, uint32_t type, const char *why)
+{
+	char err[SC_ERR_LEN];
+	ProtobufCMessage *m = unpack(buf, len, type, err);
+
+	if (m)
+		protobuf_c_message_free_unpacked(m, NULL);
+	ck_assert_msg(!m, "accepted a record file with %s", why);
+	ck_assert_uint_lt(strlen(err), SC_ERR_LEN);
+}
+
+static void ck_err_has(const char *err, const char *what)
+{
+	ck_assert_msg(strstr(err, what) != NULL, "error \"%s\" does not mention \"%s\"", err, what);
+}
+
+static struct {
+	uint32_t type;
+	const char *name;
+} const types[] = {
+	{SC_IMG_INVENTORY, "inventory"}, {SC_IMG_CORE, "core"}, {SC_IMG_SIGACTS, "sigacts"},
+	{SC_IMG_MM, "mm"},		 {SC_IMG_PAGEMAP, "pagemap"}, {SC_IMG_FDS, "fds"},
+};
+
+static const void *fx_msg(struct fx *f, uint32_t type)
+{
+	switch (type) {
+	case SC_IMG_INVENTORY:
+		return &f->inv;
+	case SC_IMG_CORE:
+		return &f->core;
+	case SC_IMG_SIGACTS:
+		return &f->acts;
+	case SC_IMG_MM:
+		return &f->mm;
+	case SC_IMG_PAGEMAP:
+		return &f->pm;
+	case SC_IMG_FDS:
+		return &f->fds;
+	}
+	ck_abort_msg("no type %u", type);
+	return NULL;
+}
+
+/* Runs the check that belongs to a decoded record; returns its result. */
+static int check_any(const ProtobufCMessage *m, uint32_t type, const Sc__Mm *mm, char *err)
+{
+	switch (type) {
+	case SC_IMG_INVENTORY:
+		return sc_check_inventory((const Sc__Inventory *)m, err);
+	case SC_IMG_CORE:
+		return sc_check_core((const Sc__ProcCore *)m, ((const Sc__ProcCore *)m)->pid, err);
+	case SC_IMG_SIGACTS:
+		return sc_check_sigacts((const Sc__SigActs *)m, err);
+	case SC_IMG_MM:
+		return sc_check_mm((const Sc__Mm *)m, err);
+	case SC_IMG_PAGEMAP:
+		return sc_check_pagemap((const Sc__Pagemap *)m, mm,
+					((const Sc__Pagemap *)m)->pages_bytes, err);
+	case SC_IMG_FDS:
+		return sc_check_fds((const Sc__Fds *)m, err);
+	}
+	return -1;
+}
+
+/* ---- sc_img_unpack ----------------------------------------------------- */
+
+START_TEST(unpack_good_roundtrip)
+{
+	struct fx *f = fx_new(1234);
+	uint32_t type = types[_i].type;
+	char err[SC_ERR_LEN];
+	ProtobufCMessage *m;
+	size_t len;
+	uint8_t *buf;
+	int r = -1;
+
+	fx_add_file(f, "core-1234.img", 100, 0x1234);
+	buf = pack_file(fx_msg(f, type), type, &len);
+	m = unpack(buf, len, type, err);
+	ck_assert_msg(m != NULL, "%s: %s", types[_i].name, err);
+	/* What comes back is what went in, and passes its check. */
+	switch (type) {
+	case SC_IMG_INVENTORY: {
+		Sc__Inventory *inv = (Sc__Inventory *)m;
+
+		ck_assert_uint_eq(inv->version, SC_IMAGE_VERSION);
+		ck_assert_str_eq(inv->writer, SC_WRITER_RUNTIME);
+		ck_assert_uint_eq(inv->n_procs, 1);
+		ck_assert_int_eq(inv->procs[0]->pid, 1234);
+		ck_assert_uint_eq(inv->n_files, 1);
+		ck_assert_str_eq(inv->files[0]->name, "core-1234.img");
+		ck_assert_uint_eq(inv->files[0]->xxh3, 0x1234);
+		r = sc_check_inventory(inv, err);
+		break;
+	}
+	case SC_IMG_CORE: {
+		Sc__ProcCore *c = (Sc__ProcCore *)m;
+
+		ck_assert_int_eq(c->pid, 1234);
+		ck_assert_uint_eq(c->n_threads, 2);
+		ck_assert_int_eq(c->threads[1]->tid, 1235);
+		ck_assert_uint_eq(c->threads[0]->regs->rip, 0x401000);
+		ck_assert_uint_eq(c->threads[0]->xsave.len, XSAVE_LEN);
+		ck_assert(!memcmp(c->threads[0]->xsave.data, f->xsave[0], XSAVE_LEN));
+		ck_assert_str_eq(c->threads[1]->name, "worker");
+		ck_assert_str_eq(c->cwd, "/tmp");
+		r = sc_check_core(c, 1234, err);
+		break;
+	}
+	case SC_IMG_SIGACTS: {
+		Sc__SigActs *a = (Sc__SigActs *)m;
+
+		ck_assert_uint_eq(a->n_acts, 1);
+		ck_assert_uint_eq(a->acts[0]->handler, 0x401200);
+		r = sc_check_sigacts(a, err);
+		break;
+	}
+	case SC_IMG_MM: {
+		Sc__Mm *mm = (Sc__Mm *)m;
+
+		ck_assert_uint_eq(mm->n_vmas, 6);
+		ck_assert_str_eq(mm->vmas[2]->path, "/dev/shm/my region");
+		ck_assert_ptr_null(mm->vmas[1]->path);
+		ck_assert_uint_eq(mm->vmas[5]->end, SC_TASK_SIZE);
+		ck_assert_uint_eq(mm->n_auxv, 4);
+		r = sc_check_mm(mm, err);
+		break;
+	}
+	case SC_IMG_PAGEMAP: {
+		Sc__Pagemap *pm = (Sc__Pagemap *)m;
+
+		ck_assert_uint_eq(pm->n_entries, 3);
+		ck_assert_uint_eq(pm->entries[1]->nr_pages, 2);
+		r = sc_check_pagemap(pm, &f->mm, 5 * PG, err);
+		break;
+	}
+	case SC_IMG_FDS: {
+		Sc__Fds *fds = (Sc__Fds *)m;
+
+		ck_assert_uint_eq(fds->n_fds, 5);
+		ck_assert_str_eq(fds->fds[3]->path, "/tmp/data file");
+		ck_assert_uint_eq(fds->fds[3]->pos, 12);
+		r = sc_check_fds(fds, err);
+		break;
+	}
+	}
+	ck_assert_msg(r == 0, "%s: decoded record fails its check: %s", types[_i].name, err);
+	protobuf_c_message_free_unpacked(m, NULL);
+	free(buf);
+	free(f);
+}
+END_TEST
+
+START_TEST(unpack_bad_header)
+{
+	struct fx *f = fx_new(77);
+	uint32_t type = types[_i].type;
+	struct sc_img_header h;
+	char err[SC_ERR_LEN];
+	size_t len;
+	uint8_t *buf = pack_file(fx_msg(f, type), type, &len);
+	ProtobufCMessage *m;
+
+	memcpy(&h, buf, HDR);
+
+	h.magic = 0x4b434354; /* one bit off */
+	memcpy(buf, &h, HDR);
+	ck_assert_ptr_null(unpack(buf, len, type, err));
+	ck_err_has(err, "magic");
+	h.magic = __builtin_bswap32(SC_IMG_MAGIC);
+	memcpy(buf, &h, HDR);
+	ck_unpack_fails(buf, len, type, "a byte-swapped magic");
+	h.magic = SC_IMG_MAGIC;
+
+	for (uint32_t v = 0; v < 4; v++) {
+		if (v == SC_IMAGE_VERSION)
+			continue;
+		h.version = v;
+		memcpy(buf, &h, HDR);
+		ck_assert_ptr_null(unpack(buf, len, type, err));
+		ck_err_has(err, "version");
+	}
+	h.version = UINT32_MAX;
+	memcpy(buf, &h, HDR);
+	ck_unpack_fails(buf, len, type, "version 0xffffffff");
+	h.version = SC_IMAGE_VERSION;
+
+	/* Asked for another type than the file holds. */
+	memcpy(buf, &h, HDR);
+	for (size_t j = 0; j < (size_t)N(types); j++)
+		if (types[j].type != type)
+			ck_unpack_fails(buf, len, types[j].type, "another record type");
+	/* Types that do not exist, even when file and caller agree. */
+	for (uint32_t t = 0; t < 16; t++) {
+		if (t >= SC_IMG_INVENTORY && t <= SC_IMG_FDS)
+			continue;
+		h.type = t;
+		memcpy(buf, &h, HDR);
+		ck_unpack_fails(buf, len, t, "an unknown record type");
+	}
+	h.type = type;
+
+	/* The file as written is fine. */
+	memcpy(buf, &h, HDR);
+	m = unpack(buf, len, type, err);
+	ck_assert_msg(m != NULL, "%s", err);
+	protobuf_c_message_free_unpacked(m, NULL);
+	free(buf);
+	free(f);
+}
+END_TEST
+
+START_TEST(unpack_truncated_and_padded)
+{
+	struct fx *f = fx_new(77);
+	uint32_t type = types[_i].type;
+	char err[SC_ERR_LEN];
+	size_t len;
+	uint8_t *buf = pack_file(fx_msg(f, type), type, &len);
+	struct sc_img_header h;
+
+	for (size_t n = 0; n < len; n++)
+		ck_unpack_fails(buf, n, type, "a truncated file");
+	ck_assert_ptr_null(unpack(buf, len - 1, type, err));
+	ck_err_has(err, "truncated");
+
+	buf[len] = 0;
+	ck_unpack_fails(buf, len + 1, type, "an extra byte");
+
+	/* The header lies about the length, in both directions. */
+	memcpy(&h, buf, HDR);
+	h.len++;
+	memcpy(buf, &h, HDR);
+	ck_unpack_fails(buf, len, type, "a header length one too large");
+	h.len -= 2;
+	memcpy(buf, &h, HDR);
+	ck_unpack_fails(buf, len, type, "a header length one too small");
+	h.len = UINT32_MAX;
+	memcpy(buf, &h, HDR);
+	ck_unpack_fails(buf, len, type, "a 4 GiB header length");
+	free(buf);
+	free(f);
+}
+END_TEST
+
+START_TEST(unpack_flipped_payload_byte)
+{
+	struct fx *f = fx_new(77);
+	uint32_t type = types[_i].type;
+	char err[SC_ERR_LEN];
+	size_t len;
+	uint8_t *buf = pack_file(fx_msg(f, type), type, &len);
+	struct sc_img_header h;
+
+	for (size_t i = HDR; i < len; i++) {
+		for (int bit = 0; bit < 8; bit += 7) {
+			buf[i] ^= (uint8_t)(1u << bit);
+			ck_assert_ptr_null(unpack(buf, len, type, err));
+			ck_err_has(err, "checksum");
+			buf[i] ^= (uint8_t)(1u << bit);
+		}
+	}
+	/* A wrong checksum over a good payload. */
+	memcpy(&h, buf, HDR);
+	h.xxh3 ^= 1;
+	memcpy(buf, &h, HDR);
+	ck_unpack_fails(buf, len, type, "a wrong checksum");
+	free(buf);
+	free(f);
+}
+END_TEST
+
+START_TEST(unpack_garbage_with_good_checksum)
+{
+	uint32_t type = types[_i].type;
+	struct fx *f = fx_new(77);
+	char err[SC_ERR_LEN];
+	uint8_t junk[256];
+	size_t len, mlen;
+	uint8_t *buf, *other;
+
+	/* 0xff...: a varint that never ends, wire type 7. */
+	memset(junk, 0xff, sizeof(junk));
+	buf = wrap_payload(junk, sizeof(junk), type, &len);
+	ck_assert_ptr_null(unpack(buf, len, type, err));
+	ck_err_has(err, "decode");
+	free(buf);
+
+	/* A field header whose length runs past the end. */
+	junk[0] = 0x0a; /* field 1, length delimited */
+	junk[1] = 0x7f; /* 127 bytes of 3 */
+	junk[2] = 0x08;
+	buf = wrap_payload(junk, 3, type, &len);
+	ck_unpack_fails(buf, len, type, "a field longer than the payload");
+	free(buf);
+
+	/* Pseudo-random bytes. */
+	for (uint32_t seed = 1; seed < 200; seed++) {
+		uint32_t x = seed * 2654435761u;
+		ProtobufCMessage *m;
+
+		for (size_t i = 0; i < sizeof(junk); i++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			junk[i] = (uint8_t)x;
+		}
+		buf = wrap_payload(junk, 1 + seed % sizeof(junk), type, &len);
+		m = unpack(buf, len, type, err);
+		/* Decoding random bytes may succeed by chance (then a check
+		 * must not crash); it must not crash either way. */
+		if (m) {
+			check_any(m, type, &f->mm, err);
+			protobuf_c_message_free_unpacked(m, NULL);
+		}
+		free(buf);
+	}
+
+	/* Another record's payload, properly checksummed. Protobuf skips
+	 * unknown fields, so some of these decode (an mm payload reads as a
+	 * pagemap): then the record's check must still not crash. */
+	for (size_t j = 0; j < (size_t)N(types); j++) {
+		ProtobufCMessage *m;
+
+		if (types[j].type == type)
+			continue;
+		other = pack_file(fx_msg(f, types[j].type), types[j].type, &mlen);
+		buf = wrap_payload(other + HDR, mlen - HDR, type, &len);
+		m = unpack(buf, len, type, err);
+		if (m) {
+			check_any(m, type, &f->mm, err);
+			protobuf_c_message_free_unpacked(m, NULL);
+		}
+		free(buf);
+		free(other);
+	}
+	/* ... but a required field missing is always refused: a pagemap
+	 * payload read as an mm has VMAs without prot, flags and kind. */
+	if (type == SC_IMG_MM) {
+		other = pack_file(&f->pm, SC_IMG_PAGEMAP, &mlen);
+		buf = wrap_payload(other + HDR, mlen - HDR, type, &len);
+		ck_unpack_fails(buf, len, type, "VMAs missing required fields");
+		free(buf);
+		free(other);
+	}
+
+	/* An empty payload: fine where nothing is required. */
+	buf = wrap_payload(NULL, 0, type, &len);
+	if (type == SC_IMG_SIGACTS || type == SC_IMG_FDS) {
+		ProtobufCMessage *m = unpack(buf, len, type, err);
+
+		ck_assert_msg(m != NULL, "%s", err);
+		protobuf_c_message_free_unpacked(m, NULL);
+	} else {
+		ck_unpack_fails(buf, len, type, "an empty payload");
+	}
+	free(buf);
+	free(f);
+}
+END_TEST
+
+/* A thread record missing its required registers is refused by the decoder,
+ * so sc_check_core never sees t->regs == NULL. */
+START_TEST(unpack_missing_nested_required)
+{
+	struct fx *f = fx_new(50);
+	char err[SC_ERR_LEN];
+	size_t len;
+	uint8_t *buf;
+
+	f->th[1].regs = NULL;
+	buf = pack_file(&f->core, SC_IMG_CORE, &len);
+	ck_unpack_fails(buf, len, SC_IMG_CORE, "a thread without registers");
+	free(buf);
+
+	fx_init(f, 50);
+	f->th[0].name = NULL; /* packs as absent */
+	buf = pack_file(&f->core, SC_IMG_CORE, &len);
+	{
+		ProtobufCMessage *m = unpack(buf, len, SC_IMG_CORE, err);
+
+		if (m) {
+			/* protobuf-c packs a NULL required string as "": then it
+			 * must read back as a string, never NULL. */
+			Sc__ProcCore *c = (Sc__ProcCore *)m;
+
+			ck_assert_ptr_nonnull(c->threads[0]->name);
+			ck_assert_int_eq(sc_check_core(c, 50, err), 0);
+			protobuf_c_message_free_unpacked(m, NULL);
+		}
+	}
+	free(buf);
+	free(f);
+}
+END_TEST
+
+/* ---- sc_check_mm ------------------------------------------------------- */
+
+static int check_mm(struct fx *f, char *err)
+{
+	err[0] = '\0';
+	int r = sc_check_mm(&f->mm, err);
+
+	if (r)
+		ck_assert_msg(err[0], "sc_check_mm failed without a message");
+	return r;
+}
+
+START_TEST(mm_good)
+{
+	struct fx *f = fx_new(10);
+	char err[SC_ERR_LEN];
+
+	ck_assert_msg(check_mm(f, err) == 0, "%s", err);
+	/* Touching VMAs are fine, and so is a single one. */
+	f->vma[4].start = 0x7ffff7fc4000ULL;
+	ck_assert_int_eq(check_mm(f, err), 0);
+	f->mm.n_vmas = 1;
+	ck_assert_int_eq(check_mm(f, err), 0);
+	/* No auxv, no brk area. */
+	fx_init(f, 10);
+	f->mm.n_auxv = 0;
+	f->mm.start_brk = f->mm.brk = 0;
+	ck_assert_msg(check_mm(f, err) == 0, "%s", err);
+	/* Every known kind with what it needs. */
+	for (int k = SC__VMA_KIND__ANON_PRIVATE; k <= SC__VMA_KIND__VDSO; k++) {
+		fx_init(f, 10);
+		f->vma[1].kind = (Sc__VmaKind)k;
+		f->vma[1].path = "/some/file";
+		f->vma[1].has_pgoff = 1;
+		ck_assert_msg(check_mm(f, err) == 0, "kind %d: %s", k, err);
+	}
+	free(f);
+}
+END_TEST
+
+START_TEST(mm_misplaced_vmas)
+{
+	struct fx *f = fx_new(10);
+	char err[SC_ERR_LEN];
+
+	f->mm.n_vmas = 0;
+	ck_assert_int_ne(check_mm(f, err), 0);
+
+	fx_init(f, 10);
+	f->vma[1].start = 0x401000; /* overlaps vma 0 */
+	ck_assert_int_ne(check_mm(f, err), 0);
+	ck_err_has(err, "VMA 1");
+
+	fx_init(f, 10);
+	f->vmap[0] = &f->vma[1]; /* out of order */
+	f->vmap[1] = &f->vma[0];
+	ck_assert_int_ne(check_mm(f, err), 0);
+
+	fx_init(f, 10);
+	f->vmap[2] = &f->vma[1]; /* the same VMA twice */
+	ck_assert_int_ne(check_mm(f, err), 0);
+
+	fx_init(f, 10);
+	f->vma[1].start += 1; /* unaligned start */
+	ck_assert_int_ne(check_mm(f, err), 0);
+
+	fx_init(f, 10);
+	f->vma[1].end -= 0x800; /* unaligned end */
+	ck_assert_int_ne(check_mm(f, err), 0);
+
+	fx_init(f, 10);
+	f->vma[1].end = f->vma[1].start; /* empty */
+	ck_assert_int_ne(check_mm(f, err), 0);
+
+	fx_init(f, 10);
+	f->vma[1].end = 0x500000; /* end before start */
+	ck_assert_int_ne(check_mm(f, err), 0);
+
+	fx_init(f, 10);
+	f->vma[5].end = SC_TASK_SIZE + PG; /* past user space */
+	ck_assert_int_ne(check_mm(f, err), 0);
+
+	fx_init(f, 10);
+	f->vma[5].start = 0xffffffffff600000ULL; /* [vsyscall] is not user memory */
+	f->vma[5].end = 0xffffffffff601000ULL;
+	ck_assert_int_ne(check_mm(f, err), 0);
+
+	fx_init(f, 10);
+	f->vma[5].start = 0xfffffffffffff000ULL; /* end wraps */
+	f->vma[5].end = 0;
+	ck_assert_int_ne(check_mm(f, err), 0);
+	free(f);
+}
+END_TEST
+
+START_TEST(mm_bad_attributes)
+{
+	struct fx *f = fx_new(10);
+	char err[SC_ERR_LEN];
+
+	static const int bad_kinds[] = {0, 8, 99, -1, 0x7fffffff};
+	for (int i = 0; i < N(bad_kinds); i++) {
+		fx_init(f, 10);
+		f->vma[1].kind = (Sc__VmaKind)bad_kinds[i];
+		ck_assert_msg(check_mm(f, err) != 0, "accepted VMA kind %d", bad_kinds[i]);
+		ck_err_has(err, "kind");
+	}
+
+	fx_init(f, 10);
+	f->vma[1].prot = 0x10; /* PROT_SEM or junk */
+	ck_assert_int_ne(check_mm(f, err), 0);
+	fx_init(f, 10);
+	f->vma[1].prot = PROT_GROWSDOWN;
+	ck_assert_int_ne(check_mm(f, err), 0);
+
+	fx_init(f, 10);
+	f->vma[1].flags = 0; /* neither shared nor private */
+	ck_assert_int_ne(check_mm(f, err), 0);
+	fx_init(f, 10);
+	f->vma[1].flags = MAP_PRIVATE | MAP_FIXED;
+	ck_assert_int_ne(check_mm(f, err), 0);
+	fx_init(f, 10);
+	f->vma[1].flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	ck_assert_int_ne(check_mm(f, err), 0);
+
+	fx_init(f, 10);
+	f->mm.n_auxv = 3; /* auxv comes in pairs */
+	ck_assert_int_ne(check_mm(f, err), 0);
+	fx_init(f, 10);
+	f->mm.n_auxv = 514;
+	ck_assert_int_ne(check_mm(f, err), 0);
+
+	fx_init(f, 10);
+	f->mm.brk = f->mm.start_brk - PG;
+	ck_assert_int_ne(check_mm(f, err), 0);
+	fx_init(f, 10);
+	f->mm.brk = f->mm.start_brk = SC_TASK_SIZE;
+	ck_assert_int_ne(check_mm(f, err), 0);
+	free(f);
+}
+END_TEST
+
+START_TEST(mm_file_vma_without_path)
+{
+	struct fx *f = fx_new(10);
+	char err[SC_ERR_LEN];
+	const int file_vmas[] = {0, 2}; /* FILE_PRIVATE, FILE_SHARED */
+
+	for (int i = 0; i < N(file_vmas); i++) {
+		Sc__Vma *v = &f->vma[file_vmas[i]];
+
+		fx_init(f, 10);
+		v->path = NULL;
+		ck_assert_int_ne(check_mm(f, err), 0);
+		ck_err_has(err, "path");
+		fx_init(f, 10);
+		v->path = "";
+		ck_assert_int_ne(check_mm(f, err), 0);
+		fx_init(f, 10);
+		v->path = "relative/file";
+		ck_assert_int_ne(check_mm(f, err), 0);
+		fx_init(f, 10);
+		v->has_pgoff = 0;
+		ck_assert_int_ne(check_mm(f, err), 0);
+		fx_init(f, 10);
+		v->pgoff = 0x1001;
+		ck_assert_int_ne(check_mm(f, err), 0);
+	}
+	/* Anonymous memory needs no path. */
+	fx_init(f, 10);
+	f->vma[1].path = NULL;
+	ck_assert_int_eq(check_mm(f, err), 0);
+	free(f);
+}
+END_TEST
+
+/* ---- sc_check_pagemap -------------------------------------------------- */
+
+static int check_pm(struct fx *f, uint64_t pages_size, char *err)
+{
+	err[0] = '\0';
+	int r = sc_check_pagemap(&f->pm, &f->mm, pages_size, err);
+
+	if (r)
+		ck_assert_msg(err[0], "sc_check_pagemap failed without a message");
+	return r;
+}
+
+START_TEST(pagemap_good)
+{
+	struct fx *f = fx_new(10);
+	char err[SC_ERR_LEN];
+
+	ck_assert_msg(check_pm(f, 5 * PG, err) == 0, "%s", err);
+	/* Nothing stored at all. */
+	f->pm.n_entries = 0;
+	f->pm.pages_bytes = 0;
+	ck_assert_msg(check_pm(f, 0, err) == 0, "%s", err);
+	/* A whole VMA, to its last page. */
+	fx_init(f, 10);
+	f->pme[2].vaddr = f->vma[5].start;
+	f->pme[2].nr_pages = (f->vma[5].end - f->vma[5].start) / PG;
+	f->pm.pages_bytes = (3 + f->pme[2].nr_pages) * PG;
+	ck_assert_msg(check_pm(f, f->pm.pages_bytes, err) == 0, "%s", err);
+	/* Two runs in one VMA, touching. */
+	fx_init(f, 10);
+	f->pme[1].nr_pages = 1;
+	sc__pagemap_entry__init(&f->pme[3]);
+	f->pme[3].vaddr = 0x601000;
+	f->pme[3].nr_pages = 1;
+	f->pmep[2] = &f->pme[3];
+	f->pmep[3] = &f->pme[2];
+	f->pm.n_entries = 4;
+	ck_assert_msg(check_pm(f, 5 * PG, err) == 0, "%s", err);
+	free(f);
+}
+END_TEST
+
+START_TEST(pagemap_outside_stored_vmas)
+{
+	struct fx *f = fx_new(10);
+	char err[SC_ERR_LEN];
+
+	/* In the gap between the heap and the shared file. */
+	f->pme[1].vaddr = 0x700000;
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+	ck_err_has(err, "outside");
+
+	/* Before the first VMA. */
+	fx_init(f, 10);
+	f->pme[0].vaddr = 0x3ff000;
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+
+	/* Runs past the end of its VMA. */
+	fx_init(f, 10);
+	f->pme[1].vaddr = 0x603000;
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+
+	/* In a VMA whose pages live elsewhere: shared file, vvar, vdso. */
+	const uint64_t unstored[] = {0x7f0000000000ULL, 0x7ffff7fc0000ULL, 0x7ffff7fc4000ULL};
+	for (int i = 0; i < N(unstored); i++) {
+		fx_init(f, 10);
+		f->pme[1].vaddr = unstored[i];
+		f->pme[1].nr_pages = 1;
+		f->pm.pages_bytes = 4 * PG;
+		ck_assert_msg(check_pm(f, 4 * PG, err) != 0, "accepted pages at %#llx",
+			      (unsigned long long)unstored[i]);
+	}
+
+	/* Past the last VMA, and past user space. */
+	fx_init(f, 10);
+	f->pme[2].vaddr = SC_TASK_SIZE;
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+	fx_init(f, 10);
+	f->pme[2].vaddr = 0xffffffffff600000ULL;
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+
+	/* An mm with no VMA at all. */
+	fx_init(f, 10);
+	f->mm.n_vmas = 0;
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+	free(f);
+}
+END_TEST
+
+START_TEST(pagemap_size_mismatch)
+{
+	struct fx *f = fx_new(10);
+	char err[SC_ERR_LEN];
+
+	/* The pages file is not what the entries describe. */
+	ck_assert_int_ne(check_pm(f, 4 * PG, err), 0);
+	ck_err_has(err, "pages");
+	ck_assert_int_ne(check_pm(f, 6 * PG, err), 0);
+	ck_assert_int_ne(check_pm(f, 5 * PG + 1, err), 0);
+	ck_assert_int_ne(check_pm(f, 0, err), 0);
+	/* pages_bytes disagrees with the entries, or with the file. */
+	f->pm.pages_bytes = 6 * PG;
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+	ck_assert_int_ne(check_pm(f, 6 * PG, err), 0);
+	/* Entries but no pages. */
+	fx_init(f, 10);
+	f->pm.pages_bytes = 0;
+	ck_assert_int_ne(check_pm(f, 0, err), 0);
+	free(f);
+}
+END_TEST
+
+START_TEST(pagemap_unordered)
+{
+	struct fx *f = fx_new(10);
+	char err[SC_ERR_LEN];
+
+	f->pmep[0] = &f->pme[1];
+	f->pmep[1] = &f->pme[0];
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+
+	fx_init(f, 10);
+	f->pmep[1] = &f->pme[2];
+	f->pmep[2] = &f->pme[1];
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+
+	/* Overlapping runs, and the same run twice. */
+	fx_init(f, 10);
+	sc__pagemap_entry__init(&f->pme[3]);
+	f->pme[3].vaddr = 0x601000;
+	f->pme[3].nr_pages = 1;
+	f->pmep[3] = f->pmep[2];
+	f->pmep[2] = &f->pme[3];
+	f->pm.n_entries = 4;
+	f->pm.pages_bytes = 6 * PG;
+	ck_assert_int_ne(check_pm(f, 6 * PG, err), 0);
+	fx_init(f, 10);
+	f->pmep[2] = &f->pme[1];
+	f->pm.pages_bytes = 5 * PG;
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+	free(f);
+}
+END_TEST
+
+START_TEST(pagemap_malformed_entries)
+{
+	struct fx *f = fx_new(10);
+	char err[SC_ERR_LEN];
+	/* nr_pages values whose byte length overflows or wraps to something
+	 * small: 2^52 pages is 0 bytes in 64 bits, 2^52 + 2 pages is 8 KiB. */
+	static const uint64_t bad_nr[] = {
+		0,
+		UINT64_MAX,
+		UINT64_MAX / PG + 1,
+		1ULL << 52,
+		(1ULL << 52) + 2,
+		(1ULL << 63) + 2,
+		SC_TASK_SIZE / PG + 1,
+	};
+
+	for (int i = 0; i < N(bad_nr); i++) {
+		fx_init(f, 10);
+		f->pme[1].nr_pages = bad_nr[i];
+		ck_assert_msg(check_pm(f, 5 * PG, err) != 0, "accepted nr_pages %#llx",
+			      (unsigned long long)bad_nr[i]);
+		/* Even with pages_bytes computed with the same wrap-around. */
+		f->pm.pages_bytes = 3 * PG + bad_nr[i] * PG;
+		ck_assert_msg(check_pm(f, f->pm.pages_bytes, err) != 0,
+			      "accepted nr_pages %#llx (wrapped size)", (unsigned long long)bad_nr[i]);
+	}
+
+	/* The largest possible run, in a VMA too small for it. */
+	fx_init(f, 10);
+	f->pme[1].nr_pages = SC_TASK_SIZE / PG;
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+
+	/* Unaligned vaddr, and a vaddr whose end wraps around. */
+	fx_init(f, 10);
+	f->pme[1].vaddr += 8;
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+	fx_init(f, 10);
+	f->pme[2].vaddr = 0xfffffffffffff000ULL;
+	f->pme[2].nr_pages = 2;
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+	free(f);
+}
+END_TEST
+
+/* ---- sc_check_core ----------------------------------------------------- */
+
+static int check_core(struct fx *f, char *err)
+{
+	err[0] = '\0';
+	int r = sc_check_core(&f->core, f->pid, err);
+
+	if (r)
+		ck_assert_msg(err[0], "sc_check_core failed without a message");
+	return r;
+}
+
+START_TEST(core_good)
+{
+	struct fx *f = fx_new(4000);
+	char err[SC_ERR_LEN];
+
+	ck_assert_msg(check_core(f, err) == 0, "%s", err);
+	/* Legacy FXSAVE only (no XSAVE support): the software bytes are not
+	 * looked at. */
+	set_xsave(&f->th[0], f->xsave[0], 512, 3);
+	memset(f->xsave[0] + SC_FPX_SW_OFFSET, 0xa5, 48);
+	ck_assert_msg(check_core(f, err) == 0, "%s", err);
+	/* The largest area allowed (AMX). */
+	set_xsave(&f->th[1], f->xsave[1], SC_XSAVE_MAX, 0x602e7);
+	ck_assert_msg(check_core(f, err) == 0, "%s", err);
+	/* No rseq, one thread, no rlimits, name of 15 characters. */
+	fx_init(f, 4000);
+	f->th[0].rseq_ptr = 0;
+	f->th[0].rseq_len = 0;
+	f->core.n_threads = 1;
+	f->core.n_rlimits = 0;
+	f->th[0].name = "123456789012345";
+	f->core.cwd = "/";
+	f->core.umask = 0777;
+	ck_assert_msg(check_core(f, err) == 0, "%s", err);
+	/* The highest pid and rip/rsp just inside user space. */
+	fx_init(f, (1 << 22) - 1);
+	f->core.n_threads = 1;
+	f->regs[0].rip = SC_TASK_SIZE - 1;
+	f->regs[0].rsp = SC_TASK_SIZE - 8;
+	ck_assert_msg(check_core(f, err) == 0, "%s", err);
+	free(f);
+}
+END_TEST
+
+START_TEST(core_bad_tids)
+{
+	struct fx *f = fx_new(4000);
+	char err[SC_ERR_LEN];
+
+	ck_assert_int_ne(sc_check_core(&f->core, 4001, err), 0); /* someone else's */
+	ck_err_has(err, "4001");
+
+	static const int bad[] = {0, -1, -4000, 1 << 22, (1 << 22) + 1, 0x7fffffff, (int)0x80000000};
+	for (int i = 0; i < N(bad); i++) {
+		fx_init(f, 4000);
+		f->th[1].tid = bad[i];
+		ck_assert_msg(check_core(f, err) != 0, "accepted tid %d", bad[i]);
+	}
+
+	fx_init(f, 4000);
+	f->th[1].tid = 4000; /* twice */
+	ck_assert_int_ne(check_core(f, err), 0);
+	ck_err_has(err, "twice");
+
+	fx_init(f, 4000);
+	f->th[0].tid = 4001; /* main thread is not first */
+	f->th[1].tid = 4000;
+	ck_assert_int_ne(check_core(f, err), 0);
+
+	fx_init(f, 4000);
+	f->core.n_threads = 0;
+	ck_assert_int_ne(check_core(f, err), 0);
+
+	fx_init(f, 0);
+	ck_assert_int_ne(check_core(f, err), 0);
+	fx_init(f, -5);
+	ck_assert_int_ne(check_core(f, err), 0);
+	free(f);
+}
+END_TEST
+
+START_TEST(core_bad_xsave_size)
+{
+	struct fx *f = fx_new(4000);
+	char err[SC_ERR_LEN];
+	static const size_t bad[] = {0, 1, 64, 511, SC_XSAVE_MAX + 1, SC_XSAVE_MAX + 64};
+
+	for (int i = 0; i < N(bad); i++) {
+		fx_init(f, 4000);
+		set_xsave(&f->th[1], f->xsave[1], bad[i], XFEATURES);
+		ck_assert_msg(check_core(f, err) != 0, "accepted an XSAVE area of %zu bytes", bad[i]);
+		ck_err_has(err, "XSAVE");
+	}
+	free(f);
+}
+END_TEST
+
+START_TEST(core_inconsistent_xsave_sw_bytes)
+{
+	struct fx *f = fx_new(4000);
+	char err[SC_ERR_LEN];
+
+	sw_of(f, 1)->magic1 ^= 1;
+	ck_assert_int_ne(check_core(f, err), 0);
+	ck_err_has(err, "XSAVE");
+
+	fx_init(f, 4000);
+	sw_of(f, 1)->xstate_size = XSAVE_LEN - 64; /* says smaller than stored */
+	ck_assert_int_ne(check_core(f, err), 0);
+	fx_init(f, 4000);
+	sw_of(f, 1)->xstate_size = XSAVE_LEN + 64; /* says larger than stored */
+	sw_of(f, 1)->extended_size = XSAVE_LEN + 64 + SC_FP_XSTATE_MAGIC2_SIZE;
+	ck_assert_int_ne(check_core(f, err), 0);
+
+	fx_init(f, 4000);
+	sw_of(f, 1)->extended_size = XSAVE_LEN; /* no room for magic2 */
+	ck_assert_int_ne(check_core(f, err), 0);
+	fx_init(f, 4000);
+	sw_of(f, 1)->extended_size = 0xffffffff;
+	ck_assert_int_ne(check_core(f, err), 0);
+
+	/* All software bytes zero, on an area that claims to be XSAVE. */
+	fx_init(f, 4000);
+	memset(sw_of(f, 0), 0, sizeof(struct sc_fpx_sw_bytes));
+	ck_assert_int_ne(check_core(f, err), 0);
+	free(f);
+}
+END_TEST
+
+/* What the kernel requires of the XSAVE area it is handed back on
+ * rt_sigreturn: at least the legacy area plus the 64-byte XSAVE header
+ * (smaller and it silently restores x87/SSE only), a feature set in the
+ * software bytes that is the one the record declares (crload decides
+ * whether the CPU can take the image from t->xfeatures), and no component
+ * in the header's XSTATE_BV outside it (XRSTOR faults, the restored thread
+ * dies with SIGSEGV). */
+START_TEST(core_xsave_header_semantics)
+{
+	struct fx *f = fx_new(4000);
+	char err[SC_ERR_LEN];
+
+	switch (_i) {
+	case 0:
+		/* Consistent software bytes, but no room for the XSAVE header. */
+		set_xsave(&f->th[1], f->xsave[1], 520, XFEATURES);
+		ck_assert_msg(check_core(f, err) != 0,
+			      "accepted a 520-byte XSAVE area (legacy 512 + header 64 is the "
+			      "minimum)");
+		break;
+	case 1:
+		/* The software bytes declare AVX-512 state the record does not. */
+		sw_of(f, 1)->xfeatures = 0xe7;
+		ck_assert_msg(check_core(f, err) != 0,
+			      "accepted software bytes with xfeatures %#x while the thread "
+			      "declares %#llx",
+			      0xe7, (unsigned long long)XFEATURES);
+		break;
+	case 2: {
+		/* XSTATE_BV has a component outside the declared features. */
+		uint64_t bv = XFEATURES | (1ULL << 17); /* AMX TILEDATA */
+
+		memcpy(f->xsave[1] + 512, &bv, sizeof(bv));
+		ck_assert_msg(check_core(f, err) != 0,
+			      "accepted an XSAVE header whose XSTATE_BV %#llx has bits outside "
+			      "xfeatures %#llx",
+			      (unsigned long long)bv, (unsigned long long)XFEATURES);
+		break;
+	}
+	}
+	free(f);
+}
+END_TEST
+
+START_TEST(core_bad_registers_and_fields)
+{
+	struct fx *f = fx_new(4000);
+	char err[SC_ERR_LEN];
+	static const uint64_t bad_rip[] = {SC_TASK_SIZE, SC_TASK_SIZE + 0x1000,
+					   0x800000000000ULL, 0xffffffffff600000ULL,
+					   0xffffffff81000000ULL, UINT64_MAX};
+
+	for (int i = 0; i < N(bad_rip); i++) {
+		fx_init(f, 4000);
+		f->regs[1].rip = bad_rip[i];
+		ck_assert_msg(check_core(f, err) != 0, "accepted rip %#llx",
+			      (unsigned long long)bad_rip[i]);
+		ck_err_has(err, "rip");
+	}
+	static const uint64_t bad_rsp[] = {0, 8, 4095, SC_TASK_SIZE, UINT64_MAX};
+	for (int i = 0; i < N(bad_rsp); i++) {
+		fx_init(f, 4000);
+		f->regs[0].rsp = bad_rsp[i];
+		ck_assert_msg(check_core(f, err) != 0, "accepted rsp %#llx",
+			      (unsigned long long)bad_rsp[i]);
+	}
+
+	fx_init(f, 4000);
+	f->th[1].rseq_ptr += 8; /* misaligned */
+	ck_assert_int_ne(check_core(f, err), 0);
+	ck_err_has(err, "rseq");
+	fx_init(f, 4000);
+	f->th[1].rseq_len = 16;
+	ck_assert_int_ne(check_core(f, err), 0);
+	fx_init(f, 4000);
+	f->th[1].rseq_len = 8192;
+	ck_assert_int_ne(check_core(f, err), 0);
+
+	fx_init(f, 4000);
+	f->th[1].name = "1234567890123456";
+	ck_assert_int_ne(check_core(f, err), 0);
+
+	fx_init(f, 4000);
+	f->core.cwd = "tmp";
+	ck_assert_int_ne(check_core(f, err), 0);
+	fx_init(f, 4000);
+	f->core.cwd = "";
+	ck_assert_int_ne(check_core(f, err), 0);
+
+	fx_init(f, 4000);
+	f->core.umask = 01000;
+	ck_assert_int_ne(check_core(f, err), 0);
+
+	fx_init(f, 4000);
+	f->rl.resource = 16; /* RLIM_NLIMITS */
+	ck_assert_int_ne(check_core(f, err), 0);
+	free(f);
+}
+END_TEST
+
+/* ---- sc_check_sigacts -------------------------------------------------- */
+
+START_TEST(sigacts_checks)
+{
+	struct fx *f = fx_new(1);
+	char err[SC_ERR_LEN];
+	static const unsigned bad[] = {0, 9, 19, 65, 1000, 0xffffffff};
+
+	ck_assert_int_eq(sc_check_sigacts(&f->acts, err), 0);
+	for (unsigned s = 1; s <= 64; s++) {
+		f->act.sig = s;
+		ck_assert_int_eq(sc_check_sigacts(&f->acts, err), s == 9 || s == 19 ? -1 : 0);
+	}
+	for (int i = 0; i < N(bad); i++) {
+		f->act.sig = bad[i];
+		ck_assert_msg(sc_check_sigacts(&f->acts, err) != 0, "accepted a handler for %u", bad[i]);
+	}
+	f->acts.n_acts = 0;
+	ck_assert_int_eq(sc_check_sigacts(&f->acts, err), 0);
+	free(f);
+}
+END_TEST
+
+/* ---- sc_check_fds ------------------------------------------------------ */
+
+static int check_fds(struct fx *f, char *err)
+{
+	err[0] = '\0';
+	int r = sc_check_fds(&f->fds, err);
+
+	if (r)
+		ck_assert_msg(err[0], "sc_check_fds failed without a message");
+	return r;
+}
+
+START_TEST(fds_checks)
+{
+	struct fx *f = fx_new(1);
+	char err[SC_ERR_LEN];
+
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	f->fds.n_fds = 0;
+	ck_assert_int_eq(check_fds(f, err), 0);
+
+	fx_init(f, 1);
+	f->fd[4].fd = 3; /* dup */
+	ck_assert_int_ne(check_fds(f, err), 0);
+	ck_err_has(err, "twice");
+	fx_init(f, 1);
+	f->fd[1].fd = 0;
+	ck_assert_int_ne(check_fds(f, err), 0);
+
+	static const int bad_fd[] = {-1, -100, (int)0x80000000, 1 << 20, 0x7fffffff};
+	for (int i = 0; i < N(bad_fd); i++) {
+		fx_init(f, 1);
+		f->fd[3].fd = bad_fd[i];
+		ck_assert_msg(check_fds(f, err) != 0, "accepted fd %d", bad_fd[i]);
+	}
+	fx_init(f, 1);
+	f->fd[3].fd = (1 << 20) - 1;
+	ck_assert_int_eq(check_fds(f, err), 0);
+
+	static const int bad_kind[] = {0, 5, 99, -1};
+	for (int i = 0; i < N(bad_kind); i++) {
+		fx_init(f, 1);
+		f->fd[3].kind = (Sc__FdKind)bad_kind[i];
+		ck_assert_msg(check_fds(f, err) != 0, "accepted fd kind %d", bad_kind[i]);
+		ck_err_has(err, "kind");
+	}
+
+	/* Everything but an inherited fd is reopened by path. */
+	static const Sc__FdKind pathful[] = {SC__FD_KIND__REG, SC__FD_KIND__DIR,
+					     SC__FD_KIND__CHR};
+	for (int i = 0; i < N(pathful); i++) {
+		fx_init(f, 1);
+		f->fd[3].kind = pathful[i];
+		f->fd[3].path = NULL;
+		ck_assert_int_ne(check_fds(f, err), 0);
+		ck_err_has(err, "path");
+		f->fd[3].path = "";
+		ck_assert_int_ne(check_fds(f, err), 0);
+		f->fd[3].path = "data";
+		ck_assert_int_ne(check_fds(f, err), 0);
+	}
+	fx_init(f, 1);
+	f->fd[0].path = "/dev/pts/0";
+	ck_assert_int_eq(check_fds(f, err), 0);
+	free(f);
+}
+END_TEST
+
+/* ---- sc_check_inventory ------------------------------------------------ */
+
+static int check_inv(struct fx *f, char *err)
+{
+	err[0] = '\0';
+	int r = sc_check_inventory(&f->inv, err);
+
+	if (r)
+		ck_assert_msg(err[0], "sc_check_inventory failed without a message");
+	return r;
+}
+
+START_TEST(inventory_checks)
+{
+	struct fx *f = fx_new(100);
+	char err[SC_ERR_LEN];
+
+	fx_add_file(f, "core-100.img", 10, 1);
+	ck_assert_msg(check_inv(f, err) == 0, "%s", err);
+	f->inv.writer = SC_WRITER_CRDUMP;
+	ck_assert_msg(check_inv(f, err) == 0, "%s", err);
+	/* A tree of processes, ppid 0 and a hidden parent are fine. */
+	for (int i = 1; i < 4; i++) {
+		sc__proc_entry__init(&f->pe[i]);
+		f->pe[i].pid = 100 + i;
+		f->pe[i].ppid = 100;
+		f->pe[i].pgid = 100;
+		f->pe[i].sid = 100;
+		f->pep[i] = &f->pe[i];
+	}
+	f->pe[0].ppid = 0;
+	f->inv.n_procs = 4;
+	ck_assert_msg(check_inv(f, err) == 0, "%s", err);
+
+	fx_init(f, 100);
+	f->inv.version = SC_IMAGE_VERSION + 1;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	ck_err_has(err, "version");
+	fx_init(f, 100);
+	f->inv.version = 0;
+	ck_assert_int_ne(check_inv(f, err), 0);
+
+	static const char *const bad_writers[] = {"", "criu", "Runtime", "runtime ", "crdump2"};
+	for (int i = 0; i < N(bad_writers); i++) {
+		fx_init(f, 100);
+		f->inv.writer = (char *)bad_writers[i];
+		ck_assert_msg(check_inv(f, err) != 0, "accepted writer \"%s\"", bad_writers[i]);
+	}
+
+	fx_init(f, 100);
+	f->inv.n_procs = 0;
+	ck_assert_int_ne(check_inv(f, err), 0);
+
+	static const int bad_pids[] = {0, -1, 1 << 22, (1 << 22) + 1, 0x7fffffff, (int)0x80000000};
+	for (int i = 0; i < N(bad_pids); i++) {
+		fx_init(f, 100);
+		f->pe[0].pid = bad_pids[i];
+		ck_assert_msg(check_inv(f, err) != 0, "accepted pid %d", bad_pids[i]);
+	}
+	fx_init(f, 100);
+	f->pe[0].ppid = -1;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	fx_init(f, 100);
+	f->pe[0].pgid = -1;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	fx_init(f, 100);
+	f->pe[0].sid = -1;
+	ck_assert_int_ne(check_inv(f, err), 0);
+
+	fx_init(f, 100);
+	f->pep[1] = &f->pe[0]; /* listed twice */
+	f->inv.n_procs = 2;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	ck_err_has(err, "twice");
+
+	/* File names are plain names inside the image directory. */
+	static const char *const bad_names[] = {"", ".", "..", "../etc/passwd", "/etc/passwd",
+						"a/b", "core-100.img/"};
+	for (int i = 0; i < N(bad_names); i++) {
+		fx_init(f, 100);
+		fx_add_file(f, "core-100.img", 10, 1);
+		fx_add_file(f, bad_names[i], 10, 1);
+		ck_assert_msg(check_inv(f, err) != 0, "accepted file name \"%s\"", bad_names[i]);
+	}
+	free(f);
+}
+END_TEST
+
+/* ---- sc_image_load: image directories written by the test -------------- */
+
+static char tmp_root[256];
+
+static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void tmp_setup(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(tmp_root, sizeof(tmp_root), "%s/sc-test-image.XXXXXX", t && *t ? t : "/tmp");
+	if (!mkdtemp(tmp_root)) {
+		perror("mkdtemp");
+		abort();
+	}
+}
+
+static void tmp_teardown(void)
+{
+	nftw(tmp_root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void new_dir(char *dir, size_t size, const char *name)
+{
+	snprintf(dir, size, "%s/%s", tmp_root, name);
+	ck_assert_msg(mkdir(dir, 0700) == 0, "mkdir %s: %s", dir, strerror(errno));
+}
+
+static void write_file(const char *dir, const char *name, const void *buf, size_t len)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	ck_assert_int_eq(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+}
+
+static uint8_t *read_file(const char *dir, const char *name, size_t *len)
+{
+	char path[512];
+	struct stat st;
+	uint8_t *buf;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	buf = malloc((size_t)st.st_size + 1);
+	ck_assert_int_eq(read(fd, buf, (size_t)st.st_size), st.st_size);
+	close(fd);
+	*len = (size_t)st.st_size;
+	return buf;
+}
+
+static const char *const prefixes[] = {SC_CORE_PREFIX, SC_SIGACTS_PREFIX, SC_MM_PREFIX,
+				       SC_PAGEMAP_PREFIX, SC_PAGES_PREFIX, SC_FDS_PREFIX};
+
+static void write_msg(const char *dir, const char *prefix, int pid, const void *msg, uint32_t type)
+{
+	char name[64];
+	size_t len;
+	uint8_t *buf = pack_file(msg, type, &len);
+
+	snprintf(name, sizeof(name), "%s-%d.img", prefix, pid);
+	write_file(dir, name, buf, len);
+	free(buf);
+}
+
+/* Every per-process file of f (pages filled with a pattern). */
+static void write_proc(const char *dir, struct fx *f)
+{
+	char name[64];
+	size_t n = f->pm.pages_bytes;
+	uint8_t *pages = malloc(n + 1);
+
+	write_msg(dir, SC_CORE_PREFIX, f->pid, &f->core, SC_IMG_CORE);
+	write_msg(dir, SC_SIGACTS_PREFIX, f->pid, &f->acts, SC_IMG_SIGACTS);
+	write_msg(dir, SC_MM_PREFIX, f->pid, &f->mm, SC_IMG_MM);
+	write_msg(dir, SC_PAGEMAP_PREFIX, f->pid, &f->pm, SC_IMG_PAGEMAP);
+	write_msg(dir, SC_FDS_PREFIX, f->pid, &f->fds, SC_IMG_FDS);
+	for (size_t i = 0; i < n; i++)
+		pages[i] = (uint8_t)(i * 7 + (size_t)f->pid);
+	snprintf(name, sizeof(name), "%s-%d.img", SC_PAGES_PREFIX, f->pid);
+	write_file(dir, name, pages, n);
+	free(pages);
+}
+
+/* inventory.img listing, with their current size and XXH3, every file of
+ * every process in inv that exists now. */
+static void write_inventory(const char *dir, struct fx *inv, struct fx *const *procs, size_t n)
+{
+	inv->inv.n_files = 0;
+	for (size_t p = 0; p < n; p++) {
+		for (int i = 0; i < N(prefixes); i++) {
+			char name[64], path[512];
+			struct stat st;
+			size_t len;
+			uint8_t *buf;
+
+			snprintf(name, sizeof(name), "%s-%d.img", prefixes[i], procs[p]->pid);
+			snprintf(path, sizeof(path), "%s/%s", dir, name);
+			if (stat(path, &st))
+				continue;
+			buf = read_file(dir, name, &len);
+			fx_add_file(inv, name, len, XXH3_64bits(buf, len));
+			free(buf);
+		}
+	}
+	{
+		size_t len;
+		uint8_t *buf = pack_file(&inv->inv, SC_IMG_INVENTORY, &len);
+
+		write_file(dir, SC_INVENTORY_FILE, buf, len);
+		free(buf);
+	}
+}
+
+/* A complete one-process image of pid 321 in tmp_root/name. */
+static struct fx *make_image(char *dir, size_t size, const char *name)
+{
+	struct fx *f = fx_new(321);
+
+	new_dir(dir, size, name);
+	write_proc(dir, f);
+	write_inventory(dir, f, &f, 1);
+	return f;
+}
+
+static void ck_load_fails(const char *dir, const char *names_file, const char *what)
+{
+	struct sc_image img;
+	char err[SC_ERR_LEN];
+	int r;
+
+	err[0] = '\0';
+	r = sc_image_load(dir, &img, err);
+	sc_image_free(&img);
+	ck_assert_msg(r != 0, "loaded an image with %s", what);
+	ck_assert_msg(err[0], "failed without a message (%s)", what);
+	ck_assert_msg(strstr(err, names_file), "error \"%s\" (%s) does not name %s", err, what,
+		      names_file);
+}
+
+START_TEST(load_good_image)
+{
+	char dir[512], err[SC_ERR_LEN];
+	struct fx *f = make_image(dir, sizeof(dir), "good");
+	struct sc_image img;
+	int r = sc_image_load(dir, &img, err);
+
+	ck_assert_msg(r == 0, "%s", err);
+	ck_assert_ptr_nonnull(img.inv);
+	ck_assert_uint_eq(img.nprocs, 1);
+	ck_assert_int_eq(img.procs[0].pid, 321);
+	ck_assert_uint_eq(img.procs[0].pages_size, 5 * PG);
+	ck_assert_str_eq(img.procs[0].pages_name, "pages-321.img");
+	ck_assert_uint_eq(img.procs[0].core->n_threads, 2);
+	ck_assert_int_eq(img.procs[0].core->threads[1]->tid, 322);
+	ck_assert_uint_eq(img.procs[0].mm->n_vmas, 6);
+	ck_assert_uint_eq(img.procs[0].pm->n_entries, 3);
+	ck_assert_uint_eq(img.procs[0].fds->n_fds, 5);
+	ck_assert_uint_eq(img.procs[0].acts->n_acts, 1);
+	ck_assert_int_ge(img.dirfd, 0);
+	sc_image_free(&img);
+	ck_assert_ptr_null(img.inv);
+	ck_assert_int_eq(img.dirfd, -1);
+	sc_image_free(&img); /* twice is harmless */
+	free(f);
+}
+END_TEST
+
+START_TEST(load_two_processes)
+{
+	char dir[512], err[SC_ERR_LEN];
+	struct fx *a = fx_new(500), *b = fx_new(777);
+	struct fx *both[2] = {a, b};
+	struct sc_image img;
+
+	new_dir(dir, sizeof(dir), "two");
+	b->pm.n_entries = 0; /* a process with no stored pages */
+	b->pm.pages_bytes = 0;
+	b->core.n_threads = 1;
+	write_proc(dir, a);
+	write_proc(dir, b);
+	sc__proc_entry__init(&a->pe[1]);
+	a->pe[1].pid = 777;
+	a->pe[1].ppid = 500;
+	a->pe[1].pgid = 500;
+	a->pe[1].sid = 500;
+	a->pep[1] = &a->pe[1];
+	a->inv.n_procs = 2;
+	write_inventory(dir, a, both, 2);
+	ck_assert_msg(sc_image_load(dir, &img, err) == 0, "%s", err);
+	ck_assert_uint_eq(img.nprocs, 2);
+	ck_assert_int_eq(img.procs[1].pid, 777);
+	ck_assert_uint_eq(img.procs[1].pages_size, 0);
+	ck_assert_uint_eq(img.procs[1].core->n_threads, 1);
+	sc_image_free(&img);
+
+	/* The second process's mm is damaged: the error names its file. */
+	{
+		size_t len;
+		uint8_t *buf = read_file(dir, "mm-777.img", &len);
+
+		write_file(dir, "mm-777.img", buf, len - 3);
+		free(buf);
+	}
+	ck_load_fails(dir, "mm-777.img", "a truncated mm of the second process");
+	free(a);
+	free(b);
+}
+END_TEST
+
+START_TEST(load_missing_files)
+{
+	char dir[512], path[600];
+	struct fx *f = make_image(dir, sizeof(dir), "missing");
+	static const char *const names[] = {"core-321.img",    "sigacts-321.img", "mm-321.img",
+					    "pagemap-321.img", "pages-321.img",	  "fds-321.img"};
+
+	for (int i = 0; i < N(names); i++) {
+		uint8_t *buf;
+		size_t len;
+
+		buf = read_file(dir, names[i], &len);
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		ck_assert_int_eq(unlink(path), 0);
+		ck_load_fails(dir, names[i], "a missing file");
+		write_file(dir, names[i], buf, len);
+		free(buf);
+	}
+
+	/* Listed nowhere in the inventory. */
+	for (int i = 0; i < N(names); i++) {
+		uint8_t *buf;
+		size_t len;
+
+		buf = read_file(dir, names[i], &len);
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		ck_assert_int_eq(unlink(path), 0);
+		write_inventory(dir, f, &f, 1);
+		write_file(dir, names[i], buf, len);
+		ck_load_fails(dir, names[i], "a file the inventory does not list");
+		free(buf);
+	}
+
+	snprintf(path, sizeof(path), "%s/%s", dir, SC_INVENTORY_FILE);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_load_fails(dir, SC_INVENTORY_FILE, "no inventory");
+
+	snprintf(path, sizeof(path), "%s/no-such-image", tmp_root);
+	ck_load_fails(path, "no-such-image", "no directory");
+	free(f);
+}
+END_TEST
+
+START_TEST(load_flipped_page_byte)
+{
+	char dir[512];
+	struct fx *f = make_image(dir, sizeof(dir), "flip");
+	size_t len;
+	uint8_t *buf = read_file(dir, "pages-321.img", &len);
+	struct sc_image img;
+	char err[SC_ERR_LEN];
+
+	buf[len / 2] ^= 0x10;
+	write_file(dir, "pages-321.img", buf, len);
+	ck_load_fails(dir, "pages-321.img", "a flipped byte in the pages");
+	ck_assert_int_ne(sc_image_load(dir, &img, err), 0);
+	ck_err_has(err, "checksum");
+	sc_image_free(&img);
+
+	/* The last byte, and the first. */
+	buf[len / 2] ^= 0x10;
+	buf[len - 1] ^= 1;
+	write_file(dir, "pages-321.img", buf, len);
+	ck_load_fails(dir, "pages-321.img", "a flipped last byte in the pages");
+	buf[len - 1] ^= 1;
+	buf[0] ^= 0x80;
+	write_file(dir, "pages-321.img", buf, len);
+	ck_load_fails(dir, "pages-321.img", "a flipped first byte in the pages");
+
+	/* Pages one page short or long. */
+	write_file(dir, "pages-321.img", buf, len - PG);
+	ck_load_fails(dir, "pages-321.img", "a short pages file");
+	free(buf);
+	buf = calloc(1, len + PG);
+	write_file(dir, "pages-321.img", buf, len + PG);
+	ck_load_fails(dir, "pages-321.img", "a long pages file");
+	free(buf);
+	free(f);
+}
+END_TEST
+
+START_TEST(load_damaged_message_files)
+{
+	char dir[512];
+	struct fx *f = make_image(dir, sizeof(dir), "damaged");
+	static const char *const names[] = {"core-321.img",    "sigacts-321.img", "mm-321.img",
+					    "pagemap-321.img", "fds-321.img"};
+
+	for (int i = 0; i < N(names); i++) {
+		size_t len;
+		uint8_t *buf = read_file(dir, names[i], &len);
+
+		/* Truncated: the inventory's size catches it. */
+		write_file(dir, names[i], buf, len / 2);
+		ck_load_fails(dir, names[i], "a truncated file");
+		/* Truncated and re-summed: the file's own header catches it. */
+		write_inventory(dir, f, &f, 1);
+		ck_load_fails(dir, names[i], "a truncated file the inventory agrees with");
+		/* One flipped byte in the payload, re-summed. */
+		buf[len - 1] ^= 0x01;
+		write_file(dir, names[i], buf, len);
+		write_inventory(dir, f, &f, 1);
+		ck_load_fails(dir, names[i], "a flipped payload byte");
+		/* Same size, one flipped byte: the inventory's checksum. */
+		buf[len - 1] ^= 0x01;
+		write_file(dir, names[i], buf, len);
+		write_inventory(dir, f, &f, 1);
+		buf[HDR] ^= 0x40;
+		write_file(dir, names[i], buf, len);
+		ck_load_fails(dir, names[i], "a byte changed after the inventory was written");
+		buf[HDR] ^= 0x40;
+		write_file(dir, names[i], buf, len);
+		write_inventory(dir, f, &f, 1);
+		free(buf);
+	}
+
+	/* A valid record of the same size swapped in behind the inventory's
+	 * back: only the inventory's checksum tells. */
+	{
+		size_t len, len2;
+		uint8_t *buf = read_file(dir, "core-321.img", &len), *buf2;
+		struct sc_image img;
+		char err[SC_ERR_LEN];
+
+		f->regs[0].rip ^= 1;
+		buf2 = pack_file(&f->core, SC_IMG_CORE, &len2);
+		ck_assert_uint_eq(len, len2);
+		write_file(dir, "core-321.img", buf2, len2);
+		ck_load_fails(dir, "core-321.img", "a record that is not the one summed");
+		ck_assert_int_ne(sc_image_load(dir, &img, err), 0);
+		ck_err_has(err, "checksum");
+		sc_image_free(&img);
+		f->regs[0].rip ^= 1;
+		write_file(dir, "core-321.img", buf, len);
+		free(buf);
+		free(buf2);
+	}
+
+	/* The mm record holds a core record (correctly summed). */
+	write_msg(dir, SC_MM_PREFIX, 321, &f->core, SC_IMG_CORE);
+	write_inventory(dir, f, &f, 1);
+	ck_load_fails(dir, "mm-321.img", "a core record in the mm file");
+	free(f);
+}
+END_TEST
+
+START_TEST(load_bad_contents)
+{
+	char dir[512];
+	struct fx *f = make_image(dir, sizeof(dir), "contents");
+
+	/* Records that decode but fail their check: the error names the file. */
+	f->vma[1].start = 0x401000;
+	write_proc(dir, f);
+	write_inventory(dir, f, &f, 1);
+	ck_load_fails(dir, "mm-321.img", "overlapping VMAs");
+
+	fx_init(f, 321);
+	f->pm.pages_bytes = 6 * PG; /* pages file is written with 6 pages */
+	write_proc(dir, f);
+	write_inventory(dir, f, &f, 1);
+	ck_load_fails(dir, "pagemap-321.img", "a pagemap that does not cover the pages");
+
+	fx_init(f, 321);
+	f->th[1].tid = 321;
+	write_proc(dir, f);
+	write_inventory(dir, f, &f, 1);
+	ck_load_fails(dir, "core-321.img", "a duplicate tid");
+
+	fx_init(f, 321);
+	f->fd[4].fd = 3;
+	write_proc(dir, f);
+	write_inventory(dir, f, &f, 1);
+	ck_load_fails(dir, "fds-321.img", "a duplicate fd");
+
+	fx_init(f, 321);
+	f->act.sig = 9;
+	write_proc(dir, f);
+	write_inventory(dir, f, &f, 1);
+	ck_load_fails(dir, "sigacts-321.img", "a SIGKILL handler");
+
+	fx_init(f, 321);
+	f->core.pid = 322;
+	write_proc(dir, f);
+	write_inventory(dir, f, &f, 1);
+	ck_load_fails(dir, "core-321.img", "another process's core");
+
+	/* A bad inventory. */
+	fx_init(f, 321);
+	write_proc(dir, f);
+	f->inv.writer = "criu";
+	write_inventory(dir, f, &f, 1);
+	ck_load_fails(dir, SC_INVENTORY_FILE, "an unknown writer");
+	fx_init(f, 321);
+	write_inventory(dir, f, &f, 1);
+	fx_add_file(f, "../../etc/passwd", 10, 0);
+	{
+		size_t len;
+		uint8_t *buf = pack_file(&f->inv, SC_IMG_INVENTORY, &len);
+
+		write_file(dir, SC_INVENTORY_FILE, buf, len);
+		free(buf);
+	}
+	ck_load_fails(dir, SC_INVENTORY_FILE, "a file outside the image");
+	{
+		size_t len;
+		uint8_t *buf = read_file(dir, SC_INVENTORY_FILE, &len);
+
+		buf[len - 1] ^= 2;
+		write_file(dir, SC_INVENTORY_FILE, buf, len);
+		free(buf);
+	}
+	ck_load_fails(dir, SC_INVENTORY_FILE, "a flipped inventory byte");
+	write_file(dir, SC_INVENTORY_FILE, "", 0);
+	ck_load_fails(dir, SC_INVENTORY_FILE, "an empty inventory");
+	free(f);
+}
+END_TEST
+
+static Suite *image_suite(void)
+{
+	Suite *s = suite_create("image");
+	TCase *tc;
+
+	tc = tcase_create("unpack");
+	tcase_add_loop_test(tc, unpack_good_roundtrip, 0, N(types));
+	tcase_add_loop_test(tc, unpack_bad_header, 0, N(types));
+	tcase_add_loop_test(tc, unpack_truncated_and_padded, 0, N(types));
+	tcase_add_loop_test(tc, unpack_flipped_payload_byte, 0, N(types));
+	tcase_add_loop_test(tc, unpack_garbage_with_good_checksum, 0, N(types));
+	tcase_add_test(tc, unpack_missing_nested_required);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("check_mm");
+	tcase_add_test(tc, mm_good);
+	tcase_add_test(tc, mm_misplaced_vmas);
+	tcase_add_test(tc, mm_bad_attributes);
+	tcase_add_test(tc, mm_file_vma_without_path);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("check_pagemap");
+	tcase_add_test(tc, pagemap_good);
+	tcase_add_test(tc, pagemap_outside_stored_vmas);
+	tcase_add_test(tc, pagemap_size_mismatch);
+	tcase_add_test(tc, pagemap_unordered);
+	tcase_add_test(tc, pagemap_malformed_entries);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("check_core");
+	tcase_add_test(tc, core_good);
+	tcase_add_test(tc, core_bad_tids);
+	tcase_add_test(tc, core_bad_xsave_size);
+	tcase_add_test(tc, core_inconsistent_xsave_sw_bytes);
+	tcase_add_loop_test(tc, core_xsave_header_semantics, 0, 3);
+	tcase_add_test(tc, core_bad_registers_and_fields);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("check_other");
+	tcase_add_test(tc, sigacts_checks);
+	tcase_add_test(tc, fds_checks);
+	tcase_add_test(tc, inventory_checks);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("load");
+	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_test(tc, load_good_image);
+	tcase_add_test(tc, load_two_processes);
+	tcase_add_test(tc, load_missing_files);
+	tcase_add_test(tc, load_flipped_page_byte);
+	tcase_add_test(tc, load_damaged_message_files);
+	tcase_add_test(tc, load_bad_contents);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(image_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
