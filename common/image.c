@@ -24,7 +24,7 @@ static int fail(char *err, const char *fmt, ...)
 	return -1;
 }
 
-static const ProtobufCMessageDescriptor *descriptor(uint32_t type)
+const ProtobufCMessageDescriptor *sc_img_descriptor(uint32_t type)
 {
 	switch (type) {
 	case SC_IMG_INVENTORY:
@@ -62,7 +62,7 @@ ProtobufCMessage *sc_img_unpack(const void *buf, size_t len, uint32_t type, char
 		     SC_IMAGE_VERSION);
 		return NULL;
 	}
-	if (h.type != type || !descriptor(type)) {
+	if (h.type != type || !sc_img_descriptor(type)) {
 		fail(err, "holds record type %u where type %u belongs", h.type, type);
 		return NULL;
 	}
@@ -75,7 +75,7 @@ ProtobufCMessage *sc_img_unpack(const void *buf, size_t len, uint32_t type, char
 		fail(err, "checksum mismatch: the file is corrupted");
 		return NULL;
 	}
-	m = protobuf_c_message_unpack(descriptor(type), NULL, h.len,
+	m = protobuf_c_message_unpack(sc_img_descriptor(type), NULL, h.len,
 				      (const uint8_t *)buf + sizeof(h));
 	if (!m)
 		fail(err, "cannot be decoded (malformed or missing fields)");

@@ -46,6 +46,9 @@ struct sc_image {
 int sc_image_load(const char *dir, struct sc_image *img, char *err);
 void sc_image_free(struct sc_image *img);
 
+/* The message type stored in image files of the given type, or NULL. */
+const ProtobufCMessageDescriptor *sc_img_descriptor(uint32_t type);
+
 /* Decodes one message file (header included) of the given type. */
 ProtobufCMessage *sc_img_unpack(const void *buf, size_t len, uint32_t type, char *err);
 

@@ -390,25 +390,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 /* ---- structure-aware mutation ----------------------------------------- */
 
-static const ProtobufCMessageDescriptor *descriptor_of(uint32_t type)
-{
-	switch (type) {
-	case SC_IMG_INVENTORY:
-		return &sc__inventory__descriptor;
-	case SC_IMG_CORE:
-		return &sc__proc_core__descriptor;
-	case SC_IMG_SIGACTS:
-		return &sc__sig_acts__descriptor;
-	case SC_IMG_MM:
-		return &sc__mm__descriptor;
-	case SC_IMG_PAGEMAP:
-		return &sc__pagemap__descriptor;
-	case SC_IMG_FDS:
-		return &sc__fds__descriptor;
-	}
-	return NULL;
-}
-
 size_t fuzz_image_mutate(const uint8_t *in, size_t len, uint8_t *out, size_t cap, pbm_rand_fn rnd,
 			 void *ctx)
 {
@@ -418,8 +399,8 @@ size_t fuzz_image_mutate(const uint8_t *in, size_t len, uint8_t *out, size_t cap
 	/* A record file: mutate its payload, then make the header fit. */
 	if (len >= sizeof(h)) {
 		memcpy(&h, in, sizeof(h));
-		if (h.magic == SC_IMG_MAGIC && descriptor_of(h.type) && cap > sizeof(h)) {
-			n = pbm_mutate(descriptor_of(h.type), in + sizeof(h), len - sizeof(h),
+		if (h.magic == SC_IMG_MAGIC && sc_img_descriptor(h.type) && cap > sizeof(h)) {
+			n = pbm_mutate(sc_img_descriptor(h.type), in + sizeof(h), len - sizeof(h),
 				       out + sizeof(h), cap - sizeof(h), rnd, ctx);
 			if (!n)
 				return 0;
@@ -461,7 +442,7 @@ size_t fuzz_image_mutate(const uint8_t *in, size_t len, uint8_t *out, size_t cap
 		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 			uint32_t t = types[(first + i) % (sizeof(types) / sizeof(types[0]))];
 
-			n = pbm_mutate(descriptor_of(t), in, len, out, cap, rnd, ctx);
+			n = pbm_mutate(sc_img_descriptor(t), in, len, out, cap, rnd, ctx);
 			if (n)
 				return n;
 		}
