@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-/* bench: the physical limit. Writes N MiB of non-zero memory to FILE with
- * plain write() calls of 64 MiB, fsyncs, prints the seconds taken. */
+/* bench: the physical limit. Fills N MiB of memory, leaves it idle for
+ * IDLE seconds (as the checkpointed process's memory is), then writes it to
+ * FILE with plain write() calls of 64 MiB, fsyncs, prints the seconds. */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,10 +17,11 @@ int main(int argc, char **argv)
 	struct timespec a, b;
 	int fd;
 
-	if (argc < 3 || mem == MAP_FAILED)
+	if (argc < 4 || mem == MAP_FAILED)
 		return 2;
 	for (size_t i = 0; i < len / 8; i++)
 		mem[i] = i * 0x9e3779b97f4a7c15ULL + 1;
+	sleep((unsigned)atoi(argv[3]));
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	while (fd >= 0 && off < len) {

@@ -23,7 +23,8 @@
 #define PM_FILE (1ULL << 61) /* file page or shared anonymous */
 #define PM_BATCH 65536	     /* pagemap entries read at a time */
 #define IOV_BATCH 1024
-#define WRITE_BATCH (64UL << 20)
+#define WRITE_BATCH (4UL << 20)
+#define RUN_MAX_PAGES ((1UL << 20) / SC_PAGE_SIZE) /* keeps writes streaming */
 
 struct page_writer {
 	int fd;
@@ -155,7 +156,8 @@ static int dump_vma_pages(struct page_writer *w, int pmfd, Sc__Vma *v, uint64_t 
 			}
 			if (page_is_zero((void *)addr))
 				continue;
-			if (run_len && run_start + run_len * SC_PAGE_SIZE == addr) {
+			if (run_len && run_start + run_len * SC_PAGE_SIZE == addr &&
+			    run_len < RUN_MAX_PAGES) {
 				run_len++;
 				continue;
 			}

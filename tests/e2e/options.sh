@@ -16,8 +16,10 @@ cleanup() {
 trap cleanup EXIT
 for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
 
-result() { # NAME STATUS
-	if [ "$2" -eq 0 ]; then
+result() { # NAME STATUS (77: skipped, the test said why)
+	if [ "$2" -eq 77 ]; then
+		return
+	elif [ "$2" -eq 0 ]; then
 		passed=$((passed + 1)); echo "PASS: options/$1"
 	else
 		failed=$((failed + 1)); echo "FAIL: options/$1 (work dir $root/$1)"
@@ -107,6 +109,58 @@ t_read_only() {
 	fails_into "$W/ro/img"
 }
 
+# The restored address space is the original's, VMA for VMA: nothing of
+# crload or the restorer is left, anonymous memory is still anonymous.
+t_same_maps() {
+	start SELFCKPT_DIR="$W/img" "$E2E_BIN/counter" || return 1
+	cat /proc/$APP/maps >"$W/maps.before"
+	kill -USR2 $APP
+	wait_for logged ': checkpoint /' || return 1
+	kill -KILL $APP; wait $APP 2>/dev/null
+	"$CRLOAD" "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" &
+	local loader=$!
+	wait_for logged 'restored from' || return 1
+	cat /proc/$APP/maps >"$W/maps.after"
+	kill -USR1 $loader
+	wait $loader || { say "restored run failed"; return 1; }
+	if ! diff "$W/maps.before" "$W/maps.after" >"$W/maps.diff"; then
+		say "address space differs after restore:"; head -20 "$W/maps.diff" >&2
+		return 1
+	fi
+}
+
+# An unprivileged user restores into new user and pid namespaces, with
+# getuid() unchanged (counter checks its own state).
+t_unprivileged() {
+	local user=nobody
+	if ! setpriv --reuid=$user --regid=nogroup --clear-groups true 2>/dev/null ||
+	    ! setpriv --reuid=$user --regid=nogroup --clear-groups test -x "$CRLOAD" -a \
+		-r "$SELFCKPT_LIB" -a -x "$E2E_BIN/counter"; then
+		echo "SKIP: options/unprivileged: the build is not reachable by user $user"
+		return 77
+	fi
+	chmod 711 "$root"
+	chmod 777 "$W"
+	# The restored process reopens its stdout/stderr files as that user.
+	touch "$W/out" "$W/err" && chmod 666 "$W/out" "$W/err"
+	local as=(setpriv --reuid=$user --regid=nogroup --clear-groups)
+	(cd "$W" && exec "${as[@]}" env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" \
+		SELFCKPT_DIR="$W/img" "$E2E_BIN/counter" >"$W/out" 2>"$W/err" </dev/null) &
+	APP=$!
+	wait_for test -e "$W/ready" || { say "never ready"; return 1; }
+	kill -USR2 $APP
+	wait_for logged ': checkpoint /' || return 1
+	kill -KILL $APP; wait $APP 2>/dev/null
+	"${as[@]}" "$CRLOAD" -v "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" &
+	local loader=$!
+	wait_for logged 'restored from' || { cat "$W/crload.err" >&2; return 1; }
+	grep -q 'user and pid namespaces' "$W/crload.err" ||
+		{ say "not restored through a user namespace:"; cat "$W/crload.err" >&2; return 1; }
+	sleep 0.2
+	kill -USR1 $loader
+	wait $loader || { say "restored run failed"; cat "$W/err" >&2; return 1; }
+}
+
 # crload on a damaged image: non-zero, one line naming the file, no fork.
 refuses() { # IMAGE WORD-EXPECTED-IN-MESSAGE
 	local st=0
@@ -143,7 +197,7 @@ t_bad_images() {
 	refuses "$W/no-such-image" "no-such-image" || return 1
 }
 
-for t in exit_after signal detached disk_full read_only bad_images; do
+for t in exit_after signal detached same_maps unprivileged disk_full read_only bad_images; do
 	W=$root/$t
 	mkdir -p "$W"
 	APP=
