@@ -103,9 +103,10 @@ static void save_context(struct rt_thread *t, ucontext_t *uc)
 		sc_sys2(__NR_arch_prctl, ARCH_GET_FS, &t->fs_base);
 		sc_sys2(__NR_arch_prctl, ARCH_GET_GS, &t->gs_base);
 	}
-	/* Only these two need the thread itself; the rest is read by the
-	 * checkpoint thread once everybody is parked (collect_parked). */
-	sc_sys2(__NR_sigaltstack, NULL, &t->altstack);
+	/* The kernel put the thread's sigaltstack in uc_stack. Only
+	 * clear_child_tid needs a call by the thread itself; the rest is read
+	 * by the checkpoint thread once everybody is parked (collect_parked). */
+	t->altstack = uc->uc_stack;
 	sc_sys2(__NR_prctl, PR_GET_TID_ADDRESS, &t->clear_tid);
 
 	t->rseq_ptr = 0;
