@@ -81,8 +81,6 @@ static const char *step_name(int step)
 		return "moving the vDSO";
 	case RST_MREMAP:
 		return "moving memory into place";
-	case RST_MM_MAP:
-		return "setting mm fields";
 	case RST_XCOMP:
 		return "enabling AMX state";
 	case RST_CLONE:

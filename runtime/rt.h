@@ -33,7 +33,6 @@ struct rt_config {
 extern struct rt_config rt_cfg;
 
 /* ---- rtlib.c: async-signal-safe helpers ---- */
-size_t rt_strlen(const char *s);
 char *rt_stpcpy(char *d, const char *s);
 char *rt_fmt_u64(char *d, uint64_t v);
 char *rt_fmt_i64(char *d, int64_t v);

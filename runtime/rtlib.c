@@ -11,11 +11,6 @@
 
 #include "rt.h"
 
-size_t rt_strlen(const char *s)
-{
-	return strlen(s);
-}
-
 char *rt_stpcpy(char *d, const char *s)
 {
 	size_t n = strlen(s);

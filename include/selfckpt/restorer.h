@@ -45,7 +45,6 @@ enum rst_step {
 	RST_UNMAP = 1,
 	RST_VDSO,
 	RST_MREMAP,
-	RST_MM_MAP,
 	RST_XCOMP,
 	RST_CLONE,
 	RST_THREAD,
