@@ -874,6 +874,80 @@ END_TEST
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+/* ---- smaps: header lines and VmFlags ------------------------------------ */
+
+START_TEST(smaps_header_or_key)
+{
+	static const char hdr[] = "7f0000000000-7f0000001000 rw-p 00000000 00:00 0";
+
+	ck_assert(pp_smaps_is_header(hdr, strlen(hdr)));
+	ck_assert(!pp_smaps_is_header("Rss:                   4 kB", 27));
+	ck_assert(!pp_smaps_is_header("VmFlags: rd wr mr mw me ac", 26));
+	ck_assert(!pp_smaps_is_header("", 0));
+}
+END_TEST
+
+START_TEST(vmflags_known_bits)
+{
+	static const char line[] = "VmFlags: rd wr mr mw me gd ac hg dc dd wf";
+	uint32_t flags = 0;
+
+	ck_assert_int_eq(pp_parse_vmflags(line, strlen(line), &flags), 0);
+	ck_assert_uint_eq(flags, PP_VM_GROWSDOWN | PP_VM_HUGEPAGE | PP_VM_DONTFORK |
+					 PP_VM_DONTDUMP | PP_VM_WIPEONFORK);
+	static const char nh[] = "VmFlags: rd wr nh";
+	ck_assert_int_eq(pp_parse_vmflags(nh, strlen(nh), &flags), 0);
+	ck_assert_uint_eq(flags, PP_VM_NOHUGEPAGE);
+	static const char none[] = "VmFlags: rd ex mr mw me";
+	ck_assert_int_eq(pp_parse_vmflags(none, strlen(none), &flags), 0);
+	ck_assert_uint_eq(flags, 0);
+}
+END_TEST
+
+START_TEST(vmflags_not_a_flags_line)
+{
+	uint32_t flags = 77;
+
+	ck_assert_int_eq(pp_parse_vmflags("Rss: 4 kB", 9, &flags), -1);
+	ck_assert_int_eq(pp_parse_vmflags("VmFlag", 6, &flags), -1);
+	ck_assert_uint_eq(flags, 77);
+	/* A code cut in half is not a flag. */
+	ck_assert_int_eq(pp_parse_vmflags("VmFlags: h", 10, &flags), 0);
+	ck_assert_uint_eq(flags, 0);
+}
+END_TEST
+
+/* Live: a MADV_HUGEPAGE mapping of this process shows "hg" in smaps. */
+START_TEST(vmflags_live_self)
+{
+	size_t len = 4 << 20;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char want[32], line[1024];
+	FILE *f;
+	bool in = false, seen = false;
+
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	ck_assert_int_eq(madvise(p, len, MADV_HUGEPAGE), 0);
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)p);
+	f = fopen("/proc/self/smaps", "re");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		size_t n = strcspn(line, "\n");
+		uint32_t flags;
+
+		if (pp_smaps_is_header(line, n))
+			in = !strncmp(line, want, strlen(want));
+		else if (in && pp_parse_vmflags(line, n, &flags) == 0) {
+			ck_assert(flags & PP_VM_HUGEPAGE);
+			seen = true;
+		}
+	}
+	fclose(f);
+	munmap(p, len);
+	ck_assert(seen);
+}
+END_TEST
+
 static Suite *procparse_suite(void)
 {
 	Suite *s = suite_create("procparse");
@@ -923,6 +997,13 @@ static Suite *procparse_suite(void)
 	tcase_add_loop_test(tc, syscall_malformed, 0, N(bad_syscall));
 	tcase_add_loop_test(tc, syscall_bad_numbers, 0, N(bad_syscall_nr));
 	tcase_add_test(tc, syscall_every_prefix);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("smaps");
+	tcase_add_test(tc, smaps_header_or_key);
+	tcase_add_test(tc, vmflags_known_bits);
+	tcase_add_test(tc, vmflags_not_a_flags_line);
+	tcase_add_test(tc, vmflags_live_self);
 	suite_add_tcase(s, tc);
 	return s;
 }
