@@ -12,6 +12,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "fdkinds.h"
 #include "image.h"
 
 static int fail(char *err, const char *fmt, ...)
@@ -236,8 +237,26 @@ int sc_check_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t pages_siz
 	return 0;
 }
 
+static const Sc__Pipe *find_pipe(const Sc__Fds *fds, uint64_t id)
+{
+	for (size_t i = 0; i < fds->n_pipes; i++)
+		if (fds->pipes[i]->id == id)
+			return fds->pipes[i];
+	return NULL;
+}
+
 int sc_check_fds(const Sc__Fds *fds, char *err)
 {
+	for (size_t i = 0; i < fds->n_pipes; i++) {
+		const Sc__Pipe *p = fds->pipes[i];
+
+		if (p->size < 4096 || p->size > (1U << 30) || (p->has_data && p->data.len > p->size))
+			return fail(err, "pipe %llu: %zu bytes in a pipe of %u",
+				    (unsigned long long)p->id, p->has_data ? p->data.len : 0, p->size);
+		for (size_t j = 0; j < i; j++)
+			if (fds->pipes[j]->id == p->id)
+				return fail(err, "pipe %llu listed twice", (unsigned long long)p->id);
+	}
 	for (size_t i = 0; i < fds->n_fds; i++) {
 		const Sc__Fd *f = fds->fds[i];
 
@@ -246,10 +265,17 @@ int sc_check_fds(const Sc__Fds *fds, char *err)
 		for (size_t j = 0; j < i; j++)
 			if (fds->fds[j]->fd == f->fd)
 				return fail(err, "fd %d listed twice", f->fd);
-		if (f->kind < SC__FD_KIND__REG || f->kind > SC__FD_KIND__INHERIT)
+		if (!sc_fd_kind(f->kind))
 			return fail(err, "fd %d has unknown kind %d", f->fd, f->kind);
-		if (f->kind != SC__FD_KIND__INHERIT && (!f->path || f->path[0] != '/'))
+		if ((f->kind == SC__FD_KIND__REG || f->kind == SC__FD_KIND__DIR ||
+		     f->kind == SC__FD_KIND__CHR) &&
+		    (!f->path || f->path[0] != '/'))
 			return fail(err, "fd %d has no path", f->fd);
+		if (f->kind == SC__FD_KIND__PIPE && (!f->has_pipe_id || !find_pipe(fds, f->pipe_id)))
+			return fail(err, "fd %d: its pipe is missing", f->fd);
+		if (f->kind == SC__FD_KIND__EVENTFD &&
+		    (!f->has_eventfd_count || f->eventfd_count == UINT64_MAX))
+			return fail(err, "fd %d: eventfd without a valid count", f->fd);
 	}
 	return 0;
 }

@@ -239,6 +239,25 @@ int pp_parse_fdinfo(const char *buf, size_t len, struct pp_fdinfo *fi)
 	return have == 3 ? 0 : -EINVAL;
 }
 
+int pp_fdinfo_field(const char *buf, size_t len, const char *key, int base, uint64_t *val)
+{
+	size_t pos = 0, ll, klen = strlen(key);
+	const char *l;
+
+	while ((l = pp_next_line(buf, len, &pos, &ll))) {
+		const char *p = l + klen, *end = l + ll;
+
+		if (ll <= klen || memcmp(l, key, klen))
+			continue;
+		skip_spaces(&p, end);
+		if ((base == 16 ? hex_u64(&p, end, val) : dec_u64(&p, end, val)))
+			return -1;
+		skip_spaces(&p, end);
+		return p == end ? 0 : -1;
+	}
+	return -1;
+}
+
 int pp_parse_syscall(const char *buf, size_t len, struct pp_syscall *sc)
 {
 	const char *p = buf, *end = buf + len;

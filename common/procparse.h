@@ -56,6 +56,10 @@ struct pp_fdinfo {
 
 int pp_parse_fdinfo(const char *buf, size_t len, struct pp_fdinfo *fi);
 
+/* The number after "key" (e.g. "eventfd-count:") on a line of fdinfo, in
+ * base 10 or 16; 0 or -1 when absent or malformed. */
+int pp_fdinfo_field(const char *buf, size_t len, const char *key, int base, uint64_t *val);
+
 #define PP_MAX_SYSCALL_NR 4095
 
 /* /proc/PID/task/TID/syscall: nr is -1 when not in a syscall, -2 when running. */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fdkinds.h"
 #include "restore.h"
 
 static volatile pid_t forward_to;
@@ -149,6 +150,17 @@ static void __attribute__((noreturn)) ns_init(struct restore_ctx *ctx)
 	}
 }
 
+static void describe_fds(const Sc__Fds *fds)
+{
+	for (size_t i = 0; i < fds->n_fds; i++) {
+		const struct fd_kind *k = sc_fd_kind(fds->fds[i]->kind);
+		char what[SC_ERR_LEN];
+
+		k->describe(fds->fds[i], what, sizeof(what));
+		fprintf(stderr, "crload:   fd %d: %s: %s\n", fds->fds[i]->fd, k->name, what);
+	}
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: crload [--restore-detached] [-v] IMAGE_DIR\n"
@@ -216,6 +228,8 @@ int main(int argc, char **argv)
 	double t1 = now_ms();
 	if (opts.verbose)
 		fprintf(stderr, "crload: image validated in %.1f ms\n", t1 - t0);
+	if (opts.verbose)
+		describe_fds(img.procs[0].fds);
 	if (opts.verbose)
 		fprintf(stderr, "crload: restoring pid %d (%zu threads) %s\n", img.procs[0].pid,
 			img.procs[0].core->n_threads,

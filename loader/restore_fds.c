@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fd_restore.h"
 #include "restore.h"
 
 static bool is_kept(int fd, const int *keep, int nkeep)
@@ -31,57 +32,6 @@ static bool in_image(const Sc__Fds *fds, int fd)
 		if (fds->fds[i]->fd == fd)
 			return true;
 	return false;
-}
-
-static int open_one(const Sc__Fd *f, char *err)
-{
-	int flags = (int)f->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
-	int fd;
-
-	switch (f->kind) {
-	case SC__FD_KIND__INHERIT:
-		if (fcntl(f->fd, F_GETFD) >= 0)
-			return f->fd;
-		fd = open("/dev/null", O_RDWR);
-		break;
-	case SC__FD_KIND__DIR:
-		fd = open(f->path, O_RDONLY | O_DIRECTORY);
-		break;
-	default:
-		fd = open(f->path, flags);
-		break;
-	}
-	if (fd < 0) {
-		snprintf(err, SC_ERR_LEN, "fd %d: %s: %s", f->fd, f->path ? f->path : "/dev/null",
-			 strerror(errno));
-		return -1;
-	}
-	if (f->kind == SC__FD_KIND__REG || f->kind == SC__FD_KIND__DIR) {
-		if (f->kind == SC__FD_KIND__REG && f->has_size) {
-			struct stat st;
-
-			/* Data written past the saved offset by the original run
-			 * is rewritten by the restored one; a file that became
-			 * shorter than the offset lost data the process has
-			 * already counted on. */
-			if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < f->pos) {
-				snprintf(err, SC_ERR_LEN,
-					 "fd %d: %s is now %lld bytes, shorter than the saved "
-					 "offset %llu",
-					 f->fd, f->path, (long long)st.st_size,
-					 (unsigned long long)f->pos);
-				close(fd);
-				return -1;
-			}
-		}
-		if (lseek(fd, (off_t)f->pos, SEEK_SET) < 0) {
-			snprintf(err, SC_ERR_LEN, "fd %d: %s: cannot seek to %llu", f->fd, f->path,
-				 (unsigned long long)f->pos);
-			close(fd);
-			return -1;
-		}
-	}
-	return fd;
 }
 
 int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
@@ -135,25 +85,38 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 	for (int i = 0; i < n; i++)
 		close(to_close[i]);
 
-	for (size_t i = 0; i < fds->n_fds; i++) {
-		const Sc__Fd *f = fds->fds[i];
-		int fd = open_one(f, err);
+	struct fd_restore_ctx rctx = { .fds = fds, .scratch_min = max_app + 1 };
+	int ret = 0;
 
-		if (fd < 0)
-			return -1;
+	for (int i = 0; i < nkeep; i++)
+		if (keep[i] >= rctx.scratch_min)
+			rctx.scratch_min = keep[i] + 1;
+	for (size_t i = 0; i < fds->n_fds && !ret; i++) {
+		const Sc__Fd *f = fds->fds[i];
+		const struct fd_kind *k = sc_fd_kind(f->kind);
+		int fd = k && k->restore ? k->restore(&rctx, f, err) : -1;
+
+		if (fd < 0) {
+			if (!k || !k->restore)
+				snprintf(err, SC_ERR_LEN, "fd %d: kind %d cannot be restored", f->fd,
+					 f->kind);
+			ret = -1;
+			break;
+		}
 		if (fd != f->fd) {
 			if (dup2(fd, f->fd) < 0) {
 				snprintf(err, SC_ERR_LEN, "fd %d: %s", f->fd, strerror(errno));
-				return -1;
+				ret = -1;
 			}
 			close(fd);
 		}
-		if (fcntl(f->fd, F_SETFD, f->cloexec ? FD_CLOEXEC : 0) < 0) {
+		if (!ret && fcntl(f->fd, F_SETFD, f->cloexec ? FD_CLOEXEC : 0) < 0) {
 			snprintf(err, SC_ERR_LEN, "fd %d: %s", f->fd, strerror(errno));
-			return -1;
+			ret = -1;
 		}
 	}
-	return 0;
+	fd_pipe_release(&rctx);
+	return ret;
 }
 
 static int restore_sigactions(const Sc__SigActs *acts, char *err)

@@ -1,53 +1,52 @@
 // SPDX-License-Identifier: MIT
 /*
- * The descriptor table, read back from /proc/self/fd and fdinfo.
- *
- * Kinds this version restores: regular files, directories, character
- * devices reopened by path, and terminals, pipes or sockets on the
- * standard streams (the restored process takes crload's). Anything else
- * fails the checkpoint with the fd named: an image must never restore a
- * descriptor wrongly.
+ * The descriptor table: each descriptor of /proc/self/fd is read back
+ * (fstat, readlink, fdinfo) and handed to the first kind in sc_fd_kinds
+ * that claims it. A descriptor no kind claims fails the checkpoint with
+ * the fd named: an image must never restore a descriptor wrongly.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "dump.h"
+#include "fd_dump.h"
 #include "procparse.h"
 
-static const char *unsupported_kind(mode_t mode, const char *target)
+char *fd_why(struct fd_dump_ctx *ctx, const Sc__Fd *e)
 {
-	if (S_ISFIFO(mode))
-		return "pipe";
-	if (S_ISSOCK(mode))
-		return "socket";
-	if (!strncmp(target, "anon_inode:", 11))
-		return target + 11;
-	return "special file";
+	char *p = rt_stpcpy(ctx->why, "fd ");
+
+	p = rt_fmt_i64(p, e->fd);
+	p = rt_stpcpy(p, " (");
+	p = rt_stpcpy(p, e->path);
+	return rt_stpcpy(p, "): ");
 }
 
-/* Terminals: /dev/tty*, /dev/console, ptys (majors 4, 5, 136-143). */
-static bool is_terminal(const struct stat *st)
+static const char *type_name(const struct fd_live *l)
 {
-	unsigned major = (unsigned)(st->st_rdev >> 8) & 0xfff;
-
-	return S_ISCHR(st->st_mode) && (major == 4 || major == 5 || (major >= 136 && major <= 143));
+	if (S_ISREG(l->st.st_mode))
+		return "an unlinked file";
+	if (S_ISFIFO(l->st.st_mode))
+		return "a named FIFO";
+	if (S_ISSOCK(l->st.st_mode))
+		return "a socket";
+	if (!strncmp(l->target, "anon_inode:", 11))
+		return l->target + 11;
+	return "this kind of file";
 }
 
-static int dump_one(int fd, Sc__Fd *e)
+static int dump_one(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 {
-	char path[64], *p, *target, *info;
-	struct stat st;
+	char path[64], *target;
+	struct fd_live l = { .fd = fd };
 	struct pp_fdinfo fi;
-	size_t len;
 	long n;
 
 	sc__fd__init(e);
 	e->fd = fd;
-	p = rt_stpcpy(path, "/proc/self/fd/");
-	rt_fmt_i64(p, fd);
+	rt_fmt_i64(rt_stpcpy(path, "/proc/self/fd/"), fd);
 	target = rt_alloc(RT_MAX_PATH);
 	if (!target)
 		return -ENOMEM;
@@ -55,55 +54,30 @@ static int dump_one(int fd, Sc__Fd *e)
 	if (n < 0)
 		return (int)n;
 	target[n] = '\0';
-	if (sc_sys2(__NR_fstat, fd, &st))
+	l.target = e->path = target;
+	if (sc_sys2(__NR_fstat, fd, &l.st))
 		return -EBADF;
-
-	p = rt_stpcpy(path, "/proc/self/fdinfo/");
-	rt_fmt_i64(p, fd);
-	info = rt_read_file(path, &len);
-	if (!info || pp_parse_fdinfo(info, len, &fi))
+	rt_fmt_i64(rt_stpcpy(path, "/proc/self/fdinfo/"), fd);
+	l.fdinfo = rt_read_file(path, &l.fdinfo_len);
+	if (!l.fdinfo || pp_parse_fdinfo(l.fdinfo, l.fdinfo_len, &fi))
 		return -EIO;
+	l.pos = fi.pos;
 	e->flags = fi.flags & ~(uint32_t)O_CLOEXEC;
 	e->cloexec = (sc_sys2(__NR_fcntl, fd, F_GETFD) & FD_CLOEXEC) != 0;
 	e->has_mode = true;
-	e->mode = st.st_mode;
-	e->path = target;
+	e->mode = l.st.st_mode;
 
-	if (S_ISREG(st.st_mode)) {
-		static const char deleted[] = " (deleted)";
-
-		if ((size_t)n > sizeof(deleted) && !strcmp(target + n - sizeof(deleted) + 1, deleted))
-			goto unsupported;
-		e->kind = SC__FD_KIND__REG;
-		e->has_pos = e->has_size = true;
-		e->pos = fi.pos;
-		e->size = (uint64_t)st.st_size;
-	} else if (S_ISDIR(st.st_mode)) {
-		e->kind = SC__FD_KIND__DIR;
-		e->has_pos = true;
-		e->pos = fi.pos;
-	} else if (fd <= 2 && (is_terminal(&st) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
-		e->kind = SC__FD_KIND__INHERIT;
-	} else if (S_ISCHR(st.st_mode) && target[0] == '/') {
-		e->kind = SC__FD_KIND__CHR;
-	} else {
-		goto unsupported;
-	}
-	return 0;
-
-unsupported:
-	p = rt_stpcpy(rt_dump_res.detail, "fd ");
-	p = rt_fmt_i64(p, fd);
-	p = rt_stpcpy(p, " (");
-	p = rt_stpcpy(p, target);
-	p = rt_stpcpy(p, "): ");
-	p = rt_stpcpy(p, S_ISREG(st.st_mode) ? "unlinked file" : unsupported_kind(st.st_mode, target));
-	rt_stpcpy(p, " cannot be checkpointed by this version");
+	for (size_t i = 0; i < sc_nr_fd_kinds; i++)
+		if (sc_fd_kinds[i].claims && sc_fd_kinds[i].claims(&l))
+			return sc_fd_kinds[i].dump(ctx, &l, e);
+	rt_stpcpy(rt_stpcpy(fd_why(ctx, e), type_name(&l)),
+		  " cannot be checkpointed by this version");
 	return -EOPNOTSUPP;
 }
 
 int rt_dump_fds(struct rt_image *img, Sc__Fds *fds)
 {
+	struct fd_dump_ctx ctx = { .fds = fds, .why = rt_dump_res.detail };
 	char buf[4096];
 	size_t cap = 256;
 	int dfd = (int)sc_sys4(__NR_openat, AT_FDCWD, "/proc/self/fd",
@@ -122,6 +96,7 @@ int rt_dump_fds(struct rt_image *img, Sc__Fds *fds)
 		}
 		for (long off = 0; off < n && !err;) {
 			struct dirent64 *d = (struct dirent64 *)(buf + off);
+			Sc__Fd *e;
 			int fd = 0;
 
 			off += d->d_reclen;
@@ -143,15 +118,17 @@ int rt_dump_fds(struct rt_image *img, Sc__Fds *fds)
 				fds->fds = bigger;
 				cap *= 2;
 			}
-			Sc__Fd *e = rt_alloc(sizeof(*e));
+			e = rt_alloc(sizeof(*e));
 			if (!e) {
 				err = -ENOMEM;
 				break;
 			}
-			err = dump_one(fd, e);
+			err = dump_one(&ctx, fd, e);
 			fds->fds[fds->n_fds++] = e;
 		}
 	}
 	sc_sys1(__NR_close, dfd);
-	return fds->fds ? err : -ENOMEM;
+	if (!fds->fds)
+		return -ENOMEM;
+	return err ? err : fd_pipe_check_ends(&ctx);
 }

@@ -1400,7 +1400,7 @@ START_TEST(fds_checks)
 	f->fd[3].fd = (1 << 20) - 1;
 	ck_assert_int_eq(check_fds(f, err), 0);
 
-	static const int bad_kind[] = {0, 5, 99, -1};
+	static const int bad_kind[] = {0, 7, 99, -1};
 	for (int i = 0; i < N(bad_kind); i++) {
 		fx_init(f, 1);
 		f->fd[3].kind = (Sc__FdKind)bad_kind[i];
@@ -1425,6 +1425,28 @@ START_TEST(fds_checks)
 	fx_init(f, 1);
 	f->fd[0].path = "/dev/pts/0";
 	ck_assert_int_eq(check_fds(f, err), 0);
+
+	/* Pipes: an end needs its pipe record; data must fit the pipe. */
+	fx_init(f, 1);
+	Sc__Pipe pipe = SC__PIPE__INIT, *pipes[1] = { &pipe };
+	f->fd[3].kind = SC__FD_KIND__PIPE;
+	f->fd[3].has_pipe_id = true;
+	f->fd[3].pipe_id = 42;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	ck_err_has(err, "pipe");
+	pipe.id = 42;
+	pipe.size = 65536;
+	f->fds.n_pipes = 1;
+	f->fds.pipes = pipes;
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	pipe.has_data = true;
+	pipe.data.len = 65537;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	pipe.data.len = 10;
+	pipe.size = 100;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	f->fds.n_pipes = 0;
+	f->fds.pipes = NULL;
 	free(f);
 }
 END_TEST

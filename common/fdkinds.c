@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+#include "fdkinds.h"
+
+/* Each half is weak: a program links the halves it needs and sees NULL
+ * for the others. */
+#define FD_HALVES(x)                                                                               \
+	bool x##_claims(const struct fd_live *l) __attribute__((weak));                            \
+	int x##_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)                  \
+		__attribute__((weak));                                                             \
+	int x##_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)                    \
+		__attribute__((weak));                                                             \
+	void x##_describe(const Sc__Fd *e, char *buf, size_t len) __attribute__((weak))
+
+FD_HALVES(fd_inherit);
+FD_HALVES(fd_path);
+FD_HALVES(fd_pipe);
+FD_HALVES(fd_eventfd);
+
+#define FD_KIND(k, nm, x)                                                                          \
+	{                                                                                          \
+		.kind = k, .name = nm, .claims = x##_claims, .dump = x##_dump,                     \
+		.restore = x##_restore, .describe = x##_describe                                   \
+	}
+
+const struct fd_kind sc_fd_kinds[] = {
+	/* Standard streams on a terminal, pipe or socket: before the others. */
+	FD_KIND(SC__FD_KIND__INHERIT, "inherited", fd_inherit),
+	FD_KIND(SC__FD_KIND__REG, "file", fd_path),
+	FD_KIND(SC__FD_KIND__DIR, "directory", fd_path),
+	FD_KIND(SC__FD_KIND__CHR, "device", fd_path),
+	FD_KIND(SC__FD_KIND__PIPE, "pipe", fd_pipe),
+	FD_KIND(SC__FD_KIND__EVENTFD, "eventfd", fd_eventfd),
+};
+
+const size_t sc_nr_fd_kinds = sizeof(sc_fd_kinds) / sizeof(sc_fd_kinds[0]);
+
+const struct fd_kind *sc_fd_kind(Sc__FdKind kind)
+{
+	for (size_t i = 0; i < sc_nr_fd_kinds; i++)
+		if (sc_fd_kinds[i].kind == kind)
+			return &sc_fd_kinds[i];
+	return NULL;
+}

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Pipes: one new pipe per saved pipe, refilled with the bytes it held;
+ * every descriptor of an end gets a copy of that end.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fd_restore.h"
+
+int fd_scratch_dup(struct fd_restore_ctx *ctx, int fd, const Sc__Fd *e, char *err)
+{
+	int copy = fcntl(fd, F_DUPFD_CLOEXEC, ctx->scratch_min);
+
+	if (copy < 0)
+		snprintf(err, SC_ERR_LEN, "fd %d: %s", e->fd, strerror(errno));
+	return copy;
+}
+
+static const Sc__Pipe *saved_pipe(const Sc__Fds *fds, uint64_t id)
+{
+	for (size_t i = 0; i < fds->n_pipes; i++)
+		if (fds->pipes[i]->id == id)
+			return fds->pipes[i];
+	return NULL;
+}
+
+static struct fd_restore_pipe *make_pipe(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+{
+	const Sc__Pipe *sp = saved_pipe(ctx->fds, e->pipe_id);
+	struct fd_restore_pipe *p, *more;
+	int ends[2];
+
+	for (size_t i = 0; i < ctx->npipes; i++)
+		if (ctx->pipes[i].id == e->pipe_id)
+			return &ctx->pipes[i];
+	more = realloc(ctx->pipes, (ctx->npipes + 1) * sizeof(*more));
+	if (!more || pipe2(ends, O_CLOEXEC)) {
+		snprintf(err, SC_ERR_LEN, "fd %d: pipe: %s", e->fd, more ? strerror(errno) : "out of memory");
+		return NULL;
+	}
+	ctx->pipes = more;
+	p = &ctx->pipes[ctx->npipes++];
+	p->id = e->pipe_id;
+	for (int i = 0; i < 2; i++) {
+		p->ends[i] = fcntl(ends[i], F_DUPFD_CLOEXEC, ctx->scratch_min);
+		close(ends[i]);
+	}
+	if (p->ends[0] < 0 || p->ends[1] < 0) {
+		snprintf(err, SC_ERR_LEN, "fd %d: pipe: %s", e->fd, strerror(errno));
+		return NULL;
+	}
+	if (fcntl(p->ends[1], F_SETPIPE_SZ, sp->size) < 0 && sp->size > 65536) {
+		snprintf(err, SC_ERR_LEN, "fd %d: pipe of %u bytes: %s", e->fd, sp->size,
+			 strerror(errno));
+		return NULL;
+	}
+	if (sp->has_data && sp->data.len &&
+	    write(p->ends[1], sp->data.data, sp->data.len) != (ssize_t)sp->data.len) {
+		snprintf(err, SC_ERR_LEN, "fd %d: refilling the pipe: %s", e->fd, strerror(errno));
+		return NULL;
+	}
+	return p;
+}
+
+int fd_pipe_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+{
+	struct fd_restore_pipe *p = make_pipe(ctx, e, err);
+	int end = (e->flags & O_ACCMODE) == O_RDONLY ? 0 : 1;
+	int fd;
+
+	if (!p)
+		return -1;
+	fd = fd_scratch_dup(ctx, p->ends[end], e, err);
+	/* Flags belong to the end (one open file description), as before. */
+	if (fd >= 0 && fcntl(fd, F_SETFL, (int)e->flags & O_NONBLOCK) < 0) {
+		snprintf(err, SC_ERR_LEN, "fd %d: %s", e->fd, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void fd_pipe_release(struct fd_restore_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->npipes; i++) {
+		close(ctx->pipes[i].ends[0]);
+		close(ctx->pipes[i].ends[1]);
+	}
+	free(ctx->pipes);
+	ctx->pipes = NULL;
+	ctx->npipes = 0;
+}
+
+void fd_pipe_describe(const Sc__Fd *e, char *buf, size_t len)
+{
+	snprintf(buf, len, "pipe:[%llu] %s end", (unsigned long long)e->pipe_id,
+		 (e->flags & O_ACCMODE) == O_RDONLY ? "read" : "write");
+}

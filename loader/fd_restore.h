@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* The loader halves of the descriptor kinds (see common/fdkinds.h). */
+#ifndef SELFCKPT_FD_RESTORE_H
+#define SELFCKPT_FD_RESTORE_H
+
+#include "fdkinds.h"
+#include "image.h"
+
+struct fd_restore_pipe {
+	uint64_t id;
+	int ends[2]; /* read, write: kept until every fd is in place */
+};
+
+struct fd_restore_ctx {
+	const Sc__Fds *fds;
+	int scratch_min;	/* temporaries go at or above this number */
+	struct fd_restore_pipe *pipes;
+	size_t npipes;
+};
+
+/* A copy of fd at scratch_min or above; -1 with err set. */
+int fd_scratch_dup(struct fd_restore_ctx *ctx, int fd, const Sc__Fd *e, char *err);
+void fd_pipe_release(struct fd_restore_ctx *ctx);
+
+#endif

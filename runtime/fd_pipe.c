@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Pipes: every end the process holds, and the bytes buffered in the pipe,
+ * copied with tee() through a scratch pipe so that the app still reads
+ * them after the checkpoint.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+
+#include "fd_dump.h"
+
+bool fd_pipe_claims(const struct fd_live *l)
+{
+	return S_ISFIFO(l->st.st_mode) && !strncmp(l->target, "pipe:[", 6);
+}
+
+static Sc__Pipe *find_pipe(Sc__Fds *fds, uint64_t id)
+{
+	for (size_t i = 0; i < fds->n_pipes; i++)
+		if (fds->pipes[i]->id == id)
+			return fds->pipes[i];
+	return NULL;
+}
+
+/* Copies what is buffered in the pipe behind fd, without consuming it. */
+static int copy_buffered(int fd, Sc__Pipe *p)
+{
+	char path[32];
+	int scratch[2], rfd;
+	long n, size, got = 0;
+
+	/* A read end of this very pipe, even when fd is its write end. */
+	rt_stpcpy(rt_fmt_i64(rt_stpcpy(path, "/proc/self/fd/"), fd), "");
+	rfd = (int)sc_sys4(__NR_openat, AT_FDCWD, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+	if (rfd < 0)
+		return rfd;
+	size = sc_sys2(__NR_fcntl, rfd, F_GETPIPE_SZ);
+	if (size <= 0 || sc_sys2(__NR_pipe2, scratch, O_NONBLOCK | O_CLOEXEC)) {
+		sc_sys1(__NR_close, rfd);
+		return size < 0 ? (int)size : -EMFILE;
+	}
+	p->size = (uint32_t)size;
+	sc_sys3(__NR_fcntl, scratch[1], F_SETPIPE_SZ, size);
+	n = sc_sys4(__NR_tee, rfd, scratch[1], size, SPLICE_F_NONBLOCK);
+	if (n > 0 && (p->data.data = rt_alloc((size_t)n))) {
+		while (got < n) {
+			long r = sc_sys3(__NR_read, scratch[0], p->data.data + got, n - got);
+
+			if (r <= 0)
+				break;
+			got += r;
+		}
+		p->has_data = true;
+		p->data.len = (size_t)got;
+	}
+	sc_sys1(__NR_close, rfd);
+	sc_sys1(__NR_close, scratch[0]);
+	sc_sys1(__NR_close, scratch[1]);
+	if (n == -EAGAIN)
+		n = 0;
+	if (n < 0)
+		return (int)n;
+	return got == n ? 0 : -EIO;
+}
+
+int fd_pipe_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
+{
+	Sc__Fds *fds = ctx->fds;
+	Sc__Pipe *p;
+
+	e->kind = SC__FD_KIND__PIPE;
+	e->has_pipe_id = true;
+	e->pipe_id = l->st.st_ino;
+	if (find_pipe(fds, e->pipe_id))
+		return 0;
+	if (fds->n_pipes == ctx->pipes_cap) {
+		size_t cap = ctx->pipes_cap ? ctx->pipes_cap * 2 : 16;
+		Sc__Pipe **bigger = rt_alloc(sizeof(*bigger) * cap);
+
+		if (!bigger)
+			return -ENOMEM;
+		if (fds->n_pipes)
+			memcpy(bigger, fds->pipes, sizeof(*bigger) * fds->n_pipes);
+		fds->pipes = bigger;
+		ctx->pipes_cap = cap;
+	}
+	p = rt_alloc(sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	sc__pipe__init(p);
+	p->id = e->pipe_id;
+	fds->pipes[fds->n_pipes++] = p;
+	return copy_buffered(l->fd, p);
+}
+
+/* Restoring one end alone would change what the app sees (EOF, EPIPE):
+ * both ends must be in the image. */
+int fd_pipe_check_ends(struct fd_dump_ctx *ctx)
+{
+	const Sc__Fds *fds = ctx->fds;
+
+	for (size_t i = 0; i < fds->n_fds; i++) {
+		const Sc__Fd *e = fds->fds[i];
+		bool other_end = false;
+
+		if (e->kind != SC__FD_KIND__PIPE)
+			continue;
+		for (size_t j = 0; j < fds->n_fds && !other_end; j++)
+			other_end = fds->fds[j]->kind == SC__FD_KIND__PIPE &&
+				    fds->fds[j]->pipe_id == e->pipe_id &&
+				    (fds->fds[j]->flags & O_ACCMODE) != (e->flags & O_ACCMODE);
+		if (!other_end) {
+			rt_stpcpy(fd_why(ctx, e),
+				  "the other end of this pipe is outside the process");
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
