@@ -51,6 +51,11 @@ fi
 # Can the libFuzzer binary be built? (It is not part of `all`: it needs
 # clang and its sanitizer runtimes.)
 have_libfuzzer=no
+# With clang present the libFuzzer binary must build: a failure there is a
+# bug, not a reason to fall back quietly.
+if [ "$mode" = auto ] && command -v "${CLANG:-clang}" >/dev/null; then
+	mode=yes
+fi
 if [ "$mode" != no ]; then
 	# A make of our own: not the jobserver or flags of the make running us.
 	if (cd "$builddir" && MAKEFLAGS= MFLAGS= ${MAKE:-make} tests/fuzz/fuzz_image) \
