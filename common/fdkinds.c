@@ -15,6 +15,9 @@ FD_HALVES(fd_inherit);
 FD_HALVES(fd_path);
 FD_HALVES(fd_pipe);
 FD_HALVES(fd_eventfd);
+FD_HALVES(fd_signalfd);
+FD_HALVES(fd_timerfd);
+FD_HALVES(fd_epoll);
 
 #define FD_KIND(k, nm, x)                                                                          \
 	{                                                                                          \
@@ -30,6 +33,9 @@ const struct fd_kind sc_fd_kinds[] = {
 	FD_KIND(SC__FD_KIND__CHR, "device", fd_path),
 	FD_KIND(SC__FD_KIND__PIPE, "pipe", fd_pipe),
 	FD_KIND(SC__FD_KIND__EVENTFD, "eventfd", fd_eventfd),
+	FD_KIND(SC__FD_KIND__SIGNALFD, "signalfd", fd_signalfd),
+	FD_KIND(SC__FD_KIND__TIMERFD, "timerfd", fd_timerfd),
+	FD_KIND(SC__FD_KIND__EPOLL, "epoll", fd_epoll),
 };
 
 const size_t sc_nr_fd_kinds = sizeof(sc_fd_kinds) / sizeof(sc_fd_kinds[0]);

@@ -273,6 +273,11 @@ int sc_check_fds(const Sc__Fds *fds, char *err)
 			return fail(err, "fd %d has no path", f->fd);
 		if (f->kind == SC__FD_KIND__PIPE && (!f->has_pipe_id || !find_pipe(fds, f->pipe_id)))
 			return fail(err, "fd %d: its pipe is missing", f->fd);
+		for (size_t j = 0; j < f->n_epoll; j++)
+			if (f->epoll[j]->tfd < 0 || f->epoll[j]->tfd >= (1 << 20))
+				return fail(err, "fd %d: watches fd %d", f->fd, f->epoll[j]->tfd);
+		if (f->kind == SC__FD_KIND__TIMERFD && (!f->has_clockid || f->clockid < 0 || f->clockid > 11))
+			return fail(err, "fd %d: timerfd on clock %d", f->fd, f->clockid);
 		if (f->kind == SC__FD_KIND__EVENTFD &&
 		    (!f->has_eventfd_count || f->eventfd_count == UINT64_MAX))
 			return fail(err, "fd %d: eventfd without a valid count", f->fd);

@@ -258,6 +258,57 @@ int pp_fdinfo_field(const char *buf, size_t len, const char *key, int base, uint
 	return -1;
 }
 
+int pp_fdinfo_pair(const char *buf, size_t len, const char *key, uint64_t out[2])
+{
+	size_t pos = 0, ll, klen = strlen(key);
+	const char *l;
+
+	while ((l = pp_next_line(buf, len, &pos, &ll))) {
+		const char *p = l + klen, *end = l + ll;
+
+		if (ll <= klen || memcmp(l, key, klen))
+			continue;
+		skip_spaces(&p, end);
+		if (expect(&p, end, '(') || dec_u64(&p, end, &out[0]) || expect(&p, end, ','))
+			return -1;
+		skip_spaces(&p, end);
+		if (dec_u64(&p, end, &out[1]) || expect(&p, end, ')') || out[1] >= 1000000000ULL)
+			return -1;
+		return 0;
+	}
+	return -1;
+}
+
+int pp_parse_epoll_target(const char *line, size_t len, struct pp_epoll_target *t)
+{
+	const char *p = line, *end = line + len;
+	uint64_t v;
+
+	if (len < 4 || memcmp(p, "tfd:", 4))
+		return -1;
+	p += 4;
+	skip_spaces(&p, end);
+	if (dec_u64(&p, end, &v) || v > INT32_MAX)
+		return -1;
+	t->tfd = (int)v;
+	skip_spaces(&p, end);
+	if (end - p < 7 || memcmp(p, "events:", 7))
+		return -1;
+	p += 7;
+	skip_spaces(&p, end);
+	if (hex_u64(&p, end, &v) || v > UINT32_MAX)
+		return -1;
+	t->events = (uint32_t)v;
+	skip_spaces(&p, end);
+	if (end - p < 5 || memcmp(p, "data:", 5))
+		return -1;
+	p += 5;
+	skip_spaces(&p, end);
+	if (hex_u64(&p, end, &t->data))
+		return -1;
+	return p == end || *p == ' ' ? 0 : -1;
+}
+
 int pp_parse_syscall(const char *buf, size_t len, struct pp_syscall *sc)
 {
 	const char *p = buf, *end = buf + len;

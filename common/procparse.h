@@ -62,6 +62,17 @@ int pp_fdinfo_field(const char *buf, size_t len, const char *key, int base, uint
 
 #define PP_MAX_SYSCALL_NR 4095
 
+/* "it_value: (SEC, NSEC)" of a timerfd's fdinfo. */
+int pp_fdinfo_pair(const char *buf, size_t len, const char *key, uint64_t out[2]);
+
+/* One "tfd: N events: X data: Y ..." line of an epoll's fdinfo. */
+struct pp_epoll_target {
+	int tfd;
+	uint32_t events;
+	uint64_t data;
+};
+int pp_parse_epoll_target(const char *line, size_t len, struct pp_epoll_target *t);
+
 /* /proc/PID/task/TID/syscall: nr is -1 when not in a syscall, -2 when running. */
 struct pp_syscall {
 	long nr;

@@ -21,5 +21,7 @@ struct fd_restore_ctx {
 /* A copy of fd at scratch_min or above; -1 with err set. */
 int fd_scratch_dup(struct fd_restore_ctx *ctx, int fd, const Sc__Fd *e, char *err);
 void fd_pipe_release(struct fd_restore_ctx *ctx);
+/* After every descriptor is in place: epoll interest lists. */
+int fd_epoll_attach(const Sc__Fds *fds, char *err);
 
 #endif

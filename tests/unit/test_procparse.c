@@ -948,6 +948,56 @@ START_TEST(vmflags_live_self)
 }
 END_TEST
 
+/* ---- fdinfo fields of eventfd, timerfd, signalfd, epoll ---------------- */
+
+START_TEST(fdinfo_fields)
+{
+	static const char ev[] = "pos:\t0\nflags:\t04002\neventfd-count:               1f\n"
+				 "eventfd-id: 1\neventfd-semaphore: 1\n";
+	static const char tf[] = "clockid: 1\nticks: 3\nsettime flags: 00\n"
+				 "it_value: (0, 499999990)\nit_interval: (12, 0)\n";
+	uint64_t v, pair[2];
+
+	ck_assert_int_eq(pp_fdinfo_field(ev, strlen(ev), "eventfd-count:", 16, &v), 0);
+	ck_assert_uint_eq(v, 0x1f);
+	ck_assert_int_eq(pp_fdinfo_field(ev, strlen(ev), "eventfd-semaphore:", 10, &v), 0);
+	ck_assert_uint_eq(v, 1);
+	ck_assert_int_eq(pp_fdinfo_field(ev, strlen(ev), "sigmask:", 16, &v), -1);
+	ck_assert_int_eq(pp_fdinfo_field(tf, strlen(tf), "ticks:", 10, &v), 0);
+	ck_assert_uint_eq(v, 3);
+	ck_assert_int_eq(pp_fdinfo_pair(tf, strlen(tf), "it_value:", pair), 0);
+	ck_assert_uint_eq(pair[0], 0);
+	ck_assert_uint_eq(pair[1], 499999990);
+	ck_assert_int_eq(pp_fdinfo_pair(tf, strlen(tf), "it_interval:", pair), 0);
+	ck_assert_uint_eq(pair[0], 12);
+	/* Malformed values are errors, not zeros. */
+	ck_assert_int_eq(pp_fdinfo_field("ticks: 3x\n", 10, "ticks:", 10, &v), -1);
+	ck_assert_int_eq(pp_fdinfo_field("ticks:\n", 7, "ticks:", 10, &v), -1);
+	ck_assert_int_eq(pp_fdinfo_pair("it_value: (1 2)\n", 16, "it_value:", pair), -1);
+	ck_assert_int_eq(pp_fdinfo_pair("it_value: (1, 1000000000)\n", 26, "it_value:", pair), -1);
+}
+END_TEST
+
+START_TEST(epoll_target_lines)
+{
+	static const char good[] = "tfd:        3 events: 80000019 data:                3  pos:0 ino:67a0a sdev:f";
+	struct pp_epoll_target t;
+
+	ck_assert_int_eq(pp_parse_epoll_target(good, strlen(good), &t), 0);
+	ck_assert_int_eq(t.tfd, 3);
+	ck_assert_uint_eq(t.events, 0x80000019);
+	ck_assert_uint_eq(t.data, 3);
+	static const char max[] = "tfd: 3 events: 1 data: ffffffffffffffff";
+	ck_assert_int_eq(pp_parse_epoll_target(max, strlen(max), &t), 0);
+	ck_assert_uint_eq(t.data, UINT64_MAX);
+	ck_assert_int_eq(pp_parse_epoll_target("tfd: 3 events: 1", 16, &t), -1);
+	ck_assert_int_eq(pp_parse_epoll_target("tfd: x events: 1 data: 1", 24, &t), -1);
+	ck_assert_int_eq(pp_parse_epoll_target("tfd: 3 events: 100000000 data: 1", 32, &t), -1);
+	ck_assert_int_eq(pp_parse_epoll_target("tfd: 3 events: 1 data: 1z", 25, &t), -1);
+	ck_assert_int_eq(pp_parse_epoll_target("pos: 0", 6, &t), -1);
+}
+END_TEST
+
 static Suite *procparse_suite(void)
 {
 	Suite *s = suite_create("procparse");
@@ -997,6 +1047,11 @@ static Suite *procparse_suite(void)
 	tcase_add_loop_test(tc, syscall_malformed, 0, N(bad_syscall));
 	tcase_add_loop_test(tc, syscall_bad_numbers, 0, N(bad_syscall_nr));
 	tcase_add_test(tc, syscall_every_prefix);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("fdinfo_kinds");
+	tcase_add_test(tc, fdinfo_fields);
+	tcase_add_test(tc, epoll_target_lines);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("smaps");
