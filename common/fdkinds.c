@@ -18,6 +18,8 @@ FD_HALVES(fd_eventfd);
 FD_HALVES(fd_signalfd);
 FD_HALVES(fd_timerfd);
 FD_HALVES(fd_epoll);
+FD_HALVES(fd_ghost);
+FD_HALVES(fd_memfd);
 
 #define FD_KIND(k, nm, x)                                                                          \
 	{                                                                                          \
@@ -36,6 +38,9 @@ const struct fd_kind sc_fd_kinds[] = {
 	FD_KIND(SC__FD_KIND__SIGNALFD, "signalfd", fd_signalfd),
 	FD_KIND(SC__FD_KIND__TIMERFD, "timerfd", fd_timerfd),
 	FD_KIND(SC__FD_KIND__EPOLL, "epoll", fd_epoll),
+	FD_KIND(SC__FD_KIND__MEMFD, "memfd", fd_memfd),
+	/* After memfd: a memfd looks like an unlinked file too. */
+	FD_KIND(SC__FD_KIND__GHOST, "unlinked file", fd_ghost),
 };
 
 const size_t sc_nr_fd_kinds = sizeof(sc_fd_kinds) / sizeof(sc_fd_kinds[0]);

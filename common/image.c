@@ -278,6 +278,10 @@ int sc_check_fds(const Sc__Fds *fds, char *err)
 				return fail(err, "fd %d: watches fd %d", f->fd, f->epoll[j]->tfd);
 		if (f->kind == SC__FD_KIND__TIMERFD && (!f->has_clockid || f->clockid < 0 || f->clockid > 11))
 			return fail(err, "fd %d: timerfd on clock %d", f->fd, f->clockid);
+		if ((f->kind == SC__FD_KIND__GHOST || f->kind == SC__FD_KIND__MEMFD) &&
+		    (!f->path || f->path[0] != '/' || !f->has_contents || !f->has_size ||
+		     f->contents.len != f->size))
+			return fail(err, "fd %d: file contents missing or cut", f->fd);
 		if (f->kind == SC__FD_KIND__EVENTFD &&
 		    (!f->has_eventfd_count || f->eventfd_count == UINT64_MAX))
 			return fail(err, "fd %d: eventfd without a valid count", f->fd);

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Files that existed only in the process: an unlinked file comes back as
+ * an unlinked file in its old directory, a memfd as a memfd with its name
+ * and seals, both with the saved contents, flags and offset.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "fd_restore.h"
+
+static const char deleted_tag[] = " (deleted)";
+
+/* path without " (deleted)", in buf */
+static const char *live_name(const char *path, char *buf, size_t len)
+{
+	size_t n = strlen(path);
+
+	if (n > sizeof(deleted_tag) - 1 &&
+	    !strcmp(path + n - (sizeof(deleted_tag) - 1), deleted_tag))
+		n -= sizeof(deleted_tag) - 1;
+	snprintf(buf, len, "%.*s", (int)n, path);
+	return buf;
+}
+
+/* Fills fd with the saved bytes, then opens it again with the saved flags
+ * (a new description, as the app had) and seeks. */
+static int fill_and_reopen(int fd, const Sc__Fd *e, char *err)
+{
+	char proc[64];
+	size_t off = 0;
+	int nfd;
+
+	while (off < e->contents.len) {
+		ssize_t r = pwrite(fd, e->contents.data + off, e->contents.len - off, (off_t)off);
+
+		if (r <= 0) {
+			snprintf(err, SC_ERR_LEN, "fd %d: writing back %zu bytes: %s", e->fd,
+				 e->contents.len, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		off += (size_t)r;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	nfd = open(proc, ((int)e->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC);
+	close(fd);
+	if (nfd < 0 || lseek(nfd, (off_t)e->pos, SEEK_SET) < 0) {
+		snprintf(err, SC_ERR_LEN, "fd %d: reopening: %s", e->fd, strerror(errno));
+		if (nfd >= 0)
+			close(nfd);
+		return -1;
+	}
+	return nfd;
+}
+
+int fd_ghost_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+{
+	char name[4096], *slash;
+	int fd;
+
+	live_name(e->path, name, sizeof(name));
+	slash = strrchr(name, '/');
+	if (!slash) {
+		snprintf(err, SC_ERR_LEN, "fd %d: %s has no directory", e->fd, e->path);
+		return -1;
+	}
+	*(slash == name ? slash + 1 : slash) = '\0';
+	fd = open(name, O_TMPFILE | O_RDWR | O_CLOEXEC, e->mode & 07777);
+	if (fd < 0 && errno == EOPNOTSUPP) {
+		/* No O_TMPFILE here: a named file, unlinked at once. */
+		char tmpl[4096 + 16];
+
+		snprintf(tmpl, sizeof(tmpl), "%s/.crload-XXXXXX", name);
+		fd = mkostemp(tmpl, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(tmpl);
+	}
+	if (fd < 0) {
+		snprintf(err, SC_ERR_LEN, "fd %d: an unlinked file in %.200s: %s", e->fd, name,
+			 strerror(errno));
+		return -1;
+	}
+	return fill_and_reopen(fd, e, err);
+}
+
+int fd_memfd_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+{
+	char name[4096];
+	const char *n = live_name(e->path, name, sizeof(name)) + strlen("/memfd:");
+	int fd = memfd_create(n, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0) {
+		snprintf(err, SC_ERR_LEN, "fd %d: memfd %.200s: %s", e->fd, n, strerror(errno));
+		return -1;
+	}
+	fd = fill_and_reopen(fd, e, err);
+	if (fd >= 0 && e->seals && fcntl(fd, F_ADD_SEALS, (int)e->seals)) {
+		snprintf(err, SC_ERR_LEN, "fd %d: seals %#x: %s", e->fd, e->seals, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void fd_ghost_describe(const Sc__Fd *e, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s, %zu bytes kept in the image, offset %llu", e->path,
+		 e->contents.len, (unsigned long long)e->pos);
+}
+
+void fd_memfd_describe(const Sc__Fd *e, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s, %zu bytes, seals %#x, offset %llu", e->path, e->contents.len,
+		 e->seals, (unsigned long long)e->pos);
+}
