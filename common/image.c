@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -282,6 +283,11 @@ int sc_check_fds(const Sc__Fds *fds, char *err)
 		    (!f->path || f->path[0] != '/' || !f->has_contents || !f->has_size ||
 		     f->contents.len != f->size))
 			return fail(err, "fd %d: file contents missing or cut", f->fd);
+		if (f->kind == SC__FD_KIND__UNIX_PAIR &&
+		    (!f->has_sock_type || !f->has_peer_ino || !f->has_sock_ino ||
+		     (f->sock_type != SOCK_STREAM && f->sock_type != SOCK_DGRAM &&
+		      f->sock_type != SOCK_SEQPACKET)))
+			return fail(err, "fd %d: a socket without type or peer", f->fd);
 		if (f->kind == SC__FD_KIND__EVENTFD &&
 		    (!f->has_eventfd_count || f->eventfd_count == UINT64_MAX))
 			return fail(err, "fd %d: eventfd without a valid count", f->fd);

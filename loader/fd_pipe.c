@@ -85,6 +85,7 @@ int fd_pipe_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	return fd;
 }
 
+/* Closes the scratch ends of every pipe and socketpair made. */
 void fd_pipe_release(struct fd_restore_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->npipes; i++) {
@@ -94,6 +95,13 @@ void fd_pipe_release(struct fd_restore_ctx *ctx)
 	free(ctx->pipes);
 	ctx->pipes = NULL;
 	ctx->npipes = 0;
+	for (size_t i = 0; i < ctx->nunix; i++) {
+		close(ctx->unix_pairs[i].ends[0]);
+		close(ctx->unix_pairs[i].ends[1]);
+	}
+	free(ctx->unix_pairs);
+	ctx->unix_pairs = NULL;
+	ctx->nunix = 0;
 }
 
 void fd_pipe_describe(const Sc__Fd *e, char *buf, size_t len)

@@ -16,6 +16,8 @@ struct fd_restore_ctx {
 	int scratch_min;	/* temporaries go at or above this number */
 	struct fd_restore_pipe *pipes;
 	size_t npipes;
+	struct fd_restore_pipe *unix_pairs; /* socketpairs, keyed by the lower inode */
+	size_t nunix;
 };
 
 /* A copy of fd at scratch_min or above; -1 with err set. */

@@ -130,5 +130,7 @@ int rt_dump_fds(struct rt_image *img, Sc__Fds *fds)
 	sc_sys1(__NR_close, dfd);
 	if (!fds->fds)
 		return -ENOMEM;
-	return err ? err : fd_pipe_check_ends(&ctx);
+	if (!err)
+		err = fd_pipe_check_ends(&ctx);
+	return err ? err : fd_unix_check_peers(&ctx);
 }
