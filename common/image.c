@@ -268,6 +268,16 @@ int sc_check_fds(const Sc__Fds *fds, char *err)
 				return fail(err, "fd %d listed twice", f->fd);
 		if (!sc_fd_kind(f->kind))
 			return fail(err, "fd %d has unknown kind %d", f->fd, f->kind);
+		if (f->has_dup_of) {
+			/* A dup of a lower descriptor listed before it. */
+			bool found = false;
+
+			for (size_t j = 0; j < i && !found; j++)
+				found = fds->fds[j]->fd == f->dup_of && !fds->fds[j]->has_dup_of;
+			if (!found)
+				return fail(err, "fd %d: a dup of fd %d, which is not before it", f->fd,
+					    f->dup_of);
+		}
 		if ((f->kind == SC__FD_KIND__REG || f->kind == SC__FD_KIND__DIR ||
 		     f->kind == SC__FD_KIND__CHR) &&
 		    (!f->path || f->path[0] != '/'))

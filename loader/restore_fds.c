@@ -94,10 +94,19 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 	for (size_t i = 0; i < fds->n_fds && !ret; i++) {
 		const Sc__Fd *f = fds->fds[i];
 		const struct fd_kind *k = sc_fd_kind(f->kind);
-		int fd = k && k->restore ? k->restore(&rctx, f, err) : -1;
+		int fd;
 
+		if (f->has_dup_of) {
+			/* Same description as a lower descriptor already in place. */
+			fd = fcntl(f->dup_of, F_DUPFD_CLOEXEC, rctx.scratch_min);
+			if (fd < 0)
+				snprintf(err, SC_ERR_LEN, "fd %d: dup of fd %d: %s", f->fd, f->dup_of,
+					 strerror(errno));
+		} else {
+			fd = k && k->restore ? k->restore(&rctx, f, err) : -1;
+		}
 		if (fd < 0) {
-			if (!k || !k->restore)
+			if (!f->has_dup_of && (!k || !k->restore))
 				snprintf(err, SC_ERR_LEN, "fd %d: kind %d cannot be restored", f->fd,
 					 f->kind);
 			ret = -1;

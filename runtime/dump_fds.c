@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <string.h>
 
 #include "dump.h"
@@ -35,6 +36,22 @@ static const char *type_name(const struct fd_live *l)
 	if (!strncmp(l->target, "anon_inode:", 11))
 		return l->target + 11;
 	return "this kind of file";
+}
+
+/* A lower descriptor on the same open file description, found with kcmp
+ * among those on the same inode; -1 when there is none. */
+static int same_description(const Sc__Fds *fds, const struct fd_live *l, const dev_t *devs,
+			    const ino_t *inos)
+{
+	int pid = (int)sc_sys0(__NR_getpid);
+
+	for (size_t i = 0; i < fds->n_fds; i++)
+		if (devs[i] == l->st.st_dev && inos[i] == l->st.st_ino &&
+		    sc_sys5(__NR_kcmp, pid, pid, KCMP_FILE, fds->fds[i]->fd, l->fd) == 0)
+			return fds->fds[i]->dup_of >= 0 && fds->fds[i]->has_dup_of
+				       ? fds->fds[i]->dup_of
+				       : fds->fds[i]->fd;
+	return -1;
 }
 
 static int dump_one(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
@@ -67,9 +84,20 @@ static int dump_one(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 	e->has_mode = true;
 	e->mode = l.st.st_mode;
 
-	for (size_t i = 0; i < sc_nr_fd_kinds; i++)
-		if (sc_fd_kinds[i].claims && sc_fd_kinds[i].claims(&l))
-			return sc_fd_kinds[i].dump(ctx, &l, e);
+	ctx->devs[ctx->fds->n_fds] = l.st.st_dev;
+	ctx->inos[ctx->fds->n_fds] = l.st.st_ino;
+	int orig = same_description(ctx->fds, &l, ctx->devs, ctx->inos);
+	for (size_t i = 0; i < sc_nr_fd_kinds; i++) {
+		if (!sc_fd_kinds[i].claims || !sc_fd_kinds[i].claims(&l))
+			continue;
+		/* The kind still describes it (crinfo, checks); the restore
+		 * only dups the descriptor it shares everything with. */
+		if (orig >= 0) {
+			e->has_dup_of = true;
+			e->dup_of = orig;
+		}
+		return sc_fd_kinds[i].dump(ctx, &l, e);
+	}
 	rt_stpcpy(rt_stpcpy(fd_why(ctx, e), type_name(&l)),
 		  " cannot be checkpointed by this version");
 	return -EOPNOTSUPP;
@@ -78,6 +106,7 @@ static int dump_one(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 int rt_dump_fds(struct rt_image *img, Sc__Fds *fds)
 {
 	struct fd_dump_ctx ctx = { .fds = fds, .why = rt_dump_res.detail };
+	size_t max_fds = 1 << 20;
 	char buf[4096];
 	size_t cap = 256;
 	int dfd = (int)sc_sys4(__NR_openat, AT_FDCWD, "/proc/self/fd",
@@ -87,7 +116,9 @@ int rt_dump_fds(struct rt_image *img, Sc__Fds *fds)
 	if (dfd < 0)
 		return dfd;
 	fds->fds = rt_alloc(sizeof(*fds->fds) * cap);
-	while (!err && fds->fds) {
+	ctx.devs = rt_alloc(sizeof(*ctx.devs) * max_fds);
+	ctx.inos = rt_alloc(sizeof(*ctx.inos) * max_fds);
+	while (!err && fds->fds && ctx.devs && ctx.inos) {
 		long n = sc_sys3(__NR_getdents64, dfd, buf, sizeof(buf));
 
 		if (n <= 0) {
@@ -128,7 +159,7 @@ int rt_dump_fds(struct rt_image *img, Sc__Fds *fds)
 		}
 	}
 	sc_sys1(__NR_close, dfd);
-	if (!fds->fds)
+	if (!fds->fds || !ctx.devs || !ctx.inos)
 		return -ENOMEM;
 	if (!err)
 		err = fd_pipe_check_ends(&ctx);

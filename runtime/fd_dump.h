@@ -10,6 +10,8 @@ struct fd_dump_ctx {
 	Sc__Fds *fds;
 	size_t pipes_cap;
 	char *why; /* set with the reason when a dump half refuses */
+	dev_t *devs; /* of fds->fds[i], to find shared descriptions */
+	ino_t *inos;
 };
 
 /* After every descriptor is dumped: a pipe must have both ends here. */

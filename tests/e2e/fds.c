@@ -2,7 +2,8 @@
 /*
  * Descriptors other than files come back as they were: pipes with the
  * bytes buffered in them (one of 200 KiB in an enlarged pipe), a dup'ed
- * end still sharing its file description, non-blocking flags, eventfds
+ * end and a dup'ed file still sharing their description (and offset) while
+ * a file opened twice does not, non-blocking flags, eventfds
  * with their counter and semaphore mode, and /dev/null, /dev/zero,
  * /dev/urandom.
  */
@@ -57,7 +58,7 @@ static void expect_pattern(int fd, size_t from, size_t len, unsigned seed, const
 
 int main(int argc, char **argv)
 {
-	int a[2], b[2], c[2], a_dup, ev, sem, devnull, devzero, urandom;
+	int a[2], b[2], c[2], a_dup, ev, sem, devnull, devzero, urandom, file, file_dup, file_alone;
 	uint64_t v;
 	unsigned char buf[64];
 
@@ -77,6 +78,13 @@ int main(int argc, char **argv)
 	urandom = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 	if (ev < 0 || sem < 0 || devnull < 0 || devzero < 0 || urandom < 0)
 		test_fail("setup: %m");
+	/* A file through two descriptors of one description, and a third
+	 * opened on its own: only the first two share an offset. */
+	file = open("shared.dat", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	file_dup = dup(file);
+	file_alone = open("shared.dat", O_RDWR);
+	if (file < 0 || file_dup < 0 || file_alone < 0 || write(file, "0123456789", 10) != 10)
+		test_fail("shared file: %m");
 
 	test_ready();
 	test_wait_stop();
@@ -101,6 +109,12 @@ int main(int argc, char **argv)
 			test_fail("semaphore eventfd: read %d gave %llu", i, (unsigned long long)v);
 	if (read(sem, &v, 8) != -1 || errno != EAGAIN)
 		test_fail("semaphore eventfd: not empty (or blocking) after 3 reads");
+	if (lseek(file_dup, 0, SEEK_CUR) != 10 || lseek(file_alone, 0, SEEK_CUR) != 0)
+		test_fail("shared file: offsets %lld and %lld, expected 10 and 0",
+			  (long long)lseek(file_dup, 0, SEEK_CUR), (long long)lseek(file_alone, 0, SEEK_CUR));
+	if (write(file, "ab", 2) != 2 || lseek(file_dup, 0, SEEK_CUR) != 12 ||
+	    lseek(file_alone, 0, SEEK_CUR) != 0)
+		test_fail("shared file: the dup no longer shares the offset");
 	if (!(fcntl(urandom, F_GETFD) & FD_CLOEXEC) || (fcntl(devnull, F_GETFD) & FD_CLOEXEC))
 		test_fail("close-on-exec flags changed");
 	if (write(devnull, buf, sizeof(buf)) != sizeof(buf) || read(devzero, buf, 8) != 8 ||

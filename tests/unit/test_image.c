@@ -1447,6 +1447,21 @@ START_TEST(fds_checks)
 	ck_assert_int_ne(check_fds(f, err), 0);
 	f->fds.n_pipes = 0;
 	f->fds.pipes = NULL;
+
+	/* A dup must name a lower, non-dup descriptor listed before it. */
+	fx_init(f, 1);
+	f->fd[4].has_dup_of = true;
+	f->fd[4].dup_of = f->fd[3].fd;
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	f->fd[3].has_dup_of = true;
+	f->fd[3].dup_of = f->fd[4].fd;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	ck_err_has(err, "dup");
+	f->fd[3].has_dup_of = false;
+	f->fd[4].dup_of = 999;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	f->fd[4].dup_of = f->fd[4].fd;
+	ck_assert_int_ne(check_fds(f, err), 0);
 	free(f);
 }
 END_TEST
