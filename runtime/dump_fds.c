@@ -34,7 +34,7 @@ static const char *type_name(const struct fd_live *l)
 	if (S_ISSOCK(l->st.st_mode))
 		return "a socket";
 	if (!strncmp(l->target, "anon_inode:", 11))
-		return l->target + 11;
+		return "this kind of descriptor";
 	return "this kind of file";
 }
 

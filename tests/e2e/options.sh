@@ -94,6 +94,19 @@ fails_into() { # DIR
 	wait $APP || { say "the app did not survive a failed checkpoint"; return 1; }
 }
 
+# A descriptor no kind handles: the checkpoint fails naming it, nothing
+# that looks like an image is left, the program runs on.
+t_unsupported() {
+	start SELFCKPT_DIR="$W/img" "$E2E_BIN/uring" || return 1
+	kill -USR2 $APP
+	wait_for logged 'checkpoint failed' || { say "no failure reported"; return 1; }
+	grep -qE 'fd [0-9]+ \(anon_inode:\[io_uring\]\): .*cannot be checkpointed' "$W/log" ||
+		{ say "the failure does not name the io_uring:"; cat "$W/log" >&2; return 1; }
+	no_image_left "$W/img" || return 1
+	kill -USR1 $APP
+	wait $APP || { say "the program did not survive"; return 1; }
+}
+
 t_disk_full() {
 	mkdir -p "$W/small"
 	mount -t tmpfs -o size=4m tmpfs "$W/small" || return 1
@@ -197,7 +210,7 @@ t_bad_images() {
 	refuses "$W/no-such-image" "no-such-image" || return 1
 }
 
-for t in exit_after signal detached same_maps unprivileged disk_full read_only bad_images; do
+for t in exit_after signal detached same_maps unprivileged unsupported disk_full read_only bad_images; do
 	W=$root/$t
 	mkdir -p "$W"
 	APP=
