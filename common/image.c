@@ -298,6 +298,14 @@ int sc_check_fds(const Sc__Fds *fds, char *err)
 		     (f->sock_type != SOCK_STREAM && f->sock_type != SOCK_DGRAM &&
 		      f->sock_type != SOCK_SEQPACKET)))
 			return fail(err, "fd %d: a socket without type or peer", f->fd);
+		for (size_t j = 0; j < f->n_locks; j++) {
+			const Sc__FileLock *l = f->locks[j];
+
+			if (l->type < SC__FILE_LOCK__TYPE__POSIX || l->type > SC__FILE_LOCK__TYPE__OFD ||
+			    (l->has_end && l->end < l->start) || l->start > INT64_MAX ||
+			    (l->has_end && l->end > INT64_MAX))
+				return fail(err, "fd %d: lock %zu is malformed", f->fd, j);
+		}
 		if (f->kind == SC__FD_KIND__EVENTFD &&
 		    (!f->has_eventfd_count || f->eventfd_count == UINT64_MAX))
 			return fail(err, "fd %d: eventfd without a valid count", f->fd);

@@ -309,6 +309,66 @@ int pp_parse_epoll_target(const char *line, size_t len, struct pp_epoll_target *
 	return p == end || *p == ' ' ? 0 : -1;
 }
 
+static bool word(const char **p, const char *end, const char *w)
+{
+	size_t n = strlen(w);
+
+	skip_spaces(p, end);
+	if ((size_t)(end - *p) < n || memcmp(*p, w, n) || (*p + n < end && (*p)[n] != ' '))
+		return false;
+	*p += n;
+	return true;
+}
+
+int pp_parse_lock_line(const char *line, size_t len, struct pp_lock *lk)
+{
+	const char *p = line, *end = line + len;
+	uint64_t v;
+
+	memset(lk, 0, sizeof(*lk));
+	if (len < 5 || memcmp(p, "lock:", 5))
+		return -1;
+	p += 5;
+	skip_spaces(&p, end);
+	if (dec_u64(&p, end, &v) || expect(&p, end, ':'))
+		return -1;
+	if (word(&p, end, "POSIX"))
+		lk->type = PP_LOCK_POSIX;
+	else if (word(&p, end, "FLOCK"))
+		lk->type = PP_LOCK_FLOCK;
+	else if (word(&p, end, "OFDLCK"))
+		lk->type = PP_LOCK_OFD;
+	else
+		return -1;
+	if (!word(&p, end, "ADVISORY"))
+		return -1;
+	if (word(&p, end, "WRITE"))
+		lk->write = true;
+	else if (!word(&p, end, "READ"))
+		return -1;
+	/* pid (-1 for OFD locks), then major:minor:inode */
+	skip_spaces(&p, end);
+	if (p < end && *p == '-')
+		p++;
+	if (dec_u64(&p, end, &v))
+		return -1;
+	skip_spaces(&p, end);
+	while (p < end && *p != ' ')
+		p++;
+	skip_spaces(&p, end);
+	if (dec_u64(&p, end, &lk->start))
+		return -1;
+	if (word(&p, end, "EOF")) {
+		lk->to_eof = true;
+	} else {
+		skip_spaces(&p, end);
+		if (dec_u64(&p, end, &lk->end) || lk->end < lk->start)
+			return -1;
+	}
+	skip_spaces(&p, end);
+	return p == end ? 0 : -1;
+}
+
 int pp_parse_syscall(const char *buf, size_t len, struct pp_syscall *sc)
 {
 	const char *p = buf, *end = buf + len;

@@ -73,6 +73,18 @@ struct pp_epoll_target {
 };
 int pp_parse_epoll_target(const char *line, size_t len, struct pp_epoll_target *t);
 
+/* "lock:\t1: POSIX  ADVISORY  WRITE 123 fe:00:456 0 EOF" of an fdinfo. */
+enum pp_lock_type { PP_LOCK_POSIX = 1, PP_LOCK_FLOCK = 2, PP_LOCK_OFD = 3 };
+struct pp_lock {
+	enum pp_lock_type type;
+	bool write;
+	uint64_t start, end; /* end: last byte */
+	bool to_eof;
+};
+/* 0 for a lock line this project restores, -1 for anything else
+ * (malformed, leases, delegations, mandatory locks). */
+int pp_parse_lock_line(const char *line, size_t len, struct pp_lock *lk);
+
 /* /proc/PID/task/TID/syscall: nr is -1 when not in a syscall, -2 when running. */
 struct pp_syscall {
 	long nr;

@@ -25,5 +25,7 @@ int fd_scratch_dup(struct fd_restore_ctx *ctx, int fd, const Sc__Fd *e, char *er
 void fd_pipe_release(struct fd_restore_ctx *ctx);
 /* After every descriptor is in place: epoll interest lists. */
 int fd_epoll_attach(const Sc__Fds *fds, char *err);
+/* Last of all, before the restorer: the locks held through descriptors. */
+int fd_locks_restore(const Sc__Fds *fds, char *err);
 
 #endif

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "procparse.h"
+#include "fd_restore.h"
 #include "restore.h"
 
 #define HUGE_SIZE (2UL << 20)
@@ -557,6 +558,10 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 		}
 	}
 	close(ctx->pages_fd);
+	/* No descriptor crload opened is closed after this point but the
+	 * exe's, in the restorer. */
+	if (fd_locks_restore(ctx->p->fds, err))
+		return -1;
 
 	if (ranges_add(&keep, blob, blob + bl.size))
 		goto nomem;

@@ -54,6 +54,43 @@ static int same_description(const Sc__Fds *fds, const struct fd_live *l, const d
 	return -1;
 }
 
+/* The locks held through this descriptor, from its fdinfo. */
+static int dump_locks(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
+{
+	size_t pos = 0, ll, n = 0;
+	const char *line;
+
+	for (size_t i = 0; i + 5 < l->fdinfo_len; i++)
+		n += !memcmp(l->fdinfo + i, "lock:", 5);
+	if (!n)
+		return 0;
+	e->locks = rt_alloc(sizeof(*e->locks) * n);
+	if (!e->locks)
+		return -ENOMEM;
+	while ((line = pp_next_line(l->fdinfo, l->fdinfo_len, &pos, &ll))) {
+		struct pp_lock lk;
+		Sc__FileLock *fl;
+
+		if (ll < 5 || memcmp(line, "lock:", 5))
+			continue;
+		if (pp_parse_lock_line(line, ll, &lk) || e->n_locks == n) {
+			rt_stpcpy(fd_why(ctx, e), "holds a lease or a lock that cannot be restored");
+			return -EOPNOTSUPP;
+		}
+		fl = rt_alloc(sizeof(*fl));
+		if (!fl)
+			return -ENOMEM;
+		sc__file_lock__init(fl);
+		fl->type = (Sc__FileLock__Type)lk.type;
+		fl->write = lk.write;
+		fl->start = lk.start;
+		fl->has_end = !lk.to_eof;
+		fl->end = lk.end;
+		e->locks[e->n_locks++] = fl;
+	}
+	return 0;
+}
+
 static int dump_one(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 {
 	char path[64], *target;
@@ -96,7 +133,9 @@ static int dump_one(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 			e->has_dup_of = true;
 			e->dup_of = orig;
 		}
-		return sc_fd_kinds[i].dump(ctx, &l, e);
+		int err = sc_fd_kinds[i].dump(ctx, &l, e);
+		/* A dup shows its description's locks too: taken once. */
+		return err || orig >= 0 ? err : dump_locks(ctx, &l, e);
 	}
 	rt_stpcpy(rt_stpcpy(fd_why(ctx, e), type_name(&l)),
 		  " cannot be checkpointed by this version");

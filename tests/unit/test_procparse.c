@@ -998,6 +998,38 @@ START_TEST(epoll_target_lines)
 }
 END_TEST
 
+START_TEST(lock_lines)
+{
+	static const char posix[] = "lock:\t1: POSIX  ADVISORY  WRITE 23806 fe:00:10956418 5 14";
+	static const char flk[] = "lock:\t2: FLOCK  ADVISORY  READ 23806 fe:00:10956433 0 EOF";
+	static const char ofd[] = "lock:\t3: OFDLCK ADVISORY  READ -1 00:1d:42 0 EOF";
+	struct pp_lock lk;
+
+	ck_assert_int_eq(pp_parse_lock_line(posix, strlen(posix), &lk), 0);
+	ck_assert_int_eq(lk.type, PP_LOCK_POSIX);
+	ck_assert(lk.write && !lk.to_eof);
+	ck_assert_uint_eq(lk.start, 5);
+	ck_assert_uint_eq(lk.end, 14);
+	ck_assert_int_eq(pp_parse_lock_line(flk, strlen(flk), &lk), 0);
+	ck_assert(lk.type == PP_LOCK_FLOCK && !lk.write && lk.to_eof);
+	ck_assert_int_eq(pp_parse_lock_line(ofd, strlen(ofd), &lk), 0);
+	ck_assert_int_eq(lk.type, PP_LOCK_OFD);
+	/* What cannot be restored is refused: leases, mandatory, garbage. */
+	static const char *const bad[] = {
+		"lock:\t1: LEASE  ACTIVE    READ 1 fe:00:1 0 EOF",
+		"lock:\t1: POSIX  MANDATORY WRITE 1 fe:00:1 0 EOF",
+		"lock:\t1: POSIX  ADVISORY  WRITE 1 fe:00:1 9 5",
+		"lock:\t1: POSIX  ADVISORY  WRITEX 1 fe:00:1 0 EOF",
+		"lock:\t1: POSIX  ADVISORY  WRITE 1 fe:00:1 0",
+		"lock: POSIX ADVISORY WRITE 1 fe:00:1 0 EOF",
+		"pos:\t0",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(pp_parse_lock_line(bad[i], strlen(bad[i]), &lk) == -1, "accepted %s",
+			      bad[i]);
+}
+END_TEST
+
 static Suite *procparse_suite(void)
 {
 	Suite *s = suite_create("procparse");
@@ -1052,6 +1084,7 @@ static Suite *procparse_suite(void)
 	tc = tcase_create("fdinfo_kinds");
 	tcase_add_test(tc, fdinfo_fields);
 	tcase_add_test(tc, epoll_target_lines);
+	tcase_add_test(tc, lock_lines);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("smaps");
