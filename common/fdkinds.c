@@ -21,6 +21,7 @@ FD_HALVES(fd_epoll);
 FD_HALVES(fd_ghost);
 FD_HALVES(fd_memfd);
 FD_HALVES(fd_unix);
+FD_HALVES(fd_fifo);
 
 #define FD_KIND(k, nm, x)                                                                          \
 	{                                                                                          \
@@ -35,6 +36,7 @@ const struct fd_kind sc_fd_kinds[] = {
 	FD_KIND(SC__FD_KIND__DIR, "directory", fd_path),
 	FD_KIND(SC__FD_KIND__CHR, "device", fd_path),
 	FD_KIND(SC__FD_KIND__PIPE, "pipe", fd_pipe),
+	FD_KIND(SC__FD_KIND__FIFO, "named pipe", fd_fifo),
 	FD_KIND(SC__FD_KIND__EVENTFD, "eventfd", fd_eventfd),
 	FD_KIND(SC__FD_KIND__SIGNALFD, "signalfd", fd_signalfd),
 	FD_KIND(SC__FD_KIND__TIMERFD, "timerfd", fd_timerfd),

@@ -282,8 +282,11 @@ int sc_check_fds(const Sc__Fds *fds, char *err)
 		     f->kind == SC__FD_KIND__CHR) &&
 		    (!f->path || f->path[0] != '/'))
 			return fail(err, "fd %d has no path", f->fd);
-		if (f->kind == SC__FD_KIND__PIPE && (!f->has_pipe_id || !find_pipe(fds, f->pipe_id)))
+		if ((f->kind == SC__FD_KIND__PIPE || f->kind == SC__FD_KIND__FIFO) &&
+		    (!f->has_pipe_id || !find_pipe(fds, f->pipe_id)))
 			return fail(err, "fd %d: its pipe is missing", f->fd);
+		if (f->kind == SC__FD_KIND__FIFO && (!f->path || f->path[0] != '/'))
+			return fail(err, "fd %d has no path", f->fd);
 		for (size_t j = 0; j < f->n_epoll; j++)
 			if (f->epoll[j]->tfd < 0 || f->epoll[j]->tfd >= (1 << 20))
 				return fail(err, "fd %d: watches fd %d", f->fd, f->epoll[j]->tfd);

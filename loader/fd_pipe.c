@@ -90,7 +90,8 @@ void fd_pipe_release(struct fd_restore_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->npipes; i++) {
 		close(ctx->pipes[i].ends[0]);
-		close(ctx->pipes[i].ends[1]);
+		if (ctx->pipes[i].ends[1] >= 0)
+			close(ctx->pipes[i].ends[1]);
 	}
 	free(ctx->pipes);
 	ctx->pipes = NULL;
@@ -102,6 +103,62 @@ void fd_pipe_release(struct fd_restore_ctx *ctx)
 	free(ctx->unix_pairs);
 	ctx->unix_pairs = NULL;
 	ctx->nunix = 0;
+}
+
+/*
+ * A named pipe: one descriptor opened read-write holds it open (no
+ * blocking, no ENXIO) while its bytes go back in and the app's ends are
+ * opened by path; it is closed with the other scratch descriptors.
+ */
+int fd_fifo_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+{
+	const Sc__Pipe *sp = saved_pipe(ctx->fds, e->pipe_id);
+	struct fd_restore_pipe *p = NULL, *more;
+	int fd;
+
+	for (size_t i = 0; i < ctx->npipes; i++)
+		if (ctx->pipes[i].id == e->pipe_id)
+			p = &ctx->pipes[i];
+	if (!p) {
+		int holder = open(e->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+
+		more = realloc(ctx->pipes, (ctx->npipes + 1) * sizeof(*more));
+		if (holder < 0 || !more) {
+			snprintf(err, SC_ERR_LEN, "fd %d: %.256s: %s", e->fd, e->path,
+				 strerror(holder < 0 ? errno : ENOMEM));
+			if (holder >= 0)
+				close(holder);
+			return -1;
+		}
+		ctx->pipes = more;
+		p = &ctx->pipes[ctx->npipes++];
+		p->id = e->pipe_id;
+		p->ends[0] = fcntl(holder, F_DUPFD_CLOEXEC, ctx->scratch_min);
+		p->ends[1] = -1;
+		close(holder);
+		if (p->ends[0] < 0 ||
+		    (sp->has_data && sp->data.len &&
+		     write(p->ends[0], sp->data.data, sp->data.len) != (ssize_t)sp->data.len)) {
+			snprintf(err, SC_ERR_LEN, "fd %d: refilling %.256s: %s", e->fd, e->path,
+				 strerror(errno));
+			return -1;
+		}
+	}
+	fd = open(e->path, ((int)e->flags & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || fcntl(fd, F_SETFL, (int)e->flags & O_NONBLOCK) < 0) {
+		snprintf(err, SC_ERR_LEN, "fd %d: %.256s: %s", e->fd, e->path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void fd_fifo_describe(const Sc__Fd *e, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s, %s end", e->path,
+		 (e->flags & O_ACCMODE) == O_RDONLY ? "read"
+		 : (e->flags & O_ACCMODE) == O_WRONLY ? "write" : "read-write");
 }
 
 void fd_pipe_describe(const Sc__Fd *e, char *buf, size_t len)

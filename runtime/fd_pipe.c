@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Pipes: every end the process holds, and the bytes buffered in the pipe,
+ * Pipes and named pipes: every end the process holds, and the bytes buffered,
  * copied with tee() through a scratch pipe so that the app still reads
  * them after the checkpoint.
  */
@@ -64,12 +64,12 @@ static int copy_buffered(int fd, Sc__Pipe *p)
 	return got == n ? 0 : -EIO;
 }
 
-int fd_pipe_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
+/* The pipe behind e, with its bytes, recorded once per pipe. */
+static int record_pipe(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 {
 	Sc__Fds *fds = ctx->fds;
 	Sc__Pipe *p;
 
-	e->kind = SC__FD_KIND__PIPE;
 	e->has_pipe_id = true;
 	e->pipe_id = l->st.st_ino;
 	if (find_pipe(fds, e->pipe_id))
@@ -92,6 +92,28 @@ int fd_pipe_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 	p->id = e->pipe_id;
 	fds->pipes[fds->n_pipes++] = p;
 	return copy_buffered(l->fd, p);
+}
+
+int fd_pipe_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
+{
+	e->kind = SC__FD_KIND__PIPE;
+	return record_pipe(ctx, l, e);
+}
+
+bool fd_fifo_claims(const struct fd_live *l)
+{
+	static const char tag[] = " (deleted)";
+	size_t n = strlen(l->target);
+
+	return S_ISFIFO(l->st.st_mode) && l->target[0] == '/' &&
+	       !(n > sizeof(tag) - 1 && !strcmp(l->target + n - (sizeof(tag) - 1), tag));
+}
+
+/* A named pipe: anyone may open its other end later, so one end is enough. */
+int fd_fifo_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
+{
+	e->kind = SC__FD_KIND__FIFO;
+	return record_pipe(ctx, l, e);
 }
 
 /* Restoring one end alone would change what the app sees (EOF, EPIPE):

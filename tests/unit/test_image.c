@@ -1400,7 +1400,7 @@ START_TEST(fds_checks)
 	f->fd[3].fd = (1 << 20) - 1;
 	ck_assert_int_eq(check_fds(f, err), 0);
 
-	static const int bad_kind[] = {0, 13, 99, -1};
+	static const int bad_kind[] = {0, 14, 99, -1};
 	for (int i = 0; i < N(bad_kind); i++) {
 		fx_init(f, 1);
 		f->fd[3].kind = (Sc__FdKind)bad_kind[i];
