@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fd_restore.h"
 #include "fdkinds.h"
 #include "restore.h"
 
@@ -163,9 +164,12 @@ static void describe_fds(const Sc__Fds *fds)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: crload [--restore-detached] [-v] IMAGE_DIR\n"
+	fprintf(f, "usage: crload [--restore-detached] [--allow-changed-files] [-v] IMAGE_DIR\n"
 		   "Restores the process checkpointed in IMAGE_DIR and waits for it.\n"
 		   "  -d, --restore-detached  print the restored pid and return at once\n"
+		   "  -F, --allow-changed-files\n"
+		   "                          restore even if a file the process writes changed\n"
+		   "                          size, or one it reads got shorter than its offset\n"
 		   "  -v, --verbose           say how the process is restored\n");
 }
 
@@ -173,6 +177,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "restore-detached", no_argument, NULL, 'd' },
+		{ "allow-changed-files", no_argument, NULL, 'F' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -186,8 +191,11 @@ int main(int argc, char **argv)
 	int pipefd[2], c;
 	long pid;
 
-	while ((c = getopt_long(argc, argv, "dvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "dvhF", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'F':
+			opts.allow_changed_files = true;
+			break;
 		case 'd':
 			opts.detached = true;
 			break;
@@ -221,7 +229,8 @@ int main(int argc, char **argv)
 			opts.dir, img.nprocs);
 		return 1;
 	}
-	if (check_vdso(img.procs[0].mm, err) || plan_pids(&img, &plan, err)) {
+	if (check_vdso(img.procs[0].mm, err) || plan_pids(&img, &plan, err) ||
+	    fd_path_preflight(img.procs[0].fds, opts.allow_changed_files, err)) {
 		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
 		return 1;
 	}

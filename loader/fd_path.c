@@ -1,12 +1,48 @@
 // SPDX-License-Identifier: MIT
 /* Files, directories and devices, reopened by path and seeked. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "fd_restore.h"
+
+/*
+ * Before any process exists: every file reopened by path is still there,
+ * and none changed in a way that restoring would lose or corrupt data: a
+ * file shorter than the offset the process has read or written up to, or
+ * a file it writes that changed size since (someone else wrote it, or the
+ * original ran on after the checkpoint).
+ */
+int fd_path_preflight(const Sc__Fds *fds, bool allow_changed, char *err)
+{
+	for (size_t i = 0; i < fds->n_fds; i++) {
+		const Sc__Fd *e = fds->fds[i];
+		bool writer = (e->flags & O_ACCMODE) != O_RDONLY;
+		struct stat st;
+
+		if (e->has_dup_of || (e->kind != SC__FD_KIND__REG && e->kind != SC__FD_KIND__DIR &&
+				      e->kind != SC__FD_KIND__CHR))
+			continue;
+		if (stat(e->path, &st)) {
+			snprintf(err, SC_ERR_LEN, "fd %d: %.256s: %s", e->fd, e->path, strerror(errno));
+			return -1;
+		}
+		if (e->kind != SC__FD_KIND__REG || !e->has_size || allow_changed)
+			continue;
+		if ((uint64_t)st.st_size < e->pos || (writer && (uint64_t)st.st_size != e->size)) {
+			snprintf(err, SC_ERR_LEN,
+				 "fd %d: %.256s changed since the checkpoint (%lld bytes, was %llu, "
+				 "offset %llu); --allow-changed-files restores anyway",
+				 e->fd, e->path, (long long)st.st_size, (unsigned long long)e->size,
+				 (unsigned long long)e->pos);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 int fd_path_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
@@ -19,20 +55,6 @@ int fd_path_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	if (fd < 0) {
 		snprintf(err, SC_ERR_LEN, "fd %d: %s: %s", e->fd, e->path, strerror(errno));
 		return -1;
-	}
-	if (e->kind == SC__FD_KIND__REG && e->has_size) {
-		struct stat st;
-
-		/* Data written past the saved offset by the original run is
-		 * rewritten by the restored one; a file that became shorter
-		 * than the offset lost data the process already counts on. */
-		if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < e->pos) {
-			snprintf(err, SC_ERR_LEN,
-				 "fd %d: %s is now %lld bytes, shorter than the saved offset %llu",
-				 e->fd, e->path, (long long)st.st_size, (unsigned long long)e->pos);
-			close(fd);
-			return -1;
-		}
 	}
 	if (e->has_pos && lseek(fd, (off_t)e->pos, SEEK_SET) < 0) {
 		snprintf(err, SC_ERR_LEN, "fd %d: %s: cannot seek to %llu", e->fd, e->path,

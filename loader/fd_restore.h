@@ -21,6 +21,9 @@ struct fd_restore_ctx {
 };
 
 /* A copy of fd at scratch_min or above; -1 with err set. */
+/* Before forking: paths still there, files not changed (fd_path.c). */
+int fd_path_preflight(const Sc__Fds *fds, bool allow_changed, char *err);
+
 int fd_scratch_dup(struct fd_restore_ctx *ctx, int fd, const Sc__Fd *e, char *err);
 void fd_pipe_release(struct fd_restore_ctx *ctx);
 /* After every descriptor is in place: epoll interest lists. */

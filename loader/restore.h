@@ -11,6 +11,7 @@
 struct crload_opts {
 	bool detached;
 	bool verbose;
+	bool allow_changed_files;
 	const char *dir;
 };
 

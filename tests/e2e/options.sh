@@ -107,6 +107,26 @@ t_unsupported() {
 	wait $APP || { say "the program did not survive"; return 1; }
 }
 
+# A file the process writes grew after the checkpoint (the original ran
+# on): restoring would rewind it under the feet of whoever wrote it, so
+# crload refuses, naming it, unless told --allow-changed-files.
+t_changed_file() {
+	start SELFCKPT_DIR="$W/img" "$E2E_BIN/append" || return 1
+	kill -USR2 $APP
+	wait_for logged ': checkpoint /' || return 1
+	sleep 0.3
+	kill -KILL $APP; wait $APP 2>/dev/null
+	refuses "$W/img/latest" "seq.txt changed since the checkpoint" || return 1
+	"$CRLOAD" --allow-changed-files "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" &
+	local loader=$!
+	wait_for logged 'restored from' || { cat "$W/crload.err" >&2; return 1; }
+	# Long enough to write past what the original wrote after the
+	# checkpoint: append checks the file holds exactly its own lines.
+	sleep 1
+	kill -USR1 $loader
+	wait $loader || { say "restored run failed"; cat "$W/err" >&2; return 1; }
+}
+
 t_disk_full() {
 	mkdir -p "$W/small"
 	mount -t tmpfs -o size=4m tmpfs "$W/small" || return 1
@@ -210,7 +230,7 @@ t_bad_images() {
 	refuses "$W/no-such-image" "no-such-image" || return 1
 }
 
-for t in exit_after signal detached same_maps unprivileged unsupported disk_full read_only bad_images; do
+for t in exit_after signal detached same_maps unprivileged unsupported changed_file disk_full read_only bad_images; do
 	W=$root/$t
 	mkdir -p "$W"
 	APP=
