@@ -38,19 +38,34 @@ static const char *type_name(const struct fd_live *l)
 	return "this kind of file";
 }
 
-/* A lower descriptor on the same open file description, found with kcmp
- * among those on the same inode; -1 when there is none. */
-static int same_description(const Sc__Fds *fds, const struct fd_live *l, const dev_t *devs,
-			    const ino_t *inos)
+/*
+ * The lowest descriptor on the same open file description as fd, or -1.
+ * kcmp(KCMP_FILE) both tests equality and orders descriptions, so one
+ * descriptor per description is kept sorted in ctx->roots and each new
+ * one costs a binary search: thousands of descriptors on one inode (or
+ * on the one anonymous inode all eventfds share) stay cheap.
+ */
+static int same_description(struct fd_dump_ctx *ctx, int fd)
 {
 	int pid = (int)sc_sys0(__NR_getpid);
+	size_t lo = 0, hi = ctx->nroots;
 
-	for (size_t i = 0; i < fds->n_fds; i++)
-		if (devs[i] == l->st.st_dev && inos[i] == l->st.st_ino &&
-		    sc_sys5(__NR_kcmp, pid, pid, KCMP_FILE, fds->fds[i]->fd, l->fd) == 0)
-			return fds->fds[i]->dup_of >= 0 && fds->fds[i]->has_dup_of
-				       ? fds->fds[i]->dup_of
-				       : fds->fds[i]->fd;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		long r = sc_sys5(__NR_kcmp, pid, pid, KCMP_FILE, fd, ctx->roots[mid]);
+
+		if (r == 0)
+			return ctx->roots[mid];
+		if (r == 1)
+			hi = mid;
+		else if (r == 2)
+			lo = mid + 1;
+		else
+			return -1; /* no kcmp: every descriptor its own */
+	}
+	memmove(&ctx->roots[lo + 1], &ctx->roots[lo], (ctx->nroots - lo) * sizeof(*ctx->roots));
+	ctx->roots[lo] = fd;
+	ctx->nroots++;
 	return -1;
 }
 
@@ -93,7 +108,7 @@ static int dump_locks(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *
 
 static int dump_one(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 {
-	char path[64], *target;
+	char path[64], link[RT_MAX_PATH], *target;
 	struct fd_live l = { .fd = fd };
 	struct pp_fdinfo fi;
 	long n;
@@ -101,13 +116,12 @@ static int dump_one(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 	sc__fd__init(e);
 	e->fd = fd;
 	rt_fmt_i64(rt_stpcpy(path, "/proc/self/fd/"), fd);
-	target = rt_alloc(RT_MAX_PATH);
-	if (!target)
-		return -ENOMEM;
-	n = sc_sys4(__NR_readlinkat, AT_FDCWD, path, target, RT_MAX_PATH - 1);
+	n = sc_sys4(__NR_readlinkat, AT_FDCWD, path, link, sizeof(link) - 1);
 	if (n < 0)
 		return (int)n;
-	target[n] = '\0';
+	target = rt_strdup(link, (size_t)n);
+	if (!target)
+		return -ENOMEM;
 	l.target = e->path = target;
 	if (sc_sys2(__NR_fstat, fd, &l.st))
 		return -EBADF;
@@ -121,9 +135,7 @@ static int dump_one(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 	e->has_mode = true;
 	e->mode = l.st.st_mode;
 
-	ctx->devs[ctx->fds->n_fds] = l.st.st_dev;
-	ctx->inos[ctx->fds->n_fds] = l.st.st_ino;
-	int orig = same_description(ctx->fds, &l, ctx->devs, ctx->inos);
+	int orig = same_description(ctx, fd);
 	for (size_t i = 0; i < sc_nr_fd_kinds; i++) {
 		if (!sc_fd_kinds[i].claims || !sc_fd_kinds[i].claims(&l))
 			continue;
@@ -155,9 +167,8 @@ int rt_dump_fds(struct rt_image *img, Sc__Fds *fds)
 	if (dfd < 0)
 		return dfd;
 	fds->fds = rt_alloc(sizeof(*fds->fds) * cap);
-	ctx.devs = rt_alloc(sizeof(*ctx.devs) * max_fds);
-	ctx.inos = rt_alloc(sizeof(*ctx.inos) * max_fds);
-	while (!err && fds->fds && ctx.devs && ctx.inos) {
+	ctx.roots = rt_alloc(sizeof(*ctx.roots) * max_fds);
+	while (!err && fds->fds && ctx.roots) {
 		long n = sc_sys3(__NR_getdents64, dfd, buf, sizeof(buf));
 
 		if (n <= 0) {
@@ -198,7 +209,7 @@ int rt_dump_fds(struct rt_image *img, Sc__Fds *fds)
 		}
 	}
 	sc_sys1(__NR_close, dfd);
-	if (!fds->fds || !ctx.devs || !ctx.inos)
+	if (!fds->fds || !ctx.roots)
 		return -ENOMEM;
 	if (!err)
 		err = fd_pipe_check_ends(&ctx);

@@ -10,8 +10,10 @@ struct fd_dump_ctx {
 	Sc__Fds *fds;
 	size_t pipes_cap;
 	char *why; /* set with the reason when a dump half refuses */
-	dev_t *devs; /* of fds->fds[i], to find shared descriptions */
-	ino_t *inos;
+	char *peek_buf; /* unix sockets: one buffer for the whole checkpoint */
+	struct unix_table *unix_table; /* every unix socket's peer, loaded once */
+	int *roots;	/* one fd per open file description, in kcmp order */
+	size_t nroots;
 };
 
 /* After every descriptor is dumped: a pipe must have both ends here. */

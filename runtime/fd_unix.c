@@ -26,51 +26,111 @@ bool fd_unix_claims(const struct fd_live *l)
 	       domain == AF_UNIX;
 }
 
-/* The inode of the socket connected to ino (0: none), and whether ino has
- * a name, through one NETLINK_SOCK_DIAG request. */
-static int unix_peer(uint64_t ino, uint64_t *peer, bool *named)
+struct unix_entry {
+	uint32_t ino, peer;
+	bool named;
+};
+
+/* Open-addressing table of every unix socket of the system, by inode. */
+struct unix_table {
+	struct unix_entry *slot;
+	uint32_t mask;
+};
+
+static struct unix_entry *table_slot(struct unix_table *t, uint32_t ino)
+{
+	uint32_t i = (ino * 2654435761U) & t->mask;
+
+	while (t->slot[i].ino && t->slot[i].ino != ino)
+		i = (i + 1) & t->mask;
+	return &t->slot[i];
+}
+
+/*
+ * One NETLINK_SOCK_DIAG dump of all unix sockets (peer, name), per
+ * checkpoint: a lookup by inode scans every socket in the kernel, so
+ * thousands of lookups would cost thousands of scans.
+ */
+static int load_unix_table(struct fd_dump_ctx *ctx)
 {
 	struct {
 		struct nlmsghdr nlh;
 		struct unix_diag_req req;
 	} rq = {
 		.nlh = { .nlmsg_len = sizeof(rq), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			 .nlmsg_flags = NLM_F_REQUEST },
-		.req = { .sdiag_family = AF_UNIX, .udiag_states = ~0U, .udiag_ino = (uint32_t)ino,
-			 .udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_NAME,
-			 .udiag_cookie = { ~0U, ~0U } },
+			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		.req = { .sdiag_family = AF_UNIX, .udiag_states = ~0U,
+			 .udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_NAME },
 	};
-	char buf[1024];
-	long n;
-	int nl = (int)sc_sys3(__NR_socket, AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	struct unix_table *t = rt_alloc(sizeof(*t));
+	char *buf = rt_alloc(1 << 16);
+	int nl, err = 0;
+	bool done = false;
 
-	*peer = 0;
-	*named = false;
+	if (!t || !buf)
+		return -ENOMEM;
+	t->mask = (1U << 20) - 1; /* room for a million sockets; untouched pages cost nothing */
+	t->slot = rt_alloc(sizeof(*t->slot) * (t->mask + 1));
+	if (!t->slot)
+		return -ENOMEM;
+	nl = (int)sc_sys3(__NR_socket, AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	if (nl < 0)
 		return nl;
-	n = sc_sys4(__NR_sendto, nl, &rq, sizeof(rq), 0);
-	if (n == (long)sizeof(rq))
-		n = sc_sys4(__NR_recvfrom, nl, buf, sizeof(buf), 0);
-	sc_sys1(__NR_close, nl);
-	if (n < (long)(sizeof(struct nlmsghdr) + sizeof(struct unix_diag_msg)))
-		return n < 0 ? (int)n : -EIO;
-	struct nlmsghdr *h = (struct nlmsghdr *)buf;
-	if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len > (unsigned)n)
-		return -EIO;
-	struct unix_diag_msg *m = NLMSG_DATA(h);
-	char *attr = (char *)(m + 1), *end = buf + h->nlmsg_len;
-	while (attr + sizeof(struct nlattr) <= end) {
-		struct nlattr *a = (struct nlattr *)attr;
+	if (sc_sys4(__NR_sendto, nl, &rq, sizeof(rq), 0) != (long)sizeof(rq))
+		err = -EIO;
+	while (!err && !done) {
+		long n = sc_sys4(__NR_recvfrom, nl, buf, 1 << 16, 0);
 
-		if (a->nla_len < sizeof(*a) || attr + a->nla_len > end)
+		if (n <= 0) {
+			err = n ? (int)n : -EIO;
 			break;
-		if (a->nla_type == UNIX_DIAG_PEER && a->nla_len >= sizeof(*a) + 4)
-			*peer = *(uint32_t *)(a + 1);
-		if (a->nla_type == UNIX_DIAG_NAME)
-			*named = true;
-		attr += NLA_ALIGN(a->nla_len);
+		}
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
+		     h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_DONE) {
+				done = true;
+				break;
+			}
+			if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) {
+				err = -EIO;
+				break;
+			}
+			struct unix_diag_msg *m = NLMSG_DATA(h);
+			struct unix_entry *e = table_slot(t, m->udiag_ino);
+			char *attr = (char *)(m + 1), *end = (char *)h + h->nlmsg_len;
+
+			e->ino = m->udiag_ino;
+			while (attr + sizeof(struct nlattr) <= end) {
+				struct nlattr *a = (struct nlattr *)attr;
+
+				if (a->nla_len < sizeof(*a) || attr + a->nla_len > end)
+					break;
+				if (a->nla_type == UNIX_DIAG_PEER && a->nla_len >= sizeof(*a) + 4)
+					memcpy(&e->peer, a + 1, 4);
+				if (a->nla_type == UNIX_DIAG_NAME)
+					e->named = true;
+				attr += NLA_ALIGN(a->nla_len);
+			}
+		}
 	}
-	return 0;
+	sc_sys1(__NR_close, nl);
+	ctx->unix_table = t;
+	return err;
+}
+
+/* The inode of the socket connected to ino (0: none), and whether ino has
+ * a name. */
+static int unix_peer(struct fd_dump_ctx *ctx, uint64_t ino, uint64_t *peer, bool *named)
+{
+	struct unix_entry *e;
+	int err;
+
+	if (!ctx->unix_table && (err = load_unix_table(ctx)))
+		return err;
+	e = table_slot(ctx->unix_table, (uint32_t)ino);
+	*peer = e->ino ? e->peer : 0;
+	*named = e->ino && e->named;
+	return e->ino ? 0 : -ENOENT;
 }
 
 /* Every message waiting on fd, peeked; SCM_RIGHTS in flight is refused. */
@@ -78,15 +138,16 @@ static int peek_queue(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 {
 	int orig = -1, zero = 0, err = 0;
 	socklen_t len = sizeof(orig);
-	char *buf = rt_alloc(PEEK_BUF);
+	size_t cap = 0;
 	union {
 		struct cmsghdr c;
 		char space[CMSG_SPACE(sizeof(int) * 64)];
 	} ctl;
 
-	e->queue = rt_alloc(sizeof(*e->queue) * MAX_MESSAGES);
-	if (!buf || !e->queue)
+	/* One peek buffer for all sockets of this checkpoint. */
+	if (!ctx->peek_buf && !(ctx->peek_buf = rt_alloc(PEEK_BUF)))
 		return -ENOMEM;
+	char *buf = ctx->peek_buf;
 	sc_sys5(__NR_getsockopt, fd, SOL_SOCKET, SO_PEEK_OFF, &orig, &len);
 	if (sc_sys5(__NR_setsockopt, fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
 		return -EOPNOTSUPP;
@@ -118,6 +179,19 @@ static int peek_queue(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 		}
 		if (n == 0 && e->sock_type == SOCK_STREAM)
 			break; /* the peer shut down writing */
+		if (e->n_queue == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			ProtobufCBinaryData *more = rt_alloc(sizeof(*more) * ncap);
+
+			if (!more) {
+				err = -ENOMEM;
+				break;
+			}
+			if (cap)
+				memcpy(more, e->queue, sizeof(*more) * cap);
+			e->queue = more;
+			cap = ncap;
+		}
 		ProtobufCBinaryData *q = &e->queue[e->n_queue++];
 		q->len = (size_t)n;
 		q->data = rt_alloc(n ? (size_t)n : 1);
@@ -146,7 +220,7 @@ int fd_unix_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 	e->has_sock_type = e->has_sock_ino = e->has_peer_ino = true;
 	e->sock_type = (uint32_t)type;
 	e->sock_ino = l->st.st_ino;
-	if (unix_peer(e->sock_ino, &peer, &named) || !peer || named) {
+	if (unix_peer(ctx, e->sock_ino, &peer, &named) || !peer || named) {
 		rt_stpcpy(fd_why(ctx, e), "only unnamed socketpairs are supported among unix sockets");
 		return -EOPNOTSUPP;
 	}
