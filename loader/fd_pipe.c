@@ -16,8 +16,14 @@ int fd_scratch_dup(struct fd_restore_ctx *ctx, int fd, const Sc__Fd *e, char *er
 {
 	int copy = fcntl(fd, F_DUPFD_CLOEXEC, ctx->scratch_min);
 
-	if (copy < 0)
+	/* Status flags belong to the end (one open file description): every
+	 * descriptor of it had the same, as before. */
+	if (copy < 0 || fcntl(copy, F_SETFL, (int)e->flags & O_NONBLOCK) < 0) {
 		snprintf(err, SC_ERR_LEN, "fd %d: %s", e->fd, strerror(errno));
+		if (copy >= 0)
+			close(copy);
+		return -1;
+	}
 	return copy;
 }
 
@@ -71,18 +77,10 @@ int fd_pipe_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	struct fd_restore_pipe *p = make_pipe(ctx, e, err);
 	int end = (e->flags & O_ACCMODE) == O_RDONLY ? 0 : 1;
-	int fd;
 
 	if (!p)
 		return -1;
-	fd = fd_scratch_dup(ctx, p->ends[end], e, err);
-	/* Flags belong to the end (one open file description), as before. */
-	if (fd >= 0 && fcntl(fd, F_SETFL, (int)e->flags & O_NONBLOCK) < 0) {
-		snprintf(err, SC_ERR_LEN, "fd %d: %s", e->fd, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return fd_scratch_dup(ctx, p->ends[end], e, err);
 }
 
 /* Closes the scratch ends of every pipe and socketpair made. */

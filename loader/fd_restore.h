@@ -20,7 +20,7 @@ struct fd_restore_ctx {
 	size_t nunix;
 };
 
-/* A copy of fd at scratch_min or above; -1 with err set. */
+/* A copy of fd at scratch_min or above with e's O_NONBLOCK; -1 with err set. */
 /* Before forking: paths still there, files not changed (fd_path.c). */
 int fd_path_preflight(const Sc__Fds *fds, bool allow_changed, char *err);
 

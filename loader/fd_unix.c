@@ -42,7 +42,6 @@ int fd_unix_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	uint64_t key = e->sock_ino < e->peer_ino ? e->sock_ino : e->peer_ino;
 	int end = e->sock_ino < e->peer_ino ? 0 : 1;
 	struct fd_restore_pipe *p = NULL;
-	int fd;
 
 	for (size_t i = 0; i < ctx->nunix; i++)
 		if (ctx->unix_pairs[i].id == key)
@@ -73,13 +72,7 @@ int fd_unix_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 		if (replay(p->ends[1 - end], e, err) || replay(p->ends[end], peer, err))
 			return -1;
 	}
-	fd = fd_scratch_dup(ctx, p->ends[end], e, err);
-	if (fd >= 0 && fcntl(fd, F_SETFL, (int)e->flags & O_NONBLOCK) < 0) {
-		snprintf(err, SC_ERR_LEN, "fd %d: %s", e->fd, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return fd_scratch_dup(ctx, p->ends[end], e, err);
 }
 
 void fd_unix_describe(const Sc__Fd *e, char *buf, size_t len)
