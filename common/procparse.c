@@ -369,6 +369,42 @@ int pp_parse_lock_line(const char *line, size_t len, struct pp_lock *lk)
 	return p == end ? 0 : -1;
 }
 
+int pp_parse_locks_owner(const char *line, size_t len, struct pp_lock_owner *o)
+{
+	const char *p = line, *end = line + len;
+	uint64_t v;
+	bool neg = false;
+
+	if (dec_u64(&p, end, &v) || expect(&p, end, ':'))
+		return -1;
+	/* type, mode, access: three words ("->" marks a waiter) */
+	for (int w = 0; w < 3; w++) {
+		skip_spaces(&p, end);
+		if (p < end && *p == '-')
+			return -1;
+		while (p < end && *p != ' ')
+			p++;
+	}
+	skip_spaces(&p, end);
+	if (p < end && *p == '-') {
+		neg = true;
+		p++;
+	}
+	if (dec_u64(&p, end, &v))
+		return -1;
+	o->pid = neg ? -(long)(v & 0xffffffff) : (long)(v & 0x7fffffff);
+	skip_spaces(&p, end);
+	if (hex_u64(&p, end, &v) || expect(&p, end, ':'))
+		return -1;
+	o->major = (unsigned)v;
+	if (hex_u64(&p, end, &v) || expect(&p, end, ':'))
+		return -1;
+	o->minor = (unsigned)v;
+	if (dec_u64(&p, end, &o->ino))
+		return -1;
+	return p < end && *p == ' ' ? 0 : -1;
+}
+
 int pp_parse_syscall(const char *buf, size_t len, struct pp_syscall *sc)
 {
 	const char *p = buf, *end = buf + len;

@@ -85,6 +85,16 @@ struct pp_lock {
  * (malformed, leases, delegations, mandatory locks). */
 int pp_parse_lock_line(const char *line, size_t len, struct pp_lock *lk);
 
+/* Who holds a lock of /proc/locks, and on what: "1: POSIX  ADVISORY
+ * WRITE 123 fe:00:456 0 EOF" (pid -1 for OFD locks). Waiters ("->")
+ * and malformed lines are -1. */
+struct pp_lock_owner {
+	long pid;
+	unsigned major, minor;
+	uint64_t ino;
+};
+int pp_parse_locks_owner(const char *line, size_t len, struct pp_lock_owner *o);
+
 /* /proc/PID/task/TID/syscall: nr is -1 when not in a syscall, -2 when running. */
 struct pp_syscall {
 	long nr;

@@ -9,9 +9,13 @@
 struct fd_dump_ctx {
 	Sc__Fds *fds;
 	size_t pipes_cap;
+	uint8_t *pipe_ends; /* per fds->pipes[i]: 1 << O_ACCMODE of each end seen */
 	char *why; /* set with the reason when a dump half refuses */
 	char *peek_buf; /* unix sockets: one buffer for the whole checkpoint */
 	struct unix_table *unix_table; /* every unix socket's peer, loaded once */
+	struct lock_inode *locked; /* inodes we may hold locks on */
+	size_t nlocked;
+	bool locks_loaded;
 	int *roots;	/* one fd per open file description, in kcmp order */
 	size_t nroots;
 };

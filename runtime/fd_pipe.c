@@ -15,12 +15,13 @@ bool fd_pipe_claims(const struct fd_live *l)
 	return S_ISFIFO(l->st.st_mode) && !strncmp(l->target, "pipe:[", 6);
 }
 
-static Sc__Pipe *find_pipe(Sc__Fds *fds, uint64_t id)
+/* Index of the pipe with this id in fds->pipes, or -1. */
+static long find_pipe(Sc__Fds *fds, uint64_t id)
 {
 	for (size_t i = 0; i < fds->n_pipes; i++)
 		if (fds->pipes[i]->id == id)
-			return fds->pipes[i];
-	return NULL;
+			return (long)i;
+	return -1;
 }
 
 /* Copies what is buffered in the pipe behind fd, without consuming it. */
@@ -70,21 +71,31 @@ static int record_pipe(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd 
 	Sc__Fds *fds = ctx->fds;
 	Sc__Pipe *p;
 
+	long idx;
+
 	e->has_pipe_id = true;
 	e->pipe_id = l->st.st_ino;
-	if (find_pipe(fds, e->pipe_id))
+	idx = find_pipe(fds, e->pipe_id);
+	if (idx >= 0) {
+		ctx->pipe_ends[idx] |= 1U << (e->flags & O_ACCMODE);
 		return 0;
+	}
 	if (fds->n_pipes == ctx->pipes_cap) {
 		size_t cap = ctx->pipes_cap ? ctx->pipes_cap * 2 : 16;
 		Sc__Pipe **bigger = rt_alloc(sizeof(*bigger) * cap);
+		uint8_t *ends = rt_alloc(cap);
 
-		if (!bigger)
+		if (!bigger || !ends)
 			return -ENOMEM;
-		if (fds->n_pipes)
+		if (fds->n_pipes) {
 			memcpy(bigger, fds->pipes, sizeof(*bigger) * fds->n_pipes);
+			memcpy(ends, ctx->pipe_ends, fds->n_pipes);
+		}
 		fds->pipes = bigger;
+		ctx->pipe_ends = ends;
 		ctx->pipes_cap = cap;
 	}
+	ctx->pipe_ends[fds->n_pipes] = (uint8_t)(1U << (e->flags & O_ACCMODE));
 	p = rt_alloc(sizeof(*p));
 	if (!p)
 		return -ENOMEM;
@@ -117,26 +128,25 @@ int fd_fifo_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 }
 
 /* Restoring one end alone would change what the app sees (EOF, EPIPE):
- * both ends must be in the image. */
+ * both ends of every pipe must be in the image. */
 int fd_pipe_check_ends(struct fd_dump_ctx *ctx)
 {
 	const Sc__Fds *fds = ctx->fds;
+	const uint8_t both = 1U << O_RDONLY | 1U << O_WRONLY;
 
-	for (size_t i = 0; i < fds->n_fds; i++) {
-		const Sc__Fd *e = fds->fds[i];
-		bool other_end = false;
-
-		if (e->kind != SC__FD_KIND__PIPE)
+	for (size_t p = 0; p < fds->n_pipes; p++) {
+		if ((ctx->pipe_ends[p] & both) == both)
 			continue;
-		for (size_t j = 0; j < fds->n_fds && !other_end; j++)
-			other_end = fds->fds[j]->kind == SC__FD_KIND__PIPE &&
-				    fds->fds[j]->pipe_id == e->pipe_id &&
-				    (fds->fds[j]->flags & O_ACCMODE) != (e->flags & O_ACCMODE);
-		if (!other_end) {
-			rt_stpcpy(fd_why(ctx, e),
-				  "the other end of this pipe is outside the process");
-			return -EOPNOTSUPP;
+		for (size_t i = 0; i < fds->n_fds; i++) {
+			const Sc__Fd *e = fds->fds[i];
+
+			if (e->kind == SC__FD_KIND__PIPE && e->pipe_id == fds->pipes[p]->id) {
+				rt_stpcpy(fd_why(ctx, e),
+					  "the other end of this pipe is outside the process");
+				return -EOPNOTSUPP;
+			}
 		}
+		/* Only named pipes use this one: they may have one end. */
 	}
 	return 0;
 }

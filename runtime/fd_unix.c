@@ -29,6 +29,7 @@ bool fd_unix_claims(const struct fd_live *l)
 struct unix_entry {
 	uint32_t ino, peer;
 	bool named;
+	bool ours; /* dumped from one of our descriptors */
 };
 
 /* Open-addressing table of every unix socket of the system, by inode. */
@@ -130,7 +131,10 @@ static int unix_peer(struct fd_dump_ctx *ctx, uint64_t ino, uint64_t *peer, bool
 	e = table_slot(ctx->unix_table, (uint32_t)ino);
 	*peer = e->ino ? e->peer : 0;
 	*named = e->ino && e->named;
-	return e->ino ? 0 : -ENOENT;
+	if (!e->ino)
+		return -ENOENT;
+	e->ours = true;
+	return 0;
 }
 
 /* Every message waiting on fd, peeked; SCM_RIGHTS in flight is refused. */
@@ -235,17 +239,16 @@ int fd_unix_check_peers(struct fd_dump_ctx *ctx)
 
 	for (size_t i = 0; i < fds->n_fds; i++) {
 		const Sc__Fd *e = fds->fds[i];
-		bool found = false;
+
+		const struct unix_entry *peer;
 
 		if (e->kind != SC__FD_KIND__UNIX_PAIR)
 			continue;
-		for (size_t j = 0; j < fds->n_fds && !found; j++)
-			found = fds->fds[j]->kind == SC__FD_KIND__UNIX_PAIR &&
-				fds->fds[j]->sock_ino == e->peer_ino;
-		if (!found) {
-			rt_stpcpy(fd_why(ctx, e), "the other end of this socket is outside the process");
-			return -EOPNOTSUPP;
-		}
+		peer = table_slot(ctx->unix_table, (uint32_t)e->peer_ino);
+		if (peer->ino && peer->ours)
+			continue;
+		rt_stpcpy(fd_why(ctx, e), "the other end of this socket is outside the process");
+		return -EOPNOTSUPP;
 	}
 	return 0;
 }

@@ -1030,6 +1030,27 @@ START_TEST(lock_lines)
 }
 END_TEST
 
+START_TEST(locks_owner_lines)
+{
+	static const char posix[] = "1: POSIX  ADVISORY  WRITE 23806 fe:00:10956418 5 14";
+	static const char ofd[] = "3: OFDLCK ADVISORY  READ -1 00:1d:42 0 EOF";
+	static const char waiter[] = "1: -> POSIX  ADVISORY  WRITE 99 fe:00:7 0 EOF";
+	struct pp_lock_owner o;
+
+	ck_assert_int_eq(pp_parse_locks_owner(posix, strlen(posix), &o), 0);
+	ck_assert_int_eq(o.pid, 23806);
+	ck_assert_uint_eq(o.major, 0xfe);
+	ck_assert_uint_eq(o.minor, 0);
+	ck_assert_uint_eq(o.ino, 10956418);
+	ck_assert_int_eq(pp_parse_locks_owner(ofd, strlen(ofd), &o), 0);
+	ck_assert_int_eq(o.pid, -1);
+	ck_assert_uint_eq(o.minor, 0x1d);
+	ck_assert_int_eq(pp_parse_locks_owner(waiter, strlen(waiter), &o), -1);
+	ck_assert_int_eq(pp_parse_locks_owner("1: POSIX ADVISORY WRITE", 23, &o), -1);
+	ck_assert_int_eq(pp_parse_locks_owner("garbage", 7, &o), -1);
+}
+END_TEST
+
 static Suite *procparse_suite(void)
 {
 	Suite *s = suite_create("procparse");
@@ -1085,6 +1106,7 @@ static Suite *procparse_suite(void)
 	tcase_add_test(tc, fdinfo_fields);
 	tcase_add_test(tc, epoll_target_lines);
 	tcase_add_test(tc, lock_lines);
+	tcase_add_test(tc, locks_owner_lines);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("smaps");
