@@ -279,36 +279,7 @@ int pp_fdinfo_pair(const char *buf, size_t len, const char *key, uint64_t out[2]
 	return -1;
 }
 
-int pp_parse_epoll_target(const char *line, size_t len, struct pp_epoll_target *t)
-{
-	const char *p = line, *end = line + len;
-	uint64_t v;
-
-	if (len < 4 || memcmp(p, "tfd:", 4))
-		return -1;
-	p += 4;
-	skip_spaces(&p, end);
-	if (dec_u64(&p, end, &v) || v > INT32_MAX)
-		return -1;
-	t->tfd = (int)v;
-	skip_spaces(&p, end);
-	if (end - p < 7 || memcmp(p, "events:", 7))
-		return -1;
-	p += 7;
-	skip_spaces(&p, end);
-	if (hex_u64(&p, end, &v) || v > UINT32_MAX)
-		return -1;
-	t->events = (uint32_t)v;
-	skip_spaces(&p, end);
-	if (end - p < 5 || memcmp(p, "data:", 5))
-		return -1;
-	p += 5;
-	skip_spaces(&p, end);
-	if (hex_u64(&p, end, &t->data))
-		return -1;
-	return p == end || *p == ' ' ? 0 : -1;
-}
-
+/* Skips spaces and the word w, which must end at a space or the end. */
 static bool word(const char **p, const char *end, const char *w)
 {
 	size_t n = strlen(w);
@@ -318,6 +289,27 @@ static bool word(const char **p, const char *end, const char *w)
 		return false;
 	*p += n;
 	return true;
+}
+
+int pp_parse_epoll_target(const char *line, size_t len, struct pp_epoll_target *t)
+{
+	const char *p = line, *end = line + len;
+	uint64_t v;
+
+	if (!word(&p, end, "tfd:"))
+		return -1;
+	skip_spaces(&p, end);
+	if (dec_u64(&p, end, &v) || v > INT32_MAX || !word(&p, end, "events:"))
+		return -1;
+	t->tfd = (int)v;
+	skip_spaces(&p, end);
+	if (hex_u64(&p, end, &v) || v > UINT32_MAX || !word(&p, end, "data:"))
+		return -1;
+	t->events = (uint32_t)v;
+	skip_spaces(&p, end);
+	if (hex_u64(&p, end, &t->data))
+		return -1;
+	return p == end || *p == ' ' ? 0 : -1;
 }
 
 int pp_parse_lock_line(const char *line, size_t len, struct pp_lock *lk)
