@@ -239,44 +239,47 @@ int pp_parse_fdinfo(const char *buf, size_t len, struct pp_fdinfo *fi)
 	return have == 3 ? 0 : -EINVAL;
 }
 
-int pp_fdinfo_field(const char *buf, size_t len, const char *key, int base, uint64_t *val)
+/* The value after "key" on the first line of buf that starts with it,
+ * spaces skipped, as [*p, *end); false when no line does. */
+static bool fdinfo_value(const char *buf, size_t len, const char *key, const char **p,
+			 const char **end)
 {
 	size_t pos = 0, ll, klen = strlen(key);
 	const char *l;
 
 	while ((l = pp_next_line(buf, len, &pos, &ll))) {
-		const char *p = l + klen, *end = l + ll;
-
 		if (ll <= klen || memcmp(l, key, klen))
 			continue;
-		skip_spaces(&p, end);
-		if ((base == 16 ? hex_u64(&p, end, val) : dec_u64(&p, end, val)))
-			return -1;
-		skip_spaces(&p, end);
-		return p == end ? 0 : -1;
+		*p = l + klen;
+		*end = l + ll;
+		skip_spaces(p, *end);
+		return true;
 	}
-	return -1;
+	return false;
+}
+
+int pp_fdinfo_field(const char *buf, size_t len, const char *key, int base, uint64_t *val)
+{
+	const char *p, *end;
+
+	if (!fdinfo_value(buf, len, key, &p, &end) ||
+	    (base == 16 ? hex_u64(&p, end, val) : dec_u64(&p, end, val)))
+		return -1;
+	skip_spaces(&p, end);
+	return p == end ? 0 : -1;
 }
 
 int pp_fdinfo_pair(const char *buf, size_t len, const char *key, uint64_t out[2])
 {
-	size_t pos = 0, ll, klen = strlen(key);
-	const char *l;
+	const char *p, *end;
 
-	while ((l = pp_next_line(buf, len, &pos, &ll))) {
-		const char *p = l + klen, *end = l + ll;
-
-		if (ll <= klen || memcmp(l, key, klen))
-			continue;
-		skip_spaces(&p, end);
-		if (expect(&p, end, '(') || dec_u64(&p, end, &out[0]) || expect(&p, end, ','))
-			return -1;
-		skip_spaces(&p, end);
-		if (dec_u64(&p, end, &out[1]) || expect(&p, end, ')') || out[1] >= 1000000000ULL)
-			return -1;
-		return 0;
-	}
-	return -1;
+	if (!fdinfo_value(buf, len, key, &p, &end) || expect(&p, end, '(') ||
+	    dec_u64(&p, end, &out[0]) || expect(&p, end, ','))
+		return -1;
+	skip_spaces(&p, end);
+	if (dec_u64(&p, end, &out[1]) || expect(&p, end, ')') || out[1] >= 1000000000ULL)
+		return -1;
+	return 0;
 }
 
 /* Skips spaces and the word w, which must end at a space or the end. */
