@@ -743,16 +743,20 @@ START_TEST(unpack_missing_nested_required)
 }
 END_TEST
 
+/* Runs an sc_check_* call with err cleared: a failure must say why. */
+static int checked_result(int r, const char *err, const char *call)
+{
+	if (r)
+		ck_assert_msg(err[0], "%s failed without a message", call);
+	return r;
+}
+#define CHECKED(call, err) checked_result(((err)[0] = '\0', (call)), (err), #call)
+
 /* ---- sc_check_mm ------------------------------------------------------- */
 
 static int check_mm(struct fx *f, char *err)
 {
-	err[0] = '\0';
-	int r = sc_check_mm(&f->mm, err);
-
-	if (r)
-		ck_assert_msg(err[0], "sc_check_mm failed without a message");
-	return r;
+	return CHECKED(sc_check_mm(&f->mm, err), err);
 }
 
 START_TEST(mm_good)
@@ -923,12 +927,7 @@ END_TEST
 
 static int check_pm(struct fx *f, uint64_t pages_size, char *err)
 {
-	err[0] = '\0';
-	int r = sc_check_pagemap(&f->pm, &f->mm, pages_size, err);
-
-	if (r)
-		ck_assert_msg(err[0], "sc_check_pagemap failed without a message");
-	return r;
+	return CHECKED(sc_check_pagemap(&f->pm, &f->mm, pages_size, err), err);
 }
 
 START_TEST(pagemap_good)
@@ -1111,12 +1110,7 @@ END_TEST
 
 static int check_core(struct fx *f, char *err)
 {
-	err[0] = '\0';
-	int r = sc_check_core(&f->core, f->pid, err);
-
-	if (r)
-		ck_assert_msg(err[0], "sc_check_core failed without a message");
-	return r;
+	return CHECKED(sc_check_core(&f->core, f->pid, err), err);
 }
 
 START_TEST(core_good)
@@ -1365,12 +1359,7 @@ END_TEST
 
 static int check_fds(struct fx *f, char *err)
 {
-	err[0] = '\0';
-	int r = sc_check_fds(&f->fds, err);
-
-	if (r)
-		ck_assert_msg(err[0], "sc_check_fds failed without a message");
-	return r;
+	return CHECKED(sc_check_fds(&f->fds, err), err);
 }
 
 START_TEST(fds_checks)
@@ -1470,12 +1459,7 @@ END_TEST
 
 static int check_inv(struct fx *f, char *err)
 {
-	err[0] = '\0';
-	int r = sc_check_inventory(&f->inv, err);
-
-	if (r)
-		ck_assert_msg(err[0], "sc_check_inventory failed without a message");
-	return r;
+	return CHECKED(sc_check_inventory(&f->inv, err), err);
 }
 
 START_TEST(inventory_checks)
