@@ -48,7 +48,7 @@ static const char *type_name(const struct fd_live *l)
  */
 static int same_description(struct fd_dump_ctx *ctx, int fd)
 {
-	int pid = (int)sc_sys0(__NR_getpid);
+	int pid = ctx->pid;
 	size_t lo = 0, hi = ctx->nroots;
 
 	while (lo < hi) {
@@ -118,7 +118,7 @@ static int load_locked_inodes(struct fd_dump_ctx *ctx)
 {
 	size_t len, pos = 0, ll, n = 0;
 	char *buf = rt_read_file("/proc/locks", &len);
-	long pid = sc_sys0(__NR_getpid);
+	long pid = ctx->pid;
 	const char *line;
 
 	ctx->locks_loaded = true;
@@ -220,7 +220,7 @@ static int dump_one(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 
 int rt_dump_fds(struct rt_image *img, Sc__Fds *fds)
 {
-	struct fd_dump_ctx ctx = { .fds = fds, .why = rt_dump_res.detail };
+	struct fd_dump_ctx ctx = { .fds = fds, .why = rt_dump_res.detail, .pid = img->pid };
 	size_t max_fds = 1 << 20;
 	char buf[4096];
 	size_t cap = 256;

@@ -8,6 +8,7 @@
 
 struct fd_dump_ctx {
 	Sc__Fds *fds;
+	int pid;
 	size_t pipes_cap;
 	uint8_t *pipe_ends; /* per fds->pipes[i]: 1 << O_ACCMODE of each end seen */
 	char *why; /* set with the reason when a dump half refuses */
