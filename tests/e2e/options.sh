@@ -14,7 +14,8 @@ cleanup() {
 	[ $failed -eq 0 ] && rm -rf "$root"
 }
 trap cleanup EXIT
-for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
+. "$(dirname "$0")/../close-fds.sh"
+close_extra_fds
 
 result() { # NAME STATUS (77: skipped, the test said why)
 	if [ "$2" -eq 77 ]; then
