@@ -28,11 +28,27 @@ static const char *live_name(const char *path, char *buf, size_t len)
 	return buf;
 }
 
+/* A new description of the file behind fd with e's flags and offset. */
+static int reopen(int fd, const Sc__Fd *e, char *err)
+{
+	char proc[64];
+	int nfd;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	nfd = open(proc, ((int)e->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC);
+	if (nfd < 0 || lseek(nfd, (off_t)e->pos, SEEK_SET) < 0) {
+		snprintf(err, SC_ERR_LEN, "fd %d: reopening: %s", e->fd, strerror(errno));
+		if (nfd >= 0)
+			close(nfd);
+		return -1;
+	}
+	return nfd;
+}
+
 /* Fills fd with the saved bytes, then opens it again with the saved flags
  * (a new description, as the app had) and seeks. */
 static int fill_and_reopen(int fd, const Sc__Fd *e, char *err)
 {
-	char proc[64];
 	size_t off = 0;
 	int nfd;
 
@@ -47,23 +63,35 @@ static int fill_and_reopen(int fd, const Sc__Fd *e, char *err)
 		}
 		off += (size_t)r;
 	}
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	nfd = open(proc, ((int)e->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC);
+	nfd = reopen(fd, e, err);
 	close(fd);
-	if (nfd < 0 || lseek(nfd, (off_t)e->pos, SEEK_SET) < 0) {
-		snprintf(err, SC_ERR_LEN, "fd %d: reopening: %s", e->fd, strerror(errno));
-		if (nfd >= 0)
-			close(nfd);
-		return -1;
-	}
 	return nfd;
+}
+
+/*
+ * An earlier descriptor of the image on the same file (opened twice, or
+ * through /proc/self/fd) is already in place: e is another description
+ * of that one file, not a copy of it.
+ */
+static int same_file_restored(const struct fd_restore_ctx *ctx, const Sc__Fd *e)
+{
+	for (size_t i = 0; i < ctx->fds->n_fds && ctx->fds->fds[i] != e; i++) {
+		const Sc__Fd *o = ctx->fds->fds[i];
+
+		if (o->kind == e->kind && e->has_ino && o->has_ino && o->ino == e->ino &&
+		    o->dev == e->dev)
+			return o->fd;
+	}
+	return -1;
 }
 
 int fd_ghost_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	char name[4096], *slash;
-	int fd;
+	int fd = same_file_restored(ctx, e);
 
+	if (fd >= 0)
+		return reopen(fd, e, err);
 	live_name(e->path, name, sizeof(name));
 	slash = strrchr(name, '/');
 	if (!slash) {
@@ -93,8 +121,11 @@ int fd_memfd_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	char name[4096];
 	const char *n = live_name(e->path, name, sizeof(name)) + strlen("/memfd:");
-	int fd = memfd_create(n, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int fd = same_file_restored(ctx, e);
 
+	if (fd >= 0)
+		return reopen(fd, e, err);
+	fd = memfd_create(n, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0) {
 		snprintf(err, SC_ERR_LEN, "fd %d: memfd %.200s: %s", e->fd, n, strerror(errno));
 		return -1;

@@ -208,6 +208,12 @@ struct filler {
 	struct iovec iov[IOV_BATCH];
 };
 
+struct premap {
+	const struct sc_proc_img *p;
+	struct filler fl;
+	struct shared_files shared;
+};
+
 /* Reads the stored pages of VMA v into its premapped copy at temp. */
 static int fill_vma(struct filler *fl, const Sc__Vma *v, uint64_t temp, char *err)
 {
@@ -269,31 +275,58 @@ static int apply_madvise(const Sc__Vma *v, void *p, uint64_t len, char *err)
 	return 0;
 }
 
-static int premap_vma(struct filler *fl, const Sc__Vma *v, uint64_t temp, char *err)
+/* Passes over v's stored pages: the file it maps holds them already. */
+static void skip_pages(struct filler *fl, const Sc__Vma *v)
 {
+	while (has_pages(fl, v))
+		fl->file_off += fl->pm->entries[fl->next++]->nr_pages * SC_PAGE_SIZE;
+}
+
+/* The file v maps from (opened here, closed by the caller), or -1 for
+ * anonymous memory; -2 with err set. */
+static int vma_file(struct premap *pm, const Sc__Vma *v, bool *filled, char *err)
+{
+	bool writable;
+	int fd;
+
+	*filled = false;
+	if (v->kind == SC__VMA_KIND__ANON_SHARED) {
+		fd = shared_backing(&pm->shared, pm->p, v, filled, err);
+		return fd < 0 && err[0] ? -2 : fd;
+	}
+	if (v->kind != SC__VMA_KIND__FILE_PRIVATE && v->kind != SC__VMA_KIND__FILE_SHARED)
+		return -1;
+	writable = v->kind == SC__VMA_KIND__FILE_SHARED && (v->prot & PROT_WRITE);
+	fd = open(v->path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, SC_ERR_LEN, "mapped file %s: %s", v->path, strerror(errno));
+		return -2;
+	}
+	/* A shared file mapping's contents live in the file. */
+	*filled = v->kind == SC__VMA_KIND__FILE_SHARED;
+	return fd;
+}
+
+static int premap_vma(struct premap *pm, const Sc__Vma *v, uint64_t temp, char *err)
+{
+	struct filler *fl = &pm->fl;
 	uint64_t len = v->end - v->start;
 	int prot = PROT_READ | PROT_WRITE;
 	int flags = MAP_FIXED | ((v->flags & MAP_SHARED) ? MAP_SHARED : MAP_PRIVATE);
-	int fd = -1;
+	bool filled;
+	int fd = vma_file(pm, v, &filled, err);
 	void *p;
 
+	if (fd == -2)
+		return -1;
 	if (v->flags & MAP_GROWSDOWN)
 		flags |= MAP_GROWSDOWN;
-	if (v->kind == SC__VMA_KIND__FILE_PRIVATE || v->kind == SC__VMA_KIND__FILE_SHARED) {
-		int oflags = (v->kind == SC__VMA_KIND__FILE_SHARED && (v->prot & PROT_WRITE))
-				     ? O_RDWR
-				     : O_RDONLY;
-
-		fd = open(v->path, oflags | O_CLOEXEC);
-		if (fd < 0) {
-			snprintf(err, SC_ERR_LEN, "mapped file %s: %s", v->path, strerror(errno));
-			return -1;
-		}
-		if (v->kind == SC__VMA_KIND__FILE_SHARED || !has_pages(fl, v))
-			prot = (int)v->prot;
-	} else {
+	if (fd < 0)
 		flags |= MAP_ANONYMOUS;
-	}
+	if (filled)
+		skip_pages(fl, v);
+	if (filled || (fd >= 0 && !has_pages(fl, v)))
+		prot = (int)v->prot;
 	p = mmap((void *)temp, len, prot, flags, fd, fd >= 0 ? (off_t)v->pgoff : 0);
 	if (fd >= 0)
 		close(fd);
@@ -303,7 +336,8 @@ static int premap_vma(struct filler *fl, const Sc__Vma *v, uint64_t temp, char *
 			 v->path ? " of " : "", v->path ? v->path : "", strerror(errno));
 		return -1;
 	}
-	if (apply_madvise(v, p, len, err) || (sc_vma_stores_pages(v) && fill_vma(fl, v, temp, err)))
+	if (apply_madvise(v, p, len, err) ||
+	    (!filled && sc_vma_stores_pages(v) && fill_vma(fl, v, temp, err)))
 		return -1;
 	if (prot != (int)v->prot && mprotect(p, len, (int)v->prot)) {
 		snprintf(err, SC_ERR_LEN, "mprotect: %s", strerror(errno));
@@ -413,7 +447,7 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 	const Sc__ProcCore *c = ctx->p->core;
 	struct ranges busy = { 0 }, keep = { 0 };
 	struct vdso_layout vd;
-	struct filler fl = { .fd = ctx->pages_fd, .pm = ctx->p->pm };
+	struct premap pm = { .p = ctx->p, .fl = { .fd = ctx->pages_fd, .pm = ctx->p->pm } };
 	struct blob_layout bl;
 	uint64_t total = 0, base, cursor, blob, vdso_span;
 	struct rst_move *moves;
@@ -455,13 +489,15 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 		 * huge pages survive the move. */
 		if (len >= HUGE_SIZE)
 			temp += (v->start - temp) & (HUGE_SIZE - 1);
-		if (premap_vma(&fl, v, temp, err))
+		if (premap_vma(&pm, v, temp, err))
 			return -1;
 		moves[n_moves++] = (struct rst_move){ temp, v->start, len };
 		if (ranges_add(&keep, temp, temp + len))
 			goto nomem;
 		cursor = temp + len + GAP;
 	}
+	/* The mappings hold their files now. */
+	shared_files_release(&pm.shared);
 	/* The reservation's unused parts are not kept: the restorer's unmap
 	 * pass removes them with everything else of crload. */
 

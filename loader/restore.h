@@ -4,6 +4,8 @@
 #define SELFCKPT_RESTORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "image.h"
 #include "selfckpt/restorer.h"
@@ -44,6 +46,25 @@ int check_vdso(const Sc__Mm *mm, char *err);
 /* Premaps the image's memory, prepares the restorer and enters it. Only
  * returns on error. */
 int premap_and_restore(struct restore_ctx *ctx, char *err);
+
+/* shared_files.c: shared mappings of files that exist only in the process */
+struct shared_file {
+	uint64_t dev, ino;
+	int fd;
+};
+struct shared_files {
+	struct shared_file *files;
+	size_t n;
+};
+/*
+ * The file to map shared VMA v from so that it shares pages with every
+ * other VMA and descriptor on its file: a descriptor the caller closes
+ * (*filled: it holds the contents already), or -1: with err empty, v is
+ * the only view of its memory and stays anonymous; else err is set.
+ */
+int shared_backing(struct shared_files *sf, const struct sc_proc_img *p, const Sc__Vma *v,
+		   bool *filled, char *err);
+void shared_files_release(struct shared_files *sf);
 
 /* restore.c */
 void restore_child(struct restore_ctx *ctx) __attribute__((noreturn));

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 
 #include "fd_dump.h"
 
@@ -29,9 +30,12 @@ static int read_contents(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__F
 	size_t size = (size_t)l->st.st_size, got = 0;
 	int rfd;
 
-	e->has_size = e->has_pos = e->has_contents = true;
+	e->has_size = e->has_pos = e->has_contents = e->has_dev = e->has_ino = true;
 	e->size = size;
 	e->pos = l->pos;
+	/* Shared mappings of this file name it the way maps does. */
+	e->dev = (uint64_t)major(l->st.st_dev) << 32 | minor(l->st.st_dev);
+	e->ino = l->st.st_ino;
 	if (size > MAX_CONTENTS) {
 		rt_stpcpy(fd_why(ctx, e), "more than 64 MiB that exist only in the process");
 		return -EFBIG;
