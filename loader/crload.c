@@ -139,6 +139,13 @@ static void __attribute__((noreturn)) ns_init(struct restore_ctx *ctx)
 		restore_child(ctx);
 	close(ctx->status_fd);
 	close(ctx->pages_fd);
+	/* Outliving a --restore-detached crload, this init must not hold
+	 * its caller's output open: $(crload -d ...) would never end. */
+	int null = open("/dev/null", O_RDWR);
+	for (int fd = 0; fd <= 2 && null >= 0; fd++)
+		dup2(null, fd);
+	if (null > 2)
+		close(null);
 	install_forwarding((pid_t)pid);
 	for (;;) {
 		int status;
