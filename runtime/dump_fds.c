@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/kcmp.h>
 #include <string.h>
 #include <sys/sysmacros.h>
 
@@ -37,37 +36,6 @@ static const char *type_name(const struct fd_live *l)
 	if (!strncmp(l->target, "anon_inode:", 11))
 		return "this kind of descriptor";
 	return "this kind of file";
-}
-
-/*
- * The lowest descriptor on the same open file description as fd, or -1.
- * kcmp(KCMP_FILE) both tests equality and orders descriptions, so one
- * descriptor per description is kept sorted in ctx->roots and each new
- * one costs a binary search: thousands of descriptors on one inode (or
- * on the one anonymous inode all eventfds share) stay cheap.
- */
-static int same_description(struct fd_dump_ctx *ctx, int fd)
-{
-	int pid = ctx->pid;
-	size_t lo = 0, hi = ctx->nroots;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		long r = sc_sys5(__NR_kcmp, pid, pid, KCMP_FILE, fd, ctx->roots[mid]);
-
-		if (r == 0)
-			return ctx->roots[mid];
-		if (r == 1)
-			hi = mid;
-		else if (r == 2)
-			lo = mid + 1;
-		else
-			return -1; /* no kcmp: every descriptor its own */
-	}
-	memmove(&ctx->roots[lo + 1], &ctx->roots[lo], (ctx->nroots - lo) * sizeof(*ctx->roots));
-	ctx->roots[lo] = fd;
-	ctx->nroots++;
-	return -1;
 }
 
 /* The locks held through this descriptor, from its fdinfo. */
@@ -160,7 +128,27 @@ static bool needs_fdinfo(struct fd_dump_ctx *ctx, const struct fd_live *l)
 	return false;
 }
 
-static int dump_one(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
+/*
+ * What readlink of /proc/self/fd/N would say, where fstat tells it
+ * already: "socket:[INODE]", and "pipe:[INODE]" for pipes (a named FIFO
+ * lives on another filesystem than pipefs). Returns its length, or 0 to
+ * ask readlink. A path walk per descriptor is much of the cost of
+ * thousands.
+ */
+static long synthetic_target(struct fd_dump_ctx *ctx, const struct stat *st, char *buf)
+{
+	const char *kind;
+
+	if (S_ISSOCK(st->st_mode))
+		kind = "socket:[";
+	else if (S_ISFIFO(st->st_mode) && ctx->pipefs_known && st->st_dev == ctx->pipefs_dev)
+		kind = "pipe:[";
+	else
+		return 0;
+	return rt_stpcpy(rt_fmt_u64(rt_stpcpy(buf, kind), st->st_ino), "]") - buf;
+}
+
+static int dump_one(struct fd_dump_ctx *ctx, int fd, const struct stat *st, Sc__Fd *e)
 {
 	char path[64], link[RT_MAX_PATH], *target;
 	struct fd_live l = { .fd = fd };
@@ -169,16 +157,21 @@ static int dump_one(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 
 	sc__fd__init(e);
 	e->fd = fd;
+	l.st = *st;
 	rt_fmt_i64(rt_stpcpy(path, "/proc/self/fd/"), fd);
-	n = sc_sys4(__NR_readlinkat, AT_FDCWD, path, link, sizeof(link) - 1);
+	n = synthetic_target(ctx, &l.st, link);
+	if (!n)
+		n = sc_sys4(__NR_readlinkat, AT_FDCWD, path, link, sizeof(link) - 1);
 	if (n < 0)
 		return (int)n;
 	target = rt_strdup(link, (size_t)n);
 	if (!target)
 		return -ENOMEM;
 	l.target = e->path = target;
-	if (sc_sys2(__NR_fstat, fd, &l.st))
-		return -EBADF;
+	if (S_ISFIFO(l.st.st_mode) && !strncmp(target, "pipe:[", 6)) {
+		ctx->pipefs_dev = l.st.st_dev;
+		ctx->pipefs_known = true;
+	}
 	if (!ctx->locks_loaded && (n = load_locked_inodes(ctx)))
 		return (int)n;
 	if (needs_fdinfo(ctx, &l)) {
@@ -199,7 +192,10 @@ static int dump_one(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 	e->has_mode = true;
 	e->mode = l.st.st_mode;
 
-	int orig = same_description(ctx, fd);
+	int orig;
+
+	if ((n = fd_same_description(ctx, &l, e->flags, &orig)))
+		return (int)n;
 	for (size_t i = 0; i < sc_nr_fd_kinds; i++) {
 		if (!sc_fd_kinds[i].claims || !sc_fd_kinds[i].claims(&l))
 			continue;
@@ -218,21 +214,67 @@ static int dump_one(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 	return -EOPNOTSUPP;
 }
 
-int rt_dump_fds(struct rt_image *img, Sc__Fds *fds)
+/* Descriptors the runtime holds during the checkpoint: not the app's. */
+static bool runtime_fd(const struct fd_dump_ctx *ctx, const struct rt_image *img, int fd)
 {
-	struct fd_dump_ctx ctx = { .fds = fds, .why = rt_dump_res.detail, .pid = img->pid };
-	size_t max_fds = 1 << 20;
+	return fd == img->dirfd || fd == img->fd ||
+	       (ctx->scratch_open && (fd == ctx->scratch_pipe[0] || fd == ctx->scratch_pipe[1]));
+}
+
+static int add_fd(struct fd_dump_ctx *ctx, int fd, const struct stat *st, size_t *cap)
+{
+	Sc__Fds *fds = ctx->fds;
+	Sc__Fd *e;
+
+	if (fds->n_fds == *cap) {
+		Sc__Fd **bigger = rt_alloc(sizeof(*bigger) * *cap * 2);
+
+		if (!bigger)
+			return -ENOMEM;
+		memcpy(bigger, fds->fds, sizeof(*bigger) * *cap);
+		fds->fds = bigger;
+		*cap *= 2;
+	}
+	e = rt_alloc(sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	fds->fds[fds->n_fds++] = e;
+	return dump_one(ctx, fd, st, e);
+}
+
+/* The size of the descriptor table (FDSize): every descriptor is below. */
+static long fd_table_size(void)
+{
+	size_t len;
+	const char *s = rt_read_file("/proc/self/status", &len), *p;
+	long n = 0;
+
+	if (!s || !(p = strstr(s, "\nFDSize:")))
+		return -1;
+	for (p += 8; *p == ' ' || *p == '\t'; p++)
+		;
+	for (; *p >= '0' && *p <= '9'; p++)
+		n = n * 10 + (*p - '0');
+	return n;
+}
+
+/*
+ * Up to this table size every number is tried with fstat, which also
+ * gives the stat the descriptor needs: listing /proc/self/fd instead
+ * makes the kernel build an inode per entry. Sparse tables are listed.
+ */
+#define PROBE_MAX 65536
+
+static int dump_listed(struct fd_dump_ctx *ctx, struct rt_image *img, size_t *cap)
+{
 	char buf[4096];
-	size_t cap = 256;
 	int dfd = (int)sc_sys4(__NR_openat, AT_FDCWD, "/proc/self/fd",
 			       O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	int err = 0;
 
 	if (dfd < 0)
 		return dfd;
-	fds->fds = rt_alloc(sizeof(*fds->fds) * cap);
-	ctx.roots = rt_alloc(sizeof(*ctx.roots) * max_fds);
-	while (!err && fds->fds && ctx.roots) {
+	while (!err) {
 		long n = sc_sys3(__NR_getdents64, dfd, buf, sizeof(buf));
 
 		if (n <= 0) {
@@ -241,7 +283,7 @@ int rt_dump_fds(struct rt_image *img, Sc__Fds *fds)
 		}
 		for (long off = 0; off < n && !err;) {
 			struct dirent64 *d = (struct dirent64 *)(buf + off);
-			Sc__Fd *e;
+			struct stat st;
 			int fd = 0;
 
 			off += d->d_reclen;
@@ -249,32 +291,39 @@ int rt_dump_fds(struct rt_image *img, Sc__Fds *fds)
 				continue;
 			for (const char *c = d->d_name; *c; c++)
 				fd = fd * 10 + (*c - '0');
-			/* The runtime's own descriptors are not the app's. */
-			if (fd == dfd || fd == img->dirfd || fd == img->fd)
+			if (fd == dfd || runtime_fd(ctx, img, fd))
 				continue;
-			if (fds->n_fds == cap) {
-				Sc__Fd **bigger = rt_alloc(sizeof(*bigger) * cap * 2);
-
-				if (!bigger) {
-					err = -ENOMEM;
-					break;
-				}
-				memcpy(bigger, fds->fds, sizeof(*bigger) * cap);
-				fds->fds = bigger;
-				cap *= 2;
-			}
-			e = rt_alloc(sizeof(*e));
-			if (!e) {
-				err = -ENOMEM;
-				break;
-			}
-			err = dump_one(&ctx, fd, e);
-			fds->fds[fds->n_fds++] = e;
+			err = sc_sys2(__NR_fstat, fd, &st) ? -EBADF : add_fd(ctx, fd, &st, cap);
 		}
 	}
 	sc_sys1(__NR_close, dfd);
-	if (!fds->fds || !ctx.roots)
+	return err;
+}
+
+int rt_dump_fds(struct rt_image *img, Sc__Fds *fds)
+{
+	struct fd_dump_ctx ctx = { .fds = fds, .why = rt_dump_res.detail, .pid = img->pid };
+	size_t cap = 256;
+	long size = fd_table_size();
+	int err = 0;
+
+	fds->fds = rt_alloc(sizeof(*fds->fds) * cap);
+	if (!fds->fds)
 		return -ENOMEM;
+	if (size < 0 || size > PROBE_MAX) {
+		err = dump_listed(&ctx, img, &cap);
+	} else {
+		for (int fd = 0; fd < size && !err; fd++) {
+			struct stat st;
+
+			if (!runtime_fd(&ctx, img, fd) && !sc_sys2(__NR_fstat, fd, &st))
+				err = add_fd(&ctx, fd, &st, &cap);
+		}
+	}
+	if (ctx.scratch_open) {
+		sc_sys1(__NR_close, ctx.scratch_pipe[0]);
+		sc_sys1(__NR_close, ctx.scratch_pipe[1]);
+	}
 	if (!err)
 		err = fd_pipe_check_ends(&ctx);
 	return err ? err : fd_unix_check_peers(&ctx);

@@ -17,13 +17,21 @@ struct fd_dump_ctx {
 	struct lock_inode *locked; /* inodes we may hold locks on */
 	size_t nlocked;
 	bool locks_loaded;
-	int *roots;	/* one fd per open file description, in kcmp order */
-	size_t nroots;
+	struct desc_table *descs; /* fd_descriptions.c */
+	uint64_t pipefs_dev;	/* st_dev of pipes, once one was seen */
+	bool pipefs_known;
+	int scratch_pipe[2];	/* fd_pipe.c: tee() target, once one is needed */
+	bool scratch_open;
 };
 
 /* After every descriptor is dumped: a pipe must have both ends here. */
 int fd_pipe_check_ends(struct fd_dump_ctx *ctx);
 int fd_unix_check_peers(struct fd_dump_ctx *ctx);
+
+/* The lowest descriptor on the same open file description as l (-1:
+ * none), given its status flags; 0 or -errno. */
+int fd_same_description(struct fd_dump_ctx *ctx, const struct fd_live *l, uint32_t flags,
+			int *orig);
 
 /* Formats "fd N (target): " into why and returns the end. */
 char *fd_why(struct fd_dump_ctx *ctx, const Sc__Fd *e);

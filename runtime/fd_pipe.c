@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "fd_dump.h"
 
@@ -24,44 +25,64 @@ static long find_pipe(Sc__Fds *fds, uint64_t id)
 	return -1;
 }
 
-/* Copies what is buffered in the pipe behind fd, without consuming it. */
-static int copy_buffered(int fd, Sc__Pipe *p)
+/* A read end of the pipe behind l: l itself, or the pipe opened again
+ * through /proc (fd is its write end). */
+static int read_end(const struct fd_live *l, uint32_t flags)
 {
 	char path[32];
-	int scratch[2], rfd;
-	long n, size, got = 0;
 
-	/* A read end of this very pipe, even when fd is its write end. */
-	rt_stpcpy(rt_fmt_i64(rt_stpcpy(path, "/proc/self/fd/"), fd), "");
-	rfd = (int)sc_sys4(__NR_openat, AT_FDCWD, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+	if ((flags & O_ACCMODE) == O_RDONLY)
+		return l->fd;
+	rt_fmt_i64(rt_stpcpy(path, "/proc/self/fd/"), l->fd);
+	return (int)sc_sys4(__NR_openat, AT_FDCWD, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+}
+
+/*
+ * Copies what is buffered in the pipe behind l without consuming it: tee()
+ * into a scratch pipe (one per checkpoint) and read from there. Most pipes
+ * hold nothing, which FIONREAD tells first.
+ */
+static int copy_buffered(struct fd_dump_ctx *ctx, const struct fd_live *l, uint32_t flags,
+			 Sc__Pipe *p)
+{
+	int queued = 0, rfd;
+	long size = sc_sys2(__NR_fcntl, l->fd, F_GETPIPE_SZ), n, got = 0;
+
+	if (size <= 0)
+		return size < 0 ? (int)size : -EIO;
+	p->size = (uint32_t)size;
+	if (sc_sys3(__NR_ioctl, l->fd, FIONREAD, &queued) || queued <= 0)
+		return 0;
+	if (!ctx->scratch_open) {
+		if (sc_sys2(__NR_pipe2, ctx->scratch_pipe, O_NONBLOCK | O_CLOEXEC))
+			return -EMFILE;
+		ctx->scratch_open = true;
+	}
+	if (sc_sys2(__NR_fcntl, ctx->scratch_pipe[1], F_GETPIPE_SZ) < size &&
+	    sc_sys3(__NR_fcntl, ctx->scratch_pipe[1], F_SETPIPE_SZ, size) < 0)
+		return -ENOMEM;
+	rfd = read_end(l, flags);
 	if (rfd < 0)
 		return rfd;
-	size = sc_sys2(__NR_fcntl, rfd, F_GETPIPE_SZ);
-	if (size <= 0 || sc_sys2(__NR_pipe2, scratch, O_NONBLOCK | O_CLOEXEC)) {
+	n = sc_sys4(__NR_tee, rfd, ctx->scratch_pipe[1], size, SPLICE_F_NONBLOCK);
+	if (rfd != l->fd)
 		sc_sys1(__NR_close, rfd);
-		return size < 0 ? (int)size : -EMFILE;
-	}
-	p->size = (uint32_t)size;
-	sc_sys3(__NR_fcntl, scratch[1], F_SETPIPE_SZ, size);
-	n = sc_sys4(__NR_tee, rfd, scratch[1], size, SPLICE_F_NONBLOCK);
-	if (n > 0 && (p->data.data = rt_alloc((size_t)n))) {
-		while (got < n) {
-			long r = sc_sys3(__NR_read, scratch[0], p->data.data + got, n - got);
-
-			if (r <= 0)
-				break;
-			got += r;
-		}
-		p->has_data = true;
-		p->data.len = (size_t)got;
-	}
-	sc_sys1(__NR_close, rfd);
-	sc_sys1(__NR_close, scratch[0]);
-	sc_sys1(__NR_close, scratch[1]);
 	if (n == -EAGAIN)
-		n = 0;
-	if (n < 0)
+		return 0;
+	if (n <= 0)
 		return (int)n;
+	p->data.data = rt_alloc((size_t)n);
+	if (!p->data.data)
+		return -ENOMEM;
+	while (got < n) {
+		long r = sc_sys3(__NR_read, ctx->scratch_pipe[0], p->data.data + got, n - got);
+
+		if (r <= 0)
+			break;
+		got += r;
+	}
+	p->has_data = true;
+	p->data.len = (size_t)got;
 	return got == n ? 0 : -EIO;
 }
 
@@ -102,7 +123,7 @@ static int record_pipe(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd 
 	sc__pipe__init(p);
 	p->id = e->pipe_id;
 	fds->pipes[fds->n_pipes++] = p;
-	return copy_buffered(l->fd, p);
+	return copy_buffered(ctx, l, e->flags, p);
 }
 
 int fd_pipe_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
