@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -246,6 +247,21 @@ static const Sc__Pipe *find_pipe(const Sc__Fds *fds, uint64_t id)
 	return NULL;
 }
 
+/* INOTIFY: watches in ascending wd order, each restorable. */
+static int check_watches(const Sc__Fd *f, char *err)
+{
+	const uint32_t flags = IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK;
+
+	for (size_t j = 0; j < f->n_watches; j++) {
+		const Sc__InotifyWatch *w = f->watches[j];
+
+		if (w->wd <= 0 || (j && w->wd <= f->watches[j - 1]->wd) || !w->path ||
+		    w->path[0] != '/' || (w->mask & ~flags) || !(w->mask & IN_ALL_EVENTS))
+			return fail(err, "fd %d: inotify watch %zu is malformed", f->fd, j);
+	}
+	return 0;
+}
+
 int sc_check_fds(const Sc__Fds *fds, char *err)
 {
 	for (size_t i = 0; i < fds->n_pipes; i++) {
@@ -309,6 +325,8 @@ int sc_check_fds(const Sc__Fds *fds, char *err)
 			    (l->has_end && l->end > INT64_MAX))
 				return fail(err, "fd %d: lock %zu is malformed", f->fd, j);
 		}
+		if (check_watches(f, err))
+			return -1;
 		if (f->kind == SC__FD_KIND__EVENTFD &&
 		    (!f->has_eventfd_count || f->eventfd_count == UINT64_MAX))
 			return fail(err, "fd %d: eventfd without a valid count", f->fd);
