@@ -23,6 +23,7 @@ FD_HALVES(fd_memfd);
 FD_HALVES(fd_unix);
 FD_HALVES(fd_fifo);
 FD_HALVES(fd_inotify);
+FD_HALVES(fd_tty);
 
 #define FD_KIND(k, nm, x)                                                                          \
 	{                                                                                          \
@@ -31,8 +32,12 @@ FD_HALVES(fd_inotify);
 	}
 
 const struct fd_kind sc_fd_kinds[] = {
-	/* Standard streams on a terminal, pipe or socket: before the others. */
+	/* Standard streams on a pipe or socket: before the others. */
 	FD_KIND(SC__FD_KIND__INHERIT, "inherited", fd_inherit),
+	/* Before devices: a terminal is one. */
+	FD_KIND(SC__FD_KIND__TTY, "terminal", fd_tty),
+	FD_KIND(SC__FD_KIND__PTY_MASTER, "pty master", fd_tty),
+	FD_KIND(SC__FD_KIND__PTY_SLAVE, "pty slave", fd_tty),
 	FD_KIND(SC__FD_KIND__REG, "file", fd_path),
 	FD_KIND(SC__FD_KIND__DIR, "directory", fd_path),
 	FD_KIND(SC__FD_KIND__CHR, "device", fd_path),

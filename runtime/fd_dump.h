@@ -24,6 +24,8 @@ struct fd_dump_ctx {
 /* After every descriptor is dumped: a pipe must have both ends here. */
 int fd_pipe_check_ends(struct fd_dump_ctx *ctx);
 int fd_unix_check_peers(struct fd_dump_ctx *ctx);
+/* Which pty slaves are ours, which terminals are crload's to give. */
+int fd_tty_check_pairs(struct fd_dump_ctx *ctx);
 
 /* Formats "fd N (target): " into why and returns the end. */
 char *fd_why(struct fd_dump_ctx *ctx, const Sc__Fd *e);
