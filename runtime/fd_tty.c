@@ -28,9 +28,14 @@
 bool fd_tty_claims(const struct fd_live *l)
 {
 	struct termios t;
+	long r;
 
-	/* What isatty() asks: any driver that answers TCGETS is a terminal. */
-	return S_ISCHR(l->st.st_mode) && sc_sys3(__NR_ioctl, l->fd, TCGETS, &t) == 0;
+	if (!S_ISCHR(l->st.st_mode))
+		return false;
+	/* What isatty() asks: any driver that answers TCGETS is a terminal;
+	 * a terminal hung up answers EIO (and must not be reopened by path). */
+	r = sc_sys3(__NR_ioctl, l->fd, TCGETS, &t);
+	return r == 0 || r == -EIO;
 }
 
 /* Names a terminal by its devpts (or devtmpfs) device and its own device. */
