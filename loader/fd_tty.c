@@ -92,9 +92,10 @@ static bool has_slaves(const Sc__Fds *fds, uint64_t id)
 /*
  * The bytes that waited in the pair go back the way they came, with the
  * flags that would change or echo them off meanwhile: towards the master
- * written on the slave without output processing, towards the slave
+ * written on the slave s without output processing, towards the slave
  * written on the master without input processing. Then the saved
- * settings.
+ * settings (TCSETS on a master sets its slave's). s is -1 when the image
+ * holds no slave, and then no bytes either.
  */
 static int set_up_pair(int m, int s, const Sc__Pty *p)
 {
@@ -109,7 +110,7 @@ static int set_up_pair(int m, int s, const Sc__Pty *p)
 	raw.c_iflag = 0;
 	raw.c_oflag &= ~(tcflag_t)OPOST;
 	raw.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ISIG | IEXTEN | ICANON);
-	if (ioctl(s, TCSETS, &raw))
+	if (ioctl(m, TCSETS, &raw))
 		return -1;
 	if (p->has_to_master &&
 	    write(s, p->to_master.data, p->to_master.len) != (ssize_t)p->to_master.len)
@@ -119,7 +120,7 @@ static int set_up_pair(int m, int s, const Sc__Pty *p)
 			return -1;
 		sc_tty_wait_inq(s, (int)p->to_slave.len);
 	}
-	if (ioctl(s, TCSETS, &t) || ioctl(m, TIOCSWINSZ, &ws))
+	if (ioctl(m, TCSETS, &t) || ioctl(m, TIOCSWINSZ, &ws))
 		return -1;
 	return p->packet ? ioctl(m, TIOCPKT, &on) : 0;
 }
@@ -130,7 +131,7 @@ static struct fd_restore_pty *make_pair(struct fd_restore_ctx *ctx, uint64_t id,
 {
 	const Sc__Fd *me = master_of(ctx->fds, id);
 	struct fd_restore_pty *more;
-	int m, s = -1, unlock = 0, lock = 1;
+	int m, s = -1, unlock = 0, lock = 1, ok;
 
 	for (size_t i = 0; i < ctx->nptys; i++)
 		if (ctx->ptys[i].id == id)
@@ -142,12 +143,16 @@ static struct fd_restore_pty *make_pair(struct fd_restore_ctx *ctx, uint64_t id,
 		return NULL;
 	}
 	ctx->ptys = more;
+	/* Without a slave in the image, none is opened: closing it would
+	 * leave the master reading EIO. A locked pair has none. */
 	m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (m >= 0 && !ioctl(m, TIOCSPTLCK, &unlock))
+	ok = m >= 0 && !ioctl(m, TIOCSPTLCK, &unlock);
+	if (ok && has_slaves(ctx->fds, id)) {
 		s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	/* A locked pair has no slave open: lock it again once set up. */
-	if (s < 0 || set_up_pair(m, s, me->pty) ||
-	    (me->pty->locked && !has_slaves(ctx->fds, id) && ioctl(m, TIOCSPTLCK, &lock))) {
+		ok = s >= 0;
+	}
+	if (!ok || set_up_pair(m, s, me->pty) ||
+	    (me->pty->locked && s < 0 && ioctl(m, TIOCSPTLCK, &lock))) {
 		snprintf(err, SC_ERR_LEN, "fd %d: a new pty for the one of fd %d: %s", e->fd,
 			 me->fd, strerror(errno));
 		if (s >= 0)
@@ -156,7 +161,8 @@ static struct fd_restore_pty *make_pair(struct fd_restore_ctx *ctx, uint64_t id,
 			close(m);
 		return NULL;
 	}
-	close(s);
+	if (s >= 0)
+		close(s);
 	more = &ctx->ptys[ctx->nptys++];
 	more->id = id;
 	more->master = fd_scratch_dup(ctx, m, me, err);

@@ -100,9 +100,12 @@ static int take_and_put_back(int from, int to, int tios_fd, const tcflag_t clear
 
 /*
  * The bytes waiting in the pair, read while the app is frozen and written
- * back at once (tty buffers cannot be peeked). Towards the slave only in
- * non-canonical mode: a partial line of canonical mode cannot be read.
- * Packet mode is off while the master is read (a pending status is lost).
+ * back at once (tty buffers cannot be peeked). Only when the process holds
+ * a slave too: the slave opened here and closed again would otherwise be
+ * its last, and the master would read EIO from then on. Towards the slave
+ * only in non-canonical mode: a partial line of canonical mode cannot be
+ * read. Packet mode is off while the master is read (a pending status is
+ * lost).
  */
 static int dump_queues(int master, Sc__Pty *pty)
 {
@@ -134,7 +137,7 @@ static int dump_master(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd 
 {
 	unsigned index = 0, locked = 0;
 	unsigned short ws[4] = { 0 };
-	int packet = 0, slave, err;
+	int packet = 0, slave;
 	Sc__Pty *pty = rt_alloc(sizeof(*pty));
 	Sc__Termios *tios = rt_alloc(sizeof(*tios));
 	struct stat st;
@@ -166,11 +169,7 @@ static int dump_master(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd 
 	e->pty = pty;
 	e->has_pty_id = true;
 	e->pty_id = tty_id(&st);
-	/* A dup shares the pair: its bytes are taken once. */
-	err = e->has_dup_of ? 0 : dump_queues(l->fd, pty);
-	if (err)
-		rt_stpcpy(fd_why(ctx, e), "the bytes waiting in this pty could not be put back");
-	return err ? -EIO : 0;
+	return 0;
 }
 
 int fd_tty_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
@@ -213,6 +212,7 @@ static const Sc__Fd *find_tty(const Sc__Fds *fds, Sc__FdKind kind, uint64_t id, 
 int fd_tty_check_pairs(struct fd_dump_ctx *ctx)
 {
 	const Sc__Fds *fds = ctx->fds;
+	int err = 0;
 
 	for (size_t i = 0; i < fds->n_fds; i++) {
 		Sc__Fd *e = fds->fds[i];
@@ -235,5 +235,14 @@ int fd_tty_check_pairs(struct fd_dump_ctx *ctx)
 		}
 		e->has_pty_id = false;
 	}
-	return 0;
+	for (size_t i = 0; i < fds->n_fds && !err; i++) {
+		Sc__Fd *e = fds->fds[i];
+
+		/* A dup shares the pair: its bytes are taken once. */
+		if (e->kind == SC__FD_KIND__PTY_MASTER && !e->has_dup_of &&
+		    find_tty(fds, SC__FD_KIND__PTY_SLAVE, e->pty_id, 1 << 30) &&
+		    (err = dump_queues(e->fd, e->pty)))
+			rt_stpcpy(fd_why(ctx, e), "the bytes waiting in this pty could not be put back");
+	}
+	return err ? -EIO : 0;
 }

@@ -5,33 +5,14 @@
 # image, and crload refusing damaged images before creating any process.
 # Runs under tests/e2e/reaper; needs root for the tmpfs mounts.
 set -u
-: "${SELFCKPT_LIB:?}" "${CRLOAD:?}" "${E2E_BIN:?}"
-root=$(mktemp -d "${TMPDIR:-/tmp}/selfckpt-options.XXXXXX")
-passed=0 failed=0
+suite=options
+. "$(dirname "$0")/suite.sh"
 mounts=()
 cleanup() {
 	for m in "${mounts[@]}"; do umount "$m" 2>/dev/null; done
 	[ $failed -eq 0 ] && rm -rf "$root"
 }
 trap cleanup EXIT
-. "$(dirname "$0")/../close-fds.sh"
-close_extra_fds
-
-result() { # NAME STATUS (77: skipped, the test said why)
-	if [ "$2" -eq 77 ]; then
-		return
-	elif [ "$2" -eq 0 ]; then
-		passed=$((passed + 1)); echo "PASS: options/$1"
-	else
-		failed=$((failed + 1)); echo "FAIL: options/$1 (work dir $root/$1)"
-	fi
-}
-say() { printf '  %s\n' "$*" >&2; }
-wait_for() {
-	local i
-	for ((i = 0; i < 600; i++)); do "$@" && return 0; sleep 0.05; done
-	return 1
-}
 logged() { grep -q "$1" "$W/log" 2>/dev/null; }
 
 start() { # env assignments..., then the program and its args

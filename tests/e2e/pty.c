@@ -4,8 +4,11 @@
  * ways, the bytes that were waiting in each direction arrive, and the
  * settings hold: raw mode with a custom speed and VMIN, window size, and
  * on a second pair canonical mode with echo off and packet mode on the
- * master. The slave is the new master's (the pts number may differ).
+ * master. The slave is the new master's (the pts number may differ). A
+ * third pair has no slave open yet: its master must not read EIO (as
+ * after a slave's hangup), and its slave opens by ptsname() afterwards.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -85,7 +88,8 @@ int main(int argc, char **argv)
 	struct winsize ws = { .ws_row = 33, .ws_col = 111, .ws_xpixel = 7 }, now;
 	char link[64], path[64];
 	struct pair raw, canon;
-	int pkt = 1;
+	int pkt = 1, lone, lone_s;
+	char c;
 
 	test_init(argc, argv);
 	open_pair(&raw);
@@ -100,6 +104,9 @@ int main(int argc, char **argv)
 	if (tcsetattr(canon.s, TCSANOW, &canon.t) || tcgetattr(canon.s, &canon.t) ||
 	    ioctl(canon.m, TIOCPKT, &pkt))
 		test_fail("canonical pair: %m");
+	lone = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK);
+	if (lone < 0 || grantpt(lone) || unlockpt(lone))
+		test_fail("posix_openpt: %m");
 	/* Waiting in every direction but towards a canonical slave (lost). */
 	put(raw.m, "for the raw slave");
 	put(raw.s, "for the raw master");
@@ -132,5 +139,12 @@ int main(int argc, char **argv)
 	put(canon.m, "hello\n");
 	get(canon.s, "canonical slave", "hello\n", 6);
 	nothing(canon.m, "canonical master (echo is off)");
+	if (read(lone, &c, 1) != -1 || errno != EAGAIN)
+		test_fail("master without a slave: read gives %m, not EAGAIN");
+	lone_s = open(ptsname(lone), O_RDWR | O_NOCTTY);
+	if (lone_s < 0)
+		test_fail("%s: %m", ptsname(lone));
+	put(lone, "hi\n");
+	get(lone_s, "slave opened after restore", "hi\n", 3);
 	test_pass();
 }

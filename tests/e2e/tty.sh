@@ -9,27 +9,8 @@
 # program's (someone else's pty, a serial port) naming the fd.
 # Runs under tests/e2e/reaper.
 set -u
-: "${SELFCKPT_LIB:?}" "${CRLOAD:?}" "${E2E_BIN:?}"
-root=$(mktemp -d "${TMPDIR:-/tmp}/selfckpt-tty.XXXXXX")
-passed=0 failed=0
-. "$(dirname "$0")/../close-fds.sh"
-close_extra_fds
-
-result() { # NAME STATUS (77: skipped, the test said why)
-	if [ "$2" -eq 77 ]; then
-		return
-	elif [ "$2" -eq 0 ]; then
-		passed=$((passed + 1)); echo "PASS: tty/$1"
-	else
-		failed=$((failed + 1)); echo "FAIL: tty/$1 (work dir $root/$1)"
-	fi
-}
-say() { printf '  %s\n' "$*" >&2; }
-wait_for() {
-	local i
-	for ((i = 0; i < 600; i++)); do "$@" && return 0; sleep 0.05; done
-	return 1
-}
+suite=tty
+. "$(dirname "$0")/suite.sh"
 gone() { ! kill -0 "$1" 2>/dev/null; }
 logged() {
 	local n
