@@ -24,6 +24,7 @@ FD_HALVES(fd_unix);
 FD_HALVES(fd_fifo);
 FD_HALVES(fd_inotify);
 FD_HALVES(fd_tty);
+FD_HALVES(fd_pty); /* fd_tty's restore and describe; fd_tty claims both */
 
 #define FD_KIND(k, nm, x)                                                                          \
 	{                                                                                          \
@@ -36,8 +37,8 @@ const struct fd_kind sc_fd_kinds[] = {
 	FD_KIND(SC__FD_KIND__INHERIT, "inherited", fd_inherit),
 	/* Before devices: a terminal is one. */
 	FD_KIND(SC__FD_KIND__TTY, "terminal", fd_tty),
-	FD_KIND(SC__FD_KIND__PTY_MASTER, "pty master", fd_tty),
-	FD_KIND(SC__FD_KIND__PTY_SLAVE, "pty slave", fd_tty),
+	FD_KIND(SC__FD_KIND__PTY_MASTER, "pty master", fd_pty),
+	FD_KIND(SC__FD_KIND__PTY_SLAVE, "pty slave", fd_pty),
 	FD_KIND(SC__FD_KIND__REG, "file", fd_path),
 	FD_KIND(SC__FD_KIND__DIR, "directory", fd_path),
 	FD_KIND(SC__FD_KIND__CHR, "device", fd_path),

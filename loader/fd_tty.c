@@ -194,6 +194,10 @@ int fd_tty_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	return fd;
 }
 
+/* The pty rows of sc_fd_kinds: claimed through the terminal row. */
+int fd_pty_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+	__attribute__((alias("fd_tty_restore")));
+
 void fd_tty_describe(const Sc__Fd *e, char *buf, size_t len)
 {
 	const Sc__Pty *p = e->pty;
@@ -213,3 +217,6 @@ void fd_tty_describe(const Sc__Fd *e, char *buf, size_t len)
 	else
 		snprintf(buf, len, "master of a new pty (a dup)");
 }
+
+void fd_pty_describe(const Sc__Fd *e, char *buf, size_t len)
+	__attribute__((alias("fd_tty_describe")));
