@@ -76,9 +76,10 @@ static void record(int wd, const char *path)
 		return; /* too long to keep: the file handle will do */
 	memcpy(abs + n, path, len + 1);
 	set += (unsigned)wd % REC_SETS * REC_WAYS;
+	/* Bounded: another thread may be rewriting that entry's path. */
 	for (int i = 0; i < REC_WAYS && !r; i++)
 		if (!atomic_load(&set[i].seq) ||
-		    (set[i].wd == wd && !strcmp(set[i].path, abs)))
+		    (set[i].wd == wd && !strncmp(set[i].path, abs, REC_PATH)))
 			r = &set[i];
 	if (!r)
 		r = &set[atomic_fetch_add(&rec_victim, 1) % REC_WAYS];
