@@ -98,6 +98,7 @@ void fd_inotify_describe(const Sc__Fd *e, char *buf, size_t len)
 			 e->n_watches == 1 ? "" : "es");
 
 	for (size_t i = 0; i < e->n_watches && n > 0 && (size_t)n < len; i++)
-		n += snprintf(buf + n, len - (size_t)n, "%s wd %d %s (mask %#x)", i ? "," : ":",
-			      e->watches[i]->wd, e->watches[i]->path, e->watches[i]->mask);
+		n += snprintf(buf + n, len - (size_t)n, "%s wd %d %s (mask %#x%s)", i ? "," : ":",
+			      e->watches[i]->wd, e->watches[i]->path, e->watches[i]->mask,
+			      e->watches[i]->dont_follow ? ", the symlink itself" : "");
 }
