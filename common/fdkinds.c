@@ -22,6 +22,9 @@ FD_HALVES(fd_ghost);
 FD_HALVES(fd_memfd);
 FD_HALVES(fd_unix);
 FD_HALVES(fd_fifo);
+FD_HALVES(fd_inotify);
+FD_HALVES(fd_tty);
+FD_HALVES(fd_pty); /* fd_tty's restore and describe; fd_tty claims both */
 
 #define FD_KIND(k, nm, x)                                                                          \
 	{                                                                                          \
@@ -30,8 +33,12 @@ FD_HALVES(fd_fifo);
 	}
 
 const struct fd_kind sc_fd_kinds[] = {
-	/* Standard streams on a terminal, pipe or socket: before the others. */
+	/* Standard streams on a pipe or socket: before the others. */
 	FD_KIND(SC__FD_KIND__INHERIT, "inherited", fd_inherit),
+	/* Before devices: a terminal is one. */
+	FD_KIND(SC__FD_KIND__TTY, "terminal", fd_tty),
+	FD_KIND(SC__FD_KIND__PTY_MASTER, "pty master", fd_pty),
+	FD_KIND(SC__FD_KIND__PTY_SLAVE, "pty slave", fd_pty),
 	FD_KIND(SC__FD_KIND__REG, "file", fd_path),
 	FD_KIND(SC__FD_KIND__DIR, "directory", fd_path),
 	FD_KIND(SC__FD_KIND__CHR, "device", fd_path),
@@ -45,6 +52,7 @@ const struct fd_kind sc_fd_kinds[] = {
 	/* After memfd: a memfd looks like an unlinked file too. */
 	FD_KIND(SC__FD_KIND__GHOST, "unlinked file", fd_ghost),
 	FD_KIND(SC__FD_KIND__UNIX_PAIR, "unix socketpair", fd_unix),
+	FD_KIND(SC__FD_KIND__INOTIFY, "inotify", fd_inotify),
 };
 
 const size_t sc_nr_fd_kinds = sizeof(sc_fd_kinds) / sizeof(sc_fd_kinds[0]);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -246,6 +247,54 @@ static const Sc__Pipe *find_pipe(const Sc__Fds *fds, uint64_t id)
 	return NULL;
 }
 
+/* INOTIFY: watches in ascending wd order, each restorable. */
+static int check_watches(const Sc__Fd *f, char *err)
+{
+	const uint32_t flags = IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK;
+
+	for (size_t j = 0; j < f->n_watches; j++) {
+		const Sc__InotifyWatch *w = f->watches[j];
+
+		if (w->wd <= 0 || (j && w->wd <= f->watches[j - 1]->wd) || !w->path ||
+		    w->path[0] != '/' || (w->mask & ~flags) || !(w->mask & IN_ALL_EVENTS))
+			return fail(err, "fd %d: inotify watch %zu is malformed", f->fd, j);
+	}
+	return 0;
+}
+
+/* PTY_MASTER: one per pair, its settings whole; PTY_SLAVE: its master
+ * in the image. */
+static int check_tty(const Sc__Fds *fds, const Sc__Fd *f, char *err)
+{
+	const Sc__Pty *p = f->pty;
+	bool master = false;
+
+	if (f->kind != SC__FD_KIND__PTY_MASTER && f->kind != SC__FD_KIND__PTY_SLAVE)
+		return 0;
+	if (!f->has_pty_id)
+		return fail(err, "fd %d: a pty without its pair", f->fd);
+	for (size_t j = 0; j < fds->n_fds; j++) {
+		const Sc__Fd *o = fds->fds[j];
+
+		if (o != f && o->kind == SC__FD_KIND__PTY_MASTER && !o->has_dup_of &&
+		    o->has_pty_id && o->pty_id == f->pty_id) {
+			if (f->kind == SC__FD_KIND__PTY_MASTER && !f->has_dup_of)
+				return fail(err, "fd %d: two pty masters of one pair", f->fd);
+			master = true;
+		}
+	}
+	if (f->kind == SC__FD_KIND__PTY_SLAVE && !master)
+		return fail(err, "fd %d: a pty slave without its master", f->fd);
+	if (f->kind == SC__FD_KIND__PTY_SLAVE || f->has_dup_of)
+		return 0;
+	if (!p || p->termios->cc.len != 19 || p->rows > 0xffff || p->cols > 0xffff ||
+	    p->xpixel > 0xffff || p->ypixel > 0xffff ||
+	    (p->has_to_master && p->to_master.len > 65536) ||
+	    (p->has_to_slave && p->to_slave.len > 65536))
+		return fail(err, "fd %d: pty settings missing or malformed", f->fd);
+	return 0;
+}
+
 int sc_check_fds(const Sc__Fds *fds, char *err)
 {
 	for (size_t i = 0; i < fds->n_pipes; i++) {
@@ -309,6 +358,8 @@ int sc_check_fds(const Sc__Fds *fds, char *err)
 			    (l->has_end && l->end > INT64_MAX))
 				return fail(err, "fd %d: lock %zu is malformed", f->fd, j);
 		}
+		if (check_watches(f, err) || check_tty(fds, f, err))
+			return -1;
 		if (f->kind == SC__FD_KIND__EVENTFD &&
 		    (!f->has_eventfd_count || f->eventfd_count == UINT64_MAX))
 			return fail(err, "fd %d: eventfd without a valid count", f->fd);

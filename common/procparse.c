@@ -315,6 +315,110 @@ int pp_parse_epoll_target(const char *line, size_t len, struct pp_epoll_target *
 	return p == end || *p == ' ' ? 0 : -1;
 }
 
+/* Skips spaces and "key", then reads the hex number right after it, up
+ * to max: "wd:3". */
+static int hex_field(const char **p, const char *end, const char *key, uint64_t max, uint64_t *v)
+{
+	size_t n = strlen(key);
+
+	skip_spaces(p, end);
+	if ((size_t)(end - *p) < n || memcmp(*p, key, n))
+		return -1;
+	*p += n;
+	return hex_u64(p, end, v) || *v > max ? -1 : 0;
+}
+
+int pp_parse_inotify_line(const char *line, size_t len, struct pp_inotify_watch *w)
+{
+	const char *p = line, *end = line + len;
+	uint64_t wd, sdev, mask, ign, bytes, type;
+
+	memset(w, 0, sizeof(*w));
+	if (!word(&p, end, "inotify") || hex_field(&p, end, "wd:", INT32_MAX, &wd) ||
+	    hex_field(&p, end, "ino:", UINT64_MAX, &w->ino) ||
+	    hex_field(&p, end, "sdev:", UINT32_MAX, &sdev) ||
+	    hex_field(&p, end, "mask:", UINT32_MAX, &mask) ||
+	    hex_field(&p, end, "ignored_mask:", UINT32_MAX, &ign))
+		return -1;
+	w->wd = (int)wd;
+	w->sdev_major = (unsigned)(sdev >> 20);
+	w->sdev_minor = (unsigned)(sdev & 0xfffff);
+	w->mask = (uint32_t)mask;
+	skip_spaces(&p, end);
+	if (p == end)
+		return 0;
+	if (hex_field(&p, end, "fhandle-bytes:", PP_MAX_HANDLE, &bytes) ||
+	    hex_field(&p, end, "fhandle-type:", INT32_MAX, &type))
+		return -1;
+	skip_spaces(&p, end);
+	if ((size_t)(end - p) < 9 + bytes * 2 || memcmp(p, "f_handle:", 9))
+		return -1;
+	p += 9;
+	for (uint64_t i = 0; i < bytes; i++) {
+		const char pair[2] = { p[0], p[1] };
+		const char *q = pair;
+		uint64_t b;
+
+		if (hex_u64(&q, pair + 2, &b) || q != pair + 2)
+			return -1;
+		w->handle[i] = (uint8_t)b;
+		p += 2;
+	}
+	skip_spaces(&p, end);
+	if (p != end)
+		return -1;
+	w->handle_bytes = (unsigned)bytes;
+	w->handle_type = (int)type;
+	return 0;
+}
+
+/* The next space-separated field of a line. */
+static size_t field(const char **p, const char *end, const char **start)
+{
+	skip_spaces(p, end);
+	*start = *p;
+	while (*p < end && **p != ' ')
+		(*p)++;
+	return (size_t)(*p - *start);
+}
+
+int pp_parse_mountinfo_line(const char *line, size_t len, struct pp_mount *m, char *mnt,
+			    size_t cap)
+{
+	const char *p = line, *end = line + len, *f;
+	uint64_t maj, min;
+	size_t n, o = 0;
+
+	field(&p, end, &f);
+	field(&p, end, &f);
+	skip_spaces(&p, end);
+	if (dec_u64(&p, end, &maj) || expect(&p, end, ':') || dec_u64(&p, end, &min) ||
+	    maj > 0xfff || min > 0xfffff)
+		return -1;
+	m->major = (unsigned)maj;
+	m->minor = (unsigned)min;
+	n = field(&p, end, &f);
+	m->whole = n == 1 && f[0] == '/';
+	n = field(&p, end, &f);
+	if (!n || f[0] != '/')
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char c = f[i];
+
+		/* The kernel escapes space, tab, newline and backslash as \ooo. */
+		if (c == '\\' && i + 3 < n && f[i + 1] >= '0' && f[i + 1] <= '3' &&
+		    f[i + 2] >= '0' && f[i + 2] <= '7' && f[i + 3] >= '0' && f[i + 3] <= '7') {
+			c = (char)((f[i + 1] - '0') << 6 | (f[i + 2] - '0') << 3 | (f[i + 3] - '0'));
+			i += 3;
+		}
+		if (o + 1 >= cap)
+			return -1;
+		mnt[o++] = c;
+	}
+	mnt[o] = '\0';
+	return 0;
+}
+
 int pp_parse_lock_line(const char *line, size_t len, struct pp_lock *lk)
 {
 	const char *p = line, *end = line + len;

@@ -73,6 +73,32 @@ struct pp_epoll_target {
 };
 int pp_parse_epoll_target(const char *line, size_t len, struct pp_epoll_target *t);
 
+/* One "inotify wd:3 ino:a72131 sdev:fe00000 mask:2 ignored_mask:0
+ * fhandle-bytes:8 fhandle-type:1 f_handle:3121a700aa639eb2" line of an
+ * inotify's fdinfo (all numbers hex; sdev in the kernel's encoding,
+ * major << 20 | minor). The handle part is optional. */
+#define PP_MAX_HANDLE 128
+struct pp_inotify_watch {
+	int wd;
+	uint64_t ino;
+	unsigned sdev_major, sdev_minor;
+	uint32_t mask;
+	unsigned handle_bytes; /* 0: no handle */
+	int handle_type;
+	uint8_t handle[PP_MAX_HANDLE];
+};
+int pp_parse_inotify_line(const char *line, size_t len, struct pp_inotify_watch *w);
+
+/* A line of /proc/PID/mountinfo ("36 35 98:0 /sub /mnt rw ..."): the
+ * filesystem's device, whether the mount shows its root ("/"), and the
+ * mount point with its octal escapes undone, in mnt (cap bytes). */
+struct pp_mount {
+	unsigned major, minor;
+	bool whole;
+};
+int pp_parse_mountinfo_line(const char *line, size_t len, struct pp_mount *m, char *mnt,
+			    size_t cap);
+
 /* "lock:\t1: POSIX  ADVISORY  WRITE 123 fe:00:456 0 EOF" of an fdinfo. */
 enum pp_lock_type { PP_LOCK_POSIX = 1, PP_LOCK_FLOCK = 2, PP_LOCK_OFD = 3 };
 struct pp_lock {

@@ -9,8 +9,25 @@
 
 #include "fd_restore.h"
 
+/* The files an inotify instance watched are still there. */
+static int watches_preflight(const Sc__Fd *e, char *err)
+{
+	for (size_t i = 0; i < e->n_watches; i++) {
+		const Sc__InotifyWatch *w = e->watches[i];
+		struct stat st;
+
+		if (fstatat(AT_FDCWD, w->path, &st, w->dont_follow ? AT_SYMLINK_NOFOLLOW : 0)) {
+			snprintf(err, SC_ERR_LEN, "fd %d: inotify watch %d: %.256s: %s", e->fd,
+				 w->wd, w->path, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /*
- * Before any process exists: every file reopened by path is still there,
+ * Before any process exists: every file reopened by path (or watched by
+ * inotify) is still there,
  * and none changed in a way that restoring would lose or corrupt data: a
  * file shorter than the offset the process has read or written up to, or
  * a file it writes that changed size since (someone else wrote it, or the
@@ -23,6 +40,8 @@ int fd_path_preflight(const Sc__Fds *fds, bool allow_changed, char *err)
 		bool writer = (e->flags & O_ACCMODE) != O_RDONLY;
 		struct stat st;
 
+		if (!e->has_dup_of && e->kind == SC__FD_KIND__INOTIFY && watches_preflight(e, err))
+			return -1;
 		if (e->has_dup_of || (e->kind != SC__FD_KIND__REG && e->kind != SC__FD_KIND__DIR &&
 				      e->kind != SC__FD_KIND__CHR))
 			continue;

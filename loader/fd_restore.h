@@ -11,6 +11,12 @@ struct fd_restore_pipe {
 	int ends[2]; /* read, write: kept until every fd is in place */
 };
 
+/* A pty pair made for the image: slaves are opened from its master. */
+struct fd_restore_pty {
+	uint64_t id;
+	int master; /* the scratch master, then the master's own number */
+};
+
 struct fd_restore_ctx {
 	const Sc__Fds *fds;
 	int scratch_min;	/* temporaries go at or above this number */
@@ -18,6 +24,8 @@ struct fd_restore_ctx {
 	size_t npipes;
 	struct fd_restore_pipe *unix_pairs; /* socketpairs, keyed by the lower inode */
 	size_t nunix;
+	struct fd_restore_pty *ptys;
+	size_t nptys;
 };
 
 /* A copy of fd at scratch_min or above with e's O_NONBLOCK; -1 with err set. */

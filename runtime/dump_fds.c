@@ -326,5 +326,7 @@ int rt_dump_fds(struct rt_image *img, Sc__Fds *fds)
 	}
 	if (!err)
 		err = fd_pipe_check_ends(&ctx);
+	if (!err)
+		err = fd_tty_check_pairs(&ctx);
 	return err ? err : fd_unix_check_peers(&ctx);
 }

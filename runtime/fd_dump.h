@@ -27,6 +27,8 @@ struct fd_dump_ctx {
 /* After every descriptor is dumped: a pipe must have both ends here. */
 int fd_pipe_check_ends(struct fd_dump_ctx *ctx);
 int fd_unix_check_peers(struct fd_dump_ctx *ctx);
+/* Which pty slaves are ours, which terminals are crload's to give. */
+int fd_tty_check_pairs(struct fd_dump_ctx *ctx);
 
 /* The lowest descriptor on the same open file description as l (-1:
  * none), given its status flags; 0 or -errno. */

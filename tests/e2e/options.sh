@@ -5,33 +5,14 @@
 # image, and crload refusing damaged images before creating any process.
 # Runs under tests/e2e/reaper; needs root for the tmpfs mounts.
 set -u
-: "${SELFCKPT_LIB:?}" "${CRLOAD:?}" "${E2E_BIN:?}"
-root=$(mktemp -d "${TMPDIR:-/tmp}/selfckpt-options.XXXXXX")
-passed=0 failed=0
+suite=options
+. "$(dirname "$0")/suite.sh"
 mounts=()
 cleanup() {
 	for m in "${mounts[@]}"; do umount "$m" 2>/dev/null; done
 	[ $failed -eq 0 ] && rm -rf "$root"
 }
 trap cleanup EXIT
-. "$(dirname "$0")/../close-fds.sh"
-close_extra_fds
-
-result() { # NAME STATUS (77: skipped, the test said why)
-	if [ "$2" -eq 77 ]; then
-		return
-	elif [ "$2" -eq 0 ]; then
-		passed=$((passed + 1)); echo "PASS: options/$1"
-	else
-		failed=$((failed + 1)); echo "FAIL: options/$1 (work dir $root/$1)"
-	fi
-}
-say() { printf '  %s\n' "$*" >&2; }
-wait_for() {
-	local i
-	for ((i = 0; i < 600; i++)); do "$@" && return 0; sleep 0.05; done
-	return 1
-}
 logged() { grep -q "$1" "$W/log" 2>/dev/null; }
 
 start() { # env assignments..., then the program and its args
@@ -231,7 +212,37 @@ t_bad_images() {
 	refuses "$W/no-such-image" "no-such-image" || return 1
 }
 
-for t in exit_after signal detached same_maps unprivileged unsupported changed_file disk_full read_only bad_images; do
+# A file an inotify instance watched is gone: crload refuses, naming it.
+t_inotify_gone() {
+	start SELFCKPT_DIR="$W/img" "$E2E_BIN/inotify" || return 1
+	kill -USR2 $APP
+	wait_for logged ': checkpoint /' || return 1
+	kill -KILL $APP; wait $APP 2>/dev/null
+	rmdir "$W/watched.d" || return 1
+	refuses "$W/img/latest" "inotify watch 3: $W/watched.d: No such file" || return 1
+}
+
+# Unprivileged, a watch added with the raw syscall (never recorded) has
+# no known path, and its file handle cannot be opened without
+# CAP_DAC_READ_SEARCH: the checkpoint fails naming the fd and the wd.
+t_inotify_unknown() {
+	local as=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+	if ! "${as[@]}" test -x "$E2E_BIN/inotify" -a -r "$SELFCKPT_LIB" 2>/dev/null; then
+		echo "SKIP: options/inotify_unknown: the build is not reachable by user nobody"
+		return 77
+	fi
+	chmod 711 "$root"
+	chmod 777 "$W"
+	(cd "$W" && exec "${as[@]}" env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" \
+		SELFCKPT_DIR="$W/img" "$E2E_BIN/inotify" >"$W/out" 2>"$W/err" </dev/null) &
+	APP=$!
+	wait_for test -e "$W/ready" || { say "never ready"; return 1; }
+	fails_and_survives "$W/img" || return 1
+	grep -q 'fd 3 (anon_inode:inotify): the path of watch 5 .*CAP_DAC_READ_SEARCH' "$W/log" ||
+		{ say "the failure does not name the watch:"; cat "$W/log" >&2; return 1; }
+}
+
+for t in exit_after signal detached same_maps unprivileged unsupported changed_file disk_full read_only bad_images inotify_gone inotify_unknown; do
 	W=$root/$t
 	mkdir -p "$W"
 	APP=

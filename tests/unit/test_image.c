@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -1389,7 +1390,7 @@ START_TEST(fds_checks)
 	f->fd[3].fd = (1 << 20) - 1;
 	ck_assert_int_eq(check_fds(f, err), 0);
 
-	static const int bad_kind[] = {0, 14, 99, -1};
+	static const int bad_kind[] = {0, 1000, 99, -1};
 	for (int i = 0; i < N(bad_kind); i++) {
 		fx_init(f, 1);
 		f->fd[3].kind = (Sc__FdKind)bad_kind[i];
@@ -1450,6 +1451,104 @@ START_TEST(fds_checks)
 	f->fd[4].dup_of = 999;
 	ck_assert_int_ne(check_fds(f, err), 0);
 	f->fd[4].dup_of = f->fd[4].fd;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	free(f);
+}
+END_TEST
+
+/* inotify: watches by ascending wd, on absolute paths, with real masks. */
+START_TEST(fds_inotify_checks)
+{
+	struct fx *f = fx_new(1);
+	char err[SC_ERR_LEN];
+	Sc__InotifyWatch w1 = SC__INOTIFY_WATCH__INIT, w2 = SC__INOTIFY_WATCH__INIT;
+	Sc__InotifyWatch *ws[] = { &w1, &w2 };
+	static const uint32_t bad_mask[] = { 0, IN_ONESHOT, IN_MODIFY | IN_ISDIR,
+					     IN_MODIFY | IN_DONT_FOLLOW, IN_IGNORED };
+
+	f->fd[3].kind = SC__FD_KIND__INOTIFY;
+	f->fd[3].n_watches = 2;
+	f->fd[3].watches = ws;
+	w1.wd = 2;
+	w1.mask = IN_MODIFY;
+	w1.path = "/a";
+	w2.wd = 5;
+	w2.mask = IN_CREATE | IN_ONESHOT | IN_EXCL_UNLINK;
+	w2.path = "/b";
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	w2.wd = 2;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	ck_err_has(err, "inotify");
+	w2.wd = 1;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	w2.wd = 5;
+	w1.wd = 0;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	w1.wd = -3;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	w1.wd = 2;
+	w2.path = "b";
+	ck_assert_int_ne(check_fds(f, err), 0);
+	w2.path = NULL;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	w2.path = "/b";
+	for (int i = 0; i < N(bad_mask); i++) {
+		w2.mask = bad_mask[i];
+		ck_assert_msg(check_fds(f, err) != 0, "accepted mask %#x", bad_mask[i]);
+	}
+	free(f);
+}
+END_TEST
+
+/* Ptys: a slave needs its master; the master, one per pair, whole settings. */
+START_TEST(fds_pty_checks)
+{
+	struct fx *f = fx_new(1);
+	char err[SC_ERR_LEN];
+	uint8_t cc[19] = { 0 };
+	Sc__Termios tios = SC__TERMIOS__INIT;
+	Sc__Pty pty = SC__PTY__INIT;
+
+	tios.cc.len = sizeof(cc);
+	tios.cc.data = cc;
+	pty.termios = &tios;
+	pty.rows = 24;
+	pty.cols = 80;
+	f->fd[3].kind = SC__FD_KIND__PTY_MASTER;
+	f->fd[3].has_pty_id = true;
+	f->fd[3].pty_id = 7;
+	f->fd[3].pty = &pty;
+	f->fd[4].kind = SC__FD_KIND__PTY_SLAVE;
+	f->fd[4].has_pty_id = true;
+	f->fd[4].pty_id = 7;
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	f->fd[4].pty_id = 8;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	ck_err_has(err, "master");
+	f->fd[4].pty_id = 7;
+	f->fd[4].has_pty_id = false;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	f->fd[4].has_pty_id = true;
+	/* A second master of the same pair, unless it is a dup. */
+	f->fd[4].kind = SC__FD_KIND__PTY_MASTER;
+	f->fd[4].pty = &pty;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	f->fd[4].has_dup_of = true;
+	f->fd[4].dup_of = f->fd[3].fd;
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	f->fd[4].kind = SC__FD_KIND__PTY_SLAVE;
+	tios.cc.len = 18;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	ck_err_has(err, "pty");
+	tios.cc.len = sizeof(cc);
+	pty.cols = 70000;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	pty.cols = 80;
+	pty.has_to_master = true;
+	pty.to_master.len = 70000;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	pty.has_to_master = false;
+	f->fd[3].pty = NULL;
 	ck_assert_int_ne(check_fds(f, err), 0);
 	free(f);
 }
@@ -2019,6 +2118,8 @@ static Suite *image_suite(void)
 	tc = tcase_create("check_other");
 	tcase_add_test(tc, sigacts_checks);
 	tcase_add_test(tc, fds_checks);
+	tcase_add_test(tc, fds_inotify_checks);
+	tcase_add_test(tc, fds_pty_checks);
 	tcase_add_test(tc, inventory_checks);
 	suite_add_tcase(s, tc);
 

@@ -998,6 +998,64 @@ START_TEST(epoll_target_lines)
 }
 END_TEST
 
+START_TEST(inotify_lines)
+{
+	static const char full[] = "inotify wd:1f ino:a72141 sdev:fe00005 mask:84000100 "
+				   "ignored_mask:0 fhandle-bytes:8 fhandle-type:1 "
+				   "f_handle:4121a700a57e49b2";
+	static const char bare[] = "inotify wd:2 ino:141642 sdev:f mask:fff ignored_mask:0";
+	struct pp_inotify_watch w;
+
+	ck_assert_int_eq(pp_parse_inotify_line(full, strlen(full), &w), 0);
+	ck_assert_int_eq(w.wd, 0x1f);
+	ck_assert_uint_eq(w.ino, 0xa72141);
+	ck_assert_uint_eq(w.sdev_major, 0xfe);
+	ck_assert_uint_eq(w.sdev_minor, 5);
+	ck_assert_uint_eq(w.mask, 0x84000100);
+	ck_assert_uint_eq(w.handle_bytes, 8);
+	ck_assert_int_eq(w.handle_type, 1);
+	ck_assert_uint_eq(w.handle[0], 0x41);
+	ck_assert_uint_eq(w.handle[7], 0xb2);
+	ck_assert_int_eq(pp_parse_inotify_line(bare, strlen(bare), &w), 0);
+	ck_assert_uint_eq(w.handle_bytes, 0);
+	static const char *const bad[] = {
+		"inotify wd:80000000 ino:1 sdev:1 mask:1 ignored_mask:0",
+		"inotify wd:1 ino:1 sdev:1 mask:100000000 ignored_mask:0",
+		"inotify wd:1 ino:1 sdev:1 mask:1",
+		"inotify wd:1 ino:1 sdev:1 mask:1 ignored_mask:0 fhandle-bytes:8 "
+		"fhandle-type:1 f_handle:4121a7",
+		"inotify wd:1 ino:1 sdev:1 mask:1 ignored_mask:0 fhandle-bytes:81 "
+		"fhandle-type:1 f_handle:41",
+		"inotify wd:1 ino:1 sdev:1 mask:1 ignored_mask:0 fhandle-bytes:1 "
+		"fhandle-type:1 f_handle:4x",
+		"inotify wd:1 ino:1 sdev:1 mask:1 ignored_mask:0 junk",
+		"fanotify flags:0 event-flags:0",
+		"pos:\t0",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(pp_parse_inotify_line(bad[i], strlen(bad[i]), &w) == -1, "%s", bad[i]);
+}
+END_TEST
+
+START_TEST(mountinfo_lines)
+{
+	static const char root[] = "24 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw";
+	static const char bind[] = "40 24 0:45 /sub /mnt/a\\040b\\134 rw - tmpfs tmpfs rw";
+	struct pp_mount m;
+	char mnt[32];
+
+	ck_assert_int_eq(pp_parse_mountinfo_line(root, strlen(root), &m, mnt, sizeof(mnt)), 0);
+	ck_assert(m.major == 254 && m.minor == 0 && m.whole);
+	ck_assert_str_eq(mnt, "/");
+	ck_assert_int_eq(pp_parse_mountinfo_line(bind, strlen(bind), &m, mnt, sizeof(mnt)), 0);
+	ck_assert(m.major == 0 && m.minor == 45 && !m.whole);
+	ck_assert_str_eq(mnt, "/mnt/a b\\");
+	ck_assert_int_eq(pp_parse_mountinfo_line(bind, strlen(bind), &m, mnt, 8), -1);
+	ck_assert_int_eq(pp_parse_mountinfo_line("24 1 254 / /", 12, &m, mnt, sizeof(mnt)), -1);
+	ck_assert_int_eq(pp_parse_mountinfo_line("24 1 1:2 / x", 12, &m, mnt, sizeof(mnt)), -1);
+}
+END_TEST
+
 START_TEST(lock_lines)
 {
 	static const char posix[] = "lock:\t1: POSIX  ADVISORY  WRITE 23806 fe:00:10956418 5 14";
@@ -1106,6 +1164,8 @@ static Suite *procparse_suite(void)
 	tcase_add_test(tc, fdinfo_fields);
 	tcase_add_test(tc, epoll_target_lines);
 	tcase_add_test(tc, lock_lines);
+	tcase_add_test(tc, inotify_lines);
+	tcase_add_test(tc, mountinfo_lines);
 	tcase_add_test(tc, locks_owner_lines);
 	suite_add_tcase(s, tc);
 
