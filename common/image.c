@@ -239,12 +239,39 @@ int sc_check_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t pages_siz
 	return 0;
 }
 
-static const Sc__Pipe *find_pipe(const Sc__Fds *fds, uint64_t id)
+static int cmp_u64(const void *a, const void *b)
 {
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The image's pipe ids, sorted; NULL with err set if one is listed twice. */
+static uint64_t *sorted_pipe_ids(const Sc__Fds *fds, char *err)
+{
+	uint64_t *ids = malloc((fds->n_pipes + 1) * sizeof(*ids));
+
+	if (!ids) {
+		fail(err, "out of memory");
+		return NULL;
+	}
 	for (size_t i = 0; i < fds->n_pipes; i++)
-		if (fds->pipes[i]->id == id)
-			return fds->pipes[i];
-	return NULL;
+		ids[i] = fds->pipes[i]->id;
+	qsort(ids, fds->n_pipes, sizeof(*ids), cmp_u64);
+	for (size_t i = 1; i < fds->n_pipes; i++)
+		if (ids[i] == ids[i - 1]) {
+			fail(err, "pipe %llu listed twice", (unsigned long long)ids[i]);
+			free(ids);
+			return NULL;
+		}
+	return ids;
+}
+
+static int cmp_fd_number(const void *key, const void *elem)
+{
+	int fd = *(const int *)key, other = (*(const Sc__Fd *const *)elem)->fd;
+
+	return fd < other ? -1 : fd > other;
 }
 
 /* INOTIFY: watches in ascending wd order, each restorable. */
@@ -295,35 +322,25 @@ static int check_tty(const Sc__Fds *fds, const Sc__Fd *f, char *err)
 	return 0;
 }
 
-int sc_check_fds(const Sc__Fds *fds, char *err)
+/* Descriptors come in ascending order, which makes finding one cheap:
+ * images with thousands are checked in linear-logarithmic time. */
+static int check_fds(const Sc__Fds *fds, const uint64_t *pipe_ids, char *err)
 {
-	for (size_t i = 0; i < fds->n_pipes; i++) {
-		const Sc__Pipe *p = fds->pipes[i];
-
-		if (p->size < 4096 || p->size > (1U << 30) || (p->has_data && p->data.len > p->size))
-			return fail(err, "pipe %llu: %zu bytes in a pipe of %u",
-				    (unsigned long long)p->id, p->has_data ? p->data.len : 0, p->size);
-		for (size_t j = 0; j < i; j++)
-			if (fds->pipes[j]->id == p->id)
-				return fail(err, "pipe %llu listed twice", (unsigned long long)p->id);
-	}
 	for (size_t i = 0; i < fds->n_fds; i++) {
 		const Sc__Fd *f = fds->fds[i];
 
 		if (f->fd < 0 || f->fd >= (1 << 20))
 			return fail(err, "fd %d out of range", f->fd);
-		for (size_t j = 0; j < i; j++)
-			if (fds->fds[j]->fd == f->fd)
-				return fail(err, "fd %d listed twice", f->fd);
+		if (i && f->fd <= fds->fds[i - 1]->fd)
+			return fail(err, "fd %d listed twice or out of order", f->fd);
 		if (!sc_fd_kind(f->kind))
 			return fail(err, "fd %d has unknown kind %d", f->fd, f->kind);
 		if (f->has_dup_of) {
-			/* A dup of a lower descriptor listed before it. */
-			bool found = false;
+			/* A dup of a lower descriptor that is not a dup itself. */
+			Sc__Fd *const *o = bsearch(&f->dup_of, fds->fds, i, sizeof(*fds->fds),
+						   cmp_fd_number);
 
-			for (size_t j = 0; j < i && !found; j++)
-				found = fds->fds[j]->fd == f->dup_of && !fds->fds[j]->has_dup_of;
-			if (!found)
+			if (!o || (*o)->has_dup_of)
 				return fail(err, "fd %d: a dup of fd %d, which is not before it", f->fd,
 					    f->dup_of);
 		}
@@ -332,7 +349,8 @@ int sc_check_fds(const Sc__Fds *fds, char *err)
 		    (!f->path || f->path[0] != '/'))
 			return fail(err, "fd %d has no path", f->fd);
 		if ((f->kind == SC__FD_KIND__PIPE || f->kind == SC__FD_KIND__FIFO) &&
-		    (!f->has_pipe_id || !find_pipe(fds, f->pipe_id)))
+		    (!f->has_pipe_id ||
+		     !bsearch(&f->pipe_id, pipe_ids, fds->n_pipes, sizeof(*pipe_ids), cmp_u64)))
 			return fail(err, "fd %d: its pipe is missing", f->fd);
 		if (f->kind == SC__FD_KIND__FIFO && (!f->path || f->path[0] != '/'))
 			return fail(err, "fd %d has no path", f->fd);
@@ -365,6 +383,26 @@ int sc_check_fds(const Sc__Fds *fds, char *err)
 			return fail(err, "fd %d: eventfd without a valid count", f->fd);
 	}
 	return 0;
+}
+
+int sc_check_fds(const Sc__Fds *fds, char *err)
+{
+	uint64_t *pipe_ids;
+	int ret;
+
+	for (size_t i = 0; i < fds->n_pipes; i++) {
+		const Sc__Pipe *p = fds->pipes[i];
+
+		if (p->size < 4096 || p->size > (1U << 30) || (p->has_data && p->data.len > p->size))
+			return fail(err, "pipe %llu: %zu bytes in a pipe of %u",
+				    (unsigned long long)p->id, p->has_data ? p->data.len : 0, p->size);
+	}
+	pipe_ids = sorted_pipe_ids(fds, err);
+	if (!pipe_ids)
+		return -1;
+	ret = check_fds(fds, pipe_ids, err);
+	free(pipe_ids);
+	return ret;
 }
 
 /* Reads a whole message file and checks size and checksum against the

@@ -1379,6 +1379,10 @@ START_TEST(fds_checks)
 	fx_init(f, 1);
 	f->fd[1].fd = 0;
 	ck_assert_int_ne(check_fds(f, err), 0);
+	fx_init(f, 1);
+	f->fd[3].fd = 8; /* above fd 7, listed after it: out of order */
+	ck_assert_int_ne(check_fds(f, err), 0);
+	ck_err_has(err, "order");
 
 	static const int bad_fd[] = {-1, -100, (int)0x80000000, 1 << 20, 0x7fffffff};
 	for (int i = 0; i < N(bad_fd); i++) {
@@ -1387,7 +1391,7 @@ START_TEST(fds_checks)
 		ck_assert_msg(check_fds(f, err) != 0, "accepted fd %d", bad_fd[i]);
 	}
 	fx_init(f, 1);
-	f->fd[3].fd = (1 << 20) - 1;
+	f->fd[4].fd = (1 << 20) - 1;
 	ck_assert_int_eq(check_fds(f, err), 0);
 
 	static const int bad_kind[] = {0, 1000, 99, -1};
