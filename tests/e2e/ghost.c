@@ -14,12 +14,6 @@
 
 #include "zdtm.h"
 
-static void fill(unsigned char *p, size_t n, unsigned seed)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (unsigned char)(i * 13 + seed);
-}
-
 int main(int argc, char **argv)
 {
 	unsigned char buf[10000], back[10000];
@@ -29,7 +23,7 @@ int main(int argc, char **argv)
 	ssize_t n;
 
 	test_init(argc, argv);
-	fill(buf, sizeof(buf), 3);
+	test_fill(buf, sizeof(buf), 3);
 	ghost = open("ghost.dat", O_RDWR | O_CREAT | O_TRUNC | O_APPEND, 0640);
 	if (ghost < 0 || write(ghost, buf, sizeof(buf)) != sizeof(buf) ||
 	    lseek(ghost, 5000, SEEK_SET) != 5000 || unlink("ghost.dat"))

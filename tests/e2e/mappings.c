@@ -20,20 +20,6 @@
 #define PAGE 4096
 #define NPAGES 16
 
-static void fill(unsigned char *p, size_t len, unsigned seed)
-{
-	for (size_t i = 0; i < len; i++)
-		p[i] = (unsigned char)(i * 7 + seed);
-}
-
-static int check(const unsigned char *p, size_t len, unsigned seed)
-{
-	for (size_t i = 0; i < len; i++)
-		if (p[i] != (unsigned char)(i * 7 + seed))
-			return 0;
-	return 1;
-}
-
 static int smaps_has_flag(void *addr, const char *flag)
 {
 	char line[512], want[32];
@@ -65,7 +51,7 @@ int main(int argc, char **argv)
 	fd = open("mapped.dat", O_RDWR | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0 || ftruncate(fd, (off_t)len))
 		test_fail("mapped.dat: %m");
-	fill(buf, PAGE, 1);
+	test_fill(buf, PAGE, 1);
 	for (int i = 0; i < NPAGES; i++)
 		if (pwrite(fd, buf, PAGE, (off_t)i * PAGE) != PAGE)
 			test_fail("pwrite: %m");
@@ -80,25 +66,25 @@ int main(int argc, char **argv)
 		test_fail("mmap: %m");
 	close(fd);
 	/* Private: the first half modified (copy-on-write pages). */
-	fill(priv, len / 2, 2);
-	fill(anon_shared, len, 3);
-	fill(hidden, len, 4);
+	test_fill(priv, len / 2, 2);
+	test_fill(anon_shared, len, 3);
+	test_fill(hidden, len, 4);
 	if (mprotect(hidden, len, PROT_NONE))
 		test_fail("mprotect: %m");
 	if (madvise(huge, huge_len, MADV_HUGEPAGE))
 		test_fail("madvise: %m");
-	fill(huge, huge_len, 5);
+	test_fill(huge, huge_len, 5);
 
 	test_ready();
 	test_wait_stop();
 
-	if (!check(priv, len / 2, 2) || !check(priv + len / 2, PAGE, 1))
+	if (!test_filled(priv, len / 2, 2) || !test_filled(priv + len / 2, PAGE, 1))
 		test_fail("private file mapping lost its modified or file pages");
-	if (!check(anon_shared, len, 3))
+	if (!test_filled(anon_shared, len, 3))
 		test_fail("shared anonymous memory changed");
-	if (mprotect(hidden, len, PROT_READ) || !check(hidden, len, 4))
+	if (mprotect(hidden, len, PROT_READ) || !test_filled(hidden, len, 4))
 		test_fail("memory behind PROT_NONE changed");
-	if (!check(huge, huge_len, 5))
+	if (!test_filled(huge, huge_len, 5))
 		test_fail("MADV_HUGEPAGE memory changed");
 	if (!smaps_has_flag(huge, " hg"))
 		test_fail("MADV_HUGEPAGE was not restored");

@@ -16,26 +16,12 @@
 
 #define LEN (4 * 4096)
 
-static void fill(unsigned char *p, size_t n, unsigned seed)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (unsigned char)(i * 7 + seed);
-}
-
-static bool holds(const unsigned char *p, size_t n, unsigned seed)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != (unsigned char)(i * 7 + seed))
-			return false;
-	return true;
-}
-
 /* A write through the mapping reaches the descriptor and back. */
 static void check_file_view(const char *what, int fd, unsigned char *map, unsigned seed)
 {
 	unsigned char b[8];
 
-	if (!holds(map, LEN, seed))
+	if (!test_filled(map, LEN, seed))
 		test_fail("%s: contents lost", what);
 	map[100] = 0xa5;
 	if (pread(fd, b, 1, 100) != 1 || b[0] != 0xa5)
@@ -68,9 +54,9 @@ int main(int argc, char **argv)
 	alias = mremap(anon, 0, LEN, MREMAP_MAYMOVE);
 	if (alias == MAP_FAILED)
 		test_fail("mremap: %m");
-	fill(mmfd, LEN, 1);
-	fill(mghost, LEN, 2);
-	fill(anon, LEN, 3);
+	test_fill(mmfd, LEN, 1);
+	test_fill(mghost, LEN, 2);
+	test_fill(anon, LEN, 3);
 
 	test_ready();
 	test_wait_stop();
@@ -79,7 +65,7 @@ int main(int argc, char **argv)
 	if (pread(mfd2, &b, 1, 100) != 1 || b != 0xa5)
 		test_fail("memfd opened twice: not one file any more");
 	check_file_view("unlinked file", ghost, mghost, 2);
-	if (!holds(alias, LEN, 3))
+	if (!test_filled(alias, LEN, 3))
 		test_fail("anonymous shared memory: contents lost");
 	anon[300] = 0x77;
 	if (alias[300] != 0x77)

@@ -66,3 +66,17 @@ void test_fail(const char *fmt, ...)
 	fputc('\n', stderr);
 	exit(1);
 }
+
+void test_fill(unsigned char *p, size_t len, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = (unsigned char)(i * 7 + seed);
+}
+
+bool test_filled(const unsigned char *p, size_t len, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != (unsigned char)(i * 7 + seed))
+			return false;
+	return true;
+}

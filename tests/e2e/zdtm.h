@@ -11,6 +11,7 @@
 #define SELFCKPT_ZDTM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 void test_init(int argc, char **argv);
@@ -20,6 +21,11 @@ bool test_stopping(void);
 void test_wait_stop(void);
 void test_pass(void) __attribute__((noreturn));
 void test_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/* A byte pattern that depends on seed: fill memory with it before the
+ * checkpoint, check it after. */
+void test_fill(unsigned char *p, size_t len, unsigned seed);
+bool test_filled(const unsigned char *p, size_t len, unsigned seed);
 
 /* A deterministic step function for "computes what an uninterrupted run
  * computes" checks. */
