@@ -22,6 +22,7 @@ FD_HALVES(fd_ghost);
 FD_HALVES(fd_memfd);
 FD_HALVES(fd_unix);
 FD_HALVES(fd_fifo);
+FD_HALVES(fd_inet);
 
 #define FD_KIND(k, nm, x)                                                                          \
 	{                                                                                          \
@@ -45,6 +46,7 @@ const struct fd_kind sc_fd_kinds[] = {
 	/* After memfd: a memfd looks like an unlinked file too. */
 	FD_KIND(SC__FD_KIND__GHOST, "unlinked file", fd_ghost),
 	FD_KIND(SC__FD_KIND__UNIX_PAIR, "unix socketpair", fd_unix),
+	FD_KIND(SC__FD_KIND__INET, "TCP/UDP socket", fd_inet),
 };
 
 const size_t sc_nr_fd_kinds = sizeof(sc_fd_kinds) / sizeof(sc_fd_kinds[0]);

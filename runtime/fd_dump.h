@@ -25,6 +25,9 @@ struct fd_dump_ctx {
 int fd_pipe_check_ends(struct fd_dump_ctx *ctx);
 int fd_unix_check_peers(struct fd_dump_ctx *ctx);
 
+/* An established TCP connection (tcp_repair.c), left in repair mode. */
+int rt_tcp_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e);
+
 /* Formats "fd N (target): " into why and returns the end. */
 char *fd_why(struct fd_dump_ctx *ctx, const Sc__Fd *e);
 

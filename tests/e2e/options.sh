@@ -231,13 +231,55 @@ t_bad_images() {
 	refuses "$W/no-such-image" "no-such-image" || return 1
 }
 
-for t in exit_after signal detached same_maps unprivileged unsupported changed_file disk_full read_only bad_images; do
+# tcp_established's peer (not checkpointed): must end satisfied.
+start_peer() {
+	(cd "$W" && exec "$E2E_BIN/tcp_peer" >"$W/peer.out" 2>"$W/peer.err" </dev/null) &
+	PEER=$!
+	wait_for test -e "$W/peer.port" || { say "tcp_peer never ready"; return 1; }
+}
+peer_done() {
+	wait $PEER || { say "the peer saw a broken connection:"; cat "$W/peer.err" >&2; return 1; }
+}
+
+# Without CAP_NET_ADMIN an established connection cannot be put in repair
+# mode: the checkpoint fails naming the fd, the connection and the
+# privilege, and the program finishes its conversation on it.
+t_tcp_no_privilege() {
+	start_peer || return 1
+	start SELFCKPT_DIR="$W/img" setpriv --bounding-set=-net_admin --inh-caps=-net_admin \
+		"$E2E_BIN/tcp_established" || return 1
+	fails_and_survives "$W/img" || return 1
+	grep -qE 'fd 3 \(socket:\[[0-9]+\]\): TCP connection 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:[0-9]+: .*needs CAP_NET_ADMIN' \
+		"$W/log" || { say "the failure does not name the connection:"; cat "$W/log" >&2; return 1; }
+	peer_done
+}
+
+# An image with established connections, restored without
+# --tcp-established: one line naming the option, before any process;
+# with it, the conversation goes on.
+t_tcp_needs_option() {
+	start_peer || return 1
+	start SELFCKPT_DIR="$W/img" SELFCKPT_EXIT=1 "$E2E_BIN/tcp_established" || return 1
+	kill -USR2 $APP
+	wait $APP || { say "SELFCKPT_EXIT=1 did not exit cleanly"; return 1; }
+	refuses "$W/img/latest" "established TCP connection .* --tcp-established" || return 1
+	"$CRLOAD" --tcp-established "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" &
+	local loader=$!
+	wait_for logged 'restored from' || { cat "$W/crload.err" >&2; return 1; }
+	kill -USR1 $loader
+	wait $loader || { say "restored run failed"; cat "$W/err" >&2; return 1; }
+	peer_done
+}
+
+for t in exit_after signal detached same_maps unprivileged unsupported changed_file disk_full read_only bad_images \
+	tcp_no_privilege tcp_needs_option; do
 	W=$root/$t
 	mkdir -p "$W"
-	APP=
+	APP= PEER=
 	"t_$t"
 	st=$?
 	[ -n "$APP" ] && kill -KILL "$APP" 2>/dev/null
+	[ -n "${PEER:-}" ] && kill -KILL "$PEER" 2>/dev/null
 	wait 2>/dev/null
 	result "$t" $st
 done
