@@ -32,6 +32,8 @@ int inet_set_int(int s, int level, int opt, int val);
 void fd_inet_describe(const Sc__Fd *e, char *buf, size_t len);
 /* Rebuilds in s the established connection of in; -1 with err set. */
 int tcp_repair_restore(int s, const Sc__InetSocket *in, char *err);
+/* Once every descriptor is in place: connections leave repair mode. */
+int tcp_repair_finish(const Sc__Fds *fds, char *err);
 
 int fd_scratch_dup(struct fd_restore_ctx *ctx, int fd, const Sc__Fd *e, char *err);
 void fd_pipe_release(struct fd_restore_ctx *ctx);

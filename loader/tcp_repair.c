@@ -6,6 +6,11 @@
  * and data written goes straight into a queue, unsent. Leaving repair
  * mode sends a window probe; the peer answers and the conversation goes
  * on where the checkpoint left it.
+ *
+ * Connections leave repair mode only once every descriptor is in place
+ * (tcp_repair_finish): should a later one fail, the child exits and
+ * closing a socket still in repair mode sends nothing, so the peer is
+ * undisturbed and the restore can be tried again.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -97,14 +102,29 @@ int tcp_repair_restore(int s, const Sc__InetSocket *in, char *err)
 	if (refill(s, TCP_SEND_QUEUE, &t->send_queue))
 		goto fail;
 	step = "setting the window";
-	if (setsockopt(s, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, sizeof(w)))
-		goto fail;
-	step = "leaving repair mode";
-	if (inet_set_int(s, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_NO_QUEUE) ||
-	    inet_set_int(s, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF))
+	if (setsockopt(s, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, sizeof(w)) ||
+	    inet_set_int(s, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_NO_QUEUE))
 		goto fail;
 	return 0;
 fail:
 	snprintf(err, SC_ERR_LEN, "%s: %s", step, strerror(errno));
 	return -1;
+}
+
+int tcp_repair_finish(const Sc__Fds *fds, char *err)
+{
+	for (size_t i = 0; i < fds->n_fds; i++) {
+		const Sc__Fd *e = fds->fds[i];
+
+		if (e->kind != SC__FD_KIND__INET || !e->inet->tcp || e->has_dup_of)
+			continue;
+		/* Leaving repair mode clears SO_REUSEADDR: set it again. */
+		if (inet_set_int(e->fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF) ||
+		    inet_set_int(e->fd, SOL_SOCKET, SO_REUSEADDR, e->inet->reuseaddr)) {
+			snprintf(err, SC_ERR_LEN, "fd %d: leaving TCP repair mode: %s", e->fd,
+				 strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
 }

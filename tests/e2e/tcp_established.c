@@ -126,6 +126,10 @@ int main(int argc, char **argv)
 		test_fail("cannot create ./go");
 	if (!(fcntl(c[1], F_GETFL) & O_NONBLOCK) || (fcntl(c[0], F_GETFL) & O_NONBLOCK))
 		test_fail("O_NONBLOCK changed");
+	int nodelay = 0;
+	socklen_t len = sizeof(nodelay);
+	if (getsockopt(c[1], IPPROTO_TCP, TCP_NODELAY, &nodelay, &len) || !nodelay)
+		test_fail("TCP_NODELAY lost");
 	for (int i = 0; i < 2; i++) {
 		const char *what = i ? "IPv6 connection" : "IPv4 connection";
 		char pong[4];
