@@ -42,18 +42,39 @@ static char *conn_str(const Sc__InetSocket *in, char *buf, size_t len)
 	return buf;
 }
 
+/* Can this crload use TCP_REPAIR? Asked of the kernel on a new socket. */
+static bool can_repair(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok = s >= 0 && !inet_set_int(s, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON);
+
+	if (s >= 0)
+		close(s);
+	return ok;
+}
+
 int fd_inet_preflight(const Sc__Fds *fds, bool tcp_established, char *err)
 {
-	for (size_t i = 0; i < fds->n_fds && !tcp_established; i++) {
+	for (size_t i = 0; i < fds->n_fds; i++) {
 		const Sc__Fd *e = fds->fds[i];
 		char what[160];
 
-		if (e->kind == SC__FD_KIND__INET && e->inet->tcp && !e->has_dup_of) {
+		if (e->kind != SC__FD_KIND__INET || !e->inet->tcp || e->has_dup_of)
+			continue;
+		if (!tcp_established) {
 			snprintf(err, SC_ERR_LEN,
 				 "fd %d holds an established %s: restore it with --tcp-established",
 				 e->fd, conn_str(e->inet, what, sizeof(what)));
 			return -1;
 		}
+		if (!can_repair()) {
+			snprintf(err, SC_ERR_LEN,
+				 "fd %d holds an established %s: restoring it needs CAP_NET_ADMIN "
+				 "(TCP_REPAIR), which crload does not have",
+				 e->fd, conn_str(e->inet, what, sizeof(what)));
+			return -1;
+		}
+		return 0;
 	}
 	return 0;
 }

@@ -196,10 +196,12 @@ t_unprivileged() {
 }
 
 # crload on a damaged image: non-zero, one line naming the file, no fork.
-refuses() { # IMAGE WORD-EXPECTED-IN-MESSAGE
-	local st=0
+# A command that runs crload (with options) may replace plain "$CRLOAD".
+refuses() { # IMAGE WORD-EXPECTED-IN-MESSAGE [COMMAND...]
+	local st=0 run=("${@:3}")
+	[ ${#run[@]} -gt 0 ] || run=("$CRLOAD")
 	strace -f -qq -e trace=clone,clone3,fork,vfork -o "$W/trace" \
-		"$CRLOAD" "$1" >/dev/null 2>"$W/crload.err" || st=$?
+		"${run[@]}" "$1" >/dev/null 2>"$W/crload.err" || st=$?
 	if [ $st -eq 0 ]; then say "crload accepted $1"; return 1; fi
 	if [ "$(wc -l <"$W/crload.err")" -ne 1 ] || ! grep -q -- "$2" "$W/crload.err"; then
 		say "expected one line naming '$2', got:"; sed 's/^/    /' "$W/crload.err" >&2
@@ -255,14 +257,18 @@ t_tcp_no_privilege() {
 }
 
 # An image with established connections, restored without
-# --tcp-established: one line naming the option, before any process;
-# with it, the conversation goes on.
+# --tcp-established, or by a crload without CAP_NET_ADMIN: one line
+# naming what is missing, before any process; then restored, the
+# conversation goes on.
 t_tcp_needs_option() {
 	start_peer || return 1
 	start SELFCKPT_DIR="$W/img" SELFCKPT_EXIT=1 "$E2E_BIN/tcp_established" || return 1
 	kill -USR2 $APP
 	wait $APP || { say "SELFCKPT_EXIT=1 did not exit cleanly"; return 1; }
 	refuses "$W/img/latest" "established TCP connection .* --tcp-established" || return 1
+	refuses "$W/img/latest" "established TCP connection .* needs CAP_NET_ADMIN" \
+		setpriv --bounding-set=-net_admin --inh-caps=-net_admin "$CRLOAD" --tcp-established ||
+		return 1
 	"$CRLOAD" --tcp-established "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" &
 	local loader=$!
 	wait_for logged 'restored from' || { cat "$W/crload.err" >&2; return 1; }
