@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # redis-server, a real program, under the runtime: with data loaded and a
 # client (tests/e2e/redis_client.py, not checkpointed) holding a
-# connection, it is checkpointed with SELFCKPT_STOP=1, killed, and
-# restored with --tcp-established. Every key must be intact (DEBUG DIGEST
-# before and after), redis-benchmark must pass against the restored
-# server, and the client must go on on its original socket.
+# connection, it is checkpointed with SELFCKPT_STOP=1; the client sends a
+# request to the frozen server; the server is killed and restored with
+# --tcp-established. The client must get its answer from the copy and go
+# on on its original socket, every key must be intact (DEBUG DIGEST before
+# and after), and redis-benchmark must pass against the restored server.
 # redis runs with --save '' --appendonly no: it never forks.
 set -u
 : "${SELFCKPT_LIB:?}" "${CRLOAD:?}"
@@ -50,17 +51,21 @@ keys=$(cli DBSIZE)
 
 kill -USR2 $APP
 wait_for grep -qs ': checkpoint /' log || fail "no checkpoint"
+# The server is frozen (SELFCKPT_STOP=1): the client's next request waits
+# in the network until the restored copy takes it.
+touch send
+wait_for test -e client.sent || fail "the client did not send"
+sleep 0.2
 { kill -KILL $APP; wait $APP; } 2>/dev/null
 APP=
 "$CRLOAD" --tcp-established "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" </dev/null &
 LOADER=$!
 wait_for grep -q ': restored from' log || fail "not restored"
-
-[ "$(cli DBSIZE)" = "$keys" ] || fail "$(cli DBSIZE) keys, expected $keys"
-[ "$(cli DEBUG DIGEST)" = "$digest" ] || fail "the data set changed"
-touch go
 wait $CLIENT || fail "the held client's connection did not survive"
 CLIENT=
+cli SET held 1 >/dev/null # the client's INCR undone: the data set as it was
+[ "$(cli DBSIZE)" = "$keys" ] || fail "$(cli DBSIZE) keys, expected $keys"
+[ "$(cli DEBUG DIGEST)" = "$digest" ] || fail "the data set changed"
 redis-benchmark -q -n 1000 -p "$port" -t set,get,incr,lpush,lpop >"$W/bench.out" 2>&1 ||
 	fail "redis-benchmark failed: $(tail -2 "$W/bench.out")"
 grep -qi error "$W/bench.out" && fail "redis-benchmark: $(grep -i error "$W/bench.out" | head -1)"
