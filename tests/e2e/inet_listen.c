@@ -136,9 +136,10 @@ static void datagram(const struct sock *from, const struct sock *to, const char 
 
 int main(int argc, char **argv)
 {
-	struct sock t4 = { .name = "tcp4 listener" }, t6 = { .name = "tcp6 v6only listener" },
-		    t6d = { .name = "tcp6 dual listener" }, tb = { .name = "tcp4 bound" }, u4 = { .name = "udp4" },
-		    u4c = { .name = "udp4 connected" }, u6 = { .name = "udp6" }, u6c = { .name = "udp6 connected" };
+	struct sock t4 = { .name = "tcp4 listener" }, t6 = { .name = "tcp6 v6only listener" };
+	struct sock t6d = { .name = "tcp6 dual listener" }, tb = { .name = "tcp4 bound" };
+	struct sock u4 = { .name = "udp4" }, u4c = { .name = "udp4 connected" };
+	struct sock u6 = { .name = "udp6" }, u6c = { .name = "udp6 connected" };
 	int rcvbuf, unbound;
 
 	test_init(argc, argv);
