@@ -277,6 +277,10 @@ static int check_inet(const Sc__Fd *f, char *err)
 	    (!stream || !in->has_local || in->has_peer || in->tcp || in->backlog > (1U << 20)))
 		return fail(err, "fd %d: an impossible listening socket", f->fd);
 	if ((in->has_v6only && in->family != AF_INET6) || (in->has_nodelay && !stream) ||
+	    (in->has_keepidle && (!stream || in->keepidle == 0 || in->keepidle > 32767)) ||
+	    (in->has_keepintvl && (!stream || in->keepintvl == 0 || in->keepintvl > 32767)) ||
+	    (in->has_keepcnt && (!stream || in->keepcnt == 0 || in->keepcnt > 127)) ||
+	    (in->has_linger && in->linger > INT32_MAX) ||
 	    (in->has_rcvbuf && (in->rcvbuf == 0 || in->rcvbuf > INT32_MAX)) ||
 	    (in->has_sndbuf && (in->sndbuf == 0 || in->sndbuf > INT32_MAX)))
 		return fail(err, "fd %d: socket options that do not fit the socket", f->fd);

@@ -95,6 +95,7 @@ static int set_buf(int s, int opt, int force, uint32_t size)
 int fd_inet_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	const Sc__InetSocket *in = e->inet;
+	const struct linger lg = { 1, (int)in->linger };
 	const char *step = "socket";
 	int s, fd;
 
@@ -106,6 +107,10 @@ int fd_inet_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	    inet_set_int(s, SOL_SOCKET, SO_REUSEPORT, in->reuseport) ||
 	    inet_set_int(s, SOL_SOCKET, SO_KEEPALIVE, in->keepalive) ||
 	    (in->has_nodelay && inet_set_int(s, IPPROTO_TCP, TCP_NODELAY, in->nodelay)) ||
+	    (in->has_keepidle && inet_set_int(s, IPPROTO_TCP, TCP_KEEPIDLE, (int)in->keepidle)) ||
+	    (in->has_keepintvl && inet_set_int(s, IPPROTO_TCP, TCP_KEEPINTVL, (int)in->keepintvl)) ||
+	    (in->has_keepcnt && inet_set_int(s, IPPROTO_TCP, TCP_KEEPCNT, (int)in->keepcnt)) ||
+	    (in->has_linger && setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg))) ||
 	    (in->has_rcvbuf && set_buf(s, SO_RCVBUF, SO_RCVBUFFORCE, in->rcvbuf)) ||
 	    (in->has_sndbuf && set_buf(s, SO_SNDBUF, SO_SNDBUFFORCE, in->sndbuf)))
 		goto fail;

@@ -97,6 +97,7 @@ int fd_inet_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 {
 	Sc__InetSocket *s = rt_alloc(sizeof(*s));
 	int family, type, proto, v, err;
+	struct linger lg = { 0, 0 };
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
 
@@ -125,6 +126,11 @@ int fd_inet_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 	s->reuseport = v;
 	get_int(l->fd, SOL_SOCKET, SO_KEEPALIVE, &v);
 	s->keepalive = v;
+	if (!sc_sys5(__NR_getsockopt, l->fd, SOL_SOCKET, SO_LINGER, &lg, &(socklen_t){ sizeof(lg) }) &&
+	    lg.l_onoff) {
+		s->has_linger = true;
+		s->linger = (uint32_t)lg.l_linger;
+	}
 	if (family == AF_INET6) {
 		s->has_v6only = true;
 		get_int(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v);
@@ -133,9 +139,15 @@ int fd_inet_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 	if (type == SOCK_DGRAM)
 		return dump_buffers(l, family, type, s);
 
-	s->has_nodelay = true;
+	s->has_nodelay = s->has_keepidle = s->has_keepintvl = s->has_keepcnt = true;
 	get_int(l->fd, IPPROTO_TCP, TCP_NODELAY, &v);
 	s->nodelay = v;
+	get_int(l->fd, IPPROTO_TCP, TCP_KEEPIDLE, &v);
+	s->keepidle = (uint32_t)v;
+	get_int(l->fd, IPPROTO_TCP, TCP_KEEPINTVL, &v);
+	s->keepintvl = (uint32_t)v;
+	get_int(l->fd, IPPROTO_TCP, TCP_KEEPCNT, &v);
+	s->keepcnt = (uint32_t)v;
 	if (sc_sys5(__NR_getsockopt, l->fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
 		return -EIO;
 	switch (ti.tcpi_state) {

@@ -158,6 +158,10 @@ int main(int argc, char **argv)
 
 	opt(t4.fd, SOL_SOCKET, SO_REUSEADDR, 1);
 	opt(t4.fd, IPPROTO_TCP, TCP_NODELAY, 1);
+	opt(t4.fd, IPPROTO_TCP, TCP_KEEPIDLE, 77);
+	opt(t4.fd, IPPROTO_TCP, TCP_KEEPCNT, 3);
+	if (setsockopt(tb.fd, SOL_SOCKET, SO_LINGER, &(struct linger){ 1, 5 }, sizeof(struct linger)))
+		test_fail("SO_LINGER: %m");
 	bind_to(&t4, AF_INET, "127.0.0.1");
 	opt(t6.fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
 	opt(t6.fd, SOL_SOCKET, SO_KEEPALIVE, 1);
@@ -195,6 +199,11 @@ int main(int argc, char **argv)
 	if (get(t6.fd, SOL_SOCKET, SO_KEEPALIVE) != 1 || get(t4.fd, SOL_SOCKET, SO_KEEPALIVE) != 0 ||
 	    get(t4.fd, IPPROTO_TCP, TCP_NODELAY) != 1 || get(t6d.fd, IPPROTO_TCP, TCP_NODELAY) != 0)
 		test_fail("SO_KEEPALIVE/TCP_NODELAY changed");
+	struct linger lg = { 0, 0 };
+	socklen_t lglen = sizeof(lg);
+	if (get(t4.fd, IPPROTO_TCP, TCP_KEEPIDLE) != 77 || get(t4.fd, IPPROTO_TCP, TCP_KEEPCNT) != 3 ||
+	    getsockopt(tb.fd, SOL_SOCKET, SO_LINGER, &lg, &lglen) || !lg.l_onoff || lg.l_linger != 5)
+		test_fail("TCP_KEEPIDLE/TCP_KEEPCNT/SO_LINGER changed");
 	if (get(t6.fd, IPPROTO_IPV6, IPV6_V6ONLY) != 1 || get(t6d.fd, IPPROTO_IPV6, IPV6_V6ONLY) != 0)
 		test_fail("IPV6_V6ONLY changed");
 	if (get(t6.fd, SOL_SOCKET, SO_RCVBUF) != rcvbuf)

@@ -1508,6 +1508,10 @@ START_TEST(fds_inet_checks)
 	in.rcvbuf = 0x80000000u;
 	ck_assert_int_ne(check_fds(f, err), 0);
 	in.has_rcvbuf = false;
+	in.has_keepidle = true; /* TCP keepalive on UDP */
+	in.keepidle = 60;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	in.has_keepidle = false;
 
 	/* An established connection needs both addresses and sane options. */
 	in.type = SOCK_STREAM;
@@ -1533,6 +1537,13 @@ START_TEST(fds_inet_checks)
 	ck_assert_int_ne(check_fds(f, err), 0);
 	ck_err_has(err, "queues");
 	t.recv_queue.len = 0;
+	in.has_keepcnt = true;
+	in.keepcnt = 128;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	in.keepcnt = 9;
+	in.has_linger = true;
+	in.linger = 5;
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
 	in.has_backlog = true; /* listening and connected */
 	ck_assert_int_ne(check_fds(f, err), 0);
 	free(f);
