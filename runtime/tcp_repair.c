@@ -3,12 +3,14 @@
  * Established TCP connections, read with TCP_REPAIR while the app is
  * frozen (doc/tcp.md).
  *
- * Each connection first gets a socket filter that drops every segment:
- * the peer's data and acknowledgements then wait in the network (the
- * peer retransmits them) instead of changing the queues we read, and
- * nothing arriving after the snapshot is acknowledged to the peer and
- * lost to the restored copy. Then TCP_REPAIR gives the sequence numbers,
- * both queues, the negotiated options and the window.
+ * Each connection is put in repair mode (this needs CAP_NET_ADMIN: the
+ * checkpoint fails here, naming it, with nothing changed) and gets a
+ * socket filter that drops every segment: the peer's data and
+ * acknowledgements then wait in the network (the peer retransmits them)
+ * instead of changing the queues we read, and nothing arriving after the
+ * snapshot is acknowledged to the peer and lost to the restored copy.
+ * Then repair mode gives the sequence numbers, both queues, the
+ * negotiated options and the window.
  *
  * The connections stay so until the checkpoint is over: if the app goes
  * on, rt_tcp_release() leaves repair mode and removes the filter; if it
@@ -228,14 +230,16 @@ int rt_tcp_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 				      : "TCP_REPAIR is not available");
 		return (int)r;
 	}
+	/* From here on, rt_tcp_release() undoes all this if the app goes on. */
+	if ((err = hold(l->fd, e->inet->reuseaddr))) {
+		release_one(l->fd, e->inet->reuseaddr);
+		return err;
+	}
 	r = sc_sys5(__NR_setsockopt, l->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
 	if (r) {
-		release_one(l->fd, e->inet->reuseaddr);
 		rt_stpcpy(conn_why(ctx, e), "cannot hold its incoming segments (SO_ATTACH_FILTER)");
 		return (int)r;
 	}
-	if ((err = hold(l->fd, e->inet->reuseaddr)))
-		return err;
 	/* The receive queue is peeked from its start. */
 	sc_sys5(__NR_getsockopt, l->fd, SOL_SOCKET, SO_PEEK_OFF, &peek_off, &flen_int);
 	if (peek_off >= 0)
