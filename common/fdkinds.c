@@ -25,6 +25,7 @@ FD_HALVES(fd_fifo);
 FD_HALVES(fd_inotify);
 FD_HALVES(fd_tty);
 FD_HALVES(fd_pty); /* fd_tty's restore and describe; fd_tty claims both */
+FD_HALVES(fd_inet);
 
 #define FD_KIND(k, nm, x)                                                                          \
 	{                                                                                          \
@@ -53,6 +54,7 @@ const struct fd_kind sc_fd_kinds[] = {
 	FD_KIND(SC__FD_KIND__GHOST, "unlinked file", fd_ghost),
 	FD_KIND(SC__FD_KIND__UNIX_PAIR, "unix socketpair", fd_unix),
 	FD_KIND(SC__FD_KIND__INOTIFY, "inotify", fd_inotify),
+	FD_KIND(SC__FD_KIND__INET, "TCP/UDP socket", fd_inet),
 };
 
 const size_t sc_nr_fd_kinds = sizeof(sc_fd_kinds) / sizeof(sc_fd_kinds[0]);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -246,6 +247,57 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* A saved sockaddr of the socket's family. */
+static bool good_sockaddr(const ProtobufCBinaryData *a, uint32_t family)
+{
+	sa_family_t f;
+
+	if (a->len != (family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)))
+		return false;
+	memcpy(&f, a->data, sizeof(f));
+	return f == family;
+}
+
+static int check_inet(const Sc__Fd *f, char *err)
+{
+	const Sc__InetSocket *in = f->inet;
+	const Sc__TcpConnection *t;
+	bool stream;
+
+	if (!in)
+		return fail(err, "fd %d: an IP socket without its fields", f->fd);
+	stream = in->type == SOCK_STREAM;
+	if ((in->family != AF_INET && in->family != AF_INET6) ||
+	    (!stream && in->type != SOCK_DGRAM))
+		return fail(err, "fd %d: IP socket of family %u, type %u", f->fd, in->family, in->type);
+	if ((in->has_local && !good_sockaddr(&in->local, in->family)) ||
+	    (in->has_peer && !good_sockaddr(&in->peer, in->family)))
+		return fail(err, "fd %d: a socket address of the wrong size or family", f->fd);
+	if (in->has_backlog &&
+	    (!stream || !in->has_local || in->has_peer || in->tcp || in->backlog > (1U << 20)))
+		return fail(err, "fd %d: an impossible listening socket", f->fd);
+	if ((in->has_v6only && in->family != AF_INET6) || (in->has_nodelay && !stream) ||
+	    (in->has_keepidle && (!stream || in->keepidle == 0 || in->keepidle > 32767)) ||
+	    (in->has_keepintvl && (!stream || in->keepintvl == 0 || in->keepintvl > 32767)) ||
+	    (in->has_keepcnt && (!stream || in->keepcnt == 0 || in->keepcnt > 127)) ||
+	    (in->has_linger && in->linger > INT32_MAX) ||
+	    (in->has_rcvbuf && (in->rcvbuf == 0 || in->rcvbuf > INT32_MAX)) ||
+	    (in->has_sndbuf && (in->sndbuf == 0 || in->sndbuf > INT32_MAX)))
+		return fail(err, "fd %d: socket options that do not fit the socket", f->fd);
+	t = in->tcp;
+	if (!t)
+		return 0;
+	if (!stream || !in->has_local || !in->has_peer)
+		return fail(err, "fd %d: a TCP connection without both addresses", f->fd);
+	if (t->mss == 0 || t->mss > 65535 || t->has_snd_wscale != t->has_rcv_wscale ||
+	    (t->has_snd_wscale && (t->snd_wscale > 14 || t->rcv_wscale > 14)))
+		return fail(err, "fd %d: TCP options out of range", f->fd);
+	if (t->send_queue.len > SC_TCP_QUEUE_MAX || t->recv_queue.len > SC_TCP_QUEUE_MAX)
+		return fail(err, "fd %d: TCP queues of %zu and %zu bytes", f->fd, t->send_queue.len,
+			    t->recv_queue.len);
+	return 0;
+}
+
 /* The image's pipe ids, sorted; NULL with err set if one is listed twice. */
 static uint64_t *sorted_pipe_ids(const Sc__Fds *fds, char *err)
 {
@@ -376,6 +428,8 @@ static int check_fds(const Sc__Fds *fds, const uint64_t *pipe_ids, char *err)
 			    (l->has_end && l->end > INT64_MAX))
 				return fail(err, "fd %d: lock %zu is malformed", f->fd, j);
 		}
+		if (f->kind == SC__FD_KIND__INET && check_inet(f, err))
+			return -1;
 		if (check_watches(f, err) || check_tty(fds, f, err))
 			return -1;
 		if (f->kind == SC__FD_KIND__EVENTFD &&

@@ -22,6 +22,8 @@
 
 #define SC_ERR_LEN 512
 #define SC_TASK_SIZE 0x7ffffffff000ULL
+/* Bytes of one TCP queue in an image: more than any socket buffer holds. */
+#define SC_TCP_QUEUE_MAX (256U << 20)
 
 struct sc_proc_img {
 	int pid;

@@ -171,12 +171,15 @@ static void describe_fds(const Sc__Fds *fds)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: crload [--restore-detached] [--allow-changed-files] [-v] IMAGE_DIR\n"
+	fprintf(f, "usage: crload [--restore-detached] [--allow-changed-files] [--tcp-established]\n"
+		   "              [-v] IMAGE_DIR\n"
 		   "Restores the process checkpointed in IMAGE_DIR and waits for it.\n"
 		   "  -d, --restore-detached  print the restored pid and return at once\n"
 		   "  -F, --allow-changed-files\n"
 		   "                          restore even if a file the process writes changed\n"
 		   "                          size, or one it reads got shorter than its offset\n"
+		   "  -T, --tcp-established   restore established TCP connections in TCP_REPAIR\n"
+		   "                          mode (needs CAP_NET_ADMIN); the peer sees no reset\n"
 		   "  -v, --verbose           say how the process is restored\n");
 }
 
@@ -185,6 +188,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "restore-detached", no_argument, NULL, 'd' },
 		{ "allow-changed-files", no_argument, NULL, 'F' },
+		{ "tcp-established", no_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -198,10 +202,13 @@ int main(int argc, char **argv)
 	int pipefd[2], c;
 	long pid;
 
-	while ((c = getopt_long(argc, argv, "dvhF", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "dvhFT", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'F':
 			opts.allow_changed_files = true;
+			break;
+		case 'T':
+			opts.tcp_established = true;
 			break;
 		case 'd':
 			opts.detached = true;
@@ -237,7 +244,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check_vdso(img.procs[0].mm, err) || plan_pids(&img, &plan, err) ||
-	    fd_path_preflight(img.procs[0].fds, opts.allow_changed_files, err)) {
+	    fd_path_preflight(img.procs[0].fds, opts.allow_changed_files, err) ||
+	    fd_inet_preflight(img.procs[0].fds, opts.tcp_established, err)) {
 		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
 		return 1;
 	}

@@ -32,6 +32,17 @@ struct fd_restore_ctx {
 /* Before forking: paths still there, files not changed (fd_path.c). */
 int fd_path_preflight(const Sc__Fds *fds, bool allow_changed, char *err);
 
+/* Before forking: established TCP connections need --tcp-established. */
+int fd_inet_preflight(const Sc__Fds *fds, bool tcp_established, char *err);
+/* "1.2.3.4:80" or "[::1]:80" from a saved sockaddr */
+char *inet_addr_str(const ProtobufCBinaryData *a, char *buf, size_t len);
+int inet_set_int(int s, int level, int opt, int val);
+void fd_inet_describe(const Sc__Fd *e, char *buf, size_t len);
+/* Rebuilds in s the established connection of in; -1 with err set. */
+int tcp_repair_restore(int s, const Sc__InetSocket *in, char *err);
+/* Once every descriptor is in place: connections leave repair mode. */
+int tcp_repair_finish(const Sc__Fds *fds, char *err);
+
 int fd_scratch_dup(struct fd_restore_ctx *ctx, int fd, const Sc__Fd *e, char *err);
 void fd_pipe_release(struct fd_restore_ctx *ctx);
 /* After every descriptor is in place: epoll interest lists. */

@@ -14,6 +14,7 @@ struct crload_opts {
 	bool detached;
 	bool verbose;
 	bool allow_changed_files;
+	bool tcp_established;
 	const char *dir;
 };
 

@@ -127,6 +127,8 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 	fd_pipe_release(&rctx);
 	if (!ret)
 		ret = fd_epoll_attach(fds, err);
+	if (!ret)
+		ret = tcp_repair_finish(fds, err);
 	return ret;
 }
 

@@ -35,6 +35,9 @@ int fd_tty_check_pairs(struct fd_dump_ctx *ctx);
 int fd_same_description(struct fd_dump_ctx *ctx, const struct fd_live *l, uint32_t flags,
 			int *orig);
 
+/* An established TCP connection (tcp_repair.c), left in repair mode. */
+int rt_tcp_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e);
+
 /* Formats "fd N (target): " into why and returns the end. */
 char *fd_why(struct fd_dump_ctx *ctx, const Sc__Fd *e);
 

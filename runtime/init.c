@@ -11,6 +11,9 @@
  *   SELFCKPT_DIR       where images go (default: ./selfckpt.PID at start)
  *   SELFCKPT_SIGNAL    trigger signal, name or number (default: USR2)
  *   SELFCKPT_EXIT      1: exit after a successful checkpoint
+ *   SELFCKPT_STOP      1: stay frozen after a successful checkpoint, until
+ *                      killed (TCP connections stay in repair mode, so the
+ *                      kill sends nothing to their peers: doc/tcp.md)
  *   SELFCKPT_INTERVAL  also checkpoint every N seconds
  *   SELFCKPT_LOG       append log lines to this file instead of stderr
  */
@@ -72,6 +75,7 @@ static void load_config(void)
 			rt_cfg.trigger_sig = sig;
 	}
 	rt_cfg.exit_after = (s = getenv("SELFCKPT_EXIT")) && !strcmp(s, "1");
+	rt_cfg.stop_after = (s = getenv("SELFCKPT_STOP")) && !strcmp(s, "1");
 	if ((s = getenv("SELFCKPT_INTERVAL")) && *s)
 		rt_cfg.interval_sec = (unsigned)strtoul(s, NULL, 10);
 	if ((s = getenv("SELFCKPT_LOG")) && *s && strlen(s) < RT_MAX_PATH)
@@ -137,7 +141,9 @@ static void log_result(uint64_t started, uint64_t ended)
 	p = rt_fmt_fixed(p, rt_frz.frozen_at_ns - rt_frz.stop_begin_ns, 1000000, 3);
 	p = rt_stpcpy(p, " ms, stopped ");
 	p = rt_fmt_fixed(p, ended - started, 1000000, 1);
-	rt_stpcpy(p, rt_cfg.exit_after ? " ms; exiting" : " ms");
+	rt_stpcpy(p, rt_cfg.exit_after	 ? " ms; exiting"
+		     : rt_cfg.stop_after ? " ms; stopped until killed"
+					 : " ms");
 	rt_log(msg);
 }
 
@@ -146,6 +152,7 @@ static void after_restore(void)
 	char msg[RT_MAX_PATH + 64];
 
 	rt_arena_forget();
+	rt_tcp_forget();
 	rt_freeze_reset_after_restore();
 	rt_rseq_resume();
 	rt_stpcpy(rt_stpcpy(msg, "restored from "), rt_dump_res.image);
@@ -177,6 +184,12 @@ static void checkpoint_once(void)
 		log_result(started, rt_now_ns(CLOCK_MONOTONIC));
 		sc_sys1(__NR_exit_group, 0);
 	}
+	if (!rt_dump_res.err && rt_cfg.stop_after) {
+		log_result(started, rt_now_ns(CLOCK_MONOTONIC));
+		for (;;) /* every other thread stays parked */
+			sc_sys0(__NR_pause);
+	}
+	rt_tcp_release();
 	rt_resume_all();
 	rt_rseq_resume();
 	log_result(started, rt_now_ns(CLOCK_MONOTONIC));

@@ -27,6 +27,7 @@ struct rt_config {
 	int trigger_sig;	     /* SELFCKPT_SIGNAL, default SIGUSR2 */
 	int suspend_sig;	     /* parks threads; SIGRTMAX */
 	bool exit_after;	     /* SELFCKPT_EXIT=1 */
+	bool stop_after;	     /* SELFCKPT_STOP=1 */
 	unsigned interval_sec;	     /* SELFCKPT_INTERVAL, 0: off */
 };
 
@@ -105,6 +106,12 @@ struct rt_dump_result {
 };
 extern struct rt_dump_result rt_dump_res;
 void rt_dump_image(void);
+
+/* ---- tcp_repair.c ---- */
+/* The app goes on: its TCP connections leave repair mode. */
+void rt_tcp_release(void);
+/* A restored process holds no connection in repair mode. */
+void rt_tcp_forget(void);
 
 /* ---- interpose.c ---- */
 int rt_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);

@@ -18,12 +18,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -260,6 +262,49 @@ static void build_seeds(void)
 	fds.fds = fdp;
 	fds.n_fds = 3;
 	add_record("fds", &fds, SC_IMG_FDS);
+	{
+		/* A listening socket and an established TCP connection. */
+		static struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0x5000 },
+					  b = { .sin_family = AF_INET, .sin_port = 0x6000 };
+		static uint8_t sendq[300], recvq[100];
+		static Sc__InetSocket in[2];
+		static Sc__TcpConnection t;
+		static Sc__Fd ifd[2];
+		static Sc__Fd *ifdp[2];
+		static Sc__Fds ifds;
+
+		for (int i = 0; i < 2; i++) {
+			sc__fd__init(&ifd[i]);
+			sc__inet_socket__init(&in[i]);
+			ifd[i].fd = 5 + i;
+			ifd[i].kind = SC__FD_KIND__INET;
+			ifd[i].inet = &in[i];
+			in[i].family = AF_INET;
+			in[i].type = SOCK_STREAM;
+			in[i].has_local = true;
+			in[i].local = (ProtobufCBinaryData){ sizeof(a), (uint8_t *)&a };
+			ifdp[i] = &ifd[i];
+		}
+		in[0].has_backlog = true;
+		in[0].backlog = 128;
+		sc__tcp_connection__init(&t);
+		t.send_seq = 1000;
+		t.recv_seq = 2000;
+		t.has_send_queue = t.has_recv_queue = true;
+		t.send_queue = (ProtobufCBinaryData){ sizeof(sendq), sendq };
+		t.recv_queue = (ProtobufCBinaryData){ sizeof(recvq), recvq };
+		t.mss = 1460;
+		t.has_snd_wscale = t.has_rcv_wscale = true;
+		t.snd_wscale = t.rcv_wscale = 7;
+		t.sack = t.timestamps = true;
+		in[1].has_peer = true;
+		in[1].peer = (ProtobufCBinaryData){ sizeof(b), (uint8_t *)&b };
+		in[1].tcp = &t;
+		sc__fds__init(&ifds);
+		ifds.fds = ifdp;
+		ifds.n_fds = 2;
+		add_record("fds.inet", &ifds, SC_IMG_FDS);
+	}
 
 	for (int i = 0; i < 2; i++) {
 		sc__proc_entry__init(&proc[i]);

@@ -11,6 +11,8 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1558,6 +1560,99 @@ START_TEST(fds_pty_checks)
 }
 END_TEST
 
+/* An INET descriptor: a TCP connection 127.0.0.1:1000 -> 127.0.0.1:2000. */
+START_TEST(fds_inet_checks)
+{
+	struct fx *f = fx_new(1);
+	char err[SC_ERR_LEN];
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(1000),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in b = a;
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(1) };
+	Sc__InetSocket in = SC__INET_SOCKET__INIT;
+	Sc__TcpConnection t = SC__TCP_CONNECTION__INIT;
+
+	b.sin_port = htons(2000);
+	f->fd[3].kind = SC__FD_KIND__INET;
+	ck_assert_int_ne(check_fds(f, err), 0); /* no inet fields */
+	ck_err_has(err, "without its fields");
+	f->fd[3].inet = &in;
+	in.family = AF_INET;
+	in.type = SOCK_STREAM;
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err); /* unbound TCP */
+	in.has_local = true;
+	in.local = (ProtobufCBinaryData){ sizeof(a), (uint8_t *)&a };
+	in.has_backlog = true;
+	in.backlog = 128;
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err); /* listening */
+	in.family = AF_INET6; /* address of another family */
+	ck_assert_int_ne(check_fds(f, err), 0);
+	in.local = (ProtobufCBinaryData){ sizeof(a6), (uint8_t *)&a6 };
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	in.local.len = sizeof(a6) - 1;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	ck_err_has(err, "address");
+	in.family = 99;
+	ck_assert_int_ne(check_fds(f, err), 0);
+
+	in.family = AF_INET;
+	in.type = SOCK_DGRAM; /* a listening UDP socket */
+	in.local = (ProtobufCBinaryData){ sizeof(a), (uint8_t *)&a };
+	ck_assert_int_ne(check_fds(f, err), 0);
+	in.has_backlog = false;
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	in.has_nodelay = true; /* a TCP option on UDP */
+	ck_assert_int_ne(check_fds(f, err), 0);
+	in.has_nodelay = false;
+	in.has_v6only = true;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	in.has_v6only = false;
+	in.has_rcvbuf = true;
+	in.rcvbuf = 0x80000000u;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	in.has_rcvbuf = false;
+	in.has_keepidle = true; /* TCP keepalive on UDP */
+	in.keepidle = 60;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	in.has_keepidle = false;
+
+	/* An established connection needs both addresses and sane options. */
+	in.type = SOCK_STREAM;
+	in.tcp = &t;
+	t.mss = 65483;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	ck_err_has(err, "both addresses");
+	in.has_peer = true;
+	in.peer = (ProtobufCBinaryData){ sizeof(b), (uint8_t *)&b };
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	t.mss = 0;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	t.mss = 1460;
+	t.has_snd_wscale = true; /* one side only */
+	ck_assert_int_ne(check_fds(f, err), 0);
+	t.has_rcv_wscale = true;
+	t.snd_wscale = 15;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	t.snd_wscale = 7;
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	t.has_recv_queue = true;
+	t.recv_queue.len = (size_t)SC_TCP_QUEUE_MAX + 1;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	ck_err_has(err, "queues");
+	t.recv_queue.len = 0;
+	in.has_keepcnt = true;
+	in.keepcnt = 128;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	in.keepcnt = 9;
+	in.has_linger = true;
+	in.linger = 5;
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	in.has_backlog = true; /* listening and connected */
+	ck_assert_int_ne(check_fds(f, err), 0);
+	free(f);
+}
+END_TEST
+
 /* ---- sc_check_inventory ------------------------------------------------ */
 
 static int check_inv(struct fx *f, char *err)
@@ -2124,6 +2219,7 @@ static Suite *image_suite(void)
 	tcase_add_test(tc, fds_checks);
 	tcase_add_test(tc, fds_inotify_checks);
 	tcase_add_test(tc, fds_pty_checks);
+	tcase_add_test(tc, fds_inet_checks);
 	tcase_add_test(tc, inventory_checks);
 	suite_add_tcase(s, tc);
 

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# redis-server, a real program, under the runtime: with data loaded and a
+# client (tests/e2e/redis_client.py, not checkpointed) holding a
+# connection, it is checkpointed with SELFCKPT_STOP=1; the client sends a
+# request to the frozen server; the server is killed and restored with
+# --tcp-established. The client must get its answer from the copy and go
+# on on its original socket, every key must be intact (DEBUG DIGEST before
+# and after), and redis-benchmark must pass against the restored server.
+# redis runs with --save '' --appendonly no: it never forks.
+set -u
+: "${SELFCKPT_LIB:?}" "${CRLOAD:?}"
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../close-fds.sh"
+close_extra_fds
+for p in redis-server redis-cli redis-benchmark python3; do
+	command -v $p >/dev/null || { echo "SKIP: redis: $p is not installed"; exit 77; }
+done
+W=$(mktemp -d "${TMPDIR:-/tmp}/selfckpt-redis.XXXXXX")
+APP= LOADER= CLIENT=
+cleanup() { for p in $APP $LOADER $CLIENT; do kill -KILL "$p" 2>/dev/null; done; }
+trap cleanup EXIT
+fail() {
+	echo "FAIL: redis: $* (work dir $W)"
+	for f in log err crload.err client.err; do
+		[ -s "$W/$f" ] && sed "s/^/  $f: /" "$W/$f" | tail -5
+	done
+	exit 1
+}
+wait_for() {
+	local i
+	for ((i = 0; i < 600; i++)); do "$@" && return 0; sleep 0.05; done
+	return 1
+}
+cd "$W" || exit 1
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cli() { redis-cli -p "$port" "$@"; }
+
+env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_DIR="$W/img" SELFCKPT_LOG="$W/log" SELFCKPT_STOP=1 \
+	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+	--enable-debug-command local --dir "$W" >"$W/out" 2>"$W/err" </dev/null &
+APP=$!
+pong() { [ "$(cli ping 2>/dev/null)" = PONG ]; }
+wait_for pong || fail "redis-server did not start"
+for i in $(seq 1 2000); do echo "SET key:$i value:$i"; done | cli >/dev/null
+cli RPUSH list a b c >/dev/null && cli HSET hash f1 v1 f2 v2 >/dev/null
+python3 "$here/redis_client.py" "$port" >"$W/client.out" 2>"$W/client.err" </dev/null &
+CLIENT=$!
+wait_for test -e client.ready || fail "the client never connected"
+digest=$(cli DEBUG DIGEST)
+keys=$(cli DBSIZE)
+
+kill -USR2 $APP
+wait_for grep -qs ': checkpoint /' log || fail "no checkpoint"
+# The server is frozen (SELFCKPT_STOP=1): the client's next request waits
+# in the network until the restored copy takes it.
+touch send
+wait_for test -e client.sent || fail "the client did not send"
+sleep 0.2
+{ kill -KILL $APP; wait $APP; } 2>/dev/null
+APP=
+"$CRLOAD" --tcp-established "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" </dev/null &
+LOADER=$!
+wait_for grep -q ': restored from' log || fail "not restored"
+wait $CLIENT || fail "the held client's connection did not survive"
+CLIENT=
+cli SET held 1 >/dev/null # the client's INCR undone: the data set as it was
+[ "$(cli DBSIZE)" = "$keys" ] || fail "$(cli DBSIZE) keys, expected $keys"
+[ "$(cli DEBUG DIGEST)" = "$digest" ] || fail "the data set changed"
+redis-benchmark -q -n 1000 -p "$port" -t set,get,incr,lpush,lpop >"$W/bench.out" 2>&1 ||
+	fail "redis-benchmark failed: $(tail -2 "$W/bench.out")"
+grep -qi error "$W/bench.out" && fail "redis-benchmark: $(grep -i error "$W/bench.out" | head -1)"
+cli SHUTDOWN NOSAVE >/dev/null 2>&1
+wait $LOADER || fail "the restored redis-server did not exit cleanly"
+LOADER=
+echo "PASS: redis"
+rm -rf "$W"
