@@ -44,7 +44,7 @@ const struct fd_kind sc_fd_kinds[] = {
 	FD_KIND(SC__FD_KIND__MEMFD, "memfd", fd_memfd),
 	/* After memfd: a memfd looks like an unlinked file too. */
 	FD_KIND(SC__FD_KIND__GHOST, "unlinked file", fd_ghost),
-	FD_KIND(SC__FD_KIND__UNIX_PAIR, "unix socketpair", fd_unix),
+	FD_KIND(SC__FD_KIND__UNIX, "unix socket", fd_unix),
 };
 
 const size_t sc_nr_fd_kinds = sizeof(sc_fd_kinds) / sizeof(sc_fd_kinds[0]);

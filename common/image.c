@@ -246,6 +246,78 @@ static const Sc__Pipe *find_pipe(const Sc__Fds *fds, uint64_t id)
 	return NULL;
 }
 
+static bool unix_name_ok(const ProtobufCBinaryData *n)
+{
+	/* sun_path: an abstract name of up to 107 bytes after its NUL, or a
+	 * path of up to 107 bytes without one. */
+	return n->len >= 1 && n->len <= 108 && (n->data[0] ? !memchr(n->data, 0, n->len) && n->len <= 107 :
+							       n->len >= 2);
+}
+
+static const Sc__Fd *unix_by_ino(const Sc__Fds *fds, uint64_t ino)
+{
+	for (size_t i = 0; i < fds->n_fds; i++)
+		if (fds->fds[i]->kind == SC__FD_KIND__UNIX && !fds->fds[i]->has_dup_of &&
+		    fds->fds[i]->sock_ino == ino)
+			return fds->fds[i];
+	return NULL;
+}
+
+/* What loader/fd_unix.c relies on: the sockets it connects exist. */
+static int check_unix(const Sc__Fds *fds, const Sc__Fd *f, char *err)
+{
+	const Sc__UnixSocket *u = f->unix_sock;
+	const Sc__Fd *peer;
+
+	if (!f->has_sock_type || !f->has_peer_ino || !f->has_sock_ino || !u ||
+	    (f->sock_type != SOCK_STREAM && f->sock_type != SOCK_DGRAM &&
+	     f->sock_type != SOCK_SEQPACKET))
+		return fail(err, "fd %d: a socket without type or peer", f->fd);
+	if (u->state < SC__UNIX_SOCKET__STATE__UNCONNECTED ||
+	    u->state > SC__UNIX_SOCKET__STATE__CONNECTED)
+		return fail(err, "fd %d: a socket in unknown state %d", f->fd, u->state);
+	if ((u->has_name && !unix_name_ok(&u->name)) ||
+	    (u->has_peer_name && !unix_name_ok(&u->peer_name)))
+		return fail(err, "fd %d: a socket name that cannot be", f->fd);
+	if (f->has_dup_of)
+		return 0;
+	if (unix_by_ino(fds, f->sock_ino) != f)
+		return fail(err, "fd %d: socket:[%llu] listed twice", f->fd,
+			    (unsigned long long)f->sock_ino);
+	if (u->state == SC__UNIX_SOCKET__STATE__LISTEN &&
+	    (!u->has_name || !u->has_backlog || u->backlog > INT32_MAX || f->sock_type == SOCK_DGRAM))
+		return fail(err, "fd %d: a listener without name or backlog", f->fd);
+	for (size_t j = 0; j < u->n_pending; j++) {
+		const Sc__Fd *c = unix_by_ino(fds, u->pending[j]);
+
+		if (u->state != SC__UNIX_SOCKET__STATE__LISTEN || !c || c->sock_type != f->sock_type ||
+		    c->unix_sock->state != SC__UNIX_SOCKET__STATE__CONNECTED ||
+		    !c->unix_sock->has_peer_name || c->unix_sock->accepted)
+			return fail(err, "fd %d: connection %zu of its queue is not restorable", f->fd, j);
+		for (size_t k = 0; k < j; k++)
+			if (u->pending[k] == u->pending[j])
+				return fail(err, "fd %d: a connection queued twice", f->fd);
+	}
+	if (u->state != SC__UNIX_SOCKET__STATE__CONNECTED)
+		return u->accepted ? fail(err, "fd %d: accepted but not connected", f->fd) : 0;
+	/* A datagram socket connected by name needs nothing else here. */
+	if (f->sock_type == SOCK_DGRAM && u->has_peer_name)
+		return 0;
+	peer = f->peer_ino ? unix_by_ino(fds, f->peer_ino) : NULL;
+	if (f->peer_ino && (!peer || peer == f || peer->sock_type != f->sock_type ||
+			    peer->unix_sock->state != SC__UNIX_SOCKET__STATE__CONNECTED))
+		return fail(err, "fd %d: its peer socket:[%llu] is missing", f->fd,
+			    (unsigned long long)f->peer_ino);
+	if (u->accepted && (!peer || !u->has_name || peer->unix_sock->accepted ||
+			    !peer->unix_sock->has_peer_name))
+		return fail(err, "fd %d: accepted, but its client is missing", f->fd);
+	if (!u->has_name && !u->has_peer_name && peer &&
+	    (peer->unix_sock->has_name || peer->unix_sock->has_peer_name ||
+	     peer->peer_ino != f->sock_ino))
+		return fail(err, "fd %d: half of a socketpair whose other half is not", f->fd);
+	return 0;
+}
+
 int sc_check_fds(const Sc__Fds *fds, char *err)
 {
 	for (size_t i = 0; i < fds->n_pipes; i++) {
@@ -296,11 +368,8 @@ int sc_check_fds(const Sc__Fds *fds, char *err)
 		    (!f->path || f->path[0] != '/' || !f->has_contents || !f->has_size ||
 		     f->contents.len != f->size))
 			return fail(err, "fd %d: file contents missing or cut", f->fd);
-		if (f->kind == SC__FD_KIND__UNIX_PAIR &&
-		    (!f->has_sock_type || !f->has_peer_ino || !f->has_sock_ino ||
-		     (f->sock_type != SOCK_STREAM && f->sock_type != SOCK_DGRAM &&
-		      f->sock_type != SOCK_SEQPACKET)))
-			return fail(err, "fd %d: a socket without type or peer", f->fd);
+		if (f->kind == SC__FD_KIND__UNIX && check_unix(fds, f, err))
+			return -1;
 		for (size_t j = 0; j < f->n_locks; j++) {
 			const Sc__FileLock *l = f->locks[j];
 

@@ -1,20 +1,29 @@
 // SPDX-License-Identifier: MIT
 /*
- * AF_UNIX socketpairs whose both ends the process holds: type, which end
- * is which (the peer's inode, from sock_diag), and the messages waiting on
- * each end, peeked without being consumed (SO_PEEK_OFF walks past each).
+ * AF_UNIX sockets: type, state, names, options and the messages waiting
+ * on each, peeked without being consumed (SO_PEEK_OFF walks past each).
+ * What only the kernel's view of every socket tells (peers, listeners'
+ * accept queues, shutdown, the inode a path name is bound to) comes from
+ * one NETLINK_SOCK_DIAG dump per checkpoint. A connection or stream to a
+ * socket outside the process cannot be restored and fails the checkpoint.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "fd_dump.h"
 
 #define PEEK_BUF (256 << 10)
 #define MAX_MESSAGES 65536
+
+/* sk_state values sock_diag reports (include/net/tcp_states.h). */
+enum { UNIX_ESTABLISHED = 1, UNIX_LISTEN = 10 };
 
 bool fd_unix_claims(const struct fd_live *l)
 {
@@ -28,8 +37,14 @@ bool fd_unix_claims(const struct fd_live *l)
 
 struct unix_entry {
 	uint32_t ino, peer;
-	bool named;
-	bool ours; /* dumped from one of our descriptors */
+	uint32_t vfs_ino;	/* the inode its path name is bound to, 0: none */
+	uint32_t rqlen;		/* bytes waiting (a listener: connections waiting) */
+	uint32_t backlog;	/* a listener's */
+	uint32_t nicons;	/* a listener's connections waiting to be accepted */
+	uint32_t *icons;
+	Sc__Fd *fd;		/* dumped from this descriptor of ours, or NULL */
+	uint8_t state, shutdown;
+	bool pending;		/* ours, connected to a listener of ours, not accepted */
 };
 
 /* Open-addressing table of every unix socket of the system, by inode. */
@@ -47,10 +62,46 @@ static struct unix_entry *table_slot(struct unix_table *t, uint32_t ino)
 	return &t->slot[i];
 }
 
+static void diag_attr(struct unix_entry *e, const struct nlattr *a)
+{
+	const void *v = a + 1;
+	size_t len = a->nla_len - sizeof(*a);
+
+	switch (a->nla_type) {
+	case UNIX_DIAG_PEER:
+		if (len >= 4)
+			memcpy(&e->peer, v, 4);
+		break;
+	case UNIX_DIAG_VFS:
+		if (len >= sizeof(struct unix_diag_vfs))
+			memcpy(&e->vfs_ino, v, 4);
+		break;
+	case UNIX_DIAG_RQLEN:
+		if (len >= sizeof(struct unix_diag_rqlen)) {
+			const struct unix_diag_rqlen *r = v;
+
+			e->rqlen = r->udiag_rqueue;
+			e->backlog = r->udiag_wqueue;
+		}
+		break;
+	case UNIX_DIAG_SHUTDOWN:
+		if (len >= 1)
+			e->shutdown = *(const uint8_t *)v;
+		break;
+	case UNIX_DIAG_ICONS:
+		e->icons = rt_alloc(len ? len : 1);
+		if (e->icons) {
+			memcpy(e->icons, v, len);
+			e->nicons = (uint32_t)(len / 4);
+		}
+		break;
+	}
+}
+
 /*
- * One NETLINK_SOCK_DIAG dump of all unix sockets (peer, name), per
- * checkpoint: a lookup by inode scans every socket in the kernel, so
- * thousands of lookups would cost thousands of scans.
+ * One NETLINK_SOCK_DIAG dump of all unix sockets, per checkpoint: a
+ * lookup by inode scans every socket in the kernel, so thousands of
+ * lookups would cost thousands of scans.
  */
 static int load_unix_table(struct fd_dump_ctx *ctx)
 {
@@ -61,7 +112,8 @@ static int load_unix_table(struct fd_dump_ctx *ctx)
 		.nlh = { .nlmsg_len = sizeof(rq), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
 			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
 		.req = { .sdiag_family = AF_UNIX, .udiag_states = ~0U,
-			 .udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_NAME },
+			 .udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_VFS | UDIAG_SHOW_ICONS |
+				       UDIAG_SHOW_RQLEN },
 	};
 	struct unix_table *t = rt_alloc(sizeof(*t));
 	char *buf = rt_alloc(1 << 16);
@@ -101,15 +153,13 @@ static int load_unix_table(struct fd_dump_ctx *ctx)
 			char *attr = (char *)(m + 1), *end = (char *)h + h->nlmsg_len;
 
 			e->ino = m->udiag_ino;
+			e->state = m->udiag_state;
 			while (attr + sizeof(struct nlattr) <= end) {
 				struct nlattr *a = (struct nlattr *)attr;
 
 				if (a->nla_len < sizeof(*a) || attr + a->nla_len > end)
 					break;
-				if (a->nla_type == UNIX_DIAG_PEER && a->nla_len >= sizeof(*a) + 4)
-					memcpy(&e->peer, a + 1, 4);
-				if (a->nla_type == UNIX_DIAG_NAME)
-					e->named = true;
+				diag_attr(e, a);
 				attr += NLA_ALIGN(a->nla_len);
 			}
 		}
@@ -119,25 +169,73 @@ static int load_unix_table(struct fd_dump_ctx *ctx)
 	return err;
 }
 
-/* The inode of the socket connected to ino (0: none), and whether ino has
- * a name. */
-static int unix_peer(struct fd_dump_ctx *ctx, uint64_t ino, uint64_t *peer, bool *named)
+static struct unix_entry *unix_entry(struct fd_dump_ctx *ctx, uint64_t ino)
 {
-	struct unix_entry *e;
-	int err;
+	struct unix_entry *e = table_slot(ctx->unix_table, (uint32_t)ino);
 
-	if (!ctx->unix_table && (err = load_unix_table(ctx)))
-		return err;
-	e = table_slot(ctx->unix_table, (uint32_t)ino);
-	*peer = e->ino ? e->peer : 0;
-	*named = e->ino && e->named;
-	if (!e->ino)
-		return -ENOENT;
-	e->ours = true;
+	return e->ino ? e : NULL;
+}
+
+/* "@name" (abstract, unprintable bytes as '?'), a path, or "an unnamed
+ * socket", appended at p. */
+static char *fmt_name(char *p, const ProtobufCBinaryData *n, bool has)
+{
+	if (!has)
+		return rt_stpcpy(p, "an unnamed socket");
+	for (size_t i = 0; i < n->len && i < 108; i++)
+		*p++ = i == 0 && !n->data[0] ? '@' : n->data[i] >= 32 && n->data[i] < 127 ? (char)n->data[i] : '?';
+	*p = '\0';
+	return p;
+}
+
+/* A socket name from getsockname/getpeername: path bytes without their
+ * terminating NUL, or an abstract name with its leading NUL. */
+static int get_name(int fd, int nr, ProtobufCBinaryData *out, protobuf_c_boolean *has)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa);
+	long r = sc_sys3(nr, fd, &sa, &len);
+	size_t n;
+
+	if (r)
+		return (int)r;
+	if (len <= offsetof(struct sockaddr_un, sun_path))
+		return 0;
+	n = len - offsetof(struct sockaddr_un, sun_path);
+	if (n > sizeof(sa.sun_path))
+		n = sizeof(sa.sun_path);
+	if (sa.sun_path[0])
+		n = strnlen(sa.sun_path, n);
+	out->data = rt_alloc(n + 1);
+	if (!out->data)
+		return -ENOMEM;
+	memcpy(out->data, sa.sun_path, n);
+	out->len = n;
+	*has = true;
 	return 0;
 }
 
-/* Every message waiting on fd, peeked; SCM_RIGHTS in flight is refused. */
+/*
+ * Whether a path name still leads to the socket bound to vfs_ino: 1 yes,
+ * 0 the path is gone (unlinked), -1 it leads elsewhere. Relative names
+ * resolve from the working directory, as they will at restore.
+ */
+static int path_leads_to(const ProtobufCBinaryData *n, uint32_t vfs_ino)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	struct stat st;
+	long r;
+
+	memcpy(path, n->data, n->len);
+	path[n->len] = '\0';
+	r = sc_sys4(__NR_newfstatat, AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW);
+	if (r == -ENOENT)
+		return 0;
+	return !r && S_ISSOCK(st.st_mode) && (uint32_t)st.st_ino == vfs_ino ? 1 : -1;
+}
+
+/* Every message waiting on fd, peeked; SCM_RIGHTS in flight and datagrams
+ * whose sender has a name (it would be lost) are refused. */
 static int peek_queue(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 {
 	int orig = -1, zero = 0, err = 0;
@@ -147,6 +245,7 @@ static int peek_queue(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 		struct cmsghdr c;
 		char space[CMSG_SPACE(sizeof(int) * 64)];
 	} ctl;
+	struct sockaddr_un from;
 
 	/* One peek buffer for all sockets of this checkpoint. */
 	if (!ctx->peek_buf && !(ctx->peek_buf = rt_alloc(PEEK_BUF)))
@@ -157,7 +256,8 @@ static int peek_queue(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 		return -EOPNOTSUPP;
 	while (e->n_queue < MAX_MESSAGES) {
 		struct iovec iov = { buf, PEEK_BUF };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl,
+		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from),
+				     .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl,
 				     .msg_controllen = sizeof(ctl) };
 		long n = sc_sys3(__NR_recvmsg, fd, &mh, MSG_PEEK | MSG_DONTWAIT);
 
@@ -165,13 +265,18 @@ static int peek_queue(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 			err = n == -EAGAIN ? 0 : (int)n;
 			break;
 		}
-		if (mh.msg_controllen) {
-			/* Peeking installed the descriptors in flight: drop them. */
-			for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-				if (c->cmsg_type == SCM_RIGHTS)
-					for (int *p = (int *)CMSG_DATA(c);
-					     (char *)p < (char *)c + c->cmsg_len; p++)
-						sc_sys1(__NR_close, *p);
+		/* Peeking installed the descriptors in flight: drop them.
+		 * Credentials (SO_PASSCRED) are not kept: the replayed
+		 * message carries crload's. */
+		bool rights = mh.msg_flags & MSG_CTRUNC;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			if (c->cmsg_type != SCM_RIGHTS)
+				continue;
+			rights = true;
+			for (int *p = (int *)CMSG_DATA(c); (char *)p < (char *)c + c->cmsg_len; p++)
+				sc_sys1(__NR_close, *p);
+		}
+		if (rights) {
 			rt_stpcpy(fd_why(ctx, e), "descriptors in flight (SCM_RIGHTS) cannot be checkpointed");
 			err = -EOPNOTSUPP;
 			break;
@@ -179,6 +284,11 @@ static int peek_queue(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 		if (mh.msg_flags & MSG_TRUNC) {
 			rt_stpcpy(fd_why(ctx, e), "a queued message is larger than 256 KiB");
 			err = -EFBIG;
+			break;
+		}
+		if (e->sock_type == SOCK_DGRAM && mh.msg_namelen > offsetof(struct sockaddr_un, sun_path)) {
+			rt_stpcpy(fd_why(ctx, e), "a queued datagram from a named socket would lose its sender");
+			err = -EOPNOTSUPP;
 			break;
 		}
 		if (n == 0 && e->sock_type == SOCK_STREAM)
@@ -211,44 +321,206 @@ static int peek_queue(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 	return err;
 }
 
+static uint32_t sockopt(int fd, int opt)
+{
+	int v = 0;
+	socklen_t len = sizeof(v);
+
+	sc_sys5(__NR_getsockopt, fd, SOL_SOCKET, opt, &v, &len);
+	return (uint32_t)v;
+}
+
 int fd_unix_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 {
-	int type = 0;
-	socklen_t len = sizeof(type);
-	uint64_t peer;
-	bool named;
+	Sc__UnixSocket *u = rt_alloc(sizeof(*u));
+	struct unix_entry *t;
+	int err;
 
-	e->kind = SC__FD_KIND__UNIX_PAIR;
-	if (sc_sys5(__NR_getsockopt, l->fd, SOL_SOCKET, SO_TYPE, &type, &len))
-		return -EIO;
+	if (!u)
+		return -ENOMEM;
+	sc__unix_socket__init(u);
+	e->kind = SC__FD_KIND__UNIX;
+	e->unix_sock = u;
 	e->has_sock_type = e->has_sock_ino = e->has_peer_ino = true;
-	e->sock_type = (uint32_t)type;
+	e->sock_type = sockopt(l->fd, SO_TYPE);
 	e->sock_ino = l->st.st_ino;
-	if (unix_peer(ctx, e->sock_ino, &peer, &named) || !peer || named) {
-		rt_stpcpy(fd_why(ctx, e), "only unnamed socketpairs are supported among unix sockets");
-		return -EOPNOTSUPP;
+	if (!ctx->unix_table && (err = load_unix_table(ctx)))
+		return err;
+	t = unix_entry(ctx, e->sock_ino);
+	if (!t) {
+		rt_stpcpy(fd_why(ctx, e), "the socket is missing from sock_diag");
+		return -ENOENT;
 	}
-	e->peer_ino = peer;
+	if (!t->fd)
+		t->fd = e;
+	e->peer_ino = t->peer;
+	if ((err = get_name(l->fd, __NR_getsockname, &u->name, &u->has_name)))
+		return err;
+	/* A datagram socket's peer may be gone from sock_diag: getpeername
+	 * still knows it is connected. */
+	if (get_name(l->fd, __NR_getpeername, &u->peer_name, &u->has_peer_name) == 0 &&
+	    (e->sock_type == SOCK_DGRAM || t->state == UNIX_ESTABLISHED))
+		u->state = SC__UNIX_SOCKET__STATE__CONNECTED;
+	else if (t->state == UNIX_LISTEN)
+		u->state = SC__UNIX_SOCKET__STATE__LISTEN;
+	else
+		u->state = SC__UNIX_SOCKET__STATE__UNCONNECTED;
+	u->has_shutdown = u->has_passcred = u->has_rcvbuf = u->has_sndbuf = true;
+	u->shutdown = t->shutdown;
+	u->passcred = sockopt(l->fd, SO_PASSCRED) != 0;
+	u->rcvbuf = sockopt(l->fd, SO_RCVBUF);
+	u->sndbuf = sockopt(l->fd, SO_SNDBUF);
+	if (u->has_name && u->name.data[0] && t->vfs_ino) {
+		int leads = path_leads_to(&u->name, t->vfs_ino);
+
+		if (leads < 0) {
+			char *p = rt_stpcpy(fd_why(ctx, e), "its name ");
+
+			p = fmt_name(p, &u->name, true);
+			rt_stpcpy(p, " now leads to another file");
+			return -EOPNOTSUPP;
+		}
+		u->has_unlinked = true;
+		u->unlinked = !leads;
+	}
+	if (u->state == SC__UNIX_SOCKET__STATE__LISTEN) {
+		u->has_backlog = true;
+		u->backlog = t->backlog;
+		return 0;
+	}
 	return peek_queue(ctx, l->fd, e);
 }
 
-/* Both ends of every pair must be in the image. */
+/* Fails with why = "fd N (...): <what> <name><tail>". */
+static int refuse(struct fd_dump_ctx *ctx, const Sc__Fd *e, const char *what,
+		  const ProtobufCBinaryData *n, bool has, const char *tail)
+{
+	char *p = rt_stpcpy(fd_why(ctx, e), what);
+
+	rt_stpcpy(fmt_name(p, n, has), tail);
+	return -EOPNOTSUPP;
+}
+
+static const char *type_word(const Sc__Fd *e)
+{
+	return e->sock_type == SOCK_STREAM ? "a unix stream socket connected to " :
+	       e->sock_type == SOCK_DGRAM  ? "a unix datagram socket connected to " :
+					     "a unix seqpacket socket connected to ";
+}
+
+static bool same_name(const Sc__UnixSocket *a, const ProtobufCBinaryData *n)
+{
+	return a->has_name && a->name.len == n->len && !memcmp(a->name.data, n->data, n->len);
+}
+
+/* A listener's accept queue: connections from our own sockets come back
+ * (the client connects again), others cannot. */
+static int check_listener(struct fd_dump_ctx *ctx, Sc__Fd *e, struct unix_entry *t)
+{
+	Sc__UnixSocket *u = e->unix_sock;
+
+	u->pending = rt_alloc(sizeof(*u->pending) * (t->nicons + 1));
+	if (!u->pending)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < t->nicons; i++) {
+		struct unix_entry *embryo = unix_entry(ctx, t->icons[i]);
+		struct unix_entry *client = embryo ? unix_entry(ctx, embryo->peer) : NULL;
+
+		if (!client || !client->fd)
+			return refuse(ctx, e, "a connection from outside the process waits in the accept queue of ",
+				      &u->name, u->has_name, "");
+		if (embryo->rqlen)
+			return refuse(ctx, e, "a connection waiting in the accept queue of ", &u->name,
+				      u->has_name, " has data the process has not read");
+		/* Its peer is the listener's embryo socket, not restored as such. */
+		client->pending = true;
+		client->fd->peer_ino = 0;
+		u->pending[u->n_pending++] = client->ino;
+	}
+	return 0;
+}
+
+/* Connected sockets: the other end must come back too. */
+static int check_connected(struct fd_dump_ctx *ctx, Sc__Fd *e, const struct unix_entry *t)
+{
+	Sc__UnixSocket *u = e->unix_sock;
+	struct unix_entry *pt = e->peer_ino ? unix_entry(ctx, e->peer_ino) : NULL;
+	const Sc__Fd *peer = pt ? pt->fd : NULL;
+
+	if (e->sock_type == SOCK_DGRAM) {
+		/* A named peer, anywhere, is connected to again by name. */
+		if (!pt)
+			return refuse(ctx, e, type_word(e), &u->peer_name, u->has_peer_name,
+				      " which has been closed");
+		if (u->has_peer_name && u->peer_name.data[0] && path_leads_to(&u->peer_name, pt->vfs_ino) != 1)
+			return refuse(ctx, e, type_word(e), &u->peer_name, true,
+				      ", a path that no longer leads to it");
+		if (!u->has_peer_name && (!peer || peer->peer_ino != e->sock_ino))
+			return refuse(ctx, e, type_word(e), NULL, false,
+				      " that is not connected back");
+		return 0;
+	}
+	if (t->pending)
+		return 0;
+	if (e->peer_ino && !peer)
+		return refuse(ctx, e, type_word(e), &u->peer_name, u->has_peer_name,
+			      " outside the process, which cannot be restored");
+	/* The end that came from accept() took its listener's name; the
+	 * client's name, if bound, is its own. */
+	if (peer && u->has_name) {
+		const Sc__UnixSocket *pu = peer->unix_sock;
+		bool listener = !pu->has_name;
+
+		for (size_t i = 0; i < ctx->fds->n_fds && !listener; i++) {
+			const Sc__Fd *f = ctx->fds->fds[i];
+
+			listener = f->kind == SC__FD_KIND__UNIX &&
+				   f->unix_sock->state == SC__UNIX_SOCKET__STATE__LISTEN &&
+				   same_name(f->unix_sock, &u->name);
+		}
+		u->has_accepted = true;
+		u->accepted = listener;
+	}
+	return 0;
+}
+
+/* After every descriptor is dumped: connections and accept queues. */
 int fd_unix_check_peers(struct fd_dump_ctx *ctx)
 {
 	const Sc__Fds *fds = ctx->fds;
+	int err = 0;
 
-	for (size_t i = 0; i < fds->n_fds; i++) {
+	/* Listeners first: they mark the clients waiting in their queues. */
+	for (int pass = 0; pass < 2 && !err; pass++)
+		for (size_t i = 0; i < fds->n_fds && !err; i++) {
+			Sc__Fd *e = fds->fds[i];
+			struct unix_entry *t;
+			bool listen;
+
+			if (e->kind != SC__FD_KIND__UNIX || e->has_dup_of)
+				continue;
+			t = unix_entry(ctx, e->sock_ino);
+			listen = e->unix_sock->state == SC__UNIX_SOCKET__STATE__LISTEN;
+			if (pass == 0 && listen)
+				err = check_listener(ctx, e, t);
+			else if (pass == 1 && e->unix_sock->state == SC__UNIX_SOCKET__STATE__CONNECTED)
+				err = check_connected(ctx, e, t);
+			else if (pass == 1 && !listen && e->n_queue && !e->unix_sock->has_name)
+				err = refuse(ctx, e, "data waits on ", NULL, false,
+					     " that nothing can send to any more");
+		}
+	/* Of two named ends of a connection, exactly one came from accept(). */
+	for (size_t i = 0; i < fds->n_fds && !err; i++) {
 		const Sc__Fd *e = fds->fds[i];
+		const struct unix_entry *pt;
 
-		const struct unix_entry *peer;
-
-		if (e->kind != SC__FD_KIND__UNIX_PAIR)
+		if (e->kind != SC__FD_KIND__UNIX || e->has_dup_of || !e->unix_sock->has_accepted)
 			continue;
-		peer = table_slot(ctx->unix_table, (uint32_t)e->peer_ino);
-		if (peer->ino && peer->ours)
-			continue;
-		rt_stpcpy(fd_why(ctx, e), "the other end of this socket is outside the process");
-		return -EOPNOTSUPP;
+		pt = unix_entry(ctx, e->peer_ino);
+		if (pt->fd->unix_sock->has_accepted &&
+		    pt->fd->unix_sock->accepted == e->unix_sock->accepted)
+			err = refuse(ctx, e, "cannot tell which end of a connection was accepted: ",
+				     &e->unix_sock->name, true, "");
 	}
-	return 0;
+	return err;
 }
