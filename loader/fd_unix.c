@@ -467,7 +467,13 @@ void fd_unix_describe(const Sc__Fd *e, char *buf, size_t len)
 		     e->sock_type == SOCK_STREAM ? "stream" : e->sock_type == SOCK_DGRAM ? "datagram" : "seqpacket",
 		     states[u->state]);
 	if (u->has_name && n >= 0 && (size_t)n < len)
-		n += snprintf(buf + n, len - (size_t)n, ", named %s", show(&u->name));
+		n += snprintf(buf + n, len - (size_t)n, ", %s %s", u->accepted ? "accepted on" : "named",
+			      show(&u->name));
+	if (u->unlinked && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, " (unlinked)");
+	if (u->shutdown & 3 && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, ", shut down for %s",
+			      (u->shutdown & 3) == 3 ? "both" : u->shutdown & 1 ? "reading" : "writing");
 	if (u->has_peer_name && n >= 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - (size_t)n, ", to %s", show(&u->peer_name));
 	else if (e->peer_ino && n >= 0 && (size_t)n < len)

@@ -38,19 +38,20 @@ bool fd_unix_claims(const struct fd_live *l)
 struct unix_entry {
 	uint32_t ino, peer;
 	uint32_t vfs_ino;	/* the inode its path name is bound to, 0: none */
-	uint32_t rqlen;		/* bytes waiting (a listener: connections waiting) */
-	uint32_t backlog;	/* a listener's */
-	uint32_t nicons;	/* a listener's connections waiting to be accepted */
-	uint32_t *icons;
+	uint32_t wqueue;	/* a listener's backlog; else bytes its peer has not read */
+	uint32_t queued_in;	/* a client waiting in this listener's accept queue */
+	uint32_t nicons;	/* a listener's clients waiting to be accepted */
+	uint32_t *icons;	/* their inodes, oldest first */
+	struct unix_entry *next_listener; /* the listeners with clients waiting */
 	Sc__Fd *fd;		/* dumped from this descriptor of ours, or NULL */
 	uint8_t state, shutdown;
-	bool pending;		/* ours, connected to a listener of ours, not accepted */
 };
 
 /* Open-addressing table of every unix socket of the system, by inode. */
 struct unix_table {
 	struct unix_entry *slot;
 	uint32_t mask;
+	struct unix_entry *listeners;
 };
 
 static struct unix_entry *table_slot(struct unix_table *t, uint32_t ino)
@@ -62,7 +63,7 @@ static struct unix_entry *table_slot(struct unix_table *t, uint32_t ino)
 	return &t->slot[i];
 }
 
-static void diag_attr(struct unix_entry *e, const struct nlattr *a)
+static void diag_attr(struct unix_table *t, struct unix_entry *e, const struct nlattr *a)
 {
 	const void *v = a + 1;
 	size_t len = a->nla_len - sizeof(*a);
@@ -77,12 +78,8 @@ static void diag_attr(struct unix_entry *e, const struct nlattr *a)
 			memcpy(&e->vfs_ino, v, 4);
 		break;
 	case UNIX_DIAG_RQLEN:
-		if (len >= sizeof(struct unix_diag_rqlen)) {
-			const struct unix_diag_rqlen *r = v;
-
-			e->rqlen = r->udiag_rqueue;
-			e->backlog = r->udiag_wqueue;
-		}
+		if (len >= sizeof(struct unix_diag_rqlen))
+			e->wqueue = ((const struct unix_diag_rqlen *)v)->udiag_wqueue;
 		break;
 	case UNIX_DIAG_SHUTDOWN:
 		if (len >= 1)
@@ -90,9 +87,11 @@ static void diag_attr(struct unix_entry *e, const struct nlattr *a)
 		break;
 	case UNIX_DIAG_ICONS:
 		e->icons = rt_alloc(len ? len : 1);
-		if (e->icons) {
+		if (e->icons && len >= 4) {
 			memcpy(e->icons, v, len);
 			e->nicons = (uint32_t)(len / 4);
+			e->next_listener = t->listeners;
+			t->listeners = e;
 		}
 		break;
 	}
@@ -159,12 +158,19 @@ static int load_unix_table(struct fd_dump_ctx *ctx)
 
 				if (a->nla_len < sizeof(*a) || attr + a->nla_len > end)
 					break;
-				diag_attr(e, a);
+				diag_attr(t, e, a);
 				attr += NLA_ALIGN(a->nla_len);
 			}
 		}
 	}
 	sc_sys1(__NR_close, nl);
+	/* A waiting client's peer is the listener's embryo socket, which
+	 * sock_diag shows as inode 0, as it does a closed peer: the queues
+	 * tell them apart. */
+	for (struct unix_entry *l = t->listeners; l; l = l->next_listener)
+		for (uint32_t i = 0; i < l->nicons; i++)
+			if (l->icons[i])
+				table_slot(t, l->icons[i])->queued_in = l->ino;
 	ctx->unix_table = t;
 	return err;
 }
@@ -291,8 +297,11 @@ static int peek_queue(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 			err = -EOPNOTSUPP;
 			break;
 		}
-		if (n == 0 && e->sock_type == SOCK_STREAM)
-			break; /* the peer shut down writing */
+		/* The peer shut down writing. A seqpacket socket shut down for
+		 * reading cannot tell EOF from an empty message: EOF wins. */
+		if (n == 0 && (e->sock_type == SOCK_STREAM ||
+			       (e->sock_type == SOCK_SEQPACKET && e->unix_sock->shutdown & 1)))
+			break;
 		if (e->n_queue == cap) {
 			size_t ncap = cap ? cap * 2 : 8;
 			ProtobufCBinaryData *more = rt_alloc(sizeof(*more) * ncap);
@@ -385,7 +394,7 @@ int fd_unix_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 	}
 	if (u->state == SC__UNIX_SOCKET__STATE__LISTEN) {
 		u->has_backlog = true;
-		u->backlog = t->backlog;
+		u->backlog = t->wqueue;
 		return 0;
 	}
 	return peek_queue(ctx, l->fd, e);
@@ -423,18 +432,14 @@ static int check_listener(struct fd_dump_ctx *ctx, Sc__Fd *e, struct unix_entry 
 	if (!u->pending)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < t->nicons; i++) {
-		struct unix_entry *embryo = unix_entry(ctx, t->icons[i]);
-		struct unix_entry *client = embryo ? unix_entry(ctx, embryo->peer) : NULL;
+		struct unix_entry *client = unix_entry(ctx, t->icons[i]);
 
 		if (!client || !client->fd)
 			return refuse(ctx, e, "a connection from outside the process waits in the accept queue of ",
 				      &u->name, u->has_name, "");
-		if (embryo->rqlen)
+		if (client->wqueue)
 			return refuse(ctx, e, "a connection waiting in the accept queue of ", &u->name,
 				      u->has_name, " has data the process has not read");
-		/* Its peer is the listener's embryo socket, not restored as such. */
-		client->pending = true;
-		client->fd->peer_ino = 0;
 		u->pending[u->n_pending++] = client->ino;
 	}
 	return 0;
@@ -460,8 +465,12 @@ static int check_connected(struct fd_dump_ctx *ctx, Sc__Fd *e, const struct unix
 				      " that is not connected back");
 		return 0;
 	}
-	if (t->pending)
-		return 0;
+	if (t->queued_in) {
+		const struct unix_entry *l = unix_entry(ctx, t->queued_in);
+
+		return l->fd ? 0 : refuse(ctx, e, type_word(e), &u->peer_name, u->has_peer_name,
+					  " outside the process, which has not accepted it yet");
+	}
 	if (e->peer_ino && !peer)
 		return refuse(ctx, e, type_word(e), &u->peer_name, u->has_peer_name,
 			      " outside the process, which cannot be restored");
