@@ -251,6 +251,19 @@ time.sleep(60)' &
 		{ say "the failure does not name the fd and its peer:"; cat "$W/log" >&2; return 1; }
 }
 
+# A client waiting in the accept queue has sent data, which only accept()
+# could read; a waiting datagram's named sender would be lost.
+t_unix_refused() {
+	local what
+	for what in queued:'has data the process has not read' sender:'would lose its sender'; do
+		rm -rf "$W"/*
+		start SELFCKPT_DIR="$W/img" E2E_UNIX_REFUSE="${what%%:*}" "$E2E_BIN/unixsock" || return 1
+		fails_and_survives "$W/img" || return 1
+		grep -qE "fd [0-9]+ \(socket:\[[0-9]+\]\): .*${what#*:}" "$W/log" ||
+			{ say "the failure does not say why:"; cat "$W/log" >&2; return 1; }
+	done
+}
+
 # A copy restored while the original still holds its socket names: crload
 # refuses (it does not steal a live socket's name) and the original runs on.
 t_unix_live_name() {
@@ -267,7 +280,7 @@ t_unix_live_name() {
 }
 
 for t in exit_after signal detached same_maps unprivileged unsupported changed_file disk_full read_only bad_images \
-	unix_outside unix_live_name; do
+	unix_outside unix_refused unix_live_name; do
 	W=$root/$t
 	mkdir -p "$W"
 	APP=

@@ -7,9 +7,11 @@
  * shut down for writing is seen at EOF, options are kept, and a new
  * client can connect after the restore.
  *
- * With E2E_UNIX_CONNECT=PATH it only connects a stream socket to the
- * listener at PATH (outside the process): options.sh checks that the
- * checkpoint then fails, naming it.
+ * options.sh checks states that must fail the checkpoint: with
+ * E2E_UNIX_CONNECT=PATH it only connects a stream socket to the listener
+ * at PATH (outside the process); with E2E_UNIX_REFUSE=queued a client
+ * waiting in the accept queue has sent data; with E2E_UNIX_REFUSE=sender
+ * a datagram from a named socket waits.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -201,17 +203,32 @@ static void verify(struct case_ *c)
 
 int main(int argc, char **argv)
 {
-	const char *outside = getenv("E2E_UNIX_CONNECT");
+	const char *outside = getenv("E2E_UNIX_CONNECT"), *refuse = getenv("E2E_UNIX_REFUSE");
 	char cwd[200], abs_path[300], abs_name[64], abs2[64];
 	struct case_ cases[4] = { { .type = SOCK_STREAM }, { .type = SOCK_SEQPACKET },
 				  { .type = SOCK_STREAM }, { .type = SOCK_SEQPACKET } };
 
 	test_init(argc, argv);
-	if (outside) {
-		struct case_ o = { .type = SOCK_STREAM };
+	if (outside || refuse) {
+		struct case_ o = { .type = refuse && !strcmp(refuse, "sender") ? SOCK_DGRAM : SOCK_STREAM };
 
-		set_name(&o.name, outside, false);
-		client(&o, "outside");
+		set_name(&o.name, outside ? outside : "refused.sock", false);
+		if (!outside) {
+			o.l = socket(AF_UNIX, o.type, 0);
+			if (bind(o.l, (struct sockaddr *)&o.name.sa, o.name.len) ||
+			    (o.type == SOCK_STREAM && listen(o.l, 1)))
+				test_fail("refused.sock: %m");
+		}
+		int fd = client(&o, "client");
+		if (o.type == SOCK_DGRAM) {
+			struct name me;
+
+			set_name(&me, "sender.sock", false);
+			if (bind(fd, (struct sockaddr *)&me.sa, me.len))
+				test_fail("sender.sock: %m");
+		}
+		if (refuse)
+			send_str(fd, "unread", "client");
 		test_ready();
 		test_wait_stop();
 		test_pass();
