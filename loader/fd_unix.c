@@ -173,6 +173,15 @@ static bool is_pair(const Sc__Fd *e)
 	return is_state(e, SC__UNIX_SOCKET__STATE__CONNECTED) && !u->has_name && !u->has_peer_name;
 }
 
+/* The accepted end of a connection whose client has closed. */
+static bool is_orphan(const Sc__Fd *e)
+{
+	const Sc__UnixSocket *u = e->unix_sock;
+
+	return e->sock_type != SOCK_DGRAM && is_state(e, SC__UNIX_SOCKET__STATE__CONNECTED) &&
+	       u->has_name && !u->has_peer_name && !e->peer_ino;
+}
+
 static int make_pair(struct fd_restore_ctx *ctx, struct fd_restore_unix *s, char *err)
 {
 	struct fd_restore_unix *peer = s->e->peer_ino ? find(ctx, s->e->peer_ino) : NULL;
@@ -210,54 +219,66 @@ static struct fd_restore_unix *listener_named(struct fd_restore_ctx *ctx, const 
 }
 
 /*
- * A client connects to its peer's name again and the listener accepts
- * it: the process's own listener of that name, or a temporary one when
- * it has closed (its file is removed again unless it was there).
+ * Connects cfd to n and accepts the connection on the process's own
+ * listener of that name, or on a temporary one when it has closed (its
+ * file is removed again unless it was there): the accepted end, or -1.
  */
-static int connect_through(struct fd_restore_ctx *ctx, struct fd_restore_unix *s, char *err)
+static int connect_accept(struct fd_restore_ctx *ctx, const Sc__Fd *e, const Name *n, int cfd,
+			  char *err)
 {
-	const Sc__Fd *e = s->e;
-	const Name *n = &e->unix_sock->peer_name;
-	struct fd_restore_unix *peer = e->peer_ino ? find(ctx, e->peer_ino) : NULL;
 	struct fd_restore_unix *l = listener_named(ctx, e, n);
-	int lfd = l ? l->fd : -1, a = -1, ret = -1;
+	int lfd = l ? l->fd : -1, a = -1;
 	bool existed = true;
 	struct sockaddr_un sa;
 	socklen_t len = make_addr(n, &sa);
 
-	if (e->peer_ino && (!peer || !peer->e->unix_sock->accepted)) {
-		snprintf(err, SC_ERR_LEN, "fd %d: the accepted end of its connection is missing", e->fd);
-		return -1;
-	}
 	if (!l && ((lfd = new_socket(ctx, e, err)) < 0 || bind_name(lfd, e, n, &existed, err)))
 		goto out;
-	if (!l && listen(lfd, 1)) {
+	if (!l && listen(lfd, 1))
 		fail(err, e, "listening again on", n);
-		goto out;
-	}
-	if (connect(s->fd, (struct sockaddr *)&sa, len)) {
+	else if (connect(cfd, (struct sockaddr *)&sa, len))
 		fail(err, e, "connecting to", n);
-		goto out;
-	}
-	a = move_high(ctx, accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC));
-	if (a < 0) {
+	else if ((a = move_high(ctx, accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC))) < 0)
 		fail(err, e, "accepting its connection on", n);
-		goto out;
-	}
-	if (peer) {
-		peer->fd = a;
-		ret = set_opts(a, peer->e, err);
-	} else {
-		s->spare = a;
-		ret = 0;
-	}
 out:
 	if (!l && lfd >= 0) {
 		close(lfd);
 		if (!existed)
 			unlink(sa.sun_path);
 	}
-	return ret;
+	return a;
+}
+
+/*
+ * A connection that came through a listener is made again through it:
+ * the client connects to its peer's name and the listener accepts. When
+ * one end was closed, a stand-in plays it and is closed after the replay.
+ */
+static int reconnect(struct fd_restore_ctx *ctx, struct fd_restore_unix *s, char *err)
+{
+	const Sc__Fd *e = s->e;
+	struct fd_restore_unix *peer = e->peer_ino ? find(ctx, e->peer_ino) : NULL;
+	int a;
+
+	if (e->peer_ino && (!peer || !peer->e->unix_sock->accepted)) {
+		snprintf(err, SC_ERR_LEN, "fd %d: the accepted end of its connection is missing", e->fd);
+		return -1;
+	}
+	if (!e->unix_sock->has_peer_name) {
+		/* The accepted end of a closed client. */
+		if ((s->spare = new_socket(ctx, e, err)) < 0 ||
+		    (s->fd = connect_accept(ctx, e, &e->unix_sock->name, s->spare, err)) < 0)
+			return -1;
+		return set_opts(s->fd, e, err);
+	}
+	if ((a = connect_accept(ctx, e, &e->unix_sock->peer_name, s->fd, err)) < 0)
+		return -1;
+	if (!peer) {
+		s->spare = a;
+		return 0;
+	}
+	peer->fd = a;
+	return set_opts(a, peer->e, err);
 }
 
 /* Sends what waits on s again, from the other end of its connection. */
@@ -332,7 +353,7 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 		const Sc__UnixSocket *u = s->e->unix_sock;
 		bool existed;
 
-		if (s->fd >= 0 || u->accepted)
+		if (s->fd >= 0 || u->accepted || is_orphan(s->e))
 			continue;
 		if (is_pair(s->e)) {
 			if (make_pair(ctx, s, err))
@@ -361,9 +382,9 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 	for (size_t i = 0; i < n; i++) {
 		struct fd_restore_unix *s = &ctx->unix_socks[i];
 
-		if (s->e->sock_type != SOCK_DGRAM && !s->pending && s->e->unix_sock->has_peer_name &&
+		if (s->e->sock_type != SOCK_DGRAM && !s->pending && !is_pair(s->e) &&
 		    is_state(s->e, SC__UNIX_SOCKET__STATE__CONNECTED) && !s->e->unix_sock->accepted &&
-		    connect_through(ctx, s, err))
+		    reconnect(ctx, s, err))
 			return -1;
 	}
 	/* Then the ones waiting in accept queues, oldest first. */

@@ -395,8 +395,10 @@ int fd_unix_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 	if (u->state == SC__UNIX_SOCKET__STATE__LISTEN) {
 		u->has_backlog = true;
 		u->backlog = t->wqueue;
-		return 0;
 	}
+	/* A stream socket reads only once connected. */
+	if (e->sock_type != SOCK_DGRAM && u->state != SC__UNIX_SOCKET__STATE__CONNECTED)
+		return 0;
 	return peek_queue(ctx, l->fd, e);
 }
 

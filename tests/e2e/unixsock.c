@@ -35,7 +35,7 @@ struct name {
 struct case_ {
 	int type;
 	struct name name;
-	int l, c1, s1, c2, c3, c5, s5, c6;
+	int l, c1, s1, c2, c3, c5, s5, c6, s7;
 	int rcvbuf;
 };
 
@@ -138,6 +138,11 @@ static void setup(struct case_ *c)
 	int s6 = accept_one(c, "s6");
 	send_str(s6, "gone", "s6");
 	close(s6);
+	/* An accepted end whose client said its last words and closed. */
+	int c7 = client(c, "c7");
+	c->s7 = accept_one(c, "s7");
+	send_str(c7, "c7 out", "c7");
+	close(c7);
 	/* Two connections left waiting in the accept queue. */
 	c->c2 = client(c, "c2");
 	c->c3 = client(c, "c3");
@@ -188,6 +193,10 @@ static void verify(struct case_ *c)
 		test_fail("%s: no EOF from a closed peer (%d, %m)", what, n);
 	if (send(c->c6, "x", 1, MSG_NOSIGNAL) != -1 || errno != EPIPE)
 		test_fail("%s: writing to a closed peer: %m, not EPIPE", what);
+	expect_name(c->s7, false, &c->name, "name of an orphaned accepted end");
+	expect(c->s7, "c7 out", what);
+	if ((n = (int)recv(c->s7, &buf, 1, MSG_DONTWAIT)) != 0)
+		test_fail("%s: no EOF from a closed client (%d, %m)", what, n);
 	/* The queue, oldest first, then a brand new client. */
 	send_str(c->c2, "c2", what);
 	send_str(c->c3, "c3", what);
@@ -251,6 +260,12 @@ int main(int argc, char **argv)
 	if (bind(gone.l, (struct sockaddr *)&gone.name.sa, gone.name.len) || listen(gone.l, 1) ||
 	    unlink("unlinked.sock"))
 		test_fail("unlinked listener: %m");
+	/* Unconnected stream sockets: one bound, one not. */
+	struct name bound_name;
+	set_name(&bound_name, "bound.sock", false);
+	int bound = socket(AF_UNIX, SOCK_STREAM, 0), lone = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (bind(bound, (struct sockaddr *)&bound_name.sa, bound_name.len))
+		test_fail("bound.sock: %m");
 	/* A socketpair whose other end sent and closed. */
 	int half[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, half) || send(half[1], "last", 4, 0) != 4)
@@ -265,6 +280,10 @@ int main(int argc, char **argv)
 	expect_name(gone.l, false, &gone.name, "unlinked listener's name");
 	if (access("unlinked.sock", F_OK) == 0 || errno != ENOENT)
 		test_fail("unlinked.sock is back on disk");
+	expect_name(bound, false, &bound_name, "bound, unconnected");
+	expect_name(lone, false, NULL, "unbound, unconnected");
+	if (listen(bound, 1) || connect(lone, (struct sockaddr *)&bound_name.sa, bound_name.len))
+		test_fail("unconnected sockets after restore: %m");
 	expect(half[0], "last", "half a socketpair");
 	if (recv(half[0], abs_name, 1, MSG_DONTWAIT) != 0)
 		test_fail("half a socketpair: no EOF: %m");
