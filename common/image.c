@@ -254,17 +254,29 @@ static bool unix_name_ok(const ProtobufCBinaryData *n)
 							       n->len >= 2);
 }
 
-static const Sc__Fd *unix_by_ino(const Sc__Fds *fds, uint64_t ino)
+/* The unix sockets of an image (not dups), sorted by inode. */
+struct unix_index {
+	const Sc__Fd **by_ino;
+	size_t n;
+};
+
+static int cmp_ino(const void *a, const void *b)
 {
-	for (size_t i = 0; i < fds->n_fds; i++)
-		if (fds->fds[i]->kind == SC__FD_KIND__UNIX && !fds->fds[i]->has_dup_of &&
-		    fds->fds[i]->sock_ino == ino)
-			return fds->fds[i];
-	return NULL;
+	uint64_t x = (*(const Sc__Fd *const *)a)->sock_ino, y = (*(const Sc__Fd *const *)b)->sock_ino;
+
+	return x < y ? -1 : x > y;
+}
+
+static const Sc__Fd *unix_by_ino(const struct unix_index *ix, uint64_t ino)
+{
+	Sc__Fd key = { .sock_ino = ino };
+	const Sc__Fd *kp = &key, **found = bsearch(&kp, ix->by_ino, ix->n, sizeof(kp), cmp_ino);
+
+	return found ? *found : NULL;
 }
 
 /* What loader/fd_unix.c relies on: the sockets it connects exist. */
-static int check_unix(const Sc__Fds *fds, const Sc__Fd *f, char *err)
+static int check_unix(const struct unix_index *fds, const Sc__Fd *f, char *err)
 {
 	const Sc__UnixSocket *u = f->unix_sock;
 	const Sc__Fd *peer;
@@ -281,9 +293,6 @@ static int check_unix(const Sc__Fds *fds, const Sc__Fd *f, char *err)
 		return fail(err, "fd %d: a socket name that cannot be", f->fd);
 	if (f->has_dup_of)
 		return 0;
-	if (unix_by_ino(fds, f->sock_ino) != f)
-		return fail(err, "fd %d: socket:[%llu] listed twice", f->fd,
-			    (unsigned long long)f->sock_ino);
 	if (u->state == SC__UNIX_SOCKET__STATE__LISTEN &&
 	    (!u->has_name || !u->has_backlog || u->backlog > INT32_MAX || f->sock_type == SOCK_DGRAM))
 		return fail(err, "fd %d: a listener without name or backlog", f->fd);
@@ -318,7 +327,7 @@ static int check_unix(const Sc__Fds *fds, const Sc__Fd *f, char *err)
 	return 0;
 }
 
-int sc_check_fds(const Sc__Fds *fds, char *err)
+static int check_fds(const Sc__Fds *fds, const struct unix_index *ix, char *err)
 {
 	for (size_t i = 0; i < fds->n_pipes; i++) {
 		const Sc__Pipe *p = fds->pipes[i];
@@ -368,7 +377,7 @@ int sc_check_fds(const Sc__Fds *fds, char *err)
 		    (!f->path || f->path[0] != '/' || !f->has_contents || !f->has_size ||
 		     f->contents.len != f->size))
 			return fail(err, "fd %d: file contents missing or cut", f->fd);
-		if (f->kind == SC__FD_KIND__UNIX && check_unix(fds, f, err))
+		if (f->kind == SC__FD_KIND__UNIX && check_unix(ix, f, err))
 			return -1;
 		for (size_t j = 0; j < f->n_locks; j++) {
 			const Sc__FileLock *l = f->locks[j];
@@ -383,6 +392,27 @@ int sc_check_fds(const Sc__Fds *fds, char *err)
 			return fail(err, "fd %d: eventfd without a valid count", f->fd);
 	}
 	return 0;
+}
+
+int sc_check_fds(const Sc__Fds *fds, char *err)
+{
+	struct unix_index ix = { calloc(fds->n_fds + 1, sizeof(*ix.by_ino)), 0 };
+	int ret = 0;
+
+	if (!ix.by_ino)
+		return fail(err, "out of memory");
+	for (size_t i = 0; i < fds->n_fds; i++)
+		if (fds->fds[i]->kind == SC__FD_KIND__UNIX && !fds->fds[i]->has_dup_of)
+			ix.by_ino[ix.n++] = fds->fds[i];
+	qsort(ix.by_ino, ix.n, sizeof(*ix.by_ino), cmp_ino);
+	for (size_t i = 1; i < ix.n && !ret; i++)
+		if (ix.by_ino[i]->sock_ino == ix.by_ino[i - 1]->sock_ino)
+			ret = fail(err, "fd %d: socket:[%llu] listed twice", ix.by_ino[i]->fd,
+				   (unsigned long long)ix.by_ino[i]->sock_ino);
+	if (!ret)
+		ret = check_fds(fds, &ix, err);
+	free(ix.by_ino);
+	return ret;
 }
 
 /* Reads a whole message file and checks size and checksum against the

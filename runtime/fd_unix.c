@@ -38,6 +38,7 @@ bool fd_unix_claims(const struct fd_live *l)
 struct unix_entry {
 	uint32_t ino, peer;
 	uint32_t vfs_ino;	/* the inode its path name is bound to, 0: none */
+	uint32_t rqueue;	/* bytes waiting (a datagram socket: in the first one) */
 	uint32_t wqueue;	/* a listener's backlog; else bytes its peer has not read */
 	uint32_t queued_in;	/* a client waiting in this listener's accept queue */
 	uint32_t nicons;	/* a listener's clients waiting to be accepted */
@@ -52,6 +53,7 @@ struct unix_table {
 	struct unix_entry *slot;
 	uint32_t mask;
 	struct unix_entry *listeners;
+	uint32_t used;
 };
 
 static struct unix_entry *table_slot(struct unix_table *t, uint32_t ino)
@@ -78,8 +80,12 @@ static void diag_attr(struct unix_table *t, struct unix_entry *e, const struct n
 			memcpy(&e->vfs_ino, v, 4);
 		break;
 	case UNIX_DIAG_RQLEN:
-		if (len >= sizeof(struct unix_diag_rqlen))
-			e->wqueue = ((const struct unix_diag_rqlen *)v)->udiag_wqueue;
+		if (len >= sizeof(struct unix_diag_rqlen)) {
+			const struct unix_diag_rqlen *r = v;
+
+			e->rqueue = r->udiag_rqueue;
+			e->wqueue = r->udiag_wqueue;
+		}
 		break;
 	case UNIX_DIAG_SHUTDOWN:
 		if (len >= 1)
@@ -151,6 +157,11 @@ static int load_unix_table(struct fd_dump_ctx *ctx)
 			struct unix_entry *e = table_slot(t, m->udiag_ino);
 			char *attr = (char *)(m + 1), *end = (char *)h + h->nlmsg_len;
 
+			/* Open addressing needs free slots to end its probes. */
+			if (!e->ino && ++t->used > t->mask / 4 * 3) {
+				err = -ENOSPC;
+				break;
+			}
 			e->ino = m->udiag_ino;
 			e->state = m->udiag_state;
 			while (attr + sizeof(struct nlattr) <= end) {
@@ -396,8 +407,10 @@ int fd_unix_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 		u->has_backlog = true;
 		u->backlog = t->wqueue;
 	}
-	/* A stream socket reads only once connected. */
-	if (e->sock_type != SOCK_DGRAM && u->state != SC__UNIX_SOCKET__STATE__CONNECTED)
+	/* A stream socket reads only once connected; an empty one need not
+	 * be peeked (a message-based one may hold empty messages). */
+	if ((e->sock_type != SOCK_DGRAM && u->state != SC__UNIX_SOCKET__STATE__CONNECTED) ||
+	    (e->sock_type == SOCK_STREAM && !t->rqueue))
 		return 0;
 	return peek_queue(ctx, l->fd, e);
 }

@@ -1524,6 +1524,10 @@ START_TEST(fds_unix_checks)
 	f->fd[3].peer_ino = 20;
 	f->fd[4].peer_ino = 15;
 	ck_assert_msg(check_fds(f, err) == 0, "%s", err); /* a socketpair */
+	f->fd[4].sock_ino = 15;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	ck_err_has(err, "twice");
+	f->fd[4].sock_ino = 20;
 	f->fd[4].sock_type = SOCK_DGRAM;
 	ck_assert_int_ne(check_fds(f, err), 0);
 	f->fd[4].sock_type = SOCK_STREAM;
