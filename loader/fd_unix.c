@@ -101,17 +101,21 @@ static int bind_name(int fd, const Sc__Fd *e, const Name *n, bool *existed, char
 	*existed = n->data[0] && lstat(sa.sun_path, &st) == 0;
 	if (bind(fd, (struct sockaddr *)&sa, len) == 0)
 		return 0;
-	if (errno != EADDRINUSE || !*existed)
+	if (errno != EADDRINUSE || (n->data[0] && !*existed))
 		return fail(err, e, "binding", n);
-	if (!S_ISSOCK(st.st_mode)) {
+	if (n->data[0] && !S_ISSOCK(st.st_mode)) {
 		snprintf(err, SC_ERR_LEN, "fd %d: %s exists and is not a socket", e->fd, show(n));
 		return -1;
 	}
 	/* Connecting a datagram socket has no effect on a live one: refused
-	 * means no socket is bound to the file. */
-	probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	r = connect(probe, (struct sockaddr *)&sa, len) == 0 ? 0 : errno;
-	close(probe);
+	 * means no socket is bound to the file. An abstract name in use is
+	 * always a live socket's. */
+	r = 0;
+	if (n->data[0]) {
+		probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		r = connect(probe, (struct sockaddr *)&sa, len) == 0 ? 0 : errno;
+		close(probe);
+	}
 	if (r != ECONNREFUSED) {
 		snprintf(err, SC_ERR_LEN,
 			 "fd %d: %s is bound by a live socket (is the checkpointed process still running?)",
