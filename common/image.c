@@ -401,9 +401,17 @@ int sc_check_fds(const Sc__Fds *fds, char *err)
 
 	if (!ix.by_ino)
 		return fail(err, "out of memory");
-	for (size_t i = 0; i < fds->n_fds; i++)
-		if (fds->fds[i]->kind == SC__FD_KIND__UNIX && !fds->fds[i]->has_dup_of)
-			ix.by_ino[ix.n++] = fds->fds[i];
+	/* A socket's checks look at its peer's UnixSocket: all must have one. */
+	for (size_t i = 0; i < fds->n_fds && !ret; i++) {
+		const Sc__Fd *f = fds->fds[i];
+
+		if (f->kind != SC__FD_KIND__UNIX)
+			continue;
+		if (!f->unix_sock)
+			ret = fail(err, "fd %d: a socket without type or peer", f->fd);
+		else if (!f->has_dup_of)
+			ix.by_ino[ix.n++] = f;
+	}
 	qsort(ix.by_ino, ix.n, sizeof(*ix.by_ino), cmp_ino);
 	for (size_t i = 1; i < ix.n && !ret; i++)
 		if (ix.by_ino[i]->sock_ino == ix.by_ino[i - 1]->sock_ino)
