@@ -291,6 +291,11 @@ static int check_unix(const struct unix_index *fds, const Sc__Fd *f, char *err)
 	if ((u->has_name && !unix_name_ok(&u->name)) ||
 	    (u->has_peer_name && !unix_name_ok(&u->peer_name)))
 		return fail(err, "fd %d: a socket name that cannot be", f->fd);
+	if (u->n_senders && (u->n_senders != f->n_queue || f->sock_type != SOCK_DGRAM))
+		return fail(err, "fd %d: %zu senders for %zu messages", f->fd, u->n_senders, f->n_queue);
+	for (size_t i = 0; i < u->n_senders; i++)
+		if (u->senders[i].len && !unix_name_ok(&u->senders[i]))
+			return fail(err, "fd %d: message %zu has a sender name that cannot be", f->fd, i);
 	if (f->has_dup_of)
 		return 0;
 	if (u->state == SC__UNIX_SOCKET__STATE__LISTEN &&

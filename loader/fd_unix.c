@@ -28,6 +28,11 @@ struct fd_restore_unix {
 
 typedef ProtobufCBinaryData Name;
 
+static bool same(const Name *a, const Name *b)
+{
+	return a->len == b->len && !memcmp(a->data, b->data, a->len);
+}
+
 static socklen_t make_addr(const Name *n, struct sockaddr_un *sa)
 {
 	memset(sa, 0, sizeof(*sa));
@@ -215,8 +220,7 @@ static struct fd_restore_unix *listener_named(struct fd_restore_ctx *ctx, const 
 		const Sc__Fd *l = ctx->unix_socks[i].e;
 
 		if (is_state(l, SC__UNIX_SOCKET__STATE__LISTEN) && l->sock_type == e->sock_type &&
-		    l->unix_sock->has_name && l->unix_sock->name.len == n->len &&
-		    !memcmp(l->unix_sock->name.data, n->data, n->len))
+		    l->unix_sock->has_name && same(&l->unix_sock->name, n))
 			return &ctx->unix_socks[i];
 	}
 	return NULL;
@@ -285,32 +289,49 @@ static int reconnect(struct fd_restore_ctx *ctx, struct fd_restore_unix *s, char
 	return set_opts(a, peer->e, err);
 }
 
-/* Sends what waits on s again, from the other end of its connection. */
-static int replay(const struct fd_restore_unix *s, int from, char *err)
+/* The process's datagram socket named n, made already. */
+static int sender(struct fd_restore_ctx *ctx, const Name *n)
+{
+	for (size_t i = 0; i < ctx->nunix; i++) {
+		const Sc__UnixSocket *u = ctx->unix_socks[i].e->unix_sock;
+
+		if (ctx->unix_socks[i].e->sock_type == SOCK_DGRAM && u->has_name && same(&u->name, n))
+			return ctx->unix_socks[i].fd;
+	}
+	return -1;
+}
+
+/* Sends what waits on s again: from the other end of its connection, or
+ * to its name from each message's sender (an unnamed one if it had none). */
+static int replay(struct fd_restore_ctx *ctx, const struct fd_restore_unix *s, int from, char *err)
 {
 	const Sc__Fd *e = s->e;
+	const Sc__UnixSocket *u = e->unix_sock;
 	struct sockaddr_un sa;
 	socklen_t len = 0;
 
-	/* Datagrams for a named socket come from an unnamed one. */
 	if (from < 0 && e->n_queue) {
-		if (!e->unix_sock->has_name) {
+		if (!u->has_name) {
 			snprintf(err, SC_ERR_LEN, "fd %d: messages wait on a socket without a name", e->fd);
 			return -1;
 		}
-		len = make_addr(&e->unix_sock->name, &sa);
+		len = make_addr(&u->name, &sa);
 	}
 	for (size_t i = 0; i < e->n_queue; i++) {
 		const ProtobufCBinaryData *q = &e->queue[i];
-		int tmp = from >= 0 ? from : socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		bool named = from < 0 && i < u->n_senders && u->senders[i].len;
+		int tmp = from >= 0 ? from :
+			  named	    ? sender(ctx, &u->senders[i]) :
+				      socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		ssize_t n = sendto(tmp, q->data, q->len, MSG_DONTWAIT, len ? (struct sockaddr *)&sa : NULL,
 				   len);
 
-		if (from < 0 && tmp >= 0)
+		if (from < 0 && !named && tmp >= 0)
 			close(tmp);
 		if (n != (ssize_t)q->len) {
-			snprintf(err, SC_ERR_LEN, "fd %d: requeueing %zu bytes: %s", e->fd, q->len,
-				 strerror(errno));
+			snprintf(err, SC_ERR_LEN, "fd %d: requeueing %zu bytes%s%s: %s", e->fd, q->len,
+				 named ? " from " : "", named ? show(&u->senders[i]) : "",
+				 tmp < 0 ? "no such socket" : strerror(errno));
 			return -1;
 		}
 	}
@@ -329,6 +350,32 @@ static int other_end(struct fd_restore_ctx *ctx, const struct fd_restore_unix *s
 		return -1;
 	peer = find(ctx, s->e->peer_ino);
 	return peer ? peer->fd : -1;
+}
+
+static int connect_dgram(int fd, const Sc__Fd *e, char *err)
+{
+	struct sockaddr_un sa;
+	socklen_t len = make_addr(&e->unix_sock->peer_name, &sa);
+
+	return connect(fd, (struct sockaddr *)&sa, len) ? fail(err, e, "connecting to", &e->unix_sock->peer_name) : 0;
+}
+
+/*
+ * A connected datagram socket refuses strangers, but takes more than
+ * max_dgram_qlen messages from its peer: one whose messages all came from
+ * its peer connects before they are sent again, the others after.
+ */
+static bool connects_first(const Sc__Fd *e)
+{
+	const Sc__UnixSocket *u = e->unix_sock;
+
+	if (e->sock_type != SOCK_DGRAM || !is_state(e, SC__UNIX_SOCKET__STATE__CONNECTED) ||
+	    !u->has_peer_name || !u->n_senders)
+		return false;
+	for (size_t i = 0; i < u->n_senders; i++)
+		if (!same(&u->senders[i], &u->peer_name))
+			return false;
+	return true;
 }
 
 static int make_all(struct fd_restore_ctx *ctx, char *err)
@@ -417,14 +464,13 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 				 s->e->fd);
 			return -1;
 		}
-		if (replay(s, other_end(ctx, s), err))
+		if ((connects_first(s->e) && connect_dgram(s->fd, s->e, err)) ||
+		    replay(ctx, s, other_end(ctx, s), err))
 			return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct fd_restore_unix *s = &ctx->unix_socks[i];
 		const Sc__UnixSocket *u = s->e->unix_sock;
-		struct sockaddr_un sa;
-		socklen_t len;
 		/* RCV_SHUTDOWN 1, SEND_SHUTDOWN 2, both 3: SHUT_RD, _WR, _RDWR + 1 */
 		int how = (int)(u->shutdown & 3);
 
@@ -433,11 +479,9 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 			s->spare = -1;
 		}
 		if (s->e->sock_type == SOCK_DGRAM && u->has_peer_name &&
-		    is_state(s->e, SC__UNIX_SOCKET__STATE__CONNECTED)) {
-			len = make_addr(&u->peer_name, &sa);
-			if (connect(s->fd, (struct sockaddr *)&sa, len))
-				return fail(err, s->e, "connecting to", &u->peer_name);
-		}
+		    is_state(s->e, SC__UNIX_SOCKET__STATE__CONNECTED) && !connects_first(s->e) &&
+		    connect_dgram(s->fd, s->e, err))
+			return -1;
 		if (how && is_state(s->e, SC__UNIX_SOCKET__STATE__CONNECTED) &&
 		    shutdown(s->fd, how - 1) && errno != ENOTCONN)
 			return fail(err, s->e, "shutdown", NULL);

@@ -205,31 +205,50 @@ static char *fmt_name(char *p, const ProtobufCBinaryData *n, bool has)
 	return p;
 }
 
-/* A socket name from getsockname/getpeername: path bytes without their
- * terminating NUL, or an abstract name with its leading NUL. */
+/* A socket name as stored: path bytes without their terminating NUL, or
+ * an abstract name with its leading NUL; len 0: unnamed. */
+static int copy_name(const struct sockaddr_un *sa, socklen_t len, ProtobufCBinaryData *out)
+{
+	size_t n;
+
+	out->len = 0;
+	if (len <= offsetof(struct sockaddr_un, sun_path))
+		return 0;
+	n = len - offsetof(struct sockaddr_un, sun_path);
+	if (n > sizeof(sa->sun_path))
+		n = sizeof(sa->sun_path);
+	if (sa->sun_path[0])
+		n = strnlen(sa->sun_path, n);
+	out->data = rt_alloc(n + 1);
+	if (!out->data)
+		return -ENOMEM;
+	memcpy(out->data, sa->sun_path, n);
+	out->len = n;
+	return 0;
+}
+
+/* getsockname or getpeername (nr). */
 static int get_name(int fd, int nr, ProtobufCBinaryData *out, protobuf_c_boolean *has)
 {
 	struct sockaddr_un sa;
 	socklen_t len = sizeof(sa);
 	long r = sc_sys3(nr, fd, &sa, &len);
-	size_t n;
 
 	if (r)
 		return (int)r;
-	if (len <= offsetof(struct sockaddr_un, sun_path))
-		return 0;
-	n = len - offsetof(struct sockaddr_un, sun_path);
-	if (n > sizeof(sa.sun_path))
-		n = sizeof(sa.sun_path);
-	if (sa.sun_path[0])
-		n = strnlen(sa.sun_path, n);
-	out->data = rt_alloc(n + 1);
-	if (!out->data)
-		return -ENOMEM;
-	memcpy(out->data, sa.sun_path, n);
-	out->len = n;
-	*has = true;
-	return 0;
+	r = copy_name(&sa, len, out);
+	*has = out->len != 0;
+	return (int)r;
+}
+
+/* A copy of arr (n elements of size) with room for cap. */
+static void *grow(const void *arr, size_t n, size_t cap, size_t size)
+{
+	void *more = rt_alloc(size * cap);
+
+	if (more && n)
+		memcpy(more, arr, size * n);
+	return more;
 }
 
 /*
@@ -251,13 +270,15 @@ static int path_leads_to(const ProtobufCBinaryData *n, uint32_t vfs_ino)
 	return !r && S_ISSOCK(st.st_mode) && (uint32_t)st.st_ino == vfs_ino ? 1 : -1;
 }
 
-/* Every message waiting on fd, peeked; SCM_RIGHTS in flight and datagrams
- * whose sender has a name (it would be lost) are refused. */
+/* Every message waiting on fd, peeked, and for a datagram its sender's
+ * name; SCM_RIGHTS in flight is refused. */
 static int peek_queue(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 {
+	Sc__UnixSocket *u = e->unix_sock;
 	int orig = -1, zero = 0, err = 0;
 	socklen_t len = sizeof(orig);
 	size_t cap = 0;
+	bool named = false;
 	union {
 		struct cmsghdr c;
 		char space[CMSG_SPACE(sizeof(int) * 64)];
@@ -303,28 +324,25 @@ static int peek_queue(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 			err = -EFBIG;
 			break;
 		}
-		if (e->sock_type == SOCK_DGRAM && mh.msg_namelen > offsetof(struct sockaddr_un, sun_path)) {
-			rt_stpcpy(fd_why(ctx, e), "a queued datagram from a named socket would lose its sender");
-			err = -EOPNOTSUPP;
-			break;
-		}
 		/* The peer shut down writing. A seqpacket socket shut down for
 		 * reading cannot tell EOF from an empty message: EOF wins. */
 		if (n == 0 && (e->sock_type == SOCK_STREAM ||
 			       (e->sock_type == SOCK_SEQPACKET && e->unix_sock->shutdown & 1)))
 			break;
 		if (e->n_queue == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			ProtobufCBinaryData *more = rt_alloc(sizeof(*more) * ncap);
-
-			if (!more) {
+			cap = cap ? cap * 2 : 8;
+			e->queue = grow(e->queue, e->n_queue, cap, sizeof(*e->queue));
+			if (e->sock_type == SOCK_DGRAM)
+				u->senders = grow(u->senders, e->n_queue, cap, sizeof(*u->senders));
+			if (!e->queue || (e->sock_type == SOCK_DGRAM && !u->senders)) {
 				err = -ENOMEM;
 				break;
 			}
-			if (cap)
-				memcpy(more, e->queue, sizeof(*more) * cap);
-			e->queue = more;
-			cap = ncap;
+		}
+		if (e->sock_type == SOCK_DGRAM) {
+			if ((err = copy_name(&from, mh.msg_namelen, &u->senders[e->n_queue])))
+				break;
+			named |= u->senders[e->n_queue].len != 0;
 		}
 		ProtobufCBinaryData *q = &e->queue[e->n_queue++];
 		q->len = (size_t)n;
@@ -338,6 +356,8 @@ static int peek_queue(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 			break; /* an empty datagram cannot advance the peek offset */
 	}
 	sc_sys5(__NR_setsockopt, fd, SOL_SOCKET, SO_PEEK_OFF, &orig, sizeof(orig));
+	/* Senders are kept only when one has a name. */
+	u->n_senders = named ? e->n_queue : 0;
 	return err;
 }
 
@@ -468,7 +488,11 @@ static int check_connected(struct fd_dump_ctx *ctx, Sc__Fd *e, const struct unix
 	const Sc__Fd *peer = pt ? pt->fd : NULL;
 
 	if (e->sock_type == SOCK_DGRAM) {
-		/* A named peer, anywhere, is connected to again by name. */
+		/* A named peer, anywhere, is connected to again by name; a
+		 * socketpair end bound afterwards is not. */
+		if (!u->has_peer_name && u->has_name)
+			return refuse(ctx, e, "half of a socketpair, bound afterwards to ", &u->name,
+				      true, "");
 		if (!pt)
 			return refuse(ctx, e, type_word(e), &u->peer_name, u->has_peer_name,
 				      " which has been closed");
@@ -508,6 +532,33 @@ static int check_connected(struct fd_dump_ctx *ctx, Sc__Fd *e, const struct unix
 	return 0;
 }
 
+/* A datagram waiting from a named socket is sent again from the process's
+ * own socket of that name: the sender must be one. */
+static int check_senders(struct fd_dump_ctx *ctx, const Sc__Fd *e)
+{
+	const Sc__UnixSocket *u = e->unix_sock;
+	const ProtobufCBinaryData *known = NULL;
+
+	for (size_t i = 0; i < u->n_senders; i++) {
+		const ProtobufCBinaryData *n = &u->senders[i];
+		bool ours = !n->len || (known && known->len == n->len &&
+					!memcmp(known->data, n->data, n->len));
+
+		for (size_t j = 0; j < ctx->fds->n_fds && !ours; j++) {
+			const Sc__Fd *f = ctx->fds->fds[j];
+
+			ours = f->kind == SC__FD_KIND__UNIX && !f->has_dup_of &&
+			       f->sock_type == SOCK_DGRAM && same_name(f->unix_sock, n);
+		}
+		if (!ours)
+			return refuse(ctx, e, "a datagram waiting from ", n, true,
+				      ", outside the process, would lose its sender");
+		if (n->len)
+			known = n;
+	}
+	return 0;
+}
+
 /* After every descriptor is dumped: connections and accept queues. */
 int fd_unix_check_peers(struct fd_dump_ctx *ctx)
 {
@@ -532,6 +583,8 @@ int fd_unix_check_peers(struct fd_dump_ctx *ctx)
 			else if (pass == 1 && !listen && e->n_queue && !e->unix_sock->has_name)
 				err = refuse(ctx, e, "data waits on ", NULL, false,
 					     " that nothing can send to any more");
+			if (!err && pass == 1)
+				err = check_senders(ctx, e);
 		}
 	/* Of two named ends of a connection, exactly one came from accept(). */
 	for (size_t i = 0; i < fds->n_fds && !err; i++) {

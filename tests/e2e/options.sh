@@ -252,12 +252,20 @@ time.sleep(60)' &
 }
 
 # A client waiting in the accept queue has sent data, which only accept()
-# could read; a waiting datagram's named sender would be lost.
+# could read; a waiting datagram's named sender outside the process would
+# be lost.
 t_unix_refused() {
 	local what
-	for what in queued:'has data the process has not read' sender:'would lose its sender'; do
+	for what in queued:'has data the process has not read' \
+		sender:'outside-sender.sock, outside the process, would lose its sender'; do
 		rm -rf "$W"/*
 		start SELFCKPT_DIR="$W/img" E2E_UNIX_REFUSE="${what%%:*}" "$E2E_BIN/unixsock" || return 1
+		if [ "${what%%:*}" = sender ]; then
+			(cd "$W" && python3 -c 'import socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("outside-sender.sock")
+s.sendto(b"hello", "refused.sock")') || return 1
+		fi
 		fails_and_survives "$W/img" || return 1
 		grep -qE "fd [0-9]+ \(socket:\[[0-9]+\]\): .*${what#*:}" "$W/log" ||
 			{ say "the failure does not say why:"; cat "$W/log" >&2; return 1; }

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unix datagram sockets: a receiver bound at a path with datagrams
- * waiting from an unnamed sender, one bound to an abstract name with a
- * socket of the process connected to it, and a socket connected to a
- * receiver outside the process (unixdgram-echo.sh, at ./echo.sock, which
- * answers to the sender's name): all come back with their names, their
- * messages and their connections, which still carry data.
+ * waiting from an unnamed sender and from a named one, one bound to an
+ * abstract name with a socket of the process connected to it, two named
+ * sockets connected to each other with more messages waiting than a
+ * stranger may queue, and a socket connected to a receiver outside the
+ * process (unixdgram-echo.sh, at ./echo.sock, which answers to the
+ * sender's name): all come back with their names, their messages (and
+ * who sent them) and their connections, which still carry data.
  */
 #include <errno.h>
 #include <poll.h>
@@ -49,6 +51,21 @@ static void expect(int fd, const char *want, int wait_ms, const char *what)
 			  want);
 }
 
+/* The next message, sent by the socket named want (NULL: unnamed). */
+static void expect_from(int fd, const char *data, const struct sockaddr_un *want, socklen_t wlen,
+			const char *what)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa);
+	char buf[256];
+	ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&sa, &len);
+
+	if (n != (ssize_t)strlen(data) || memcmp(buf, data, strlen(data)))
+		test_fail("%s: got %zd bytes, wanted \"%s\"", what, n, data);
+	if (want ? len != wlen || memcmp(&sa, want, len) : len > sizeof(sa_family_t))
+		test_fail("%s: \"%s\" came from another sender", what, data);
+}
+
 static void expect_peer(int fd, const struct sockaddr_un *want, socklen_t wlen, const char *what)
 {
 	struct sockaddr_un sa;
@@ -60,10 +77,10 @@ static void expect_peer(int fd, const struct sockaddr_un *want, socklen_t wlen, 
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_un rname, aname, echo, me;
-	socklen_t rlen, alen, elen, mlen;
-	char abs_name[64];
-	int r, u, a, c, x;
+	struct sockaddr_un rname, aname, echo, me, nname, sname, pname;
+	socklen_t rlen, alen, elen, mlen, nlen, slen, plen;
+	char abs_name[64], msg[16];
+	int r, u, a, c, x, named, s, p;
 
 	test_init(argc, argv);
 	snprintf(abs_name, sizeof(abs_name), "selfckpt-unixdgram-%d", getpid());
@@ -75,9 +92,27 @@ int main(int argc, char **argv)
 
 	r = bound(&rname, rlen, "receiver");
 	u = socket(AF_UNIX, SOCK_DGRAM, 0);
+	nlen = set_name(&nname, "named-sender.sock", false);
+	named = bound(&nname, nlen, "named sender");
 	if (sendto(u, "one", 3, 0, (struct sockaddr *)&rname, rlen) != 3 ||
+	    sendto(named, "named", 5, 0, (struct sockaddr *)&rname, rlen) != 5 ||
 	    sendto(u, "two!", 4, 0, (struct sockaddr *)&rname, rlen) != 4)
 		test_fail("sendto: %m");
+	/* A pair of named sockets connected to each other: a peer may queue
+	 * more than max_dgram_qlen (10 by default) messages. */
+	slen = set_name(&sname, "s.sock", false);
+	plen = set_name(&pname, "p.sock", false);
+	s = bound(&sname, slen, "s");
+	p = bound(&pname, plen, "p");
+	if (connect(s, (struct sockaddr *)&pname, plen) || connect(p, (struct sockaddr *)&sname, slen))
+		test_fail("connecting s and p: %m");
+	for (int i = 0; i < 20; i++) {
+		snprintf(msg, sizeof(msg), "m%d", i);
+		if (send(s, msg, strlen(msg), 0) != (ssize_t)strlen(msg))
+			test_fail("send %s: %m", msg);
+	}
+	if (send(p, "back", 4, 0) != 4)
+		test_fail("send back: %m");
 	a = bound(&aname, alen, "abstract");
 	c = socket(AF_UNIX, SOCK_DGRAM, 0);
 	if (connect(c, (struct sockaddr *)&aname, alen) || send(c, "via-connect", 11, 0) != 11)
@@ -91,8 +126,19 @@ int main(int argc, char **argv)
 	test_ready();
 	test_wait_stop();
 
-	expect(r, "one", 0, "receiver 1");
-	expect(r, "two!", 0, "receiver 2");
+	expect_from(r, "one", NULL, 0, "receiver 1");
+	expect_from(r, "named", &nname, nlen, "receiver 2");
+	expect_from(r, "two!", NULL, 0, "receiver 3");
+	for (int i = 0; i < 20; i++) {
+		snprintf(msg, sizeof(msg), "m%d", i);
+		expect_from(p, msg, &sname, slen, "from its peer");
+	}
+	expect_from(s, "back", &pname, plen, "back from its peer");
+	expect_peer(s, &pname, plen, "s connected to p");
+	expect_peer(p, &sname, slen, "p connected to s");
+	if (send(s, "more", 4, 0) != 4)
+		test_fail("s to p after restore: %m");
+	expect_from(p, "more", &sname, slen, "after restore");
 	if (sendto(u, "three", 5, 0, (struct sockaddr *)&rname, rlen) != 5)
 		test_fail("sendto after restore: %m");
 	expect(r, "three", 0, "receiver 3");

@@ -11,7 +11,8 @@
  * E2E_UNIX_CONNECT=PATH it only connects a stream socket to the listener
  * at PATH (outside the process); with E2E_UNIX_REFUSE=queued a client
  * waiting in the accept queue has sent data; with E2E_UNIX_REFUSE=sender
- * a datagram from a named socket waits.
+ * it binds a datagram socket at ./refused.sock for a named socket
+ * outside the process to send to.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -228,16 +229,13 @@ int main(int argc, char **argv)
 			    (o.type == SOCK_STREAM && listen(o.l, 1)))
 				test_fail("refused.sock: %m");
 		}
-		int fd = client(&o, "client");
-		if (o.type == SOCK_DGRAM) {
-			struct name me;
+		/* A datagram receiver waits for options.sh to send to it. */
+		if (o.type == SOCK_STREAM) {
+			int fd = client(&o, "client");
 
-			set_name(&me, "sender.sock", false);
-			if (bind(fd, (struct sockaddr *)&me.sa, me.len))
-				test_fail("sender.sock: %m");
+			if (refuse)
+				send_str(fd, "unread", "client");
 		}
-		if (refuse)
-			send_str(fd, "unread", "client");
 		test_ready();
 		test_wait_stop();
 		test_pass();

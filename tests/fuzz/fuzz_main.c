@@ -114,7 +114,7 @@ static void add_unix_seed(void)
 {
 	static uint8_t name[] = "srv.sock", dname[] = "\0log", data[] = "queued";
 	static uint64_t pending[1] = { 11 };
-	static ProtobufCBinaryData queue[1] = { { 6, data } };
+	static ProtobufCBinaryData queue[1] = { { 6, data } }, senders[1] = { { 4, dname } };
 	Sc__UnixSocket u[5];
 	Sc__Fd fd[5], *fdp[5];
 	Sc__Fds fds;
@@ -150,6 +150,10 @@ static void add_unix_seed(void)
 	fd[4].sock_type = 2; /* SOCK_DGRAM */
 	u[4].has_peer_name = 1;
 	u[4].peer_name = (ProtobufCBinaryData){ sizeof(dname) - 1, dname };
+	fd[4].queue = queue;
+	fd[4].n_queue = 1;
+	u[4].senders = senders;
+	u[4].n_senders = 1;
 	sc__fds__init(&fds);
 	fds.fds = fdp;
 	fds.n_fds = 5;

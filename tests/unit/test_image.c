@@ -1510,6 +1510,25 @@ START_TEST(fds_unix_checks)
 	u3.name = (ProtobufCBinaryData){ 109, path };
 	ck_assert_int_ne(check_fds(f, err), 0);
 	u3.name = (ProtobufCBinaryData){ sizeof(path) - 1, path };
+	/* One sender per queued message, for datagrams only. */
+	ProtobufCBinaryData senders[2] = { { 0, path }, { sizeof(path) - 1, path } }, queue[2];
+	u4.senders = senders;
+	u4.n_senders = 2;
+	f->fd[4].queue = queue;
+	f->fd[4].n_queue = 2;
+	ck_assert_int_ne(check_fds(f, err), 0); /* a stream socket */
+	ck_err_has(err, "senders");
+	f->fd[4].sock_type = SOCK_DGRAM;
+	u4.state = SC__UNIX_SOCKET__STATE__UNCONNECTED;
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	f->fd[4].n_queue = 1;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	f->fd[4].n_queue = 2;
+	senders[1].len = 200;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	u4.n_senders = 0;
+	f->fd[4].n_queue = 0;
+	f->fd[4].sock_type = SOCK_STREAM;
 	u3.state = (Sc__UnixSocket__State)7;
 	ck_assert_int_ne(check_fds(f, err), 0);
 	ck_err_has(err, "state");
