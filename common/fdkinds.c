@@ -49,6 +49,17 @@ const struct fd_kind sc_fd_kinds[] = {
 
 const size_t sc_nr_fd_kinds = sizeof(sc_fd_kinds) / sizeof(sc_fd_kinds[0]);
 
+char *sc_unix_name_show(char *dst, const uint8_t *name, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		bool printable = name[i] >= 32 && name[i] < 127;
+
+		*dst++ = i == 0 && !name[0] ? '@' : printable ? (char)name[i] : '?';
+	}
+	*dst = '\0';
+	return dst;
+}
+
 const struct fd_kind *sc_fd_kind(Sc__FdKind kind)
 {
 	for (size_t i = 0; i < sc_nr_fd_kinds; i++)

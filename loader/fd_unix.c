@@ -49,9 +49,7 @@ static const char *show(const Name *n)
 	static int which;
 	char *b = buf[which ^= 1];
 
-	for (size_t i = 0; i < n->len; i++)
-		b[i] = i == 0 && !n->data[0] ? '@' : n->data[i] >= 32 && n->data[i] < 127 ? (char)n->data[i] : '?';
-	b[n->len] = '\0';
+	sc_unix_name_show(b, n->data, n->len < sizeof(buf[0]) ? n->len : sizeof(buf[0]) - 1);
 	return b;
 }
 
@@ -357,7 +355,9 @@ static int connect_dgram(int fd, const Sc__Fd *e, char *err)
 	struct sockaddr_un sa;
 	socklen_t len = make_addr(&e->unix_sock->peer_name, &sa);
 
-	return connect(fd, (struct sockaddr *)&sa, len) ? fail(err, e, "connecting to", &e->unix_sock->peer_name) : 0;
+	if (connect(fd, (struct sockaddr *)&sa, len))
+		return fail(err, e, "connecting to", &e->unix_sock->peer_name);
+	return 0;
 }
 
 /*
@@ -533,7 +533,9 @@ void fd_unix_describe(const Sc__Fd *e, char *buf, size_t len)
 	for (size_t i = 0; i < e->n_queue; i++)
 		bytes += e->queue[i].len;
 	n = snprintf(buf, len, "unix %s socket, %s",
-		     e->sock_type == SOCK_STREAM ? "stream" : e->sock_type == SOCK_DGRAM ? "datagram" : "seqpacket",
+		     e->sock_type == SOCK_STREAM ? "stream" :
+		     e->sock_type == SOCK_DGRAM	 ? "datagram" :
+						   "seqpacket",
 		     states[u->state]);
 	if (u->has_name && n >= 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - (size_t)n, ", %s %s", u->accepted ? "accepted on" : "named",

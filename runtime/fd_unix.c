@@ -199,10 +199,7 @@ static char *fmt_name(char *p, const ProtobufCBinaryData *n, bool has)
 {
 	if (!has)
 		return rt_stpcpy(p, "an unnamed socket");
-	for (size_t i = 0; i < n->len && i < 108; i++)
-		*p++ = i == 0 && !n->data[0] ? '@' : n->data[i] >= 32 && n->data[i] < 127 ? (char)n->data[i] : '?';
-	*p = '\0';
-	return p;
+	return sc_unix_name_show(p, n->data, n->len < 108 ? n->len : 108);
 }
 
 /* A socket name as stored: path bytes without their terminating NUL, or
@@ -315,7 +312,8 @@ static int peek_queue(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 				sc_sys1(__NR_close, *p);
 		}
 		if (rights) {
-			rt_stpcpy(fd_why(ctx, e), "descriptors in flight (SCM_RIGHTS) cannot be checkpointed");
+			rt_stpcpy(fd_why(ctx, e),
+				  "descriptors in flight (SCM_RIGHTS) cannot be checkpointed");
 			err = -EOPNOTSUPP;
 			break;
 		}
@@ -470,7 +468,8 @@ static int check_listener(struct fd_dump_ctx *ctx, Sc__Fd *e, struct unix_entry 
 		struct unix_entry *client = unix_entry(ctx, t->icons[i]);
 
 		if (!client || !client->fd)
-			return refuse(ctx, e, "a connection from outside the process waits in the accept queue of ",
+			return refuse(ctx, e,
+				      "a connection from outside the process waits in the accept queue of ",
 				      &u->name, u->has_name, "");
 		if (client->wqueue)
 			return refuse(ctx, e, "a connection waiting in the accept queue of ", &u->name,
@@ -496,7 +495,8 @@ static int check_connected(struct fd_dump_ctx *ctx, Sc__Fd *e, const struct unix
 		if (!pt)
 			return refuse(ctx, e, type_word(e), &u->peer_name, u->has_peer_name,
 				      " which has been closed");
-		if (u->has_peer_name && u->peer_name.data[0] && path_leads_to(&u->peer_name, pt->vfs_ino) != 1)
+		if (u->has_peer_name && u->peer_name.data[0] &&
+		    path_leads_to(&u->peer_name, pt->vfs_ino) != 1)
 			return refuse(ctx, e, type_word(e), &u->peer_name, true,
 				      ", a path that no longer leads to it");
 		if (!u->has_peer_name && (!peer || peer->peer_ino != e->sock_ino))

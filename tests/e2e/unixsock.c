@@ -220,7 +220,8 @@ int main(int argc, char **argv)
 
 	test_init(argc, argv);
 	if (outside || refuse) {
-		struct case_ o = { .type = refuse && !strcmp(refuse, "sender") ? SOCK_DGRAM : SOCK_STREAM };
+		bool dgram = refuse && !strcmp(refuse, "sender");
+		struct case_ o = { .type = dgram ? SOCK_DGRAM : SOCK_STREAM };
 
 		set_name(&o.name, outside ? outside : "refused.sock", false);
 		if (!outside) {
