@@ -455,6 +455,42 @@ static bool same_name(const Sc__UnixSocket *a, const ProtobufCBinaryData *n)
 	return a->has_name && a->name.len == n->len && !memcmp(a->name.data, n->data, n->len);
 }
 
+/* One of the process's listeners has this name. */
+static bool listening_on(struct fd_dump_ctx *ctx, const ProtobufCBinaryData *n)
+{
+	for (size_t i = 0; i < ctx->fds->n_fds; i++) {
+		const Sc__Fd *f = ctx->fds->fds[i];
+
+		if (f->kind == SC__FD_KIND__UNIX &&
+		    f->unix_sock->state == SC__UNIX_SOCKET__STATE__LISTEN && same_name(f->unix_sock, n))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Some socket of this type is bound to this name (an accepted socket
+ * shares its listener's name without being bound to it). A path: a
+ * datagram connect() to it is refused only if no socket is bound to the
+ * file, and has no effect on one that is. An abstract name (one space per
+ * type): binding it fails if it is taken, else frees it again at once.
+ */
+static bool name_bound(const ProtobufCBinaryData *n, uint32_t type)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	bool path = n->data[0] != 0;
+	int probe = (int)sc_sys3(__NR_socket, AF_UNIX, (path ? SOCK_DGRAM : type) | SOCK_CLOEXEC, 0);
+	size_t len = offsetof(struct sockaddr_un, sun_path) + n->len + path;
+	long r;
+
+	if (probe < 0)
+		return true; /* cannot tell: the caller refuses */
+	memcpy(sa.sun_path, n->data, n->len);
+	r = path ? sc_sys3(__NR_connect, probe, &sa, len) : sc_sys3(__NR_bind, probe, &sa, len);
+	sc_sys1(__NR_close, probe);
+	return path ? r != -ECONNREFUSED : r != 0;
+}
+
 /* A listener's accept queue: connections from our own sockets come back
  * (the client connects again), others cannot. */
 static int check_listener(struct fd_dump_ctx *ctx, Sc__Fd *e, struct unix_entry *t)
@@ -514,20 +550,13 @@ static int check_connected(struct fd_dump_ctx *ctx, Sc__Fd *e, const struct unix
 		return refuse(ctx, e, type_word(e), &u->peer_name, u->has_peer_name,
 			      " outside the process, which cannot be restored");
 	/* The end that came from accept() took its listener's name; the
-	 * client's name, if bound, is its own. */
+	 * client's name, if bound, is its own and still bound to it. */
 	if (peer && u->has_name) {
 		const Sc__UnixSocket *pu = peer->unix_sock;
-		bool listener = !pu->has_name;
 
-		for (size_t i = 0; i < ctx->fds->n_fds && !listener; i++) {
-			const Sc__Fd *f = ctx->fds->fds[i];
-
-			listener = f->kind == SC__FD_KIND__UNIX &&
-				   f->unix_sock->state == SC__UNIX_SOCKET__STATE__LISTEN &&
-				   same_name(f->unix_sock, &u->name);
-		}
 		u->has_accepted = true;
-		u->accepted = listener;
+		u->accepted = !pu->has_name || listening_on(ctx, &u->name) ||
+			      (!listening_on(ctx, &pu->name) && !name_bound(&u->name, e->sock_type));
 	}
 	return 0;
 }

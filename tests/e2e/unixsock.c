@@ -259,6 +259,28 @@ int main(int argc, char **argv)
 	if (bind(gone.l, (struct sockaddr *)&gone.name.sa, gone.name.len) || listen(gone.l, 1) ||
 	    unlink("unlinked.sock"))
 		test_fail("unlinked listener: %m");
+	/* A connection whose listener has closed since, from a client with a
+	 * name of its own (autobound by SO_PASSCRED). */
+	struct case_ closed = { .type = SOCK_STREAM };
+	int on = 1;
+	set_name(&closed.name, "closed.sock", false);
+	closed.l = socket(AF_UNIX, SOCK_STREAM, 0);
+	closed.c1 = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (bind(closed.l, (struct sockaddr *)&closed.name.sa, closed.name.len) ||
+	    listen(closed.l, 1) ||
+	    setsockopt(closed.c1, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) ||
+	    connect(closed.c1, (struct sockaddr *)&closed.name.sa, closed.name.len))
+		test_fail("closed.sock: %m");
+	closed.s1 = accept_one(&closed, "closed.sock");
+	close(closed.l);
+	send_str(closed.c1, "to-server", "closed.sock");
+	send_str(closed.s1, "to-client", "closed.sock");
+	struct name autobound;
+	autobound.len = sizeof(autobound.sa);
+	if (getsockname(closed.c1, (struct sockaddr *)&autobound.sa, &autobound.len) ||
+	    autobound.len <= sizeof(sa_family_t) || autobound.sa.sun_path[0])
+		test_fail("closed.sock: the client is not autobound");
+	autobound.show = "an autobound name";
 	/* Unconnected stream sockets: one bound, one not. */
 	struct name bound_name;
 	set_name(&bound_name, "bound.sock", false);
@@ -279,6 +301,14 @@ int main(int argc, char **argv)
 	expect_name(gone.l, false, &gone.name, "unlinked listener's name");
 	if (access("unlinked.sock", F_OK) == 0 || errno != ENOENT)
 		test_fail("unlinked.sock is back on disk");
+	expect_name(closed.s1, false, &closed.name, "accepted from a closed listener");
+	expect_name(closed.c1, true, &closed.name, "client of a closed listener");
+	expect_name(closed.c1, false, &autobound, "autobound client");
+	expect_name(closed.s1, true, &autobound, "peer of the accepted end");
+	expect(closed.s1, "to-server", "closed listener");
+	expect(closed.c1, "to-client", "closed listener");
+	send_str(closed.s1, "still", "closed listener");
+	expect(closed.c1, "still", "closed listener");
 	expect_name(bound, false, &bound_name, "bound, unconnected");
 	expect_name(lone, false, NULL, "unbound, unconnected");
 	if (listen(bound, 1) || connect(lone, (struct sockaddr *)&bound_name.sa, bound_name.len))
