@@ -46,6 +46,7 @@ struct unix_entry {
 	struct unix_entry *next_listener; /* the listeners with clients waiting */
 	Sc__Fd *fd;		/* dumped from this descriptor of ours, or NULL */
 	uint8_t state, shutdown;
+	bool moved;		/* ours: its path name leads to another file now */
 };
 
 /* Open-addressing table of every unix socket of the system, by inode. */
@@ -411,13 +412,9 @@ int fd_unix_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 	if (u->has_name && u->name.data[0] && t->vfs_ino) {
 		int leads = path_leads_to(&u->name, t->vfs_ino);
 
-		if (leads < 0) {
-			char *p = rt_stpcpy(fd_why(ctx, e), "its name ");
-
-			p = fmt_name(p, &u->name, true);
-			rt_stpcpy(p, " now leads to another file");
-			return -EOPNOTSUPP;
-		}
+		/* Fails the checkpoint only if it is bound to it again (not
+		 * an accepted end): fd_unix_check_peers() knows. */
+		t->moved = leads < 0;
 		u->has_unlinked = true;
 		u->unlinked = !leads;
 	}
@@ -614,6 +611,9 @@ int fd_unix_check_peers(struct fd_dump_ctx *ctx)
 					     " that nothing can send to any more");
 			if (!err && pass == 1)
 				err = check_senders(ctx, e);
+			if (!err && pass == 1 && t->moved && !e->unix_sock->accepted)
+				err = refuse(ctx, e, "its name ", &e->unix_sock->name, true,
+					     " now leads to another file");
 		}
 	/* Of two named ends of a connection, exactly one came from accept(). */
 	for (size_t i = 0; i < fds->n_fds && !err; i++) {

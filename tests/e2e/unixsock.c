@@ -281,6 +281,23 @@ int main(int argc, char **argv)
 	    autobound.len <= sizeof(sa_family_t) || autobound.sa.sun_path[0])
 		test_fail("closed.sock: the client is not autobound");
 	autobound.show = "an autobound name";
+	/* A server that made a new listener at the same path, unlinking the
+	 * old one's file, while a connection to the old one goes on. */
+	struct case_ restart = { .type = SOCK_SEQPACKET };
+	set_name(&restart.name, "restart.sock", false);
+	restart.l = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	if (bind(restart.l, (struct sockaddr *)&restart.name.sa, restart.name.len) ||
+	    listen(restart.l, 1))
+		test_fail("restart.sock: %m");
+	restart.c1 = client(&restart, "restart.sock");
+	restart.s1 = accept_one(&restart, "restart.sock");
+	close(restart.l);
+	restart.l = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	if (unlink("restart.sock") ||
+	    bind(restart.l, (struct sockaddr *)&restart.name.sa, restart.name.len) ||
+	    listen(restart.l, 1))
+		test_fail("restart.sock again: %m");
+	send_str(restart.c1, "old", "restart.sock");
 	/* Unconnected stream sockets: one bound, one not. */
 	struct name bound_name;
 	set_name(&bound_name, "bound.sock", false);
@@ -309,6 +326,14 @@ int main(int argc, char **argv)
 	expect(closed.c1, "to-client", "closed listener");
 	send_str(closed.s1, "still", "closed listener");
 	expect(closed.c1, "still", "closed listener");
+	expect_name(restart.s1, false, &restart.name, "accepted from a replaced listener");
+	expect(restart.s1, "old", "replaced listener");
+	send_str(restart.s1, "reply", "replaced listener");
+	expect(restart.c1, "reply", "replaced listener");
+	int c10 = client(&restart, "new listener"), a10 = accept_one(&restart, "new listener");
+	send_str(c10, "new", "new listener");
+	usleep(1000);
+	expect(a10, "new", "new listener");
 	expect_name(bound, false, &bound_name, "bound, unconnected");
 	expect_name(lone, false, NULL, "unbound, unconnected");
 	if (listen(bound, 1) || connect(lone, (struct sockaddr *)&bound_name.sa, bound_name.len))
