@@ -500,6 +500,10 @@ static int check_listener(struct fd_dump_ctx *ctx, Sc__Fd *e, struct unix_entry 
 	for (uint32_t i = 0; i < t->nicons; i++) {
 		struct unix_entry *client = unix_entry(ctx, t->icons[i]);
 
+		if (!t->icons[i])
+			return refuse(ctx, e,
+				      "a connection whose client has closed waits in the accept queue of ",
+				      &u->name, u->has_name, "");
 		if (!client || !client->fd)
 			return refuse(ctx, e,
 				      "a connection from outside the process waits in the accept queue of ",
