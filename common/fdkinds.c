@@ -52,12 +52,23 @@ const struct fd_kind sc_fd_kinds[] = {
 	FD_KIND(SC__FD_KIND__MEMFD, "memfd", fd_memfd),
 	/* After memfd: a memfd looks like an unlinked file too. */
 	FD_KIND(SC__FD_KIND__GHOST, "unlinked file", fd_ghost),
-	FD_KIND(SC__FD_KIND__UNIX_PAIR, "unix socketpair", fd_unix),
+	FD_KIND(SC__FD_KIND__UNIX, "unix socket", fd_unix),
 	FD_KIND(SC__FD_KIND__INOTIFY, "inotify", fd_inotify),
 	FD_KIND(SC__FD_KIND__INET, "TCP/UDP socket", fd_inet),
 };
 
 const size_t sc_nr_fd_kinds = sizeof(sc_fd_kinds) / sizeof(sc_fd_kinds[0]);
+
+char *sc_unix_name_show(char *dst, const uint8_t *name, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		bool printable = name[i] >= 32 && name[i] < 127;
+
+		*dst++ = i == 0 && !name[0] ? '@' : printable ? (char)name[i] : '?';
+	}
+	*dst = '\0';
+	return dst;
+}
 
 const struct fd_kind *sc_fd_kind(Sc__FdKind kind)
 {

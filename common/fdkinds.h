@@ -49,4 +49,9 @@ extern const size_t sc_nr_fd_kinds;
 
 const struct fd_kind *sc_fd_kind(Sc__FdKind kind);
 
+/* A unix socket name (as UnixSocket stores it) for people: '@' for an
+ * abstract name's leading NUL, '?' for other unprintable bytes. Writes at
+ * most len + 1 bytes to dst and returns the end; safe in a signal handler. */
+char *sc_unix_name_show(char *dst, const uint8_t *name, size_t len);
+
 #endif

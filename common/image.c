@@ -247,6 +247,92 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static bool unix_name_ok(const ProtobufCBinaryData *n)
+{
+	/* sun_path: an abstract name of up to 107 bytes after its NUL, or a
+	 * path of up to 107 bytes without one. */
+	return n->len >= 1 && n->len <= 108 && (n->data[0] ? !memchr(n->data, 0, n->len) && n->len <= 107 :
+							       n->len >= 2);
+}
+
+/* The unix sockets of an image (not dups), sorted by inode. */
+struct unix_index {
+	const Sc__Fd **by_ino;
+	size_t n;
+};
+
+static int cmp_ino(const void *a, const void *b)
+{
+	uint64_t x = (*(const Sc__Fd *const *)a)->sock_ino, y = (*(const Sc__Fd *const *)b)->sock_ino;
+
+	return x < y ? -1 : x > y;
+}
+
+static const Sc__Fd *unix_by_ino(const struct unix_index *ix, uint64_t ino)
+{
+	Sc__Fd key = { .sock_ino = ino };
+	const Sc__Fd *kp = &key, **found = bsearch(&kp, ix->by_ino, ix->n, sizeof(kp), cmp_ino);
+
+	return found ? *found : NULL;
+}
+
+/* What loader/fd_unix.c relies on: the sockets it connects exist. */
+static int check_unix(const struct unix_index *fds, const Sc__Fd *f, char *err)
+{
+	const Sc__UnixSocket *u = f->unix_sock;
+	const Sc__Fd *peer;
+
+	if (!f->has_sock_type || !f->has_peer_ino || !f->has_sock_ino || !u ||
+	    (f->sock_type != SOCK_STREAM && f->sock_type != SOCK_DGRAM &&
+	     f->sock_type != SOCK_SEQPACKET))
+		return fail(err, "fd %d: a socket without type or peer", f->fd);
+	if (u->state < SC__UNIX_SOCKET__STATE__UNCONNECTED ||
+	    u->state > SC__UNIX_SOCKET__STATE__CONNECTED)
+		return fail(err, "fd %d: a socket in unknown state %d", f->fd, u->state);
+	if ((u->has_name && !unix_name_ok(&u->name)) ||
+	    (u->has_peer_name && !unix_name_ok(&u->peer_name)))
+		return fail(err, "fd %d: a socket name that cannot be", f->fd);
+	if (u->n_senders && (u->n_senders != f->n_queue || f->sock_type != SOCK_DGRAM))
+		return fail(err, "fd %d: %zu senders for %zu messages", f->fd, u->n_senders, f->n_queue);
+	for (size_t i = 0; i < u->n_senders; i++)
+		if (u->senders[i].len && !unix_name_ok(&u->senders[i]))
+			return fail(err, "fd %d: message %zu has a sender name that cannot be", f->fd, i);
+	if (f->has_dup_of)
+		return 0;
+	if (u->state == SC__UNIX_SOCKET__STATE__LISTEN &&
+	    (!u->has_name || !u->has_backlog || u->backlog > INT32_MAX || f->sock_type == SOCK_DGRAM))
+		return fail(err, "fd %d: a listener without name or backlog", f->fd);
+	for (size_t j = 0; j < u->n_pending; j++) {
+		const Sc__Fd *c = unix_by_ino(fds, u->pending[j]);
+
+		if (u->state != SC__UNIX_SOCKET__STATE__LISTEN || !c || c->sock_type != f->sock_type ||
+		    c->unix_sock->state != SC__UNIX_SOCKET__STATE__CONNECTED ||
+		    !c->unix_sock->has_peer_name || c->unix_sock->accepted)
+			return fail(err, "fd %d: connection %zu of its queue is not restorable", f->fd, j);
+		for (size_t k = 0; k < j; k++)
+			if (u->pending[k] == u->pending[j])
+				return fail(err, "fd %d: a connection queued twice", f->fd);
+	}
+	if (u->state != SC__UNIX_SOCKET__STATE__CONNECTED)
+		return u->accepted ? fail(err, "fd %d: accepted but not connected", f->fd) : 0;
+	/* A datagram socket connected by name needs nothing else here. */
+	if (f->sock_type == SOCK_DGRAM && u->has_peer_name)
+		return 0;
+	peer = f->peer_ino ? unix_by_ino(fds, f->peer_ino) : NULL;
+	if (f->peer_ino && (!peer || peer == f || peer->sock_type != f->sock_type ||
+			    peer->unix_sock->state != SC__UNIX_SOCKET__STATE__CONNECTED))
+		return fail(err, "fd %d: its peer socket:[%llu] is missing", f->fd,
+			    (unsigned long long)f->peer_ino);
+	if (u->accepted && (!peer || !u->has_name || peer->unix_sock->accepted ||
+			    !peer->unix_sock->has_peer_name))
+		return fail(err, "fd %d: accepted, but its client is missing", f->fd);
+	if (!u->has_name && !u->has_peer_name && peer &&
+	    (peer->unix_sock->has_name || peer->unix_sock->has_peer_name ||
+	     peer->peer_ino != f->sock_ino))
+		return fail(err, "fd %d: half of a socketpair whose other half is not", f->fd);
+	return 0;
+}
+
 /* A saved sockaddr of the socket's family. */
 static bool good_sockaddr(const ProtobufCBinaryData *a, uint32_t family)
 {
@@ -376,7 +462,8 @@ static int check_tty(const Sc__Fds *fds, const Sc__Fd *f, char *err)
 
 /* Descriptors come in ascending order, which makes finding one cheap:
  * images with thousands are checked in linear-logarithmic time. */
-static int check_fds(const Sc__Fds *fds, const uint64_t *pipe_ids, char *err)
+static int check_fds(const Sc__Fds *fds, const uint64_t *pipe_ids, const struct unix_index *ix,
+		     char *err)
 {
 	for (size_t i = 0; i < fds->n_fds; i++) {
 		const Sc__Fd *f = fds->fds[i];
@@ -415,11 +502,8 @@ static int check_fds(const Sc__Fds *fds, const uint64_t *pipe_ids, char *err)
 		    (!f->path || f->path[0] != '/' || !f->has_contents || !f->has_size ||
 		     f->contents.len != f->size))
 			return fail(err, "fd %d: file contents missing or cut", f->fd);
-		if (f->kind == SC__FD_KIND__UNIX_PAIR &&
-		    (!f->has_sock_type || !f->has_peer_ino || !f->has_sock_ino ||
-		     (f->sock_type != SOCK_STREAM && f->sock_type != SOCK_DGRAM &&
-		      f->sock_type != SOCK_SEQPACKET)))
-			return fail(err, "fd %d: a socket without type or peer", f->fd);
+		if (f->kind == SC__FD_KIND__UNIX && check_unix(ix, f, err))
+			return -1;
 		for (size_t j = 0; j < f->n_locks; j++) {
 			const Sc__FileLock *l = f->locks[j];
 
@@ -441,21 +525,42 @@ static int check_fds(const Sc__Fds *fds, const uint64_t *pipe_ids, char *err)
 
 int sc_check_fds(const Sc__Fds *fds, char *err)
 {
+	struct unix_index ix = { calloc(fds->n_fds + 1, sizeof(*ix.by_ino)), 0 };
 	uint64_t *pipe_ids;
-	int ret;
+	int ret = 0;
 
 	for (size_t i = 0; i < fds->n_pipes; i++) {
 		const Sc__Pipe *p = fds->pipes[i];
 
 		if (p->size < 4096 || p->size > (1U << 30) || (p->has_data && p->data.len > p->size))
-			return fail(err, "pipe %llu: %zu bytes in a pipe of %u",
-				    (unsigned long long)p->id, p->has_data ? p->data.len : 0, p->size);
+			ret = fail(err, "pipe %llu: %zu bytes in a pipe of %u",
+				   (unsigned long long)p->id, p->has_data ? p->data.len : 0, p->size);
 	}
-	pipe_ids = sorted_pipe_ids(fds, err);
-	if (!pipe_ids)
-		return -1;
-	ret = check_fds(fds, pipe_ids, err);
-	free(pipe_ids);
+	if (!ix.by_ino)
+		ret = fail(err, "out of memory");
+	/* A socket's checks look at its peer's UnixSocket: all must have one. */
+	for (size_t i = 0; i < fds->n_fds && !ret; i++) {
+		const Sc__Fd *f = fds->fds[i];
+
+		if (f->kind != SC__FD_KIND__UNIX)
+			continue;
+		if (!f->unix_sock)
+			ret = fail(err, "fd %d: a socket without type or peer", f->fd);
+		else if (!f->has_dup_of)
+			ix.by_ino[ix.n++] = f;
+	}
+	qsort(ix.by_ino, ix.n, sizeof(*ix.by_ino), cmp_ino);
+	for (size_t i = 1; i < ix.n && !ret; i++)
+		if (ix.by_ino[i]->sock_ino == ix.by_ino[i - 1]->sock_ino)
+			ret = fail(err, "fd %d: socket:[%llu] listed twice", ix.by_ino[i]->fd,
+				   (unsigned long long)ix.by_ino[i]->sock_ino);
+	if (!ret && (pipe_ids = sorted_pipe_ids(fds, err))) {
+		ret = check_fds(fds, pipe_ids, &ix, err);
+		free(pipe_ids);
+	} else if (!ret) {
+		ret = -1;
+	}
+	free(ix.by_ino);
 	return ret;
 }
 

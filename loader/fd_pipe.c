@@ -83,7 +83,7 @@ int fd_pipe_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	return fd_scratch_dup(ctx, p->ends[end], e, err);
 }
 
-/* Closes the scratch ends of every pipe and socketpair made. */
+/* Closes the scratch ends of every pipe and socket made. */
 void fd_pipe_release(struct fd_restore_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->npipes; i++) {
@@ -94,13 +94,7 @@ void fd_pipe_release(struct fd_restore_ctx *ctx)
 	free(ctx->pipes);
 	ctx->pipes = NULL;
 	ctx->npipes = 0;
-	for (size_t i = 0; i < ctx->nunix; i++) {
-		close(ctx->unix_pairs[i].ends[0]);
-		close(ctx->unix_pairs[i].ends[1]);
-	}
-	free(ctx->unix_pairs);
-	ctx->unix_pairs = NULL;
-	ctx->nunix = 0;
+	fd_unix_release(ctx);
 }
 
 /*

@@ -22,7 +22,8 @@ struct fd_restore_ctx {
 	int scratch_min;	/* temporaries go at or above this number */
 	struct fd_restore_pipe *pipes;
 	size_t npipes;
-	struct fd_restore_pipe *unix_pairs; /* socketpairs, keyed by the lower inode */
+	const char *cwd;	/* the process's: relative socket names resolve from it */
+	struct fd_restore_unix *unix_socks; /* every unix socket, made at the first one */
 	size_t nunix;
 	struct fd_restore_pty *ptys;
 	size_t nptys;
@@ -45,6 +46,7 @@ int tcp_repair_finish(const Sc__Fds *fds, char *err);
 
 int fd_scratch_dup(struct fd_restore_ctx *ctx, int fd, const Sc__Fd *e, char *err);
 void fd_pipe_release(struct fd_restore_ctx *ctx);
+void fd_unix_release(struct fd_restore_ctx *ctx);
 /* After every descriptor is in place: epoll interest lists. */
 int fd_epoll_attach(const Sc__Fds *fds, char *err);
 /* Last of all, before the restorer: the locks held through descriptors. */

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * AF_UNIX socketpairs: one new pair per saved pair; what was waiting on an
- * end is sent again from the other, message by message.
+ * AF_UNIX sockets, all made at the first one restored, in the order the
+ * kernel needs: bound and listening first, then connections made again
+ * through their listener (accepted ones accepted at once, the rest left
+ * waiting in its queue, in order), socketpairs for unnamed pairs, the
+ * waiting messages sent again, datagram sockets connected by name, and
+ * last the shutdowns and unlinked names.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,79 +13,543 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "fd_restore.h"
 
-static const Sc__Fd *peer_of(const Sc__Fds *fds, const Sc__Fd *e)
+struct fd_restore_unix {
+	const Sc__Fd *e;
+	int fd;		/* the new socket, at scratch_min or above; -1: not yet */
+	int spare;	/* the other end of a connection whose peer was gone */
+	bool pending;	/* waits in a listener's accept queue */
+};
+
+typedef ProtobufCBinaryData Name;
+
+static bool same(const Name *a, const Name *b)
 {
-	for (size_t i = 0; i < fds->n_fds; i++)
-		if (fds->fds[i]->kind == SC__FD_KIND__UNIX_PAIR &&
-		    fds->fds[i]->sock_ino == e->peer_ino)
-			return fds->fds[i];
+	return a->len == b->len && !memcmp(a->data, b->data, a->len);
+}
+
+static socklen_t make_addr(const Name *n, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	memcpy(sa->sun_path, n->data, n->len);
+	/* A path name with its NUL; an abstract name is all its bytes. */
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n->len + (n->data[0] != 0));
+}
+
+/* The name for messages: "@..." for abstract names. */
+static const char *show(const Name *n)
+{
+	static char buf[2][sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	static int which;
+	char *b = buf[which ^= 1];
+
+	sc_unix_name_show(b, n->data, n->len < sizeof(buf[0]) ? n->len : sizeof(buf[0]) - 1);
+	return b;
+}
+
+static int fail(char *err, const Sc__Fd *e, const char *what, const Name *n)
+{
+	snprintf(err, SC_ERR_LEN, "fd %d: %s%s%s: %s", e->fd, what, n ? " " : "", n ? show(n) : "",
+		 strerror(errno));
+	return -1;
+}
+
+/* fd moved to scratch_min or above; -1 (errno set) if fd was -1. */
+static int move_high(struct fd_restore_ctx *ctx, int fd)
+{
+	int high;
+
+	if (fd < 0)
+		return -1;
+	high = fcntl(fd, F_DUPFD_CLOEXEC, ctx->scratch_min);
+	close(fd);
+	return high;
+}
+
+static int cmp_ino(const void *a, const void *b)
+{
+	uint64_t x = ((const struct fd_restore_unix *)a)->e->sock_ino;
+	uint64_t y = ((const struct fd_restore_unix *)b)->e->sock_ino;
+
+	return x < y ? -1 : x > y;
+}
+
+static struct fd_restore_unix *find(struct fd_restore_ctx *ctx, uint64_t ino)
+{
+	Sc__Fd key_fd = { .sock_ino = ino };
+	struct fd_restore_unix key = { .e = &key_fd };
+
+	return bsearch(&key, ctx->unix_socks, ctx->nunix, sizeof(key), cmp_ino);
+}
+
+/*
+ * Binds fd to n. A path left behind by a socket nobody is bound to any
+ * more (the checkpointed process was killed) is removed first; a name a
+ * live socket holds (the original still runs) is refused. *existed: the
+ * path was there before.
+ */
+static int bind_name(int fd, const Sc__Fd *e, const Name *n, bool *existed, char *err)
+{
+	struct sockaddr_un sa;
+	socklen_t len = make_addr(n, &sa);
+	struct stat st;
+	int probe, r;
+
+	*existed = n->data[0] && lstat(sa.sun_path, &st) == 0;
+	if (bind(fd, (struct sockaddr *)&sa, len) == 0)
+		return 0;
+	if (errno != EADDRINUSE || (n->data[0] && !*existed))
+		return fail(err, e, "binding", n);
+	if (n->data[0] && !S_ISSOCK(st.st_mode)) {
+		snprintf(err, SC_ERR_LEN, "fd %d: %s exists and is not a socket", e->fd, show(n));
+		return -1;
+	}
+	/* Connecting a datagram socket has no effect on a live one: refused
+	 * means no socket is bound to the file. An abstract name in use is
+	 * always a live socket's. */
+	r = 0;
+	if (n->data[0]) {
+		probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		r = connect(probe, (struct sockaddr *)&sa, len) == 0 ? 0 : errno;
+		close(probe);
+	}
+	if (r != ECONNREFUSED) {
+		snprintf(err, SC_ERR_LEN,
+			 "fd %d: %s is bound by a live socket (is the checkpointed process still running?)",
+			 e->fd, show(n));
+		return -1;
+	}
+	if (unlink(sa.sun_path) || bind(fd, (struct sockaddr *)&sa, len))
+		return fail(err, e, "binding", n);
+	return 0;
+}
+
+/* SO_PASSCRED, and buffer sizes where the app changed them. */
+static int set_opts(int fd, const Sc__Fd *e, char *err)
+{
+	const Sc__UnixSocket *u = e->unix_sock;
+	int on = u->passcred, now;
+	socklen_t len = sizeof(now);
+
+	if (on && setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)))
+		return fail(err, e, "SO_PASSCRED", NULL);
+	/* The kernel doubles what it is given. */
+	if (!getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &now, &len) && (uint32_t)now != u->rcvbuf) {
+		int v = (int)(u->rcvbuf / 2);
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	}
+	len = sizeof(now);
+	if (!getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &now, &len) && (uint32_t)now != u->sndbuf) {
+		int v = (int)(u->sndbuf / 2);
+
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	}
+	return 0;
+}
+
+static int new_socket(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+{
+	int fd = move_high(ctx, socket(AF_UNIX, (int)e->sock_type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+
+	if (fd < 0)
+		return fail(err, e, "socket", NULL);
+	if (set_opts(fd, e, err)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool is_state(const Sc__Fd *e, Sc__UnixSocket__State st)
+{
+	return e->unix_sock->state == st;
+}
+
+/* Both ends unnamed: a socketpair (or one whose other end is gone). */
+static bool is_pair(const Sc__Fd *e)
+{
+	const Sc__UnixSocket *u = e->unix_sock;
+
+	return is_state(e, SC__UNIX_SOCKET__STATE__CONNECTED) && !u->has_name && !u->has_peer_name;
+}
+
+/* The accepted end of a connection whose client has closed. */
+static bool is_orphan(const Sc__Fd *e)
+{
+	const Sc__UnixSocket *u = e->unix_sock;
+
+	return e->sock_type != SOCK_DGRAM && is_state(e, SC__UNIX_SOCKET__STATE__CONNECTED) &&
+	       u->has_name && !u->has_peer_name && !e->peer_ino;
+}
+
+static int make_pair(struct fd_restore_ctx *ctx, struct fd_restore_unix *s, char *err)
+{
+	struct fd_restore_unix *peer = s->e->peer_ino ? find(ctx, s->e->peer_ino) : NULL;
+	int sv[2];
+
+	if (s->e->peer_ino && (!peer || !is_pair(peer->e) || peer->e->sock_type != s->e->sock_type)) {
+		snprintf(err, SC_ERR_LEN, "fd %d: the other end of its socketpair is missing", s->e->fd);
+		return -1;
+	}
+	if (socketpair(AF_UNIX, (int)s->e->sock_type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
+		return fail(err, s->e, "socketpair", NULL);
+	s->fd = move_high(ctx, sv[0]);
+	sv[1] = move_high(ctx, sv[1]);
+	if (peer)
+		peer->fd = sv[1];
+	else
+		s->spare = sv[1];
+	if (s->fd < 0 || sv[1] < 0)
+		return fail(err, s->e, "socketpair", NULL);
+	return set_opts(s->fd, s->e, err) || (peer && set_opts(peer->fd, peer->e, err)) ? -1 : 0;
+}
+
+static struct fd_restore_unix *listener_named(struct fd_restore_ctx *ctx, const Sc__Fd *e,
+					      const Name *n)
+{
+	for (size_t i = 0; i < ctx->nunix; i++) {
+		const Sc__Fd *l = ctx->unix_socks[i].e;
+
+		if (is_state(l, SC__UNIX_SOCKET__STATE__LISTEN) && l->sock_type == e->sock_type &&
+		    l->unix_sock->has_name && same(&l->unix_sock->name, n))
+			return &ctx->unix_socks[i];
+	}
 	return NULL;
 }
 
-/* Sends q (waiting on one end) through the other end. */
-static int replay(int from, const Sc__Fd *waiting_on, char *err)
+/*
+ * Connects cfd to n and accepts the connection on the process's own
+ * listener of that name, or on a temporary one when it has closed (its
+ * file is removed again unless it was there): the accepted end, or -1.
+ */
+static int connect_accept(struct fd_restore_ctx *ctx, const Sc__Fd *e, const Name *n, int cfd,
+			  char *err)
 {
-	for (size_t i = 0; i < waiting_on->n_queue; i++) {
-		const ProtobufCBinaryData *q = &waiting_on->queue[i];
+	struct fd_restore_unix *l = listener_named(ctx, e, n);
+	int lfd = l ? l->fd : -1, a = -1;
+	bool existed = true;
+	struct sockaddr_un sa;
+	socklen_t len = make_addr(n, &sa);
 
-		if (send(from, q->data, q->len, MSG_DONTWAIT) != (ssize_t)q->len) {
-			snprintf(err, SC_ERR_LEN, "fd %d: requeueing %zu bytes: %s", waiting_on->fd,
-				 q->len, strerror(errno));
+	if (!l && ((lfd = new_socket(ctx, e, err)) < 0 || bind_name(lfd, e, n, &existed, err)))
+		goto out;
+	if (!l && listen(lfd, 1))
+		fail(err, e, "listening again on", n);
+	else if (connect(cfd, (struct sockaddr *)&sa, len))
+		fail(err, e, "connecting to", n);
+	else if ((a = move_high(ctx, accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC))) < 0)
+		fail(err, e, "accepting its connection on", n);
+out:
+	if (!l && lfd >= 0) {
+		close(lfd);
+		if (!existed)
+			unlink(sa.sun_path);
+	}
+	return a;
+}
+
+/*
+ * A connection that came through a listener is made again through it:
+ * the client connects to its peer's name and the listener accepts. When
+ * one end was closed, a stand-in plays it and is closed after the replay.
+ */
+static int reconnect(struct fd_restore_ctx *ctx, struct fd_restore_unix *s, char *err)
+{
+	const Sc__Fd *e = s->e;
+	struct fd_restore_unix *peer = e->peer_ino ? find(ctx, e->peer_ino) : NULL;
+	int a;
+
+	if (e->peer_ino && (!peer || !peer->e->unix_sock->accepted)) {
+		snprintf(err, SC_ERR_LEN, "fd %d: the accepted end of its connection is missing", e->fd);
+		return -1;
+	}
+	if (!e->unix_sock->has_peer_name) {
+		/* The accepted end of a closed client. */
+		if ((s->spare = new_socket(ctx, e, err)) < 0 ||
+		    (s->fd = connect_accept(ctx, e, &e->unix_sock->name, s->spare, err)) < 0)
+			return -1;
+		return set_opts(s->fd, e, err);
+	}
+	if ((a = connect_accept(ctx, e, &e->unix_sock->peer_name, s->fd, err)) < 0)
+		return -1;
+	if (!peer) {
+		s->spare = a;
+		return 0;
+	}
+	peer->fd = a;
+	return set_opts(a, peer->e, err);
+}
+
+/* The process's datagram socket named n, made already. */
+static int sender(struct fd_restore_ctx *ctx, const Name *n)
+{
+	for (size_t i = 0; i < ctx->nunix; i++) {
+		const Sc__UnixSocket *u = ctx->unix_socks[i].e->unix_sock;
+
+		if (ctx->unix_socks[i].e->sock_type == SOCK_DGRAM && u->has_name && same(&u->name, n))
+			return ctx->unix_socks[i].fd;
+	}
+	return -1;
+}
+
+/* Sends what waits on s again: from the other end of its connection, or
+ * to its name from each message's sender (an unnamed one if it had none). */
+static int replay(struct fd_restore_ctx *ctx, const struct fd_restore_unix *s, int from, char *err)
+{
+	const Sc__Fd *e = s->e;
+	const Sc__UnixSocket *u = e->unix_sock;
+	struct sockaddr_un sa;
+	socklen_t len = 0;
+
+	if (from < 0 && e->n_queue) {
+		if (!u->has_name) {
+			snprintf(err, SC_ERR_LEN, "fd %d: messages wait on a socket without a name", e->fd);
+			return -1;
+		}
+		len = make_addr(&u->name, &sa);
+	}
+	for (size_t i = 0; i < e->n_queue; i++) {
+		const ProtobufCBinaryData *q = &e->queue[i];
+		bool named = from < 0 && i < u->n_senders && u->senders[i].len;
+		int tmp = from >= 0 ? from :
+			  named	    ? sender(ctx, &u->senders[i]) :
+				      socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		ssize_t n = sendto(tmp, q->data, q->len, MSG_DONTWAIT, len ? (struct sockaddr *)&sa : NULL,
+				   len);
+
+		if (from < 0 && !named && tmp >= 0)
+			close(tmp);
+		if (n != (ssize_t)q->len) {
+			snprintf(err, SC_ERR_LEN, "fd %d: requeueing %zu bytes%s%s: %s", e->fd, q->len,
+				 named ? " from " : "", named ? show(&u->senders[i]) : "",
+				 tmp < 0 ? "no such socket" : strerror(errno));
 			return -1;
 		}
 	}
 	return 0;
 }
 
-int fd_unix_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+/* The descriptor at the other end of s's connection, or -1. */
+static int other_end(struct fd_restore_ctx *ctx, const struct fd_restore_unix *s)
 {
-	uint64_t key = e->sock_ino < e->peer_ino ? e->sock_ino : e->peer_ino;
-	int end = e->sock_ino < e->peer_ino ? 0 : 1;
-	struct fd_restore_pipe *p = NULL;
+	const struct fd_restore_unix *peer;
 
-	for (size_t i = 0; i < ctx->nunix; i++)
-		if (ctx->unix_pairs[i].id == key)
-			p = &ctx->unix_pairs[i];
-	if (!p) {
-		const Sc__Fd *peer = peer_of(ctx->fds, e);
-		struct fd_restore_pipe *more;
-		int sv[2];
+	if (s->spare >= 0)
+		return s->spare;
+	if (!is_state(s->e, SC__UNIX_SOCKET__STATE__CONNECTED) ||
+	    (s->e->sock_type == SOCK_DGRAM && s->e->unix_sock->has_peer_name))
+		return -1;
+	peer = find(ctx, s->e->peer_ino);
+	return peer ? peer->fd : -1;
+}
 
-		more = realloc(ctx->unix_pairs, (ctx->nunix + 1) * sizeof(*more));
-		if (!more || !peer || socketpair(AF_UNIX, (int)e->sock_type | SOCK_CLOEXEC, 0, sv)) {
-			snprintf(err, SC_ERR_LEN, "fd %d: socketpair: %s", e->fd,
-				 !peer ? "its peer is missing" : strerror(errno));
+static int connect_dgram(int fd, const Sc__Fd *e, char *err)
+{
+	struct sockaddr_un sa;
+	socklen_t len = make_addr(&e->unix_sock->peer_name, &sa);
+
+	if (connect(fd, (struct sockaddr *)&sa, len))
+		return fail(err, e, "connecting to", &e->unix_sock->peer_name);
+	return 0;
+}
+
+/*
+ * A connected datagram socket refuses strangers, but takes more than
+ * max_dgram_qlen messages from its peer: one whose messages all came from
+ * its peer connects before they are sent again, the others after.
+ */
+static bool connects_first(const Sc__Fd *e)
+{
+	const Sc__UnixSocket *u = e->unix_sock;
+
+	if (e->sock_type != SOCK_DGRAM || !is_state(e, SC__UNIX_SOCKET__STATE__CONNECTED) ||
+	    !u->has_peer_name || !u->n_senders)
+		return false;
+	for (size_t i = 0; i < u->n_senders; i++)
+		if (!same(&u->senders[i], &u->peer_name))
+			return false;
+	return true;
+}
+
+static int make_all(struct fd_restore_ctx *ctx, char *err)
+{
+	const Sc__Fds *fds = ctx->fds;
+	size_t n = 0;
+
+	ctx->unix_socks = calloc(fds->n_fds, sizeof(*ctx->unix_socks));
+	if (!ctx->unix_socks) {
+		snprintf(err, SC_ERR_LEN, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < fds->n_fds; i++)
+		if (fds->fds[i]->kind == SC__FD_KIND__UNIX && !fds->fds[i]->has_dup_of)
+			ctx->unix_socks[n++] = (struct fd_restore_unix){ fds->fds[i], -1, -1, false };
+	ctx->nunix = n;
+	qsort(ctx->unix_socks, n, sizeof(*ctx->unix_socks), cmp_ino);
+	if (chdir(ctx->cwd)) {
+		snprintf(err, SC_ERR_LEN, "working directory %s: %s", ctx->cwd, strerror(errno));
+		return -1;
+	}
+
+	/* Sockets, bound and listening; pairs. */
+	for (size_t i = 0; i < n; i++) {
+		struct fd_restore_unix *s = &ctx->unix_socks[i];
+		const Sc__UnixSocket *u = s->e->unix_sock;
+		bool existed;
+
+		if (s->fd >= 0 || u->accepted || is_orphan(s->e))
+			continue;
+		if (is_pair(s->e)) {
+			if (make_pair(ctx, s, err))
+				return -1;
+			continue;
+		}
+		if ((s->fd = new_socket(ctx, s->e, err)) < 0 ||
+		    (u->has_name && bind_name(s->fd, s->e, &u->name, &existed, err)))
 			return -1;
+		if (is_state(s->e, SC__UNIX_SOCKET__STATE__LISTEN)) {
+			if (listen(s->fd, (int)u->backlog))
+				return fail(err, s->e, "listen", NULL);
+			for (size_t j = 0; j < u->n_pending; j++) {
+				struct fd_restore_unix *c = find(ctx, u->pending[j]);
+
+				if (!c) {
+					snprintf(err, SC_ERR_LEN, "fd %d: a connection in its queue is missing",
+						 s->e->fd);
+					return -1;
+				}
+				c->pending = true;
+			}
 		}
-		ctx->unix_pairs = more;
-		p = &ctx->unix_pairs[ctx->nunix++];
-		p->id = key;
-		for (int i = 0; i < 2; i++) {
-			p->ends[i] = fcntl(sv[i], F_DUPFD_CLOEXEC, ctx->scratch_min);
-			close(sv[i]);
-		}
-		if (p->ends[0] < 0 || p->ends[1] < 0) {
-			snprintf(err, SC_ERR_LEN, "fd %d: %s", e->fd, strerror(errno));
-			return -1;
-		}
-		/* e waits on ends[end], its peer on the other one. */
-		if (replay(p->ends[1 - end], e, err) || replay(p->ends[end], peer, err))
+	}
+	/* Connections to a listener's name, accepted at once. */
+	for (size_t i = 0; i < n; i++) {
+		struct fd_restore_unix *s = &ctx->unix_socks[i];
+
+		if (s->e->sock_type != SOCK_DGRAM && !s->pending && !is_pair(s->e) &&
+		    is_state(s->e, SC__UNIX_SOCKET__STATE__CONNECTED) && !s->e->unix_sock->accepted &&
+		    reconnect(ctx, s, err))
 			return -1;
 	}
-	return fd_scratch_dup(ctx, p->ends[end], e, err);
+	/* Then the ones waiting in accept queues, oldest first. */
+	for (size_t i = 0; i < n; i++) {
+		const Sc__Fd *l = ctx->unix_socks[i].e;
+		struct sockaddr_un sa;
+		socklen_t len;
+
+		if (!is_state(l, SC__UNIX_SOCKET__STATE__LISTEN))
+			continue;
+		len = make_addr(&l->unix_sock->name, &sa);
+		for (size_t j = 0; j < l->unix_sock->n_pending; j++) {
+			struct fd_restore_unix *c = find(ctx, l->unix_sock->pending[j]);
+
+			if (connect(c->fd, (struct sockaddr *)&sa, len))
+				return fail(err, c->e, "connecting to", &l->unix_sock->name);
+		}
+	}
+	/* Every socket exists: what waited on each is sent again, before a
+	 * datagram socket's connect() would refuse strangers. */
+	for (size_t i = 0; i < n; i++) {
+		struct fd_restore_unix *s = &ctx->unix_socks[i];
+
+		if (s->fd < 0) {
+			snprintf(err, SC_ERR_LEN, "fd %d: the other end of its connection is missing",
+				 s->e->fd);
+			return -1;
+		}
+		if ((connects_first(s->e) && connect_dgram(s->fd, s->e, err)) ||
+		    replay(ctx, s, other_end(ctx, s), err))
+			return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct fd_restore_unix *s = &ctx->unix_socks[i];
+		const Sc__UnixSocket *u = s->e->unix_sock;
+		/* RCV_SHUTDOWN 1, SEND_SHUTDOWN 2, both 3: SHUT_RD, _WR, _RDWR + 1 */
+		int how = (int)(u->shutdown & 3);
+
+		if (s->spare >= 0) {
+			close(s->spare);
+			s->spare = -1;
+		}
+		if (s->e->sock_type == SOCK_DGRAM && u->has_peer_name &&
+		    is_state(s->e, SC__UNIX_SOCKET__STATE__CONNECTED) && !connects_first(s->e) &&
+		    connect_dgram(s->fd, s->e, err))
+			return -1;
+		if (how && is_state(s->e, SC__UNIX_SOCKET__STATE__CONNECTED) &&
+		    shutdown(s->fd, how - 1) && errno != ENOTCONN)
+			return fail(err, s->e, "shutdown", NULL);
+	}
+	/* Names whose paths were unlinked: only now, connections are made. */
+	for (size_t i = 0; i < n; i++) {
+		const Sc__UnixSocket *u = ctx->unix_socks[i].e->unix_sock;
+		struct sockaddr_un sa;
+
+		if (!u->unlinked || u->accepted || !u->has_name)
+			continue;
+		make_addr(&u->name, &sa);
+		if (unlink(sa.sun_path) && errno != ENOENT)
+			return fail(err, ctx->unix_socks[i].e, "unlinking", &u->name);
+	}
+	return 0;
+}
+
+int fd_unix_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+{
+	struct fd_restore_unix *s;
+
+	if (!ctx->unix_socks && make_all(ctx, err))
+		return -1;
+	s = find(ctx, e->sock_ino);
+	return fd_scratch_dup(ctx, s->fd, e, err);
+}
+
+void fd_unix_release(struct fd_restore_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nunix; i++) {
+		if (ctx->unix_socks[i].fd >= 0)
+			close(ctx->unix_socks[i].fd);
+		if (ctx->unix_socks[i].spare >= 0)
+			close(ctx->unix_socks[i].spare);
+	}
+	free(ctx->unix_socks);
+	ctx->unix_socks = NULL;
+	ctx->nunix = 0;
 }
 
 void fd_unix_describe(const Sc__Fd *e, char *buf, size_t len)
 {
+	static const char *const states[] = { "", "unconnected", "listening", "connected" };
+	const Sc__UnixSocket *u = e->unix_sock;
 	size_t bytes = 0;
+	int n;
 
 	for (size_t i = 0; i < e->n_queue; i++)
 		bytes += e->queue[i].len;
-	snprintf(buf, len, "unix %s socketpair, peer socket:[%llu], %zu messages (%zu bytes) waiting",
-		 e->sock_type == SOCK_STREAM ? "stream" : e->sock_type == SOCK_DGRAM ? "datagram" : "seqpacket",
-		 (unsigned long long)e->peer_ino, e->n_queue, bytes);
+	n = snprintf(buf, len, "unix %s socket, %s",
+		     e->sock_type == SOCK_STREAM ? "stream" :
+		     e->sock_type == SOCK_DGRAM	 ? "datagram" :
+						   "seqpacket",
+		     states[u->state]);
+	if (u->has_name && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, ", %s %s", u->accepted ? "accepted on" : "named",
+			      show(&u->name));
+	if (u->unlinked && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, " (unlinked)");
+	if (u->shutdown & 3 && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, ", shut down for %s",
+			      (u->shutdown & 3) == 3 ? "both" : u->shutdown & 1 ? "reading" : "writing");
+	if (u->has_peer_name && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, ", to %s", show(&u->peer_name));
+	else if (e->peer_ino && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, ", peer socket:[%llu]",
+			      (unsigned long long)e->peer_ino);
+	if (n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, ", %zu messages (%zu bytes) waiting", e->n_queue, bytes);
 }

@@ -85,7 +85,8 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 	for (int i = 0; i < n; i++)
 		close(to_close[i]);
 
-	struct fd_restore_ctx rctx = { .fds = fds, .scratch_min = max_app + 1 };
+	struct fd_restore_ctx rctx = { .fds = fds, .scratch_min = max_app + 1,
+				       .cwd = ctx->p->core->cwd };
 	int ret = 0;
 
 	for (int i = 0; i < nkeep; i++)

@@ -1,20 +1,29 @@
 // SPDX-License-Identifier: MIT
 /*
- * AF_UNIX socketpairs whose both ends the process holds: type, which end
- * is which (the peer's inode, from sock_diag), and the messages waiting on
- * each end, peeked without being consumed (SO_PEEK_OFF walks past each).
+ * AF_UNIX sockets: type, state, names, options and the messages waiting
+ * on each, peeked without being consumed (SO_PEEK_OFF walks past each).
+ * What only the kernel's view of every socket tells (peers, listeners'
+ * accept queues, shutdown, the inode a path name is bound to) comes from
+ * one NETLINK_SOCK_DIAG dump per checkpoint. A connection or stream to a
+ * socket outside the process cannot be restored and fails the checkpoint.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "fd_dump.h"
 
 #define PEEK_BUF (256 << 10)
 #define MAX_MESSAGES 65536
+
+/* sk_state values sock_diag reports (include/net/tcp_states.h). */
+enum { UNIX_ESTABLISHED = 1, UNIX_LISTEN = 10 };
 
 bool fd_unix_claims(const struct fd_live *l)
 {
@@ -28,14 +37,24 @@ bool fd_unix_claims(const struct fd_live *l)
 
 struct unix_entry {
 	uint32_t ino, peer;
-	bool named;
-	bool ours; /* dumped from one of our descriptors */
+	uint32_t vfs_ino;	/* the inode its path name is bound to, 0: none */
+	uint32_t rqueue;	/* bytes waiting (a datagram socket: in the first one) */
+	uint32_t wqueue;	/* a listener's backlog; else bytes its peer has not read */
+	uint32_t queued_in;	/* a client waiting in this listener's accept queue */
+	uint32_t nicons;	/* a listener's clients waiting to be accepted */
+	uint32_t *icons;	/* their inodes, oldest first */
+	struct unix_entry *next_listener; /* the listeners with clients waiting */
+	Sc__Fd *fd;		/* dumped from this descriptor of ours, or NULL */
+	uint8_t state, shutdown;
+	bool moved;		/* ours: its path name leads to another file now */
 };
 
 /* Open-addressing table of every unix socket of the system, by inode. */
 struct unix_table {
 	struct unix_entry *slot;
 	uint32_t mask;
+	struct unix_entry *listeners;
+	uint32_t used;
 };
 
 static struct unix_entry *table_slot(struct unix_table *t, uint32_t ino)
@@ -47,10 +66,48 @@ static struct unix_entry *table_slot(struct unix_table *t, uint32_t ino)
 	return &t->slot[i];
 }
 
+static void diag_attr(struct unix_table *t, struct unix_entry *e, const struct nlattr *a)
+{
+	const void *v = a + 1;
+	size_t len = a->nla_len - sizeof(*a);
+
+	switch (a->nla_type) {
+	case UNIX_DIAG_PEER:
+		if (len >= 4)
+			memcpy(&e->peer, v, 4);
+		break;
+	case UNIX_DIAG_VFS:
+		if (len >= sizeof(struct unix_diag_vfs))
+			memcpy(&e->vfs_ino, v, 4);
+		break;
+	case UNIX_DIAG_RQLEN:
+		if (len >= sizeof(struct unix_diag_rqlen)) {
+			const struct unix_diag_rqlen *r = v;
+
+			e->rqueue = r->udiag_rqueue;
+			e->wqueue = r->udiag_wqueue;
+		}
+		break;
+	case UNIX_DIAG_SHUTDOWN:
+		if (len >= 1)
+			e->shutdown = *(const uint8_t *)v;
+		break;
+	case UNIX_DIAG_ICONS:
+		e->icons = rt_alloc(len ? len : 1);
+		if (e->icons && len >= 4) {
+			memcpy(e->icons, v, len);
+			e->nicons = (uint32_t)(len / 4);
+			e->next_listener = t->listeners;
+			t->listeners = e;
+		}
+		break;
+	}
+}
+
 /*
- * One NETLINK_SOCK_DIAG dump of all unix sockets (peer, name), per
- * checkpoint: a lookup by inode scans every socket in the kernel, so
- * thousands of lookups would cost thousands of scans.
+ * One NETLINK_SOCK_DIAG dump of all unix sockets, per checkpoint: a
+ * lookup by inode scans every socket in the kernel, so thousands of
+ * lookups would cost thousands of scans.
  */
 static int load_unix_table(struct fd_dump_ctx *ctx)
 {
@@ -61,7 +118,8 @@ static int load_unix_table(struct fd_dump_ctx *ctx)
 		.nlh = { .nlmsg_len = sizeof(rq), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
 			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
 		.req = { .sdiag_family = AF_UNIX, .udiag_states = ~0U,
-			 .udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_NAME },
+			 .udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_VFS | UDIAG_SHOW_ICONS |
+				       UDIAG_SHOW_RQLEN },
 	};
 	struct unix_table *t = rt_alloc(sizeof(*t));
 	char *buf = rt_alloc(1 << 16);
@@ -100,53 +158,130 @@ static int load_unix_table(struct fd_dump_ctx *ctx)
 			struct unix_entry *e = table_slot(t, m->udiag_ino);
 			char *attr = (char *)(m + 1), *end = (char *)h + h->nlmsg_len;
 
+			/* Open addressing needs free slots to end its probes. */
+			if (!e->ino && ++t->used > t->mask / 4 * 3) {
+				err = -ENOSPC;
+				break;
+			}
 			e->ino = m->udiag_ino;
+			e->state = m->udiag_state;
 			while (attr + sizeof(struct nlattr) <= end) {
 				struct nlattr *a = (struct nlattr *)attr;
 
 				if (a->nla_len < sizeof(*a) || attr + a->nla_len > end)
 					break;
-				if (a->nla_type == UNIX_DIAG_PEER && a->nla_len >= sizeof(*a) + 4)
-					memcpy(&e->peer, a + 1, 4);
-				if (a->nla_type == UNIX_DIAG_NAME)
-					e->named = true;
+				diag_attr(t, e, a);
 				attr += NLA_ALIGN(a->nla_len);
 			}
 		}
 	}
 	sc_sys1(__NR_close, nl);
+	/* A waiting client's peer is the listener's embryo socket, which
+	 * sock_diag shows as inode 0, as it does a closed peer: the queues
+	 * tell them apart. */
+	for (struct unix_entry *l = t->listeners; l; l = l->next_listener)
+		for (uint32_t i = 0; i < l->nicons; i++)
+			if (l->icons[i])
+				table_slot(t, l->icons[i])->queued_in = l->ino;
 	ctx->unix_table = t;
 	return err;
 }
 
-/* The inode of the socket connected to ino (0: none), and whether ino has
- * a name. */
-static int unix_peer(struct fd_dump_ctx *ctx, uint64_t ino, uint64_t *peer, bool *named)
+static struct unix_entry *unix_entry(struct fd_dump_ctx *ctx, uint64_t ino)
 {
-	struct unix_entry *e;
-	int err;
+	struct unix_entry *e = table_slot(ctx->unix_table, (uint32_t)ino);
 
-	if (!ctx->unix_table && (err = load_unix_table(ctx)))
-		return err;
-	e = table_slot(ctx->unix_table, (uint32_t)ino);
-	*peer = e->ino ? e->peer : 0;
-	*named = e->ino && e->named;
-	if (!e->ino)
-		return -ENOENT;
-	e->ours = true;
+	return e->ino ? e : NULL;
+}
+
+/* "@name" (abstract, unprintable bytes as '?'), a path, or "an unnamed
+ * socket", appended at p. */
+static char *fmt_name(char *p, const ProtobufCBinaryData *n, bool has)
+{
+	if (!has)
+		return rt_stpcpy(p, "an unnamed socket");
+	return sc_unix_name_show(p, n->data, n->len < 108 ? n->len : 108);
+}
+
+/* A socket name as stored: path bytes without their terminating NUL, or
+ * an abstract name with its leading NUL; len 0: unnamed. */
+static int copy_name(const struct sockaddr_un *sa, socklen_t len, ProtobufCBinaryData *out)
+{
+	size_t n;
+
+	out->len = 0;
+	if (len <= offsetof(struct sockaddr_un, sun_path))
+		return 0;
+	n = len - offsetof(struct sockaddr_un, sun_path);
+	if (n > sizeof(sa->sun_path))
+		n = sizeof(sa->sun_path);
+	if (sa->sun_path[0])
+		n = strnlen(sa->sun_path, n);
+	out->data = rt_alloc(n + 1);
+	if (!out->data)
+		return -ENOMEM;
+	memcpy(out->data, sa->sun_path, n);
+	out->len = n;
 	return 0;
 }
 
-/* Every message waiting on fd, peeked; SCM_RIGHTS in flight is refused. */
+/* getsockname or getpeername (nr). */
+static int get_name(int fd, int nr, ProtobufCBinaryData *out, protobuf_c_boolean *has)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa);
+	long r = sc_sys3(nr, fd, &sa, &len);
+
+	if (r)
+		return (int)r;
+	r = copy_name(&sa, len, out);
+	*has = out->len != 0;
+	return (int)r;
+}
+
+/* A copy of arr (n elements of size) with room for cap. */
+static void *grow(const void *arr, size_t n, size_t cap, size_t size)
+{
+	void *more = rt_alloc(size * cap);
+
+	if (more && n)
+		memcpy(more, arr, size * n);
+	return more;
+}
+
+/*
+ * Whether a path name still leads to the socket bound to vfs_ino: 1 yes,
+ * 0 the path is gone (unlinked), -1 it leads elsewhere. Relative names
+ * resolve from the working directory, as they will at restore.
+ */
+static int path_leads_to(const ProtobufCBinaryData *n, uint32_t vfs_ino)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	struct stat st;
+	long r;
+
+	memcpy(path, n->data, n->len);
+	path[n->len] = '\0';
+	r = sc_sys4(__NR_newfstatat, AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW);
+	if (r == -ENOENT)
+		return 0;
+	return !r && S_ISSOCK(st.st_mode) && (uint32_t)st.st_ino == vfs_ino ? 1 : -1;
+}
+
+/* Every message waiting on fd, peeked, and for a datagram its sender's
+ * name; SCM_RIGHTS in flight is refused. */
 static int peek_queue(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 {
+	Sc__UnixSocket *u = e->unix_sock;
 	int orig = -1, zero = 0, err = 0;
 	socklen_t len = sizeof(orig);
 	size_t cap = 0;
+	bool named = false;
 	union {
 		struct cmsghdr c;
 		char space[CMSG_SPACE(sizeof(int) * 64)];
 	} ctl;
+	struct sockaddr_un from;
 
 	/* One peek buffer for all sockets of this checkpoint. */
 	if (!ctx->peek_buf && !(ctx->peek_buf = rt_alloc(PEEK_BUF)))
@@ -157,7 +292,8 @@ static int peek_queue(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 		return -EOPNOTSUPP;
 	while (e->n_queue < MAX_MESSAGES) {
 		struct iovec iov = { buf, PEEK_BUF };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl,
+		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from),
+				     .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl,
 				     .msg_controllen = sizeof(ctl) };
 		long n = sc_sys3(__NR_recvmsg, fd, &mh, MSG_PEEK | MSG_DONTWAIT);
 
@@ -165,14 +301,20 @@ static int peek_queue(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 			err = n == -EAGAIN ? 0 : (int)n;
 			break;
 		}
-		if (mh.msg_controllen) {
-			/* Peeking installed the descriptors in flight: drop them. */
-			for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-				if (c->cmsg_type == SCM_RIGHTS)
-					for (int *p = (int *)CMSG_DATA(c);
-					     (char *)p < (char *)c + c->cmsg_len; p++)
-						sc_sys1(__NR_close, *p);
-			rt_stpcpy(fd_why(ctx, e), "descriptors in flight (SCM_RIGHTS) cannot be checkpointed");
+		/* Peeking installed the descriptors in flight: drop them.
+		 * Credentials (SO_PASSCRED) are not kept: the replayed
+		 * message carries crload's. */
+		bool rights = mh.msg_flags & MSG_CTRUNC;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			if (c->cmsg_type != SCM_RIGHTS)
+				continue;
+			rights = true;
+			for (int *p = (int *)CMSG_DATA(c); (char *)p < (char *)c + c->cmsg_len; p++)
+				sc_sys1(__NR_close, *p);
+		}
+		if (rights) {
+			rt_stpcpy(fd_why(ctx, e),
+				  "descriptors in flight (SCM_RIGHTS) cannot be checkpointed");
 			err = -EOPNOTSUPP;
 			break;
 		}
@@ -181,20 +323,25 @@ static int peek_queue(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 			err = -EFBIG;
 			break;
 		}
-		if (n == 0 && e->sock_type == SOCK_STREAM)
-			break; /* the peer shut down writing */
+		/* The peer shut down writing. A seqpacket socket shut down for
+		 * reading cannot tell EOF from an empty message: EOF wins. */
+		if (n == 0 && (e->sock_type == SOCK_STREAM ||
+			       (e->sock_type == SOCK_SEQPACKET && e->unix_sock->shutdown & 1)))
+			break;
 		if (e->n_queue == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			ProtobufCBinaryData *more = rt_alloc(sizeof(*more) * ncap);
-
-			if (!more) {
+			cap = cap ? cap * 2 : 8;
+			e->queue = grow(e->queue, e->n_queue, cap, sizeof(*e->queue));
+			if (e->sock_type == SOCK_DGRAM)
+				u->senders = grow(u->senders, e->n_queue, cap, sizeof(*u->senders));
+			if (!e->queue || (e->sock_type == SOCK_DGRAM && !u->senders)) {
 				err = -ENOMEM;
 				break;
 			}
-			if (cap)
-				memcpy(more, e->queue, sizeof(*more) * cap);
-			e->queue = more;
-			cap = ncap;
+		}
+		if (e->sock_type == SOCK_DGRAM) {
+			if ((err = copy_name(&from, mh.msg_namelen, &u->senders[e->n_queue])))
+				break;
+			named |= u->senders[e->n_queue].len != 0;
 		}
 		ProtobufCBinaryData *q = &e->queue[e->n_queue++];
 		q->len = (size_t)n;
@@ -208,47 +355,282 @@ static int peek_queue(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 			break; /* an empty datagram cannot advance the peek offset */
 	}
 	sc_sys5(__NR_setsockopt, fd, SOL_SOCKET, SO_PEEK_OFF, &orig, sizeof(orig));
+	/* Senders are kept only when one has a name. */
+	u->n_senders = named ? e->n_queue : 0;
 	return err;
+}
+
+static uint32_t sockopt(int fd, int opt)
+{
+	int v = 0;
+	socklen_t len = sizeof(v);
+
+	sc_sys5(__NR_getsockopt, fd, SOL_SOCKET, opt, &v, &len);
+	return (uint32_t)v;
 }
 
 int fd_unix_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 {
-	int type = 0;
-	socklen_t len = sizeof(type);
-	uint64_t peer;
-	bool named;
+	Sc__UnixSocket *u = rt_alloc(sizeof(*u));
+	struct unix_entry *t;
+	int err;
 
-	e->kind = SC__FD_KIND__UNIX_PAIR;
-	if (sc_sys5(__NR_getsockopt, l->fd, SOL_SOCKET, SO_TYPE, &type, &len))
-		return -EIO;
+	if (!u)
+		return -ENOMEM;
+	sc__unix_socket__init(u);
+	e->kind = SC__FD_KIND__UNIX;
+	e->unix_sock = u;
 	e->has_sock_type = e->has_sock_ino = e->has_peer_ino = true;
-	e->sock_type = (uint32_t)type;
+	e->sock_type = sockopt(l->fd, SO_TYPE);
 	e->sock_ino = l->st.st_ino;
-	if (unix_peer(ctx, e->sock_ino, &peer, &named) || !peer || named) {
-		rt_stpcpy(fd_why(ctx, e), "only unnamed socketpairs are supported among unix sockets");
-		return -EOPNOTSUPP;
+	if (!ctx->unix_table && (err = load_unix_table(ctx)))
+		return err;
+	t = unix_entry(ctx, e->sock_ino);
+	if (!t) {
+		rt_stpcpy(fd_why(ctx, e), "the socket is missing from sock_diag");
+		return -ENOENT;
 	}
-	e->peer_ino = peer;
+	if (!t->fd)
+		t->fd = e;
+	e->peer_ino = t->peer;
+	if ((err = get_name(l->fd, __NR_getsockname, &u->name, &u->has_name)))
+		return err;
+	/* A datagram socket's peer may be gone from sock_diag: getpeername
+	 * still knows it is connected. */
+	if (get_name(l->fd, __NR_getpeername, &u->peer_name, &u->has_peer_name) == 0 &&
+	    (e->sock_type == SOCK_DGRAM || t->state == UNIX_ESTABLISHED))
+		u->state = SC__UNIX_SOCKET__STATE__CONNECTED;
+	else if (t->state == UNIX_LISTEN)
+		u->state = SC__UNIX_SOCKET__STATE__LISTEN;
+	else
+		u->state = SC__UNIX_SOCKET__STATE__UNCONNECTED;
+	u->has_shutdown = u->has_passcred = u->has_rcvbuf = u->has_sndbuf = true;
+	u->shutdown = t->shutdown;
+	u->passcred = sockopt(l->fd, SO_PASSCRED) != 0;
+	u->rcvbuf = sockopt(l->fd, SO_RCVBUF);
+	u->sndbuf = sockopt(l->fd, SO_SNDBUF);
+	if (u->has_name && u->name.data[0] && t->vfs_ino) {
+		int leads = path_leads_to(&u->name, t->vfs_ino);
+
+		/* Fails the checkpoint only if it is bound to it again (not
+		 * an accepted end): fd_unix_check_peers() knows. */
+		t->moved = leads < 0;
+		u->has_unlinked = true;
+		u->unlinked = !leads;
+	}
+	if (u->state == SC__UNIX_SOCKET__STATE__LISTEN) {
+		u->has_backlog = true;
+		u->backlog = t->wqueue;
+	}
+	/* A stream socket reads only once connected; an empty one need not
+	 * be peeked (a message-based one may hold empty messages). */
+	if ((e->sock_type != SOCK_DGRAM && u->state != SC__UNIX_SOCKET__STATE__CONNECTED) ||
+	    (e->sock_type == SOCK_STREAM && !t->rqueue))
+		return 0;
 	return peek_queue(ctx, l->fd, e);
 }
 
-/* Both ends of every pair must be in the image. */
+/* Fails with why = "fd N (...): <what> <name><tail>". */
+static int refuse(struct fd_dump_ctx *ctx, const Sc__Fd *e, const char *what,
+		  const ProtobufCBinaryData *n, bool has, const char *tail)
+{
+	char *p = rt_stpcpy(fd_why(ctx, e), what);
+
+	rt_stpcpy(fmt_name(p, n, has), tail);
+	return -EOPNOTSUPP;
+}
+
+static const char *type_word(const Sc__Fd *e)
+{
+	return e->sock_type == SOCK_STREAM ? "a unix stream socket connected to " :
+	       e->sock_type == SOCK_DGRAM  ? "a unix datagram socket connected to " :
+					     "a unix seqpacket socket connected to ";
+}
+
+static bool same_name(const Sc__UnixSocket *a, const ProtobufCBinaryData *n)
+{
+	return a->has_name && a->name.len == n->len && !memcmp(a->name.data, n->data, n->len);
+}
+
+/* One of the process's listeners has this name. */
+static bool listening_on(struct fd_dump_ctx *ctx, const ProtobufCBinaryData *n)
+{
+	for (size_t i = 0; i < ctx->fds->n_fds; i++) {
+		const Sc__Fd *f = ctx->fds->fds[i];
+
+		if (f->kind == SC__FD_KIND__UNIX &&
+		    f->unix_sock->state == SC__UNIX_SOCKET__STATE__LISTEN && same_name(f->unix_sock, n))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Some socket of this type is bound to this name (an accepted socket
+ * shares its listener's name without being bound to it). A path: a
+ * datagram connect() to it is refused only if no socket is bound to the
+ * file, and has no effect on one that is. An abstract name (one space per
+ * type): binding it fails if it is taken, else frees it again at once.
+ */
+static bool name_bound(const ProtobufCBinaryData *n, uint32_t type)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	bool path = n->data[0] != 0;
+	int probe = (int)sc_sys3(__NR_socket, AF_UNIX, (path ? SOCK_DGRAM : type) | SOCK_CLOEXEC, 0);
+	size_t len = offsetof(struct sockaddr_un, sun_path) + n->len + path;
+	long r;
+
+	if (probe < 0)
+		return true; /* cannot tell: the caller refuses */
+	memcpy(sa.sun_path, n->data, n->len);
+	r = path ? sc_sys3(__NR_connect, probe, &sa, len) : sc_sys3(__NR_bind, probe, &sa, len);
+	sc_sys1(__NR_close, probe);
+	return path ? r != -ECONNREFUSED : r != 0;
+}
+
+/* A listener's accept queue: connections from our own sockets come back
+ * (the client connects again), others cannot. */
+static int check_listener(struct fd_dump_ctx *ctx, Sc__Fd *e, struct unix_entry *t)
+{
+	Sc__UnixSocket *u = e->unix_sock;
+
+	u->pending = rt_alloc(sizeof(*u->pending) * (t->nicons + 1));
+	if (!u->pending)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < t->nicons; i++) {
+		struct unix_entry *client = unix_entry(ctx, t->icons[i]);
+
+		if (!t->icons[i])
+			return refuse(ctx, e,
+				      "a connection whose client has closed waits in the accept queue of ",
+				      &u->name, u->has_name, "");
+		if (!client || !client->fd)
+			return refuse(ctx, e,
+				      "a connection from outside the process waits in the accept queue of ",
+				      &u->name, u->has_name, "");
+		if (client->wqueue)
+			return refuse(ctx, e, "a connection waiting in the accept queue of ", &u->name,
+				      u->has_name, " has data the process has not read");
+		u->pending[u->n_pending++] = client->ino;
+	}
+	return 0;
+}
+
+/* Connected sockets: the other end must come back too. */
+static int check_connected(struct fd_dump_ctx *ctx, Sc__Fd *e, const struct unix_entry *t)
+{
+	Sc__UnixSocket *u = e->unix_sock;
+	struct unix_entry *pt = e->peer_ino ? unix_entry(ctx, e->peer_ino) : NULL;
+	const Sc__Fd *peer = pt ? pt->fd : NULL;
+
+	if (e->sock_type == SOCK_DGRAM) {
+		/* A named peer, anywhere, is connected to again by name; a
+		 * socketpair end bound afterwards is not. */
+		if (!u->has_peer_name && u->has_name)
+			return refuse(ctx, e, "half of a socketpair, bound afterwards to ", &u->name,
+				      true, "");
+		if (!pt)
+			return refuse(ctx, e, type_word(e), &u->peer_name, u->has_peer_name,
+				      " which has been closed");
+		if (u->has_peer_name && u->peer_name.data[0] &&
+		    path_leads_to(&u->peer_name, pt->vfs_ino) != 1)
+			return refuse(ctx, e, type_word(e), &u->peer_name, true,
+				      ", a path that no longer leads to it");
+		if (!u->has_peer_name && (!peer || peer->peer_ino != e->sock_ino))
+			return refuse(ctx, e, type_word(e), NULL, false,
+				      " that is not connected back");
+		return 0;
+	}
+	if (t->queued_in) {
+		const struct unix_entry *l = unix_entry(ctx, t->queued_in);
+
+		return l->fd ? 0 : refuse(ctx, e, type_word(e), &u->peer_name, u->has_peer_name,
+					  " outside the process, which has not accepted it yet");
+	}
+	if (e->peer_ino && !peer)
+		return refuse(ctx, e, type_word(e), &u->peer_name, u->has_peer_name,
+			      " outside the process, which cannot be restored");
+	/* The end that came from accept() took its listener's name; the
+	 * client's name, if bound, is its own and still bound to it. */
+	if (peer && u->has_name) {
+		const Sc__UnixSocket *pu = peer->unix_sock;
+
+		u->has_accepted = true;
+		u->accepted = !pu->has_name || listening_on(ctx, &u->name) ||
+			      (!listening_on(ctx, &pu->name) && !name_bound(&u->name, e->sock_type));
+	}
+	return 0;
+}
+
+/* A datagram waiting from a named socket is sent again from the process's
+ * own socket of that name: the sender must be one. */
+static int check_senders(struct fd_dump_ctx *ctx, const Sc__Fd *e)
+{
+	const Sc__UnixSocket *u = e->unix_sock;
+	const ProtobufCBinaryData *known = NULL;
+
+	for (size_t i = 0; i < u->n_senders; i++) {
+		const ProtobufCBinaryData *n = &u->senders[i];
+		bool ours = !n->len || (known && known->len == n->len &&
+					!memcmp(known->data, n->data, n->len));
+
+		for (size_t j = 0; j < ctx->fds->n_fds && !ours; j++) {
+			const Sc__Fd *f = ctx->fds->fds[j];
+
+			ours = f->kind == SC__FD_KIND__UNIX && !f->has_dup_of &&
+			       f->sock_type == SOCK_DGRAM && same_name(f->unix_sock, n);
+		}
+		if (!ours)
+			return refuse(ctx, e, "a datagram waiting from ", n, true,
+				      ", outside the process, would lose its sender");
+		if (n->len)
+			known = n;
+	}
+	return 0;
+}
+
+/* After every descriptor is dumped: connections and accept queues. */
 int fd_unix_check_peers(struct fd_dump_ctx *ctx)
 {
 	const Sc__Fds *fds = ctx->fds;
+	int err = 0;
 
-	for (size_t i = 0; i < fds->n_fds; i++) {
+	/* Listeners first: they mark the clients waiting in their queues. */
+	for (int pass = 0; pass < 2 && !err; pass++)
+		for (size_t i = 0; i < fds->n_fds && !err; i++) {
+			Sc__Fd *e = fds->fds[i];
+			struct unix_entry *t;
+			bool listen;
+
+			if (e->kind != SC__FD_KIND__UNIX || e->has_dup_of)
+				continue;
+			t = unix_entry(ctx, e->sock_ino);
+			listen = e->unix_sock->state == SC__UNIX_SOCKET__STATE__LISTEN;
+			if (pass == 0 && listen)
+				err = check_listener(ctx, e, t);
+			else if (pass == 1 && e->unix_sock->state == SC__UNIX_SOCKET__STATE__CONNECTED)
+				err = check_connected(ctx, e, t);
+			else if (pass == 1 && !listen && e->n_queue && !e->unix_sock->has_name)
+				err = refuse(ctx, e, "data waits on ", NULL, false,
+					     " that nothing can send to any more");
+			if (!err && pass == 1)
+				err = check_senders(ctx, e);
+			if (!err && pass == 1 && t->moved && !e->unix_sock->accepted)
+				err = refuse(ctx, e, "its name ", &e->unix_sock->name, true,
+					     " now leads to another file");
+		}
+	/* Of two named ends of a connection, exactly one came from accept(). */
+	for (size_t i = 0; i < fds->n_fds && !err; i++) {
 		const Sc__Fd *e = fds->fds[i];
+		const struct unix_entry *pt;
 
-		const struct unix_entry *peer;
-
-		if (e->kind != SC__FD_KIND__UNIX_PAIR)
+		if (e->kind != SC__FD_KIND__UNIX || e->has_dup_of || !e->unix_sock->has_accepted)
 			continue;
-		peer = table_slot(ctx->unix_table, (uint32_t)e->peer_ino);
-		if (peer->ino && peer->ours)
-			continue;
-		rt_stpcpy(fd_why(ctx, e), "the other end of this socket is outside the process");
-		return -EOPNOTSUPP;
+		pt = unix_entry(ctx, e->peer_ino);
+		if (pt->fd->unix_sock->has_accepted &&
+		    pt->fd->unix_sock->accepted == e->unix_sock->accepted)
+			err = refuse(ctx, e, "cannot tell which end of a connection was accepted: ",
+				     &e->unix_sock->name, true, "");
 	}
-	return 0;
+	return err;
 }

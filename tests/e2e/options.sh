@@ -293,8 +293,65 @@ t_tcp_needs_option() {
 	peer_done
 }
 
+# A unix stream socket connected to a listener outside the process: its
+# peer cannot come back, so the checkpoint fails naming the fd and peer.
+t_unix_outside() {
+	python3 -c 'import socket, time
+s = socket.socket(socket.AF_UNIX)
+s.bind("'"$W"'/outside.sock")
+s.listen(1)
+time.sleep(60)' &
+	local peer=$!
+	wait_for test -S "$W/outside.sock" || { kill $peer; return 1; }
+	start SELFCKPT_DIR="$W/img" E2E_UNIX_CONNECT="$W/outside.sock" "$E2E_BIN/unixsock" ||
+		{ kill $peer; return 1; }
+	fails_and_survives "$W/img"
+	local st=$?
+	kill $peer; wait $peer 2>/dev/null
+	[ $st -eq 0 ] || return 1
+	grep -qE 'fd [0-9]+ \(socket:\[[0-9]+\]\): a unix stream socket connected to .*/outside.sock outside the process' "$W/log" ||
+		{ say "the failure does not name the fd and its peer:"; cat "$W/log" >&2; return 1; }
+}
+
+# A client waiting in the accept queue has sent data, which only accept()
+# could read; a waiting datagram's named sender outside the process would
+# be lost.
+t_unix_refused() {
+	local what
+	for what in queued:'has data the process has not read' \
+		sender:'outside-sender.sock, outside the process, would lose its sender'; do
+		rm -rf "$W"/*
+		start SELFCKPT_DIR="$W/img" E2E_UNIX_REFUSE="${what%%:*}" "$E2E_BIN/unixsock" || return 1
+		if [ "${what%%:*}" = sender ]; then
+			(cd "$W" && python3 -c 'import socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("outside-sender.sock")
+s.sendto(b"hello", "refused.sock")') || return 1
+		fi
+		fails_and_survives "$W/img" || return 1
+		grep -qE "fd [0-9]+ \(socket:\[[0-9]+\]\): .*${what#*:}" "$W/log" ||
+			{ say "the failure does not say why:"; cat "$W/log" >&2; return 1; }
+	done
+}
+
+# A copy restored while the original still holds its socket names: crload
+# refuses (it does not steal a live socket's name) and the original runs on.
+t_unix_live_name() {
+	start SELFCKPT_DIR="$W/img" "$E2E_BIN/unixsock" || return 1
+	kill -USR2 $APP
+	wait_for logged ': checkpoint /' || return 1
+	local st=0
+	"$CRLOAD" "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" || st=$?
+	[ $st -ne 0 ] || { say "crload restored beside the original"; return 1; }
+	grep -q 'stream.sock is bound by a live socket' "$W/crload.err" ||
+		{ say "crload does not say why:"; cat "$W/crload.err" >&2; return 1; }
+	kill -USR1 $APP
+	wait $APP || { say "the original did not survive"; cat "$W/err" >&2; return 1; }
+}
+
 for t in exit_after signal detached same_maps unprivileged unsupported changed_file disk_full \
-	read_only bad_images inotify_gone inotify_unknown tcp_no_privilege tcp_needs_option; do
+	read_only bad_images inotify_gone inotify_unknown tcp_no_privilege tcp_needs_option \
+	unix_outside unix_refused unix_live_name; do
 	W=$root/$t
 	mkdir -p "$W"
 	APP= PEER=

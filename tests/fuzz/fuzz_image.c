@@ -204,6 +204,11 @@ static void accepted_fds(const Sc__Fds *fds)
 		for (size_t j = 0; j < i; j++)
 			FUZZ_ASSERT(fds->fds[j]->fd != f->fd, "fd %d twice", f->fd);
 		FUZZ_ASSERT(sc_fd_kind(f->kind) != NULL, "kind %d", f->kind);
+		/* loader/fd_unix.c indexes its state names and reads its names. */
+		FUZZ_ASSERT(f->kind != SC__FD_KIND__UNIX ||
+				    (f->unix_sock && f->unix_sock->state >= 1 && f->unix_sock->state <= 3 &&
+				     (!f->unix_sock->has_name || f->unix_sock->name.len - 1 < 108)),
+			    "fd %d: unix socket", f->fd);
 	}
 }
 

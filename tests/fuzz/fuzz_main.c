@@ -110,6 +110,58 @@ static void add_record(const char *name, const void *msg, uint32_t type)
 	free(file);
 }
 
+/* Unix sockets: a listener with a client in its queue, an accepted
+ * connection with data waiting, a datagram socket connected by name. */
+static void add_unix_seed(void)
+{
+	static uint8_t name[] = "srv.sock", dname[] = "\0log", data[] = "queued";
+	static uint64_t pending[1] = { 11 };
+	static ProtobufCBinaryData queue[1] = { { 6, data } }, senders[1] = { { 4, dname } };
+	Sc__UnixSocket u[5];
+	Sc__Fd fd[5], *fdp[5];
+	Sc__Fds fds;
+
+	for (int i = 0; i < 5; i++) {
+		sc__fd__init(&fd[i]);
+		sc__unix_socket__init(&u[i]);
+		fdp[i] = &fd[i];
+		fd[i].fd = 3 + i;
+		fd[i].kind = SC__FD_KIND__UNIX;
+		fd[i].has_sock_type = fd[i].has_sock_ino = fd[i].has_peer_ino = 1;
+		fd[i].sock_type = 1; /* SOCK_STREAM */
+		fd[i].sock_ino = 10 + (uint64_t)i;
+		fd[i].unix_sock = &u[i];
+		u[i].state = SC__UNIX_SOCKET__STATE__CONNECTED;
+	}
+	u[0].state = SC__UNIX_SOCKET__STATE__LISTEN;
+	u[0].has_name = u[0].has_backlog = 1;
+	u[0].name = (ProtobufCBinaryData){ sizeof(name) - 1, name };
+	u[0].backlog = 5;
+	u[0].pending = pending;
+	u[0].n_pending = 1;
+	for (int i = 1; i < 3; i++) {
+		u[i].has_peer_name = 1;
+		u[i].peer_name = u[0].name;
+	}
+	fd[2].peer_ino = 13;
+	fd[3].peer_ino = 12;
+	u[3].has_name = u[3].has_accepted = u[3].accepted = 1;
+	u[3].name = u[0].name;
+	fd[3].queue = queue;
+	fd[3].n_queue = 1;
+	fd[4].sock_type = 2; /* SOCK_DGRAM */
+	u[4].has_peer_name = 1;
+	u[4].peer_name = (ProtobufCBinaryData){ sizeof(dname) - 1, dname };
+	fd[4].queue = queue;
+	fd[4].n_queue = 1;
+	u[4].senders = senders;
+	u[4].n_senders = 1;
+	sc__fds__init(&fds);
+	fds.fds = fdp;
+	fds.n_fds = 5;
+	add_record("fds.unix", &fds, SC_IMG_FDS);
+}
+
 static void build_seeds(void)
 {
 	static uint8_t xsave[2][832];
@@ -305,6 +357,7 @@ static void build_seeds(void)
 		ifds.n_fds = 2;
 		add_record("fds.inet", &ifds, SC_IMG_FDS);
 	}
+	add_unix_seed();
 
 	for (int i = 0; i < 2; i++) {
 		sc__proc_entry__init(&proc[i]);

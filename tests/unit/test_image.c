@@ -20,6 +20,7 @@
 #include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1653,6 +1654,106 @@ START_TEST(fds_inet_checks)
 }
 END_TEST
 
+/* Unix sockets: states, names, and the sockets a connection needs. */
+START_TEST(fds_unix_checks)
+{
+	struct fx *f = fx_new(1);
+	char err[SC_ERR_LEN];
+	Sc__UnixSocket u3 = SC__UNIX_SOCKET__INIT, u4 = SC__UNIX_SOCKET__INIT;
+	uint8_t path[] = "srv.sock", abstract[] = "\0srv", nul_in_path[] = "a\0b";
+	uint64_t pending[1] = { 20 };
+
+	/* Retired UNIX_PAIR. */
+	f->fd[3].kind = (Sc__FdKind)12;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	ck_err_has(err, "kind");
+
+	/* fd 3 listens on srv.sock; fd 7 (f->fd[4]) is a client of it. */
+	fx_init(f, 1);
+	for (int i = 3; i < 5; i++) {
+		f->fd[i].kind = SC__FD_KIND__UNIX;
+		f->fd[i].path = NULL;
+		f->fd[i].has_sock_type = f->fd[i].has_sock_ino = f->fd[i].has_peer_ino = true;
+		f->fd[i].sock_type = SOCK_STREAM;
+		f->fd[i].sock_ino = (uint64_t)i * 5;
+	}
+	ck_assert_int_ne(check_fds(f, err), 0); /* no UnixSocket */
+	f->fd[3].unix_sock = &u3;
+	f->fd[4].unix_sock = &u4;
+	u3.state = SC__UNIX_SOCKET__STATE__LISTEN;
+	u3.has_name = true;
+	u3.name = (ProtobufCBinaryData){ sizeof(path) - 1, path };
+	ck_assert_int_ne(check_fds(f, err), 0); /* no backlog */
+	ck_err_has(err, "backlog");
+	u3.has_backlog = true;
+	u3.backlog = 5;
+	u4.state = SC__UNIX_SOCKET__STATE__CONNECTED;
+	u4.has_peer_name = true;
+	u4.peer_name = u3.name;
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	u3.n_pending = 1;
+	u3.pending = pending;
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	pending[0] = 15; /* itself */
+	ck_assert_int_ne(check_fds(f, err), 0);
+	u3.n_pending = 0;
+
+	/* Names: an abstract one, not a path with a NUL or an empty one. */
+	u3.name = (ProtobufCBinaryData){ sizeof(abstract) - 1, abstract };
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	u3.name = (ProtobufCBinaryData){ sizeof(nul_in_path) - 1, nul_in_path };
+	ck_assert_int_ne(check_fds(f, err), 0);
+	u3.name = (ProtobufCBinaryData){ 0, path };
+	ck_assert_int_ne(check_fds(f, err), 0);
+	u3.name = (ProtobufCBinaryData){ 109, path };
+	ck_assert_int_ne(check_fds(f, err), 0);
+	u3.name = (ProtobufCBinaryData){ sizeof(path) - 1, path };
+	/* One sender per queued message, for datagrams only. */
+	ProtobufCBinaryData senders[2] = { { 0, path }, { sizeof(path) - 1, path } }, queue[2];
+	u4.senders = senders;
+	u4.n_senders = 2;
+	f->fd[4].queue = queue;
+	f->fd[4].n_queue = 2;
+	ck_assert_int_ne(check_fds(f, err), 0); /* a stream socket */
+	ck_err_has(err, "senders");
+	f->fd[4].sock_type = SOCK_DGRAM;
+	u4.state = SC__UNIX_SOCKET__STATE__UNCONNECTED;
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	f->fd[4].n_queue = 1;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	f->fd[4].n_queue = 2;
+	senders[1].len = 200;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	u4.n_senders = 0;
+	f->fd[4].n_queue = 0;
+	f->fd[4].sock_type = SOCK_STREAM;
+	u3.state = (Sc__UnixSocket__State)7;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	ck_err_has(err, "state");
+
+	/* A connection within the process: the peer must be there. */
+	u3 = (Sc__UnixSocket)SC__UNIX_SOCKET__INIT;
+	u3.state = SC__UNIX_SOCKET__STATE__CONNECTED;
+	u4 = u3;
+	f->fd[3].peer_ino = 99;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	ck_err_has(err, "peer");
+	f->fd[3].peer_ino = 20;
+	f->fd[4].peer_ino = 15;
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err); /* a socketpair */
+	f->fd[4].sock_ino = 15;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	ck_err_has(err, "twice");
+	f->fd[4].sock_ino = 20;
+	f->fd[4].sock_type = SOCK_DGRAM;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	f->fd[4].sock_type = SOCK_STREAM;
+	u3.has_accepted = u3.accepted = true; /* but unnamed, and so is its client */
+	ck_assert_int_ne(check_fds(f, err), 0);
+	free(f);
+}
+END_TEST
+
 /* ---- sc_check_inventory ------------------------------------------------ */
 
 static int check_inv(struct fx *f, char *err)
@@ -2220,6 +2321,7 @@ static Suite *image_suite(void)
 	tcase_add_test(tc, fds_inotify_checks);
 	tcase_add_test(tc, fds_pty_checks);
 	tcase_add_test(tc, fds_inet_checks);
+	tcase_add_test(tc, fds_unix_checks);
 	tcase_add_test(tc, inventory_checks);
 	suite_add_tcase(s, tc);
 
