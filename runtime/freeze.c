@@ -2,7 +2,8 @@
 /*
  * Parking every thread of the process.
  *
- * The checkpoint thread sends the suspend signal to each other thread; the
+ * The checkpointing thread (the one the trigger signal reached, running
+ * the trigger handler) sends the suspend signal to each other thread; the
  * handler saves the interrupted context (general registers, the XSAVE area
  * the kernel put in the signal frame, and what a ucontext does not hold:
  * fs base, rseq, robust list, clear_child_tid, name), counts itself in and
@@ -43,7 +44,7 @@ static unsigned freeze_gen, resume_gen;
 static unsigned settled;
 /* Threads back on their own stacks after a resume. */
 static unsigned left;
-/* The checkpoint thread is woken only when this many have settled: one
+/* The checkpointing thread is woken only when this many have settled: one
  * wake-up instead of one per thread. */
 static unsigned settle_target = ~0U;
 /* Slots [sig_next, sig_end) still to be signalled. Every handler helps
@@ -52,8 +53,6 @@ static int sig_next, sig_end, sig_pid;
 static int ckpt_tid;
 static bool self_dump_active;
 static char *dump_stack_top;
-
-void rt_call_on_stack(void (*fn)(void *), void *stack_top, void *arg);
 
 static void futex_wait(unsigned *addr, unsigned val, uint64_t timeout_ns)
 {
@@ -105,7 +104,7 @@ static void save_context(struct rt_thread *t, ucontext_t *uc)
 	}
 	/* The kernel put the thread's sigaltstack in uc_stack. Only
 	 * clear_child_tid needs a call by the thread itself; the rest is read
-	 * by the checkpoint thread once everybody is parked (collect_parked). */
+	 * by the checkpointing thread once everybody is parked (collect_parked). */
 	t->altstack = uc->uc_stack;
 	sc_sys2(__NR_prctl, PR_GET_TID_ADDRESS, &t->clear_tid);
 
@@ -396,6 +395,8 @@ int rt_freeze_all(void)
 	int err = 0, expected = 0;
 	uint64_t deadline;
 
+	/* The thread the trigger reached takes the checkpoint. */
+	ckpt_tid = rt_gettid();
 	rt_frz.nr = 0;
 	rt_frz.threads = rt_alloc(sizeof(struct rt_thread) * MAX_THREADS);
 	if (!rt_frz.threads)
@@ -478,7 +479,7 @@ void rt_resume_all(void)
 
 /*
  * The kernel rewrites a thread's rseq area (cpu_id...) whenever the thread
- * returns to user space on another CPU. The checkpoint thread keeps running
+ * returns to user space on another CPU. The checkpointing thread keeps running
  * while the memory holding its own area is written, so it goes without
  * rseq for the duration; parked threads do not return to user space.
  */

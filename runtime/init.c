@@ -2,10 +2,13 @@
 /*
  * libselfckpt: preloaded into an app, it checkpoints the app on a signal.
  *
- * The constructor reads the configuration, installs the trigger handler
- * and starts the checkpoint thread. The trigger handler only wakes that
- * thread; the thread parks all others, writes the image and resumes them
- * (or exits, with SELFCKPT_EXIT=1).
+ * The constructor reads the configuration and installs the trigger
+ * handler. The checkpoint runs in that handler, in whichever thread the
+ * signal reached: it parks all other threads, writes the image and resumes
+ * them (or exits, with SELFCKPT_EXIT=1). There is no thread of the
+ * runtime's own, so a process stays as single-threaded as the app made it
+ * (fork stays as cheap as without the runtime) and a forked child can be
+ * checkpointed like its parent (doc/freeze.md).
  *
  * Environment:
  *   SELFCKPT_DIR       where images go (default: ./selfckpt.PID at start)
@@ -18,8 +21,6 @@
  *   SELFCKPT_LOG       append log lines to this file instead of stderr
  */
 #include <errno.h>
-#include <linux/futex.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,17 @@
 
 struct rt_config rt_cfg;
 
-static unsigned trigger_count;
+/* One checkpoint at a time; a trigger meanwhile is dropped. */
+static bool checkpointing;
+
+/* The checkpoint's own stack: in the image (a thread is captured on it),
+ * and deep enough for the dump whatever stack the signal interrupted. */
+static char ckpt_stack[256 << 10] __attribute__((aligned(64)));
+
+/* SELFCKPT_INTERVAL ticks: a POSIX timer sending the trigger signal with
+ * this value, which is not passed on to an app handler. */
+#define INTERVAL_COOKIE 0x5e1fc6bd
+static int interval_timer; /* the kernel's timer id */
 
 static const struct {
 	const char *name;
@@ -99,24 +110,6 @@ static void load_config(void)
 	}
 }
 
-static void trigger_handler(int sig, siginfo_t *si, void *uc)
-{
-	int saved_errno = errno;
-	struct sigaction *app = &rt_app_trigger_action;
-
-	__atomic_add_fetch(&trigger_count, 1, __ATOMIC_ACQ_REL);
-	sc_sys3(__NR_futex, &trigger_count, FUTEX_WAKE_PRIVATE, 1);
-	errno = saved_errno;
-
-	/* The app asked for this signal too: give it what it asked for. */
-	if (app->sa_flags & SA_SIGINFO) {
-		if (app->sa_sigaction)
-			app->sa_sigaction(sig, si, uc);
-	} else if (app->sa_handler != SIG_DFL && app->sa_handler != SIG_IGN) {
-		app->sa_handler(sig);
-	}
-}
-
 static void log_result(uint64_t started, uint64_t ended)
 {
 	char msg[RT_MAX_PATH + 256], *p;
@@ -147,6 +140,8 @@ static void log_result(uint64_t started, uint64_t ended)
 	rt_log(msg);
 }
 
+static void start_interval(void);
+
 static void after_restore(void)
 {
 	char msg[RT_MAX_PATH + 64];
@@ -157,6 +152,8 @@ static void after_restore(void)
 	rt_rseq_resume();
 	rt_stpcpy(rt_stpcpy(msg, "restored from "), rt_dump_res.image);
 	rt_log(msg);
+	/* Timers are not part of the image. */
+	start_interval();
 }
 
 static void checkpoint_once(void)
@@ -196,39 +193,66 @@ static void checkpoint_once(void)
 	rt_arena_drop();
 }
 
-static void *checkpoint_thread(void *arg)
+static void checkpoint_on_own_stack(void *arg)
 {
-	sigset_t all;
+	checkpoint_once();
+}
 
-	/* Process-directed signals go to app threads, never here; the
-	 * suspend signal stays open for capturing this thread itself. */
-	sigfillset(&all);
-	sigdelset(&all, rt_cfg.suspend_sig);
-	rt_real_sigmask(SIG_SETMASK, &all, NULL);
-	prctl(PR_SET_NAME, "selfckpt");
-	if (rt_freeze_init()) {
-		rt_log("cannot install the suspend handler; checkpoints are off");
-		return NULL;
-	}
-	for (;;) {
-		unsigned seen = __atomic_load_n(&trigger_count, __ATOMIC_ACQUIRE);
-		struct timespec ts = { .tv_sec = rt_cfg.interval_sec };
-		long r = sc_sys4(__NR_futex, &trigger_count, FUTEX_WAIT_PRIVATE, seen,
-				 rt_cfg.interval_sec ? &ts : NULL);
+/*
+ * The trigger: the checkpoint runs right here, on the checkpoint stack,
+ * with every signal but the suspend signal blocked (an app handler must
+ * not run while the other threads are frozen). A restored process resumes
+ * in here too, and returns to where the signal interrupted this thread.
+ */
+static void trigger_handler(int sig, siginfo_t *si, void *uc)
+{
+	int saved_errno = errno;
+	struct sigaction *app = &rt_app_trigger_action;
+	uint64_t all = ~0ULL, old;
 
-		if (r == -ETIMEDOUT || __atomic_load_n(&trigger_count, __ATOMIC_ACQUIRE) != seen)
-			checkpoint_once();
+	if (!__atomic_exchange_n(&checkpointing, true, __ATOMIC_ACQ_REL)) {
+		all &= ~(1ULL << (rt_cfg.suspend_sig - 1));
+		sc_sys4(__NR_rt_sigprocmask, SIG_SETMASK, &all, &old, 8);
+		rt_call_on_stack(checkpoint_on_own_stack, ckpt_stack + sizeof(ckpt_stack), NULL);
+		sc_sys4(__NR_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
+		__atomic_store_n(&checkpointing, false, __ATOMIC_RELEASE);
 	}
-	return NULL;
+	errno = saved_errno;
+	if (si && si->si_code == SI_TIMER && si->si_value.sival_int == INTERVAL_COOKIE)
+		return;
+
+	/* The app asked for this signal too: give it what it asked for. */
+	if (app->sa_flags & SA_SIGINFO) {
+		if (app->sa_sigaction)
+			app->sa_sigaction(sig, si, uc);
+	} else if (app->sa_handler != SIG_DFL && app->sa_handler != SIG_IGN) {
+		app->sa_handler(sig);
+	}
+}
+
+/* SELFCKPT_INTERVAL: a timer of this process (a forked child has none). */
+static void start_interval(void)
+{
+	struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = rt_cfg.trigger_sig,
+			       .sigev_value.sival_int = INTERVAL_COOKIE };
+	struct itimerspec its = { .it_interval.tv_sec = rt_cfg.interval_sec,
+				  .it_value.tv_sec = rt_cfg.interval_sec };
+
+	if (rt_cfg.interval_sec &&
+	    (sc_sys3(__NR_timer_create, CLOCK_MONOTONIC, &ev, &interval_timer) ||
+	     sc_sys4(__NR_timer_settime, (long)interval_timer, 0, &its, NULL)))
+		rt_log("cannot start the SELFCKPT_INTERVAL timer; checkpoints on signal only");
 }
 
 __attribute__((constructor)) static void selfckpt_init(void)
 {
 	struct sigaction sa;
-	pthread_attr_t attr;
-	pthread_t th;
 
 	load_config();
+	if (rt_freeze_init()) {
+		rt_log("cannot install the suspend handler; checkpoints are off");
+		return;
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = trigger_handler;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
@@ -236,9 +260,5 @@ __attribute__((constructor)) static void selfckpt_init(void)
 		rt_log("cannot install the trigger handler; checkpoints are off");
 		return;
 	}
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 256 << 10);
-	if (pthread_create(&th, &attr, checkpoint_thread, NULL))
-		rt_log("cannot start the checkpoint thread; checkpoints are off");
-	pthread_attr_destroy(&attr);
+	start_interval();
 }

@@ -43,6 +43,10 @@ uint64_t rt_now_ns(int clock);
 void rt_log(const char *msg);
 int rt_gettid(void);
 
+/* ---- rt_asm.S ---- */
+/* Calls fn(arg) with rsp at stack_top, back on the caller's stack after. */
+void rt_call_on_stack(void (*fn)(void *), void *stack_top, void *arg);
+
 /* ---- arena.c: private memory for one checkpoint ---- */
 int rt_arena_init(void);
 void rt_arena_drop(void);
@@ -77,7 +81,7 @@ struct rt_thread {
 };
 
 struct rt_freeze {
-	struct rt_thread *threads; /* threads[0]: the checkpoint thread */
+	struct rt_thread *threads; /* threads[0]: the checkpointing one */
 	int nr;
 	uint64_t started_ns;	/* looking for threads began */
 	uint64_t stop_begin_ns;	/* first suspend signal sent */

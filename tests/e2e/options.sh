@@ -44,6 +44,45 @@ t_exit_after() {
 	wait $loader || { say "restored run failed"; return 1; }
 }
 
+# A child a program forks inherits the trigger's handler, which takes the
+# checkpoint itself: the child alone is checkpointed, killed, restored, and
+# finishes with the same result as an uninterrupted run.
+t_forked_child() {
+	local prog='
+import os, sys, time
+def run(pause):
+    s = 1
+    for i in range(40):
+        s = (s * 31 + i) % 1000003
+        time.sleep(pause)
+    return s
+if sys.argv[1:] == ["plain"]:
+    print(run(0))
+    sys.exit(0)
+pid = os.fork()
+if pid:
+    os.waitpid(pid, 0)
+    sys.exit(0)
+with open("child.pid", "w") as f:
+    f.write(str(os.getpid()))
+open("ready", "w").close()
+print(run(0.05), flush=True)
+'
+	local want child
+	want=$(python3 -c "$prog" plain)
+	start SELFCKPT_DIR="$W/img" python3 -c "$prog" || return 1
+	child=$(cat "$W/child.pid")
+	sleep 0.3
+	kill -USR2 "$child"
+	wait_for logged ': checkpoint /' || { say "the child wrote no image"; return 1; }
+	kill -KILL "$child"
+	wait $APP
+	"$CRLOAD" "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" ||
+		{ say "the restored child failed"; cat "$W/crload.err" >&2; return 1; }
+	[ "$(cat "$W/out")" = "$want" ] ||
+		{ say "the restored child printed '$(cat "$W/out")', not $want"; return 1; }
+}
+
 t_signal() {
 	start SELFCKPT_DIR="$W/img" SELFCKPT_SIGNAL=HUP "$E2E_BIN/counter" || return 1
 	kill -HUP $APP
@@ -349,7 +388,7 @@ t_unix_live_name() {
 	wait $APP || { say "the original did not survive"; cat "$W/err" >&2; return 1; }
 }
 
-for t in exit_after signal detached same_maps unprivileged unsupported changed_file disk_full \
+for t in exit_after forked_child signal detached same_maps unprivileged unsupported changed_file disk_full \
 	read_only bad_images inotify_gone inotify_unknown tcp_no_privilege tcp_needs_option \
 	unix_outside unix_refused unix_live_name; do
 	W=$root/$t
