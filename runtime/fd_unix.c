@@ -49,21 +49,70 @@ struct unix_entry {
 	bool moved;		/* ours: its path name leads to another file now */
 };
 
-/* Open-addressing table of every unix socket of the system, by inode. */
+/*
+ * Every unix socket of the system, by inode: the entries in the order
+ * sock_diag gives them (a large reservation, touched only as far as it is
+ * used) and an open-addressing index of entry numbers, doubled as it
+ * fills. A fixed table big enough for any system touched a page per
+ * socket.
+ */
+#define MAX_UNIX_SOCKETS (1U << 20)
+
 struct unix_table {
-	struct unix_entry *slot;
+	struct unix_entry *ent;
+	uint32_t n;
+	uint32_t *idx; /* entry number + 1, 0: free */
 	uint32_t mask;
 	struct unix_entry *listeners;
-	uint32_t used;
 };
 
-static struct unix_entry *table_slot(struct unix_table *t, uint32_t ino)
+static uint32_t *index_slot(const struct unix_table *t, uint32_t ino)
 {
 	uint32_t i = (ino * 2654435761U) & t->mask;
 
-	while (t->slot[i].ino && t->slot[i].ino != ino)
+	while (t->idx[i] && t->ent[t->idx[i] - 1].ino != ino)
 		i = (i + 1) & t->mask;
-	return &t->slot[i];
+	return &t->idx[i];
+}
+
+static struct unix_entry *table_find(const struct unix_table *t, uint32_t ino)
+{
+	uint32_t k = *index_slot(t, ino);
+
+	return k ? &t->ent[k - 1] : NULL;
+}
+
+/* Keeps the index at most half full; the arena leaves the old one behind. */
+static int grow_index(struct unix_table *t)
+{
+	uint32_t n = (t->mask + 1) * 2;
+	uint32_t *idx = rt_alloc(n * sizeof(*idx));
+
+	if (!idx)
+		return -ENOMEM;
+	memset(idx, 0, n * sizeof(*idx));
+	t->idx = idx;
+	t->mask = n - 1;
+	for (uint32_t k = 0; k < t->n; k++)
+		*index_slot(t, t->ent[k].ino) = k + 1;
+	return 0;
+}
+
+/* The entry of ino, new if need be; NULL when there is no room. */
+static struct unix_entry *table_add(struct unix_table *t, uint32_t ino)
+{
+	uint32_t *s;
+
+	if ((t->n + 1) * 2 > t->mask + 1 && grow_index(t))
+		return NULL;
+	s = index_slot(t, ino);
+	if (!*s) {
+		if (t->n == MAX_UNIX_SOCKETS)
+			return NULL;
+		t->ent[t->n].ino = ino;
+		*s = ++t->n;
+	}
+	return &t->ent[*s - 1];
 }
 
 static void diag_attr(struct unix_table *t, struct unix_entry *e, const struct nlattr *a)
@@ -128,10 +177,13 @@ static int load_unix_table(struct fd_dump_ctx *ctx)
 
 	if (!t || !buf)
 		return -ENOMEM;
-	t->mask = (1U << 20) - 1; /* room for a million sockets; untouched pages cost nothing */
-	t->slot = rt_alloc(sizeof(*t->slot) * (t->mask + 1));
-	if (!t->slot)
+	memset(t, 0, sizeof(*t));
+	t->mask = 2047;
+	t->ent = rt_alloc(sizeof(*t->ent) * MAX_UNIX_SOCKETS);
+	t->idx = rt_alloc(sizeof(*t->idx) * (t->mask + 1));
+	if (!t->ent || !t->idx)
 		return -ENOMEM;
+	memset(t->idx, 0, sizeof(*t->idx) * (t->mask + 1));
 	nl = (int)sc_sys3(__NR_socket, AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	if (nl < 0)
 		return nl;
@@ -155,15 +207,13 @@ static int load_unix_table(struct fd_dump_ctx *ctx)
 				break;
 			}
 			struct unix_diag_msg *m = NLMSG_DATA(h);
-			struct unix_entry *e = table_slot(t, m->udiag_ino);
+			struct unix_entry *e = table_add(t, m->udiag_ino);
 			char *attr = (char *)(m + 1), *end = (char *)h + h->nlmsg_len;
 
-			/* Open addressing needs free slots to end its probes. */
-			if (!e->ino && ++t->used > t->mask / 4 * 3) {
+			if (!e) {
 				err = -ENOSPC;
 				break;
 			}
-			e->ino = m->udiag_ino;
 			e->state = m->udiag_state;
 			while (attr + sizeof(struct nlattr) <= end) {
 				struct nlattr *a = (struct nlattr *)attr;
@@ -180,18 +230,19 @@ static int load_unix_table(struct fd_dump_ctx *ctx)
 	 * sock_diag shows as inode 0, as it does a closed peer: the queues
 	 * tell them apart. */
 	for (struct unix_entry *l = t->listeners; l; l = l->next_listener)
-		for (uint32_t i = 0; i < l->nicons; i++)
-			if (l->icons[i])
-				table_slot(t, l->icons[i])->queued_in = l->ino;
+		for (uint32_t i = 0; i < l->nicons; i++) {
+			struct unix_entry *c = l->icons[i] ? table_find(t, l->icons[i]) : NULL;
+
+			if (c)
+				c->queued_in = l->ino;
+		}
 	ctx->unix_table = t;
 	return err;
 }
 
 static struct unix_entry *unix_entry(struct fd_dump_ctx *ctx, uint64_t ino)
 {
-	struct unix_entry *e = table_slot(ctx->unix_table, (uint32_t)ino);
-
-	return e->ino ? e : NULL;
+	return table_find(ctx->unix_table, (uint32_t)ino);
 }
 
 /* "@name" (abstract, unprintable bytes as '?'), a path, or "an unnamed
