@@ -249,6 +249,7 @@ __attribute__((constructor)) static void selfckpt_init(void)
 	struct sigaction sa;
 
 	load_config();
+	rt_follow_exec_init();
 	if (rt_freeze_init()) {
 		rt_log("cannot install the suspend handler; checkpoints are off");
 		return;

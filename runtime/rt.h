@@ -43,6 +43,9 @@ uint64_t rt_now_ns(int clock);
 void rt_log(const char *msg);
 int rt_gettid(void);
 
+/* ---- follow_exec.c: exec'ed programs keep the runtime ---- */
+void rt_follow_exec_init(void);
+
 /* ---- rt_asm.S ---- */
 /* Calls fn(arg) with rsp at stack_top, back on the caller's stack after. */
 void rt_call_on_stack(void (*fn)(void *), void *stack_top, void *arg);

@@ -83,6 +83,16 @@ print(run(0.05), flush=True)
 		{ say "the restored child printed '$(cat "$W/out")', not $want"; return 1; }
 }
 
+# A statically linked program cannot load the runtime: each exec of one
+# says so on stderr, naming it; the program itself runs as it would.
+t_static_exec() {
+	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" \
+		bash -c "'$E2E_BIN/static_true' && exec '$E2E_BIN/static_true'" \
+		>"$W/out" 2>"$W/err" </dev/null) || { say "the static program failed"; return 1; }
+	[ "$(grep -c "static_true is statically linked" "$W/err")" = 2 ] ||
+		{ say "expected a warning naming it per exec, got:"; cat "$W/err" >&2; return 1; }
+}
+
 t_signal() {
 	start SELFCKPT_DIR="$W/img" SELFCKPT_SIGNAL=HUP "$E2E_BIN/counter" || return 1
 	kill -HUP $APP
@@ -388,7 +398,7 @@ t_unix_live_name() {
 	wait $APP || { say "the original did not survive"; cat "$W/err" >&2; return 1; }
 }
 
-for t in exit_after forked_child signal detached same_maps unprivileged unsupported changed_file disk_full \
+for t in exit_after forked_child static_exec signal detached same_maps unprivileged unsupported changed_file disk_full \
 	read_only bad_images inotify_gone inotify_unknown tcp_no_privilege tcp_needs_option \
 	unix_outside unix_refused unix_live_name; do
 	W=$root/$t

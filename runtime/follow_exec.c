@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Programs a process execs run the runtime too, even when the app scrubs
+ * its environment (clearenv(), env -i, a launcher's own envp): every exec
+ * function gets an environment that still preloads this library and
+ * carries the SELFCKPT_* settings this process started with.
+ *
+ * The wrappers may run in a vfork child, which shares the parent's memory:
+ * they build the new environment on the stack and call functions resolved
+ * at load time, never malloc or dlsym.
+ *
+ * A statically linked program cannot load the runtime: each exec of one
+ * says so on stderr, naming it.
+ */
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rt.h"
+
+#define INTERPOSE __attribute__((visibility("default")))
+#define MAX_KEPT 8
+
+extern char **environ;
+
+/* "NAME=value" strings to keep in every exec'ed environment. */
+static char *kept[MAX_KEPT];
+static int nkept;
+static char preload_entry[PATH_MAX + 16]; /* "LD_PRELOAD=<this library>" */
+static const char *lib_path;
+
+static int (*real_execve)(const char *, char *const[], char *const[]);
+static int (*real_execvpe)(const char *, char *const[], char *const[]);
+static int (*real_fexecve)(int, char *const[], char *const[]);
+static int (*real_posix_spawn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+			       const posix_spawnattr_t *, char *const[], char *const[]);
+static int (*real_posix_spawnp)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+				const posix_spawnattr_t *, char *const[], char *const[]);
+
+static const char *const settings[] = {
+	"SELFCKPT_SIGNAL", "SELFCKPT_EXIT", "SELFCKPT_STOP", "SELFCKPT_INTERVAL", "SELFCKPT_LOG",
+};
+
+void rt_follow_exec_init(void)
+{
+	static char dir_entry[RT_MAX_PATH + 16];
+	Dl_info info;
+
+	real_execve = dlsym(RTLD_NEXT, "execve");
+	real_execvpe = dlsym(RTLD_NEXT, "execvpe");
+	real_fexecve = dlsym(RTLD_NEXT, "fexecve");
+	real_posix_spawn = dlsym(RTLD_NEXT, "posix_spawn");
+	real_posix_spawnp = dlsym(RTLD_NEXT, "posix_spawnp");
+	if (!dladdr((void *)rt_follow_exec_init, &info) || !info.dli_fname ||
+	    strlen(info.dli_fname) >= PATH_MAX)
+		return;
+	lib_path = info.dli_fname;
+	snprintf(preload_entry, sizeof(preload_entry), "LD_PRELOAD=%s", lib_path);
+	/* The directory as resolved at start: a child in another working
+	 * directory writes where its parent does. */
+	snprintf(dir_entry, sizeof(dir_entry), "SELFCKPT_DIR=%s", rt_cfg.dir);
+	kept[nkept++] = dir_entry;
+	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		const char *v = getenv(settings[i]);
+		size_t n = strlen(settings[i]);
+		char *e;
+
+		if (!v)
+			continue;
+		e = malloc(n + strlen(v) + 2);
+		if (!e)
+			continue;
+		sprintf(e, "%s=%s", settings[i], v);
+		kept[nkept++] = e;
+	}
+}
+
+static bool same_name(const char *entry, const char *kv)
+{
+	size_t n = strcspn(kv, "=");
+
+	return !strncmp(entry, kv, n) && entry[n] == '=';
+}
+
+/* Does the LD_PRELOAD value (space or colon separated) name this library? */
+static bool preloads_us(const char *value)
+{
+	size_t n = strlen(lib_path);
+
+	for (const char *p = value; *p;) {
+		size_t len = strcspn(p, ": ");
+
+		if (len == n && !memcmp(p, lib_path, n))
+			return true;
+		p += len;
+		p += *p != '\0';
+	}
+	return false;
+}
+
+/* How many entries env has; its LD_PRELOAD entry, if any, in *preload. */
+static size_t scan_env(char *const env[], const char **preload)
+{
+	size_t n = 0;
+
+	*preload = NULL;
+	for (; env && env[n]; n++)
+		if (!strncmp(env[n], "LD_PRELOAD=", 11))
+			*preload = env[n];
+	return n;
+}
+
+/*
+ * Fills out (room for n + MAX_KEPT + 2 pointers) with env plus what it
+ * lacks; combined is a buffer for an LD_PRELOAD that names the app's
+ * libraries and ours.
+ */
+static char *const *fixed_env(char *const env[], size_t n, const char *preload, char **out,
+			      char *combined, size_t combined_len)
+{
+	size_t k = 0;
+
+	if (!lib_path)
+		return env;
+	for (size_t i = 0; i < n; i++) {
+		if (env[i] == preload) {
+			if (preloads_us(preload + 11)) {
+				out[k++] = env[i];
+			} else {
+				snprintf(combined, combined_len, "%s:%s", preload_entry,
+					 preload + 11);
+				out[k++] = combined;
+			}
+			continue;
+		}
+		out[k++] = env[i];
+	}
+	if (!preload)
+		out[k++] = preload_entry;
+	for (int j = 0; j < nkept; j++) {
+		bool present = false;
+
+		for (size_t i = 0; i < n && !present; i++)
+			present = same_name(env[i], kept[j]);
+		if (!present)
+			out[k++] = kept[j];
+	}
+	out[k] = NULL;
+	return out;
+}
+
+/* Declares what fixed_env needs on the caller's stack, and calls it. */
+#define WITH_FIXED_ENV(env, fixed)                                                                 \
+	const char *preload_;                                                                      \
+	size_t n_ = scan_env(env, &preload_);                                                      \
+	char *out_[n_ + MAX_KEPT + 2];                                                             \
+	char combined_[preload_ ? strlen(preload_) + sizeof(preload_entry) + 2 : 1];               \
+	char *const *fixed = fixed_env(env, n_, preload_, out_, combined_, sizeof(combined_))
+
+/* Statically linked: an ELF executable with no interpreter. One line
+ * per such exec. */
+static void warn_if_static(int fd, const char *name)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, 4) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(ph))
+		return;
+	for (int i = 0; i < eh.e_phnum; i++) {
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph))) !=
+		    sizeof(ph))
+			return;
+		if (ph.p_type == PT_INTERP)
+			return;
+	}
+	dprintf(2,
+		"selfckpt: %s is statically linked: it cannot run the runtime and will not be "
+		"checkpointed\n",
+		name);
+}
+
+static void check_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		warn_if_static(fd, path);
+		close(fd);
+	}
+}
+
+/* The file execvp would run: file itself if it has a slash, else the
+ * first executable match in PATH. */
+static void check_searched(const char *file)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+
+	if (strchr(file, '/')) {
+		check_path(file);
+		return;
+	}
+	for (const char *p = path ? path : "/bin:/usr/bin"; *p;) {
+		size_t len = strcspn(p, ":");
+
+		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, len ? p : ".", file) <
+			    (int)sizeof(buf) &&
+		    !access(buf, X_OK)) {
+			check_path(buf);
+			return;
+		}
+		p += len;
+		p += *p == ':';
+	}
+}
+
+INTERPOSE int execve(const char *path, char *const argv[], char *const envp[])
+{
+	WITH_FIXED_ENV(envp, env);
+
+	check_path(path);
+	return real_execve(path, argv, env);
+}
+
+INTERPOSE int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	WITH_FIXED_ENV(envp, env);
+
+	check_searched(file);
+	return real_execvpe(file, argv, env);
+}
+
+INTERPOSE int execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
+
+INTERPOSE int execvp(const char *file, char *const argv[])
+{
+	return execvpe(file, argv, environ);
+}
+
+INTERPOSE int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	WITH_FIXED_ENV(envp, env);
+
+	warn_if_static(fd, "the program exec'ed by descriptor");
+	return real_fexecve(fd, argv, env);
+}
+
+/* execl, execlp, execle: their arguments as an argv on the stack. */
+#define VARARGS_ARGV(first, ap, argv, then_env)                                                    \
+	size_t argc_ = 1;                                                                          \
+	va_start(ap, first);                                                                       \
+	while (va_arg(ap, char *))                                                                 \
+		argc_++;                                                                           \
+	va_end(ap);                                                                                \
+	char *argv[argc_ + 1];                                                                     \
+	va_start(ap, first);                                                                       \
+	argv[0] = (char *)(first);                                                                 \
+	for (size_t i_ = 1; i_ <= argc_; i_++)                                                     \
+		argv[i_] = va_arg(ap, char *);                                                     \
+	then_env;                                                                                  \
+	va_end(ap)
+
+INTERPOSE int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+
+	VARARGS_ARGV(arg, ap, argv, (void)0);
+	return execve(path, argv, environ);
+}
+
+INTERPOSE int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap;
+
+	VARARGS_ARGV(arg, ap, argv, (void)0);
+	return execvpe(file, argv, environ);
+}
+
+INTERPOSE int execle(const char *path, const char *arg, ...)
+{
+	char *const *envp;
+	va_list ap;
+
+	VARARGS_ARGV(arg, ap, argv, envp = va_arg(ap, char *const *));
+	return execve(path, argv, envp);
+}
+
+INTERPOSE int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	WITH_FIXED_ENV(envp, env);
+
+	check_path(path);
+	return real_posix_spawn(pid, path, fa, attr, argv, env);
+}
+
+INTERPOSE int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	WITH_FIXED_ENV(envp, env);
+
+	check_searched(file);
+	return real_posix_spawnp(pid, file, fa, attr, argv, env);
+}
