@@ -162,10 +162,10 @@ int crinfo_verify(const char *dir, FILE *out)
 {
 	int bad = verify(dir, out, 0);
 
-	if (bad)
-		fprintf(stderr, "crinfo: %s: cannot be restored (%d problem%s)\n", dir, bad,
-			bad > 1 ? "s" : "");
-	else
+	/* One problem is its own one line; several get a count. */
+	if (bad > 1)
+		fprintf(stderr, "crinfo: %s: cannot be restored (%d problems)\n", dir, bad);
+	else if (!bad)
 		fprintf(out, "%s: can be restored, as far as can be known without restoring it\n",
 			dir);
 	return bad ? 1 : 0;
