@@ -18,6 +18,11 @@
  * what a check accepts must satisfy the invariants the loader relies on
  * (checked here independently): a violation aborts like a crash.
  *
+ * What is accepted is then shown the ways crinfo shows it: as JSON (which
+ * must be well-formed, checked by a parser of its own here) and as the
+ * summary of a process (threads, memory map, descriptors through each
+ * kind's describe half, signal handlers) with the other records fixed.
+ *
  * fuzz_image_mutate() is a structure-aware mutator for these inputs
  * (pbmutate.c): the standalone driver uses it, and the libFuzzer build
  * installs it as LLVMFuzzerCustomMutator for half of its mutations.
@@ -26,18 +31,22 @@
  * (tests/fuzz/fuzz_image, -DFUZZ_LIBFUZZER), and with the standalone driver
  * fuzz_main.c.
  */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "crinfo.h"
 #include "fuzz_image.h"
 #include "fdkinds.h"
 #include "image.h"
+#include "json.h"
 #include "pbmutate.h"
 
 unsigned long fuzz_stat_decoded[SC_IMG_FDS + 1], fuzz_stat_accepted[SC_IMG_FDS + 1];
@@ -107,6 +116,166 @@ static void ck_err(const char *err)
 {
 	FUZZ_ASSERT(memchr(err, '\0', SC_ERR_LEN) != NULL, "error message not terminated");
 	FUZZ_ASSERT(err[0] != '\0', "failure without an error message");
+}
+
+/* ---- crinfo's views of accepted records --------------------------------- */
+
+/* A JSON value at *p (RFC 8259, no whitespace rules beyond blanks and
+ * newlines): 0 when well-formed, the position after it in *p. */
+static int json_value(const char **p, const char *end, int depth);
+
+static void json_blank(const char **p, const char *end)
+{
+	while (*p < end && (**p == ' ' || **p == '\n'))
+		(*p)++;
+}
+
+static int json_str(const char **p, const char *end)
+{
+	if (*p == end || **p != '"')
+		return -1;
+	for ((*p)++; *p < end; (*p)++) {
+		unsigned char c = (unsigned char)**p;
+
+		if (c == '"') {
+			(*p)++;
+			return 0;
+		}
+		if (c < 0x20)
+			return -1;
+		if (c == '\\') {
+			if (++*p == end || !strchr("\"\\/bfnrtu", **p))
+				return -1;
+			if (**p == 'u') {
+				for (int i = 0; i < 4; i++)
+					if (++*p == end || !strchr("0123456789abcdefABCDEF", **p))
+						return -1;
+			}
+		}
+	}
+	return -1;
+}
+
+static int json_list(const char **p, const char *end, int depth, char close, bool keys)
+{
+	(*p)++;
+	json_blank(p, end);
+	if (*p < end && **p == close) {
+		(*p)++;
+		return 0;
+	}
+	for (;;) {
+		json_blank(p, end);
+		if (keys) {
+			if (json_str(p, end))
+				return -1;
+			json_blank(p, end);
+			if (*p == end || *(*p)++ != ':')
+				return -1;
+		}
+		if (json_value(p, end, depth + 1))
+			return -1;
+		json_blank(p, end);
+		if (*p == end)
+			return -1;
+		if (**p == close) {
+			(*p)++;
+			return 0;
+		}
+		if (*(*p)++ != ',')
+			return -1;
+	}
+}
+
+static int json_value(const char **p, const char *end, int depth)
+{
+	json_blank(p, end);
+	if (*p == end || depth > 100)
+		return -1;
+	switch (**p) {
+	case '{':
+		return json_list(p, end, depth, '}', true);
+	case '[':
+		return json_list(p, end, depth, ']', false);
+	case '"':
+		return json_str(p, end);
+	}
+	for (const char *w = "true\0false\0null\0"; *w; w += strlen(w) + 1)
+		if ((size_t)(end - *p) >= strlen(w) && !memcmp(*p, w, strlen(w))) {
+			*p += strlen(w);
+			return 0;
+		}
+	const char *start = *p;
+
+	if (*p < end && **p == '-')
+		(*p)++;
+	while (*p < end && ((**p >= '0' && **p <= '9') || strchr(".eE+-", **p)))
+		(*p)++;
+	return *p > start && (*p)[-1] >= '0' && (*p)[-1] <= '9' ? 0 : -1;
+}
+
+static void render_json(const ProtobufCMessage *m)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct json j;
+	const char *p;
+
+	FUZZ_ASSERT(f != NULL, "open_memstream");
+	static bool pretty;
+
+	pretty = !pretty; /* both layouts */
+	json_init(&j, f, pretty);
+	json_message(&j, NULL, m);
+	fclose(f);
+	p = buf;
+	FUZZ_ASSERT(json_value(&p, buf + len, 0) == 0 && (json_blank(&p, buf + len), p == buf + len),
+		    "malformed JSON at byte %zu of %zu", (size_t)(p - buf), len);
+	free(buf);
+}
+
+/* A process whose records are fixed but for the one being fuzzed, shown
+ * as `crinfo show` shows it. Its "pages file" is /dev/null. */
+static void render_show(const Sc__ProcCore *core, const Sc__SigActs *acts, const Sc__Mm *mm,
+			const Sc__Pagemap *pm, const Sc__Fds *fds)
+{
+	static Sc__ProcCore fcore = SC__PROC_CORE__INIT;
+	static Sc__ThreadCore th = SC__THREAD_CORE__INIT, *thp[1] = { &th };
+	static Sc__GpRegs regs = SC__GP_REGS__INIT;
+	static Sc__SigActs facts = SC__SIG_ACTS__INIT;
+	static Sc__Pagemap fpm = SC__PAGEMAP__INIT;
+	static Sc__Fds ffds = SC__FDS__INIT;
+	static struct sc_image img = { .dirfd = -1 };
+	static FILE *devnull;
+	struct sc_proc_img p = { .pid = 1, .pages_name = "null" };
+	struct cr_syms *syms;
+	struct cr_mem *mem;
+
+	if (!devnull) {
+		devnull = fopen("/dev/null", "we");
+		img.dirfd = open("/dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		regs.rip = 0x400100;
+		regs.rsp = 0x7ffffffff000ULL;
+		th.tid = 1;
+		th.regs = &regs;
+		th.name = "main";
+		fcore.n_threads = 1;
+		fcore.threads = thp;
+		fcore.cwd = "/";
+	}
+	FUZZ_ASSERT(devnull && img.dirfd >= 0, "/dev/null");
+	p.core = (Sc__ProcCore *)(core ? core : &fcore);
+	p.acts = (Sc__SigActs *)(acts ? acts : &facts);
+	p.mm = (Sc__Mm *)(mm ? mm : fixed_mm());
+	p.pm = (Sc__Pagemap *)(pm ? pm : &fpm);
+	p.fds = (Sc__Fds *)(fds ? fds : &ffds);
+	syms = cr_syms_new(p.mm);
+	mem = syms ? cr_mem_open(&img, &p, syms) : NULL;
+	FUZZ_ASSERT(mem != NULL, "no memory for crinfo");
+	crinfo_show_proc(&p, mem, syms, devnull);
+	cr_mem_close(mem);
+	cr_syms_free(syms);
 }
 
 /* ---- independent statements of what an accepted record guarantees ----- */
@@ -215,6 +384,8 @@ static void check_decoded(const ProtobufCMessage *m, uint32_t type)
 	char err[SC_ERR_LEN];
 	err[0] = '\0';
 	fuzz_stat_decoded[type]++;
+	/* Whatever decodes, accepted or not, makes well-formed JSON. */
+	render_json(m);
 	switch (type) {
 	case SC_IMG_INVENTORY:
 		if (sc_check_inventory((const Sc__Inventory *)m, err) == 0)
@@ -225,9 +396,10 @@ static void check_decoded(const ProtobufCMessage *m, uint32_t type)
 	case SC_IMG_CORE: {
 		const Sc__ProcCore *c = (const Sc__ProcCore *)m;
 
-		if (sc_check_core(c, c->pid, err) == 0)
+		if (sc_check_core(c, c->pid, err) == 0) {
 			accepted_core(c, c->pid);
-		else
+			render_show(c, NULL, NULL, NULL, NULL);
+		} else
 			ck_err(err);
 		/* And as the core of some other process. */
 		err[0] = '\0';
@@ -238,15 +410,18 @@ static void check_decoded(const ProtobufCMessage *m, uint32_t type)
 		break;
 	}
 	case SC_IMG_SIGACTS:
-		if (sc_check_sigacts((const Sc__SigActs *)m, err))
+		if (sc_check_sigacts((const Sc__SigActs *)m, err)) {
 			ck_err(err);
-		else
+		} else {
 			fuzz_stat_accepted[SC_IMG_SIGACTS]++;
+			render_show(NULL, (const Sc__SigActs *)m, NULL, NULL, NULL);
+		}
 		break;
 	case SC_IMG_MM:
-		if (sc_check_mm((const Sc__Mm *)m, err) == 0)
+		if (sc_check_mm((const Sc__Mm *)m, err) == 0) {
 			accepted_mm((const Sc__Mm *)m);
-		else
+			render_show(NULL, NULL, (const Sc__Mm *)m, NULL, NULL);
+		} else
 			ck_err(err);
 		break;
 	case SC_IMG_PAGEMAP: {
@@ -255,17 +430,19 @@ static void check_decoded(const ProtobufCMessage *m, uint32_t type)
 
 		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 			err[0] = '\0';
-			if (sc_check_pagemap(pm, fixed_mm(), sizes[i], err) == 0)
+			if (sc_check_pagemap(pm, fixed_mm(), sizes[i], err) == 0) {
 				accepted_pagemap(pm, fixed_mm(), sizes[i]);
-			else
+				render_show(NULL, NULL, NULL, pm, NULL);
+			} else
 				ck_err(err);
 		}
 		break;
 	}
 	case SC_IMG_FDS:
-		if (sc_check_fds((const Sc__Fds *)m, err) == 0)
+		if (sc_check_fds((const Sc__Fds *)m, err) == 0) {
 			accepted_fds((const Sc__Fds *)m);
-		else
+			render_show(NULL, NULL, NULL, NULL, (const Sc__Fds *)m);
+		} else
 			ck_err(err);
 		break;
 	}
@@ -356,9 +533,10 @@ static void mm_and_pagemap(const uint8_t *data, size_t size)
 
 		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 			err[0] = '\0';
-			if (sc_check_pagemap(pm, mm, sizes[i], err) == 0)
+			if (sc_check_pagemap(pm, mm, sizes[i], err) == 0) {
 				accepted_pagemap(pm, mm, sizes[i]);
-			else
+				render_show(NULL, NULL, mm, pm, NULL);
+			} else
 				ck_err(err);
 		}
 		protobuf_c_message_free_unpacked(&pm->base, NULL);
