@@ -17,7 +17,6 @@
 #include <linux/userfaultfd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -86,97 +85,74 @@ static int set_tid_here(void)
 	return errno == EEXIST ? 0 : errno;
 }
 
-/* Stages of the namespace probe, as the exit status of its child. */
-enum { NS_OK, NS_DROP, NS_USER, NS_MAP, NS_PID, NS_FORK, NS_SET_TID, NS_WRONG_PID };
-
-static int write_str(const char *path, const char *s)
+/* In a child: as nobody if asked (and root), make crload's namespaces
+ * and ask for PROBE_PID in them, the way crload does. 0, or -1 with err. */
+static int ns_child(bool as_nobody, char *err)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : write(fd, s, strlen(s));
-
-	if (fd >= 0)
-		close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -1;
-}
-
-static int ns_child(bool as_nobody)
-{
-	char map[64];
+	struct pid_plan plan = { .new_ns = true };
 	pid_t init;
+	long pid;
 	int st;
 
 	if (as_nobody && geteuid() == 0 &&
 	    (setgroups(0, NULL) || setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534) ||
 	     /* A uid change makes /proc/self root's; an unprivileged
 	      * user's own process is dumpable. */
-	     prctl(PR_SET_DUMPABLE, 1)))
-		return NS_DROP;
-	if (geteuid() != 0) {
-		uid_t uid = geteuid();
-		gid_t gid = getegid();
-
-		if (unshare(CLONE_NEWUSER))
-			return NS_USER;
-		snprintf(map, sizeof(map), "%u %u 1\n", uid, uid);
-		if (write_str("/proc/self/uid_map", map) || write_str("/proc/self/setgroups", "deny"))
-			return NS_MAP;
-		snprintf(map, sizeof(map), "%u %u 1\n", gid, gid);
-		if (write_str("/proc/self/gid_map", map))
-			return NS_MAP;
+	     prctl(PR_SET_DUMPABLE, 1))) {
+		snprintf(err, SC_ERR_LEN, "cannot become user nobody to try: %s", strerror(errno));
+		return -1;
 	}
-	if (unshare(CLONE_NEWPID))
-		return NS_PID;
+	plan.user_ns = geteuid() != 0;
+	if (enter_namespaces(&plan, err))
+		return -1;
 	init = fork();
-	if (init < 0)
-		return NS_FORK;
 	if (init == 0) {
-		pid_t tid = PROBE_PID;
-		struct sc_clone_args ca = {
-			.exit_signal = SIGCHLD,
-			.set_tid = (uint64_t)(uintptr_t)&tid,
-			.set_tid_size = 1,
-		};
-		long r = syscall(SYS_clone3, &ca, sizeof(ca));
-
-		if (r == 0)
-			_exit(getpid() == PROBE_PID ? NS_OK : NS_WRONG_PID);
-		if (r < 0 || waitpid((pid_t)r, &st, 0) != r || !WIFEXITED(st))
-			_exit(NS_SET_TID);
-		_exit(WEXITSTATUS(st));
+		pid = fork_with_pid(PROBE_PID, err);
+		if (pid == 0)
+			_exit(getpid() == PROBE_PID ? 0 : 1);
+		_exit(pid > 0 && waitpid((pid_t)pid, &st, 0) == pid && WIFEXITED(st) &&
+			      !WEXITSTATUS(st)
+		      ? 0
+		      : 1);
 	}
-	if (waitpid(init, &st, 0) != init || !WIFEXITED(st))
-		return NS_FORK;
-	return WEXITSTATUS(st);
+	if (init < 0 || waitpid(init, &st, 0) != init || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		snprintf(err, SC_ERR_LEN, "no process got its chosen pid in the new namespaces");
+		return -1;
+	}
+	return 0;
 }
 
 /* Can a process (an unprivileged one if as_nobody) make user and pid
  * namespaces and get a chosen pid in them? NULL if so, else why not. */
 static const char *probe_namespaces(bool as_nobody)
 {
-	static const char *const why[] = {
-		[NS_DROP] = "cannot become user nobody to try",
-		[NS_USER] = "user namespaces are not allowed",
-		[NS_MAP] = "a user namespace's uid/gid maps cannot be written",
-		[NS_PID] = "pid namespaces are not allowed",
-		[NS_FORK] = "the namespace's init could not be made",
-		[NS_SET_TID] = "clone3 with set_tid is refused inside the namespace",
-		[NS_WRONG_PID] = "clone3 with set_tid gave another pid",
-	};
+	static char why[SC_ERR_LEN];
+	int p[2], st;
+	ssize_t n;
 	pid_t pid;
-	int st;
 
 	fflush(NULL);
+	if (pipe2(p, O_CLOEXEC))
+		return "cannot make a pipe to try";
 	pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
 		return "cannot fork to try";
-	if (pid == 0)
-		_exit(ns_child(as_nobody));
+	}
+	if (pid == 0) {
+		close(p[0]);
+		if (ns_child(as_nobody, why))
+			_exit(write(p[1], why, strlen(why)) > 0 ? 1 : 2);
+		_exit(0);
+	}
+	close(p[1]);
+	n = read(p[0], why, sizeof(why) - 1);
+	close(p[0]);
+	why[n > 0 ? n : 0] = '\0';
 	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
 		return "the probe died";
-	st = WEXITSTATUS(st);
-	if (st == NS_OK)
-		return NULL;
-	return st < (int)(sizeof(why) / sizeof(why[0])) && why[st] ? why[st] : "the probe failed";
+	return WEXITSTATUS(st) ? (why[0] ? why : "the probe failed") : NULL;
 }
 
 static uint64_t cpu_xfeatures(void)

@@ -11,6 +11,7 @@
 
 #include "crinfo.h"
 #include "json.h"
+#include "pbfield.h"
 
 void json_init(struct json *j, FILE *f, bool pretty)
 {
@@ -191,28 +192,6 @@ void json_hex(struct json *j, const char *key, uint64_t v)
 	fprintf(j->f, "\"0x%016" PRIx64 "\"", v);
 }
 
-static size_t elem_size(ProtobufCType t)
-{
-	switch (t) {
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return 8;
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	default:
-		return 4;
-	}
-}
-
 static void value(struct json *j, const char *key, const ProtobufCFieldDescriptor *fd,
 		  const void *p)
 {
@@ -312,7 +291,7 @@ void json_message(struct json *j, const char *key, const ProtobufCMessage *m)
 
 			json_begin_array(j, fd->name);
 			for (size_t k = 0; k < n && arr; k++)
-				value(j, NULL, fd, arr + k * elem_size(fd->type));
+				value(j, NULL, fd, arr + k * sc_pb_elem_size(fd->type));
 			json_end_array(j);
 		} else if (present(m, fd)) {
 			value(j, fd->name, fd, base + fd->offset);
