@@ -61,7 +61,8 @@ int sc_check_vdso(const Sc__Mm *mm, char *err)
 		const Sc__Vma *v = mm->vmas[i];
 
 		if (sc_is_vdso_kind(v))
-			img.part[v->kind - SC__VMA_KIND__VVAR] = (struct sc_range){ v->start, v->end };
+			img.part[v->kind - SC__VMA_KIND__VVAR] =
+				(struct sc_range){ v->start, v->end };
 	}
 	for (int k = 0; k < 3; k++) {
 		uint64_t ilen = img.part[k].end - img.part[k].start;

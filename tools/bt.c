@@ -38,14 +38,14 @@ struct fsym {
 /* One file mapped by the process, opened once. */
 struct mfile {
 	char *path;
-	int fd;		/* -1: unusable (missing, not a regular file, replaced) */
+	int fd; /* -1: unusable (missing, not a regular file, replaced) */
 	bool elf_tried;
 	Elf *elf;
 	GElf_Phdr *ph;
 	size_t nph;
 	struct fsym *syms;
 	size_t nsyms;
-	uint64_t lo, hi;	    /* PT_LOAD address range, unrelocated */
+	uint64_t lo, hi; /* PT_LOAD address range, unrelocated */
 	uint64_t hdr_vaddr, nfde; /* .eh_frame_hdr; nfde 0: none usable */
 };
 
@@ -211,7 +211,8 @@ static void load_elf(struct mfile *f)
 		f->syms = NULL;
 		while ((scn = elf_nextscn(f->elf, scn)))
 			if (gelf_getshdr(scn, &sh) &&
-			    sh.sh_type == (pass ? SHT_DYNSYM : SHT_SYMTAB) && load_syms(f, scn, &sh))
+			    sh.sh_type == (pass ? SHT_DYNSYM : SHT_SYMTAB) &&
+			    load_syms(f, scn, &sh))
 				break;
 		scn = NULL;
 	}
@@ -589,9 +590,10 @@ int crinfo_bt(const struct sc_image *img, FILE *out)
 				struct unw_arg u = { mem, syms, th->regs };
 				char state[64];
 
-				fprintf(out, "%spid %d, thread %d \"%s\"%s, %s\n", t ? "\n" : "", p->pid,
-					th->tid, th->name,
-					th->runtime_thread ? " (the runtime's checkpoint thread)" : "",
+				fprintf(out, "%spid %d, thread %d \"%s\"%s, %s\n", t ? "\n" : "",
+					p->pid, th->tid, th->name,
+					th->runtime_thread ? " (the runtime's checkpoint thread)"
+							   : "",
 					cr_thread_state(mem, th, state, sizeof(state)));
 				thread_bt(as, &u, out);
 			}

@@ -95,7 +95,8 @@ static int ns_child(bool as_nobody, char *err)
 	int st;
 
 	if (as_nobody && geteuid() == 0 &&
-	    (setgroups(0, NULL) || setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534) ||
+	    (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+	     setresuid(65534, 65534, 65534) ||
 	     /* A uid change makes /proc/self root's; an unprivileged
 	      * user's own process is dumpable. */
 	     prctl(PR_SET_DUMPABLE, 1))) {
@@ -111,9 +112,9 @@ static int ns_child(bool as_nobody, char *err)
 		if (pid == 0)
 			_exit(getpid() == PROBE_PID ? 0 : 1);
 		_exit(pid > 0 && waitpid((pid_t)pid, &st, 0) == pid && WIFEXITED(st) &&
-			      !WEXITSTATUS(st)
-		      ? 0
-		      : 1);
+				      !WEXITSTATUS(st)
+			      ? 0
+			      : 1);
 	}
 	if (init < 0 || waitpid(init, &st, 0) != init || !WIFEXITED(st) || WEXITSTATUS(st)) {
 		snprintf(err, SC_ERR_LEN, "no process got its chosen pid in the new namespaces");
@@ -186,7 +187,8 @@ static int check_uffd(FILE *out)
 	if (r < 0 && (pm < 0 || errno == ENOTTY)) {
 		if (pm >= 0)
 			close(pm);
-		return line(out, false, "PAGEMAP_SCAN", "not in this kernel (Linux 6.7+); %s", cost);
+		return line(out, false, "PAGEMAP_SCAN", "not in this kernel (Linux 6.7+); %s",
+			    cost);
 	}
 	close(pm);
 	return line(out, true, "userfaultfd write-protect and PAGEMAP_SCAN",
@@ -220,7 +222,8 @@ int crinfo_check(FILE *out)
 			    "and pid namespaces, so outside them the restored pids differ");
 	else if (e)
 		bad += line(out, false, "clone3 set_tid",
-			    "%s: this kernel cannot give restored processes their pids", strerror(e));
+			    "%s: this kernel cannot give restored processes their pids",
+			    strerror(e));
 	else
 		line(out, true, "clone3 set_tid", "restores keep their pids in this pid namespace");
 	why = probe_namespaces(true);
@@ -244,15 +247,17 @@ int crinfo_check(FILE *out)
 		line(out, true, "TCP_REPAIR", "established TCP connections can be checkpointed");
 	bad += check_uffd(out);
 	if (sc_own_maps(&vd, NULL, NULL) || !vd.part[2].end) {
-		bad += line(out, false, "vDSO", "not found in /proc/self/maps: images cannot be "
-						"restored");
+		bad += line(out, false, "vDSO",
+			    "not found in /proc/self/maps: images cannot be "
+			    "restored");
 	} else {
 		vdso_desc(&vd, buf, sizeof(buf));
 		line(out, true, "vDSO", "%s; images restore on kernels with this layout", buf);
 	}
 	if (syscall(SYS_rseq, NULL, 0, 0, 0) && errno == ENOSYS)
-		bad += line(out, false, "rseq",
-			    "not in this kernel: images of threads with rseq cannot be restored here");
+		bad += line(
+			out, false, "rseq",
+			"not in this kernel: images of threads with rseq cannot be restored here");
 	else
 		line(out, true, "rseq", "%s",
 		     &__rseq_size && __rseq_size
@@ -301,8 +306,8 @@ int crinfo_check_image(const struct sc_image *img, FILE *out)
 			plan.user_ns ? "not privileged to choose them" : "some are taken";
 
 		if (why)
-			bad += line(out, false, "pids", "%s, and new namespaces cannot be made (%s)",
-				    reason, why);
+			bad += line(out, false, "pids",
+				    "%s, and new namespaces cannot be made (%s)", reason, why);
 		else
 			line(out, true, "pids", "%s: restored inside new %s namespaces", reason,
 			     plan.user_ns ? "user and pid" : "pid");

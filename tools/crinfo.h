@@ -27,10 +27,10 @@ int cr_mem_read(struct cr_mem *m, uint64_t addr, void *buf, size_t len);
 /* Where an address is: the symbol around it in the ELF file mapped
  * there (.symtab, else .dynsym), else the file and offset. */
 struct cr_sym {
-	const char *name;   /* NULL: no symbol covers it */
-	uint64_t off;	    /* from the symbol's start */
-	const char *path;   /* NULL: no file is mapped there */
-	uint64_t file_off;  /* offset in path */
+	const char *name; /* NULL: no symbol covers it */
+	uint64_t off; /* from the symbol's start */
+	const char *path; /* NULL: no file is mapped there */
+	uint64_t file_off; /* offset in path */
 };
 struct cr_syms;
 struct cr_syms *cr_syms_new(const Sc__Mm *mm);

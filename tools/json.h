@@ -17,10 +17,10 @@
 
 struct json {
 	FILE *f;
-	bool pretty;		 /* newlines and two-space indentation */
+	bool pretty; /* newlines and two-space indentation */
 	int depth;
 	bool first[JSON_MAX_DEPTH]; /* nothing written yet at that level */
-	int overflow;		 /* levels opened past JSON_MAX_DEPTH */
+	int overflow; /* levels opened past JSON_MAX_DEPTH */
 };
 
 void json_init(struct json *j, FILE *f, bool pretty);

@@ -50,17 +50,39 @@ const char *cr_syscall_name(uint64_t nr)
 		unsigned nr;
 		const char *name;
 	} calls[] = {
-		{ 0, "read" },		 { 1, "write" },	   { 7, "poll" },
-		{ 17, "pread64" },	 { 18, "pwrite64" },	   { 19, "readv" },
-		{ 20, "writev" },	 { 23, "select" },	   { 24, "sched_yield" },
-		{ 34, "pause" },	 { 35, "nanosleep" },	   { 42, "connect" },
-		{ 43, "accept" },	 { 44, "sendto" },	   { 45, "recvfrom" },
-		{ 46, "sendmsg" },	 { 47, "recvmsg" },	   { 61, "wait4" },
-		{ 72, "fcntl" },	 { 73, "flock" },	   { 74, "fsync" },
-		{ 128, "rt_sigtimedwait" }, { 130, "rt_sigsuspend" }, { 202, "futex" },
-		{ 230, "clock_nanosleep" }, { 232, "epoll_wait" }, { 247, "waitid" },
-		{ 270, "pselect6" },	 { 271, "ppoll" },	   { 281, "epoll_pwait" },
-		{ 288, "accept4" },	 { 426, "io_uring_enter" }, { 441, "epoll_pwait2" },
+		{ 0, "read" },
+		{ 1, "write" },
+		{ 7, "poll" },
+		{ 17, "pread64" },
+		{ 18, "pwrite64" },
+		{ 19, "readv" },
+		{ 20, "writev" },
+		{ 23, "select" },
+		{ 24, "sched_yield" },
+		{ 34, "pause" },
+		{ 35, "nanosleep" },
+		{ 42, "connect" },
+		{ 43, "accept" },
+		{ 44, "sendto" },
+		{ 45, "recvfrom" },
+		{ 46, "sendmsg" },
+		{ 47, "recvmsg" },
+		{ 61, "wait4" },
+		{ 72, "fcntl" },
+		{ 73, "flock" },
+		{ 74, "fsync" },
+		{ 128, "rt_sigtimedwait" },
+		{ 130, "rt_sigsuspend" },
+		{ 202, "futex" },
+		{ 230, "clock_nanosleep" },
+		{ 232, "epoll_wait" },
+		{ 247, "waitid" },
+		{ 270, "pselect6" },
+		{ 271, "ppoll" },
+		{ 281, "epoll_pwait" },
+		{ 288, "accept4" },
+		{ 426, "io_uring_enter" },
+		{ 441, "epoll_pwait2" },
 	};
 
 	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
@@ -74,8 +96,8 @@ static void show_tree(const Sc__Inventory *inv, size_t i, int depth, bool *seen,
 	const Sc__ProcEntry *p = inv->procs[i];
 
 	seen[i] = true;
-	fprintf(out, "  %*s%d (ppid %d, pgid %d, sid %d)\n", depth * 2, "", p->pid, p->ppid, p->pgid,
-		p->sid);
+	fprintf(out, "  %*s%d (ppid %d, pgid %d, sid %d)\n", depth * 2, "", p->pid, p->ppid,
+		p->pgid, p->sid);
 	for (size_t k = 0; k < inv->n_procs; k++)
 		if (!seen[k] && inv->procs[k]->ppid == p->pid)
 			show_tree(inv, k, depth + 1, seen, out);
@@ -109,7 +131,8 @@ static void show_inventory(const struct sc_image *img, FILE *out)
 		inv->has_exit_after && inv->exit_after ? "exit" : "run on");
 	if (inv->has_freeze_ns)
 		fprintf(out, "  threads parked for %.3f ms\n", (double)inv->freeze_ns / 1e6);
-	fprintf(out, "  %s\n", inv->parent ? "incremental, parent image:" : "full image (no parent)");
+	fprintf(out, "  %s\n",
+		inv->parent ? "incremental, parent image:" : "full image (no parent)");
 	if (inv->parent)
 		fprintf(out, "    %s\n", inv->parent);
 	for (size_t i = 0; i < inv->n_files; i++)
@@ -130,8 +153,7 @@ static void show_inventory(const struct sc_image *img, FILE *out)
 	free(seen);
 }
 
-static void show_threads(const Sc__ProcCore *c, struct cr_mem *mem, struct cr_syms *syms,
-			 FILE *out)
+static void show_threads(const Sc__ProcCore *c, struct cr_mem *mem, struct cr_syms *syms, FILE *out)
 {
 	fprintf(out, "  threads (%zu):\n", c->n_threads);
 	for (size_t i = 0; i < c->n_threads; i++) {
@@ -209,8 +231,9 @@ static void show_sigacts(const Sc__SigActs *acts, struct cr_syms *syms, FILE *ou
 		uint64_t bit;
 		const char *name;
 	} flags[] = {
-		{ SA_SIGINFO, "SIGINFO" },   { SA_RESTART, "RESTART" },	  { SA_ONSTACK, "ONSTACK" },
-		{ SA_NODEFER, "NODEFER" },   { SA_RESETHAND, "RESETHAND" }, { SA_NOCLDSTOP, "NOCLDSTOP" },
+		{ SA_SIGINFO, "SIGINFO" },     { SA_RESTART, "RESTART" },
+		{ SA_ONSTACK, "ONSTACK" },     { SA_NODEFER, "NODEFER" },
+		{ SA_RESETHAND, "RESETHAND" }, { SA_NOCLDSTOP, "NOCLDSTOP" },
 		{ SA_NOCLDWAIT, "NOCLDWAIT" },
 	};
 
@@ -261,7 +284,8 @@ int crinfo_show(const struct sc_image *img, FILE *out)
 
 		if (!mem) {
 			cr_syms_free(syms);
-			fprintf(stderr, "crinfo: %s: %s: cannot be read\n", img->dir, p->pages_name);
+			fprintf(stderr, "crinfo: %s: %s: cannot be read\n", img->dir,
+				p->pages_name);
 			return -1;
 		}
 		crinfo_show_proc(p, mem, syms, out);

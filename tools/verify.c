@@ -31,8 +31,10 @@ static bool summed(const Sc__Inventory *inv, const char *name)
 /* One of the files sc_image_load() read and checked already. */
 static bool loaded(const struct sc_image *img, const char *name)
 {
-	static const char *const prefixes[] = { SC_CORE_PREFIX,	   SC_SIGACTS_PREFIX, SC_MM_PREFIX,
-						SC_PAGEMAP_PREFIX, SC_PAGES_PREFIX,   SC_FDS_PREFIX };
+	static const char *const prefixes[] = {
+		SC_CORE_PREFIX,	   SC_SIGACTS_PREFIX, SC_MM_PREFIX,
+		SC_PAGEMAP_PREFIX, SC_PAGES_PREFIX,   SC_FDS_PREFIX
+	};
 	char n[80];
 
 	for (size_t i = 0; i < img->nprocs; i++)
@@ -63,7 +65,8 @@ static int other_files(const struct sc_image *img, FILE *out)
 	while (dir && (d = readdir(dir)))
 		if (d->d_name[0] != '.' && strcmp(d->d_name, SC_INVENTORY_FILE) &&
 		    !summed(img->inv, d->d_name))
-			fprintf(out, "note     %s is not part of the image (not in the inventory)\n",
+			fprintf(out,
+				"note     %s is not part of the image (not in the inventory)\n",
 				d->d_name);
 	if (dir)
 		closedir(dir);
@@ -100,14 +103,15 @@ static int references(const struct sc_image *img)
 			const Sc__Vma *v = p->mm->vmas[k];
 			struct stat st;
 
-			if (v->kind != SC__VMA_KIND__FILE_PRIVATE && v->kind != SC__VMA_KIND__FILE_SHARED)
+			if (v->kind != SC__VMA_KIND__FILE_PRIVATE &&
+			    v->kind != SC__VMA_KIND__FILE_SHARED)
 				continue;
 			if (stat(v->path, &st))
 				bad += problem(img, "%s: mapped file %s is gone", name, v->path);
 			else if (v->has_ino && st.st_ino != v->ino)
-				bad += problem(img,
-					       "%s: mapped file %s was replaced since the checkpoint",
-					       name, v->path);
+				bad += problem(
+					img, "%s: mapped file %s was replaced since the checkpoint",
+					name, v->path);
 		}
 		snprintf(name, sizeof(name), "%s-%d.img", SC_FDS_PREFIX, p->pid);
 		if (fd_path_preflight(p->fds, false, err))
@@ -136,8 +140,9 @@ static int verify(const char *dir, FILE *out, int depth)
 	}
 	bad += other_files(&img, out);
 	if (!bad)
-		fprintf(out, "ok       %s: the inventory and %zu files, sizes and checksums as "
-			     "it says, every record valid\n",
+		fprintf(out,
+			"ok       %s: the inventory and %zu files, sizes and checksums as "
+			"it says, every record valid\n",
 			dir, img.inv->n_files);
 	if (img.inv->parent) {
 		if (img.inv->parent[0] == '/')

@@ -117,12 +117,13 @@ START_TEST(json_fields)
 	lock.write = 1;
 	lock.start = 7;
 	got = message_json(&fd.base, false);
-	snprintf(want, sizeof(want),
-		 "{\"fd\":-3,\"kind\":\"PIPE\",\"flags\":2050,\"path\":\"/tmp/\\\"x\\\"\","
-		 "\"pos\":18446744073709551615,\"cloexec\":true,\"epoll\":[],"
-		 "\"queue\":[{\"len\":2,\"xxh3\":\"0x%016llx\"},{\"len\":0,\"xxh3\":\"0x%016llx\"}],"
-		 "\"locks\":[{\"type\":\"OFD\",\"write\":true,\"start\":7}],\"watches\":[]}",
-		 (unsigned long long)XXH3_64bits("ab", 2), (unsigned long long)XXH3_64bits("", 0));
+	snprintf(
+		want, sizeof(want),
+		"{\"fd\":-3,\"kind\":\"PIPE\",\"flags\":2050,\"path\":\"/tmp/\\\"x\\\"\","
+		"\"pos\":18446744073709551615,\"cloexec\":true,\"epoll\":[],"
+		"\"queue\":[{\"len\":2,\"xxh3\":\"0x%016llx\"},{\"len\":0,\"xxh3\":\"0x%016llx\"}],"
+		"\"locks\":[{\"type\":\"OFD\",\"write\":true,\"start\":7}],\"watches\":[]}",
+		(unsigned long long)XXH3_64bits("ab", 2), (unsigned long long)XXH3_64bits("", 0));
 	ck_assert_str_eq(got, want);
 	free(got);
 
