@@ -17,7 +17,9 @@
 #include <libunwind.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "crinfo.h"
@@ -51,6 +53,7 @@ struct mfile {
 
 struct cr_syms {
 	const Sc__Mm *mm;
+	bool own_vdso; /* this kernel's vDSO is the image's */
 	struct mfile *files;
 	size_t nfiles;
 };
@@ -78,9 +81,33 @@ static const Sc__Vma *vma_at(const Sc__Mm *mm, uint64_t addr)
 	return lo < mm->n_vmas && mm->vmas[lo]->start <= addr ? mm->vmas[lo] : NULL;
 }
 
-static bool maps_file(const Sc__Vma *v)
+/* The file a VMA maps, by name: its path, or [vdso] when this kernel's
+ * vDSO stands in for the image's (see cr_syms_new); NULL if none. */
+static const char *file_name(const struct cr_syms *s, const Sc__Vma *v)
 {
-	return v->path && v->path[0] == '/' && !sc_is_vdso_kind(v);
+	if (v->kind == SC__VMA_KIND__VDSO)
+		return s->own_vdso ? "[vdso]" : NULL;
+	return v->path && v->path[0] == '/' && !sc_is_vdso_kind(v) ? v->path : NULL;
+}
+
+/* This process's vDSO as a file: a memfd holding a copy of its bytes, if
+ * it is as long as the image's. */
+static int copy_own_vdso(const Sc__Vma *v)
+{
+	struct sc_vdso_layout vd;
+	uint64_t len;
+	int fd;
+
+	if (sc_own_maps(&vd, NULL, NULL))
+		return -1;
+	len = vd.part[2].end - vd.part[2].start;
+	if (!len || len != v->end - v->start || (fd = memfd_create("vdso", MFD_CLOEXEC)) < 0)
+		return -1;
+	if (write(fd, (const void *)(uintptr_t)vd.part[2].start, len) != (ssize_t)len) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* Opens path only if it is a regular file, the one mapped when v->ino
@@ -101,10 +128,13 @@ static int open_mapped(const Sc__Vma *v)
 
 static struct mfile *file_of(struct cr_syms *s, const Sc__Vma *v)
 {
+	const char *name = file_name(s, v);
 	struct mfile *f;
 
+	if (!name)
+		return NULL;
 	for (size_t i = 0; i < s->nfiles; i++)
-		if (!strcmp(s->files[i].path, v->path))
+		if (!strcmp(s->files[i].path, name))
 			return &s->files[i];
 	f = realloc(s->files, (s->nfiles + 1) * sizeof(*f));
 	if (!f)
@@ -112,10 +142,10 @@ static struct mfile *file_of(struct cr_syms *s, const Sc__Vma *v)
 	s->files = f;
 	f = &s->files[s->nfiles];
 	memset(f, 0, sizeof(*f));
-	f->path = strdup(v->path);
+	f->path = strdup(name);
 	if (!f->path)
 		return NULL;
-	f->fd = open_mapped(v);
+	f->fd = v->kind == SC__VMA_KIND__VDSO ? copy_own_vdso(v) : open_mapped(v);
 	s->nfiles++;
 	return f;
 }
@@ -226,7 +256,7 @@ static struct mfile *locate(struct cr_syms *s, uint64_t addr, const Sc__Vma **vp
 	struct mfile *f;
 
 	*vp = v;
-	if (!v || !maps_file(v) || !(f = file_of(s, v)))
+	if (!v || !(f = file_of(s, v)))
 		return NULL;
 	if (!f->elf_tried)
 		load_elf(f);
@@ -244,12 +274,18 @@ static struct mfile *locate(struct cr_syms *s, uint64_t addr, const Sc__Vma **vp
 	return NULL;
 }
 
-struct cr_syms *cr_syms_new(const Sc__Mm *mm)
+struct cr_syms *cr_syms_new(const Sc__Mm *mm, const char *kernel)
 {
 	struct cr_syms *s = calloc(1, sizeof(*s));
+	char err[SC_ERR_LEN];
+	struct utsname uts;
 
-	if (s)
-		s->mm = mm;
+	if (!s)
+		return NULL;
+	s->mm = mm;
+	/* The same kernel release with the same vDSO layout: the same vDSO. */
+	s->own_vdso =
+		kernel && !uname(&uts) && !strcmp(uts.release, kernel) && !sc_check_vdso(mm, err);
 	return s;
 }
 
@@ -279,9 +315,8 @@ void cr_symbolize(struct cr_syms *s, uint64_t addr, struct cr_sym *out)
 	struct mfile *f = locate(s, addr, &v, &bias);
 
 	memset(out, 0, sizeof(*out));
-	if (!v || !maps_file(v))
+	if (!v || !(out->path = file_name(s, v)))
 		return;
-	out->path = v->path;
 	out->file_off = addr - v->start + (v->has_pgoff ? v->pgoff : 0);
 	if (!f || !f->nsyms)
 		return;
@@ -363,7 +398,7 @@ static int read_page_part(struct cr_mem *m, uint64_t addr, void *buf, size_t len
 	size_t lo = 0, hi = m->pm->n_entries;
 	struct mfile *f;
 
-	if (!v || sc_is_vdso_kind(v))
+	if (!v || v->kind == SC__VMA_KIND__VVAR || v->kind == SC__VMA_KIND__VVAR_VCLOCK)
 		return -1;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -379,11 +414,14 @@ static int read_page_part(struct cr_mem *m, uint64_t addr, void *buf, size_t len
 
 		return pread(m->pages_fd, buf, len, at) == (ssize_t)len ? 0 : -1;
 	}
-	if (v->kind == SC__VMA_KIND__FILE_PRIVATE || v->kind == SC__VMA_KIND__FILE_SHARED) {
+	if (v->kind == SC__VMA_KIND__FILE_PRIVATE || v->kind == SC__VMA_KIND__FILE_SHARED ||
+	    v->kind == SC__VMA_KIND__VDSO) {
 		f = file_of(m->syms, v);
 		if (!f || f->fd < 0)
 			return -1;
-		return pread(f->fd, buf, len, (off_t)(addr - v->start + v->pgoff)) == (ssize_t)len
+		return pread(f->fd, buf, len,
+			     (off_t)(addr - v->start + (v->has_pgoff ? v->pgoff : 0))) ==
+				       (ssize_t)len
 			       ? 0
 			       : -1;
 	}
@@ -575,7 +613,7 @@ int crinfo_bt(const struct sc_image *img, FILE *out)
 
 	for (size_t i = 0; i < img->nprocs; i++) {
 		const struct sc_proc_img *p = &img->procs[i];
-		struct cr_syms *syms = cr_syms_new(p->mm);
+		struct cr_syms *syms = cr_syms_new(p->mm, img->inv->kernel);
 		struct cr_mem *mem = syms ? cr_mem_open(img, p, syms) : NULL;
 		unw_addr_space_t as = unw_create_addr_space(&accessors, 0);
 

@@ -14,7 +14,8 @@
 
 /* Read access to one process's memory: stored pages from pages-PID.img,
  * file mappings' other pages from their files, zeros for anonymous
- * memory that was not stored (all-zero pages never are). */
+ * memory that was not stored (all-zero pages never are), the vDSO from
+ * this process's when it is the same (see cr_syms_new). */
 struct cr_mem;
 struct cr_syms;
 /* Files are read through syms, which caches them. */
@@ -33,7 +34,10 @@ struct cr_sym {
 	uint64_t file_off; /* offset in path */
 };
 struct cr_syms;
-struct cr_syms *cr_syms_new(const Sc__Mm *mm);
+/* kernel: the release of the kernel that wrote the image (NULL: not
+ * known); when it is this one's, this process's vDSO stands in for the
+ * image's, which is not stored. */
+struct cr_syms *cr_syms_new(const Sc__Mm *mm, const char *kernel);
 void cr_syms_free(struct cr_syms *s);
 void cr_symbolize(struct cr_syms *s, uint64_t addr, struct cr_sym *out);
 /* "b+0x1c (/path/prog)", "/path/lib.so+0x1234" or "0x7f..." into buf. */

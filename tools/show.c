@@ -279,7 +279,7 @@ int crinfo_show(const struct sc_image *img, FILE *out)
 	show_inventory(img, out);
 	for (size_t i = 0; i < img->nprocs; i++) {
 		const struct sc_proc_img *p = &img->procs[i];
-		struct cr_syms *syms = cr_syms_new(p->mm);
+		struct cr_syms *syms = cr_syms_new(p->mm, img->inv->kernel);
 		struct cr_mem *mem = syms ? cr_mem_open(img, p, syms) : NULL;
 
 		if (!mem) {

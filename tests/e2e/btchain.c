@@ -2,13 +2,15 @@
 /*
  * A known call chain in every thread, for `crinfo bt` (tests/e2e/crinfo.sh):
  * the main thread runs main -> a -> b, each worker thread_main -> a -> b,
- * and b loops until the stop request: worker 0 spinning in b itself, the
- * others (and main) sleeping in usleep(), so the unwinder has to get out
- * of libc's syscall wrappers too. Ready once every thread is in b.
+ * and b loops until the stop request: worker 1 spinning on clock_gettime()
+ * (frozen in b, in libc or in the vDSO, which the image does not hold),
+ * the others (and main) sleeping in usleep(), so the unwinder has to get
+ * out of libc's syscall wrappers too. Ready once every thread is in b.
  *
  * Built as usual (no frame pointers): the unwinder works from .eh_frame.
  */
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "zdtm.h"
@@ -25,9 +27,11 @@ __attribute__((noinline)) static int b(int who)
 {
 	__atomic_add_fetch(&in_b, 1, __ATOMIC_ACQ_REL);
 	while (!test_stopping()) {
+		struct timespec ts;
+
 		loops[who]++;
 		if (who == 1)
-			__builtin_ia32_pause();
+			clock_gettime(CLOCK_MONOTONIC, &ts);
 		else
 			usleep(2000);
 	}

@@ -91,7 +91,7 @@ t_show() {
 		grep -q "^  $PID (ppid" "$W/show" &&
 		grep -q "^process $PID: cwd $W," "$W/show" &&
 		grep -qE "^    fd 0 +device: /dev/null" "$W/show" &&
-		grep -qE "running +at b\+0x[0-9a-f]+ \($W/btchain\)" "$W/show" &&
+		grep -qE "in syscall clock_nanosleep +at clock_nanosleep\+0x[0-9a-f]+ \(/.*libc" "$W/show" &&
 		grep -qE "r-xp FILE_PRIVATE +- $W/btchain\+0x" "$W/show" ||
 		{ say "show lacks what it should say:"; cat "$W/show" >&2; return 1; }
 	for t in $TIDS; do

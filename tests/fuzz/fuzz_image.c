@@ -270,7 +270,7 @@ static void render_show(const Sc__ProcCore *core, const Sc__SigActs *acts, const
 	p.mm = (Sc__Mm *)(mm ? mm : fixed_mm());
 	p.pm = (Sc__Pagemap *)(pm ? pm : &fpm);
 	p.fds = (Sc__Fds *)(fds ? fds : &ffds);
-	syms = cr_syms_new(p.mm);
+	syms = cr_syms_new(p.mm, NULL);
 	mem = syms ? cr_mem_open(&img, &p, syms) : NULL;
 	FUZZ_ASSERT(mem != NULL, "no memory for crinfo");
 	crinfo_show_proc(&p, mem, syms, devnull);

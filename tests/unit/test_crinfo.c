@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #define XXH_INLINE_ALL
@@ -199,7 +200,14 @@ static struct own_mm *own_mm(void)
 		v->start = m.start;
 		v->end = m.end;
 		v->kind = SC__VMA_KIND__ANON_PRIVATE;
-		if (m.path && m.path[0] == '/') {
+		if (m.path && m.path[0] == '[') {
+			static const char *const kinds[] = { "[vvar]", "[vvar_vclock]", "[vdso]" };
+
+			for (int k = 0; k < 3; k++)
+				if (m.path_len == strlen(kinds[k]) &&
+				    !memcmp(m.path, kinds[k], m.path_len))
+					v->kind = SC__VMA_KIND__VVAR + k;
+		} else if (m.path && m.path[0] == '/') {
 			snprintf(o->path[i], sizeof(o->path[i]), "%.*s", (int)m.path_len, m.path);
 			v->path = o->path[i];
 			v->kind = SC__VMA_KIND__FILE_PRIVATE;
@@ -218,7 +226,7 @@ static struct own_mm *own_mm(void)
 START_TEST(symbolize_symtab)
 {
 	struct own_mm *o = own_mm();
-	struct cr_syms *s = cr_syms_new(&o->mm);
+	struct cr_syms *s = cr_syms_new(&o->mm, NULL);
 	uint64_t fn = (uint64_t)(uintptr_t)crinfo_test_known_function;
 	char exe[256], buf[512];
 	struct cr_sym sym;
@@ -247,7 +255,7 @@ END_TEST
 START_TEST(symbolize_dynsym)
 {
 	struct own_mm *o = own_mm();
-	struct cr_syms *s = cr_syms_new(&o->mm);
+	struct cr_syms *s = cr_syms_new(&o->mm, NULL);
 	struct cr_sym sym;
 
 	/* libc is stripped of .symtab on Debian; getpid is exported. */
@@ -264,7 +272,7 @@ END_TEST
 START_TEST(symbolize_no_symbol)
 {
 	struct own_mm *o = own_mm();
-	struct cr_syms *s = cr_syms_new(&o->mm);
+	struct cr_syms *s = cr_syms_new(&o->mm, NULL);
 	const Sc__Vma *first = NULL;
 	void *heap = malloc(64);
 	char buf[512];
@@ -304,10 +312,44 @@ START_TEST(symbolize_replaced_file)
 	/* The image says another inode was mapped: no symbols from this one. */
 	for (size_t i = 0; i < o->mm.n_vmas; i++)
 		o->vp[i]->ino ^= 1;
-	s = cr_syms_new(&o->mm);
+	s = cr_syms_new(&o->mm, NULL);
 	cr_symbolize(s, fn, &sym);
 	ck_assert_ptr_null(sym.name);
 	ck_assert_ptr_nonnull(sym.path);
+	cr_syms_free(s);
+	free(o);
+}
+END_TEST
+
+/* The vDSO is never in an image: this kernel's stands in for it when
+ * the image was written under this very kernel. */
+START_TEST(symbolize_vdso)
+{
+	struct own_mm *o = own_mm();
+	const Sc__Vma *vdso = NULL;
+	struct utsname uts;
+	struct cr_syms *s;
+	struct cr_sym sym;
+	bool found = false;
+
+	ck_assert_int_eq(uname(&uts), 0);
+	for (size_t i = 0; i < o->mm.n_vmas; i++)
+		if (o->vp[i]->kind == SC__VMA_KIND__VDSO)
+			vdso = o->vp[i];
+	ck_assert_ptr_nonnull(vdso);
+	s = cr_syms_new(&o->mm, uts.release);
+	for (uint64_t a = vdso->start; a < vdso->end && !found; a++) {
+		cr_symbolize(s, a, &sym);
+		ck_assert_str_eq(sym.path, "[vdso]");
+		found = sym.name && strstr(sym.name, "clock_gettime");
+	}
+	ck_assert_msg(found, "no clock_gettime in the vDSO");
+	cr_syms_free(s);
+
+	/* Written under another kernel: nothing known there. */
+	s = cr_syms_new(&o->mm, "0.0.0-other");
+	cr_symbolize(s, vdso->start + 0x10, &sym);
+	ck_assert_ptr_null(sym.path);
 	cr_syms_free(s);
 	free(o);
 }
@@ -328,6 +370,7 @@ int main(void)
 	tcase_add_test(ts, symbolize_dynsym);
 	tcase_add_test(ts, symbolize_no_symbol);
 	tcase_add_test(ts, symbolize_replaced_file);
+	tcase_add_test(ts, symbolize_vdso);
 	suite_add_tcase(su, tj);
 	suite_add_tcase(su, ts);
 	sr = srunner_create(su);
