@@ -607,6 +607,27 @@ const char *cr_thread_state(struct cr_mem *mem, const Sc__ThreadCore *t, char *b
 	return buf;
 }
 
+int crinfo_bt_proc(const struct sc_proc_img *p, struct cr_mem *mem, struct cr_syms *syms, FILE *out)
+{
+	unw_addr_space_t as = unw_create_addr_space(&accessors, 0);
+
+	if (!as)
+		return -1;
+	unw_set_caching_policy(as, UNW_CACHE_NONE);
+	for (size_t t = 0; t < p->core->n_threads; t++) {
+		const Sc__ThreadCore *th = p->core->threads[t];
+		struct unw_arg u = { mem, syms, th->regs };
+		char state[64];
+
+		fprintf(out, "%spid %d, thread %d \"%s\"%s, %s\n", t ? "\n" : "", p->pid, th->tid,
+			th->name, th->runtime_thread ? " (the runtime's checkpoint thread)" : "",
+			cr_thread_state(mem, th, state, sizeof(state)));
+		thread_bt(as, &u, out);
+	}
+	unw_destroy_addr_space(as);
+	return 0;
+}
+
 int crinfo_bt(const struct sc_image *img, FILE *out)
 {
 	int ret = 0;
@@ -615,29 +636,12 @@ int crinfo_bt(const struct sc_image *img, FILE *out)
 		const struct sc_proc_img *p = &img->procs[i];
 		struct cr_syms *syms = cr_syms_new(p->mm, img->inv->kernel);
 		struct cr_mem *mem = syms ? cr_mem_open(img, p, syms) : NULL;
-		unw_addr_space_t as = unw_create_addr_space(&accessors, 0);
 
-		if (!mem || !as) {
+		if (!mem || crinfo_bt_proc(p, mem, syms, out)) {
 			fprintf(stderr, "crinfo: %s: cannot read the memory of pid %d\n", img->dir,
 				p->pid);
 			ret = -1;
-		} else {
-			unw_set_caching_policy(as, UNW_CACHE_NONE);
-			for (size_t t = 0; t < p->core->n_threads; t++) {
-				const Sc__ThreadCore *th = p->core->threads[t];
-				struct unw_arg u = { mem, syms, th->regs };
-				char state[64];
-
-				fprintf(out, "%spid %d, thread %d \"%s\"%s, %s\n", t ? "\n" : "",
-					p->pid, th->tid, th->name,
-					th->runtime_thread ? " (the runtime's checkpoint thread)"
-							   : "",
-					cr_thread_state(mem, th, state, sizeof(state)));
-				thread_bt(as, &u, out);
-			}
 		}
-		if (as)
-			unw_destroy_addr_space(as);
 		cr_mem_close(mem);
 		cr_syms_free(syms);
 	}

@@ -45,6 +45,9 @@ const char *cr_sym_format(const struct cr_sym *sym, uint64_t addr, char *buf, si
 
 /* Per-thread backtraces from the saved registers (libunwind remote). */
 int crinfo_bt(const struct sc_image *img, FILE *out);
+/* One process's; 0, or -1 when libunwind has no address space for it. */
+int crinfo_bt_proc(const struct sc_proc_img *p, struct cr_mem *mem, struct cr_syms *syms,
+		   FILE *out);
 
 /* ---- show.c / json.c ---- */
 int crinfo_show(const struct sc_image *img, FILE *out);

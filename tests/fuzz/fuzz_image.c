@@ -235,8 +235,46 @@ static void render_json(const ProtobufCMessage *m)
 	free(buf);
 }
 
+/* The stack of fixed_mm() as stored pages, in a memfd: words that point
+ * into the stack or the text, or anywhere, drawn from seed, for the
+ * unwinder to follow. Returns the pagemap of it. */
+static const Sc__Pagemap *stack_pages(uint64_t seed, int *fd)
+{
+	static const uint64_t lo = 0x7ffffffde000ULL, hi = SC_TASK_SIZE;
+	static Sc__PagemapEntry e = SC__PAGEMAP_ENTRY__INIT, *ep[1] = { &e };
+	static Sc__Pagemap pm = SC__PAGEMAP__INIT;
+	static uint64_t words[(0x7ffffffff000ULL - 0x7ffffffde000ULL) / 8];
+
+	if (*fd < 0) {
+		*fd = memfd_create("fuzz-stack", MFD_CLOEXEC);
+		e.vaddr = lo;
+		e.nr_pages = (hi - lo) / SC_PAGE_SIZE;
+		pm.entries = ep;
+		pm.n_entries = 1;
+		pm.pages_bytes = hi - lo;
+	}
+	seed |= 1;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+		switch (seed % 3) {
+		case 0:
+			words[i] = lo + (seed >> 8) % (hi - lo) / 8 * 8;
+			break;
+		case 1:
+			words[i] = 0x400000 + (seed >> 8) % 0x10000;
+			break;
+		default:
+			words[i] = seed;
+		}
+	}
+	FUZZ_ASSERT(*fd >= 0 && pwrite(*fd, words, sizeof(words), 0) == (ssize_t)sizeof(words),
+		    "fuzz stack memfd");
+	return &pm;
+}
+
 /* A process whose records are fixed but for the one being fuzzed, shown
- * as `crinfo show` shows it. Its "pages file" is /dev/null. */
+ * as `crinfo show` shows it; its "pages file" is /dev/null. A fuzzed core
+ * is also unwound, as `crinfo bt` does, through a made-up stack. */
 static void render_show(const Sc__ProcCore *core, const Sc__SigActs *acts, const Sc__Mm *mm,
 			const Sc__Pagemap *pm, const Sc__Fds *fds)
 {
@@ -248,9 +286,11 @@ static void render_show(const Sc__ProcCore *core, const Sc__SigActs *acts, const
 	static Sc__Fds ffds = SC__FDS__INIT;
 	static struct sc_image img = { .dirfd = -1 };
 	static FILE *devnull;
+	static int stack_fd = -1;
 	struct sc_proc_img p = { .pid = 1, .pages_name = "null" };
 	struct cr_syms *syms;
 	struct cr_mem *mem;
+	bool unwind = core && !mm && !pm;
 
 	if (!devnull) {
 		devnull = fopen("/dev/null", "we");
@@ -270,10 +310,18 @@ static void render_show(const Sc__ProcCore *core, const Sc__SigActs *acts, const
 	p.mm = (Sc__Mm *)(mm ? mm : fixed_mm());
 	p.pm = (Sc__Pagemap *)(pm ? pm : &fpm);
 	p.fds = (Sc__Fds *)(fds ? fds : &ffds);
+	if (unwind) {
+		const Sc__GpRegs *r = core->threads[0]->regs;
+
+		p.pm = (Sc__Pagemap *)stack_pages(r->rip ^ r->rsp ^ r->rbp, &stack_fd);
+		snprintf(p.pages_name, sizeof(p.pages_name), "/proc/self/fd/%d", stack_fd);
+	}
 	syms = cr_syms_new(p.mm, NULL);
 	mem = syms ? cr_mem_open(&img, &p, syms) : NULL;
 	FUZZ_ASSERT(mem != NULL, "no memory for crinfo");
 	crinfo_show_proc(&p, mem, syms, devnull);
+	if (unwind)
+		FUZZ_ASSERT(crinfo_bt_proc(&p, mem, syms, devnull) == 0, "no unwinding");
 	cr_mem_close(mem);
 	cr_syms_free(syms);
 }
