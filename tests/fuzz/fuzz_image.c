@@ -21,7 +21,9 @@
  * What is accepted is then shown the ways crinfo shows it: as JSON (which
  * must be well-formed, checked by a parser of its own here) and as the
  * summary of a process (threads, memory map, descriptors through each
- * kind's describe half, signal handlers) with the other records fixed.
+ * kind's describe half, signal handlers) with the other records fixed;
+ * an accepted core is also unwound as crinfo bt does, through a stack of
+ * made-up words.
  *
  * fuzz_image_mutate() is a structure-aware mutator for these inputs
  * (pbmutate.c): the standalone driver uses it, and the libFuzzer build
