@@ -168,10 +168,10 @@ static void seq_name(char *buf, const char *pre, unsigned seq, const char *post)
 
 static int write_inventory(struct rt_image *im)
 {
-	static struct utsname uts; /* not on the dump stack: 390 bytes */
 	Sc__Inventory inv = SC__INVENTORY__INIT;
 	Sc__ProcEntry pe = SC__PROC_ENTRY__INIT;
 	Sc__ProcEntry *procs[1] = { &pe };
+	struct utsname uts;
 
 	pe.pid = im->pid;
 	pe.ppid = (int)sc_sys0(__NR_getppid);
