@@ -108,6 +108,10 @@ int sc_check_inventory(const Sc__Inventory *inv, char *err)
 			if (inv->procs[j]->pid == p->pid)
 				return fail(err, "pid %d listed twice", p->pid);
 	}
+	if ((inv->kernel && strlen(inv->kernel) > 64) || (inv->hostname && strlen(inv->hostname) > 64))
+		return fail(err, "kernel or host name longer than uname gives");
+	if (inv->has_trigger_signal && (inv->trigger_signal < 1 || inv->trigger_signal > 64))
+		return fail(err, "trigger signal %u", inv->trigger_signal);
 	for (size_t i = 0; i < inv->n_files; i++)
 		if (!safe_name(inv->files[i]->name))
 			return fail(err, "file name \"%s\" is not a plain name", inv->files[i]->name);
@@ -600,7 +604,7 @@ static void *read_checked(struct sc_image *img, const Sc__FileSum *s, size_t *le
 }
 
 /* Streams a large file through XXH3. */
-static int hash_file(struct sc_image *img, const Sc__FileSum *s, char *err)
+int sc_image_check_file(const struct sc_image *img, const Sc__FileSum *s, char *err)
 {
 	size_t chunk = 8 << 20;
 	int fd = openat(img->dirfd, s->name, O_RDONLY | O_CLOEXEC);
@@ -692,7 +696,7 @@ static int load_proc(struct sc_image *img, struct sc_proc_img *p, char *err)
 	s = find_sum(img->inv, p->pages_name);
 	if (!s)
 		return fail(err, "%s: missing from the inventory", p->pages_name);
-	if (hash_file(img, s, err))
+	if (sc_image_check_file(img, s, err))
 		return -1;
 	p->pages_size = s->size;
 

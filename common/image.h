@@ -48,6 +48,10 @@ struct sc_image {
 int sc_image_load(const char *dir, struct sc_image *img, char *err);
 void sc_image_free(struct sc_image *img);
 
+/* Size and XXH3 of one file of the image against the inventory's sum;
+ * 0 or -1 with err set to "FILE: problem". */
+int sc_image_check_file(const struct sc_image *img, const Sc__FileSum *s, char *err);
+
 /* The message type stored in image files of the given type, or NULL. */
 const ProtobufCMessageDescriptor *sc_img_descriptor(uint32_t type);
 

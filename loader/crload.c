@@ -24,6 +24,7 @@
 #include "fd_restore.h"
 #include "fdkinds.h"
 #include "restore.h"
+#include "vdso.h"
 
 static volatile pid_t forward_to;
 
@@ -243,7 +244,7 @@ int main(int argc, char **argv)
 			opts.dir, img.nprocs);
 		return 1;
 	}
-	if (check_vdso(img.procs[0].mm, err) || plan_pids(&img, &plan, err) ||
+	if (sc_check_vdso(img.procs[0].mm, err) || plan_pids(&img, &plan, err) ||
 	    fd_path_preflight(img.procs[0].fds, opts.allow_changed_files, err) ||
 	    fd_inet_preflight(img.procs[0].fds, opts.tcp_established, err)) {
 		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);

@@ -17,7 +17,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "procparse.h"
+#include "vdso.h"
 #include "fd_restore.h"
 #include "restore.h"
 
@@ -58,85 +58,9 @@ static int cmp_range(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-static bool is_vdso_kind(const Sc__Vma *v)
+static int add_busy(void *busy, uint64_t start, uint64_t end)
 {
-	return v->kind == SC__VMA_KIND__VVAR || v->kind == SC__VMA_KIND__VVAR_VCLOCK ||
-	       v->kind == SC__VMA_KIND__VDSO;
-}
-
-struct vdso_layout {
-	struct range part[3]; /* vvar, vvar_vclock, vdso; empty if absent */
-};
-
-static int vdso_index(const char *name, size_t len)
-{
-	if (len == 6 && !memcmp(name, "[vvar]", 6))
-		return 0;
-	if (len == 13 && !memcmp(name, "[vvar_vclock]", 13))
-		return 1;
-	if (len == 6 && !memcmp(name, "[vdso]", 6))
-		return 2;
-	return -1;
-}
-
-/* Current mappings of this process, and where its vDSO family is. */
-static int read_own_maps(struct ranges *busy, struct vdso_layout *vd)
-{
-	FILE *f = fopen("/proc/self/maps", "re");
-	char line[4096 + 128];
-
-	if (!f)
-		return -1;
-	memset(vd, 0, sizeof(*vd));
-	while (fgets(line, sizeof(line), f)) {
-		struct pp_map m;
-		size_t len = strcspn(line, "\n");
-		int k;
-
-		if (pp_parse_maps_line(line, len, &m))
-			continue;
-		if (m.start >= SC_TASK_SIZE)
-			continue;
-		if (busy && ranges_add(busy, m.start, m.end)) {
-			fclose(f);
-			return -1;
-		}
-		if (m.path && (k = vdso_index(m.path, m.path_len)) >= 0)
-			vd->part[k] = (struct range){ m.start, m.end };
-	}
-	fclose(f);
-	return 0;
-}
-
-int check_vdso(const Sc__Mm *mm, char *err)
-{
-	struct vdso_layout cur, img;
-
-	if (read_own_maps(NULL, &cur)) {
-		snprintf(err, SC_ERR_LEN, "/proc/self/maps: %s", strerror(errno));
-		return -1;
-	}
-	memset(&img, 0, sizeof(img));
-	for (size_t i = 0; i < mm->n_vmas; i++) {
-		const Sc__Vma *v = mm->vmas[i];
-
-		if (is_vdso_kind(v))
-			img.part[v->kind - SC__VMA_KIND__VVAR] = (struct range){ v->start, v->end };
-	}
-	for (int k = 0; k < 3; k++) {
-		uint64_t ilen = img.part[k].end - img.part[k].start;
-		uint64_t clen = cur.part[k].end - cur.part[k].start;
-		uint64_t ioff = img.part[k].start - img.part[2].start;
-		uint64_t coff = cur.part[k].start - cur.part[2].start;
-
-		if (ilen != clen || (ilen && ioff != coff)) {
-			snprintf(err, SC_ERR_LEN,
-				 "the vDSO of this kernel differs from the image's (written under "
-				 "another kernel); restore it on the kernel that wrote it");
-			return -1;
-		}
-	}
-	return 0;
+	return ranges_add(busy, start, end);
 }
 
 /* Sorts busy and merges overlapping ranges in place. */
@@ -446,7 +370,7 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 	const Sc__Mm *mm = ctx->p->mm;
 	const Sc__ProcCore *c = ctx->p->core;
 	struct ranges busy = { 0 }, keep = { 0 };
-	struct vdso_layout vd;
+	struct sc_vdso_layout vd;
 	struct premap pm = { .p = ctx->p, .fl = { .fd = ctx->pages_fd, .pm = ctx->p->pm } };
 	struct blob_layout bl;
 	uint64_t total = 0, base, cursor, blob, vdso_span;
@@ -454,7 +378,7 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 	struct rst_args *a;
 	size_t n_moves = 0;
 
-	if (read_own_maps(&busy, &vd)) {
+	if (sc_own_maps(&vd, add_busy, &busy)) {
 		snprintf(err, SC_ERR_LEN, "/proc/self/maps: %s", strerror(errno));
 		return -1;
 	}
@@ -464,7 +388,7 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 
 		if (ranges_add(&busy, v->start, v->end))
 			goto nomem;
-		if (!is_vdso_kind(v))
+		if (!sc_is_vdso_kind(v))
 			total += len + GAP + (len >= HUGE_SIZE ? HUGE_SIZE : 0);
 	}
 	base = find_hole(&busy, total);
@@ -483,7 +407,7 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 		const Sc__Vma *v = mm->vmas[i];
 		uint64_t len = v->end - v->start, temp = cursor;
 
-		if (is_vdso_kind(v))
+		if (sc_is_vdso_kind(v))
 			continue;
 		/* Same offset modulo 2 MiB as the final address, so that
 		 * huge pages survive the move. */
@@ -546,9 +470,9 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		const Sc__Vma *v = mm->vmas[i];
 
-		if (!is_vdso_kind(v))
+		if (!sc_is_vdso_kind(v))
 			continue;
-		const struct range *cur = &vd.part[v->kind - SC__VMA_KIND__VVAR];
+		const struct sc_range *cur = &vd.part[v->kind - SC__VMA_KIND__VVAR];
 		vm[a->n_vdso++] = (struct rst_move){ cur->start, v->start, cur->end - cur->start };
 		if (ranges_add(&keep, cur->start, cur->end))
 			goto nomem;

@@ -43,7 +43,6 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err);
 int restore_process_state(struct restore_ctx *ctx, char *err);
 
 /* premap.c */
-int check_vdso(const Sc__Mm *mm, char *err);
 /* Premaps the image's memory, prepares the restorer and enters it. Only
  * returns on error. */
 int premap_and_restore(struct restore_ctx *ctx, char *err);

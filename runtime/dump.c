@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <time.h>
 
 #define XXH_INLINE_ALL
@@ -170,6 +171,7 @@ static int write_inventory(struct rt_image *im)
 	Sc__Inventory inv = SC__INVENTORY__INIT;
 	Sc__ProcEntry pe = SC__PROC_ENTRY__INIT;
 	Sc__ProcEntry *procs[1] = { &pe };
+	struct utsname uts;
 
 	pe.pid = im->pid;
 	pe.ppid = (int)sc_sys0(__NR_getppid);
@@ -187,6 +189,13 @@ static int write_inventory(struct rt_image *im)
 	inv.exit_after = rt_cfg.exit_after;
 	inv.has_freeze_ns = true;
 	inv.freeze_ns = rt_frz.frozen_at_ns - rt_frz.stop_begin_ns;
+	if (!sc_sys1(__NR_uname, &uts)) {
+		inv.kernel = uts.release;
+		inv.hostname = uts.nodename;
+	}
+	inv.has_trigger_signal = inv.has_interval_sec = true;
+	inv.trigger_signal = (uint32_t)rt_cfg.trigger_sig;
+	inv.interval_sec = rt_cfg.interval_sec;
 	return rt_image_write_msg(im, "inventory", SC_IMG_INVENTORY, &inv.base);
 }
 

@@ -33,8 +33,14 @@ selfckpt_restore_tail:
 	.hidden rt_call_on_stack
 	.type rt_call_on_stack, @function
 rt_call_on_stack:
+	/* Frame-pointer CFI: an unwinder (crinfo bt) gets from fn's stack
+	 * back to the caller's through rbp. */
+	.cfi_startproc
 	push	%rbp
+	.cfi_def_cfa_offset 16
+	.cfi_offset %rbp, -16
 	mov	%rsp, %rbp
+	.cfi_def_cfa_register %rbp
 	and	$-16, %rsi
 	mov	%rsi, %rsp
 	mov	%rdi, %rax
@@ -42,7 +48,9 @@ rt_call_on_stack:
 	call	*%rax
 	mov	%rbp, %rsp
 	pop	%rbp
+	.cfi_def_cfa %rsp, 8
 	ret
+	.cfi_endproc
 	.size rt_call_on_stack, .-rt_call_on_stack
 
 	.section .note.GNU-stack,"",@progbits

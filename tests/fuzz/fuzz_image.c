@@ -18,6 +18,13 @@
  * what a check accepts must satisfy the invariants the loader relies on
  * (checked here independently): a violation aborts like a crash.
  *
+ * What is accepted is then shown the ways crinfo shows it: as JSON (which
+ * must be well-formed, checked by a parser of its own here) and as the
+ * summary of a process (threads, memory map, descriptors through each
+ * kind's describe half, signal handlers) with the other records fixed;
+ * an accepted core is also unwound as crinfo bt does, through a stack of
+ * made-up words.
+ *
  * fuzz_image_mutate() is a structure-aware mutator for these inputs
  * (pbmutate.c): the standalone driver uses it, and the libFuzzer build
  * installs it as LLVMFuzzerCustomMutator for half of its mutations.
@@ -26,18 +33,22 @@
  * (tests/fuzz/fuzz_image, -DFUZZ_LIBFUZZER), and with the standalone driver
  * fuzz_main.c.
  */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "crinfo.h"
 #include "fuzz_image.h"
 #include "fdkinds.h"
 #include "image.h"
+#include "json.h"
 #include "pbmutate.h"
 
 unsigned long fuzz_stat_decoded[SC_IMG_FDS + 1], fuzz_stat_accepted[SC_IMG_FDS + 1];
@@ -107,6 +118,214 @@ static void ck_err(const char *err)
 {
 	FUZZ_ASSERT(memchr(err, '\0', SC_ERR_LEN) != NULL, "error message not terminated");
 	FUZZ_ASSERT(err[0] != '\0', "failure without an error message");
+}
+
+/* ---- crinfo's views of accepted records --------------------------------- */
+
+/* A JSON value at *p (RFC 8259, no whitespace rules beyond blanks and
+ * newlines): 0 when well-formed, the position after it in *p. */
+static int json_value(const char **p, const char *end, int depth);
+
+static void json_blank(const char **p, const char *end)
+{
+	while (*p < end && (**p == ' ' || **p == '\n'))
+		(*p)++;
+}
+
+static int json_str(const char **p, const char *end)
+{
+	if (*p == end || **p != '"')
+		return -1;
+	for ((*p)++; *p < end; (*p)++) {
+		unsigned char c = (unsigned char)**p;
+
+		if (c == '"') {
+			(*p)++;
+			return 0;
+		}
+		if (c < 0x20)
+			return -1;
+		if (c == '\\') {
+			if (++*p == end || !strchr("\"\\/bfnrtu", **p))
+				return -1;
+			if (**p == 'u') {
+				for (int i = 0; i < 4; i++)
+					if (++*p == end || !strchr("0123456789abcdefABCDEF", **p))
+						return -1;
+			}
+		}
+	}
+	return -1;
+}
+
+static int json_list(const char **p, const char *end, int depth, char close, bool keys)
+{
+	(*p)++;
+	json_blank(p, end);
+	if (*p < end && **p == close) {
+		(*p)++;
+		return 0;
+	}
+	for (;;) {
+		json_blank(p, end);
+		if (keys) {
+			if (json_str(p, end))
+				return -1;
+			json_blank(p, end);
+			if (*p == end || *(*p)++ != ':')
+				return -1;
+		}
+		if (json_value(p, end, depth + 1))
+			return -1;
+		json_blank(p, end);
+		if (*p == end)
+			return -1;
+		if (**p == close) {
+			(*p)++;
+			return 0;
+		}
+		if (*(*p)++ != ',')
+			return -1;
+	}
+}
+
+static int json_value(const char **p, const char *end, int depth)
+{
+	json_blank(p, end);
+	if (*p == end || depth > 100)
+		return -1;
+	switch (**p) {
+	case '{':
+		return json_list(p, end, depth, '}', true);
+	case '[':
+		return json_list(p, end, depth, ']', false);
+	case '"':
+		return json_str(p, end);
+	}
+	for (const char *w = "true\0false\0null\0"; *w; w += strlen(w) + 1)
+		if ((size_t)(end - *p) >= strlen(w) && !memcmp(*p, w, strlen(w))) {
+			*p += strlen(w);
+			return 0;
+		}
+	const char *start = *p;
+
+	if (*p < end && **p == '-')
+		(*p)++;
+	while (*p < end && ((**p >= '0' && **p <= '9') || strchr(".eE+-", **p)))
+		(*p)++;
+	return *p > start && (*p)[-1] >= '0' && (*p)[-1] <= '9' ? 0 : -1;
+}
+
+static void render_json(const ProtobufCMessage *m)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct json j;
+	const char *p;
+
+	FUZZ_ASSERT(f != NULL, "open_memstream");
+	static bool pretty;
+
+	pretty = !pretty; /* both layouts */
+	json_init(&j, f, pretty);
+	json_message(&j, NULL, m);
+	fclose(f);
+	p = buf;
+	FUZZ_ASSERT(json_value(&p, buf + len, 0) == 0 && (json_blank(&p, buf + len), p == buf + len),
+		    "malformed JSON at byte %zu of %zu", (size_t)(p - buf), len);
+	free(buf);
+}
+
+/* The stack of fixed_mm() as stored pages, in a memfd: words that point
+ * into the stack or the text, or anywhere, drawn from seed, for the
+ * unwinder to follow. Returns the pagemap of it. */
+static const Sc__Pagemap *stack_pages(uint64_t seed, int *fd)
+{
+	static const uint64_t lo = 0x7ffffffde000ULL, hi = SC_TASK_SIZE;
+	static Sc__PagemapEntry e = SC__PAGEMAP_ENTRY__INIT, *ep[1] = { &e };
+	static Sc__Pagemap pm = SC__PAGEMAP__INIT;
+	static uint64_t words[(0x7ffffffff000ULL - 0x7ffffffde000ULL) / 8];
+
+	if (*fd < 0) {
+		*fd = memfd_create("fuzz-stack", MFD_CLOEXEC);
+		e.vaddr = lo;
+		e.nr_pages = (hi - lo) / SC_PAGE_SIZE;
+		pm.entries = ep;
+		pm.n_entries = 1;
+		pm.pages_bytes = hi - lo;
+	}
+	seed |= 1;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+		switch (seed % 3) {
+		case 0:
+			words[i] = lo + (seed >> 8) % (hi - lo) / 8 * 8;
+			break;
+		case 1:
+			words[i] = 0x400000 + (seed >> 8) % 0x10000;
+			break;
+		default:
+			words[i] = seed;
+		}
+	}
+	FUZZ_ASSERT(*fd >= 0 && pwrite(*fd, words, sizeof(words), 0) == (ssize_t)sizeof(words),
+		    "fuzz stack memfd");
+	return &pm;
+}
+
+/* A process whose records are fixed but for the one being fuzzed, shown
+ * as `crinfo show` shows it; its "pages file" is /dev/null. A fuzzed core
+ * is also unwound, as `crinfo bt` does, through a made-up stack. */
+static void render_show(const Sc__ProcCore *core, const Sc__SigActs *acts, const Sc__Mm *mm,
+			const Sc__Pagemap *pm, const Sc__Fds *fds)
+{
+	static Sc__ProcCore fcore = SC__PROC_CORE__INIT;
+	static Sc__ThreadCore th = SC__THREAD_CORE__INIT, *thp[1] = { &th };
+	static Sc__GpRegs regs = SC__GP_REGS__INIT;
+	static Sc__SigActs facts = SC__SIG_ACTS__INIT;
+	static Sc__Pagemap fpm = SC__PAGEMAP__INIT;
+	static Sc__Fds ffds = SC__FDS__INIT;
+	static struct sc_image img = { .dirfd = -1 };
+	static FILE *devnull;
+	static int stack_fd = -1;
+	struct sc_proc_img p = { .pid = 1, .pages_name = "null" };
+	struct cr_syms *syms;
+	struct cr_mem *mem;
+	bool unwind = core && !mm && !pm;
+
+	if (!devnull) {
+		devnull = fopen("/dev/null", "we");
+		img.dirfd = open("/dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		regs.rip = 0x400100;
+		regs.rsp = 0x7ffffffff000ULL;
+		th.tid = 1;
+		th.regs = &regs;
+		th.name = "main";
+		fcore.n_threads = 1;
+		fcore.threads = thp;
+		fcore.cwd = "/";
+	}
+	FUZZ_ASSERT(devnull && img.dirfd >= 0, "/dev/null");
+	p.core = (Sc__ProcCore *)(core ? core : &fcore);
+	p.acts = (Sc__SigActs *)(acts ? acts : &facts);
+	p.mm = (Sc__Mm *)(mm ? mm : fixed_mm());
+	p.pm = (Sc__Pagemap *)(pm ? pm : &fpm);
+	p.fds = (Sc__Fds *)(fds ? fds : &ffds);
+	if (unwind) {
+		const Sc__GpRegs *r = core->threads[0]->regs;
+
+		p.pm = (Sc__Pagemap *)stack_pages(r->rip ^ r->rsp ^ r->rbp, &stack_fd);
+		snprintf(p.pages_name, sizeof(p.pages_name), "/proc/self/fd/%d", stack_fd);
+	}
+	syms = cr_syms_new(p.mm, NULL);
+	mem = syms ? cr_mem_open(&img, &p, syms) : NULL;
+	FUZZ_ASSERT(mem != NULL, "no memory for crinfo");
+	crinfo_show_proc(&p, mem, syms, devnull);
+	if (unwind)
+		FUZZ_ASSERT(crinfo_bt_proc(&p, mem, syms, devnull) == 0, "no unwinding");
+	cr_mem_close(mem);
+	cr_syms_free(syms);
 }
 
 /* ---- independent statements of what an accepted record guarantees ----- */
@@ -220,6 +439,8 @@ static void check_decoded(const ProtobufCMessage *m, uint32_t type)
 	char err[SC_ERR_LEN];
 	err[0] = '\0';
 	fuzz_stat_decoded[type]++;
+	/* Whatever decodes, accepted or not, makes well-formed JSON. */
+	render_json(m);
 	switch (type) {
 	case SC_IMG_INVENTORY:
 		if (sc_check_inventory((const Sc__Inventory *)m, err) == 0)
@@ -230,9 +451,10 @@ static void check_decoded(const ProtobufCMessage *m, uint32_t type)
 	case SC_IMG_CORE: {
 		const Sc__ProcCore *c = (const Sc__ProcCore *)m;
 
-		if (sc_check_core(c, c->pid, err) == 0)
+		if (sc_check_core(c, c->pid, err) == 0) {
 			accepted_core(c, c->pid);
-		else
+			render_show(c, NULL, NULL, NULL, NULL);
+		} else
 			ck_err(err);
 		/* And as the core of some other process. */
 		err[0] = '\0';
@@ -243,15 +465,18 @@ static void check_decoded(const ProtobufCMessage *m, uint32_t type)
 		break;
 	}
 	case SC_IMG_SIGACTS:
-		if (sc_check_sigacts((const Sc__SigActs *)m, err))
+		if (sc_check_sigacts((const Sc__SigActs *)m, err)) {
 			ck_err(err);
-		else
+		} else {
 			fuzz_stat_accepted[SC_IMG_SIGACTS]++;
+			render_show(NULL, (const Sc__SigActs *)m, NULL, NULL, NULL);
+		}
 		break;
 	case SC_IMG_MM:
-		if (sc_check_mm((const Sc__Mm *)m, err) == 0)
+		if (sc_check_mm((const Sc__Mm *)m, err) == 0) {
 			accepted_mm((const Sc__Mm *)m);
-		else
+			render_show(NULL, NULL, (const Sc__Mm *)m, NULL, NULL);
+		} else
 			ck_err(err);
 		break;
 	case SC_IMG_PAGEMAP: {
@@ -260,17 +485,19 @@ static void check_decoded(const ProtobufCMessage *m, uint32_t type)
 
 		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 			err[0] = '\0';
-			if (sc_check_pagemap(pm, fixed_mm(), sizes[i], err) == 0)
+			if (sc_check_pagemap(pm, fixed_mm(), sizes[i], err) == 0) {
 				accepted_pagemap(pm, fixed_mm(), sizes[i]);
-			else
+				render_show(NULL, NULL, NULL, pm, NULL);
+			} else
 				ck_err(err);
 		}
 		break;
 	}
 	case SC_IMG_FDS:
-		if (sc_check_fds((const Sc__Fds *)m, err) == 0)
+		if (sc_check_fds((const Sc__Fds *)m, err) == 0) {
 			accepted_fds((const Sc__Fds *)m);
-		else
+			render_show(NULL, NULL, NULL, NULL, (const Sc__Fds *)m);
+		} else
 			ck_err(err);
 		break;
 	}
@@ -361,9 +588,10 @@ static void mm_and_pagemap(const uint8_t *data, size_t size)
 
 		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 			err[0] = '\0';
-			if (sc_check_pagemap(pm, mm, sizes[i], err) == 0)
+			if (sc_check_pagemap(pm, mm, sizes[i], err) == 0) {
 				accepted_pagemap(pm, mm, sizes[i]);
-			else
+				render_show(NULL, NULL, mm, pm, NULL);
+			} else
 				ck_err(err);
 		}
 		protobuf_c_message_free_unpacked(&pm->base, NULL);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pbfield.h"
 #include "pbmutate.h"
 
 /* Every change is logged so it can be undone before the decoded message is
@@ -246,28 +247,6 @@ static void mutate_value(struct mctx *m, const ProtobufCFieldDescriptor *f, void
 	}
 }
 
-static size_t elem_size(ProtobufCType t)
-{
-	switch (t) {
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return 8;
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	default:
-		return 4;
-	}
-}
-
 static void mutate_message(struct mctx *m, ProtobufCMessage *msg, int depth)
 {
 	const ProtobufCMessageDescriptor *d = msg->descriptor;
@@ -280,7 +259,7 @@ static void mutate_message(struct mctx *m, ProtobufCMessage *msg, int depth)
 	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 		size_t *np = (size_t *)(base + f->quantifier_offset);
 		char *arr = *(char **)(base + f->offset);
-		size_t n = *np, es = elem_size(f->type);
+		size_t n = *np, es = sc_pb_elem_size(f->type);
 
 		if (n == 0 || !arr)
 			return;

@@ -1798,6 +1798,29 @@ START_TEST(inventory_checks)
 		ck_assert_msg(check_inv(f, err) != 0, "accepted writer \"%s\"", bad_writers[i]);
 	}
 
+	/* Where and how it was taken: bounded as uname gives them. */
+	char long_name[66];
+	memset(long_name, 'k', 65);
+	long_name[65] = '\0';
+	fx_init(f, 100);
+	f->inv.kernel = "6.18.44";
+	f->inv.hostname = "node1";
+	f->inv.has_trigger_signal = f->inv.has_interval_sec = 1;
+	f->inv.trigger_signal = 12;
+	f->inv.interval_sec = 600;
+	ck_assert_msg(check_inv(f, err) == 0, "%s", err);
+	f->inv.kernel = long_name;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	f->inv.kernel = NULL;
+	f->inv.hostname = long_name;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	f->inv.hostname = NULL;
+	f->inv.trigger_signal = 0;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	ck_err_has(err, "trigger signal");
+	f->inv.trigger_signal = 65;
+	ck_assert_int_ne(check_inv(f, err), 0);
+
 	fx_init(f, 100);
 	f->inv.n_procs = 0;
 	ck_assert_int_ne(check_inv(f, err), 0);

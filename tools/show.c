@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: MIT
+/*
+ * crinfo show: an image for people. What wrote it, when and how; the
+ * process tree; per process its threads and where they stopped, its
+ * memory map, its descriptors (described by each kind's own loader half,
+ * through the table in common/fdkinds.c) and its signal handlers.
+ */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "crinfo.h"
+#include "fdkinds.h"
+#include "vdso.h"
+
+static const char *human(uint64_t n, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 4)
+		v /= 1024, u++;
+	if (u == 0)
+		snprintf(buf, len, "%" PRIu64 " B", n);
+	else
+		snprintf(buf, len, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+static const char *sig_name(unsigned sig, char *buf, size_t len)
+{
+	const char *abbrev = sig < 32 ? sigabbrev_np((int)sig) : NULL;
+
+	if (abbrev)
+		snprintf(buf, len, "SIG%s", abbrev);
+	else if (sig >= 34 && sig <= 64) /* glibc keeps 32 and 33 for itself */
+		snprintf(buf, len, "SIGRTMIN+%u", sig - 34);
+	else
+		snprintf(buf, len, "signal %u", sig);
+	return buf;
+}
+
+const char *cr_syscall_name(uint64_t nr)
+{
+	static const struct {
+		unsigned nr;
+		const char *name;
+	} calls[] = {
+		{ 0, "read" },
+		{ 1, "write" },
+		{ 7, "poll" },
+		{ 17, "pread64" },
+		{ 18, "pwrite64" },
+		{ 19, "readv" },
+		{ 20, "writev" },
+		{ 23, "select" },
+		{ 24, "sched_yield" },
+		{ 34, "pause" },
+		{ 35, "nanosleep" },
+		{ 42, "connect" },
+		{ 43, "accept" },
+		{ 44, "sendto" },
+		{ 45, "recvfrom" },
+		{ 46, "sendmsg" },
+		{ 47, "recvmsg" },
+		{ 61, "wait4" },
+		{ 72, "fcntl" },
+		{ 73, "flock" },
+		{ 74, "fsync" },
+		{ 128, "rt_sigtimedwait" },
+		{ 130, "rt_sigsuspend" },
+		{ 202, "futex" },
+		{ 230, "clock_nanosleep" },
+		{ 232, "epoll_wait" },
+		{ 247, "waitid" },
+		{ 270, "pselect6" },
+		{ 271, "ppoll" },
+		{ 281, "epoll_pwait" },
+		{ 288, "accept4" },
+		{ 426, "io_uring_enter" },
+		{ 441, "epoll_pwait2" },
+	};
+
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
+		if (calls[i].nr == nr)
+			return calls[i].name;
+	return NULL;
+}
+
+static void show_tree(const Sc__Inventory *inv, size_t i, int depth, bool *seen, FILE *out)
+{
+	const Sc__ProcEntry *p = inv->procs[i];
+
+	seen[i] = true;
+	fprintf(out, "  %*s%d (ppid %d, pgid %d, sid %d)\n", depth * 2, "", p->pid, p->ppid,
+		p->pgid, p->sid);
+	for (size_t k = 0; k < inv->n_procs; k++)
+		if (!seen[k] && inv->procs[k]->ppid == p->pid)
+			show_tree(inv, k, depth + 1, seen, out);
+}
+
+static void show_inventory(const struct sc_image *img, FILE *out)
+{
+	const Sc__Inventory *inv = img->inv;
+	time_t secs = (time_t)(inv->time_ns / 1000000000ULL);
+	char when[64] = "?", sz[32];
+	uint64_t total = 0;
+	struct tm tm;
+	bool *seen;
+
+	if (gmtime_r(&secs, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	fprintf(out, "image %s (format version %u)\n", img->dir, inv->version);
+	fprintf(out, "  written by the %s %s at %s", inv->writer, inv->writer_version, when);
+	if (inv->hostname)
+		fprintf(out, " on %s", inv->hostname);
+	if (inv->kernel)
+		fprintf(out, " (kernel %s)", inv->kernel);
+	fputc('\n', out);
+	fprintf(out, "  options:");
+	if (inv->has_trigger_signal)
+		fprintf(out, " trigger %s,", sig_name(inv->trigger_signal, sz, sizeof(sz)));
+	if (inv->has_interval_sec)
+		inv->interval_sec ? fprintf(out, " every %u s,", inv->interval_sec)
+				  : fprintf(out, " no interval,");
+	fprintf(out, " %s after the checkpoint\n",
+		inv->has_exit_after && inv->exit_after ? "exit" : "run on");
+	if (inv->has_freeze_ns)
+		fprintf(out, "  threads parked for %.3f ms\n", (double)inv->freeze_ns / 1e6);
+	fprintf(out, "  %s\n",
+		inv->parent ? "incremental, parent image:" : "full image (no parent)");
+	if (inv->parent)
+		fprintf(out, "    %s\n", inv->parent);
+	for (size_t i = 0; i < inv->n_files; i++)
+		total += inv->files[i]->size;
+	fprintf(out, "  %s in %zu files besides the inventory:\n", human(total, sz, sizeof(sz)),
+		inv->n_files);
+	for (size_t i = 0; i < inv->n_files; i++)
+		fprintf(out, "    %-24s %12s  xxh3 %016" PRIx64 "\n", inv->files[i]->name,
+			human(inv->files[i]->size, sz, sizeof(sz)), inv->files[i]->xxh3);
+
+	fprintf(out, "\nprocess tree:\n");
+	seen = calloc(inv->n_procs, sizeof(*seen));
+	if (!seen)
+		return;
+	for (size_t i = 0; i < inv->n_procs; i++)
+		if (!seen[i])
+			show_tree(inv, i, 0, seen, out);
+	free(seen);
+}
+
+static void show_threads(const Sc__ProcCore *c, struct cr_mem *mem, struct cr_syms *syms, FILE *out)
+{
+	fprintf(out, "  threads (%zu):\n", c->n_threads);
+	for (size_t i = 0; i < c->n_threads; i++) {
+		const Sc__ThreadCore *t = c->threads[i];
+		char state[64], where[4200];
+		struct cr_sym sym;
+
+		cr_symbolize(syms, t->regs->rip, &sym);
+		fprintf(out, "    %-7d %-16s %-26s at %s%s\n", t->tid, t->name,
+			cr_thread_state(mem, t, state, sizeof(state)),
+			cr_sym_format(&sym, t->regs->rip, where, sizeof(where)),
+			t->runtime_thread ? " [took the checkpoint]" : "");
+	}
+}
+
+static void show_memory(const Sc__Mm *mm, const Sc__Pagemap *pm, FILE *out)
+{
+	uint64_t mapped = 0, stored = 0;
+	size_t e = 0;
+	char a[32], b[32];
+
+	for (size_t i = 0; i < mm->n_vmas; i++)
+		mapped += mm->vmas[i]->end - mm->vmas[i]->start;
+	for (size_t i = 0; i < pm->n_entries; i++)
+		stored += pm->entries[i]->nr_pages * SC_PAGE_SIZE;
+	fprintf(out, "  memory: %zu VMAs, %s mapped, %s stored%s%s\n", mm->n_vmas,
+		human(mapped, a, sizeof(a)), human(stored, b, sizeof(b)), mm->exe ? ", exe " : "",
+		mm->exe ? mm->exe : "");
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const Sc__Vma *v = mm->vmas[i];
+		const ProtobufCEnumValue *k =
+			protobuf_c_enum_descriptor_get_value(&sc__vma_kind__descriptor, v->kind);
+		uint64_t here = 0;
+
+		/* Runs are sorted and never span two VMAs. */
+		while (e < pm->n_entries && pm->entries[e]->vaddr < v->end) {
+			if (pm->entries[e]->vaddr >= v->start)
+				here += pm->entries[e]->nr_pages * SC_PAGE_SIZE;
+			e++;
+		}
+		fprintf(out, "    %012" PRIx64 "-%012" PRIx64 " %c%c%c%c %-13s %10s ", v->start,
+			v->end, v->prot & PROT_READ ? 'r' : '-', v->prot & PROT_WRITE ? 'w' : '-',
+			v->prot & PROT_EXEC ? 'x' : '-', v->flags & MAP_SHARED ? 's' : 'p',
+			k ? k->name : "?", here ? human(here, a, sizeof(a)) : "-");
+		if (v->path)
+			fprintf(out, "%s+%#" PRIx64, v->path, v->has_pgoff ? v->pgoff : 0);
+		else if (v->name)
+			fputs(v->name, out);
+		fputc('\n', out);
+	}
+}
+
+static void show_fds(const Sc__Fds *fds, FILE *out)
+{
+	fprintf(out, "  descriptors (%zu):\n", fds->n_fds);
+	for (size_t i = 0; i < fds->n_fds; i++) {
+		const Sc__Fd *f = fds->fds[i];
+		const struct fd_kind *k = sc_fd_kind(f->kind);
+		char what[SC_ERR_LEN] = "";
+
+		if (k && k->describe)
+			k->describe(f, what, sizeof(what));
+		fprintf(out, "    fd %-4d %s: %s", f->fd, k ? k->name : "?", what);
+		if (f->has_dup_of)
+			fprintf(out, " (shares its file with fd %d)", f->dup_of);
+		if (f->n_locks)
+			fprintf(out, " (%zu lock%s)", f->n_locks, f->n_locks > 1 ? "s" : "");
+		fprintf(out, "%s\n", f->cloexec ? " [cloexec]" : "");
+	}
+}
+
+static void show_sigacts(const Sc__SigActs *acts, struct cr_syms *syms, FILE *out)
+{
+	static const struct {
+		uint64_t bit;
+		const char *name;
+	} flags[] = {
+		{ SA_SIGINFO, "SIGINFO" },     { SA_RESTART, "RESTART" },
+		{ SA_ONSTACK, "ONSTACK" },     { SA_NODEFER, "NODEFER" },
+		{ SA_RESETHAND, "RESETHAND" }, { SA_NOCLDSTOP, "NOCLDSTOP" },
+		{ SA_NOCLDWAIT, "NOCLDWAIT" },
+	};
+
+	fprintf(out, "  signal handlers (%zu):\n", acts->n_acts);
+	for (size_t i = 0; i < acts->n_acts; i++) {
+		const Sc__SigAction *a = acts->acts[i];
+		char name[32], where[4200];
+		struct cr_sym sym;
+
+		if (a->handler == (uint64_t)(uintptr_t)SIG_DFL)
+			snprintf(where, sizeof(where), "default");
+		else if (a->handler == (uint64_t)(uintptr_t)SIG_IGN)
+			snprintf(where, sizeof(where), "ignored");
+		else {
+			cr_symbolize(syms, a->handler, &sym);
+			cr_sym_format(&sym, a->handler, where, sizeof(where));
+		}
+		fprintf(out, "    %-12s %s", sig_name(a->sig, name, sizeof(name)), where);
+		for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
+			if (a->flags & flags[k].bit)
+				fprintf(out, " SA_%s", flags[k].name);
+		if (a->mask)
+			fprintf(out, ", blocks %#" PRIx64, a->mask);
+		fputc('\n', out);
+	}
+}
+
+void crinfo_show_proc(const struct sc_proc_img *p, struct cr_mem *mem, struct cr_syms *syms,
+		      FILE *out)
+{
+	const Sc__ProcCore *c = p->core;
+
+	fprintf(out, "\nprocess %d: cwd %s, uid %u, gid %u, umask %03o\n", p->pid, c->cwd, c->uid,
+		c->gid, c->umask);
+	show_threads(c, mem, syms, out);
+	show_memory(p->mm, p->pm, out);
+	show_fds(p->fds, out);
+	show_sigacts(p->acts, syms, out);
+}
+
+int crinfo_show(const struct sc_image *img, FILE *out)
+{
+	show_inventory(img, out);
+	for (size_t i = 0; i < img->nprocs; i++) {
+		const struct sc_proc_img *p = &img->procs[i];
+		struct cr_syms *syms = cr_syms_new(p->mm, img->inv->kernel);
+		struct cr_mem *mem = syms ? cr_mem_open(img, p, syms) : NULL;
+
+		if (!mem) {
+			cr_syms_free(syms);
+			fprintf(stderr, "crinfo: %s: %s: cannot be read\n", img->dir,
+				p->pages_name);
+			return -1;
+		}
+		crinfo_show_proc(p, mem, syms, out);
+		cr_mem_close(mem);
+		cr_syms_free(syms);
+	}
+	return 0;
+}

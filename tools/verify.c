@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+/*
+ * crinfo verify DIR: can this image be restored, as far as can be known
+ * without restoring it? Every file's size and XXH3 against the inventory
+ * and every record's validity (the loader's own reader, common/image.c),
+ * the chain of parent images, the files the process maps and reopens
+ * (crload's own preflight), and whether this machine can take it
+ * (crinfo_check_image). Each problem is one line naming the file.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "crinfo.h"
+#include "fd_restore.h"
+
+#define MAX_PARENTS 64
+
+static bool summed(const Sc__Inventory *inv, const char *name)
+{
+	for (size_t i = 0; i < inv->n_files; i++)
+		if (!strcmp(inv->files[i]->name, name))
+			return true;
+	return false;
+}
+
+/* One of the files sc_image_load() read and checked already. */
+static bool loaded(const struct sc_image *img, const char *name)
+{
+	static const char *const prefixes[] = {
+		SC_CORE_PREFIX,	   SC_SIGACTS_PREFIX, SC_MM_PREFIX,
+		SC_PAGEMAP_PREFIX, SC_PAGES_PREFIX,   SC_FDS_PREFIX
+	};
+	char n[80];
+
+	for (size_t i = 0; i < img->nprocs; i++)
+		for (size_t k = 0; k < sizeof(prefixes) / sizeof(prefixes[0]); k++) {
+			snprintf(n, sizeof(n), "%s-%d.img", prefixes[k], img->procs[i].pid);
+			if (!strcmp(n, name))
+				return true;
+		}
+	return false;
+}
+
+/* Files the inventory lists beyond the ones the reader loaded are
+ * checked too; files it does not list are not part of the image. */
+static int other_files(const struct sc_image *img, FILE *out)
+{
+	char err[SC_ERR_LEN];
+	struct dirent *d;
+	int bad = 0;
+	DIR *dir;
+
+	for (size_t i = 0; i < img->inv->n_files; i++)
+		if (!loaded(img, img->inv->files[i]->name) &&
+		    sc_image_check_file(img, img->inv->files[i], err)) {
+			fprintf(stderr, "crinfo: %s: %s\n", img->dir, err);
+			bad++;
+		}
+	dir = opendir(img->dir);
+	while (dir && (d = readdir(dir)))
+		if (d->d_name[0] != '.' && strcmp(d->d_name, SC_INVENTORY_FILE) &&
+		    !summed(img->inv, d->d_name))
+			fprintf(out,
+				"note     %s is not part of the image (not in the inventory)\n",
+				d->d_name);
+	if (dir)
+		closedir(dir);
+	return bad;
+}
+
+static int problem(const struct sc_image *img, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int problem(const struct sc_image *img, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "crinfo: %s: ", img->dir);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+/* The files the process maps and the paths it reopens are still there,
+ * and mapped files are the very ones it mapped. */
+static int references(const struct sc_image *img)
+{
+	char err[SC_ERR_LEN], name[80];
+	int bad = 0;
+
+	for (size_t i = 0; i < img->nprocs; i++) {
+		const struct sc_proc_img *p = &img->procs[i];
+
+		snprintf(name, sizeof(name), "%s-%d.img", SC_MM_PREFIX, p->pid);
+		for (size_t k = 0; k < p->mm->n_vmas; k++) {
+			const Sc__Vma *v = p->mm->vmas[k];
+			struct stat st;
+
+			if (v->kind != SC__VMA_KIND__FILE_PRIVATE &&
+			    v->kind != SC__VMA_KIND__FILE_SHARED)
+				continue;
+			if (stat(v->path, &st))
+				bad += problem(img, "%s: mapped file %s is gone", name, v->path);
+			else if (v->has_ino && st.st_ino != v->ino)
+				bad += problem(
+					img, "%s: mapped file %s was replaced since the checkpoint",
+					name, v->path);
+		}
+		snprintf(name, sizeof(name), "%s-%d.img", SC_FDS_PREFIX, p->pid);
+		if (fd_path_preflight(p->fds, false, err))
+			bad += problem(img, "%s: %s", name, err);
+		for (size_t k = 0; k < p->fds->n_fds; k++) {
+			const Sc__Fd *f = p->fds->fds[k];
+			struct stat st;
+
+			if (f->kind == SC__FD_KIND__FIFO && !f->has_dup_of && stat(f->path, &st))
+				bad += problem(img, "%s: named pipe %s is gone", name, f->path);
+		}
+	}
+	return bad;
+}
+
+static int verify(const char *dir, FILE *out, int depth)
+{
+	char err[SC_ERR_LEN], parent[PATH_MAX];
+	struct sc_image img;
+	int bad = 0;
+
+	if (sc_image_load(dir, &img, err)) {
+		fprintf(stderr, "crinfo: %s: %s\n", dir, err);
+		sc_image_free(&img);
+		return 1;
+	}
+	bad += other_files(&img, out);
+	if (!bad)
+		fprintf(out,
+			"ok       %s: the inventory and %zu files, sizes and checksums as "
+			"it says, every record valid\n",
+			dir, img.inv->n_files);
+	if (img.inv->parent) {
+		if (img.inv->parent[0] == '/')
+			snprintf(parent, sizeof(parent), "%s", img.inv->parent);
+		else
+			snprintf(parent, sizeof(parent), "%s/%s", dir, img.inv->parent);
+		if (depth == MAX_PARENTS)
+			bad += problem(&img, "%s: more than %d parent images (a loop?)",
+				       SC_INVENTORY_FILE, MAX_PARENTS);
+		else
+			bad += verify(parent, out, depth + 1);
+	}
+	if (depth == 0) {
+		bad += references(&img);
+		bad += crinfo_check_image(&img, out);
+	}
+	sc_image_free(&img);
+	return bad;
+}
+
+int crinfo_verify(const char *dir, FILE *out)
+{
+	int bad = verify(dir, out, 0);
+
+	/* One problem is its own one line; several get a count. */
+	if (bad > 1)
+		fprintf(stderr, "crinfo: %s: cannot be restored (%d problems)\n", dir, bad);
+	else if (!bad)
+		fprintf(out, "%s: can be restored, as far as can be known without restoring it\n",
+			dir);
+	return bad ? 1 : 0;
+}
