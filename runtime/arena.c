@@ -61,6 +61,20 @@ void *rt_alloc(size_t size)
 	return arena_base + off;
 }
 
+char *rt_arena_mark(void)
+{
+	return arena_base + arena_used;
+}
+
+void rt_arena_populate_since(char *mark)
+{
+	uint64_t start = (uint64_t)mark & ~4095ULL;
+	uint64_t end = ((uint64_t)(arena_base + arena_used) + 4095) & ~4095ULL;
+
+	if (end > start)
+		sc_sys3(__NR_madvise, start, end - start, MADV_POPULATE_WRITE);
+}
+
 char *rt_strdup(const char *s, size_t len)
 {
 	char *d = rt_alloc(len + 1);

@@ -293,6 +293,7 @@ static int signal_new_threads(int pid, int *err)
 	int fd = (int)sc_sys4(__NR_openat, AT_FDCWD, "/proc/self/task",
 			      O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	int first = rt_frz.nr;
+	char *mark = rt_arena_mark();
 
 	if (fd < 0) {
 		*err = fd;
@@ -336,6 +337,8 @@ static int signal_new_threads(int pid, int *err)
 	sc_sys1(__NR_close, fd);
 	if (*err || first == rt_frz.nr)
 		return 0;
+	/* Park stacks and XSAVE buffers, written by the handlers. */
+	rt_arena_populate_since(mark);
 	/* The app stops being whole from the first signal on. */
 	if (!rt_frz.stop_begin_ns)
 		rt_frz.stop_begin_ns = rt_now_ns(CLOCK_MONOTONIC);

@@ -56,6 +56,11 @@ void rt_arena_drop(void);
 void rt_arena_forget(void);
 void *rt_alloc(size_t size);
 char *rt_strdup(const char *s, size_t len);
+/* The arena's current end, and faulting in everything allocated since a
+ * mark in one call: what signal handlers will write must not fault there
+ * one page at a time. */
+char *rt_arena_mark(void);
+void rt_arena_populate_since(char *mark);
 bool rt_in_arena(uint64_t start, uint64_t end);
 /* Read a whole /proc file into the arena, NUL terminated. */
 char *rt_read_file(const char *path, size_t *len);
