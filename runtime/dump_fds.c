@@ -33,6 +33,8 @@ static const char *type_name(const struct fd_live *l)
 		return "a named FIFO";
 	if (S_ISSOCK(l->st.st_mode))
 		return "a socket";
+	if (S_ISCHR(l->st.st_mode) || S_ISBLK(l->st.st_mode))
+		return "a device whose state a reopen would lose";
 	if (!strncmp(l->target, "anon_inode:", 11))
 		return "this kind of descriptor";
 	return "this kind of file";

@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: MIT
-/* Regular files, directories and devices: reopened by path at restore. */
+/*
+ * Regular files, directories and the devices that hold no state of the
+ * descriptor's (/dev/null, zero, full, random, urandom): reopened by path
+ * at restore. Any other device (kvm, tun, fuse, a GPU...) keeps state a
+ * reopen would lose, so no kind claims it and the checkpoint fails.
+ */
 #include <string.h>
+#include <sys/sysmacros.h>
 
 #include "fd_dump.h"
 
@@ -12,11 +18,21 @@ static bool deleted(const char *target)
 	return n > sizeof(tag) - 1 && !strcmp(target + n - (sizeof(tag) - 1), tag);
 }
 
+/* The memory devices (major 1) a reopen gives back whole. */
+static bool stateless_device(dev_t rdev)
+{
+	unsigned minor_nr = minor(rdev);
+
+	return major(rdev) == 1 &&
+	       (minor_nr == 3 || minor_nr == 5 || minor_nr == 7 || minor_nr == 8 || minor_nr == 9);
+}
+
 bool fd_path_claims(const struct fd_live *l)
 {
 	if (l->target[0] != '/' || deleted(l->target))
 		return false;
-	return S_ISREG(l->st.st_mode) || S_ISDIR(l->st.st_mode) || S_ISCHR(l->st.st_mode);
+	return S_ISREG(l->st.st_mode) || S_ISDIR(l->st.st_mode) ||
+	       (S_ISCHR(l->st.st_mode) && stateless_device(l->st.st_rdev));
 }
 
 int fd_path_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)

@@ -132,10 +132,16 @@ fails_into() { # DIR
 
 # A descriptor no kind handles: the failure names it.
 t_unsupported() {
-	start SELFCKPT_DIR="$W/img" "$E2E_BIN/uring" || return 1
-	fails_and_survives "$W/img" || return 1
-	grep -qE 'fd [0-9]+ \(anon_inode:\[io_uring\]\): .*cannot be checkpointed' "$W/log" ||
-		{ say "the failure does not name the io_uring:"; cat "$W/log" >&2; return 1; }
+	local kind want
+	for kind in uring:'anon_inode:\[io_uring\]' perf:'anon_inode:\[perf_event\]' \
+		device:'/dev/loop-control\): a device whose state a reopen would lose'; do
+		want=${kind#*:} kind=${kind%%:*}
+		rm -rf "${W:?}"/*
+		start SELFCKPT_DIR="$W/img" "$E2E_BIN/unsupported" "$kind" || return 1
+		fails_and_survives "$W/img" || return 1
+		grep -qE "fd [0-9]+ \($want.*cannot be checkpointed" "$W/log" ||
+			{ say "the failure does not name the $kind descriptor:"; cat "$W/log" >&2; return 1; }
+	done
 }
 
 # A file the process writes grew after the checkpoint (the original ran
