@@ -121,7 +121,9 @@ static void log_result(uint64_t started, uint64_t ended)
 		if (rt_dump_res.detail[0])
 			p = rt_stpcpy(p, rt_dump_res.detail);
 		else
-			p = rt_stpcpy(p, strerror(-rt_dump_res.err));
+			/* Not strerror: it may take gettext's lock, which a
+			 * parked thread may hold. */
+			p = rt_stpcpy(p, strerrordesc_np(-rt_dump_res.err) ?: "unknown error");
 		rt_stpcpy(p, "; the program keeps running");
 		rt_log(msg);
 		return;
