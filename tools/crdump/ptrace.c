@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Seizing a process and running syscalls inside it.
+ *
+ * Every thread is seized (PTRACE_SEIZE) and stopped (PTRACE_INTERRUPT);
+ * the task list is read again until no thread is new, since a thread not
+ * yet stopped may have made another. A syscall runs in a stopped thread
+ * by pointing its rip at a `syscall` instruction of the target's own
+ * executable memory, with the number and arguments in their registers,
+ * and stepping over it once; then every register is put back, including
+ * a syscall the thread was interrupted in (orig_rax and the -ERESTART...
+ * rax), so the kernel restarts that one as if nothing happened.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include "ptrace.h"
+
+static struct pt_thread *find(struct pt_target *t, pid_t tid)
+{
+	for (size_t i = 0; i < t->nthreads; i++)
+		if (t->threads[i].tid == tid)
+			return &t->threads[i];
+	return NULL;
+}
+
+/* Waits until tid reports a stop; false if it is gone. */
+static bool wait_stopped(pid_t tid)
+{
+	int st;
+
+	for (;;) {
+		pid_t r = waitpid(tid, &st, __WALL);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r != tid || WIFEXITED(st) || WIFSIGNALED(st))
+			return false;
+		if (WIFSTOPPED(st))
+			return true;
+	}
+}
+
+/* Seizes and stops the threads of t->pid not yet held; how many, or -1. */
+static int seize_new(struct pt_target *t, char *err)
+{
+	char path[64];
+	struct dirent *d;
+	int added = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", t->pid);
+	dir = opendir(path);
+	if (!dir) {
+		snprintf(err, PT_ERR_LEN, "process %d: %s", t->pid,
+			 errno == ENOENT ? "no such process" : strerror(errno));
+		return -1;
+	}
+	while ((d = readdir(dir))) {
+		pid_t tid = (pid_t)atoi(d->d_name);
+		struct pt_thread *th;
+
+		if (tid <= 0 || find(t, tid))
+			continue;
+		if (ptrace(PTRACE_SEIZE, tid, 0, 0)) {
+			if (errno == ESRCH)
+				continue; /* exited meanwhile */
+			snprintf(err, PT_ERR_LEN, "process %d: cannot trace thread %d: %s%s",
+				 t->pid, tid, strerror(errno),
+				 errno == EPERM ? " (another user's process, or ptrace forbidden "
+						  "by kernel.yama.ptrace_scope)"
+						: "");
+			closedir(dir);
+			return -1;
+		}
+		if (t->nthreads == t->cap) {
+			size_t cap = t->cap ? t->cap * 2 : 16;
+			struct pt_thread *more = realloc(t->threads, cap * sizeof(*more));
+
+			if (!more) {
+				ptrace(PTRACE_DETACH, tid, 0, 0);
+				snprintf(err, PT_ERR_LEN, "out of memory");
+				closedir(dir);
+				return -1;
+			}
+			t->threads = more;
+			t->cap = cap;
+		}
+		th = &t->threads[t->nthreads++];
+		memset(th, 0, sizeof(*th));
+		th->tid = tid;
+		if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) || !wait_stopped(tid) ||
+		    ptrace(PTRACE_GETREGS, tid, 0, &th->regs)) {
+			/* Gone while being stopped: not a thread to hold. */
+			ptrace(PTRACE_DETACH, tid, 0, 0);
+			t->nthreads--;
+			continue;
+		}
+		added++;
+	}
+	closedir(dir);
+	return added;
+}
+
+/* The first `syscall` instruction (0f 05) in the target's executable
+ * mappings: every process has one, in its libc, its own code or the vDSO. */
+static int find_syscall_insn(struct pt_target *t, char *err)
+{
+	char path[64], line[512], buf[65536];
+	FILE *maps;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
+	maps = fopen(path, "re");
+	if (!maps) {
+		snprintf(err, PT_ERR_LEN, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), maps)) {
+		unsigned long start, end;
+		char prot[5];
+
+		if (sscanf(line, "%lx-%lx %4s", &start, &end, prot) != 3 || prot[2] != 'x')
+			continue;
+		for (unsigned long at = start; at < end; at += sizeof(buf) - 1) {
+			size_t want = end - at < sizeof(buf) ? end - at : sizeof(buf);
+			struct iovec local = { buf, want }, remote = { (void *)at, want };
+			ssize_t n = process_vm_readv(t->pid, &local, 1, &remote, 1, 0);
+
+			for (ssize_t i = 0; i + 1 < n; i++) {
+				if ((unsigned char)buf[i] == 0x0f && buf[i + 1] == 0x05) {
+					t->syscall_insn = at + (unsigned long)i;
+					fclose(maps);
+					return 0;
+				}
+			}
+			if (n <= 0)
+				break;
+		}
+	}
+	fclose(maps);
+	snprintf(err, PT_ERR_LEN, "process %d: no syscall instruction in its code", t->pid);
+	return -1;
+}
+
+int pt_seize(pid_t pid, struct pt_target *t, char *err)
+{
+	int added;
+
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	do
+		added = seize_new(t, err);
+	while (added > 0);
+	if (added == 0 && !t->nthreads) {
+		snprintf(err, PT_ERR_LEN, "process %d: no such process", pid);
+		added = -1;
+	}
+	if (added < 0 || find_syscall_insn(t, err)) {
+		pt_release(t);
+		return -1;
+	}
+	return 0;
+}
+
+void pt_release(struct pt_target *t)
+{
+	for (size_t i = 0; i < t->nthreads; i++) {
+		ptrace(PTRACE_SETREGS, t->threads[i].tid, 0, &t->threads[i].regs);
+		ptrace(PTRACE_DETACH, t->threads[i].tid, 0, 0);
+	}
+	free(t->threads);
+	t->threads = NULL;
+	t->nthreads = t->cap = 0;
+}
+
+long pt_syscall(struct pt_target *t, struct pt_thread *th, long nr, const long args[6], bool *ok,
+		char *err)
+{
+	struct user_regs_struct r = th->regs;
+
+	*ok = false;
+	r.rip = t->syscall_insn;
+	r.rax = (unsigned long)nr;
+	r.orig_rax = (unsigned long)-1; /* no restart of what th was in */
+	r.rdi = (unsigned long)args[0];
+	r.rsi = (unsigned long)args[1];
+	r.rdx = (unsigned long)args[2];
+	r.r10 = (unsigned long)args[3];
+	r.r8 = (unsigned long)args[4];
+	r.r9 = (unsigned long)args[5];
+	if (ptrace(PTRACE_SETREGS, th->tid, 0, &r) || ptrace(PTRACE_SINGLESTEP, th->tid, 0, 0) ||
+	    !wait_stopped(th->tid) || ptrace(PTRACE_GETREGS, th->tid, 0, &r)) {
+		snprintf(err, PT_ERR_LEN, "thread %d: running syscall %ld in it: %s", th->tid, nr,
+			 strerror(errno));
+		ptrace(PTRACE_SETREGS, th->tid, 0, &th->regs);
+		return -1;
+	}
+	if (r.rip != t->syscall_insn + 2) {
+		snprintf(err, PT_ERR_LEN,
+			 "thread %d: syscall %ld did not complete (stopped at %#llx)", th->tid, nr,
+			 (unsigned long long)r.rip);
+		ptrace(PTRACE_SETREGS, th->tid, 0, &th->regs);
+		return -1;
+	}
+	if (ptrace(PTRACE_SETREGS, th->tid, 0, &th->regs)) {
+		snprintf(err, PT_ERR_LEN, "thread %d: putting its registers back: %s", th->tid,
+			 strerror(errno));
+		return -1;
+	}
+	*ok = true;
+	return (long)r.rax;
+}
