@@ -19,6 +19,7 @@
 #include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <ucontext.h>
 
@@ -149,6 +150,42 @@ static void restart_interrupted(const struct rt_thread *t, ucontext_t *uc)
 		g[REG_RDX] = g[REG_R10];
 	g[REG_RAX] = t->sys_nr;
 	g[REG_RIP] -= 2; /* the syscall instruction */
+}
+
+/* Blocking calls that are safe to issue again with the same registers. */
+static bool reissuable(long nr)
+{
+	static const long calls[] = {
+		7 /* poll */,		 23 /* select */,	  34 /* pause */,
+		NR_nanosleep,		 130 /* rt_sigsuspend */, 202 /* futex */,
+		NR_clock_nanosleep,	 232 /* epoll_wait */,	  270 /* pselect6 */,
+		271 /* ppoll */,	 281 /* epoll_pwait */,	  441 /* epoll_pwait2 */,
+	};
+
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
+		if (calls[i] == nr)
+			return true;
+	return false;
+}
+
+void rt_restart_trigger_interrupted(ucontext_t *uc)
+{
+	greg_t *g = uc->uc_mcontext.gregs;
+	struct rt_thread t = { .sys_nr = -1, .sys_pc = (uint64_t)g[REG_RIP] };
+	uint8_t stub[7];
+	struct iovec here = { stub, sizeof(stub) }, code = { (void *)(t.sys_pc - 7), 7 };
+	int32_t nr;
+
+	/* Read through the kernel: the bytes before rip may not be mapped. */
+	if (g[REG_RAX] != -EINTR ||
+	    sc_sys6(__NR_process_vm_readv, sc_sys0(__NR_getpid), &here, 1, &code, 1, 0) != 7 ||
+	    stub[0] != 0xb8 || stub[5] != 0x0f || stub[6] != 0x05)
+		return;
+	memcpy(&nr, stub + 1, sizeof(nr));
+	if (!reissuable(nr))
+		return;
+	t.sys_nr = nr;
+	restart_interrupted(&t, uc);
 }
 
 static struct rt_thread *find_thread(int tid)

@@ -212,6 +212,14 @@ static void trigger_handler(int sig, siginfo_t *si, void *uc)
 	struct sigaction *app = &rt_app_trigger_action;
 	uint64_t all = ~0ULL, old;
 
+	bool app_handler = (app->sa_flags & SA_SIGINFO) ? app->sa_sigaction != NULL
+							 : app->sa_handler != SIG_DFL &&
+								   app->sa_handler != SIG_IGN;
+
+	/* Without a handler of its own, the app must not see this signal,
+	 * not even as an EINTR. */
+	if (!app_handler)
+		rt_restart_trigger_interrupted(uc);
 	if (!__atomic_exchange_n(&checkpointing, true, __ATOMIC_ACQ_REL)) {
 		all &= ~(1ULL << (rt_cfg.suspend_sig - 1));
 		sc_sys4(__NR_rt_sigprocmask, SIG_SETMASK, &all, &old, 8);

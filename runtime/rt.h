@@ -43,6 +43,15 @@ uint64_t rt_now_ns(int clock);
 void rt_log(const char *msg);
 int rt_gettid(void);
 
+/*
+ * The thread the trigger reached was not sampled before the signal: a
+ * blocking call the signal cut short with EINTR is found from glibc's
+ * stub (the call number loaded right before the syscall instruction) and
+ * rewound, if it is one that can be issued again as it was.
+ */
+struct ucontext_t;
+void rt_restart_trigger_interrupted(struct ucontext_t *uc);
+
 /* ---- follow_exec.c: exec'ed programs keep the runtime ---- */
 void rt_follow_exec_init(void);
 
