@@ -4,8 +4,9 @@
 # stdin/stdout/stderr, /dev/tty, the /dev/pts/N path and a dup; crload
 # runs on ANOTHER pty, and the lines the restored program writes through
 # each must show up there (kill, leave and twice, like tests/e2e/run).
-# Then the failures: crload without a controlling terminal refuses
-# /dev/tty clearly, and a checkpoint refuses a terminal that is not the
+# The program is a job of that shell (shelljob.sh tests --shell-job
+# itself), so crload runs with --shell-job. Then the failures: crload
+# without a controlling terminal refuses clearly, and a checkpoint refuses a terminal that is not the
 # program's (someone else's pty, a serial port) naming the fd.
 # Runs under tests/e2e/reaper.
 set -u
@@ -53,7 +54,7 @@ checkpoint() { # PID N
 # restore_on NAME: crload on a new pty; its pid in $W/NAME.pid.
 restore_on() {
 	cat >"$W/$1.sh" <<EOF
-"$CRLOAD" --allow-changed-files "$W/img/latest" <"\$(tty)" &
+"$CRLOAD" --shell-job --allow-changed-files "$W/img/latest" <"\$(tty)" &
 echo \$! >"$W/$1.pid"
 wait \$!
 echo "crload exit \$?"
@@ -110,9 +111,9 @@ t_no_ctty() {
 	start_app && checkpoint "$APP" 1 || return 1
 	kill -KILL "$APP"; wait_for gone "$APP"
 	local st=0
-	setsid -w "$CRLOAD" "$W/img/latest" </dev/null >/dev/null 2>"$W/crload.err" || st=$?
+	setsid -w "$CRLOAD" --shell-job "$W/img/latest" </dev/null >/dev/null 2>"$W/crload.err" || st=$?
 	[ $st -ne 0 ] || { say "crload restored /dev/tty without a terminal"; return 1; }
-	grep -q 'fd [0-9]*: /dev/tty: crload has no controlling terminal' "$W/crload.err" ||
+	grep -q -- '--shell-job: crload has no controlling terminal' "$W/crload.err" ||
 		{ say "unclear error:"; cat "$W/crload.err" >&2; return 1; }
 }
 
