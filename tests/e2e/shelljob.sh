@@ -35,16 +35,25 @@ shows() { screen "$1" | grep -qE -- "$2"; }
 prompt() { [[ "$(screen "$1" | grep -v '^$' | tail -n 1)" =~ sj\$\ *$ ]]; }
 ticks() { screen "$1" | sed -n 's/^tick \([0-9]*\)$/\1/p'; }
 last_tick() { ticks "$1" | tail -n 1; }
-# ticking NAME: the job prints on NAME's window (a new tick within 1 s).
+# ticking NAME [SECONDS]: the job prints on NAME's window (a new tick
+# within SECONDS, 5 by default); quiet NAME: no new tick for a second.
 ticking() {
 	local a b i
 	a=$(last_tick "$1")
-	for ((i = 0; i < 20; i++)); do
+	for ((i = 0; i < ${2:-5} * 20; i++)); do
 		sleep 0.05
 		b=$(last_tick "$1")
 		[ "${b:-0}" -gt "${a:-0}" ] && return 0
 	done
 	return 1
+}
+quiet() { ! ticking "$1" 1; }
+# recorded AS: crinfo shows the image a job of a shell, AS in the terminal.
+recorded() {
+	local pgid
+	pgid=$(sed 's/.*) //' "/proc/$APP/stat" | cut -d' ' -f3)
+	"$CRINFO" show "$W/img/latest" | grep -q "a job of a shell (process group $pgid, $1)" ||
+		{ say "crinfo does not show a job $1:"; "$CRINFO" show "$W/img/latest" >&2; return 1; }
 }
 logged() {
 	local n
@@ -52,11 +61,12 @@ logged() {
 	[ "${n:-0}" -ge "${2:-1}" ]
 }
 
-# start_job NAME: jobecho in the foreground of window NAME, pid in $APP.
+# start_job NAME [PREFIX [SUFFIX]]: jobecho in window NAME (in the
+# foreground; PREFIX/SUFFIX may change that), its pid in $APP.
 start_job() {
 	window "$1" || return 1
-	type_in "$1" "cd $W && LD_PRELOAD=$SELFCKPT_LIB SELFCKPT_DIR=$W/img SELFCKPT_LOG=$W/log $E2E_BIN/jobecho $W/app.pid"
-	wait_for test -s "$W/app.pid" && wait_for ticking "$1" || { say "jobecho does not run in $1"; return 1; }
+	type_in "$1" "cd $W && ${2:-} env LD_PRELOAD=$SELFCKPT_LIB SELFCKPT_DIR=$W/img SELFCKPT_LOG=$W/log $E2E_BIN/jobecho $W/app.pid ${3:-}"
+	wait_for test -s "$W/app.pid" && ticking "$1" || { say "jobecho does not run in $1"; return 1; }
 	APP=$(cat "$W/app.pid")
 }
 
@@ -74,7 +84,7 @@ restore_in() {
 	window "$1" || return 1
 	type_in "$1" "$CRLOAD --shell-job $W/img/latest"
 	wait_for logged 'restored from' $((n + 1)) || { say "not restored"; screen "$1" >&2; return 1; }
-	wait_for ticking "$1" || { say "the job does not print in window $1"; screen "$1" >&2; return 1; }
+	ticking "$1" || { say "the job does not print in window $1"; screen "$1" >&2; return 1; }
 	first=$(ticks "$1" | head -n 1)
 	[ "$first" -gt 1 ] || { say "window $1 counts from $first: not the checkpointed job"; return 1; }
 }
@@ -89,7 +99,7 @@ echoes() {
 interrupt() {
 	tm send-keys -t "sj:$1" C-c
 	wait_for prompt "$1" || { say "no prompt after Ctrl-C in $1"; screen "$1" >&2; return 1; }
-	! ticking "$1" || { say "the job in $1 still prints after Ctrl-C"; return 1; }
+	quiet "$1" || { say "the job in $1 still prints after Ctrl-C"; return 1; }
 	type_in "$1" 'echo "crload exit $?"'
 	wait_for shows "$1" '^crload exit 130$' || { say "crload in $1 did not exit 130"; screen "$1" >&2; return 1; }
 }
@@ -99,13 +109,13 @@ suspend() {
 	tm send-keys -t "sj:$1" C-z
 	wait_for shows "$1" 'Stopped.*crload' || { say "Ctrl-Z: no stopped job in $1"; screen "$1" >&2; return 1; }
 	wait_for prompt "$1" || { say "Ctrl-Z: no prompt in $1"; return 1; }
-	! ticking "$1" || { say "the job in $1 prints while stopped"; return 1; }
+	quiet "$1" || { say "the job in $1 prints while stopped"; return 1; }
 	type_in "$1" fg
-	wait_for ticking "$1" || { say "fg: the job in $1 does not go on"; screen "$1" >&2; return 1; }
+	ticking "$1" || { say "fg: the job in $1 does not go on"; screen "$1" >&2; return 1; }
 }
 
 t_kill() {
-	start_job A && checkpoint "$APP" 1 || return 1
+	start_job A && checkpoint "$APP" 1 && recorded "in its terminal's foreground" || return 1
 	kill -KILL "$APP"
 	restore_in B && echoes B 'typed in B' && suspend B && echoes B 'after fg' || return 1
 	! shows A '^echo:' || { say "window A got B's input"; return 1; }
@@ -130,6 +140,30 @@ t_twice() {
 	crload=$(pgrep -P "$(tm display -p -t sj:B '#{pane_pid}')" crload)
 	checkpoint "$crload" 2 && interrupt B || return 1
 	restore_in C && echoes C 'second copy' && interrupt C
+}
+
+# A job that was in the background comes back in the background: it
+# prints, and reading the terminal stops it (SIGTTIN); crload stops with
+# it, and fg gives it the terminal (the line typed meanwhile went to bash).
+t_background() {
+	start_job A '' '&' && checkpoint "$APP" 1 && recorded 'in the background' || return 1
+	kill -KILL "$APP"
+	restore_in B || return 1
+	type_in B true # read by the job: SIGTTIN; then by bash, as a command
+	wait_for shows B 'Stopped.*crload' || { say "reading did not stop the job"; screen B >&2; return 1; }
+	wait_for prompt B && quiet B || { say "no prompt or still printing"; return 1; }
+	type_in B fg # the job reads on: what it waits for comes next
+	echoes B 'in the foreground' && ticking B && interrupt B
+}
+
+# Not a shell job (it leads its own session, with no controlling
+# terminal): --shell-job changes nothing, and Ctrl-C reaches crload, which
+# passes it on.
+t_not_a_job() {
+	start_job A 'setsid -w' && checkpoint "$APP" 1 || return 1
+	! "$CRINFO" show "$W/img/latest" | grep -q 'job of a shell' || { say "taken for a shell job"; return 1; }
+	kill -KILL "$APP"
+	restore_in B && echoes B 'read anyway' && interrupt B
 }
 
 # refused WINDOW COMMAND PATTERN: crload, its stderr to $W/crload.err,
@@ -161,7 +195,7 @@ t_refusals() {
 		{ say "no terminal: not refused clearly:"; cat "$W/crload.err" >&2; return 1; }
 }
 
-for t in kill leave twice refusals; do
+for t in kill leave twice background not_a_job refusals; do
 	W=$root/$t
 	mkdir -p "$W"
 	APP=
