@@ -117,6 +117,28 @@ t_no_ctty() {
 		{ say "unclear error:"; cat "$W/crload.err" >&2; return 1; }
 }
 
+# The same for a program that leads its session (so it is no shell job):
+# crload, without a terminal, cannot reopen its /dev/tty and says so.
+t_no_ctty_leader() {
+	cat >"$W/leader.sh" <<EOF
+cd "$W"
+echo \$\$ >"$W/app.pid"
+LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_DIR="$W/img" SELFCKPT_LOG="$W/log" exec "$E2E_BIN/ttyout"
+EOF
+	script -qfec "exec sh $W/leader.sh" /dev/null >"$W/A.term" 2>&1 </dev/null &
+	PTYS+=($!)
+	wait_for test -e "$W/ready" || { say "ttyout never became ready"; return 1; }
+	APP=$(cat "$W/app.pid")
+	[ "$(sed 's/.*) //' "/proc/$APP/stat" | cut -d' ' -f4)" = "$APP" ] || { say "not a session leader"; return 1; }
+	checkpoint "$APP" 1 || return 1
+	kill -KILL "$APP"; wait_for gone "$APP"
+	local st=0
+	setsid -w "$CRLOAD" "$W/img/latest" </dev/null >/dev/null 2>"$W/crload.err" || st=$?
+	[ $st -ne 0 ] || { say "crload restored /dev/tty without a terminal"; return 1; }
+	grep -q 'fd [0-9]*: /dev/tty: crload has no controlling terminal' "$W/crload.err" ||
+		{ say "unclear error:"; cat "$W/crload.err" >&2; return 1; }
+}
+
 # ttyout holding PATH (not its terminal): the checkpoint fails naming it,
 # leaves no image, and the program runs on.
 refused() { # PATH
@@ -147,7 +169,7 @@ t_serial() {
 	refused /dev/ttyS0
 }
 
-for t in kill leave twice no_ctty foreign_pty serial; do
+for t in kill leave twice no_ctty no_ctty_leader foreign_pty serial; do
 	W=$root/$t
 	mkdir -p "$W"
 	APP= PTYS=()
