@@ -148,7 +148,8 @@ pid_t shell_job_reap(const struct shell_job *job, pid_t pid, int *status)
  * before: the /proc mounted for the namespace shows its pids. */
 static pid_t child_of(int proc, pid_t pid)
 {
-	DIR *d = fdopendir(proc);
+	int dfd = openat(proc, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	struct dirent *e;
 	pid_t found = -1;
 
@@ -171,8 +172,8 @@ static pid_t child_of(int proc, pid_t pid)
 	}
 	if (d)
 		closedir(d);
-	else
-		close(proc);
+	else if (dfd >= 0)
+		close(dfd);
 	return found;
 }
 
@@ -202,8 +203,11 @@ int shell_job_wait(struct shell_job *job, pid_t child, bool ns)
 
 			if (n < 0 && errno == EINTR)
 				continue;
-			if (n == 1 && job->pgid > 0) {
-				job_stopped(job);
+			if (n == 1) {
+				if (job->pgid <= 0)
+					job->pgid = child_of(job->proc, child);
+				if (job->pgid > 0)
+					job_stopped(job);
 				continue;
 			}
 			/* End of file: init, and so the job, is gone. */
