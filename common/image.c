@@ -91,6 +91,33 @@ static bool safe_name(const char *n)
 	return *n && !strchr(n, '/') && strcmp(n, ".") && strcmp(n, "..");
 }
 
+static bool has_pid(const Sc__Inventory *inv, int pid)
+{
+	for (size_t i = 0; i < inv->n_procs; i++)
+		if (inv->procs[i]->pid == pid)
+			return true;
+	return false;
+}
+
+/* A shell job (doc/shell-job.md) is one of the image's process groups,
+ * in a session whose leader is not in the image. */
+static int check_job(const Sc__Inventory *inv, char *err)
+{
+	bool is_group = false;
+
+	if (!inv->shell_job)
+		return inv->job_foreground || inv->has_job_pgid
+			       ? fail(err, "job fields on an image that is not a shell job")
+			       : 0;
+	for (size_t i = 0; i < inv->n_procs; i++) {
+		if (has_pid(inv, inv->procs[i]->sid))
+			return fail(err, "a shell job whose session leader %d is in the image",
+				    inv->procs[i]->sid);
+		is_group |= inv->has_job_pgid && inv->job_pgid > 0 && inv->procs[i]->pgid == inv->job_pgid;
+	}
+	return is_group ? 0 : fail(err, "a shell job without a process group of the image");
+}
+
 int sc_check_inventory(const Sc__Inventory *inv, char *err)
 {
 	if (inv->version != SC_IMAGE_VERSION)
@@ -108,6 +135,8 @@ int sc_check_inventory(const Sc__Inventory *inv, char *err)
 			if (inv->procs[j]->pid == p->pid)
 				return fail(err, "pid %d listed twice", p->pid);
 	}
+	if (check_job(inv, err))
+		return -1;
 	if ((inv->kernel && strlen(inv->kernel) > 64) || (inv->hostname && strlen(inv->hostname) > 64))
 		return fail(err, "kernel or host name longer than uname gives");
 	if (inv->has_trigger_signal && (inv->trigger_signal < 1 || inv->trigger_signal > 64))
@@ -126,6 +155,8 @@ int sc_check_core(const Sc__ProcCore *c, int pid, char *err)
 		return fail(err, "%zu threads", c->n_threads);
 	if (c->threads[0]->tid != pid)
 		return fail(err, "first thread is %d, not the main thread %d", c->threads[0]->tid, pid);
+	if (c->has_tpgid && (c->tpgid < -1 || c->tpgid >= (1 << 22)))
+		return fail(err, "impossible terminal foreground group %d", c->tpgid);
 	for (size_t i = 0; i < c->n_threads; i++) {
 		const Sc__ThreadCore *t = c->threads[i];
 		struct sc_fpx_sw_bytes sw;
@@ -756,6 +787,11 @@ int sc_image_load(const char *dir, struct sc_image *img, char *err)
 		img->procs[i].pid = img->inv->procs[i]->pid;
 		if (load_proc(img, &img->procs[i], err))
 			return -1;
+		/* A shell job's processes have its terminal. */
+		if (img->inv->shell_job && img->inv->procs[i]->pgid == img->inv->job_pgid &&
+		    !img->procs[i].core->tty_nr)
+			return fail(err, "%s: pid %d of the shell job has no terminal",
+				    SC_INVENTORY_FILE, img->procs[i].pid);
 	}
 	return 0;
 }

@@ -187,6 +187,8 @@ int pp_parse_stat(const char *buf, size_t len, struct pp_stat *st)
 	st->ppid = (int)f[4];
 	st->pgrp = (int)f[5];
 	st->session = (int)f[6];
+	st->tty_nr = (int)f[7];
+	st->tpgid = (int)f[8];
 	st->start_code = f[26];
 	st->end_code = f[27];
 	st->start_stack = f[28];

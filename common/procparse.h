@@ -42,6 +42,7 @@ int pp_parse_vmflags(const char *line, size_t len, uint32_t *flags);
 
 struct pp_stat {
 	int ppid, pgrp, session;
+	int tty_nr, tpgid; /* controlling terminal (0: none), its foreground group (-1) */
 	uint64_t start_code, end_code, start_stack;
 	uint64_t start_data, end_data, start_brk;
 	uint64_t arg_start, arg_end, env_start, env_end;

@@ -24,6 +24,7 @@
 #include "fd_restore.h"
 #include "fdkinds.h"
 #include "restore.h"
+#include "shell_job.h"
 #include "vdso.h"
 
 static volatile pid_t forward_to;
@@ -56,7 +57,7 @@ static void install_forwarding(pid_t pid)
 }
 
 /* Exit status the shell way: 128+n for a process killed by signal n. */
-static int shell_status(int status)
+int shell_status(int status)
 {
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
@@ -122,7 +123,7 @@ static int read_status(int fd, char *err)
 
 /* In namespace mode: init of the new pid namespace. Creates the restored
  * process, forwards signals to it, reaps everything, exits with its status. */
-static void __attribute__((noreturn)) ns_init(struct restore_ctx *ctx)
+static void __attribute__((noreturn)) ns_init(struct restore_ctx *ctx, const struct shell_job *job)
 {
 	char err[SC_ERR_LEN];
 	long pid;
@@ -150,7 +151,7 @@ static void __attribute__((noreturn)) ns_init(struct restore_ctx *ctx)
 	install_forwarding((pid_t)pid);
 	for (;;) {
 		int status;
-		pid_t w = wait(&status);
+		pid_t w = shell_job_reap(job, (pid_t)pid, &status);
 
 		if (w == pid)
 			_exit(shell_status(status));
@@ -173,7 +174,7 @@ static void describe_fds(const Sc__Fds *fds)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: crload [--restore-detached] [--allow-changed-files] [--tcp-established]\n"
-		   "              [-v] IMAGE_DIR\n"
+		   "              [--shell-job] [-v] IMAGE_DIR\n"
 		   "Restores the process checkpointed in IMAGE_DIR and waits for it.\n"
 		   "  -d, --restore-detached  print the restored pid and return at once\n"
 		   "  -F, --allow-changed-files\n"
@@ -181,6 +182,7 @@ static void usage(FILE *f)
 		   "                          size, or one it reads got shorter than its offset\n"
 		   "  -T, --tcp-established   restore established TCP connections in TCP_REPAIR\n"
 		   "                          mode (needs CAP_NET_ADMIN); the peer sees no reset\n"
+		   "  -j, --shell-job         restore a job of a shell as a job of this terminal\n"
 		   "  -v, --verbose           say how the process is restored\n");
 }
 
@@ -190,6 +192,7 @@ int main(int argc, char **argv)
 		{ "restore-detached", no_argument, NULL, 'd' },
 		{ "allow-changed-files", no_argument, NULL, 'F' },
 		{ "tcp-established", no_argument, NULL, 'T' },
+		{ "shell-job", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -199,17 +202,21 @@ int main(int argc, char **argv)
 	struct sc_image img;
 	struct pid_plan plan;
 	struct restore_ctx ctx;
+	struct shell_job job;
 	char err[SC_ERR_LEN];
 	int pipefd[2], c;
 	long pid;
 
-	while ((c = getopt_long(argc, argv, "dvhFT", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "dvhFTj", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'F':
 			opts.allow_changed_files = true;
 			break;
 		case 'T':
 			opts.tcp_established = true;
+			break;
+		case 'j':
+			opts.shell_job = true;
 			break;
 		case 'd':
 			opts.detached = true;
@@ -246,7 +253,8 @@ int main(int argc, char **argv)
 	}
 	if (sc_check_vdso(img.procs[0].mm, err) || plan_pids(&img, &plan, err) ||
 	    fd_path_preflight(img.procs[0].fds, opts.allow_changed_files, err) ||
-	    fd_inet_preflight(img.procs[0].fds, opts.tcp_established, err)) {
+	    fd_inet_preflight(img.procs[0].fds, opts.tcp_established, err) ||
+	    shell_job_preflight(&img, opts.shell_job, opts.detached, &job, err)) {
 		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
 		return 1;
 	}
@@ -280,7 +288,7 @@ int main(int argc, char **argv)
 		}
 		pid = fork();
 		if (pid == 0)
-			ns_init(&ctx);
+			ns_init(&ctx, &job);
 	} else {
 		pid = fork_with_pid(ctx.p->pid, err);
 		if (pid == 0)
@@ -307,5 +315,5 @@ int main(int argc, char **argv)
 		printf("%d\n", ctx.p->pid);
 		return 0;
 	}
-	return wait_for((pid_t)pid);
+	return job.active ? shell_job_wait(&job, (pid_t)pid, plan.new_ns) : wait_for((pid_t)pid);
 }

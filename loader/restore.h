@@ -15,6 +15,7 @@ struct crload_opts {
 	bool verbose;
 	bool allow_changed_files;
 	bool tcp_established;
+	bool shell_job;
 	const char *dir;
 };
 

@@ -17,6 +17,7 @@
 
 #include "fd_restore.h"
 #include "restore.h"
+#include "shell_job.h"
 
 static bool is_kept(int fd, const int *keep, int nkeep)
 {
@@ -167,6 +168,8 @@ int restore_process_state(struct restore_ctx *ctx, char *err)
 		setsid();
 	else if (pe->pgid == ctx->p->pid)
 		setpgid(0, 0);
+	if (shell_job_enter(ctx->img, err))
+		return -1;
 	if (chdir(c->cwd)) {
 		snprintf(err, SC_ERR_LEN, "working directory %s: %s", c->cwd, strerror(errno));
 		return -1;

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "dump.h"
+#include "shell_job.h"
 
 struct rt_dump_result rt_dump_res;
 static struct rt_image img;
@@ -183,6 +184,7 @@ static int write_inventory(struct rt_image *im)
 	inv.time_ns = rt_now_ns(CLOCK_REALTIME);
 	inv.n_procs = 1;
 	inv.procs = procs;
+	rt_dump_job(&inv);
 	inv.n_files = im->nsums;
 	inv.files = im->sums;
 	inv.has_exit_after = true;
@@ -217,6 +219,7 @@ static int write_process(struct rt_image *im)
 	STEP("descriptors", rt_dump_fds(im, &fds));
 	STEP("memory", rt_dump_mm(im, &mm, &pm));
 	STEP("threads", rt_dump_core(&core));
+	STEP("terminal", rt_dump_terminal(&core));
 	STEP("signal handlers", rt_dump_sigacts(&acts));
 	STEP("writing fds", rt_image_write_msg(im, SC_FDS_PREFIX, SC_IMG_FDS, &fds.base));
 	STEP("writing mm", rt_image_write_msg(im, SC_MM_PREFIX, SC_IMG_MM, &mm.base));

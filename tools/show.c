@@ -131,6 +131,10 @@ static void show_inventory(const struct sc_image *img, FILE *out)
 		inv->has_exit_after && inv->exit_after ? "exit" : "run on");
 	if (inv->has_freeze_ns)
 		fprintf(out, "  threads parked for %.3f ms\n", (double)inv->freeze_ns / 1e6);
+	if (inv->shell_job)
+		fprintf(out, "  a job of a shell (process group %d, %s): crload --shell-job\n",
+			inv->job_pgid,
+			inv->job_foreground ? "in its terminal's foreground" : "in the background");
 	fprintf(out, "  %s\n",
 		inv->parent ? "incremental, parent image:" : "full image (no parent)");
 	if (inv->parent)

@@ -4,6 +4,11 @@
  * process the tests start, restored ones included, is reaped here and not
  * left to a PID 1 that does not reap. When CMD ends, whatever it left
  * behind is killed by pid and reaped. Exits with CMD's status.
+ *
+ * CMD runs in a session of its own, without the terminal make may run on:
+ * a program checkpointed on that terminal would be a shell job, which
+ * crload restores only with --shell-job (doc/shell-job.md). Ctrl-C, which
+ * reaches only the reaper then, ends CMD and everything it left.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +19,13 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	interrupted = sig;
+}
 
 /* Kills every process whose parent is us (orphans were reparented here). */
 static int kill_children(void)
@@ -49,6 +61,7 @@ static int kill_children(void)
 
 int main(int argc, char **argv)
 {
+	struct sigaction sa = { .sa_handler = on_interrupt };
 	int status = 0, cmd_status = 1;
 	pid_t cmd;
 
@@ -60,8 +73,12 @@ int main(int argc, char **argv)
 		perror("reaper: PR_SET_CHILD_SUBREAPER");
 		return 1;
 	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	cmd = fork();
 	if (cmd == 0) {
+		setsid();
 		execvp(argv[1], argv + 1);
 		perror(argv[1]);
 		_exit(127);
@@ -75,6 +92,8 @@ int main(int argc, char **argv)
 		}
 		if (w < 0 && errno == ECHILD)
 			break;
+		if (interrupted)
+			kill(cmd, SIGKILL);
 	}
 	/* Each death may hand us its orphans: kill those too. */
 	kill_children();

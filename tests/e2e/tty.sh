@@ -4,8 +4,9 @@
 # stdin/stdout/stderr, /dev/tty, the /dev/pts/N path and a dup; crload
 # runs on ANOTHER pty, and the lines the restored program writes through
 # each must show up there (kill, leave and twice, like tests/e2e/run).
-# Then the failures: crload without a controlling terminal refuses
-# /dev/tty clearly, and a checkpoint refuses a terminal that is not the
+# The program is a job of that shell (shelljob.sh tests --shell-job
+# itself), so crload runs with --shell-job. Then the failures: crload
+# without a controlling terminal refuses clearly, and a checkpoint refuses a terminal that is not the
 # program's (someone else's pty, a serial port) naming the fd.
 # Runs under tests/e2e/reaper.
 set -u
@@ -53,7 +54,7 @@ checkpoint() { # PID N
 # restore_on NAME: crload on a new pty; its pid in $W/NAME.pid.
 restore_on() {
 	cat >"$W/$1.sh" <<EOF
-"$CRLOAD" --allow-changed-files "$W/img/latest" <"\$(tty)" &
+"$CRLOAD" --shell-job --allow-changed-files "$W/img/latest" <"\$(tty)" &
 echo \$! >"$W/$1.pid"
 wait \$!
 echo "crload exit \$?"
@@ -110,6 +111,28 @@ t_no_ctty() {
 	start_app && checkpoint "$APP" 1 || return 1
 	kill -KILL "$APP"; wait_for gone "$APP"
 	local st=0
+	setsid -w "$CRLOAD" --shell-job "$W/img/latest" </dev/null >/dev/null 2>"$W/crload.err" || st=$?
+	[ $st -ne 0 ] || { say "crload restored /dev/tty without a terminal"; return 1; }
+	grep -q -- '--shell-job: crload has no controlling terminal' "$W/crload.err" ||
+		{ say "unclear error:"; cat "$W/crload.err" >&2; return 1; }
+}
+
+# The same for a program that leads its session (so it is no shell job):
+# crload, without a terminal, cannot reopen its /dev/tty and says so.
+t_no_ctty_leader() {
+	cat >"$W/leader.sh" <<EOF
+cd "$W"
+echo \$\$ >"$W/app.pid"
+LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_DIR="$W/img" SELFCKPT_LOG="$W/log" exec "$E2E_BIN/ttyout"
+EOF
+	script -qfec "exec sh $W/leader.sh" /dev/null >"$W/A.term" 2>&1 </dev/null &
+	PTYS+=($!)
+	wait_for test -e "$W/ready" || { say "ttyout never became ready"; return 1; }
+	APP=$(cat "$W/app.pid")
+	[ "$(sed 's/.*) //' "/proc/$APP/stat" | cut -d' ' -f4)" = "$APP" ] || { say "not a session leader"; return 1; }
+	checkpoint "$APP" 1 || return 1
+	kill -KILL "$APP"; wait_for gone "$APP"
+	local st=0
 	setsid -w "$CRLOAD" "$W/img/latest" </dev/null >/dev/null 2>"$W/crload.err" || st=$?
 	[ $st -ne 0 ] || { say "crload restored /dev/tty without a terminal"; return 1; }
 	grep -q 'fd [0-9]*: /dev/tty: crload has no controlling terminal' "$W/crload.err" ||
@@ -146,7 +169,7 @@ t_serial() {
 	refused /dev/ttyS0
 }
 
-for t in kill leave twice no_ctty foreign_pty serial; do
+for t in kill leave twice no_ctty no_ctty_leader foreign_pty serial; do
 	W=$root/$t
 	mkdir -p "$W"
 	APP= PTYS=()

@@ -1754,6 +1754,71 @@ START_TEST(fds_unix_checks)
 }
 END_TEST
 
+/* ---- shell jobs: inventory and core fields ----------------------------- */
+
+START_TEST(inventory_shell_job_checks)
+{
+	struct fx *f = fx_new(100);
+	char err[SC_ERR_LEN];
+
+	/* A job of a shell (session 90, outside the image), in the foreground. */
+	f->pe[0].pgid = 100;
+	f->pe[0].sid = 90;
+	f->inv.has_shell_job = f->inv.has_job_pgid = f->inv.has_job_foreground = 1;
+	f->inv.shell_job = f->inv.job_foreground = 1;
+	f->inv.job_pgid = 100;
+	ck_assert_msg(sc_check_inventory(&f->inv, err) == 0, "%s", err);
+	/* Restored in a pid namespace, the session leader is invisible: 0. */
+	f->pe[0].sid = 0;
+	ck_assert_msg(sc_check_inventory(&f->inv, err) == 0, "%s", err);
+	/* Its session leader is in the image: not a shell job. */
+	f->pe[0].sid = 100;
+	ck_assert_int_ne(sc_check_inventory(&f->inv, err), 0);
+	ck_err_has(err, "session leader 100");
+	/* The job's group is none of the image's. */
+	f->pe[0].sid = 90;
+	f->inv.job_pgid = 101;
+	ck_assert_int_ne(sc_check_inventory(&f->inv, err), 0);
+	ck_err_has(err, "process group");
+	f->inv.job_pgid = 0;
+	f->pe[0].pgid = 0;
+	ck_assert_int_ne(sc_check_inventory(&f->inv, err), 0);
+	f->inv.has_job_pgid = 0;
+	ck_assert_int_ne(sc_check_inventory(&f->inv, err), 0);
+	/* Job fields without a shell job. */
+	fx_init(f, 100);
+	f->inv.has_job_foreground = f->inv.job_foreground = 1;
+	ck_assert_int_ne(sc_check_inventory(&f->inv, err), 0);
+	ck_err_has(err, "not a shell job");
+	fx_init(f, 100);
+	f->inv.has_job_pgid = 1;
+	f->inv.job_pgid = 100;
+	ck_assert_int_ne(sc_check_inventory(&f->inv, err), 0);
+	free(f);
+}
+END_TEST
+
+START_TEST(core_terminal_checks)
+{
+	struct fx *f = fx_new(4000);
+	char err[SC_ERR_LEN];
+	static const int good[] = { -1, 0, 4000, (1 << 22) - 1 };
+	static const int bad[] = { -2, 1 << 22, 0x7fffffff, (int)0x80000000 };
+
+	f->core.has_tty_nr = f->core.has_tpgid = 1;
+	f->core.tty_nr = 0x8803; /* /dev/pts/3 */
+	for (int i = 0; i < N(good); i++) {
+		f->core.tpgid = good[i];
+		ck_assert_msg(sc_check_core(&f->core, 4000, err) == 0, "tpgid %d: %s", good[i], err);
+	}
+	for (int i = 0; i < N(bad); i++) {
+		f->core.tpgid = bad[i];
+		ck_assert_msg(sc_check_core(&f->core, 4000, err) != 0, "accepted tpgid %d", bad[i]);
+	}
+	free(f);
+}
+END_TEST
+
 /* ---- sc_check_inventory ------------------------------------------------ */
 
 static int check_inv(struct fx *f, char *err)
@@ -2034,6 +2099,38 @@ START_TEST(load_good_image)
 	ck_assert_ptr_null(img.inv);
 	ck_assert_int_eq(img.dirfd, -1);
 	sc_image_free(&img); /* twice is harmless */
+	free(f);
+}
+END_TEST
+
+/* A shell job's process has its terminal (core tty_nr). */
+START_TEST(load_shell_job)
+{
+	char dir[512], err[SC_ERR_LEN];
+	struct fx *f = fx_new(321);
+	struct sc_image img;
+
+	f->pe[0].sid = 300;
+	f->inv.has_shell_job = f->inv.has_job_pgid = 1;
+	f->inv.shell_job = 1;
+	f->inv.job_pgid = 321;
+	f->core.has_tty_nr = f->core.has_tpgid = 1;
+	f->core.tty_nr = 0x8803;
+	f->core.tpgid = 321;
+	new_dir(dir, sizeof(dir), "job");
+	write_proc(dir, f);
+	write_inventory(dir, f, &f, 1);
+	ck_assert_msg(sc_image_load(dir, &img, err) == 0, "%s", err);
+	ck_assert(img.inv->shell_job);
+	sc_image_free(&img);
+
+	f->core.tty_nr = 0;
+	new_dir(dir, sizeof(dir), "job-no-tty");
+	write_proc(dir, f);
+	write_inventory(dir, f, &f, 1);
+	ck_assert_int_ne(sc_image_load(dir, &img, err), 0);
+	ck_err_has(err, "pid 321 of the shell job has no terminal");
+	sc_image_free(&img);
 	free(f);
 }
 END_TEST
@@ -2346,12 +2443,15 @@ static Suite *image_suite(void)
 	tcase_add_test(tc, fds_inet_checks);
 	tcase_add_test(tc, fds_unix_checks);
 	tcase_add_test(tc, inventory_checks);
+	tcase_add_test(tc, inventory_shell_job_checks);
+	tcase_add_test(tc, core_terminal_checks);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("load");
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, load_good_image);
 	tcase_add_test(tc, load_two_processes);
+	tcase_add_test(tc, load_shell_job);
 	tcase_add_test(tc, load_missing_files);
 	tcase_add_test(tc, load_flipped_page_byte);
 	tcase_add_test(tc, load_damaged_message_files);

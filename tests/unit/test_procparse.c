@@ -450,6 +450,8 @@ START_TEST(stat_basic)
 	ck_assert_int_eq(st.ppid, 1);
 	ck_assert_int_eq(st.pgrp, 4242);
 	ck_assert_int_eq(st.session, 17);
+	ck_assert_int_eq(st.tty_nr, 1007);
+	ck_assert_int_eq(st.tpgid, 1008);
 	ck_stat_fields(&st);
 }
 END_TEST
@@ -485,6 +487,8 @@ START_TEST(stat_negative_fields)
 		n += snprintf(line + n, sizeof(line) - (size_t)n, " %d", i == 18 ? -20 : 1000 + i);
 	ck_assert_int_eq(stat_(line, &st), 0);
 	ck_assert_int_eq(st.ppid, 0);
+	ck_assert_int_eq(st.tty_nr, 0);
+	ck_assert_int_eq(st.tpgid, -1);
 	ck_stat_fields(&st);
 }
 END_TEST

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# crload --shell-job for real, in tmux (doc/shell-job.md). In one tmux
+# window an interactive bash runs jobecho (ticks every 0.1 s, echoes the
+# lines it reads) as a foreground job; it is checkpointed, and crload
+# --shell-job in ANOTHER window makes it a job there: it goes on counting
+# on that window, the keys typed there reach it, Ctrl-Z stops it and
+# gives the shell back (fg resumes it), Ctrl-C ends it and the prompt
+# comes back with status 130. Modes kill, leave (the original keeps
+# working in its window beside the copy) and twice (the restored job
+# checkpointed again and restored in a third window). Then the refusals:
+# without --shell-job, without a terminal, and from the background, one
+# line each and no process created. Runs under tests/e2e/reaper.
+set -u
+suite=shelljob
+. "$(dirname "$0")/suite.sh"
+
+if ! command -v tmux >/dev/null; then
+	echo "SKIP: shelljob: tmux is not installed (see .ci/setup)"
+	exit 77
+fi
+TMUX_SOCK=selfckpt-shelljob-$$
+tm() { tmux -L "$TMUX_SOCK" -f /dev/null "$@"; }
+trap 'tm kill-server 2>/dev/null; rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$TMUX_SOCK"' EXIT
+tm new-session -d -s sj -x 200 -y 50 -n idle 'exec sleep 100000' || { echo "FAIL: shelljob: tmux"; exit 1; }
+tm set-option -g history-limit 100000
+
+# window NAME: a new window with an interactive bash (job control on).
+window() {
+	tm new-window -d -n "$1" "env -u TMUX PS1='sj\$ ' bash --norc --noprofile -i"
+	wait_for prompt "$1" || { say "no prompt in window $1"; return 1; }
+}
+type_in() { tm send-keys -t "sj:$1" -l -- "$2" && tm send-keys -t "sj:$1" Enter; } # NAME TEXT
+screen() { tm capture-pane -p -J -S - -t "sj:$1"; }
+shows() { screen "$1" | grep -qE -- "$2"; }
+prompt() { [[ "$(screen "$1" | grep -v '^$' | tail -n 1)" =~ sj\$\ *$ ]]; }
+ticks() { screen "$1" | sed -n 's/^tick \([0-9]*\)$/\1/p'; }
+last_tick() { ticks "$1" | tail -n 1; }
+# ticking NAME [SECONDS]: the job prints on NAME's window (a new tick
+# within SECONDS, 5 by default); quiet NAME: no new tick for a second.
+ticking() {
+	local a b i
+	a=$(last_tick "$1")
+	for ((i = 0; i < ${2:-5} * 20; i++)); do
+		sleep 0.05
+		b=$(last_tick "$1")
+		[ "${b:-0}" -gt "${a:-0}" ] && return 0
+	done
+	return 1
+}
+quiet() { ! ticking "$1" 1; }
+# recorded AS: crinfo shows the image a job of a shell, AS in the terminal.
+recorded() {
+	local pgid
+	pgid=$(sed 's/.*) //' "/proc/$APP/stat" | cut -d' ' -f3)
+	"$CRINFO" show "$W/img/latest" | grep -q "a job of a shell (process group $pgid, $1)" ||
+		{ say "crinfo does not show a job $1:"; "$CRINFO" show "$W/img/latest" >&2; return 1; }
+}
+logged() {
+	local n
+	n=$(grep -c "$1" "$W/log" 2>/dev/null)
+	[ "${n:-0}" -ge "${2:-1}" ]
+}
+
+# start_job NAME [PREFIX [SUFFIX]]: jobecho in window NAME (in the
+# foreground; PREFIX/SUFFIX may change that), its pid in $APP.
+start_job() {
+	window "$1" || return 1
+	type_in "$1" "cd $W && ${2:-} env LD_PRELOAD=$SELFCKPT_LIB SELFCKPT_DIR=$W/img SELFCKPT_LOG=$W/log $E2E_BIN/jobecho $W/app.pid ${3:-}"
+	wait_for test -s "$W/app.pid" && ticking "$1" || { say "jobecho does not run in $1"; return 1; }
+	APP=$(cat "$W/app.pid")
+}
+
+checkpoint() { # PID N
+	kill -USR2 "$1"
+	wait_for logged ': checkpoint /\|checkpoint failed' "$2" || { say "no checkpoint #$2"; return 1; }
+	! logged 'checkpoint failed' || { say "$(cat "$W/log")"; return 1; }
+}
+
+# restore_in NAME: crload --shell-job in a new window NAME; the job must
+# go on counting there from where it was, not from the start.
+restore_in() {
+	local n first
+	n=$(grep -c 'restored from' "$W/log")
+	window "$1" || return 1
+	type_in "$1" "$CRLOAD --shell-job $W/img/latest"
+	wait_for logged 'restored from' $((n + 1)) || { say "not restored"; screen "$1" >&2; return 1; }
+	ticking "$1" || { say "the job does not print in window $1"; screen "$1" >&2; return 1; }
+	first=$(ticks "$1" | head -n 1)
+	[ "$first" -gt 1 ] || { say "window $1 counts from $first: not the checkpointed job"; return 1; }
+}
+
+# echoes NAME TEXT: a line typed in NAME reaches the job there.
+echoes() {
+	type_in "$1" "$2"
+	wait_for shows "$1" "^echo: $2\$" || { say "'$2' typed in $1 not echoed"; screen "$1" >&2; return 1; }
+}
+
+# interrupt NAME: Ctrl-C ends the job; the prompt is back, crload's status 130.
+interrupt() {
+	tm send-keys -t "sj:$1" C-c
+	wait_for prompt "$1" || { say "no prompt after Ctrl-C in $1"; screen "$1" >&2; return 1; }
+	quiet "$1" || { say "the job in $1 still prints after Ctrl-C"; return 1; }
+	type_in "$1" 'echo "crload exit $?"'
+	wait_for shows "$1" '^crload exit 130$' || { say "crload in $1 did not exit 130"; screen "$1" >&2; return 1; }
+}
+
+# suspend NAME: Ctrl-Z stops the job and gives the shell back; fg resumes.
+suspend() {
+	tm send-keys -t "sj:$1" C-z
+	wait_for shows "$1" 'Stopped.*crload' || { say "Ctrl-Z: no stopped job in $1"; screen "$1" >&2; return 1; }
+	wait_for prompt "$1" || { say "Ctrl-Z: no prompt in $1"; return 1; }
+	quiet "$1" || { say "the job in $1 prints while stopped"; return 1; }
+	type_in "$1" fg
+	ticking "$1" || { say "fg: the job in $1 does not go on"; screen "$1" >&2; return 1; }
+}
+
+t_kill() {
+	start_job A && checkpoint "$APP" 1 && recorded "in its terminal's foreground" || return 1
+	kill -KILL "$APP"
+	restore_in B && echoes B 'typed in B' && suspend B && echoes B 'after fg' || return 1
+	! shows A '^echo:' || { say "window A got B's input"; return 1; }
+	interrupt B
+}
+
+t_leave() {
+	start_job A && checkpoint "$APP" 1 && restore_in B || return 1
+	ticking A || { say "the original stopped printing"; return 1; }
+	# The copy runs in a new pid namespace: its init reports the stop.
+	echoes A 'to the original' && suspend B && echoes B 'to the copy' || return 1
+	! shows A '^echo: to the copy' && ! shows B '^echo: to the original' ||
+		{ say "input went to the wrong job"; return 1; }
+	interrupt B && interrupt A
+}
+
+t_twice() {
+	local crload
+	start_job A && checkpoint "$APP" 1 || return 1
+	kill -KILL "$APP"
+	restore_in B && echoes B 'first copy' || return 1
+	# crload forwards SIGUSR2 to the job it restored.
+	crload=$(pgrep -P "$(tm display -p -t sj:B '#{pane_pid}')" crload)
+	checkpoint "$crload" 2 && interrupt B || return 1
+	restore_in C && echoes C 'second copy' && interrupt C
+}
+
+# A job that was in the background comes back in the background: it
+# prints, and reading the terminal stops it (SIGTTIN); crload stops with
+# it, and fg gives it the terminal (the line typed meanwhile went to bash).
+t_background() {
+	start_job A '' '&' && checkpoint "$APP" 1 && recorded 'in the background' || return 1
+	kill -KILL "$APP"
+	restore_in B || return 1
+	type_in B true # read by the job: SIGTTIN; then by bash, as a command
+	wait_for shows B 'Stopped.*crload' || { say "reading did not stop the job"; screen B >&2; return 1; }
+	wait_for prompt B && quiet B || { say "no prompt or still printing"; return 1; }
+	type_in B fg # the job reads on: what it waits for comes next
+	echoes B 'in the foreground' && ticking B && interrupt B
+}
+
+# Not a shell job (it leads its own session, with no controlling
+# terminal): --shell-job changes nothing, and Ctrl-C reaches crload, which
+# passes it on.
+t_not_a_job() {
+	start_job A 'setsid -w' && checkpoint "$APP" 1 || return 1
+	! "$CRINFO" show "$W/img/latest" | grep -q 'job of a shell' || { say "taken for a shell job"; return 1; }
+	kill -KILL "$APP"
+	restore_in B && echoes B 'read anyway' && interrupt B
+}
+
+# refused WINDOW COMMAND PATTERN: crload, its stderr to $W/crload.err,
+# fails with one line matching PATTERN and creates no process.
+refused() {
+	local n
+	n=$(grep -c 'restored from' "$W/log")
+	type_in "$1" "$2; echo \"crload exit \$?\""
+	wait_for shows "$1" '^crload exit' || return 1
+	shows "$1" '^crload exit 1$' || { say "$2: not refused"; return 1; }
+	[ "$(wc -l <"$W/crload.err")" -eq 1 ] && grep -q -- "$3" "$W/crload.err" ||
+		{ say "$2: expected one line with '$3':"; cat "$W/crload.err" >&2; return 1; }
+	sleep 0.3
+	[ "$(grep -c 'restored from' "$W/log")" -eq "$n" ] || { say "$2 restored it"; return 1; }
+}
+
+t_refusals() {
+	start_job A && checkpoint "$APP" 1 || return 1
+	kill -KILL "$APP"
+	window B || return 1
+	refused B "$CRLOAD $W/img/latest 2>$W/crload.err" \
+		"is a job of a shell on /dev/pts/.*restore it with --shell-job" &&
+		refused B "$CRLOAD --shell-job $W/img/latest 2>$W/crload.err & wait \$!" \
+			"is not in its terminal's foreground" || return 1
+	local st=0
+	setsid -w "$CRLOAD" --shell-job "$W/img/latest" </dev/null >/dev/null 2>"$W/crload.err" || st=$?
+	[ $st -eq 1 ] && [ "$(wc -l <"$W/crload.err")" -eq 1 ] &&
+		grep -q -- '--shell-job: crload has no controlling terminal' "$W/crload.err" ||
+		{ say "no terminal: not refused clearly:"; cat "$W/crload.err" >&2; return 1; }
+}
+
+for t in kill leave twice background not_a_job refusals; do
+	W=$root/$t
+	mkdir -p "$W"
+	APP=
+	"t_$t"
+	st=$?
+	for w in A B C; do tm kill-window -t "sj:$w" 2>/dev/null; done
+	[ -n "$APP" ] && kill -KILL "$APP" 2>/dev/null
+	[ $st -eq 0 ] || { for f in log crload.err; do [ -e "$W/$f" ] && sed "s/^/    $f: /" "$W/$f" >&2; done; }
+	result "$t" $st
+done
+[ $failed -eq 0 ] && rm -rf "$root"
+echo "shelljob: $passed passed, $failed failed"
+[ $failed -eq 0 ]
