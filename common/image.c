@@ -107,6 +107,17 @@ int sc_check_inventory(const Sc__Inventory *inv, char *err)
 		for (size_t j = 0; j < i; j++)
 			if (inv->procs[j]->pid == p->pid)
 				return fail(err, "pid %d listed twice", p->pid);
+		if (p->zombie && (i == 0 || !p->has_exit_status))
+			return fail(err, "zombie %d is the root or has no exit status", p->pid);
+		if (!p->zombie && p->has_exit_status)
+			return fail(err, "process %d is alive but has an exit status", p->pid);
+		/* Parents come before their children: crload forks in this order. */
+		bool parent_listed = i == 0;
+		for (size_t j = 0; j < i && !parent_listed; j++)
+			parent_listed = inv->procs[j]->pid == p->ppid && !inv->procs[j]->zombie;
+		if (!parent_listed)
+			return fail(err, "the parent %d of process %d is not listed before it",
+				    p->ppid, p->pid);
 	}
 	if ((inv->kernel && strlen(inv->kernel) > 64) || (inv->hostname && strlen(inv->hostname) > 64))
 		return fail(err, "kernel or host name longer than uname gives");
@@ -748,13 +759,18 @@ int sc_image_load(const char *dir, struct sc_image *img, char *err)
 	if (sc_check_inventory(img->inv, why))
 		return fail(err, "%s: %s", SC_INVENTORY_FILE, why);
 
-	img->nprocs = img->inv->n_procs;
-	img->procs = calloc(img->nprocs, sizeof(*img->procs));
+	img->procs = calloc(img->inv->n_procs, sizeof(*img->procs));
 	if (!img->procs)
 		return fail(err, "out of memory");
-	for (size_t i = 0; i < img->nprocs; i++) {
-		img->procs[i].pid = img->inv->procs[i]->pid;
-		if (load_proc(img, &img->procs[i], err))
+	for (size_t i = 0; i < img->inv->n_procs; i++) {
+		struct sc_proc_img *p = &img->procs[img->nprocs];
+
+		if (img->inv->procs[i]->zombie)
+			continue;
+		img->nprocs++;
+		p->pid = img->inv->procs[i]->pid;
+		p->entry = img->inv->procs[i];
+		if (load_proc(img, p, err))
 			return -1;
 	}
 	return 0;

@@ -239,9 +239,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
 		return 1;
 	}
-	if (img.nprocs != 1) {
+	if (img.inv->n_procs != 1) {
 		fprintf(stderr, "crload: %s: images of %zu processes need process-tree support\n",
-			opts.dir, img.nprocs);
+			opts.dir, img.inv->n_procs);
 		return 1;
 	}
 	if (sc_check_vdso(img.procs[0].mm, err) || plan_pids(&img, &plan, err) ||

@@ -161,7 +161,7 @@ static int restore_sigactions(const Sc__SigActs *acts, char *err)
 int restore_process_state(struct restore_ctx *ctx, char *err)
 {
 	const Sc__ProcCore *c = ctx->p->core;
-	const Sc__ProcEntry *pe = ctx->img->inv->procs[ctx->p - ctx->img->procs];
+	const Sc__ProcEntry *pe = ctx->p->entry;
 
 	if (pe->sid == ctx->p->pid)
 		setsid();

@@ -110,6 +110,7 @@ struct rt_dump_result {
 	char detail[RT_MAX_PATH + 128]; /* why, when more than an errno */
 	char image[RT_MAX_PATH];
 	uint64_t bytes;
+	int tree_action;	/* a member of a tree: what the root decided */
 };
 extern struct rt_dump_result rt_dump_res;
 void rt_dump_image(void);
