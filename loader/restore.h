@@ -18,12 +18,18 @@ struct crload_opts {
 	const char *dir;
 };
 
+struct fd_restore_pipe;
+
 /* What the restored process needs from crload before it becomes itself. */
 struct restore_ctx {
 	struct sc_image *img;
 	struct sc_proc_img *p;
 	int status_fd; /* write end: "K", "E"+rst_status, or "M"+message */
 	int pages_fd;
+	int *status_fds; /* per img->procs[i]: its status_fd */
+	/* Pipes held by more than one process, made by crload (tree.c). */
+	struct fd_restore_pipe *shared;
+	size_t nshared;
 };
 
 /* pids.c */
@@ -37,6 +43,9 @@ int plan_pids(struct sc_image *img, struct pid_plan *plan, char *err);
 long fork_with_pid(int pid, char *err);
 int enter_namespaces(const struct pid_plan *plan, char *err);
 int mount_proc_in_ns(char *err);
+const Sc__ProcEntry *proc_entry(const struct sc_image *img, int pid);
+/* Before any process exists: every session and group can be rebuilt. */
+int tree_preflight(const struct sc_image *img, char *err);
 
 /* restore_fds.c */
 int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err);
@@ -65,6 +74,14 @@ struct shared_files {
 int shared_backing(struct shared_files *sf, const struct sc_proc_img *p, const Sc__Vma *v,
 		   bool *filled, char *err);
 void shared_files_release(struct shared_files *sf);
+
+/* tree.c: processes of a tree */
+/* In crload: the pipes shared between processes, made once. */
+int tree_make_shared(struct restore_ctx *ctx, char *err);
+/* In each restored process, before its children: session and group. */
+int tree_session(const struct restore_ctx *ctx, char *err);
+/* Forks the process's children (zombies too) with their pids. */
+int tree_fork_children(struct restore_ctx *ctx, char *err);
 
 /* restore.c */
 void restore_child(struct restore_ctx *ctx) __attribute__((noreturn));

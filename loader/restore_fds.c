@@ -59,6 +59,8 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 	}
 	ctx->status_fd = keep[0];
 	ctx->pages_fd = keep[1];
+	for (size_t i = 0; i < ctx->nshared; i++)
+		memcpy(ctx->shared[i].ends, &keep[2 + 2 * i], sizeof(ctx->shared[i].ends));
 
 	/* Everything else crload had goes, unless the image inherits it. */
 	d = opendir("/proc/self/fd");
@@ -85,10 +87,16 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 	for (int i = 0; i < n; i++)
 		close(to_close[i]);
 
-	struct fd_restore_ctx rctx = { .fds = fds, .scratch_min = max_app + 1,
-				       .cwd = ctx->p->core->cwd };
+	/* The shared pipes are this process's to use and close. */
+	struct fd_restore_ctx rctx = { .fds = fds,
+				       .scratch_min = max_app + 1,
+				       .cwd = ctx->p->core->cwd,
+				       .pipes = ctx->shared,
+				       .npipes = ctx->nshared };
 	int ret = 0;
 
+	ctx->shared = NULL;
+	ctx->nshared = 0;
 	for (int i = 0; i < nkeep; i++)
 		if (keep[i] >= rctx.scratch_min)
 			rctx.scratch_min = keep[i] + 1;
@@ -161,12 +169,7 @@ static int restore_sigactions(const Sc__SigActs *acts, char *err)
 int restore_process_state(struct restore_ctx *ctx, char *err)
 {
 	const Sc__ProcCore *c = ctx->p->core;
-	const Sc__ProcEntry *pe = ctx->p->entry;
 
-	if (pe->sid == ctx->p->pid)
-		setsid();
-	else if (pe->pgid == ctx->p->pid)
-		setpgid(0, 0);
 	if (chdir(c->cwd)) {
 		snprintf(err, SC_ERR_LEN, "working directory %s: %s", c->cwd, strerror(errno));
 		return -1;

@@ -149,7 +149,9 @@ int fd_fifo_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 }
 
 /* Restoring one end alone would change what the app sees (EOF, EPIPE):
- * both ends of every pipe must be in the image. */
+ * both ends of every pipe must be in the image. In a checkpoint of a tree
+ * the other end may be in another process: the root checks the whole
+ * tree's ends (tree.c). */
 int fd_pipe_check_ends(struct fd_dump_ctx *ctx)
 {
 	const Sc__Fds *fds = ctx->fds;
@@ -160,12 +162,22 @@ int fd_pipe_check_ends(struct fd_dump_ctx *ctx)
 			continue;
 		for (size_t i = 0; i < fds->n_fds; i++) {
 			const Sc__Fd *e = fds->fds[i];
+			int err;
 
-			if (e->kind == SC__FD_KIND__PIPE && e->pipe_id == fds->pipes[p]->id) {
-				rt_stpcpy(fd_why(ctx, e),
-					  "the other end of this pipe is outside the process");
-				return -EOPNOTSUPP;
+			if (e->kind != SC__FD_KIND__PIPE || e->pipe_id != fds->pipes[p]->id)
+				continue;
+			if (rt_tree_active()) {
+				err = rt_tree_note_pipe(e->pipe_id, ctx->pipe_ends[p], e->fd);
+				if (err) {
+					rt_stpcpy(fd_why(ctx, e),
+						  "too many pipes between processes");
+					return err;
+				}
+				break;
 			}
+			rt_stpcpy(fd_why(ctx, e),
+				  "the other end of this pipe is outside the process");
+			return -EOPNOTSUPP;
 		}
 		/* Only named pipes use this one: they may have one end. */
 	}

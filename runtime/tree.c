@@ -31,6 +31,7 @@
 #define TREE_MAX 4096
 #define COOKIE_MAGIC 0x5c7eULL
 #define JOIN_TIMEOUT_NS (10ULL * 1000000000ULL)
+#define MSG_PIPES 128 /* pipes with an end elsewhere, per process */
 
 enum { MSG_FROZEN = 1, MSG_WRITE, MSG_WRITTEN, MSG_DONE };
 
@@ -45,6 +46,13 @@ struct tree_msg {
 		char name[64];
 		uint64_t size, xxh3;
 	} sums[RT_MAX_FILES];
+	uint32_t npipes;
+	struct {
+		uint64_t id;
+		int32_t fd;
+		uint32_t ends;
+	} pipes[MSG_PIPES]; /* WRITTEN: pipes with an end elsewhere;
+			     * WRITE: .id of the tree's pipes on standard streams */
 	char image[RT_MAX_PATH]; /* WRITE: the image's final path */
 	char text[RT_MAX_PATH + 128]; /* WRITE: temporary directory; WRITTEN: why */
 };
@@ -58,6 +66,13 @@ struct member {
 	char comm[20];
 };
 
+/* A pipe end whose other end must be in another process of the tree. */
+struct open_pipe {
+	uint64_t id;
+	int pid, fd;
+	uint8_t ends;
+};
+
 static struct {
 	bool member; /* this process is a member, not the root */
 	int root, gen; /* the cookie this checkpoint runs under */
@@ -68,9 +83,17 @@ static struct {
 	int starting; /* root: runtime mapped, trigger handler not yet */
 	struct tree_msg *msg;
 	int parent_pid; /* root of a subtree: its parent runs the runtime too */
+	struct open_pipe *pipes; /* root: the whole tree's; member: its own */
+	int npipes, pipes_cap;
+	/* Pipes on a standard stream with every end inside the tree: dumped
+	 * as pipes, not as crload's own streams (fd_inherit.c). */
+	uint64_t *std_pipes;
+	int nstd;
 } tree = { .listen_fd = -1, .conn_fd = -1 };
 
 static unsigned generation;
+
+static bool read_stat(int pid, struct pp_stat *st, char *comm);
 
 static void sock_name(struct sockaddr_un *a, socklen_t *len, int root, int gen)
 {
@@ -142,6 +165,55 @@ static void fail(const char *what, int pid, const char *comm, const char *why)
 	rt_dump_res.what = what;
 }
 
+bool rt_tree_active(void)
+{
+	return tree.member || tree.joined > 0;
+}
+
+int rt_tree_note_pipe(uint64_t id, uint8_t ends, int fd)
+{
+	if (!tree.pipes) {
+		tree.pipes_cap = tree.member ? MSG_PIPES : TREE_MAX;
+		tree.pipes = rt_alloc(sizeof(*tree.pipes) * (size_t)tree.pipes_cap);
+		if (!tree.pipes)
+			return -ENOMEM;
+	}
+	if (tree.npipes == tree.pipes_cap)
+		return -E2BIG;
+	tree.pipes[tree.npipes++] = (struct open_pipe){
+		.id = id, .pid = (int)sc_sys0(__NR_getpid), .fd = fd, .ends = ends
+	};
+	return 0;
+}
+
+/* Root: every pipe end held in one process has its other ends in another. */
+static int check_pipes(void)
+{
+	const uint8_t both = 1U << O_RDONLY | 1U << O_WRONLY;
+
+	for (int i = 0; i < tree.npipes; i++) {
+		uint8_t ends = 0;
+
+		for (int k = 0; k < tree.npipes; k++)
+			if (tree.pipes[k].id == tree.pipes[i].id)
+				ends |= tree.pipes[k].ends;
+		if ((ends & both) != both) {
+			char why[96], comm[20], *p = rt_stpcpy(why, "fd ");
+			struct pp_stat st;
+
+			p = rt_fmt_i64(p, tree.pipes[i].fd);
+			p = rt_stpcpy(p, ": the other end of pipe:[");
+			p = rt_fmt_u64(p, tree.pipes[i].id);
+			rt_stpcpy(p, "] is outside the tree");
+			if (!read_stat(tree.pipes[i].pid, &st, comm))
+				comm[0] = '\0';
+			fail("pipes between processes", tree.pipes[i].pid, comm, why);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
 /* ---- member side ---- */
 
 int rt_tree_join(const siginfo_t *si)
@@ -181,6 +253,11 @@ int rt_tree_join(const siginfo_t *si)
 		return err;
 	}
 	rt_stpcpy(rt_dump_res.image, tree.msg->image);
+	tree.std_pipes = rt_alloc(sizeof(*tree.std_pipes) * MSG_PIPES);
+	if (!tree.std_pipes)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < tree.msg->npipes && i < MSG_PIPES; i++)
+		tree.std_pipes[tree.nstd++] = tree.msg->pipes[i].id;
 	return 0;
 }
 
@@ -209,6 +286,12 @@ int rt_tree_report(const struct rt_image *im)
 
 		if (rt_dump_res.detail[0])
 			rt_stpcpy(rt_stpcpy(p, ": "), rt_dump_res.detail);
+	}
+	for (int i = 0; i < tree.npipes && !m->err; i++) {
+		m->pipes[i].id = tree.pipes[i].id;
+		m->pipes[i].fd = tree.pipes[i].fd;
+		m->pipes[i].ends = tree.pipes[i].ends;
+		m->npipes++;
 	}
 	for (size_t i = 0; i < im->nsums && !m->err; i++) {
 		rt_stpcpy(m->sums[i].name, im->sums[i]->name);
@@ -536,14 +619,118 @@ int rt_tree_gather(void)
 	}
 }
 
+bool rt_tree_std_pipe(uint64_t id)
+{
+	for (int i = 0; i < tree.nstd; i++)
+		if (tree.std_pipes[i] == id)
+			return true;
+	return false;
+}
+
+/* The pipe ends process pid holds, as seen from outside it. */
+static int scan_pipes(int pid, struct open_pipe *v, int *n, int cap)
+{
+	char path[64], buf[4096], *p = rt_fmt_i64(rt_stpcpy(path, "/proc/"), pid);
+	int dfd;
+
+	rt_stpcpy(p, "/fd");
+	dfd = (int)sc_sys4(__NR_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (dfd < 0)
+		return dfd;
+	for (long r; (r = sc_sys3(__NR_getdents64, dfd, buf, sizeof(buf))) > 0;) {
+		for (long off = 0; off < r;) {
+			struct dirent64 *d = (void *)(buf + off);
+			char target[64], ipath[96], *info;
+			struct pp_fdinfo fi;
+			uint64_t id = 0;
+			long len;
+			size_t ilen;
+			const char *c;
+
+			off += d->d_reclen;
+			if (d->d_name[0] < '0' || d->d_name[0] > '9')
+				continue;
+			len = sc_sys4(__NR_readlinkat, dfd, d->d_name, target, sizeof(target) - 1);
+			if (len <= 6 || strncmp(target, "pipe:[", 6))
+				continue;
+			target[len] = '\0';
+			for (c = target + 6; *c >= '0' && *c <= '9'; c++)
+				id = id * 10 + (uint64_t)(*c - '0');
+			rt_stpcpy(rt_stpcpy(rt_stpcpy(ipath, path), "info/"), d->d_name);
+			info = rt_read_file(ipath, &ilen);
+			if (!info || pp_parse_fdinfo(info, ilen, &fi))
+				continue;
+			if (*n == cap) {
+				sc_sys1(__NR_close, dfd);
+				return -E2BIG;
+			}
+			int fd = 0;
+
+			for (c = d->d_name; *c; c++)
+				fd = fd * 10 + (*c - '0');
+			v[(*n)++] = (struct open_pipe){ .id = id,
+							.pid = pid,
+							.fd = fd,
+							.ends = (uint8_t)(1U << (fi.flags &
+										 O_ACCMODE)) };
+		}
+	}
+	sc_sys1(__NR_close, dfd);
+	return 0;
+}
+
+/*
+ * A pipe on a standard stream is crload's own to give when its other end
+ * is outside (a job piped into a logger), but the tree's own when every
+ * end is inside (a shell pipeline): which, only the root can tell, by
+ * looking at every process's descriptors while all are frozen.
+ */
+static int find_std_pipes(void)
+{
+	const uint8_t both = 1U << O_RDONLY | 1U << O_WRONLY;
+	struct open_pipe *v = rt_alloc(sizeof(*v) * TREE_MAX * 4);
+	int n = 0, err;
+
+	tree.std_pipes = rt_alloc(sizeof(*tree.std_pipes) * MSG_PIPES);
+	if (!v || !tree.std_pipes)
+		return -ENOMEM;
+	err = scan_pipes(tree.root, v, &n, TREE_MAX * 4);
+	for (int i = 0; i < tree.n && !err; i++)
+		if (tree.m[i].fd >= 0)
+			err = scan_pipes(tree.m[i].pid, v, &n, TREE_MAX * 4);
+	for (int i = 0; i < n && !err; i++) {
+		uint8_t ends = 0;
+
+		if (v[i].fd > 2 || rt_tree_std_pipe(v[i].id))
+			continue;
+		for (int k = 0; k < n; k++)
+			if (v[k].id == v[i].id)
+				ends |= v[k].ends;
+		if ((ends & both) != both)
+			continue;
+		if (tree.nstd == MSG_PIPES)
+			err = -E2BIG;
+		else
+			tree.std_pipes[tree.nstd++] = v[i].id;
+	}
+	if (err)
+		rt_dump_res.what = "looking at the pipes between processes";
+	return err;
+}
+
 int rt_tree_start_writing(const char *tmpdir)
 {
 	struct tree_msg *m = tree.msg;
+	int err;
 
 	if (!tree.joined)
 		return 0;
+	if ((err = find_std_pipes()))
+		return err;
 	memset(m, 0, sizeof(*m));
 	m->type = MSG_WRITE;
+	for (int i = 0; i < tree.nstd; i++)
+		m->pipes[m->npipes++].id = tree.std_pipes[i];
 	rt_stpcpy(m->text, tmpdir);
 	rt_stpcpy(m->image, rt_dump_res.image);
 	for (int i = 0; i < tree.n; i++) {
@@ -594,9 +781,20 @@ int rt_tree_collect(struct rt_tree_files *out)
 			s->xxh3 = m->sums[k].xxh3;
 			out->sums[out->n++] = s;
 		}
+		for (uint32_t k = 0; k < m->npipes && k < MSG_PIPES; k++) {
+			int err = rt_tree_note_pipe(m->pipes[k].id, (uint8_t)m->pipes[k].ends,
+						    m->pipes[k].fd);
+
+			if (err) {
+				fail("pipes between processes", mb->pid, mb->comm,
+				     "and the others hold too many pipes");
+				return err;
+			}
+			tree.pipes[tree.npipes - 1].pid = mb->pid;
+		}
 		out->bytes += m->bytes;
 	}
-	return 0;
+	return check_pipes();
 }
 
 int rt_tree_procs(Sc__ProcEntry ***out)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checkpoints of a process tree (doc/trees.md): who is in the image, and
-# how a tree that cannot be checkpointed whole fails. The image of a tree
-# is not restored here (crload restores one process for now): each test
+# how a tree that cannot be checkpointed whole fails. Restoring trees is
+# tested by the *_tree.e2e and gzip_pipe.e2e programs; here each test
 # checks the inventory, the log lines, and that every process runs on.
 # Runs under tests/e2e/reaper.
 set -u
@@ -26,7 +26,7 @@ start() { # KIND, then env assignments
 
 stop_all() {
 	local r
-	for r in child static root; do
+	for r in child static root outside; do
 		[ -e "$W/$r.pid" ] && kill -KILL "$(pid_of $r)" 2>/dev/null
 	done
 	wait 2>/dev/null
@@ -118,6 +118,23 @@ t_member_fails() {
 	runs_on root child
 }
 
+# A pipe between the tree and a process outside it, at fd 3 (not a
+# standard stream crload could hand over), fails the checkpoint naming
+# the holder and the descriptor; no image; everybody runs on.
+t_outside_pipe() {
+	(cd "$W" && exec 3>&1 >"$W/out" 2>"$W/err" </dev/null && exec env LD_PRELOAD="$SELFCKPT_LIB" \
+		SELFCKPT_LOG="$W/log" SELFCKPT_DIR="$W/img" python3 "$prog" plain none) |
+		(echo "$BASHPID" >"$W/outside.pid" && exec sleep 600) &
+	wait_for test -e "$W/ready" || { say "never ready"; return 1; }
+	sleep 0.2
+	kill -USR2 "$(pid_of root)"
+	wait_for logged "checkpoint failed (pipes between processes): pid [0-9]* (python3) fd 3: the other end of pipe:\[[0-9]*\] is outside the tree" ||
+		{ say "no failure naming the pipe"; cat "$W/log" >&2; return 1; }
+	sleep 0.2
+	ls -A "$W/img" 2>/dev/null | grep -q . && { say "left behind: $(ls -A "$W/img")"; return 1; }
+	runs_on root child
+}
+
 # SELFCKPT_EXIT=1 on the root: the whole tree exits after the checkpoint.
 t_exit_after() {
 	start plain SELFCKPT_EXIT=1 || return 1
@@ -132,7 +149,7 @@ t_exit_after() {
 	test -e "$W/img/latest/inventory.img" || { say "no image"; return 1; }
 }
 
-for t in whole subtree static member_fails exit_after; do
+for t in whole subtree static member_fails outside_pipe exit_after; do
 	W=$root/$t
 	mkdir -p "$W"
 	APP=
