@@ -40,7 +40,8 @@ static void unregister_rseq(void)
 void restore_child(struct restore_ctx *ctx)
 {
 	char err[SC_ERR_LEN];
-	int nkeep = 2 + 2 * (int)ctx->nshared, *keep = malloc(sizeof(int) * (size_t)nkeep);
+	int nkeep = 2 + 2 * (int)ctx->nshared + (int)ctx->shared_mem.n;
+	int *keep = malloc(sizeof(int) * (size_t)nkeep);
 	sigset_t all;
 
 	sigfillset(&all);
@@ -57,6 +58,8 @@ void restore_child(struct restore_ctx *ctx)
 	keep[1] = ctx->pages_fd;
 	for (size_t i = 0; i < ctx->nshared; i++)
 		memcpy(&keep[2 + 2 * i], ctx->shared[i].ends, sizeof(ctx->shared[i].ends));
+	for (size_t i = 0; i < ctx->shared_mem.n; i++)
+		keep[2 + 2 * ctx->nshared + i] = ctx->shared_mem.files[i].fd;
 	if (restore_fds(ctx, keep, nkeep, err) || restore_process_state(ctx, err))
 		goto fail;
 	unregister_rseq();

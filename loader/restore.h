@@ -18,6 +18,16 @@ struct crload_opts {
 	const char *dir;
 };
 
+/* shared_files.c: shared mappings of files that exist only in the process */
+struct shared_file {
+	uint64_t dev, ino;
+	int fd;
+	bool filled; /* holds the contents already (a tree's, made by crload) */
+};
+struct shared_files {
+	struct shared_file *files;
+	size_t n;
+};
 struct fd_restore_pipe;
 
 /* What the restored process needs from crload before it becomes itself. */
@@ -30,6 +40,8 @@ struct restore_ctx {
 	/* Pipes held by more than one process, made by crload (tree.c). */
 	struct fd_restore_pipe *shared;
 	size_t nshared;
+	/* Memory shared between processes, made by crload (shared_files.c). */
+	struct shared_files shared_mem;
 };
 
 /* pids.c */
@@ -57,14 +69,6 @@ int restore_process_state(struct restore_ctx *ctx, char *err);
 int premap_and_restore(struct restore_ctx *ctx, char *err);
 
 /* shared_files.c: shared mappings of files that exist only in the process */
-struct shared_file {
-	uint64_t dev, ino;
-	int fd;
-};
-struct shared_files {
-	struct shared_file *files;
-	size_t n;
-};
 /*
  * The file to map shared VMA v from so that it shares pages with every
  * other VMA and descriptor on its file: a descriptor the caller closes
@@ -74,6 +78,8 @@ struct shared_files {
 int shared_backing(struct shared_files *sf, const struct sc_proc_img *p, const Sc__Vma *v,
 		   bool *filled, char *err);
 void shared_files_release(struct shared_files *sf);
+/* In crload: a filled memfd for every file mapped by more than one process. */
+int shared_files_of_tree(struct shared_files *sf, const struct sc_image *img, char *err);
 
 /* tree.c: processes of a tree */
 /* In crload: the pipes shared between processes, made once. */

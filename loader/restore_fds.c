@@ -59,8 +59,12 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 	}
 	ctx->status_fd = keep[0];
 	ctx->pages_fd = keep[1];
-	for (size_t i = 0; i < ctx->nshared; i++)
-		memcpy(ctx->shared[i].ends, &keep[2 + 2 * i], sizeof(ctx->shared[i].ends));
+	/* Then the ends of the shared pipes and the shared memory files. */
+	int k = 2;
+	for (size_t i = 0; i < ctx->nshared; i++, k += 2)
+		memcpy(ctx->shared[i].ends, &keep[k], sizeof(ctx->shared[i].ends));
+	for (size_t i = 0; i < ctx->shared_mem.n; i++)
+		ctx->shared_mem.files[i].fd = keep[k++];
 
 	/* Everything else crload had goes, unless the image inherits it. */
 	d = opendir("/proc/self/fd");

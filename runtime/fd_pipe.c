@@ -151,33 +151,25 @@ int fd_fifo_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 /* Restoring one end alone would change what the app sees (EOF, EPIPE):
  * both ends of every pipe must be in the image. In a checkpoint of a tree
  * the other end may be in another process: the root checks the whole
- * tree's ends (tree.c). */
+ * tree's pipes instead (tree.c). */
 int fd_pipe_check_ends(struct fd_dump_ctx *ctx)
 {
 	const Sc__Fds *fds = ctx->fds;
 	const uint8_t both = 1U << O_RDONLY | 1U << O_WRONLY;
 
+	if (rt_tree_active())
+		return 0;
 	for (size_t p = 0; p < fds->n_pipes; p++) {
 		if ((ctx->pipe_ends[p] & both) == both)
 			continue;
 		for (size_t i = 0; i < fds->n_fds; i++) {
 			const Sc__Fd *e = fds->fds[i];
-			int err;
 
-			if (e->kind != SC__FD_KIND__PIPE || e->pipe_id != fds->pipes[p]->id)
-				continue;
-			if (rt_tree_active()) {
-				err = rt_tree_note_pipe(e->pipe_id, ctx->pipe_ends[p], e->fd);
-				if (err) {
-					rt_stpcpy(fd_why(ctx, e),
-						  "too many pipes between processes");
-					return err;
-				}
-				break;
+			if (e->kind == SC__FD_KIND__PIPE && e->pipe_id == fds->pipes[p]->id) {
+				rt_stpcpy(fd_why(ctx, e),
+					  "the other end of this pipe is outside the process");
+				return -EOPNOTSUPP;
 			}
-			rt_stpcpy(fd_why(ctx, e),
-				  "the other end of this pipe is outside the process");
-			return -EOPNOTSUPP;
 		}
 		/* Only named pipes use this one: they may have one end. */
 	}

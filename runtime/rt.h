@@ -116,11 +116,9 @@ extern struct rt_dump_result rt_dump_res;
 void rt_dump_image(void);
 
 /* ---- tree.c (more in dump.h) ---- */
-/* This checkpoint covers more processes than this one. */
+/* This checkpoint covers more processes than this one: the root checks
+ * the pipes between them. */
 bool rt_tree_active(void);
-/* A pipe of which this process holds only some ends (1 << O_ACCMODE
- * each), at descriptor fd: the root checks the others are in the tree. */
-int rt_tree_note_pipe(uint64_t id, uint8_t ends, int fd);
 /* Pipe id is on a standard stream and every end of it is in the tree. */
 bool rt_tree_std_pipe(uint64_t id);
 

@@ -31,7 +31,7 @@
 #define TREE_MAX 4096
 #define COOKIE_MAGIC 0x5c7eULL
 #define JOIN_TIMEOUT_NS (10ULL * 1000000000ULL)
-#define MSG_PIPES 128 /* pipes with an end elsewhere, per process */
+#define MSG_PIPES 128 /* pipes between processes on standard streams */
 
 enum { MSG_FROZEN = 1, MSG_WRITE, MSG_WRITTEN, MSG_DONE };
 
@@ -46,13 +46,8 @@ struct tree_msg {
 		char name[64];
 		uint64_t size, xxh3;
 	} sums[RT_MAX_FILES];
-	uint32_t npipes;
-	struct {
-		uint64_t id;
-		int32_t fd;
-		uint32_t ends;
-	} pipes[MSG_PIPES]; /* WRITTEN: pipes with an end elsewhere;
-			     * WRITE: .id of the tree's pipes on standard streams */
+	uint32_t nstd;
+	uint64_t std_pipes[MSG_PIPES]; /* WRITE: the tree's pipes on standard streams */
 	char image[RT_MAX_PATH]; /* WRITE: the image's final path */
 	char text[RT_MAX_PATH + 128]; /* WRITE: temporary directory; WRITTEN: why */
 };
@@ -66,7 +61,7 @@ struct member {
 	char comm[20];
 };
 
-/* A pipe end whose other end must be in another process of the tree. */
+/* A pipe end some process of the tree holds. */
 struct open_pipe {
 	uint64_t id;
 	int pid, fd;
@@ -83,8 +78,6 @@ static struct {
 	int starting; /* root: runtime mapped, trigger handler not yet */
 	struct tree_msg *msg;
 	int parent_pid; /* root of a subtree: its parent runs the runtime too */
-	struct open_pipe *pipes; /* root: the whole tree's; member: its own */
-	int npipes, pipes_cap;
 	/* Pipes on a standard stream with every end inside the tree: dumped
 	 * as pipes, not as crload's own streams (fd_inherit.c). */
 	uint64_t *std_pipes;
@@ -92,8 +85,6 @@ static struct {
 } tree = { .listen_fd = -1, .conn_fd = -1 };
 
 static unsigned generation;
-
-static bool read_stat(int pid, struct pp_stat *st, char *comm);
 
 static void sock_name(struct sockaddr_un *a, socklen_t *len, int root, int gen)
 {
@@ -170,50 +161,6 @@ bool rt_tree_active(void)
 	return tree.member || tree.joined > 0;
 }
 
-int rt_tree_note_pipe(uint64_t id, uint8_t ends, int fd)
-{
-	if (!tree.pipes) {
-		tree.pipes_cap = tree.member ? MSG_PIPES : TREE_MAX;
-		tree.pipes = rt_alloc(sizeof(*tree.pipes) * (size_t)tree.pipes_cap);
-		if (!tree.pipes)
-			return -ENOMEM;
-	}
-	if (tree.npipes == tree.pipes_cap)
-		return -E2BIG;
-	tree.pipes[tree.npipes++] = (struct open_pipe){
-		.id = id, .pid = (int)sc_sys0(__NR_getpid), .fd = fd, .ends = ends
-	};
-	return 0;
-}
-
-/* Root: every pipe end held in one process has its other ends in another. */
-static int check_pipes(void)
-{
-	const uint8_t both = 1U << O_RDONLY | 1U << O_WRONLY;
-
-	for (int i = 0; i < tree.npipes; i++) {
-		uint8_t ends = 0;
-
-		for (int k = 0; k < tree.npipes; k++)
-			if (tree.pipes[k].id == tree.pipes[i].id)
-				ends |= tree.pipes[k].ends;
-		if ((ends & both) != both) {
-			char why[96], comm[20], *p = rt_stpcpy(why, "fd ");
-			struct pp_stat st;
-
-			p = rt_fmt_i64(p, tree.pipes[i].fd);
-			p = rt_stpcpy(p, ": the other end of pipe:[");
-			p = rt_fmt_u64(p, tree.pipes[i].id);
-			rt_stpcpy(p, "] is outside the tree");
-			if (!read_stat(tree.pipes[i].pid, &st, comm))
-				comm[0] = '\0';
-			fail("pipes between processes", tree.pipes[i].pid, comm, why);
-			return -EOPNOTSUPP;
-		}
-	}
-	return 0;
-}
-
 /* ---- member side ---- */
 
 int rt_tree_join(const siginfo_t *si)
@@ -245,10 +192,16 @@ int rt_tree_join(const siginfo_t *si)
 	/* The root says where to write, or closes: the checkpoint failed. */
 	if (!err)
 		err = recv_msg(tree.conn_fd, tree.msg);
-	if (!err && tree.msg->type != MSG_WRITE)
+	if (!err && tree.msg->type == MSG_DONE) {
+		err = -ECANCELED;
+		rt_dump_res.what = "checkpoint of the tree";
+		rt_stpcpy(rt_dump_res.detail, "failed in another process of it");
+	} else if (!err && tree.msg->type != MSG_WRITE) {
 		err = -EPROTO;
+	}
 	if (err) {
-		rt_dump_res.what = "joining the tree checkpoint";
+		if (!rt_dump_res.what)
+			rt_dump_res.what = "joining the tree checkpoint";
 		rt_tree_end();
 		return err;
 	}
@@ -256,8 +209,8 @@ int rt_tree_join(const siginfo_t *si)
 	tree.std_pipes = rt_alloc(sizeof(*tree.std_pipes) * MSG_PIPES);
 	if (!tree.std_pipes)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < tree.msg->npipes && i < MSG_PIPES; i++)
-		tree.std_pipes[tree.nstd++] = tree.msg->pipes[i].id;
+	for (uint32_t i = 0; i < tree.msg->nstd && i < MSG_PIPES; i++)
+		tree.std_pipes[tree.nstd++] = tree.msg->std_pipes[i];
 	return 0;
 }
 
@@ -286,12 +239,6 @@ int rt_tree_report(const struct rt_image *im)
 
 		if (rt_dump_res.detail[0])
 			rt_stpcpy(rt_stpcpy(p, ": "), rt_dump_res.detail);
-	}
-	for (int i = 0; i < tree.npipes && !m->err; i++) {
-		m->pipes[i].id = tree.pipes[i].id;
-		m->pipes[i].fd = tree.pipes[i].fd;
-		m->pipes[i].ends = tree.pipes[i].ends;
-		m->npipes++;
 	}
 	for (size_t i = 0; i < im->nsums && !m->err; i++) {
 		rt_stpcpy(m->sums[i].name, im->sums[i]->name);
@@ -680,12 +627,16 @@ static int scan_pipes(int pid, struct open_pipe *v, int *n, int cap)
 }
 
 /*
- * A pipe on a standard stream is crload's own to give when its other end
- * is outside (a job piped into a logger), but the tree's own when every
- * end is inside (a shell pipeline): which, only the root can tell, by
- * looking at every process's descriptors while all are frozen.
+ * Every process dumps its own descriptors, so only the root, looking at
+ * all of them while everybody is frozen, can tell whether a pipe has all
+ * its ends in the tree. One with an end outside, held at a descriptor
+ * above 2, cannot be restored: the checkpoint fails naming the holder. One
+ * on a standard stream is crload's own to give when an end is outside (a
+ * job piped into a logger) but the tree's when every end is inside (a
+ * shell pipeline): the latter are sent to every member, which dumps them
+ * as pipes (fd_inherit.c).
  */
-static int find_std_pipes(void)
+static int check_pipes(void)
 {
 	const uint8_t both = 1U << O_RDONLY | 1U << O_WRONLY;
 	struct open_pipe *v = rt_alloc(sizeof(*v) * TREE_MAX * 4);
@@ -698,24 +649,38 @@ static int find_std_pipes(void)
 	for (int i = 0; i < tree.n && !err; i++)
 		if (tree.m[i].fd >= 0)
 			err = scan_pipes(tree.m[i].pid, v, &n, TREE_MAX * 4);
-	for (int i = 0; i < n && !err; i++) {
+	if (err) {
+		rt_dump_res.what = "looking at the pipes between processes";
+		return err;
+	}
+	for (int i = 0; i < n; i++) {
 		uint8_t ends = 0;
 
-		if (v[i].fd > 2 || rt_tree_std_pipe(v[i].id))
-			continue;
 		for (int k = 0; k < n; k++)
 			if (v[k].id == v[i].id)
 				ends |= v[k].ends;
-		if ((ends & both) != both)
+		if ((ends & both) != both && v[i].fd > 2) {
+			char why[96], comm[20], *p = rt_stpcpy(why, "fd ");
+			struct pp_stat st;
+
+			p = rt_fmt_i64(p, v[i].fd);
+			p = rt_stpcpy(p, ": the other end of pipe:[");
+			p = rt_fmt_u64(p, v[i].id);
+			rt_stpcpy(p, "] is outside the tree");
+			if (!read_stat(v[i].pid, &st, comm))
+				comm[0] = '\0';
+			fail("pipes between processes", v[i].pid, comm, why);
+			return -EOPNOTSUPP;
+		}
+		if ((ends & both) != both || v[i].fd > 2 || rt_tree_std_pipe(v[i].id))
 			continue;
-		if (tree.nstd == MSG_PIPES)
-			err = -E2BIG;
-		else
-			tree.std_pipes[tree.nstd++] = v[i].id;
+		if (tree.nstd == MSG_PIPES) {
+			rt_dump_res.what = "looking at the pipes between processes";
+			return -E2BIG;
+		}
+		tree.std_pipes[tree.nstd++] = v[i].id;
 	}
-	if (err)
-		rt_dump_res.what = "looking at the pipes between processes";
-	return err;
+	return 0;
 }
 
 int rt_tree_start_writing(const char *tmpdir)
@@ -725,12 +690,12 @@ int rt_tree_start_writing(const char *tmpdir)
 
 	if (!tree.joined)
 		return 0;
-	if ((err = find_std_pipes()))
+	if ((err = check_pipes()))
 		return err;
 	memset(m, 0, sizeof(*m));
 	m->type = MSG_WRITE;
 	for (int i = 0; i < tree.nstd; i++)
-		m->pipes[m->npipes++].id = tree.std_pipes[i];
+		m->std_pipes[m->nstd++] = tree.std_pipes[i];
 	rt_stpcpy(m->text, tmpdir);
 	rt_stpcpy(m->image, rt_dump_res.image);
 	for (int i = 0; i < tree.n; i++) {
@@ -781,20 +746,9 @@ int rt_tree_collect(struct rt_tree_files *out)
 			s->xxh3 = m->sums[k].xxh3;
 			out->sums[out->n++] = s;
 		}
-		for (uint32_t k = 0; k < m->npipes && k < MSG_PIPES; k++) {
-			int err = rt_tree_note_pipe(m->pipes[k].id, (uint8_t)m->pipes[k].ends,
-						    m->pipes[k].fd);
-
-			if (err) {
-				fail("pipes between processes", mb->pid, mb->comm,
-				     "and the others hold too many pipes");
-				return err;
-			}
-			tree.pipes[tree.npipes - 1].pid = mb->pid;
-		}
 		out->bytes += m->bytes;
 	}
-	return check_pipes();
+	return 0;
 }
 
 int rt_tree_procs(Sc__ProcEntry ***out)
