@@ -57,6 +57,7 @@ void rt_arena_forget(void);
 void *rt_alloc(size_t size);
 char *rt_strdup(const char *s, size_t len);
 bool rt_in_arena(uint64_t start, uint64_t end);
+void rt_arena_range(uint64_t *start, uint64_t *end);
 /* Read a whole /proc file into the arena, NUL terminated. */
 char *rt_read_file(const char *path, size_t *len);
 
