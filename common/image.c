@@ -118,6 +118,19 @@ int sc_check_inventory(const Sc__Inventory *inv, char *err)
 		if (!parent_listed)
 			return fail(err, "the parent %d of process %d is not listed before it",
 				    p->ppid, p->pid);
+		for (size_t k = 0; k < p->n_shared; k++) {
+			const Sc__SharedDesc *d = p->shared[k];
+			bool first_listed = false;
+
+			for (size_t j = 0; j < i; j++)
+				first_listed |=
+					inv->procs[j]->pid == d->same_pid && !inv->procs[j]->zombie;
+			if (p->zombie || !first_listed || d->fd < 0 || d->same_fd < 0)
+				return fail(err,
+					    "process %d shares fd %d with pid %d fd %d, "
+					    "not a process listed before it",
+					    p->pid, d->fd, d->same_pid, d->same_fd);
+		}
 	}
 	if ((inv->kernel && strlen(inv->kernel) > 64) || (inv->hostname && strlen(inv->hostname) > 64))
 		return fail(err, "kernel or host name longer than uname gives");
@@ -723,6 +736,35 @@ static int load_proc(struct sc_image *img, struct sc_proc_img *p, char *err)
 	return 0;
 }
 
+static bool has_fd(const struct sc_image *img, int pid, int fd)
+{
+	for (size_t i = 0; i < img->nprocs; i++)
+		for (size_t k = 0; img->procs[i].pid == pid && k < img->procs[i].fds->n_fds; k++)
+			if (img->procs[i].fds->fds[k]->fd == fd)
+				return true;
+	return false;
+}
+
+/* Both ends of every shared description are descriptors of the image. */
+static int check_shared_descs(const struct sc_image *img, char *err)
+{
+	for (size_t i = 0; i < img->nprocs; i++) {
+		const Sc__ProcEntry *pe = img->procs[i].entry;
+
+		for (size_t k = 0; k < pe->n_shared; k++) {
+			const Sc__SharedDesc *d = pe->shared[k];
+
+			if (!has_fd(img, pe->pid, d->fd) || !has_fd(img, d->same_pid, d->same_fd))
+				return fail(err,
+					    "%s: pid %d fd %d shared with pid %d fd %d: no such "
+					    "descriptor",
+					    SC_INVENTORY_FILE, pe->pid, d->fd, d->same_pid,
+					    d->same_fd);
+		}
+	}
+	return 0;
+}
+
 int sc_image_load(const char *dir, struct sc_image *img, char *err)
 {
 	char why[SC_ERR_LEN];
@@ -773,7 +815,7 @@ int sc_image_load(const char *dir, struct sc_image *img, char *err)
 		if (load_proc(img, p, err))
 			return -1;
 	}
-	return 0;
+	return check_shared_descs(img, err);
 }
 
 void sc_image_free(struct sc_image *img)

@@ -131,6 +131,8 @@ static void close_loader_fds(struct restore_ctx *ctx)
 		close(ctx->shared[i].ends[1]);
 	}
 	shared_files_release(&ctx->shared_mem);
+	for (size_t i = 0; i < ctx->ndesc_fds; i++)
+		close(ctx->desc_fds[i]);
 }
 
 /* In namespace mode: init of the new pid namespace. Creates the restored
@@ -303,7 +305,8 @@ int main(int argc, char **argv)
 		ctx.status_fds[i] = pipefd[1];
 	}
 	ctx.status_fd = ctx.status_fds[0];
-	if (tree_make_shared(&ctx, err) || shared_files_of_tree(&ctx.shared_mem, &img, err)) {
+	if (tree_make_shared(&ctx, err) || shared_files_of_tree(&ctx.shared_mem, &img, err) ||
+	    tree_open_shared_descs(&ctx, err)) {
 		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
 		return 1;
 	}

@@ -40,7 +40,7 @@ static void unregister_rseq(void)
 void restore_child(struct restore_ctx *ctx)
 {
 	char err[SC_ERR_LEN];
-	int nkeep = 2 + 2 * (int)ctx->nshared + (int)ctx->shared_mem.n;
+	int nkeep = 2 + 2 * (int)ctx->nshared + (int)ctx->shared_mem.n + (int)ctx->ndesc_fds;
 	int *keep = malloc(sizeof(int) * (size_t)nkeep);
 	sigset_t all;
 
@@ -60,6 +60,8 @@ void restore_child(struct restore_ctx *ctx)
 		memcpy(&keep[2 + 2 * i], ctx->shared[i].ends, sizeof(ctx->shared[i].ends));
 	for (size_t i = 0; i < ctx->shared_mem.n; i++)
 		keep[2 + 2 * ctx->nshared + i] = ctx->shared_mem.files[i].fd;
+	for (size_t i = 0; i < ctx->ndesc_fds; i++)
+		keep[2 + 2 * ctx->nshared + ctx->shared_mem.n + i] = ctx->desc_fds[i];
 	if (restore_fds(ctx, keep, nkeep, err) || restore_process_state(ctx, err))
 		goto fail;
 	unregister_rseq();

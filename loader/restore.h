@@ -30,6 +30,12 @@ struct shared_files {
 };
 struct fd_restore_pipe;
 
+/* A file description several processes share: opened once by crload. */
+struct shared_desc {
+	int pid, fd; /* one holder */
+	int *holder; /* crload's descriptor, shared by every holder's entry */
+};
+
 /* What the restored process needs from crload before it becomes itself. */
 struct restore_ctx {
 	struct sc_image *img;
@@ -42,6 +48,11 @@ struct restore_ctx {
 	size_t nshared;
 	/* Memory shared between processes, made by crload (shared_files.c). */
 	struct shared_files shared_mem;
+	/* Regular files' descriptions shared between processes (tree.c). */
+	struct shared_desc *descs;
+	size_t ndescs;
+	int *desc_fds; /* the distinct holders */
+	size_t ndesc_fds;
 };
 
 /* pids.c */
@@ -86,6 +97,10 @@ int shared_files_of_tree(struct shared_files *sf, const struct sc_image *img, ch
 int tree_make_shared(struct restore_ctx *ctx, char *err);
 /* In each restored process, before its children: session and group. */
 int tree_session(const struct restore_ctx *ctx, char *err);
+/* In crload: the regular files' descriptions shared between processes. */
+int tree_open_shared_descs(struct restore_ctx *ctx, char *err);
+/* The shared description to take for fd of this process, or -1. */
+int tree_shared_desc(const struct restore_ctx *ctx, int fd);
 /* Forks the process's children (zombies too) with their pids. */
 int tree_fork_children(struct restore_ctx *ctx, char *err);
 

@@ -65,6 +65,8 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 		memcpy(ctx->shared[i].ends, &keep[k], sizeof(ctx->shared[i].ends));
 	for (size_t i = 0; i < ctx->shared_mem.n; i++)
 		ctx->shared_mem.files[i].fd = keep[k++];
+	for (size_t i = 0; i < ctx->ndesc_fds; i++)
+		ctx->desc_fds[i] = keep[k++];
 
 	/* Everything else crload had goes, unless the image inherits it. */
 	d = opendir("/proc/self/fd");
@@ -109,11 +111,15 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 		const struct fd_kind *k = sc_fd_kind(f->kind);
 		int fd;
 
-		if (f->has_dup_of) {
-			/* Same description as a lower descriptor already in place. */
-			fd = fcntl(f->dup_of, F_DUPFD_CLOEXEC, rctx.scratch_min);
+		int shared = tree_shared_desc(ctx, f->fd);
+
+		if (f->has_dup_of || shared >= 0) {
+			/* Same description as a lower descriptor already in
+			 * place, or as other processes' (opened by crload). */
+			fd = fcntl(f->has_dup_of ? f->dup_of : shared, F_DUPFD_CLOEXEC,
+				   rctx.scratch_min);
 			if (fd < 0)
-				snprintf(err, SC_ERR_LEN, "fd %d: dup of fd %d: %s", f->fd, f->dup_of,
+				snprintf(err, SC_ERR_LEN, "fd %d: copy of a description: %s", f->fd,
 					 strerror(errno));
 		} else {
 			fd = k && k->restore ? k->restore(&rctx, f, err) : -1;
@@ -138,6 +144,8 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 		}
 	}
 	fd_pipe_release(&rctx);
+	for (size_t i = 0; i < ctx->ndesc_fds; i++)
+		close(ctx->desc_fds[i]);
 	if (!ret)
 		ret = fd_epoll_attach(fds, err);
 	if (!ret)

@@ -7,8 +7,10 @@
  * its session and process group (so that its children inherit them), then
  * forks its children, and only then restores its own descriptors and
  * memory. A zombie is a child that exits at once with the saved status and
- * is left for its parent to reap. Pipes held by more than one process are
- * made once by crload, the common ancestor of all, and inherited.
+ * is left for its parent to reap. Pipes held by more than one process and
+ * regular files' descriptions shared between processes are made once by
+ * crload, the common ancestor of all, and inherited (shared memory too:
+ * shared_files.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,11 +57,10 @@ static void __attribute__((noreturn)) become_zombie(int status)
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 		struct sigaction dfl = { .sa_handler = SIG_DFL };
+		struct rlimit none = { 0, 0 };
 		sigset_t one;
 
 		/* No core file for a process that already died once. */
-		struct rlimit none = { 0, 0 };
-
 		setrlimit(RLIMIT_CORE, &none);
 		sigaction(sig, &dfl, NULL);
 		sigemptyset(&one);
@@ -161,4 +162,83 @@ int tree_make_shared(struct restore_ctx *ctx, char *err)
 		}
 	}
 	return 0;
+}
+
+static const Sc__Fd *fd_of(const struct sc_image *img, int pid, int fd)
+{
+	for (size_t i = 0; i < img->nprocs; i++)
+		if (img->procs[i].pid == pid)
+			for (size_t k = 0; k < img->procs[i].fds->n_fds; k++)
+				if (img->procs[i].fds->fds[k]->fd == fd)
+					return img->procs[i].fds->fds[k];
+	return NULL;
+}
+
+static int add_desc(struct restore_ctx *ctx, int pid, int fd, int *holder)
+{
+	struct shared_desc *more = realloc(ctx->descs, (ctx->ndescs + 1) * sizeof(*more));
+
+	if (!more)
+		return -1;
+	ctx->descs = more;
+	ctx->descs[ctx->ndescs++] = (struct shared_desc){ pid, fd, holder };
+	return 0;
+}
+
+/*
+ * Each group of holders of one description is opened once, from its first
+ * holder's entry, and every holder takes a copy: the offset stays shared.
+ * Kinds other than regular files reopened by path stay per process.
+ */
+int tree_open_shared_descs(struct restore_ctx *ctx, char *err)
+{
+	const Sc__Inventory *inv = ctx->img->inv;
+	size_t n = 0;
+
+	for (size_t i = 0; i < inv->n_procs; i++)
+		n += inv->procs[i]->n_shared;
+	ctx->desc_fds = calloc(n + 1, sizeof(int));
+	if (!ctx->desc_fds)
+		goto nomem;
+	for (size_t i = 0; i < inv->n_procs; i++) {
+		const Sc__ProcEntry *pe = inv->procs[i];
+
+		for (size_t k = 0; k < pe->n_shared; k++) {
+			const Sc__SharedDesc *d = pe->shared[k];
+			const Sc__Fd *first = fd_of(ctx->img, d->same_pid, d->same_fd);
+			const Sc__Fd *mine = fd_of(ctx->img, pe->pid, d->fd);
+			int *holder = NULL;
+
+			if (first->kind != SC__FD_KIND__REG || mine->kind != SC__FD_KIND__REG ||
+			    first->has_dup_of || mine->has_dup_of)
+				continue;
+			for (size_t j = 0; j < ctx->ndescs; j++)
+				if (ctx->descs[j].pid == d->same_pid &&
+				    ctx->descs[j].fd == d->same_fd)
+					holder = ctx->descs[j].holder;
+			if (!holder) {
+				holder = &ctx->desc_fds[ctx->ndesc_fds];
+				*holder = sc_fd_kind(first->kind)->restore(NULL, first, err);
+				if (*holder < 0)
+					return -1;
+				ctx->ndesc_fds++;
+				if (add_desc(ctx, d->same_pid, d->same_fd, holder))
+					goto nomem;
+			}
+			if (add_desc(ctx, pe->pid, d->fd, holder))
+				goto nomem;
+		}
+	}
+	return 0;
+nomem:
+	snprintf(err, SC_ERR_LEN, "out of memory");
+	return -1;
+}
+
+int tree_shared_desc(const struct restore_ctx *ctx, int fd)
+{
+	for (size_t i = 0; i < ctx->ndescs; i++)
+		if (ctx->descs[i].pid == ctx->p->pid && ctx->descs[i].fd == fd)
+			return *ctx->descs[i].holder;
+	return -1;
 }

@@ -22,6 +22,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 
@@ -61,11 +62,17 @@ struct member {
 	char comm[20];
 };
 
-/* A pipe end some process of the tree holds. */
+/* A pipe end or a regular file some process of the tree holds. */
 struct open_pipe {
-	uint64_t id;
+	uint64_t id; /* pipes */
 	int pid, fd;
 	uint8_t ends;
+	const char *path; /* regular files */
+};
+
+/* Descriptor fd of pid is the same description as same_fd of same_pid. */
+struct shared_desc {
+	int pid, fd, same_pid, same_fd;
 };
 
 static struct {
@@ -82,6 +89,8 @@ static struct {
 	 * as pipes, not as crload's own streams (fd_inherit.c). */
 	uint64_t *std_pipes;
 	int nstd;
+	struct shared_desc *descs; /* root: found with kcmp */
+	int ndescs;
 } tree = { .listen_fd = -1, .conn_fd = -1 };
 
 static unsigned generation;
@@ -574,8 +583,9 @@ bool rt_tree_std_pipe(uint64_t id)
 	return false;
 }
 
-/* The pipe ends process pid holds, as seen from outside it. */
-static int scan_pipes(int pid, struct open_pipe *v, int *n, int cap)
+/* The pipe ends and regular files process pid holds, as seen from
+ * outside it. */
+static int scan_fds(int pid, struct open_pipe *v, int *n, int cap)
 {
 	char path[64], buf[4096], *p = rt_fmt_i64(rt_stpcpy(path, "/proc/"), pid);
 	int dfd;
@@ -587,9 +597,10 @@ static int scan_pipes(int pid, struct open_pipe *v, int *n, int cap)
 	for (long r; (r = sc_sys3(__NR_getdents64, dfd, buf, sizeof(buf))) > 0;) {
 		for (long off = 0; off < r;) {
 			struct dirent64 *d = (void *)(buf + off);
-			char target[64], ipath[96], *info;
+			char target[RT_MAX_PATH], ipath[96], *info;
 			struct pp_fdinfo fi;
-			uint64_t id = 0;
+			struct open_pipe *h;
+			struct stat st;
 			long len;
 			size_t ilen;
 			const char *c;
@@ -598,31 +609,65 @@ static int scan_pipes(int pid, struct open_pipe *v, int *n, int cap)
 			if (d->d_name[0] < '0' || d->d_name[0] > '9')
 				continue;
 			len = sc_sys4(__NR_readlinkat, dfd, d->d_name, target, sizeof(target) - 1);
-			if (len <= 6 || strncmp(target, "pipe:[", 6))
+			if (len <= 0)
 				continue;
 			target[len] = '\0';
-			for (c = target + 6; *c >= '0' && *c <= '9'; c++)
-				id = id * 10 + (uint64_t)(*c - '0');
-			rt_stpcpy(rt_stpcpy(rt_stpcpy(ipath, path), "info/"), d->d_name);
-			info = rt_read_file(ipath, &ilen);
-			if (!info || pp_parse_fdinfo(info, ilen, &fi))
-				continue;
 			if (*n == cap) {
 				sc_sys1(__NR_close, dfd);
 				return -E2BIG;
 			}
-			int fd = 0;
-
+			h = &v[*n];
+			memset(h, 0, sizeof(*h));
+			h->pid = pid;
 			for (c = d->d_name; *c; c++)
-				fd = fd * 10 + (*c - '0');
-			v[(*n)++] = (struct open_pipe){ .id = id,
-							.pid = pid,
-							.fd = fd,
-							.ends = (uint8_t)(1U << (fi.flags &
-										 O_ACCMODE)) };
+				h->fd = h->fd * 10 + (*c - '0');
+			if (target[0] == '/') {
+				if (sc_sys4(__NR_newfstatat, dfd, d->d_name, &st, 0) ||
+				    !S_ISREG(st.st_mode) ||
+				    !(h->path = rt_strdup(target, (size_t)len)))
+					continue;
+				(*n)++;
+				continue;
+			}
+			if (strncmp(target, "pipe:[", 6))
+				continue;
+			for (c = target + 6; *c >= '0' && *c <= '9'; c++)
+				h->id = h->id * 10 + (uint64_t)(*c - '0');
+			rt_stpcpy(rt_stpcpy(rt_stpcpy(ipath, path), "info/"), d->d_name);
+			info = rt_read_file(ipath, &ilen);
+			if (!info || pp_parse_fdinfo(info, ilen, &fi))
+				continue;
+			h->ends = (uint8_t)(1U << (fi.flags & O_ACCMODE));
+			(*n)++;
 		}
 	}
 	sc_sys1(__NR_close, dfd);
+	return 0;
+}
+
+/*
+ * A regular file opened before a fork is one open description in parent
+ * and child: one offset. kcmp tells; each later holder is recorded as the
+ * same description as the first (doc/trees.md).
+ */
+static int find_shared_descs(const struct open_pipe *v, int n)
+{
+	tree.descs = rt_alloc(sizeof(*tree.descs) * (size_t)(n + 1));
+	if (!tree.descs)
+		return -ENOMEM;
+	for (int j = 0; j < n; j++) {
+		if (!v[j].path)
+			continue;
+		for (int i = 0; i < j; i++) {
+			if (!v[i].path || v[i].pid == v[j].pid || strcmp(v[i].path, v[j].path) ||
+			    sc_sys5(__NR_kcmp, v[i].pid, v[j].pid, 0 /* KCMP_FILE */, v[i].fd,
+				    v[j].fd))
+				continue;
+			tree.descs[tree.ndescs++] =
+				(struct shared_desc){ v[j].pid, v[j].fd, v[i].pid, v[i].fd };
+			break;
+		}
+	}
 	return 0;
 }
 
@@ -645,10 +690,12 @@ static int check_pipes(void)
 	tree.std_pipes = rt_alloc(sizeof(*tree.std_pipes) * MSG_PIPES);
 	if (!v || !tree.std_pipes)
 		return -ENOMEM;
-	err = scan_pipes(tree.root, v, &n, TREE_MAX * 4);
+	err = scan_fds(tree.root, v, &n, TREE_MAX * 4);
 	for (int i = 0; i < tree.n && !err; i++)
 		if (tree.m[i].fd >= 0)
-			err = scan_pipes(tree.m[i].pid, v, &n, TREE_MAX * 4);
+			err = scan_fds(tree.m[i].pid, v, &n, TREE_MAX * 4);
+	if (!err)
+		err = find_shared_descs(v, n);
 	if (err) {
 		rt_dump_res.what = "looking at the pipes between processes";
 		return err;
@@ -656,8 +703,10 @@ static int check_pipes(void)
 	for (int i = 0; i < n; i++) {
 		uint8_t ends = 0;
 
+		if (v[i].path)
+			continue;
 		for (int k = 0; k < n; k++)
-			if (v[k].id == v[i].id)
+			if (v[k].id == v[i].id && !v[k].path)
 				ends |= v[k].ends;
 		if ((ends & both) != both && v[i].fd > 2) {
 			char why[96], comm[20], *p = rt_stpcpy(why, "fd ");
@@ -751,6 +800,28 @@ int rt_tree_collect(struct rt_tree_files *out)
 	return 0;
 }
 
+static int attach_descs(Sc__ProcEntry *pe)
+{
+	for (int i = 0; i < tree.ndescs; i++) {
+		Sc__SharedDesc *d;
+
+		if (tree.descs[i].pid != pe->pid)
+			continue;
+		if (!pe->shared &&
+		    !(pe->shared = rt_alloc(sizeof(*pe->shared) * (size_t)tree.ndescs)))
+			return -ENOMEM;
+		d = rt_alloc(sizeof(*d));
+		if (!d)
+			return -ENOMEM;
+		sc__shared_desc__init(d);
+		d->fd = tree.descs[i].fd;
+		d->same_pid = tree.descs[i].same_pid;
+		d->same_fd = tree.descs[i].same_fd;
+		pe->shared[pe->n_shared++] = d;
+	}
+	return 0;
+}
+
 int rt_tree_procs(Sc__ProcEntry ***out)
 {
 	Sc__ProcEntry **v = rt_alloc(sizeof(*v) * (size_t)(tree.n + 1));
@@ -778,6 +849,8 @@ int rt_tree_procs(Sc__ProcEntry ***out)
 			pe->has_exit_status = tree.m[i].zombie;
 			pe->exit_status = tree.m[i].exit_status;
 		}
+		if (attach_descs(pe))
+			return -ENOMEM;
 		v[k++] = pe;
 	}
 	*out = v;

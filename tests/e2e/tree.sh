@@ -32,14 +32,14 @@ stop_all() {
 	wait 2>/dev/null
 }
 
-# Every process that counts still counts.
+# Every process that counts still counts (within wait_for's 30 seconds:
+# the machine may be busy).
 runs_on() {
-	local r a b
+	local r a
 	for r in "$@"; do
 		a=$(cat "$W/count.$r")
-		sleep 0.2
-		b=$(cat "$W/count.$r")
-		[ "$a" != "$b" ] || { say "$r stopped counting at $a"; return 1; }
+		wait_for eval '[ "$(cat "$W/count.'"$r"'")" != "'"$a"'" ]' ||
+			{ say "$r stopped counting at $a"; return 1; }
 	done
 }
 
@@ -63,8 +63,8 @@ t_whole() {
 	grep -q "^ok .*every record valid" "$W/verify" || { say "crinfo verify:"; cat "$W/verify" >&2; return 1; }
 	local sid pgid
 	read -r pgid sid < <(ps -o pgid=,sid= -p "$r")
-	tree_line "$r" | grep -q "ppid [0-9]*, pgid $pgid, sid $sid)" &&
-		tree_line "$c" | grep -q "ppid $r, pgid $pgid, sid $sid)" &&
+	tree_line "$r" | grep -q "ppid [0-9]*, pgid $pgid, sid $sid[,)]" &&
+		tree_line "$c" | grep -q "ppid $r, pgid $pgid, sid $sid[,)]" &&
 		tree_line "$z" | grep -q "ppid $c, .*zombie, wait status 0x700)" ||
 		{ say "the inventory's tree is wrong:"; "$CRINFO" show "$W/img/latest" | sed -n '/^process tree:/,/^$/p' >&2; return 1; }
 	ls "$W/img/latest" | grep -q "^core-$c.img$" || { say "no core-$c.img"; return 1; }

@@ -1809,6 +1809,22 @@ START_TEST(inventory_checks)
 	ck_err_has(err, "parent 102 of process 101");
 	f->pe[1].ppid = 99;
 	ck_assert_int_ne(check_inv(f, err), 0);
+	f->pe[1].ppid = 100;
+	/* A description shared with a process listed before, or not. */
+	Sc__SharedDesc sd = SC__SHARED_DESC__INIT, *sdp = &sd;
+	sd.fd = 4;
+	sd.same_pid = 100;
+	sd.same_fd = 3;
+	f->pe[2].n_shared = 1;
+	f->pe[2].shared = &sdp;
+	ck_assert_msg(check_inv(f, err) == 0, "%s", err);
+	sd.same_pid = 103;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	ck_err_has(err, "shares fd 4");
+	sd.same_pid = 100;
+	sd.same_fd = -1;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	f->pe[2].n_shared = 0;
 
 	fx_init(f, 100);
 	f->inv.version = SC_IMAGE_VERSION + 1;
