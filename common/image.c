@@ -134,6 +134,30 @@ int sc_check_inventory(const Sc__Inventory *inv, char *err)
 		for (size_t j = 0; j < i; j++)
 			if (inv->procs[j]->pid == p->pid)
 				return fail(err, "pid %d listed twice", p->pid);
+		if (p->zombie && (i == 0 || !p->has_exit_status))
+			return fail(err, "zombie %d is the root or has no exit status", p->pid);
+		if (!p->zombie && p->has_exit_status)
+			return fail(err, "process %d is alive but has an exit status", p->pid);
+		/* Parents come before their children: crload forks in this order. */
+		bool parent_listed = i == 0;
+		for (size_t j = 0; j < i && !parent_listed; j++)
+			parent_listed = inv->procs[j]->pid == p->ppid && !inv->procs[j]->zombie;
+		if (!parent_listed)
+			return fail(err, "the parent %d of process %d is not listed before it",
+				    p->ppid, p->pid);
+		for (size_t k = 0; k < p->n_shared; k++) {
+			const Sc__SharedDesc *d = p->shared[k];
+			bool first_listed = false;
+
+			for (size_t j = 0; j < i; j++)
+				first_listed |=
+					inv->procs[j]->pid == d->same_pid && !inv->procs[j]->zombie;
+			if (p->zombie || !first_listed || d->fd < 0 || d->same_fd < 0)
+				return fail(err,
+					    "process %d shares fd %d with pid %d fd %d, "
+					    "not a process listed before it",
+					    p->pid, d->fd, d->same_pid, d->same_fd);
+		}
 	}
 	if (check_job(inv, err))
 		return -1;
@@ -743,6 +767,35 @@ static int load_proc(struct sc_image *img, struct sc_proc_img *p, char *err)
 	return 0;
 }
 
+static bool has_fd(const struct sc_image *img, int pid, int fd)
+{
+	for (size_t i = 0; i < img->nprocs; i++)
+		for (size_t k = 0; img->procs[i].pid == pid && k < img->procs[i].fds->n_fds; k++)
+			if (img->procs[i].fds->fds[k]->fd == fd)
+				return true;
+	return false;
+}
+
+/* Both ends of every shared description are descriptors of the image. */
+static int check_shared_descs(const struct sc_image *img, char *err)
+{
+	for (size_t i = 0; i < img->nprocs; i++) {
+		const Sc__ProcEntry *pe = img->procs[i].entry;
+
+		for (size_t k = 0; k < pe->n_shared; k++) {
+			const Sc__SharedDesc *d = pe->shared[k];
+
+			if (!has_fd(img, pe->pid, d->fd) || !has_fd(img, d->same_pid, d->same_fd))
+				return fail(err,
+					    "%s: pid %d fd %d shared with pid %d fd %d: no such "
+					    "descriptor",
+					    SC_INVENTORY_FILE, pe->pid, d->fd, d->same_pid,
+					    d->same_fd);
+		}
+	}
+	return 0;
+}
+
 int sc_image_load(const char *dir, struct sc_image *img, char *err)
 {
 	char why[SC_ERR_LEN];
@@ -779,13 +832,18 @@ int sc_image_load(const char *dir, struct sc_image *img, char *err)
 	if (sc_check_inventory(img->inv, why))
 		return fail(err, "%s: %s", SC_INVENTORY_FILE, why);
 
-	img->nprocs = img->inv->n_procs;
-	img->procs = calloc(img->nprocs, sizeof(*img->procs));
+	img->procs = calloc(img->inv->n_procs, sizeof(*img->procs));
 	if (!img->procs)
 		return fail(err, "out of memory");
-	for (size_t i = 0; i < img->nprocs; i++) {
-		img->procs[i].pid = img->inv->procs[i]->pid;
-		if (load_proc(img, &img->procs[i], err))
+	for (size_t i = 0; i < img->inv->n_procs; i++) {
+		struct sc_proc_img *p = &img->procs[img->nprocs];
+
+		if (img->inv->procs[i]->zombie)
+			continue;
+		img->nprocs++;
+		p->pid = img->inv->procs[i]->pid;
+		p->entry = img->inv->procs[i];
+		if (load_proc(img, p, err))
 			return -1;
 		/* A shell job's processes have its terminal. */
 		if (img->inv->shell_job && img->inv->procs[i]->pgid == img->inv->job_pgid &&
@@ -793,7 +851,7 @@ int sc_image_load(const char *dir, struct sc_image *img, char *err)
 			return fail(err, "%s: pid %d of the shell job has no terminal",
 				    SC_INVENTORY_FILE, img->procs[i].pid);
 	}
-	return 0;
+	return check_shared_descs(img, err);
 }
 
 void sc_image_free(struct sc_image *img)

@@ -27,6 +27,7 @@
 
 struct sc_proc_img {
 	int pid;
+	const Sc__ProcEntry *entry; /* its line in the inventory */
 	Sc__ProcCore *core;
 	Sc__SigActs *acts;
 	Sc__Mm *mm;
@@ -40,7 +41,7 @@ struct sc_image {
 	char *dir;
 	int dirfd;
 	Sc__Inventory *inv;
-	struct sc_proc_img *procs;
+	struct sc_proc_img *procs; /* live processes, root first; zombies have no files */
 	size_t nprocs;
 };
 

@@ -155,7 +155,7 @@ int pp_parse_vmflags(const char *line, size_t len, uint32_t *flags)
 int pp_parse_stat(const char *buf, size_t len, struct pp_stat *st)
 {
 	const char *end = buf + len, *p = NULL;
-	uint64_t f[52];
+	uint64_t f[53];
 	int i;
 
 	/* The command name may contain anything, ')' included: take the last. */
@@ -169,9 +169,9 @@ int pp_parse_stat(const char *buf, size_t len, struct pp_stat *st)
 	skip_spaces(&p, end);
 	if (p >= end)
 		return -EINVAL;
-	p++;
+	st->state = *p++;
 	memset(f, 0, sizeof(f));
-	for (i = 4; i <= 51; i++) {
+	for (i = 4; i <= 52; i++) {
 		int neg = 0;
 
 		skip_spaces(&p, end);
@@ -179,8 +179,11 @@ int pp_parse_stat(const char *buf, size_t len, struct pp_stat *st)
 			neg = 1;
 			p++;
 		}
-		if (dec_u64(&p, end, &f[i]))
+		if (dec_u64(&p, end, &f[i])) {
+			if (i == 52) /* kernels before 3.5 stop at 51 */
+				break;
 			return -EINVAL;
+		}
 		if (neg)
 			f[i] = (uint64_t)-(int64_t)f[i];
 	}
@@ -199,6 +202,7 @@ int pp_parse_stat(const char *buf, size_t len, struct pp_stat *st)
 	st->arg_end = f[49];
 	st->env_start = f[50];
 	st->env_end = f[51];
+	st->exit_code = (int)f[52];
 	return 0;
 }
 

@@ -41,8 +41,10 @@ bool pp_smaps_is_header(const char *line, size_t len);
 int pp_parse_vmflags(const char *line, size_t len, uint32_t *flags);
 
 struct pp_stat {
+	char state;	/* field 3: R, S, Z... */
 	int ppid, pgrp, session;
 	int tty_nr, tpgid; /* controlling terminal (0: none), its foreground group (-1) */
+	int exit_code;	/* field 52: a zombie's wait status (0 before Linux 3.5) */
 	uint64_t start_code, end_code, start_stack;
 	uint64_t start_data, end_data, start_brk;
 	uint64_t arg_start, arg_end, env_start, env_end;

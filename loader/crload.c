@@ -121,6 +121,21 @@ static int read_status(int fd, char *err)
 	return -1;
 }
 
+/* What crload holds for the restored processes once they are forked:
+ * their status pipes' write ends and the pipes they share. */
+static void close_loader_fds(struct restore_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->img->nprocs; i++)
+		close(ctx->status_fds[i]);
+	for (size_t i = 0; i < ctx->nshared; i++) {
+		close(ctx->shared[i].ends[0]);
+		close(ctx->shared[i].ends[1]);
+	}
+	shared_files_release(&ctx->shared_mem);
+	for (size_t i = 0; i < ctx->ndesc_fds; i++)
+		close(ctx->desc_fds[i]);
+}
+
 /* In namespace mode: init of the new pid namespace. Creates the restored
  * process, forwards signals to it, reaps everything, exits with its status. */
 static void __attribute__((noreturn)) ns_init(struct restore_ctx *ctx, const struct shell_job *job)
@@ -139,8 +154,7 @@ static void __attribute__((noreturn)) ns_init(struct restore_ctx *ctx, const str
 	}
 	if (pid == 0)
 		restore_child(ctx);
-	close(ctx->status_fd);
-	close(ctx->pages_fd);
+	close_loader_fds(ctx);
 	/* Outliving a --restore-detached crload, this init must not hold
 	 * its caller's output open: $(crload -d ...) would never end. */
 	int null = open("/dev/null", O_RDWR);
@@ -158,6 +172,22 @@ static void __attribute__((noreturn)) ns_init(struct restore_ctx *ctx, const str
 		if (w < 0 && errno == ECHILD)
 			_exit(1);
 	}
+}
+
+/* Every process of the image as it will be restored: 0, or -1 with err. */
+static int preflight(struct sc_image *img, const struct crload_opts *opts, char *err)
+{
+	if (tree_preflight(img, err))
+		return -1;
+	for (size_t i = 0; i < img->nprocs; i++) {
+		const struct sc_proc_img *p = &img->procs[i];
+
+		if (sc_check_vdso(p->mm, err) ||
+		    fd_path_preflight(p->fds, opts->allow_changed_files, err) ||
+		    fd_inet_preflight(p->fds, opts->tcp_established, err))
+			return -1;
+	}
+	return 0;
 }
 
 static void describe_fds(const Sc__Fds *fds)
@@ -204,7 +234,7 @@ int main(int argc, char **argv)
 	struct restore_ctx ctx;
 	struct shell_job job;
 	char err[SC_ERR_LEN];
-	int pipefd[2], c;
+	int pipefd[2], c, *status_rd;
 	long pid;
 
 	while ((c = getopt_long(argc, argv, "dvhFTj", longopts, NULL)) != -1) {
@@ -246,14 +276,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
 		return 1;
 	}
-	if (img.nprocs != 1) {
-		fprintf(stderr, "crload: %s: images of %zu processes need process-tree support\n",
-			opts.dir, img.nprocs);
-		return 1;
-	}
-	if (sc_check_vdso(img.procs[0].mm, err) || plan_pids(&img, &plan, err) ||
-	    fd_path_preflight(img.procs[0].fds, opts.allow_changed_files, err) ||
-	    fd_inet_preflight(img.procs[0].fds, opts.tcp_established, err) ||
+	if (preflight(&img, &opts, err) || plan_pids(&img, &plan, err) ||
 	    shell_job_preflight(&img, opts.shell_job, opts.detached, &job, err)) {
 		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
 		return 1;
@@ -261,24 +284,40 @@ int main(int argc, char **argv)
 	double t1 = now_ms();
 	if (opts.verbose)
 		fprintf(stderr, "crload: image validated in %.1f ms\n", t1 - t0);
-	if (opts.verbose)
-		describe_fds(img.procs[0].fds);
-	if (opts.verbose)
-		fprintf(stderr, "crload: restoring pid %d (%zu threads) %s\n", img.procs[0].pid,
-			img.procs[0].core->n_threads,
+	for (size_t i = 0; opts.verbose && i < img.nprocs; i++) {
+		const struct sc_proc_img *p = &img.procs[i];
+
+		describe_fds(p->fds);
+		fprintf(stderr, "crload: restoring pid %d (%zu threads) %s\n", p->pid,
+			p->core->n_threads,
 			plan.new_ns ? (plan.user_ns ? "in new user and pid namespaces"
 						    : "in a new pid namespace")
 				    : "with its own pid");
+	}
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.img = &img;
 	ctx.p = &img.procs[0];
-	ctx.pages_fd = openat(img.dirfd, ctx.p->pages_name, O_RDONLY | O_CLOEXEC);
-	if (ctx.pages_fd < 0 || pipe2(pipefd, O_CLOEXEC)) {
-		fprintf(stderr, "crload: %s: %s: %s\n", opts.dir, ctx.p->pages_name, strerror(errno));
+	ctx.status_fds = calloc(img.nprocs, sizeof(int));
+	status_rd = calloc(img.nprocs, sizeof(int));
+	if (!ctx.status_fds || !status_rd) {
+		fprintf(stderr, "crload: out of memory\n");
 		return 1;
 	}
-	ctx.status_fd = pipefd[1];
+	for (size_t i = 0; i < img.nprocs; i++) {
+		if (pipe2(pipefd, O_CLOEXEC)) {
+			fprintf(stderr, "crload: %s: %s\n", opts.dir, strerror(errno));
+			return 1;
+		}
+		status_rd[i] = pipefd[0];
+		ctx.status_fds[i] = pipefd[1];
+	}
+	ctx.status_fd = ctx.status_fds[0];
+	if (tree_make_shared(&ctx, err) || shared_files_of_tree(&ctx.shared_mem, &img, err) ||
+	    tree_open_shared_descs(&ctx, err)) {
+		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
+		return 1;
+	}
 	fflush(NULL);
 
 	if (plan.new_ns) {
@@ -298,16 +337,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "crload: %s\n", pid == -1 && err[0] ? err : strerror(errno));
 		return 1;
 	}
-	close(pipefd[1]);
-	close(ctx.pages_fd);
+	close_loader_fds(&ctx);
 	install_forwarding((pid_t)pid);
-	if (read_status(pipefd[0], err)) {
-		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
+	for (size_t i = 0; i < img.nprocs; i++) {
+		if (!read_status(status_rd[i], err))
+			continue;
+		fprintf(stderr, "crload: %s: pid %d: %s\n", opts.dir, img.procs[i].pid, err);
+		/* In a namespace its init takes every process with it. */
+		for (size_t k = plan.new_ns ? img.nprocs : 1; k < img.nprocs; k++)
+			kill(img.procs[k].pid, SIGKILL);
 		kill((pid_t)pid, SIGKILL);
 		wait_for((pid_t)pid);
 		return 1;
 	}
-	close(pipefd[0]);
 	if (opts.verbose)
 		fprintf(stderr, "crload: process running again after %.1f ms (%.1f ms validating)\n",
 			now_ms() - t0, t1 - t0);

@@ -57,6 +57,10 @@ int plan_pids(struct sc_image *img, struct pid_plan *plan, char *err)
 			if (pid_in_use(c->threads[t]->tid))
 				all_free = false;
 	}
+	/* Zombies are made again too, with their pids. */
+	for (size_t i = 0; i < img->inv->n_procs; i++)
+		if (img->inv->procs[i]->zombie && pid_in_use(img->inv->procs[i]->pid))
+			all_free = false;
 	if (all_free && have_checkpoint_restore_cap())
 		return 0;
 	plan->new_ns = true;
@@ -145,6 +149,54 @@ int mount_proc_in_ns(char *err)
 		snprintf(err, SC_ERR_LEN, "cannot mount /proc for the new pid namespace: %s",
 			 strerror(errno));
 		return -1;
+	}
+	return 0;
+}
+
+const Sc__ProcEntry *proc_entry(const struct sc_image *img, int pid)
+{
+	for (size_t i = 0; i < img->inv->n_procs; i++)
+		if (img->inv->procs[i]->pid == pid)
+			return img->inv->procs[i];
+	return NULL;
+}
+
+/*
+ * What each process must do about its session and group, checked before
+ * any process exists: a session or group is inherited from the parent, or
+ * made by the process itself, or joined when its leader is a process of
+ * the tree restored before it.
+ */
+int tree_preflight(const struct sc_image *img, char *err)
+{
+	const Sc__Inventory *inv = img->inv;
+
+	for (size_t i = 1; i < inv->n_procs; i++) {
+		const Sc__ProcEntry *pe = inv->procs[i], *parent = proc_entry(img, pe->ppid);
+		bool leader_before = false;
+
+		if (pe->zombie)
+			continue;
+		if (pe->sid != parent->sid && pe->sid != pe->pid) {
+			snprintf(err, SC_ERR_LEN,
+				 "pid %d is in session %d, whose leader is neither it nor in its "
+				 "parent's session: not restorable",
+				 pe->pid, pe->sid);
+			return -1;
+		}
+		if (pe->pgid == parent->pgid || pe->pgid == pe->pid)
+			continue;
+		for (size_t j = 0; j < i; j++)
+			if (inv->procs[j]->pid == pe->pgid && !inv->procs[j]->zombie &&
+			    inv->procs[j]->sid == pe->sid)
+				leader_before = true;
+		if (!leader_before) {
+			snprintf(err, SC_ERR_LEN,
+				 "pid %d is in process group %d, whose leader is not a process of "
+				 "the tree restored before it: not restorable",
+				 pe->pid, pe->pgid);
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -371,7 +371,9 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 	const Sc__ProcCore *c = ctx->p->core;
 	struct ranges busy = { 0 }, keep = { 0 };
 	struct sc_vdso_layout vd;
-	struct premap pm = { .p = ctx->p, .fl = { .fd = ctx->pages_fd, .pm = ctx->p->pm } };
+	struct premap pm = { .p = ctx->p,
+			     .fl = { .fd = ctx->pages_fd, .pm = ctx->p->pm },
+			     .shared = ctx->shared_mem };
 	struct blob_layout bl;
 	uint64_t total = 0, base, cursor, blob, vdso_span;
 	struct rst_move *moves;

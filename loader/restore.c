@@ -5,13 +5,16 @@
  * the status pipe; the restorer itself reports "K" or "E<rst_status>".
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/rseq.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fd_restore.h"
 #include "restore.h"
 
 void status_message(int fd, const char *msg)
@@ -37,12 +40,29 @@ static void unregister_rseq(void)
 void restore_child(struct restore_ctx *ctx)
 {
 	char err[SC_ERR_LEN];
-	int keep[2] = { ctx->status_fd, ctx->pages_fd };
+	int nkeep = 2 + 2 * (int)ctx->nshared + (int)ctx->shared_mem.n + (int)ctx->ndesc_fds;
+	int *keep = malloc(sizeof(int) * (size_t)nkeep);
 	sigset_t all;
 
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
-	if (restore_fds(ctx, keep, 2, err) || restore_process_state(ctx, err))
+	ctx->pages_fd = openat(ctx->img->dirfd, ctx->p->pages_name, O_RDONLY | O_CLOEXEC);
+	if (!keep || ctx->pages_fd < 0) {
+		snprintf(err, SC_ERR_LEN, "%s: %s", ctx->p->pages_name, strerror(errno));
+		goto fail;
+	}
+	/* Children inherit the session, the group and the shared pipes. */
+	if (tree_session(ctx, err) || tree_fork_children(ctx, err))
+		goto fail;
+	keep[0] = ctx->status_fd;
+	keep[1] = ctx->pages_fd;
+	for (size_t i = 0; i < ctx->nshared; i++)
+		memcpy(&keep[2 + 2 * i], ctx->shared[i].ends, sizeof(ctx->shared[i].ends));
+	for (size_t i = 0; i < ctx->shared_mem.n; i++)
+		keep[2 + 2 * ctx->nshared + i] = ctx->shared_mem.files[i].fd;
+	for (size_t i = 0; i < ctx->ndesc_fds; i++)
+		keep[2 + 2 * ctx->nshared + ctx->shared_mem.n + i] = ctx->desc_fds[i];
+	if (restore_fds(ctx, keep, nkeep, err) || restore_process_state(ctx, err))
 		goto fail;
 	unregister_rseq();
 	premap_and_restore(ctx, err);

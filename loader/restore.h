@@ -19,12 +19,41 @@ struct crload_opts {
 	const char *dir;
 };
 
+/* shared_files.c: shared mappings of files that exist only in the process */
+struct shared_file {
+	uint64_t dev, ino;
+	int fd;
+	bool filled; /* holds the contents already (a tree's, made by crload) */
+};
+struct shared_files {
+	struct shared_file *files;
+	size_t n;
+};
+struct fd_restore_pipe;
+
+/* A file description several processes share: opened once by crload. */
+struct shared_desc {
+	int pid, fd; /* one holder */
+	int *holder; /* crload's descriptor, shared by every holder's entry */
+};
+
 /* What the restored process needs from crload before it becomes itself. */
 struct restore_ctx {
 	struct sc_image *img;
 	struct sc_proc_img *p;
 	int status_fd; /* write end: "K", "E"+rst_status, or "M"+message */
 	int pages_fd;
+	int *status_fds; /* per img->procs[i]: its status_fd */
+	/* Pipes held by more than one process, made by crload (tree.c). */
+	struct fd_restore_pipe *shared;
+	size_t nshared;
+	/* Memory shared between processes, made by crload (shared_files.c). */
+	struct shared_files shared_mem;
+	/* Regular files' descriptions shared between processes (tree.c). */
+	struct shared_desc *descs;
+	size_t ndescs;
+	int *desc_fds; /* the distinct holders */
+	size_t ndesc_fds;
 };
 
 /* pids.c */
@@ -38,6 +67,9 @@ int plan_pids(struct sc_image *img, struct pid_plan *plan, char *err);
 long fork_with_pid(int pid, char *err);
 int enter_namespaces(const struct pid_plan *plan, char *err);
 int mount_proc_in_ns(char *err);
+const Sc__ProcEntry *proc_entry(const struct sc_image *img, int pid);
+/* Before any process exists: every session and group can be rebuilt. */
+int tree_preflight(const struct sc_image *img, char *err);
 
 /* restore_fds.c */
 int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err);
@@ -49,14 +81,6 @@ int restore_process_state(struct restore_ctx *ctx, char *err);
 int premap_and_restore(struct restore_ctx *ctx, char *err);
 
 /* shared_files.c: shared mappings of files that exist only in the process */
-struct shared_file {
-	uint64_t dev, ino;
-	int fd;
-};
-struct shared_files {
-	struct shared_file *files;
-	size_t n;
-};
 /*
  * The file to map shared VMA v from so that it shares pages with every
  * other VMA and descriptor on its file: a descriptor the caller closes
@@ -66,6 +90,20 @@ struct shared_files {
 int shared_backing(struct shared_files *sf, const struct sc_proc_img *p, const Sc__Vma *v,
 		   bool *filled, char *err);
 void shared_files_release(struct shared_files *sf);
+/* In crload: a filled memfd for every file mapped by more than one process. */
+int shared_files_of_tree(struct shared_files *sf, const struct sc_image *img, char *err);
+
+/* tree.c: processes of a tree */
+/* In crload: the pipes shared between processes, made once. */
+int tree_make_shared(struct restore_ctx *ctx, char *err);
+/* In each restored process, before its children: session and group. */
+int tree_session(const struct restore_ctx *ctx, char *err);
+/* In crload: the regular files' descriptions shared between processes. */
+int tree_open_shared_descs(struct restore_ctx *ctx, char *err);
+/* The shared description to take for fd of this process, or -1. */
+int tree_shared_desc(const struct restore_ctx *ctx, int fd);
+/* Forks the process's children (zombies too) with their pids. */
+int tree_fork_children(struct restore_ctx *ctx, char *err);
 
 /* restore.c */
 void restore_child(struct restore_ctx *ctx) __attribute__((noreturn));

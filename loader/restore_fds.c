@@ -60,6 +60,14 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 	}
 	ctx->status_fd = keep[0];
 	ctx->pages_fd = keep[1];
+	/* Then the ends of the shared pipes and the shared memory files. */
+	int k = 2;
+	for (size_t i = 0; i < ctx->nshared; i++, k += 2)
+		memcpy(ctx->shared[i].ends, &keep[k], sizeof(ctx->shared[i].ends));
+	for (size_t i = 0; i < ctx->shared_mem.n; i++)
+		ctx->shared_mem.files[i].fd = keep[k++];
+	for (size_t i = 0; i < ctx->ndesc_fds; i++)
+		ctx->desc_fds[i] = keep[k++];
 
 	/* Everything else crload had goes, unless the image inherits it. */
 	d = opendir("/proc/self/fd");
@@ -86,10 +94,16 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 	for (int i = 0; i < n; i++)
 		close(to_close[i]);
 
-	struct fd_restore_ctx rctx = { .fds = fds, .scratch_min = max_app + 1,
-				       .cwd = ctx->p->core->cwd };
+	/* The shared pipes are this process's to use and close. */
+	struct fd_restore_ctx rctx = { .fds = fds,
+				       .scratch_min = max_app + 1,
+				       .cwd = ctx->p->core->cwd,
+				       .pipes = ctx->shared,
+				       .npipes = ctx->nshared };
 	int ret = 0;
 
+	ctx->shared = NULL;
+	ctx->nshared = 0;
 	for (int i = 0; i < nkeep; i++)
 		if (keep[i] >= rctx.scratch_min)
 			rctx.scratch_min = keep[i] + 1;
@@ -98,11 +112,15 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 		const struct fd_kind *k = sc_fd_kind(f->kind);
 		int fd;
 
-		if (f->has_dup_of) {
-			/* Same description as a lower descriptor already in place. */
-			fd = fcntl(f->dup_of, F_DUPFD_CLOEXEC, rctx.scratch_min);
+		int shared = tree_shared_desc(ctx, f->fd);
+
+		if (f->has_dup_of || shared >= 0) {
+			/* Same description as a lower descriptor already in
+			 * place, or as other processes' (opened by crload). */
+			fd = fcntl(f->has_dup_of ? f->dup_of : shared, F_DUPFD_CLOEXEC,
+				   rctx.scratch_min);
 			if (fd < 0)
-				snprintf(err, SC_ERR_LEN, "fd %d: dup of fd %d: %s", f->fd, f->dup_of,
+				snprintf(err, SC_ERR_LEN, "fd %d: copy of a description: %s", f->fd,
 					 strerror(errno));
 		} else {
 			fd = k && k->restore ? k->restore(&rctx, f, err) : -1;
@@ -127,6 +145,8 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 		}
 	}
 	fd_pipe_release(&rctx);
+	for (size_t i = 0; i < ctx->ndesc_fds; i++)
+		close(ctx->desc_fds[i]);
 	if (!ret)
 		ret = fd_epoll_attach(fds, err);
 	if (!ret)
@@ -162,13 +182,10 @@ static int restore_sigactions(const Sc__SigActs *acts, char *err)
 int restore_process_state(struct restore_ctx *ctx, char *err)
 {
 	const Sc__ProcCore *c = ctx->p->core;
-	const Sc__ProcEntry *pe = ctx->img->inv->procs[ctx->p - ctx->img->procs];
 
-	if (pe->sid == ctx->p->pid)
-		setsid();
-	else if (pe->pgid == ctx->p->pid)
-		setpgid(0, 0);
-	if (shell_job_enter(ctx->img, err))
+	/* The job's leader (the tree's root; tree_session set its group):
+	 * its own group, in the foreground if it was. */
+	if (ctx->p == ctx->img->procs && shell_job_enter(ctx->img, err))
 		return -1;
 	if (chdir(c->cwd)) {
 		snprintf(err, SC_ERR_LEN, "working directory %s: %s", c->cwd, strerror(errno));

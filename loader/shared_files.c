@@ -4,7 +4,8 @@
  * shared memory, memfds and unlinked files. Every VMA and descriptor that
  * was on one such file (same dev and inode in the image) must be on one
  * file again, or a write through one would no longer show through the
- * others.
+ * others. Files mapped by several processes of a tree are made by crload
+ * before it forks them (shared_files_of_tree), and inherited.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -75,7 +76,7 @@ static int new_backing(struct shared_files *sf, const Sc__Mm *mm, const Sc__Vma 
 			close(fd);
 		return -1;
 	}
-	sf->files[sf->n++] = (struct shared_file){ v->dev, v->ino, fd };
+	sf->files[sf->n++] = (struct shared_file){ v->dev, v->ino, fd, false };
 	return dup_backing(fd, err);
 }
 
@@ -102,9 +103,116 @@ int shared_backing(struct shared_files *sf, const struct sc_proc_img *p, const S
 		return fd;
 	}
 	for (size_t i = 0; i < sf->n; i++)
-		if (sf->files[i].ino == v->ino && sf->files[i].dev == v->dev)
+		if (sf->files[i].ino == v->ino && sf->files[i].dev == v->dev) {
+			*filled = sf->files[i].filled;
 			return dup_backing(sf->files[i].fd, err);
+		}
 	return new_backing(sf, p->mm, v, err);
+}
+
+/* Copies the stored pages of p's VMA v into fd, at v's offset in its file. */
+static int fill_from(int fd, const struct sc_image *img, const struct sc_proc_img *p,
+		     const Sc__Vma *v, char *err)
+{
+	uint64_t off = 0;
+	char *buf = malloc(1 << 20);
+	int pages = openat(img->dirfd, p->pages_name, O_RDONLY | O_CLOEXEC), r = 0;
+
+	for (size_t i = 0; i < p->pm->n_entries && !r && buf && pages >= 0; i++) {
+		const Sc__PagemapEntry *e = p->pm->entries[i];
+		uint64_t len = e->nr_pages * SC_PAGE_SIZE;
+
+		if (e->vaddr >= v->start && e->vaddr < v->end) {
+			for (uint64_t done = 0, n; done < len && !r; done += n) {
+				n = len - done > (1 << 20) ? 1 << 20 : len - done;
+				if (pread(pages, buf, n, (off_t)(off + done)) != (ssize_t)n ||
+				    pwrite(fd, buf, n,
+					   (off_t)(v->pgoff + e->vaddr - v->start + done)) !=
+					    (ssize_t)n)
+					r = -1;
+			}
+		}
+		off += len;
+	}
+	if (!buf || pages < 0 || r)
+		snprintf(err, SC_ERR_LEN, "shared memory of pid %d: %s", p->pid,
+			 !buf ? "out of memory" : strerror(errno ? errno : EIO));
+	free(buf);
+	if (pages >= 0)
+		close(pages);
+	return buf && pages >= 0 && !r ? 0 : -1;
+}
+
+/* Whether another process than p maps the file of v. */
+static bool mapped_elsewhere(const struct sc_image *img, const struct sc_proc_img *p,
+			     const Sc__Vma *v, uint64_t *size)
+{
+	bool more = false;
+
+	for (size_t i = 0; i < img->nprocs; i++) {
+		const Sc__Mm *mm = img->procs[i].mm;
+
+		for (size_t k = 0; k < mm->n_vmas; k++) {
+			const Sc__Vma *w = mm->vmas[k];
+
+			if (!same_file(v, w))
+				continue;
+			more |= &img->procs[i] != p;
+			if (w->pgoff + (w->end - w->start) > *size)
+				*size = w->pgoff + (w->end - w->start);
+		}
+	}
+	return more;
+}
+
+int shared_files_of_tree(struct shared_files *sf, const struct sc_image *img, char *err)
+{
+	for (size_t i = 0; i < img->nprocs; i++) {
+		const struct sc_proc_img *p = &img->procs[i];
+
+		for (size_t k = 0; k < p->mm->n_vmas; k++) {
+			const Sc__Vma *v = p->mm->vmas[k];
+			struct shared_file *more;
+			uint64_t size = 0;
+			bool known = false;
+			int fd;
+
+			if (v->kind != SC__VMA_KIND__ANON_SHARED || !v->has_ino || fd_on(p->fds, v))
+				continue;
+			for (size_t j = 0; j < sf->n; j++)
+				known |= sf->files[j].ino == v->ino && sf->files[j].dev == v->dev;
+			if (known || !mapped_elsewhere(img, p, v, &size))
+				continue;
+			more = realloc(sf->files, (sf->n + 1) * sizeof(*more));
+			if (!more) {
+				snprintf(err, SC_ERR_LEN, "out of memory");
+				return -1;
+			}
+			sf->files = more;
+			fd = memfd_create("selfckpt-shared", MFD_CLOEXEC);
+			if (fd < 0 || ftruncate(fd, (off_t)size)) {
+				snprintf(err, SC_ERR_LEN, "shared memory of %llu bytes: %s",
+					 (unsigned long long)size, strerror(errno));
+				if (fd >= 0)
+					close(fd);
+				return -1;
+			}
+			sf->files[sf->n++] = (struct shared_file){ v->dev, v->ino, fd, true };
+			/* Every process saw the same memory, but each stored
+			 * only the pages it had mapped (after a fork, shared
+			 * pages are mapped again on first touch): all views
+			 * together fill it. */
+			for (size_t q = 0; q < img->nprocs; q++) {
+				const Sc__Mm *mm = img->procs[q].mm;
+
+				for (size_t w = 0; w < mm->n_vmas; w++)
+					if (same_file(v, mm->vmas[w]) &&
+					    fill_from(fd, img, &img->procs[q], mm->vmas[w], err))
+						return -1;
+			}
+		}
+	}
+	return 0;
 }
 
 void shared_files_release(struct shared_files *sf)

@@ -50,6 +50,12 @@ bool rt_in_arena(uint64_t start, uint64_t end)
 	return arena_base && start < b + ARENA_SIZE && end > b;
 }
 
+void rt_arena_range(uint64_t *start, uint64_t *end)
+{
+	*start = (uint64_t)arena_base;
+	*end = *start + ARENA_SIZE;
+}
+
 /* Returns NULL when the arena is exhausted; callers report -ENOMEM. */
 void *rt_alloc(size_t size)
 {

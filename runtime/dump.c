@@ -167,26 +167,28 @@ static void seq_name(char *buf, const char *pre, unsigned seq, const char *post)
 	rt_stpcpy(p, post);
 }
 
-static int write_inventory(struct rt_image *im)
+static int write_inventory(struct rt_image *im, const struct rt_tree_files *tf)
 {
 	Sc__Inventory inv = SC__INVENTORY__INIT;
-	Sc__ProcEntry pe = SC__PROC_ENTRY__INIT;
-	Sc__ProcEntry *procs[1] = { &pe };
+	Sc__FileSum **files;
 	struct utsname uts;
+	int n = rt_tree_procs(&inv.procs);
 
-	pe.pid = im->pid;
-	pe.ppid = (int)sc_sys0(__NR_getppid);
-	pe.pgid = (int)sc_sys1(__NR_getpgid, 0);
-	pe.sid = (int)sc_sys1(__NR_getsid, 0);
+	if (n < 0)
+		return n;
+	files = rt_alloc(sizeof(*files) * (im->nsums + tf->n));
+	if (!files)
+		return -ENOMEM;
+	memcpy(files, im->sums, sizeof(*files) * im->nsums);
+	memcpy(files + im->nsums, tf->sums, sizeof(*files) * tf->n);
 	inv.version = SC_IMAGE_VERSION;
 	inv.writer = SC_WRITER_RUNTIME;
 	inv.writer_version = PACKAGE_VERSION;
 	inv.time_ns = rt_now_ns(CLOCK_REALTIME);
-	inv.n_procs = 1;
-	inv.procs = procs;
+	inv.n_procs = (size_t)n;
 	rt_dump_job(&inv);
-	inv.n_files = im->nsums;
-	inv.files = im->sums;
+	inv.n_files = im->nsums + tf->n;
+	inv.files = files;
 	inv.has_exit_after = true;
 	inv.exit_after = rt_cfg.exit_after;
 	inv.has_freeze_ns = true;
@@ -226,7 +228,6 @@ static int write_process(struct rt_image *im)
 	STEP("writing pagemap", rt_image_write_msg(im, SC_PAGEMAP_PREFIX, SC_IMG_PAGEMAP, &pm.base));
 	STEP("writing core", rt_image_write_msg(im, SC_CORE_PREFIX, SC_IMG_CORE, &core.base));
 	STEP("writing sigacts", rt_image_write_msg(im, SC_SIGACTS_PREFIX, SC_IMG_SIGACTS, &acts.base));
-	STEP("writing inventory", write_inventory(im));
 #undef STEP
 	return 0;
 }
@@ -240,7 +241,7 @@ static void close_files(struct rt_image *im)
 	}
 }
 
-static int commit(struct rt_image *im)
+static int sync_files(struct rt_image *im)
 {
 	int err = 0;
 
@@ -248,6 +249,13 @@ static int commit(struct rt_image *im)
 	for (size_t i = 0; i < im->nsums && !err; i++)
 		err = (int)sc_sys1(__NR_fsync, im->fds[i]);
 	close_files(im);
+	return err;
+}
+
+static int commit(struct rt_image *im)
+{
+	int err = sync_files(im);
+
 	if (err || (err = (int)sc_sys1(__NR_fsync, im->fd)))
 		return err;
 	if ((err = (int)sc_sys4(__NR_renameat, im->dirfd, im->tmpname, im->dirfd, im->name)))
@@ -260,7 +268,9 @@ static int commit(struct rt_image *im)
 	return 0;
 }
 
-static void discard(struct rt_image *im)
+/* This process's files only: a member of a tree leaves the directory to
+ * the root. */
+static void discard_own(struct rt_image *im)
 {
 	close_files(im);
 	for (size_t i = 0; i < im->nsums; i++)
@@ -274,7 +284,81 @@ static void discard(struct rt_image *im)
 
 		sc_sys3(__NR_unlinkat, im->fd, file_name(name, prefixes[i], im->pid), 0);
 	}
+}
+
+/* Everything in the temporary directory (the tree's members' files too,
+ * who have all finished writing), and the directory. */
+static void discard(struct rt_image *im)
+{
+	char buf[4096];
+	long n;
+
+	discard_own(im);
+	while ((n = sc_sys3(__NR_getdents64, im->fd, buf, sizeof(buf))) > 0)
+		for (long off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + off);
+
+			off += d->d_reclen;
+			sc_sys3(__NR_unlinkat, im->fd, d->d_name, 0);
+		}
 	sc_sys3(__NR_unlinkat, im->dirfd, im->tmpname, AT_REMOVEDIR);
+}
+
+/* A member of a tree checkpoint writes its per-pid files into the root's
+ * temporary directory; the root writes the inventory and commits. */
+static void dump_member(struct rt_image *im)
+{
+	int err;
+
+	rt_dump_res.what = "opening the tree's image directory";
+	err = im->fd = (int)sc_sys4(__NR_openat, AT_FDCWD, rt_tree_dir(),
+				    O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (err >= 0) {
+		err = write_process(im);
+		if (!err)
+			err = sync_files(im);
+		if (err)
+			discard_own(im);
+		sc_sys1(__NR_close, im->fd);
+	}
+	rt_dump_res.err = err < 0 ? err : 0;
+	rt_dump_res.bytes = im->bytes;
+	/* The saved context is taken already: wait for the root's word here. */
+	rt_dump_res.tree_action = rt_tree_report(im);
+}
+
+/* The root: its own files, then the members', then the inventory. */
+static int dump_root(struct rt_image *im)
+{
+	struct rt_tree_files tf = { 0 };
+	char path[RT_MAX_PATH + 64], *p = rt_stpcpy(path, rt_cfg.dir);
+	int err, terr;
+
+	*p++ = '/';
+	rt_stpcpy(p, im->tmpname);
+	err = rt_tree_start_writing(path);
+	if (err)
+		return err;
+	err = write_process(im);
+	/* Every member is waited for even after a failure here: the
+	 * directory can only be removed once nobody writes into it. */
+	{
+		const char *what = rt_dump_res.what;
+		char detail[sizeof(rt_dump_res.detail)];
+
+		rt_stpcpy(detail, rt_dump_res.detail);
+		terr = rt_tree_collect(&tf);
+		if (err) {
+			rt_dump_res.what = what;
+			rt_stpcpy(rt_dump_res.detail, detail);
+			return err;
+		}
+	}
+	if (terr)
+		return terr;
+	im->bytes += tf.bytes;
+	rt_dump_res.what = "writing inventory";
+	return write_inventory(im, &tf);
 }
 
 void rt_dump_image(void)
@@ -289,6 +373,10 @@ void rt_dump_image(void)
 	im->pid = (int)sc_sys0(__NR_getpid);
 	rt_dump_res.err = 0;
 	rt_dump_res.detail[0] = '\0';
+	if (rt_tree_is_member()) {
+		dump_member(im);
+		return;
+	}
 	rt_dump_res.what = "creating the image directory";
 	rt_stpcpy(rt_dump_res.image, rt_cfg.dir);
 
@@ -313,7 +401,7 @@ void rt_dump_image(void)
 		sc_sys3(__NR_unlinkat, im->dirfd, im->tmpname, AT_REMOVEDIR);
 		goto out;
 	}
-	err = write_process(im);
+	err = dump_root(im);
 	if (!err)
 		err = commit(im);
 	if (err)

@@ -219,7 +219,7 @@ static int dump_one(struct fd_dump_ctx *ctx, int fd, const struct stat *st, Sc__
 /* Descriptors the runtime holds during the checkpoint: not the app's. */
 static bool runtime_fd(const struct fd_dump_ctx *ctx, const struct rt_image *img, int fd)
 {
-	return fd == img->dirfd || fd == img->fd ||
+	return fd == img->dirfd || fd == img->fd || rt_tree_fd(fd) ||
 	       (ctx->scratch_open && (fd == ctx->scratch_pipe[0] || fd == ctx->scratch_pipe[1]));
 }
 

@@ -124,7 +124,8 @@ static bool page_wanted(Sc__VmaKind kind, uint64_t pme)
 	return pme & (PM_PRESENT | PM_SWAPPED);
 }
 
-static int dump_vma_pages(struct page_writer *w, int pmfd, Sc__Vma *v, uint64_t *pme)
+static int dump_vma_pages(struct page_writer *w, int pmfd, Sc__Vma *v, uint64_t *pme,
+			  uint8_t *resident)
 {
 	uint64_t run_start = 0, run_len = 0;
 	bool unreadable = !(v->prot & PROT_READ);
@@ -140,6 +141,14 @@ static int dump_vma_pages(struct page_writer *w, int pmfd, Sc__Vma *v, uint64_t 
 		r = sc_sys4(__NR_pread64, pmfd, pme, n * 8, base / SC_PAGE_SIZE * 8);
 		if (r != (long)(n * 8))
 			return r < 0 ? (int)r : -EIO;
+		/* Shared memory this process has not touched since a fork is
+		 * not in its page tables but is in the shared file: mincore
+		 * sees it there. */
+		if (v->kind == SC__VMA_KIND__ANON_SHARED &&
+		    !sc_sys3(__NR_mincore, base, n * SC_PAGE_SIZE, resident))
+			for (uint64_t i = 0; i < n; i++)
+				if (resident[i] & 1)
+					pme[i] |= PM_PRESENT;
 		for (uint64_t i = 0; i < n && !err; i++) {
 			uint64_t addr = base + i * SC_PAGE_SIZE;
 
@@ -261,6 +270,25 @@ static int fill_mm_fields(Sc__Mm *mm)
 	return 0;
 }
 
+/* The part [start, end) of mapping m, classified, as the next VMA. */
+static int add_vma(Sc__Mm *mm, struct pp_map *m, uint64_t start, uint64_t end, Sc__Vma **vp)
+{
+	Sc__Vma *v = rt_alloc(sizeof(*v));
+	int err;
+
+	if (!v)
+		return -ENOMEM;
+	sc__vma__init(v);
+	err = classify(m, v);
+	if (err)
+		return err;
+	v->start = start;
+	v->end = end;
+	mm->vmas[mm->n_vmas++] = v;
+	*vp = v;
+	return 0;
+}
+
 /* Every VMA of /proc/self/smaps (maps lines plus VmFlags), classified. */
 static int read_vmas(Sc__Mm *mm)
 {
@@ -293,16 +321,23 @@ static int read_vmas(Sc__Mm *mm)
 		v = NULL;
 		if (pp_parse_maps_line(line, ll, &m))
 			return -EINVAL;
-		if (name_is(&m, "[vsyscall]") || rt_in_arena(m.start, m.end))
+		if (name_is(&m, "[vsyscall]"))
 			continue;
-		v = rt_alloc(sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		sc__vma__init(v);
-		err = classify(&m, v);
-		if (err)
+		if (rt_in_arena(m.start, m.end)) {
+			/* The kernel may have merged the arena with the app's
+			 * anonymous memory next to it (a thread's malloc heap):
+			 * only the app's parts go in. */
+			uint64_t a, b, start = m.start, end = m.end;
+
+			rt_arena_range(&a, &b);
+			if (start < a && (err = add_vma(mm, &m, start, a, &v)))
+				return err;
+			if (end > b && (err = add_vma(mm, &m, b, end, &v)))
+				return err;
+			continue;
+		}
+		if ((err = add_vma(mm, &m, m.start, m.end, &v)))
 			return err;
-		mm->vmas[mm->n_vmas++] = v;
 	}
 	return 0;
 }
@@ -311,6 +346,7 @@ int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
 {
 	struct page_writer w = { .fd = -1 };
 	uint64_t *pme;
+	uint8_t *resident;
 	int pmfd, err;
 
 	w.cap = 1 << 20;
@@ -318,7 +354,8 @@ int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
 	w.iov = rt_alloc(sizeof(*w.iov) * IOV_BATCH);
 	w.hash = rt_alloc(sizeof(*w.hash));
 	pme = rt_alloc(PM_BATCH * 8);
-	if (!w.ents || !w.iov || !w.hash || !pme)
+	resident = rt_alloc(PM_BATCH);
+	if (!w.ents || !w.iov || !w.hash || !pme || !resident)
 		return -ENOMEM;
 	XXH3_64bits_reset(w.hash);
 
@@ -338,7 +375,7 @@ int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
 	}
 	for (size_t i = 0; i < mm->n_vmas && !err; i++)
 		if (sc_vma_stores_pages(mm->vmas[i]))
-			err = dump_vma_pages(&w, pmfd, mm->vmas[i], pme);
+			err = dump_vma_pages(&w, pmfd, mm->vmas[i], pme, resident);
 	if (!err)
 		err = flush(&w);
 	sc_sys1(__NR_close, pmfd);

@@ -6,9 +6,11 @@
  */
 #include "fd_dump.h"
 
+/* A pipe between processes of a tree is theirs, not crload's (tree.c). */
 bool fd_inherit_claims(const struct fd_live *l)
 {
-	return l->fd <= 2 && (S_ISFIFO(l->st.st_mode) || S_ISSOCK(l->st.st_mode));
+	return l->fd <= 2 && (S_ISFIFO(l->st.st_mode) || S_ISSOCK(l->st.st_mode)) &&
+	       !(S_ISFIFO(l->st.st_mode) && rt_tree_std_pipe(l->st.st_ino));
 }
 
 int fd_inherit_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)

@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rt.h"
+#include "dump.h"
 
 struct rt_config rt_cfg;
 
@@ -110,7 +110,7 @@ static void load_config(void)
 	}
 }
 
-static void log_result(uint64_t started, uint64_t ended)
+static void log_result(uint64_t started, uint64_t ended, int action)
 {
 	char msg[RT_MAX_PATH + 256], *p;
 
@@ -130,15 +130,16 @@ static void log_result(uint64_t started, uint64_t ended)
 	}
 	p = rt_stpcpy(msg, "checkpoint ");
 	p = rt_stpcpy(p, rt_dump_res.image);
-	p = rt_stpcpy(p, ": ");
+	rt_tree_describe(p);
+	p = rt_stpcpy(p + strlen(p), ": ");
 	p = rt_fmt_fixed(p, rt_dump_res.bytes, 1 << 20, 1);
 	p = rt_stpcpy(p, " MiB, threads parked in ");
 	p = rt_fmt_fixed(p, rt_frz.frozen_at_ns - rt_frz.stop_begin_ns, 1000000, 3);
 	p = rt_stpcpy(p, " ms, stopped ");
 	p = rt_fmt_fixed(p, ended - started, 1000000, 1);
-	rt_stpcpy(p, rt_cfg.exit_after	 ? " ms; exiting"
-		     : rt_cfg.stop_after ? " ms; stopped until killed"
-					 : " ms");
+	rt_stpcpy(p, action == RT_TREE_EXIT   ? " ms; exiting"
+		     : action == RT_TREE_STOP ? " ms; stopped until killed"
+					      : " ms");
 	rt_log(msg);
 }
 
@@ -150,6 +151,7 @@ static void after_restore(void)
 
 	rt_arena_forget();
 	rt_tcp_forget();
+	rt_tree_forget();
 	rt_freeze_reset_after_restore();
 	rt_rseq_resume();
 	rt_stpcpy(rt_stpcpy(msg, "restored from "), rt_dump_res.image);
@@ -158,46 +160,76 @@ static void after_restore(void)
 	start_interval();
 }
 
-static void checkpoint_once(void)
+/* What this process does once the image is written: a member of a tree
+ * does what its root decided. */
+static int decide(bool member)
+{
+	if (member) {
+		if (rt_dump_res.tree_action == RT_TREE_FAILED && !rt_dump_res.err) {
+			rt_dump_res.err = -ECANCELED;
+			rt_dump_res.what = "checkpoint of the tree";
+			rt_stpcpy(rt_dump_res.detail, "failed in another process of it");
+		}
+		return rt_dump_res.tree_action;
+	}
+	if (rt_dump_res.err)
+		return RT_TREE_FAILED;
+	return rt_cfg.exit_after ? RT_TREE_EXIT : rt_cfg.stop_after ? RT_TREE_STOP : RT_TREE_RESUME;
+}
+
+static void checkpoint_once(const siginfo_t *si)
 {
 	uint64_t started = rt_now_ns(CLOCK_MONOTONIC);
-	int err = rt_arena_init();
+	int err = rt_arena_init(), action;
+	bool member = rt_tree_request(si);
 
+	rt_dump_res.what = NULL;
+	rt_dump_res.detail[0] = '\0';
+	rt_tree_forget();
 	rt_rseq_pause();
 	if (!err)
 		err = rt_freeze_all();
+	if (err)
+		rt_dump_res.what = "stopping threads";
+	else
+		err = member ? rt_tree_join(si) : rt_tree_gather();
 	if (err) {
+		/* Members waiting on the root see it close and go on. */
+		rt_tree_end();
 		rt_resume_all();
 		rt_rseq_resume();
 		rt_arena_drop();
 		rt_dump_res.err = err;
-		rt_dump_res.what = "stopping threads";
-		log_result(started, started);
+		log_result(started, started, RT_TREE_FAILED);
 		return;
 	}
 	if (rt_capture_self_and_dump() == 1) {
 		after_restore();
 		return;
 	}
-	if (!rt_dump_res.err && rt_cfg.exit_after) {
-		log_result(started, rt_now_ns(CLOCK_MONOTONIC));
+	action = decide(member);
+	/* Nobody goes on before the whole tree is written. */
+	rt_tree_release(action);
+	rt_tree_end();
+	if (action == RT_TREE_EXIT) {
+		log_result(started, rt_now_ns(CLOCK_MONOTONIC), action);
 		sc_sys1(__NR_exit_group, 0);
 	}
-	if (!rt_dump_res.err && rt_cfg.stop_after) {
-		log_result(started, rt_now_ns(CLOCK_MONOTONIC));
+	if (action == RT_TREE_STOP) {
+		log_result(started, rt_now_ns(CLOCK_MONOTONIC), action);
 		for (;;) /* every other thread stays parked */
 			sc_sys0(__NR_pause);
 	}
 	rt_tcp_release();
 	rt_resume_all();
 	rt_rseq_resume();
-	log_result(started, rt_now_ns(CLOCK_MONOTONIC));
+	log_result(started, rt_now_ns(CLOCK_MONOTONIC), action);
 	rt_arena_drop();
 }
 
-static void checkpoint_on_own_stack(void *arg)
+static void checkpoint_on_own_stack(void *si)
 {
-	checkpoint_once();
+	checkpoint_once(si);
 }
 
 /*
@@ -223,12 +255,14 @@ static void trigger_handler(int sig, siginfo_t *si, void *uc)
 	if (!__atomic_exchange_n(&checkpointing, true, __ATOMIC_ACQ_REL)) {
 		all &= ~(1ULL << (rt_cfg.suspend_sig - 1));
 		sc_sys4(__NR_rt_sigprocmask, SIG_SETMASK, &all, &old, 8);
-		rt_call_on_stack(checkpoint_on_own_stack, ckpt_stack + sizeof(ckpt_stack), NULL);
+		rt_call_on_stack(checkpoint_on_own_stack, ckpt_stack + sizeof(ckpt_stack), si);
 		sc_sys4(__NR_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
 		__atomic_store_n(&checkpointing, false, __ATOMIC_RELEASE);
 	}
 	errno = saved_errno;
 	if (si && si->si_code == SI_TIMER && si->si_value.sival_int == INTERVAL_COOKIE)
+		return;
+	if (rt_tree_request(si))
 		return;
 
 	/* The app asked for this signal too: give it what it asked for. */

@@ -71,6 +71,7 @@ char *rt_strdup(const char *s, size_t len);
 char *rt_arena_mark(void);
 void rt_arena_populate_since(char *mark);
 bool rt_in_arena(uint64_t start, uint64_t end);
+void rt_arena_range(uint64_t *start, uint64_t *end);
 /* Read a whole /proc file into the arena, NUL terminated. */
 char *rt_read_file(const char *path, size_t *len);
 
@@ -124,9 +125,17 @@ struct rt_dump_result {
 	char detail[RT_MAX_PATH + 128]; /* why, when more than an errno */
 	char image[RT_MAX_PATH];
 	uint64_t bytes;
+	int tree_action;	/* a member of a tree: what the root decided */
 };
 extern struct rt_dump_result rt_dump_res;
 void rt_dump_image(void);
+
+/* ---- tree.c (more in dump.h) ---- */
+/* This checkpoint covers more processes than this one: the root checks
+ * the pipes between them. */
+bool rt_tree_active(void);
+/* Pipe id is on a standard stream and every end of it is in the tree. */
+bool rt_tree_std_pipe(uint64_t id);
 
 /* ---- tcp_repair.c ---- */
 /* The app goes on: its TCP connections leave repair mode. */

@@ -278,10 +278,11 @@ int crinfo_check_image(const struct sc_image *img, FILE *out)
 	if (img->inv->kernel && !uname(&uts) && strcmp(uts.release, img->inv->kernel))
 		fprintf(out, "note     written under kernel %s, this one is %s\n", img->inv->kernel,
 			uts.release);
-	if (img->nprocs != 1)
-		bad += line(out, false, "process tree",
-			    "%zu processes: crload restores images of one process for now",
-			    img->nprocs);
+	if (tree_preflight(img, err))
+		bad += line(out, false, "process tree", "%s", err);
+	else if (img->inv->n_procs > 1)
+		line(out, true, "process tree", "%zu processes, sessions and groups rebuildable",
+		     img->inv->n_procs);
 	for (size_t i = 0; i < img->nprocs; i++) {
 		const struct sc_proc_img *p = &img->procs[i];
 		uint64_t need = 0;

@@ -96,8 +96,14 @@ static void show_tree(const Sc__Inventory *inv, size_t i, int depth, bool *seen,
 	const Sc__ProcEntry *p = inv->procs[i];
 
 	seen[i] = true;
-	fprintf(out, "  %*s%d (ppid %d, pgid %d, sid %d)\n", depth * 2, "", p->pid, p->ppid,
-		p->pgid, p->sid);
+	fprintf(out, "  %*s%d (ppid %d, pgid %d, sid %d", depth * 2, "", p->pid, p->ppid, p->pgid,
+		p->sid);
+	if (p->zombie)
+		fprintf(out, ", zombie, wait status 0x%x", (unsigned)p->exit_status);
+	for (size_t k = 0; k < p->n_shared; k++)
+		fprintf(out, ", fd %d is pid %d's fd %d", p->shared[k]->fd, p->shared[k]->same_pid,
+			p->shared[k]->same_fd);
+	fprintf(out, ")\n");
 	for (size_t k = 0; k < inv->n_procs; k++)
 		if (!seen[k] && inv->procs[k]->ppid == p->pid)
 			show_tree(inv, k, depth + 1, seen, out);

@@ -1847,6 +1847,49 @@ START_TEST(inventory_checks)
 	f->pe[0].ppid = 0;
 	f->inv.n_procs = 4;
 	ck_assert_msg(check_inv(f, err) == 0, "%s", err);
+	/* A grandchild after its parent; a zombie with its wait status. */
+	f->pe[3].ppid = 102;
+	f->pe[3].has_zombie = f->pe[3].zombie = 1;
+	f->pe[3].has_exit_status = 1;
+	f->pe[3].exit_status = 7 << 8;
+	ck_assert_msg(check_inv(f, err) == 0, "%s", err);
+	/* A zombie without a status, a live process with one, a zombie
+	 * parent, a parent listed after its child or not at all. */
+	f->pe[3].has_exit_status = 0;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	ck_err_has(err, "zombie 103");
+	f->pe[3].has_exit_status = 1;
+	f->pe[2].has_exit_status = 1;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	ck_err_has(err, "alive");
+	f->pe[2].has_exit_status = 0;
+	f->pe[2].zombie = 1;
+	f->pe[2].has_exit_status = 1;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	ck_err_has(err, "parent 102");
+	f->pe[2].zombie = 0;
+	f->pe[2].has_exit_status = 0;
+	f->pe[1].ppid = 102;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	ck_err_has(err, "parent 102 of process 101");
+	f->pe[1].ppid = 99;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	f->pe[1].ppid = 100;
+	/* A description shared with a process listed before, or not. */
+	Sc__SharedDesc sd = SC__SHARED_DESC__INIT, *sdp = &sd;
+	sd.fd = 4;
+	sd.same_pid = 100;
+	sd.same_fd = 3;
+	f->pe[2].n_shared = 1;
+	f->pe[2].shared = &sdp;
+	ck_assert_msg(check_inv(f, err) == 0, "%s", err);
+	sd.same_pid = 103;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	ck_err_has(err, "shares fd 4");
+	sd.same_pid = 100;
+	sd.same_fd = -1;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	f->pe[2].n_shared = 0;
 
 	fx_init(f, 100);
 	f->inv.version = SC_IMAGE_VERSION + 1;

@@ -493,6 +493,25 @@ START_TEST(stat_negative_fields)
 }
 END_TEST
 
+/* A zombie's state letter and its wait status (field 52); kernels before
+ * 3.5 end at field 51, which still parses, with no status. */
+START_TEST(stat_zombie_status)
+{
+	char line[1024];
+	struct pp_stat st;
+	int n = snprintf(line, sizeof(line), "9 (gone) Z 1 9 9");
+
+	for (int i = 7; i <= 51; i++)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " 0");
+	ck_assert_int_eq(stat_(line, &st), 0);
+	ck_assert_int_eq(st.state, 'Z');
+	ck_assert_int_eq(st.exit_code, 0);
+	snprintf(line + n, sizeof(line) - (size_t)n, " 1792\n");
+	ck_assert_int_eq(stat_(line, &st), 0);
+	ck_assert_int_eq(st.exit_code, 7 << 8);
+}
+END_TEST
+
 START_TEST(stat_live_self)
 {
 	char buf[4096];
@@ -1141,6 +1160,7 @@ static Suite *procparse_suite(void)
 	tcase_add_test(tc, stat_basic);
 	tcase_add_test(tc, stat_comm_spaces_and_parens);
 	tcase_add_test(tc, stat_negative_fields);
+	tcase_add_test(tc, stat_zombie_status);
 	tcase_add_test(tc, stat_live_self);
 	tcase_add_test(tc, stat_malformed);
 	tcase_add_test(tc, stat_every_prefix);

@@ -1,0 +1,46 @@
+# A small process tree for tree.sh: the root forks a child that forks a
+# grandchild which exits with status 7 and stays a zombie; what else the
+# tree holds depends on argv[1]:
+#   plain    nothing more
+#   static   the root also runs a statically linked program
+#   netlink  the child holds a netlink socket, which cannot be checkpointed
+# Each process writes its pid to ROLE.pid; the root touches ready once all
+# are there, then every process counts in COUNT.ROLE until killed.
+import os, socket, sys, time
+
+kind, static_prog = sys.argv[1], sys.argv[2]
+
+
+def count(role):
+    with open(role + ".pid", "w") as f:
+        f.write(str(os.getpid()))
+    n = 0
+    while True:
+        n += 1
+        with open("count." + role + ".tmp", "w") as f:
+            f.write(str(n))
+        os.rename("count." + role + ".tmp", "count." + role)
+        time.sleep(0.02)
+
+
+if os.fork() == 0:
+    if kind == "netlink":
+        keep = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+    z = os.fork()
+    if z == 0:
+        os._exit(7)
+    with open("zombie.pid", "w") as f:
+        f.write(str(z))
+    while open("/proc/%d/stat" % z).read().split(") ")[1][0] != "Z":
+        time.sleep(0.01)
+    count("child")
+if kind == "static":
+    st = os.fork()
+    if st == 0:
+        os.execv(static_prog, [static_prog])
+    with open("static.pid", "w") as f:
+        f.write(str(st))
+while not (os.path.exists("child.pid") and os.path.exists("zombie.pid")):
+    time.sleep(0.01)
+open("ready", "w").close()
+count("root")

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Checkpoints of a process tree (doc/trees.md): who is in the image, and
+# how a tree that cannot be checkpointed whole fails. Restoring trees is
+# tested by the *_tree.e2e and gzip_pipe.e2e programs; here each test
+# checks the inventory, the log lines, and that every process runs on.
+# Runs under tests/e2e/reaper.
+set -u
+suite=tree
+. "$(dirname "$0")/suite.sh"
+trap '[ $failed -eq 0 ] && rm -rf "$root"' EXIT
+: "${CRINFO:?}"
+prog=$(cd "$(dirname "$0")" && pwd)/tree.py
+logged() { grep -q "$1" "$W/log" 2>/dev/null; }
+pid_of() { cat "$W/$1.pid"; }
+
+start() { # KIND, then env assignments
+	local kind=$1
+	shift
+	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" \
+		SELFCKPT_DIR="$W/img" "$@" python3 "$prog" "$kind" "$E2E_BIN/static_sleep" \
+		>"$W/out" 2>"$W/err" </dev/null) &
+	APP=$!
+	wait_for test -e "$W/ready" || { say "never ready"; cat "$W/err" >&2; return 1; }
+	sleep 0.2
+}
+
+stop_all() {
+	local r
+	for r in child static root outside; do
+		[ -e "$W/$r.pid" ] && kill -KILL "$(pid_of $r)" 2>/dev/null
+	done
+	wait 2>/dev/null
+}
+
+# Every process that counts still counts (within wait_for's 30 seconds:
+# the machine may be busy).
+runs_on() {
+	local r a
+	for r in "$@"; do
+		a=$(cat "$W/count.$r")
+		wait_for eval '[ "$(cat "$W/count.'"$r"'")" != "'"$a"'" ]' ||
+			{ say "$r stopped counting at $a"; return 1; }
+	done
+}
+
+tree_line() { # PID: its line in crinfo's process tree
+	"$CRINFO" show "$W/img/latest" | sed -n '/^process tree:/,/^$/p' | grep -E "^ +$1 \("
+}
+
+# kill -USR2 to the root: the child and the zombie grandchild are in the
+# image, listed with their parents, groups and sessions; the zombie with
+# its wait status; everybody runs on.
+t_whole() {
+	start plain || return 1
+	local r c z
+	r=$(pid_of root) c=$(pid_of child) z=$(cat "$W/zombie.pid")
+	kill -USR2 "$r"
+	wait_for logged "^selfckpt\[$c\]: checkpoint .* (in the tree of pid $r)" ||
+		{ say "the child did not take part"; cat "$W/log" >&2; return 1; }
+	logged "^selfckpt\[$r\]: checkpoint .* (3 processes, 1 of them a zombie):" ||
+		{ say "the root's log line does not count the tree"; cat "$W/log" >&2; return 1; }
+	"$CRINFO" verify "$W/img/latest" >"$W/verify" 2>&1
+	grep -q "^ok .*every record valid" "$W/verify" || { say "crinfo verify:"; cat "$W/verify" >&2; return 1; }
+	local sid pgid
+	read -r pgid sid < <(ps -o pgid=,sid= -p "$r")
+	tree_line "$r" | grep -q "ppid [0-9]*, pgid $pgid, sid $sid[,)]" &&
+		tree_line "$c" | grep -q "ppid $r, pgid $pgid, sid $sid[,)]" &&
+		tree_line "$z" | grep -q "ppid $c, .*zombie, wait status 0x700)" ||
+		{ say "the inventory's tree is wrong:"; "$CRINFO" show "$W/img/latest" | sed -n '/^process tree:/,/^$/p' >&2; return 1; }
+	ls "$W/img/latest" | grep -q "^core-$c.img$" || { say "no core-$c.img"; return 1; }
+	ls "$W/img/latest" | grep -q -- "-$z.img$" && { say "files for the zombie"; return 1; }
+	runs_on root child
+}
+
+# kill -USR2 to a member checkpoints its subtree only, and says so.
+t_subtree() {
+	start plain || return 1
+	local r c z
+	r=$(pid_of root) c=$(pid_of child) z=$(cat "$W/zombie.pid")
+	kill -USR2 "$c"
+	wait_for logged "^selfckpt\[$c\]: checkpoint .* (2 processes, 1 of them a zombie; only the subtree of pid $c, its parent $r is not in it):" ||
+		{ say "no subtree log line"; cat "$W/log" >&2; return 1; }
+	logged "^selfckpt\[$r\]: checkpoint" && { say "the root took part"; return 1; }
+	tree_line "$c" | grep -q "ppid $r," && tree_line "$z" | grep -q "ppid $c," &&
+		! tree_line "$r" >/dev/null ||
+		{ say "the subtree's inventory is wrong"; "$CRINFO" show "$W/img/latest" >&2; return 1; }
+	runs_on root child
+}
+
+# A descendant without the runtime (statically linked) fails the
+# checkpoint, naming it; no image; the whole tree runs on.
+t_static() {
+	start static || return 1
+	local s
+	s=$(pid_of static)
+	kill -USR2 "$(pid_of root)"
+	wait_for logged "checkpoint failed (finding the process tree): pid $s (static_sleep) does not run the runtime" ||
+		{ say "no failure naming pid $s"; cat "$W/log" >&2; return 1; }
+	sleep 0.2
+	ls -A "$W/img" 2>/dev/null | grep -q . && { say "left behind: $(ls -A "$W/img")"; return 1; }
+	kill -0 "$s" || { say "the static program is gone"; return 1; }
+	runs_on root child
+}
+
+# A member that cannot be checkpointed fails the whole tree's checkpoint,
+# naming the member and why; no image; everybody runs on.
+t_member_fails() {
+	start netlink || return 1
+	local c
+	c=$(pid_of child)
+	kill -USR2 "$(pid_of root)"
+	wait_for logged "checkpoint failed (writing the tree): pid $c (python3) failed: descriptors: fd" ||
+		{ say "no failure naming the member"; cat "$W/log" >&2; return 1; }
+	wait_for logged "^selfckpt\[$c\]: checkpoint failed (descriptors)" ||
+		{ say "the member did not log its own failure"; cat "$W/log" >&2; return 1; }
+	sleep 0.2
+	ls -A "$W/img" 2>/dev/null | grep -q . && { say "left behind: $(ls -A "$W/img")"; return 1; }
+	runs_on root child
+}
+
+# A pipe between the tree and a process outside it, at fd 3 (not a
+# standard stream crload could hand over), fails the checkpoint naming
+# the holder and the descriptor; no image; everybody runs on.
+t_outside_pipe() {
+	(cd "$W" && exec 3>&1 >"$W/out" 2>"$W/err" </dev/null && exec env LD_PRELOAD="$SELFCKPT_LIB" \
+		SELFCKPT_LOG="$W/log" SELFCKPT_DIR="$W/img" python3 "$prog" plain none) |
+		(echo "$BASHPID" >"$W/outside.pid" && exec sleep 600) &
+	wait_for test -e "$W/ready" || { say "never ready"; return 1; }
+	sleep 0.2
+	kill -USR2 "$(pid_of root)"
+	wait_for logged "checkpoint failed (pipes between processes): pid [0-9]* (python3) fd 3: the other end of pipe:\[[0-9]*\] is outside the tree" ||
+		{ say "no failure naming the pipe"; cat "$W/log" >&2; return 1; }
+	sleep 0.2
+	ls -A "$W/img" 2>/dev/null | grep -q . && { say "left behind: $(ls -A "$W/img")"; return 1; }
+	runs_on root child
+}
+
+# SELFCKPT_EXIT=1 on the root: the whole tree exits after the checkpoint.
+t_exit_after() {
+	start plain SELFCKPT_EXIT=1 || return 1
+	local c
+	c=$(pid_of child)
+	kill -USR2 "$(pid_of root)"
+	wait_for logged "^selfckpt\[$c\]: checkpoint .*; exiting" ||
+		{ say "the child did not exit"; cat "$W/log" >&2; return 1; }
+	wait $APP || { say "the root exited with $?"; return 1; }
+	wait_for eval '! kill -0 '"$c"' 2>/dev/null || grep -q "^State:.*Z" /proc/'"$c"'/status' ||
+		{ say "the child still runs"; return 1; }
+	test -e "$W/img/latest/inventory.img" || { say "no image"; return 1; }
+}
+
+for t in whole subtree static member_fails outside_pipe exit_after; do
+	W=$root/$t
+	mkdir -p "$W"
+	APP=
+	"t_$t"
+	st=$?
+	stop_all
+	result "$t" $st
+done
+echo "tree: $passed passed, $failed failed"
+[ $failed -eq 0 ]
