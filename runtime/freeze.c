@@ -127,31 +127,6 @@ static void save_context(struct rt_thread *t, ucontext_t *uc)
 #define NR_restart_syscall 219
 #define TIMER_ABSTIME_FLAG 1
 
-/*
- * A blocking call our signal interrupted without SA_RESTART semantics
- * (sleeps, futex and poll with timeouts, pause, epoll_wait...) returns
- * EINTR once the handler is done: a spurious error the app never asked
- * for. Rewind it instead, in the live context (the app carries on) and so
- * in the saved one (the restored app carries on). The call number comes
- * from the sample taken just before the signal, checked against the
- * instruction pointer; a relative sleep restarts with the remaining time
- * the kernel wrote to its rem argument.
- */
-static void restart_interrupted(const struct rt_thread *t, ucontext_t *uc)
-{
-	greg_t *g = uc->uc_mcontext.gregs;
-
-	if (g[REG_RAX] != -EINTR || t->sys_nr < 0 || t->sys_nr == NR_restart_syscall ||
-	    t->sys_pc != (uint64_t)g[REG_RIP])
-		return;
-	if (t->sys_nr == NR_nanosleep && g[REG_RSI])
-		g[REG_RDI] = g[REG_RSI];
-	else if (t->sys_nr == NR_clock_nanosleep && !(g[REG_RSI] & TIMER_ABSTIME_FLAG) && g[REG_R10])
-		g[REG_RDX] = g[REG_R10];
-	g[REG_RAX] = t->sys_nr;
-	g[REG_RIP] -= 2; /* the syscall instruction */
-}
-
 /* Blocking calls that are safe to issue again with the same registers. */
 static bool reissuable(long nr)
 {
@@ -168,24 +143,61 @@ static bool reissuable(long nr)
 	return false;
 }
 
-void rt_restart_trigger_interrupted(ucontext_t *uc)
+/* The call glibc's stub before pc made ("mov $nr, %eax; syscall"), or -1.
+ * Read through the kernel: the bytes before pc may not be mapped. */
+static long stub_syscall_nr(uint64_t pc)
 {
-	greg_t *g = uc->uc_mcontext.gregs;
-	struct rt_thread t = { .sys_nr = -1, .sys_pc = (uint64_t)g[REG_RIP] };
 	uint8_t stub[7];
-	struct iovec here = { stub, sizeof(stub) }, code = { (void *)(t.sys_pc - 7), 7 };
+	struct iovec here = { stub, sizeof(stub) }, code = { (void *)(pc - 7), 7 };
 	int32_t nr;
 
-	/* Read through the kernel: the bytes before rip may not be mapped. */
-	if (g[REG_RAX] != -EINTR ||
-	    sc_sys6(__NR_process_vm_readv, sc_sys0(__NR_getpid), &here, 1, &code, 1, 0) != 7 ||
+	if (sc_sys6(__NR_process_vm_readv, sc_sys0(__NR_getpid), &here, 1, &code, 1, 0) != 7 ||
 	    stub[0] != 0xb8 || stub[5] != 0x0f || stub[6] != 0x05)
-		return;
+		return -1;
 	memcpy(&nr, stub + 1, sizeof(nr));
-	if (!reissuable(nr))
+	return nr;
+}
+
+/*
+ * A blocking call our signal interrupted without SA_RESTART semantics
+ * (sleeps, futex and poll with timeouts, pause, epoll_wait...) returns
+ * EINTR once the handler is done: a spurious error the app never asked
+ * for. Rewind it instead, in the live context (the app carries on) and so
+ * in the saved one (the restored app carries on). The call number comes
+ * from the sample taken just before the signal, checked against the
+ * instruction pointer; a relative sleep restarts with the remaining time
+ * the kernel wrote to its rem argument.
+ */
+static void restart_interrupted(const struct rt_thread *t, ucontext_t *uc)
+{
+	greg_t *g = uc->uc_mcontext.gregs;
+	long nr = t->sys_nr;
+
+	if (g[REG_RAX] != -EINTR)
 		return;
-	t.sys_nr = nr;
-	restart_interrupted(&t, uc);
+	/* Not in that call when sampled (or never sampled: the thread the
+	 * trigger reached), it may have entered one since: glibc's stub
+	 * names it, and only calls safe to issue again are. */
+	if (nr < 0 || t->sys_pc != (uint64_t)g[REG_RIP]) {
+		nr = stub_syscall_nr((uint64_t)g[REG_RIP]);
+		if (!reissuable(nr))
+			return;
+	}
+	if (nr == NR_restart_syscall)
+		return;
+	if (nr == NR_nanosleep && g[REG_RSI])
+		g[REG_RDI] = g[REG_RSI];
+	else if (nr == NR_clock_nanosleep && !(g[REG_RSI] & TIMER_ABSTIME_FLAG) && g[REG_R10])
+		g[REG_RDX] = g[REG_R10];
+	g[REG_RAX] = nr;
+	g[REG_RIP] -= 2; /* the syscall instruction */
+}
+
+void rt_restart_trigger_interrupted(ucontext_t *uc)
+{
+	const struct rt_thread unsampled = { .sys_nr = -1 };
+
+	restart_interrupted(&unsampled, uc);
 }
 
 static struct rt_thread *find_thread(int tid)
