@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "dump.h"
+#include "fd_dump.h"
 #include "procparse.h"
 
 #define TREE_MAX 4096
@@ -64,9 +65,10 @@ struct member {
 
 /* A pipe end or a regular file some process of the tree holds. */
 struct open_pipe {
-	uint64_t id; /* pipes */
+	uint64_t id; /* pipes, sockets: the inode */
 	int pid, fd;
 	uint8_t ends;
+	bool sock;
 	const char *path; /* regular files */
 };
 
@@ -583,8 +585,8 @@ bool rt_tree_std_pipe(uint64_t id)
 	return false;
 }
 
-/* The pipe ends and regular files process pid holds, as seen from
- * outside it. */
+/* The pipe ends, sockets and regular files process pid holds, as seen
+ * from outside it. */
 static int scan_fds(int pid, struct open_pipe *v, int *n, int cap)
 {
 	char path[64], buf[4096], *p = rt_fmt_i64(rt_stpcpy(path, "/proc/"), pid);
@@ -629,10 +631,15 @@ static int scan_fds(int pid, struct open_pipe *v, int *n, int cap)
 				(*n)++;
 				continue;
 			}
-			if (strncmp(target, "pipe:[", 6))
+			h->sock = !strncmp(target, "socket:[", 8);
+			if (strncmp(target, "pipe:[", 6) && !h->sock)
 				continue;
-			for (c = target + 6; *c >= '0' && *c <= '9'; c++)
+			for (c = target + (h->sock ? 8 : 6); *c >= '0' && *c <= '9'; c++)
 				h->id = h->id * 10 + (uint64_t)(*c - '0');
+			if (h->sock) {
+				(*n)++;
+				continue;
+			}
 			rt_stpcpy(rt_stpcpy(rt_stpcpy(ipath, path), "info/"), d->d_name);
 			info = rt_read_file(ipath, &ilen);
 			if (!info || pp_parse_fdinfo(info, ilen, &fi))
@@ -671,6 +678,46 @@ static int find_shared_descs(const struct open_pipe *v, int n)
 	return 0;
 }
 
+/* Descriptor fd of pid is one end of something whose other end is
+ * outside the tree: the checkpoint fails naming it. */
+static int fail_fd(const char *what, int pid, int fd, const char *kind, uint64_t id)
+{
+	char why[128], comm[20], *p = rt_stpcpy(why, "fd ");
+	struct pp_stat st;
+
+	p = rt_fmt_i64(p, fd);
+	p = rt_stpcpy(rt_stpcpy(p, ": the other end of "), kind);
+	rt_stpcpy(rt_fmt_u64(rt_stpcpy(p, ":["), id), "] is outside the tree");
+	if (!read_stat(pid, &st, comm))
+		comm[0] = '\0';
+	fail(what, pid, comm, why);
+	return -EOPNOTSUPP;
+}
+
+/*
+ * A socketpair made before a fork may have one half in each process:
+ * each member dumps its half as such (fd_unix.c), and only here is it
+ * known whether the other half is in the tree.
+ */
+static int check_pairs(const struct open_pipe *v, int n)
+{
+	struct fd_dump_ctx dctx = { 0 };
+
+	for (int i = 0; i < n; i++) {
+		uint64_t peer;
+		bool inside = false;
+
+		if (!v[i].sock || !(peer = fd_unix_pair_peer(&dctx, v[i].id)))
+			continue;
+		for (int k = 0; k < n && !inside; k++)
+			inside = v[k].sock && v[k].id == peer;
+		if (!inside)
+			return fail_fd("socketpairs between processes", v[i].pid, v[i].fd,
+				       "socket", v[i].id);
+	}
+	return 0;
+}
+
 /*
  * Every process dumps its own descriptors, so only the root, looking at
  * all of them while everybody is frozen, can tell whether a pipe has all
@@ -703,24 +750,14 @@ static int check_pipes(void)
 	for (int i = 0; i < n; i++) {
 		uint8_t ends = 0;
 
-		if (v[i].path)
+		if (v[i].path || v[i].sock)
 			continue;
 		for (int k = 0; k < n; k++)
-			if (v[k].id == v[i].id && !v[k].path)
+			if (v[k].id == v[i].id && !v[k].path && !v[k].sock)
 				ends |= v[k].ends;
-		if ((ends & both) != both && v[i].fd > 2) {
-			char why[96], comm[20], *p = rt_stpcpy(why, "fd ");
-			struct pp_stat st;
-
-			p = rt_fmt_i64(p, v[i].fd);
-			p = rt_stpcpy(p, ": the other end of pipe:[");
-			p = rt_fmt_u64(p, v[i].id);
-			rt_stpcpy(p, "] is outside the tree");
-			if (!read_stat(v[i].pid, &st, comm))
-				comm[0] = '\0';
-			fail("pipes between processes", v[i].pid, comm, why);
-			return -EOPNOTSUPP;
-		}
+		if ((ends & both) != both && v[i].fd > 2)
+			return fail_fd("pipes between processes", v[i].pid, v[i].fd, "pipe",
+				       v[i].id);
 		if ((ends & both) != both || v[i].fd > 2 || rt_tree_std_pipe(v[i].id))
 			continue;
 		if (tree.nstd == MSG_PIPES) {
@@ -729,7 +766,7 @@ static int check_pipes(void)
 		}
 		tree.std_pipes[tree.nstd++] = v[i].id;
 	}
-	return 0;
+	return check_pairs(v, n);
 }
 
 int rt_tree_start_writing(const char *tmpdir)

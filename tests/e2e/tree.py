@@ -4,6 +4,8 @@
 #   plain    nothing more
 #   static   the root also runs a statically linked program
 #   netlink  the child holds a netlink socket, which cannot be checkpointed
+#   pair     the root holds half of a socketpair whose other half a process
+#            outside the tree holds (outside.pid)
 # Each process writes its pid to ROLE.pid; the root touches ready once all
 # are there, then every process counts in COUNT.ROLE until killed.
 import os, socket, sys, time
@@ -40,6 +42,20 @@ if kind == "static":
         os.execv(static_prog, [static_prog])
     with open("static.pid", "w") as f:
         f.write(str(st))
+if kind == "pair":
+    keep, out = socket.socketpair()
+    o = os.fork()
+    if o == 0:
+        if os.fork() == 0:
+            os.set_inheritable(out.fileno(), True)
+            with open("outside.pid", "w") as f:
+                f.write(str(os.getpid()))
+            os.execv("/bin/sleep", ["sleep", "600"])
+        os._exit(0)
+    os.waitpid(o, 0)
+    out.close()
+    while not os.path.exists("outside.pid"):
+        time.sleep(0.01)
 while not (os.path.exists("child.pid") and os.path.exists("zombie.pid")):
     time.sleep(0.01)
 open("ready", "w").close()
