@@ -254,16 +254,28 @@ static int share_pairs(struct restore_ctx *ctx, struct pair_half *made, char *er
 	return 0;
 }
 
+/* Kinds whose description crload opens once for all its holders: files
+ * reopened by path, and memfds and unlinked files made again from their
+ * contents (so that their holders share one file, and its pages). */
+static bool opened_once(const Sc__Fd *f)
+{
+	return !f->has_dup_of && (f->kind == SC__FD_KIND__REG || f->kind == SC__FD_KIND__MEMFD ||
+				  f->kind == SC__FD_KIND__GHOST);
+}
+
 /*
  * Each group of holders of one description is opened once, from its first
  * holder's entry, and every holder takes a copy: the offset stays shared.
- * Kinds other than regular files reopened by path stay per process.
+ * Other kinds stay per process.
  */
 int tree_open_shared_descs(struct restore_ctx *ctx, char *err)
 {
 	const Sc__Inventory *inv = ctx->img->inv;
 	size_t n = 0;
 
+	/* Made in crload, where no other descriptor of the image exists. */
+	Sc__Fds none = SC__FDS__INIT;
+	struct fd_restore_ctx alone = { .fds = &none, .scratch_min = 3 };
 	struct pair_half *made;
 	int ret;
 
@@ -283,8 +295,7 @@ int tree_open_shared_descs(struct restore_ctx *ctx, char *err)
 			const Sc__Fd *mine = fd_of(ctx->img, pe->pid, d->fd);
 			int *holder = NULL;
 
-			if (first->kind != SC__FD_KIND__REG || mine->kind != SC__FD_KIND__REG ||
-			    first->has_dup_of || mine->has_dup_of)
+			if (!opened_once(first) || !opened_once(mine))
 				continue;
 			for (size_t j = 0; j < ctx->ndescs; j++)
 				if (ctx->descs[j].pid == d->same_pid &&
@@ -292,7 +303,7 @@ int tree_open_shared_descs(struct restore_ctx *ctx, char *err)
 					holder = ctx->descs[j].holder;
 			if (!holder) {
 				holder = &ctx->desc_fds[ctx->ndesc_fds];
-				*holder = sc_fd_kind(first->kind)->restore(NULL, first, err);
+				*holder = sc_fd_kind(first->kind)->restore(&alone, first, err);
 				if (*holder < 0)
 					return -1;
 				ctx->ndesc_fds++;
