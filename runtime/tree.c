@@ -769,11 +769,118 @@ static int check_pipes(void)
 	return check_pairs(v, n);
 }
 
+/* A SysV shared memory segment the checkpointed processes attach. */
+struct sysv_use {
+	uint64_t shmid;
+	int pid;	/* the first process attaching it */
+	uint32_t vmas;	/* its attachments in the checkpointed processes */
+};
+
+/* Counts pid's attachments of SysV segments ("/SYSVKEY" mappings of
+ * the shm mount, whose inode is the shmid) into u. */
+static int count_sysv(int pid, struct sysv_use *u, int *n, int cap)
+{
+	char path[64], *buf;
+	size_t len, pos = 0, ll;
+	const char *line;
+
+	rt_stpcpy(rt_fmt_i64(rt_stpcpy(path, "/proc/"), pid), "/maps");
+	if (!(buf = rt_read_file(path, &len)))
+		return -EIO;
+	while ((line = pp_next_line(buf, len, &pos, &ll))) {
+		struct pp_map m;
+		int i = 0;
+
+		if (pp_parse_maps_line(line, ll, &m) || !m.path || m.path_len < 5 ||
+		    memcmp(m.path, "/SYSV", 5))
+			continue;
+		while (i < *n && u[i].shmid != m.ino)
+			i++;
+		if (i == *n) {
+			if (*n == cap)
+				return -E2BIG;
+			u[(*n)++] = (struct sysv_use){ m.ino, pid, 0 };
+		}
+		u[i].vmas++;
+	}
+	return 0;
+}
+
+/* The next decimal number of /proc/sysvipc/shm at *p, maybe negative. */
+static int64_t next_num(const char **p, const char *end)
+{
+	int64_t v = 0, sign = 1;
+
+	while (*p < end && (**p == ' ' || **p == '\t'))
+		(*p)++;
+	if (*p < end && **p == '-') {
+		sign = -1;
+		(*p)++;
+	}
+	while (*p < end && **p >= '0' && **p <= '9')
+		v = v * 10 + (*(*p)++ - '0');
+	return v * sign;
+}
+
+/*
+ * A SysV segment is restored as shared memory of the tree (doc/trees.md):
+ * one that a process outside the checkpoint also attaches (its nattch,
+ * one per mapping, counts more than the checkpointed processes' maps
+ * show) would no longer be shared with it. The checkpoint fails instead.
+ */
+static int check_sysv(void)
+{
+	struct sysv_use *u = rt_alloc(sizeof(*u) * 1024);
+	size_t len, pos = 0, ll;
+	const char *line;
+	char *buf;
+	int n = 0, err;
+
+	if (!u)
+		return -ENOMEM;
+	err = count_sysv((int)sc_sys0(__NR_getpid), u, &n, 1024);
+	for (int i = 0; i < tree.n && !err; i++)
+		if (tree.m[i].fd >= 0)
+			err = count_sysv(tree.m[i].pid, u, &n, 1024);
+	if (!err && n && !(buf = rt_read_file("/proc/sysvipc/shm", &len)))
+		err = -EIO;
+	if (err) {
+		rt_dump_res.what = "looking at SysV shared memory";
+		return err;
+	}
+	/* key shmid perms size cpid lpid nattch ..., after a header line */
+	while (n && (line = pp_next_line(buf, len, &pos, &ll))) {
+		const char *p = line, *end = line + ll;
+		int64_t key = next_num(&p, end), shmid = next_num(&p, end), nattch;
+
+		for (int f = 0; f < 4; f++)
+			next_num(&p, end);
+		nattch = next_num(&p, end);
+		for (int i = 0; i < n; i++) {
+			char why[128], comm[20], *w;
+			struct pp_stat st;
+
+			if (u[i].shmid != (uint64_t)shmid || nattch <= u[i].vmas)
+				continue;
+			w = rt_fmt_i64(rt_stpcpy(why, "attaches SysV shared memory segment "), shmid);
+			w = rt_fmt_i64(rt_stpcpy(w, " (key "), key);
+			rt_stpcpy(w, "), which a process outside the checkpoint attaches too");
+			if (!read_stat(u[i].pid, &st, comm))
+				comm[0] = '\0';
+			fail("SysV shared memory", u[i].pid, comm, why);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
 int rt_tree_start_writing(const char *tmpdir)
 {
 	struct tree_msg *m = tree.msg;
 	int err;
 
+	if ((err = check_sysv()))
+		return err;
 	if (!tree.joined)
 		return 0;
 	if ((err = check_pipes()))
