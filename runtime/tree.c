@@ -678,20 +678,29 @@ static int find_shared_descs(const struct open_pipe *v, int n)
 	return 0;
 }
 
-/* Descriptor fd of pid is one end of something whose other end is
- * outside the tree: the checkpoint fails naming it. */
-static int fail_fd(const char *what, int pid, int fd, const char *kind, uint64_t id)
+/* Process pid of the tree has what cannot be checkpointed: it fails,
+ * naming it. */
+static int fail_pid(const char *what, int pid, const char *why)
 {
-	char why[128], comm[20], *p = rt_stpcpy(why, "fd ");
+	char comm[20];
 	struct pp_stat st;
 
-	p = rt_fmt_i64(p, fd);
-	p = rt_stpcpy(rt_stpcpy(p, ": the other end of "), kind);
-	rt_stpcpy(rt_fmt_u64(rt_stpcpy(p, ":["), id), "] is outside the tree");
 	if (!read_stat(pid, &st, comm))
 		comm[0] = '\0';
 	fail(what, pid, comm, why);
 	return -EOPNOTSUPP;
+}
+
+/* Descriptor fd of pid is one end of something whose other end is
+ * outside the tree. */
+static int fail_fd(const char *what, int pid, int fd, const char *kind, uint64_t id)
+{
+	char why[128], *p = rt_stpcpy(why, "fd ");
+
+	p = rt_fmt_i64(p, fd);
+	p = rt_stpcpy(rt_stpcpy(p, ": the other end of "), kind);
+	rt_stpcpy(rt_fmt_u64(rt_stpcpy(p, ":["), id), "] is outside the tree");
+	return fail_pid(what, pid, why);
 }
 
 /*
@@ -772,8 +781,8 @@ static int check_pipes(void)
 /* A SysV shared memory segment the checkpointed processes attach. */
 struct sysv_use {
 	uint64_t shmid;
-	int pid;	/* the first process attaching it */
-	uint32_t vmas;	/* its attachments in the checkpointed processes */
+	int pid; /* the first process attaching it */
+	uint32_t vmas; /* its attachments in the checkpointed processes */
 };
 
 /* Counts pid's attachments of SysV segments ("/SYSVKEY" mappings of
@@ -857,18 +866,13 @@ static int check_sysv(void)
 			next_num(&p, end);
 		nattch = next_num(&p, end);
 		for (int i = 0; i < n; i++) {
-			char why[128], comm[20], *w;
-			struct pp_stat st;
+			char why[128], *w = rt_stpcpy(why, "attaches SysV shared memory segment ");
 
 			if (u[i].shmid != (uint64_t)shmid || nattch <= u[i].vmas)
 				continue;
-			w = rt_fmt_i64(rt_stpcpy(why, "attaches SysV shared memory segment "), shmid);
-			w = rt_fmt_i64(rt_stpcpy(w, " (key "), key);
+			w = rt_fmt_i64(rt_stpcpy(rt_fmt_i64(w, shmid), " (key "), key);
 			rt_stpcpy(w, "), which a process outside the checkpoint attaches too");
-			if (!read_stat(u[i].pid, &st, comm))
-				comm[0] = '\0';
-			fail("SysV shared memory", u[i].pid, comm, why);
-			return -EOPNOTSUPP;
+			return fail_pid("SysV shared memory", u[i].pid, why);
 		}
 	}
 	return 0;
