@@ -378,6 +378,11 @@ static int check_unix(const struct unix_index *fds, const Sc__Fd *f, char *err)
 	if (f->sock_type == SOCK_DGRAM && u->has_peer_name)
 		return 0;
 	peer = f->peer_ino ? unix_by_ino(fds, f->peer_ino) : NULL;
+	/* Its other half is another process's: check_tree_pairs(). */
+	if (f->peer_in_tree && (u->has_name || u->has_peer_name || !f->peer_ino || peer))
+		return fail(err, "fd %d: not half of a socketpair between processes", f->fd);
+	if (f->peer_in_tree)
+		return 0;
 	if (f->peer_ino && (!peer || peer == f || peer->sock_type != f->sock_type ||
 			    peer->unix_sock->state != SC__UNIX_SOCKET__STATE__CONNECTED))
 		return fail(err, "fd %d: its peer socket:[%llu] is missing", f->fd,
@@ -796,6 +801,40 @@ static int check_shared_descs(const struct sc_image *img, char *err)
 	return 0;
 }
 
+/* The unix socket ino of a process other than p, not a dup, or NULL. */
+static const Sc__Fd *unix_elsewhere(const struct sc_image *img, const struct sc_proc_img *p,
+				    uint64_t ino)
+{
+	for (size_t i = 0; i < img->nprocs; i++)
+		for (size_t k = 0; &img->procs[i] != p && k < img->procs[i].fds->n_fds; k++) {
+			const Sc__Fd *f = img->procs[i].fds->fds[k];
+
+			if (f->kind == SC__FD_KIND__UNIX && !f->has_dup_of && f->sock_ino == ino)
+				return f;
+		}
+	return NULL;
+}
+
+/* Each half of a socketpair between processes has its other half in
+ * another process, connected back to it. */
+static int check_tree_pairs(const struct sc_image *img, char *err)
+{
+	for (size_t i = 0; i < img->nprocs; i++)
+		for (size_t k = 0; k < img->procs[i].fds->n_fds; k++) {
+			const Sc__Fd *f = img->procs[i].fds->fds[k], *peer;
+
+			if (f->kind != SC__FD_KIND__UNIX || !f->peer_in_tree || f->has_dup_of)
+				continue;
+			peer = unix_elsewhere(img, &img->procs[i], f->peer_ino);
+			if (!peer || peer->peer_ino != f->sock_ino ||
+			    peer->sock_type != f->sock_type)
+				return fail(err,
+					    "pid %d fd %d: its socketpair's other half is gone",
+					    img->procs[i].pid, f->fd);
+		}
+	return 0;
+}
+
 int sc_image_load(const char *dir, struct sc_image *img, char *err)
 {
 	char why[SC_ERR_LEN];
@@ -851,7 +890,7 @@ int sc_image_load(const char *dir, struct sc_image *img, char *err)
 			return fail(err, "%s: pid %d of the shell job has no terminal",
 				    SC_INVENTORY_FILE, img->procs[i].pid);
 	}
-	return check_shared_descs(img, err);
+	return check_shared_descs(img, err) || check_tree_pairs(img, err) ? -1 : 0;
 }
 
 void sc_image_free(struct sc_image *img)

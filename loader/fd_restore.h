@@ -27,6 +27,8 @@ struct fd_restore_ctx {
 	size_t nunix;
 	struct fd_restore_pty *ptys;
 	size_t nptys;
+	const int *tree_fds; /* descriptors crload made, shared with other processes */
+	size_t ntree_fds;
 };
 
 /* A copy of fd at scratch_min or above with e's O_NONBLOCK; -1 with err set. */
@@ -47,6 +49,9 @@ int tcp_repair_finish(const Sc__Fds *fds, char *err);
 int fd_scratch_dup(struct fd_restore_ctx *ctx, int fd, const Sc__Fd *e, char *err);
 void fd_pipe_release(struct fd_restore_ctx *ctx);
 void fd_unix_release(struct fd_restore_ctx *ctx);
+/* In crload: the socketpair of a and its peer b, with their options and
+ * queues, for processes of a tree holding its halves; -1 with err set. */
+int fd_unix_make_pair(const Sc__Fd *a, const Sc__Fd *b, int sv[2], char *err);
 /* After every descriptor is in place: epoll interest lists. */
 int fd_epoll_attach(const Sc__Fds *fds, char *err);
 /* Last of all, before the restorer: the locks held through descriptors. */

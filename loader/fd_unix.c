@@ -378,6 +378,44 @@ static bool connects_first(const Sc__Fd *e)
 	return true;
 }
 
+/* crload made the socketpair fd is half of: fd_unix_make_pair(). */
+static bool from_tree(const struct fd_restore_ctx *ctx, int fd)
+{
+	for (size_t i = 0; i < ctx->ntree_fds; i++)
+		if (ctx->tree_fds[i] == fd)
+			return true;
+	return false;
+}
+
+static int shut(int fd, const Sc__Fd *e, char *err)
+{
+	/* RCV_SHUTDOWN 1, SEND_SHUTDOWN 2, both 3: SHUT_RD, _WR, _RDWR + 1 */
+	int how = (int)(e->unix_sock->shutdown & 3);
+
+	if (how && is_state(e, SC__UNIX_SOCKET__STATE__CONNECTED) && shutdown(fd, how - 1) &&
+	    errno != ENOTCONN)
+		return fail(err, e, "shutdown", NULL);
+	return 0;
+}
+
+int fd_unix_make_pair(const Sc__Fd *a, const Sc__Fd *b, int sv[2], char *err)
+{
+	struct fd_restore_unix s[2] = { { a, -1, -1, false }, { b, -1, -1, false } };
+
+	if (socketpair(AF_UNIX, (int)a->sock_type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
+		return fail(err, a, "socketpair", NULL);
+	for (int i = 0; i < 2; i++)
+		if (set_opts(sv[i], s[i].e, err) || replay(NULL, &s[i], sv[!i], err))
+			return -1;
+	for (int i = 0; i < 2; i++) {
+		if (shut(sv[i], s[i].e, err))
+			return -1;
+		if (fcntl(sv[i], F_SETFL, s[i].e->flags & O_NONBLOCK ? O_NONBLOCK : 0))
+			return fail(err, s[i].e, "fcntl", NULL);
+	}
+	return 0;
+}
+
 static int make_all(struct fd_restore_ctx *ctx, char *err)
 {
 	const Sc__Fds *fds = ctx->fds;
@@ -389,7 +427,8 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 		return -1;
 	}
 	for (size_t i = 0; i < fds->n_fds; i++)
-		if (fds->fds[i]->kind == SC__FD_KIND__UNIX && !fds->fds[i]->has_dup_of)
+		if (fds->fds[i]->kind == SC__FD_KIND__UNIX && !fds->fds[i]->has_dup_of &&
+		    !from_tree(ctx, fds->fds[i]->fd))
 			ctx->unix_socks[n++] = (struct fd_restore_unix){ fds->fds[i], -1, -1, false };
 	ctx->nunix = n;
 	qsort(ctx->unix_socks, n, sizeof(*ctx->unix_socks), cmp_ino);
@@ -471,8 +510,6 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 	for (size_t i = 0; i < n; i++) {
 		struct fd_restore_unix *s = &ctx->unix_socks[i];
 		const Sc__UnixSocket *u = s->e->unix_sock;
-		/* RCV_SHUTDOWN 1, SEND_SHUTDOWN 2, both 3: SHUT_RD, _WR, _RDWR + 1 */
-		int how = (int)(u->shutdown & 3);
 
 		if (s->spare >= 0) {
 			close(s->spare);
@@ -482,9 +519,8 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 		    is_state(s->e, SC__UNIX_SOCKET__STATE__CONNECTED) && !connects_first(s->e) &&
 		    connect_dgram(s->fd, s->e, err))
 			return -1;
-		if (how && is_state(s->e, SC__UNIX_SOCKET__STATE__CONNECTED) &&
-		    shutdown(s->fd, how - 1) && errno != ENOTCONN)
-			return fail(err, s->e, "shutdown", NULL);
+		if (shut(s->fd, s->e, err))
+			return -1;
 	}
 	/* Names whose paths were unlinked: only now, connections are made. */
 	for (size_t i = 0; i < n; i++) {

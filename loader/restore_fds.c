@@ -100,8 +100,16 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 				       .cwd = ctx->p->core->cwd,
 				       .pipes = ctx->shared,
 				       .npipes = ctx->nshared };
-	int ret = 0;
+	int ret = 0, *tree_fds = calloc(ctx->ndescs + 1, sizeof(int));
 
+	if (!tree_fds) {
+		snprintf(err, SC_ERR_LEN, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < ctx->ndescs; i++)
+		if (ctx->descs[i].pid == ctx->p->pid)
+			tree_fds[rctx.ntree_fds++] = ctx->descs[i].fd;
+	rctx.tree_fds = tree_fds;
 	ctx->shared = NULL;
 	ctx->nshared = 0;
 	for (int i = 0; i < nkeep; i++)
@@ -145,6 +153,7 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 		}
 	}
 	fd_pipe_release(&rctx);
+	free(tree_fds);
 	for (size_t i = 0; i < ctx->ndesc_fds; i++)
 		close(ctx->desc_fds[i]);
 	if (!ret)

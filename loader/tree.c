@@ -185,18 +185,104 @@ static int add_desc(struct restore_ctx *ctx, int pid, int fd, int *holder)
 	return 0;
 }
 
+static bool is_pair_half(const Sc__Fd *f)
+{
+	return f->kind == SC__FD_KIND__UNIX && !f->has_dup_of && f->peer_ino &&
+	       f->unix_sock->state == SC__UNIX_SOCKET__STATE__CONNECTED &&
+	       !f->unix_sock->has_name && !f->unix_sock->has_peer_name;
+}
+
+/* How many processes hold socketpair half ino; *rec: one's record of it. */
+static size_t half_holders(const struct sc_image *img, uint64_t ino, const Sc__Fd **rec)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < img->nprocs; i++)
+		for (size_t k = 0; k < img->procs[i].fds->n_fds; k++)
+			if (is_pair_half(img->procs[i].fds->fds[k]) &&
+			    img->procs[i].fds->fds[k]->sock_ino == ino) {
+				*rec = img->procs[i].fds->fds[k];
+				n++;
+				break;
+			}
+	return n;
+}
+
+struct pair_half {
+	uint64_t ino;
+	int *holder;
+};
+
+/*
+ * A socketpair whose halves are in different processes, or a half held by
+ * more than one, is made once by crload and every holder takes a copy:
+ * what one sends, the other receives.
+ */
+static int share_pairs(struct restore_ctx *ctx, struct pair_half *made, char *err)
+{
+	const struct sc_image *img = ctx->img;
+	size_t nmade = 0;
+
+	for (size_t i = 0; i < img->nprocs; i++)
+		for (size_t k = 0; k < img->procs[i].fds->n_fds; k++) {
+			const Sc__Fd *f = img->procs[i].fds->fds[k], *me, *peer = NULL;
+			int *holder = NULL;
+
+			if (!is_pair_half(f) ||
+			    (!f->peer_in_tree && half_holders(img, f->sock_ino, &me) < 2 &&
+			     half_holders(img, f->peer_ino, &peer) < 2))
+				continue;
+			for (size_t j = 0; j < nmade && !holder; j++)
+				if (made[j].ino == f->sock_ino)
+					holder = made[j].holder;
+			if (!holder) {
+				int *sv = &ctx->desc_fds[ctx->ndesc_fds];
+
+				if (!half_holders(img, f->peer_ino, &peer) ||
+				    fd_unix_make_pair(f, peer, sv, err))
+					return -1;
+				ctx->ndesc_fds += 2;
+				made[nmade++] = (struct pair_half){ f->sock_ino, &sv[0] };
+				made[nmade++] = (struct pair_half){ f->peer_ino, &sv[1] };
+				holder = &sv[0];
+			}
+			if (add_desc(ctx, img->procs[i].pid, f->fd, holder)) {
+				snprintf(err, SC_ERR_LEN, "out of memory");
+				return -1;
+			}
+		}
+	return 0;
+}
+
+/* Kinds whose description crload opens once for all its holders: files
+ * reopened by path, and memfds and unlinked files made again from their
+ * contents (so that their holders share one file, and its pages). */
+static bool opened_once(const Sc__Fd *f)
+{
+	return !f->has_dup_of && (f->kind == SC__FD_KIND__REG || f->kind == SC__FD_KIND__MEMFD ||
+				  f->kind == SC__FD_KIND__GHOST);
+}
+
 /*
  * Each group of holders of one description is opened once, from its first
  * holder's entry, and every holder takes a copy: the offset stays shared.
- * Kinds other than regular files reopened by path stay per process.
+ * Other kinds stay per process.
  */
 int tree_open_shared_descs(struct restore_ctx *ctx, char *err)
 {
 	const Sc__Inventory *inv = ctx->img->inv;
 	size_t n = 0;
 
+	/* Made in crload, where no other descriptor of the image exists. */
+	Sc__Fds none = SC__FDS__INIT;
+	struct fd_restore_ctx alone = { .fds = &none, .scratch_min = 3 };
+	struct pair_half *made;
+	int ret;
+
 	for (size_t i = 0; i < inv->n_procs; i++)
 		n += inv->procs[i]->n_shared;
+	for (size_t i = 0; i < ctx->img->nprocs; i++)
+		n += ctx->img->procs[i].fds->n_fds; /* socketpair halves, at most */
 	ctx->desc_fds = calloc(n + 1, sizeof(int));
 	if (!ctx->desc_fds)
 		goto nomem;
@@ -209,8 +295,7 @@ int tree_open_shared_descs(struct restore_ctx *ctx, char *err)
 			const Sc__Fd *mine = fd_of(ctx->img, pe->pid, d->fd);
 			int *holder = NULL;
 
-			if (first->kind != SC__FD_KIND__REG || mine->kind != SC__FD_KIND__REG ||
-			    first->has_dup_of || mine->has_dup_of)
+			if (!opened_once(first) || !opened_once(mine))
 				continue;
 			for (size_t j = 0; j < ctx->ndescs; j++)
 				if (ctx->descs[j].pid == d->same_pid &&
@@ -218,7 +303,7 @@ int tree_open_shared_descs(struct restore_ctx *ctx, char *err)
 					holder = ctx->descs[j].holder;
 			if (!holder) {
 				holder = &ctx->desc_fds[ctx->ndesc_fds];
-				*holder = sc_fd_kind(first->kind)->restore(NULL, first, err);
+				*holder = sc_fd_kind(first->kind)->restore(&alone, first, err);
 				if (*holder < 0)
 					return -1;
 				ctx->ndesc_fds++;
@@ -229,7 +314,12 @@ int tree_open_shared_descs(struct restore_ctx *ctx, char *err)
 				goto nomem;
 		}
 	}
-	return 0;
+	made = calloc(n + 1, sizeof(*made));
+	if (!made)
+		goto nomem;
+	ret = share_pairs(ctx, made, err);
+	free(made);
+	return ret;
 nomem:
 	snprintf(err, SC_ERR_LEN, "out of memory");
 	return -1;

@@ -27,6 +27,9 @@ struct fd_dump_ctx {
 /* After every descriptor is dumped: a pipe must have both ends here. */
 int fd_pipe_check_ends(struct fd_dump_ctx *ctx);
 int fd_unix_check_peers(struct fd_dump_ctx *ctx);
+/* The other end of socket ino when the two are a socketpair (connected
+ * to each other, neither named), else 0. Loads ctx's sock_diag table. */
+uint64_t fd_unix_pair_peer(struct fd_dump_ctx *ctx, uint64_t ino);
 /* Which pty slaves are ours, which terminals are crload's to give. */
 int fd_tty_check_pairs(struct fd_dump_ctx *ctx);
 

@@ -46,6 +46,7 @@ struct unix_entry {
 	struct unix_entry *next_listener; /* the listeners with clients waiting */
 	Sc__Fd *fd;		/* dumped from this descriptor of ours, or NULL */
 	uint8_t state, shutdown;
+	bool named;		/* bound to a name (sock_diag's UNIX_DIAG_NAME) */
 	bool moved;		/* ours: its path name leads to another file now */
 };
 
@@ -121,6 +122,9 @@ static void diag_attr(struct unix_table *t, struct unix_entry *e, const struct n
 	size_t len = a->nla_len - sizeof(*a);
 
 	switch (a->nla_type) {
+	case UNIX_DIAG_NAME:
+		e->named = len > 0;
+		break;
 	case UNIX_DIAG_PEER:
 		if (len >= 4)
 			memcpy(&e->peer, v, 4);
@@ -167,8 +171,8 @@ static int load_unix_table(struct fd_dump_ctx *ctx)
 		.nlh = { .nlmsg_len = sizeof(rq), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
 			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
 		.req = { .sdiag_family = AF_UNIX, .udiag_states = ~0U,
-			 .udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_VFS | UDIAG_SHOW_ICONS |
-				       UDIAG_SHOW_RQLEN },
+			 .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_VFS |
+				       UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN },
 	};
 	struct unix_table *t = rt_alloc(sizeof(*t));
 	char *buf = rt_alloc(1 << 16);
@@ -567,6 +571,17 @@ static int check_listener(struct fd_dump_ctx *ctx, Sc__Fd *e, struct unix_entry 
 	return 0;
 }
 
+uint64_t fd_unix_pair_peer(struct fd_dump_ctx *ctx, uint64_t ino)
+{
+	const struct unix_entry *t, *pt;
+
+	if (!ctx->unix_table && load_unix_table(ctx))
+		return 0;
+	t = unix_entry(ctx, ino);
+	pt = t && t->peer ? unix_entry(ctx, t->peer) : NULL;
+	return pt && !t->named && !pt->named && pt->peer == t->ino ? t->peer : 0;
+}
+
 /* Connected sockets: the other end must come back too. */
 static int check_connected(struct fd_dump_ctx *ctx, Sc__Fd *e, const struct unix_entry *t)
 {
@@ -574,6 +589,12 @@ static int check_connected(struct fd_dump_ctx *ctx, Sc__Fd *e, const struct unix
 	struct unix_entry *pt = e->peer_ino ? unix_entry(ctx, e->peer_ino) : NULL;
 	const Sc__Fd *peer = pt ? pt->fd : NULL;
 
+	/* Half of a socketpair whose other half another process holds: the
+	 * root checks that one of the tree does (tree.c). */
+	if (rt_tree_active() && pt && !peer && fd_unix_pair_peer(ctx, e->sock_ino)) {
+		e->has_peer_in_tree = e->peer_in_tree = true;
+		return 0;
+	}
 	if (e->sock_type == SOCK_DGRAM) {
 		/* A named peer, anywhere, is connected to again by name; a
 		 * socketpair end bound afterwards is not. */

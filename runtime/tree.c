@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "dump.h"
+#include "fd_dump.h"
 #include "procparse.h"
 
 #define TREE_MAX 4096
@@ -64,9 +65,10 @@ struct member {
 
 /* A pipe end or a regular file some process of the tree holds. */
 struct open_pipe {
-	uint64_t id; /* pipes */
+	uint64_t id; /* pipes, sockets: the inode */
 	int pid, fd;
 	uint8_t ends;
+	bool sock;
 	const char *path; /* regular files */
 };
 
@@ -583,8 +585,8 @@ bool rt_tree_std_pipe(uint64_t id)
 	return false;
 }
 
-/* The pipe ends and regular files process pid holds, as seen from
- * outside it. */
+/* The pipe ends, sockets and regular files process pid holds, as seen
+ * from outside it. */
 static int scan_fds(int pid, struct open_pipe *v, int *n, int cap)
 {
 	char path[64], buf[4096], *p = rt_fmt_i64(rt_stpcpy(path, "/proc/"), pid);
@@ -629,10 +631,15 @@ static int scan_fds(int pid, struct open_pipe *v, int *n, int cap)
 				(*n)++;
 				continue;
 			}
-			if (strncmp(target, "pipe:[", 6))
+			h->sock = !strncmp(target, "socket:[", 8);
+			if (strncmp(target, "pipe:[", 6) && !h->sock)
 				continue;
-			for (c = target + 6; *c >= '0' && *c <= '9'; c++)
+			for (c = target + (h->sock ? 8 : 6); *c >= '0' && *c <= '9'; c++)
 				h->id = h->id * 10 + (uint64_t)(*c - '0');
+			if (h->sock) {
+				(*n)++;
+				continue;
+			}
 			rt_stpcpy(rt_stpcpy(rt_stpcpy(ipath, path), "info/"), d->d_name);
 			info = rt_read_file(ipath, &ilen);
 			if (!info || pp_parse_fdinfo(info, ilen, &fi))
@@ -671,6 +678,55 @@ static int find_shared_descs(const struct open_pipe *v, int n)
 	return 0;
 }
 
+/* Process pid of the tree has what cannot be checkpointed: it fails,
+ * naming it. */
+static int fail_pid(const char *what, int pid, const char *why)
+{
+	char comm[20];
+	struct pp_stat st;
+
+	if (!read_stat(pid, &st, comm))
+		comm[0] = '\0';
+	fail(what, pid, comm, why);
+	return -EOPNOTSUPP;
+}
+
+/* Descriptor fd of pid is one end of something whose other end is
+ * outside the tree. */
+static int fail_fd(const char *what, int pid, int fd, const char *kind, uint64_t id)
+{
+	char why[128], *p = rt_stpcpy(why, "fd ");
+
+	p = rt_fmt_i64(p, fd);
+	p = rt_stpcpy(rt_stpcpy(p, ": the other end of "), kind);
+	rt_stpcpy(rt_fmt_u64(rt_stpcpy(p, ":["), id), "] is outside the tree");
+	return fail_pid(what, pid, why);
+}
+
+/*
+ * A socketpair made before a fork may have one half in each process:
+ * each member dumps its half as such (fd_unix.c), and only here is it
+ * known whether the other half is in the tree.
+ */
+static int check_pairs(const struct open_pipe *v, int n)
+{
+	struct fd_dump_ctx dctx = { 0 };
+
+	for (int i = 0; i < n; i++) {
+		uint64_t peer;
+		bool inside = false;
+
+		if (!v[i].sock || !(peer = fd_unix_pair_peer(&dctx, v[i].id)))
+			continue;
+		for (int k = 0; k < n && !inside; k++)
+			inside = v[k].sock && v[k].id == peer;
+		if (!inside)
+			return fail_fd("socketpairs between processes", v[i].pid, v[i].fd,
+				       "socket", v[i].id);
+	}
+	return 0;
+}
+
 /*
  * Every process dumps its own descriptors, so only the root, looking at
  * all of them while everybody is frozen, can tell whether a pipe has all
@@ -703,24 +759,14 @@ static int check_pipes(void)
 	for (int i = 0; i < n; i++) {
 		uint8_t ends = 0;
 
-		if (v[i].path)
+		if (v[i].path || v[i].sock)
 			continue;
 		for (int k = 0; k < n; k++)
-			if (v[k].id == v[i].id && !v[k].path)
+			if (v[k].id == v[i].id && !v[k].path && !v[k].sock)
 				ends |= v[k].ends;
-		if ((ends & both) != both && v[i].fd > 2) {
-			char why[96], comm[20], *p = rt_stpcpy(why, "fd ");
-			struct pp_stat st;
-
-			p = rt_fmt_i64(p, v[i].fd);
-			p = rt_stpcpy(p, ": the other end of pipe:[");
-			p = rt_fmt_u64(p, v[i].id);
-			rt_stpcpy(p, "] is outside the tree");
-			if (!read_stat(v[i].pid, &st, comm))
-				comm[0] = '\0';
-			fail("pipes between processes", v[i].pid, comm, why);
-			return -EOPNOTSUPP;
-		}
+		if ((ends & both) != both && v[i].fd > 2)
+			return fail_fd("pipes between processes", v[i].pid, v[i].fd, "pipe",
+				       v[i].id);
 		if ((ends & both) != both || v[i].fd > 2 || rt_tree_std_pipe(v[i].id))
 			continue;
 		if (tree.nstd == MSG_PIPES) {
@@ -728,6 +774,106 @@ static int check_pipes(void)
 			return -E2BIG;
 		}
 		tree.std_pipes[tree.nstd++] = v[i].id;
+	}
+	return check_pairs(v, n);
+}
+
+/* A SysV shared memory segment the checkpointed processes attach. */
+struct sysv_use {
+	uint64_t shmid;
+	int pid; /* the first process attaching it */
+	uint32_t vmas; /* its attachments in the checkpointed processes */
+};
+
+/* Counts pid's attachments of SysV segments ("/SYSVKEY" mappings of
+ * the shm mount, whose inode is the shmid) into u. */
+static int count_sysv(int pid, struct sysv_use *u, int *n, int cap)
+{
+	char path[64], *buf;
+	size_t len, pos = 0, ll;
+	const char *line;
+
+	rt_stpcpy(rt_fmt_i64(rt_stpcpy(path, "/proc/"), pid), "/maps");
+	if (!(buf = rt_read_file(path, &len)))
+		return -EIO;
+	while ((line = pp_next_line(buf, len, &pos, &ll))) {
+		struct pp_map m;
+		int i = 0;
+
+		if (pp_parse_maps_line(line, ll, &m) || !m.path || m.path_len < 5 ||
+		    memcmp(m.path, "/SYSV", 5))
+			continue;
+		while (i < *n && u[i].shmid != m.ino)
+			i++;
+		if (i == *n) {
+			if (*n == cap)
+				return -E2BIG;
+			u[(*n)++] = (struct sysv_use){ m.ino, pid, 0 };
+		}
+		u[i].vmas++;
+	}
+	return 0;
+}
+
+/* The next decimal number of /proc/sysvipc/shm at *p, maybe negative. */
+static int64_t next_num(const char **p, const char *end)
+{
+	int64_t v = 0, sign = 1;
+
+	while (*p < end && (**p == ' ' || **p == '\t'))
+		(*p)++;
+	if (*p < end && **p == '-') {
+		sign = -1;
+		(*p)++;
+	}
+	while (*p < end && **p >= '0' && **p <= '9')
+		v = v * 10 + (*(*p)++ - '0');
+	return v * sign;
+}
+
+/*
+ * A SysV segment is restored as shared memory of the tree (doc/trees.md):
+ * one that a process outside the checkpoint also attaches (its nattch,
+ * one per mapping, counts more than the checkpointed processes' maps
+ * show) would no longer be shared with it. The checkpoint fails instead.
+ */
+static int check_sysv(void)
+{
+	struct sysv_use *u = rt_alloc(sizeof(*u) * 1024);
+	size_t len, pos = 0, ll;
+	const char *line;
+	char *buf;
+	int n = 0, err;
+
+	if (!u)
+		return -ENOMEM;
+	err = count_sysv((int)sc_sys0(__NR_getpid), u, &n, 1024);
+	for (int i = 0; i < tree.n && !err; i++)
+		if (tree.m[i].fd >= 0)
+			err = count_sysv(tree.m[i].pid, u, &n, 1024);
+	if (!err && n && !(buf = rt_read_file("/proc/sysvipc/shm", &len)))
+		err = -EIO;
+	if (err) {
+		rt_dump_res.what = "looking at SysV shared memory";
+		return err;
+	}
+	/* key shmid perms size cpid lpid nattch ..., after a header line */
+	while (n && (line = pp_next_line(buf, len, &pos, &ll))) {
+		const char *p = line, *end = line + ll;
+		int64_t key = next_num(&p, end), shmid = next_num(&p, end), nattch;
+
+		for (int f = 0; f < 4; f++)
+			next_num(&p, end);
+		nattch = next_num(&p, end);
+		for (int i = 0; i < n; i++) {
+			char why[128], *w = rt_stpcpy(why, "attaches SysV shared memory segment ");
+
+			if (u[i].shmid != (uint64_t)shmid || nattch <= u[i].vmas)
+				continue;
+			w = rt_fmt_i64(rt_stpcpy(rt_fmt_i64(w, shmid), " (key "), key);
+			rt_stpcpy(w, "), which a process outside the checkpoint attaches too");
+			return fail_pid("SysV shared memory", u[i].pid, why);
+		}
 	}
 	return 0;
 }
@@ -737,6 +883,8 @@ int rt_tree_start_writing(const char *tmpdir)
 	struct tree_msg *m = tree.msg;
 	int err;
 
+	if ((err = check_sysv()))
+		return err;
 	if (!tree.joined)
 		return 0;
 	if ((err = check_pipes()))

@@ -5,9 +5,11 @@
  * for its turn, checks the count is the one it expects, adds one and
  * hands over. After the restore the memory must still be one memory: on
  * stop the parent checks that the count still moves, then tells the child
- * to end, and reaps it.
+ * to end, and reaps it. Built with SYSV_SHM (sysv_tree), the memory is a
+ * SysV segment attached before the fork instead.
  */
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,10 +50,23 @@ static int child(struct shared *s)
 	return seen > 100 ? 0 : 1;
 }
 
+static void *shared_page(void)
+{
+#ifdef SYSV_SHM
+	int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+	void *p = id < 0 ? (void *)-1 : shmat(id, NULL, 0);
+
+	if (id >= 0)
+		shmctl(id, IPC_RMID, NULL); /* gone once nobody is attached */
+	return p == (void *)-1 ? MAP_FAILED : p;
+#else
+	return mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+#endif
+}
+
 int main(int argc, char **argv)
 {
-	struct shared *s =
-		mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct shared *s = shared_page();
 	uint64_t last = 0, before;
 	pid_t pid;
 	int st;

@@ -4,9 +4,13 @@
 #   plain    nothing more
 #   static   the root also runs a statically linked program
 #   netlink  the child holds a netlink socket, which cannot be checkpointed
+#   pair     the root holds half of a socketpair whose other half a process
+#            outside the tree holds (outside.pid)
+#   sysv     the root attaches a SysV shared memory segment that a process
+#            outside the tree attaches too (outside.pid)
 # Each process writes its pid to ROLE.pid; the root touches ready once all
 # are there, then every process counts in COUNT.ROLE until killed.
-import os, socket, sys, time
+import ctypes, os, socket, sys, time
 
 kind, static_prog = sys.argv[1], sys.argv[2]
 
@@ -40,6 +44,37 @@ if kind == "static":
         os.execv(static_prog, [static_prog])
     with open("static.pid", "w") as f:
         f.write(str(st))
+if kind == "pair":
+    keep, out = socket.socketpair()
+    o = os.fork()
+    if o == 0:
+        if os.fork() == 0:
+            os.set_inheritable(out.fileno(), True)
+            with open("outside.pid", "w") as f:
+                f.write(str(os.getpid()))
+            os.execv("/bin/sleep", ["sleep", "600"])
+        os._exit(0)
+    os.waitpid(o, 0)
+    out.close()
+    while not os.path.exists("outside.pid"):
+        time.sleep(0.01)
+if kind == "sysv":
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.shmat.restype = ctypes.c_void_p
+    shmid = libc.shmget(0, 4096, 0o1600)  # IPC_PRIVATE, IPC_CREAT | 0600
+    if shmid < 0 or libc.shmat(shmid, None, 0) in (None, ctypes.c_void_p(-1).value):
+        sys.exit("shmget/shmat: errno %d" % ctypes.get_errno())
+    libc.shmctl(shmid, 0, None)  # IPC_RMID: gone once nobody attaches it
+    o = os.fork()
+    if o == 0:
+        if os.fork() == 0:
+            with open("outside.pid", "w") as f:
+                f.write(str(os.getpid()))
+            time.sleep(600)
+        os._exit(0)
+    os.waitpid(o, 0)
+    while not os.path.exists("outside.pid"):
+        time.sleep(0.01)
 while not (os.path.exists("child.pid") and os.path.exists("zombie.pid")):
     time.sleep(0.01)
 open("ready", "w").close()

@@ -135,6 +135,32 @@ t_outside_pipe() {
 	runs_on root child
 }
 
+# Half of a socketpair whose other half is outside the tree fails the
+# checkpoint naming the holder and the descriptor; no image; everybody
+# runs on.
+t_outside_pair() {
+	start pair || return 1
+	kill -USR2 "$(pid_of root)"
+	wait_for logged "checkpoint failed (socketpairs between processes): pid $(pid_of root) (python3) fd [0-9]*: the other end of socket:\[[0-9]*\] is outside the tree" ||
+		{ say "no failure naming the socketpair"; cat "$W/log" >&2; return 1; }
+	sleep 0.2
+	ls -A "$W/img" 2>/dev/null | grep -q . && { say "left behind: $(ls -A "$W/img")"; return 1; }
+	runs_on root child
+}
+
+# A SysV segment that a process outside the tree attaches too fails the
+# checkpoint naming the segment and the process of the tree attaching it;
+# no image; everybody runs on.
+t_outside_sysv() {
+	start sysv || return 1
+	kill -USR2 "$(pid_of root)"
+	wait_for logged "checkpoint failed (SysV shared memory): pid $(pid_of root) (python3) attaches SysV shared memory segment [0-9]* (key 0), which a process outside the checkpoint attaches too" ||
+		{ say "no failure naming the segment"; cat "$W/log" >&2; return 1; }
+	sleep 0.2
+	ls -A "$W/img" 2>/dev/null | grep -q . && { say "left behind: $(ls -A "$W/img")"; return 1; }
+	runs_on root child
+}
+
 # SELFCKPT_EXIT=1 on the root: the whole tree exits after the checkpoint.
 t_exit_after() {
 	start plain SELFCKPT_EXIT=1 || return 1
@@ -149,7 +175,7 @@ t_exit_after() {
 	test -e "$W/img/latest/inventory.img" || { say "no image"; return 1; }
 }
 
-for t in whole subtree static member_fails outside_pipe exit_after; do
+for t in whole subtree static member_fails outside_pipe outside_pair outside_sysv exit_after; do
 	W=$root/$t
 	mkdir -p "$W"
 	APP=

@@ -1750,6 +1750,19 @@ START_TEST(fds_unix_checks)
 	f->fd[4].sock_type = SOCK_STREAM;
 	u3.has_accepted = u3.accepted = true; /* but unnamed, and so is its client */
 	ck_assert_int_ne(check_fds(f, err), 0);
+	u3.has_accepted = u3.accepted = false;
+	/* Half of a socketpair whose other half is another process's: not
+	 * here, and neither half named. */
+	f->fd[3].has_peer_in_tree = f->fd[3].peer_in_tree = true;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	ck_err_has(err, "socketpair");
+	f->fd[3].peer_ino = 99;
+	f->fd[4].peer_ino = 0;
+	u4.state = SC__UNIX_SOCKET__STATE__UNCONNECTED;
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	u3.has_name = true;
+	u3.name = (ProtobufCBinaryData){ sizeof(abstract) - 1, abstract };
+	ck_assert_int_ne(check_fds(f, err), 0);
 	free(f);
 }
 END_TEST
