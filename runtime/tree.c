@@ -317,7 +317,7 @@ static int runtime_state(int pid)
 	 * without libc yet it is too early to tell. */
 	if (!strstr(text, "/libselfckpt"))
 		return strstr(text, "/ld-linux") && !strstr(text, "/libc.so") ? RUNTIME_STARTING
-									 : NO_RUNTIME;
+									      : NO_RUNTIME;
 	rt_stpcpy(p, "/status");
 	text = rt_read_file(path, NULL);
 	cgt = text ? strstr(text, "SigCgt:") : NULL;
