@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+extern char **environ;
+
 static double now(void)
 {
 	struct timespec ts;
@@ -36,6 +38,7 @@ static void *nothing(void *arg)
 
 int main(void)
 {
+	char *argv_true[] = { "true", NULL };
 	sigset_t set;
 
 	TIME("open_close", 200000, close(open("/dev/null", O_RDONLY)));
@@ -48,6 +51,16 @@ int main(void)
 		pid_t p = fork();
 		if (p == 0)
 			_exit(0);
+		waitpid(p, NULL, 0);
+	});
+	/* Under the runtime the exec'd program runs the runtime's constructor
+	 * too: this is what a shell or make pays per command. */
+	TIME("fork_exec_wait", 300, {
+		pid_t p = fork();
+		if (p == 0) {
+			execve("/bin/true", argv_true, environ);
+			_exit(127);
+		}
 		waitpid(p, NULL, 0);
 	});
 	TIME("malloc_free", 5000000, {

@@ -170,18 +170,20 @@ static char *const *fixed_env(char *const env[], size_t n, const char *preload, 
 static void warn_if_static(int fd, const char *name)
 {
 	Elf64_Ehdr eh;
-	Elf64_Phdr ph;
+	/* The whole table in one read: this runs on every exec. */
+	Elf64_Phdr ph[64];
+	size_t len;
 
 	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, 4) ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(ph))
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(ph[0]) ||
+	    eh.e_phnum > sizeof(ph) / sizeof(ph[0]))
 		return;
-	for (int i = 0; i < eh.e_phnum; i++) {
-		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph))) !=
-		    sizeof(ph))
+	len = eh.e_phnum * sizeof(ph[0]);
+	if (pread(fd, ph, len, (off_t)eh.e_phoff) != (ssize_t)len)
+		return;
+	for (int i = 0; i < eh.e_phnum; i++)
+		if (ph[i].p_type == PT_INTERP)
 			return;
-		if (ph.p_type == PT_INTERP)
-			return;
-	}
 	dprintf(2,
 		"selfckpt: %s is statically linked: it cannot run the runtime and will not be "
 		"checkpointed\n",

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -301,7 +302,8 @@ enum { NO_RUNTIME, RUNTIME_STARTING, RUNTIME_READY };
 
 /* Whether pid has the runtime mapped, and if so whether its constructor
  * has installed the trigger handler yet (right after an exec it has not,
- * and the signal would kill it). */
+ * and the signal would kill it). A program still in its dynamic loader
+ * counts as starting. */
 static int runtime_state(int pid)
 {
 	char path[64], *p = rt_fmt_i64(rt_stpcpy(path, "/proc/"), pid);
@@ -310,8 +312,14 @@ static int runtime_state(int pid)
 
 	rt_stpcpy(p, "/maps");
 	text = rt_read_file(path, NULL);
-	if (!text || !strstr(text, "/libselfckpt"))
+	if (!text)
 		return NO_RUNTIME;
+	/* Right after an exec only the program and its dynamic loader are
+	 * mapped: the loader maps preloaded libraries before any other, so
+	 * without libc yet it is too early to tell. */
+	if (!strstr(text, "/libselfckpt"))
+		return strstr(text, "/ld-linux") && !strstr(text, "/libc.so") ? RUNTIME_STARTING
+									      : NO_RUNTIME;
 	rt_stpcpy(p, "/status");
 	text = rt_read_file(path, NULL);
 	cgt = text ? strstr(text, "SigCgt:") : NULL;
@@ -728,6 +736,29 @@ static int check_pairs(const struct open_pipe *v, int n)
 }
 
 /*
+ * A pipe whose every write end is closed reads EOF (make gives its jobs
+ * such a pipe as stdin): the restore is the same, since crload closes its
+ * scratch write end. Whether a writer is left anywhere, in the tree or
+ * outside: a non-blocking read of an empty pipe returns EOF only when there
+ * is none. Only an empty pipe is asked, since a read would take a byte.
+ */
+static bool no_writers(int pid, int fd)
+{
+	char path[64], c;
+	int avail = 1;
+	long pfd, r = -1;
+
+	rt_fmt_i64(rt_stpcpy(rt_fmt_i64(rt_stpcpy(path, "/proc/"), pid), "/fd/"), fd);
+	pfd = sc_sys4(__NR_openat, AT_FDCWD, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+	if (pfd < 0)
+		return false;
+	if (!sc_sys3(__NR_ioctl, pfd, FIONREAD, &avail) && !avail)
+		r = sc_sys3(__NR_read, pfd, &c, 1);
+	sc_sys1(__NR_close, pfd);
+	return r == 0;
+}
+
+/*
  * Every process dumps its own descriptors, so only the root, looking at
  * all of them while everybody is frozen, can tell whether a pipe has all
  * its ends in the tree. One with an end outside, held at a descriptor
@@ -764,6 +795,8 @@ static int check_pipes(void)
 		for (int k = 0; k < n; k++)
 			if (v[k].id == v[i].id && !v[k].path && !v[k].sock)
 				ends |= v[k].ends;
+		if (ends == 1U << O_RDONLY && no_writers(v[i].pid, v[i].fd))
+			ends = both;
 		if ((ends & both) != both && v[i].fd > 2)
 			return fail_fd("pipes between processes", v[i].pid, v[i].fd, "pipe",
 				       v[i].id);

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# A process tree restored as root and as an unprivileged user: the same
+# image of a tree started by user nobody is restored by root (the same
+# pids, clone3 set_tid) and by nobody (a new user + pid namespace, crload
+# as its init), and each copy must check out as an uninterrupted run
+# (each program verifies itself on SIGUSR1; doc/trees.md).
+# Runs under tests/e2e/reaper; needs root.
+set -u
+suite=tree_users
+. "$(dirname "$0")/suite.sh"
+trap '[ $failed -eq 0 ] && rm -rf "$root"' EXIT
+user=nobody group=nogroup
+as=(setpriv --reuid="$user" --regid="$group" --clear-groups)
+logged() { grep -q "$1" "$W/log" 2>/dev/null; }
+
+descendants() {
+	local c
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+
+# restore_as WHO PROGRAM USERNS(yes/no): restores the image, lets it
+# finish, checks its verdict.
+restore_as() {
+	local run=() loader ns
+	[ "$1" = root ] || run=("${as[@]}")
+	# The first copy wrote its verdict to the files the second reopens.
+	"${run[@]}" "$CRLOAD" -v --allow-changed-files "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" &
+	loader=$!
+	wait_for logged ': restored from' || { say "$1: no 'restored from'"; cat "$W/crload.err" >&2; return 1; }
+	sed -i 's/: restored from/: was restored from/' "$W/log"
+	# root gets the same pids; the user, a namespace of its own.
+	ns=no
+	grep -q 'user and pid namespaces' "$W/crload.err" && ns=yes
+	if [ "$ns" != "$3" ]; then
+		say "$1: through a user namespace: $ns, expected $3"; cat "$W/crload.err" >&2
+		kill -KILL $loader; wait $loader 2>/dev/null
+		return 1
+	fi
+	sleep 0.3
+	kill -USR1 $loader
+	wait $loader || { say "$1: $2 restored failed"; tail -3 "$W/err" >&2; return 1; }
+}
+
+t_tree() { # PROGRAM
+	local all
+	chmod 777 "$W"
+	touch "$W/out" "$W/err" && chmod 666 "$W/out" "$W/err"
+	(cd "$W" && exec "${as[@]}" env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" \
+		SELFCKPT_DIR="$W/img" "$E2E_BIN/$1" >"$W/out" 2>"$W/err" </dev/null) &
+	APP=$!
+	wait_for test -e "$W/ready" || { say "never ready"; return 1; }
+	sleep 0.2
+	kill -USR2 $APP
+	wait_for logged ': checkpoint /' || { say "no checkpoint"; return 1; }
+	if logged 'checkpoint failed'; then say "checkpoint failed:"; cat "$W/log" >&2; return 1; fi
+	# The whole tree goes, stopped first so that nobody forks meanwhile.
+	all=$(descendants $APP)
+	# shellcheck disable=SC2086 # a list of pids
+	kill -STOP $APP $all 2>/dev/null && kill -KILL $APP $all $(descendants $APP) 2>/dev/null
+	wait $APP 2>/dev/null
+	restore_as root "$1" no || return 1
+	restore_as $user "$1" yes
+}
+
+if ! "${as[@]}" true 2>/dev/null ||
+	! "${as[@]}" test -x "$CRLOAD" -a -r "$SELFCKPT_LIB" -a -x "$E2E_BIN/pipe_tree"; then
+	echo "SKIP: $suite: the build is not reachable by user $user"
+	exit 77
+fi
+chmod 711 "$root"
+for t in pipe_tree zombie_tree shm_tree session_tree; do
+	W=$root/$t
+	mkdir -p "$W"
+	APP=
+	t_tree $t
+	result $t $?
+	[ -n "$APP" ] && kill -KILL $APP 2>/dev/null
+	wait 2>/dev/null
+done
+echo "$suite: $passed passed, $failed failed"
+[ $failed -eq 0 ]
