@@ -165,9 +165,9 @@ static char *const *fixed_env(char *const env[], size_t n, const char *preload, 
 	char combined_[preload_ ? strlen(preload_) + sizeof(preload_entry) + 2 : 1];               \
 	char *const *fixed = fixed_env(env, n_, preload_, out_, combined_, sizeof(combined_))
 
-/* Statically linked: an ELF executable with no interpreter. One line
- * per such exec. */
-static void warn_if_static(int fd, const char *name)
+/* Statically linked: an ELF executable with no interpreter, which will
+ * not load the runtime. One line per such exec; true if it is one. */
+static bool warn_if_static(int fd, const char *name)
 {
 	Elf64_Ehdr eh;
 	/* The whole table in one read: this runs on every exec. */
@@ -177,68 +177,94 @@ static void warn_if_static(int fd, const char *name)
 	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, 4) ||
 	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(ph[0]) ||
 	    eh.e_phnum > sizeof(ph) / sizeof(ph[0]))
-		return;
+		return false;
 	len = eh.e_phnum * sizeof(ph[0]);
 	if (pread(fd, ph, len, (off_t)eh.e_phoff) != (ssize_t)len)
-		return;
+		return false;
 	for (int i = 0; i < eh.e_phnum; i++)
 		if (ph[i].p_type == PT_INTERP)
-			return;
+			return false;
 	dprintf(2,
 		"selfckpt: %s is statically linked: it cannot run the runtime and will not be "
 		"checkpointed\n",
 		name);
+	return true;
 }
 
-static void check_path(const char *path)
+static bool check_path(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool is_static = false;
 
 	if (fd >= 0) {
-		warn_if_static(fd, path);
+		is_static = warn_if_static(fd, path);
 		close(fd);
 	}
+	return is_static;
 }
 
 /* The file execvp would run: file itself if it has a slash, else the
  * first executable match in PATH. */
-static void check_searched(const char *file)
+static bool check_searched(const char *file)
 {
 	const char *path = getenv("PATH");
 	char buf[PATH_MAX];
 
-	if (strchr(file, '/')) {
-		check_path(file);
-		return;
-	}
+	if (strchr(file, '/'))
+		return check_path(file);
 	for (const char *p = path ? path : "/bin:/usr/bin"; *p;) {
 		size_t len = strcspn(p, ":");
 
 		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, len ? p : ".", file) <
 			    (int)sizeof(buf) &&
-		    !access(buf, X_OK)) {
-			check_path(buf);
-			return;
-		}
+		    !access(buf, X_OK))
+			return check_path(buf);
 		p += len;
 		p += *p == ':';
 	}
+	return false;
+}
+
+/*
+ * A trigger signal that arrives during exec stays pending across it, and
+ * the new program would die of it before the runtime's constructor could
+ * install a handler (a tree checkpoint signals every member). So exec
+ * happens with it blocked (a mask survives exec); the constructor
+ * unblocks it, and the pending signal is taken then. A failed exec puts
+ * the mask back. A static program would never unblock it: not for one.
+ */
+static uint64_t block_trigger(bool is_static)
+{
+	uint64_t one = 1ULL << (rt_cfg.trigger_sig - 1), old = 0;
+
+	/* With no new set, this only reads the mask, to put back. */
+	sc_sys4(__NR_rt_sigprocmask, SIG_BLOCK, is_static ? NULL : &one, &old, 8);
+	return old;
+}
+
+static int unblock_after_failure(int ret, uint64_t old)
+{
+	int saved = errno;
+
+	sc_sys4(__NR_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
+	errno = saved;
+	return ret;
 }
 
 INTERPOSE int execve(const char *path, char *const argv[], char *const envp[])
 {
 	WITH_FIXED_ENV(envp, env);
+	uint64_t old = block_trigger(check_path(path));
 
-	check_path(path);
-	return real_execve(path, argv, env);
+	return unblock_after_failure(real_execve(path, argv, env), old);
 }
 
 INTERPOSE int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	WITH_FIXED_ENV(envp, env);
+	uint64_t old = block_trigger(check_searched(file));
 
-	check_searched(file);
-	return real_execvpe(file, argv, env);
+	return unblock_after_failure(real_execvpe(file, argv, env), old);
 }
 
 INTERPOSE int execv(const char *path, char *const argv[])
@@ -255,8 +281,9 @@ INTERPOSE int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	WITH_FIXED_ENV(envp, env);
 
-	warn_if_static(fd, "the program exec'ed by descriptor");
-	return real_fexecve(fd, argv, env);
+	uint64_t old = block_trigger(warn_if_static(fd, "the program exec'ed by descriptor"));
+
+	return unblock_after_failure(real_fexecve(fd, argv, env), old);
 }
 
 /* execl, execlp, execle: their arguments as an argv on the stack. */

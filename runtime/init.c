@@ -305,5 +305,10 @@ __attribute__((constructor)) static void selfckpt_init(void)
 		rt_log("cannot install the trigger handler; checkpoints are off");
 		return;
 	}
+	/* Blocked across the exec that started us (follow_exec.c): a trigger
+	 * that came meanwhile is taken now. */
+	uint64_t trigger = 1ULL << (rt_cfg.trigger_sig - 1);
+
+	sc_sys4(__NR_rt_sigprocmask, SIG_UNBLOCK, &trigger, NULL, 8);
 	start_interval();
 }

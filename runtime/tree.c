@@ -314,6 +314,10 @@ static int runtime_state(int pid)
 	text = rt_read_file(path, NULL);
 	if (!text)
 		return NO_RUNTIME;
+	/* No memory at all: in the middle of an exec, or exiting; either way
+	 * it is worth another look. */
+	if (!*text)
+		return RUNTIME_STARTING;
 	/* Right after an exec only the program and its dynamic loader are
 	 * mapped: the loader maps preloaded libraries before any other, so
 	 * without libc yet it is too early to tell. */

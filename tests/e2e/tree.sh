@@ -175,7 +175,36 @@ t_exit_after() {
 	test -e "$W/img/latest/inventory.img" || { say "no image"; return 1; }
 }
 
-for t in whole subtree static member_fails outside_pipe outside_pair outside_sysv exit_after; do
+# A tree that execs all the time (bash running /bin/true in a loop):
+# checkpoints keep succeeding, whatever the signal catches mid-exec or
+# exiting, and no child dies of it.
+t_exec_loop() {
+	cat >"$W/loop.sh" <<'EOF'
+end=$((SECONDS + 5))
+while [ $SECONDS -lt $end ]; do
+	/bin/true || { echo "a child failed: $?"; exit 1; }
+done
+echo ok
+EOF
+	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" \
+		SELFCKPT_DIR="$W/img" bash "$W/loop.sh" >"$W/out" 2>"$W/err" </dev/null) &
+	APP=$!
+	sleep 0.5
+	local i
+	for ((i = 0; i < 10; i++)); do
+		kill -USR2 $APP
+		sleep 0.3
+	done
+	wait $APP || { say "the loop ended with $?: $(cat "$W/out")"; return 1; }
+	[ "$(cat "$W/out")" = ok ] || { say "the loop printed $(cat "$W/out")"; return 1; }
+	! grep -q 'checkpoint failed' "$W/log" ||
+		{ say "a checkpoint failed:"; grep 'checkpoint failed' "$W/log" >&2; return 1; }
+	[ "$(grep -c "^selfckpt\[$APP\]: checkpoint /" "$W/log")" -ge 5 ] ||
+		{ say "too few checkpoints of the root"; return 1; }
+}
+
+for t in whole subtree static member_fails outside_pipe outside_pair outside_sysv exit_after \
+	exec_loop; do
 	W=$root/$t
 	mkdir -p "$W"
 	APP=
