@@ -303,8 +303,9 @@ enum { NO_RUNTIME, RUNTIME_STARTING, RUNTIME_READY };
 /* Whether pid has the runtime mapped, and if so whether its constructor
  * has installed the trigger handler yet (right after an exec it has not,
  * and the signal would kill it). A program still in its dynamic loader
- * counts as starting. */
-static int runtime_state(int pid)
+ * counts as starting, and so does a process crload is still restoring
+ * (a restored tree's parent may run before its children are whole). */
+static int runtime_state(int pid, const char *comm)
 {
 	char path[64], *p = rt_fmt_i64(rt_stpcpy(path, "/proc/"), pid);
 	const char *text, *cgt;
@@ -322,8 +323,10 @@ static int runtime_state(int pid)
 	 * mapped: the loader maps preloaded libraries before any other, so
 	 * without libc yet it is too early to tell. */
 	if (!strstr(text, "/libselfckpt"))
-		return strstr(text, "/ld-linux") && !strstr(text, "/libc.so") ? RUNTIME_STARTING
-									      : NO_RUNTIME;
+		return (strstr(text, "/ld-linux") && !strstr(text, "/libc.so")) ||
+				       !strcmp(comm, "crload")
+			       ? RUNTIME_STARTING
+			       : NO_RUNTIME;
 	rt_stpcpy(p, "/status");
 	text = rt_read_file(path, NULL);
 	cgt = text ? strstr(text, "SigCgt:") : NULL;
@@ -417,7 +420,7 @@ static int scan(int self)
 
 		if (!read_stat(list[i], &st, comm))
 			continue; /* gone (reaped by a parent not frozen yet) */
-		if (!m && st.state != 'Z' && (rs = runtime_state(list[i])) == RUNTIME_STARTING) {
+		if (!m && st.state != 'Z' && (rs = runtime_state(list[i], comm)) == RUNTIME_STARTING) {
 			tree.starting++; /* looked at again in the next pass */
 			continue;
 		}
@@ -546,7 +549,7 @@ int rt_tree_gather(void)
 	tree.listen_fd = tree.conn_fd = -1;
 	tree.root = self;
 	tree.gen = (int)(++generation & 0xffff);
-	tree.parent_pid = ppid > 1 && runtime_state(ppid) != NO_RUNTIME ? ppid : 0;
+	tree.parent_pid = ppid > 1 && runtime_state(ppid, "") != NO_RUNTIME ? ppid : 0;
 	tree.m = rt_alloc(sizeof(*tree.m) * TREE_MAX);
 	tree.msg = rt_alloc(sizeof(*tree.msg));
 	if (!tree.m || !tree.msg)
