@@ -313,8 +313,15 @@ static int runtime_state(int pid, const char *comm)
 
 	rt_stpcpy(p, "/maps");
 	text = rt_read_file(path, NULL);
-	if (!text)
-		return NO_RUNTIME;
+	if (!text) {
+		/* Gone since its stat was read (a short-lived child reaped
+		 * meanwhile): the next pass will not list it. */
+		long fd = sc_sys4(__NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+
+		if (fd >= 0)
+			sc_sys1(__NR_close, fd);
+		return fd == -ENOENT || fd == -ESRCH ? RUNTIME_STARTING : NO_RUNTIME;
+	}
 	/* No memory at all: in the middle of an exec, or exiting; either way
 	 * it is worth another look. */
 	if (!*text)
