@@ -18,6 +18,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <linux/kcmp.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
@@ -404,6 +405,17 @@ static int add_children(int pid, int *list, int *n)
 }
 
 /*
+ * A vfork or posix_spawn child runs in its parent's memory until it
+ * execs, with its handlers maybe reset to the default already (glibc's
+ * posix_spawn does): it must neither take the signal nor checkpoint
+ * there. It is looked at again once it has exec'ed.
+ */
+static bool shares_parent_vm(int pid, int ppid)
+{
+	return ppid > 0 && sc_sys5(__NR_kcmp, pid, ppid, KCMP_VM, 0, 0) == 0;
+}
+
+/*
  * One pass over the tree: new processes are signalled (or recorded as
  * zombies), known ones get their ppid/pgid/sid read again. Returns how
  * many were signalled, or -errno with the reason in rt_dump_res.
@@ -427,7 +439,9 @@ static int scan(int self)
 
 		if (!read_stat(list[i], &st, comm))
 			continue; /* gone (reaped by a parent not frozen yet) */
-		if (!m && st.state != 'Z' && (rs = runtime_state(list[i], comm)) == RUNTIME_STARTING) {
+		if (!m && st.state != 'Z' &&
+		    (shares_parent_vm(list[i], st.ppid) ||
+		     (rs = runtime_state(list[i], comm)) == RUNTIME_STARTING)) {
 			tree.starting++; /* looked at again in the next pass */
 			continue;
 		}
