@@ -44,25 +44,13 @@ static int dup_backing(int fd, char *err)
 	return nfd;
 }
 
-/* A memfd for a file several VMAs map, made once and large enough for all. */
-static int new_backing(struct shared_files *sf, const Sc__Mm *mm, const Sc__Vma *v, char *err)
+/* A new memfd of size bytes for v's file, kept in sf; its fd, or -1. */
+static int add_memfd(struct shared_files *sf, const Sc__Vma *v, uint64_t size, bool filled,
+		     char *err)
 {
-	uint64_t size = 0, nmaps = 0;
-	struct shared_file *more;
+	struct shared_file *more = realloc(sf->files, (sf->n + 1) * sizeof(*more));
 	int fd;
 
-	for (size_t i = 0; i < mm->n_vmas; i++) {
-		const Sc__Vma *w = mm->vmas[i];
-
-		if (same_file(v, w)) {
-			nmaps++;
-			if (w->pgoff + (w->end - w->start) > size)
-				size = w->pgoff + (w->end - w->start);
-		}
-	}
-	if (nmaps < 2)
-		return -1; /* the only view of its memory: anonymous again */
-	more = realloc(sf->files, (sf->n + 1) * sizeof(*more));
 	if (!more) {
 		snprintf(err, SC_ERR_LEN, "out of memory");
 		return -1;
@@ -76,8 +64,29 @@ static int new_backing(struct shared_files *sf, const Sc__Mm *mm, const Sc__Vma 
 			close(fd);
 		return -1;
 	}
-	sf->files[sf->n++] = (struct shared_file){ v->dev, v->ino, fd, false };
-	return dup_backing(fd, err);
+	sf->files[sf->n++] = (struct shared_file){ v->dev, v->ino, fd, filled };
+	return fd;
+}
+
+/* A memfd for a file several VMAs map, made once and large enough for all. */
+static int new_backing(struct shared_files *sf, const Sc__Mm *mm, const Sc__Vma *v, char *err)
+{
+	uint64_t size = 0, nmaps = 0;
+	int fd;
+
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const Sc__Vma *w = mm->vmas[i];
+
+		if (same_file(v, w)) {
+			nmaps++;
+			if (w->pgoff + (w->end - w->start) > size)
+				size = w->pgoff + (w->end - w->start);
+		}
+	}
+	if (nmaps < 2)
+		return -1; /* the only view of its memory: anonymous again */
+	fd = add_memfd(sf, v, size, false, err);
+	return fd < 0 ? -1 : dup_backing(fd, err);
 }
 
 int shared_backing(struct shared_files *sf, const struct sc_proc_img *p, const Sc__Vma *v,
@@ -172,7 +181,6 @@ int shared_files_of_tree(struct shared_files *sf, const struct sc_image *img, ch
 
 		for (size_t k = 0; k < p->mm->n_vmas; k++) {
 			const Sc__Vma *v = p->mm->vmas[k];
-			struct shared_file *more;
 			uint64_t size = 0;
 			bool known = false;
 			int fd;
@@ -183,21 +191,9 @@ int shared_files_of_tree(struct shared_files *sf, const struct sc_image *img, ch
 				known |= sf->files[j].ino == v->ino && sf->files[j].dev == v->dev;
 			if (known || !mapped_elsewhere(img, p, v, &size))
 				continue;
-			more = realloc(sf->files, (sf->n + 1) * sizeof(*more));
-			if (!more) {
-				snprintf(err, SC_ERR_LEN, "out of memory");
+			fd = add_memfd(sf, v, size, true, err);
+			if (fd < 0)
 				return -1;
-			}
-			sf->files = more;
-			fd = memfd_create("selfckpt-shared", MFD_CLOEXEC);
-			if (fd < 0 || ftruncate(fd, (off_t)size)) {
-				snprintf(err, SC_ERR_LEN, "shared memory of %llu bytes: %s",
-					 (unsigned long long)size, strerror(errno));
-				if (fd >= 0)
-					close(fd);
-				return -1;
-			}
-			sf->files[sf->n++] = (struct shared_file){ v->dev, v->ino, fd, true };
 			/* Every process saw the same memory, but each stored
 			 * only the pages it had mapped (after a fork, shared
 			 * pages are mapped again on first touch): all views
