@@ -243,7 +243,6 @@ static void trigger_handler(int sig, siginfo_t *si, void *uc)
 	int saved_errno = errno;
 	struct sigaction *app = &rt_app_trigger_action;
 	uint64_t all = ~0ULL, old;
-
 	bool app_handler = (app->sa_flags & SA_SIGINFO) ? app->sa_sigaction != NULL
 							 : app->sa_handler != SIG_DFL &&
 								   app->sa_handler != SIG_IGN;
@@ -262,16 +261,14 @@ static void trigger_handler(int sig, siginfo_t *si, void *uc)
 	errno = saved_errno;
 	if (si && si->si_code == SI_TIMER && si->si_value.sival_int == INTERVAL_COOKIE)
 		return;
-	if (rt_tree_request(si))
+	if (rt_tree_request(si) || !app_handler)
 		return;
 
 	/* The app asked for this signal too: give it what it asked for. */
-	if (app->sa_flags & SA_SIGINFO) {
-		if (app->sa_sigaction)
-			app->sa_sigaction(sig, si, uc);
-	} else if (app->sa_handler != SIG_DFL && app->sa_handler != SIG_IGN) {
+	if (app->sa_flags & SA_SIGINFO)
+		app->sa_sigaction(sig, si, uc);
+	else
 		app->sa_handler(sig);
-	}
 }
 
 /* SELFCKPT_INTERVAL: a timer of this process (a forked child has none). */
