@@ -19,10 +19,11 @@
 
 /* A live descriptor as the runtime sees it. */
 struct fd_live {
-	int fd;
+	int num;	    /* its number in the process being dumped */
+	int fd;		    /* one here on the same open file (dump_source.h) */
 	struct stat st;
-	const char *target; /* readlink of /proc/self/fd/N */
-	const char *fdinfo; /* /proc/self/fdinfo/N */
+	const char *target; /* readlink of /proc/PID/fd/N */
+	const char *fdinfo; /* /proc/PID/fdinfo/N */
 	size_t fdinfo_len;
 	uint64_t pos;	    /* from fdinfo */
 };

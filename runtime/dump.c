@@ -14,94 +14,12 @@
 #include <sys/utsname.h>
 #include <time.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #include "config.h"
 #include "dump.h"
 #include "shell_job.h"
 
 struct rt_dump_result rt_dump_res;
 static struct rt_image img;
-
-static char *file_name(char *buf, const char *prefix, int pid)
-{
-	char *p = rt_stpcpy(buf, prefix);
-
-	if (strcmp(prefix, "inventory")) {
-		*p++ = '-';
-		p = rt_fmt_i64(p, pid);
-	}
-	rt_stpcpy(p, ".img");
-	return buf;
-}
-
-int rt_image_create(struct rt_image *im, const char *prefix)
-{
-	char name[64];
-
-	return (int)sc_sys4(__NR_openat, im->fd, file_name(name, prefix, im->pid),
-			    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-}
-
-int rt_image_finish(struct rt_image *im, int fd, const char *prefix, uint64_t size,
-		    uint64_t xxh3)
-{
-	Sc__FileSum *s;
-
-	/* Kept open: all files are fsynced together at commit time, so the
-	 * filesystem commits its journal once rather than once per file. */
-	if (im->nsums == RT_MAX_FILES) {
-		sc_sys1(__NR_close, fd);
-		return -E2BIG;
-	}
-	im->fds[im->nsums] = fd;
-	s = rt_alloc(sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	sc__file_sum__init(s);
-	s->name = rt_alloc(64);
-	if (!s->name)
-		return -ENOMEM;
-	file_name(s->name, prefix, im->pid);
-	s->size = size;
-	s->xxh3 = xxh3;
-	im->sums[im->nsums++] = s;
-	im->bytes += size;
-	return 0;
-}
-
-int rt_image_write_msg(struct rt_image *im, const char *prefix, uint32_t type,
-		       const ProtobufCMessage *msg)
-{
-	size_t len = protobuf_c_message_get_packed_size(msg);
-	struct sc_img_header *h;
-	uint8_t *buf;
-	int fd, err;
-
-	if (len > SC_IMG_MAX_MSG)
-		return -EFBIG;
-	buf = rt_alloc(sizeof(*h) + len);
-	if (!buf)
-		return -ENOMEM;
-	h = (struct sc_img_header *)buf;
-	protobuf_c_message_pack(msg, buf + sizeof(*h));
-	h->magic = SC_IMG_MAGIC;
-	h->type = type;
-	h->version = SC_IMAGE_VERSION;
-	h->len = (uint32_t)len;
-	h->xxh3 = XXH3_64bits(buf + sizeof(*h), len);
-
-	fd = rt_image_create(im, prefix);
-	if (fd < 0)
-		return fd;
-	err = rt_write_all(fd, buf, sizeof(*h) + len);
-	if (err) {
-		sc_sys1(__NR_close, fd);
-		return err;
-	}
-	return rt_image_finish(im, fd, prefix, sizeof(*h) + len, XXH3_64bits(buf, sizeof(*h) + len));
-}
 
 /* mkdir -p, one component at a time. */
 static int make_dirs(const char *path)
@@ -205,11 +123,8 @@ static int write_inventory(struct rt_image *im, const struct rt_tree_files *tf)
 
 static int write_process(struct rt_image *im)
 {
-	Sc__Fds fds = SC__FDS__INIT;
-	Sc__Mm mm = SC__MM__INIT;
-	Sc__Pagemap pm = SC__PAGEMAP__INIT;
-	Sc__ProcCore core = SC__PROC_CORE__INIT;
-	Sc__SigActs acts = SC__SIG_ACTS__INIT;
+	struct rt_proc_files f = { SC__FDS__INIT, SC__MM__INIT, SC__PAGEMAP__INIT,
+				   SC__PROC_CORE__INIT, SC__SIG_ACTS__INIT };
 	int err;
 
 #define STEP(what_, call_)                                                                         \
@@ -218,90 +133,29 @@ static int write_process(struct rt_image *im)
 		if ((err = (call_)))                                                               \
 			return err;                                                                \
 	} while (0)
-	STEP("descriptors", rt_dump_fds(im, &fds));
-	STEP("memory", rt_dump_mm(im, &mm, &pm));
-	STEP("threads", rt_dump_core(&core));
-	STEP("terminal", rt_dump_terminal(&core));
-	STEP("signal handlers", rt_dump_sigacts(&acts));
-	STEP("writing fds", rt_image_write_msg(im, SC_FDS_PREFIX, SC_IMG_FDS, &fds.base));
-	STEP("writing mm", rt_image_write_msg(im, SC_MM_PREFIX, SC_IMG_MM, &mm.base));
-	STEP("writing pagemap", rt_image_write_msg(im, SC_PAGEMAP_PREFIX, SC_IMG_PAGEMAP, &pm.base));
-	STEP("writing core", rt_image_write_msg(im, SC_CORE_PREFIX, SC_IMG_CORE, &core.base));
-	STEP("writing sigacts", rt_image_write_msg(im, SC_SIGACTS_PREFIX, SC_IMG_SIGACTS, &acts.base));
+	STEP("descriptors", rt_dump_fds(im, &f.fds, rt_dump_res.detail));
+	STEP("memory", rt_dump_mm(im, &f.mm, &f.pm));
+	STEP("threads", rt_dump_core(&f.core));
+	STEP("terminal", rt_dump_terminal(&f.core));
+	STEP("signal handlers", rt_dump_sigacts(&f.acts));
 #undef STEP
-	return 0;
+	return rt_image_write_proc(im, &f, &rt_dump_res.what);
 }
 
-static void close_files(struct rt_image *im)
-{
-	for (size_t i = 0; i < im->nsums; i++) {
-		if (im->fds[i] >= 0)
-			sc_sys1(__NR_close, im->fds[i]);
-		im->fds[i] = -1;
-	}
-}
-
-static int sync_files(struct rt_image *im)
-{
-	int err = 0;
-
-	rt_dump_res.what = "committing";
-	for (size_t i = 0; i < im->nsums && !err; i++)
-		err = (int)sc_sys1(__NR_fsync, im->fds[i]);
-	close_files(im);
-	return err;
-}
-
+/* The image is complete once renamed; "latest" is a convenience. */
 static int commit(struct rt_image *im)
 {
-	int err = sync_files(im);
+	int err;
 
-	if (err || (err = (int)sc_sys1(__NR_fsync, im->fd)))
+	rt_dump_res.what = "committing";
+	err = rt_image_commit(im);
+	if (err)
 		return err;
-	if ((err = (int)sc_sys4(__NR_renameat, im->dirfd, im->tmpname, im->dirfd, im->name)))
-		return err;
-	/* From here the image is complete; "latest" is a convenience. */
 	sc_sys3(__NR_unlinkat, im->dirfd, ".latest.tmp", 0);
 	if (!sc_sys3(__NR_symlinkat, im->name, im->dirfd, ".latest.tmp"))
 		sc_sys4(__NR_renameat, im->dirfd, ".latest.tmp", im->dirfd, "latest");
 	sc_sys1(__NR_fsync, im->dirfd);
 	return 0;
-}
-
-/* This process's files only: a member of a tree leaves the directory to
- * the root. */
-static void discard_own(struct rt_image *im)
-{
-	close_files(im);
-	for (size_t i = 0; i < im->nsums; i++)
-		sc_sys3(__NR_unlinkat, im->fd, im->sums[i]->name, 0);
-	/* Files that failed half way were never summed: try every name. */
-	static const char *const prefixes[] = { SC_PAGES_PREFIX, SC_MM_PREFIX, SC_PAGEMAP_PREFIX,
-						SC_CORE_PREFIX, SC_SIGACTS_PREFIX, SC_FDS_PREFIX,
-						"inventory" };
-	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
-		char name[64];
-
-		sc_sys3(__NR_unlinkat, im->fd, file_name(name, prefixes[i], im->pid), 0);
-	}
-}
-
-/* Everything in the temporary directory (the tree's members' files too,
- * who have all finished writing), and the directory. */
-static void discard(struct rt_image *im)
-{
-	char buf[4096];
-	long n;
-
-	discard_own(im);
-	while ((n = sc_sys3(__NR_getdents64, im->fd, buf, sizeof(buf))) > 0)
-		for (long off = 0; off < n;) {
-			struct dirent64 *d = (struct dirent64 *)(buf + off);
-
-			off += d->d_reclen;
-			sc_sys3(__NR_unlinkat, im->fd, d->d_name, 0);
-		}
-	sc_sys3(__NR_unlinkat, im->dirfd, im->tmpname, AT_REMOVEDIR);
 }
 
 /* A member of a tree checkpoint writes its per-pid files into the root's
@@ -315,10 +169,12 @@ static void dump_member(struct rt_image *im)
 				    O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (err >= 0) {
 		err = write_process(im);
-		if (!err)
-			err = sync_files(im);
+		if (!err) {
+			rt_dump_res.what = "committing";
+			err = rt_image_sync(im);
+		}
 		if (err)
-			discard_own(im);
+			rt_image_discard_own(im);
 		sc_sys1(__NR_close, im->fd);
 	}
 	rt_dump_res.err = err < 0 ? err : 0;
@@ -371,6 +227,7 @@ void rt_dump_image(void)
 	memset(im, 0, sizeof(*im));
 	im->fd = im->dirfd = -1;
 	im->pid = (int)sc_sys0(__NR_getpid);
+	rt_src_self(im->pid);
 	rt_dump_res.err = 0;
 	rt_dump_res.detail[0] = '\0';
 	if (rt_tree_is_member()) {
@@ -405,7 +262,7 @@ void rt_dump_image(void)
 	if (!err)
 		err = commit(im);
 	if (err)
-		discard(im);
+		rt_image_discard(im);
 	sc_sys1(__NR_close, im->fd);
 out:
 	if (im->dirfd >= 0)

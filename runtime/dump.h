@@ -7,6 +7,7 @@
 #include "fd.pb-c.h"
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
+#include "dump_source.h"
 #include "rt.h"
 #include "selfckpt/image.h"
 
@@ -32,6 +33,24 @@ int rt_image_finish(struct rt_image *img, int fd, const char *prefix, uint64_t s
 /* Packs msg behind a header into "<prefix>-<pid>.img" (or "inventory.img"). */
 int rt_image_write_msg(struct rt_image *img, const char *prefix, uint32_t type,
 		       const ProtobufCMessage *msg);
+
+/* One process's state, as its five files hold it. */
+struct rt_proc_files {
+	Sc__Fds fds;
+	Sc__Mm mm;
+	Sc__Pagemap pm;
+	Sc__ProcCore core;
+	Sc__SigActs acts;
+};
+/* Writes them; *what names the step that failed. */
+int rt_image_write_proc(struct rt_image *img, struct rt_proc_files *f, const char **what);
+/* fsyncs and closes every file written. */
+int rt_image_sync(struct rt_image *img);
+/* ...and the directory, then renames tmpname to name in dirfd. */
+int rt_image_commit(struct rt_image *img);
+/* Removes this process's files; or everything and the directory. */
+void rt_image_discard_own(struct rt_image *img);
+void rt_image_discard(struct rt_image *img);
 
 /* ---- tree.c: one checkpoint of a process tree (doc/trees.md) ---- */
 enum { RT_TREE_RESUME, RT_TREE_EXIT, RT_TREE_STOP, RT_TREE_FAILED };
@@ -63,8 +82,11 @@ void rt_tree_end(void);
 void rt_tree_forget(void);
 
 int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm);
+/* Limits, cwd, umask and ids of the process being dumped (dump_source.h). */
+int rt_dump_proc_state(Sc__ProcCore *core);
 int rt_dump_core(Sc__ProcCore *core);
 int rt_dump_sigacts(Sc__SigActs *acts);
-int rt_dump_fds(struct rt_image *img, Sc__Fds *fds);
+/* why: room for the reason when a descriptor is refused */
+int rt_dump_fds(struct rt_image *img, Sc__Fds *fds, char *why);
 
 #endif

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The descriptor table: each descriptor of /proc/self/fd is read back
- * (fstat, readlink, fdinfo) and handed to the first kind in sc_fd_kinds
- * that claims it. A descriptor no kind claims fails the checkpoint with
+ * The descriptor table: each descriptor of the process (dump_source.h) is
+ * read back (fstat, readlink, fdinfo) and handed to the first kind in
+ * sc_fd_kinds that claims it. A descriptor no kind claims fails the checkpoint with
  * the fd named: an image must never restore a descriptor wrongly.
  */
 #include <dirent.h>
@@ -120,7 +120,8 @@ static int load_locked_inodes(struct fd_dump_ctx *ctx)
  * checkpointing thousands. */
 static bool needs_fdinfo(struct fd_dump_ctx *ctx, const struct fd_live *l)
 {
-	if (!strncmp(l->target, "anon_inode:", 11) || !ctx->locked)
+	/* Another process's close-on-exec flag is only in its fdinfo. */
+	if (rt_src.remote || !strncmp(l->target, "anon_inode:", 11) || !ctx->locked)
 		return true;
 	for (size_t i = 0; i < ctx->nlocked; i++)
 		if (ctx->locked[i].ino == l->st.st_ino &&
@@ -150,17 +151,18 @@ static long synthetic_target(struct fd_dump_ctx *ctx, const struct stat *st, cha
 	return rt_stpcpy(rt_fmt_u64(rt_stpcpy(buf, kind), st->st_ino), "]") - buf;
 }
 
-static int dump_one(struct fd_dump_ctx *ctx, int fd, const struct stat *st, Sc__Fd *e)
+static int dump_one(struct fd_dump_ctx *ctx, int num, const struct stat *st, Sc__Fd *e)
 {
-	char path[64], link[RT_MAX_PATH], *target;
-	struct fd_live l = { .fd = fd };
+	char path[RT_MAX_PATH], link[RT_MAX_PATH], *target;
+	struct fd_live l = { .num = num, .fd = rt_src_fd(num) };
 	struct pp_fdinfo fi;
 	long n;
 
 	sc__fd__init(e);
-	e->fd = fd;
+	e->fd = num;
 	l.st = *st;
-	rt_fmt_i64(rt_stpcpy(path, "/proc/self/fd/"), fd);
+	/* Ours, which is the same file as the process's. */
+	rt_fmt_i64(rt_stpcpy(path, "/proc/self/fd/"), l.fd);
 	n = synthetic_target(ctx, &l.st, link);
 	if (!n)
 		n = sc_sys4(__NR_readlinkat, AT_FDCWD, path, link, sizeof(link) - 1);
@@ -177,20 +179,22 @@ static int dump_one(struct fd_dump_ctx *ctx, int fd, const struct stat *st, Sc__
 	if (!ctx->locks_loaded && (n = load_locked_inodes(ctx)))
 		return (int)n;
 	if (needs_fdinfo(ctx, &l)) {
-		rt_fmt_i64(rt_stpcpy(path, "/proc/self/fdinfo/"), fd);
+		rt_src_path(path, "fdinfo/");
+		rt_fmt_i64(path + strlen(path), num);
 		l.fdinfo = rt_read_file(path, &l.fdinfo_len);
 		if (!l.fdinfo || pp_parse_fdinfo(l.fdinfo, l.fdinfo_len, &fi))
 			return -EIO;
 		l.pos = fi.pos;
 		e->flags = fi.flags & ~(uint32_t)O_CLOEXEC;
+		e->cloexec = (fi.flags & O_CLOEXEC) != 0;
 	} else {
-		long off = sc_sys3(__NR_lseek, fd, 0, SEEK_CUR);
+		long off = sc_sys3(__NR_lseek, l.fd, 0, SEEK_CUR);
 
 		l.fdinfo = "";
 		l.pos = off < 0 ? 0 : (uint64_t)off;
-		e->flags = (uint32_t)sc_sys2(__NR_fcntl, fd, F_GETFL) & ~(uint32_t)O_CLOEXEC;
+		e->flags = (uint32_t)sc_sys2(__NR_fcntl, l.fd, F_GETFL) & ~(uint32_t)O_CLOEXEC;
+		e->cloexec = (sc_sys2(__NR_fcntl, l.fd, F_GETFD) & FD_CLOEXEC) != 0;
 	}
-	e->cloexec = (sc_sys2(__NR_fcntl, fd, F_GETFD) & FD_CLOEXEC) != 0;
 	e->has_mode = true;
 	e->mode = l.st.st_mode;
 
@@ -302,17 +306,25 @@ static int dump_listed(struct fd_dump_ctx *ctx, struct rt_image *img, size_t *ca
 	return err;
 }
 
-int rt_dump_fds(struct rt_image *img, Sc__Fds *fds)
+int rt_dump_fds(struct rt_image *img, Sc__Fds *fds, char *why)
 {
-	struct fd_dump_ctx ctx = { .fds = fds, .why = rt_dump_res.detail, .pid = img->pid };
+	struct fd_dump_ctx ctx = { .fds = fds, .why = why, .pid = img->pid };
 	size_t cap = 256;
-	long size = fd_table_size();
+	long size = rt_src.remote ? 0 : fd_table_size();
 	int err = 0;
 
 	fds->fds = rt_alloc(sizeof(*fds->fds) * cap);
 	if (!fds->fds)
 		return -ENOMEM;
-	if (size < 0 || size > PROBE_MAX) {
+	if (rt_src.remote) {
+		/* crdump holds one of its own for each of them already. */
+		for (int n = 0; n < rt_src.n_local && !err; n++) {
+			struct stat st;
+
+			if (rt_src.local_fds[n] >= 0 && !sc_sys2(__NR_fstat, rt_src.local_fds[n], &st))
+				err = add_fd(&ctx, n, &st, &cap);
+		}
+	} else if (size < 0 || size > PROBE_MAX) {
 		err = dump_listed(&ctx, img, &cap);
 	} else {
 		for (int fd = 0; fd < size && !err; fd++) {

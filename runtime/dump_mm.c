@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * The address space: every VMA from /proc/self/smaps, and the pages that
- * only memory holds, written straight from the process's own memory with
- * large pwritev calls (no staging copy). Zero pages are not stored.
+ * The address space: every VMA from /proc/PID/smaps, and the pages that
+ * only memory holds, written with large pwritev calls: in the runtime
+ * straight from the process's own memory (no staging copy), in crdump
+ * from one buffer each batch is read into (dump_source.h). Zero pages are
+ * not stored.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +26,7 @@
 #define PM_BATCH 65536	     /* pagemap entries read at a time */
 #define IOV_BATCH 1024
 #define WRITE_BATCH (4UL << 20)
-#define RUN_MAX_PAGES ((1UL << 20) / SC_PAGE_SIZE) /* keeps writes streaming */
+#define FETCH_BYTES WRITE_BATCH /* another process's pages read at a time */
 
 struct page_writer {
 	int fd;
@@ -36,6 +38,12 @@ struct page_writer {
 	uint64_t vma_start; /* entries never span two VMAs */
 	Sc__PagemapEntry **ents;
 	size_t nents, cap;
+	/* Another process's pages (crdump): the wanted ones are gathered as
+	 * remote ranges, read into buf in one call and written from there. */
+	uint8_t *buf;
+	struct iovec *want;
+	int nwant;
+	size_t wanted;
 };
 
 static int flush(struct page_writer *w)
@@ -72,33 +80,33 @@ static int flush(struct page_writer *w)
 	return 0;
 }
 
-static int queue_run(struct page_writer *w, uint64_t addr, uint64_t npages)
+/* A page that holds data, at vaddr in the process and at data here. */
+static int queue_page(struct page_writer *w, uint64_t vaddr, const uint8_t *data)
 {
-	size_t len = npages * SC_PAGE_SIZE;
 	Sc__PagemapEntry *last = w->nents ? w->ents[w->nents - 1] : NULL;
+	struct iovec *iov = w->niov ? &w->iov[w->niov - 1] : NULL;
 
 	if (last && last->vaddr >= w->vma_start &&
-	    last->vaddr + last->nr_pages * SC_PAGE_SIZE == addr) {
-		last->nr_pages += npages;
+	    last->vaddr + last->nr_pages * SC_PAGE_SIZE == vaddr) {
+		last->nr_pages++;
 	} else {
 		Sc__PagemapEntry *e = rt_alloc(sizeof(*e));
 
 		if (!e || w->nents == w->cap)
 			return -ENOMEM;
 		sc__pagemap_entry__init(e);
-		e->vaddr = addr;
-		e->nr_pages = npages;
+		e->vaddr = vaddr;
+		e->nr_pages = 1;
 		w->ents[w->nents++] = e;
 	}
-	if (w->niov && (char *)w->iov[w->niov - 1].iov_base + w->iov[w->niov - 1].iov_len ==
-			       (char *)addr) {
-		w->iov[w->niov - 1].iov_len += len;
+	if (iov && (const uint8_t *)iov->iov_base + iov->iov_len == data) {
+		iov->iov_len += SC_PAGE_SIZE;
 	} else {
-		w->iov[w->niov].iov_base = (void *)addr;
-		w->iov[w->niov].iov_len = len;
+		w->iov[w->niov].iov_base = (void *)data;
+		w->iov[w->niov].iov_len = SC_PAGE_SIZE;
 		w->niov++;
 	}
-	w->queued += len;
+	w->queued += SC_PAGE_SIZE;
 	if (w->niov == IOV_BATCH || w->queued >= WRITE_BATCH)
 		return flush(w);
 	return 0;
@@ -124,11 +132,105 @@ static bool page_wanted(Sc__VmaKind kind, uint64_t pme)
 	return pme & (PM_PRESENT | PM_SWAPPED);
 }
 
+/*
+ * Reads the gathered pages of another process into buf, then queues the
+ * ones that are not zero and writes them out before buf is reused.
+ * process_vm_readv honours the protection; what it cannot read (a
+ * PROT_NONE VMA) comes from /proc/PID/mem, which reads as a debugger.
+ */
+static int fetch_wanted(struct page_writer *w, bool unreadable)
+{
+	size_t got = 0, at = 0;
+	int err = 0;
+
+	if (!w->nwant)
+		return 0;
+	if (!unreadable) {
+		struct iovec local = { w->buf, w->wanted };
+		long r = sc_sys6(__NR_process_vm_readv, rt_src.pid, &local, 1, w->want,
+				 w->nwant, 0);
+
+		got = r > 0 ? (size_t)r : 0;
+	}
+	for (int i = 0; i < w->nwant && !err; i++) {
+		uint64_t vaddr = (uint64_t)w->want[i].iov_base;
+		size_t len = w->want[i].iov_len;
+
+		if (at + len > got) {
+			long r = sc_sys4(__NR_pread64, rt_src.mem_fd, w->buf + at, len, vaddr);
+
+			if (r != (long)len)
+				return r < 0 ? (int)r : -EIO;
+		}
+		for (size_t o = 0; o < len && !err; o += SC_PAGE_SIZE)
+			if (!page_is_zero(w->buf + at + o))
+				err = queue_page(w, vaddr + o, w->buf + at + o);
+		at += len;
+	}
+	w->nwant = 0;
+	w->wanted = 0;
+	return err ? err : flush(w);
+}
+
+static int want_page(struct page_writer *w, uint64_t addr, bool unreadable)
+{
+	struct iovec *last = w->nwant ? &w->want[w->nwant - 1] : NULL;
+
+	if (last && (uint64_t)last->iov_base + last->iov_len == addr) {
+		last->iov_len += SC_PAGE_SIZE;
+	} else {
+		w->want[w->nwant].iov_base = (void *)addr;
+		w->want[w->nwant].iov_len = SC_PAGE_SIZE;
+		w->nwant++;
+	}
+	w->wanted += SC_PAGE_SIZE;
+	if (w->nwant == IOV_BATCH || w->wanted == FETCH_BYTES)
+		return fetch_wanted(w, unreadable);
+	return 0;
+}
+
+/*
+ * Shared memory a process has not touched since a fork is not in its
+ * page tables but is in the shared file: mincore sees it there. For
+ * another process the file is mapped here through /proc/PID/map_files.
+ */
+static void shared_resident(const Sc__Vma *v, uint64_t base, uint64_t n, uint64_t *pme,
+			    uint8_t *resident)
+{
+	uint64_t at = base;
+	void *map = NULL;
+
+	if (rt_src.remote) {
+		char path[RT_MAX_PATH], *p = rt_src_path(path, "map_files/");
+		int fd;
+
+		p += strlen(p);
+		p = rt_fmt_hex(p, v->start);
+		*p++ = '-';
+		rt_fmt_hex(p, v->end);
+		fd = (int)sc_sys4(__NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+		if (fd < 0)
+			return;
+		map = (void *)sc_sys6(__NR_mmap, 0, n * SC_PAGE_SIZE, PROT_READ, MAP_SHARED, fd,
+				      (v->has_pgoff ? v->pgoff : 0) + (base - v->start));
+		sc_sys1(__NR_close, fd);
+		if (SC_IS_ERR((long)map))
+			return;
+		at = (uint64_t)map;
+	}
+	if (!sc_sys3(__NR_mincore, at, n * SC_PAGE_SIZE, resident))
+		for (uint64_t i = 0; i < n; i++)
+			if (resident[i] & 1)
+				pme[i] |= PM_PRESENT;
+	if (map)
+		sc_sys2(__NR_munmap, map, n * SC_PAGE_SIZE);
+}
+
 static int dump_vma_pages(struct page_writer *w, int pmfd, Sc__Vma *v, uint64_t *pme,
 			  uint8_t *resident)
 {
-	uint64_t run_start = 0, run_len = 0;
 	bool unreadable = !(v->prot & PROT_READ);
+	bool opened = false;
 	int err = 0;
 
 	w->vma_start = v->start;
@@ -141,46 +243,35 @@ static int dump_vma_pages(struct page_writer *w, int pmfd, Sc__Vma *v, uint64_t 
 		r = sc_sys4(__NR_pread64, pmfd, pme, n * 8, base / SC_PAGE_SIZE * 8);
 		if (r != (long)(n * 8))
 			return r < 0 ? (int)r : -EIO;
-		/* Shared memory this process has not touched since a fork is
-		 * not in its page tables but is in the shared file: mincore
-		 * sees it there. */
-		if (v->kind == SC__VMA_KIND__ANON_SHARED &&
-		    !sc_sys3(__NR_mincore, base, n * SC_PAGE_SIZE, resident))
-			for (uint64_t i = 0; i < n; i++)
-				if (resident[i] & 1)
-					pme[i] |= PM_PRESENT;
+		if (v->kind == SC__VMA_KIND__ANON_SHARED)
+			shared_resident(v, base, n, pme, resident);
 		for (uint64_t i = 0; i < n && !err; i++) {
 			uint64_t addr = base + i * SC_PAGE_SIZE;
 
 			if (!page_wanted(v->kind, pme[i]))
 				continue;
-			if (unreadable) {
+			if (rt_src.remote) {
+				err = want_page(w, addr, unreadable);
+				continue;
+			}
+			if (unreadable && !opened) {
 				/* Present pages behind PROT_NONE: open for the
 				 * read, closed again below. */
 				err = (int)sc_sys3(__NR_mprotect, v->start, v->end - v->start,
 						   PROT_READ);
 				if (err)
 					return err;
-				unreadable = false;
+				opened = true;
 			}
-			if (page_is_zero((void *)addr))
-				continue;
-			if (run_len && run_start + run_len * SC_PAGE_SIZE == addr &&
-			    run_len < RUN_MAX_PAGES) {
-				run_len++;
-				continue;
-			}
-			if (run_len)
-				err = queue_run(w, run_start, run_len);
-			run_start = addr;
-			run_len = 1;
+			if (!page_is_zero((void *)addr))
+				err = queue_page(w, addr, (const uint8_t *)addr);
 		}
 		base += n * SC_PAGE_SIZE;
 	}
-	if (run_len && !err)
-		err = queue_run(w, run_start, run_len);
+	if (rt_src.remote)
+		return err ? err : fetch_wanted(w, unreadable);
 	/* Flush before the protection goes back. */
-	if (!(v->prot & PROT_READ) && !unreadable) {
+	if (opened) {
 		if (!err)
 			err = flush(w);
 		sc_sys3(__NR_mprotect, v->start, v->end - v->start, v->prot);
@@ -236,7 +327,7 @@ static int fill_mm_fields(Sc__Mm *mm)
 {
 	struct pp_stat st;
 	size_t len;
-	char *buf = rt_read_file("/proc/self/stat", &len);
+	char path[RT_MAX_PATH], *buf = rt_read_file(rt_src_path(path, "stat"), &len);
 	uint64_t *auxv;
 
 	if (!buf || pp_parse_stat(buf, len, &st))
@@ -246,14 +337,14 @@ static int fill_mm_fields(Sc__Mm *mm)
 	mm->start_data = st.start_data;
 	mm->end_data = st.end_data;
 	mm->start_brk = st.start_brk;
-	mm->brk = (uint64_t)sc_sys1(__NR_brk, 0);
+	mm->brk = rt_src.remote ? rt_src.brk : (uint64_t)sc_sys1(__NR_brk, 0);
 	mm->start_stack = st.start_stack;
 	mm->arg_start = st.arg_start;
 	mm->arg_end = st.arg_end;
 	mm->env_start = st.env_start;
 	mm->env_end = st.env_end;
 
-	auxv = (uint64_t *)rt_read_file("/proc/self/auxv", &len);
+	auxv = (uint64_t *)rt_read_file(rt_src_path(path, "auxv"), &len);
 	if (!auxv)
 		return -EIO;
 	mm->n_auxv = len / 8;
@@ -262,7 +353,7 @@ static int fill_mm_fields(Sc__Mm *mm)
 	buf = rt_alloc(RT_MAX_PATH);
 	if (!buf)
 		return -ENOMEM;
-	long n = sc_sys4(__NR_readlinkat, AT_FDCWD, "/proc/self/exe", buf, RT_MAX_PATH - 1);
+	long n = sc_sys4(__NR_readlinkat, AT_FDCWD, rt_src_path(path, "exe"), buf, RT_MAX_PATH - 1);
 	if (n > 0) {
 		buf[n] = '\0';
 		mm->exe = buf;
@@ -289,11 +380,11 @@ static int add_vma(Sc__Mm *mm, struct pp_map *m, uint64_t start, uint64_t end, S
 	return 0;
 }
 
-/* Every VMA of /proc/self/smaps (maps lines plus VmFlags), classified. */
+/* Every VMA of /proc/PID/smaps (maps lines plus VmFlags), classified. */
 static int read_vmas(Sc__Mm *mm)
 {
 	size_t len, pos = 0, ll, nlines = 0;
-	char *smaps = rt_read_file("/proc/self/smaps", &len);
+	char path[RT_MAX_PATH], *smaps = rt_read_file(rt_src_path(path, "smaps"), &len);
 	Sc__Vma *v = NULL;
 	const char *line;
 
@@ -323,7 +414,7 @@ static int read_vmas(Sc__Mm *mm)
 			return -EINVAL;
 		if (name_is(&m, "[vsyscall]"))
 			continue;
-		if (rt_in_arena(m.start, m.end)) {
+		if (!rt_src.remote && rt_in_arena(m.start, m.end)) {
 			/* The kernel may have merged the arena with the app's
 			 * anonymous memory next to it (a thread's malloc heap):
 			 * only the app's parts go in. */
@@ -345,6 +436,7 @@ static int read_vmas(Sc__Mm *mm)
 int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
 {
 	struct page_writer w = { .fd = -1 };
+	char path[RT_MAX_PATH];
 	uint64_t *pme;
 	uint8_t *resident;
 	int pmfd, err;
@@ -355,7 +447,12 @@ int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
 	w.hash = rt_alloc(sizeof(*w.hash));
 	pme = rt_alloc(PM_BATCH * 8);
 	resident = rt_alloc(PM_BATCH);
-	if (!w.ents || !w.iov || !w.hash || !pme || !resident)
+	if (rt_src.remote) {
+		w.buf = rt_alloc(FETCH_BYTES);
+		w.want = rt_alloc(sizeof(*w.want) * IOV_BATCH);
+	}
+	if (!w.ents || !w.iov || !w.hash || !pme || !resident ||
+	    (rt_src.remote && (!w.buf || !w.want)))
 		return -ENOMEM;
 	XXH3_64bits_reset(w.hash);
 
@@ -365,7 +462,8 @@ int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
 	if (err)
 		return err;
 
-	pmfd = (int)sc_sys4(__NR_openat, AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
+	pmfd = (int)sc_sys4(__NR_openat, AT_FDCWD, rt_src_path(path, "pagemap"),
+			    O_RDONLY | O_CLOEXEC, 0);
 	if (pmfd < 0)
 		return pmfd;
 	w.fd = rt_image_create(img, SC_PAGES_PREFIX);

@@ -120,7 +120,7 @@ int fd_same_description(struct fd_dump_ctx *ctx, const struct fd_live *l, uint32
 	hi = g->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		long r = sc_sys5(__NR_kcmp, ctx->pid, ctx->pid, KCMP_FILE, l->fd, g->roots[mid]);
+		long r = sc_sys5(__NR_kcmp, ctx->pid, ctx->pid, KCMP_FILE, l->num, g->roots[mid]);
 
 		if (r == 0) {
 			*orig = g->roots[mid];
@@ -133,5 +133,5 @@ int fd_same_description(struct fd_dump_ctx *ctx, const struct fd_live *l, uint32
 		else
 			return 0; /* no kcmp: every descriptor its own */
 	}
-	return add_root(g, lo, l->fd);
+	return add_root(g, lo, l->num);
 }

@@ -3,6 +3,7 @@
 #ifndef SELFCKPT_FD_DUMP_H
 #define SELFCKPT_FD_DUMP_H
 
+#include "dump_source.h"
 #include "fdkinds.h"
 #include "rt.h"
 

@@ -9,7 +9,7 @@
 /* A pipe between processes of a tree is theirs, not crload's (tree.c). */
 bool fd_inherit_claims(const struct fd_live *l)
 {
-	return l->fd <= 2 && (S_ISFIFO(l->st.st_mode) || S_ISSOCK(l->st.st_mode)) &&
+	return l->num <= 2 && (S_ISFIFO(l->st.st_mode) || S_ISSOCK(l->st.st_mode)) &&
 	       !(S_ISFIFO(l->st.st_mode) && rt_tree_std_pipe(l->st.st_ino));
 }
 

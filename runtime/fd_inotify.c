@@ -206,6 +206,7 @@ static const char *handle_path(const struct pp_inotify_watch *w, const char *mou
 int fd_inotify_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 {
 	size_t pos = 0, ll, n = 0, mi_len = 0;
+	char mi_path[RT_MAX_PATH];
 	const char *line, *mountinfo = NULL;
 	struct pp_inotify_watch w;
 
@@ -229,7 +230,7 @@ int fd_inotify_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 			return -EIO;
 		path = recorded_path(&w, &symlink);
 		if (!path && !mountinfo)
-			mountinfo = rt_read_file("/proc/self/mountinfo", &mi_len);
+			mountinfo = rt_read_file(rt_src_path(mi_path, "mountinfo"), &mi_len);
 		if (!path)
 			path = handle_path(&w, mountinfo, mi_len, &symlink);
 		if (!path) {

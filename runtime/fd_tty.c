@@ -189,7 +189,7 @@ int fd_tty_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 	 * refused. Until then PTY_SLAVE means "not known to be ours". */
 	e->has_pty_id = true;
 	e->pty_id = tty_id(&l->st);
-	if (l->fd <= 2)
+	if (l->num <= 2)
 		e->kind = SC__FD_KIND__INHERIT;
 	else if (sc_sys3(__NR_ioctl, l->fd, TIOCGSID, &sid) == 0)
 		e->kind = SC__FD_KIND__TTY;
@@ -241,7 +241,7 @@ int fd_tty_check_pairs(struct fd_dump_ctx *ctx)
 		/* A dup shares the pair: its bytes are taken once. */
 		if (e->kind == SC__FD_KIND__PTY_MASTER && !e->has_dup_of &&
 		    find_tty(fds, SC__FD_KIND__PTY_SLAVE, e->pty_id, 1 << 30) &&
-		    (err = dump_queues(e->fd, e->pty)))
+		    (err = dump_queues(rt_src_fd(e->fd), e->pty)))
 			rt_stpcpy(fd_why(ctx, e), "the bytes waiting in this pty could not be put back");
 	}
 	return err ? -EIO : 0;

@@ -36,6 +36,7 @@ extern struct rt_config rt_cfg;
 /* ---- rtlib.c: async-signal-safe helpers ---- */
 char *rt_stpcpy(char *d, const char *s);
 char *rt_fmt_u64(char *d, uint64_t v);
+char *rt_fmt_hex(char *d, uint64_t v); /* lower case, no 0x */
 char *rt_fmt_i64(char *d, int64_t v);
 char *rt_fmt_fixed(char *d, uint64_t v, unsigned div, unsigned decimals);
 int rt_write_all(int fd, const void *buf, size_t len);

@@ -19,19 +19,29 @@ char *rt_stpcpy(char *d, const char *s)
 	return d + n;
 }
 
-char *rt_fmt_u64(char *d, uint64_t v)
+static char *fmt_base(char *d, uint64_t v, unsigned base)
 {
 	char tmp[24];
 	int n = 0;
 
 	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
+		tmp[n++] = "0123456789abcdef"[v % base];
+		v /= base;
 	} while (v);
 	while (n)
 		*d++ = tmp[--n];
 	*d = '\0';
 	return d;
+}
+
+char *rt_fmt_u64(char *d, uint64_t v)
+{
+	return fmt_base(d, v, 10);
+}
+
+char *rt_fmt_hex(char *d, uint64_t v)
+{
+	return fmt_base(d, v, 16);
 }
 
 char *rt_fmt_i64(char *d, int64_t v)

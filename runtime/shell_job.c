@@ -22,7 +22,7 @@ int rt_dump_terminal(Sc__ProcCore *core)
 {
 	struct pp_stat st;
 	size_t len;
-	char *buf = rt_read_file("/proc/self/stat", &len);
+	char path[RT_MAX_PATH], *buf = rt_read_file(rt_src_path(path, "stat"), &len);
 
 	if (!buf || pp_parse_stat(buf, len, &st))
 		return -EIO;

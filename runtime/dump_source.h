@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Whose state the dump halves read. In the runtime it is the process
+ * itself, frozen by its own handler. crdump links the same halves and
+ * points them at a process it holds with ptrace: its /proc directory,
+ * its memory through process_vm_readv, and for every descriptor number
+ * one of crdump's own on the same open file description (pidfd_getfd),
+ * so that fstat, ioctl and getsockopt work on it unchanged.
+ */
+#ifndef SELFCKPT_RT_DUMP_SOURCE_H
+#define SELFCKPT_RT_DUMP_SOURCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct rt_source {
+	int pid;		/* the process being dumped */
+	char proc[24];		/* its /proc directory: "/proc/self" in the runtime */
+	bool remote;		/* crdump: another process, held with ptrace */
+	int mem_fd;		/* remote: /proc/PID/mem, for what it cannot read directly */
+	int *local_fds;		/* remote: local_fds[n] is ours for its fd n, or -1 */
+	int n_local;
+	uint64_t brk;		/* remote: its program break, asked for inside it */
+	bool refuse_tcp;	/* crdump without --tcp-established */
+};
+
+extern struct rt_source rt_src;
+
+/* Points the dump halves at the calling process. */
+void rt_src_self(int pid);
+/* "<proc>/<rest>" into buf (RT_MAX_PATH bytes); returns buf. */
+char *rt_src_path(char *buf, const char *rest);
+/* The descriptor that stands for the dumped process's fd n here. */
+static inline int rt_src_fd(int n)
+{
+	if (!rt_src.remote)
+		return n;
+	return n >= 0 && n < rt_src.n_local ? rt_src.local_fds[n] : -1;
+}
+
+#endif

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The files of one image directory, shared by the runtime and crdump:
+ * each file is written whole, its size and checksum recorded for the
+ * inventory, and kept open until commit fsyncs them all. Nothing here
+ * needs libc: the runtime writes from a signal handler.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "dump.h"
+
+static char *file_name(char *buf, const char *prefix, int pid)
+{
+	char *p = rt_stpcpy(buf, prefix);
+
+	if (strcmp(prefix, "inventory")) {
+		*p++ = '-';
+		p = rt_fmt_i64(p, pid);
+	}
+	rt_stpcpy(p, ".img");
+	return buf;
+}
+
+int rt_image_create(struct rt_image *im, const char *prefix)
+{
+	char name[64];
+
+	return (int)sc_sys4(__NR_openat, im->fd, file_name(name, prefix, im->pid),
+			    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+}
+
+int rt_image_finish(struct rt_image *im, int fd, const char *prefix, uint64_t size,
+		    uint64_t xxh3)
+{
+	Sc__FileSum *s;
+
+	/* Kept open: all files are fsynced together at commit time, so the
+	 * filesystem commits its journal once rather than once per file. */
+	if (im->nsums == RT_MAX_FILES) {
+		sc_sys1(__NR_close, fd);
+		return -E2BIG;
+	}
+	im->fds[im->nsums] = fd;
+	s = rt_alloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	sc__file_sum__init(s);
+	s->name = rt_alloc(64);
+	if (!s->name)
+		return -ENOMEM;
+	file_name(s->name, prefix, im->pid);
+	s->size = size;
+	s->xxh3 = xxh3;
+	im->sums[im->nsums++] = s;
+	im->bytes += size;
+	return 0;
+}
+
+int rt_image_write_msg(struct rt_image *im, const char *prefix, uint32_t type,
+		       const ProtobufCMessage *msg)
+{
+	size_t len = protobuf_c_message_get_packed_size(msg);
+	struct sc_img_header *h;
+	uint8_t *buf;
+	int fd, err;
+
+	if (len > SC_IMG_MAX_MSG)
+		return -EFBIG;
+	buf = rt_alloc(sizeof(*h) + len);
+	if (!buf)
+		return -ENOMEM;
+	h = (struct sc_img_header *)buf;
+	protobuf_c_message_pack(msg, buf + sizeof(*h));
+	h->magic = SC_IMG_MAGIC;
+	h->type = type;
+	h->version = SC_IMAGE_VERSION;
+	h->len = (uint32_t)len;
+	h->xxh3 = XXH3_64bits(buf + sizeof(*h), len);
+
+	fd = rt_image_create(im, prefix);
+	if (fd < 0)
+		return fd;
+	err = rt_write_all(fd, buf, sizeof(*h) + len);
+	if (err) {
+		sc_sys1(__NR_close, fd);
+		return err;
+	}
+	return rt_image_finish(im, fd, prefix, sizeof(*h) + len, XXH3_64bits(buf, sizeof(*h) + len));
+}
+
+int rt_image_write_proc(struct rt_image *im, struct rt_proc_files *f, const char **what)
+{
+	static const struct {
+		const char *what, *prefix;
+		uint32_t type;
+		size_t off;
+	} files[] = {
+		{ "writing fds", SC_FDS_PREFIX, SC_IMG_FDS, offsetof(struct rt_proc_files, fds) },
+		{ "writing mm", SC_MM_PREFIX, SC_IMG_MM, offsetof(struct rt_proc_files, mm) },
+		{ "writing pagemap", SC_PAGEMAP_PREFIX, SC_IMG_PAGEMAP,
+		  offsetof(struct rt_proc_files, pm) },
+		{ "writing core", SC_CORE_PREFIX, SC_IMG_CORE, offsetof(struct rt_proc_files, core) },
+		{ "writing sigacts", SC_SIGACTS_PREFIX, SC_IMG_SIGACTS,
+		  offsetof(struct rt_proc_files, acts) },
+	};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		int err;
+
+		*what = files[i].what;
+		err = rt_image_write_msg(im, files[i].prefix, files[i].type,
+					 (const ProtobufCMessage *)((char *)f + files[i].off));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void close_files(struct rt_image *im)
+{
+	for (size_t i = 0; i < im->nsums; i++) {
+		if (im->fds[i] >= 0)
+			sc_sys1(__NR_close, im->fds[i]);
+		im->fds[i] = -1;
+	}
+}
+
+int rt_image_sync(struct rt_image *im)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < im->nsums && !err; i++)
+		err = (int)sc_sys1(__NR_fsync, im->fds[i]);
+	close_files(im);
+	return err;
+}
+
+int rt_image_commit(struct rt_image *im)
+{
+	int err = rt_image_sync(im);
+
+	if (err || (err = (int)sc_sys1(__NR_fsync, im->fd)))
+		return err;
+	err = (int)sc_sys4(__NR_renameat, im->dirfd, im->tmpname, im->dirfd, im->name);
+	if (!err)
+		sc_sys1(__NR_fsync, im->dirfd);
+	return err;
+}
+
+/* This process's files only: a member of a tree leaves the directory to
+ * the root. */
+void rt_image_discard_own(struct rt_image *im)
+{
+	close_files(im);
+	for (size_t i = 0; i < im->nsums; i++)
+		sc_sys3(__NR_unlinkat, im->fd, im->sums[i]->name, 0);
+	/* Files that failed half way were never summed: try every name. */
+	static const char *const prefixes[] = { SC_PAGES_PREFIX, SC_MM_PREFIX, SC_PAGEMAP_PREFIX,
+						SC_CORE_PREFIX, SC_SIGACTS_PREFIX, SC_FDS_PREFIX,
+						"inventory" };
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		char name[64];
+
+		sc_sys3(__NR_unlinkat, im->fd, file_name(name, prefixes[i], im->pid), 0);
+	}
+}
+
+/* Everything in the temporary directory (the tree's members' files too,
+ * who have all finished writing), and the directory. */
+void rt_image_discard(struct rt_image *im)
+{
+	char buf[4096];
+	long n;
+
+	rt_image_discard_own(im);
+	while ((n = sc_sys3(__NR_getdents64, im->fd, buf, sizeof(buf))) > 0)
+		for (long off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + off);
+
+			off += d->d_reclen;
+			sc_sys3(__NR_unlinkat, im->fd, d->d_name, 0);
+		}
+	sc_sys3(__NR_unlinkat, im->dirfd, im->tmpname, AT_REMOVEDIR);
+}
