@@ -1,0 +1,562 @@
+// SPDX-License-Identifier: MIT
+/*
+ * crdump -t PID -D DIR: captures a process tree that does not run the
+ * runtime, with ptrace, into the image format crload restores.
+ *
+ * Every thread of every process is stopped before anything is read. Each
+ * process is then read by the runtime's own dump halves, pointed at it
+ * (runtime/dump_source.h), plus core.c for what ptrace gives. The image
+ * is written into a temporary directory beside DIR, fsynced and renamed
+ * to DIR; only then is the tree killed (or, with --leave-running, let
+ * go). On any failure the tree is let go exactly as it was.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "crdump.h"
+#include "procparse.h"
+#include "shell_job.h"
+
+/* rt_log (rtlib.c) reads it: crdump logs to stderr. */
+struct rt_config rt_cfg;
+
+static struct {
+	pid_t root;
+	const char *dir;
+	bool leave_running, shell_job, tcp_established, verbose;
+} opt;
+
+static struct cd_proc *procs;
+static size_t nprocs;
+
+/* ---- what the dump halves ask of the tree (runtime/tree.c in the runtime) ---- */
+
+bool rt_tree_fd(int fd)
+{
+	(void)fd;
+	return false;
+}
+
+bool rt_tree_active(void)
+{
+	return nprocs > 1;
+}
+
+bool rt_tree_std_pipe(uint64_t id)
+{
+	(void)id;
+	return false;
+}
+
+/* ---- finding and holding the tree ---- */
+
+static int read_ids(pid_t pid, struct pp_stat *st)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return pp_parse_stat(buf, (size_t)n, st);
+}
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void release_all(void)
+{
+	rt_tcp_release();
+	for (size_t i = 0; i < nprocs; i++)
+		pt_release(&procs[i].pt);
+}
+
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	release_all();
+	fputs("crdump: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n", stderr);
+	exit(1);
+}
+
+static void vlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void vlog(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!opt.verbose)
+		return;
+	fputs("crdump: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n", stderr);
+}
+
+/* Does pid run the runtime? Then it checkpoints itself. */
+static bool runs_runtime(pid_t pid)
+{
+	char path[64], line[4096];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, "/libselfckpt.so") != NULL;
+	fclose(f);
+	return found;
+}
+
+static bool held(pid_t pid)
+{
+	for (size_t i = 0; i < nprocs; i++)
+		if (procs[i].pid == pid)
+			return true;
+	return false;
+}
+
+static void hold(pid_t pid)
+{
+	char err[PT_ERR_LEN];
+	struct cd_proc *p;
+
+	procs = realloc(procs, (nprocs + 1) * sizeof(*procs));
+	if (!procs) {
+		fputs("crdump: out of memory\n", stderr);
+		exit(1);
+	}
+	p = &procs[nprocs];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->mem_fd = p->pidfd = -1;
+	if (pt_seize(pid, &p->pt, err))
+		fail("%s", err);
+	nprocs++;
+}
+
+/* The children of every thread of pid, into out (at most cap). */
+static size_t children_of(pid_t pid, pid_t *out, size_t cap)
+{
+	char path[64];
+	struct dirent *d;
+	size_t n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return 0;
+	while ((d = readdir(dir))) {
+		char cpath[sizeof(path) + sizeof(d->d_name) + 16];
+		FILE *f;
+		int c;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(cpath, sizeof(cpath), "%s/%s/children", path, d->d_name);
+		f = fopen(cpath, "re");
+		if (!f)
+			continue;
+		while (n < cap && fscanf(f, "%d", &c) == 1)
+			out[n++] = c;
+		fclose(f);
+	}
+	closedir(dir);
+	return n;
+}
+
+/*
+ * Stops the root, then every descendant, until a pass finds nobody new:
+ * a process stopped cannot fork any more, so the tree stops growing.
+ */
+static void hold_tree(void)
+{
+	bool grew;
+
+	hold(opt.root);
+	do {
+		grew = false;
+		for (size_t i = 0; i < nprocs; i++) {
+			pid_t kids[1024];
+			size_t n = children_of(procs[i].pid, kids, 1024);
+
+			for (size_t k = 0; k < n; k++) {
+				struct pp_stat st;
+
+				if (held(kids[k]))
+					continue;
+				if (read_ids(kids[k], &st) == 0 && st.state == 'Z')
+					fail("process %d has a child %d that has exited and is not "
+					     "reaped yet: crdump does not capture zombies yet",
+					     procs[i].pid, kids[k]);
+				hold(kids[k]);
+				grew = true;
+			}
+		}
+	} while (grew);
+}
+
+/* Everything crdump needs open on a held process before dumping it. */
+static void open_proc(struct cd_proc *p)
+{
+	char path[64], err[PT_ERR_LEN];
+	struct pp_stat st;
+	struct dirent *d;
+	int max = -1;
+	DIR *dir;
+	bool ok;
+
+	if (read_ids(p->pid, &st))
+		fail("process %d: cannot read its /proc/%d/stat", p->pid, p->pid);
+	p->ids.ppid = st.ppid;
+	p->ids.pgid = st.pgrp;
+	p->ids.sid = st.session;
+	snprintf(path, sizeof(path), "/proc/%d/mem", p->pid);
+	p->mem_fd = open(path, O_RDWR | O_CLOEXEC);
+	p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+	if (p->mem_fd < 0 || p->pidfd < 0)
+		fail("process %d: %s: %s", p->pid, p->mem_fd < 0 ? path : "pidfd_open",
+		     strerror(errno));
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", p->pid);
+	dir = opendir(path);
+	if (!dir)
+		fail("process %d: %s: %s", p->pid, path, strerror(errno));
+	while ((d = readdir(dir)))
+		if (d->d_name[0] != '.' && atoi(d->d_name) > max)
+			max = atoi(d->d_name);
+	rewinddir(dir);
+	p->n_local = max + 1;
+	p->local_fds = malloc(sizeof(int) * (size_t)(p->n_local + 1));
+	if (!p->local_fds)
+		fail("out of memory");
+	for (int i = 0; i < p->n_local; i++)
+		p->local_fds[i] = -1;
+	while ((d = readdir(dir))) {
+		int n = atoi(d->d_name), fd;
+
+		if (d->d_name[0] == '.' || n >= p->n_local)
+			continue;
+		fd = (int)syscall(SYS_pidfd_getfd, p->pidfd, n, 0);
+		if (fd < 0)
+			fail("process %d: fd %d: pidfd_getfd: %s", p->pid, n, strerror(errno));
+		p->local_fds[n] = fd;
+	}
+	closedir(dir);
+
+	long r = pt_syscall(&p->pt, &p->pt.threads[0], SYS_brk, (long[6]){ 0 }, &ok, err);
+	if (!ok)
+		fail("%s", err);
+	p->brk = (uint64_t)r;
+}
+
+static void close_proc(struct cd_proc *p)
+{
+	for (int i = 0; i < p->n_local; i++)
+		if (p->local_fds[i] >= 0)
+			close(p->local_fds[i]);
+	free(p->local_fds);
+	p->local_fds = NULL;
+	p->n_local = 0;
+	if (p->mem_fd >= 0)
+		close(p->mem_fd);
+	if (p->pidfd >= 0)
+		close(p->pidfd);
+	p->mem_fd = p->pidfd = -1;
+}
+
+/* ---- writing the image ---- */
+
+static struct rt_image img;
+static Sc__FileSum **sums;
+static size_t nsums;
+static uint64_t bytes;
+
+static void failed_step(struct cd_proc *p, const char *what, int err, const char *why)
+{
+	rt_image_discard(&img);
+	fail("process %d: %s: %s", p->pid, what, why[0] ? why : strerror(-err));
+}
+
+static void dump_proc(struct cd_proc *p)
+{
+	struct rt_proc_files f = { SC__FDS__INIT, SC__MM__INIT, SC__PAGEMAP__INIT,
+				   SC__PROC_CORE__INIT, SC__SIG_ACTS__INIT };
+	struct rt_image pim = { .dirfd = img.dirfd, .fd = img.fd, .pid = p->pid };
+	static char why[RT_MAX_PATH + 128];
+	const char *what;
+	int err;
+
+	rt_src = (struct rt_source){ .pid = p->pid, .remote = true, .mem_fd = p->mem_fd,
+				     .local_fds = p->local_fds, .n_local = p->n_local,
+				     .brk = p->brk, .refuse_tcp = !opt.tcp_established };
+	snprintf(rt_src.proc, sizeof(rt_src.proc), "/proc/%d", p->pid);
+	why[0] = '\0';
+	if ((err = rt_dump_fds(&pim, &f.fds, why)))
+		failed_step(p, "descriptors", err, why);
+	if ((err = rt_dump_mm(&pim, &f.mm, &f.pm)))
+		failed_step(p, "memory", err, why);
+	if ((err = rt_dump_proc_state(&f.core)))
+		failed_step(p, "process state", err, why);
+	if ((err = rt_dump_terminal(&f.core)))
+		failed_step(p, "terminal", err, why);
+	if (cd_dump_threads(p, &f.core, why))
+		failed_step(p, "threads", -EIO, why);
+	if (cd_dump_sigacts(p, &f.acts, why))
+		failed_step(p, "signal handlers", -EIO, why);
+	if ((err = rt_image_write_proc(&pim, &f, &what)) || (err = rt_image_sync(&pim)))
+		failed_step(p, what, err, "");
+	sums = realloc(sums, (nsums + pim.nsums) * sizeof(*sums));
+	if (!sums)
+		failed_step(p, "writing", -ENOMEM, "");
+	memcpy(sums + nsums, pim.sums, pim.nsums * sizeof(*sums));
+	nsums += pim.nsums;
+	bytes += pim.bytes;
+}
+
+static void write_inventory(uint64_t freeze_ns)
+{
+	Sc__Inventory inv = SC__INVENTORY__INIT;
+	Sc__ProcEntry *entries = calloc(nprocs, sizeof(*entries));
+	Sc__ProcEntry **list = calloc(nprocs, sizeof(*list));
+	struct utsname uts;
+	int err;
+
+	if (!entries || !list)
+		fail("out of memory");
+	for (size_t i = 0; i < nprocs; i++) {
+		sc__proc_entry__init(&entries[i]);
+		entries[i].pid = procs[i].pid;
+		entries[i].ppid = procs[i].ids.ppid;
+		entries[i].pgid = procs[i].ids.pgid;
+		entries[i].sid = procs[i].ids.sid;
+		list[i] = &entries[i];
+	}
+	inv.version = SC_IMAGE_VERSION;
+	inv.writer = SC_WRITER_CRDUMP;
+	inv.writer_version = PACKAGE_VERSION;
+	inv.time_ns = rt_now_ns(CLOCK_REALTIME);
+	inv.n_procs = nprocs;
+	inv.procs = list;
+	rt_dump_job(&inv);
+	if (inv.shell_job && !opt.shell_job) {
+		rt_image_discard(&img);
+		fail("process %d is a job of an interactive shell (its session leader %d is not in "
+		     "the tree): dump it with --shell-job, restore it with crload --shell-job",
+		     opt.root, procs[0].ids.sid);
+	}
+	inv.n_files = nsums;
+	inv.files = sums;
+	inv.has_exit_after = true;
+	inv.exit_after = !opt.leave_running;
+	inv.has_freeze_ns = true;
+	inv.freeze_ns = freeze_ns;
+	if (!uname(&uts)) {
+		inv.kernel = uts.release;
+		inv.hostname = uts.nodename;
+	}
+	if ((err = rt_image_write_msg(&img, "inventory", SC_IMG_INVENTORY, &inv.base)) ||
+	    (err = rt_image_commit(&img))) {
+		rt_image_discard(&img);
+		fail("writing the image: %s", strerror(-err));
+	}
+	bytes += img.bytes;
+}
+
+/* The temporary directory beside DIR; DIR itself must not exist or be
+ * empty, as rename() replaces only an empty directory. */
+static void open_image_dir(void)
+{
+	char *copy = strdup(opt.dir), *copy2 = strdup(opt.dir), *parent, *base;
+	struct stat st;
+	DIR *d;
+
+	if (!copy || !copy2)
+		fail("out of memory");
+	parent = dirname(copy);
+	base = basename(copy2);
+	if (strlen(base) + 16 > sizeof(img.tmpname))
+		fail("%s: the name is too long", opt.dir);
+	if (!stat(opt.dir, &st)) {
+		struct dirent *e;
+		bool empty = true;
+
+		if (!S_ISDIR(st.st_mode))
+			fail("%s exists and is not a directory", opt.dir);
+		d = opendir(opt.dir);
+		while (d && (e = readdir(d)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+				empty = false;
+		if (d)
+			closedir(d);
+		if (!empty)
+			fail("%s is not empty: give a new or an empty directory", opt.dir);
+	}
+	img.dirfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (img.dirfd < 0)
+		fail("%s: %s", parent, strerror(errno));
+	snprintf(img.name, sizeof(img.name), "%s", base);
+	snprintf(img.tmpname, sizeof(img.tmpname), ".%s.crdump-tmp", base);
+	if (mkdirat(img.dirfd, img.tmpname, 0700))
+		fail("%s/%s: %s", parent, img.tmpname, strerror(errno));
+	img.fd = openat(img.dirfd, img.tmpname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (img.fd < 0)
+		fail("%s/%s: %s", parent, img.tmpname, strerror(errno));
+	free(copy);
+	free(copy2);
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: crdump -t PID -D DIR [--leave-running] [--shell-job] [--tcp-established] "
+	      "[-v]\n"
+	      "Captures process PID and its descendants into the image directory DIR (new, or\n"
+	      "empty); restore it with crload DIR. The tree is killed once the image is\n"
+	      "complete, unless --leave-running.\n",
+	      f);
+}
+
+static void parse_args(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "tree", required_argument, NULL, 't' },
+		{ "images-dir", required_argument, NULL, 'D' },
+		{ "leave-running", no_argument, NULL, 'R' },
+		{ "shell-job", no_argument, NULL, 'j' },
+		{ "tcp-established", no_argument, NULL, 'T' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "t:D:vhj", longs, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			opt.root = (pid_t)strtol(optarg, &end, 10);
+			if (*end || opt.root <= 0) {
+				fprintf(stderr, "crdump: -t wants a process id, not '%s'\n", optarg);
+				exit(2);
+			}
+			break;
+		case 'D':
+			opt.dir = optarg;
+			break;
+		case 'R':
+			opt.leave_running = true;
+			break;
+		case 'j':
+			opt.shell_job = true;
+			break;
+		case 'T':
+			opt.tcp_established = true;
+			break;
+		case 'v':
+			opt.verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (!opt.root || !opt.dir || optind != argc) {
+		usage(stderr);
+		exit(2);
+	}
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+	struct rlimit rl;
+	uint64_t t0, t1;
+
+	parse_args(argc, argv);
+	if (kill(opt.root, 0) && errno == ESRCH) {
+		fprintf(stderr, "crdump: process %d: no such process\n", opt.root);
+		return 1;
+	}
+	if (runs_runtime(opt.root)) {
+		fprintf(stderr,
+			"crdump: process %d runs the selfckpt runtime: checkpoint it with its "
+			"trigger signal (kill -USR2 %d) instead\n",
+			opt.root, opt.root);
+		return 1;
+	}
+	/* One descriptor of ours per descriptor of the tree's. */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rt_arena_init())
+		fail("cannot map its working memory");
+	open_image_dir();
+
+	t0 = now_ns();
+	hold_tree();
+	for (size_t i = 0; i < nprocs; i++)
+		open_proc(&procs[i]);
+	for (size_t i = 0; i < nprocs; i++)
+		dump_proc(&procs[i]);
+	t1 = now_ns();
+	write_inventory(t1 - t0);
+
+	if (opt.leave_running) {
+		for (size_t i = 0; i < nprocs; i++)
+			close_proc(&procs[i]);
+		release_all();
+	} else {
+		/* The image is complete and durable: the tree goes, as a
+		 * whole, before any of it could run again. */
+		for (size_t i = 0; i < nprocs; i++)
+			kill(procs[i].pid, SIGKILL);
+		for (size_t i = 0; i < nprocs; i++)
+			close_proc(&procs[i]);
+		release_all();
+	}
+	fprintf(stderr, "crdump: %s: %zu process%s, %.1f MiB, frozen %.1f ms%s\n", opt.dir, nprocs,
+		nprocs == 1 ? "" : "es", (double)bytes / (1 << 20), (double)(now_ns() - t0) / 1e6,
+		opt.leave_running ? "" : "; killed");
+	vlog("dump took %.1f ms", (double)(t1 - t0) / 1e6);
+	return 0;
+}

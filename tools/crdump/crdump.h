@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* crdump: one process of the tree being dumped. */
+#ifndef SELFCKPT_CRDUMP_H
+#define SELFCKPT_CRDUMP_H
+
+#include "dump.h"
+#include "ptrace.h"
+
+#define CD_ERR_LEN PT_ERR_LEN
+
+struct cd_proc {
+	pid_t pid;
+	struct pt_target pt;	/* every thread, seized and stopped */
+	int mem_fd;		/* /proc/PID/mem, read and write */
+	int pidfd;
+	int *local_fds;		/* ours for each of its descriptors (-1: none) */
+	int n_local;
+	uint64_t brk;
+	struct pp_stat_lite {
+		int ppid, pgid, sid;
+	} ids;
+};
+
+/* core.c */
+int cd_dump_threads(struct cd_proc *p, Sc__ProcCore *core, char *err);
+int cd_dump_sigacts(struct cd_proc *p, Sc__SigActs *acts, char *err);
+
+#endif
