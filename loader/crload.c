@@ -98,16 +98,22 @@ static const char *step_name(int step)
 /* Reads the child's verdict; 0 when the process runs restored. */
 static int read_status(int fd, char *err)
 {
-	char buf[SC_ERR_LEN];
+	char buf[4 * SC_ERR_LEN]; /* room for notices before the verdict */
 	ssize_t n, len = 0;
 
 	while ((n = read(fd, buf + len, sizeof(buf) - 1 - (size_t)len)) > 0)
 		len += n;
 	buf[len] = '\0';
+	/* Notices first: printed, and the verdict follows them. */
+	for (char *nl; buf[0] == 'N' && (nl = memchr(buf, '\n', (size_t)len));) {
+		fprintf(stderr, "crload: %.*s\n", (int)(nl - buf - 1), buf + 1);
+		len -= nl + 1 - buf;
+		memmove(buf, nl + 1, (size_t)len + 1);
+	}
 	if (len >= 1 && buf[0] == 'K')
 		return 0;
 	if (len >= 1 && buf[0] == 'M') {
-		memcpy(err, buf + 1, (size_t)len);
+		memcpy(err, buf + 1, SC_ERR_LEN - 1);
 		err[SC_ERR_LEN - 1] = '\0';
 	} else if (len >= (ssize_t)sizeof(struct rst_status) && buf[0] == 'E') {
 		struct rst_status st;

@@ -14,11 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "vdso.h"
 #include "fd_restore.h"
+#include "gadgets.h"
 #include "restore.h"
 
 #define HUGE_SIZE (2UL << 20)
@@ -354,6 +356,52 @@ static size_t complement(const struct ranges *keep, struct rst_range *out)
 	return n;
 }
 
+/*
+ * Whether VMA v may hold the restorer's gadgets: code that is readable
+ * here (execute-only memory need not be, with protection keys) and
+ * private (shared memory may change under a process of the tree that was
+ * restored first).
+ */
+static bool gadget_source(const Sc__Vma *v)
+{
+	return (v->prot & (PROT_READ | PROT_EXEC)) == (PROT_READ | PROT_EXEC) &&
+	       (v->kind == SC__VMA_KIND__ANON_PRIVATE || v->kind == SC__VMA_KIND__FILE_PRIVATE);
+}
+
+/* No gadgets in the process: a page of crload's holding them stays mapped
+ * for the process's lifetime, named in its maps. */
+static int map_tail_page(struct restore_ctx *ctx, struct ranges *busy, struct ranges *keep,
+			 struct sc_gadgets *g, char *err)
+{
+	uint64_t at = find_hole(busy, SC_PAGE_SIZE);
+	void *p = MAP_FAILED;
+
+	if (at)
+		p = mmap((void *)at, SC_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED) {
+		snprintf(err, SC_ERR_LEN, "no room for the restorer's tail page: %s",
+			 strerror(errno));
+		return -1;
+	}
+	sc_write_gadgets(p, at, g);
+	if (mprotect(p, SC_PAGE_SIZE, PROT_READ | PROT_EXEC)) {
+		snprintf(err, SC_ERR_LEN, "mprotect tail page: %s", strerror(errno));
+		return -1;
+	}
+	/* Kernels without CONFIG_ANON_VMA_NAME leave it unnamed. */
+	bool named = !prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, at, SC_PAGE_SIZE, "selfckpt-tail");
+	status_notice(ctx->status_fd,
+		      "pid %d: no \"syscall; ret\" or rt_sigreturn code in its memory: a page of "
+		      "restorer code stays mapped at %#llx%s",
+		      ctx->p->pid, (unsigned long long)at, named ? " ([anon:selfckpt-tail])" : "");
+	if (ranges_add(busy, at, at + SC_PAGE_SIZE) || ranges_add(keep, at, at + SC_PAGE_SIZE)) {
+		snprintf(err, SC_ERR_LEN, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 static void __attribute__((noreturn)) enter_blob(uint64_t entry, uint64_t args, uint64_t stack)
 {
 	__asm__ volatile("mov %0, %%rsp\n\t"
@@ -379,6 +427,12 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 	struct rst_move *moves;
 	struct rst_args *a;
 	size_t n_moves = 0;
+	/* Test aid (doc/restore.md): restore as if the image had no tail;
+	 * "page": as if the process had no gadgets either. */
+	const char *no_tail = getenv("SELFCKPT_TEST_NO_TAIL");
+	uint64_t tail = no_tail ? 0 : c->restore_tail;
+	struct sc_gadgets g = { 0 };
+	bool seek = !tail && !(no_tail && !strcmp(no_tail, "page"));
 
 	if (sc_own_maps(&vd, add_busy, &busy)) {
 		snprintf(err, SC_ERR_LEN, "/proc/self/maps: %s", strerror(errno));
@@ -417,6 +471,8 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 			temp += (v->start - temp) & (HUGE_SIZE - 1);
 		if (premap_vma(&pm, v, temp, err))
 			return -1;
+		if (seek && gadget_source(v))
+			seek = !sc_find_gadgets((void *)temp, len, v->start, &g);
 		moves[n_moves++] = (struct rst_move){ temp, v->start, len };
 		if (ranges_add(&keep, temp, temp + len))
 			goto nomem;
@@ -437,6 +493,8 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 			goto nomem;
 	if (ranges_add(&busy, base, base + total))
 		goto nomem;
+	if (!tail && !(g.syscall_ret && g.sigreturn) && map_tail_page(ctx, &busy, &keep, &g, err))
+		return -1;
 	blob = find_hole(&busy, bl.size);
 	if (!blob || mmap((void *)blob, bl.size, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) == MAP_FAILED) {
@@ -461,7 +519,16 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 	a->blob_start = blob;
 	a->blob_len = bl.size;
 	a->status_fd = ctx->status_fd;
-	a->restore_tail = c->restore_tail;
+	a->restore_tail = tail;
+	a->gadget_syscall = g.syscall_ret;
+	a->gadget_sigreturn = g.sigreturn;
+	if (no_tail)
+		status_notice(ctx->status_fd,
+			      "test aid SELFCKPT_TEST_NO_TAIL: pid %d: restorer at %#llx-%#llx, "
+			      "leaving through %#llx and %#llx",
+			      ctx->p->pid, (unsigned long long)blob,
+			      (unsigned long long)(blob + bl.size),
+			      (unsigned long long)g.syscall_ret, (unsigned long long)g.sigreturn);
 
 	memcpy((void *)(blob + bl.moves), moves, n_moves * sizeof(*moves));
 	a->moves = blob + bl.moves;

@@ -41,7 +41,7 @@ struct shared_desc {
 struct restore_ctx {
 	struct sc_image *img;
 	struct sc_proc_img *p;
-	int status_fd; /* write end: "K", "E"+rst_status, or "M"+message */
+	int status_fd; /* write end: "N"+notice+"\n"..., then "K", "E"+rst_status or "M"+message */
 	int pages_fd;
 	int *status_fds; /* per img->procs[i]: its status_fd */
 	/* Pipes held by more than one process, made by crload (tree.c). */
@@ -108,5 +108,7 @@ int tree_fork_children(struct restore_ctx *ctx, char *err);
 /* restore.c */
 void restore_child(struct restore_ctx *ctx) __attribute__((noreturn));
 void status_message(int fd, const char *msg);
+/* A line crload prints on its stderr; the restore goes on. */
+void status_notice(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -64,7 +64,9 @@ struct rst_args {
 	int32_t exe_fd;		/* -1: leave /proc/PID/exe alone */
 	int32_t status_fd;	/* crload reads "K" or "E"+step+errno */
 	uint64_t xcomp_perm;	/* ARCH_REQ_XCOMP_PERM feature, 0: none */
-	uint64_t restore_tail;	/* selfckpt_restore_tail in target memory */
+	uint64_t restore_tail;	/* selfckpt_restore_tail in target memory, 0: none */
+	uint64_t gadget_syscall;	/* without it: "syscall; ret" in target memory */
+	uint64_t gadget_sigreturn;	/* and "mov $15, %eax; syscall" (doc/restore.md) */
 	int32_t threads_left;	/* threads still running blob code */
 	int32_t pad;
 };

@@ -41,18 +41,24 @@ rst_clone_thread:
 	ud2
 
 /*
- * void rst_enter(uint64_t frame_sp, uint64_t tail, uint64_t counter,
- *		  uint64_t unmap_start, uint64_t unmap_len)
- * Switches to the signal frame and leaves through the runtime's tail.
+ * void rst_leave(uint64_t sp, uint64_t target, uint64_t rax, const uint64_t args[6])
+ * Leaves blob code for good: switches to sp and jumps to target in the
+ * restored memory with rax and the syscall argument registers (rdi, rsi,
+ * rdx, r10, r8, r9) loaded from args. target is the runtime's tail or the
+ * "syscall; ret" gadget (doc/restore.md).
  */
-	.globl rst_enter
-	.hidden rst_enter
-rst_enter:
+	.globl rst_leave
+	.hidden rst_leave
+rst_leave:
 	mov	%rdi, %rsp
-	mov	%rsi, %rax
-	mov	%rdx, %rdi
-	mov	%rcx, %rsi
-	mov	%r8, %rdx
-	jmp	*%rax
+	mov	%rsi, %r11
+	mov	%rdx, %rax
+	mov	(%rcx), %rdi
+	mov	8(%rcx), %rsi
+	mov	16(%rcx), %rdx
+	mov	24(%rcx), %r10
+	mov	32(%rcx), %r8
+	mov	40(%rcx), %r9
+	jmp	*%r11
 
 	.section .note.GNU-stack,"",@progbits

@@ -5,14 +5,16 @@
  * It runs in the process being restored after crload has premapped and
  * filled every VMA at temporary addresses. It removes the loader, moves
  * the memory into place, recreates the threads and enters each thread's
- * saved context with rt_sigreturn. It leaves through the runtime's
- * selfckpt_restore_tail, which lives in the restored memory, so that the
- * blob can unmap itself.
+ * saved context with rt_sigreturn. It leaves through code in the
+ * restored memory, so that the blob can unmap itself: the runtime's
+ * selfckpt_restore_tail, or, in a process without the runtime, two
+ * gadgets crload found in its executable memory (doc/restore.md).
  */
 #include <linux/futex.h>
 #include <linux/mman.h>
 #include <linux/prctl.h>
 #include <linux/sched.h>
+#include <stdbool.h>
 
 #include "selfckpt/restorer.h"
 #include "selfckpt/syscall.h"
@@ -24,8 +26,8 @@
 
 long rst_clone_thread(struct sc_clone_args *ca, uint64_t size, void (*fn)(void *, long),
 		      void *arg, long idx);
-void rst_enter(uint64_t frame_sp, uint64_t tail, uint64_t counter, uint64_t unmap_start,
-	       uint64_t unmap_len) __attribute__((noreturn));
+void rst_leave(uint64_t sp, uint64_t target, uint64_t rax, const uint64_t args[6])
+	__attribute__((noreturn));
 void rst_main(struct rst_args *a) __attribute__((noreturn));
 
 /* The compiler may emit calls to these for struct copies. */
@@ -107,13 +109,51 @@ static uint64_t build_frame(struct rst_thread *t)
 	return (uint64_t)&f->uc;
 }
 
+/*
+ * Enters the thread's saved context at frame (see build_frame). The last
+ * thread out unmaps the blob on its way; every other one takes itself off
+ * threads_left only once it runs no blob code, and wakes the last one
+ * when it was the last of them.
+ */
+static void __attribute__((noreturn)) leave(struct rst_args *a, uint64_t frame, bool last)
+{
+	uint64_t args[6] = { 0 };
+	uint64_t counter = (uint64_t)&a->threads_left;
+
+	if (a->restore_tail) {
+		/* The tail: rdi counter, or rsi/rdx the range to unmap. */
+		if (last)
+			args[1] = a->blob_start, args[2] = a->blob_len;
+		else
+			args[0] = counter;
+		rst_leave(frame, a->restore_tail, 0, args);
+	}
+	/* The syscall gadget's ret pops pretcode into the sigreturn gadget,
+	 * leaving rsp just past pretcode, where rt_sigreturn wants it. */
+	*(uint64_t *)(frame - 8) = a->gadget_sigreturn;
+	if (last) {
+		args[0] = a->blob_start, args[1] = a->blob_len;
+		rst_leave(frame - 8, a->gadget_syscall, __NR_munmap, args);
+	}
+	/* The kernel decrements the counter, atomically, after this thread
+	 * left the blob: FUTEX_WAKE_OP adds -1 to *uaddr2 and wakes one
+	 * waiter there if it was 1; nobody on uaddr (nr_wake 0). */
+	args[0] = counter;
+	args[1] = FUTEX_WAKE_OP | FUTEX_PRIVATE_FLAG;
+	args[2] = 0;
+	args[3] = 1; /* nr_wake2, in the timeout argument */
+	args[4] = counter;
+	args[5] = FUTEX_OP(FUTEX_OP_ADD, -1, FUTEX_OP_CMP_EQ, 1);
+	rst_leave(frame - 8, a->gadget_syscall, __NR_futex, args);
+}
+
 static void thread_start(void *arg, long idx)
 {
 	struct rst_args *a = arg;
 	struct rst_thread *t = (struct rst_thread *)a->threads + idx;
 
 	set_thread_state(a, t, idx);
-	rst_enter(build_frame(t), a->restore_tail, (uint64_t)&a->threads_left, 0, 0);
+	leave(a, build_frame(t), false);
 }
 
 static void move_all(struct rst_args *a, uint64_t moves, uint32_t n, int step)
@@ -206,15 +246,20 @@ void rst_main(struct rst_args *a)
 	set_thread_state(a, &th[0], 0);
 	uint64_t frame = build_frame(&th[0]);
 
-	/* Every other thread has left the blob before it goes away. */
+	/* Every other thread has left the blob before it goes away. The
+	 * runtime's tail decrements without a wake-up. */
 	for (;;) {
 		int32_t left = __atomic_load_n(&a->threads_left, __ATOMIC_ACQUIRE);
 
 		if (left <= 0)
 			break;
-		sc_sys0(__NR_sched_yield);
+		if (a->restore_tail)
+			sc_sys0(__NR_sched_yield);
+		else
+			sc_sys4(__NR_futex, &a->threads_left, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, left,
+				0);
 	}
 	sc_sys3(__NR_write, a->status_fd, &ok, sizeof(ok));
 	sc_sys1(__NR_close, a->status_fd);
-	rst_enter(frame, a->restore_tail, 0, a->blob_start, a->blob_len);
+	leave(a, frame, true);
 }
