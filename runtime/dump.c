@@ -18,7 +18,6 @@
 #include "dump.h"
 #include "shell_job.h"
 
-struct rt_dump_result rt_dump_res;
 static struct rt_image img;
 
 /* mkdir -p, one component at a time. */

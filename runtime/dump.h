@@ -81,6 +81,24 @@ bool rt_tree_fd(int fd);
 void rt_tree_end(void);
 void rt_tree_forget(void);
 
+struct pp_stat;
+
+/* ---- tree_scan.c: the whole frozen tree, seen from outside ---- */
+/* Checks the pipes, socketpairs and SysV segments between processes
+ * pids[0..n) (the root first) and finds shared descriptions; 0, or
+ * -errno with rt_dump_res saying what and why. */
+int rt_tree_scan(const int *pids, int n);
+/* The pipes on standard streams with every end in the tree. */
+int rt_tree_std_pipes(const uint64_t **ids);
+/* A member: the root's list of them. */
+int rt_tree_set_std_pipes(const uint64_t *ids, int n);
+/* pe's descriptors that are a description of a process listed before. */
+int rt_tree_attach_descs(Sc__ProcEntry *pe);
+/* "pid N (comm) why" into rt_dump_res.detail, what into .what. */
+void rt_tree_fail(const char *what, int pid, const char *comm, const char *why);
+/* /proc/PID/stat; comm (17 bytes) may be NULL. */
+bool rt_tree_read_stat(int pid, struct pp_stat *st, char *comm);
+
 int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm);
 /* Limits, cwd, umask and ids of the process being dumped (dump_source.h). */
 int rt_dump_proc_state(Sc__ProcCore *core);

@@ -22,7 +22,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -65,20 +64,6 @@ struct member {
 	char comm[20];
 };
 
-/* A pipe end or a regular file some process of the tree holds. */
-struct open_pipe {
-	uint64_t id; /* pipes, sockets: the inode */
-	int pid, fd;
-	uint8_t ends;
-	bool sock;
-	const char *path; /* regular files */
-};
-
-/* Descriptor fd of pid is the same description as same_fd of same_pid. */
-struct shared_desc {
-	int pid, fd, same_pid, same_fd;
-};
-
 static struct {
 	bool member; /* this process is a member, not the root */
 	int root, gen; /* the cookie this checkpoint runs under */
@@ -89,12 +74,6 @@ static struct {
 	int starting; /* root: runtime mapped, trigger handler not yet */
 	struct tree_msg *msg;
 	int parent_pid; /* root of a subtree: its parent runs the runtime too */
-	/* Pipes on a standard stream with every end inside the tree: dumped
-	 * as pipes, not as crload's own streams (fd_inherit.c). */
-	uint64_t *std_pipes;
-	int nstd;
-	struct shared_desc *descs; /* root: found with kcmp */
-	int ndescs;
 } tree = { .listen_fd = -1, .conn_fd = -1 };
 
 static unsigned generation;
@@ -154,21 +133,6 @@ static int recv_msg(int fd, struct tree_msg *m)
 	return r == sizeof(*m) ? 0 : r < 0 ? (int)r : -EPIPE;
 }
 
-static void fail(const char *what, int pid, const char *comm, const char *why)
-{
-	char *p = rt_stpcpy(rt_dump_res.detail, "pid ");
-
-	p = rt_fmt_i64(p, pid);
-	if (comm && *comm) {
-		p = rt_stpcpy(p, " (");
-		p = rt_stpcpy(p, comm);
-		p = rt_stpcpy(p, ")");
-	}
-	p = rt_stpcpy(p, " ");
-	rt_stpcpy(p, why);
-	rt_dump_res.what = what;
-}
-
 bool rt_tree_active(void)
 {
 	return tree.member || tree.joined > 0;
@@ -219,12 +183,8 @@ int rt_tree_join(const siginfo_t *si)
 		return err;
 	}
 	rt_stpcpy(rt_dump_res.image, tree.msg->image);
-	tree.std_pipes = rt_alloc(sizeof(*tree.std_pipes) * MSG_PIPES);
-	if (!tree.std_pipes)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < tree.msg->nstd && i < MSG_PIPES; i++)
-		tree.std_pipes[tree.nstd++] = tree.msg->std_pipes[i];
-	return 0;
+	return rt_tree_set_std_pipes(tree.msg->std_pipes,
+				     tree.msg->nstd < MSG_PIPES ? (int)tree.msg->nstd : MSG_PIPES);
 }
 
 bool rt_tree_is_member(void)
@@ -275,28 +235,6 @@ static struct member *find(int pid)
 		if (tree.m[i].pid == pid)
 			return &tree.m[i];
 	return NULL;
-}
-
-static bool read_stat(int pid, struct pp_stat *st, char *comm)
-{
-	char path[64], *buf, *p;
-	size_t len;
-
-	p = rt_fmt_i64(rt_stpcpy(path, "/proc/"), pid);
-	rt_stpcpy(p, "/stat");
-	buf = rt_read_file(path, &len);
-	if (!buf || pp_parse_stat(buf, len, st))
-		return false;
-	if (comm) {
-		char *s = strchr(buf, '('), *e = strrchr(buf, ')');
-		size_t n = s && e > s ? (size_t)(e - s - 1) : 0;
-
-		if (n > 16)
-			n = 16;
-		memcpy(comm, s ? s + 1 : "", n);
-		comm[n] = '\0';
-	}
-	return true;
 }
 
 enum { NO_RUNTIME, RUNTIME_STARTING, RUNTIME_READY };
@@ -437,7 +375,7 @@ static int scan(int self)
 		char comm[20];
 		int rs = RUNTIME_READY;
 
-		if (!read_stat(list[i], &st, comm))
+		if (!rt_tree_read_stat(list[i], &st, comm))
 			continue; /* gone (reaped by a parent not frozen yet) */
 		if (!m && st.state != 'Z' &&
 		    (shares_parent_vm(list[i], st.ppid) ||
@@ -457,7 +395,7 @@ static int scan(int self)
 				m->zombie = true;
 				tree.zombies++;
 			} else if (rs == NO_RUNTIME) {
-				fail("finding the process tree", m->pid, comm,
+				rt_tree_fail("finding the process tree", m->pid, comm,
 				     "does not run the runtime (statically linked, or started "
 				     "without it): the tree cannot be checkpointed whole");
 				return -EOPNOTSUPP;
@@ -501,7 +439,7 @@ static void check_pending(void)
 
 		if (m->zombie || m->fd >= 0)
 			continue;
-		if (!read_stat(m->pid, &st, NULL)) {
+		if (!rt_tree_read_stat(m->pid, &st, NULL)) {
 			/* Reaped: no longer part of the tree. The order stays:
 			 * parents before children. */
 			memmove(m, m + 1, sizeof(*m) * (size_t)(tree.n - i - 1));
@@ -545,7 +483,7 @@ static int wait_joined(uint64_t deadline)
 		if (pending() > 0 && rt_now_ns(CLOCK_MONOTONIC) > deadline) {
 			for (int i = 0; i < tree.n; i++)
 				if (!tree.m[i].zombie && tree.m[i].fd < 0) {
-					fail("freezing the process tree", tree.m[i].pid,
+					rt_tree_fail("freezing the process tree", tree.m[i].pid,
 					     tree.m[i].comm,
 					     "did not join the checkpoint in time (its trigger "
 					     "signal blocked, or busy with a checkpoint of its own)");
@@ -613,354 +551,35 @@ int rt_tree_gather(void)
 	}
 }
 
-bool rt_tree_std_pipe(uint64_t id)
-{
-	for (int i = 0; i < tree.nstd; i++)
-		if (tree.std_pipes[i] == id)
-			return true;
-	return false;
-}
-
-/* The pipe ends, sockets and regular files process pid holds, as seen
- * from outside it. */
-static int scan_fds(int pid, struct open_pipe *v, int *n, int cap)
-{
-	char path[64], buf[4096], *p = rt_fmt_i64(rt_stpcpy(path, "/proc/"), pid);
-	int dfd;
-
-	rt_stpcpy(p, "/fd");
-	dfd = (int)sc_sys4(__NR_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	if (dfd < 0)
-		return dfd;
-	for (long r; (r = sc_sys3(__NR_getdents64, dfd, buf, sizeof(buf))) > 0;) {
-		for (long off = 0; off < r;) {
-			struct dirent64 *d = (void *)(buf + off);
-			char target[RT_MAX_PATH], ipath[96], *info;
-			struct pp_fdinfo fi;
-			struct open_pipe *h;
-			struct stat st;
-			long len;
-			size_t ilen;
-			const char *c;
-
-			off += d->d_reclen;
-			if (d->d_name[0] < '0' || d->d_name[0] > '9')
-				continue;
-			len = sc_sys4(__NR_readlinkat, dfd, d->d_name, target, sizeof(target) - 1);
-			if (len <= 0)
-				continue;
-			target[len] = '\0';
-			if (*n == cap) {
-				sc_sys1(__NR_close, dfd);
-				return -E2BIG;
-			}
-			h = &v[*n];
-			memset(h, 0, sizeof(*h));
-			h->pid = pid;
-			for (c = d->d_name; *c; c++)
-				h->fd = h->fd * 10 + (*c - '0');
-			if (target[0] == '/') {
-				if (sc_sys4(__NR_newfstatat, dfd, d->d_name, &st, 0) ||
-				    !S_ISREG(st.st_mode) ||
-				    !(h->path = rt_strdup(target, (size_t)len)))
-					continue;
-				(*n)++;
-				continue;
-			}
-			h->sock = !strncmp(target, "socket:[", 8);
-			if (strncmp(target, "pipe:[", 6) && !h->sock)
-				continue;
-			for (c = target + (h->sock ? 8 : 6); *c >= '0' && *c <= '9'; c++)
-				h->id = h->id * 10 + (uint64_t)(*c - '0');
-			if (h->sock) {
-				(*n)++;
-				continue;
-			}
-			rt_stpcpy(rt_stpcpy(rt_stpcpy(ipath, path), "info/"), d->d_name);
-			info = rt_read_file(ipath, &ilen);
-			if (!info || pp_parse_fdinfo(info, ilen, &fi))
-				continue;
-			h->ends = (uint8_t)(1U << (fi.flags & O_ACCMODE));
-			(*n)++;
-		}
-	}
-	sc_sys1(__NR_close, dfd);
-	return 0;
-}
-
-/*
- * A regular file opened before a fork is one open description in parent
- * and child: one offset. kcmp tells; each later holder is recorded as the
- * same description as the first (doc/trees.md).
- */
-static int find_shared_descs(const struct open_pipe *v, int n)
-{
-	tree.descs = rt_alloc(sizeof(*tree.descs) * (size_t)(n + 1));
-	if (!tree.descs)
-		return -ENOMEM;
-	for (int j = 0; j < n; j++) {
-		if (!v[j].path)
-			continue;
-		for (int i = 0; i < j; i++) {
-			if (!v[i].path || v[i].pid == v[j].pid || strcmp(v[i].path, v[j].path) ||
-			    sc_sys5(__NR_kcmp, v[i].pid, v[j].pid, 0 /* KCMP_FILE */, v[i].fd,
-				    v[j].fd))
-				continue;
-			tree.descs[tree.ndescs++] =
-				(struct shared_desc){ v[j].pid, v[j].fd, v[i].pid, v[i].fd };
-			break;
-		}
-	}
-	return 0;
-}
-
-/* Process pid of the tree has what cannot be checkpointed: it fails,
- * naming it. */
-static int fail_pid(const char *what, int pid, const char *why)
-{
-	char comm[20];
-	struct pp_stat st;
-
-	if (!read_stat(pid, &st, comm))
-		comm[0] = '\0';
-	fail(what, pid, comm, why);
-	return -EOPNOTSUPP;
-}
-
-/* Descriptor fd of pid is one end of something whose other end is
- * outside the tree. */
-static int fail_fd(const char *what, int pid, int fd, const char *kind, uint64_t id)
-{
-	char why[128], *p = rt_stpcpy(why, "fd ");
-
-	p = rt_fmt_i64(p, fd);
-	p = rt_stpcpy(rt_stpcpy(p, ": the other end of "), kind);
-	rt_stpcpy(rt_fmt_u64(rt_stpcpy(p, ":["), id), "] is outside the tree");
-	return fail_pid(what, pid, why);
-}
-
-/*
- * A socketpair made before a fork may have one half in each process:
- * each member dumps its half as such (fd_unix.c), and only here is it
- * known whether the other half is in the tree.
- */
-static int check_pairs(const struct open_pipe *v, int n)
-{
-	struct fd_dump_ctx dctx = { 0 };
-
-	for (int i = 0; i < n; i++) {
-		uint64_t peer;
-		bool inside = false;
-
-		if (!v[i].sock || !(peer = fd_unix_pair_peer(&dctx, v[i].id)))
-			continue;
-		for (int k = 0; k < n && !inside; k++)
-			inside = v[k].sock && v[k].id == peer;
-		if (!inside)
-			return fail_fd("socketpairs between processes", v[i].pid, v[i].fd,
-				       "socket", v[i].id);
-	}
-	return 0;
-}
-
-/*
- * A pipe whose every write end is closed reads EOF (make gives its jobs
- * such a pipe as stdin): the restore is the same, since crload closes its
- * scratch write end. Whether a writer is left anywhere, in the tree or
- * outside: a non-blocking read of an empty pipe returns EOF only when there
- * is none. Only an empty pipe is asked, since a read would take a byte.
- */
-static bool no_writers(int pid, int fd)
-{
-	char path[64], c;
-	int avail = 1;
-	long pfd, r = -1;
-
-	rt_fmt_i64(rt_stpcpy(rt_fmt_i64(rt_stpcpy(path, "/proc/"), pid), "/fd/"), fd);
-	pfd = sc_sys4(__NR_openat, AT_FDCWD, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
-	if (pfd < 0)
-		return false;
-	if (!sc_sys3(__NR_ioctl, pfd, FIONREAD, &avail) && !avail)
-		r = sc_sys3(__NR_read, pfd, &c, 1);
-	sc_sys1(__NR_close, pfd);
-	return r == 0;
-}
-
-/*
- * Every process dumps its own descriptors, so only the root, looking at
- * all of them while everybody is frozen, can tell whether a pipe has all
- * its ends in the tree. One with an end outside, held at a descriptor
- * above 2, cannot be restored: the checkpoint fails naming the holder. One
- * on a standard stream is crload's own to give when an end is outside (a
- * job piped into a logger) but the tree's when every end is inside (a
- * shell pipeline): the latter are sent to every member, which dumps them
- * as pipes (fd_inherit.c).
- */
-static int check_pipes(void)
-{
-	const uint8_t both = 1U << O_RDONLY | 1U << O_WRONLY;
-	struct open_pipe *v = rt_alloc(sizeof(*v) * TREE_MAX * 4);
-	int n = 0, err;
-
-	tree.std_pipes = rt_alloc(sizeof(*tree.std_pipes) * MSG_PIPES);
-	if (!v || !tree.std_pipes)
-		return -ENOMEM;
-	err = scan_fds(tree.root, v, &n, TREE_MAX * 4);
-	for (int i = 0; i < tree.n && !err; i++)
-		if (tree.m[i].fd >= 0)
-			err = scan_fds(tree.m[i].pid, v, &n, TREE_MAX * 4);
-	if (!err)
-		err = find_shared_descs(v, n);
-	if (err) {
-		rt_dump_res.what = "looking at the pipes between processes";
-		return err;
-	}
-	for (int i = 0; i < n; i++) {
-		uint8_t ends = 0;
-
-		if (v[i].path || v[i].sock)
-			continue;
-		for (int k = 0; k < n; k++)
-			if (v[k].id == v[i].id && !v[k].path && !v[k].sock)
-				ends |= v[k].ends;
-		if (ends == 1U << O_RDONLY && no_writers(v[i].pid, v[i].fd))
-			ends = both;
-		if ((ends & both) != both && v[i].fd > 2)
-			return fail_fd("pipes between processes", v[i].pid, v[i].fd, "pipe",
-				       v[i].id);
-		if ((ends & both) != both || v[i].fd > 2 || rt_tree_std_pipe(v[i].id))
-			continue;
-		if (tree.nstd == MSG_PIPES) {
-			rt_dump_res.what = "looking at the pipes between processes";
-			return -E2BIG;
-		}
-		tree.std_pipes[tree.nstd++] = v[i].id;
-	}
-	return check_pairs(v, n);
-}
-
-/* A SysV shared memory segment the checkpointed processes attach. */
-struct sysv_use {
-	uint64_t shmid;
-	int pid; /* the first process attaching it */
-	uint32_t vmas; /* its attachments in the checkpointed processes */
-};
-
-/* Counts pid's attachments of SysV segments ("/SYSVKEY" mappings of
- * the shm mount, whose inode is the shmid) into u. */
-static int count_sysv(int pid, struct sysv_use *u, int *n, int cap)
-{
-	char path[64], *buf;
-	size_t len, pos = 0, ll;
-	const char *line;
-
-	rt_stpcpy(rt_fmt_i64(rt_stpcpy(path, "/proc/"), pid), "/maps");
-	if (!(buf = rt_read_file(path, &len)))
-		return -EIO;
-	while ((line = pp_next_line(buf, len, &pos, &ll))) {
-		struct pp_map m;
-		int i = 0;
-
-		if (pp_parse_maps_line(line, ll, &m) || !m.path || m.path_len < 5 ||
-		    memcmp(m.path, "/SYSV", 5))
-			continue;
-		while (i < *n && u[i].shmid != m.ino)
-			i++;
-		if (i == *n) {
-			if (*n == cap)
-				return -E2BIG;
-			u[(*n)++] = (struct sysv_use){ m.ino, pid, 0 };
-		}
-		u[i].vmas++;
-	}
-	return 0;
-}
-
-/* The next decimal number of /proc/sysvipc/shm at *p, maybe negative. */
-static int64_t next_num(const char **p, const char *end)
-{
-	int64_t v = 0, sign = 1;
-
-	while (*p < end && (**p == ' ' || **p == '\t'))
-		(*p)++;
-	if (*p < end && **p == '-') {
-		sign = -1;
-		(*p)++;
-	}
-	while (*p < end && **p >= '0' && **p <= '9')
-		v = v * 10 + (*(*p)++ - '0');
-	return v * sign;
-}
-
-/*
- * A SysV segment is restored as shared memory of the tree (doc/trees.md):
- * one that a process outside the checkpoint also attaches (its nattch,
- * one per mapping, counts more than the checkpointed processes' maps
- * show) would no longer be shared with it. The checkpoint fails instead.
- */
-static int check_sysv(void)
-{
-	struct sysv_use *u = rt_alloc(sizeof(*u) * 1024);
-	size_t len, pos = 0, ll;
-	const char *line;
-	char *buf;
-	int n = 0, err;
-
-	if (!u)
-		return -ENOMEM;
-	err = count_sysv((int)sc_sys0(__NR_getpid), u, &n, 1024);
-	for (int i = 0; i < tree.n && !err; i++)
-		if (tree.m[i].fd >= 0)
-			err = count_sysv(tree.m[i].pid, u, &n, 1024);
-	if (!err && n && !(buf = rt_read_file("/proc/sysvipc/shm", &len)))
-		err = -EIO;
-	if (err) {
-		rt_dump_res.what = "looking at SysV shared memory";
-		return err;
-	}
-	/* key shmid perms size cpid lpid nattch ..., after a header line */
-	while (n && (line = pp_next_line(buf, len, &pos, &ll))) {
-		const char *p = line, *end = line + ll;
-		int64_t key = next_num(&p, end), shmid = next_num(&p, end), nattch;
-
-		for (int f = 0; f < 4; f++)
-			next_num(&p, end);
-		nattch = next_num(&p, end);
-		for (int i = 0; i < n; i++) {
-			char why[128], *w = rt_stpcpy(why, "attaches SysV shared memory segment ");
-
-			if (u[i].shmid != (uint64_t)shmid || nattch <= u[i].vmas)
-				continue;
-			w = rt_fmt_i64(rt_stpcpy(rt_fmt_i64(w, shmid), " (key "), key);
-			rt_stpcpy(w, "), which a process outside the checkpoint attaches too");
-			return fail_pid("SysV shared memory", u[i].pid, why);
-		}
-	}
-	return 0;
-}
-
 int rt_tree_start_writing(const char *tmpdir)
 {
 	struct tree_msg *m = tree.msg;
-	int err;
+	int *pids = rt_alloc(sizeof(*pids) * (size_t)(tree.n + 1)), n = 0, err;
+	const uint64_t *std;
 
-	if ((err = check_sysv()))
-		return err;
-	if (!tree.joined)
-		return 0;
-	if ((err = check_pipes()))
+	if (!pids)
+		return -ENOMEM;
+	pids[n++] = tree.root;
+	for (int i = 0; i < tree.n; i++)
+		if (tree.m[i].fd >= 0)
+			pids[n++] = tree.m[i].pid;
+	if ((err = rt_tree_scan(pids, n)) || !tree.joined)
 		return err;
 	memset(m, 0, sizeof(*m));
 	m->type = MSG_WRITE;
-	for (int i = 0; i < tree.nstd; i++)
-		m->std_pipes[m->nstd++] = tree.std_pipes[i];
+	m->nstd = (uint32_t)rt_tree_std_pipes(&std);
+	if (m->nstd > MSG_PIPES) {
+		rt_dump_res.what = "looking at the pipes between processes";
+		return -E2BIG;
+	}
+	memcpy(m->std_pipes, std, sizeof(*std) * m->nstd);
 	rt_stpcpy(m->text, tmpdir);
 	rt_stpcpy(m->image, rt_dump_res.image);
 	for (int i = 0; i < tree.n; i++) {
 		int err;
 
 		if (tree.m[i].fd >= 0 && (err = send_msg(tree.m[i].fd, m))) {
-			fail("starting the tree's writers", tree.m[i].pid, tree.m[i].comm,
+			rt_tree_fail("starting the tree's writers", tree.m[i].pid, tree.m[i].comm,
 			     "is gone");
 			return err;
 		}
@@ -983,11 +602,11 @@ int rt_tree_collect(struct rt_tree_files *out)
 		if (mb->fd < 0)
 			continue;
 		if (recv_msg(mb->fd, m) || m->type != MSG_WRITTEN || m->pid != mb->pid) {
-			fail("writing the tree", mb->pid, mb->comm, "died while writing");
+			rt_tree_fail("writing the tree", mb->pid, mb->comm, "died while writing");
 			return -EPIPE;
 		}
 		if (m->err) {
-			fail("writing the tree", mb->pid, mb->comm, "failed: ");
+			rt_tree_fail("writing the tree", mb->pid, mb->comm, "failed: ");
 			rt_stpcpy(rt_dump_res.detail + strlen(rt_dump_res.detail), m->text);
 			return m->err;
 		}
@@ -1005,28 +624,6 @@ int rt_tree_collect(struct rt_tree_files *out)
 			out->sums[out->n++] = s;
 		}
 		out->bytes += m->bytes;
-	}
-	return 0;
-}
-
-static int attach_descs(Sc__ProcEntry *pe)
-{
-	for (int i = 0; i < tree.ndescs; i++) {
-		Sc__SharedDesc *d;
-
-		if (tree.descs[i].pid != pe->pid)
-			continue;
-		if (!pe->shared &&
-		    !(pe->shared = rt_alloc(sizeof(*pe->shared) * (size_t)tree.ndescs)))
-			return -ENOMEM;
-		d = rt_alloc(sizeof(*d));
-		if (!d)
-			return -ENOMEM;
-		sc__shared_desc__init(d);
-		d->fd = tree.descs[i].fd;
-		d->same_pid = tree.descs[i].same_pid;
-		d->same_fd = tree.descs[i].same_fd;
-		pe->shared[pe->n_shared++] = d;
 	}
 	return 0;
 }
@@ -1058,7 +655,7 @@ int rt_tree_procs(Sc__ProcEntry ***out)
 			pe->has_exit_status = tree.m[i].zombie;
 			pe->exit_status = tree.m[i].exit_status;
 		}
-		if (attach_descs(pe))
+		if (rt_tree_attach_descs(pe))
 			return -ENOMEM;
 		v[k++] = pe;
 	}
