@@ -54,13 +54,11 @@ bool rt_tree_fd(int fd)
 
 bool rt_tree_active(void)
 {
-	return nprocs > 1;
-}
+	size_t live = 0;
 
-bool rt_tree_std_pipe(uint64_t id)
-{
-	(void)id;
-	return false;
+	for (size_t i = 0; i < nprocs; i++)
+		live += !procs[i].zombie;
+	return live > 1;
 }
 
 /* ---- finding and holding the tree ---- */
@@ -89,7 +87,8 @@ static void release_all(void)
 {
 	rt_tcp_release();
 	for (size_t i = 0; i < nprocs; i++)
-		pt_release(&procs[i].pt);
+		if (!procs[i].zombie)
+			pt_release(&procs[i].pt);
 }
 
 static void fail(const char *fmt, ...)
@@ -144,9 +143,11 @@ static bool held(pid_t pid)
 	return false;
 }
 
+/* Stops pid; a zombie is only listed, with its wait status. */
 static void hold(pid_t pid)
 {
 	char err[PT_ERR_LEN];
+	struct pp_stat st;
 	struct cd_proc *p;
 
 	procs = realloc(procs, (nprocs + 1) * sizeof(*procs));
@@ -158,9 +159,26 @@ static void hold(pid_t pid)
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
 	p->mem_fd = p->pidfd = -1;
+	if (read_ids(pid, &st))
+		fail("process %d: no such process", pid);
+	p->ppid = st.ppid;
+	p->pgid = st.pgrp;
+	p->sid = st.session;
+	if (st.state == 'Z' && pid != opt.root) {
+		p->zombie = true;
+		p->exit_status = st.exit_code;
+		nprocs++;
+		return;
+	}
 	if (pt_seize(pid, &p->pt, err))
 		fail("%s", err);
 	nprocs++;
+	/* Its parent, group and session cannot change while it is stopped. */
+	if (read_ids(pid, &st))
+		fail("process %d: exited while being stopped", pid);
+	p->ppid = st.ppid;
+	p->pgid = st.pgrp;
+	p->sid = st.session;
 }
 
 /* The children of every thread of pid, into out (at most cap). */
@@ -210,14 +228,8 @@ static void hold_tree(void)
 			size_t n = children_of(procs[i].pid, kids, 1024);
 
 			for (size_t k = 0; k < n; k++) {
-				struct pp_stat st;
-
 				if (held(kids[k]))
 					continue;
-				if (read_ids(kids[k], &st) == 0 && st.state == 'Z')
-					fail("process %d has a child %d that has exited and is not "
-					     "reaped yet: crdump does not capture zombies yet",
-					     procs[i].pid, kids[k]);
 				hold(kids[k]);
 				grew = true;
 			}
@@ -225,21 +237,32 @@ static void hold_tree(void)
 	} while (grew);
 }
 
+/* The pipes, socketpairs, shared descriptions and SysV segments between
+ * the tree's processes (runtime/tree_scan.c). */
+static void scan_tree(void)
+{
+	int *pids = calloc(nprocs, sizeof(*pids)), n = 0, err;
+
+	if (!pids)
+		fail("out of memory");
+	for (size_t i = 0; i < nprocs; i++)
+		if (!procs[i].zombie)
+			pids[n++] = procs[i].pid;
+	if ((err = rt_tree_scan(pids, n)))
+		fail("%s: %s", rt_dump_res.what ? rt_dump_res.what : "looking at the tree",
+		     rt_dump_res.detail[0] ? rt_dump_res.detail : strerror(-err));
+	free(pids);
+}
+
 /* Everything crdump needs open on a held process before dumping it. */
 static void open_proc(struct cd_proc *p)
 {
 	char path[64], err[PT_ERR_LEN];
-	struct pp_stat st;
 	struct dirent *d;
 	int max = -1;
 	DIR *dir;
 	bool ok;
 
-	if (read_ids(p->pid, &st))
-		fail("process %d: cannot read its /proc/%d/stat", p->pid, p->pid);
-	p->ids.ppid = st.ppid;
-	p->ids.pgid = st.pgrp;
-	p->ids.sid = st.session;
 	snprintf(path, sizeof(path), "/proc/%d/mem", p->pid);
 	p->mem_fd = open(path, O_RDWR | O_CLOEXEC);
 	p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
@@ -356,9 +379,14 @@ static void write_inventory(uint64_t freeze_ns)
 	for (size_t i = 0; i < nprocs; i++) {
 		sc__proc_entry__init(&entries[i]);
 		entries[i].pid = procs[i].pid;
-		entries[i].ppid = procs[i].ids.ppid;
-		entries[i].pgid = procs[i].ids.pgid;
-		entries[i].sid = procs[i].ids.sid;
+		entries[i].ppid = procs[i].ppid;
+		entries[i].pgid = procs[i].pgid;
+		entries[i].sid = procs[i].sid;
+		entries[i].has_zombie = entries[i].has_exit_status = procs[i].zombie;
+		entries[i].zombie = procs[i].zombie;
+		entries[i].exit_status = procs[i].exit_status;
+		if (rt_tree_attach_descs(&entries[i]))
+			fail("out of memory");
 		list[i] = &entries[i];
 	}
 	inv.version = SC_IMAGE_VERSION;
@@ -372,7 +400,7 @@ static void write_inventory(uint64_t freeze_ns)
 		rt_image_discard(&img);
 		fail("process %d is a job of an interactive shell (its session leader %d is not in "
 		     "the tree): dump it with --shell-job, restore it with crload --shell-job",
-		     opt.root, procs[0].ids.sid);
+		     opt.root, procs[0].sid);
 	}
 	inv.n_files = nsums;
 	inv.files = sums;
@@ -534,10 +562,13 @@ int main(int argc, char **argv)
 
 	t0 = now_ns();
 	hold_tree();
+	scan_tree();
 	for (size_t i = 0; i < nprocs; i++)
-		open_proc(&procs[i]);
+		if (!procs[i].zombie)
+			open_proc(&procs[i]);
 	for (size_t i = 0; i < nprocs; i++)
-		dump_proc(&procs[i]);
+		if (!procs[i].zombie)
+			dump_proc(&procs[i]);
 	t1 = now_ns();
 	write_inventory(t1 - t0);
 
@@ -549,7 +580,8 @@ int main(int argc, char **argv)
 		/* The image is complete and durable: the tree goes, as a
 		 * whole, before any of it could run again. */
 		for (size_t i = 0; i < nprocs; i++)
-			kill(procs[i].pid, SIGKILL);
+			if (!procs[i].zombie)
+				kill(procs[i].pid, SIGKILL);
 		for (size_t i = 0; i < nprocs; i++)
 			close_proc(&procs[i]);
 		release_all();

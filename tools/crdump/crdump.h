@@ -16,9 +16,9 @@ struct cd_proc {
 	int *local_fds;		/* ours for each of its descriptors (-1: none) */
 	int n_local;
 	uint64_t brk;
-	struct pp_stat_lite {
-		int ppid, pgid, sid;
-	} ids;
+	int ppid, pgid, sid;
+	bool zombie;		/* exited, not reaped: only its wait status is kept */
+	int exit_status;
 };
 
 /* core.c */
