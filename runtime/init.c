@@ -30,8 +30,13 @@
 #include <unistd.h>
 
 #include "dump.h"
+#include "selfckpt/beacon.h"
 
 struct rt_config rt_cfg;
+/* crdump asks through it (selfckpt/beacon.h). */
+__attribute__((visibility("default"))) const struct selfckpt_beacon selfckpt_beacon = {
+	SELFCKPT_BEACON_VERSION, &rt_cfg.trigger_sig, rt_cfg.dir
+};
 
 /* One checkpoint at a time; a trigger meanwhile is dropped. */
 static bool checkpointing;

@@ -422,18 +422,11 @@ static void write_inventory(uint64_t freeze_ns)
 
 /* The temporary directory beside DIR; DIR itself must not exist or be
  * empty, as rename() replaces only an empty directory. */
-static void open_image_dir(void)
+static void check_image_dir(void)
 {
-	char *copy = strdup(opt.dir), *copy2 = strdup(opt.dir), *parent, *base;
 	struct stat st;
 	DIR *d;
 
-	if (!copy || !copy2)
-		fail("out of memory");
-	parent = dirname(copy);
-	base = basename(copy2);
-	if (strlen(base) + 16 > sizeof(img.tmpname))
-		fail("%s: the name is too long", opt.dir);
 	if (!stat(opt.dir, &st)) {
 		struct dirent *e;
 		bool empty = true;
@@ -449,6 +442,19 @@ static void open_image_dir(void)
 		if (!empty)
 			fail("%s is not empty: give a new or an empty directory", opt.dir);
 	}
+}
+
+static void open_image_dir(void)
+{
+	char *copy = strdup(opt.dir), *copy2 = strdup(opt.dir), *parent, *base;
+
+	if (!copy || !copy2)
+		fail("out of memory");
+	parent = dirname(copy);
+	base = basename(copy2);
+	if (strlen(base) + 16 > sizeof(img.tmpname))
+		fail("%s: the name is too long", opt.dir);
+	check_image_dir();
 	img.dirfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (img.dirfd < 0)
 		fail("%s: %s", parent, strerror(errno));
@@ -545,11 +551,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (runs_runtime(opt.root)) {
-		fprintf(stderr,
-			"crdump: process %d runs the selfckpt runtime: checkpoint it with its "
-			"trigger signal (kill -USR2 %d) instead\n",
-			opt.root, opt.root);
-		return 1;
+		char err[CD_ERR_LEN];
+
+		check_image_dir();
+		if (cd_cooperative(opt.root, opt.dir, opt.leave_running, err)) {
+			fprintf(stderr, "crdump: %s\n", err);
+			return 1;
+		}
+		return 0;
 	}
 	/* One descriptor of ours per descriptor of the tree's. */
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
