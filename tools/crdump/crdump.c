@@ -43,6 +43,7 @@ static struct {
 
 static struct cd_proc *procs;
 static size_t nprocs;
+static struct rt_image img = { .fd = -1, .dirfd = -1 };
 
 /* ---- what the dump halves ask of the tree (runtime/tree.c in the runtime) ---- */
 
@@ -95,6 +96,9 @@ static void fail(const char *fmt, ...)
 {
 	va_list ap;
 
+	/* Nothing that looks like an image, and the tree runs on. */
+	if (img.fd >= 0)
+		rt_image_discard(&img);
 	release_all();
 	fputs("crdump: ", stderr);
 	va_start(ap, fmt);
@@ -319,14 +323,12 @@ static void close_proc(struct cd_proc *p)
 
 /* ---- writing the image ---- */
 
-static struct rt_image img;
 static Sc__FileSum **sums;
 static size_t nsums;
 static uint64_t bytes;
 
 static void failed_step(struct cd_proc *p, const char *what, int err, const char *why)
 {
-	rt_image_discard(&img);
 	fail("process %d: %s: %s", p->pid, what, why[0] ? why : strerror(-err));
 }
 
@@ -397,7 +399,6 @@ static void write_inventory(uint64_t freeze_ns)
 	inv.procs = list;
 	rt_dump_job(&inv);
 	if (inv.shell_job && !opt.shell_job) {
-		rt_image_discard(&img);
 		fail("process %d is a job of an interactive shell (its session leader %d is not in "
 		     "the tree): dump it with --shell-job, restore it with crload --shell-job",
 		     opt.root, procs[0].sid);
@@ -413,10 +414,11 @@ static void write_inventory(uint64_t freeze_ns)
 		inv.hostname = uts.nodename;
 	}
 	if ((err = rt_image_write_msg(&img, "inventory", SC_IMG_INVENTORY, &inv.base)) ||
-	    (err = rt_image_commit(&img))) {
-		rt_image_discard(&img);
+	    (err = rt_image_commit(&img)))
 		fail("writing the image: %s", strerror(-err));
-	}
+	/* Complete: no failure from here may remove it. */
+	close(img.fd);
+	img.fd = -1;
 	bytes += img.bytes;
 }
 
@@ -494,6 +496,7 @@ static void parse_args(int argc, char **argv)
 	char *end;
 	int c;
 
+	opterr = 0; /* one line of our own instead */
 	while ((c = getopt_long(argc, argv, "t:D:vhj", longs, NULL)) != -1) {
 		switch (c) {
 		case 't':
@@ -522,12 +525,13 @@ static void parse_args(int argc, char **argv)
 			usage(stdout);
 			exit(0);
 		default:
-			usage(stderr);
+			fprintf(stderr, "crdump: %s: unknown option or missing value (crdump --help)\n",
+				argv[optind - 1]);
 			exit(2);
 		}
 	}
 	if (!opt.root || !opt.dir || optind != argc) {
-		usage(stderr);
+		fputs("crdump: -t PID and -D DIR are needed (crdump --help)\n", stderr);
 		exit(2);
 	}
 }
