@@ -25,6 +25,7 @@
 
 #include "procparse.h"
 #include "rt.h"
+#include "selfckpt/reissue.h"
 
 #define MAX_THREADS 32768
 #define PARK_STACK 8192
@@ -122,26 +123,7 @@ static void save_context(struct rt_thread *t, ucontext_t *uc)
 	}
 }
 
-#define NR_nanosleep 35
-#define NR_clock_nanosleep 230
-#define NR_restart_syscall 219
 #define TIMER_ABSTIME_FLAG 1
-
-/* Blocking calls that are safe to issue again with the same registers. */
-static bool reissuable(long nr)
-{
-	static const long calls[] = {
-		7 /* poll */,		 23 /* select */,	  34 /* pause */,
-		NR_nanosleep,		 130 /* rt_sigsuspend */, 202 /* futex */,
-		NR_clock_nanosleep,	 232 /* epoll_wait */,	  270 /* pselect6 */,
-		271 /* ppoll */,	 281 /* epoll_pwait */,	  441 /* epoll_pwait2 */,
-	};
-
-	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
-		if (calls[i] == nr)
-			return true;
-	return false;
-}
 
 /* The call glibc's stub before pc made ("mov $nr, %eax; syscall"), or -1.
  * Read through the kernel: the bytes before pc may not be mapped. */
@@ -180,14 +162,14 @@ static void restart_interrupted(const struct rt_thread *t, ucontext_t *uc)
 	 * names it, and only calls safe to issue again are. */
 	if (nr < 0 || t->sys_pc != (uint64_t)g[REG_RIP]) {
 		nr = stub_syscall_nr((uint64_t)g[REG_RIP]);
-		if (!reissuable(nr))
+		if (!sc_reissuable(nr))
 			return;
 	}
-	if (nr == NR_restart_syscall)
+	if (nr == SC_NR_restart_syscall)
 		return;
-	if (nr == NR_nanosleep && g[REG_RSI])
+	if (nr == SC_NR_nanosleep && g[REG_RSI])
 		g[REG_RDI] = g[REG_RSI];
-	else if (nr == NR_clock_nanosleep && !(g[REG_RSI] & TIMER_ABSTIME_FLAG) && g[REG_R10])
+	else if (nr == SC_NR_clock_nanosleep && !(g[REG_RSI] & TIMER_ABSTIME_FLAG) && g[REG_R10])
 		g[REG_RDX] = g[REG_R10];
 	g[REG_RAX] = nr;
 	g[REG_RIP] -= 2; /* the syscall instruction */

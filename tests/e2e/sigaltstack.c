@@ -14,11 +14,13 @@
  *   - a sigqueue()d real-time signal arrives with its value;
  *   - sigaction() returns the app's handler, flags and mask for each;
  *   - the app's SIGUSR2 handler ran at least once (the checkpoint trigger;
- *     in the twice scenario it is sent once more).
+ *     in the twice scenario it is sent once more). Not under crdump
+ *     (E2E_CAPTURE=crdump), which sends no signal.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -272,9 +274,11 @@ int main(int argc, char **argv)
 		check_action(&acts[i]);
 
 	/* The checkpoint trigger reached the app's own handler too. */
-	if (usr2_runs < 1)
+	const char *capture = getenv("E2E_CAPTURE");
+
+	if (usr2_runs < 1 && !(capture && !strcmp(capture, "crdump")))
 		test_fail("the app's SIGUSR2 handler never ran");
-	if (usr2_signo != SIGUSR2)
+	if (usr2_runs && usr2_signo != SIGUSR2)
 		test_fail("the app's SIGUSR2 handler got si_signo %d", usr2_signo);
 	printf("%lu SIGWINCHs on the alternate stack, %d SIGUSR2s\n", loops, usr2_runs);
 	test_pass();

@@ -338,6 +338,7 @@ static void dump_proc(struct cd_proc *p)
 				   SC__PROC_CORE__INIT, SC__SIG_ACTS__INIT };
 	struct rt_image pim = { .dirfd = img.dirfd, .fd = img.fd, .pid = p->pid };
 	static char why[RT_MAX_PATH + 128];
+	char path[RT_MAX_PATH];
 	const char *what;
 	int err;
 
@@ -346,6 +347,9 @@ static void dump_proc(struct cd_proc *p)
 				     .brk = p->brk, .refuse_tcp = !opt.tcp_established };
 	snprintf(rt_src.proc, sizeof(rt_src.proc), "/proc/%d", p->pid);
 	why[0] = '\0';
+	/* Relative names (a unix socket's, say) mean what they mean to it. */
+	if (chdir(rt_src_path(path, "cwd")))
+		failed_step(p, "its working directory", -errno, "");
 	if ((err = rt_dump_fds(&pim, &f.fds, why)))
 		failed_step(p, "descriptors", err, why);
 	if ((err = rt_dump_mm(&pim, &f.mm, &f.pm)))
@@ -586,9 +590,10 @@ int main(int argc, char **argv)
 	write_inventory(t1 - t0);
 
 	if (opt.leave_running) {
+		/* Connections leave repair mode through our descriptors. */
+		release_all();
 		for (size_t i = 0; i < nprocs; i++)
 			close_proc(&procs[i]);
-		release_all();
 	} else {
 		/* The image is complete and durable: the tree goes, as a
 		 * whole, before any of it could run again. */

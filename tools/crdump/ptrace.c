@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 
 #include "ptrace.h"
+#include "selfckpt/reissue.h"
 
 static struct pt_thread *find(struct pt_target *t, pid_t tid)
 {
@@ -44,6 +45,20 @@ static bool wait_stopped(pid_t tid)
 			return false;
 		if (WIFSTOPPED(st))
 			return true;
+	}
+}
+
+/*
+ * A blocking call that the stop cut short with a plain EINTR (epoll_wait,
+ * unlike most, is never restarted by the kernel) would show the program
+ * an EINTR it never asked for: it is issued again instead, in the process
+ * let go and in the image alike.
+ */
+static void reissue_eintr(struct user_regs_struct *r)
+{
+	if ((long)r->orig_rax >= 0 && (long)r->rax == -EINTR && sc_reissuable((long)r->orig_rax)) {
+		r->rax = r->orig_rax;
+		r->rip -= 2;
 	}
 }
 
@@ -102,6 +117,7 @@ static int seize_new(struct pt_target *t, char *err)
 			t->nthreads--;
 			continue;
 		}
+		reissue_eintr(&th->regs);
 		added++;
 	}
 	closedir(dir);
