@@ -43,6 +43,8 @@ int inet_set_int(int s, int level, int opt, int val);
 void fd_inet_describe(const Sc__Fd *e, char *buf, size_t len);
 /* Rebuilds in s the established connection of in; -1 with err set. */
 int tcp_repair_restore(int s, const Sc__InetSocket *in, char *err);
+/* The connections of fds crdump's holder keeps open are let go by it. */
+void tcp_take_over_held(const Sc__Fds *fds);
 /* Once every descriptor is in place: connections leave repair mode. */
 int tcp_repair_finish(const Sc__Fds *fds, char *err);
 

@@ -94,6 +94,9 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 	for (int i = 0; i < n; i++)
 		close(to_close[i]);
 
+	/* Before any socket binds a port they hold. */
+	tcp_take_over_held(fds);
+
 	/* The shared pipes are this process's to use and close. */
 	struct fd_restore_ctx rctx = { .fds = fds,
 				       .scratch_min = max_app + 1,

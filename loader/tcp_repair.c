@@ -15,11 +15,41 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "fd_restore.h"
+#include "selfckpt/tcp_hold.h"
+
+#define HOLDER_WAIT_MS 5000
+
+/*
+ * A connection crdump's holder keeps open (selfckpt/tcp_hold.h) is let go
+ * by it first: neither its two addresses nor its port can be taken while
+ * it is held. No holder, nothing to do.
+ */
+static void take_over(const Sc__InetSocket *in)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sc_tcp_hold_name(&sa, in->local.data, in->local.len, in->peer.data,
+					 in->peer.len);
+	int c = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	struct pollfd p = { .fd = c, .events = POLLIN };
+	char ack;
+
+	if (c < 0)
+		return;
+	if (!connect(c, (struct sockaddr *)&sa, len) && poll(&p, 1, HOLDER_WAIT_MS) == 1) {
+		/* Its answer, or the end of a holder that died: let go either way. */
+		ssize_t n = read(c, &ack, 1);
+
+		(void)n;
+	}
+	close(c);
+}
 
 /* Writes a queue's bytes in repair mode, in pieces the buffers take. */
 static int refill(int s, int queue, const ProtobufCBinaryData *q)
@@ -51,6 +81,16 @@ static int set_seq(int s, int queue, uint32_t seq)
 {
 	return inet_set_int(s, IPPROTO_TCP, TCP_REPAIR_QUEUE, queue) ||
 	       inet_set_int(s, IPPROTO_TCP, TCP_QUEUE_SEQ, (int)seq);
+}
+
+void tcp_take_over_held(const Sc__Fds *fds)
+{
+	for (size_t i = 0; i < fds->n_fds; i++) {
+		const Sc__Fd *e = fds->fds[i];
+
+		if (e->kind == SC__FD_KIND__INET && e->inet && e->inet->tcp && !e->has_dup_of)
+			take_over(e->inet);
+	}
 }
 
 int tcp_repair_restore(int s, const Sc__InetSocket *in, char *err)

@@ -143,6 +143,8 @@ bool rt_tree_std_pipe(uint64_t id);
 void rt_tcp_release(void);
 /* A restored process holds no connection in repair mode. */
 void rt_tcp_forget(void);
+/* The descriptors of the connections in repair mode, at most max. */
+size_t rt_tcp_held(int *fds, size_t max);
 
 /* ---- interpose.c ---- */
 int rt_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);

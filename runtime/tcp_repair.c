@@ -66,6 +66,15 @@ static void release_one(int fd, bool reuseaddr)
 		sc_sys5(__NR_setsockopt, fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 }
 
+size_t rt_tcp_held(int *fds, size_t max)
+{
+	size_t n = 0;
+
+	for (; n < nheld && n < max; n++)
+		fds[n] = held[n].fd;
+	return n;
+}
+
 void rt_tcp_release(void)
 {
 	for (size_t i = 0; i < nheld; i++)

@@ -7,21 +7,23 @@
 # on on its original socket, every key must be intact (DEBUG DIGEST before
 # and after), and redis-benchmark must pass against the restored server.
 # redis runs with --save '' --appendonly no: it never forks.
+# The same again with redis-server started without the runtime and
+# captured with crdump --tcp-established (which kills it).
 set -u
-: "${SELFCKPT_LIB:?}" "${CRLOAD:?}"
+: "${SELFCKPT_LIB:?}" "${CRLOAD:?}" "${CRDUMP:?}"
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../close-fds.sh"
 close_extra_fds
 for p in redis-server redis-cli redis-benchmark python3; do
 	command -v $p >/dev/null || { echo "SKIP: redis: $p is not installed"; exit 77; }
 done
-W=$(mktemp -d "${TMPDIR:-/tmp}/selfckpt-redis.XXXXXX")
+root=$(mktemp -d "${TMPDIR:-/tmp}/selfckpt-redis.XXXXXX")
 APP= LOADER= CLIENT=
 cleanup() { for p in $APP $LOADER $CLIENT; do kill -KILL "$p" 2>/dev/null; done; }
 trap cleanup EXIT
 fail() {
-	echo "FAIL: redis: $* (work dir $W)"
-	for f in log err crload.err client.err; do
+	echo "FAIL: redis/$capture: $* (work dir $W)"
+	for f in log err crload.err crdump.err client.err; do
 		[ -s "$W/$f" ] && sed "s/^/  $f: /" "$W/$f" | tail -5
 	done
 	exit 1
@@ -31,11 +33,15 @@ wait_for() {
 	for ((i = 0; i < 600; i++)); do "$@" && return 0; sleep 0.05; done
 	return 1
 }
-cd "$W" || exit 1
+run() {
+capture=$1 W=$root/$1
+mkdir -p "$W" && cd "$W" || exit 1
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cli() { redis-cli -p "$port" "$@"; }
 
-env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_DIR="$W/img" SELFCKPT_LOG="$W/log" SELFCKPT_STOP=1 \
+local preload=(LD_PRELOAD="$SELFCKPT_LIB")
+[ "$capture" = crdump ] && preload=()
+env "${preload[@]}" SELFCKPT_DIR="$W/img" SELFCKPT_LOG="$W/log" SELFCKPT_STOP=1 \
 	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
 	--enable-debug-command local --dir "$W" >"$W/out" 2>"$W/err" </dev/null &
 APP=$!
@@ -49,18 +55,30 @@ wait_for test -e client.ready || fail "the client never connected"
 digest=$(cli DEBUG DIGEST)
 keys=$(cli DBSIZE)
 
-kill -USR2 $APP
-wait_for grep -qs ': checkpoint /' log || fail "no checkpoint"
-# The server is frozen (SELFCKPT_STOP=1): the client's next request waits
-# in the network until the restored copy takes it.
+# The server is frozen (SELFCKPT_STOP=1), or killed by crdump with its
+# connection in repair mode: the client's next request waits in the
+# network until the restored copy takes it.
+if [ "$capture" = crdump ]; then
+	mkdir -p "$W/img"
+	"$CRDUMP" -t $APP -D "$W/img/ckpt" --tcp-established 2>"$W/crdump.err" ||
+		fail "crdump failed"
+	ln -s ckpt "$W/img/latest"
+else
+	kill -USR2 $APP
+	wait_for grep -qs ': checkpoint /' log || fail "no checkpoint"
+fi
 touch send
 wait_for test -e client.sent || fail "the client did not send"
 sleep 0.2
 { kill -KILL $APP; wait $APP; } 2>/dev/null
 APP=
-"$CRLOAD" --tcp-established "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" </dev/null &
+"$CRLOAD" -v --tcp-established "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" </dev/null &
 LOADER=$!
-wait_for grep -q ': restored from' log || fail "not restored"
+if [ "$capture" = crdump ]; then
+	wait_for grep -q 'process running again' crload.err || fail "not restored"
+else
+	wait_for grep -q ': restored from' log || fail "not restored"
+fi
 wait $CLIENT || fail "the held client's connection did not survive"
 CLIENT=
 cli SET held 1 >/dev/null # the client's INCR undone: the data set as it was
@@ -72,5 +90,8 @@ grep -qi error "$W/bench.out" && fail "redis-benchmark: $(grep -i error "$W/benc
 cli SHUTDOWN NOSAVE >/dev/null 2>&1
 wait $LOADER || fail "the restored redis-server did not exit cleanly"
 LOADER=
-echo "PASS: redis"
-rm -rf "$W"
+echo "PASS: redis/$capture"
+}
+run runtime
+run crdump
+rm -rf "$root"

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -595,6 +596,12 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < nprocs; i++)
 			close_proc(&procs[i]);
 	} else {
+		char err[CD_ERR_LEN];
+
+		/* Its connections outlive it, deaf, in a holder. */
+		if (cd_tcp_hold(err))
+			fail("%s", err);
+		rt_tcp_forget();
 		/* The image is complete and durable: the tree goes, as a
 		 * whole, before any of it could run again. */
 		for (size_t i = 0; i < nprocs; i++)

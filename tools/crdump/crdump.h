@@ -24,6 +24,9 @@ struct cd_proc {
 /* cooperative.c: pid runs the runtime; its own image, moved to dst */
 int cd_cooperative(pid_t pid, const char *dst, bool leave_running, char *err);
 
+/* tcp_hold.c: the killed tree's connections stay open until crload */
+int cd_tcp_hold(char *err);
+
 /* core.c */
 int cd_dump_threads(struct cd_proc *p, Sc__ProcCore *core, char *err);
 int cd_dump_sigacts(struct cd_proc *p, Sc__SigActs *acts, char *err);
