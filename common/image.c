@@ -738,6 +738,21 @@ static ProtobufCMessage *load_msg(struct sc_image *img, const char *prefix, int 
 	return m;
 }
 
+/* The runtime's tail, when there is one, is code of the process: crload
+ * jumps there. Without it crload uses gadgets (doc/restore.md). */
+static int check_tail(const Sc__ProcCore *c, const Sc__Mm *mm, char *err)
+{
+	for (size_t i = 0; c->restore_tail && i < mm->n_vmas; i++)
+		if (mm->vmas[i]->start <= c->restore_tail && c->restore_tail < mm->vmas[i]->end)
+			return mm->vmas[i]->prot & PROT_EXEC
+				       ? 0
+				       : fail(err, "restore tail %#llx is not in executable memory",
+					      (unsigned long long)c->restore_tail);
+	return c->restore_tail ? fail(err, "restore tail %#llx is not in the process's memory",
+				      (unsigned long long)c->restore_tail)
+			       : 0;
+}
+
 static int load_proc(struct sc_image *img, struct sc_proc_img *p, char *err)
 {
 	char why[SC_ERR_LEN];
@@ -766,6 +781,7 @@ static int load_proc(struct sc_image *img, struct sc_proc_img *p, char *err)
 	CHECK(sc_check_core(p->core, p->pid, why), SC_CORE_PREFIX);
 	CHECK(sc_check_sigacts(p->acts, why), SC_SIGACTS_PREFIX);
 	CHECK(sc_check_mm(p->mm, why), SC_MM_PREFIX);
+	CHECK(check_tail(p->core, p->mm, why), SC_CORE_PREFIX);
 	CHECK(sc_check_pagemap(p->pm, p->mm, p->pages_size, why), SC_PAGEMAP_PREFIX);
 	CHECK(sc_check_fds(p->fds, why), SC_FDS_PREFIX);
 #undef CHECK

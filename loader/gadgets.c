@@ -15,8 +15,8 @@ struct seq {
 static const struct seq syscall_ret = { "\x0f\x05\xc3", 3 };
 /* glibc's __restore_rt and Go's sigreturn are one of these. */
 static const struct seq sigreturn[] = {
-	{ "\xb8\x0f\x00\x00\x00\x0f\x05", 7 },		/* mov $15, %eax; syscall */
-	{ "\x48\xc7\xc0\x0f\x00\x00\x00\x0f\x05", 9 },	/* mov $15, %rax; syscall */
+	{ "\xb8\x0f\x00\x00\x00\x0f\x05", 7 }, /* mov $15, %eax; syscall */
+	{ "\x48\xc7\xc0\x0f\x00\x00\x00\x0f\x05", 9 }, /* mov $15, %rax; syscall */
 };
 
 static uint64_t find(const void *mem, size_t len, uint64_t final, const struct seq *s)

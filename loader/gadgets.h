@@ -13,7 +13,7 @@
 /* Addresses in the restored process; 0: not found yet. */
 struct sc_gadgets {
 	uint64_t syscall_ret; /* syscall; ret */
-	uint64_t sigreturn;   /* mov $15, %eax (or %rax); syscall */
+	uint64_t sigreturn; /* mov $15, %eax (or %rax); syscall */
 };
 
 /* Looks for the gadgets still missing in g in len bytes at mem, which the

@@ -68,7 +68,7 @@ struct rst_args {
 	uint64_t gadget_syscall;	/* without it: "syscall; ret" in target memory */
 	uint64_t gadget_sigreturn;	/* and "mov $15, %eax; syscall" (doc/restore.md) */
 	int32_t threads_left;	/* threads still running blob code */
-	int32_t pad;
+	int32_t unwatched;	/* a futex word nobody waits on (restorer.c) */
 };
 
 struct rst_status {

@@ -137,8 +137,9 @@ static void __attribute__((noreturn)) leave(struct rst_args *a, uint64_t frame, 
 	}
 	/* The kernel decrements the counter, atomically, after this thread
 	 * left the blob: FUTEX_WAKE_OP adds -1 to *uaddr2 and wakes one
-	 * waiter there if it was 1; nobody on uaddr (nr_wake 0). */
-	args[0] = counter;
+	 * waiter there if it was 1. It wakes one waiter on uaddr even with
+	 * nr_wake 0: uaddr is a word nobody waits on. */
+	args[0] = (uint64_t)&a->unwatched;
 	args[1] = FUTEX_WAKE_OP | FUTEX_PRIVATE_FLAG;
 	args[2] = 0;
 	args[3] = 1; /* nr_wake2, in the timeout argument */

@@ -10,23 +10,17 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 
-descendants() {
-	local c
-	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-		echo "$c"
-		descendants "$c"
-	done
-}
-
-# restored_pid LOADER PID: the process of crload that has pid PID in its
-# own pid namespace.
+# restored_pid LOADER PID: the process that has pid PID in its own pid
+# namespace: crload's child, or, in a new namespace, the child of its init.
 restored_pid() {
-	local d
-	for d in $(descendants "$1"); do
-		if [ "$(awk '/^NSpid:/ {print $NF}' /proc/"$d"/status 2>/dev/null)" = "$2" ]; then
-			echo "$d"
-			return 0
-		fi
+	local c d
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		for d in $c $(cat /proc/"$c"/task/*/children 2>/dev/null); do
+			if [ "$(awk '/^NSpid:/ {print $NF}' /proc/"$d"/status 2>/dev/null)" = "$2" ]; then
+				echo "$d"
+				return 0
+			fi
+		done
 	done
 	return 1
 }

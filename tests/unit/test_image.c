@@ -2191,6 +2191,42 @@ START_TEST(load_shell_job)
 }
 END_TEST
 
+/* restore_tail: absent (crdump), or code of the process. */
+START_TEST(load_restore_tail)
+{
+	static const struct {
+		uint64_t tail;
+		const char *why; /* NULL: loads */
+	} cases[] = {
+		{ 0, NULL },
+		{ 0x400010, NULL },
+		{ 0x600010, "restore tail 0x600010 is not in executable memory" },
+		{ 0x500000, "restore tail 0x500000 is not in the process's memory" },
+	};
+	char dir[512], err[SC_ERR_LEN], name[32];
+	struct fx *f = fx_new(321);
+	struct sc_image img;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		f->core.has_restore_tail = 1;
+		f->core.restore_tail = cases[i].tail;
+		snprintf(name, sizeof(name), "tail-%zu", i);
+		new_dir(dir, sizeof(dir), name);
+		write_proc(dir, f);
+		write_inventory(dir, f, &f, 1);
+		if (!cases[i].why) {
+			ck_assert_msg(sc_image_load(dir, &img, err) == 0, "%s", err);
+		} else {
+			ck_assert_int_ne(sc_image_load(dir, &img, err), 0);
+			ck_err_has(err, "core-321.img");
+			ck_err_has(err, cases[i].why);
+		}
+		sc_image_free(&img);
+	}
+	free(f);
+}
+END_TEST
+
 START_TEST(load_two_processes)
 {
 	char dir[512], err[SC_ERR_LEN];
@@ -2508,6 +2544,7 @@ static Suite *image_suite(void)
 	tcase_add_test(tc, load_good_image);
 	tcase_add_test(tc, load_two_processes);
 	tcase_add_test(tc, load_shell_job);
+	tcase_add_test(tc, load_restore_tail);
 	tcase_add_test(tc, load_missing_files);
 	tcase_add_test(tc, load_flipped_page_byte);
 	tcase_add_test(tc, load_damaged_message_files);
