@@ -23,6 +23,7 @@
 #define ARCH_REQ_XCOMP_PERM 0x1023
 #define RSEQ_FLAG_NONE 0
 #define EEXIST_NR 17
+#define SS_DISABLE_FLAG 2
 
 long rst_clone_thread(struct sc_clone_args *ca, uint64_t size, void (*fn)(void *, long),
 		      void *arg, long idx);
@@ -78,13 +79,26 @@ static void set_thread_state(struct rst_args *a, struct rst_thread *t, long idx)
 }
 
 /*
- * Builds an rt_sigframe below the thread's saved stack pointer (past the
- * red zone), as the kernel would when delivering a signal there, and
- * returns the rsp rt_sigreturn wants.
+ * Where the kernel would put a signal frame for the thread: on its
+ * alternate stack if it has one and is not running on it, else below the
+ * red zone of its stack. The frame is some kilobytes (the XSAVE area): a
+ * goroutine's stack of 2 KiB has no room for it below its pointer, and
+ * Go gives every thread an alternate stack for exactly that reason.
  */
+static uint64_t frame_top(const struct rst_thread *t)
+{
+	uint64_t sp = t->regs.rsp, base = t->altstack.ss_sp, size = t->altstack.ss_size;
+
+	if (!(t->altstack.ss_flags & SS_DISABLE_FLAG) && size && !(sp > base && sp - base <= size))
+		return base + size;
+	return sp - 128;
+}
+
+/* Builds an rt_sigframe where the kernel would deliver a signal to the
+ * thread, and returns the rsp rt_sigreturn wants. */
 static uint64_t build_frame(struct rst_thread *t)
 {
-	uint64_t sp = t->regs.rsp - 128;
+	uint64_t sp = frame_top(t);
 	uint64_t fpstate;
 	struct sc_rt_sigframe *f;
 	uint32_t magic2 = SC_FP_XSTATE_MAGIC2;
