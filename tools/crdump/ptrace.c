@@ -13,12 +13,15 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "ptrace.h"
 #include "selfckpt/reissue.h"
@@ -31,20 +34,37 @@ static struct pt_thread *find(struct pt_target *t, pid_t tid)
 	return NULL;
 }
 
-/* Waits until tid reports a stop; false if it is gone. */
-static bool wait_stopped(pid_t tid)
+/*
+ * Waits until th stops for us: the PTRACE_INTERRUPT stop (resume is
+ * PTRACE_CONT), or the trap after a single step (PTRACE_SINGLESTEP; an
+ * event stop first, such as a group-stop of a stopped job reported late,
+ * means the step has not run yet: it is asked again). A signal arriving
+ * meanwhile shows as a signal-delivery-stop: it is held back here and
+ * sent again when the thread is let go (pt_release), so neither the stop
+ * nor the syscalls run inside it take a signal away. False if the thread
+ * is gone.
+ */
+static bool wait_stopped(struct pt_thread *th, int resume)
 {
 	int st;
 
 	for (;;) {
-		pid_t r = waitpid(tid, &st, __WALL);
+		pid_t r = waitpid(th->tid, &st, __WALL);
+		int sig;
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r != tid || WIFEXITED(st) || WIFSIGNALED(st))
+		if (r != th->tid || WIFEXITED(st) || WIFSIGNALED(st))
 			return false;
-		if (WIFSTOPPED(st))
+		if (!WIFSTOPPED(st))
+			continue;
+		sig = WSTOPSIG(st);
+		if (st >> 16 ? resume == PTRACE_CONT : sig == SIGTRAP)
 			return true;
+		if (!(st >> 16) && !th->held_sig)
+			th->held_sig = sig;
+		if (ptrace(resume, th->tid, 0, 0))
+			return false;
 	}
 }
 
@@ -110,7 +130,7 @@ static int seize_new(struct pt_target *t, char *err)
 		th = &t->threads[t->nthreads++];
 		memset(th, 0, sizeof(*th));
 		th->tid = tid;
-		if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) || !wait_stopped(tid) ||
+		if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) || !wait_stopped(th, PTRACE_CONT) ||
 		    ptrace(PTRACE_GETREGS, tid, 0, &th->regs)) {
 			/* Gone while being stopped: not a thread to hold. */
 			ptrace(PTRACE_DETACH, tid, 0, 0);
@@ -187,8 +207,12 @@ int pt_seize(pid_t pid, struct pt_target *t, char *err)
 void pt_release(struct pt_target *t)
 {
 	for (size_t i = 0; i < t->nthreads; i++) {
-		ptrace(PTRACE_SETREGS, t->threads[i].tid, 0, &t->threads[i].regs);
-		ptrace(PTRACE_DETACH, t->threads[i].tid, 0, 0);
+		struct pt_thread *th = &t->threads[i];
+
+		ptrace(PTRACE_SETREGS, th->tid, 0, &th->regs);
+		ptrace(PTRACE_DETACH, th->tid, 0, 0);
+		if (th->held_sig)
+			syscall(SYS_tgkill, t->pid, th->tid, th->held_sig);
 	}
 	free(t->threads);
 	t->threads = NULL;
@@ -211,7 +235,7 @@ long pt_syscall(struct pt_target *t, struct pt_thread *th, long nr, const long a
 	r.r8 = (unsigned long)args[4];
 	r.r9 = (unsigned long)args[5];
 	if (ptrace(PTRACE_SETREGS, th->tid, 0, &r) || ptrace(PTRACE_SINGLESTEP, th->tid, 0, 0) ||
-	    !wait_stopped(th->tid) || ptrace(PTRACE_GETREGS, th->tid, 0, &r)) {
+	    !wait_stopped(th, PTRACE_SINGLESTEP) || ptrace(PTRACE_GETREGS, th->tid, 0, &r)) {
 		snprintf(err, PT_ERR_LEN, "thread %d: running syscall %ld in it: %s", th->tid, nr,
 			 strerror(errno));
 		ptrace(PTRACE_SETREGS, th->tid, 0, &th->regs);

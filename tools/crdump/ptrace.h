@@ -16,6 +16,7 @@
 struct pt_thread {
 	pid_t tid;
 	struct user_regs_struct regs; /* as stopped: put back at release */
+	int held_sig; /* a signal that arrived while held: sent again at release */
 };
 
 struct pt_target {
