@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# crinfo on images of the runtime (crdump, the ptrace capture path, does
-# not exist yet): bt shows every thread's known call chain, the JSON
+# crinfo on images of the runtime and of crdump: bt shows every thread's
+# known call chain (for both capture paths), the JSON
 # parses and says what the process was, show summarises it, verify passes
 # a good image (which then restores) and names the file of a damaged one,
 # check answers line by line, and hostile input never crashes a command.
 set -u
 suite=crinfo
 . "$(dirname "$0")/suite.sh"
-: "${CRINFO:?}"
+: "${CRINFO:?}" "${CRDUMP:?}"
 trap '[ $failed -eq 0 ] && rm -rf "$root"' EXIT
 logged() { grep -q "$1" "$W/log" 2>/dev/null; }
 
@@ -33,9 +33,9 @@ frames_of() { # BT-OUTPUT TID
 		cur && /^  #/ { n = $3; sub(/\+0x.*/, "", n); print n }' "$1"
 }
 
-t_bt() {
+check_bt() { # IMAGE PID TIDS
+	local t chain app=0 IMG=$1 PID=$2 TIDS=$3
 	"$CRINFO" bt "$IMG" >"$W/bt" 2>"$W/bt.err" || { say "crinfo bt failed"; cat "$W/bt.err" >&2; return 1; }
-	local t chain app=0
 	for t in $TIDS; do
 		grep -q "^pid $PID, thread $t \"" "$W/bt" || { say "thread $t missing"; return 1; }
 		app=$((app + 1))
@@ -47,6 +47,24 @@ t_bt() {
 		fi
 	done
 	[ $app -eq 4 ] || { say "$app threads, expected 4"; cat "$W/bt" >&2; return 1; }
+}
+
+t_bt() { check_bt "$IMG" "$PID" "$TIDS"; }
+
+# The same program started plain and captured by crdump, left running.
+t_bt_crdump() {
+	local pid tids
+	(cd "$W" && exec "$W/btchain" >"$W/out.plain" 2>"$W/err.plain" </dev/null) &
+	pid=$!
+	sleep 0.5
+	tids=$(ls /proc/$pid/task | sort -n | tr '\n' ' ')
+	"$CRDUMP" -t $pid -D "$W/crdump.img" --leave-running 2>"$W/crdump.err" ||
+		{ cat "$W/crdump.err" >&2; kill -KILL $pid; return 1; }
+	check_bt "$W/crdump.img" $pid "$tids"
+	local st=$?
+	kill -KILL $pid
+	wait $pid 2>/dev/null
+	return $st
 }
 
 t_json() {
@@ -177,7 +195,7 @@ t_bad_input() {
 }
 
 if prepare; then
-	for t in bt json show check verify bad_input; do
+	for t in bt bt_crdump json show check verify bad_input; do
 		"t_$t"
 		result "$t" $?
 	done
