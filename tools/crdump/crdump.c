@@ -587,8 +587,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < nprocs; i++)
 		if (!procs[i].zombie)
 			dump_proc(&procs[i]);
-	t1 = now_ns();
-	write_inventory(t1 - t0);
+	write_inventory(now_ns() - t0);
+	t1 = now_ns(); /* the image is complete and durable */
 
 	if (opt.leave_running) {
 		/* Connections leave repair mode through our descriptors. */
@@ -614,6 +614,6 @@ int main(int argc, char **argv)
 	fprintf(stderr, "crdump: %s: %zu process%s, %.1f MiB, frozen %.1f ms%s\n", opt.dir, nprocs,
 		nprocs == 1 ? "" : "es", (double)bytes / (1 << 20), (double)(now_ns() - t0) / 1e6,
 		opt.leave_running ? "" : "; killed");
-	vlog("dump took %.1f ms", (double)(t1 - t0) / 1e6);
+	vlog("image complete after %.1f ms", (double)(t1 - t0) / 1e6);
 	return 0;
 }
