@@ -171,6 +171,24 @@ int sc_check_inventory(const Sc__Inventory *inv, char *err)
 	return 0;
 }
 
+/* Queued signals: whole siginfo_t records of signals 1-64 (not SIGKILL or
+ * SIGSTOP, which nobody can have pending across a stop), a bounded number. */
+static int check_pending(const ProtobufCBinaryData *s, size_t n, int tid, char *err)
+{
+	if (n > SC_MAX_PENDING)
+		return fail(err, "thread %d: %zu signals pending", tid, n);
+	for (size_t i = 0; i < n; i++) {
+		int32_t signo;
+
+		if (s[i].len != SC_SIGINFO_SIZE)
+			return fail(err, "thread %d: a pending signal of %zu bytes", tid, s[i].len);
+		memcpy(&signo, s[i].data, sizeof(signo));
+		if (signo < 1 || signo > 64 || signo == 9 || signo == 19)
+			return fail(err, "thread %d: pending signal %d", tid, signo);
+	}
+	return 0;
+}
+
 int sc_check_core(const Sc__ProcCore *c, int pid, char *err)
 {
 	if (c->pid != pid)
@@ -214,7 +232,11 @@ int sc_check_core(const Sc__ProcCore *c, int pid, char *err)
 			return fail(err, "thread %d: bad rseq area", t->tid);
 		if (strlen(t->name) > 15)
 			return fail(err, "thread %d: name too long", t->tid);
+		if (check_pending(t->pending_signals, t->n_pending_signals, t->tid, err))
+			return -1;
 	}
+	if (check_pending(c->shared_pending_signals, c->n_shared_pending_signals, pid, err))
+		return -1;
 	if (c->cwd[0] != '/')
 		return fail(err, "cwd \"%s\" is not absolute", c->cwd);
 	if (c->umask > 0777)

@@ -91,6 +91,8 @@ static const char *step_name(int step)
 		return "creating a thread";
 	case RST_THREAD:
 		return "setting thread state";
+	case RST_SIGNALS:
+		return "queuing pending signals again";
 	}
 	return "?";
 }

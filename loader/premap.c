@@ -272,9 +272,11 @@ static int premap_vma(struct premap *pm, const Sc__Vma *v, uint64_t temp, char *
 	return 0;
 }
 
-/* Region layout: code | args | arrays | xsave copies | auxv | stacks | vdso scratch. */
+/* Region layout: code | args | arrays | xsave copies | pending signals | auxv | stacks |
+ * vdso scratch. */
 struct blob_layout {
-	uint64_t code, args, unmap, moves, vdso, threads, xsave, auxv, stacks, scratch, size;
+	uint64_t code, args, unmap, moves, vdso, threads, xsave, pending, auxv, stacks, scratch,
+		size;
 };
 
 static uint64_t align_up(uint64_t v, uint64_t a)
@@ -301,12 +303,25 @@ static void layout_blob(struct blob_layout *b, const Sc__ProcCore *c, const Sc__
 	b->xsave = off;
 	for (size_t i = 0; i < c->n_threads; i++)
 		off = align_up(off + c->threads[i]->xsave.len, 64);
-	b->auxv = off;
+	b->pending = off;
+	for (size_t i = 0; i < c->n_threads; i++)
+		off += c->threads[i]->n_pending_signals * SC_SIGINFO_SIZE;
+	off += c->n_shared_pending_signals * SC_SIGINFO_SIZE;
+	b->auxv = align_up(off, 64);
+	off = b->auxv;
 	off = align_up(off + mm->n_auxv * 8, SC_PAGE_SIZE);
 	b->stacks = off;
 	off += (c->n_threads + 1) * RST_STACK_SIZE;
 	b->scratch = off;
 	b->size = off + vdso_span;
+}
+
+/* Lays the validated siginfo records end to end at at; returns the end. */
+static uint64_t copy_siginfos(uint64_t at, const ProtobufCBinaryData *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++, at += SC_SIGINFO_SIZE)
+		memcpy((void *)at, s[i].data, SC_SIGINFO_SIZE);
+	return at;
 }
 
 static void fill_thread(struct rst_thread *t, const Sc__ThreadCore *tc, uint64_t xsave,
@@ -549,18 +564,24 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 	a->vdso = blob + bl.vdso;
 	a->vdso_scratch = blob + bl.scratch;
 
-	uint64_t xs = blob + bl.xsave;
+	uint64_t xs = blob + bl.xsave, ps = blob + bl.pending;
 	struct rst_thread *th = (struct rst_thread *)(blob + bl.threads);
 	for (size_t i = 0; i < c->n_threads; i++) {
 		const Sc__ThreadCore *tc = c->threads[i];
 
 		fill_thread(&th[i], tc, xs, blob + bl.stacks + (i + 2) * RST_STACK_SIZE);
 		xs = align_up(xs + tc->xsave.len, 64);
+		th[i].pending = ps;
+		th[i].n_pending = (uint32_t)tc->n_pending_signals;
+		ps = copy_siginfos(ps, tc->pending_signals, tc->n_pending_signals);
 		if ((tc->xfeatures >> 17) & 3)
 			a->xcomp_perm = 18; /* XFEATURE_XTILEDATA: AMX */
 	}
 	a->threads = blob + bl.threads;
 	a->n_threads = (uint32_t)c->n_threads;
+	a->shared_pending = ps;
+	a->n_shared_pending = (uint32_t)c->n_shared_pending_signals;
+	copy_siginfos(ps, c->shared_pending_signals, c->n_shared_pending_signals);
 
 	memcpy((void *)(blob + bl.auxv), mm->auxv, mm->n_auxv * 8);
 	a->mm_map = (struct sc_prctl_mm_map){

@@ -102,6 +102,10 @@ bool rt_tree_read_stat(int pid, struct pp_stat *st, char *comm);
 int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm);
 /* Limits, cwd, umask and ids of the process being dumped (dump_source.h). */
 int rt_dump_proc_state(Sc__ProcCore *core);
+/* Appends sig's disposition to acts (room for 64) unless it is the
+ * default one; 0 or -ENOMEM. */
+struct sc_kernel_sigaction;
+int rt_add_sigaction(Sc__SigActs *acts, unsigned sig, const struct sc_kernel_sigaction *ksa);
 int rt_dump_core(Sc__ProcCore *core);
 int rt_dump_sigacts(Sc__SigActs *acts);
 /* why: room for the reason when a descriptor is refused */

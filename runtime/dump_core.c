@@ -2,6 +2,7 @@
 /* What the whole process has: limits, cwd, umask, ids (dump_source.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -78,5 +79,24 @@ int rt_dump_proc_state(Sc__ProcCore *core)
 	sc_sys1(__NR_umask, core->umask);
 	core->uid = (uint32_t)sc_sys0(__NR_getuid);
 	core->gid = (uint32_t)sc_sys0(__NR_getgid);
+	return 0;
+}
+
+int rt_add_sigaction(Sc__SigActs *acts, unsigned sig, const struct sc_kernel_sigaction *ksa)
+{
+	Sc__SigAction *a;
+
+	if (ksa->handler == (uint64_t)SIG_DFL && !ksa->flags && !ksa->mask)
+		return 0;
+	a = rt_alloc(sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	sc__sig_action__init(a);
+	a->sig = sig;
+	a->handler = ksa->handler;
+	a->flags = ksa->flags;
+	a->restorer = ksa->restorer;
+	a->mask = ksa->mask;
+	acts->acts[acts->n_acts++] = a;
 	return 0;
 }

@@ -80,24 +80,13 @@ int rt_dump_sigacts(Sc__SigActs *acts)
 		return -ENOMEM;
 	for (unsigned sig = 1; sig <= 64; sig++) {
 		struct sc_kernel_sigaction ksa;
-		Sc__SigAction *a;
 
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
 		if (sc_sys4(__NR_rt_sigaction, sig, NULL, &ksa, 8))
 			continue;
-		if (ksa.handler == (uint64_t)SIG_DFL && !ksa.flags && !ksa.mask)
-			continue;
-		a = rt_alloc(sizeof(*a));
-		if (!a)
+		if (rt_add_sigaction(acts, sig, &ksa))
 			return -ENOMEM;
-		sc__sig_action__init(a);
-		a->sig = sig;
-		a->handler = ksa.handler;
-		a->flags = ksa.flags;
-		a->restorer = ksa.restorer;
-		a->mask = ksa.mask;
-		acts->acts[acts->n_acts++] = a;
 	}
 	return 0;
 }

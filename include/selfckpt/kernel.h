@@ -61,6 +61,8 @@ struct sc_fpx_sw_bytes {
 #define SC_FP_XSTATE_MAGIC2 0x46505845U
 #define SC_FP_XSTATE_MAGIC2_SIZE 4
 #define SC_XSAVE_MAX 16384 /* generous bound; AMX needs about 11 KiB */
+#define SC_SIGINFO_SIZE 128 /* siginfo_t */
+#define SC_MAX_PENDING 1024 /* queued signals kept per thread or process */
 
 #define SC_USER_CS 0x33
 #define SC_USER_SS 0x2b

@@ -38,6 +38,8 @@ struct rst_thread {
 	struct sc_stack altstack;
 	struct sc_sigcontext regs;	/* fpstate filled in by the restorer */
 	char name[16];
+	uint64_t pending;	/* siginfo_t[n_pending] queued to it again */
+	uint32_t n_pending;
 };
 
 /* Steps, reported with the errno when one fails. */
@@ -48,6 +50,7 @@ enum rst_step {
 	RST_XCOMP,
 	RST_CLONE,
 	RST_THREAD,
+	RST_SIGNALS,
 };
 
 struct rst_args {
@@ -67,6 +70,8 @@ struct rst_args {
 	uint64_t restore_tail;	/* selfckpt_restore_tail in target memory, 0: none */
 	uint64_t gadget_syscall;	/* without it: "syscall; ret" in target memory */
 	uint64_t gadget_sigreturn;	/* and "mov $15, %eax; syscall" (doc/restore.md) */
+	uint64_t shared_pending;	/* siginfo_t[n_shared_pending] for the process */
+	uint32_t n_shared_pending;
 	int32_t threads_left;	/* threads still running blob code */
 	int32_t unwatched;	/* a futex word nobody waits on (restorer.c) */
 };

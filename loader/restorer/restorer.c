@@ -63,6 +63,26 @@ static void __attribute__((noreturn)) fail(struct rst_args *a, int step, long id
 		;
 }
 
+/*
+ * Signals that were queued and not delivered are queued again, with their
+ * siginfo, by the thread to itself (the only sender the kernel lets claim
+ * any si_code). Every signal is blocked here: they wait for the saved
+ * mask, which rt_sigreturn sets.
+ */
+static void queue_again(struct rst_args *a, uint64_t infos, uint32_t n, long tid, long idx)
+{
+	long tgid = sc_sys0(__NR_getpid);
+
+	for (uint32_t i = 0; i < n; i++) {
+		const int32_t *info = (const int32_t *)(infos + (uint64_t)i * SC_SIGINFO_SIZE);
+		long r = tid ? sc_sys4(__NR_rt_tgsigqueueinfo, tgid, tid, info[0], info)
+			     : sc_sys3(__NR_rt_sigqueueinfo, tgid, info[0], info);
+
+		if (r)
+			fail(a, RST_SIGNALS, idx, r);
+	}
+}
+
 /* Per-thread kernel state that belongs to the calling thread. */
 static void set_thread_state(struct rst_args *a, struct rst_thread *t, long idx)
 {
@@ -76,6 +96,7 @@ static void set_thread_state(struct rst_args *a, struct rst_thread *t, long idx)
 		if (r)
 			fail(a, RST_THREAD, idx, r);
 	}
+	queue_again(a, t->pending, t->n_pending, t->tid, idx);
 }
 
 /*
@@ -259,6 +280,7 @@ void rst_main(struct rst_args *a)
 
 	sc_sys2(__NR_arch_prctl, ARCH_SET_FS, th[0].fs_base);
 	set_thread_state(a, &th[0], 0);
+	queue_again(a, a->shared_pending, a->n_shared_pending, 0, 0);
 	uint64_t frame = build_frame(&th[0]);
 
 	/* Every other thread has left the blob before it goes away. The

@@ -97,6 +97,51 @@ static long call_with_scratch(struct cd_proc *p, struct pt_thread *th, long nr, 
 	return 0;
 }
 
+/*
+ * The signals queued and not delivered (PTRACE_PEEKSIGINFO: the thread's
+ * own, or with shared the process's), after a signal the stop took
+ * (held, delivered first); each a siginfo_t for the restorer to queue
+ * again. -1 with err set.
+ */
+static int pending_signals(pid_t tid, bool shared, const siginfo_t *held,
+			   ProtobufCBinaryData **out, size_t *n, char *err)
+{
+	static siginfo_t all[SC_MAX_PENDING + 2];
+	struct __ptrace_peeksiginfo_args req = {
+		.flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0, .nr = SC_MAX_PENDING + 1
+	};
+	size_t k = 0;
+	long got;
+
+	if (held)
+		all[k++] = *held;
+	got = ptrace(PTRACE_PEEKSIGINFO, tid, &req, all + k);
+	if (got < 0) {
+		snprintf(err, CD_ERR_LEN, "thread %d: its pending signals: %s", tid, strerror(errno));
+		return -1;
+	}
+	k += (size_t)got;
+	if (k > SC_MAX_PENDING) {
+		snprintf(err, CD_ERR_LEN, "thread %d: more than %d signals pending", tid,
+			 SC_MAX_PENDING);
+		return -1;
+	}
+	*n = k;
+	*out = rt_alloc(sizeof(**out) * (k + 1));
+	for (size_t i = 0; *out && i < k; i++) {
+		(*out)[i].len = SC_SIGINFO_SIZE;
+		if (!((*out)[i].data = rt_alloc(SC_SIGINFO_SIZE)))
+			*out = NULL;
+		else
+			memcpy((*out)[i].data, &all[i], SC_SIGINFO_SIZE);
+	}
+	if (!*out) {
+		snprintf(err, CD_ERR_LEN, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 static int thread_name(int pid, int tid, char *name)
 {
 	char path[64];
@@ -169,6 +214,9 @@ static Sc__ThreadCore *thread_core(struct cd_proc *p, struct pt_thread *th, char
 		return NULL;
 	if (thread_name(p->pid, th->tid, name))
 		name[0] = '\0';
+	if (pending_signals(th->tid, false, th->held_sig ? &th->held_info : NULL,
+			    &tc->pending_signals, &tc->n_pending_signals, err))
+		return NULL;
 
 	rewind_restart(p, &r);
 	g->r8 = r.r8, g->r9 = r.r9, g->r10 = r.r10, g->r11 = r.r11;
@@ -214,7 +262,8 @@ int cd_dump_threads(struct cd_proc *p, Sc__ProcCore *core, char *err)
 		snprintf(err, CD_ERR_LEN, "process %d: its main thread has exited", p->pid);
 		return -1;
 	}
-	return 0;
+	return pending_signals(p->pid, true, NULL, &core->shared_pending_signals,
+			       &core->n_shared_pending_signals, err);
 }
 
 int cd_dump_sigacts(struct cd_proc *p, Sc__SigActs *acts, char *err)
@@ -231,27 +280,16 @@ int cd_dump_sigacts(struct cd_proc *p, Sc__SigActs *acts, char *err)
 	}
 	for (unsigned sig = 1; sig <= 64; sig++) {
 		struct sc_kernel_sigaction ksa;
-		Sc__SigAction *a;
 
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
 		if (call_with_scratch(p, main_thread, SYS_rt_sigaction, sig, 0, 0, 2, &ksa,
 				      sizeof(ksa), err))
 			return -1;
-		if (ksa.handler == (uint64_t)SIG_DFL && !ksa.flags && !ksa.mask)
-			continue;
-		a = rt_alloc(sizeof(*a));
-		if (!a) {
+		if (rt_add_sigaction(acts, sig, &ksa)) {
 			snprintf(err, CD_ERR_LEN, "out of memory");
 			return -1;
 		}
-		sc__sig_action__init(a);
-		a->sig = sig;
-		a->handler = ksa.handler;
-		a->flags = ksa.flags;
-		a->restorer = ksa.restorer;
-		a->mask = ksa.mask;
-		acts->acts[acts->n_acts++] = a;
 	}
 	return 0;
 }

@@ -7,6 +7,7 @@
 #define SELFCKPT_CRDUMP_PTRACE_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/user.h>
@@ -17,6 +18,7 @@ struct pt_thread {
 	pid_t tid;
 	struct user_regs_struct regs; /* as stopped: put back at release */
 	int held_sig; /* a signal that arrived while held: sent again at release */
+	siginfo_t held_info;
 };
 
 struct pt_target {
