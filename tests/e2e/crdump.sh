@@ -118,16 +118,4 @@ t_cooperative() {
 	wait $loader || { say "restored run failed"; cat "$W/err" >&2; return 1; }
 }
 
-for t in no_process usage dir_not_empty not_permitted unsupported tcp_needs_option cooperative; do
-	W=$root/$t
-	mkdir -p "$W"
-	APP= PEER=
-	"t_$t"
-	st=$?
-	[ -n "$APP" ] && kill -KILL "$APP" 2>/dev/null
-	[ -n "${PEER:-}" ] && kill -KILL "$PEER" 2>/dev/null
-	wait 2>/dev/null
-	result "$t" $st
-done
-echo "$suite: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+run_cases no_process usage dir_not_empty not_permitted unsupported tcp_needs_option cooperative

@@ -405,18 +405,6 @@ t_unix_live_name() {
 	wait $APP || { say "the original did not survive"; cat "$W/err" >&2; return 1; }
 }
 
-for t in exit_after forked_child static_exec signal detached same_maps unprivileged unsupported changed_file disk_full \
-	read_only bad_images inotify_gone inotify_unknown tcp_no_privilege tcp_needs_option \
-	unix_outside unix_refused unix_live_name; do
-	W=$root/$t
-	mkdir -p "$W"
-	APP= PEER=
-	"t_$t"
-	st=$?
-	[ -n "$APP" ] && kill -KILL "$APP" 2>/dev/null
-	[ -n "${PEER:-}" ] && kill -KILL "$PEER" 2>/dev/null
-	wait 2>/dev/null
-	result "$t" $st
-done
-echo "options: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+run_cases exit_after forked_child static_exec signal detached same_maps unprivileged unsupported \
+	changed_file disk_full read_only bad_images inotify_gone inotify_unknown tcp_no_privilege \
+	tcp_needs_option unix_outside unix_refused unix_live_name

@@ -17,6 +17,24 @@ result() { # NAME STATUS (77: skipped, the test said why)
 	fi
 }
 say() { printf '  %s\n' "$*" >&2; }
+# run_cases NAME...: runs each t_NAME in a work dir $W of its own, then
+# kills what it left in $APP and $PEER, and counts the result.
+run_cases() {
+	local t st
+	for t in "$@"; do
+		W=$root/$t
+		mkdir -p "$W"
+		APP= PEER=
+		"t_$t"
+		st=$?
+		[ -n "$APP" ] && kill -KILL "$APP" 2>/dev/null
+		[ -n "${PEER:-}" ] && kill -KILL "$PEER" 2>/dev/null
+		wait 2>/dev/null
+		result "$t" $st
+	done
+	echo "$suite: $passed passed, $failed failed"
+	[ $failed -eq 0 ]
+}
 wait_for() {
 	local i
 	for ((i = 0; i < 600; i++)); do "$@" && return 0; sleep 0.05; done
