@@ -101,10 +101,12 @@ fi
 suite=notail
 . "$here/suite.sh"
 # Every core program through the gadgets; the fallback page with one and
-# with many threads.
+# with many threads. Runtime images only: crdump's have no tail and go
+# this way in every test of the crdump capture mode.
 for run in 1:counter 1:threads 1:avx 1:sigaltstack 1:bigmem 1:python page:counter page:threads; do
 	mode=${run%%:*} t=${run#*:}
-	SELFCKPT_TEST_NO_TAIL=$mode E2E_AFTER_RESTORE="bash $here/notail.sh check $mode" \
+	E2E_CAPTURES=runtime SELFCKPT_TEST_NO_TAIL=$mode \
+		E2E_AFTER_RESTORE="bash $here/notail.sh check $mode" \
 		"$here/run" "$here/$t.e2e" >"$root/$mode-$t.out" 2>&1
 	st=$?
 	grep -E '^(PASS|FAIL|  )' "$root/$mode-$t.out" | sed 's/^/  /'
