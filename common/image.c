@@ -99,6 +99,14 @@ static bool has_pid(const Sc__Inventory *inv, int pid)
 	return false;
 }
 
+bool sc_top_level(const Sc__Inventory *inv, size_t i)
+{
+	const Sc__ProcEntry *root = inv->procs[0], *p = inv->procs[i];
+
+	return i == 0 || (!p->zombie && p->ppid == root->ppid && root->pgid == root->pid &&
+			  p->pgid == root->pid && p->sid == root->sid && !has_pid(inv, p->ppid));
+}
+
 /* A shell job (doc/shell-job.md) is one of the image's process groups,
  * in a session whose leader is not in the image. */
 static int check_job(const Sc__Inventory *inv, char *err)
@@ -139,7 +147,7 @@ int sc_check_inventory(const Sc__Inventory *inv, char *err)
 		if (!p->zombie && p->has_exit_status)
 			return fail(err, "process %d is alive but has an exit status", p->pid);
 		/* Parents come before their children: crload forks in this order. */
-		bool parent_listed = i == 0;
+		bool parent_listed = sc_top_level(inv, i);
 		for (size_t j = 0; j < i && !parent_listed; j++)
 			parent_listed = inv->procs[j]->pid == p->ppid && !inv->procs[j]->zombie;
 		if (!parent_listed)

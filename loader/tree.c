@@ -24,6 +24,7 @@
 
 #include "fd_restore.h"
 #include "restore.h"
+#include "shell_job.h"
 
 int tree_session(const struct restore_ctx *ctx, char *err)
 {
@@ -32,11 +33,20 @@ int tree_session(const struct restore_ctx *ctx, char *err)
 	int r = 0;
 
 	if (ctx->p == ctx->img->procs) {
-		/* The root: its own session or group, else crload's. */
+		/* The root: its own session or group, else crload's; a shell
+		 * job's group takes the terminal before any child runs. */
 		if (pe->sid == pe->pid)
 			setsid();
 		else if (pe->pgid == pe->pid)
 			setpgid(0, 0);
+		return shell_job_enter(ctx->img, err);
+	}
+	if (!parent) { /* another command of the root's job: its group */
+		if (setpgid(0, ctx->img->inv->procs[0]->pid)) {
+			snprintf(err, SC_ERR_LEN, "the job's process group %d: %s",
+				 ctx->img->inv->procs[0]->pid, strerror(errno));
+			return -1;
+		}
 		return 0;
 	}
 	if (pe->sid == pe->pid && pe->sid != parent->sid)
@@ -49,6 +59,18 @@ int tree_session(const struct restore_ctx *ctx, char *err)
 		snprintf(err, SC_ERR_LEN, "session %d, process group %d: %s", pe->sid, pe->pgid,
 			 strerror(errno));
 	return r;
+}
+
+/* The child forked for entry pe becomes that process. */
+static void __attribute__((noreturn)) become(struct restore_ctx *ctx, const Sc__ProcEntry *pe)
+{
+	const struct sc_image *img = ctx->img;
+
+	for (size_t k = 0; k < img->nprocs; k++)
+		if (img->procs[k].entry == pe)
+			ctx->p = &img->procs[k];
+	ctx->status_fd = ctx->status_fds[ctx->p - img->procs];
+	restore_child(ctx);
 }
 
 /* A zombie: exits as it did, and its parent reaps it when it wants. */
@@ -96,13 +118,37 @@ int tree_fork_children(struct restore_ctx *ctx, char *err)
 		}
 		if (pe->zombie)
 			become_zombie(pe->exit_status);
-		for (size_t k = 0; k < img->nprocs; k++)
-			if (img->procs[k].entry == pe)
-				ctx->p = &img->procs[k];
-		ctx->status_fd = ctx->status_fds[ctx->p - img->procs];
-		restore_child(ctx);
+		become(ctx, pe);
 	}
 	return 0;
+}
+
+int tree_fork_top(struct restore_ctx *ctx, const struct shell_job *job, pid_t *tops, char *err)
+{
+	const Sc__Inventory *inv = ctx->img->inv;
+	int n = 0;
+
+	for (size_t i = 0; i < inv->n_procs; i++) {
+		long pid;
+
+		if (!sc_top_level(inv, i))
+			continue;
+		pid = fork_with_pid(inv->procs[i]->pid, err);
+		if (pid < 0) {
+			while (n > 0)
+				kill(tops[--n], SIGKILL);
+			return -1;
+		}
+		if (pid == 0)
+			become(ctx, inv->procs[i]);
+		/* As a shell does, and before the next command may join. */
+		if (n == 0)
+			shell_job_foreground(ctx->img, job, (pid_t)pid);
+		else
+			setpgid((pid_t)pid, tops[0]);
+		tops[n++] = (pid_t)pid;
+	}
+	return n;
 }
 
 /* How many processes of the image hold a descriptor of pipe id. */

@@ -1798,6 +1798,34 @@ START_TEST(inventory_shell_job_checks)
 	ck_assert_int_ne(sc_check_inventory(&f->inv, err), 0);
 	f->inv.has_job_pgid = 0;
 	ck_assert_int_ne(sc_check_inventory(&f->inv, err), 0);
+	/* A pipeline: the other commands are the root's siblings in its
+	 * group, their parent (the shell, 80) outside the image. */
+	f->inv.has_job_pgid = 1;
+	f->inv.job_pgid = f->pe[0].pgid = 100;
+	f->pe[0].ppid = 80;
+	for (int i = 1; i < 3; i++) {
+		sc__proc_entry__init(&f->pe[i]);
+		f->pe[i].pid = 100 + i;
+		f->pe[i].ppid = 80;
+		f->pe[i].pgid = 100;
+		f->pe[i].sid = 90;
+		f->pep[i] = &f->pe[i];
+	}
+	f->inv.n_procs = 3;
+	ck_assert_msg(sc_check_inventory(&f->inv, err) == 0, "%s", err);
+	ck_assert(sc_top_level(&f->inv, 2));
+	/* A sibling in another group, a zombie one, a root that does not
+	 * lead its group: their parent is missing. */
+	f->pe[2].pgid = 102;
+	ck_assert_int_ne(sc_check_inventory(&f->inv, err), 0);
+	ck_err_has(err, "parent 80 of process 102");
+	f->pe[2].pgid = 100;
+	f->pe[2].has_zombie = f->pe[2].zombie = f->pe[2].has_exit_status = 1;
+	ck_assert_int_ne(sc_check_inventory(&f->inv, err), 0);
+	f->pe[2].has_zombie = f->pe[2].zombie = f->pe[2].has_exit_status = 0;
+	f->pe[0].pgid = f->pe[1].pgid = f->pe[2].pgid = f->inv.job_pgid = 101;
+	ck_assert_int_ne(sc_check_inventory(&f->inv, err), 0);
+	ck_err_has(err, "parent 80 of process 101");
 	/* Job fields without a shell job. */
 	fx_init(f, 100);
 	f->inv.has_job_foreground = f->inv.job_foreground = 1;
