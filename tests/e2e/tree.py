@@ -6,6 +6,9 @@
 #   netlink  the child holds a netlink socket, which cannot be checkpointed
 #   pair     the root holds half of a socketpair whose other half a process
 #            outside the tree holds (outside.pid)
+#   conn     the root holds a connection accepted on its listener of a
+#            path, whose client a process outside the tree holds
+#            (outside.pid)
 #   sysv     the root attaches a SysV shared memory segment that a process
 #            outside the tree attaches too (outside.pid)
 # Each process writes its pid to ROLE.pid; the root touches ready once all
@@ -56,6 +59,24 @@ if kind == "pair":
         os._exit(0)
     os.waitpid(o, 0)
     out.close()
+    while not os.path.exists("outside.pid"):
+        time.sleep(0.01)
+if kind == "conn":
+    lsn = socket.socket(socket.AF_UNIX)
+    lsn.bind("srv.sock")
+    lsn.listen(1)
+    o = os.fork()
+    if o == 0:
+        if os.fork() == 0:
+            c = socket.socket(socket.AF_UNIX)
+            c.connect("srv.sock")
+            os.set_inheritable(c.fileno(), True)
+            with open("outside.pid", "w") as f:
+                f.write(str(os.getpid()))
+            os.execv("/bin/sleep", ["sleep", "600"])
+        os._exit(0)
+    os.waitpid(o, 0)
+    keep, _ = lsn.accept()
     while not os.path.exists("outside.pid"):
         time.sleep(0.01)
 if kind == "sysv":

@@ -148,6 +148,18 @@ t_outside_pair() {
 	runs_on root child
 }
 
+# A connection accepted on the root's listener whose client is outside
+# the tree: the checkpoint fails naming the root's end; everybody runs on.
+t_outside_conn() {
+	start conn || return 1
+	kill -USR2 "$(pid_of root)"
+	wait_for logged "checkpoint failed (unix connections between processes): pid $(pid_of root) (python3) fd [0-9]*: the other end of socket:\[[0-9]*\] is outside the tree" ||
+		{ say "no failure naming the connection"; cat "$W/log" >&2; return 1; }
+	sleep 0.2
+	ls -A "$W/img" 2>/dev/null | grep -q . && { say "left behind: $(ls -A "$W/img")"; return 1; }
+	runs_on root child
+}
+
 # A SysV segment that a process outside the tree attaches too fails the
 # checkpoint naming the segment and the process of the tree attaching it;
 # no image; everybody runs on.
@@ -203,8 +215,8 @@ EOF
 		{ say "too few checkpoints of the root"; return 1; }
 }
 
-for t in whole subtree static member_fails outside_pipe outside_pair outside_sysv exit_after \
-	exec_loop; do
+for t in whole subtree static member_fails outside_pipe outside_pair outside_conn outside_sysv \
+	exit_after exec_loop; do
 	W=$root/$t
 	mkdir -p "$W"
 	APP=

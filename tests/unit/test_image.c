@@ -1696,6 +1696,9 @@ START_TEST(fds_unix_checks)
 	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
 	pending[0] = 15; /* itself */
 	ck_assert_int_ne(check_fds(f, err), 0);
+	/* A client of another process: the image's tree check finds it. */
+	pending[0] = 77;
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
 	u3.n_pending = 0;
 
 	/* Names: an abstract one, not a path with a NUL or an empty one. */
@@ -1760,8 +1763,17 @@ START_TEST(fds_unix_checks)
 	f->fd[4].peer_ino = 0;
 	u4.state = SC__UNIX_SOCKET__STATE__UNCONNECTED;
 	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	/* A named one is an end of a connection through a listener, which
+	 * the image's tree check looks for elsewhere; not for a datagram. */
 	u3.has_name = true;
 	u3.name = (ProtobufCBinaryData){ sizeof(abstract) - 1, abstract };
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	f->fd[3].sock_type = SOCK_DGRAM;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	ck_err_has(err, "between processes");
+	f->fd[3].sock_type = SOCK_STREAM;
+	/* Its peer is here after all: not between processes. */
+	f->fd[3].peer_ino = 20;
 	ck_assert_int_ne(check_fds(f, err), 0);
 	free(f);
 }
