@@ -9,7 +9,9 @@
 # working in its window beside the copy) and twice (the restored job
 # checkpointed again and restored in a third window). Then the refusals:
 # without --shell-job, without a terminal, and from the background, one
-# line each and no process created. Runs under tests/e2e/reaper.
+# line each and no process created. Then the same for a pipeline (the
+# pipe_* cases). SHELLJOB_TESTS="kill pipe_kill ..." runs only those.
+# Runs under tests/e2e/reaper.
 set -u
 suite=shelljob
 . "$(dirname "$0")/suite.sh"
@@ -122,14 +124,19 @@ t_kill() {
 	interrupt B
 }
 
-t_leave() {
-	start_job A && checkpoint "$APP" 1 && restore_in B || return 1
+# both_on_their_own: the original goes on in window A beside the copy in
+# B, and each job gets only its own window's input.
+both_on_their_own() {
 	ticking A || { say "the original stopped printing"; return 1; }
 	# The copy runs in a new pid namespace: its init reports the stop.
 	echoes A 'to the original' && suspend B && echoes B 'to the copy' || return 1
 	! shows A '^echo: to the copy' && ! shows B '^echo: to the original' ||
 		{ say "input went to the wrong job"; return 1; }
-	interrupt B && interrupt A
+}
+
+t_leave() {
+	start_job A && checkpoint "$APP" 1 && restore_in B && both_on_their_own &&
+		interrupt B && interrupt A
 }
 
 t_twice() {
@@ -222,12 +229,8 @@ t_pipe_kill() {
 }
 
 t_pipe_leave() {
-	start_pipeline A && checkpoint_job "$APP" 1 && restore_pipeline_in B || return 1
-	ticking A || { say "the original stopped printing"; return 1; }
-	echoes A 'to the original' && suspend B && echoes B 'to the copy' || return 1
-	! shows A '^echo: to the copy' && ! shows B '^echo: to the original' ||
-		{ say "input went to the wrong job"; return 1; }
-	consecutive A && consecutive B && interrupt B && interrupt A
+	start_pipeline A && checkpoint_job "$APP" 1 && restore_pipeline_in B && both_on_their_own &&
+		consecutive A && consecutive B && interrupt B && interrupt A
 }
 
 t_pipe_twice() {
