@@ -1231,8 +1231,9 @@ int rt_tree_job_leader(void)
 	struct pp_stat st;
 	char comm[20];
 
-	if (pgid == self || ppid <= 0 || runtime_state(ppid, "") != NO_RUNTIME ||
-	    !read_stat(pgid, &st, comm) || st.ppid != ppid || st.pgrp != pgid)
+	/* Cheapest first: most processes lead their group or are a child. */
+	if (pgid == self || ppid <= 0 || !read_stat(pgid, &st, comm) || st.ppid != ppid ||
+	    st.pgrp != pgid || runtime_state(ppid, "") != NO_RUNTIME)
 		return 0;
 	return runtime_state(pgid, comm) == RUNTIME_READY ? pgid : 0;
 }
