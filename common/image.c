@@ -884,9 +884,7 @@ static int check_tree_pairs(const struct sc_image *img, char *err)
 							  peer->sock_type != f->sock_type ||
 							  peer->unix_sock->accepted == u->accepted
 						: !queued_somewhere(img, f->sock_ino))
-					return fail(err,
-						    "pid %d fd %d: the other end of its connection is "
-						    "gone",
+					return fail(err, "pid %d fd %d: its connection's other end is gone",
 						    img->procs[i].pid, f->fd);
 				continue;
 			}

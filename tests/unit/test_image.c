@@ -2337,7 +2337,7 @@ START_TEST(load_unix_between_processes)
 	ub[0].accepted = true;
 	write_proc(dir, b);
 	write_inventory(dir, a, both, 2);
-	ck_load_fails(dir, "pid 500 fd 7: the other end of its connection", "two accepted ends");
+	ck_load_fails(dir, "pid 500 fd 7: its connection's other end is gone", "two accepted ends");
 	ub[0].accepted = false;
 	pending[0] = 62;
 	write_proc(dir, a);
@@ -2347,7 +2347,7 @@ START_TEST(load_unix_between_processes)
 	ua[0].n_pending = 0;
 	write_proc(dir, a);
 	write_inventory(dir, a, both, 2);
-	ck_load_fails(dir, "pid 777 fd 7: the other end of its connection", "a client in no queue");
+	ck_load_fails(dir, "pid 777 fd 7: its connection's other end is gone", "a client in no queue");
 	free(a);
 	free(b);
 }
