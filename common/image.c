@@ -347,7 +347,8 @@ static const Sc__Fd *unix_by_ino(const struct unix_index *ix, uint64_t ino)
 /* Connection c can wait in listener l's queue. */
 static bool queueable(const Sc__Fd *l, const Sc__Fd *c)
 {
-	return c->sock_type == l->sock_type && c->unix_sock->state == SC__UNIX_SOCKET__STATE__CONNECTED &&
+	return c->sock_type == l->sock_type &&
+	       c->unix_sock->state == SC__UNIX_SOCKET__STATE__CONNECTED &&
 	       c->unix_sock->has_peer_name && !c->unix_sock->accepted;
 }
 
@@ -397,7 +398,8 @@ static int check_unix(const struct unix_index *fds, const Sc__Fd *f, char *err)
 	 * no peer yet. */
 	if (f->peer_in_tree &&
 	    (peer || (u->has_name || u->has_peer_name ? f->sock_type == SOCK_DGRAM : !f->peer_ino)))
-		return fail(err, "fd %d: not half of a socketpair or a connection between processes",
+		return fail(err,
+			    "fd %d: not half of a socketpair or a connection between processes",
 			    f->fd);
 	if (f->peer_in_tree)
 		return 0;
@@ -841,12 +843,26 @@ static bool queued_somewhere(const struct sc_image *img, uint64_t ino)
 		for (size_t k = 0; k < img->procs[i].fds->n_fds; k++) {
 			const Sc__Fd *f = img->procs[i].fds->fds[k];
 
-			for (size_t j = 0; f->kind == SC__FD_KIND__UNIX && j < f->unix_sock->n_pending;
-			     j++)
+			for (size_t j = 0;
+			     f->kind == SC__FD_KIND__UNIX && j < f->unix_sock->n_pending; j++)
 				if (f->unix_sock->pending[j] == ino)
 					return true;
 		}
 	return false;
+}
+
+/* End f of a connection through a listener, which p holds: its other end
+ * is another process's, connected back to it, one of the two accepted;
+ * or, without a peer yet, it waits in a listener's queue. */
+static bool other_end_ok(const struct sc_image *img, const struct sc_proc_img *p, const Sc__Fd *f)
+{
+	const Sc__Fd *peer;
+
+	if (!f->peer_ino)
+		return queued_somewhere(img, f->sock_ino);
+	peer = unix_elsewhere(img, p, f->peer_ino);
+	return peer && peer->peer_ino == f->sock_ino && peer->sock_type == f->sock_type &&
+	       peer->unix_sock->accepted != f->unix_sock->accepted;
 }
 
 /*
@@ -877,17 +893,12 @@ static int check_tree_pairs(const struct sc_image *img, char *err)
 			}
 			if (!f->peer_in_tree)
 				continue;
-			if (u->has_name || u->has_peer_name) {
-				peer = f->peer_ino ? unix_elsewhere(img, &img->procs[i], f->peer_ino)
-						   : NULL;
-				if (f->peer_ino ? !peer || peer->peer_ino != f->sock_ino ||
-							  peer->sock_type != f->sock_type ||
-							  peer->unix_sock->accepted == u->accepted
-						: !queued_somewhere(img, f->sock_ino))
-					return fail(err, "pid %d fd %d: its connection's other end is gone",
-						    img->procs[i].pid, f->fd);
+			if ((u->has_name || u->has_peer_name) &&
+			    !other_end_ok(img, &img->procs[i], f))
+				return fail(err, "pid %d fd %d: its connection's other end is gone",
+					    img->procs[i].pid, f->fd);
+			if (u->has_name || u->has_peer_name)
 				continue;
-			}
 			peer = unix_elsewhere(img, &img->procs[i], f->peer_ino);
 			if (!peer || peer->peer_ino != f->sock_ino ||
 			    peer->sock_type != f->sock_type)

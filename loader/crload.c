@@ -165,8 +165,8 @@ static void close_loader_fds(struct restore_ctx *ctx)
 
 /* In namespace mode: init of the new pid namespace. Creates the restored
  * process, forwards signals to it, reaps everything, exits with its status. */
-static void __attribute__((noreturn)) ns_init(struct restore_ctx *ctx, struct shell_job *job,
-					      pid_t *tops)
+static void __attribute__((noreturn))
+ns_init(struct restore_ctx *ctx, struct shell_job *job, pid_t *tops)
 {
 	char err[SC_ERR_LEN];
 	int ntops, last = 1 << 8;

@@ -363,7 +363,8 @@ static int share_named(struct restore_ctx *ctx, char *err)
 						goto nomem;
 					v = m;
 				}
-				v[n++] = (struct named_sock){ f, &img->procs[i], 0, f->peer_in_tree };
+				v[n++] = (struct named_sock){ f, &img->procs[i], 0,
+							      f->peer_in_tree };
 			}
 			if (++v[j].holders > 1)
 				v[j].shared = true;

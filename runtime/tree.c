@@ -444,8 +444,8 @@ static int add_job_members(int self, int *list, int *n)
 	for (int i = 0; i < nsib; i++) {
 		struct pp_stat st;
 
-		if (sib[i] == self || !read_stat(sib[i], &st, NULL) ||
-		    st.pgrp != self || st.state == 'Z')
+		if (sib[i] == self || !read_stat(sib[i], &st, NULL) || st.pgrp != self ||
+		    st.state == 'Z')
 			continue;
 		if (*n == TREE_MAX)
 			return -E2BIG;
@@ -618,7 +618,8 @@ int rt_tree_gather(void)
 	tree.root = self;
 	tree.gen = (int)(++generation & 0xffff);
 	tree.parent_pid = ppid > 1 && runtime_state(ppid, "") != NO_RUNTIME ? ppid : 0;
-	tree.job_parent = !tree.parent_pid && ppid > 0 && sc_sys1(__NR_getpgid, 0) == self ? ppid : 0;
+	tree.job_parent =
+		!tree.parent_pid && ppid > 0 && sc_sys1(__NR_getpgid, 0) == self ? ppid : 0;
 	tree.m = rt_alloc(sizeof(*tree.m) * TREE_MAX);
 	tree.msg = rt_alloc(sizeof(*tree.msg));
 	if (!tree.m || !tree.msg)
@@ -1258,8 +1259,9 @@ bool rt_tree_job_request(int leader, siginfo_t *si)
 		 * signal had come (it may have, merged with the user's). */
 		for (hit += strlen(pat); *hit >= '0' && *hit <= '9'; hit++)
 			gen = gen * 10 + (uint64_t)(*hit - '0');
-		si->si_value.sival_ptr = (void *)(uintptr_t)(COOKIE_MAGIC << 48 | (gen & 0xffff) << 32 |
-							    (uint32_t)leader);
+		si->si_value.sival_ptr =
+			(void *)(uintptr_t)(COOKIE_MAGIC << 48 | (gen & 0xffff) << 32 |
+					    (uint32_t)leader);
 		return true;
 	}
 	si->si_value.sival_ptr =

@@ -2347,7 +2347,8 @@ START_TEST(load_unix_between_processes)
 	ua[0].n_pending = 0;
 	write_proc(dir, a);
 	write_inventory(dir, a, both, 2);
-	ck_load_fails(dir, "pid 777 fd 7: its connection's other end is gone", "a client in no queue");
+	ck_load_fails(dir, "pid 777 fd 7: its connection's other end is gone",
+		      "a client in no queue");
 	free(a);
 	free(b);
 }
