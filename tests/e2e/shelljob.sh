@@ -244,6 +244,21 @@ t_pipe_twice() {
 	restore_pipeline_in C && echoes C 'second copy' && consecutive C && interrupt C
 }
 
+# A pipeline that was in the background comes back in the background:
+# jobfilter reading the terminal stops the whole job, crload with it, and
+# fg gives the job the terminal.
+t_pipe_background() {
+	start_pipeline A '' "$E2E_BIN/jobfilter $W/app.pid | cat &" && checkpoint_job "$APP" 1 &&
+		recorded 'in the background' || return 1
+	kill -KILL -- "-$APP"
+	restore_in B || return 1
+	type_in B true
+	wait_for shows B 'Stopped.*crload' || { say "reading did not stop the job"; screen B >&2; return 1; }
+	wait_for prompt B && quiet B || { say "no prompt or still printing"; return 1; }
+	type_in B fg
+	echoes B 'in the foreground' && ticking B && consecutive B && interrupt B
+}
+
 # The trigger sent to the whole group (bash's `kill -USR2 %1`) makes one
 # checkpoint of the job; sent to a command other than the leader, it is
 # passed on to the leader.
@@ -305,7 +320,7 @@ t_refusals() {
 }
 
 for t in ${SHELLJOB_TESTS:-kill leave twice background not_a_job refusals pipe_kill pipe_leave \
-	pipe_twice pipe_signals pipe_status}; do
+	pipe_twice pipe_background pipe_signals pipe_status}; do
 	W=$root/$t
 	mkdir -p "$W"
 	APP=
