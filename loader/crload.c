@@ -164,7 +164,8 @@ static void close_loader_fds(struct restore_ctx *ctx)
 }
 
 /* In namespace mode: init of the new pid namespace. Creates the restored
- * process, forwards signals to it, reaps everything, exits with its status. */
+ * root (and the other commands of its job), forwards signals to the root,
+ * reaps everything, exits with the status of the last of them. */
 static void __attribute__((noreturn))
 ns_init(struct restore_ctx *ctx, struct shell_job *job, pid_t *tops)
 {
