@@ -454,6 +454,17 @@ static int add_job_members(int self, int *list, int *n)
 	return 0;
 }
 
+/* A root that leads its process group on a terminal is a job (a daemon
+ * leads a group of its own, with no terminal): its parent, else 0. */
+static int job_parent(int self, int ppid)
+{
+	struct pp_stat st;
+
+	if (tree.parent_pid || ppid <= 0 || sc_sys1(__NR_getpgid, 0) != self)
+		return 0;
+	return read_stat(self, &st, NULL) && st.tty_nr ? ppid : 0;
+}
+
 /*
  * One pass over the tree: new processes are signalled (or recorded as
  * zombies), known ones get their ppid/pgid/sid read again. Returns how
@@ -618,8 +629,7 @@ int rt_tree_gather(void)
 	tree.root = self;
 	tree.gen = (int)(++generation & 0xffff);
 	tree.parent_pid = ppid > 1 && runtime_state(ppid, "") != NO_RUNTIME ? ppid : 0;
-	tree.job_parent =
-		!tree.parent_pid && ppid > 0 && sc_sys1(__NR_getpgid, 0) == self ? ppid : 0;
+	tree.job_parent = job_parent(self, ppid);
 	tree.m = rt_alloc(sizeof(*tree.m) * TREE_MAX);
 	tree.msg = rt_alloc(sizeof(*tree.msg));
 	if (!tree.m || !tree.msg)
@@ -1234,7 +1244,7 @@ int rt_tree_job_leader(void)
 
 	/* Cheapest first: most processes lead their group or are a child. */
 	if (pgid == self || ppid <= 0 || !read_stat(pgid, &st, comm) || st.ppid != ppid ||
-	    st.pgrp != pgid || runtime_state(ppid, "") != NO_RUNTIME)
+	    st.pgrp != pgid || !st.tty_nr || runtime_state(ppid, "") != NO_RUNTIME)
 		return 0;
 	return runtime_state(pgid, comm) == RUNTIME_READY ? pgid : 0;
 }
