@@ -99,6 +99,14 @@ static bool has_pid(const Sc__Inventory *inv, int pid)
 	return false;
 }
 
+bool sc_top_level(const Sc__Inventory *inv, size_t i)
+{
+	const Sc__ProcEntry *root = inv->procs[0], *p = inv->procs[i];
+
+	return i == 0 || (!p->zombie && p->ppid == root->ppid && root->pgid == root->pid &&
+			  p->pgid == root->pid && p->sid == root->sid && !has_pid(inv, p->ppid));
+}
+
 /* A shell job (doc/shell-job.md) is one of the image's process groups,
  * in a session whose leader is not in the image. */
 static int check_job(const Sc__Inventory *inv, char *err)
@@ -139,7 +147,7 @@ int sc_check_inventory(const Sc__Inventory *inv, char *err)
 		if (!p->zombie && p->has_exit_status)
 			return fail(err, "process %d is alive but has an exit status", p->pid);
 		/* Parents come before their children: crload forks in this order. */
-		bool parent_listed = i == 0;
+		bool parent_listed = sc_top_level(inv, i);
 		for (size_t j = 0; j < i && !parent_listed; j++)
 			parent_listed = inv->procs[j]->pid == p->ppid && !inv->procs[j]->zombie;
 		if (!parent_listed)
@@ -358,6 +366,14 @@ static const Sc__Fd *unix_by_ino(const struct unix_index *ix, uint64_t ino)
 }
 
 /* What loader/fd_unix.c relies on: the sockets it connects exist. */
+/* Connection c can wait in listener l's queue. */
+static bool queueable(const Sc__Fd *l, const Sc__Fd *c)
+{
+	return c->sock_type == l->sock_type &&
+	       c->unix_sock->state == SC__UNIX_SOCKET__STATE__CONNECTED &&
+	       c->unix_sock->has_peer_name && !c->unix_sock->accepted;
+}
+
 static int check_unix(const struct unix_index *fds, const Sc__Fd *f, char *err)
 {
 	const Sc__UnixSocket *u = f->unix_sock;
@@ -386,9 +402,8 @@ static int check_unix(const struct unix_index *fds, const Sc__Fd *f, char *err)
 	for (size_t j = 0; j < u->n_pending; j++) {
 		const Sc__Fd *c = unix_by_ino(fds, u->pending[j]);
 
-		if (u->state != SC__UNIX_SOCKET__STATE__LISTEN || !c || c->sock_type != f->sock_type ||
-		    c->unix_sock->state != SC__UNIX_SOCKET__STATE__CONNECTED ||
-		    !c->unix_sock->has_peer_name || c->unix_sock->accepted)
+		/* A client another process holds: check_tree_pairs(). */
+		if (u->state != SC__UNIX_SOCKET__STATE__LISTEN || (c && !queueable(f, c)))
 			return fail(err, "fd %d: connection %zu of its queue is not restorable", f->fd, j);
 		for (size_t k = 0; k < j; k++)
 			if (u->pending[k] == u->pending[j])
@@ -400,9 +415,14 @@ static int check_unix(const struct unix_index *fds, const Sc__Fd *f, char *err)
 	if (f->sock_type == SOCK_DGRAM && u->has_peer_name)
 		return 0;
 	peer = f->peer_ino ? unix_by_ino(fds, f->peer_ino) : NULL;
-	/* Its other half is another process's: check_tree_pairs(). */
-	if (f->peer_in_tree && (u->has_name || u->has_peer_name || !f->peer_ino || peer))
-		return fail(err, "fd %d: not half of a socketpair between processes", f->fd);
+	/* Its other half or end is another process's: check_tree_pairs().
+	 * A connection through a listener may wait in its queue there, with
+	 * no peer yet. */
+	if (f->peer_in_tree &&
+	    (peer || (u->has_name || u->has_peer_name ? f->sock_type == SOCK_DGRAM : !f->peer_ino)))
+		return fail(err,
+			    "fd %d: not half of a socketpair or a connection between processes",
+			    f->fd);
 	if (f->peer_in_tree)
 		return 0;
 	if (f->peer_ino && (!peer || peer == f || peer->sock_type != f->sock_type ||
@@ -840,6 +860,7 @@ static int check_shared_descs(const struct sc_image *img, char *err)
 }
 
 /* The unix socket ino of a process other than p, not a dup, or NULL. */
+/* Socket ino in a process of the image other than p (NULL: any). */
 static const Sc__Fd *unix_elsewhere(const struct sc_image *img, const struct sc_proc_img *p,
 				    uint64_t ino)
 {
@@ -853,15 +874,68 @@ static const Sc__Fd *unix_elsewhere(const struct sc_image *img, const struct sc_
 	return NULL;
 }
 
-/* Each half of a socketpair between processes has its other half in
- * another process, connected back to it. */
+/* Some listener of the image has connection ino waiting in its queue. */
+static bool queued_somewhere(const struct sc_image *img, uint64_t ino)
+{
+	for (size_t i = 0; i < img->nprocs; i++)
+		for (size_t k = 0; k < img->procs[i].fds->n_fds; k++) {
+			const Sc__Fd *f = img->procs[i].fds->fds[k];
+
+			for (size_t j = 0;
+			     f->kind == SC__FD_KIND__UNIX && j < f->unix_sock->n_pending; j++)
+				if (f->unix_sock->pending[j] == ino)
+					return true;
+		}
+	return false;
+}
+
+/* End f of a connection through a listener, which p holds: its other end
+ * is another process's, connected back to it, one of the two accepted;
+ * or, without a peer yet, it waits in a listener's queue. */
+static bool other_end_ok(const struct sc_image *img, const struct sc_proc_img *p, const Sc__Fd *f)
+{
+	const Sc__Fd *peer;
+
+	if (!f->peer_ino)
+		return queued_somewhere(img, f->sock_ino);
+	peer = unix_elsewhere(img, p, f->peer_ino);
+	return peer && peer->peer_ino == f->sock_ino && peer->sock_type == f->sock_type &&
+	       peer->unix_sock->accepted != f->unix_sock->accepted;
+}
+
+/*
+ * Each half of a socketpair between processes has its other half in
+ * another process, connected back to it; so has each end of a connection
+ * through a listener, one end accepted and the other not, unless it waits
+ * in a listener's queue; a listener's queue holds clients of other
+ * processes.
+ */
 static int check_tree_pairs(const struct sc_image *img, char *err)
 {
 	for (size_t i = 0; i < img->nprocs; i++)
 		for (size_t k = 0; k < img->procs[i].fds->n_fds; k++) {
 			const Sc__Fd *f = img->procs[i].fds->fds[k], *peer;
+			const Sc__UnixSocket *u;
 
-			if (f->kind != SC__FD_KIND__UNIX || !f->peer_in_tree || f->has_dup_of)
+			if (f->kind != SC__FD_KIND__UNIX || f->has_dup_of)
+				continue;
+			u = f->unix_sock;
+			for (size_t j = 0; j < u->n_pending; j++) {
+				const Sc__Fd *c = unix_elsewhere(img, NULL, u->pending[j]);
+
+				if (!c || !queueable(f, c))
+					return fail(err,
+						    "pid %d fd %d: connection %zu of its queue is "
+						    "not restorable",
+						    img->procs[i].pid, f->fd, j);
+			}
+			if (!f->peer_in_tree)
+				continue;
+			if ((u->has_name || u->has_peer_name) &&
+			    !other_end_ok(img, &img->procs[i], f))
+				return fail(err, "pid %d fd %d: its connection's other end is gone",
+					    img->procs[i].pid, f->fd);
+			if (u->has_name || u->has_peer_name)
 				continue;
 			peer = unix_elsewhere(img, &img->procs[i], f->peer_ino);
 			if (!peer || peer->peer_ino != f->sock_ino ||

@@ -61,6 +61,11 @@ ProtobufCMessage *sc_img_unpack(const void *buf, size_t len, uint32_t type, char
 
 /* Structural checks of decoded messages; 0 or -1 with err set. */
 int sc_check_inventory(const Sc__Inventory *inv, char *err);
+/* Whether process i of the inventory is started by crload like the root:
+ * the root, or another command of its job (a shell pipeline): a sibling
+ * of the root, in the group the root leads, whose parent is not in the
+ * image (doc/shell-job.md). */
+bool sc_top_level(const Sc__Inventory *inv, size_t i);
 int sc_check_core(const Sc__ProcCore *c, int pid, char *err);
 int sc_check_sigacts(const Sc__SigActs *a, char *err);
 int sc_check_mm(const Sc__Mm *mm, char *err);

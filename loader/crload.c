@@ -66,6 +66,33 @@ int shell_status(int status)
 	return 1;
 }
 
+bool top_ended(pid_t *tops, size_t ntops, pid_t w, int status, int *last)
+{
+	bool left = false;
+
+	for (size_t i = 0; i < ntops; i++) {
+		if (tops[i] == w) {
+			tops[i] = 0;
+			if (i == ntops - 1)
+				*last = status;
+		}
+		left |= tops[i] != 0;
+	}
+	return !left;
+}
+
+/* Waits for every process crload started; the last one's status. */
+static int wait_tops(pid_t *tops, size_t ntops)
+{
+	int status = 0, last = 1 << 8;
+	pid_t w;
+
+	while ((w = waitpid(-1, &status, 0)) >= 0 || errno == EINTR)
+		if (w > 0 && top_ended(tops, ntops, w, status, &last))
+			break;
+	return shell_status(last);
+}
+
 static int wait_for(pid_t pid)
 {
 	int status;
@@ -145,23 +172,18 @@ static void close_loader_fds(struct restore_ctx *ctx)
 }
 
 /* In namespace mode: init of the new pid namespace. Creates the restored
- * process, forwards signals to it, reaps everything, exits with its status. */
-static void __attribute__((noreturn)) ns_init(struct restore_ctx *ctx, const struct shell_job *job)
+ * root (and the other commands of its job), forwards signals to the root,
+ * reaps everything, exits with the status of the last of them. */
+static void __attribute__((noreturn))
+ns_init(struct restore_ctx *ctx, struct shell_job *job, pid_t *tops)
 {
 	char err[SC_ERR_LEN];
-	long pid;
+	int ntops, last = 1 << 8;
 
-	if (mount_proc_in_ns(err)) {
+	if (mount_proc_in_ns(err) || (ntops = tree_fork_top(ctx, job, tops, err)) < 0) {
 		status_message(ctx->status_fd, err);
 		_exit(127);
 	}
-	pid = fork_with_pid(ctx->p->pid, err);
-	if (pid < 0) {
-		status_message(ctx->status_fd, err);
-		_exit(127);
-	}
-	if (pid == 0)
-		restore_child(ctx);
 	close_loader_fds(ctx);
 	/* Outliving a --restore-detached crload, this init must not hold
 	 * its caller's output open: $(crload -d ...) would never end. */
@@ -170,13 +192,13 @@ static void __attribute__((noreturn)) ns_init(struct restore_ctx *ctx, const str
 		dup2(null, fd);
 	if (null > 2)
 		close(null);
-	install_forwarding((pid_t)pid);
+	install_forwarding(tops[0]);
 	for (;;) {
 		int status;
-		pid_t w = shell_job_reap(job, (pid_t)pid, &status);
+		pid_t w = shell_job_reap(job, tops, (size_t)ntops, &status);
 
-		if (w == pid)
-			_exit(shell_status(status));
+		if (w > 0 && top_ended(tops, (size_t)ntops, w, status, &last))
+			_exit(shell_status(last));
 		if (w < 0 && errno == ECHILD)
 			_exit(1);
 	}
@@ -242,7 +264,8 @@ int main(int argc, char **argv)
 	struct restore_ctx ctx;
 	struct shell_job job;
 	char err[SC_ERR_LEN];
-	int pipefd[2], c, *status_rd;
+	int pipefd[2], c, *status_rd, ntops = 1;
+	pid_t *tops;
 	long pid;
 
 	while ((c = getopt_long(argc, argv, "dvhFTj", longopts, NULL)) != -1) {
@@ -308,7 +331,8 @@ int main(int argc, char **argv)
 	ctx.p = &img.procs[0];
 	ctx.status_fds = calloc(img.nprocs, sizeof(int));
 	status_rd = calloc(img.nprocs, sizeof(int));
-	if (!ctx.status_fds || !status_rd) {
+	tops = calloc(img.nprocs, sizeof(pid_t));
+	if (!ctx.status_fds || !status_rd || !tops) {
 		fprintf(stderr, "crload: out of memory\n");
 		return 1;
 	}
@@ -335,14 +359,15 @@ int main(int argc, char **argv)
 		}
 		pid = fork();
 		if (pid == 0)
-			ns_init(&ctx, &job);
+			ns_init(&ctx, &job, tops);
+		tops[0] = (pid_t)pid;
 	} else {
-		pid = fork_with_pid(ctx.p->pid, err);
-		if (pid == 0)
-			restore_child(&ctx);
+		err[0] = '\0';
+		ntops = tree_fork_top(&ctx, &job, tops, err);
+		pid = ntops > 0 ? tops[0] : -1;
 	}
-	if (pid < 0) {
-		fprintf(stderr, "crload: %s\n", pid == -1 && err[0] ? err : strerror(errno));
+	if (pid < 0 || ntops < 0) {
+		fprintf(stderr, "crload: %s\n", err[0] ? err : strerror(errno));
 		return 1;
 	}
 	close_loader_fds(&ctx);
@@ -365,5 +390,6 @@ int main(int argc, char **argv)
 		printf("%d\n", ctx.p->pid);
 		return 0;
 	}
-	return job.active ? shell_job_wait(&job, (pid_t)pid, plan.new_ns) : wait_for((pid_t)pid);
+	return job.active ? shell_job_wait(&job, tops, (size_t)ntops, plan.new_ns)
+			  : wait_tops(tops, (size_t)ntops);
 }

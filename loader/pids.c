@@ -175,7 +175,7 @@ int tree_preflight(const struct sc_image *img, char *err)
 		const Sc__ProcEntry *pe = inv->procs[i], *parent = proc_entry(img, pe->ppid);
 		bool leader_before = false;
 
-		if (pe->zombie)
+		if (pe->zombie || sc_top_level(inv, i))
 			continue;
 		if (pe->sid != parent->sid && pe->sid != pe->pid) {
 			snprintf(err, SC_ERR_LEN,

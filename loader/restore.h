@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "image.h"
 #include "selfckpt/restorer.h"
@@ -30,6 +31,7 @@ struct shared_files {
 	size_t n;
 };
 struct fd_restore_pipe;
+struct shell_job;
 
 /* A file description several processes share: opened once by crload. */
 struct shared_desc {
@@ -104,6 +106,13 @@ int tree_open_shared_descs(struct restore_ctx *ctx, char *err);
 int tree_shared_desc(const struct restore_ctx *ctx, int fd);
 /* Forks the process's children (zombies too) with their pids. */
 int tree_fork_children(struct restore_ctx *ctx, char *err);
+/*
+ * crload (or its namespace's init), standing for the shell: forks the
+ * root and the other commands of its job, each into the root's group
+ * (the terminal handed to it first if the job had it). tops: their pids
+ * here, in inventory order. Returns how many, or -1 with err set.
+ */
+int tree_fork_top(struct restore_ctx *ctx, const struct shell_job *job, pid_t *tops, char *err);
 
 /* restore.c */
 void restore_child(struct restore_ctx *ctx) __attribute__((noreturn));

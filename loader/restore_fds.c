@@ -17,7 +17,6 @@
 
 #include "fd_restore.h"
 #include "restore.h"
-#include "shell_job.h"
 
 static bool is_kept(int fd, const int *keep, int nkeep)
 {
@@ -195,10 +194,6 @@ int restore_process_state(struct restore_ctx *ctx, char *err)
 {
 	const Sc__ProcCore *c = ctx->p->core;
 
-	/* The job's leader (the tree's root; tree_session set its group):
-	 * its own group, in the foreground if it was. */
-	if (ctx->p == ctx->img->procs && shell_job_enter(ctx->img, err))
-		return -1;
 	if (chdir(c->cwd)) {
 		snprintf(err, SC_ERR_LEN, "working directory %s: %s", c->cwd, strerror(errno));
 		return -1;

@@ -108,8 +108,8 @@ int shell_job_enter(const struct sc_image *img, char *err)
 
 	if (!img->inv->shell_job)
 		return 0;
-	/* The job is its own group, led by this process (a job of one
-	 * process; process trees will add the other members to it). */
+	/* The job is its own group, led by this process; the other commands
+	 * of a pipeline join it (tree_fork_top). */
 	if (setpgid(0, 0)) {
 		snprintf(err, SC_ERR_LEN, "--shell-job: a process group for the job: %s",
 			 strerror(errno));
@@ -129,24 +129,52 @@ int shell_job_enter(const struct sc_image *img, char *err)
 	return 0;
 }
 
-pid_t shell_job_reap(const struct shell_job *job, pid_t pid, int *status)
+void shell_job_foreground(const struct sc_image *img, const struct shell_job *job, pid_t leader)
+{
+	if (!img->inv->shell_job)
+		return;
+	setpgid(leader, leader);
+	if (img->inv->job_foreground)
+		give_terminal(job->tty, leader);
+}
+
+pid_t shell_job_reap(struct shell_job *job, const pid_t *tops, size_t ntops, int *status)
 {
 	pid_t w;
 
 	if (!job->active)
 		return wait(status);
-	while ((w = waitpid(-1, status, WUNTRACED)) == pid && WIFSTOPPED(*status)) {
+	if (!job->stopped && !(job->stopped = calloc(ntops, sizeof(bool))))
+		return wait(status);
+	/* Ctrl-Z stops every command of the job: crload hears of it once,
+	 * until the job is continued (by crload, in its namespace). */
+	while ((w = waitpid(-1, status, WUNTRACED | WCONTINUED)) > 0 && !WIFEXITED(*status) &&
+	       !WIFSIGNALED(*status)) {
+		bool any = false;
+		size_t i;
+
+		for (i = 0; i < ntops; i++)
+			any |= job->stopped[i];
+		for (i = 0; i < ntops && tops[i] != w; i++)
+			;
+		if (i == ntops)
+			continue;
+		job->stopped[i] = WIFSTOPPED(*status);
 		/* Nobody to tell once crload is gone (EPIPE): wait on. */
-		if (write(job->events[1], "S", 1) < 0)
+		if (WIFSTOPPED(*status) && !any && write(job->events[1], "S", 1) < 0)
 			continue;
 	}
+	for (size_t i = 0; w > 0 && i < ntops; i++)
+		if (tops[i] == w)
+			job->stopped[i] = false;
 	return w;
 }
 
-/* The child of init pid in crload's pid namespace: the job, restored in a
- * new pid namespace, has another pid here. Read from the /proc opened
- * before: the /proc mounted for the namespace shows its pids. */
-static pid_t child_of(int proc, pid_t pid)
+/* The job's group in crload's pid namespace, from a child of init pid
+ * (every one is a command of the job): the job, restored in a new pid
+ * namespace, has other pids here. Read from the /proc opened before: the
+ * /proc mounted for the namespace shows its pids. */
+static pid_t group_of_child(int proc, pid_t pid)
 {
 	int dfd = openat(proc, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
@@ -168,7 +196,7 @@ static pid_t child_of(int proc, pid_t pid)
 		n = read(fd, buf, sizeof(buf));
 		close(fd);
 		if (n > 0 && !pp_parse_stat(buf, (size_t)n, &st) && st.ppid == pid)
-			found = p;
+			found = st.pgrp;
 	}
 	if (d)
 		closedir(d);
@@ -190,13 +218,14 @@ static void job_stopped(struct shell_job *job)
 	kill(-job->pgid, SIGCONT);
 }
 
-int shell_job_wait(struct shell_job *job, pid_t child, bool ns)
+int shell_job_wait(struct shell_job *job, pid_t *tops, size_t ntops, bool ns)
 {
-	int status = 0;
+	int status = 0, w_status;
+	pid_t w;
 	char ev;
 
 	close(job->events[1]);
-	job->pgid = ns ? child_of(job->proc, child) : child;
+	job->pgid = ns ? group_of_child(job->proc, tops[0]) : tops[0];
 	for (;;) {
 		if (ns) {
 			ssize_t n = read(job->events[0], &ev, 1);
@@ -205,25 +234,27 @@ int shell_job_wait(struct shell_job *job, pid_t child, bool ns)
 				continue;
 			if (n == 1) {
 				if (job->pgid <= 0)
-					job->pgid = child_of(job->proc, child);
+					job->pgid = group_of_child(job->proc, tops[0]);
 				if (job->pgid > 0)
 					job_stopped(job);
 				continue;
 			}
 			/* End of file: init, and so the job, is gone. */
-			while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+			while (waitpid(tops[0], &status, 0) < 0 && errno == EINTR)
 				;
 			break;
 		}
-		if (waitpid(child, &status, WUNTRACED) < 0) {
+		/* A Ctrl-Z stops every command: the first stop is the job's. */
+		if ((w = waitpid(-1, &w_status, WUNTRACED)) < 0) {
 			if (errno == EINTR)
 				continue;
 			status = 1 << 8;
 			break;
 		}
-		if (!WIFSTOPPED(status))
+		if (WIFSTOPPED(w_status))
+			job_stopped(job);
+		else if (top_ended(tops, ntops, w, w_status, &status))
 			break;
-		job_stopped(job);
 	}
 	if (tcgetpgrp(job->tty) == job->pgid)
 		give_terminal(job->tty, getpgrp());

@@ -14,6 +14,7 @@ struct shell_job {
 	int events[2]; /* namespace mode: init reports the job's stops here */
 	int proc; /* crload's /proc, for the job's pid in namespace mode */
 	pid_t pgid; /* the job's group, in crload's pid namespace */
+	bool *stopped; /* init: which of the job's commands are stopped */
 };
 
 /*
@@ -26,13 +27,23 @@ int shell_job_preflight(const struct sc_image *img, bool asked, bool detached,
 /* In the restored process, before it becomes itself: the job's own group,
  * and the terminal's foreground if it had it. */
 int shell_job_enter(const struct sc_image *img, char *err);
-/* Init of the namespace: wait() that also reports stops of job to crload. */
-pid_t shell_job_reap(const struct shell_job *job, pid_t pid, int *status);
-/* crload, the job running: passes job control on until the job ends, then
- * takes the terminal back. Returns crload's exit status. */
-int shell_job_wait(struct shell_job *job, pid_t child, bool ns);
+/* In the process that forks the job's leader, right after: the job's
+ * group, and the terminal's foreground if it had it (the leader does the
+ * same itself; whichever is first, no command runs in the background). */
+void shell_job_foreground(const struct sc_image *img, const struct shell_job *job, pid_t leader);
+/* Init of the namespace: wait() that also reports stops of the job's
+ * commands (tops) to crload. */
+pid_t shell_job_reap(struct shell_job *job, const pid_t *tops, size_t ntops, int *status);
+/* crload, the job running: passes job control on until the job (its
+ * commands: tops, or the namespace's init) ends, then takes the terminal
+ * back. Returns crload's exit status. */
+int shell_job_wait(struct shell_job *job, pid_t *tops, size_t ntops, bool ns);
 
 /* crload.c: exit status the shell way (128+n when killed by signal n). */
 int shell_status(int status);
+/* crload.c: w, one of the processes crload started (tops), ended with
+ * status. True once every one has; *last is then the status of the last
+ * of them, a pipeline's status as a shell gives it. */
+bool top_ended(pid_t *tops, size_t ntops, pid_t w, int status, int *last);
 
 #endif

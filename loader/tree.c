@@ -19,11 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "fd_restore.h"
 #include "restore.h"
+#include "shell_job.h"
 
 int tree_session(const struct restore_ctx *ctx, char *err)
 {
@@ -32,11 +34,20 @@ int tree_session(const struct restore_ctx *ctx, char *err)
 	int r = 0;
 
 	if (ctx->p == ctx->img->procs) {
-		/* The root: its own session or group, else crload's. */
+		/* The root: its own session or group, else crload's; a shell
+		 * job's group takes the terminal before any child runs. */
 		if (pe->sid == pe->pid)
 			setsid();
 		else if (pe->pgid == pe->pid)
 			setpgid(0, 0);
+		return shell_job_enter(ctx->img, err);
+	}
+	if (!parent) { /* another command of the root's job: its group */
+		if (setpgid(0, ctx->img->inv->procs[0]->pid)) {
+			snprintf(err, SC_ERR_LEN, "the job's process group %d: %s",
+				 ctx->img->inv->procs[0]->pid, strerror(errno));
+			return -1;
+		}
 		return 0;
 	}
 	if (pe->sid == pe->pid && pe->sid != parent->sid)
@@ -49,6 +60,18 @@ int tree_session(const struct restore_ctx *ctx, char *err)
 		snprintf(err, SC_ERR_LEN, "session %d, process group %d: %s", pe->sid, pe->pgid,
 			 strerror(errno));
 	return r;
+}
+
+/* The child forked for entry pe becomes that process. */
+static void __attribute__((noreturn)) become(struct restore_ctx *ctx, const Sc__ProcEntry *pe)
+{
+	const struct sc_image *img = ctx->img;
+
+	for (size_t k = 0; k < img->nprocs; k++)
+		if (img->procs[k].entry == pe)
+			ctx->p = &img->procs[k];
+	ctx->status_fd = ctx->status_fds[ctx->p - img->procs];
+	restore_child(ctx);
 }
 
 /* A zombie: exits as it did, and its parent reaps it when it wants. */
@@ -96,13 +119,37 @@ int tree_fork_children(struct restore_ctx *ctx, char *err)
 		}
 		if (pe->zombie)
 			become_zombie(pe->exit_status);
-		for (size_t k = 0; k < img->nprocs; k++)
-			if (img->procs[k].entry == pe)
-				ctx->p = &img->procs[k];
-		ctx->status_fd = ctx->status_fds[ctx->p - img->procs];
-		restore_child(ctx);
+		become(ctx, pe);
 	}
 	return 0;
+}
+
+int tree_fork_top(struct restore_ctx *ctx, const struct shell_job *job, pid_t *tops, char *err)
+{
+	const Sc__Inventory *inv = ctx->img->inv;
+	int n = 0;
+
+	for (size_t i = 0; i < inv->n_procs; i++) {
+		long pid;
+
+		if (!sc_top_level(inv, i))
+			continue;
+		pid = fork_with_pid(inv->procs[i]->pid, err);
+		if (pid < 0) {
+			while (n > 0)
+				kill(tops[--n], SIGKILL);
+			return -1;
+		}
+		if (pid == 0)
+			become(ctx, inv->procs[i]);
+		/* As a shell does, and before the next command may join. */
+		if (n == 0)
+			shell_job_foreground(ctx->img, job, (pid_t)pid);
+		else
+			setpgid((pid_t)pid, tops[0]);
+		tops[n++] = (pid_t)pid;
+	}
+	return n;
 }
 
 /* How many processes of the image hold a descriptor of pipe id. */
@@ -254,6 +301,136 @@ static int share_pairs(struct restore_ctx *ctx, struct pair_half *made, char *er
 	return 0;
 }
 
+/* A unix socket of the image other than a socketpair's half. */
+struct named_sock {
+	const Sc__Fd *e; /* its first holder's record */
+	const struct sc_proc_img *p; /* that holder */
+	int holders;
+	bool shared; /* made by crload */
+};
+
+/* c is a connection through listener l: its client, or accepted on it. */
+static bool through(const Sc__Fd *l, const Sc__Fd *c)
+{
+	const Sc__UnixSocket *lu = l->unix_sock, *cu = c->unix_sock;
+	const ProtobufCBinaryData *n = cu->accepted ? &cu->name : &cu->peer_name;
+	bool has = cu->accepted ? cu->has_name : cu->has_peer_name;
+
+	return l->sock_type == c->sock_type && lu->state == SC__UNIX_SOCKET__STATE__LISTEN &&
+	       cu->state == SC__UNIX_SOCKET__STATE__CONNECTED && lu->has_name && has &&
+	       n->len == lu->name.len && !memcmp(n->data, lu->name.data, n->len);
+}
+
+static bool joined(const Sc__Fd *a, const Sc__Fd *b)
+{
+	return (a->peer_ino && a->peer_ino == b->sock_ino) ||
+	       (b->peer_ino && b->peer_ino == a->sock_ino) || through(a, b) || through(b, a);
+}
+
+/*
+ * Stream and seqpacket unix sockets between processes (doc/trees.md): a
+ * listener or connection held by more than one process, a connection
+ * whose ends are in different processes, and with them every socket
+ * joined to those (the listener a connection came through, the other
+ * connections through it, their peers) are made by crload once, through
+ * the same code as one process's (connections made again through their
+ * listener), and every holder takes a copy.
+ */
+static int share_named(struct restore_ctx *ctx, char *err)
+{
+	const struct sc_image *img = ctx->img;
+	struct named_sock *v = NULL;
+	size_t n = 0, cap = 0, nshared = 0;
+	bool more = true;
+	int ret = -1, here = -1;
+
+	for (size_t i = 0; i < img->nprocs; i++)
+		for (size_t k = 0; k < img->procs[i].fds->n_fds; k++) {
+			const Sc__Fd *f = img->procs[i].fds->fds[k];
+			size_t j = 0;
+
+			if (f->kind != SC__FD_KIND__UNIX || f->has_dup_of ||
+			    f->sock_type == SOCK_DGRAM || is_pair_half(f))
+				continue;
+			while (j < n && v[j].e->sock_ino != f->sock_ino)
+				j++;
+			if (j == n) {
+				if (n == cap) {
+					struct named_sock *m;
+
+					cap = cap ? 2 * cap : 16;
+					if (!(m = realloc(v, cap * sizeof(*v))))
+						goto nomem;
+					v = m;
+				}
+				v[n++] = (struct named_sock){ f, &img->procs[i], 0,
+							      f->peer_in_tree };
+			}
+			if (++v[j].holders > 1)
+				v[j].shared = true;
+		}
+	while (more) {
+		more = false;
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < n && v[i].shared; j++)
+				if (!v[j].shared && joined(v[i].e, v[j].e))
+					more = v[j].shared = true;
+	}
+	const Sc__Fd **list = calloc(n + 1, sizeof(*list));
+	Sc__Fds fds = SC__FDS__INIT;
+	struct fd_restore_ctx rc = { .fds = &fds, .scratch_min = 3 };
+
+	if (!list)
+		goto nomem;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].shared) {
+			list[nshared++] = v[i].e;
+			/* Relative names resolve from the first holder's directory. */
+			if (!rc.cwd)
+				rc.cwd = v[i].p->core->cwd;
+		}
+	fds.fds = (Sc__Fd **)list;
+	fds.n_fds = nshared;
+	here = nshared ? open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (nshared && here < 0) {
+		snprintf(err, SC_ERR_LEN, "crload's working directory: %s", strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < nshared; i++) {
+		int *holder = &ctx->desc_fds[ctx->ndesc_fds];
+
+		*holder = sc_fd_kind(SC__FD_KIND__UNIX)->restore(&rc, list[i], err);
+		if (*holder < 0)
+			goto out;
+		ctx->ndesc_fds++;
+		for (size_t p = 0; p < img->nprocs; p++)
+			for (size_t k = 0; k < img->procs[p].fds->n_fds; k++) {
+				const Sc__Fd *f = img->procs[p].fds->fds[k];
+
+				if (f->kind == SC__FD_KIND__UNIX && !f->has_dup_of &&
+				    f->sock_ino == list[i]->sock_ino &&
+				    add_desc(ctx, img->procs[p].pid, f->fd, holder)) {
+					snprintf(err, SC_ERR_LEN, "out of memory");
+					goto out;
+				}
+			}
+	}
+	ret = 0;
+out:
+	fd_unix_release(&rc);
+	if (here >= 0 && (fchdir(here) || close(here)) && !ret) {
+		snprintf(err, SC_ERR_LEN, "crload's working directory: %s", strerror(errno));
+		ret = -1;
+	}
+	free(list);
+	free(v);
+	return ret;
+nomem:
+	free(v);
+	snprintf(err, SC_ERR_LEN, "out of memory");
+	return -1;
+}
+
 /* Kinds whose description crload opens once for all its holders: files
  * reopened by path, and memfds and unlinked files made again from their
  * contents (so that their holders share one file, and its pages). */
@@ -319,7 +496,7 @@ int tree_open_shared_descs(struct restore_ctx *ctx, char *err)
 		goto nomem;
 	ret = share_pairs(ctx, made, err);
 	free(made);
-	return ret;
+	return ret ? ret : share_named(ctx, err);
 nomem:
 	snprintf(err, SC_ERR_LEN, "out of memory");
 	return -1;

@@ -80,6 +80,21 @@ void rt_tree_describe(char *p);
 bool rt_tree_fd(int fd);
 void rt_tree_end(void);
 void rt_tree_forget(void);
+/*
+ * Jobs (doc/shell-job.md): the leader of a process group checkpoints the
+ * commands of its pipeline with it. A user's trigger to another command
+ * of it goes to the leader: rt_tree_job_leader() is the leader's pid when
+ * this process is such a command (else 0); rt_tree_job_request() then
+ * fills si to join the leader's checkpoint under way (true), or asks the
+ * leader for one (false; rt_tree_forwarded() tells such a request).
+ * rt_tree_served(): a trigger to drop, a checkpoint done since having
+ * served it (a request older than the leader's last checkpoint, a root's
+ * signal for a checkpoint this member joined already).
+ */
+int rt_tree_job_leader(void);
+bool rt_tree_job_request(int leader, siginfo_t *si);
+bool rt_tree_forwarded(const siginfo_t *si);
+bool rt_tree_served(const siginfo_t *si);
 
 struct pp_stat;
 

@@ -31,6 +31,10 @@ int fd_unix_check_peers(struct fd_dump_ctx *ctx);
 /* The other end of socket ino when the two are a socketpair (connected
  * to each other, neither named), else 0. Loads ctx's sock_diag table. */
 uint64_t fd_unix_pair_peer(struct fd_dump_ctx *ctx, uint64_t ino);
+/* Root of a tree: the sockets a stream or seqpacket unix socket is joined
+ * to (its peer, the listener it waits in, a listener's waiting clients),
+ * which must be in the tree too; how many were put in out. */
+int fd_unix_tree_links(struct fd_dump_ctx *ctx, uint64_t ino, uint64_t *out, int max);
 /* Which pty slaves are ours, which terminals are crload's to give. */
 int fd_tty_check_pairs(struct fd_dump_ctx *ctx);
 

@@ -45,7 +45,7 @@ struct unix_entry {
 	uint32_t *icons;	/* their inodes, oldest first */
 	struct unix_entry *next_listener; /* the listeners with clients waiting */
 	Sc__Fd *fd;		/* dumped from this descriptor of ours, or NULL */
-	uint8_t state, shutdown;
+	uint8_t state, shutdown, type;
 	bool named;		/* bound to a name (sock_diag's UNIX_DIAG_NAME) */
 	bool moved;		/* ours: its path name leads to another file now */
 };
@@ -219,6 +219,7 @@ static int load_unix_table(struct fd_dump_ctx *ctx)
 				break;
 			}
 			e->state = m->udiag_state;
+			e->type = m->udiag_type;
 			while (attr + sizeof(struct nlattr) <= end) {
 				struct nlattr *a = (struct nlattr *)attr;
 
@@ -559,7 +560,9 @@ static int check_listener(struct fd_dump_ctx *ctx, Sc__Fd *e, struct unix_entry 
 			return refuse(ctx, e,
 				      "a connection whose client has closed waits in the accept queue of ",
 				      &u->name, u->has_name, "");
-		if (!client || !client->fd)
+		/* A client another process of a tree holds: the root checks
+		 * that one of the tree does (tree.c). */
+		if (!client || (!client->fd && !rt_tree_active()))
 			return refuse(ctx, e,
 				      "a connection from outside the process waits in the accept queue of ",
 				      &u->name, u->has_name, "");
@@ -582,6 +585,23 @@ uint64_t fd_unix_pair_peer(struct fd_dump_ctx *ctx, uint64_t ino)
 	return pt && !t->named && !pt->named && pt->peer == t->ino ? t->peer : 0;
 }
 
+int fd_unix_tree_links(struct fd_dump_ctx *ctx, uint64_t ino, uint64_t *out, int max)
+{
+	const struct unix_entry *t;
+	int n = 0;
+
+	if ((!ctx->unix_table && load_unix_table(ctx)) || !(t = unix_entry(ctx, ino)) ||
+	    t->type == SOCK_DGRAM)
+		return 0;
+	if (t->peer && n < max)
+		out[n++] = t->peer;
+	if (t->queued_in && n < max)
+		out[n++] = t->queued_in;
+	for (uint32_t i = 0; t->state == UNIX_LISTEN && i < t->nicons && n < max; i++)
+		out[n++] = t->icons[i];
+	return n;
+}
+
 /* Connected sockets: the other end must come back too. */
 static int check_connected(struct fd_dump_ctx *ctx, Sc__Fd *e, const struct unix_entry *t)
 {
@@ -593,6 +613,24 @@ static int check_connected(struct fd_dump_ctx *ctx, Sc__Fd *e, const struct unix
 	 * root checks that one of the tree does (tree.c). */
 	if (rt_tree_active() && pt && !peer && fd_unix_pair_peer(ctx, e->sock_ino)) {
 		e->has_peer_in_tree = e->peer_in_tree = true;
+		return 0;
+	}
+	/*
+	 * A connection through a listener whose other end (accepted, or its
+	 * listener, the connection waiting in its queue) another process
+	 * holds: in a tree, the root checks that one of the tree does, and
+	 * crload makes the connection once for both. The accepted end is the
+	 * named one; when both are named, which it is cannot be told here.
+	 */
+	if (rt_tree_active() && e->sock_type != SOCK_DGRAM &&
+	    (t->queued_in ? !unix_entry(ctx, t->queued_in)->fd : pt && !peer)) {
+		if (u->has_name && pt && pt->named)
+			return refuse(ctx, e,
+				      "cannot tell which end of a connection between processes "
+				      "was accepted: ",
+				      &u->name, true, "");
+		e->has_peer_in_tree = e->peer_in_tree = true;
+		u->has_accepted = u->accepted = u->has_name;
 		return 0;
 	}
 	if (e->sock_type == SOCK_DGRAM) {
@@ -696,7 +734,8 @@ int fd_unix_check_peers(struct fd_dump_ctx *ctx)
 		const Sc__Fd *e = fds->fds[i];
 		const struct unix_entry *pt;
 
-		if (e->kind != SC__FD_KIND__UNIX || e->has_dup_of || !e->unix_sock->has_accepted)
+		if (e->kind != SC__FD_KIND__UNIX || e->has_dup_of || !e->unix_sock->has_accepted ||
+		    e->peer_in_tree)
 			continue;
 		pt = unix_entry(ctx, e->peer_ino);
 		if (pt->fd->unix_sock->has_accepted &&

@@ -187,7 +187,27 @@ static void checkpoint_once(const siginfo_t *si)
 	uint64_t started = rt_now_ns(CLOCK_MONOTONIC);
 	int err = rt_arena_init(), action;
 	bool member = rt_tree_request(si);
+	siginfo_t job_si;
+	int leader;
 
+	if (!err && rt_tree_served(si)) {
+		rt_arena_drop();
+		return;
+	}
+	/* A pipeline is checkpointed whole, by its first command. */
+	if (!err && !member && (leader = rt_tree_job_leader()) > 0) {
+		if (!rt_tree_job_request(leader, &job_si)) {
+			char msg[96];
+
+			rt_fmt_i64(rt_stpcpy(msg, "checkpoint asked of the job's leader, pid "),
+				   leader);
+			rt_log(msg);
+			rt_arena_drop();
+			return;
+		}
+		si = &job_si;
+		member = true;
+	}
 	rt_dump_res.what = NULL;
 	rt_dump_res.detail[0] = '\0';
 	rt_tree_forget();
@@ -266,7 +286,7 @@ static void trigger_handler(int sig, siginfo_t *si, void *uc)
 	errno = saved_errno;
 	if (si && si->si_code == SI_TIMER && si->si_value.sival_int == INTERVAL_COOKIE)
 		return;
-	if (rt_tree_request(si) || !app_handler)
+	if (rt_tree_request(si) || rt_tree_forwarded(si) || !app_handler)
 		return;
 
 	/* The app asked for this signal too: give it what it asked for. */

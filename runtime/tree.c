@@ -33,6 +33,7 @@
 
 #define TREE_MAX 4096
 #define COOKIE_MAGIC 0x5c7eULL
+#define FORWARD_MAGIC 0x5c7fULL /* a job member asks its leader (doc/shell-job.md) */
 #define JOIN_TIMEOUT_NS (10ULL * 1000000000ULL)
 #define MSG_PIPES 128 /* pipes between processes on standard streams */
 
@@ -74,9 +75,17 @@ static struct {
 	int starting; /* root: runtime mapped, trigger handler not yet */
 	struct tree_msg *msg;
 	int parent_pid; /* root of a subtree: its parent runs the runtime too */
+	int job_parent; /* root leading its group: its parent, whose children in
+			 * the group (a shell pipeline's other commands) are in it */
 } tree = { .listen_fd = -1, .conn_fd = -1 };
 
 static unsigned generation;
+/* Root of a job: when its coordination socket began to listen (monotonic). */
+static uint64_t job_open_ns;
+/* Member: the cookie of the checkpoint it joined last. It joins a job's
+ * checkpoint on a user's trigger too, and then the root's own signal for
+ * the same checkpoint comes late. */
+static uint64_t joined_cookie;
 
 static void sock_name(struct sockaddr_un *a, socklen_t *len, int root, int gen)
 {
@@ -150,6 +159,7 @@ int rt_tree_join(const siginfo_t *si)
 
 	tree.member = true;
 	tree.n = 0;
+	joined_cookie = v;
 	tree.root = (int)(uint32_t)v;
 	tree.gen = (int)((v >> 32) & 0xffff);
 	tree.msg = rt_alloc(sizeof(*tree.msg));
@@ -354,6 +364,46 @@ static bool shares_parent_vm(int pid, int ppid)
 }
 
 /*
+ * A root that leads its process group is a job, maybe a shell pipeline:
+ * the shell forked every command of it, into the root's group. Those
+ * siblings (not zombies: their parent is not frozen) are in the tree.
+ */
+static int add_job_members(int self, int *list, int *n)
+{
+	int *sib, nsib = 0, err;
+
+	if (!tree.job_parent)
+		return 0;
+	sib = rt_alloc(sizeof(int) * TREE_MAX);
+	if (!sib)
+		return -ENOMEM;
+	if ((err = add_children(tree.job_parent, sib, &nsib)))
+		return err;
+	for (int i = 0; i < nsib; i++) {
+		struct pp_stat st;
+
+		if (sib[i] == self || !rt_tree_read_stat(sib[i], &st, NULL) || st.pgrp != self ||
+		    st.state == 'Z')
+			continue;
+		if (*n == TREE_MAX)
+			return -E2BIG;
+		list[(*n)++] = sib[i];
+	}
+	return 0;
+}
+
+/* A root that leads its process group on a terminal is a job (a daemon
+ * leads a group of its own, with no terminal): its parent, else 0. */
+static int job_parent(int self, int ppid)
+{
+	struct pp_stat st;
+
+	if (tree.parent_pid || ppid <= 0 || sc_sys1(__NR_getpgid, 0) != self)
+		return 0;
+	return rt_tree_read_stat(self, &st, NULL) && st.tty_nr ? ppid : 0;
+}
+
+/*
  * One pass over the tree: new processes are signalled (or recorded as
  * zombies), known ones get their ppid/pgid/sid read again. Returns how
  * many were signalled, or -errno with the reason in rt_dump_res.
@@ -367,8 +417,10 @@ static int scan(int self)
 	for (int i = 0; i < tree.n; i++)
 		tree.m[i].seen = false;
 	tree.starting = 0;
-	if ((err = add_children(self, list, &n)))
+	if ((err = add_children(self, list, &n)) || (err = add_job_members(self, list, &n)))
 		return err;
+	int nfirst = n; /* children and job members: the rest are found below them */
+
 	for (int i = 0; i < n; i++) {
 		struct member *m = find(list[i]);
 		struct pp_stat st;
@@ -394,6 +446,12 @@ static int scan(int self)
 			if (st.state == 'Z') {
 				m->zombie = true;
 				tree.zombies++;
+			} else if (rs == NO_RUNTIME && i < nfirst && st.ppid != self) {
+				/* A command of the pipeline started without the
+				 * runtime (`app | tee log`) stays outside, as a
+				 * process outside the tree. */
+				tree.n--;
+				continue;
 			} else if (rs == NO_RUNTIME) {
 				rt_tree_fail("finding the process tree", m->pid, comm,
 				     "does not run the runtime (statically linked, or started "
@@ -509,6 +567,7 @@ int rt_tree_gather(void)
 	tree.root = self;
 	tree.gen = (int)(++generation & 0xffff);
 	tree.parent_pid = ppid > 1 && runtime_state(ppid, "") != NO_RUNTIME ? ppid : 0;
+	tree.job_parent = job_parent(self, ppid);
 	tree.m = rt_alloc(sizeof(*tree.m) * TREE_MAX);
 	tree.msg = rt_alloc(sizeof(*tree.msg));
 	if (!tree.m || !tree.msg)
@@ -516,7 +575,8 @@ int rt_tree_gather(void)
 	/* Most processes have no children: no socket for them. */
 	int *kids = rt_alloc(sizeof(int) * TREE_MAX), nkids = 0;
 
-	if (!kids || (r = add_children(self, kids, &nkids)))
+	if (!kids || (r = add_children(self, kids, &nkids)) ||
+	    (r = add_job_members(self, kids, &nkids)))
 		return kids ? r : -ENOMEM;
 	if (!nkids)
 		return 0;
@@ -527,6 +587,7 @@ int rt_tree_gather(void)
 	tree.listen_fd = (int)fd;
 	if ((r = (int)sc_sys3(__NR_bind, fd, &a, len)) || (r = (int)sc_sys2(__NR_listen, fd, 128)))
 		return r;
+	job_open_ns = tree.job_parent ? rt_now_ns(CLOCK_MONOTONIC) : 0;
 	/* Until a pass over the frozen tree finds nobody new. */
 	for (;;) {
 		r = scan(self);
@@ -721,6 +782,69 @@ void rt_tree_end(void)
 
 void rt_tree_forget(void)
 {
+	job_open_ns = 0;
 	memset(&tree, 0, sizeof(tree));
 	tree.listen_fd = tree.conn_fd = -1;
+}
+
+/* ---- jobs: a user's trigger to a command of a pipeline but its first ---- */
+
+bool rt_tree_forwarded(const siginfo_t *si)
+{
+	return si && si->si_code == SI_QUEUE &&
+	       (uint64_t)(uintptr_t)si->si_value.sival_ptr >> 48 == FORWARD_MAGIC;
+}
+
+bool rt_tree_served(const siginfo_t *si)
+{
+	uint64_t v = si ? (uint64_t)(uintptr_t)si->si_value.sival_ptr : 0;
+
+	if (rt_tree_request(si))
+		return v == joined_cookie;
+	return rt_tree_forwarded(si) && job_open_ns && (v & 0xffffffffffffULL) * 1000 < job_open_ns;
+}
+
+int rt_tree_job_leader(void)
+{
+	int self = (int)sc_sys0(__NR_getpid), ppid = (int)sc_sys0(__NR_getppid);
+	int pgid = (int)sc_sys1(__NR_getpgid, 0);
+	struct pp_stat st;
+	char comm[20];
+
+	/* Cheapest first: most processes lead their group or are a child. */
+	if (pgid == self || ppid <= 0 || !rt_tree_read_stat(pgid, &st, comm) || st.ppid != ppid ||
+	    st.pgrp != pgid || !st.tty_nr || runtime_state(ppid, "") != NO_RUNTIME)
+		return 0;
+	return runtime_state(pgid, comm) == RUNTIME_READY ? pgid : 0;
+}
+
+bool rt_tree_job_request(int leader, siginfo_t *si)
+{
+	/* Taken before looking: a checkpoint whose socket was not there yet
+	 * began after the request, and serves it. */
+	uint64_t asked_us = rt_now_ns(CLOCK_MONOTONIC) / 1000;
+	char pat[64], *p = rt_fmt_i64(rt_stpcpy(pat, "@selfckpt-tree-"), leader);
+	const char *text = rt_read_file("/proc/net/unix", NULL), *hit;
+	uint64_t gen = 0;
+
+	rt_stpcpy(p, "-");
+	memset(si, 0, sizeof(*si));
+	si->si_signo = rt_cfg.trigger_sig;
+	si->si_code = SI_QUEUE;
+	si->si_pid = (int)sc_sys0(__NR_getpid);
+	hit = text ? strstr(text, pat) : NULL;
+	if (hit) {
+		/* The leader is checkpointing its job: join it, as if its
+		 * signal had come (it may have, merged with the user's). */
+		for (hit += strlen(pat); *hit >= '0' && *hit <= '9'; hit++)
+			gen = gen * 10 + (uint64_t)(*hit - '0');
+		si->si_value.sival_ptr =
+			(void *)(uintptr_t)(COOKIE_MAGIC << 48 | (gen & 0xffff) << 32 |
+					    (uint32_t)leader);
+		return true;
+	}
+	si->si_value.sival_ptr =
+		(void *)(uintptr_t)(FORWARD_MAGIC << 48 | (asked_us & 0xffffffffffffULL));
+	sc_sys3(__NR_rt_sigqueueinfo, leader, rt_cfg.trigger_sig, si);
+	return false;
 }

@@ -207,6 +207,34 @@ static int fail_fd(const char *what, int pid, int fd, const char *kind, uint64_t
 }
 
 /*
+ * A connection through a named listener between two processes of the
+ * tree: each member dumps its end as such (fd_unix.c), and only here is
+ * it known whether the other end, or the listener a connection waits in,
+ * is in the tree.
+ */
+static int check_connections(struct fd_dump_ctx *dctx, const struct open_pipe *v, int n)
+{
+	uint64_t *links = rt_alloc(sizeof(*links) * 1024);
+
+	if (!links)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		int nl = v[i].sock ? fd_unix_tree_links(dctx, v[i].id, links, 1024) : 0;
+
+		for (int j = 0; j < nl; j++) {
+			bool inside = false;
+
+			for (int k = 0; k < n && !inside; k++)
+				inside = v[k].sock && v[k].id == links[j];
+			if (!inside)
+				return fail_fd("unix connections between processes", v[i].pid,
+					       v[i].fd, "socket", v[i].id);
+		}
+	}
+	return 0;
+}
+
+/*
  * A socketpair made before a fork may have one half in each process:
  * each member dumps its half as such (fd_unix.c), and only here is it
  * known whether the other half is in the tree.
@@ -227,7 +255,7 @@ static int check_pairs(const struct open_pipe *v, int n)
 			return fail_fd("socketpairs between processes", v[i].pid, v[i].fd,
 				       "socket", v[i].id);
 	}
-	return 0;
+	return check_connections(&dctx, v, n);
 }
 
 /*

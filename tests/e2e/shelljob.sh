@@ -9,7 +9,9 @@
 # working in its window beside the copy) and twice (the restored job
 # checkpointed again and restored in a third window). Then the refusals:
 # without --shell-job, without a terminal, and from the background, one
-# line each and no process created. Runs under tests/e2e/reaper.
+# line each and no process created. Then the same for a pipeline (the
+# pipe_* cases). SHELLJOB_TESTS="kill pipe_kill ..." runs only those.
+# Runs under tests/e2e/reaper.
 set -u
 suite=shelljob
 . "$(dirname "$0")/suite.sh"
@@ -122,14 +124,19 @@ t_kill() {
 	interrupt B
 }
 
-t_leave() {
-	start_job A && checkpoint "$APP" 1 && restore_in B || return 1
+# both_on_their_own: the original goes on in window A beside the copy in
+# B, and each job gets only its own window's input.
+both_on_their_own() {
 	ticking A || { say "the original stopped printing"; return 1; }
 	# The copy runs in a new pid namespace: its init reports the stop.
 	echoes A 'to the original' && suspend B && echoes B 'to the copy' || return 1
 	! shows A '^echo: to the copy' && ! shows B '^echo: to the original' ||
 		{ say "input went to the wrong job"; return 1; }
-	interrupt B && interrupt A
+}
+
+t_leave() {
+	start_job A && checkpoint "$APP" 1 && restore_in B && both_on_their_own &&
+		interrupt B && interrupt A
 }
 
 t_twice() {
@@ -167,6 +174,122 @@ t_not_a_job() {
 	restore_in B && echoes B 'read anyway' && interrupt B
 }
 
+# ---- a pipeline: seq | jobfilter | cat, every command with the runtime ----
+
+# start_pipeline NAME [SEQ_END [REST]]: in window NAME, with the runtime
+# exported by its shell, `seq 1 SEQ_END | REST` (by default
+# `| jobfilter | cat`: ticks are the numbers seq wrote); $APP: the job's
+# leader, seq.
+start_pipeline() {
+	window "$1" || return 1
+	type_in "$1" "cd $W && export LD_PRELOAD=$SELFCKPT_LIB SELFCKPT_DIR=$W/img SELFCKPT_LOG=$W/log"
+	type_in "$1" "seq 1 ${2:-100000000} | ${3:-$E2E_BIN/jobfilter $W/app.pid | cat}"
+	wait_for test -s "$W/app.pid" && ticking "$1" || { say "the pipeline does not run in $1"; return 1; }
+	APP=$(cat "$W/app.pid")
+	[ "$(cat "/proc/$APP/comm")" = seq ] || { say "the job's leader $APP is not seq"; return 1; }
+}
+
+# checkpoint_job PID N: the Nth checkpoint of the whole job (3 processes).
+checkpoint_job() {
+	kill -USR2 "$1"
+	wait_for logged ': checkpoint /[^ ]* (3 processes)' "$2" || { say "no checkpoint #$2 of the job"; cat "$W/log" >&2; return 1; }
+	! logged 'checkpoint failed' || { say "$(cat "$W/log")"; return 1; }
+}
+
+# one_job NAME: the terminal of window NAME runs seq, jobfilter and cat,
+# all in one process group, which is its foreground group.
+one_job() {
+	local tty ps
+	tty=$(tm display -p -t "sj:$1" '#{pane_tty}')
+	ps=$(ps -t "${tty#/dev/}" -o pgid=,tpgid=,comm= | awk '$3 == "seq" || $3 == "jobfilter" || $3 == "cat"')
+	[ "$(echo "$ps" | wc -l)" -eq 3 ] && [ "$(echo "$ps" | awk '{print $1, $2}' | sort -u | wc -l)" -eq 1 ] &&
+		echo "$ps" | awk '{exit !($1 == $2)}' ||
+		{ say "window $1: not one foreground job of seq, jobfilter, cat:"; echo "$ps" >&2; return 1; }
+}
+
+# consecutive NAME: the ticks on window NAME count up by one, no line
+# of seq's lost or repeated by the checkpoint.
+consecutive() {
+	ticks "$1" | awk 'NR > 1 && $1 != prev + 1 { bad = 1 } { prev = $1 } END { exit bad }' ||
+		{ say "window $1: ticks not consecutive"; screen "$1" >&2; return 1; }
+}
+
+restore_pipeline_in() {
+	local n
+	n=$(grep -c 'restored from' "$W/log")
+	restore_in "$1" && wait_for logged 'restored from' $((n + 3)) && one_job "$1"
+}
+
+t_pipe_kill() {
+	start_pipeline A && checkpoint_job "$APP" 1 && recorded "in its terminal's foreground" || return 1
+	kill -KILL -- "-$APP"
+	restore_pipeline_in B && echoes B 'typed in B' && suspend B && echoes B 'after fg' || return 1
+	! shows A '^echo:' || { say "window A got B's input"; return 1; }
+	consecutive B && interrupt B
+}
+
+t_pipe_leave() {
+	start_pipeline A && checkpoint_job "$APP" 1 && restore_pipeline_in B && both_on_their_own &&
+		consecutive A && consecutive B && interrupt B && interrupt A
+}
+
+t_pipe_twice() {
+	local crload
+	start_pipeline A && checkpoint_job "$APP" 1 || return 1
+	kill -KILL -- "-$APP"
+	restore_pipeline_in B && echoes B 'first copy' || return 1
+	# crload forwards SIGUSR2 to the job's leader, which takes the job.
+	crload=$(pgrep -P "$(tm display -p -t sj:B '#{pane_pid}')" crload)
+	checkpoint_job "$crload" 2 && interrupt B || return 1
+	restore_pipeline_in C && echoes C 'second copy' && consecutive C && interrupt C
+}
+
+# A pipeline that was in the background comes back in the background:
+# jobfilter reading the terminal stops the whole job, crload with it, and
+# fg gives the job the terminal.
+t_pipe_background() {
+	start_pipeline A '' "$E2E_BIN/jobfilter $W/app.pid | cat &" && checkpoint_job "$APP" 1 &&
+		recorded 'in the background' || return 1
+	kill -KILL -- "-$APP"
+	restore_in B || return 1
+	type_in B true
+	wait_for shows B 'Stopped.*crload' || { say "reading did not stop the job"; screen B >&2; return 1; }
+	wait_for prompt B && quiet B || { say "no prompt or still printing"; return 1; }
+	type_in B fg
+	echoes B 'in the foreground' && ticking B && consecutive B && interrupt B
+}
+
+# The trigger sent to the whole group (bash's `kill -USR2 %1`) makes one
+# checkpoint of the job; sent to a command other than the leader, it is
+# passed on to the leader.
+t_pipe_signals() {
+	local filter
+	start_pipeline A || return 1
+	type_in A "" # the job ignores the empty line; bash's kill needs no job here
+	kill -USR2 -- "-$APP"
+	wait_for logged ': checkpoint /[^ ]* (3 processes)' 1 || { say "group signal: no checkpoint"; return 1; }
+	sleep 1
+	[ "$(grep -c ': checkpoint /[^ ]* (3 processes)' "$W/log")" -eq 1 ] && ! logged 'checkpoint failed' ||
+		{ say "group signal: not exactly one checkpoint of the job:"; cat "$W/log" >&2; return 1; }
+	filter=$(pgrep -g "$APP" jobfilter)
+	kill -USR2 "$filter"
+	wait_for logged "checkpoint asked of the job's leader, pid $APP" &&
+		wait_for logged ': checkpoint /[^ ]* (3 processes)' 2 || { say "a member's signal: no checkpoint"; cat "$W/log" >&2; return 1; }
+	kill -KILL -- "-$APP"
+	restore_pipeline_in B && consecutive B && interrupt B
+}
+
+# A pipeline that ends by itself: crload exits with its last command's
+# status (jobfilter exits 3 after 60 lines; seq and cat die of SIGPIPE).
+t_pipe_status() {
+	start_pipeline A '' "cat | $E2E_BIN/jobfilter $W/app.pid 3 60" && checkpoint_job "$APP" 1 || return 1
+	kill -KILL -- "-$APP"
+	restore_in B && consecutive B || return 1
+	wait_for shows B '^tick 60$' && wait_for prompt B || { say "the pipeline did not end"; screen B >&2; return 1; }
+	type_in B 'echo "crload exit $?"'
+	wait_for shows B '^crload exit 3$' || { say "crload did not exit 3"; screen B >&2; return 1; }
+}
+
 # refused WINDOW COMMAND PATTERN: crload, its stderr to $W/crload.err,
 # fails with one line matching PATTERN and creates no process.
 refused() {
@@ -196,7 +319,8 @@ t_refusals() {
 		{ say "no terminal: not refused clearly:"; cat "$W/crload.err" >&2; return 1; }
 }
 
-for t in kill leave twice background not_a_job refusals; do
+for t in ${SHELLJOB_TESTS:-kill leave twice background not_a_job refusals pipe_kill pipe_leave \
+	pipe_twice pipe_background pipe_signals pipe_status}; do
 	W=$root/$t
 	mkdir -p "$W"
 	APP=

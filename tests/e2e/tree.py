@@ -6,6 +6,9 @@
 #   netlink  the child holds a netlink socket, which cannot be checkpointed
 #   pair     the root holds half of a socketpair whose other half a process
 #            outside the tree holds (outside.pid)
+#   conn     the root holds a connection accepted on its listener of a
+#            path, whose client a process outside the tree holds
+#            (outside.pid)
 #   sysv     the root attaches a SysV shared memory segment that a process
 #            outside the tree attaches too (outside.pid)
 # Each process writes its pid to ROLE.pid; the root touches ready once all
@@ -27,6 +30,24 @@ def count(role):
         time.sleep(0.02)
 
 
+def outside(fd):
+    """A process outside the tree (its parent exits at once) that holds
+    fd (a sleep(1) exec'ed) or, with None, what a fork inherits."""
+    o = os.fork()
+    if o == 0:
+        if os.fork() == 0:
+            with open("outside.pid", "w") as f:
+                f.write(str(os.getpid()))
+            if fd is None:
+                time.sleep(600)
+            os.set_inheritable(fd, True)
+            os.execv("/bin/sleep", ["sleep", "600"])
+        os._exit(0)
+    os.waitpid(o, 0)
+    while not os.path.exists("outside.pid"):
+        time.sleep(0.01)
+
+
 if os.fork() == 0:
     if kind == "netlink":
         keep = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
@@ -46,18 +67,17 @@ if kind == "static":
         f.write(str(st))
 if kind == "pair":
     keep, out = socket.socketpair()
-    o = os.fork()
-    if o == 0:
-        if os.fork() == 0:
-            os.set_inheritable(out.fileno(), True)
-            with open("outside.pid", "w") as f:
-                f.write(str(os.getpid()))
-            os.execv("/bin/sleep", ["sleep", "600"])
-        os._exit(0)
-    os.waitpid(o, 0)
+    outside(out.fileno())
     out.close()
-    while not os.path.exists("outside.pid"):
-        time.sleep(0.01)
+if kind == "conn":
+    lsn = socket.socket(socket.AF_UNIX)
+    lsn.bind("srv.sock")
+    lsn.listen(1)
+    out = socket.socket(socket.AF_UNIX)
+    out.connect("srv.sock")
+    outside(out.fileno())
+    out.close()
+    keep, _ = lsn.accept()
 if kind == "sysv":
     libc = ctypes.CDLL(None, use_errno=True)
     libc.shmat.restype = ctypes.c_void_p
@@ -65,16 +85,7 @@ if kind == "sysv":
     if shmid < 0 or libc.shmat(shmid, None, 0) in (None, ctypes.c_void_p(-1).value):
         sys.exit("shmget/shmat: errno %d" % ctypes.get_errno())
     libc.shmctl(shmid, 0, None)  # IPC_RMID: gone once nobody attaches it
-    o = os.fork()
-    if o == 0:
-        if os.fork() == 0:
-            with open("outside.pid", "w") as f:
-                f.write(str(os.getpid()))
-            time.sleep(600)
-        os._exit(0)
-    os.waitpid(o, 0)
-    while not os.path.exists("outside.pid"):
-        time.sleep(0.01)
+    outside(None)
 while not (os.path.exists("child.pid") and os.path.exists("zombie.pid")):
     time.sleep(0.01)
 open("ready", "w").close()

@@ -118,6 +118,19 @@ t_member_fails() {
 	runs_on root child
 }
 
+# outside_fails TEXT: a checkpoint of the root fails, logging
+# "checkpoint failed (TEXT"; no image is left; everybody runs on.
+outside_fails() {
+	kill -USR2 "$(pid_of root)"
+	wait_for logged "checkpoint failed ($1" || { say "no failure: $1"; cat "$W/log" >&2; return 1; }
+	sleep 0.2
+	ls -A "$W/img" 2>/dev/null | grep -q . && { say "left behind: $(ls -A "$W/img")"; return 1; }
+	runs_on root child
+}
+# other_end WHAT PID FD KIND: the failure for KIND:[inode] at FD of PID
+# (python3), whose other end is outside the tree.
+other_end() { echo "$1): pid $2 (python3) fd $3: the other end of $4:\[[0-9]*\] is outside the tree"; }
+
 # A pipe between the tree and a process outside it, at fd 3 (not a
 # standard stream crload could hand over), fails the checkpoint naming
 # the holder and the descriptor; no image; everybody runs on.
@@ -127,38 +140,27 @@ t_outside_pipe() {
 		(echo "$BASHPID" >"$W/outside.pid" && exec sleep 600) &
 	wait_for test -e "$W/ready" || { say "never ready"; return 1; }
 	sleep 0.2
-	kill -USR2 "$(pid_of root)"
-	wait_for logged "checkpoint failed (pipes between processes): pid [0-9]* (python3) fd 3: the other end of pipe:\[[0-9]*\] is outside the tree" ||
-		{ say "no failure naming the pipe"; cat "$W/log" >&2; return 1; }
-	sleep 0.2
-	ls -A "$W/img" 2>/dev/null | grep -q . && { say "left behind: $(ls -A "$W/img")"; return 1; }
-	runs_on root child
+	outside_fails "$(other_end 'pipes between processes' '[0-9]*' 3 pipe)"
 }
 
 # Half of a socketpair whose other half is outside the tree fails the
 # checkpoint naming the holder and the descriptor; no image; everybody
 # runs on.
 t_outside_pair() {
-	start pair || return 1
-	kill -USR2 "$(pid_of root)"
-	wait_for logged "checkpoint failed (socketpairs between processes): pid $(pid_of root) (python3) fd [0-9]*: the other end of socket:\[[0-9]*\] is outside the tree" ||
-		{ say "no failure naming the socketpair"; cat "$W/log" >&2; return 1; }
-	sleep 0.2
-	ls -A "$W/img" 2>/dev/null | grep -q . && { say "left behind: $(ls -A "$W/img")"; return 1; }
-	runs_on root child
+	start pair && outside_fails "$(other_end 'socketpairs between processes' "$(pid_of root)" '[0-9]*' socket)"
+}
+
+# A connection accepted on the root's listener whose client is outside
+# the tree: the checkpoint fails naming the root's end; everybody runs on.
+t_outside_conn() {
+	start conn && outside_fails "$(other_end 'unix connections between processes' "$(pid_of root)" '[0-9]*' socket)"
 }
 
 # A SysV segment that a process outside the tree attaches too fails the
 # checkpoint naming the segment and the process of the tree attaching it;
 # no image; everybody runs on.
 t_outside_sysv() {
-	start sysv || return 1
-	kill -USR2 "$(pid_of root)"
-	wait_for logged "checkpoint failed (SysV shared memory): pid $(pid_of root) (python3) attaches SysV shared memory segment [0-9]* (key 0), which a process outside the checkpoint attaches too" ||
-		{ say "no failure naming the segment"; cat "$W/log" >&2; return 1; }
-	sleep 0.2
-	ls -A "$W/img" 2>/dev/null | grep -q . && { say "left behind: $(ls -A "$W/img")"; return 1; }
-	runs_on root child
+	start sysv && outside_fails "SysV shared memory): pid $(pid_of root) (python3) attaches SysV shared memory segment [0-9]* (key 0), which a process outside the checkpoint attaches too"
 }
 
 # SELFCKPT_EXIT=1 on the root: the whole tree exits after the checkpoint.
@@ -203,8 +205,8 @@ EOF
 		{ say "too few checkpoints of the root"; return 1; }
 }
 
-for t in whole subtree static member_fails outside_pipe outside_pair outside_sysv exit_after \
-	exec_loop; do
+for t in whole subtree static member_fails outside_pipe outside_pair outside_conn outside_sysv \
+	exit_after exec_loop; do
 	W=$root/$t
 	mkdir -p "$W"
 	APP=

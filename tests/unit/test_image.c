@@ -1696,6 +1696,9 @@ START_TEST(fds_unix_checks)
 	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
 	pending[0] = 15; /* itself */
 	ck_assert_int_ne(check_fds(f, err), 0);
+	/* A client of another process: the image's tree check finds it. */
+	pending[0] = 77;
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
 	u3.n_pending = 0;
 
 	/* Names: an abstract one, not a path with a NUL or an empty one. */
@@ -1760,8 +1763,17 @@ START_TEST(fds_unix_checks)
 	f->fd[4].peer_ino = 0;
 	u4.state = SC__UNIX_SOCKET__STATE__UNCONNECTED;
 	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	/* A named one is an end of a connection through a listener, which
+	 * the image's tree check looks for elsewhere; not for a datagram. */
 	u3.has_name = true;
 	u3.name = (ProtobufCBinaryData){ sizeof(abstract) - 1, abstract };
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	f->fd[3].sock_type = SOCK_DGRAM;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	ck_err_has(err, "between processes");
+	f->fd[3].sock_type = SOCK_STREAM;
+	/* Its peer is here after all: not between processes. */
+	f->fd[3].peer_ino = 20;
 	ck_assert_int_ne(check_fds(f, err), 0);
 	free(f);
 }
@@ -1798,6 +1810,34 @@ START_TEST(inventory_shell_job_checks)
 	ck_assert_int_ne(sc_check_inventory(&f->inv, err), 0);
 	f->inv.has_job_pgid = 0;
 	ck_assert_int_ne(sc_check_inventory(&f->inv, err), 0);
+	/* A pipeline: the other commands are the root's siblings in its
+	 * group, their parent (the shell, 80) outside the image. */
+	f->inv.has_job_pgid = 1;
+	f->inv.job_pgid = f->pe[0].pgid = 100;
+	f->pe[0].ppid = 80;
+	for (int i = 1; i < 3; i++) {
+		sc__proc_entry__init(&f->pe[i]);
+		f->pe[i].pid = 100 + i;
+		f->pe[i].ppid = 80;
+		f->pe[i].pgid = 100;
+		f->pe[i].sid = 90;
+		f->pep[i] = &f->pe[i];
+	}
+	f->inv.n_procs = 3;
+	ck_assert_msg(sc_check_inventory(&f->inv, err) == 0, "%s", err);
+	ck_assert(sc_top_level(&f->inv, 2));
+	/* A sibling in another group, a zombie one, a root that does not
+	 * lead its group: their parent is missing. */
+	f->pe[2].pgid = 102;
+	ck_assert_int_ne(sc_check_inventory(&f->inv, err), 0);
+	ck_err_has(err, "parent 80 of process 102");
+	f->pe[2].pgid = 100;
+	f->pe[2].has_zombie = f->pe[2].zombie = f->pe[2].has_exit_status = 1;
+	ck_assert_int_ne(sc_check_inventory(&f->inv, err), 0);
+	f->pe[2].has_zombie = f->pe[2].zombie = f->pe[2].has_exit_status = 0;
+	f->pe[0].pgid = f->pe[1].pgid = f->pe[2].pgid = f->inv.job_pgid = 101;
+	ck_assert_int_ne(sc_check_inventory(&f->inv, err), 0);
+	ck_err_has(err, "parent 80 of process 101");
 	/* Job fields without a shell job. */
 	fx_init(f, 100);
 	f->inv.has_job_foreground = f->inv.job_foreground = 1;
@@ -2269,6 +2309,87 @@ START_TEST(load_two_processes)
 }
 END_TEST
 
+/* fd 3 and fd 7 of f: unix stream sockets of inodes ino3 and ino7. */
+static void two_unix(struct fx *f, Sc__UnixSocket *u, uint64_t ino3, uint64_t ino7)
+{
+	for (int i = 3; i < 5; i++) {
+		sc__unix_socket__init(&u[i - 3]);
+		f->fd[i].kind = SC__FD_KIND__UNIX;
+		f->fd[i].path = NULL;
+		f->fd[i].has_sock_type = f->fd[i].has_sock_ino = f->fd[i].has_peer_ino = true;
+		f->fd[i].sock_type = SOCK_STREAM;
+		f->fd[i].sock_ino = i == 3 ? ino3 : ino7;
+		f->fd[i].unix_sock = &u[i - 3];
+		u[i - 3].state = SC__UNIX_SOCKET__STATE__CONNECTED;
+	}
+}
+
+/* Process 500 listens on srv.sock and accepted a connection from 777,
+ * which has another one waiting in the queue (doc/trees.md). */
+START_TEST(load_unix_between_processes)
+{
+	char dir[512], err[SC_ERR_LEN];
+	struct fx *a = fx_new(500), *b = fx_new(777);
+	struct fx *both[2] = { a, b };
+	Sc__UnixSocket ua[2], ub[2];
+	uint8_t name[] = "srv.sock";
+	ProtobufCBinaryData n = { sizeof(name) - 1, name };
+	uint64_t pending[1] = { 61 };
+	struct sc_image img;
+
+	new_dir(dir, sizeof(dir), "unix_tree");
+	two_unix(a, ua, 40, 41);
+	two_unix(b, ub, 60, 61);
+	ua[0].state = SC__UNIX_SOCKET__STATE__LISTEN;
+	ua[0].has_name = ua[0].has_backlog = true;
+	ua[0].name = n;
+	ua[0].backlog = 8;
+	ua[0].n_pending = 1;
+	ua[0].pending = pending;
+	ua[1].has_name = ua[1].has_accepted = ua[1].accepted = true;
+	ua[1].name = n;
+	a->fd[4].peer_ino = 60;
+	for (int i = 0; i < 2; i++) {
+		ub[i].has_peer_name = ub[i].has_accepted = true;
+		ub[i].peer_name = n;
+	}
+	b->fd[3].peer_ino = 41;
+	a->fd[4].has_peer_in_tree = a->fd[4].peer_in_tree = true;
+	b->fd[3].has_peer_in_tree = b->fd[3].peer_in_tree = true;
+	b->fd[4].has_peer_in_tree = b->fd[4].peer_in_tree = true;
+	sc__proc_entry__init(&a->pe[1]);
+	a->pe[1].pid = 777;
+	a->pe[1].ppid = a->pe[1].pgid = a->pe[1].sid = 500;
+	a->pep[1] = &a->pe[1];
+	a->inv.n_procs = 2;
+	write_proc(dir, a);
+	write_proc(dir, b);
+	write_inventory(dir, a, both, 2);
+	ck_assert_msg(sc_image_load(dir, &img, err) == 0, "%s", err);
+	sc_image_free(&img);
+
+	/* Both ends accepted; the waiting one unknown; a client waiting
+	 * in no queue. */
+	ub[0].accepted = true;
+	write_proc(dir, b);
+	write_inventory(dir, a, both, 2);
+	ck_load_fails(dir, "pid 500 fd 7: its connection's other end is gone", "two accepted ends");
+	ub[0].accepted = false;
+	pending[0] = 62;
+	write_proc(dir, a);
+	write_proc(dir, b);
+	write_inventory(dir, a, both, 2);
+	ck_load_fails(dir, "pid 500 fd 3: connection 0 of its queue", "a lost waiting client");
+	ua[0].n_pending = 0;
+	write_proc(dir, a);
+	write_inventory(dir, a, both, 2);
+	ck_load_fails(dir, "pid 777 fd 7: its connection's other end is gone",
+		      "a client in no queue");
+	free(a);
+	free(b);
+}
+END_TEST
+
 START_TEST(load_missing_files)
 {
 	char dir[512], path[600];
@@ -2545,6 +2666,7 @@ static Suite *image_suite(void)
 	tcase_add_test(tc, load_two_processes);
 	tcase_add_test(tc, load_shell_job);
 	tcase_add_test(tc, load_restore_tail);
+	tcase_add_test(tc, load_unix_between_processes);
 	tcase_add_test(tc, load_missing_files);
 	tcase_add_test(tc, load_flipped_page_byte);
 	tcase_add_test(tc, load_damaged_message_files);
