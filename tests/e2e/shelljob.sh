@@ -7,7 +7,9 @@
 # gives the shell back (fg resumes it), Ctrl-C ends it and the prompt
 # comes back with status 130. Modes kill, leave (the original keeps
 # working in its window beside the copy) and twice (the restored job
-# checkpointed again and restored in a third window). Then the refusals:
+# checkpointed again and restored in a third window). A job started
+# without the runtime, captured with crdump --shell-job (crdump case).
+# Then the refusals:
 # without --shell-job, without a terminal, and from the background, one
 # line each and no process created. Then the same for a pipeline (the
 # pipe_* cases). SHELLJOB_TESTS="kill pipe_kill ..." runs only those.
@@ -319,8 +321,30 @@ t_refusals() {
 		{ say "no terminal: not refused clearly:"; cat "$W/crload.err" >&2; return 1; }
 }
 
+# crdump: a job that does not run the runtime. Without --shell-job crdump
+# refuses it in one line and it runs on; with it, the image restores as
+# a job of another window.
+t_crdump() {
+	window A || return 1
+	type_in A "cd $W && $E2E_BIN/jobecho $W/app.pid"
+	wait_for test -s "$W/app.pid" && ticking A || { say "jobecho does not run in A"; return 1; }
+	APP=$(cat "$W/app.pid")
+	local st=0
+	"$CRDUMP" -t "$APP" -D "$W/img" 2>"$W/crdump.err" || st=$?
+	[ $st -eq 1 ] && [ "$(wc -l <"$W/crdump.err")" -eq 1 ] && grep -q -- '--shell-job' "$W/crdump.err" ||
+		{ say "crdump did not refuse the job clearly:"; cat "$W/crdump.err" >&2; return 1; }
+	ticking A || { say "the job stopped after the refusal"; return 1; }
+	"$CRDUMP" -t "$APP" -D "$W/img" --shell-job 2>"$W/crdump.err" ||
+		{ cat "$W/crdump.err" >&2; return 1; }
+	window B || return 1
+	type_in B "$CRLOAD --shell-job $W/img"
+	ticking B || { say "the job does not print in window B"; screen B >&2; return 1; }
+	[ "$(ticks B | head -n 1)" -gt 1 ] || { say "window B counts from the start"; return 1; }
+	echoes B 'typed in B' && suspend B && echoes B 'after fg' && interrupt B
+}
+
 for t in ${SHELLJOB_TESTS:-kill leave twice background not_a_job refusals pipe_kill pipe_leave \
-	pipe_twice pipe_background pipe_signals pipe_status}; do
+	pipe_twice pipe_background pipe_signals pipe_status crdump}; do
 	W=$root/$t
 	mkdir -p "$W"
 	APP=
