@@ -91,6 +91,8 @@ static const char *step_name(int step)
 		return "creating a thread";
 	case RST_THREAD:
 		return "setting thread state";
+	case RST_RELEASE:
+		return "waiting for the rest of the tree";
 	}
 	return "?";
 }
@@ -125,6 +127,7 @@ static int read_status(int fd, char *err)
  * their status pipes' write ends and the pipes they share. */
 static void close_loader_fds(struct restore_ctx *ctx)
 {
+	close(ctx->release_fd);
 	for (size_t i = 0; i < ctx->img->nprocs; i++)
 		close(ctx->status_fds[i]);
 	for (size_t i = 0; i < ctx->nshared; i++) {
@@ -143,6 +146,7 @@ static void __attribute__((noreturn)) ns_init(struct restore_ctx *ctx, const str
 	char err[SC_ERR_LEN];
 	long pid;
 
+	close(ctx->release_wr);
 	if (mount_proc_in_ns(err)) {
 		status_message(ctx->status_fd, err);
 		_exit(127);
@@ -172,6 +176,29 @@ static void __attribute__((noreturn)) ns_init(struct restore_ctx *ctx, const str
 		if (w < 0 && errno == ECHILD)
 			_exit(1);
 	}
+}
+
+/* Every process of the tree is restored: all run on together. */
+static int release_tree(struct restore_ctx *ctx, char *err)
+{
+	char go[256];
+	size_t left = ctx->img->nprocs;
+
+	/* Processes that died meanwhile are an error, not a SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	memset(go, 'G', sizeof(go));
+	while (left) {
+		ssize_t n = write(ctx->release_wr, go, left < sizeof(go) ? left : sizeof(go));
+
+		if (n < 0 && errno != EINTR) {
+			snprintf(err, SC_ERR_LEN, "releasing the restored processes: %s",
+				 strerror(errno));
+			return -1;
+		}
+		left -= n > 0 ? (size_t)n : 0;
+	}
+	close(ctx->release_wr);
+	return 0;
 }
 
 /* Every process of the image as it will be restored: 0, or -1 with err. */
@@ -304,14 +331,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "crload: out of memory\n");
 		return 1;
 	}
-	for (size_t i = 0; i < img.nprocs; i++) {
+	for (size_t i = 0; i <= img.nprocs; i++) {
 		if (pipe2(pipefd, O_CLOEXEC)) {
 			fprintf(stderr, "crload: %s: %s\n", opts.dir, strerror(errno));
 			return 1;
 		}
+		if (i == img.nprocs)
+			break; /* the last one releases the tree */
 		status_rd[i] = pipefd[0];
 		ctx.status_fds[i] = pipefd[1];
 	}
+	ctx.release_fd = pipefd[0];
+	ctx.release_wr = pipefd[1];
 	ctx.status_fd = ctx.status_fds[0];
 	if (tree_make_shared(&ctx, err) || shared_files_of_tree(&ctx.shared_mem, &img, err) ||
 	    tree_open_shared_descs(&ctx, err)) {
@@ -339,10 +370,14 @@ int main(int argc, char **argv)
 	}
 	close_loader_fds(&ctx);
 	install_forwarding((pid_t)pid);
-	for (size_t i = 0; i < img.nprocs; i++) {
-		if (!read_status(status_rd[i], err))
-			continue;
-		fprintf(stderr, "crload: %s: pid %d: %s\n", opts.dir, img.procs[i].pid, err);
+	int failed = 0;
+	for (size_t i = 0; i < img.nprocs && !failed; i++)
+		if (read_status(status_rd[i], err))
+			failed = img.procs[i].pid;
+	if (!failed && release_tree(&ctx, err))
+		failed = ctx.p->pid;
+	if (failed) {
+		fprintf(stderr, "crload: %s: pid %d: %s\n", opts.dir, failed, err);
 		/* In a namespace its init takes every process with it. */
 		for (size_t k = plan.new_ns ? img.nprocs : 1; k < img.nprocs; k++)
 			kill(img.procs[k].pid, SIGKILL);

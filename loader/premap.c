@@ -461,6 +461,7 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 	a->blob_start = blob;
 	a->blob_len = bl.size;
 	a->status_fd = ctx->status_fd;
+	a->release_fd = ctx->release_fd;
 	a->restore_tail = c->restore_tail;
 
 	memcpy((void *)(blob + bl.moves), moves, n_moves * sizeof(*moves));

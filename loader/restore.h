@@ -44,6 +44,9 @@ struct restore_ctx {
 	int status_fd; /* write end: "K", "E"+rst_status, or "M"+message */
 	int pages_fd;
 	int *status_fds; /* per img->procs[i]: its status_fd */
+	/* Every restored process reads a byte from release_fd before it runs
+	 * on; crload writes them through release_wr once all are restored. */
+	int release_fd, release_wr;
 	/* Pipes held by more than one process, made by crload (tree.c). */
 	struct fd_restore_pipe *shared;
 	size_t nshared;

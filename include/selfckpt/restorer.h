@@ -48,6 +48,7 @@ enum rst_step {
 	RST_XCOMP,
 	RST_CLONE,
 	RST_THREAD,
+	RST_RELEASE,
 };
 
 struct rst_args {
@@ -66,6 +67,10 @@ struct rst_args {
 	uint64_t xcomp_perm;	/* ARCH_REQ_XCOMP_PERM feature, 0: none */
 	uint64_t restore_tail;	/* selfckpt_restore_tail in target memory */
 	int32_t threads_left;	/* threads still running blob code */
+	/* A byte from crload here means every process of the tree is
+	 * restored: no thread runs its own code before (-1: no wait). */
+	int32_t release_fd;
+	int32_t released;	/* futex: the main thread read that byte */
 	int32_t pad;
 };
 
