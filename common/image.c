@@ -234,6 +234,16 @@ int sc_check_sigacts(const Sc__SigActs *a, char *err)
 	return 0;
 }
 
+const Sc__SysvShm *sc_sysv_of(const Sc__Mm *mm, const Sc__Vma *v)
+{
+	if (!sc_vma_is_sysv(v))
+		return NULL;
+	for (size_t i = 0; i < mm->n_sysv_shm; i++)
+		if (mm->sysv_shm[i]->id == v->ino)
+			return mm->sysv_shm[i];
+	return NULL;
+}
+
 int sc_check_mm(const Sc__Mm *mm, char *err)
 {
 	uint64_t prev_end = 0;
@@ -260,6 +270,25 @@ int sc_check_mm(const Sc__Mm *mm, char *err)
 		    (!v->path || v->path[0] != '/' || !v->has_pgoff || v->pgoff % SC_PAGE_SIZE))
 			return fail(err, "VMA %zu maps a file without a usable path or offset", i);
 		prev_end = v->end;
+	}
+	for (size_t i = 0; i < mm->n_sysv_shm; i++) {
+		const Sc__SysvShm *sh = mm->sysv_shm[i];
+
+		if (!sh->size || sh->size > SC_TASK_SIZE || sh->mode & ~07777U ||
+		    sh->id > INT32_MAX)
+			return fail(err, "SysV segment %u is malformed", sh->id);
+		for (size_t k = 0; k < i; k++)
+			if (mm->sysv_shm[k]->id == sh->id)
+				return fail(err, "SysV segment %u is listed twice", sh->id);
+		for (size_t k = 0; k < mm->n_vmas; k++) {
+			const Sc__Vma *v = mm->vmas[k];
+
+			if (sc_sysv_of(mm, v) == sh &&
+			    (v->pgoff % SC_PAGE_SIZE || v->pgoff > SC_TASK_SIZE ||
+			     v->pgoff + (v->end - v->start) >
+				     (sh->size + SC_PAGE_SIZE - 1) / SC_PAGE_SIZE * SC_PAGE_SIZE))
+				return fail(err, "VMA %zu lies outside SysV segment %u", k, sh->id);
+		}
 	}
 	if (mm->n_auxv % 2 || mm->n_auxv > 512)
 		return fail(err, "auxv of %zu words", mm->n_auxv);

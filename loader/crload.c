@@ -351,11 +351,19 @@ int main(int argc, char **argv)
 	}
 	fflush(NULL);
 
+	/* In new namespaces, a new IPC namespace too: the SysV segments'
+	 * keys and ids are free there, and ours to steer. */
+	plan.ipc_ns = plan.new_ns && sysv_in_image(&img);
+	if (plan.new_ns && enter_namespaces(&plan, err)) {
+		fprintf(stderr, "crload: %s\n", err);
+		return 1;
+	}
+	if (sysv_make(&img, &ctx.sysv, err)) {
+		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
+		sysv_finish(&ctx.sysv, false);
+		return 1;
+	}
 	if (plan.new_ns) {
-		if (enter_namespaces(&plan, err)) {
-			fprintf(stderr, "crload: %s\n", err);
-			return 1;
-		}
 		pid = fork();
 		if (pid == 0)
 			ns_init(&ctx, &job);
@@ -366,6 +374,7 @@ int main(int argc, char **argv)
 	}
 	if (pid < 0) {
 		fprintf(stderr, "crload: %s\n", pid == -1 && err[0] ? err : strerror(errno));
+		sysv_finish(&ctx.sysv, false);
 		return 1;
 	}
 	close_loader_fds(&ctx);
@@ -383,8 +392,12 @@ int main(int argc, char **argv)
 			kill(img.procs[k].pid, SIGKILL);
 		kill((pid_t)pid, SIGKILL);
 		wait_for((pid_t)pid);
+		sysv_finish(&ctx.sysv, false);
 		return 1;
 	}
+	/* Every process attaches its segments now: those that were removed
+	 * at the checkpoint are removed again (gone with the last detach). */
+	sysv_finish(&ctx.sysv, true);
 	if (opts.verbose)
 		fprintf(stderr, "crload: process running again after %.1f ms (%.1f ms validating)\n",
 			now_ms() - t0, t1 - t0);

@@ -63,6 +63,8 @@ void rt_tree_end(void);
 void rt_tree_forget(void);
 
 int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm);
+/* dump_sysv.c: the SysV segments mm's VMAs attach, into mm->sysv_shm. */
+int rt_dump_sysv(Sc__Mm *mm);
 int rt_dump_core(Sc__ProcCore *core);
 int rt_dump_sigacts(Sc__SigActs *acts);
 int rt_dump_fds(struct rt_image *img, Sc__Fds *fds);

@@ -876,22 +876,6 @@ static int count_sysv(int pid, struct sysv_use *u, int *n, int cap)
 	return 0;
 }
 
-/* The next decimal number of /proc/sysvipc/shm at *p, maybe negative. */
-static int64_t next_num(const char **p, const char *end)
-{
-	int64_t v = 0, sign = 1;
-
-	while (*p < end && (**p == ' ' || **p == '\t'))
-		(*p)++;
-	if (*p < end && **p == '-') {
-		sign = -1;
-		(*p)++;
-	}
-	while (*p < end && **p >= '0' && **p <= '9')
-		v = v * 10 + (*(*p)++ - '0');
-	return v * sign;
-}
-
 /*
  * A SysV segment is restored as shared memory of the tree (doc/trees.md):
  * one that a process outside the checkpoint also attaches (its nattch,
@@ -918,20 +902,17 @@ static int check_sysv(void)
 		rt_dump_res.what = "looking at SysV shared memory";
 		return err;
 	}
-	/* key shmid perms size cpid lpid nattch ..., after a header line */
 	while (n && (line = pp_next_line(buf, len, &pos, &ll))) {
-		const char *p = line, *end = line + ll;
-		int64_t key = next_num(&p, end), shmid = next_num(&p, end), nattch;
+		struct pp_sysv_shm s;
 
-		for (int f = 0; f < 4; f++)
-			next_num(&p, end);
-		nattch = next_num(&p, end);
+		if (pp_parse_sysv_shm_line(line, ll, &s))
+			continue; /* the header */
 		for (int i = 0; i < n; i++) {
 			char why[128], *w = rt_stpcpy(why, "attaches SysV shared memory segment ");
 
-			if (u[i].shmid != (uint64_t)shmid || nattch <= u[i].vmas)
+			if (u[i].shmid != s.id || s.nattch <= u[i].vmas)
 				continue;
-			w = rt_fmt_i64(rt_stpcpy(rt_fmt_i64(w, shmid), " (key "), key);
+			w = rt_fmt_i64(rt_stpcpy(rt_fmt_i64(w, s.id), " (key "), s.key);
 			rt_stpcpy(w, "), which a process outside the checkpoint attaches too");
 			return fail_pid("SysV shared memory", u[i].pid, why);
 		}

@@ -22,3 +22,11 @@ wait_for() {
 	for ((i = 0; i < 600; i++)); do "$@" && return 0; sleep 0.05; done
 	return 1
 }
+# descendants PID: every process below PID.
+descendants() {
+	local c
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		echo "$c"
+		descendants "$c"
+	done
+}

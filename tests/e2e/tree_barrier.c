@@ -23,8 +23,8 @@
 
 static int child(int in, int out, unsigned seed)
 {
-	unsigned char *mem = mmap(NULL, BIG, PROT_READ | PROT_WRITE,
-				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *mem =
+		mmap(NULL, BIG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	char c;
 
 	if (mem == MAP_FAILED)
@@ -98,7 +98,8 @@ int main(int argc, char **argv)
 			comm_of(kids[i], name, sizeof(name));
 			if (strcmp(name, "tb-child"))
 				test_fail("after %lu rounds, child %d runs as \"%s\" while its "
-					  "parent runs", rounds, kids[i], name);
+					  "parent runs",
+					  rounds, kids[i], name);
 			c = (char)rounds;
 			if (write(down[i], &c, 1) != 1 || read(up[i], &c, 1) != 1 ||
 			    c != (char)rounds)

@@ -16,14 +16,6 @@ as=(setpriv --reuid="$user" --regid="$group" --clear-groups)
 W=$root/tree
 logged() { grep -q "$1" "$W/log" 2>/dev/null; }
 
-descendants() {
-	local c
-	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-		echo "$c"
-		descendants "$c"
-	done
-}
-
 # t_ns WHO HOW(exit/kill): restores the copy, ends its root, checks.
 t_ns() {
 	local run=() loader st=0 all root_pid want left=

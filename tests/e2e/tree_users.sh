@@ -13,14 +13,6 @@ user=nobody group=nogroup
 as=(setpriv --reuid="$user" --regid="$group" --clear-groups)
 logged() { grep -q "$1" "$W/log" 2>/dev/null; }
 
-descendants() {
-	local c
-	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-		echo "$c"
-		descendants "$c"
-	done
-}
-
 # restore_as WHO PROGRAM USERNS(yes/no): restores the image, lets it
 # finish, checks its verdict.
 restore_as() {
@@ -71,7 +63,7 @@ if ! "${as[@]}" true 2>/dev/null ||
 	exit 77
 fi
 chmod 711 "$root"
-for t in pipe_tree zombie_tree shm_tree session_tree; do
+for t in pipe_tree zombie_tree shm_tree session_tree sysv_key; do
 	W=$root/$t
 	mkdir -p "$W"
 	APP=

@@ -846,6 +846,50 @@ START_TEST(mm_misplaced_vmas)
 }
 END_TEST
 
+START_TEST(mm_sysv_segments)
+{
+	struct fx *f = fx_new(10);
+	Sc__SysvShm sh = SC__SYSV_SHM__INIT, sh2, *shp[2] = { &sh, &sh2 };
+	char err[SC_ERR_LEN];
+
+	/* vma 1 attaches segment 7, of 3 pages and a bit. */
+	sh.id = 7;
+	sh.key = 0x1234;
+	sh.size = 3 * PG + 100;
+	sh.mode = 01640;
+	f->mm.sysv_shm = shp;
+	f->mm.n_sysv_shm = 1;
+	f->vma[1].kind = SC__VMA_KIND__ANON_SHARED;
+	f->vma[1].path = "/SYSV00001234";
+	f->vma[1].has_ino = f->vma[1].has_pgoff = 1;
+	f->vma[1].ino = 7;
+	f->vma[1].pgoff = 0;
+	f->vma[1].end = f->vma[1].start + PG;
+	ck_assert_msg(check_mm(f, err) == 0, "%s", err);
+	ck_assert_ptr_eq(sc_sysv_of(&f->mm, &f->vma[1]), &sh);
+	ck_assert_ptr_null(sc_sysv_of(&f->mm, &f->vma[2]));
+	f->vma[1].pgoff = 3 * PG; /* the partial last page */
+	ck_assert_msg(check_mm(f, err) == 0, "%s", err);
+	f->vma[1].pgoff = 4 * PG; /* past the segment */
+	ck_assert_int_ne(check_mm(f, err), 0);
+	ck_err_has(err, "outside SysV segment 7");
+	f->vma[1].pgoff = PG / 2;
+	ck_assert_int_ne(check_mm(f, err), 0);
+	f->vma[1].pgoff = 0;
+	sh.mode = 010000;
+	ck_assert_int_ne(check_mm(f, err), 0);
+	sh.mode = 0600;
+	sh.size = 0;
+	ck_assert_int_ne(check_mm(f, err), 0);
+	sh.size = PG;
+	sh2 = sh;
+	f->mm.n_sysv_shm = 2;
+	ck_assert_int_ne(check_mm(f, err), 0);
+	ck_err_has(err, "twice");
+	free(f);
+}
+END_TEST
+
 START_TEST(mm_bad_attributes)
 {
 	struct fx *f = fx_new(10);
@@ -2470,6 +2514,7 @@ static Suite *image_suite(void)
 	tc = tcase_create("check_mm");
 	tcase_add_test(tc, mm_good);
 	tcase_add_test(tc, mm_misplaced_vmas);
+	tcase_add_test(tc, mm_sysv_segments);
 	tcase_add_test(tc, mm_bad_attributes);
 	tcase_add_test(tc, mm_file_vma_without_path);
 	suite_add_tcase(s, tc);
