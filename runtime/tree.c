@@ -36,8 +36,15 @@
 #define COOKIE_MAGIC 0x5c7eULL
 #define JOIN_TIMEOUT_NS (10ULL * 1000000000ULL)
 #define MSG_PIPES 128 /* pipes between processes on standard streams */
+#define MSG_KEPT 256 /* pipes between processes whose bytes one of them stores */
 
 enum { MSG_FROZEN = 1, MSG_WRITE, MSG_WRITTEN, MSG_DONE };
+
+/* A pipe held by several processes of the tree: only pid stores its bytes. */
+struct pipe_keeper {
+	uint64_t id;
+	int32_t pid, pad;
+};
 
 struct tree_msg {
 	uint32_t type;
@@ -52,6 +59,8 @@ struct tree_msg {
 	} sums[RT_MAX_FILES];
 	uint32_t nstd;
 	uint64_t std_pipes[MSG_PIPES]; /* WRITE: the tree's pipes on standard streams */
+	uint32_t nkept;
+	struct pipe_keeper kept[MSG_KEPT]; /* WRITE: who stores a shared pipe's bytes */
 	char image[RT_MAX_PATH]; /* WRITE: the image's final path */
 	char text[RT_MAX_PATH + 128]; /* WRITE: temporary directory; WRITTEN: why */
 };
@@ -93,6 +102,8 @@ static struct {
 	 * as pipes, not as crload's own streams (fd_inherit.c). */
 	uint64_t *std_pipes;
 	int nstd;
+	struct pipe_keeper *kept; /* pipes between processes: who stores the bytes */
+	int nkept;
 	struct shared_desc *descs; /* root: found with kcmp */
 	int ndescs;
 } tree = { .listen_fd = -1, .conn_fd = -1 };
@@ -220,10 +231,13 @@ int rt_tree_join(const siginfo_t *si)
 	}
 	rt_stpcpy(rt_dump_res.image, tree.msg->image);
 	tree.std_pipes = rt_alloc(sizeof(*tree.std_pipes) * MSG_PIPES);
-	if (!tree.std_pipes)
+	tree.kept = rt_alloc(sizeof(*tree.kept) * MSG_KEPT);
+	if (!tree.std_pipes || !tree.kept)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < tree.msg->nstd && i < MSG_PIPES; i++)
 		tree.std_pipes[tree.nstd++] = tree.msg->std_pipes[i];
+	for (uint32_t i = 0; i < tree.msg->nkept && i < MSG_KEPT; i++)
+		tree.kept[tree.nkept++] = tree.msg->kept[i];
 	return 0;
 }
 
@@ -613,6 +627,14 @@ int rt_tree_gather(void)
 	}
 }
 
+int rt_tree_pipe_keeper(uint64_t id)
+{
+	for (int i = 0; i < tree.nkept; i++)
+		if (tree.kept[i].id == id)
+			return tree.kept[i].pid;
+	return 0;
+}
+
 bool rt_tree_std_pipe(uint64_t id)
 {
 	for (int i = 0; i < tree.nstd; i++)
@@ -787,6 +809,28 @@ static bool no_writers(int pid, int fd)
 }
 
 /*
+ * A pipe held by several processes has the same bytes in each (all are
+ * frozen): the first holder seen (the root before the members) stores
+ * them, the others point to it. Past MSG_KEPT pipes, each holder stores
+ * them, as a process alone does.
+ */
+static void keep_pipes(const struct open_pipe *v, int n)
+{
+	for (int i = 0; i < n && tree.nkept < MSG_KEPT; i++) {
+		bool first = !v[i].path && !v[i].sock, elsewhere = false;
+
+		for (int k = 0; k < n && first; k++) {
+			if (v[k].id != v[i].id || v[k].path || v[k].sock)
+				continue;
+			first = k >= i;
+			elsewhere |= v[k].pid != v[i].pid;
+		}
+		if (first && elsewhere)
+			tree.kept[tree.nkept++] = (struct pipe_keeper){ v[i].id, v[i].pid, 0 };
+	}
+}
+
+/*
  * Every process dumps its own descriptors, so only the root, looking at
  * all of them while everybody is frozen, can tell whether a pipe has all
  * its ends in the tree. One with an end outside, held at a descriptor
@@ -803,7 +847,8 @@ static int check_pipes(void)
 	int n = 0, err;
 
 	tree.std_pipes = rt_alloc(sizeof(*tree.std_pipes) * MSG_PIPES);
-	if (!v || !tree.std_pipes)
+	tree.kept = rt_alloc(sizeof(*tree.kept) * MSG_KEPT);
+	if (!v || !tree.std_pipes || !tree.kept)
 		return -ENOMEM;
 	err = scan_fds(tree.root, v, &n, TREE_MAX * 4);
 	for (int i = 0; i < tree.n && !err; i++)
@@ -836,6 +881,7 @@ static int check_pipes(void)
 		}
 		tree.std_pipes[tree.nstd++] = v[i].id;
 	}
+	keep_pipes(v, n);
 	return check_pairs(v, n);
 }
 
@@ -935,6 +981,8 @@ int rt_tree_start_writing(const char *tmpdir)
 	m->type = MSG_WRITE;
 	for (int i = 0; i < tree.nstd; i++)
 		m->std_pipes[m->nstd++] = tree.std_pipes[i];
+	for (int i = 0; i < tree.nkept; i++)
+		m->kept[m->nkept++] = tree.kept[i];
 	rt_stpcpy(m->text, tmpdir);
 	rt_stpcpy(m->image, rt_dump_res.image);
 	for (int i = 0; i < tree.n; i++) {

@@ -10,18 +10,10 @@ suite=sysv_refused
 trap '[ $failed -eq 0 ] && rm -rf "$root"' EXIT
 W=$root/taken
 mkdir -p "$W"
-logged() { grep -q "$1" "$W/log" 2>/dev/null; }
 
 t_taken() {
 	local id other st=0 before after
-	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" \
-		SELFCKPT_DIR="$W/img" "$E2E_BIN/sysv_key" >"$W/out" 2>"$W/err" </dev/null) &
-	APP=$!
-	wait_for test -e "$W/ready" || { say "never ready"; return 1; }
-	sleep 0.2
-	kill -USR2 $APP
-	wait_for logged ': checkpoint /' || { say "no checkpoint"; return 1; }
-	logged 'checkpoint failed' && { say "checkpoint failed"; return 1; }
+	checkpointed sysv_key || return 1
 	# The tree goes; its segment stays (it has a key), then is replaced
 	# by another one on the same id.
 	kill -KILL $APP $(descendants $APP) 2>/dev/null

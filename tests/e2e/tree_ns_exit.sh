@@ -14,7 +14,6 @@ trap '[ $failed -eq 0 ] && rm -rf "$root"' EXIT
 user=nobody group=nogroup
 as=(setpriv --reuid="$user" --regid="$group" --clear-groups)
 W=$root/tree
-logged() { grep -q "$1" "$W/log" 2>/dev/null; }
 
 # t_ns WHO HOW(exit/kill): restores the copy, ends its root, checks.
 t_ns() {
@@ -61,11 +60,7 @@ chmod 711 "$root"
 mkdir -p "$W" && chmod 777 "$W"
 touch "$W/out" "$W/err" && chmod 666 "$W/out" "$W/err"
 # The original runs on meanwhile: its pids are taken.
-(cd "$W" && exec "${as[@]}" env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" \
-	SELFCKPT_DIR="$W/img" "$E2E_BIN/tree_exit" >"$W/out" 2>"$W/err" </dev/null) &
-APP=$!
-if wait_for test -e "$W/ready" && sleep 0.2 && kill -USR2 $APP &&
-	wait_for logged ': checkpoint /' && ! logged 'checkpoint failed'; then
+if checkpointed tree_exit "${as[@]}"; then
 	for who in root $user; do
 		for how in exit kill; do
 			t_ns $who $how
@@ -73,7 +68,6 @@ if wait_for test -e "$W/ready" && sleep 0.2 && kill -USR2 $APP &&
 		done
 	done
 else
-	say "no checkpoint"; cat "$W/log" >&2
 	result checkpoint 1
 fi
 kill -KILL $APP $(descendants $APP) 2>/dev/null

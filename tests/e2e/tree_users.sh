@@ -11,7 +11,6 @@ suite=tree_users
 trap '[ $failed -eq 0 ] && rm -rf "$root"' EXIT
 user=nobody group=nogroup
 as=(setpriv --reuid="$user" --regid="$group" --clear-groups)
-logged() { grep -q "$1" "$W/log" 2>/dev/null; }
 
 # restore_as WHO PROGRAM USERNS(yes/no): restores the image, lets it
 # finish, checks its verdict.
@@ -40,14 +39,7 @@ t_tree() { # PROGRAM
 	local all
 	chmod 777 "$W"
 	touch "$W/out" "$W/err" && chmod 666 "$W/out" "$W/err"
-	(cd "$W" && exec "${as[@]}" env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" \
-		SELFCKPT_DIR="$W/img" "$E2E_BIN/$1" >"$W/out" 2>"$W/err" </dev/null) &
-	APP=$!
-	wait_for test -e "$W/ready" || { say "never ready"; return 1; }
-	sleep 0.2
-	kill -USR2 $APP
-	wait_for logged ': checkpoint /' || { say "no checkpoint"; return 1; }
-	if logged 'checkpoint failed'; then say "checkpoint failed:"; cat "$W/log" >&2; return 1; fi
+	checkpointed "$1" "${as[@]}" || return 1
 	# The whole tree goes, stopped first so that nobody forks meanwhile.
 	all=$(descendants $APP)
 	# shellcheck disable=SC2086 # a list of pids

@@ -2277,6 +2277,69 @@ START_TEST(load_two_processes)
 }
 END_TEST
 
+/* Two processes hold a pipe; the second points to the first for its
+ * bytes: only a process that holds the pipe and stores them may be named. */
+static int load_keeper(const char *name, int a_data_pid, int b_data_pid, char *err)
+{
+	char dir[512];
+	struct fx *a = fx_new(500), *b = fx_new(777);
+	struct fx *both[2] = {a, b};
+	Sc__Pipe pa = SC__PIPE__INIT, pb = SC__PIPE__INIT, *ppa[1] = { &pa }, *ppb[1] = { &pb };
+	struct sc_image img;
+	int r;
+
+	new_dir(dir, sizeof(dir), name);
+	b->core.n_threads = 1;
+	for (int i = 0; i < 2; i++) {
+		struct fx *f = both[i];
+		Sc__Pipe *p = i ? &pb : &pa;
+
+		f->fd[3].kind = SC__FD_KIND__PIPE;
+		f->fd[3].flags = i ? O_RDONLY : O_WRONLY;
+		f->fd[3].path = NULL;
+		f->fd[3].has_pipe_id = true;
+		f->fd[3].pipe_id = 42;
+		p->id = 42;
+		p->size = 65536;
+		f->fds.n_pipes = 1;
+		f->fds.pipes = i ? ppb : ppa;
+	}
+	pa.has_data = true;
+	pa.data.data = (uint8_t *)"bytes";
+	pa.data.len = 5;
+	pa.has_data_pid = a_data_pid != 0;
+	pa.data_pid = a_data_pid;
+	pb.has_data_pid = b_data_pid != 0;
+	pb.data_pid = b_data_pid;
+	write_proc(dir, a);
+	write_proc(dir, b);
+	sc__proc_entry__init(&a->pe[1]);
+	a->pe[1].pid = 777;
+	a->pe[1].ppid = a->pe[1].pgid = a->pe[1].sid = 500;
+	a->pep[1] = &a->pe[1];
+	a->inv.n_procs = 2;
+	write_inventory(dir, a, both, 2);
+	err[0] = '\0';
+	r = sc_image_load(dir, &img, err);
+	sc_image_free(&img);
+	free(a);
+	free(b);
+	return r;
+}
+
+START_TEST(load_pipe_keeper)
+{
+	char err[SC_ERR_LEN];
+
+	ck_assert_msg(load_keeper("kept", 0, 500, err) == 0, "%s", err);
+	ck_assert_int_ne(load_keeper("self", 0, 777, err), 0);
+	ck_err_has(err, "pipe:[42]");
+	ck_assert_int_ne(load_keeper("nobody", 0, 999, err), 0);
+	/* The one named does not store them either. */
+	ck_assert_int_ne(load_keeper("neither", 777, 500, err), 0);
+}
+END_TEST
+
 START_TEST(load_missing_files)
 {
 	char dir[512], path[600];
@@ -2552,6 +2615,7 @@ static Suite *image_suite(void)
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, load_good_image);
 	tcase_add_test(tc, load_two_processes);
+	tcase_add_test(tc, load_pipe_keeper);
 	tcase_add_test(tc, load_shell_job);
 	tcase_add_test(tc, load_missing_files);
 	tcase_add_test(tc, load_flipped_page_byte);
