@@ -127,8 +127,8 @@ static size_t pipe_holders(const struct sc_image *img, uint64_t id)
 static const Sc__Pipe *pipe_with_bytes(const struct sc_image *img, const Sc__Pipe *sp)
 {
 	for (size_t i = 0; sp->has_data_pid && i < img->nprocs; i++)
-		for (size_t k = 0; img->procs[i].pid == sp->data_pid && k < img->procs[i].fds->n_pipes;
-		     k++)
+		for (size_t k = 0;
+		     img->procs[i].pid == sp->data_pid && k < img->procs[i].fds->n_pipes; k++)
 			if (img->procs[i].fds->pipes[k]->id == sp->id)
 				return img->procs[i].fds->pipes[k];
 	return sp;
