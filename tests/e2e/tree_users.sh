@@ -25,14 +25,23 @@ restore_as() {
 	# root gets the same pids; the user, a namespace of its own.
 	ns=no
 	grep -q 'user and pid namespaces' "$W/crload.err" && ns=yes
+	# ... and root restores in place.
+	[ "$ns" = no ] && ! grep -q 'with its own pid' "$W/crload.err" && ns=pid
 	if [ "$ns" != "$3" ]; then
-		say "$1: through a user namespace: $ns, expected $3"; cat "$W/crload.err" >&2
+		say "$1: new namespaces: $ns (no, pid, or yes: user and pid), expected $3"
+		cat "$W/crload.err" >&2
 		kill -KILL $loader; wait $loader 2>/dev/null
 		return 1
 	fi
 	sleep 0.3
 	kill -USR1 $loader
 	wait $loader || { say "$1: $2 restored failed"; tail -3 "$W/err" >&2; return 1; }
+}
+
+gone() { # PID...: none of them exists
+	local p
+	for p in "$@"; do [ -d /proc/$p ] && return 1; done
+	return 0
 }
 
 t_tree() { # PROGRAM
@@ -45,6 +54,9 @@ t_tree() { # PROGRAM
 	# shellcheck disable=SC2086 # a list of pids
 	kill -STOP $APP $all 2>/dev/null && kill -KILL $APP $all $(descendants $APP) 2>/dev/null
 	wait $APP 2>/dev/null
+	# Reaped by now, so that root restores with the same pids in place
+	# (sysv_key then takes over the segment its original left).
+	wait_for gone $all || { say "the killed tree is still there"; return 1; }
 	restore_as root "$1" no || return 1
 	restore_as $user "$1" yes
 }
