@@ -264,6 +264,16 @@ int sc_check_sigacts(const Sc__SigActs *a, char *err)
 	return 0;
 }
 
+const Sc__SysvShm *sc_sysv_of(const Sc__Mm *mm, const Sc__Vma *v)
+{
+	if (!sc_vma_is_sysv(v))
+		return NULL;
+	for (size_t i = 0; i < mm->n_sysv_shm; i++)
+		if (mm->sysv_shm[i]->id == v->ino)
+			return mm->sysv_shm[i];
+	return NULL;
+}
+
 int sc_check_mm(const Sc__Mm *mm, char *err)
 {
 	uint64_t prev_end = 0;
@@ -290,6 +300,25 @@ int sc_check_mm(const Sc__Mm *mm, char *err)
 		    (!v->path || v->path[0] != '/' || !v->has_pgoff || v->pgoff % SC_PAGE_SIZE))
 			return fail(err, "VMA %zu maps a file without a usable path or offset", i);
 		prev_end = v->end;
+	}
+	for (size_t i = 0; i < mm->n_sysv_shm; i++) {
+		const Sc__SysvShm *sh = mm->sysv_shm[i];
+
+		if (!sh->size || sh->size > SC_TASK_SIZE || sh->mode & ~07777U ||
+		    sh->id > INT32_MAX)
+			return fail(err, "SysV segment %u is malformed", sh->id);
+		for (size_t k = 0; k < i; k++)
+			if (mm->sysv_shm[k]->id == sh->id)
+				return fail(err, "SysV segment %u is listed twice", sh->id);
+		for (size_t k = 0; k < mm->n_vmas; k++) {
+			const Sc__Vma *v = mm->vmas[k];
+
+			if (sc_sysv_of(mm, v) == sh &&
+			    (v->pgoff % SC_PAGE_SIZE || v->pgoff > SC_TASK_SIZE ||
+			     v->pgoff + (v->end - v->start) >
+				     (sh->size + SC_PAGE_SIZE - 1) / SC_PAGE_SIZE * SC_PAGE_SIZE))
+				return fail(err, "VMA %zu lies outside SysV segment %u", k, sh->id);
+		}
 	}
 	if (mm->n_auxv % 2 || mm->n_auxv > 512)
 		return fail(err, "auxv of %zu words", mm->n_auxv);
@@ -859,6 +888,46 @@ static int check_shared_descs(const struct sc_image *img, char *err)
 	return 0;
 }
 
+/* Whether process pid of the image holds pipe id at some descriptor and
+ * stores its bytes itself. */
+static bool keeps_pipe(const struct sc_image *img, int pid, uint64_t id)
+{
+	for (size_t i = 0; i < img->nprocs; i++) {
+		const Sc__Fds *fds = img->procs[i].fds;
+		bool held = false;
+
+		if (img->procs[i].pid != pid)
+			continue;
+		for (size_t k = 0; k < fds->n_fds; k++)
+			held |= fds->fds[k]->kind == SC__FD_KIND__PIPE && fds->fds[k]->pipe_id == id;
+		for (size_t k = 0; held && k < fds->n_pipes; k++)
+			if (fds->pipes[k]->id == id)
+				return !fds->pipes[k]->has_data_pid;
+	}
+	return false;
+}
+
+/* A pipe whose bytes another process stores: that process holds it too,
+ * and stores them itself. */
+static int check_pipe_keepers(const struct sc_image *img, char *err)
+{
+	for (size_t i = 0; i < img->nprocs; i++)
+		for (size_t k = 0; k < img->procs[i].fds->n_pipes; k++) {
+			const Sc__Pipe *p = img->procs[i].fds->pipes[k];
+
+			if (!p->has_data_pid)
+				continue;
+			if (p->data_pid == img->procs[i].pid || (p->has_data && p->data.len) ||
+			    !keeps_pipe(img, p->data_pid, p->id))
+				return fail(err,
+					    "pid %d: the bytes of pipe:[%llu] are said to be stored "
+					    "by pid %d, which does not",
+					    img->procs[i].pid, (unsigned long long)p->id,
+					    p->data_pid);
+		}
+	return 0;
+}
+
 /* The unix socket ino of a process other than p, not a dup, or NULL. */
 /* Socket ino in a process of the image other than p (NULL: any). */
 static const Sc__Fd *unix_elsewhere(const struct sc_image *img, const struct sc_proc_img *p,
@@ -1002,7 +1071,10 @@ int sc_image_load(const char *dir, struct sc_image *img, char *err)
 			return fail(err, "%s: pid %d of the shell job has no terminal",
 				    SC_INVENTORY_FILE, img->procs[i].pid);
 	}
-	return check_shared_descs(img, err) || check_tree_pairs(img, err) ? -1 : 0;
+	if (check_shared_descs(img, err) || check_tree_pairs(img, err) ||
+	    check_pipe_keepers(img, err))
+		return -1;
+	return 0;
 }
 
 void sc_image_free(struct sc_image *img)

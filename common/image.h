@@ -69,6 +69,8 @@ bool sc_top_level(const Sc__Inventory *inv, size_t i);
 int sc_check_core(const Sc__ProcCore *c, int pid, char *err);
 int sc_check_sigacts(const Sc__SigActs *a, char *err);
 int sc_check_mm(const Sc__Mm *mm, char *err);
+/* The SysV segment VMA v attaches ("/SYSV" path, ino its id), or NULL. */
+const Sc__SysvShm *sc_sysv_of(const Sc__Mm *mm, const Sc__Vma *v);
 int sc_check_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t pages_size, char *err);
 int sc_check_fds(const Sc__Fds *fds, char *err);
 

@@ -510,6 +510,46 @@ int pp_parse_locks_owner(const char *line, size_t len, struct pp_lock_owner *o)
 	return p < end && *p == ' ' ? 0 : -1;
 }
 
+/* A number in base 8 or 10 that fits max, after spaces. */
+static int num_field(const char **p, const char *end, int base, uint64_t max, uint64_t *v)
+{
+	uint64_t x = 0;
+	int n = 0;
+
+	skip_spaces(p, end);
+	if (base == 10)
+		return dec_u64(p, end, v) || *v > max ? -EINVAL : 0;
+	while (*p < end && **p >= '0' && **p <= '7' && x <= max) {
+		x = x * 8 + (uint64_t)(**p - '0');
+		n++;
+		(*p)++;
+	}
+	*v = x;
+	return n && x <= max ? 0 : -EINVAL;
+}
+
+int pp_parse_sysv_shm_line(const char *line, size_t len, struct pp_sysv_shm *s)
+{
+	const char *p = line, *end = line + len;
+	uint64_t key, id, mode, size, pid, nattch;
+	bool neg;
+
+	skip_spaces(&p, end);
+	neg = p < end && *p == '-';
+	p += neg;
+	if (num_field(&p, end, 10, neg ? 1ULL << 31 : INT32_MAX, &key) ||
+	    num_field(&p, end, 10, INT32_MAX, &id) || num_field(&p, end, 8, 07777, &mode) ||
+	    num_field(&p, end, 10, UINT64_MAX, &size) || num_field(&p, end, 10, INT32_MAX, &pid) ||
+	    num_field(&p, end, 10, INT32_MAX, &pid) || num_field(&p, end, 10, UINT32_MAX, &nattch))
+		return -1;
+	s->key = neg ? (int32_t)(0 - key) : (int32_t)key;
+	s->id = (uint32_t)id;
+	s->mode = (uint32_t)mode;
+	s->size = size;
+	s->nattch = (uint32_t)nattch;
+	return 0;
+}
+
 int pp_parse_syscall(const char *buf, size_t len, struct pp_syscall *sc)
 {
 	const char *p = buf, *end = buf + len;

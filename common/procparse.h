@@ -124,6 +124,16 @@ struct pp_lock_owner {
 };
 int pp_parse_locks_owner(const char *line, size_t len, struct pp_lock_owner *o);
 
+/* A line of /proc/sysvipc/shm: "key shmid perms size cpid lpid nattch
+ * ..." (key signed decimal, perms octal: permission bits, SHM_DEST). The
+ * header line and malformed lines are -1. */
+struct pp_sysv_shm {
+	int32_t key;
+	uint32_t id, mode, nattch;
+	uint64_t size;
+};
+int pp_parse_sysv_shm_line(const char *line, size_t len, struct pp_sysv_shm *s);
+
 /* /proc/PID/task/TID/syscall: nr is -1 when not in a syscall, -2 when running. */
 struct pp_syscall {
 	long nr;

@@ -4,6 +4,7 @@
 #define SELFCKPT_VMAKIND_H
 
 #include <stdbool.h>
+#include <string.h>
 
 #include "mm.pb-c.h"
 
@@ -12,6 +13,14 @@ static inline bool sc_vma_stores_pages(const Sc__Vma *v)
 {
 	return v->kind == SC__VMA_KIND__ANON_PRIVATE || v->kind == SC__VMA_KIND__ANON_SHARED ||
 	       v->kind == SC__VMA_KIND__FILE_PRIVATE;
+}
+
+/* An attachment of a SysV shm segment: "/SYSVKEY (deleted)" on the shm
+ * mount, whose inode is the segment's id. */
+static inline bool sc_vma_is_sysv(const Sc__Vma *v)
+{
+	return v->kind == SC__VMA_KIND__ANON_SHARED && v->path && !strncmp(v->path, "/SYSV", 5) &&
+	       v->has_ino;
 }
 
 #endif

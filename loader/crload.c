@@ -120,6 +120,8 @@ static const char *step_name(int step)
 		return "setting thread state";
 	case RST_SIGNALS:
 		return "queuing pending signals again";
+	case RST_RELEASE:
+		return "waiting for the rest of the tree";
 	}
 	return "?";
 }
@@ -160,6 +162,7 @@ static int read_status(int fd, char *err)
  * their status pipes' write ends and the pipes they share. */
 static void close_loader_fds(struct restore_ctx *ctx)
 {
+	close(ctx->release_fd);
 	for (size_t i = 0; i < ctx->img->nprocs; i++)
 		close(ctx->status_fds[i]);
 	for (size_t i = 0; i < ctx->nshared; i++) {
@@ -180,6 +183,7 @@ ns_init(struct restore_ctx *ctx, struct shell_job *job, pid_t *tops)
 	char err[SC_ERR_LEN];
 	int ntops, last = 1 << 8;
 
+	close(ctx->release_wr);
 	if (mount_proc_in_ns(err) || (ntops = tree_fork_top(ctx, job, tops, err)) < 0) {
 		status_message(ctx->status_fd, err);
 		_exit(127);
@@ -202,6 +206,29 @@ ns_init(struct restore_ctx *ctx, struct shell_job *job, pid_t *tops)
 		if (w < 0 && errno == ECHILD)
 			_exit(1);
 	}
+}
+
+/* Every process of the tree is restored: all run on together. */
+static int release_tree(struct restore_ctx *ctx, char *err)
+{
+	char go[256];
+	size_t left = ctx->img->nprocs;
+
+	/* Processes that died meanwhile are an error, not a SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	memset(go, 'G', sizeof(go));
+	while (left) {
+		ssize_t n = write(ctx->release_wr, go, left < sizeof(go) ? left : sizeof(go));
+
+		if (n < 0 && errno != EINTR) {
+			snprintf(err, SC_ERR_LEN, "releasing the restored processes: %s",
+				 strerror(errno));
+			return -1;
+		}
+		left -= n > 0 ? (size_t)n : 0;
+	}
+	close(ctx->release_wr);
+	return 0;
 }
 
 /* Every process of the image as it will be restored: 0, or -1 with err. */
@@ -336,14 +363,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "crload: out of memory\n");
 		return 1;
 	}
-	for (size_t i = 0; i < img.nprocs; i++) {
+	for (size_t i = 0; i <= img.nprocs; i++) {
 		if (pipe2(pipefd, O_CLOEXEC)) {
 			fprintf(stderr, "crload: %s: %s\n", opts.dir, strerror(errno));
 			return 1;
 		}
+		if (i == img.nprocs)
+			break; /* the last one releases the tree */
 		status_rd[i] = pipefd[0];
 		ctx.status_fds[i] = pipefd[1];
 	}
+	ctx.release_fd = pipefd[0];
+	ctx.release_wr = pipefd[1];
 	ctx.status_fd = ctx.status_fds[0];
 	if (tree_make_shared(&ctx, err) || shared_files_of_tree(&ctx.shared_mem, &img, err) ||
 	    tree_open_shared_descs(&ctx, err)) {
@@ -352,11 +383,19 @@ int main(int argc, char **argv)
 	}
 	fflush(NULL);
 
+	/* In new namespaces, a new IPC namespace too: the SysV segments'
+	 * keys and ids are free there, and ours to steer. */
+	plan.ipc_ns = plan.new_ns && sysv_in_image(&img);
+	if (plan.new_ns && enter_namespaces(&plan, err)) {
+		fprintf(stderr, "crload: %s\n", err);
+		return 1;
+	}
+	if (sysv_make(&img, &ctx.sysv, err)) {
+		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
+		sysv_finish(&ctx.sysv, false);
+		return 1;
+	}
 	if (plan.new_ns) {
-		if (enter_namespaces(&plan, err)) {
-			fprintf(stderr, "crload: %s\n", err);
-			return 1;
-		}
 		pid = fork();
 		if (pid == 0)
 			ns_init(&ctx, &job, tops);
@@ -368,21 +407,30 @@ int main(int argc, char **argv)
 	}
 	if (pid < 0 || ntops < 0) {
 		fprintf(stderr, "crload: %s\n", err[0] ? err : strerror(errno));
+		sysv_finish(&ctx.sysv, false);
 		return 1;
 	}
 	close_loader_fds(&ctx);
 	install_forwarding((pid_t)pid);
-	for (size_t i = 0; i < img.nprocs; i++) {
-		if (!read_status(status_rd[i], err))
-			continue;
-		fprintf(stderr, "crload: %s: pid %d: %s\n", opts.dir, img.procs[i].pid, err);
+	int failed = 0;
+	for (size_t i = 0; i < img.nprocs && !failed; i++)
+		if (read_status(status_rd[i], err))
+			failed = img.procs[i].pid;
+	if (!failed && release_tree(&ctx, err))
+		failed = ctx.p->pid;
+	if (failed) {
+		fprintf(stderr, "crload: %s: pid %d: %s\n", opts.dir, failed, err);
 		/* In a namespace its init takes every process with it. */
 		for (size_t k = plan.new_ns ? img.nprocs : 1; k < img.nprocs; k++)
 			kill(img.procs[k].pid, SIGKILL);
 		kill((pid_t)pid, SIGKILL);
 		wait_for((pid_t)pid);
+		sysv_finish(&ctx.sysv, false);
 		return 1;
 	}
+	/* Every process attaches its segments now: those that were removed
+	 * at the checkpoint are removed again (gone with the last detach). */
+	sysv_finish(&ctx.sysv, true);
 	if (opts.verbose)
 		fprintf(stderr, "crload: process running again after %.1f ms (%.1f ms validating)\n",
 			now_ms() - t0, t1 - t0);

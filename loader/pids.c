@@ -134,7 +134,7 @@ int enter_namespaces(const struct pid_plan *plan, char *err)
 		if (write_file("/proc/self/gid_map", map, err))
 			return -1;
 	}
-	if (unshare(CLONE_NEWPID | CLONE_NEWNS)) {
+	if (unshare(CLONE_NEWPID | CLONE_NEWNS | (plan->ipc_ns ? CLONE_NEWIPC : 0))) {
 		snprintf(err, SC_ERR_LEN, "cannot create a pid namespace: %s", strerror(errno));
 		return -1;
 	}

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/shm.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -201,6 +202,11 @@ static int apply_madvise(const Sc__Vma *v, void *p, uint64_t len, char *err)
 	return 0;
 }
 
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
 /* Passes over v's stored pages: the file it maps holds them already. */
 static void skip_pages(struct filler *fl, const Sc__Vma *v)
 {
@@ -233,16 +239,44 @@ static int vma_file(struct premap *pm, const Sc__Vma *v, bool *filled, char *err
 	return fd;
 }
 
+/* An attachment of a SysV segment crload made and filled (sysv_shm.c):
+ * the segment attached, v's part of it moved to temp, the rest dropped. */
+static int premap_sysv(struct premap *pm, const Sc__Vma *v, const Sc__SysvShm *sh, uint64_t temp,
+		       char *err)
+{
+	uint64_t len = v->end - v->start, seg = align_up(sh->size, SC_PAGE_SIZE);
+	int flags =
+		((v->prot & PROT_WRITE) ? 0 : SHM_RDONLY) | ((v->prot & PROT_EXEC) ? SHM_EXEC : 0);
+	char *base = shmat((int)sh->id, NULL, flags);
+
+	if (base == (void *)-1 ||
+	    mremap(base + v->pgoff, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)temp) ==
+		    MAP_FAILED ||
+	    (v->pgoff && munmap(base, v->pgoff)) ||
+	    (v->pgoff + len < seg && munmap(base + v->pgoff + len, seg - v->pgoff - len)) ||
+	    mprotect((void *)temp, len, (int)v->prot)) {
+		snprintf(err, SC_ERR_LEN, "attaching SysV shared memory id %u at %#llx: %s", sh->id,
+			 (unsigned long long)v->start, strerror(errno));
+		return -1;
+	}
+	skip_pages(&pm->fl, v);
+	return apply_madvise(v, (void *)temp, len, err);
+}
+
 static int premap_vma(struct premap *pm, const Sc__Vma *v, uint64_t temp, char *err)
 {
 	struct filler *fl = &pm->fl;
 	uint64_t len = v->end - v->start;
 	int prot = PROT_READ | PROT_WRITE;
 	int flags = MAP_FIXED | ((v->flags & MAP_SHARED) ? MAP_SHARED : MAP_PRIVATE);
+	const Sc__SysvShm *sh = sc_sysv_of(pm->p->mm, v);
 	bool filled;
-	int fd = vma_file(pm, v, &filled, err);
+	int fd;
 	void *p;
 
+	if (sh)
+		return premap_sysv(pm, v, sh, temp, err);
+	fd = vma_file(pm, v, &filled, err);
 	if (fd == -2)
 		return -1;
 	if (v->flags & MAP_GROWSDOWN)
@@ -278,11 +312,6 @@ struct blob_layout {
 	uint64_t code, args, unmap, moves, vdso, threads, xsave, pending, auxv, stacks, scratch,
 		size;
 };
-
-static uint64_t align_up(uint64_t v, uint64_t a)
-{
-	return (v + a - 1) & ~(a - 1);
-}
 
 static void layout_blob(struct blob_layout *b, const Sc__ProcCore *c, const Sc__Mm *mm,
 			size_t n_unmap_max, size_t n_moves, uint64_t vdso_span)
@@ -544,6 +573,7 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 			      ctx->p->pid, (unsigned long long)blob,
 			      (unsigned long long)(blob + bl.size),
 			      (unsigned long long)g.syscall_ret, (unsigned long long)g.sigreturn);
+	a->release_fd = ctx->release_fd;
 
 	memcpy((void *)(blob + bl.moves), moves, n_moves * sizeof(*moves));
 	a->moves = blob + bl.moves;

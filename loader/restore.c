@@ -59,12 +59,14 @@ static void unregister_rseq(void)
 void restore_child(struct restore_ctx *ctx)
 {
 	char err[SC_ERR_LEN];
-	int nkeep = 2 + 2 * (int)ctx->nshared + (int)ctx->shared_mem.n + (int)ctx->ndesc_fds;
+	int nkeep = 3 + 2 * (int)ctx->nshared + (int)ctx->shared_mem.n + (int)ctx->ndesc_fds;
 	int *keep = malloc(sizeof(int) * (size_t)nkeep);
 	sigset_t all;
 
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
+	/* Only crload may release the tree. */
+	close(ctx->release_wr);
 	ctx->pages_fd = openat(ctx->img->dirfd, ctx->p->pages_name, O_RDONLY | O_CLOEXEC);
 	if (!keep || ctx->pages_fd < 0) {
 		snprintf(err, SC_ERR_LEN, "%s: %s", ctx->p->pages_name, strerror(errno));
@@ -81,6 +83,7 @@ void restore_child(struct restore_ctx *ctx)
 		keep[2 + 2 * ctx->nshared + i] = ctx->shared_mem.files[i].fd;
 	for (size_t i = 0; i < ctx->ndesc_fds; i++)
 		keep[2 + 2 * ctx->nshared + ctx->shared_mem.n + i] = ctx->desc_fds[i];
+	keep[nkeep - 1] = ctx->release_fd;
 	if (restore_fds(ctx, keep, nkeep, err) || restore_process_state(ctx, err))
 		goto fail;
 	unregister_rseq();

@@ -39,6 +39,14 @@ struct shared_desc {
 	int *holder; /* crload's descriptor, shared by every holder's entry */
 };
 
+/* SysV shared memory segments made by crload (sysv_shm.c). */
+struct sysv_made {
+	uint32_t *dest; /* ids to mark removed (SHM_DEST) once all attach */
+	size_t ndest;
+	uint32_t *made; /* ids crload created, removed if the restore fails */
+	size_t nmade;
+};
+
 /* What the restored process needs from crload before it becomes itself. */
 struct restore_ctx {
 	struct sc_image *img;
@@ -46,6 +54,9 @@ struct restore_ctx {
 	int status_fd; /* write end: "N"+notice+"\n"..., then "K", "E"+rst_status or "M"+message */
 	int pages_fd;
 	int *status_fds; /* per img->procs[i]: its status_fd */
+	/* Every restored process reads a byte from release_fd before it runs
+	 * on; crload writes them through release_wr once all are restored. */
+	int release_fd, release_wr;
 	/* Pipes held by more than one process, made by crload (tree.c). */
 	struct fd_restore_pipe *shared;
 	size_t nshared;
@@ -56,12 +67,14 @@ struct restore_ctx {
 	size_t ndescs;
 	int *desc_fds; /* the distinct holders */
 	size_t ndesc_fds;
+	struct sysv_made sysv; /* SysV segments (sysv_shm.c) */
 };
 
 /* pids.c */
 struct pid_plan {
 	bool new_ns;	 /* restore inside new pid (+user) namespaces */
 	bool user_ns;	 /* ... including a user namespace (unprivileged) */
+	bool ipc_ns;	 /* ... and an IPC namespace: the image has SysV segments */
 };
 int plan_pids(struct sc_image *img, struct pid_plan *plan, char *err);
 /* Forks the process to restore with its saved pid (set_tid). Returns the
@@ -92,8 +105,19 @@ int premap_and_restore(struct restore_ctx *ctx, char *err);
 int shared_backing(struct shared_files *sf, const struct sc_proc_img *p, const Sc__Vma *v,
 		   bool *filled, char *err);
 void shared_files_release(struct shared_files *sf);
+/* Copies the stored pages of p's VMA v, at v's offset in its file, into
+ * fd, or into mem (the file mapped) when mem is not NULL. */
+int shared_fill(int fd, char *mem, const struct sc_image *img, const struct sc_proc_img *p,
+		const Sc__Vma *v, char *err);
 /* In crload: a filled memfd for every file mapped by more than one process. */
 int shared_files_of_tree(struct shared_files *sf, const struct sc_image *img, char *err);
+
+/* sysv_shm.c */
+bool sysv_in_image(const struct sc_image *img);
+/* Every segment of the image with its id, key, size, mode and contents. */
+int sysv_make(const struct sc_image *img, struct sysv_made *sm, char *err);
+/* After the restore: removed (ok) the segments that were; else the new ones. */
+void sysv_finish(struct sysv_made *sm, bool ok);
 
 /* tree.c: processes of a tree */
 /* In crload: the pipes shared between processes, made once. */

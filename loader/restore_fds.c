@@ -67,6 +67,7 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 		ctx->shared_mem.files[i].fd = keep[k++];
 	for (size_t i = 0; i < ctx->ndesc_fds; i++)
 		ctx->desc_fds[i] = keep[k++];
+	ctx->release_fd = keep[k];
 
 	/* Everything else crload had goes, unless the image inherits it. */
 	d = opendir("/proc/self/fd");

@@ -119,9 +119,8 @@ int shared_backing(struct shared_files *sf, const struct sc_proc_img *p, const S
 	return new_backing(sf, p->mm, v, err);
 }
 
-/* Copies the stored pages of p's VMA v into fd, at v's offset in its file. */
-static int fill_from(int fd, const struct sc_image *img, const struct sc_proc_img *p,
-		     const Sc__Vma *v, char *err)
+int shared_fill(int fd, char *mem, const struct sc_image *img, const struct sc_proc_img *p,
+		const Sc__Vma *v, char *err)
 {
 	uint64_t off = 0;
 	char *buf = malloc(1 << 20);
@@ -134,10 +133,11 @@ static int fill_from(int fd, const struct sc_image *img, const struct sc_proc_im
 		if (e->vaddr >= v->start && e->vaddr < v->end) {
 			for (uint64_t done = 0, n; done < len && !r; done += n) {
 				n = len - done > (1 << 20) ? 1 << 20 : len - done;
-				if (pread(pages, buf, n, (off_t)(off + done)) != (ssize_t)n ||
-				    pwrite(fd, buf, n,
-					   (off_t)(v->pgoff + e->vaddr - v->start + done)) !=
-					    (ssize_t)n)
+				uint64_t to = v->pgoff + e->vaddr - v->start + done;
+
+				if (pread(pages, mem ? mem + to : buf, n, (off_t)(off + done)) !=
+					    (ssize_t)n ||
+				    (!mem && pwrite(fd, buf, n, (off_t)to) != (ssize_t)n))
 					r = -1;
 			}
 		}
@@ -185,7 +185,9 @@ int shared_files_of_tree(struct shared_files *sf, const struct sc_image *img, ch
 			bool known = false;
 			int fd;
 
-			if (v->kind != SC__VMA_KIND__ANON_SHARED || !v->has_ino || fd_on(p->fds, v))
+			/* A SysV segment is made by crload (sysv_shm.c). */
+			if (v->kind != SC__VMA_KIND__ANON_SHARED || !v->has_ino ||
+			    fd_on(p->fds, v) || sc_sysv_of(p->mm, v))
 				continue;
 			for (size_t j = 0; j < sf->n; j++)
 				known |= sf->files[j].ino == v->ino && sf->files[j].dev == v->dev;
@@ -203,7 +205,8 @@ int shared_files_of_tree(struct shared_files *sf, const struct sc_image *img, ch
 
 				for (size_t w = 0; w < mm->n_vmas; w++)
 					if (same_file(v, mm->vmas[w]) &&
-					    fill_from(fd, img, &img->procs[q], mm->vmas[w], err))
+					    shared_fill(fd, NULL, img, &img->procs[q], mm->vmas[w],
+							err))
 						return -1;
 			}
 		}

@@ -169,6 +169,18 @@ static size_t pipe_holders(const struct sc_image *img, uint64_t id)
 	return n;
 }
 
+/* The record of pipe sp that holds its bytes: sp, or the one of the
+ * process that stored them for the tree (checked by the image reader). */
+static const Sc__Pipe *pipe_with_bytes(const struct sc_image *img, const Sc__Pipe *sp)
+{
+	for (size_t i = 0; sp->has_data_pid && i < img->nprocs; i++)
+		for (size_t k = 0;
+		     img->procs[i].pid == sp->data_pid && k < img->procs[i].fds->n_pipes; k++)
+			if (img->procs[i].fds->pipes[k]->id == sp->id)
+				return img->procs[i].fds->pipes[k];
+	return sp;
+}
+
 int tree_make_shared(struct restore_ctx *ctx, char *err)
 {
 	const struct sc_image *img = ctx->img;
@@ -177,7 +189,7 @@ int tree_make_shared(struct restore_ctx *ctx, char *err)
 		const Sc__Fds *fds = img->procs[i].fds;
 
 		for (size_t k = 0; k < fds->n_pipes; k++) {
-			const Sc__Pipe *sp = fds->pipes[k];
+			const Sc__Pipe *sp = pipe_with_bytes(img, fds->pipes[k]);
 			struct fd_restore_pipe *p, *more;
 			bool known = false;
 			int ends[2];

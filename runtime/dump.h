@@ -107,6 +107,15 @@ int rt_tree_scan(const int *pids, int n);
 int rt_tree_std_pipes(const uint64_t **ids);
 /* A member: the root's list of them. */
 int rt_tree_set_std_pipes(const uint64_t *ids, int n);
+/* A pipe several processes of the tree hold: only pid stores its bytes. */
+struct rt_pipe_keeper {
+	uint64_t id;
+	int32_t pid, pad;
+};
+/* Who stores each shared pipe's bytes (found by rt_tree_scan); a member
+ * sets the root's list. */
+int rt_tree_kept_pipes(const struct rt_pipe_keeper **kept);
+int rt_tree_set_kept_pipes(const struct rt_pipe_keeper *kept, int n);
 /* pe's descriptors that are a description of a process listed before. */
 int rt_tree_attach_descs(Sc__ProcEntry *pe);
 /* "pid N (comm) why" into rt_dump_res.detail, what into .what. */
@@ -121,6 +130,8 @@ int rt_dump_proc_state(Sc__ProcCore *core);
  * default one; 0 or -ENOMEM. */
 struct sc_kernel_sigaction;
 int rt_add_sigaction(Sc__SigActs *acts, unsigned sig, const struct sc_kernel_sigaction *ksa);
+/* dump_sysv.c: the SysV segments mm's VMAs attach, into mm->sysv_shm. */
+int rt_dump_sysv(Sc__Mm *mm);
 int rt_dump_core(Sc__ProcCore *core);
 int rt_dump_sigacts(Sc__SigActs *acts);
 /* why: room for the reason when a descriptor is refused */

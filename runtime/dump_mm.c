@@ -459,6 +459,8 @@ int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
 	err = read_vmas(mm);
 	if (!err)
 		err = fill_mm_fields(mm);
+	if (!err)
+		err = rt_dump_sysv(mm);
 	if (err)
 		return err;
 

@@ -51,7 +51,7 @@ static int copy_buffered(struct fd_dump_ctx *ctx, const struct fd_live *l, uint3
 	if (size <= 0)
 		return size < 0 ? (int)size : -EIO;
 	p->size = (uint32_t)size;
-	if (sc_sys3(__NR_ioctl, l->fd, FIONREAD, &queued) || queued <= 0)
+	if (p->has_data_pid || sc_sys3(__NR_ioctl, l->fd, FIONREAD, &queued) || queued <= 0)
 		return 0;
 	if (!ctx->scratch_open) {
 		if (sc_sys2(__NR_pipe2, ctx->scratch_pipe, O_NONBLOCK | O_CLOEXEC))
@@ -91,7 +91,7 @@ static int record_pipe(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd 
 {
 	Sc__Fds *fds = ctx->fds;
 	Sc__Pipe *p;
-
+	int keeper;
 	long idx;
 
 	e->has_pipe_id = true;
@@ -122,6 +122,12 @@ static int record_pipe(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd 
 		return -ENOMEM;
 	sc__pipe__init(p);
 	p->id = e->pipe_id;
+	/* Another process of the tree stores the bytes of a pipe it holds too. */
+	keeper = rt_tree_pipe_keeper(p->id);
+	if (keeper && keeper != rt_src.pid) {
+		p->has_data_pid = true;
+		p->data_pid = keeper;
+	}
 	fds->pipes[fds->n_pipes++] = p;
 	return copy_buffered(ctx, l, e->flags, p);
 }

@@ -137,6 +137,8 @@ void rt_dump_image(void);
 bool rt_tree_active(void);
 /* Pipe id is on a standard stream and every end of it is in the tree. */
 bool rt_tree_std_pipe(uint64_t id);
+/* The process of the tree that stores pipe id's bytes, or 0: this one. */
+int rt_tree_pipe_keeper(uint64_t id);
 
 /* ---- tcp_repair.c ---- */
 /* The app goes on: its TCP connections leave repair mode. */

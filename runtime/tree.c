@@ -36,6 +36,7 @@
 #define FORWARD_MAGIC 0x5c7fULL /* a job member asks its leader (doc/shell-job.md) */
 #define JOIN_TIMEOUT_NS (10ULL * 1000000000ULL)
 #define MSG_PIPES 128 /* pipes between processes on standard streams */
+#define MSG_KEPT 256 /* pipes between processes whose bytes one of them stores */
 
 enum { MSG_FROZEN = 1, MSG_WRITE, MSG_WRITTEN, MSG_DONE };
 
@@ -52,6 +53,8 @@ struct tree_msg {
 	} sums[RT_MAX_FILES];
 	uint32_t nstd;
 	uint64_t std_pipes[MSG_PIPES]; /* WRITE: the tree's pipes on standard streams */
+	uint32_t nkept;
+	struct rt_pipe_keeper kept[MSG_KEPT]; /* WRITE: who stores a shared pipe's bytes */
 	char image[RT_MAX_PATH]; /* WRITE: the image's final path */
 	char text[RT_MAX_PATH + 128]; /* WRITE: temporary directory; WRITTEN: why */
 };
@@ -193,8 +196,12 @@ int rt_tree_join(const siginfo_t *si)
 		return err;
 	}
 	rt_stpcpy(rt_dump_res.image, tree.msg->image);
-	return rt_tree_set_std_pipes(tree.msg->std_pipes,
-				     tree.msg->nstd < MSG_PIPES ? (int)tree.msg->nstd : MSG_PIPES);
+	if ((err = rt_tree_set_std_pipes(tree.msg->std_pipes, tree.msg->nstd < MSG_PIPES
+								       ? (int)tree.msg->nstd
+								       : MSG_PIPES)))
+		return err;
+	return rt_tree_set_kept_pipes(tree.msg->kept,
+				      tree.msg->nkept < MSG_KEPT ? (int)tree.msg->nkept : MSG_KEPT);
 }
 
 bool rt_tree_is_member(void)
@@ -617,6 +624,7 @@ int rt_tree_start_writing(const char *tmpdir)
 	struct tree_msg *m = tree.msg;
 	int *pids = rt_alloc(sizeof(*pids) * (size_t)(tree.n + 1)), n = 0, err;
 	const uint64_t *std;
+	const struct rt_pipe_keeper *kept;
 
 	if (!pids)
 		return -ENOMEM;
@@ -629,11 +637,13 @@ int rt_tree_start_writing(const char *tmpdir)
 	memset(m, 0, sizeof(*m));
 	m->type = MSG_WRITE;
 	m->nstd = (uint32_t)rt_tree_std_pipes(&std);
-	if (m->nstd > MSG_PIPES) {
+	m->nkept = (uint32_t)rt_tree_kept_pipes(&kept);
+	if (m->nstd > MSG_PIPES || m->nkept > MSG_KEPT) {
 		rt_dump_res.what = "looking at the pipes between processes";
 		return -E2BIG;
 	}
 	memcpy(m->std_pipes, std, sizeof(*std) * m->nstd);
+	memcpy(m->kept, kept, sizeof(*kept) * m->nkept);
 	rt_stpcpy(m->text, tmpdir);
 	rt_stpcpy(m->image, rt_dump_res.image);
 	for (int i = 0; i < tree.n; i++) {

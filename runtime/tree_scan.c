@@ -19,6 +19,7 @@
 
 #define TREE_MAX 4096
 #define STD_PIPES_MAX 128
+#define KEPT_MAX 256 /* past it, every holder stores a shared pipe's bytes */
 
 /* A pipe end or a regular file some process of the tree holds. */
 struct open_pipe {
@@ -39,6 +40,8 @@ static struct {
 	 * as pipes, not as crload's own streams (fd_inherit.c). */
 	uint64_t *std_pipes;
 	int nstd;
+	struct rt_pipe_keeper *kept; /* pipes between processes: who stores the bytes */
+	int nkept;
 	struct shared_desc *descs; /* found with kcmp */
 	int ndescs;
 } scan;
@@ -282,6 +285,28 @@ static bool no_writers(int pid, int fd)
 }
 
 /*
+ * A pipe held by several processes has the same bytes in each (all are
+ * frozen): the first holder seen (the root before the members) stores
+ * them, the others point to it. Past KEPT_MAX pipes, each holder stores
+ * them, as a process alone does.
+ */
+static void keep_pipes(const struct open_pipe *v, int n)
+{
+	for (int i = 0; i < n && scan.nkept < KEPT_MAX; i++) {
+		bool first = !v[i].path && !v[i].sock, elsewhere = false;
+
+		for (int k = 0; k < n && first; k++) {
+			if (v[k].id != v[i].id || v[k].path || v[k].sock)
+				continue;
+			first = k >= i;
+			elsewhere |= v[k].pid != v[i].pid;
+		}
+		if (first && elsewhere)
+			scan.kept[scan.nkept++] = (struct rt_pipe_keeper){ v[i].id, v[i].pid, 0 };
+	}
+}
+
+/*
  * Every process dumps its own descriptors, so only the root, looking at
  * all of them while everybody is frozen, can tell whether a pipe has all
  * its ends in the tree. One with an end outside, held at a descriptor
@@ -297,9 +322,10 @@ static int check_pipes(const int *pids, int npids)
 	struct open_pipe *v = rt_alloc(sizeof(*v) * TREE_MAX * 4);
 	int n = 0, err = 0;
 
-	scan.nstd = 0;
+	scan.nstd = scan.nkept = 0;
 	scan.std_pipes = rt_alloc(sizeof(*scan.std_pipes) * STD_PIPES_MAX);
-	if (!v || !scan.std_pipes)
+	scan.kept = rt_alloc(sizeof(*scan.kept) * KEPT_MAX);
+	if (!v || !scan.std_pipes || !scan.kept)
 		return -ENOMEM;
 	for (int i = 0; i < npids && !err; i++)
 		err = scan_fds(pids[i], v, &n, TREE_MAX * 4);
@@ -330,6 +356,7 @@ static int check_pipes(const int *pids, int npids)
 		}
 		scan.std_pipes[scan.nstd++] = v[i].id;
 	}
+	keep_pipes(v, n);
 	return check_pairs(v, n);
 }
 
@@ -370,22 +397,6 @@ static int count_sysv(int pid, struct sysv_use *u, int *n, int cap)
 	return 0;
 }
 
-/* The next decimal number of /proc/sysvipc/shm at *p, maybe negative. */
-static int64_t next_num(const char **p, const char *end)
-{
-	int64_t v = 0, sign = 1;
-
-	while (*p < end && (**p == ' ' || **p == '\t'))
-		(*p)++;
-	if (*p < end && **p == '-') {
-		sign = -1;
-		(*p)++;
-	}
-	while (*p < end && **p >= '0' && **p <= '9')
-		v = v * 10 + (*(*p)++ - '0');
-	return v * sign;
-}
-
 /*
  * A SysV segment is restored as shared memory of the tree (doc/trees.md):
  * one that a process outside the checkpoint also attaches (its nattch,
@@ -410,20 +421,17 @@ static int check_sysv(const int *pids, int npids)
 		rt_dump_res.what = "looking at SysV shared memory";
 		return err;
 	}
-	/* key shmid perms size cpid lpid nattch ..., after a header line */
 	while (n && (line = pp_next_line(buf, len, &pos, &ll))) {
-		const char *p = line, *end = line + ll;
-		int64_t key = next_num(&p, end), shmid = next_num(&p, end), nattch;
+		struct pp_sysv_shm s;
 
-		for (int f = 0; f < 4; f++)
-			next_num(&p, end);
-		nattch = next_num(&p, end);
+		if (pp_parse_sysv_shm_line(line, ll, &s))
+			continue; /* the header */
 		for (int i = 0; i < n; i++) {
 			char why[128], *w = rt_stpcpy(why, "attaches SysV shared memory segment ");
 
-			if (u[i].shmid != (uint64_t)shmid || nattch <= u[i].vmas)
+			if (u[i].shmid != s.id || s.nattch <= u[i].vmas)
 				continue;
-			w = rt_fmt_i64(rt_stpcpy(rt_fmt_i64(w, shmid), " (key "), key);
+			w = rt_fmt_i64(rt_stpcpy(rt_fmt_i64(w, s.id), " (key "), s.key);
 			rt_stpcpy(w, "), which a process outside the checkpoint attaches too");
 			return fail_pid("SysV shared memory", u[i].pid, why);
 		}
@@ -435,7 +443,7 @@ int rt_tree_scan(const int *pids, int npids)
 {
 	int err = check_sysv(pids, npids);
 
-	scan.nstd = scan.ndescs = 0;
+	scan.nstd = scan.nkept = scan.ndescs = 0;
 	/* One process alone: its pipes are fd_pipe.c's to check. */
 	return err || npids < 2 ? err : check_pipes(pids, npids);
 }
@@ -444,6 +452,30 @@ int rt_tree_std_pipes(const uint64_t **ids)
 {
 	*ids = scan.std_pipes;
 	return scan.nstd;
+}
+
+int rt_tree_kept_pipes(const struct rt_pipe_keeper **kept)
+{
+	*kept = scan.kept;
+	return scan.nkept;
+}
+
+int rt_tree_set_kept_pipes(const struct rt_pipe_keeper *kept, int n)
+{
+	scan.kept = rt_alloc(sizeof(*scan.kept) * (size_t)(n + 1));
+	if (!scan.kept)
+		return -ENOMEM;
+	memcpy(scan.kept, kept, sizeof(*kept) * (size_t)n);
+	scan.nkept = n;
+	return 0;
+}
+
+int rt_tree_pipe_keeper(uint64_t id)
+{
+	for (int i = 0; i < scan.nkept; i++)
+		if (scan.kept[i].id == id)
+			return scan.kept[i].pid;
+	return 0;
 }
 
 int rt_tree_set_std_pipes(const uint64_t *ids, int n)

@@ -51,6 +51,7 @@ enum rst_step {
 	RST_CLONE,
 	RST_THREAD,
 	RST_SIGNALS,
+	RST_RELEASE,
 };
 
 struct rst_args {
@@ -74,6 +75,10 @@ struct rst_args {
 	uint32_t n_shared_pending;
 	int32_t threads_left;	/* threads still running blob code */
 	int32_t unwatched;	/* a futex word nobody waits on (restorer.c) */
+	/* A byte from crload here means every process of the tree is
+	 * restored: no thread runs its own code before (-1: no wait). */
+	int32_t release_fd;
+	int32_t released;	/* futex: the main thread read that byte */
 };
 
 struct rst_status {

@@ -22,8 +22,10 @@
 #define ARCH_SET_FS 0x1002
 #define ARCH_REQ_XCOMP_PERM 0x1023
 #define RSEQ_FLAG_NONE 0
+#define EINTR_NR 4
 #define EEXIST_NR 17
 #define SS_DISABLE_FLAG 2
+#define EPIPE_NR 32
 
 long rst_clone_thread(struct sc_clone_args *ca, uint64_t size, void (*fn)(void *, long),
 		      void *arg, long idx);
@@ -189,7 +191,35 @@ static void thread_start(void *arg, long idx)
 	struct rst_thread *t = (struct rst_thread *)a->threads + idx;
 
 	set_thread_state(a, t, idx);
+	/* Not before the whole tree is restored (rst_main). */
+	while (!__atomic_load_n(&a->released, __ATOMIC_ACQUIRE))
+		sc_sys4(__NR_futex, &a->released, FUTEX_WAIT_PRIVATE, 0, 0);
 	leave(a, build_frame(t), false);
+}
+
+/*
+ * The process is restored: says so to crload, then waits until crload
+ * says every process of the tree is, so that none runs its own code (and
+ * talks to one still being restored) before. Without crload (it died)
+ * nothing is released.
+ */
+static void wait_for_tree(struct rst_args *a)
+{
+	struct rst_status ok = { .tag = 'K' };
+	long r = 1;
+	char go;
+
+	sc_sys3(__NR_write, a->status_fd, &ok, sizeof(ok));
+	sc_sys1(__NR_close, a->status_fd);
+	if (a->release_fd >= 0) {
+		while ((r = sc_sys3(__NR_read, a->release_fd, &go, 1)) == -EINTR_NR)
+			;
+		sc_sys1(__NR_close, a->release_fd);
+	}
+	if (r != 1)
+		fail(a, RST_RELEASE, 0, r ? r : -EPIPE_NR);
+	__atomic_store_n(&a->released, 1, __ATOMIC_RELEASE);
+	sc_sys3(__NR_futex, &a->released, FUTEX_WAKE_PRIVATE, 0x7fffffff);
 }
 
 static void move_all(struct rst_args *a, uint64_t moves, uint32_t n, int step)
@@ -210,7 +240,6 @@ void rst_main(struct rst_args *a)
 	struct rst_range *u = (struct rst_range *)a->unmap;
 	struct rst_thread *th = (struct rst_thread *)a->threads;
 	struct rst_move *v = (struct rst_move *)a->vdso;
-	struct rst_status ok = { .tag = 'K' };
 	long r;
 
 	for (uint32_t i = 0; i < a->n_unmap; i++) {
@@ -283,6 +312,7 @@ void rst_main(struct rst_args *a)
 	queue_again(a, a->shared_pending, a->n_shared_pending, 0, 0);
 	uint64_t frame = build_frame(&th[0]);
 
+	wait_for_tree(a);
 	/* Every other thread has left the blob before it goes away. The
 	 * runtime's tail decrements without a wake-up. */
 	for (;;) {
@@ -296,7 +326,5 @@ void rst_main(struct rst_args *a)
 			sc_sys4(__NR_futex, &a->threads_left, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, left,
 				0);
 	}
-	sc_sys3(__NR_write, a->status_fd, &ok, sizeof(ok));
-	sc_sys1(__NR_close, a->status_fd);
 	leave(a, frame, true);
 }

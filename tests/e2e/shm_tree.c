@@ -6,7 +6,11 @@
  * hands over. After the restore the memory must still be one memory: on
  * stop the parent checks that the count still moves, then tells the child
  * to end, and reaps it. Built with SYSV_SHM (sysv_tree), the memory is a
- * SysV segment attached before the fork instead.
+ * SysV segment attached before the fork instead, removed at once (gone
+ * with its last detach); with SYSV_KEY too (sysv_key), it has a key and
+ * stays. Either way, after the restore it is the same segment again: its
+ * id found again by its key, its size and mode, both attached, and shmdt
+ * works on it.
  */
 #include <sys/mman.h>
 #include <sys/shm.h>
@@ -50,14 +54,61 @@ static int child(struct shared *s)
 	return seen > 100 ? 0 : 1;
 }
 
+#ifdef SYSV_SHM
+#define SEG_SIZE (3 * 4096 + 100) /* not whole pages: the size is kept */
+static int seg_id;
+
+static key_t seg_key(void)
+{
+#ifdef SYSV_KEY
+	return (key_t)(0x5c000000 | (getpid() & 0xffffff)); /* the same after restore */
+#else
+	return IPC_PRIVATE;
+#endif
+}
+
+/* The segment is itself again: found by its key, same size and mode, and
+ * attached by both processes. */
+static void check_segment(void)
+{
+	struct shmid_ds ds;
+
+	if (seg_key() != IPC_PRIVATE && shmget(seg_key(), 0, 0) != seg_id)
+		test_fail("key %#x finds id %d, not %d", (unsigned)seg_key(),
+			  shmget(seg_key(), 0, 0), seg_id);
+	if (shmctl(seg_id, IPC_STAT, &ds))
+		test_fail("shmctl(%d, IPC_STAT): %m", seg_id);
+	if ((ds.shm_perm.mode & 0777) != 0640 || ds.shm_segsz != SEG_SIZE ||
+	    ds.shm_perm.__key != seg_key() || ds.shm_nattch != 2 ||
+	    !(ds.shm_perm.mode & SHM_DEST) != (seg_key() != IPC_PRIVATE))
+		test_fail("segment %d: mode %o, %zu bytes, key %#x, %lu attached", seg_id,
+			  ds.shm_perm.mode, (size_t)ds.shm_segsz, (unsigned)ds.shm_perm.__key,
+			  (unsigned long)ds.shm_nattch);
+}
+
+/* Detaching works; then the segment goes (removed, or by the test). */
+static void drop_segment(void *s)
+{
+	struct shmid_ds ds;
+
+	if (shmdt(s))
+		test_fail("shmdt: %m");
+	if (seg_key() != IPC_PRIVATE && shmctl(seg_id, IPC_RMID, NULL))
+		test_fail("shmctl(%d, IPC_RMID): %m", seg_id);
+	if (shmctl(seg_id, IPC_STAT, &ds) == 0)
+		test_fail("segment %d still there after its last detach", seg_id);
+}
+#endif
+
 static void *shared_page(void)
 {
 #ifdef SYSV_SHM
-	int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
-	void *p = id < 0 ? (void *)-1 : shmat(id, NULL, 0);
+	void *p;
 
-	if (id >= 0)
-		shmctl(id, IPC_RMID, NULL); /* gone once nobody is attached */
+	seg_id = shmget(seg_key(), SEG_SIZE, IPC_CREAT | IPC_EXCL | 0640);
+	p = seg_id < 0 ? (void *)-1 : shmat(seg_id, NULL, 0);
+	if (seg_id >= 0 && seg_key() == IPC_PRIVATE)
+		shmctl(seg_id, IPC_RMID, NULL); /* gone once nobody is attached */
 	return p == (void *)-1 ? MAP_FAILED : p;
 #else
 	return mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -92,6 +143,9 @@ int main(int argc, char **argv)
 		last = c;
 		__atomic_store_n(&s->count, c + 1, __ATOMIC_RELEASE);
 	}
+#ifdef SYSV_SHM
+	check_segment();
+#endif
 	/* The child still answers through the same memory. */
 	before = __atomic_load_n(&s->count, __ATOMIC_ACQUIRE);
 	for (int i = 0; i < 200; i++) {
@@ -109,5 +163,8 @@ int main(int argc, char **argv)
 		test_fail("the child saw a count out of turn");
 	if (s->count < before + 399)
 		test_fail("the count stopped moving");
+#ifdef SYSV_SHM
+	drop_segment(s);
+#endif
 	test_pass();
 }

@@ -40,3 +40,32 @@ wait_for() {
 	for ((i = 0; i < 600; i++)); do "$@" && return 0; sleep 0.05; done
 	return 1
 }
+# logged TEXT: the runtime's log in $W says TEXT.
+logged() { grep -q "$1" "$W/log" 2>/dev/null; }
+# descendants PID: every process below PID.
+descendants() {
+	local c
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+# checkpointed PROGRAM [RUNNER...]: starts e2e PROGRAM under the runtime in
+# $W (through RUNNER, e.g. setpriv, if given), checkpoints it and leaves it
+# running, its pid in APP.
+checkpointed() {
+	local prog=$1
+	shift
+	(cd "$W" && exec "$@" env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" \
+		SELFCKPT_DIR="$W/img" "$E2E_BIN/$prog" >"$W/out" 2>"$W/err" </dev/null) &
+	APP=$!
+	wait_for test -e "$W/ready" || { say "$prog never became ready"; return 1; }
+	sleep 0.2
+	kill -USR2 $APP
+	wait_for logged ': checkpoint /' || { say "no checkpoint"; return 1; }
+	if logged 'checkpoint failed'; then
+		say "checkpoint failed:"
+		cat "$W/log" >&2
+		return 1
+	fi
+}

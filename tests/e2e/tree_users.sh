@@ -11,15 +11,6 @@ suite=tree_users
 trap '[ $failed -eq 0 ] && rm -rf "$root"' EXIT
 user=nobody group=nogroup
 as=(setpriv --reuid="$user" --regid="$group" --clear-groups)
-logged() { grep -q "$1" "$W/log" 2>/dev/null; }
-
-descendants() {
-	local c
-	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-		echo "$c"
-		descendants "$c"
-	done
-}
 
 # restore_as WHO PROGRAM USERNS(yes/no): restores the image, lets it
 # finish, checks its verdict.
@@ -34,8 +25,11 @@ restore_as() {
 	# root gets the same pids; the user, a namespace of its own.
 	ns=no
 	grep -q 'user and pid namespaces' "$W/crload.err" && ns=yes
+	# ... and root restores in place.
+	[ "$ns" = no ] && ! grep -q 'with its own pid' "$W/crload.err" && ns=pid
 	if [ "$ns" != "$3" ]; then
-		say "$1: through a user namespace: $ns, expected $3"; cat "$W/crload.err" >&2
+		say "$1: new namespaces: $ns (no, pid, or yes: user and pid), expected $3"
+		cat "$W/crload.err" >&2
 		kill -KILL $loader; wait $loader 2>/dev/null
 		return 1
 	fi
@@ -44,23 +38,25 @@ restore_as() {
 	wait $loader || { say "$1: $2 restored failed"; tail -3 "$W/err" >&2; return 1; }
 }
 
+gone() { # PID...: none of them exists
+	local p
+	for p in "$@"; do [ -d /proc/$p ] && return 1; done
+	return 0
+}
+
 t_tree() { # PROGRAM
 	local all
 	chmod 777 "$W"
 	touch "$W/out" "$W/err" && chmod 666 "$W/out" "$W/err"
-	(cd "$W" && exec "${as[@]}" env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" \
-		SELFCKPT_DIR="$W/img" "$E2E_BIN/$1" >"$W/out" 2>"$W/err" </dev/null) &
-	APP=$!
-	wait_for test -e "$W/ready" || { say "never ready"; return 1; }
-	sleep 0.2
-	kill -USR2 $APP
-	wait_for logged ': checkpoint /' || { say "no checkpoint"; return 1; }
-	if logged 'checkpoint failed'; then say "checkpoint failed:"; cat "$W/log" >&2; return 1; fi
+	checkpointed "$1" "${as[@]}" || return 1
 	# The whole tree goes, stopped first so that nobody forks meanwhile.
 	all=$(descendants $APP)
 	# shellcheck disable=SC2086 # a list of pids
 	kill -STOP $APP $all 2>/dev/null && kill -KILL $APP $all $(descendants $APP) 2>/dev/null
 	wait $APP 2>/dev/null
+	# Reaped by now, so that root restores with the same pids in place
+	# (sysv_key then takes over the segment its original left).
+	wait_for gone $all || { say "the killed tree is still there"; return 1; }
 	restore_as root "$1" no || return 1
 	restore_as $user "$1" yes
 }
@@ -71,7 +67,7 @@ if ! "${as[@]}" true 2>/dev/null ||
 	exit 77
 fi
 chmod 711 "$root"
-for t in pipe_tree zombie_tree shm_tree session_tree; do
+for t in pipe_tree zombie_tree shm_tree session_tree sysv_key; do
 	W=$root/$t
 	mkdir -p "$W"
 	APP=

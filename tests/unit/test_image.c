@@ -846,6 +846,50 @@ START_TEST(mm_misplaced_vmas)
 }
 END_TEST
 
+START_TEST(mm_sysv_segments)
+{
+	struct fx *f = fx_new(10);
+	Sc__SysvShm sh = SC__SYSV_SHM__INIT, sh2, *shp[2] = { &sh, &sh2 };
+	char err[SC_ERR_LEN];
+
+	/* vma 1 attaches segment 7, of 3 pages and a bit. */
+	sh.id = 7;
+	sh.key = 0x1234;
+	sh.size = 3 * PG + 100;
+	sh.mode = 01640;
+	f->mm.sysv_shm = shp;
+	f->mm.n_sysv_shm = 1;
+	f->vma[1].kind = SC__VMA_KIND__ANON_SHARED;
+	f->vma[1].path = "/SYSV00001234";
+	f->vma[1].has_ino = f->vma[1].has_pgoff = 1;
+	f->vma[1].ino = 7;
+	f->vma[1].pgoff = 0;
+	f->vma[1].end = f->vma[1].start + PG;
+	ck_assert_msg(check_mm(f, err) == 0, "%s", err);
+	ck_assert_ptr_eq(sc_sysv_of(&f->mm, &f->vma[1]), &sh);
+	ck_assert_ptr_null(sc_sysv_of(&f->mm, &f->vma[2]));
+	f->vma[1].pgoff = 3 * PG; /* the partial last page */
+	ck_assert_msg(check_mm(f, err) == 0, "%s", err);
+	f->vma[1].pgoff = 4 * PG; /* past the segment */
+	ck_assert_int_ne(check_mm(f, err), 0);
+	ck_err_has(err, "outside SysV segment 7");
+	f->vma[1].pgoff = PG / 2;
+	ck_assert_int_ne(check_mm(f, err), 0);
+	f->vma[1].pgoff = 0;
+	sh.mode = 010000;
+	ck_assert_int_ne(check_mm(f, err), 0);
+	sh.mode = 0600;
+	sh.size = 0;
+	ck_assert_int_ne(check_mm(f, err), 0);
+	sh.size = PG;
+	sh2 = sh;
+	f->mm.n_sysv_shm = 2;
+	ck_assert_int_ne(check_mm(f, err), 0);
+	ck_err_has(err, "twice");
+	free(f);
+}
+END_TEST
+
 START_TEST(mm_bad_attributes)
 {
 	struct fx *f = fx_new(10);
@@ -2390,6 +2434,69 @@ START_TEST(load_unix_between_processes)
 }
 END_TEST
 
+/* Two processes hold a pipe; the second points to the first for its
+ * bytes: only a process that holds the pipe and stores them may be named. */
+static int load_keeper(const char *name, int a_data_pid, int b_data_pid, char *err)
+{
+	char dir[512];
+	struct fx *a = fx_new(500), *b = fx_new(777);
+	struct fx *both[2] = {a, b};
+	Sc__Pipe pa = SC__PIPE__INIT, pb = SC__PIPE__INIT, *ppa[1] = { &pa }, *ppb[1] = { &pb };
+	struct sc_image img;
+	int r;
+
+	new_dir(dir, sizeof(dir), name);
+	b->core.n_threads = 1;
+	for (int i = 0; i < 2; i++) {
+		struct fx *f = both[i];
+		Sc__Pipe *p = i ? &pb : &pa;
+
+		f->fd[3].kind = SC__FD_KIND__PIPE;
+		f->fd[3].flags = i ? O_RDONLY : O_WRONLY;
+		f->fd[3].path = NULL;
+		f->fd[3].has_pipe_id = true;
+		f->fd[3].pipe_id = 42;
+		p->id = 42;
+		p->size = 65536;
+		f->fds.n_pipes = 1;
+		f->fds.pipes = i ? ppb : ppa;
+	}
+	pa.has_data = true;
+	pa.data.data = (uint8_t *)"bytes";
+	pa.data.len = 5;
+	pa.has_data_pid = a_data_pid != 0;
+	pa.data_pid = a_data_pid;
+	pb.has_data_pid = b_data_pid != 0;
+	pb.data_pid = b_data_pid;
+	write_proc(dir, a);
+	write_proc(dir, b);
+	sc__proc_entry__init(&a->pe[1]);
+	a->pe[1].pid = 777;
+	a->pe[1].ppid = a->pe[1].pgid = a->pe[1].sid = 500;
+	a->pep[1] = &a->pe[1];
+	a->inv.n_procs = 2;
+	write_inventory(dir, a, both, 2);
+	err[0] = '\0';
+	r = sc_image_load(dir, &img, err);
+	sc_image_free(&img);
+	free(a);
+	free(b);
+	return r;
+}
+
+START_TEST(load_pipe_keeper)
+{
+	char err[SC_ERR_LEN];
+
+	ck_assert_msg(load_keeper("kept", 0, 500, err) == 0, "%s", err);
+	ck_assert_int_ne(load_keeper("self", 0, 777, err), 0);
+	ck_err_has(err, "pipe:[42]");
+	ck_assert_int_ne(load_keeper("nobody", 0, 999, err), 0);
+	/* The one named does not store them either. */
+	ck_assert_int_ne(load_keeper("neither", 777, 500, err), 0);
+}
+END_TEST
+
 START_TEST(load_missing_files)
 {
 	char dir[512], path[600];
@@ -2627,6 +2734,7 @@ static Suite *image_suite(void)
 	tc = tcase_create("check_mm");
 	tcase_add_test(tc, mm_good);
 	tcase_add_test(tc, mm_misplaced_vmas);
+	tcase_add_test(tc, mm_sysv_segments);
 	tcase_add_test(tc, mm_bad_attributes);
 	tcase_add_test(tc, mm_file_vma_without_path);
 	suite_add_tcase(s, tc);
@@ -2664,6 +2772,7 @@ static Suite *image_suite(void)
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, load_good_image);
 	tcase_add_test(tc, load_two_processes);
+	tcase_add_test(tc, load_pipe_keeper);
 	tcase_add_test(tc, load_shell_job);
 	tcase_add_test(tc, load_restore_tail);
 	tcase_add_test(tc, load_unix_between_processes);

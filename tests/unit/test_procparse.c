@@ -1132,6 +1132,35 @@ START_TEST(locks_owner_lines)
 }
 END_TEST
 
+START_TEST(sysv_shm_lines)
+{
+	static const char head[] = "       key      shmid perms                  size  cpid  lpid "
+				   "nattch   uid   gid  cuid  cgid      atime      dtime      ctime"
+				   "                   rss                  swap";
+	static const char line[] = "1543503872          5  1640                 12388  4242  4243 "
+				   "     2     0     0     0     0 1700000000          0 1700000000"
+				   "                  8192                     0";
+	static const char neg[] = "-559038737      32769   600 4096 1 1 0 0 0 0 0 0 0 0 0 0";
+	struct pp_sysv_shm sh;
+
+	ck_assert_int_eq(pp_parse_sysv_shm_line(head, strlen(head), &sh), -1);
+	ck_assert_int_eq(pp_parse_sysv_shm_line(line, strlen(line), &sh), 0);
+	ck_assert_int_eq(sh.key, 0x5c000000);
+	ck_assert_uint_eq(sh.id, 5);
+	ck_assert_uint_eq(sh.mode, 01640);
+	ck_assert_uint_eq(sh.size, 12388);
+	ck_assert_uint_eq(sh.nattch, 2);
+	ck_assert_int_eq(pp_parse_sysv_shm_line(neg, strlen(neg), &sh), 0);
+	ck_assert_int_eq(sh.key, (int32_t)0xdeadbeef);
+	ck_assert_uint_eq(sh.id, 32769);
+	ck_assert_int_eq(pp_parse_sysv_shm_line("1 2 999 4096 1 1 0", 18, &sh), -1);
+	ck_assert_int_eq(pp_parse_sysv_shm_line("1 2 600 4096 1 1", 16, &sh), -1);
+	ck_assert_int_eq(pp_parse_sysv_shm_line("3000000000 2 600 1 1 1 0", 25, &sh), -1);
+	for (size_t n = 0; n < 40; n++)
+		ck_assert_int_eq(pp_parse_sysv_shm_line(line, n, &sh), -1);
+}
+END_TEST
+
 static Suite *procparse_suite(void)
 {
 	Suite *s = suite_create("procparse");
@@ -1191,6 +1220,7 @@ static Suite *procparse_suite(void)
 	tcase_add_test(tc, inotify_lines);
 	tcase_add_test(tc, mountinfo_lines);
 	tcase_add_test(tc, locks_owner_lines);
+	tcase_add_test(tc, sysv_shm_lines);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("smaps");
