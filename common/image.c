@@ -245,6 +245,21 @@ int sc_check_core(const Sc__ProcCore *c, int pid, char *err)
 	}
 	if (check_pending(c->shared_pending_signals, c->n_shared_pending_signals, pid, err))
 		return -1;
+	if (c->n_itimers > 3)
+		return fail(err, "%zu interval timers", c->n_itimers);
+	for (size_t i = 0; i < c->n_itimers; i++) {
+		const Sc__Itimer *t = c->itimers[i];
+
+		/* timeval seconds fit a long; a year is far more than any. */
+		if (t->which > 2 || (!t->value_us && !t->interval_us) || t->value_us > SC_ITIMER_MAX_US ||
+		    t->interval_us > SC_ITIMER_MAX_US)
+			return fail(err, "interval timer %u: %llu us every %llu us", t->which,
+				    (unsigned long long)t->value_us,
+				    (unsigned long long)t->interval_us);
+		for (size_t j = 0; j < i; j++)
+			if (c->itimers[j]->which == t->which)
+				return fail(err, "interval timer %u listed twice", t->which);
+	}
 	if (c->cwd[0] != '/')
 		return fail(err, "cwd \"%s\" is not absolute", c->cwd);
 	if (c->umask > 0777)

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "fd_restore.h"
@@ -206,6 +207,24 @@ int restore_process_state(struct restore_ctx *ctx, char *err)
 
 		if (setrlimit((int)r->resource, &rl) && errno != EPERM) {
 			snprintf(err, SC_ERR_LEN, "rlimit %u: %s", r->resource, strerror(errno));
+			return -1;
+		}
+	}
+	/* Counting from here: the restore's few milliseconds come off the
+	 * time left, and a SIGALRM meanwhile waits, blocked, for the app. A
+	 * timer that had fired goes one interval on, as the kernel would
+	 * have re-armed it when its signal was taken. */
+	for (size_t i = 0; i < c->n_itimers; i++) {
+		const Sc__Itimer *t = c->itimers[i];
+		uint64_t value = t->value_us ? t->value_us : t->interval_us;
+		struct itimerval v = {
+			.it_interval = { (time_t)(t->interval_us / 1000000),
+					 (suseconds_t)(t->interval_us % 1000000) },
+			.it_value = { (time_t)(value / 1000000), (suseconds_t)(value % 1000000) },
+		};
+
+		if (setitimer((int)t->which, &v, NULL)) {
+			snprintf(err, SC_ERR_LEN, "interval timer %u: %s", t->which, strerror(errno));
 			return -1;
 		}
 	}

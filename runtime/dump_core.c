@@ -39,6 +39,39 @@ static int remote_ids(Sc__ProcCore *core)
 	return 0;
 }
 
+static uint64_t tv_us(const struct timeval *tv)
+{
+	return (uint64_t)tv->tv_sec * 1000000 + (uint64_t)tv->tv_usec;
+}
+
+/* The interval timers that run. One that fired with its signal not taken
+ * yet shows no time left until the kernel re-arms it at that moment: it
+ * is kept for its interval. */
+static int dump_itimers(Sc__ProcCore *core)
+{
+	core->itimers = rt_alloc(sizeof(*core->itimers) * 3);
+	if (!core->itimers)
+		return -ENOMEM;
+	for (unsigned which = 0; which < 3; which++) {
+		struct itimerval v = rt_src.itimers[which];
+		Sc__Itimer *t;
+
+		if (!rt_src.remote && sc_sys2(__NR_getitimer, which, &v))
+			continue;
+		if (!tv_us(&v.it_value) && !tv_us(&v.it_interval))
+			continue;
+		t = rt_alloc(sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		sc__itimer__init(t);
+		t->which = which;
+		t->value_us = tv_us(&v.it_value);
+		t->interval_us = tv_us(&v.it_interval);
+		core->itimers[core->n_itimers++] = t;
+	}
+	return 0;
+}
+
 int rt_dump_proc_state(Sc__ProcCore *core)
 {
 	char *cwd, path[RT_MAX_PATH];
@@ -72,6 +105,8 @@ int rt_dump_proc_state(Sc__ProcCore *core)
 		return n < 0 ? (int)n : -EIO;
 	cwd[n] = '\0';
 	core->cwd = cwd;
+	if ((n = dump_itimers(core)))
+		return (int)n;
 	if (rt_src.remote)
 		return remote_ids(core);
 	/* Reading the umask means setting it; every other thread is parked. */

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/time.h>
 
 struct rt_source {
 	int pid;		/* the process being dumped */
@@ -21,6 +22,7 @@ struct rt_source {
 	int *local_fds;		/* remote: local_fds[n] is ours for its fd n, or -1 */
 	int n_local;
 	uint64_t brk;		/* remote: its program break, asked for inside it */
+	struct itimerval itimers[3]; /* remote: getitimer(2) of each, asked inside it */
 	bool refuse_tcp;	/* crdump without --tcp-established */
 };
 

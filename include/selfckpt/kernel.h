@@ -63,6 +63,7 @@ struct sc_fpx_sw_bytes {
 #define SC_XSAVE_MAX 16384 /* generous bound; AMX needs about 11 KiB */
 #define SC_SIGINFO_SIZE 128 /* siginfo_t */
 #define SC_MAX_PENDING 1024 /* queued signals kept per thread or process */
+#define SC_ITIMER_MAX_US (1ULL << 60) /* beyond what setitimer takes back */
 
 #define SC_USER_CS 0x33
 #define SC_USER_SS 0x2b

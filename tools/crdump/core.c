@@ -241,6 +241,15 @@ static Sc__ThreadCore *thread_core(struct cd_proc *p, struct pt_thread *th, char
 	return tc;
 }
 
+/* What the process is asked runs in its main thread. */
+static struct pt_thread *main_thread(struct cd_proc *p)
+{
+	for (size_t i = 0; i < p->pt.nthreads; i++)
+		if (p->pt.threads[i].tid == p->pid)
+			return &p->pt.threads[i];
+	return &p->pt.threads[0];
+}
+
 int cd_dump_threads(struct cd_proc *p, Sc__ProcCore *core, char *err)
 {
 	core->threads = rt_alloc(sizeof(*core->threads) * p->pt.nthreads);
@@ -266,13 +275,17 @@ int cd_dump_threads(struct cd_proc *p, Sc__ProcCore *core, char *err)
 			       &core->n_shared_pending_signals, err);
 }
 
+int cd_itimers(struct cd_proc *p, struct itimerval v[3], char *err)
+{
+	for (int which = 0; which < 3; which++)
+		if (call_with_scratch(p, main_thread(p), SYS_getitimer, which, 0, 0, 1, &v[which],
+				      sizeof(v[which]), err))
+			return -1;
+	return 0;
+}
+
 int cd_dump_sigacts(struct cd_proc *p, Sc__SigActs *acts, char *err)
 {
-	struct pt_thread *main_thread = &p->pt.threads[0];
-
-	for (size_t i = 0; i < p->pt.nthreads; i++)
-		if (p->pt.threads[i].tid == p->pid)
-			main_thread = &p->pt.threads[i];
 	acts->acts = rt_alloc(sizeof(*acts->acts) * 64);
 	if (!acts->acts) {
 		snprintf(err, CD_ERR_LEN, "out of memory");
@@ -283,7 +296,7 @@ int cd_dump_sigacts(struct cd_proc *p, Sc__SigActs *acts, char *err)
 
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		if (call_with_scratch(p, main_thread, SYS_rt_sigaction, sig, 0, 0, 2, &ksa,
+		if (call_with_scratch(p, main_thread(p), SYS_rt_sigaction, sig, 0, 0, 2, &ksa,
 				      sizeof(ksa), err))
 			return -1;
 		if (rt_add_sigaction(acts, sig, &ksa)) {

@@ -305,6 +305,8 @@ static void open_proc(struct cd_proc *p)
 	if (!ok)
 		fail("%s", err);
 	p->brk = (uint64_t)r;
+	if (cd_itimers(p, p->itimers, err))
+		fail("%s", err);
 }
 
 static void close_proc(struct cd_proc *p)
@@ -346,6 +348,7 @@ static void dump_proc(struct cd_proc *p)
 	rt_src = (struct rt_source){ .pid = p->pid, .remote = true, .mem_fd = p->mem_fd,
 				     .local_fds = p->local_fds, .n_local = p->n_local,
 				     .brk = p->brk, .refuse_tcp = !opt.tcp_established };
+	memcpy(rt_src.itimers, p->itimers, sizeof(rt_src.itimers));
 	snprintf(rt_src.proc, sizeof(rt_src.proc), "/proc/%d", p->pid);
 	why[0] = '\0';
 	/* Relative names (a unix socket's, say) mean what they mean to it. */

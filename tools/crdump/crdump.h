@@ -16,6 +16,7 @@ struct cd_proc {
 	int *local_fds;		/* ours for each of its descriptors (-1: none) */
 	int n_local;
 	uint64_t brk;
+	struct itimerval itimers[3];
 	int ppid, pgid, sid;
 	bool zombie;		/* exited, not reaped: only its wait status is kept */
 	int exit_status;
@@ -28,6 +29,8 @@ int cd_cooperative(pid_t pid, const char *dst, bool leave_running, char *err);
 int cd_tcp_hold(char *err);
 
 /* core.c */
+/* getitimer(2) of each timer, asked inside the process. */
+int cd_itimers(struct cd_proc *p, struct itimerval v[3], char *err);
 int cd_dump_threads(struct cd_proc *p, Sc__ProcCore *core, char *err);
 int cd_dump_sigacts(struct cd_proc *p, Sc__SigActs *acts, char *err);
 
