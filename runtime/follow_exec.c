@@ -34,8 +34,13 @@ extern char **environ;
 /* "NAME=value" strings to keep in every exec'ed environment. */
 static char *kept[MAX_KEPT];
 static int nkept;
-static char preload_entry[PATH_MAX + 16]; /* "LD_PRELOAD=<this library>" */
+static char *preload_entry; /* "LD_PRELOAD=<this library>" */
+static size_t preload_len;
 static const char *lib_path;
+/* Where those strings are made, one after the other: every exec'd program
+ * writes them, and does so into one page, not one page each. */
+static char entries[PATH_MAX + RT_MAX_PATH + 512];
+static size_t entries_used;
 
 static int (*real_execve)(const char *, char *const[], char *const[]);
 static int (*real_execvpe)(const char *, char *const[], char *const[]);
@@ -49,10 +54,24 @@ static const char *const settings[] = {
 	"SELFCKPT_SIGNAL", "SELFCKPT_EXIT", "SELFCKPT_STOP", "SELFCKPT_INTERVAL", "SELFCKPT_LOG",
 };
 
+/* "name=value" in entries, or from malloc when it does not fit there. */
+static char *make_entry(const char *name, const char *value)
+{
+	size_t len = strlen(name) + strlen(value) + 2;
+	char *e = entries + entries_used;
+
+	if (len <= sizeof(entries) - entries_used)
+		entries_used += len;
+	else if (!(e = malloc(len)))
+		return NULL;
+	rt_stpcpy(rt_stpcpy(rt_stpcpy(e, name), "="), value);
+	return e;
+}
+
 void rt_follow_exec_init(void)
 {
-	static char dir_entry[RT_MAX_PATH + 16];
 	Dl_info info;
+	char *e;
 
 	real_execve = dlsym(RTLD_NEXT, "execve");
 	real_execvpe = dlsym(RTLD_NEXT, "execvpe");
@@ -63,23 +82,17 @@ void rt_follow_exec_init(void)
 	    strlen(info.dli_fname) >= PATH_MAX)
 		return;
 	lib_path = info.dli_fname;
-	snprintf(preload_entry, sizeof(preload_entry), "LD_PRELOAD=%s", lib_path);
+	preload_entry = make_entry("LD_PRELOAD", lib_path);
+	preload_len = strlen(preload_entry);
 	/* The directory as resolved at start: a child in another working
 	 * directory writes where its parent does. */
-	snprintf(dir_entry, sizeof(dir_entry), "SELFCKPT_DIR=%s", rt_cfg.dir);
-	kept[nkept++] = dir_entry;
+	if ((e = make_entry("SELFCKPT_DIR", rt_cfg.dir)))
+		kept[nkept++] = e;
 	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
 		const char *v = getenv(settings[i]);
-		size_t n = strlen(settings[i]);
-		char *e;
 
-		if (!v)
-			continue;
-		e = malloc(n + strlen(v) + 2);
-		if (!e)
-			continue;
-		sprintf(e, "%s=%s", settings[i], v);
-		kept[nkept++] = e;
+		if (v && (e = make_entry(settings[i], v)))
+			kept[nkept++] = e;
 	}
 }
 
@@ -162,7 +175,7 @@ static char *const *fixed_env(char *const env[], size_t n, const char *preload, 
 	const char *preload_;                                                                      \
 	size_t n_ = scan_env(env, &preload_);                                                      \
 	char *out_[n_ + MAX_KEPT + 2];                                                             \
-	char combined_[preload_ ? strlen(preload_) + sizeof(preload_entry) + 2 : 1];               \
+	char combined_[preload_ ? strlen(preload_) + preload_len + 2 : 1];                         \
 	char *const *fixed = fixed_env(env, n_, preload_, out_, combined_, sizeof(combined_))
 
 /* Statically linked: an ELF executable with no interpreter, which will
