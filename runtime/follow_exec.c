@@ -37,6 +37,7 @@ static int nkept;
 static char *preload_entry; /* "LD_PRELOAD=<this library>" */
 static size_t preload_len;
 static const char *lib_path;
+static size_t lib_len;
 /* Where those strings are made, one after the other: every exec'd program
  * writes them, and does so into one page, not one page each. */
 static char entries[PATH_MAX + RT_MAX_PATH + 512];
@@ -82,6 +83,7 @@ void rt_follow_exec_init(void)
 	    strlen(info.dli_fname) >= PATH_MAX)
 		return;
 	lib_path = info.dli_fname;
+	lib_len = strlen(lib_path);
 	preload_entry = make_entry("LD_PRELOAD", lib_path);
 	preload_len = strlen(preload_entry);
 	/* The directory as resolved at start: a child in another working
@@ -96,22 +98,46 @@ void rt_follow_exec_init(void)
 	}
 }
 
+/*
+ * The wrappers run in the child between fork and exec, which faults in
+ * again every page of code it runs (fork copies no page table of a file
+ * mapping): they compare strings with these few lines rather than with
+ * four libc functions on four pages, and read the program with raw calls.
+ */
+
+/* Whether a starts with the n bytes of b (which hold no NUL). */
+static bool starts_with(const char *a, const char *b, size_t n)
+{
+	while (n--)
+		if (*a++ != *b++)
+			return false;
+	return true;
+}
+
+/* The length of s up to its end or either stop character. */
+static size_t span(const char *s, char stop, char stop2)
+{
+	size_t n = 0;
+
+	while (s[n] && s[n] != stop && s[n] != stop2)
+		n++;
+	return n;
+}
+
 static bool same_name(const char *entry, const char *kv)
 {
-	size_t n = strcspn(kv, "=");
+	size_t n = span(kv, '=', '=');
 
-	return !strncmp(entry, kv, n) && entry[n] == '=';
+	return starts_with(entry, kv, n) && entry[n] == '=';
 }
 
 /* Does the LD_PRELOAD value (space or colon separated) name this library? */
 static bool preloads_us(const char *value)
 {
-	size_t n = strlen(lib_path);
-
 	for (const char *p = value; *p;) {
-		size_t len = strcspn(p, ": ");
+		size_t len = span(p, ':', ' ');
 
-		if (len == n && !memcmp(p, lib_path, n))
+		if (len == lib_len && starts_with(p, lib_path, len))
 			return true;
 		p += len;
 		p += *p != '\0';
@@ -126,7 +152,7 @@ static size_t scan_env(char *const env[], const char **preload)
 
 	*preload = NULL;
 	for (; env && env[n]; n++)
-		if (!strncmp(env[n], "LD_PRELOAD=", 11))
+		if (starts_with(env[n], "LD_PRELOAD=", 11))
 			*preload = env[n];
 	return n;
 }
@@ -187,12 +213,13 @@ static bool warn_if_static(int fd, const char *name)
 	Elf64_Phdr ph[64];
 	size_t len;
 
-	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, 4) ||
+	if (sc_sys4(__NR_pread64, fd, &eh, sizeof(eh), 0) != sizeof(eh) ||
+	    !starts_with((char *)eh.e_ident, ELFMAG, 4) ||
 	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(ph[0]) ||
 	    eh.e_phnum > sizeof(ph) / sizeof(ph[0]))
 		return false;
 	len = eh.e_phnum * sizeof(ph[0]);
-	if (pread(fd, ph, len, (off_t)eh.e_phoff) != (ssize_t)len)
+	if (sc_sys4(__NR_pread64, fd, ph, len, eh.e_phoff) != (long)len)
 		return false;
 	for (int i = 0; i < eh.e_phnum; i++)
 		if (ph[i].p_type == PT_INTERP)
@@ -206,12 +233,12 @@ static bool warn_if_static(int fd, const char *name)
 
 static bool check_path(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = (int)sc_sys4(__NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
 	bool is_static = false;
 
 	if (fd >= 0) {
 		is_static = warn_if_static(fd, path);
-		close(fd);
+		sc_sys1(__NR_close, fd);
 	}
 	return is_static;
 }
