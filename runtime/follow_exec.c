@@ -214,9 +214,8 @@ static bool warn_if_static(int fd, const char *name)
 	size_t len;
 
 	if (sc_sys4(__NR_pread64, fd, &eh, sizeof(eh), 0) != sizeof(eh) ||
-	    !starts_with((char *)eh.e_ident, ELFMAG, 4) ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(ph[0]) ||
-	    eh.e_phnum > sizeof(ph) / sizeof(ph[0]))
+	    !starts_with((char *)eh.e_ident, ELFMAG, 4) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(ph[0]) || eh.e_phnum > sizeof(ph) / sizeof(ph[0]))
 		return false;
 	len = eh.e_phnum * sizeof(ph[0]);
 	if (sc_sys4(__NR_pread64, fd, ph, len, eh.e_phoff) != (long)len)
