@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /* bench: the runtime's overhead on calls it could slow down. Prints
- * "name nanoseconds-per-iteration" for each loop; bench/run runs it
- * natively and preloaded. */
+ * "name nanoseconds-per-iteration" for each loop, or only for the loops
+ * named as arguments; bench/run runs it natively and preloaded. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,22 @@ static void *nothing(void *arg)
 	return arg;
 }
 
+/* With names on the command line, only those loops run. */
+static int nwanted;
+static char **wanted;
+
+static bool want(const char *name)
+{
+	for (int i = 0; i < nwanted; i++)
+		if (!strcmp(wanted[i], name))
+			return true;
+	return !nwanted;
+}
+
 #define TIME(name, n, body)                                                                        \
 	do {                                                                                       \
+		if (!want(name))                                                                   \
+			break;                                                                     \
 		double t0 = now();                                                                 \
 		for (long i_ = 0; i_ < (n); i_++) {                                                \
 			body;                                                                      \
@@ -36,11 +51,13 @@ static void *nothing(void *arg)
 		printf("%s %.1f\n", name, (now() - t0) / (double)(n));                             \
 	} while (0)
 
-int main(void)
+int main(int argc, char **argv)
 {
 	char *argv_true[] = { "true", NULL };
 	sigset_t set;
 
+	nwanted = argc - 1;
+	wanted = argv + 1;
 	TIME("open_close", 200000, close(open("/dev/null", O_RDONLY)));
 	TIME("pthread_create_join", 5000, {
 		pthread_t t;

@@ -34,8 +34,14 @@ extern char **environ;
 /* "NAME=value" strings to keep in every exec'ed environment. */
 static char *kept[MAX_KEPT];
 static int nkept;
-static char preload_entry[PATH_MAX + 16]; /* "LD_PRELOAD=<this library>" */
+static char *preload_entry; /* "LD_PRELOAD=<this library>" */
+static size_t preload_len;
 static const char *lib_path;
+static size_t lib_len;
+/* Where those strings are made, one after the other: every exec'd program
+ * writes them, and does so into one page, not one page each. */
+static char entries[PATH_MAX + RT_MAX_PATH + 512];
+static size_t entries_used;
 
 static int (*real_execve)(const char *, char *const[], char *const[]);
 static int (*real_execvpe)(const char *, char *const[], char *const[]);
@@ -49,10 +55,24 @@ static const char *const settings[] = {
 	"SELFCKPT_SIGNAL", "SELFCKPT_EXIT", "SELFCKPT_STOP", "SELFCKPT_INTERVAL", "SELFCKPT_LOG",
 };
 
+/* "name=value" in entries, or from malloc when it does not fit there. */
+static char *make_entry(const char *name, const char *value)
+{
+	size_t len = strlen(name) + strlen(value) + 2;
+	char *e = entries + entries_used;
+
+	if (len <= sizeof(entries) - entries_used)
+		entries_used += len;
+	else if (!(e = malloc(len)))
+		return NULL;
+	rt_stpcpy(rt_stpcpy(rt_stpcpy(e, name), "="), value);
+	return e;
+}
+
 void rt_follow_exec_init(void)
 {
-	static char dir_entry[RT_MAX_PATH + 16];
 	Dl_info info;
+	char *e;
 
 	real_execve = dlsym(RTLD_NEXT, "execve");
 	real_execvpe = dlsym(RTLD_NEXT, "execvpe");
@@ -63,42 +83,61 @@ void rt_follow_exec_init(void)
 	    strlen(info.dli_fname) >= PATH_MAX)
 		return;
 	lib_path = info.dli_fname;
-	snprintf(preload_entry, sizeof(preload_entry), "LD_PRELOAD=%s", lib_path);
+	lib_len = strlen(lib_path);
+	preload_entry = make_entry("LD_PRELOAD", lib_path);
+	preload_len = strlen(preload_entry);
 	/* The directory as resolved at start: a child in another working
 	 * directory writes where its parent does. */
-	snprintf(dir_entry, sizeof(dir_entry), "SELFCKPT_DIR=%s", rt_cfg.dir);
-	kept[nkept++] = dir_entry;
+	if ((e = make_entry("SELFCKPT_DIR", rt_cfg.dir)))
+		kept[nkept++] = e;
 	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
 		const char *v = getenv(settings[i]);
-		size_t n = strlen(settings[i]);
-		char *e;
 
-		if (!v)
-			continue;
-		e = malloc(n + strlen(v) + 2);
-		if (!e)
-			continue;
-		sprintf(e, "%s=%s", settings[i], v);
-		kept[nkept++] = e;
+		if (v && (e = make_entry(settings[i], v)))
+			kept[nkept++] = e;
 	}
+}
+
+/*
+ * The wrappers run in the child between fork and exec, which faults in
+ * again every page of code it runs (fork copies no page table of a file
+ * mapping): they compare strings with these few lines rather than with
+ * four libc functions on four pages, and read the program with raw calls.
+ */
+
+/* Whether a starts with the n bytes of b (which hold no NUL). */
+static bool starts_with(const char *a, const char *b, size_t n)
+{
+	while (n--)
+		if (*a++ != *b++)
+			return false;
+	return true;
+}
+
+/* The length of s up to its end or either stop character. */
+static size_t span(const char *s, char stop, char stop2)
+{
+	size_t n = 0;
+
+	while (s[n] && s[n] != stop && s[n] != stop2)
+		n++;
+	return n;
 }
 
 static bool same_name(const char *entry, const char *kv)
 {
-	size_t n = strcspn(kv, "=");
+	size_t n = span(kv, '=', '=');
 
-	return !strncmp(entry, kv, n) && entry[n] == '=';
+	return starts_with(entry, kv, n) && entry[n] == '=';
 }
 
 /* Does the LD_PRELOAD value (space or colon separated) name this library? */
 static bool preloads_us(const char *value)
 {
-	size_t n = strlen(lib_path);
-
 	for (const char *p = value; *p;) {
-		size_t len = strcspn(p, ": ");
+		size_t len = span(p, ':', ' ');
 
-		if (len == n && !memcmp(p, lib_path, n))
+		if (len == lib_len && starts_with(p, lib_path, len))
 			return true;
 		p += len;
 		p += *p != '\0';
@@ -113,7 +152,7 @@ static size_t scan_env(char *const env[], const char **preload)
 
 	*preload = NULL;
 	for (; env && env[n]; n++)
-		if (!strncmp(env[n], "LD_PRELOAD=", 11))
+		if (starts_with(env[n], "LD_PRELOAD=", 11))
 			*preload = env[n];
 	return n;
 }
@@ -162,7 +201,7 @@ static char *const *fixed_env(char *const env[], size_t n, const char *preload, 
 	const char *preload_;                                                                      \
 	size_t n_ = scan_env(env, &preload_);                                                      \
 	char *out_[n_ + MAX_KEPT + 2];                                                             \
-	char combined_[preload_ ? strlen(preload_) + sizeof(preload_entry) + 2 : 1];               \
+	char combined_[preload_ ? strlen(preload_) + preload_len + 2 : 1];                         \
 	char *const *fixed = fixed_env(env, n_, preload_, out_, combined_, sizeof(combined_))
 
 /* Statically linked: an ELF executable with no interpreter, which will
@@ -174,12 +213,12 @@ static bool warn_if_static(int fd, const char *name)
 	Elf64_Phdr ph[64];
 	size_t len;
 
-	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, 4) ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(ph[0]) ||
-	    eh.e_phnum > sizeof(ph) / sizeof(ph[0]))
+	if (sc_sys4(__NR_pread64, fd, &eh, sizeof(eh), 0) != sizeof(eh) ||
+	    !starts_with((char *)eh.e_ident, ELFMAG, 4) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(ph[0]) || eh.e_phnum > sizeof(ph) / sizeof(ph[0]))
 		return false;
 	len = eh.e_phnum * sizeof(ph[0]);
-	if (pread(fd, ph, len, (off_t)eh.e_phoff) != (ssize_t)len)
+	if (sc_sys4(__NR_pread64, fd, ph, len, eh.e_phoff) != (long)len)
 		return false;
 	for (int i = 0; i < eh.e_phnum; i++)
 		if (ph[i].p_type == PT_INTERP)
@@ -193,12 +232,12 @@ static bool warn_if_static(int fd, const char *name)
 
 static bool check_path(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = (int)sc_sys4(__NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
 	bool is_static = false;
 
 	if (fd >= 0) {
 		is_static = warn_if_static(fd, path);
-		close(fd);
+		sc_sys1(__NR_close, fd);
 	}
 	return is_static;
 }

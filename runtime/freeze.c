@@ -286,9 +286,7 @@ int rt_freeze_init(void)
 	sa.sa_sigaction = suspend_handler;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigfillset(&sa.sa_mask);
-	ckpt_tid = rt_gettid();
 	have_fsgsbase = getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE;
-	xsave_cap = xsave_frame_size();
 	return rt_real_sigaction(rt_cfg.suspend_sig, &sa, NULL) ? -errno : 0;
 }
 
@@ -431,6 +429,10 @@ int rt_freeze_all(void)
 
 	/* The thread the trigger reached takes the checkpoint. */
 	ckpt_tid = rt_gettid();
+	/* Asked here, not at start: CPUID traps to the hypervisor in a VM
+	 * (12 us here), which every exec'd program would pay. */
+	if (!xsave_cap)
+		xsave_cap = xsave_frame_size();
 	rt_frz.nr = 0;
 	rt_frz.threads = rt_alloc(sizeof(struct rt_thread) * MAX_THREADS);
 	if (!rt_frz.threads)

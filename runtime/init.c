@@ -97,12 +97,15 @@ static void load_config(void)
 	if ((s = getenv("SELFCKPT_LOG")) && *s && strlen(s) < RT_MAX_PATH)
 		strcpy(rt_cfg.log_path, s);
 
-	if (!getcwd(cwd, sizeof(cwd)))
-		strcpy(cwd, "/tmp");
 	s = getenv("SELFCKPT_DIR");
 	if (s && *s == '/' && strlen(s) < RT_MAX_PATH) {
+		/* Always so in an exec'd program (follow_exec.c): no getcwd. */
 		strcpy(rt_cfg.dir, s);
-	} else if (s && *s && strlen(cwd) + strlen(s) + 2 < RT_MAX_PATH) {
+		return;
+	}
+	if (!getcwd(cwd, sizeof(cwd)))
+		strcpy(cwd, "/tmp");
+	if (s && *s && strlen(cwd) + strlen(s) + 2 < RT_MAX_PATH) {
 		char *p = rt_stpcpy(rt_cfg.dir, cwd);
 
 		*p++ = '/';

@@ -21,14 +21,16 @@
 
 #define RT_MAX_PATH 4096
 
+/* The small fields first: the constructor writes them and the start of
+ * dir, one page for every program started (log_path is rarely set). */
 struct rt_config {
-	char dir[RT_MAX_PATH];	     /* SELFCKPT_DIR, made absolute */
-	char log_path[RT_MAX_PATH];  /* SELFCKPT_LOG; empty: stderr */
-	int trigger_sig;	     /* SELFCKPT_SIGNAL, default SIGUSR2 */
-	int suspend_sig;	     /* parks threads; SIGRTMAX */
-	bool exit_after;	     /* SELFCKPT_EXIT=1 */
-	bool stop_after;	     /* SELFCKPT_STOP=1 */
-	unsigned interval_sec;	     /* SELFCKPT_INTERVAL, 0: off */
+	int trigger_sig;	    /* SELFCKPT_SIGNAL, default SIGUSR2 */
+	int suspend_sig;	    /* parks threads; SIGRTMAX */
+	bool exit_after;	    /* SELFCKPT_EXIT=1 */
+	bool stop_after;	    /* SELFCKPT_STOP=1 */
+	unsigned interval_sec;	    /* SELFCKPT_INTERVAL, 0: off */
+	char dir[RT_MAX_PATH];	    /* SELFCKPT_DIR, made absolute */
+	char log_path[RT_MAX_PATH]; /* SELFCKPT_LOG; empty: stderr */
 };
 
 extern struct rt_config rt_cfg;
