@@ -148,7 +148,9 @@ static bool held(pid_t pid)
 	return false;
 }
 
-/* Stops pid; a zombie is only listed, with its wait status. */
+/* Stops pid; a zombie is only listed, with its wait status. A child that
+ * is gone by the time it is stopped (reaped by a parent that ignores
+ * SIGCHLD) was not in the tree. */
 static void hold(pid_t pid)
 {
 	char err[PT_ERR_LEN];
@@ -164,8 +166,11 @@ static void hold(pid_t pid)
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
 	p->mem_fd = p->pidfd = -1;
-	if (read_ids(pid, &st))
+	if (read_ids(pid, &st)) {
+		if (pid != opt.root)
+			return;
 		fail("process %d: no such process", pid);
+	}
 	p->ppid = st.ppid;
 	p->pgid = st.pgrp;
 	p->sid = st.session;
@@ -175,8 +180,24 @@ static void hold(pid_t pid)
 		nprocs++;
 		return;
 	}
-	if (pt_seize(pid, &p->pt, err))
+	if (pt_seize(pid, &p->pt, err)) {
+		/* A child exiting meanwhile cannot be traced: soon gone, or a
+		 * zombie. */
+		for (int i = 0; pid != opt.root && i < 50; i++) {
+			if (read_ids(pid, &st))
+				return;
+			if (st.state == 'Z' || st.state == 'X')
+				break;
+			usleep(1000);
+		}
+		if (pid != opt.root && (st.state == 'Z' || st.state == 'X')) {
+			p->zombie = st.state == 'Z';
+			p->exit_status = st.exit_code;
+			nprocs += p->zombie;
+			return;
+		}
 		fail("%s", err);
+	}
 	nprocs++;
 	/* Its parent, group and session cannot change while it is stopped. */
 	if (read_ids(pid, &st))
