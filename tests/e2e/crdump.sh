@@ -99,6 +99,23 @@ t_tcp_needs_option() {
 	wait $PEER || { say "the peer saw a broken connection:"; cat "$W/peer.err" >&2; return 1; }
 }
 
+# The target killed in the middle of its dump (1.5 GiB to read): crdump
+# fails in one line and leaves no image.
+t_exits_during() {
+	start E2E_BIGMEM_MB=1536 "$E2E_BIN/bigmem" || return 1
+	"$CRDUMP" -t $APP -D "$W/img" >"$W/crdump.out" 2>"$W/crdump.err" &
+	local dumper=$! st=0
+	sleep 0.1
+	kill -KILL $APP
+	wait $dumper || st=$?
+	wait $APP 2>/dev/null
+	APP=
+	[ $st -ne 0 ] || { say "crdump succeeded (it took less than 0.1 s?)"; return 1; }
+	[ "$(wc -l <"$W/crdump.err")" -eq 1 ] && grep -q "process [0-9]*" "$W/crdump.err" ||
+		{ say "expected one line naming the process:"; cat "$W/crdump.err" >&2; return 1; }
+	if ls -A "$W" | grep -q '^img$\|crdump-tmp'; then say "an image was left behind"; return 1; fi
+}
+
 # A process that runs the runtime checkpoints itself when crdump asks; the
 # image lands in DIR and restores.
 t_cooperative() {
@@ -118,4 +135,5 @@ t_cooperative() {
 	wait $loader || { say "restored run failed"; cat "$W/err" >&2; return 1; }
 }
 
-run_cases no_process usage dir_not_empty not_permitted unsupported tcp_needs_option cooperative
+run_cases no_process usage dir_not_empty not_permitted unsupported tcp_needs_option exits_during \
+	cooperative
