@@ -360,12 +360,13 @@ static void dump_proc(struct cd_proc *p)
 {
 	struct rt_proc_files f = { SC__FDS__INIT, SC__MM__INIT, SC__PAGEMAP__INIT,
 				   SC__PROC_CORE__INIT, SC__SIG_ACTS__INIT };
-	struct rt_image pim = { .dirfd = img.dirfd, .fd = img.fd, .pid = p->pid };
+	struct rt_image *pim = &p->img;
 	static char why[RT_MAX_PATH + 128];
 	char path[RT_MAX_PATH];
 	const char *what;
 	int err;
 
+	*pim = (struct rt_image){ .dirfd = img.dirfd, .fd = img.fd, .pid = p->pid };
 	rt_src = (struct rt_source){ .pid = p->pid, .remote = true, .mem_fd = p->mem_fd,
 				     .local_fds = p->local_fds, .n_local = p->n_local,
 				     .brk = p->brk, .refuse_tcp = !opt.tcp_established };
@@ -375,9 +376,9 @@ static void dump_proc(struct cd_proc *p)
 	/* Relative names (a unix socket's, say) mean what they mean to it. */
 	if (chdir(rt_src_path(path, "cwd")))
 		failed_step(p, "its working directory", -errno, "");
-	if ((err = rt_dump_fds(&pim, &f.fds, why)))
+	if ((err = rt_dump_fds(pim, &f.fds, why)))
 		failed_step(p, "descriptors", err, why);
-	if ((err = rt_dump_mm(&pim, &f.mm, &f.pm)))
+	if ((err = rt_dump_mm(pim, &f.mm, &f.pm)))
 		failed_step(p, "memory", err, why);
 	if ((err = rt_dump_proc_state(&f.core)))
 		failed_step(p, "process state", err, why);
@@ -387,14 +388,25 @@ static void dump_proc(struct cd_proc *p)
 		failed_step(p, "threads", -EIO, why);
 	if (cd_dump_sigacts(p, &f.acts, why))
 		failed_step(p, "signal handlers", -EIO, why);
-	if ((err = rt_image_write_proc(&pim, &f, &what)) || (err = rt_image_sync(&pim)))
+	if ((err = rt_image_write_proc(pim, &f, &what)))
 		failed_step(p, what, err, "");
-	sums = realloc(sums, (nsums + pim.nsums) * sizeof(*sums));
+	sums = realloc(sums, (nsums + pim->nsums) * sizeof(*sums));
 	if (!sums)
 		failed_step(p, "writing", -ENOMEM, "");
-	memcpy(sums + nsums, pim.sums, pim.nsums * sizeof(*sums));
-	nsums += pim.nsums;
-	bytes += pim.bytes;
+	memcpy(sums + nsums, pim->sums, pim->nsums * sizeof(*sums));
+	nsums += pim->nsums;
+	bytes += pim->bytes;
+}
+
+/* Every process's files to disk: the image is durable once committed. */
+static void sync_procs(void)
+{
+	for (size_t i = 0; i < nprocs; i++) {
+		int err;
+
+		if (!procs[i].zombie && (err = rt_image_sync(&procs[i].img)))
+			fail("writing the image: %s", strerror(-err));
+	}
 }
 
 static void write_inventory(uint64_t freeze_ns)
@@ -576,7 +588,7 @@ static uint64_t now_ns(void)
 int main(int argc, char **argv)
 {
 	struct rlimit rl;
-	uint64_t t0, t1;
+	uint64_t t0, t1, t2; /* stopping began, image durable, tree let go or killed */
 
 	parse_args(argc, argv);
 	if (kill(opt.root, 0) && errno == ESRCH) {
@@ -611,17 +623,24 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < nprocs; i++)
 		if (!procs[i].zombie)
 			dump_proc(&procs[i]);
-	write_inventory(now_ns() - t0);
-	t1 = now_ns(); /* the image is complete and durable */
-
 	if (opt.leave_running) {
-		/* Connections leave repair mode through our descriptors. */
+		/* Everything is read: the tree runs on while the image goes
+		 * to disk (should that fail, there is no image, and the tree
+		 * was let go as it was). Connections leave repair mode
+		 * through our descriptors. */
+		t2 = now_ns();
 		release_all();
+		sync_procs();
+		write_inventory(t2 - t0);
+		t1 = now_ns();
 		for (size_t i = 0; i < nprocs; i++)
 			close_proc(&procs[i]);
 	} else {
 		char err[CD_ERR_LEN];
 
+		sync_procs();
+		write_inventory(now_ns() - t0);
+		t1 = now_ns(); /* the image is complete and durable */
 		/* Its connections outlive it, deaf, in a holder. */
 		if (cd_tcp_hold(err))
 			fail("%s", err);
@@ -631,12 +650,13 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < nprocs; i++)
 			if (!procs[i].zombie)
 				kill(procs[i].pid, SIGKILL);
+		t2 = now_ns();
 		for (size_t i = 0; i < nprocs; i++)
 			close_proc(&procs[i]);
 		release_all();
 	}
 	fprintf(stderr, "crdump: %s: %zu process%s, %.1f MiB, frozen %.1f ms%s\n", opt.dir, nprocs,
-		nprocs == 1 ? "" : "es", (double)bytes / (1 << 20), (double)(now_ns() - t0) / 1e6,
+		nprocs == 1 ? "" : "es", (double)bytes / (1 << 20), (double)(t2 - t0) / 1e6,
 		opt.leave_running ? "" : "; killed");
 	vlog("image complete after %.1f ms", (double)(t1 - t0) / 1e6);
 	return 0;

@@ -19,6 +19,7 @@ struct cd_proc {
 	struct itimerval itimers[3];
 	int ppid, pgid, sid;
 	bool zombie;		/* exited, not reaped: only its wait status is kept */
+	struct rt_image img;	/* its files, open until fsynced */
 	int exit_status;
 };
 
