@@ -51,7 +51,8 @@ check_bt() { # IMAGE PID TIDS
 
 t_bt() { check_bt "$IMG" "$PID" "$TIDS"; }
 
-# The same program started plain and captured by crdump, left running.
+# The same program started plain and captured by crdump, left running:
+# bt, and verify and show read crdump's image too.
 t_bt_crdump() {
 	local pid tids
 	(cd "$W" && exec "$W/btchain" >"$W/out.plain" 2>"$W/err.plain" </dev/null) &
@@ -60,7 +61,10 @@ t_bt_crdump() {
 	tids=$(ls /proc/$pid/task | sort -n | tr '\n' ' ')
 	"$CRDUMP" -t $pid -D "$W/crdump.img" --leave-running 2>"$W/crdump.err" ||
 		{ cat "$W/crdump.err" >&2; kill -KILL $pid; return 1; }
-	check_bt "$W/crdump.img" $pid "$tids"
+	check_bt "$W/crdump.img" $pid "$tids" &&
+		"$CRINFO" verify "$W/crdump.img" >"$W/cv.out" 2>&1 &&
+		"$CRINFO" show "$W/crdump.img" | grep -q "written by the crdump" ||
+		{ say "crinfo on crdump's image:"; cat "$W/cv.out" >&2; false; }
 	local st=$?
 	kill -KILL $pid
 	wait $pid 2>/dev/null
