@@ -120,6 +120,9 @@ int rt_tree_set_kept_pipes(const struct rt_pipe_keeper *kept, int n);
 int rt_tree_attach_descs(Sc__ProcEntry *pe);
 /* "pid N (comm) why" into rt_dump_res.detail, what into .what. */
 void rt_tree_fail(const char *what, int pid, const char *comm, const char *why);
+/* Appends the children of every thread of pid to list[*n] (at most cap
+ * in all); 0, or -E2BIG. */
+int rt_tree_children(int pid, int *list, int *n, int cap);
 /* /proc/PID/stat; comm (17 bytes) may be NULL. */
 bool rt_tree_read_stat(int pid, struct pp_stat *st, char *comm);
 

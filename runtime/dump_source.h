@@ -15,15 +15,15 @@
 #include <sys/time.h>
 
 struct rt_source {
-	int pid;		/* the process being dumped */
-	char proc[24];		/* its /proc directory: "/proc/self" in the runtime */
-	bool remote;		/* crdump: another process, held with ptrace */
-	int mem_fd;		/* remote: /proc/PID/mem, for what it cannot read directly */
-	int *local_fds;		/* remote: local_fds[n] is ours for its fd n, or -1 */
+	int pid; /* the process being dumped */
+	char proc[24]; /* its /proc directory: "/proc/self" in the runtime */
+	bool remote; /* crdump: another process, held with ptrace */
+	int mem_fd; /* remote: /proc/PID/mem, for what it cannot read directly */
+	int *local_fds; /* remote: local_fds[n] is ours for its fd n, or -1 */
 	int n_local;
-	uint64_t brk;		/* remote: its program break, asked for inside it */
+	uint64_t brk; /* remote: its program break, asked for inside it */
 	struct itimerval itimers[3]; /* remote: getitimer(2) of each, asked inside it */
-	bool refuse_tcp;	/* crdump without --tcp-established */
+	bool refuse_tcp; /* crdump without --tcp-established */
 };
 
 extern struct rt_source rt_src;

@@ -38,8 +38,7 @@ int rt_image_create(struct rt_image *im, const char *prefix)
 			    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 }
 
-int rt_image_finish(struct rt_image *im, int fd, const char *prefix, uint64_t size,
-		    uint64_t xxh3)
+int rt_image_finish(struct rt_image *im, int fd, const char *prefix, uint64_t size, uint64_t xxh3)
 {
 	Sc__FileSum *s;
 
@@ -94,7 +93,8 @@ int rt_image_write_msg(struct rt_image *im, const char *prefix, uint32_t type,
 		sc_sys1(__NR_close, fd);
 		return err;
 	}
-	return rt_image_finish(im, fd, prefix, sizeof(*h) + len, XXH3_64bits(buf, sizeof(*h) + len));
+	return rt_image_finish(im, fd, prefix, sizeof(*h) + len,
+			       XXH3_64bits(buf, sizeof(*h) + len));
 }
 
 int rt_image_write_proc(struct rt_image *im, struct rt_proc_files *f, const char **what)
@@ -108,7 +108,8 @@ int rt_image_write_proc(struct rt_image *im, struct rt_proc_files *f, const char
 		{ "writing mm", SC_MM_PREFIX, SC_IMG_MM, offsetof(struct rt_proc_files, mm) },
 		{ "writing pagemap", SC_PAGEMAP_PREFIX, SC_IMG_PAGEMAP,
 		  offsetof(struct rt_proc_files, pm) },
-		{ "writing core", SC_CORE_PREFIX, SC_IMG_CORE, offsetof(struct rt_proc_files, core) },
+		{ "writing core", SC_CORE_PREFIX, SC_IMG_CORE,
+		  offsetof(struct rt_proc_files, core) },
 		{ "writing sigacts", SC_SIGACTS_PREFIX, SC_IMG_SIGACTS,
 		  offsetof(struct rt_proc_files, acts) },
 	};
@@ -164,8 +165,9 @@ void rt_image_discard_own(struct rt_image *im)
 	for (size_t i = 0; i < im->nsums; i++)
 		sc_sys3(__NR_unlinkat, im->fd, im->sums[i]->name, 0);
 	/* Files that failed half way were never summed: try every name. */
-	static const char *const prefixes[] = { SC_PAGES_PREFIX, SC_MM_PREFIX, SC_PAGEMAP_PREFIX,
-						SC_CORE_PREFIX, SC_SIGACTS_PREFIX, SC_FDS_PREFIX,
+	static const char *const prefixes[] = { SC_PAGES_PREFIX,   SC_MM_PREFIX,
+						SC_PAGEMAP_PREFIX, SC_CORE_PREFIX,
+						SC_SIGACTS_PREFIX, SC_FDS_PREFIX,
 						"inventory" };
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
 		char name[64];

@@ -302,63 +302,6 @@ static int runtime_state(int pid, const char *comm)
 	return mask >> (rt_cfg.trigger_sig - 1) & 1 ? RUNTIME_READY : RUNTIME_STARTING;
 }
 
-/* Children of pid, from every thread's children file, onto list. */
-static int add_children(int pid, int *list, int *n)
-{
-	char path[64], buf[4096], *p;
-	int dfd;
-
-	p = rt_fmt_i64(rt_stpcpy(path, "/proc/"), pid);
-	rt_stpcpy(p, "/task");
-	dfd = (int)sc_sys4(__NR_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	if (dfd < 0)
-		return dfd == -ENOENT ? 0 : dfd;
-	for (;;) {
-		long r = sc_sys3(__NR_getdents64, dfd, buf, sizeof(buf));
-
-		if (r <= 0)
-			break;
-		for (long off = 0; off < r;) {
-			struct dirent64 *d = (void *)(buf + off);
-			char cpath[64];
-			const char *c;
-
-			off += d->d_reclen;
-			if (d->d_name[0] < '0' || d->d_name[0] > '9')
-				continue;
-			rt_stpcpy(rt_stpcpy(cpath, d->d_name), "/children");
-			long fd = sc_sys4(__NR_openat, dfd, cpath, O_RDONLY | O_CLOEXEC, 0);
-			char kids[4096];
-			long k;
-
-			if (fd < 0)
-				continue;
-			k = sc_sys3(__NR_read, fd, kids, sizeof(kids) - 1);
-			sc_sys1(__NR_close, fd);
-			kids[k > 0 ? k : 0] = '\0';
-			for (c = kids; *c;) {
-				int v = 0;
-
-				while (*c == ' ')
-					c++;
-				if (!*c)
-					break;
-				while (*c >= '0' && *c <= '9')
-					v = v * 10 + (*c++ - '0');
-				if (*c && *c != ' ')
-					break;
-				if (*n == TREE_MAX) {
-					sc_sys1(__NR_close, dfd);
-					return -E2BIG;
-				}
-				list[(*n)++] = v;
-			}
-		}
-	}
-	sc_sys1(__NR_close, dfd);
-	return 0;
-}
-
 /*
  * A vfork or posix_spawn child runs in its parent's memory until it
  * execs, with its handlers maybe reset to the default already (glibc's
@@ -384,7 +327,7 @@ static int add_job_members(int self, int *list, int *n)
 	sib = rt_alloc(sizeof(int) * TREE_MAX);
 	if (!sib)
 		return -ENOMEM;
-	if ((err = add_children(tree.job_parent, sib, &nsib)))
+	if ((err = rt_tree_children(tree.job_parent, sib, &nsib, TREE_MAX)))
 		return err;
 	for (int i = 0; i < nsib; i++) {
 		struct pp_stat st;
@@ -424,7 +367,8 @@ static int scan(int self)
 	for (int i = 0; i < tree.n; i++)
 		tree.m[i].seen = false;
 	tree.starting = 0;
-	if ((err = add_children(self, list, &n)) || (err = add_job_members(self, list, &n)))
+	if ((err = rt_tree_children(self, list, &n, TREE_MAX)) ||
+	    (err = add_job_members(self, list, &n)))
 		return err;
 	int nfirst = n; /* children and job members: the rest are found below them */
 
@@ -489,7 +433,7 @@ static int scan(int self)
 		m->sid = st.session;
 		if (m->zombie)
 			m->exit_status = st.exit_code;
-		if (!m->zombie && add_children(m->pid, list, &n))
+		if (!m->zombie && rt_tree_children(m->pid, list, &n, TREE_MAX))
 			return -E2BIG;
 	}
 	return signalled;
@@ -582,7 +526,7 @@ int rt_tree_gather(void)
 	/* Most processes have no children: no socket for them. */
 	int *kids = rt_alloc(sizeof(int) * TREE_MAX), nkids = 0;
 
-	if (!kids || (r = add_children(self, kids, &nkids)) ||
+	if (!kids || (r = rt_tree_children(self, kids, &nkids, TREE_MAX)) ||
 	    (r = add_job_members(self, kids, &nkids)))
 		return kids ? r : -ENOMEM;
 	if (!nkids)

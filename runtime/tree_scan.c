@@ -61,6 +61,62 @@ void rt_tree_fail(const char *what, int pid, const char *comm, const char *why)
 	rt_dump_res.what = what;
 }
 
+int rt_tree_children(int pid, int *list, int *n, int cap)
+{
+	char path[64], buf[4096], *p;
+	int dfd;
+
+	p = rt_fmt_i64(rt_stpcpy(path, "/proc/"), pid);
+	rt_stpcpy(p, "/task");
+	dfd = (int)sc_sys4(__NR_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (dfd < 0)
+		return dfd == -ENOENT ? 0 : dfd;
+	for (;;) {
+		long r = sc_sys3(__NR_getdents64, dfd, buf, sizeof(buf));
+
+		if (r <= 0)
+			break;
+		for (long off = 0; off < r;) {
+			struct dirent64 *d = (void *)(buf + off);
+			char cpath[64];
+			const char *c;
+
+			off += d->d_reclen;
+			if (d->d_name[0] < '0' || d->d_name[0] > '9')
+				continue;
+			rt_stpcpy(rt_stpcpy(cpath, d->d_name), "/children");
+			long fd = sc_sys4(__NR_openat, dfd, cpath, O_RDONLY | O_CLOEXEC, 0);
+			char kids[4096];
+			long k;
+
+			if (fd < 0)
+				continue;
+			k = sc_sys3(__NR_read, fd, kids, sizeof(kids) - 1);
+			sc_sys1(__NR_close, fd);
+			kids[k > 0 ? k : 0] = '\0';
+			for (c = kids; *c;) {
+				int v = 0;
+
+				while (*c == ' ')
+					c++;
+				if (!*c)
+					break;
+				while (*c >= '0' && *c <= '9')
+					v = v * 10 + (*c++ - '0');
+				if (*c && *c != ' ')
+					break;
+				if (*n == cap) {
+					sc_sys1(__NR_close, dfd);
+					return -E2BIG;
+				}
+				list[(*n)++] = v;
+			}
+		}
+	}
+	sc_sys1(__NR_close, dfd);
+	return 0;
+}
+
 bool rt_tree_read_stat(int pid, struct pp_stat *st, char *comm)
 {
 	char path[64], *buf, *p;
@@ -255,8 +311,8 @@ static int check_pairs(const struct open_pipe *v, int n)
 		for (int k = 0; k < n && !inside; k++)
 			inside = v[k].sock && v[k].id == peer;
 		if (!inside)
-			return fail_fd("socketpairs between processes", v[i].pid, v[i].fd,
-				       "socket", v[i].id);
+			return fail_fd("socketpairs between processes", v[i].pid, v[i].fd, "socket",
+				       v[i].id);
 	}
 	return check_connections(&dctx, v, n);
 }

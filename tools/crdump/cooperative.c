@@ -157,6 +157,14 @@ static int move_image(const char *src, const char *dst, char *err)
 	return 0;
 }
 
+bool cd_runs_runtime(pid_t pid)
+{
+	char lib[PATH_MAX];
+	uint64_t base;
+
+	return find_runtime(pid, lib, sizeof(lib), &base) == 0;
+}
+
 int cd_cooperative(pid_t pid, const char *dst, bool leave_running, char *err)
 {
 	char lib[PATH_MAX], dir[PATH_MAX], before[256], now[256], src[PATH_MAX + 256];
@@ -175,8 +183,9 @@ int cd_cooperative(pid_t pid, const char *dst, bool leave_running, char *err)
 		return -1;
 	}
 	dir[sizeof(dir) - 1] = '\0';
-	fprintf(stderr, "crdump: process %d runs the selfckpt runtime: asking it to checkpoint "
-			"itself (signal %d, images in %s)\n",
+	fprintf(stderr,
+		"crdump: process %d runs the selfckpt runtime: asking it to checkpoint "
+		"itself (signal %d, images in %s)\n",
 		pid, sig, dir);
 	latest_of(dir, before, sizeof(before));
 	if (kill(pid, sig)) {
@@ -191,8 +200,8 @@ int cd_cooperative(pid_t pid, const char *dst, bool leave_running, char *err)
 			break;
 		if (kill(pid, 0) || i == WAIT_LIMIT_S * 100) {
 			snprintf(err, CD_ERR_LEN,
-				 "process %d %s without a new image in %.300s (its log says why)", pid,
-				 kill(pid, 0) ? "exited" : "went on", dir);
+				 "process %d %s without a new image in %.300s (its log says why)",
+				 pid, kill(pid, 0) ? "exited" : "went on", dir);
 			return -1;
 		}
 		nanosleep(&ts, NULL);

@@ -103,13 +103,12 @@ static long call_with_scratch(struct cd_proc *p, struct pt_thread *th, long nr, 
  * (held, delivered first); each a siginfo_t for the restorer to queue
  * again. -1 with err set.
  */
-static int pending_signals(pid_t tid, bool shared, const siginfo_t *held,
-			   ProtobufCBinaryData **out, size_t *n, char *err)
+static int pending_signals(pid_t tid, bool shared, const siginfo_t *held, ProtobufCBinaryData **out,
+			   size_t *n, char *err)
 {
 	static siginfo_t all[SC_MAX_PENDING + 2];
-	struct __ptrace_peeksiginfo_args req = {
-		.flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0, .nr = SC_MAX_PENDING + 1
-	};
+	struct __ptrace_peeksiginfo_args req = { .flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0,
+						 .nr = SC_MAX_PENDING + 1 };
 	size_t k = 0;
 	long got;
 
@@ -117,7 +116,8 @@ static int pending_signals(pid_t tid, bool shared, const siginfo_t *held,
 		all[k++] = *held;
 	got = ptrace(PTRACE_PEEKSIGINFO, tid, &req, all + k);
 	if (got < 0) {
-		snprintf(err, CD_ERR_LEN, "thread %d: its pending signals: %s", tid, strerror(errno));
+		snprintf(err, CD_ERR_LEN, "thread %d: its pending signals: %s", tid,
+			 strerror(errno));
 		return -1;
 	}
 	k += (size_t)got;
@@ -182,7 +182,8 @@ static Sc__ThreadCore *thread_core(struct cd_proc *p, struct pt_thread *th, char
 	sc__thread_core__init(tc);
 	sc__gp_regs__init(g);
 	if (ptrace(PTRACE_GETREGSET, th->tid, NT_X86_XSTATE, &iov) || iov.iov_len < 512) {
-		snprintf(err, CD_ERR_LEN, "thread %d: its XSAVE area: %s", th->tid, strerror(errno));
+		snprintf(err, CD_ERR_LEN, "thread %d: its XSAVE area: %s", th->tid,
+			 strerror(errno));
 		return NULL;
 	}
 	/* ptrace puts XCR0 where a signal frame has its software bytes
@@ -198,14 +199,16 @@ static Sc__ThreadCore *thread_core(struct cd_proc *p, struct pt_thread *th, char
 	tc->xsave.len = iov.iov_len;
 	tc->xfeatures = sw.xfeatures;
 	if (ptrace(PTRACE_GETSIGMASK, th->tid, sizeof(tc->sigmask), &tc->sigmask)) {
-		snprintf(err, CD_ERR_LEN, "thread %d: its signal mask: %s", th->tid, strerror(errno));
+		snprintf(err, CD_ERR_LEN, "thread %d: its signal mask: %s", th->tid,
+			 strerror(errno));
 		return NULL;
 	}
 	/* Without rseq support in ptrace (before 5.13) none is assumed. */
 	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, th->tid, sizeof(rseq), &rseq) < 0)
 		memset(&rseq, 0, sizeof(rseq));
 	if (syscall(SYS_get_robust_list, th->tid, &head, &len)) {
-		snprintf(err, CD_ERR_LEN, "thread %d: its robust list: %s", th->tid, strerror(errno));
+		snprintf(err, CD_ERR_LEN, "thread %d: its robust list: %s", th->tid,
+			 strerror(errno));
 		return NULL;
 	}
 	if (call_with_scratch(p, th, SYS_prctl, PR_GET_TID_ADDRESS, 0, 0, 1, &tidaddr,

@@ -33,6 +33,8 @@
 #include "procparse.h"
 #include "shell_job.h"
 
+#define MAX_CHILDREN 4096
+
 /* rt_log (rtlib.c) reads it: crdump logs to stderr. */
 struct rt_config rt_cfg;
 
@@ -64,24 +66,6 @@ bool rt_tree_active(void)
 }
 
 /* ---- finding and holding the tree ---- */
-
-static int read_ids(pid_t pid, struct pp_stat *st)
-{
-	char path[64], buf[4096];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	return pp_parse_stat(buf, (size_t)n, st);
-}
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
@@ -123,23 +107,6 @@ static void vlog(const char *fmt, ...)
 	fputs("\n", stderr);
 }
 
-/* Does pid run the runtime? Then it checkpoints itself. */
-static bool runs_runtime(pid_t pid)
-{
-	char path[64], line[4096];
-	bool found = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, "/libselfckpt.so") != NULL;
-	fclose(f);
-	return found;
-}
-
 static bool held(pid_t pid)
 {
 	for (size_t i = 0; i < nprocs; i++)
@@ -166,7 +133,7 @@ static void hold(pid_t pid)
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
 	p->mem_fd = p->pidfd = -1;
-	if (read_ids(pid, &st)) {
+	if (!rt_tree_read_stat(pid, &st, NULL)) {
 		if (pid != opt.root)
 			return;
 		fail("process %d: no such process", pid);
@@ -184,7 +151,7 @@ static void hold(pid_t pid)
 		/* A child exiting meanwhile cannot be traced: soon gone, or a
 		 * zombie. */
 		for (int i = 0; pid != opt.root && i < 50; i++) {
-			if (read_ids(pid, &st))
+			if (!rt_tree_read_stat(pid, &st, NULL))
 				return;
 			if (st.state == 'Z' || st.state == 'X')
 				break;
@@ -200,42 +167,11 @@ static void hold(pid_t pid)
 	}
 	nprocs++;
 	/* Its parent, group and session cannot change while it is stopped. */
-	if (read_ids(pid, &st))
+	if (!rt_tree_read_stat(pid, &st, NULL))
 		fail("process %d: exited while being stopped", pid);
 	p->ppid = st.ppid;
 	p->pgid = st.pgrp;
 	p->sid = st.session;
-}
-
-/* The children of every thread of pid, into out (at most cap). */
-static size_t children_of(pid_t pid, pid_t *out, size_t cap)
-{
-	char path[64];
-	struct dirent *d;
-	size_t n = 0;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	dir = opendir(path);
-	if (!dir)
-		return 0;
-	while ((d = readdir(dir))) {
-		char cpath[sizeof(path) + sizeof(d->d_name) + 16];
-		FILE *f;
-		int c;
-
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(cpath, sizeof(cpath), "%s/%s/children", path, d->d_name);
-		f = fopen(cpath, "re");
-		if (!f)
-			continue;
-		while (n < cap && fscanf(f, "%d", &c) == 1)
-			out[n++] = c;
-		fclose(f);
-	}
-	closedir(dir);
-	return n;
 }
 
 /*
@@ -250,10 +186,13 @@ static void hold_tree(void)
 	do {
 		grew = false;
 		for (size_t i = 0; i < nprocs; i++) {
-			pid_t kids[1024];
-			size_t n = children_of(procs[i].pid, kids, 1024);
+			static int kids[MAX_CHILDREN];
+			int n = 0;
 
-			for (size_t k = 0; k < n; k++) {
+			if (rt_tree_children(procs[i].pid, kids, &n, MAX_CHILDREN))
+				fail("process %d has more than %d children", procs[i].pid,
+				     MAX_CHILDREN);
+			for (int k = 0; k < n; k++) {
 				if (held(kids[k]))
 					continue;
 				hold(kids[k]);
@@ -367,9 +306,13 @@ static void dump_proc(struct cd_proc *p)
 	int err;
 
 	*pim = (struct rt_image){ .dirfd = img.dirfd, .fd = img.fd, .pid = p->pid };
-	rt_src = (struct rt_source){ .pid = p->pid, .remote = true, .mem_fd = p->mem_fd,
-				     .local_fds = p->local_fds, .n_local = p->n_local,
-				     .brk = p->brk, .refuse_tcp = !opt.tcp_established };
+	rt_src = (struct rt_source){ .pid = p->pid,
+				     .remote = true,
+				     .mem_fd = p->mem_fd,
+				     .local_fds = p->local_fds,
+				     .n_local = p->n_local,
+				     .brk = p->brk,
+				     .refuse_tcp = !opt.tcp_established };
 	memcpy(rt_src.itimers, p->itimers, sizeof(rt_src.itimers));
 	snprintf(rt_src.proc, sizeof(rt_src.proc), "/proc/%d", p->pid);
 	why[0] = '\0';
@@ -543,7 +486,8 @@ static void parse_args(int argc, char **argv)
 		case 't':
 			opt.root = (pid_t)strtol(optarg, &end, 10);
 			if (*end || opt.root <= 0) {
-				fprintf(stderr, "crdump: -t wants a process id, not '%s'\n", optarg);
+				fprintf(stderr, "crdump: -t wants a process id, not '%s'\n",
+					optarg);
 				exit(2);
 			}
 			break;
@@ -566,7 +510,8 @@ static void parse_args(int argc, char **argv)
 			usage(stdout);
 			exit(0);
 		default:
-			fprintf(stderr, "crdump: %s: unknown option or missing value (crdump --help)\n",
+			fprintf(stderr,
+				"crdump: %s: unknown option or missing value (crdump --help)\n",
 				argv[optind - 1]);
 			exit(2);
 		}
@@ -595,7 +540,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "crdump: process %d: no such process\n", opt.root);
 		return 1;
 	}
-	if (runs_runtime(opt.root)) {
+	if (cd_runs_runtime(opt.root)) {
 		char err[CD_ERR_LEN];
 
 		check_image_dir();

@@ -10,20 +10,22 @@
 
 struct cd_proc {
 	pid_t pid;
-	struct pt_target pt;	/* every thread, seized and stopped */
-	int mem_fd;		/* /proc/PID/mem, read and write */
+	struct pt_target pt; /* every thread, seized and stopped */
+	int mem_fd; /* /proc/PID/mem, read and write */
 	int pidfd;
-	int *local_fds;		/* ours for each of its descriptors (-1: none) */
+	int *local_fds; /* ours for each of its descriptors (-1: none) */
 	int n_local;
 	uint64_t brk;
 	struct itimerval itimers[3];
 	int ppid, pgid, sid;
-	bool zombie;		/* exited, not reaped: only its wait status is kept */
-	struct rt_image img;	/* its files, open until fsynced */
+	bool zombie; /* exited, not reaped: only its wait status is kept */
+	struct rt_image img; /* its files, open until fsynced */
 	int exit_status;
 };
 
-/* cooperative.c: pid runs the runtime; its own image, moved to dst */
+/* cooperative.c: does pid run the runtime? Then it checkpoints itself:
+ * its own image, moved to dst. */
+bool cd_runs_runtime(pid_t pid);
 int cd_cooperative(pid_t pid, const char *dst, bool leave_running, char *err);
 
 /* tcp_hold.c: the killed tree's connections stay open until crload */

@@ -61,7 +61,8 @@ static bool wait_stopped(struct pt_thread *th, int resume)
 		sig = WSTOPSIG(st);
 		if (st >> 16 ? resume == PTRACE_CONT : sig == SIGTRAP)
 			return true;
-		if (!(st >> 16) && !th->held_sig && !ptrace(PTRACE_GETSIGINFO, th->tid, 0, &th->held_info))
+		if (!(st >> 16) && !th->held_sig &&
+		    !ptrace(PTRACE_GETSIGINFO, th->tid, 0, &th->held_info))
 			th->held_sig = sig;
 		if (ptrace(resume, th->tid, 0, 0))
 			return false;
@@ -213,8 +214,8 @@ void pt_release(struct pt_target *t)
 		ptrace(PTRACE_DETACH, th->tid, 0, 0);
 		/* With its siginfo where the kernel lets another process
 		 * queue it (si_code < 0: sigqueue, timers...), else as kill. */
-		if (th->held_sig && syscall(SYS_rt_tgsigqueueinfo, t->pid, th->tid, th->held_sig,
-					    &th->held_info))
+		if (th->held_sig &&
+		    syscall(SYS_rt_tgsigqueueinfo, t->pid, th->tid, th->held_sig, &th->held_info))
 			syscall(SYS_tgkill, t->pid, th->tid, th->held_sig);
 	}
 	free(t->threads);

@@ -138,8 +138,9 @@ int cd_tcp_hold(char *err)
 		return -1;
 	}
 	close(pipefd[0]);
-	fprintf(stderr, "crdump: %d established connection%s held open until crload restores "
-			"%s (%d minutes at most)\n",
+	fprintf(stderr,
+		"crdump: %d established connection%s held open until crload restores "
+		"%s (%d minutes at most)\n",
 		n, n == 1 ? "" : "s", n == 1 ? "it" : "them", HOLD_LIMIT_S / 60);
 	return 0;
 }
