@@ -76,8 +76,7 @@ t_not_permitted() {
 # stopped and let go.
 t_unsupported() {
 	local kind want
-	for kind in uring:'anon_inode:\[io_uring\]' perf:'anon_inode:\[perf_event\]' \
-		device:'/dev/loop-control\): a device whose state a reopen would lose'; do
+	for kind in "${unsupported_kinds[@]}"; do
 		want=${kind#*:} kind=${kind%%:*}
 		rm -rf "${W:?}"/*
 		start "$E2E_BIN/unsupported" "$kind" || return 1

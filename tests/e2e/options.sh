@@ -133,8 +133,7 @@ fails_into() { # DIR
 # A descriptor no kind handles: the failure names it.
 t_unsupported() {
 	local kind want
-	for kind in uring:'anon_inode:\[io_uring\]' perf:'anon_inode:\[perf_event\]' \
-		device:'/dev/loop-control\): a device whose state a reopen would lose'; do
+	for kind in "${unsupported_kinds[@]}"; do
 		want=${kind#*:} kind=${kind%%:*}
 		rm -rf "${W:?}"/*
 		start SELFCKPT_DIR="$W/img" "$E2E_BIN/unsupported" "$kind" || return 1

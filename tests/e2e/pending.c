@@ -33,7 +33,8 @@ static void on_sig(int sig, siginfo_t *si, void *uc)
 		got[ngot++] = (struct got){ sig, si->si_value.sival_int, (pid_t)syscall(SYS_gettid) };
 }
 
-static void block_all(void)
+/* SIG_BLOCK or SIG_UNBLOCK the test's signals in the calling thread. */
+static void mask_ours(int how)
 {
 	sigset_t s;
 
@@ -42,19 +43,7 @@ static void block_all(void)
 	sigaddset(&s, SIGWINCH);
 	sigaddset(&s, SIGRTMIN + 2);
 	sigaddset(&s, SIGRTMIN + 5);
-	pthread_sigmask(SIG_BLOCK, &s, NULL);
-}
-
-static void unblock_all(void)
-{
-	sigset_t s;
-
-	sigemptyset(&s);
-	sigaddset(&s, SIGHUP);
-	sigaddset(&s, SIGWINCH);
-	sigaddset(&s, SIGRTMIN + 2);
-	sigaddset(&s, SIGRTMIN + 5);
-	pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+	pthread_sigmask(how, &s, NULL);
 }
 
 static volatile int worker_go;
@@ -67,7 +56,7 @@ static void *work(void *arg)
 		usleep(1000);
 	/* Only this thread unblocks now: its own signals and, since the main
 	 * thread keeps them blocked, the process's too come to it. */
-	unblock_all();
+	mask_ours(SIG_UNBLOCK);
 	return NULL;
 }
 
@@ -96,7 +85,7 @@ int main(int argc, char **argv)
 	sa.sa_flags = SA_SIGINFO;
 	for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
-	block_all(); /* inherited by the worker */
+	mask_ours(SIG_BLOCK); /* inherited by the worker */
 	if (pthread_create(&worker, NULL, work, NULL))
 		test_fail("pthread_create");
 	while (!worker_tid)

@@ -17,6 +17,10 @@ result() { # NAME STATUS (77: skipped, the test said why)
 	fi
 }
 say() { printf '  %s\n' "$*" >&2; }
+# Descriptors no kind handles, for tests/e2e/unsupported: KIND:what the
+# failure must name (an ERE).
+unsupported_kinds=(uring:'anon_inode:\[io_uring\]' perf:'anon_inode:\[perf_event\]'
+	device:'/dev/loop-control\): a device whose state a reopen would lose')
 # run_cases NAME...: runs each t_NAME in a work dir $W of its own, then
 # kills what it left in $APP and $PEER, and counts the result.
 run_cases() {
