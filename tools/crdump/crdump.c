@@ -77,6 +77,13 @@ static void release_all(void)
 			pt_release(&procs[i].pt);
 }
 
+static void __attribute__((format(printf, 1, 0))) say(const char *fmt, va_list ap)
+{
+	fputs("crdump: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs("\n", stderr);
+}
+
 static void fail(const char *fmt, ...)
 {
 	va_list ap;
@@ -85,11 +92,9 @@ static void fail(const char *fmt, ...)
 	if (img.fd >= 0)
 		rt_image_discard(&img);
 	release_all();
-	fputs("crdump: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say(fmt, ap);
 	va_end(ap);
-	fputs("\n", stderr);
 	exit(1);
 }
 
@@ -100,11 +105,9 @@ static void vlog(const char *fmt, ...)
 
 	if (!opt.verbose)
 		return;
-	fputs("crdump: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say(fmt, ap);
 	va_end(ap);
-	fputs("\n", stderr);
 }
 
 static bool held(pid_t pid)
@@ -124,11 +127,10 @@ static void hold(pid_t pid)
 	struct pp_stat st;
 	struct cd_proc *p;
 
-	procs = realloc(procs, (nprocs + 1) * sizeof(*procs));
-	if (!procs) {
-		fputs("crdump: out of memory\n", stderr);
-		exit(1);
-	}
+	p = realloc(procs, (nprocs + 1) * sizeof(*procs));
+	if (!p)
+		fail("out of memory"); /* letting go of those held already */
+	procs = p;
 	p = &procs[nprocs];
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
