@@ -5,9 +5,15 @@
  * straight from the process's own memory (no staging copy), in crdump
  * from one buffer each batch is read into (dump_source.h). Zero pages are
  * not stored.
+ *
+ * The pages file is written with O_DIRECT where the filesystem takes it:
+ * the disk reads the pages where they are, instead of each one being
+ * copied into a freshly allocated page cache page (on these VMs a new
+ * page cache page costs more than the disk write; doc/direct-io.md).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/aio_abi.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
@@ -27,11 +33,31 @@
 #define IOV_BATCH 1024
 #define WRITE_BATCH (4UL << 20)
 #define FETCH_BYTES WRITE_BATCH /* another process's pages read at a time */
+#define NSLOTS 2		/* crdump: one batch read while the other is written */
+#define SIZE_AHEAD (256UL << 20)
+
+/* One fetch is one write: it never holds more pages than a write takes. */
+_Static_assert(FETCH_BYTES / SC_PAGE_SIZE <= IOV_BATCH, "a fetch must fit one write");
+
+/* A batch of pages handed to the disk; in crdump with its own buffer. */
+struct write_slot {
+	uint8_t *buf;
+	struct iovec *iov;
+	int niov;
+	uint64_t off, len;
+	struct iocb cb;
+	bool busy; /* submitted, not yet reaped */
+};
 
 struct page_writer {
 	int fd;
-	uint64_t off; /* bytes written so far */
-	struct iovec *iov;
+	bool direct; /* fd has O_DIRECT */
+	uint64_t off; /* bytes written (or submitted) so far */
+	struct write_slot slot[NSLOTS];
+	int cur;	    /* the slot being filled */
+	aio_context_t aio;  /* crdump: writes run while the next batch is read */
+	uint64_t sized;	    /* the file's length, set ahead of the writes */
+	struct iovec *iov;  /* slot[cur].iov */
 	int niov;
 	size_t queued;
 	XXH3_state_t *hash;
@@ -40,43 +66,141 @@ struct page_writer {
 	size_t nents, cap;
 	/* Another process's pages (crdump): the wanted ones are gathered as
 	 * remote ranges, read into buf in one call and written from there. */
-	uint8_t *buf;
+	uint8_t *buf; /* slot[cur].buf */
 	struct iovec *want;
 	int nwant;
 	size_t wanted;
 };
 
-static int flush(struct page_writer *w)
+/* Steps *iov, *n past the first bytes of the vector. */
+static void iov_advance(struct iovec **iov, int *n, uint64_t bytes)
 {
-	struct iovec *iov = w->iov;
-	int n = w->niov;
+	while (*n && bytes >= (*iov)->iov_len) {
+		bytes -= (*iov)->iov_len;
+		(*iov)++;
+		(*n)--;
+	}
+	if (*n) {
+		(*iov)->iov_base = (char *)(*iov)->iov_base + bytes;
+		(*iov)->iov_len -= bytes;
+	}
+}
 
-	/* Hash right before writing: nothing runs in between that could
-	 * change the bytes (other threads are parked). */
-	for (int i = 0; i < n; i++)
-		XXH3_64bits_update(w->hash, iov[i].iov_base, iov[i].iov_len);
+/* Writes iov[0..n) at off, all of it. What O_DIRECT refuses (memory it
+ * cannot pin, a filesystem without it) goes through the page cache. */
+static int write_iov(struct page_writer *w, struct iovec *iov, int n, uint64_t off)
+{
 	while (n) {
-		long r = sc_sys4(__NR_pwritev, w->fd, iov, n, w->off);
+		long r = sc_sys4(__NR_pwritev, w->fd, iov, n, off);
 
 		if (r == -EINTR)
 			continue;
+		if ((r == -EINVAL || r == -EFAULT) && w->direct) {
+			w->direct = false;
+			if (sc_sys3(__NR_fcntl, w->fd, F_SETFL, 0))
+				return (int)r;
+			continue;
+		}
 		if (r < 0)
 			return (int)r;
 		if (r == 0)
 			return -EIO;
-		w->off += (uint64_t)r;
-		while (n && (size_t)r >= iov->iov_len) {
-			r -= (long)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n) {
-			iov->iov_base = (char *)iov->iov_base + r;
-			iov->iov_len -= (size_t)r;
-		}
+		off += (uint64_t)r;
+		iov_advance(&iov, &n, (uint64_t)r);
 	}
+	return 0;
+}
+
+/* A submitted write has ended with res: what it left undone is written
+ * here, synchronously (its buffer is untouched until the slot is reused). */
+static int slot_done(struct page_writer *w, struct write_slot *s, long res)
+{
+	struct iovec *iov = s->iov;
+	int n = s->niov;
+	uint64_t done = res > 0 ? (uint64_t)res : 0;
+
+	s->busy = false;
+	if (done == s->len)
+		return 0;
+	if (res < 0 && !(w->direct && (res == -EINVAL || res == -EFAULT)))
+		return (int)res;
+	iov_advance(&iov, &n, done);
+	return write_iov(w, iov, n, s->off + done);
+}
+
+/* Waits until slot i (or every slot, i < 0) is written. */
+static int slot_wait(struct page_writer *w, int i)
+{
+	int err = 0;
+
+	for (;;) {
+		struct io_event ev;
+		bool pending = false;
+		long r;
+
+		for (int j = 0; j < NSLOTS; j++)
+			pending |= w->slot[j].busy && (i < 0 || i == j);
+		if (!pending)
+			return err;
+		r = sc_sys5(__NR_io_getevents, w->aio, 1, 1, &ev, NULL);
+		if (r == -EINTR)
+			continue;
+		if (r != 1)
+			return r < 0 ? (int)r : -EIO;
+		r = slot_done(w, &w->slot[ev.data], ev.res);
+		if (!err)
+			err = (int)r;
+	}
+}
+
+static void use_slot(struct page_writer *w, int i)
+{
+	w->cur = i;
+	w->iov = w->slot[i].iov;
+	w->buf = w->slot[i].buf;
+}
+
+static int flush(struct page_writer *w)
+{
+	struct write_slot *s = &w->slot[w->cur];
+	struct iocb *cb = &s->cb;
+	uint64_t len = 0;
+
+	if (!w->niov)
+		return 0;
+	/* Hash right before writing: nothing runs in between that could
+	 * change the bytes (other threads are parked). */
+	for (int i = 0; i < w->niov; i++) {
+		XXH3_64bits_update(w->hash, w->iov[i].iov_base, w->iov[i].iov_len);
+		len += w->iov[i].iov_len;
+	}
+	s->niov = w->niov;
+	s->off = w->off;
+	s->len = len;
+	w->off += len;
 	w->niov = 0;
 	w->queued = 0;
+	if (!w->aio)
+		return write_iov(w, s->iov, s->niov, s->off);
+
+	/* A write past the end of the file is done inside io_submit
+	 * (ext4 waits for it): the file is made longer ahead of them. */
+	if (w->off > w->sized) {
+		w->sized = w->off + SIZE_AHEAD;
+		if (sc_sys2(__NR_ftruncate, w->fd, w->sized))
+			return write_iov(w, s->iov, s->niov, s->off);
+	}
+	memset(cb, 0, sizeof(*cb));
+	cb->aio_data = (uint64_t)w->cur;
+	cb->aio_lio_opcode = IOCB_CMD_PWRITEV;
+	cb->aio_fildes = (uint32_t)w->fd;
+	cb->aio_buf = (uint64_t)s->iov;
+	cb->aio_nbytes = (uint64_t)s->niov;
+	cb->aio_offset = (int64_t)s->off;
+	if (sc_sys3(__NR_io_submit, w->aio, 1, &cb) != 1)
+		return write_iov(w, s->iov, s->niov, s->off);
+	s->busy = true;
+	use_slot(w, (w->cur + 1) % NSLOTS);
 	return 0;
 }
 
@@ -145,6 +269,9 @@ static int fetch_wanted(struct page_writer *w, bool unreadable)
 
 	if (!w->nwant)
 		return 0;
+	err = slot_wait(w, w->cur);
+	if (err)
+		return err;
 	if (!unreadable) {
 		struct iovec local = { w->buf, w->wanted };
 		long r = sc_sys6(__NR_process_vm_readv, rt_src.pid, &local, 1, w->want,
@@ -433,6 +560,33 @@ static int read_vmas(Sc__Mm *mm)
 	return 0;
 }
 
+/* Buffers O_DIRECT reads from must be aligned to the disk's blocks. */
+static uint8_t *alloc_pages(size_t size)
+{
+	uintptr_t p = (uintptr_t)rt_alloc(size + SC_PAGE_SIZE - 1);
+
+	return p ? (uint8_t *)((p + SC_PAGE_SIZE - 1) & ~(uintptr_t)(SC_PAGE_SIZE - 1)) : NULL;
+}
+
+/* The slots, and in crdump their buffers and the context their writes are
+ * submitted to (without one, they are written in turn). */
+static int writer_init(struct page_writer *w)
+{
+	int nslots = rt_src.remote ? NSLOTS : 1;
+
+	for (int i = 0; i < nslots; i++) {
+		w->slot[i].iov = rt_alloc(sizeof(struct iovec) * IOV_BATCH);
+		if (!w->slot[i].iov)
+			return -ENOMEM;
+		if (rt_src.remote && !(w->slot[i].buf = alloc_pages(FETCH_BYTES)))
+			return -ENOMEM;
+	}
+	if (rt_src.remote && sc_sys2(__NR_io_setup, NSLOTS, &w->aio))
+		w->aio = 0;
+	use_slot(w, 0);
+	return 0;
+}
+
 int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
 {
 	struct page_writer w = { .fd = -1 };
@@ -443,16 +597,12 @@ int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
 
 	w.cap = 1 << 20;
 	w.ents = rt_alloc(sizeof(*w.ents) * w.cap);
-	w.iov = rt_alloc(sizeof(*w.iov) * IOV_BATCH);
 	w.hash = rt_alloc(sizeof(*w.hash));
 	pme = rt_alloc(PM_BATCH * 8);
 	resident = rt_alloc(PM_BATCH);
-	if (rt_src.remote) {
-		w.buf = rt_alloc(FETCH_BYTES);
+	if (rt_src.remote)
 		w.want = rt_alloc(sizeof(*w.want) * IOV_BATCH);
-	}
-	if (!w.ents || !w.iov || !w.hash || !pme || !resident ||
-	    (rt_src.remote && (!w.buf || !w.want)))
+	if (!w.ents || !w.hash || !pme || !resident || (rt_src.remote && !w.want))
 		return -ENOMEM;
 	XXH3_64bits_reset(w.hash);
 
@@ -469,15 +619,28 @@ int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
 	if (pmfd < 0)
 		return pmfd;
 	w.fd = rt_image_create(img, SC_PAGES_PREFIX);
-	if (w.fd < 0) {
+	err = w.fd < 0 ? w.fd : writer_init(&w);
+	if (err) {
+		if (w.fd >= 0)
+			sc_sys1(__NR_close, w.fd);
 		sc_sys1(__NR_close, pmfd);
-		return w.fd;
+		return err;
 	}
+	w.direct = !sc_sys3(__NR_fcntl, w.fd, F_SETFL, O_DIRECT);
 	for (size_t i = 0; i < mm->n_vmas && !err; i++)
 		if (sc_vma_stores_pages(mm->vmas[i]))
 			err = dump_vma_pages(&w, pmfd, mm->vmas[i], pme, resident);
 	if (!err)
 		err = flush(&w);
+	/* Every write ends before its buffer can be freed, failed or not. */
+	if (w.aio) {
+		int werr = slot_wait(&w, -1);
+
+		err = err ? err : werr;
+		sc_sys1(__NR_io_destroy, w.aio);
+		if (!err && w.sized)
+			err = (int)sc_sys2(__NR_ftruncate, w.fd, w.off);
+	}
 	sc_sys1(__NR_close, pmfd);
 	if (!err)
 		err = rt_image_finish(img, w.fd, SC_PAGES_PREFIX, w.off, XXH3_64bits_digest(w.hash));
