@@ -37,7 +37,9 @@ type_in() { tm send-keys -t "sj:$1" -l -- "$2" && tm send-keys -t "sj:$1" Enter;
 screen() { tm capture-pane -p -J -S - -t "sj:$1"; }
 shows() { screen "$1" | grep -qE -- "$2"; }
 prompt() { [[ "$(screen "$1" | grep -v '^$' | tail -n 1)" =~ sj\$\ *$ ]]; }
-ticks() { screen "$1" | sed -n 's/^tick \([0-9]*\)$/\1/p'; }
+# A tick may share its line with the echo of keys typed meanwhile
+# ("typed in Btick 3"): it is the line's end that counts.
+ticks() { screen "$1" | sed -n 's/^\(.*[^0-9]\)\{0,1\}tick \([0-9]*\)$/\2/p'; }
 last_tick() { ticks "$1" | tail -n 1; }
 # ticking NAME [SECONDS]: the job prints on NAME's window (a new tick
 # within SECONDS, 5 by default); quiet NAME: no new tick for a second.
