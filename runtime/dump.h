@@ -127,6 +127,10 @@ int rt_tree_children(int pid, int *list, int *n, int cap);
 bool rt_tree_read_stat(int pid, struct pp_stat *st, char *comm);
 
 int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm);
+/* rt_dump_mm in two: the VMAs and mm fields, then the pages of those VMAs
+ * (crdump reads them from a copy of the process: doc/crdump-snapshot.md). */
+int rt_dump_mm_layout(Sc__Mm *mm);
+int rt_dump_mm_pages(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm);
 /* Limits, cwd, umask and ids of the process being dumped (dump_source.h). */
 int rt_dump_proc_state(Sc__ProcCore *core);
 /* Appends sig's disposition to acts (room for 64) unless it is the

@@ -272,7 +272,7 @@ static int fetch_wanted(struct page_writer *w, bool unreadable)
 	err = slot_wait(w, w->cur);
 	if (err)
 		return err;
-	if (!unreadable) {
+	if (!unreadable && !rt_src.copy_on_write) {
 		struct iovec local = { w->buf, w->wanted };
 		long r = sc_sys6(__NR_process_vm_readv, rt_src.pid, &local, 1, w->want,
 				 w->nwant, 0);
@@ -587,7 +587,18 @@ static int writer_init(struct page_writer *w)
 	return 0;
 }
 
-int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
+int rt_dump_mm_layout(Sc__Mm *mm)
+{
+	int err = read_vmas(mm);
+
+	if (!err)
+		err = fill_mm_fields(mm);
+	if (!err)
+		err = rt_dump_sysv(mm);
+	return err;
+}
+
+int rt_dump_mm_pages(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
 {
 	struct page_writer w = { .fd = -1 };
 	char path[RT_MAX_PATH];
@@ -605,14 +616,6 @@ int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
 	if (!w.ents || !w.hash || !pme || !resident || (rt_src.remote && !w.want))
 		return -ENOMEM;
 	XXH3_64bits_reset(w.hash);
-
-	err = read_vmas(mm);
-	if (!err)
-		err = fill_mm_fields(mm);
-	if (!err)
-		err = rt_dump_sysv(mm);
-	if (err)
-		return err;
 
 	pmfd = (int)sc_sys4(__NR_openat, AT_FDCWD, rt_src_path(path, "pagemap"),
 			    O_RDONLY | O_CLOEXEC, 0);
@@ -650,4 +653,11 @@ int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
 	pm->n_entries = w.nents;
 	pm->pages_bytes = w.off;
 	return err;
+}
+
+int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
+{
+	int err = rt_dump_mm_layout(mm);
+
+	return err ? err : rt_dump_mm_pages(img, mm, pm);
 }

@@ -19,6 +19,9 @@ struct rt_source {
 	char proc[24]; /* its /proc directory: "/proc/self" in the runtime */
 	bool remote; /* crdump: another process, held with ptrace */
 	int mem_fd; /* remote: /proc/PID/mem, for what it cannot read directly */
+	/* remote: pages through mem_fd only. process_vm_readv pins them,
+	 * which makes a fork's copy take its own copy of each. */
+	bool copy_on_write;
 	int *local_fds; /* remote: local_fds[n] is ours for its fd n, or -1 */
 	int n_local;
 	uint64_t brk; /* remote: its program break, asked for inside it */

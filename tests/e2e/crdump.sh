@@ -134,5 +134,37 @@ t_cooperative() {
 	wait $loader || { say "restored run failed"; cat "$W/err" >&2; return 1; }
 }
 
+# --leave-running reads private memory from a copy of the process
+# (doc/crdump-snapshot.md): the copy is gone afterwards, reaped, and the
+# process is neither traced nor stopped, and computes its result.
+t_snapshot() {
+	start "$E2E_BIN/counter" || return 1
+	"$CRDUMP" -v -t $APP -D "$W/img" --leave-running >"$W/crdump.out" 2>"$W/crdump.err" ||
+		{ cat "$W/crdump.err" >&2; return 1; }
+	grep -q "process $APP: its pages are read from its copy" "$W/crdump.err" ||
+		{ say "no copy was made:"; cat "$W/crdump.err" >&2; return 1; }
+	local kids
+	kids=$(cat /proc/$APP/task/*/children)
+	[ -z "$kids" ] || { say "the process has children left: $kids"; return 1; }
+	grep -q '^TracerPid:[[:space:]]*0$' /proc/$APP/status || { say "still traced"; return 1; }
+	survives
+}
+
+# Shared memory would change under a copy: such a process is held until
+# its pages are read, and says why with -v; so with --no-snapshot.
+t_snapshot_refused() {
+	start "$E2E_BIN/shmem" || return 1
+	"$CRDUMP" -v -t $APP -D "$W/img" --leave-running >"$W/crdump.out" 2>"$W/crdump.err" ||
+		{ cat "$W/crdump.err" >&2; return 1; }
+	grep -q "process $APP: its pages are read while it is held: it has shared memory" \
+		"$W/crdump.err" || { say "no reason given:"; cat "$W/crdump.err" >&2; return 1; }
+	survives || return 1
+	start "$E2E_BIN/counter" || return 1
+	"$CRDUMP" -v -t $APP -D "$W/img2" --leave-running --no-snapshot >"$W/crdump.out" \
+		2>"$W/crdump.err" || { cat "$W/crdump.err" >&2; return 1; }
+	! grep -q "read from its copy" "$W/crdump.err" || { say "--no-snapshot made a copy"; return 1; }
+	survives
+}
+
 run_cases no_process usage dir_not_empty not_permitted unsupported tcp_needs_option exits_during \
-	cooperative
+	cooperative snapshot snapshot_refused

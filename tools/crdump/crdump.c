@@ -32,6 +32,7 @@
 #include "crdump.h"
 #include "procparse.h"
 #include "shell_job.h"
+#include "vmakind.h"
 
 #define MAX_CHILDREN 4096
 
@@ -41,7 +42,7 @@ struct rt_config rt_cfg;
 static struct {
 	pid_t root;
 	const char *dir;
-	bool leave_running, shell_job, tcp_established, verbose;
+	bool leave_running, shell_job, tcp_established, verbose, no_snapshot;
 } opt;
 
 static struct cd_proc *procs;
@@ -77,6 +78,21 @@ static void release_all(void)
 			pt_release(&procs[i].pt);
 }
 
+/* The copies the pages were read from go, and their parents (running
+ * again by now) wait for them. */
+static void end_snapshots(void)
+{
+	char err[PT_ERR_LEN];
+
+	for (size_t i = 0; i < nprocs; i++) {
+		struct cd_proc *p = &procs[i];
+
+		if (p->snap && pt_snapshot_end(p->pid, p->snap, p->snap_nspid, err))
+			fprintf(stderr, "crdump: warning: %s\n", err);
+		p->snap = 0;
+	}
+}
+
 static void __attribute__((format(printf, 1, 0))) say(const char *fmt, va_list ap)
 {
 	fputs("crdump: ", stderr);
@@ -92,6 +108,7 @@ static void fail(const char *fmt, ...)
 	if (img.fd >= 0)
 		rt_image_discard(&img);
 	release_all();
+	end_snapshots();
 	va_start(ap, fmt);
 	say(fmt, ap);
 	va_end(ap);
@@ -297,50 +314,133 @@ static void failed_step(struct cd_proc *p, const char *what, int err, const char
 	fail("process %d: %s: %s", p->pid, what, why[0] ? why : strerror(-err));
 }
 
-static void dump_proc(struct cd_proc *p)
+/* What the dump halves read: process pid, seen through p's descriptors. */
+static void point_source(struct cd_proc *p, pid_t pid, int mem_fd)
 {
-	struct rt_proc_files f = { SC__FDS__INIT, SC__MM__INIT, SC__PAGEMAP__INIT,
-				   SC__PROC_CORE__INIT, SC__SIG_ACTS__INIT };
-	struct rt_image *pim = &p->img;
-	static char why[RT_MAX_PATH + 128];
-	char path[RT_MAX_PATH];
-	const char *what;
-	int err;
-
-	*pim = (struct rt_image){ .dirfd = img.dirfd, .fd = img.fd, .pid = p->pid };
-	rt_src = (struct rt_source){ .pid = p->pid,
+	rt_src = (struct rt_source){ .pid = pid,
 				     .remote = true,
-				     .mem_fd = p->mem_fd,
+				     .mem_fd = mem_fd,
 				     .local_fds = p->local_fds,
 				     .n_local = p->n_local,
 				     .brk = p->brk,
 				     .refuse_tcp = !opt.tcp_established };
 	memcpy(rt_src.itimers, p->itimers, sizeof(rt_src.itimers));
-	snprintf(rt_src.proc, sizeof(rt_src.proc), "/proc/%d", p->pid);
+	snprintf(rt_src.proc, sizeof(rt_src.proc), "/proc/%d", pid);
+}
+
+/*
+ * Can p's pages come from a copy made now, once the tree runs again? Only
+ * where a copy-on-write child sees exactly them: private memory that a
+ * fork copies (doc/crdump-snapshot.md); NULL, or why not.
+ */
+static const char *snapshot_refused(struct cd_proc *p)
+{
+	const Sc__Mm *mm = &p->files.mm;
+	char path[64], *status;
+	size_t len;
+	bool filtered;
+
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const Sc__Vma *v = mm->vmas[i];
+
+		if (!sc_vma_stores_pages(v))
+			continue;
+		if (v->kind == SC__VMA_KIND__ANON_SHARED)
+			return "it has shared memory, which would change under the copy";
+		if (v->madv & (PP_VM_DONTFORK | PP_VM_WIPEONFORK))
+			return "memory of its is not copied by a fork (MADV_DONTFORK, "
+			       "MADV_WIPEONFORK)";
+	}
+	/* A seccomp filter may forbid or punish the clone. */
+	snprintf(path, sizeof(path), "/proc/%d/status", p->pid);
+	status = rt_read_file(path, &len);
+	filtered = !status || !memmem(status, len, "\nSeccomp:\t0\n", 12);
+	return filtered ? "it runs under a seccomp filter" : NULL;
+}
+
+/* The pages of p, from its copy when it has one, written. */
+static void dump_pages(struct cd_proc *p)
+{
+	char path[64];
+	int err, mem_fd = p->mem_fd;
+
+	if (p->snap) {
+		snprintf(path, sizeof(path), "/proc/%d/mem", p->snap);
+		mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (mem_fd < 0)
+			failed_step(p, "memory", -errno, path);
+	}
+	point_source(p, p->snap ? p->snap : p->pid, mem_fd);
+	rt_src.copy_on_write = p->snap;
+	err = rt_dump_mm_pages(&p->img, &p->files.mm, &p->files.pm);
+	if (p->snap)
+		close(mem_fd);
+	if (err)
+		failed_step(p, "memory", err, "");
+}
+
+/* Everything of p that is read while the tree is held: its pages too,
+ * unless (--leave-running) a copy of its memory is made to read them
+ * from once the tree runs on. */
+static void dump_proc(struct cd_proc *p)
+{
+	struct rt_proc_files *f = &p->files;
+	static char why[RT_MAX_PATH + 128];
+	char path[RT_MAX_PATH], err_text[PT_ERR_LEN];
+	const char *refused;
+	int err;
+
+	*f = (struct rt_proc_files){ SC__FDS__INIT, SC__MM__INIT, SC__PAGEMAP__INIT,
+				     SC__PROC_CORE__INIT, SC__SIG_ACTS__INIT };
+	p->img = (struct rt_image){ .dirfd = img.dirfd, .fd = img.fd, .pid = p->pid };
+	point_source(p, p->pid, p->mem_fd);
 	why[0] = '\0';
 	/* Relative names (a unix socket's, say) mean what they mean to it. */
 	if (chdir(rt_src_path(path, "cwd")))
 		failed_step(p, "its working directory", -errno, "");
-	if ((err = rt_dump_fds(pim, &f.fds, why)))
+	if ((err = rt_dump_fds(&p->img, &f->fds, why)))
 		failed_step(p, "descriptors", err, why);
-	if ((err = rt_dump_mm(pim, &f.mm, &f.pm)))
+	if ((err = rt_dump_mm_layout(&f->mm)))
 		failed_step(p, "memory", err, why);
-	if ((err = rt_dump_proc_state(&f.core)))
+	if ((err = rt_dump_proc_state(&f->core)))
 		failed_step(p, "process state", err, why);
-	if ((err = rt_dump_terminal(&f.core)))
+	if ((err = rt_dump_terminal(&f->core)))
 		failed_step(p, "terminal", err, why);
-	if (cd_dump_threads(p, &f.core, why))
+	if (cd_dump_threads(p, &f->core, why))
 		failed_step(p, "threads", -EIO, why);
-	if (cd_dump_sigacts(p, &f.acts, why))
+	if (cd_dump_sigacts(p, &f->acts, why))
 		failed_step(p, "signal handlers", -EIO, why);
-	if ((err = rt_image_write_proc(pim, &f, &what)))
+	if (opt.leave_running && !opt.no_snapshot) {
+		if ((refused = snapshot_refused(p)))
+			vlog("process %d: its pages are read while it is held: %s", p->pid,
+			     refused);
+		else if ((p->snap = pt_snapshot(&p->pt, &p->snap_nspid, err_text)) < 0)
+			vlog("process %d: its pages are read while it is held: %s", p->pid,
+			     err_text);
+		if (p->snap > 0) {
+			vlog("process %d: its pages are read from its copy %d while it runs on",
+			     p->pid, p->snap);
+			return;
+		}
+		p->snap = 0;
+	}
+	dump_pages(p);
+}
+
+/* p's own files, once its pages are written. */
+static void write_proc(struct cd_proc *p)
+{
+	const char *what;
+	int err;
+
+	if ((err = rt_image_write_proc(&p->img, &p->files, &what)))
 		failed_step(p, what, err, "");
-	sums = realloc(sums, (nsums + pim->nsums) * sizeof(*sums));
+	sums = realloc(sums, (nsums + p->img.nsums) * sizeof(*sums));
 	if (!sums)
 		failed_step(p, "writing", -ENOMEM, "");
-	memcpy(sums + nsums, pim->sums, pim->nsums * sizeof(*sums));
-	nsums += pim->nsums;
-	bytes += pim->bytes;
+	memcpy(sums + nsums, p->img.sums, p->img.nsums * sizeof(*sums));
+	nsums += p->img.nsums;
+	bytes += p->img.bytes;
 }
 
 /* Every process's files to disk: the image is durable once committed. */
@@ -459,11 +559,13 @@ static void open_image_dir(void)
 
 static void usage(FILE *f)
 {
-	fputs("usage: crdump -t PID -D DIR [--leave-running] [--shell-job] [--tcp-established] "
-	      "[-v]\n"
+	fputs("usage: crdump -t PID -D DIR [--leave-running [--no-snapshot]] [--shell-job]\n"
+	      "              [--tcp-established] [-v]\n"
 	      "Captures process PID and its descendants into the image directory DIR (new, or\n"
 	      "empty); restore it with crload DIR. The tree is killed once the image is\n"
-	      "complete, unless --leave-running.\n",
+	      "complete, unless --leave-running: then it runs on as soon as everything but its\n"
+	      "private memory is read, that being read from a copy-on-write copy, unless\n"
+	      "--no-snapshot (held until all is read: no memory used for copies).\n",
 	      f);
 }
 
@@ -475,6 +577,7 @@ static void parse_args(int argc, char **argv)
 		{ "leave-running", no_argument, NULL, 'R' },
 		{ "shell-job", no_argument, NULL, 'j' },
 		{ "tcp-established", no_argument, NULL, 'T' },
+		{ "no-snapshot", no_argument, NULL, 'N' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -504,6 +607,9 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 'T':
 			opt.tcp_established = true;
+			break;
+		case 'N':
+			opt.no_snapshot = true;
 			break;
 		case 'v':
 			opt.verbose = true;
@@ -571,12 +677,20 @@ int main(int argc, char **argv)
 		if (!procs[i].zombie)
 			dump_proc(&procs[i]);
 	if (opt.leave_running) {
-		/* Everything is read: the tree runs on while the image goes
-		 * to disk (should that fail, there is no image, and the tree
-		 * was let go as it was). Connections leave repair mode
-		 * through our descriptors. */
+		/* Everything is read but the pages of copies: the tree runs on
+		 * while they are read and the image goes to disk (should that
+		 * fail, there is no image, and the tree was let go as it
+		 * was). Connections leave repair mode through our
+		 * descriptors. */
 		t2 = now_ns();
 		release_all();
+		for (size_t i = 0; i < nprocs; i++)
+			if (procs[i].snap)
+				dump_pages(&procs[i]);
+		end_snapshots();
+		for (size_t i = 0; i < nprocs; i++)
+			if (!procs[i].zombie)
+				write_proc(&procs[i]);
 		sync_procs();
 		write_inventory(t2 - t0);
 		t1 = now_ns();
@@ -585,6 +699,9 @@ int main(int argc, char **argv)
 	} else {
 		char err[CD_ERR_LEN];
 
+		for (size_t i = 0; i < nprocs; i++)
+			if (!procs[i].zombie)
+				write_proc(&procs[i]);
 		sync_procs();
 		write_inventory(now_ns() - t0);
 		t1 = now_ns(); /* the image is complete and durable */

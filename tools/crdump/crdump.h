@@ -21,6 +21,10 @@ struct cd_proc {
 	bool zombie; /* exited, not reaped: only its wait status is kept */
 	struct rt_image img; /* its files, open until fsynced */
 	int exit_status;
+	struct rt_proc_files files; /* read while held; written at the end */
+	/* --leave-running: the copy its pages are read from once the tree
+	 * runs again (doc/crdump-snapshot.md), 0 if none. */
+	pid_t snap, snap_nspid;
 };
 
 /* cooperative.c: does pid run the runtime? Then it checkpoints itself:

@@ -13,6 +13,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,8 @@ static struct pt_thread *find(struct pt_target *t, pid_t tid)
  * Waits until th stops for us: the PTRACE_INTERRUPT stop (resume is
  * PTRACE_CONT), or the trap after a single step (PTRACE_SINGLESTEP; an
  * event stop first, such as a group-stop of a stopped job reported late,
- * means the step has not run yet: it is asked again). A signal arriving
+ * means the step has not run yet: it is asked again; a clone's event
+ * stop leaves the child's pid in th->cloned). A signal arriving
  * meanwhile shows as a signal-delivery-stop: it is held back here and
  * sent again when the thread is let go (pt_release), so neither the stop
  * nor the syscalls run inside it take a signal away. False if the thread
@@ -59,6 +61,8 @@ static bool wait_stopped(struct pt_thread *th, int resume)
 		if (!WIFSTOPPED(st))
 			continue;
 		sig = WSTOPSIG(st);
+		if (st >> 16 == PTRACE_EVENT_CLONE)
+			ptrace(PTRACE_GETEVENTMSG, th->tid, 0, &th->cloned);
 		if (st >> 16 ? resume == PTRACE_CONT : sig == SIGTRAP)
 			return true;
 		if (!(st >> 16) && !th->held_sig &&
@@ -83,8 +87,50 @@ static void reissue_eintr(struct user_regs_struct *r)
 	}
 }
 
-/* Seizes and stops the threads of t->pid not yet held; how many, or -1. */
-static int seize_new(struct pt_target *t, char *err)
+/* Seizes and stops thread tid of t->pid: 1, 0 if it is gone, -1 (err). */
+static int hold_thread(struct pt_target *t, pid_t tid, char *err)
+{
+	struct pt_thread *th;
+
+	if (ptrace(PTRACE_SEIZE, tid, 0, 0)) {
+		if (errno == ESRCH)
+			return 0; /* exited meanwhile */
+		snprintf(err, PT_ERR_LEN, "process %d: cannot trace thread %d: %s%s", t->pid, tid,
+			 strerror(errno),
+			 errno == EPERM ? " (another user's process, or ptrace forbidden "
+					  "by kernel.yama.ptrace_scope)"
+					: "");
+		return -1;
+	}
+	if (t->nthreads == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		struct pt_thread *more = realloc(t->threads, cap * sizeof(*more));
+
+		if (!more) {
+			ptrace(PTRACE_DETACH, tid, 0, 0);
+			snprintf(err, PT_ERR_LEN, "out of memory");
+			return -1;
+		}
+		t->threads = more;
+		t->cap = cap;
+	}
+	th = &t->threads[t->nthreads++];
+	memset(th, 0, sizeof(*th));
+	th->tid = tid;
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) || !wait_stopped(th, PTRACE_CONT) ||
+	    ptrace(PTRACE_GETREGS, tid, 0, &th->regs)) {
+		/* Gone while being stopped: not a thread to hold. */
+		ptrace(PTRACE_DETACH, tid, 0, 0);
+		t->nthreads--;
+		return 0;
+	}
+	reissue_eintr(&th->regs);
+	return 1;
+}
+
+/* Seizes and stops the threads of t->pid not yet held (all of them, or
+ * with one the first that can be); how many, or -1. */
+static int seize_new(struct pt_target *t, bool one, char *err)
 {
 	char path[64];
 	struct dirent *d;
@@ -98,48 +144,18 @@ static int seize_new(struct pt_target *t, char *err)
 			 errno == ENOENT ? "no such process" : strerror(errno));
 		return -1;
 	}
-	while ((d = readdir(dir))) {
+	while ((d = readdir(dir)) && !(one && added)) {
 		pid_t tid = (pid_t)atoi(d->d_name);
-		struct pt_thread *th;
+		int r;
 
 		if (tid <= 0 || find(t, tid))
 			continue;
-		if (ptrace(PTRACE_SEIZE, tid, 0, 0)) {
-			if (errno == ESRCH)
-				continue; /* exited meanwhile */
-			snprintf(err, PT_ERR_LEN, "process %d: cannot trace thread %d: %s%s",
-				 t->pid, tid, strerror(errno),
-				 errno == EPERM ? " (another user's process, or ptrace forbidden "
-						  "by kernel.yama.ptrace_scope)"
-						: "");
+		r = hold_thread(t, tid, err);
+		if (r < 0) {
 			closedir(dir);
 			return -1;
 		}
-		if (t->nthreads == t->cap) {
-			size_t cap = t->cap ? t->cap * 2 : 16;
-			struct pt_thread *more = realloc(t->threads, cap * sizeof(*more));
-
-			if (!more) {
-				ptrace(PTRACE_DETACH, tid, 0, 0);
-				snprintf(err, PT_ERR_LEN, "out of memory");
-				closedir(dir);
-				return -1;
-			}
-			t->threads = more;
-			t->cap = cap;
-		}
-		th = &t->threads[t->nthreads++];
-		memset(th, 0, sizeof(*th));
-		th->tid = tid;
-		if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) || !wait_stopped(th, PTRACE_CONT) ||
-		    ptrace(PTRACE_GETREGS, tid, 0, &th->regs)) {
-			/* Gone while being stopped: not a thread to hold. */
-			ptrace(PTRACE_DETACH, tid, 0, 0);
-			t->nthreads--;
-			continue;
-		}
-		reissue_eintr(&th->regs);
-		added++;
+		added += r;
 	}
 	closedir(dir);
 	return added;
@@ -185,15 +201,15 @@ static int find_syscall_insn(struct pt_target *t, char *err)
 	return -1;
 }
 
-int pt_seize(pid_t pid, struct pt_target *t, char *err)
+static int seize(pid_t pid, struct pt_target *t, bool one, char *err)
 {
 	int added;
 
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
 	do
-		added = seize_new(t, err);
-	while (added > 0);
+		added = seize_new(t, one, err);
+	while (added > 0 && !one);
 	if (added == 0 && !t->nthreads) {
 		snprintf(err, PT_ERR_LEN, "process %d: no such process", pid);
 		added = -1;
@@ -203,6 +219,11 @@ int pt_seize(pid_t pid, struct pt_target *t, char *err)
 		return -1;
 	}
 	return 0;
+}
+
+int pt_seize(pid_t pid, struct pt_target *t, char *err)
+{
+	return seize(pid, t, false, err);
 }
 
 void pt_release(struct pt_target *t)
@@ -259,4 +280,81 @@ long pt_syscall(struct pt_target *t, struct pt_thread *th, long nr, const long a
 	}
 	*ok = true;
 	return (long)r.rax;
+}
+
+/* Kills the copy child and has its parent, held in t, wait for it: its
+ * parent is told nothing (exit signal 0), so nothing else would. */
+static int snapshot_reap(struct pt_target *t, pid_t child, pid_t nspid, char *err)
+{
+	const long args[6] = { P_PID, nspid, 0, WEXITED | __WALL };
+	bool ok;
+	long r;
+
+	kill(child, SIGKILL);
+	while (waitpid(child, NULL, __WALL) < 0 && errno == EINTR)
+		;
+	r = pt_syscall(t, &t->threads[0], SYS_waitid, args, &ok, err);
+	if (ok && r < 0)
+		snprintf(err, PT_ERR_LEN, "process %d: waitid for its copy %d: %s", t->pid, nspid,
+			 strerror((int)-r));
+	return ok && r == 0 ? 0 : -1;
+}
+
+pid_t pt_snapshot(struct pt_target *t, pid_t *nspid, char *err)
+{
+	/* No CLONE_VM: the copy-on-write copy. CLONE_FILES: no second
+	 * reference to any of its files (a pipe's writer stays one). Exit
+	 * signal 0: its parent is not told when it goes. A stack pointer it
+	 * cannot use: should it ever run, it faults at once. */
+	const long args[6] = { CLONE_FILES, 1 };
+	struct pt_thread *th = &t->threads[0];
+	char ignored[PT_ERR_LEN];
+	pid_t child;
+	bool ok;
+	long r;
+	int st;
+
+	th->cloned = 0;
+	if (ptrace(PTRACE_SETOPTIONS, th->tid, 0, PTRACE_O_TRACECLONE)) {
+		snprintf(err, PT_ERR_LEN, "thread %d: PTRACE_SETOPTIONS: %s", th->tid,
+			 strerror(errno));
+		return -1;
+	}
+	r = pt_syscall(t, th, SYS_clone, args, &ok, err);
+	ptrace(PTRACE_SETOPTIONS, th->tid, 0, 0);
+	child = (pid_t)th->cloned;
+	if (!ok || r <= 0 || !child) {
+		if (ok)
+			snprintf(err, PT_ERR_LEN, "process %d: clone: %s", t->pid,
+				 r < 0 ? strerror((int)-r) : "no child");
+		if (child && r > 0)
+			snapshot_reap(t, child, (pid_t)r, ignored);
+		return -1;
+	}
+	/* Auto-attached, it stops before its first instruction; from then
+	 * on, crdump's end is its end. */
+	while (waitpid(child, &st, __WALL) < 0 && errno == EINTR)
+		;
+	if (!WIFSTOPPED(st) || ptrace(PTRACE_SETOPTIONS, child, 0, PTRACE_O_EXITKILL)) {
+		snprintf(err, PT_ERR_LEN, "process %d: its copy %d did not stop", t->pid, child);
+		snapshot_reap(t, child, (pid_t)r, ignored);
+		return -1;
+	}
+	*nspid = (pid_t)r;
+	return child;
+}
+
+int pt_snapshot_end(pid_t pid, pid_t child, pid_t nspid, char *err)
+{
+	struct pt_target t;
+	int ret;
+
+	if (seize(pid, &t, true, err)) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, __WALL);
+		return -1;
+	}
+	ret = snapshot_reap(&t, child, nspid, err);
+	pt_release(&t);
+	return ret;
 }

@@ -19,6 +19,7 @@ struct pt_thread {
 	struct user_regs_struct regs; /* as stopped: put back at release */
 	int held_sig; /* a signal that arrived while held: sent again at release */
 	siginfo_t held_info;
+	unsigned long cloned; /* the child a clone run inside it made */
 };
 
 struct pt_target {
@@ -45,5 +46,19 @@ void pt_release(struct pt_target *t);
  */
 long pt_syscall(struct pt_target *t, struct pt_thread *th, long nr, const long args[6], bool *ok,
 		char *err);
+
+/*
+ * A copy-on-write copy of t's memory as it is now (doc/crdump-snapshot.md):
+ * a child made by clone inside t's first thread, held stopped before it
+ * runs an instruction. Its pid (its pid inside t's namespace in *nspid),
+ * or -1 with err set.
+ */
+pid_t pt_snapshot(struct pt_target *t, pid_t *nspid, char *err);
+
+/*
+ * Kills the copy and has its parent pid, running by now, wait for it (one
+ * thread held for that call). 0, or -1 with err set.
+ */
+int pt_snapshot_end(pid_t pid, pid_t child, pid_t nspid, char *err);
 
 #endif
