@@ -749,15 +749,20 @@ static void *read_checked(struct sc_image *img, const Sc__FileSum *s, size_t *le
 	return buf;
 }
 
-/* Streams a large file through XXH3. */
+/*
+ * Streams a large file through XXH3, mapped a window at a time: the page
+ * cache is hashed where it is instead of being copied out first (a third
+ * of crload's validation of a cached 2 GiB image). Where the file cannot
+ * be mapped it is read.
+ */
 int sc_image_check_file(const struct sc_image *img, const Sc__FileSum *s, char *err)
 {
-	size_t chunk = 8 << 20;
+	const size_t window = 64 << 20;
 	int fd = openat(img->dirfd, s->name, O_RDONLY | O_CLOEXEC);
 	XXH3_state_t st;
 	struct stat sb;
 	uint64_t off = 0;
-	char *buf;
+	char *buf = NULL;
 
 	if (fd < 0)
 		return fail(err, "%s: %s", s->name, strerror(errno));
@@ -766,22 +771,30 @@ int sc_image_check_file(const struct sc_image *img, const Sc__FileSum *s, char *
 		return fail(err, "%s: size %lld, the inventory says %llu", s->name,
 			    (long long)sb.st_size, (unsigned long long)s->size);
 	}
-	buf = mmap(NULL, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (buf == MAP_FAILED) {
-		close(fd);
-		return fail(err, "%s: out of memory", s->name);
-	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	XXH3_64bits_reset(&st);
 	while (off < s->size) {
-		ssize_t r = pread(fd, buf, chunk, (off_t)off);
+		size_t len = s->size - off < window ? s->size - off : window;
+		void *map = buf ? MAP_FAILED
+				: mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd,
+				       (off_t)off);
+		ssize_t r;
 
+		if (map != MAP_FAILED) {
+			XXH3_64bits_update(&st, map, len);
+			munmap(map, len);
+			off += len;
+			continue;
+		}
+		if (!buf && (buf = malloc(window)) == NULL)
+			break;
+		r = pread(fd, buf, window, (off_t)off);
 		if (r <= 0)
 			break;
 		XXH3_64bits_update(&st, buf, (size_t)r);
 		off += (uint64_t)r;
 	}
-	munmap(buf, chunk);
+	free(buf);
 	close(fd);
 	if (off != s->size)
 		return fail(err, "%s: cannot read", s->name);
