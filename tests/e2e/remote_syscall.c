@@ -24,6 +24,26 @@
 
 #define STEPS 400000
 
+/* Is addr inside pid's [vdso] mapping? */
+static bool in_vdso(pid_t pid, uint64_t addr)
+{
+	char path[64], line[512];
+	bool in = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	while (f && !in && fgets(line, sizeof(line), f)) {
+		unsigned long start, end;
+
+		in = strstr(line, "[vdso]") && sscanf(line, "%lx-%lx", &start, &end) == 2 &&
+		     addr >= start && addr < end;
+	}
+	if (f)
+		fclose(f);
+	return in;
+}
+
 struct child_info {
 	uint64_t handler, altstack;
 };
@@ -109,6 +129,13 @@ int main(void)
 	usleep(20000);
 	if (pt_seize(pid, &t, err)) {
 		fprintf(stderr, "remote_syscall: %s\n", err);
+		return 1;
+	}
+	/* Found with libelf in the vDSO, which the child has (it was forked
+	 * from this process, which has one). */
+	if (!in_vdso(pid, t.syscall_insn)) {
+		fprintf(stderr, "remote_syscall: the syscall instruction %#llx is not in the vDSO\n",
+			(unsigned long long)t.syscall_insn);
 		return 1;
 	}
 	if (remote(&t, SYS_getpid, 0, 0, 0, 0) != pid) {

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
-#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -161,46 +160,6 @@ static int seize_new(struct pt_target *t, bool one, char *err)
 	return added;
 }
 
-/* The first `syscall` instruction (0f 05) in the target's executable
- * mappings: every process has one, in its libc, its own code or the vDSO. */
-static int find_syscall_insn(struct pt_target *t, char *err)
-{
-	char path[64], line[512], buf[65536];
-	FILE *maps;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
-	maps = fopen(path, "re");
-	if (!maps) {
-		snprintf(err, PT_ERR_LEN, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof(line), maps)) {
-		unsigned long start, end;
-		char prot[5];
-
-		if (sscanf(line, "%lx-%lx %4s", &start, &end, prot) != 3 || prot[2] != 'x')
-			continue;
-		for (unsigned long at = start; at < end; at += sizeof(buf) - 1) {
-			size_t want = end - at < sizeof(buf) ? end - at : sizeof(buf);
-			struct iovec local = { buf, want }, remote = { (void *)at, want };
-			ssize_t n = process_vm_readv(t->pid, &local, 1, &remote, 1, 0);
-
-			for (ssize_t i = 0; i + 1 < n; i++) {
-				if ((unsigned char)buf[i] == 0x0f && buf[i + 1] == 0x05) {
-					t->syscall_insn = at + (unsigned long)i;
-					fclose(maps);
-					return 0;
-				}
-			}
-			if (n <= 0)
-				break;
-		}
-	}
-	fclose(maps);
-	snprintf(err, PT_ERR_LEN, "process %d: no syscall instruction in its code", t->pid);
-	return -1;
-}
-
 static int seize(pid_t pid, struct pt_target *t, bool one, char *err)
 {
 	int added;
@@ -214,7 +173,7 @@ static int seize(pid_t pid, struct pt_target *t, bool one, char *err)
 		snprintf(err, PT_ERR_LEN, "process %d: no such process", pid);
 		added = -1;
 	}
-	if (added < 0 || find_syscall_insn(t, err)) {
+	if (added < 0 || pt_find_syscall_insn(pid, &t->syscall_insn, err)) {
 		pt_release(t);
 		return -1;
 	}

@@ -47,6 +47,10 @@ void pt_release(struct pt_target *t);
 long pt_syscall(struct pt_target *t, struct pt_thread *th, long nr, const long args[6], bool *ok,
 		char *err);
 
+/* syscall_insn.c: a `syscall` instruction in pid's own code (its vDSO's,
+ * found with libelf, else any); 0, or -1 with err set. */
+int pt_find_syscall_insn(pid_t pid, uint64_t *addr, char *err);
+
 /*
  * A copy-on-write copy of t's memory as it is now (doc/crdump-snapshot.md):
  * a child made by clone inside t's first thread, held stopped before it
