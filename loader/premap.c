@@ -448,11 +448,12 @@ static int map_tail_page(struct restore_ctx *ctx, struct ranges *busy, struct ra
 
 static void __attribute__((noreturn)) enter_blob(uint64_t entry, uint64_t args, uint64_t stack)
 {
+	/* args goes in rdi by its constraint: moved there by hand, it could
+	 * overwrite entry or stack if the compiler had put one in rdi. */
 	__asm__ volatile("mov %0, %%rsp\n\t"
-			 "mov %1, %%rdi\n\t"
-			 "jmp *%2"
+			 "jmp *%1"
 			 :
-			 : "r"(stack), "r"(args), "r"(entry)
+			 : "r"(stack), "r"(entry), "D"(args)
 			 : "memory");
 	__builtin_unreachable();
 }
