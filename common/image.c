@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,6 +198,41 @@ static int check_pending(const ProtobufCBinaryData *s, size_t n, int tid, char *
 	return 0;
 }
 
+/* Timers the restorer can make again: a clock it can use, a way of
+ * telling it knows, a signal, a thread of the process, times in range. */
+static int check_posix_timers(const Sc__ProcCore *c, char *err)
+{
+	if (c->n_posix_timers > SC_MAX_POSIX_TIMERS)
+		return fail(err, "%zu POSIX timers", c->n_posix_timers);
+	for (size_t i = 0; i < c->n_posix_timers; i++) {
+		const Sc__PosixTimer *t = c->posix_timers[i];
+		uint32_t how = t->notify & ~4U;
+		bool to_thread = t->notify & 4, known = false;
+
+		if (t->id < 0 || !sc_timer_clock_ok(t->clock))
+			return fail(err, "POSIX timer %d: clock %d", t->id, t->clock);
+		if ((t->notify & ~6U) > 1 || how > 2 || (to_thread && how != 0) ||
+		    to_thread != t->has_tid)
+			return fail(err, "POSIX timer %d: notify %u", t->id, t->notify);
+		if (how != 1 && (t->signo < 1 || t->signo > 64 || t->signo == SIGKILL ||
+				 t->signo == SIGSTOP))
+			return fail(err, "POSIX timer %d: signal %u", t->id, t->signo);
+		for (size_t k = 0; to_thread && k < c->n_threads; k++)
+			known |= c->threads[k]->tid == t->tid;
+		if (to_thread && !known)
+			return fail(err, "POSIX timer %d: thread %d is not one of the process's",
+				    t->id, t->tid);
+		if (t->value_ns > SC_TIMER_MAX_NS || t->interval_ns > SC_TIMER_MAX_NS)
+			return fail(err, "POSIX timer %d: %llu ns every %llu ns", t->id,
+				    (unsigned long long)t->value_ns,
+				    (unsigned long long)t->interval_ns);
+		for (size_t j = 0; j < i; j++)
+			if (c->posix_timers[j]->id == t->id)
+				return fail(err, "POSIX timer %d listed twice", t->id);
+	}
+	return 0;
+}
+
 int sc_check_core(const Sc__ProcCore *c, int pid, char *err)
 {
 	if (c->pid != pid)
@@ -260,6 +296,8 @@ int sc_check_core(const Sc__ProcCore *c, int pid, char *err)
 			if (c->itimers[j]->which == t->which)
 				return fail(err, "interval timer %u listed twice", t->which);
 	}
+	if (check_posix_timers(c, err))
+		return -1;
 	if (c->cwd[0] != '/')
 		return fail(err, "cwd \"%s\" is not absolute", c->cwd);
 	if (c->umask > 0777)

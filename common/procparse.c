@@ -587,3 +587,72 @@ int pp_parse_syscall(const char *buf, size_t len, struct pp_syscall *sc)
 	}
 	return 0;
 }
+
+/* "KEY: " at *p, on to the value. */
+static bool key(const char **p, const char *end, const char *k)
+{
+	size_t n = strlen(k);
+
+	if ((size_t)(end - *p) < n || memcmp(*p, k, n))
+		return false;
+	*p += n;
+	skip_spaces(p, end);
+	return true;
+}
+
+/* A decimal that may be negative and fits an int32. */
+static int dec_i32(const char **p, const char *end, int *v)
+{
+	bool neg = *p < end && **p == '-';
+	uint64_t x;
+
+	*p += neg;
+	if (dec_u64(p, end, &x) || x > (neg ? 1ULL << 31 : INT32_MAX))
+		return -EINVAL;
+	*v = neg ? (int)(0 - x) : (int)x;
+	return 0;
+}
+
+int pp_next_timer(const char *buf, size_t len, size_t *pos, struct pp_timer *t)
+{
+	static const char *const kinds[] = { "signal/", "none/", "thread/" };
+	const char *line, *p, *end;
+	size_t ll;
+	uint64_t v;
+	int n;
+
+	if (!(line = pp_next_line(buf, len, pos, &ll)))
+		return 0;
+	p = line, end = line + ll;
+	if (!key(&p, end, "ID:") || dec_i32(&p, end, &t->id) || p != end || t->id < 0)
+		return -1;
+	if (!(line = pp_next_line(buf, len, pos, &ll)))
+		return -1;
+	p = line, end = line + ll;
+	if (!key(&p, end, "signal:") || dec_u64(&p, end, &v) || v > 64 || expect(&p, end, '/') ||
+	    hex_u64(&p, end, &t->sigev_value) || p != end)
+		return -1;
+	t->signo = (int)v;
+	if (!(line = pp_next_line(buf, len, pos, &ll)))
+		return -1;
+	p = line, end = line + ll;
+	if (!key(&p, end, "notify:"))
+		return -1;
+	for (n = 0; n < 3 && !key(&p, end, kinds[n]); n++)
+		;
+	if (n == 3)
+		return -1;
+	t->notify = (uint32_t)n; /* SIGEV_SIGNAL 0, SIGEV_NONE 1, SIGEV_THREAD 2 */
+	if (key(&p, end, "tid."))
+		t->notify |= 4; /* SIGEV_THREAD_ID */
+	else if (!key(&p, end, "pid."))
+		return -1;
+	if (dec_i32(&p, end, &t->notify_pid) || p != end)
+		return -1;
+	if (!(line = pp_next_line(buf, len, pos, &ll)))
+		return -1;
+	p = line, end = line + ll;
+	if (!key(&p, end, "ClockID:") || dec_i32(&p, end, &t->clock) || p != end)
+		return -1;
+	return 1;
+}

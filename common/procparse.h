@@ -143,4 +143,14 @@ struct pp_syscall {
 
 int pp_parse_syscall(const char *buf, size_t len, struct pp_syscall *sc);
 
+/* One timer of /proc/PID/timers (timer_create(2)). */
+struct pp_timer {
+	int id, clock, signo;
+	uint32_t notify; /* SIGEV_* as timer_create took it */
+	int notify_pid;	 /* the process, or with SIGEV_THREAD_ID the thread, told */
+	uint64_t sigev_value;
+};
+/* The next timer from *pos: 1, 0 at the end, -1 if it is not one. */
+int pp_next_timer(const char *buf, size_t len, size_t *pos, struct pp_timer *t);
+
 #endif

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -122,6 +123,8 @@ static const char *step_name(int step)
 		return "queuing pending signals again";
 	case RST_RELEASE:
 		return "waiting for the rest of the tree";
+	case RST_TIMERS:
+		return "making the POSIX timers again";
 	}
 	return "?";
 }
@@ -243,6 +246,16 @@ static int preflight(struct sc_image *img, const struct crload_opts *opts, char 
 		    fd_path_preflight(p->fds, opts->allow_changed_files, err) ||
 		    fd_inet_preflight(p->fds, opts->tcp_established, err))
 			return -1;
+		/* The restorer makes each timer under its id, which takes a
+		 * kernel that lets it choose (Linux 6.15). */
+		if (p->core->n_posix_timers &&
+		    prctl(SC_PR_TIMER_CREATE_RESTORE_IDS, 2 /* GET */, 0, 0, 0) < 0) {
+			snprintf(err, SC_ERR_LEN,
+				 "process %d has POSIX timers, and this kernel cannot make them "
+				 "again under their ids (PR_TIMER_CREATE_RESTORE_IDS, Linux 6.15)",
+				 p->pid);
+			return -1;
+		}
 	}
 	return 0;
 }

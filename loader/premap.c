@@ -309,8 +309,8 @@ static int premap_vma(struct premap *pm, const Sc__Vma *v, uint64_t temp, char *
 /* Region layout: code | args | arrays | xsave copies | pending signals | auxv | stacks |
  * vdso scratch. */
 struct blob_layout {
-	uint64_t code, args, unmap, moves, vdso, threads, xsave, pending, auxv, stacks, scratch,
-		size;
+	uint64_t code, args, unmap, moves, vdso, threads, xsave, pending, timers, auxv, stacks,
+		scratch, size;
 };
 
 static void layout_blob(struct blob_layout *b, const Sc__ProcCore *c, const Sc__Mm *mm,
@@ -336,6 +336,8 @@ static void layout_blob(struct blob_layout *b, const Sc__ProcCore *c, const Sc__
 	for (size_t i = 0; i < c->n_threads; i++)
 		off += c->threads[i]->n_pending_signals * SC_SIGINFO_SIZE;
 	off += c->n_shared_pending_signals * SC_SIGINFO_SIZE;
+	b->timers = align_up(off, 64);
+	off = b->timers + c->n_posix_timers * sizeof(struct rst_timer);
 	b->auxv = align_up(off, 64);
 	off = b->auxv;
 	off = align_up(off + mm->n_auxv * 8, SC_PAGE_SIZE);
@@ -613,6 +615,21 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 	a->shared_pending = ps;
 	a->n_shared_pending = (uint32_t)c->n_shared_pending_signals;
 	copy_siginfos(ps, c->shared_pending_signals, c->n_shared_pending_signals);
+	struct rst_timer *tm = (struct rst_timer *)(blob + bl.timers);
+	for (size_t i = 0; i < c->n_posix_timers; i++) {
+		const Sc__PosixTimer *pt = c->posix_timers[i];
+
+		tm[i] = (struct rst_timer){ .id = pt->id,
+					    .clock = pt->clock,
+					    .notify = (int32_t)pt->notify,
+					    .signo = (int32_t)pt->signo,
+					    .tid = pt->tid,
+					    .sigev_value = pt->sigev_value,
+					    .value_ns = pt->value_ns,
+					    .interval_ns = pt->interval_ns };
+	}
+	a->timers = blob + bl.timers;
+	a->n_timers = (uint32_t)c->n_posix_timers;
 
 	memcpy((void *)(blob + bl.auxv), mm->auxv, mm->n_auxv * 8);
 	a->mm_map = (struct sc_prctl_mm_map){

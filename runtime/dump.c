@@ -226,7 +226,7 @@ void rt_dump_image(void)
 	memset(im, 0, sizeof(*im));
 	im->fd = im->dirfd = -1;
 	im->pid = (int)sc_sys0(__NR_getpid);
-	rt_src_self(im->pid);
+	rt_src_self(im->pid, rt_interval_timer());
 	rt_dump_res.err = 0;
 	rt_dump_res.detail[0] = '\0';
 	if (rt_tree_is_member()) {

@@ -139,6 +139,8 @@ struct sc_kernel_sigaction;
 int rt_add_sigaction(Sc__SigActs *acts, unsigned sig, const struct sc_kernel_sigaction *ksa);
 /* dump_sysv.c: the SysV segments mm's VMAs attach, into mm->sysv_shm. */
 int rt_dump_sysv(Sc__Mm *mm);
+/* dump_timers.c: the POSIX timers into core->posix_timers. */
+int rt_dump_posix_timers(Sc__ProcCore *core);
 int rt_dump_core(Sc__ProcCore *core);
 int rt_dump_sigacts(Sc__SigActs *acts);
 /* why: room for the reason when a descriptor is refused */

@@ -105,7 +105,7 @@ int rt_dump_proc_state(Sc__ProcCore *core)
 		return n < 0 ? (int)n : -EIO;
 	cwd[n] = '\0';
 	core->cwd = cwd;
-	if ((n = dump_itimers(core)))
+	if ((n = dump_itimers(core)) || (n = rt_dump_posix_timers(core)))
 		return (int)n;
 	if (rt_src.remote)
 		return remote_ids(core);

@@ -3,11 +3,11 @@
 #include "dump_source.h"
 #include "rt.h"
 
-struct rt_source rt_src = { .proc = "/proc/self", .mem_fd = -1 };
+struct rt_source rt_src = { .proc = "/proc/self", .mem_fd = -1, .own_timer = -1 };
 
-void rt_src_self(int pid)
+void rt_src_self(int pid, int own_timer)
 {
-	rt_src = (struct rt_source){ .pid = pid, .mem_fd = -1 };
+	rt_src = (struct rt_source){ .pid = pid, .mem_fd = -1, .own_timer = own_timer };
 	rt_stpcpy(rt_src.proc, "/proc/self");
 }
 

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/time.h>
+#include <time.h>
 
 struct rt_source {
 	int pid; /* the process being dumped */
@@ -27,12 +28,16 @@ struct rt_source {
 	uint64_t brk; /* remote: its program break, asked for inside it */
 	struct itimerval itimers[3]; /* remote: getitimer(2) of each, asked inside it */
 	bool refuse_tcp; /* crdump without --tcp-established */
+	/* POSIX timer id's time left and interval, asked inside the process
+	 * (crdump); NULL: the calling process's own (timer_gettime). */
+	int (*timer_gettime)(int id, struct itimerspec *its);
+	int own_timer; /* the dumper's own timer, not the app's; -1: none */
 };
 
 extern struct rt_source rt_src;
 
-/* Points the dump halves at the calling process. */
-void rt_src_self(int pid);
+/* Points the dump halves at the calling process; own_timer as above. */
+void rt_src_self(int pid, int own_timer);
 /* "<proc>/<rest>" into buf (RT_MAX_PATH bytes); returns buf. */
 char *rt_src_path(char *buf, const char *rest);
 /* The descriptor that stands for the dumped process's fd n here. */

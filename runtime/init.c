@@ -48,7 +48,8 @@ static char ckpt_stack[256 << 10] __attribute__((aligned(64)));
 /* SELFCKPT_INTERVAL ticks: a POSIX timer sending the trigger signal with
  * this value, which is not passed on to an app handler. */
 #define INTERVAL_COOKIE 0x5e1fc6bd
-static int interval_timer; /* the kernel's timer id */
+static int interval_timer = -1; /* the kernel's timer id */
+static int interval_pid;	 /* whose: a forked child has none */
 
 static const struct {
 	const char *name;
@@ -299,6 +300,11 @@ static void trigger_handler(int sig, siginfo_t *si, void *uc)
 		app->sa_handler(sig);
 }
 
+int rt_interval_timer(void)
+{
+	return interval_pid == (int)sc_sys0(__NR_getpid) ? interval_timer : -1;
+}
+
 /* SELFCKPT_INTERVAL: a timer of this process (a forked child has none). */
 static void start_interval(void)
 {
@@ -307,10 +313,14 @@ static void start_interval(void)
 	struct itimerspec its = { .it_interval.tv_sec = rt_cfg.interval_sec,
 				  .it_value.tv_sec = rt_cfg.interval_sec };
 
-	if (rt_cfg.interval_sec &&
-	    (sc_sys3(__NR_timer_create, CLOCK_MONOTONIC, &ev, &interval_timer) ||
-	     sc_sys4(__NR_timer_settime, (long)interval_timer, 0, &its, NULL)))
+	if (!rt_cfg.interval_sec)
+		return;
+	if (sc_sys3(__NR_timer_create, CLOCK_MONOTONIC, &ev, &interval_timer) ||
+	    sc_sys4(__NR_timer_settime, (long)interval_timer, 0, &its, NULL)) {
 		rt_log("cannot start the SELFCKPT_INTERVAL timer; checkpoints on signal only");
+		return;
+	}
+	interval_pid = (int)sc_sys0(__NR_getpid);
 }
 
 __attribute__((constructor)) static void selfckpt_init(void)

@@ -132,6 +132,8 @@ struct rt_dump_result {
 };
 extern struct rt_dump_result rt_dump_res;
 void rt_dump_image(void);
+/* init.c: the SELFCKPT_INTERVAL timer's id, -1 if there is none. */
+int rt_interval_timer(void);
 
 /* ---- tree.c (more in dump.h) ---- */
 /* This checkpoint covers more processes than this one: the root checks

@@ -9,6 +9,7 @@
 #ifndef SELFCKPT_KERNEL_H
 #define SELFCKPT_KERNEL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* struct sigcontext (arch/x86/include/uapi/asm/sigcontext.h) */
@@ -19,6 +20,18 @@ struct sc_sigcontext {
 	uint64_t err, trapno, oldmask, cr2;
 	uint64_t fpstate; /* pointer to the XSAVE area */
 	uint64_t reserved1[8];
+};
+
+/* The kernel's struct sigevent, for timer_create(2). */
+struct sc_sigevent {
+	uint64_t value;
+	int32_t signo, notify;
+	int32_t tid; /* SIGEV_THREAD_ID */
+	int32_t pad[11];
+};
+
+struct sc_itimerspec {
+	int64_t interval_sec, interval_nsec, value_sec, value_nsec;
 };
 
 struct sc_stack {
@@ -64,6 +77,20 @@ struct sc_fpx_sw_bytes {
 #define SC_SIGINFO_SIZE 128 /* siginfo_t */
 #define SC_MAX_PENDING 1024 /* queued signals kept per thread or process */
 #define SC_ITIMER_MAX_US (1ULL << 60) /* beyond what setitimer takes back */
+#define SC_TIMER_MAX_NS (1ULL << 62)  /* a timespec's seconds fit, as timer_settime wants */
+#define SC_MAX_POSIX_TIMERS 65536
+
+/* A POSIX timer's clock that the restored process can make it on again:
+ * the system clocks (REALTIME, MONOTONIC, BOOTTIME, their ALARM kinds,
+ * TAI), and its own CPU clock, which the kernel keeps as pid 0's
+ * (~0 << 3 | PROF 0, VIRT 1 or SCHED 2: -8, -7, -6). */
+static inline bool sc_timer_clock_ok(int clock)
+{
+	return clock == 0 || clock == 1 || clock == 7 || clock == 8 || clock == 9 ||
+	       clock == 11 || (clock >= -8 && clock <= -6);
+}
+/* prctl: timer_create takes the id it is given (Linux 6.16) */
+#define SC_PR_TIMER_CREATE_RESTORE_IDS 77
 
 #define SC_USER_CS 0x33
 #define SC_USER_SS 0x2b

@@ -42,6 +42,12 @@ struct rst_thread {
 	uint32_t n_pending;
 };
 
+/* A POSIX timer to make again, with its id. */
+struct rst_timer {
+	int32_t id, clock, notify, signo, tid, pad;
+	uint64_t sigev_value, value_ns, interval_ns;
+};
+
 /* Steps, reported with the errno when one fails. */
 enum rst_step {
 	RST_UNMAP = 1,
@@ -52,6 +58,7 @@ enum rst_step {
 	RST_THREAD,
 	RST_SIGNALS,
 	RST_RELEASE,
+	RST_TIMERS,
 };
 
 struct rst_args {
@@ -73,6 +80,8 @@ struct rst_args {
 	uint64_t gadget_sigreturn;	/* and "mov $15, %eax; syscall" (doc/restore.md) */
 	uint64_t shared_pending;	/* siginfo_t[n_shared_pending] for the process */
 	uint32_t n_shared_pending;
+	uint32_t n_timers;
+	uint64_t timers;	/* struct rst_timer[n_timers] */
 	int32_t threads_left;	/* threads still running blob code */
 	int32_t unwatched;	/* a futex word nobody waits on (restorer.c) */
 	/* A byte from crload here means every process of the tree is

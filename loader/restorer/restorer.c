@@ -85,6 +85,46 @@ static void queue_again(struct rst_args *a, uint64_t infos, uint32_t n, long tid
 	}
 }
 
+/*
+ * The POSIX timers, each under its own id (the kernel hands out the id it
+ * is given while PR_TIMER_CREATE_RESTORE_IDS is on), once the threads
+ * they may tell exist, armed with the time they had left.
+ */
+static void make_timers(struct rst_args *a)
+{
+	struct rst_timer *t = (struct rst_timer *)a->timers;
+	long r;
+
+	if (!a->n_timers)
+		return;
+	r = sc_sys5(__NR_prctl, SC_PR_TIMER_CREATE_RESTORE_IDS, 1, 0, 0, 0);
+	if (r)
+		fail(a, RST_TIMERS, 0, r);
+	for (uint32_t i = 0; i < a->n_timers; i++) {
+		struct sc_sigevent ev;
+		int32_t id = t[i].id;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.value = t[i].sigev_value;
+		ev.signo = t[i].signo;
+		ev.notify = t[i].notify;
+		ev.tid = t[i].tid;
+		r = sc_sys3(__NR_timer_create, t[i].clock, &ev, &id);
+		if (r)
+			fail(a, RST_TIMERS, i, r);
+	}
+	sc_sys5(__NR_prctl, SC_PR_TIMER_CREATE_RESTORE_IDS, 0, 0, 0, 0);
+	for (uint32_t i = 0; i < a->n_timers; i++) {
+		struct sc_itimerspec its = {
+			(int64_t)(t[i].interval_ns / 1000000000), (int64_t)(t[i].interval_ns % 1000000000),
+			(int64_t)(t[i].value_ns / 1000000000), (int64_t)(t[i].value_ns % 1000000000),
+		};
+
+		if (t[i].value_ns && (r = sc_sys4(__NR_timer_settime, t[i].id, 0, &its, 0)))
+			fail(a, RST_TIMERS, i, r);
+	}
+}
+
 /* Per-thread kernel state that belongs to the calling thread. */
 static void set_thread_state(struct rst_args *a, struct rst_thread *t, long idx)
 {
@@ -307,6 +347,7 @@ void rst_main(struct rst_args *a)
 			fail(a, RST_CLONE, i, r);
 	}
 
+	make_timers(a);
 	sc_sys2(__NR_arch_prctl, ARCH_SET_FS, th[0].fs_base);
 	set_thread_state(a, &th[0], 0);
 	queue_again(a, a->shared_pending, a->n_shared_pending, 0, 0);

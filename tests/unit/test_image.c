@@ -1916,6 +1916,64 @@ START_TEST(core_terminal_checks)
 }
 END_TEST
 
+START_TEST(core_posix_timer_checks)
+{
+	struct fx *f = fx_new(4000);
+	char err[SC_ERR_LEN];
+	Sc__PosixTimer t = SC__POSIX_TIMER__INIT, u = SC__POSIX_TIMER__INIT;
+	Sc__PosixTimer *list[] = { &t, &u };
+	struct {
+		int clock;
+		uint32_t notify, signo;
+		bool has_tid;
+		int tid;
+		uint64_t value_ns;
+		bool ok;
+	} cases[] = {
+		{ 1, 0, 35, false, 0, 1000, true },	   /* MONOTONIC, to the process */
+		{ -6, 1, 0, false, 0, 0, true },	   /* own CPU clock, SIGEV_NONE */
+		{ 0, 4, 36, true, 4000, 5, true },	   /* to the main thread */
+		{ 11, 2, 10, false, 0, 0, true },	   /* TAI, SIGEV_THREAD */
+		{ 3, 0, 35, false, 0, 0, false },	   /* a thread's CPU clock */
+		{ -14, 0, 35, false, 0, 0, false },	   /* another process's */
+		{ 1, 4, 36, true, 4321, 0, false },	   /* not one of its threads */
+		{ 1, 4, 36, false, 0, 0, false },	   /* SIGEV_THREAD_ID without one */
+		{ 1, 0, 36, true, 4000, 0, false },	   /* a thread without SIGEV_THREAD_ID */
+		{ 1, 5, 36, true, 4000, 0, false },	   /* NONE | THREAD_ID */
+		{ 1, 0, 0, false, 0, 0, false },	   /* no signal */
+		{ 1, 0, 9, false, 0, 0, false },	   /* SIGKILL */
+		{ 1, 0, 65, false, 0, 0, false },
+		{ 1, 0, 35, false, 0, SC_TIMER_MAX_NS + 1, false },
+	};
+
+	f->core.posix_timers = list;
+	f->core.n_posix_timers = 1;
+	for (int i = 0; i < N(cases); i++) {
+		t.id = 2;
+		t.clock = cases[i].clock;
+		t.notify = cases[i].notify;
+		t.signo = cases[i].signo;
+		t.has_tid = cases[i].has_tid;
+		t.tid = cases[i].tid;
+		t.value_ns = cases[i].value_ns;
+		ck_assert_msg((sc_check_core(&f->core, 4000, err) == 0) == cases[i].ok,
+			      "case %d: %s", i, cases[i].ok ? err : "accepted");
+	}
+	t = (Sc__PosixTimer)SC__POSIX_TIMER__INIT;
+	t.signo = u.signo = 14;
+	t.clock = u.clock = 1;
+	f->core.n_posix_timers = 2;
+	u.id = 1;
+	ck_assert_msg(sc_check_core(&f->core, 4000, err) == 0, "%s", err);
+	u.id = 0;
+	ck_assert_msg(sc_check_core(&f->core, 4000, err) != 0, "accepted an id twice");
+	t.id = -1;
+	ck_assert_msg(sc_check_core(&f->core, 4000, err) != 0, "accepted id -1");
+	f->core.n_posix_timers = 0;
+	free(f);
+}
+END_TEST
+
 /* ---- sc_check_inventory ------------------------------------------------ */
 
 static int check_inv(struct fx *f, char *err)
@@ -2766,6 +2824,7 @@ static Suite *image_suite(void)
 	tcase_add_test(tc, inventory_checks);
 	tcase_add_test(tc, inventory_shell_job_checks);
 	tcase_add_test(tc, core_terminal_checks);
+	tcase_add_test(tc, core_posix_timer_checks);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("load");

@@ -1161,6 +1161,45 @@ START_TEST(sysv_shm_lines)
 }
 END_TEST
 
+START_TEST(timer_records)
+{
+	static const char two[] = "ID: 3\nsignal: 35/0000000000000007\nnotify: signal/pid.4242\n"
+				  "ClockID: 1\nID: 4\nsignal: 36/00007f0000001000\n"
+				  "notify: signal/tid.4243\nClockID: -6\n";
+	static const char none[] = "ID: 0\nsignal: 0/0000000000000000\nnotify: none/pid.9\n"
+				   "ClockID: 7\n";
+	struct pp_timer t;
+	size_t pos = 0;
+
+	ck_assert_int_eq(pp_next_timer(two, strlen(two), &pos, &t), 1);
+	ck_assert_int_eq(t.id, 3);
+	ck_assert_int_eq(t.signo, 35);
+	ck_assert_uint_eq(t.sigev_value, 7);
+	ck_assert_uint_eq(t.notify, 0);
+	ck_assert_int_eq(t.notify_pid, 4242);
+	ck_assert_int_eq(t.clock, 1);
+	ck_assert_int_eq(pp_next_timer(two, strlen(two), &pos, &t), 1);
+	ck_assert_int_eq(t.id, 4);
+	ck_assert_uint_eq(t.sigev_value, 0x7f0000001000ULL);
+	ck_assert_uint_eq(t.notify, 4); /* SIGEV_SIGNAL | SIGEV_THREAD_ID */
+	ck_assert_int_eq(t.notify_pid, 4243);
+	ck_assert_int_eq(t.clock, -6);
+	ck_assert_int_eq(pp_next_timer(two, strlen(two), &pos, &t), 0);
+	pos = 0;
+	ck_assert_int_eq(pp_next_timer(none, strlen(none), &pos, &t), 1);
+	ck_assert_uint_eq(t.notify, 1);
+	/* Cut anywhere inside a record, or garbled: not a timer. */
+	for (size_t n = 1; n < strlen(none) - 1; n++) {
+		pos = 0;
+		ck_assert_int_eq(pp_next_timer(none, n, &pos, &t), -1);
+	}
+	pos = 0;
+	ck_assert_int_eq(pp_next_timer("ID: -1\n", 7, &pos, &t), -1);
+	pos = 0;
+	ck_assert_int_eq(pp_next_timer("ID: 1\nsignal: 65/0\n", 20, &pos, &t), -1);
+}
+END_TEST
+
 static Suite *procparse_suite(void)
 {
 	Suite *s = suite_create("procparse");
@@ -1221,6 +1260,7 @@ static Suite *procparse_suite(void)
 	tcase_add_test(tc, mountinfo_lines);
 	tcase_add_test(tc, locks_owner_lines);
 	tcase_add_test(tc, sysv_shm_lines);
+	tcase_add_test(tc, timer_records);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("smaps");

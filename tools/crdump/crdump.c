@@ -323,7 +323,9 @@ static void point_source(struct cd_proc *p, pid_t pid, int mem_fd)
 				     .local_fds = p->local_fds,
 				     .n_local = p->n_local,
 				     .brk = p->brk,
-				     .refuse_tcp = !opt.tcp_established };
+				     .refuse_tcp = !opt.tcp_established,
+				     .timer_gettime = cd_timer_gettime(p),
+				     .own_timer = -1 };
 	memcpy(rt_src.itimers, p->itimers, sizeof(rt_src.itimers));
 	snprintf(rt_src.proc, sizeof(rt_src.proc), "/proc/%d", pid);
 }
@@ -402,8 +404,9 @@ static void dump_proc(struct cd_proc *p)
 		failed_step(p, "descriptors", err, why);
 	if ((err = rt_dump_mm_layout(&f->mm)))
 		failed_step(p, "memory", err, why);
+	rt_dump_res.detail[0] = '\0';
 	if ((err = rt_dump_proc_state(&f->core)))
-		failed_step(p, "process state", err, why);
+		failed_step(p, "process state", err, rt_dump_res.detail);
 	if ((err = rt_dump_terminal(&f->core)))
 		failed_step(p, "terminal", err, why);
 	if (cd_dump_threads(p, &f->core, why))

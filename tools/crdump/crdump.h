@@ -36,6 +36,9 @@ int cd_cooperative(pid_t pid, const char *dst, bool leave_running, char *err);
 int cd_tcp_hold(char *err);
 
 /* core.c */
+/* timer_gettime(2) asked inside p, for rt_src.timer_gettime. */
+typedef int timer_gettime_fn(int id, struct itimerspec *its);
+timer_gettime_fn *cd_timer_gettime(struct cd_proc *p);
 /* getitimer(2) of each timer, asked inside the process. */
 int cd_itimers(struct cd_proc *p, struct itimerval v[3], char *err);
 int cd_dump_threads(struct cd_proc *p, Sc__ProcCore *core, char *err);
