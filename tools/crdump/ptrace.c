@@ -35,15 +35,15 @@ static struct pt_thread *find(struct pt_target *t, pid_t tid)
 }
 
 /*
- * Waits until th stops for us: the PTRACE_INTERRUPT stop (resume is
- * PTRACE_CONT), or the trap after a single step (PTRACE_SINGLESTEP; an
- * event stop first, such as a group-stop of a stopped job reported late,
- * means the step has not run yet: it is asked again; a clone's event
- * stop leaves the child's pid in th->cloned). A signal arriving
- * meanwhile shows as a signal-delivery-stop: it is held back here and
- * sent again when the thread is let go (pt_release), so neither the stop
- * nor the syscalls run inside it take a signal away. False if the thread
- * is gone.
+ * Waits until th stops for us: the PTRACE_INTERRUPT stop, or a
+ * signal-delivery-stop before it (resume is PTRACE_CONT), or the trap
+ * after a single step (PTRACE_SINGLESTEP; an event stop first, such as a
+ * group-stop of a stopped job reported late, means the step has not run
+ * yet: it is asked again; a clone's event stop leaves the child's pid in
+ * th->cloned). A signal arriving meanwhile shows as a
+ * signal-delivery-stop: it is held back here and sent again when the
+ * thread is let go (pt_release), so neither the stop nor the syscalls run
+ * inside it take a signal away. False if the thread is gone.
  */
 static bool wait_stopped(struct pt_thread *th, int resume)
 {
@@ -62,11 +62,21 @@ static bool wait_stopped(struct pt_thread *th, int resume)
 		sig = WSTOPSIG(st);
 		if (st >> 16 == PTRACE_EVENT_CLONE)
 			ptrace(PTRACE_GETEVENTMSG, th->tid, 0, &th->cloned);
-		if (st >> 16 ? resume == PTRACE_CONT : sig == SIGTRAP)
+		if (st >> 16) {
+			if (resume == PTRACE_CONT)
+				return true;
+		} else if (resume == PTRACE_SINGLESTEP && sig == SIGTRAP) {
 			return true;
-		if (!(st >> 16) && !th->held_sig &&
-		    !ptrace(PTRACE_GETSIGINFO, th->tid, 0, &th->held_info))
-			th->held_sig = sig;
+		} else {
+			if (!th->held_sig && !ptrace(PTRACE_GETSIGINFO, th->tid, 0, &th->held_info))
+				th->held_sig = sig;
+			/* Stopped all the same, where the interrupt stop would
+			 * be; and any stop cancels the PTRACE_INTERRUPT still to
+			 * come, so waiting on for it would wait for ever on a
+			 * thread a timer keeps signalling. */
+			if (resume == PTRACE_CONT)
+				return true;
+		}
 		if (ptrace(resume, th->tid, 0, 0))
 			return false;
 	}
