@@ -271,6 +271,46 @@ static void show_sigacts(const Sc__SigActs *acts, struct cr_syms *syms, FILE *ou
 	}
 }
 
+static void ns_text(uint64_t ns, char *buf, size_t len)
+{
+	snprintf(buf, len, "%.3f s", (double)ns / 1e9);
+}
+
+/* Interval timers and POSIX timers, when it has any. */
+static void show_timers(const Sc__ProcCore *c, FILE *out)
+{
+	static const char *const itimer[] = { "ITIMER_REAL", "ITIMER_VIRTUAL", "ITIMER_PROF" };
+	static const char *const how[] = { "signal", "none", "thread" };
+	char a[32], b[32], sig[32];
+
+	if (!c->n_itimers && !c->n_posix_timers)
+		return;
+	fprintf(out, "  timers (%zu):\n", c->n_itimers + c->n_posix_timers);
+	for (size_t i = 0; i < c->n_itimers; i++) {
+		const Sc__Itimer *t = c->itimers[i];
+
+		ns_text(t->value_us * 1000, a, sizeof(a));
+		ns_text(t->interval_us * 1000, b, sizeof(b));
+		fprintf(out, "    %-14s in %s, every %s\n", itimer[t->which % 3], a, b);
+	}
+	for (size_t i = 0; i < c->n_posix_timers; i++) {
+		const Sc__PosixTimer *t = c->posix_timers[i];
+
+		ns_text(t->value_ns, a, sizeof(a));
+		ns_text(t->interval_ns, b, sizeof(b));
+		fprintf(out, "    POSIX id %-5d clock %d, %s", t->id, t->clock,
+			t->value_ns ? "in " : "disarmed");
+		if (t->value_ns)
+			fprintf(out, "%s, every %s", a, b);
+		if (t->notify != 1)
+			fprintf(out, ", %s %s", sig_name(t->signo, sig, sizeof(sig)),
+				how[(t->notify & 3) % 3]);
+		if (t->has_tid)
+			fprintf(out, " to thread %d", t->tid);
+		fputc('\n', out);
+	}
+}
+
 void crinfo_show_proc(const struct sc_proc_img *p, struct cr_mem *mem, struct cr_syms *syms,
 		      FILE *out)
 {
@@ -279,6 +319,7 @@ void crinfo_show_proc(const struct sc_proc_img *p, struct cr_mem *mem, struct cr
 	fprintf(out, "\nprocess %d: cwd %s, uid %u, gid %u, umask %03o\n", p->pid, c->cwd, c->uid,
 		c->gid, c->umask);
 	show_threads(c, mem, syms, out);
+	show_timers(c, out);
 	show_memory(p->mm, p->pm, out);
 	show_fds(p->fds, out);
 	show_sigacts(p->acts, syms, out);

@@ -120,6 +120,28 @@ t_show() {
 	done
 }
 
+# show lists the timers: ptimer's four POSIX timers, as it made them.
+t_show_timers() {
+	local T=$root/timers app st=0
+	mkdir -p "$T"
+	(cd "$T" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$T/log" SELFCKPT_DIR="$T/img" \
+		"$E2E_BIN/ptimer" >"$T/out" 2>"$T/err" </dev/null) &
+	app=$!
+	wait_for test -e "$T/ready" || { say "ptimer never ready"; kill -KILL $app; return 1; }
+	kill -USR2 $app
+	wait_for grep -q ': checkpoint /' "$T/log" || st=1
+	kill -KILL $app
+	wait $app 2>/dev/null
+	[ $st -eq 0 ] || { say "no checkpoint of ptimer"; return 1; }
+	"$CRINFO" show "$T/img/latest" >"$T/show" || { say "show failed"; return 1; }
+	[ "$(grep -c '^    POSIX id ' "$T/show")" -eq 4 ] &&
+		grep -qE '^    POSIX id [0-9]+ +clock 7, disarmed, SIGRTMIN\+1 signal$' "$T/show" &&
+		grep -qE '^    POSIX id [0-9]+ +clock 1, in .*, every 0\.003 s, SIGRTMIN\+2 signal to thread [0-9]+$' \
+			"$T/show" &&
+		grep -qE '^    POSIX id [0-9]+ +clock -6, in 3[0-9]{3}\.[0-9]+ s, every 0\.000 s$' "$T/show" ||
+		{ say "show lacks the timers:"; sed -n '/timers/,/memory/p' "$T/show" >&2; return 1; }
+}
+
 flip() { # FILE OFFSET
 	local b
 	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
@@ -200,7 +222,7 @@ t_bad_input() {
 }
 
 if prepare; then
-	for t in bt bt_crdump json show check verify bad_input; do
+	for t in bt bt_crdump json show show_timers check verify bad_input; do
 		"t_$t"
 		result "$t" $?
 	done
