@@ -377,6 +377,7 @@ static void fill_thread(struct rst_thread *t, const Sc__ThreadCore *tc, uint64_t
 	t->altstack.ss_sp = tc->altstack_sp;
 	t->altstack.ss_size = tc->altstack_size;
 	t->altstack.ss_flags = (int32_t)tc->altstack_flags;
+	t->frame_below_sp = tc->has_runtime_thread && tc->runtime_thread;
 	t->regs.r8 = r->r8, t->regs.r9 = r->r9, t->regs.r10 = r->r10, t->regs.r11 = r->r11;
 	t->regs.r12 = r->r12, t->regs.r13 = r->r13, t->regs.r14 = r->r14, t->regs.r15 = r->r15;
 	t->regs.rdi = r->rdi, t->regs.rsi = r->rsi, t->regs.rbp = r->rbp, t->regs.rbx = r->rbx;

@@ -40,6 +40,10 @@ struct rst_thread {
 	char name[16];
 	uint64_t pending;	/* siginfo_t[n_pending] queued to it again */
 	uint32_t n_pending;
+	/* The runtime's checkpointing thread: it stopped on the runtime's
+	 * own stack, which has room, maybe inside a handler of the app's on
+	 * the alternate stack, whose frames must stay as they are. */
+	uint32_t frame_below_sp;
 };
 
 /* A POSIX timer to make again, with its id. */

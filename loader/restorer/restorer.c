@@ -146,13 +146,17 @@ static void set_thread_state(struct rst_args *a, struct rst_thread *t, long idx)
  * alternate stack if it has one and is not running on it, else below the
  * red zone of its stack. The frame is some kilobytes (the XSAVE area): a
  * goroutine's stack of 2 KiB has no room for it below its pointer, and
- * Go gives every thread an alternate stack for exactly that reason.
+ * Go gives every thread an alternate stack for exactly that reason. Not
+ * for the runtime's checkpointing thread: it left whatever it ran on
+ * (perhaps the app's handler on the alternate stack, whose frames the
+ * top of that stack holds) for the runtime's own stack, which has room.
  */
 static uint64_t frame_top(const struct rst_thread *t)
 {
 	uint64_t sp = t->regs.rsp, base = t->altstack.ss_sp, size = t->altstack.ss_size;
 
-	if (!(t->altstack.ss_flags & SS_DISABLE_FLAG) && size && !(sp > base && sp - base <= size))
+	if (!t->frame_below_sp && !(t->altstack.ss_flags & SS_DISABLE_FLAG) && size &&
+	    !(sp > base && sp - base <= size))
 		return base + size;
 	return sp - 128;
 }
