@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -231,6 +232,11 @@ static int check_posix_timers(const Sc__ProcCore *c, char *err)
 				return fail(err, "POSIX timer %d listed twice", t->id);
 	}
 	return 0;
+}
+
+bool sc_kernel_restores_timer_ids(void)
+{
+	return prctl(SC_PR_TIMER_CREATE_RESTORE_IDS, 2 /* GET */, 0, 0, 0) >= 0;
 }
 
 int sc_check_core(const Sc__ProcCore *c, int pid, char *err)

@@ -67,6 +67,9 @@ int sc_check_inventory(const Sc__Inventory *inv, char *err);
  * image (doc/shell-job.md). */
 bool sc_top_level(const Sc__Inventory *inv, size_t i);
 int sc_check_core(const Sc__ProcCore *c, int pid, char *err);
+/* Whether this kernel lets a process choose its next POSIX timer's id
+ * (PR_TIMER_CREATE_RESTORE_IDS, Linux 6.15): restored timers need it. */
+bool sc_kernel_restores_timer_ids(void);
 int sc_check_sigacts(const Sc__SigActs *a, char *err);
 int sc_check_mm(const Sc__Mm *mm, char *err);
 /* The SysV segment VMA v attaches ("/SYSV" path, ino its id), or NULL. */

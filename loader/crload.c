@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -248,8 +247,7 @@ static int preflight(struct sc_image *img, const struct crload_opts *opts, char 
 			return -1;
 		/* The restorer makes each timer under its id, which takes a
 		 * kernel that lets it choose (Linux 6.15). */
-		if (p->core->n_posix_timers &&
-		    prctl(SC_PR_TIMER_CREATE_RESTORE_IDS, 2 /* GET */, 0, 0, 0) < 0) {
+		if (p->core->n_posix_timers && !sc_kernel_restores_timer_ids()) {
 			snprintf(err, SC_ERR_LEN,
 				 "process %d has POSIX timers, and this kernel cannot make them "
 				 "again under their ids (PR_TIMER_CREATE_RESTORE_IDS, Linux 6.15)",

@@ -156,12 +156,6 @@ static const char *probe_namespaces(bool as_nobody)
 	return WEXITSTATUS(st) ? (why[0] ? why : "the probe failed") : NULL;
 }
 
-/* Can a process choose its next timer's id (crload's restore of them)? */
-static bool timer_ids_ok(void)
-{
-	return prctl(SC_PR_TIMER_CREATE_RESTORE_IDS, 2 /* GET */, 0, 0, 0) >= 0;
-}
-
 static uint64_t cpu_xfeatures(void)
 {
 	unsigned a, b, c, d;
@@ -260,7 +254,7 @@ int crinfo_check(FILE *out)
 		vdso_desc(&vd, buf, sizeof(buf));
 		line(out, true, "vDSO", "%s; images restore on kernels with this layout", buf);
 	}
-	if (timer_ids_ok())
+	if (sc_kernel_restores_timer_ids())
 		line(out, true, "POSIX timer ids", "restored timers keep their ids");
 	else
 		bad += line(out, false, "POSIX timer ids",
@@ -308,10 +302,13 @@ int crinfo_check_image(const struct sc_image *img, FILE *out)
 		bad += line(out, !(need & ~cpu), "xsave features",
 			    "pid %d needs %#" PRIx64 ", this CPU has %#" PRIx64 "%s", p->pid, need,
 			    cpu, need & ~cpu ? ": its registers cannot be loaded here" : "");
-		if (p->core->n_posix_timers)
-			bad += line(out, timer_ids_ok(), "POSIX timer ids", "pid %d has %zu timers%s",
-				    p->pid, p->core->n_posix_timers,
-				    timer_ids_ok() ? "" : ": this kernel cannot make them again");
+		if (p->core->n_posix_timers) {
+			bool ok = sc_kernel_restores_timer_ids();
+
+			bad += line(out, ok, "POSIX timer ids", "pid %d has %zu timers%s", p->pid,
+				    p->core->n_posix_timers,
+				    ok ? "" : ": this kernel cannot make them again");
+		}
 	}
 	if (plan_pids((struct sc_image *)img, &plan, err))
 		return bad + line(out, false, "pids", "%s", err);
