@@ -6,7 +6,7 @@
 
 #include "dump.h"
 
-static Sc__ThreadCore *thread_core(const struct rt_thread *t)
+static Sc__ThreadCore *thread_core(const struct rt_thread *t, int slot)
 {
 	Sc__ThreadCore *tc = rt_alloc(sizeof(*tc));
 	Sc__GpRegs *r = rt_alloc(sizeof(*r));
@@ -42,6 +42,8 @@ static Sc__ThreadCore *thread_core(const struct rt_thread *t)
 	tc->name = rt_strdup(t->name, strnlen(t->name, sizeof(t->name)));
 	tc->has_runtime_thread = true;
 	tc->runtime_thread = t->runtime_thread;
+	if (rt_pending_of(slot, &tc->pending_signals, &tc->n_pending_signals))
+		return NULL;
 	return tc->name ? tc : NULL;
 }
 
@@ -50,6 +52,16 @@ int rt_dump_core(Sc__ProcCore *core)
 	int pid = (int)sc_sys0(__NR_getpid);
 	int err = rt_dump_proc_state(core);
 
+	if (err)
+		return err;
+	if (rt_pending_overflowed()) {
+		char *p = rt_stpcpy(rt_dump_res.detail, "more signals pending than an image keeps: ");
+
+		rt_fmt_i64(p, SC_MAX_PENDING);
+		return -E2BIG;
+	}
+	err = rt_pending_of(RT_SHARED, &core->shared_pending_signals,
+			    &core->n_shared_pending_signals);
 	if (err)
 		return err;
 	core->threads = rt_alloc(sizeof(*core->threads) * (size_t)rt_frz.nr);
@@ -62,7 +74,7 @@ int rt_dump_core(Sc__ProcCore *core)
 
 			if (t->tid <= 0 || (t->tid == pid) != (pass == 0))
 				continue;
-			if (!(core->threads[core->n_threads++] = thread_core(t)))
+			if (!(core->threads[core->n_threads++] = thread_core(t, i)))
 				return -ENOMEM;
 		}
 	}

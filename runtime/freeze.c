@@ -202,18 +202,28 @@ static void settle_one(void)
 		futex_wake(&settled, 1);
 }
 
+struct park_args {
+	unsigned gen;
+	int slot;
+	bool main_thread; /* tid == pid: sends the process's signals again */
+};
+
+/* On the park stack: the thread's pending signals are taken here, and
+ * queued again here if the process runs on. */
 static void park(void *arg)
 {
-	unsigned gen = (unsigned)(uintptr_t)arg;
+	const struct park_args *a = arg;
 
+	rt_pending_take_own(a->slot);
 	settle_one();
 	for (;;) {
 		unsigned r = __atomic_load_n(&resume_gen, __ATOMIC_ACQUIRE);
 
-		if (r == gen)
+		if (r == a->gen)
 			break;
 		futex_wait(&resume_gen, r, 0);
 	}
+	rt_pending_requeue(a->slot, a->main_thread);
 }
 
 static void signal_pending_slots(void)
@@ -236,7 +246,7 @@ static void suspend_handler(int sig, siginfo_t *si, void *ucv)
 	int saved_errno = errno;
 	int tid = rt_gettid();
 	struct rt_thread *t;
-	unsigned gen;
+	struct park_args pa;
 
 	if (tid == ckpt_tid && self_dump_active) {
 		t = &rt_frz.threads[0];
@@ -250,7 +260,7 @@ static void suspend_handler(int sig, siginfo_t *si, void *ucv)
 		return;
 	}
 
-	gen = __atomic_load_n(&freeze_gen, __ATOMIC_ACQUIRE);
+	pa.gen = __atomic_load_n(&freeze_gen, __ATOMIC_ACQUIRE);
 	signal_pending_slots();
 	t = find_thread(tid);
 	if (!t || t->parked) {
@@ -262,7 +272,9 @@ static void suspend_handler(int sig, siginfo_t *si, void *ucv)
 	__atomic_store_n(&t->parked, true, __ATOMIC_RELEASE);
 	/* Wait on a stack outside the image: this thread's own stack is
 	 * being written and must not change under the checksum. */
-	rt_call_on_stack(park, t->park_stack + PARK_STACK, (void *)(uintptr_t)gen);
+	pa.slot = (int)(t - rt_frz.threads);
+	pa.main_thread = tid == sig_pid;
+	rt_call_on_stack(park, t->park_stack + PARK_STACK, &pa);
 	if (__atomic_add_fetch(&left, 1, __ATOMIC_ACQ_REL) >= __atomic_load_n(&settled, __ATOMIC_ACQUIRE))
 		futex_wake(&left, 1);
 	errno = saved_errno;
@@ -396,9 +408,11 @@ static void drop_exited(int pid)
 }
 
 /* Per-thread state another thread of the process may read, gathered once
- * everybody is parked so that parking stays short. */
+ * everybody is parked so that parking stays short; and the checkpointing
+ * thread's pending signals and the process's. */
 static void collect_parked(void)
 {
+	rt_pending_take_all(0);
 	for (int i = 0; i < rt_frz.nr; i++) {
 		struct rt_thread *t = &rt_frz.threads[i];
 		char path[64], *p;
@@ -429,6 +443,9 @@ int rt_freeze_all(void)
 
 	/* The thread the trigger reached takes the checkpoint. */
 	ckpt_tid = rt_gettid();
+	sig_pid = pid;
+	if (rt_pending_init())
+		return -ENOMEM;
 	/* Asked here, not at start: CPUID traps to the hypervisor in a VM
 	 * (12 us here), which every exec'd program would pay. */
 	if (!xsave_cap)
@@ -497,10 +514,19 @@ int rt_freeze_all(void)
 void rt_resume_all(void)
 {
 	unsigned parked_count = 0;
+	bool main_parked = false;
 
-	for (int i = 1; i < rt_frz.nr; i++)
-		parked_count += rt_frz.threads[i].tid > 0 &&
-				__atomic_load_n(&rt_frz.threads[i].parked, __ATOMIC_ACQUIRE);
+	for (int i = 1; i < rt_frz.nr; i++) {
+		const struct rt_thread *t = &rt_frz.threads[i];
+
+		if (t->tid > 0 && __atomic_load_n(&t->parked, __ATOMIC_ACQUIRE)) {
+			parked_count++;
+			main_parked |= t->tid == sig_pid;
+		}
+	}
+	/* The process's signals go back from the main thread; if it is
+	 * gone, to this thread (the kernel refuses another sender). */
+	rt_pending_requeue(0, !main_parked);
 	__atomic_store_n(&resume_gen, __atomic_load_n(&freeze_gen, __ATOMIC_ACQUIRE),
 			 __ATOMIC_RELEASE);
 	futex_wake(&resume_gen, 0x7fffffff);
@@ -511,6 +537,7 @@ void rt_resume_all(void)
 			break;
 		futex_wait(&left, l, 10000000);
 	}
+	rt_pending_forget();
 }
 
 /*
@@ -560,5 +587,6 @@ void rt_freeze_reset_after_restore(void)
 	sig_next = sig_end = 0;
 	rt_frz.nr = 0;
 	rt_frz.threads = NULL;
+	rt_pending_forget();
 	ckpt_tid = rt_gettid();
 }

@@ -111,6 +111,19 @@ struct rt_freeze {
 
 extern struct rt_freeze rt_frz;
 
+/* ---- pending.c: signals queued and not delivered ---- */
+#define RT_SHARED (-1) /* the process's queue, not one thread's */
+int rt_pending_init(void);
+/* The calling thread's own queue into the image, as thread slot; _all: the
+ * process's too (the checkpointing thread). */
+void rt_pending_take_own(int slot);
+void rt_pending_take_all(int slot);
+bool rt_pending_overflowed(void);
+/* A process that runs on: slot's signals queued again by the thread
+ * itself, and with shared the process's (sent by the main thread). */
+void rt_pending_requeue(int slot, bool shared);
+void rt_pending_forget(void);
+
 int rt_freeze_init(void);
 int rt_freeze_all(void);
 void rt_resume_all(void);

@@ -4,8 +4,9 @@
  * with their siginfo: blocked in both threads, the process holds a
  * real-time signal queued twice with two values and SIGHUP (shared), and
  * the second thread SIGWINCH and a real-time signal of its own (tgkill,
- * sigqueue'd to it). After the stop request the second thread unblocks
- * them and must receive exactly those, once each, with their values.
+ * sigqueue'd to it), the main thread one of its own. After the stop
+ * request the second thread unblocks its signals and must receive exactly
+ * those, once each, with their values; then the main thread its own.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -16,6 +17,8 @@
 #include <unistd.h>
 
 #include "zdtm.h"
+
+#define MAIN_SIG (SIGRTMIN + 7) /* queued to the main thread only */
 
 struct got {
 	int sig, value;
@@ -43,6 +46,7 @@ static void mask_ours(int how)
 	sigaddset(&s, SIGWINCH);
 	sigaddset(&s, SIGRTMIN + 2);
 	sigaddset(&s, SIGRTMIN + 5);
+	sigaddset(&s, MAIN_SIG);
 	pthread_sigmask(how, &s, NULL);
 }
 
@@ -77,7 +81,7 @@ static void queue_to_thread(pid_t tid, int sig, int value)
 int main(int argc, char **argv)
 {
 	struct sigaction sa;
-	int sigs[] = { SIGHUP, SIGWINCH, SIGRTMIN + 2, SIGRTMIN + 5 };
+	int sigs[] = { SIGHUP, SIGWINCH, SIGRTMIN + 2, SIGRTMIN + 5, MAIN_SIG };
 
 	test_init(argc, argv);
 	memset(&sa, 0, sizeof(sa));
@@ -95,6 +99,7 @@ int main(int argc, char **argv)
 	kill(getpid(), SIGHUP);
 	queue_to_thread(worker_tid, SIGRTMIN + 5, 55);
 	syscall(SYS_tgkill, getpid(), worker_tid, SIGWINCH);
+	queue_to_thread(getpid(), MAIN_SIG, 77);
 	test_ready();
 	test_wait_stop();
 
@@ -136,5 +141,15 @@ int main(int argc, char **argv)
 	}
 	if (first11 > last22)
 		test_fail("the queued real-time signals came out of order");
+
+	sigset_t own;
+
+	sigemptyset(&own);
+	sigaddset(&own, MAIN_SIG);
+	pthread_sigmask(SIG_UNBLOCK, &own, NULL);
+	if (ngot != n + 1 || got[n].sig != MAIN_SIG || got[n].value != 77 ||
+	    got[n].tid != getpid())
+		test_fail("the main thread's own signal: %d signals in all, expected %d", ngot,
+			  n + 1);
 	test_pass();
 }
