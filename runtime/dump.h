@@ -144,7 +144,7 @@ int rt_dump_posix_timers(Sc__ProcCore *core);
 int rt_dump_core(Sc__ProcCore *core);
 int rt_dump_sigacts(Sc__SigActs *acts);
 /* pending.c: the signals taken from owner's queue (a thread slot or
- * RT_SHARED), as siginfo_t bytes. */
+ * RT_SHARED), as siginfo_t bytes; -E2BIG when more than an image keeps. */
 int rt_pending_of(int owner, ProtobufCBinaryData **out, size_t *n);
 /* why: room for the reason when a descriptor is refused */
 int rt_dump_fds(struct rt_image *img, Sc__Fds *fds, char *why);

@@ -6,7 +6,7 @@
 
 #include "dump.h"
 
-static Sc__ThreadCore *thread_core(const struct rt_thread *t, int slot)
+static Sc__ThreadCore *thread_core(const struct rt_thread *t)
 {
 	Sc__ThreadCore *tc = rt_alloc(sizeof(*tc));
 	Sc__GpRegs *r = rt_alloc(sizeof(*r));
@@ -42,9 +42,18 @@ static Sc__ThreadCore *thread_core(const struct rt_thread *t, int slot)
 	tc->name = rt_strdup(t->name, strnlen(t->name, sizeof(t->name)));
 	tc->has_runtime_thread = true;
 	tc->runtime_thread = t->runtime_thread;
-	if (rt_pending_of(slot, &tc->pending_signals, &tc->n_pending_signals))
-		return NULL;
 	return tc->name ? tc : NULL;
+}
+
+/* The signals taken from one queue; too many fail the checkpoint, saying so. */
+static int pending_of(int owner, ProtobufCBinaryData **out, size_t *n)
+{
+	int err = rt_pending_of(owner, out, n);
+
+	if (err == -E2BIG)
+		rt_fmt_i64(rt_stpcpy(rt_dump_res.detail, "more signals pending than an image keeps: "),
+			   SC_MAX_PENDING);
+	return err;
 }
 
 int rt_dump_core(Sc__ProcCore *core)
@@ -54,14 +63,7 @@ int rt_dump_core(Sc__ProcCore *core)
 
 	if (err)
 		return err;
-	if (rt_pending_overflowed()) {
-		char *p = rt_stpcpy(rt_dump_res.detail, "more signals pending than an image keeps: ");
-
-		rt_fmt_i64(p, SC_MAX_PENDING);
-		return -E2BIG;
-	}
-	err = rt_pending_of(RT_SHARED, &core->shared_pending_signals,
-			    &core->n_shared_pending_signals);
+	err = pending_of(RT_SHARED, &core->shared_pending_signals, &core->n_shared_pending_signals);
 	if (err)
 		return err;
 	core->threads = rt_alloc(sizeof(*core->threads) * (size_t)rt_frz.nr);
@@ -71,11 +73,16 @@ int rt_dump_core(Sc__ProcCore *core)
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < rt_frz.nr; i++) {
 			const struct rt_thread *t = &rt_frz.threads[i];
+			Sc__ThreadCore *tc;
 
 			if (t->tid <= 0 || (t->tid == pid) != (pass == 0))
 				continue;
-			if (!(core->threads[core->n_threads++] = thread_core(t, i)))
+			if (!(tc = thread_core(t)))
 				return -ENOMEM;
+			err = pending_of(i, &tc->pending_signals, &tc->n_pending_signals);
+			if (err)
+				return err;
+			core->threads[core->n_threads++] = tc;
 		}
 	}
 	if (core->threads[0]->tid != pid)

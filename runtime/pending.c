@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "dump.h"
@@ -25,15 +26,19 @@
 
 /* Whatever the kernel cannot hand over or the runtime keeps. */
 #define UNTAKEN (1ULL << (SIGKILL - 1) | 1ULL << (SIGSTOP - 1))
+/* The pool holds as many as RLIMIT_SIGPENDING lets be queued, up to this:
+ * a process that runs on gets them back in their order even when there
+ * are more than an image keeps. */
+#define POOL_MAX (1U << 17)
+#define NOBODY (-2) /* a slot claimed for a signal that was not there */
 
 struct taken {
-	int owner; /* the thread's slot in rt_frz.threads, or RT_SHARED */
+	int owner; /* the thread's slot in rt_frz.threads, RT_SHARED or NOBODY */
 	siginfo_t info;
 };
 
 static struct taken *pool;
-static unsigned used;
-static bool overflowed;
+static unsigned used, room;
 
 static uint64_t own_signals(void)
 {
@@ -42,10 +47,14 @@ static uint64_t own_signals(void)
 
 int rt_pending_init(void)
 {
+	struct rlimit lim;
+
 	__atomic_store_n(&used, 0, __ATOMIC_RELEASE);
-	overflowed = false;
-	/* Untouched unless something is pending. */
-	pool = rt_alloc(sizeof(*pool) * SC_MAX_PENDING);
+	room = SC_MAX_PENDING + 1;
+	if (!sc_sys4(__NR_prlimit64, 0, RLIMIT_SIGPENDING, NULL, &lim) && lim.rlim_cur > room)
+		room = lim.rlim_cur < POOL_MAX ? (unsigned)lim.rlim_cur : POOL_MAX;
+	/* Reserved in the arena, touched only for signals taken. */
+	pool = rt_alloc(sizeof(*pool) * room);
 	return pool ? 0 : -ENOMEM;
 }
 
@@ -75,25 +84,20 @@ static bool anything_queued(void)
 }
 
 /* Takes signal sig off the calling thread's queue (its own first, then the
- * process's) into the pool for owner; false when none was taken. */
+ * process's) into the pool for owner; false when none was taken. A full
+ * pool takes nothing, so what stays queued keeps its order. */
 static bool take_one(int owner, int sig)
 {
 	uint64_t set = 1ULL << (sig - 1);
 	struct timespec zero = { 0, 0 };
-	siginfo_t info;
-	unsigned i;
+	unsigned i = __atomic_fetch_add(&used, 1, __ATOMIC_ACQ_REL);
 
-	if (sc_sys4(__NR_rt_sigtimedwait, &set, &info, &zero, 8) != sig)
+	if (i >= room)
 		return false;
-	i = __atomic_fetch_add(&used, 1, __ATOMIC_ACQ_REL);
-	if (i >= SC_MAX_PENDING) {
-		/* No room: back where it was, and the checkpoint fails. */
-		__atomic_store_n(&overflowed, true, __ATOMIC_RELEASE);
-		sc_sys4(__NR_rt_tgsigqueueinfo, sc_sys0(__NR_getpid), rt_gettid(), sig, &info);
+	pool[i].owner = NOBODY;
+	if (sc_sys4(__NR_rt_sigtimedwait, &set, &pool[i].info, &zero, 8) != sig)
 		return false;
-	}
 	pool[i].owner = owner;
-	pool[i].info = info;
 	return true;
 }
 
@@ -101,7 +105,7 @@ static bool take_one(int owner, int sig)
  * kernel delivers them, and each instance of a real-time one in order. */
 static void take_queue(int owner, const char *key)
 {
-	for (unsigned n = 0; n <= SC_MAX_PENDING; n++) {
+	for (;;) {
 		uint64_t set = queued(key);
 
 		if (!set || !take_one(owner, __builtin_ctzll(set) + 1))
@@ -132,9 +136,11 @@ void rt_pending_forget(void)
 	__atomic_store_n(&used, 0, __ATOMIC_RELEASE);
 }
 
-bool rt_pending_overflowed(void)
+static unsigned taken_count(void)
 {
-	return __atomic_load_n(&overflowed, __ATOMIC_ACQUIRE);
+	unsigned n = __atomic_load_n(&used, __ATOMIC_ACQUIRE);
+
+	return n < room ? n : room;
 }
 
 /* Queues owner's signals again, in the order taken, to the calling thread,
@@ -143,9 +149,9 @@ bool rt_pending_overflowed(void)
 static void queue_again(int owner)
 {
 	long pid = sc_sys0(__NR_getpid), tid = rt_gettid();
-	unsigned n = __atomic_load_n(&used, __ATOMIC_ACQUIRE);
+	unsigned n = taken_count();
 
-	for (unsigned i = 0; i < n && i < SC_MAX_PENDING; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		siginfo_t *si = &pool[i].info;
 
 		if (pool[i].owner != owner)
@@ -168,18 +174,20 @@ void rt_pending_requeue(int slot, bool shared)
 
 int rt_pending_of(int owner, ProtobufCBinaryData **out, size_t *n)
 {
-	unsigned used_now = __atomic_load_n(&used, __ATOMIC_ACQUIRE);
+	unsigned all = taken_count();
 	size_t k = 0;
 
 	*out = NULL;
 	*n = 0;
-	for (unsigned i = 0; i < used_now && i < SC_MAX_PENDING; i++)
+	for (unsigned i = 0; i < all; i++)
 		k += pool[i].owner == owner;
+	if (k > SC_MAX_PENDING || __atomic_load_n(&used, __ATOMIC_ACQUIRE) > room)
+		return -E2BIG;
 	if (!k)
 		return 0;
 	if (!(*out = rt_alloc(sizeof(**out) * k)))
 		return -ENOMEM;
-	for (unsigned i = 0; i < used_now && i < SC_MAX_PENDING; i++) {
+	for (unsigned i = 0; i < all; i++) {
 		if (pool[i].owner != owner)
 			continue;
 		(*out)[*n].len = SC_SIGINFO_SIZE;

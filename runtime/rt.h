@@ -118,7 +118,6 @@ int rt_pending_init(void);
  * process's too (the checkpointing thread). */
 void rt_pending_take_own(int slot);
 void rt_pending_take_all(int slot);
-bool rt_pending_overflowed(void);
 /* A process that runs on: slot's signals queued again by the thread
  * itself, and with shared the process's (sent by the main thread). */
 void rt_pending_requeue(int slot, bool shared);

@@ -85,6 +85,13 @@ t_unsupported() {
 	done
 }
 
+# More signals pending than an image keeps.
+t_too_many_pending() {
+	start "$E2E_BIN/pending_full" || return 1
+	refused "more than 1024 signals pending" "$CRDUMP" -t $APP -D "$W/img" || return 1
+	survives || return 1
+}
+
 # An established connection needs --tcp-established (TCP_REPAIR); without
 # it the connection is left as it was and the conversation finishes.
 t_tcp_needs_option() {
@@ -166,5 +173,5 @@ t_snapshot_refused() {
 	survives
 }
 
-run_cases no_process usage dir_not_empty not_permitted unsupported tcp_needs_option exits_during \
-	cooperative snapshot snapshot_refused
+run_cases no_process usage dir_not_empty not_permitted unsupported too_many_pending \
+	tcp_needs_option exits_during cooperative snapshot snapshot_refused

@@ -143,6 +143,15 @@ t_unsupported() {
 	done
 }
 
+# More signals pending than an image keeps: the failure says so, and the
+# program still receives every one of them, in order.
+t_too_many_pending() {
+	start SELFCKPT_DIR="$W/img" "$E2E_BIN/pending_full" || return 1
+	fails_and_survives "$W/img" || return 1
+	grep -q "checkpoint failed (threads): more signals pending than an image keeps: 1024" \
+		"$W/log" || { say "the failure does not say why:"; cat "$W/log" >&2; return 1; }
+}
+
 # A file the process writes grew after the checkpoint (the original ran
 # on): restoring would rewind it under the feet of whoever wrote it, so
 # crload refuses, naming it, unless told --allow-changed-files.
@@ -405,5 +414,5 @@ t_unix_live_name() {
 }
 
 run_cases exit_after forked_child static_exec signal detached same_maps unprivileged unsupported \
-	changed_file disk_full read_only bad_images inotify_gone inotify_unknown tcp_no_privilege \
+	too_many_pending changed_file disk_full read_only bad_images inotify_gone inotify_unknown tcp_no_privilege \
 	tcp_needs_option unix_outside unix_refused unix_live_name
