@@ -512,7 +512,7 @@ static int add_vma(Sc__Mm *mm, struct pp_map *m, uint64_t start, uint64_t end, S
 static int read_vmas(Sc__Mm *mm)
 {
 	size_t len, pos = 0, ll, nlines = 0;
-	char path[RT_MAX_PATH], *smaps = rt_read_file(rt_src_path(path, "smaps"), &len);
+	char path[RT_MAX_PATH], *smaps = rt_read_records(rt_src_path(path, "smaps"), &len);
 	Sc__Vma *v = NULL;
 	const char *line;
 
