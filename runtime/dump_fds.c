@@ -77,8 +77,15 @@ static int dump_locks(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *
 	return 0;
 }
 
-/* Inodes on which this process may hold a lock, from one read of
- * /proc/locks: only their descriptors need their fdinfo for locks. */
+/*
+ * Inodes on which this process may hold a lock, from one read of
+ * /proc/locks: only their descriptors need their fdinfo for locks. Worth
+ * it for many descriptors only: reading /proc/locks takes a lock that
+ * waits for an RCU grace period (8-12 ms here), far more than the fdinfo
+ * of a few dozen. crdump reads every fdinfo anyway (close-on-exec).
+ */
+#define LOCKS_AFTER 64 /* descriptors read through fdinfo before */
+
 struct lock_inode {
 	unsigned major, minor;
 	uint64_t ino;
@@ -176,7 +183,8 @@ static int dump_one(struct fd_dump_ctx *ctx, int num, const struct stat *st, Sc_
 		ctx->pipefs_dev = l.st.st_dev;
 		ctx->pipefs_known = true;
 	}
-	if (!ctx->locks_loaded && (n = load_locked_inodes(ctx)))
+	if (!rt_src.remote && !ctx->locks_loaded && ++ctx->dumped > LOCKS_AFTER &&
+	    (n = load_locked_inodes(ctx)))
 		return (int)n;
 	if (needs_fdinfo(ctx, &l)) {
 		rt_src_path(path, "fdinfo/");

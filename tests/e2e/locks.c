@@ -3,6 +3,9 @@
  * Locks held at checkpoint are held again after restore: a POSIX record
  * lock, a flock() lock and an OFD lock (shared ones, so that the original
  * and a restored copy may hold them at once in the leave-running run).
+ * The first is on a low descriptor, the others past 100 spare ones: the
+ * runtime finds locks through each fdinfo for its first 64 descriptors,
+ * through /proc/locks after (runtime/dump_fds.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +60,9 @@ int main(int argc, char **argv)
 
 	test_init(argc, argv);
 	a = open("posix.lck", O_RDWR | O_CREAT, 0644);
+	for (int i = 0; i < 100; i++)
+		if (open("/dev/null", O_RDONLY) < 0)
+			test_fail("spare descriptor: %m");
 	b = open("flock.lck", O_RDWR | O_CREAT, 0644);
 	c = open("ofd.lck", O_RDWR | O_CREAT, 0644);
 	if (a < 0 || b < 0 || c < 0 || ftruncate(a, 100) || fcntl(a, F_SETLK, &rd) ||
