@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,7 +133,6 @@ struct filler {
 	uint64_t file_off; /* offset of the next entry's data */
 	size_t next;	   /* next pagemap entry */
 	const Sc__Pagemap *pm;
-	struct iovec iov[IOV_BATCH];
 };
 
 struct premap {
@@ -141,41 +141,103 @@ struct premap {
 	struct shared_files shared;
 };
 
-/* Reads the stored pages of VMA v into its premapped copy at temp. */
-static int fill_vma(struct filler *fl, const Sc__Vma *v, uint64_t temp, char *err)
-{
-	int n = 0;
-	uint64_t batch_off = fl->file_off;
-
-	while (fl->next < fl->pm->n_entries) {
-		const Sc__PagemapEntry *e = fl->pm->entries[fl->next];
-		uint64_t len = e->nr_pages * SC_PAGE_SIZE;
-		char *dst = (char *)(temp + (e->vaddr - v->start));
-
-		if (e->vaddr >= v->end)
-			break;
-		/* Fault the destination in bulk: much faster than one fault
-		 * per page during the copy. */
-		madvise(dst, len, MADV_POPULATE_WRITE);
-		fl->iov[n].iov_base = dst;
-		fl->iov[n].iov_len = len;
-		n++;
-		fl->file_off += len;
-		fl->next++;
-		if (n == IOV_BATCH) {
-			if (read_runs(fl->fd, fl->iov, n, batch_off, err))
-				return -1;
-			n = 0;
-			batch_off = fl->file_off;
-		}
-	}
-	return n ? read_runs(fl->fd, fl->iov, n, batch_off, err) : 0;
-}
-
 static bool has_pages(const struct filler *fl, const Sc__Vma *v)
 {
 	return fl->next < fl->pm->n_entries && fl->pm->entries[fl->next]->vaddr < v->end;
 }
+
+/*
+ * Bytes [lo, hi) of the pages VMA v stores (its pagemap entries [first,
+ * end), stored from off on) read into its premapped copy at temp.
+ */
+struct fill_part {
+	int fd;
+	const Sc__Pagemap *pm;
+	const Sc__Vma *v;
+	size_t first, end;
+	uint64_t off, temp, lo, hi;
+	int ret;
+	char err[SC_ERR_LEN];
+};
+
+static void *fill_part(void *arg)
+{
+	struct fill_part *fp = arg;
+	struct iovec iov[IOV_BATCH];
+	uint64_t pos = 0, batch_off = fp->off + fp->lo;
+	int n = 0;
+
+	fp->ret = 0;
+	for (size_t i = fp->first; i < fp->end && pos < fp->hi; i++) {
+		const Sc__PagemapEntry *e = fp->pm->entries[i];
+		uint64_t len = e->nr_pages * SC_PAGE_SIZE;
+		uint64_t from = pos > fp->lo ? 0 : fp->lo - pos;
+		uint64_t to = pos + len < fp->hi ? len : fp->hi - pos;
+		char *dst = (char *)(fp->temp + (e->vaddr - fp->v->start)) + from;
+
+		pos += len;
+		if (from >= to)
+			continue;
+		/* Fault the destination in bulk: much faster than one fault
+		 * per page during the copy. */
+		madvise(dst, to - from, MADV_POPULATE_WRITE);
+		iov[n].iov_base = dst;
+		iov[n].iov_len = to - from;
+		if (++n == IOV_BATCH) {
+			if ((fp->ret = read_runs(fp->fd, iov, n, batch_off, fp->err)))
+				return NULL;
+			batch_off = fp->off + pos;
+			n = 0;
+		}
+	}
+	if (n)
+		fp->ret = read_runs(fp->fd, iov, n, batch_off, fp->err);
+	return NULL;
+}
+
+/*
+ * Reads the stored pages of VMA v into its premapped copy at temp. Much
+ * of it is in two threads, halves each: faulting in fresh memory is most
+ * of a restore's time, and it goes twice as fast on two CPUs (2 GiB:
+ * 668 ms, 335 ms). The helper runs on a stack of crload's own, as no
+ * mapping may appear where the premap puts the image's memory.
+ */
+#define FILL_SPLIT (32UL << 20) /* smaller VMAs are read by one thread */
+
+static int fill_vma(struct filler *fl, const Sc__Vma *v, uint64_t temp, char *err)
+{
+	static char helper_stack[256 << 10] __attribute__((aligned(4096)));
+	struct fill_part whole = { .fd = fl->fd, .pm = fl->pm, .v = v, .first = fl->next,
+				   .end = fl->next, .off = fl->file_off, .temp = temp };
+	struct fill_part second;
+	pthread_attr_t attr;
+	pthread_t helper;
+	bool two = false;
+
+	while (whole.end < fl->pm->n_entries && fl->pm->entries[whole.end]->vaddr < v->end)
+		whole.hi += fl->pm->entries[whole.end++]->nr_pages * SC_PAGE_SIZE;
+	fl->next = whole.end;
+	fl->file_off += whole.hi;
+	second = whole;
+	if (whole.hi >= FILL_SPLIT && !pthread_attr_init(&attr)) {
+		second.lo = whole.hi / 2 & ~(uint64_t)(SC_PAGE_SIZE - 1);
+		whole.hi = second.lo;
+		two = !pthread_attr_setstack(&attr, helper_stack, sizeof(helper_stack)) &&
+		      !pthread_create(&helper, &attr, fill_part, &second);
+		pthread_attr_destroy(&attr);
+		if (!two)
+			whole.hi = second.hi; /* all of it here after all */
+	}
+	fill_part(&whole);
+	if (two)
+		pthread_join(helper, NULL);
+	if (whole.ret || (two && second.ret)) {
+		memcpy(err, whole.ret ? whole.err : second.err, SC_ERR_LEN);
+		return -1;
+	}
+	return 0;
+}
+
 
 /* madvise() state the VMA had; before filling, so huge pages are used. */
 static int apply_madvise(const Sc__Vma *v, void *p, uint64_t len, char *err)
