@@ -269,6 +269,54 @@ static void describe_fds(const Sc__Fds *fds)
 	}
 }
 
+/* A file of /proc, the one crload started with: entering new namespaces
+ * mounts the new pid namespace's over it. */
+static FILE *proc_file(int proc, const char *fmt, int a, int b)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), fmt, a, b);
+	fd = openat(proc, path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? NULL : fdopen(fd, "r");
+}
+
+/*
+ * The pid, in crload's own pid namespace (proc: its /proc), of the
+ * process that has pid inner in the namespace whose init is crload's
+ * child init: what --restore-detached prints, the pid a caller can
+ * signal. The init itself if that process is gone already (killing the
+ * init ends the tree).
+ */
+static pid_t outer_pid(int proc, pid_t init, pid_t inner)
+{
+	char buf[4096];
+	pid_t found = init;
+	FILE *f = proc_file(proc, "%d/task/%d/children", init, init);
+
+	if (!f)
+		return init;
+	for (int c; fscanf(f, "%d", &c) == 1 && found == init;) {
+		FILE *st = proc_file(proc, "%d/status", c, 0);
+		char *ns, *last;
+
+		if (!st)
+			continue;
+		buf[fread(buf, 1, sizeof(buf) - 1, st)] = '\0';
+		fclose(st);
+		ns = strstr(buf, "\nNSpid:");
+		if (!ns)
+			continue;
+		ns[strcspn(ns + 1, "\n") + 1] = '\0';
+		/* The last pid of the line is the one in the innermost. */
+		last = strrchr(ns, '\t');
+		if (last && atoi(last + 1) == inner)
+			found = c;
+	}
+	fclose(f);
+	return found;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: crload [--restore-detached] [--allow-changed-files] [--tcp-established]\n"
@@ -302,7 +350,7 @@ int main(int argc, char **argv)
 	struct restore_ctx ctx;
 	struct shell_job job;
 	char err[SC_ERR_LEN];
-	int pipefd[2], c, *status_rd, ntops = 1;
+	int pipefd[2], c, *status_rd, ntops = 1, outer_proc;
 	pid_t *tops;
 	long pid;
 
@@ -397,6 +445,9 @@ int main(int argc, char **argv)
 	/* In new namespaces, a new IPC namespace too: the SysV segments'
 	 * keys and ids are free there, and ours to steer. */
 	plan.ipc_ns = plan.new_ns && sysv_in_image(&img);
+	outer_proc = plan.new_ns && opts.detached
+			     ? open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+			     : -1;
 	if (plan.new_ns && enter_namespaces(&plan, err)) {
 		fprintf(stderr, "crload: %s\n", err);
 		return 1;
@@ -446,7 +497,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "crload: process running again after %.1f ms (%.1f ms validating)\n",
 			now_ms() - t0, t1 - t0);
 	if (opts.detached) {
-		printf("%d\n", ctx.p->pid);
+		printf("%d\n", plan.new_ns ? outer_pid(outer_proc, (pid_t)pid, ctx.p->pid)
+					   : ctx.p->pid);
 		return 0;
 	}
 	return job.active ? shell_job_wait(&job, tops, (size_t)ntops, plan.new_ns)

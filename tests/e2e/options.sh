@@ -114,6 +114,24 @@ t_detached() {
 	kill -KILL "$pid"
 }
 
+# The pid is taken (the original runs on), so the copy is restored in a
+# new pid namespace: the printed pid is still one the caller can signal,
+# the restored process as seen from here, and killing it ends the tree.
+t_detached_ns() {
+	start SELFCKPT_DIR="$W/img" "$E2E_BIN/counter" || return 1
+	kill -USR2 $APP
+	wait_for logged ': checkpoint /' || return 1
+	local pid init
+	pid=$("$CRLOAD" --restore-detached --allow-changed-files "$W/img/latest" \
+		2>"$W/crload.err") || { say "crload -d failed: $(cat "$W/crload.err")"; return 1; }
+	[ "$pid" != "$APP" ] && grep -q "^NSpid:.*[[:space:]]$APP\$" /proc/"$pid"/status ||
+		{ say "printed pid '$pid' is not the restored $APP seen from here"; return 1; }
+	init=$(awk '/^PPid:/ { print $2 }' /proc/"$pid"/status)
+	kill -KILL "$pid"
+	wait_for gone "$init" || { say "the namespace's init $init outlived its root"; return 1; }
+}
+gone() { ! grep -qs '^State:[[:space:]]*[^Z]' /proc/"$1"/status; }
+
 # Triggers a checkpoint of $APP that must fail once, leave nothing in DIR
 # and leave the app running unharmed.
 fails_and_survives() { # DIR
@@ -413,6 +431,6 @@ t_unix_live_name() {
 	wait $APP || { say "the original did not survive"; cat "$W/err" >&2; return 1; }
 }
 
-run_cases exit_after forked_child static_exec signal detached same_maps unprivileged unsupported \
+run_cases exit_after forked_child static_exec signal detached detached_ns same_maps unprivileged unsupported \
 	too_many_pending changed_file disk_full read_only bad_images inotify_gone inotify_unknown tcp_no_privilege \
 	tcp_needs_option unix_outside unix_refused unix_live_name
