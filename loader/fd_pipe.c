@@ -27,6 +27,32 @@ int fd_scratch_dup(struct fd_restore_ctx *ctx, int fd, const Sc__Fd *e, char *er
 	return copy;
 }
 
+int fd_lend(struct fd_restore_ctx *ctx, int holder, const Sc__Fd *e, char *err)
+{
+	if (fcntl(holder, F_SETFL, (int)e->flags & O_NONBLOCK) < 0) {
+		snprintf(err, SC_ERR_LEN, "fd %d: %s", e->fd, strerror(errno));
+		return -1;
+	}
+	ctx->lent = true;
+	return holder;
+}
+
+int fd_restore_owned(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+{
+	int fd;
+
+	ctx->lent = false;
+	fd = sc_fd_kind(e->kind)->restore(ctx, e, err);
+	if (fd < 0 || !ctx->lent)
+		return fd;
+	ctx->lent = false;
+	fd = fcntl(fd, F_DUPFD_CLOEXEC, ctx->scratch_min);
+	if (fd < 0)
+		snprintf(err, SC_ERR_LEN, "fd %d: copy of a description: %s", e->fd,
+			 strerror(errno));
+	return fd;
+}
+
 static const Sc__Pipe *saved_pipe(const Sc__Fds *fds, uint64_t id)
 {
 	for (size_t i = 0; i < fds->n_pipes; i++)
@@ -35,23 +61,47 @@ static const Sc__Pipe *saved_pipe(const Sc__Fds *fds, uint64_t id)
 	return NULL;
 }
 
+/* A new entry of ctx->pipes for pipe id, the array grown by doubling
+ * (one at a time, thousands of pipes copied it thousands of times). */
+static struct fd_restore_pipe *add_pipe(struct fd_restore_ctx *ctx, uint64_t id)
+{
+	struct fd_restore_pipe *p;
+
+	if (ctx->npipes >= ctx->pipes_cap) {
+		size_t cap = ctx->npipes < 4 ? 8 : 2 * ctx->npipes;
+
+		p = realloc(ctx->pipes, cap * sizeof(*p));
+		if (!p)
+			return NULL;
+		ctx->pipes = p;
+		ctx->pipes_cap = cap;
+	}
+	p = &ctx->pipes[ctx->npipes++];
+	p->id = id;
+	p->ends[0] = p->ends[1] = -1;
+	return p;
+}
+
 static struct fd_restore_pipe *make_pipe(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	const Sc__Pipe *sp = saved_pipe(ctx->fds, e->pipe_id);
-	struct fd_restore_pipe *p, *more;
+	struct fd_restore_pipe *p;
 	int ends[2];
 
-	for (size_t i = 0; i < ctx->npipes; i++)
+	/* Newest first: a pipe's two ends are mostly neighbours. */
+	for (size_t i = ctx->npipes; i-- > 0;)
 		if (ctx->pipes[i].id == e->pipe_id)
 			return &ctx->pipes[i];
-	more = realloc(ctx->pipes, (ctx->npipes + 1) * sizeof(*more));
-	if (!more || pipe2(ends, O_CLOEXEC)) {
-		snprintf(err, SC_ERR_LEN, "fd %d: pipe: %s", e->fd, more ? strerror(errno) : "out of memory");
+	if (pipe2(ends, O_CLOEXEC)) {
+		snprintf(err, SC_ERR_LEN, "fd %d: pipe: %s", e->fd, strerror(errno));
 		return NULL;
 	}
-	ctx->pipes = more;
-	p = &ctx->pipes[ctx->npipes++];
-	p->id = e->pipe_id;
+	if (!(p = add_pipe(ctx, e->pipe_id))) {
+		snprintf(err, SC_ERR_LEN, "fd %d: pipe: out of memory", e->fd);
+		close(ends[0]);
+		close(ends[1]);
+		return NULL;
+	}
 	for (int i = 0; i < 2; i++) {
 		p->ends[i] = fcntl(ends[i], F_DUPFD_CLOEXEC, ctx->scratch_min);
 		close(ends[i]);
@@ -80,7 +130,7 @@ int fd_pipe_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 
 	if (!p)
 		return -1;
-	return fd_scratch_dup(ctx, p->ends[end], e, err);
+	return fd_lend(ctx, p->ends[end], e, err);
 }
 
 /* Closes the scratch ends of every pipe and socket made. */
@@ -93,7 +143,7 @@ void fd_pipe_release(struct fd_restore_ctx *ctx)
 	}
 	free(ctx->pipes);
 	ctx->pipes = NULL;
-	ctx->npipes = 0;
+	ctx->npipes = ctx->pipes_cap = 0;
 	fd_unix_release(ctx);
 }
 
@@ -105,7 +155,7 @@ void fd_pipe_release(struct fd_restore_ctx *ctx)
 int fd_fifo_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	const Sc__Pipe *sp = saved_pipe(ctx->fds, e->pipe_id);
-	struct fd_restore_pipe *p = NULL, *more;
+	struct fd_restore_pipe *p = NULL;
 	int fd;
 
 	for (size_t i = 0; i < ctx->npipes; i++)
@@ -114,17 +164,13 @@ int fd_fifo_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	if (!p) {
 		int holder = open(e->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 
-		more = realloc(ctx->pipes, (ctx->npipes + 1) * sizeof(*more));
-		if (holder < 0 || !more) {
+		if (holder < 0 || !(p = add_pipe(ctx, e->pipe_id))) {
 			snprintf(err, SC_ERR_LEN, "fd %d: %.256s: %s", e->fd, e->path,
 				 strerror(holder < 0 ? errno : ENOMEM));
 			if (holder >= 0)
 				close(holder);
 			return -1;
 		}
-		ctx->pipes = more;
-		p = &ctx->pipes[ctx->npipes++];
-		p->id = e->pipe_id;
 		p->ends[0] = fcntl(holder, F_DUPFD_CLOEXEC, ctx->scratch_min);
 		p->ends[1] = -1;
 		close(holder);

@@ -21,7 +21,7 @@ struct fd_restore_ctx {
 	const Sc__Fds *fds;
 	int scratch_min;	/* temporaries go at or above this number */
 	struct fd_restore_pipe *pipes;
-	size_t npipes;
+	size_t npipes, pipes_cap; /* cap 0: exactly npipes allocated */
 	const char *cwd;	/* the process's: relative socket names resolve from it */
 	struct fd_restore_unix *unix_socks; /* every unix socket, made at the first one */
 	size_t nunix;
@@ -29,9 +29,11 @@ struct fd_restore_ctx {
 	size_t nptys;
 	const int *tree_fds; /* descriptors crload made, shared with other processes */
 	size_t ntree_fds;
+	/* Set by a kind's restore: the descriptor it returned is a holder it
+	 * keeps (a pipe's end, a socket), to be copied into place. */
+	bool lent;
 };
 
-/* A copy of fd at scratch_min or above with e's O_NONBLOCK; -1 with err set. */
 /* Before forking: paths still there, files not changed (fd_path.c). */
 int fd_path_preflight(const Sc__Fds *fds, bool allow_changed, char *err);
 
@@ -48,7 +50,14 @@ void tcp_take_over_held(const Sc__Fds *fds);
 /* Once every descriptor is in place: connections leave repair mode. */
 int tcp_repair_finish(const Sc__Fds *fds, char *err);
 
+/* A copy of fd at scratch_min or above with e's O_NONBLOCK; -1 with err set. */
 int fd_scratch_dup(struct fd_restore_ctx *ctx, int fd, const Sc__Fd *e, char *err);
+/* holder, given e's O_NONBLOCK and lent (ctx->lent): what a kind that keeps
+ * one description for several descriptors returns. */
+int fd_lend(struct fd_restore_ctx *ctx, int holder, const Sc__Fd *e, char *err);
+/* e restored by its kind into a descriptor of the caller's own, a copy
+ * (at scratch_min or above) if the kind lent one; -1 with err set. */
+int fd_restore_owned(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err);
 void fd_pipe_release(struct fd_restore_ctx *ctx);
 void fd_unix_release(struct fd_restore_ctx *ctx);
 /* In crload: the socketpair of a and its peer b, with their options and

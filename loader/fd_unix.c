@@ -130,27 +130,32 @@ static int bind_name(int fd, const Sc__Fd *e, const Name *n, bool *existed, char
 	return 0;
 }
 
+/* A buffer size of fd set to saved where it differs from a new socket's,
+ * which is asked once (every unix socket starts with the same). */
+static void set_buf(int fd, int opt, uint32_t saved, int *fresh)
+{
+	socklen_t len = sizeof(*fresh);
+
+	if (*fresh < 0 && getsockopt(fd, SOL_SOCKET, opt, fresh, &len))
+		*fresh = -1;
+	if (*fresh < 0 || (uint32_t)*fresh != saved) {
+		int v = (int)(saved / 2); /* the kernel doubles what it is given */
+
+		setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v));
+	}
+}
+
 /* SO_PASSCRED, and buffer sizes where the app changed them. */
 static int set_opts(int fd, const Sc__Fd *e, char *err)
 {
+	static int fresh_rcv = -1, fresh_snd = -1;
 	const Sc__UnixSocket *u = e->unix_sock;
-	int on = u->passcred, now;
-	socklen_t len = sizeof(now);
+	int on = u->passcred;
 
 	if (on && setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)))
 		return fail(err, e, "SO_PASSCRED", NULL);
-	/* The kernel doubles what it is given. */
-	if (!getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &now, &len) && (uint32_t)now != u->rcvbuf) {
-		int v = (int)(u->rcvbuf / 2);
-
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
-	}
-	len = sizeof(now);
-	if (!getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &now, &len) && (uint32_t)now != u->sndbuf) {
-		int v = (int)(u->sndbuf / 2);
-
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
-	}
+	set_buf(fd, SO_RCVBUF, u->rcvbuf, &fresh_rcv);
+	set_buf(fd, SO_SNDBUF, u->sndbuf, &fresh_snd);
 	return 0;
 }
 
@@ -543,7 +548,7 @@ int fd_unix_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	if (!ctx->unix_socks && make_all(ctx, err))
 		return -1;
 	s = find(ctx, e->sock_ino);
-	return fd_scratch_dup(ctx, s->fd, e, err);
+	return fd_lend(ctx, s->fd, e, err);
 }
 
 void fd_unix_release(struct fd_restore_ctx *ctx)

@@ -126,14 +126,12 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 
 		int shared = tree_shared_desc(ctx, f->fd);
 
+		rctx.lent = false;
 		if (f->has_dup_of || shared >= 0) {
 			/* Same description as a lower descriptor already in
 			 * place, or as other processes' (opened by crload). */
-			fd = fcntl(f->has_dup_of ? f->dup_of : shared, F_DUPFD_CLOEXEC,
-				   rctx.scratch_min);
-			if (fd < 0)
-				snprintf(err, SC_ERR_LEN, "fd %d: copy of a description: %s", f->fd,
-					 strerror(errno));
+			fd = f->has_dup_of ? f->dup_of : shared;
+			rctx.lent = true;
 		} else {
 			fd = k && k->restore ? k->restore(&rctx, f, err) : -1;
 		}
@@ -144,14 +142,17 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 			ret = -1;
 			break;
 		}
+		/* Into place with its close-on-exec flag in one call; what
+		 * a kind lent stays open for the next descriptors of it (no
+		 * copy to make and close first). */
 		if (fd != f->fd) {
-			if (dup2(fd, f->fd) < 0) {
+			if (dup3(fd, f->fd, f->cloexec ? O_CLOEXEC : 0) < 0) {
 				snprintf(err, SC_ERR_LEN, "fd %d: %s", f->fd, strerror(errno));
 				ret = -1;
 			}
-			close(fd);
-		}
-		if (!ret && fcntl(f->fd, F_SETFD, f->cloexec ? FD_CLOEXEC : 0) < 0) {
+			if (!rctx.lent)
+				close(fd);
+		} else if (fcntl(f->fd, F_SETFD, f->cloexec ? FD_CLOEXEC : 0) < 0) {
 			snprintf(err, SC_ERR_LEN, "fd %d: %s", f->fd, strerror(errno));
 			ret = -1;
 		}

@@ -411,7 +411,7 @@ static int share_named(struct restore_ctx *ctx, char *err)
 	for (size_t i = 0; i < nshared; i++) {
 		int *holder = &ctx->desc_fds[ctx->ndesc_fds];
 
-		*holder = sc_fd_kind(SC__FD_KIND__UNIX)->restore(&rc, list[i], err);
+		*holder = fd_restore_owned(&rc, list[i], err);
 		if (*holder < 0)
 			goto out;
 		ctx->ndesc_fds++;
@@ -492,7 +492,7 @@ int tree_open_shared_descs(struct restore_ctx *ctx, char *err)
 					holder = ctx->descs[j].holder;
 			if (!holder) {
 				holder = &ctx->desc_fds[ctx->ndesc_fds];
-				*holder = sc_fd_kind(first->kind)->restore(&alone, first, err);
+				*holder = fd_restore_owned(&alone, first, err);
 				if (*holder < 0)
 					return -1;
 				ctx->ndesc_fds++;
