@@ -12,6 +12,7 @@ struct fd_dump_ctx {
 	int pid;
 	size_t pipes_cap;
 	uint8_t *pipe_ends; /* per fds->pipes[i]: 1 << O_ACCMODE of each end seen */
+	uint32_t *pipe_slots; /* 2 * pipes_cap slots: 1 + index in fds->pipes, by id */
 	char *why; /* set with the reason when a dump half refuses */
 	char *peek_buf; /* unix sockets: one buffer for the whole checkpoint */
 	struct unix_table *unix_table; /* every unix socket's peer, loaded once */

@@ -16,13 +16,25 @@ bool fd_pipe_claims(const struct fd_live *l)
 	return S_ISFIFO(l->st.st_mode) && !strncmp(l->target, "pipe:[", 6);
 }
 
-/* Index of the pipe with this id in fds->pipes, or -1. */
-static long find_pipe(Sc__Fds *fds, uint64_t id)
+/*
+ * Pipes by id, in a table with open addressing of twice the pipes' room:
+ * a scan of every pipe for each end made thousands of pipes quadratic.
+ * The slot where id is, or the free one where it would go.
+ */
+static uint32_t *pipe_slot(const struct fd_dump_ctx *ctx, uint64_t id)
 {
-	for (size_t i = 0; i < fds->n_pipes; i++)
-		if (fds->pipes[i]->id == id)
-			return (long)i;
-	return -1;
+	size_t mask = 2 * ctx->pipes_cap - 1;
+	size_t i = (size_t)((id * 0x9e3779b97f4a7c15ULL) >> 20) & mask;
+
+	while (ctx->pipe_slots[i] && ctx->fds->pipes[ctx->pipe_slots[i] - 1]->id != id)
+		i = (i + 1) & mask;
+	return &ctx->pipe_slots[i];
+}
+
+/* Index of the pipe with this id in fds->pipes, or -1. */
+static long find_pipe(const struct fd_dump_ctx *ctx, uint64_t id)
+{
+	return ctx->pipes_cap ? (long)*pipe_slot(ctx, id) - 1 : -1;
 }
 
 /* A read end of the pipe behind l: l itself, or the pipe opened again
@@ -96,7 +108,7 @@ static int record_pipe(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd 
 
 	e->has_pipe_id = true;
 	e->pipe_id = l->st.st_ino;
-	idx = find_pipe(fds, e->pipe_id);
+	idx = find_pipe(ctx, e->pipe_id);
 	if (idx >= 0) {
 		ctx->pipe_ends[idx] |= 1U << (e->flags & O_ACCMODE);
 		return 0;
@@ -105,16 +117,21 @@ static int record_pipe(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd 
 		size_t cap = ctx->pipes_cap ? ctx->pipes_cap * 2 : 16;
 		Sc__Pipe **bigger = rt_alloc(sizeof(*bigger) * cap);
 		uint8_t *ends = rt_alloc(cap);
+		uint32_t *slots = rt_alloc(sizeof(*slots) * 2 * cap);
 
-		if (!bigger || !ends)
+		if (!bigger || !ends || !slots)
 			return -ENOMEM;
 		if (fds->n_pipes) {
 			memcpy(bigger, fds->pipes, sizeof(*bigger) * fds->n_pipes);
 			memcpy(ends, ctx->pipe_ends, fds->n_pipes);
 		}
+		memset(slots, 0, sizeof(*slots) * 2 * cap);
 		fds->pipes = bigger;
 		ctx->pipe_ends = ends;
+		ctx->pipe_slots = slots;
 		ctx->pipes_cap = cap;
+		for (size_t i = 0; i < fds->n_pipes; i++)
+			*pipe_slot(ctx, fds->pipes[i]->id) = (uint32_t)i + 1;
 	}
 	ctx->pipe_ends[fds->n_pipes] = (uint8_t)(1U << (e->flags & O_ACCMODE));
 	p = rt_alloc(sizeof(*p));
@@ -129,6 +146,7 @@ static int record_pipe(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd 
 		p->data_pid = keeper;
 	}
 	fds->pipes[fds->n_pipes++] = p;
+	*pipe_slot(ctx, p->id) = (uint32_t)fds->n_pipes;
 	return copy_buffered(ctx, l, e->flags, p);
 }
 
