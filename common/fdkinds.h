@@ -26,6 +26,7 @@ struct fd_live {
 	const char *fdinfo; /* /proc/PID/fdinfo/N */
 	size_t fdinfo_len;
 	uint64_t pos;	    /* from fdinfo */
+	uint64_t id;	    /* the description's own id where fdinfo has one (eventfd-id), or 0 */
 };
 
 struct fd_dump_ctx;	/* runtime/fd_dump.h */

@@ -193,6 +193,8 @@ static int dump_one(struct fd_dump_ctx *ctx, int num, const struct stat *st, Sc_
 		if (!l.fdinfo || pp_parse_fdinfo(l.fdinfo, l.fdinfo_len, &fi))
 			return -EIO;
 		l.pos = fi.pos;
+		if (pp_fdinfo_field(l.fdinfo, l.fdinfo_len, "eventfd-id:", 10, &l.id))
+			l.id = 0;
 		e->flags = fi.flags & ~(uint32_t)O_CLOEXEC;
 		e->cloexec = (fi.flags & O_CLOEXEC) != 0;
 	} else {

@@ -6,8 +6,10 @@
  * both tests equality and orders descriptions, is asked only within a
  * group of alike descriptors, by binary search over the group's
  * descriptions kept in kcmp order. Most descriptors are alone in their
- * group and cost no kcmp at all; thousands on one inode (every eventfd
- * shares one anonymous inode) cost a logarithm each.
+ * group and cost no kcmp at all; thousands on one inode (every eventfd,
+ * timerfd... shares one anonymous inode) cost a logarithm each. An
+ * eventfd's fdinfo names its description (eventfd-id, Linux 6.8): each is
+ * alone in its group then.
  */
 #include <errno.h>
 #include <linux/kcmp.h>
@@ -16,7 +18,7 @@
 #include "fd_dump.h"
 
 struct desc_group {
-	uint64_t dev, ino, pos;
+	uint64_t dev, ino, pos, id;
 	uint32_t flags;
 	uint32_t n, cap;
 	int *roots; /* one descriptor per description, in kcmp order */
@@ -27,9 +29,10 @@ struct desc_table {
 	size_t mask, used;
 };
 
-static size_t group_hash(uint64_t dev, uint64_t ino, uint64_t pos, uint32_t flags)
+static size_t group_hash(uint64_t dev, uint64_t ino, uint64_t pos, uint64_t id, uint32_t flags)
 {
-	uint64_t h = (ino * 0x9e3779b97f4a7c15ULL) ^ (dev << 17) ^ (pos * 0xff51afd7ed558ccdULL) ^ flags;
+	uint64_t h = (ino * 0x9e3779b97f4a7c15ULL) ^ (dev << 17) ^
+		     ((pos ^ id << 32) * 0xff51afd7ed558ccdULL) ^ flags;
 
 	return (size_t)(h ^ (h >> 29));
 }
@@ -37,13 +40,13 @@ static size_t group_hash(uint64_t dev, uint64_t ino, uint64_t pos, uint32_t flag
 static struct desc_group **find_slot(struct desc_table *t, const struct fd_live *l,
 				     uint32_t flags)
 {
-	size_t i = group_hash(l->st.st_dev, l->st.st_ino, l->pos, flags) & t->mask;
+	size_t i = group_hash(l->st.st_dev, l->st.st_ino, l->pos, l->id, flags) & t->mask;
 
 	for (;; i = (i + 1) & t->mask) {
 		struct desc_group *g = t->slot[i];
 
 		if (!g || (g->ino == l->st.st_ino && g->dev == l->st.st_dev && g->pos == l->pos &&
-			   g->flags == flags))
+			   g->id == l->id && g->flags == flags))
 			return &t->slot[i];
 	}
 }
@@ -65,7 +68,7 @@ static int grow(struct desc_table *t)
 		struct desc_group *g = old[i];
 
 		if (g) {
-			size_t j = group_hash(g->dev, g->ino, g->pos, g->flags) & t->mask;
+			size_t j = group_hash(g->dev, g->ino, g->pos, g->id, g->flags) & t->mask;
 
 			while (t->slot[j])
 				j = (j + 1) & t->mask;
@@ -113,7 +116,7 @@ int fd_same_description(struct fd_dump_ctx *ctx, const struct fd_live *l, uint32
 		if (!(g = *slot = rt_alloc(sizeof(*g))))
 			return -ENOMEM;
 		*g = (struct desc_group){ .dev = l->st.st_dev, .ino = l->st.st_ino,
-					  .pos = l->pos, .flags = flags };
+					  .pos = l->pos, .id = l->id, .flags = flags };
 		t->used++;
 	}
 	g = *slot;
