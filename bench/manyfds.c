@@ -14,6 +14,7 @@
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 10000, made = 0, ep;
+	unsigned kind = 0; /* the next kind to make, in turn */
 	struct rlimit rl = { (rlim_t)n + 64, (rlim_t)n + 64 };
 
 	if (setrlimit(RLIMIT_NOFILE, &rl))
@@ -22,7 +23,7 @@ int main(int argc, char **argv)
 	while (made < n) {
 		int fds[2], fd;
 
-		switch (made % 5) {
+		switch (kind++ % 5) {
 		case 0:
 			fd = open("/etc/hostname", O_RDONLY);
 			made += fd >= 0;
