@@ -92,9 +92,9 @@ char *rt_strdup(const char *s, size_t len)
 	return d;
 }
 
-static char *read_file(const char *path, size_t *lenp, size_t chunk)
+static char *read_file(int dirfd, const char *path, size_t *lenp, size_t chunk)
 {
-	int fd = (int)sc_sys4(__NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	int fd = (int)sc_sys4(__NR_openat, dirfd, path, O_RDONLY | O_CLOEXEC, 0);
 	size_t off, len = 0;
 	char *buf;
 
@@ -126,7 +126,12 @@ static char *read_file(const char *path, size_t *lenp, size_t chunk)
 
 char *rt_read_file(const char *path, size_t *lenp)
 {
-	return read_file(path, lenp, 1 << 20);
+	return read_file(AT_FDCWD, path, lenp, 1 << 20);
+}
+
+char *rt_read_file_at(int dirfd, const char *name, size_t *lenp)
+{
+	return read_file(dirfd, name, lenp, 1 << 20);
 }
 
 /*
@@ -138,5 +143,5 @@ char *rt_read_file(const char *path, size_t *lenp)
  */
 char *rt_read_records(const char *path, size_t *lenp)
 {
-	return read_file(path, lenp, 512);
+	return read_file(AT_FDCWD, path, lenp, 512);
 }

@@ -160,7 +160,7 @@ static long synthetic_target(struct fd_dump_ctx *ctx, const struct stat *st, cha
 
 static int dump_one(struct fd_dump_ctx *ctx, int num, const struct stat *st, Sc__Fd *e)
 {
-	char path[RT_MAX_PATH], link[RT_MAX_PATH], *target;
+	char name[24], link[RT_MAX_PATH], *target;
 	struct fd_live l = { .num = num, .fd = rt_src_fd(num) };
 	struct pp_fdinfo fi;
 	long n;
@@ -169,10 +169,10 @@ static int dump_one(struct fd_dump_ctx *ctx, int num, const struct stat *st, Sc_
 	e->fd = num;
 	l.st = *st;
 	/* Ours, which is the same file as the process's. */
-	rt_fmt_i64(rt_stpcpy(path, "/proc/self/fd/"), l.fd);
+	rt_fmt_i64(name, l.fd);
 	n = synthetic_target(ctx, &l.st, link);
 	if (!n)
-		n = sc_sys4(__NR_readlinkat, AT_FDCWD, path, link, sizeof(link) - 1);
+		n = sc_sys4(__NR_readlinkat, ctx->link_dir, name, link, sizeof(link) - 1);
 	if (n < 0)
 		return (int)n;
 	target = rt_strdup(link, (size_t)n);
@@ -187,9 +187,8 @@ static int dump_one(struct fd_dump_ctx *ctx, int num, const struct stat *st, Sc_
 	    (n = load_locked_inodes(ctx)))
 		return (int)n;
 	if (needs_fdinfo(ctx, &l)) {
-		rt_src_path(path, "fdinfo/");
-		rt_fmt_i64(path + strlen(path), num);
-		l.fdinfo = rt_read_file(path, &l.fdinfo_len);
+		rt_fmt_i64(name, num);
+		l.fdinfo = rt_read_file_at(ctx->info_dir, name, &l.fdinfo_len);
 		if (!l.fdinfo || pp_parse_fdinfo(l.fdinfo, l.fdinfo_len, &fi))
 			return -EIO;
 		l.pos = fi.pos;
@@ -233,7 +232,8 @@ static int dump_one(struct fd_dump_ctx *ctx, int num, const struct stat *st, Sc_
 /* Descriptors the runtime holds during the checkpoint: not the app's. */
 static bool runtime_fd(const struct fd_dump_ctx *ctx, const struct rt_image *img, int fd)
 {
-	return fd == img->dirfd || fd == img->fd || rt_tree_fd(fd) ||
+	return fd == img->dirfd || fd == img->fd || rt_tree_fd(fd) || fd == ctx->info_dir ||
+	       fd == ctx->link_dir ||
 	       (ctx->scratch_open && (fd == ctx->scratch_pipe[0] || fd == ctx->scratch_pipe[1]));
 }
 
@@ -321,11 +321,20 @@ int rt_dump_fds(struct rt_image *img, Sc__Fds *fds, char *why)
 	struct fd_dump_ctx ctx = { .fds = fds, .why = why, .pid = img->pid };
 	size_t cap = 256;
 	long size = rt_src.remote ? 0 : fd_table_size();
+	char path[RT_MAX_PATH];
 	int err = 0;
 
 	fds->fds = rt_alloc(sizeof(*fds->fds) * cap);
 	if (!fds->fds)
 		return -ENOMEM;
+	ctx.info_dir = (int)sc_sys4(__NR_openat, AT_FDCWD, rt_src_path(path, "fdinfo"),
+				    O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	ctx.link_dir = (int)sc_sys4(__NR_openat, AT_FDCWD, "/proc/self/fd",
+				    O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (ctx.info_dir < 0 || ctx.link_dir < 0) {
+		err = ctx.info_dir < 0 ? ctx.info_dir : ctx.link_dir;
+		goto out;
+	}
 	if (rt_src.remote) {
 		/* crdump holds one of its own for each of them already. */
 		for (int n = 0; n < rt_src.n_local && !err; n++) {
@@ -348,6 +357,10 @@ int rt_dump_fds(struct rt_image *img, Sc__Fds *fds, char *why)
 		sc_sys1(__NR_close, ctx.scratch_pipe[0]);
 		sc_sys1(__NR_close, ctx.scratch_pipe[1]);
 	}
+out:
+	for (int i = 0; i < 2; i++)
+		if ((i ? ctx.link_dir : ctx.info_dir) >= 0)
+			sc_sys1(__NR_close, i ? ctx.link_dir : ctx.info_dir);
 	if (!err)
 		err = fd_pipe_check_ends(&ctx);
 	if (!err)

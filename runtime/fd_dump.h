@@ -25,6 +25,9 @@ struct fd_dump_ctx {
 	bool pipefs_known;
 	int scratch_pipe[2];	/* fd_pipe.c: tee() target, once one is needed */
 	bool scratch_open;
+	/* /proc/PID/fdinfo, and /proc/self/fd for readlink of our copies:
+	 * one lookup per descriptor instead of a walk of the whole path. */
+	int info_dir, link_dir;
 };
 
 /* After every descriptor is dumped: a pipe must have both ends here. */

@@ -77,6 +77,9 @@ bool rt_in_arena(uint64_t start, uint64_t end);
 void rt_arena_range(uint64_t *start, uint64_t *end);
 /* Read a whole /proc file into the arena, NUL terminated. */
 char *rt_read_file(const char *path, size_t *len);
+/* The same for name in directory dirfd: thousands of /proc/PID/fdinfo/N
+ * cost a walk of the whole path each. */
+char *rt_read_file_at(int dirfd, const char *name, size_t *len);
 /* The same for a file of costly records (smaps): none is made twice. */
 char *rt_read_records(const char *path, size_t *len);
 
