@@ -207,13 +207,12 @@ static int check_posix_timers(const Sc__ProcCore *c, char *err)
 		return fail(err, "%zu POSIX timers", c->n_posix_timers);
 	for (size_t i = 0; i < c->n_posix_timers; i++) {
 		const Sc__PosixTimer *t = c->posix_timers[i];
-		uint32_t how = t->notify & ~4U;
-		bool to_thread = t->notify & 4, known = false;
+		uint32_t how = t->notify & ~(uint32_t)SC_SIGEV_THREAD_ID;
+		bool to_thread = t->notify & SC_SIGEV_THREAD_ID, known = false;
 
 		if (t->id < 0 || !sc_timer_clock_ok(t->clock))
 			return fail(err, "POSIX timer %d: clock %d", t->id, t->clock);
-		if ((t->notify & ~6U) > 1 || how > 2 || (to_thread && how != 0) ||
-		    to_thread != t->has_tid)
+		if (how > 2 || (to_thread && how != 0) || to_thread != t->has_tid)
 			return fail(err, "POSIX timer %d: notify %u", t->id, t->notify);
 		if (how != 1 && (t->signo < 1 || t->signo > 64 || t->signo == SIGKILL ||
 				 t->signo == SIGSTOP))

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include "procparse.h"
+#include "selfckpt/kernel.h"
 
 const char *pp_next_line(const char *buf, size_t len, size_t *pos, size_t *line_len)
 {
@@ -644,7 +645,7 @@ int pp_next_timer(const char *buf, size_t len, size_t *pos, struct pp_timer *t)
 		return -1;
 	t->notify = (uint32_t)n; /* SIGEV_SIGNAL 0, SIGEV_NONE 1, SIGEV_THREAD 2 */
 	if (key(&p, end, "tid."))
-		t->notify |= 4; /* SIGEV_THREAD_ID */
+		t->notify |= SC_SIGEV_THREAD_ID;
 	else if (!key(&p, end, "pid."))
 		return -1;
 	if (dec_i32(&p, end, &t->notify_pid) || p != end)

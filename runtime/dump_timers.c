@@ -12,8 +12,6 @@
 #include "dump.h"
 #include "procparse.h"
 
-
-
 static uint64_t ts_ns(const struct timespec *ts)
 {
 	return (uint64_t)ts->tv_sec * 1000000000ULL + (uint64_t)ts->tv_nsec;
@@ -69,7 +67,7 @@ int rt_dump_posix_timers(Sc__ProcCore *core)
 		pt->notify = t.notify;
 		pt->signo = (uint32_t)t.signo;
 		pt->sigev_value = t.sigev_value;
-		pt->has_tid = (t.notify & 4) != 0;
+		pt->has_tid = (t.notify & SC_SIGEV_THREAD_ID) != 0;
 		pt->tid = pt->has_tid ? t.notify_pid : 0;
 		pt->value_ns = ts_ns(&its.it_value);
 		pt->interval_ns = ts_ns(&its.it_interval);

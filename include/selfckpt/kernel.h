@@ -26,7 +26,7 @@ struct sc_sigcontext {
 struct sc_sigevent {
 	uint64_t value;
 	int32_t signo, notify;
-	int32_t tid; /* SIGEV_THREAD_ID */
+	int32_t tid; /* with SC_SIGEV_THREAD_ID */
 	int32_t pad[11];
 };
 
@@ -89,7 +89,9 @@ static inline bool sc_timer_clock_ok(int clock)
 	return clock == 0 || clock == 1 || clock == 7 || clock == 8 || clock == 9 ||
 	       clock == 11 || (clock >= -8 && clock <= -6);
 }
-/* prctl: timer_create takes the id it is given (Linux 6.16) */
+/* sigev_notify: tell the thread sigevent's tid names, with SIGEV_SIGNAL */
+#define SC_SIGEV_THREAD_ID 4
+/* prctl: timer_create takes the id it is given (Linux 6.15) */
 #define SC_PR_TIMER_CREATE_RESTORE_IDS 77
 
 #define SC_USER_CS 0x33
