@@ -172,7 +172,6 @@ int fd_fifo_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 			return -1;
 		}
 		p->ends[0] = fcntl(holder, F_DUPFD_CLOEXEC, ctx->scratch_min);
-		p->ends[1] = -1;
 		close(holder);
 		if (p->ends[0] < 0 ||
 		    (sp->has_data && sp->data.len &&

@@ -238,7 +238,6 @@ static int fill_vma(struct filler *fl, const Sc__Vma *v, uint64_t temp, char *er
 	return 0;
 }
 
-
 /* madvise() state the VMA had; before filling, so huge pages are used. */
 static int apply_madvise(const Sc__Vma *v, void *p, uint64_t len, char *err)
 {

@@ -358,9 +358,10 @@ int rt_dump_fds(struct rt_image *img, Sc__Fds *fds, char *why)
 		sc_sys1(__NR_close, ctx.scratch_pipe[1]);
 	}
 out:
-	for (int i = 0; i < 2; i++)
-		if ((i ? ctx.link_dir : ctx.info_dir) >= 0)
-			sc_sys1(__NR_close, i ? ctx.link_dir : ctx.info_dir);
+	if (ctx.info_dir >= 0)
+		sc_sys1(__NR_close, ctx.info_dir);
+	if (ctx.link_dir >= 0)
+		sc_sys1(__NR_close, ctx.link_dir);
 	if (!err)
 		err = fd_pipe_check_ends(&ctx);
 	if (!err)

@@ -19,7 +19,7 @@ struct fd_dump_ctx {
 	struct lock_inode *locked; /* inodes we may hold locks on */
 	size_t nlocked;
 	bool locks_loaded;
-	unsigned dumped; /* descriptors so far */
+	unsigned dumped; /* descriptors so far, counted until locks_loaded */
 	struct desc_table *descs; /* fd_descriptions.c */
 	uint64_t pipefs_dev;	/* st_dev of pipes, once one was seen */
 	bool pipefs_known;

@@ -412,7 +412,7 @@ static void drop_exited(int pid)
  * thread's pending signals and the process's. */
 static void collect_parked(void)
 {
-	rt_pending_take_all(0);
+	rt_pending_take_all();
 	for (int i = 0; i < rt_frz.nr; i++) {
 		struct rt_thread *t = &rt_frz.threads[i];
 		char path[64], *p;

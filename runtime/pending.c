@@ -119,13 +119,13 @@ void rt_pending_take_own(int slot)
 		take_queue(slot, "SigPnd:");
 }
 
-void rt_pending_take_all(int slot)
+void rt_pending_take_all(void)
 {
 	if (!anything_queued())
 		return;
 	/* Its own first: rt_sigtimedwait takes from the thread's queue
 	 * before the process's. */
-	take_queue(slot, "SigPnd:");
+	take_queue(0, "SigPnd:");
 	take_queue(RT_SHARED, "ShdPnd:");
 }
 

@@ -120,9 +120,9 @@ extern struct rt_freeze rt_frz;
 #define RT_SHARED (-1) /* the process's queue, not one thread's */
 int rt_pending_init(void);
 /* The calling thread's own queue into the image, as thread slot; _all: the
- * process's too (the checkpointing thread). */
+ * checkpointing thread's (slot 0) and the process's. */
 void rt_pending_take_own(int slot);
-void rt_pending_take_all(int slot);
+void rt_pending_take_all(void);
 /* A process that runs on: slot's signals queued again by the thread
  * itself, and with shared the process's (sent by the main thread). */
 void rt_pending_requeue(int slot, bool shared);
