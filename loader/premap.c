@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "vdso.h"
+#include "xstate.h"
 #include "fd_restore.h"
 #include "gadgets.h"
 #include "restore.h"
@@ -416,6 +417,22 @@ static uint64_t copy_siginfos(uint64_t at, const ProtobufCBinaryData *s, size_t 
 	return at;
 }
 
+/*
+ * The thread's XSAVE area, as a signal frame of a thread that used AMX
+ * exactly when it holds live tile data (doc/xsave.md): only such a thread
+ * must use AMX once before it enters the frame.
+ */
+static void fill_xsave(struct rst_thread *t, const Sc__ThreadCore *tc, uint64_t xsave)
+{
+	uint64_t features = tc->xfeatures;
+
+	memcpy((void *)xsave, tc->xsave.data, tc->xsave.len);
+	t->xsave = xsave;
+	t->xsave_size = (uint32_t)sc_xstate_fit_frame(sc_xstate_this_cpu(), (uint8_t *)xsave,
+						      tc->xsave.len, &features);
+	t->enlarge_xstate = sc_xstate_needs_enlarging(features);
+}
+
 static void fill_thread(struct rst_thread *t, const Sc__ThreadCore *tc, uint64_t xsave,
 			uint64_t stack_top)
 {
@@ -423,9 +440,7 @@ static void fill_thread(struct rst_thread *t, const Sc__ThreadCore *tc, uint64_t
 
 	memset(t, 0, sizeof(*t));
 	t->tid = tc->tid;
-	t->xsave_size = (uint32_t)tc->xsave.len;
-	memcpy((void *)xsave, tc->xsave.data, tc->xsave.len);
-	t->xsave = xsave;
+	fill_xsave(t, tc, xsave);
 	t->stack_top = stack_top;
 	t->fs_base = tc->fs_base;
 	t->rseq_ptr = tc->rseq_ptr;
@@ -669,8 +684,9 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 		th[i].pending = ps;
 		th[i].n_pending = (uint32_t)tc->n_pending_signals;
 		ps = copy_siginfos(ps, tc->pending_signals, tc->n_pending_signals);
-		if ((tc->xfeatures >> 17) & 3)
-			a->xcomp_perm = 18; /* XFEATURE_XTILEDATA: AMX */
+		/* Permission is the process's, the enlarging each thread's. */
+		if (th[i].enlarge_xstate)
+			a->xcomp_perm = SC_XFEATURE_XTILEDATA;
 	}
 	a->threads = blob + bl.threads;
 	a->n_threads = (uint32_t)c->n_threads;

@@ -44,6 +44,9 @@ struct rst_thread {
 	 * own stack, which has room, maybe inside a handler of the app's on
 	 * the alternate stack, whose frames must stay as they are. */
 	uint32_t frame_below_sp;
+	/* Its frame holds AMX tile data, which rt_sigreturn takes only once
+	 * the thread has used AMX (doc/xsave.md). */
+	uint32_t enlarge_xstate;
 };
 
 /* A POSIX timer to make again, with its id. */

@@ -26,6 +26,12 @@
 #define EEXIST_NR 17
 #define SS_DISABLE_FLAG 2
 #define EPIPE_NR 32
+/* The 64-byte operand of ldtilecfg: palette, bytes per row and rows of
+ * each tile. */
+#define AMX_TILECFG_SIZE 64
+#define AMX_TILECFG_PALETTE 0
+#define AMX_TILECFG_COLSB0 16
+#define AMX_TILECFG_ROWS0 48
 
 long rst_clone_thread(struct sc_clone_args *ca, uint64_t size, void (*fn)(void *, long),
 		      void *arg, long idx);
@@ -229,12 +235,47 @@ static void __attribute__((noreturn)) leave(struct rst_args *a, uint64_t frame, 
 	rst_leave(frame - 8, a->gadget_syscall, __NR_futex, args);
 }
 
+/*
+ * The kernel arms Extended Feature Disable for AMX tile data in every new
+ * task: rt_sigreturn leaves out a frame's extended state, AVX included,
+ * when the frame is larger than the task's own signal frames, which hold
+ * tile data only once the task has used it. Its first tile instruction
+ * raises #NM, on which the kernel enlarges the task's fpstate (XFD,
+ * handle_xfd_event), the process having asked for the permission. Each
+ * thread has its own fpstate, so each one whose frame holds tile data
+ * loads a tile once, and lets it go; rt_sigreturn then loads its saved
+ * configuration and data. Encoded in bytes so that any assembler builds
+ * it (doc/xsave.md).
+ */
+static void use_amx_once(void)
+{
+	uint8_t cfg[AMX_TILECFG_SIZE];
+	uint32_t row = 0;
+
+	/* Palette 1 with tile 0 one row of 4 bytes: valid on any AMX CPU. */
+	memset(cfg, 0, sizeof(cfg));
+	cfg[AMX_TILECFG_PALETTE] = 1;
+	cfg[AMX_TILECFG_COLSB0] = sizeof(row);
+	cfg[AMX_TILECFG_ROWS0] = 1;
+	/* ldtilecfg (%rax) */
+	__asm__ volatile(".byte 0xc4, 0xe2, 0x78, 0x49, 0x00" : : "a"(cfg) : "memory");
+	/* tileloadd (%rax,%rdx,1), %tmm0: the #NM, then the load */
+	__asm__ volatile(".byte 0xc4, 0xe2, 0x7b, 0x4b, 0x04, 0x10"
+			 :
+			 : "a"(&row), "d"(0UL)
+			 : "memory");
+	/* tilerelease */
+	__asm__ volatile(".byte 0xc4, 0xe2, 0x78, 0x49, 0xc0" : : : "memory");
+}
+
 static void thread_start(void *arg, long idx)
 {
 	struct rst_args *a = arg;
 	struct rst_thread *t = (struct rst_thread *)a->threads + idx;
 
 	set_thread_state(a, t, idx);
+	if (t->enlarge_xstate)
+		use_amx_once();
 	/* Not before the whole tree is restored (rst_main). */
 	while (!__atomic_load_n(&a->released, __ATOMIC_ACQUIRE))
 		sc_sys4(__NR_futex, &a->released, FUTEX_WAIT_PRIVATE, 0, 0);
@@ -354,6 +395,8 @@ void rst_main(struct rst_args *a)
 	make_timers(a);
 	sc_sys2(__NR_arch_prctl, ARCH_SET_FS, th[0].fs_base);
 	set_thread_state(a, &th[0], 0);
+	if (th[0].enlarge_xstate)
+		use_amx_once();
 	queue_again(a, a->shared_pending, a->n_shared_pending, 0, 0);
 	uint64_t frame = build_frame(&th[0]);
 

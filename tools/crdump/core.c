@@ -22,6 +22,7 @@
 
 #include "crdump.h"
 #include "selfckpt/kernel.h"
+#include "xstate.h"
 
 #define ERESTARTSYS 512
 #define ERESTARTNOINTR 513
@@ -195,9 +196,13 @@ static Sc__ThreadCore *thread_core(struct cd_proc *p, struct pt_thread *th, char
 	sw.extended_size = sw.xstate_size + SC_FP_XSTATE_MAGIC2_SIZE;
 	memset(xsave + SC_FPX_SW_OFFSET, 0, 512 - SC_FPX_SW_OFFSET);
 	memcpy(xsave + SC_FPX_SW_OFFSET, &sw, sizeof(sw));
-	tc->xsave.data = xsave;
-	tc->xsave.len = iov.iov_len;
+	/* ptrace gives room for every component, AMX tile data included,
+	 * which only a thread that used AMX can take back: store what the
+	 * thread's own signal frame would hold (doc/xsave.md). */
 	tc->xfeatures = sw.xfeatures;
+	tc->xsave.len = sc_xstate_fit_frame(sc_xstate_this_cpu(), xsave, iov.iov_len,
+					    &tc->xfeatures);
+	tc->xsave.data = xsave;
 	if (ptrace(PTRACE_GETSIGMASK, th->tid, sizeof(tc->sigmask), &tc->sigmask)) {
 		snprintf(err, CD_ERR_LEN, "thread %d: its signal mask: %s", th->tid,
 			 strerror(errno));
