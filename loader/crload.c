@@ -26,6 +26,7 @@
 #include "restore.h"
 #include "shell_job.h"
 #include "vdso.h"
+#include "xstate.h"
 
 static volatile pid_t forward_to;
 
@@ -241,7 +242,10 @@ static int preflight(struct sc_image *img, const struct crload_opts *opts, char 
 	for (size_t i = 0; i < img->nprocs; i++) {
 		const struct sc_proc_img *p = &img->procs[i];
 
-		if (sc_check_vdso(p->mm, err) ||
+		/* A register state the kernel would silently load as FXSAVE
+		 * only, or not at all, is never restored (doc/xsave.md). */
+		if (sc_xstate_check_core(sc_xstate_this_cpu(), p->core, err, SC_ERR_LEN) ||
+		    sc_check_vdso(p->mm, err) ||
 		    fd_path_preflight(p->fds, opts->allow_changed_files, err) ||
 		    fd_inet_preflight(p->fds, opts->tcp_established, err))
 			return -1;

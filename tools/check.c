@@ -9,7 +9,6 @@
  * repair mode), since configuration files do not tell what a kernel, a
  * sysctl and a security module allow together.
  */
-#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -33,6 +32,7 @@
 #include "crinfo.h"
 #include "restore.h"
 #include "vdso.h"
+#include "xstate.h"
 
 /* Newer than the build machine's headers (Linux 6.7). */
 #ifndef UFFD_FEATURE_WP_ASYNC
@@ -156,17 +156,6 @@ static const char *probe_namespaces(bool as_nobody)
 	return WEXITSTATUS(st) ? (why[0] ? why : "the probe failed") : NULL;
 }
 
-static uint64_t cpu_xfeatures(void)
-{
-	unsigned a, b, c, d;
-	uint32_t lo, hi;
-
-	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
-		return 3; /* x87 and SSE, saved with FXSAVE */
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	return (uint64_t)hi << 32 | lo;
-}
-
 static int check_uffd(FILE *out)
 {
 	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_ASYNC };
@@ -275,7 +264,7 @@ int crinfo_check(FILE *out)
 
 int crinfo_check_image(const struct sc_image *img, FILE *out)
 {
-	uint64_t cpu = cpu_xfeatures();
+	const struct sc_xstate_cpu *cpu = sc_xstate_this_cpu();
 	struct utsname uts;
 	char err[SC_ERR_LEN];
 	struct pid_plan plan;
@@ -299,9 +288,13 @@ int crinfo_check_image(const struct sc_image *img, FILE *out)
 			line(out, true, "vDSO", "pid %d: same layout as this kernel's", p->pid);
 		for (size_t t = 0; t < p->core->n_threads; t++)
 			need |= p->core->threads[t]->xfeatures;
-		bad += line(out, !(need & ~cpu), "xsave features",
-			    "pid %d needs %#" PRIx64 ", this CPU has %#" PRIx64 "%s", p->pid, need,
-			    cpu, need & ~cpu ? ": its registers cannot be loaded here" : "");
+		if (sc_xstate_check_core(cpu, p->core, err, sizeof(err)))
+			bad += line(out, false, "xsave features", "pid %d: %s", p->pid, err);
+		else
+			line(out, true, "xsave features",
+			     "pid %d needs %#" PRIx64 ", this CPU has %#" PRIx64
+			     " with the same layout",
+			     p->pid, need, cpu->features);
 		if (p->core->n_posix_timers) {
 			bool ok = sc_kernel_restores_timer_ids();
 

@@ -228,6 +228,34 @@ START_TEST(accepts_what_loads)
 }
 END_TEST
 
+/* crload and crinfo check every thread of a process, naming the first
+ * that cannot be loaded. */
+START_TEST(process_names_thread)
+{
+	Sc__ThreadCore th[2];
+	Sc__ThreadCore *list[2] = { &th[0], &th[1] };
+	Sc__ProcCore core;
+	char err[512] = "";
+
+	sc__proc_core__init(&core);
+	core.threads = list;
+	core.n_threads = 2;
+	for (int i = 0; i < 2; i++) {
+		sc__thread_core__init(&th[i]);
+		th[i].tid = 100 + i;
+		th[i].xfeatures = 0x7;
+		th[i].xsave.len = 832;
+	}
+	ck_assert_int_eq(sc_xstate_check_core(&skylake_sp, &core, err, sizeof(err)), 0);
+	th[1].xfeatures = 0xe7;
+	th[1].xsave.len = 2688;
+	ck_assert_int_eq(sc_xstate_check_core(&skylake_sp, &core, err, sizeof(err)), 0);
+	ck_assert_int_ne(sc_xstate_check_core(&skylake_client, &core, err, sizeof(err)), 0);
+	ck_assert_msg(strstr(err, "thread 101: its AVX-512 state (xfeatures 5-7) cannot be loaded"),
+		      "%s", err);
+}
+END_TEST
+
 static struct sc_fpx_sw_bytes frame_sw;
 
 static void grab_frame(int sig, siginfo_t *si, void *ctx)
@@ -275,6 +303,7 @@ static Suite *xstate_suite(void)
 	tcase_add_test(tc, no_amx_unchanged);
 	tcase_add_test(tc, refuses_what_cannot_load);
 	tcase_add_test(tc, accepts_what_loads);
+	tcase_add_test(tc, process_names_thread);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("live");
 	tcase_add_test(tc, live_signal_frame);
