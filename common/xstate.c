@@ -112,7 +112,8 @@ size_t sc_xstate_fit_frame(const struct sc_xstate_cpu *cpu, uint8_t *area, size_
 	memcpy(&xstate_bv, area + SC_XSAVE_HEADER_OFFSET, sizeof(xstate_bv));
 	keep = sc_xstate_frame_features(*xfeatures, xstate_bv);
 	size = sc_xstate_size(cpu, keep);
-	if (keep == *xfeatures || size > len)
+	/* Nothing to cut, or components this CPU cannot size: as it is. */
+	if (keep == *xfeatures || (keep & ~cpu->features) || size > len)
 		return len;
 	memcpy(&sw, area + SC_FPX_SW_OFFSET, sizeof(sw));
 	sw.xfeatures = keep;

@@ -156,6 +156,14 @@ START_TEST(no_amx_unchanged)
 		ck_assert(!sc_xstate_needs_enlarging(features));
 		free(a);
 	}
+	/* Components the CPU does not know: never cut by guess. */
+	uint8_t *spr = make_area(SPR_FULL_SIZE, SPR_FULL, AVX512_BV);
+	uint64_t spr_features = SPR_FULL;
+
+	ck_assert_uint_eq(sc_xstate_fit_frame(&epyc_vm, spr, SPR_FULL_SIZE, &spr_features),
+			  SPR_FULL_SIZE);
+	ck_assert_uint_eq(spr_features, SPR_FULL);
+	free(spr);
 	/* FXSAVE only: nothing to cut. */
 	uint8_t *a = make_area(512, 0x3, 0);
 	uint64_t features = 0x3;
