@@ -19,6 +19,7 @@
 
 #include "fdkinds.h"
 #include "image.h"
+#include "xstate.h"
 
 static int fail(char *err, const char *fmt, ...)
 {
@@ -248,6 +249,9 @@ int sc_check_core(const Sc__ProcCore *c, int pid, char *err)
 		return fail(err, "first thread is %d, not the main thread %d", c->threads[0]->tid, pid);
 	if (c->has_tpgid && (c->tpgid < -1 || c->tpgid >= (1 << 22)))
 		return fail(err, "impossible terminal foreground group %d", c->tpgid);
+	if (c->xcomp_perm & ~SC_XFEATURES_DYNAMIC)
+		return fail(err, "xcomp_perm %#llx names components other than AMX tile data",
+			    (unsigned long long)c->xcomp_perm);
 	for (size_t i = 0; i < c->n_threads; i++) {
 		const Sc__ThreadCore *t = c->threads[i];
 		struct sc_fpx_sw_bytes sw;

@@ -20,7 +20,6 @@
 #include "selfckpt/kernel.h"
 #include "xstate.h"
 
-#define ARCH_GET_XCOMP_SUPP 0x1021
 #define CPUID_XSTATE_LEAF 0xd
 #define FIRST_EXTENDED 2 /* components below live in the FXSAVE region */
 
@@ -54,7 +53,7 @@ static void read_cpu(struct sc_xstate_cpu *cpu)
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
 	cpu->features = (uint64_t)hi << 32 | lo;
 	/* A kernel without it (before 5.16) lets no task use AMX. */
-	if (syscall(SYS_arch_prctl, ARCH_GET_XCOMP_SUPP, &supported) == 0)
+	if (syscall(SYS_arch_prctl, SC_ARCH_GET_XCOMP_SUPP, &supported) == 0)
 		cpu->features &= supported;
 	else
 		cpu->features &= ~SC_XFEATURES_DYNAMIC;
@@ -188,6 +187,13 @@ int sc_xstate_check_core(const struct sc_xstate_cpu *cpu, const Sc__ProcCore *co
 {
 	char why[512];
 
+	if (core->xcomp_perm & ~cpu->features) {
+		describe(core->xcomp_perm & ~cpu->features, why, sizeof(why));
+		snprintf(err, err_len,
+			 "process %d was allowed to use %s, which this kernel does not offer",
+			 core->pid, why);
+		return -1;
+	}
 	for (size_t i = 0; i < core->n_threads; i++) {
 		const Sc__ThreadCore *t = core->threads[i];
 

@@ -29,6 +29,10 @@
  * #NM the first use raises makes the kernel enlarge its fpstate).
  */
 #define SC_XFEATURES_DYNAMIC (1ULL << SC_XFEATURE_XTILEDATA)
+/* arch_prctl: the dynamic components the kernel offers, and those the
+ * calling process was allowed. */
+#define SC_ARCH_GET_XCOMP_SUPP 0x1021
+#define SC_ARCH_GET_XCOMP_PERM 0x1022
 #define SC_FXSAVE_SIZE 512
 #define SC_XSAVE_HEADER_SIZE 64
 #define SC_XSAVE_HEADER_OFFSET SC_FXSAVE_SIZE /* XSTATE_BV is its first word */
@@ -90,8 +94,9 @@ size_t sc_xstate_fit_frame(const struct sc_xstate_cpu *cpu, uint8_t *area, size_
 int sc_xstate_check(const struct sc_xstate_cpu *cpu, uint64_t xfeatures, size_t len, char *why,
 		    size_t why_len);
 
-/* The same for every thread of a process: 0, or -1 with err ("thread N:
- * its ..."). */
+/* The same for every thread of a process, and whether the kernel offers
+ * the dynamic components the process was allowed: 0, or -1 with err
+ * ("thread N: its ..."). */
 int sc_xstate_check_core(const struct sc_xstate_cpu *cpu, const Sc__ProcCore *core, char *err,
 			 size_t err_len);
 

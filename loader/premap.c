@@ -684,10 +684,14 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 		th[i].pending = ps;
 		th[i].n_pending = (uint32_t)tc->n_pending_signals;
 		ps = copy_siginfos(ps, tc->pending_signals, tc->n_pending_signals);
-		/* Permission is the process's, the enlarging each thread's. */
+		/* Permission is the process's, the enlarging each thread's.
+		 * The process gets it back if it had it (below), or if a
+		 * thread's tiles are live: older images do not say. */
 		if (th[i].enlarge_xstate)
 			a->xcomp_perm = SC_XFEATURE_XTILEDATA;
 	}
+	if (c->xcomp_perm & SC_XFEATURES_DYNAMIC)
+		a->xcomp_perm = SC_XFEATURE_XTILEDATA;
 	a->threads = blob + bl.threads;
 	a->n_threads = (uint32_t)c->n_threads;
 	a->shared_pending = ps;

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 
 #include "dump.h"
+#include "xstate.h"
 
 #define NR_RLIMITS 16
 
@@ -72,6 +73,20 @@ static int dump_itimers(Sc__ProcCore *core)
 	return 0;
 }
 
+/* The dynamic XSAVE components (AMX tile data) the process was allowed:
+ * the restored process asks for them again, or its next tile instruction
+ * would kill it (doc/xsave.md). */
+static void dump_xcomp_perm(Sc__ProcCore *core)
+{
+	uint64_t perm = rt_src.xcomp_perm;
+
+	/* A kernel before 5.16 has no dynamic components. */
+	if (!rt_src.remote && sc_sys2(__NR_arch_prctl, SC_ARCH_GET_XCOMP_PERM, &perm))
+		perm = 0;
+	core->xcomp_perm = perm & SC_XFEATURES_DYNAMIC;
+	core->has_xcomp_perm = core->xcomp_perm != 0;
+}
+
 int rt_dump_proc_state(Sc__ProcCore *core)
 {
 	char *cwd, path[RT_MAX_PATH];
@@ -107,6 +122,7 @@ int rt_dump_proc_state(Sc__ProcCore *core)
 	core->cwd = cwd;
 	if ((n = dump_itimers(core)) || (n = rt_dump_posix_timers(core)))
 		return (int)n;
+	dump_xcomp_perm(core);
 	if (rt_src.remote)
 		return remote_ids(core);
 	/* Reading the umask means setting it; every other thread is parked. */

@@ -1916,6 +1916,30 @@ START_TEST(core_terminal_checks)
 }
 END_TEST
 
+/* The AMX permission the process had: tile data (bit 18) or nothing. */
+START_TEST(core_xcomp_perm_checks)
+{
+	struct fx *f = fx_new(4000);
+	char err[SC_ERR_LEN];
+	static const uint64_t good[] = { 0, 1ULL << 18 };
+	static const uint64_t bad[] = { 1ULL << 17, 0x602e7, 1ULL << 19, 1ULL << 63 };
+
+	f->core.has_xcomp_perm = 1;
+	for (int i = 0; i < N(good); i++) {
+		f->core.xcomp_perm = good[i];
+		ck_assert_msg(sc_check_core(&f->core, 4000, err) == 0, "xcomp_perm %#llx: %s",
+			      (unsigned long long)good[i], err);
+	}
+	for (int i = 0; i < N(bad); i++) {
+		f->core.xcomp_perm = bad[i];
+		ck_assert_msg(sc_check_core(&f->core, 4000, err) != 0, "accepted xcomp_perm %#llx",
+			      (unsigned long long)bad[i]);
+		ck_err_has(err, "xcomp_perm");
+	}
+	free(f);
+}
+END_TEST
+
 START_TEST(core_posix_timer_checks)
 {
 	struct fx *f = fx_new(4000);
@@ -2825,6 +2849,7 @@ static Suite *image_suite(void)
 	tcase_add_test(tc, inventory_shell_job_checks);
 	tcase_add_test(tc, core_terminal_checks);
 	tcase_add_test(tc, core_posix_timer_checks);
+	tcase_add_test(tc, core_xcomp_perm_checks);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("load");

@@ -261,6 +261,16 @@ START_TEST(process_names_thread)
 	ck_assert_int_ne(sc_xstate_check_core(&skylake_client, &core, err, sizeof(err)), 0);
 	ck_assert_msg(strstr(err, "thread 101: its AVX-512 state (xfeatures 5-7) cannot be loaded"),
 		      "%s", err);
+	/* A process that was allowed AMX gets it again only where the
+	 * kernel offers it. */
+	core.pid = 100;
+	core.has_xcomp_perm = 1;
+	core.xcomp_perm = SC_XFEATURES_DYNAMIC;
+	ck_assert_int_eq(sc_xstate_check_core(&sapphire_rapids, &core, err, sizeof(err)), 0);
+	ck_assert_int_ne(sc_xstate_check_core(&skylake_sp, &core, err, sizeof(err)), 0);
+	ck_assert_msg(strstr(err, "process 100 was allowed to use AMX tile data (XTILEDATA) state "
+				  "(xfeature 18), which this kernel does not offer"),
+		      "%s", err);
 }
 END_TEST
 

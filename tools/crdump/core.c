@@ -310,6 +310,15 @@ int cd_itimers(struct cd_proc *p, struct itimerval v[3], char *err)
 	return 0;
 }
 
+int cd_xcomp_perm(struct cd_proc *p, uint64_t *perm, char *err)
+{
+	*perm = 0;
+	if (!(sc_xstate_this_cpu()->features & SC_XFEATURES_DYNAMIC))
+		return 0;
+	return call_with_scratch(p, main_thread(p), SYS_arch_prctl, SC_ARCH_GET_XCOMP_PERM, 0, 0, 1,
+				 perm, sizeof(*perm), err);
+}
+
 int cd_dump_sigacts(struct cd_proc *p, Sc__SigActs *acts, char *err)
 {
 	acts->acts = rt_alloc(sizeof(*acts->acts) * 64);

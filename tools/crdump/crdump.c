@@ -284,7 +284,7 @@ static void open_proc(struct cd_proc *p)
 	if (!ok)
 		fail("%s", err);
 	p->brk = (uint64_t)r;
-	if (cd_itimers(p, p->itimers, err))
+	if (cd_itimers(p, p->itimers, err) || cd_xcomp_perm(p, &p->xcomp_perm, err))
 		fail("%s", err);
 }
 
@@ -323,6 +323,7 @@ static void point_source(struct cd_proc *p, pid_t pid, int mem_fd)
 				     .local_fds = p->local_fds,
 				     .n_local = p->n_local,
 				     .brk = p->brk,
+				     .xcomp_perm = p->xcomp_perm,
 				     .refuse_tcp = !opt.tcp_established,
 				     .timer_gettime = cd_timer_gettime(p),
 				     .own_timer = -1 };

@@ -17,6 +17,7 @@ struct cd_proc {
 	int n_local;
 	uint64_t brk;
 	struct itimerval itimers[3];
+	uint64_t xcomp_perm; /* ARCH_GET_XCOMP_PERM */
 	int ppid, pgid, sid;
 	bool zombie; /* exited, not reaped: only its wait status is kept */
 	struct rt_image img; /* its files, open until fsynced */
@@ -41,6 +42,9 @@ typedef int timer_gettime_fn(int id, struct itimerspec *its);
 timer_gettime_fn *cd_timer_gettime(struct cd_proc *p);
 /* getitimer(2) of each timer, asked inside the process. */
 int cd_itimers(struct cd_proc *p, struct itimerval v[3], char *err);
+/* The XSAVE components the process was allowed, asked inside it; 0
+ * where this kernel has no dynamic ones. */
+int cd_xcomp_perm(struct cd_proc *p, uint64_t *perm, char *err);
 int cd_dump_threads(struct cd_proc *p, Sc__ProcCore *core, char *err);
 int cd_dump_sigacts(struct cd_proc *p, Sc__SigActs *acts, char *err);
 
