@@ -17,6 +17,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "cpu.h"
 #include "fdkinds.h"
 #include "image.h"
 #include "xstate.h"
@@ -129,6 +130,35 @@ static int check_job(const Sc__Inventory *inv, char *err)
 	return is_group ? 0 : fail(err, "a shell job without a process group of the image");
 }
 
+/* Printable ASCII of at most max characters, as CPUID gives it. */
+static bool cpu_string(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (n == max || s[n] < ' ' || s[n] > '~')
+			return false;
+	return true;
+}
+
+/* The CPU the image was written on (doc/cpu-check.md). */
+static int check_cpu(const Sc__Cpu *c, char *err)
+{
+	/* Family: 4 bits, plus 8 of extended family; model: 8 bits in all. */
+	const uint32_t max_family = 0xf + 0xff, max_model = 0xff, max_stepping = 0xf;
+
+	if (!cpu_string(c->vendor, SC_CPU_VENDOR_LEN) ||
+	    (c->name && !cpu_string(c->name, SC_CPU_NAME_LEN)))
+		return fail(err, "CPU vendor or name is not what CPUID gives");
+	if (c->family > max_family || c->model > max_model || c->stepping > max_stepping)
+		return fail(err, "CPU family %u model %u stepping %u", c->family, c->model,
+			    c->stepping);
+	/* x87 state is always enabled where XCR0 exists. */
+	if (c->xcr0 && !(c->xcr0 & 1))
+		return fail(err, "CPU XCR0 %#llx without x87 state", (unsigned long long)c->xcr0);
+	return 0;
+}
+
 int sc_check_inventory(const Sc__Inventory *inv, char *err)
 {
 	if (inv->version != SC_IMAGE_VERSION)
@@ -176,6 +206,8 @@ int sc_check_inventory(const Sc__Inventory *inv, char *err)
 		return fail(err, "kernel or host name longer than uname gives");
 	if (inv->has_trigger_signal && (inv->trigger_signal < 1 || inv->trigger_signal > 64))
 		return fail(err, "trigger signal %u", inv->trigger_signal);
+	if (inv->cpu && check_cpu(inv->cpu, err))
+		return -1;
 	for (size_t i = 0; i < inv->n_files; i++)
 		if (!safe_name(inv->files[i]->name))
 			return fail(err, "file name \"%s\" is not a plain name", inv->files[i]->name);

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "cpu.h"
 #include "dump.h"
 #include "shell_job.h"
 
@@ -89,6 +90,8 @@ static int write_inventory(struct rt_image *im, const struct rt_tree_files *tf)
 	Sc__Inventory inv = SC__INVENTORY__INIT;
 	Sc__FileSum **files;
 	struct utsname uts;
+	struct sc_cpu cpu;
+	Sc__Cpu cpu_msg;
 	int n = rt_tree_procs(&inv.procs);
 
 	if (n < 0)
@@ -117,6 +120,9 @@ static int write_inventory(struct rt_image *im, const struct rt_tree_files *tf)
 	inv.has_trigger_signal = inv.has_interval_sec = true;
 	inv.trigger_signal = (uint32_t)rt_cfg.trigger_sig;
 	inv.interval_sec = rt_cfg.interval_sec;
+	sc_cpu_this(&cpu);
+	sc_cpu_to_msg(&cpu, &cpu_msg);
+	inv.cpu = &cpu_msg;
 	return rt_image_write_msg(im, "inventory", SC_IMG_INVENTORY, &inv.base);
 }
 

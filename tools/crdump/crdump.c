@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "cpu.h"
 #include "crdump.h"
 #include "procparse.h"
 #include "shell_job.h"
@@ -464,6 +465,8 @@ static void write_inventory(uint64_t freeze_ns)
 	Sc__ProcEntry *entries = calloc(nprocs, sizeof(*entries));
 	Sc__ProcEntry **list = calloc(nprocs, sizeof(*list));
 	struct utsname uts;
+	struct sc_cpu cpu;
+	Sc__Cpu cpu_msg;
 	int err;
 
 	if (!entries || !list)
@@ -503,6 +506,9 @@ static void write_inventory(uint64_t freeze_ns)
 		inv.kernel = uts.release;
 		inv.hostname = uts.nodename;
 	}
+	sc_cpu_this(&cpu);
+	sc_cpu_to_msg(&cpu, &cpu_msg);
+	inv.cpu = &cpu_msg;
 	if ((err = rt_image_write_msg(&img, "inventory", SC_IMG_INVENTORY, &inv.base)) ||
 	    (err = rt_image_commit(&img)))
 		fail("writing the image: %s", strerror(-err));
