@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "cpu.h"
 #include "fd_restore.h"
 #include "fdkinds.h"
 #include "restore.h"
@@ -262,6 +263,24 @@ static int preflight(struct sc_image *img, const struct crload_opts *opts, char 
 	return 0;
 }
 
+/* Can the program run on this CPU (doc/cpu-check.md)? 0, or -1 with err. */
+static int check_cpu(const struct sc_image *img, enum sc_cpu_check mode, char *err, size_t len)
+{
+	struct sc_cpu was, now;
+
+	if (mode == SC_CPU_CHECK_NONE)
+		return 0;
+	if (!img->inv->cpu) {
+		fprintf(stderr, "crload: note: %s does not record its CPU (written before the CPU "
+				"check): restored without it\n",
+			img->dir);
+		return 0;
+	}
+	sc_cpu_from_msg(img->inv->cpu, &was);
+	sc_cpu_this(&now);
+	return sc_cpu_compare(&was, &now, mode, err, len);
+}
+
 static void describe_fds(const Sc__Fds *fds)
 {
 	for (size_t i = 0; i < fds->n_fds; i++) {
@@ -324,7 +343,7 @@ static pid_t outer_pid(int proc, pid_t init, pid_t inner)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: crload [--restore-detached] [--allow-changed-files] [--tcp-established]\n"
-		   "              [--shell-job] [-v] IMAGE_DIR\n"
+		   "              [--shell-job] [--cpu-check=MODE] [-v] IMAGE_DIR\n"
 		   "Restores the process checkpointed in IMAGE_DIR and waits for it.\n"
 		   "  -d, --restore-detached  print the restored pid and return at once\n"
 		   "  -F, --allow-changed-files\n"
@@ -333,6 +352,9 @@ static void usage(FILE *f)
 		   "  -T, --tcp-established   restore established TCP connections in TCP_REPAIR\n"
 		   "                          mode (needs CAP_NET_ADMIN); the peer sees no reset\n"
 		   "  -j, --shell-job         restore a job of a shell as a job of this terminal\n"
+		   "  -C, --cpu-check=MODE    what this CPU must have of the image's: features\n"
+		   "                          (the default: every feature it had), model (those\n"
+		   "                          and the same vendor, family and model), or none\n"
 		   "  -v, --verbose           say how the process is restored\n");
 }
 
@@ -343,12 +365,15 @@ int main(int argc, char **argv)
 		{ "allow-changed-files", no_argument, NULL, 'F' },
 		{ "tcp-established", no_argument, NULL, 'T' },
 		{ "shell-job", no_argument, NULL, 'j' },
+		{ "cpu-check", required_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct crload_opts opts = { 0 };
+	enum sc_cpu_check cpu_check = SC_CPU_CHECK_FEATURES;
+	char cpu_err[SC_CPU_ERR_LEN];
 	struct sc_image img;
 	struct pid_plan plan;
 	struct restore_ctx ctx;
@@ -358,8 +383,15 @@ int main(int argc, char **argv)
 	pid_t *tops;
 	long pid;
 
-	while ((c = getopt_long(argc, argv, "dvhFTj", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "dvhFTjC:", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'C':
+			if (sc_cpu_check_parse(optarg, &cpu_check)) {
+				fprintf(stderr, "crload: --cpu-check=%s: features, model or none\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case 'F':
 			opts.allow_changed_files = true;
 			break;
@@ -395,6 +427,11 @@ int main(int argc, char **argv)
 	double t0 = now_ms();
 	if (sc_image_load(opts.dir, &img, err)) {
 		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
+		return 1;
+	}
+	if (check_cpu(&img, cpu_check, cpu_err, sizeof(cpu_err))) {
+		fprintf(stderr, "crload: %s: %s; --cpu-check=none restores anyway\n", opts.dir,
+			cpu_err);
 		return 1;
 	}
 	if (preflight(&img, &opts, err) || plan_pids(&img, &plan, err) ||
