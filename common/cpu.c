@@ -7,7 +7,9 @@
  * a program or its libraries may have chosen code for. Bits that tell
  * about the system rather than what user code may execute (the APIC,
  * virtualization, the hypervisor bit, speculation controls) differ
- * between machines that run the same binaries alike and are left out.
+ * between machines that run the same binaries alike and are left out, and
+ * so are instructions that execute as NOPs where the CPU lacks them (MPX,
+ * HLE's prefixes, the PREFETCHW and PREFETCHWT1 hints, CLDEMOTE).
  * Names are /proc/cpuinfo's where it has one.
  */
 #include <stdarg.h>
@@ -53,12 +55,10 @@ static const struct feature features[] = {
 	{ SC_CPU_1_ECX, 30, "rdrand" },
 	{ SC_CPU_7_0_EBX, 0, "fsgsbase" },
 	{ SC_CPU_7_0_EBX, 3, "bmi1" },
-	{ SC_CPU_7_0_EBX, 4, "hle" },
 	{ SC_CPU_7_0_EBX, 5, "avx2" },
 	{ SC_CPU_7_0_EBX, 8, "bmi2" },
 	{ SC_CPU_7_0_EBX, 9, "erms" },
 	{ SC_CPU_7_0_EBX, 11, "rtm" },
-	{ SC_CPU_7_0_EBX, 14, "mpx" },
 	{ SC_CPU_7_0_EBX, 16, "avx512f" },
 	{ SC_CPU_7_0_EBX, 17, "avx512dq" },
 	{ SC_CPU_7_0_EBX, 18, "rdseed" },
@@ -72,7 +72,6 @@ static const struct feature features[] = {
 	{ SC_CPU_7_0_EBX, 29, "sha_ni" },
 	{ SC_CPU_7_0_EBX, 30, "avx512bw" },
 	{ SC_CPU_7_0_EBX, 31, "avx512vl" },
-	{ SC_CPU_7_0_ECX, 0, "prefetchwt1" },
 	{ SC_CPU_7_0_ECX, 1, "avx512vbmi" },
 	{ SC_CPU_7_0_ECX, 3, "pku" },
 	{ SC_CPU_7_0_ECX, 4, "ospke" },
@@ -85,7 +84,6 @@ static const struct feature features[] = {
 	{ SC_CPU_7_0_ECX, 12, "avx512_bitalg" },
 	{ SC_CPU_7_0_ECX, 14, "avx512_vpopcntdq" },
 	{ SC_CPU_7_0_ECX, 22, "rdpid" },
-	{ SC_CPU_7_0_ECX, 25, "cldemote" },
 	{ SC_CPU_7_0_ECX, 27, "movdiri" },
 	{ SC_CPU_7_0_ECX, 28, "movdir64b" },
 	{ SC_CPU_7_0_EDX, 2, "avx512_4vnniw" },
@@ -116,7 +114,6 @@ static const struct feature features[] = {
 	{ SC_CPU_80000001_ECX, 5, "abm" },
 	{ SC_CPU_80000001_ECX, 6, "sse4a" },
 	{ SC_CPU_80000001_ECX, 7, "misalignsse" },
-	{ SC_CPU_80000001_ECX, 8, "3dnowprefetch" },
 	{ SC_CPU_80000001_ECX, 11, "xop" },
 	{ SC_CPU_80000001_ECX, 16, "fma4" },
 	{ SC_CPU_80000001_ECX, 21, "tbm" },
@@ -134,8 +131,6 @@ static const struct feature features[] = {
 	{ SC_CPU_XCR0, 0, STATE "x87" },
 	{ SC_CPU_XCR0, 1, STATE "sse" },
 	{ SC_CPU_XCR0, 2, STATE "avx" },
-	{ SC_CPU_XCR0, 3, STATE "bndregs" },
-	{ SC_CPU_XCR0, 4, STATE "bndcsr" },
 	{ SC_CPU_XCR0, 5, STATE "opmask" },
 	{ SC_CPU_XCR0, 6, STATE "zmm_hi256" },
 	{ SC_CPU_XCR0, 7, STATE "hi16_zmm" },

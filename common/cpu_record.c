@@ -37,12 +37,12 @@ static void copy_regs(char *dst, const uint32_t *regs, size_t n)
 		dst[i] = (char)(regs[i / sizeof(*regs)] >> (8 * (i % sizeof(*regs))));
 }
 
-/* The brand string, without the leading blanks some CPUs pad it with. */
+/* The brand string, without the blanks some CPUs pad it with. */
 static void brand(struct sc_cpu *c, sc_cpuid_fn fn, const void *arg)
 {
 	char raw[SC_CPU_NAME_LEN + 1];
 	uint32_t r[4];
-	size_t i = 0, n = 0;
+	size_t i = 0, n = 0, end = 0;
 
 	for (uint32_t k = 0; k < BRAND_LEAVES; k++) {
 		fn(LEAF_BRAND + k, 0, r, arg);
@@ -51,7 +51,10 @@ static void brand(struct sc_cpu *c, sc_cpuid_fn fn, const void *arg)
 	raw[SC_CPU_NAME_LEN] = '\0';
 	while (raw[i] == ' ')
 		i++;
-	while (raw[i])
+	for (size_t k = i; raw[k]; k++)
+		if (raw[k] != ' ')
+			end = k + 1;
+	while (i < end)
 		c->name[n++] = raw[i++];
 	c->name[n] = '\0';
 }
