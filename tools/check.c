@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cpu.h"
 #include "crinfo.h"
 #include "restore.h"
 #include "vdso.h"
@@ -262,6 +263,29 @@ int crinfo_check(FILE *out)
 	return bad ? 1 : 0;
 }
 
+/* What crload's CPU check says (doc/cpu-check.md), and whether the
+ * stricter --cpu-check=model would refuse. */
+static int check_cpu(const Sc__Cpu *m, FILE *out)
+{
+	char err[SC_CPU_ERR_LEN];
+	struct sc_cpu was, now;
+
+	if (!m) {
+		fprintf(out, "note     the image does not record its CPU (written before the CPU "
+			     "check): crload restores it unchecked\n");
+		return 0;
+	}
+	sc_cpu_from_msg(m, &was);
+	sc_cpu_this(&now);
+	if (sc_cpu_compare(&was, &now, SC_CPU_CHECK_FEATURES, err, sizeof(err)))
+		return line(out, false, "CPU", "%s; crload --cpu-check=none restores anyway", err);
+	line(out, true, "CPU", "this one has every feature of the image's (%u, %s)",
+	     sc_cpu_feature_count(&was), sc_cpu_level(&was));
+	if (sc_cpu_compare(&was, &now, SC_CPU_CHECK_MODEL, err, sizeof(err)))
+		fprintf(out, "note     CPU: %s (crload --cpu-check=model refuses it)\n", err);
+	return 0;
+}
+
 int crinfo_check_image(const struct sc_image *img, FILE *out)
 {
 	const struct sc_xstate_cpu *cpu = sc_xstate_this_cpu();
@@ -273,6 +297,7 @@ int crinfo_check_image(const struct sc_image *img, FILE *out)
 	if (img->inv->kernel && !uname(&uts) && strcmp(uts.release, img->inv->kernel))
 		fprintf(out, "note     written under kernel %s, this one is %s\n", img->inv->kernel,
 			uts.release);
+	bad += check_cpu(img->inv->cpu, out);
 	if (tree_preflight(img, err))
 		bad += line(out, false, "process tree", "%s", err);
 	else if (img->inv->n_procs > 1)

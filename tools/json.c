@@ -9,6 +9,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "cpu.h"
 #include "crinfo.h"
 #include "json.h"
 #include "pbfield.h"
@@ -367,6 +368,19 @@ int crinfo_json(const struct sc_image *img, FILE *out, char *err)
 	json_begin_object(&j, NULL);
 	json_cstr(&j, "image", img->dir);
 	json_message(&j, "inventory", &img->inv->base);
+	if (img->inv->cpu) {
+		char names[SC_CPU_ERR_LEN];
+		struct sc_cpu c;
+
+		/* The features the restore checks, by name, besides the raw
+		 * words in inventory.cpu. */
+		sc_cpu_from_msg(img->inv->cpu, &c);
+		sc_cpu_feature_names(&c, names, sizeof(names));
+		json_begin_array(&j, "cpu_features");
+		for (char *save, *w = strtok_r(names, " ", &save); w; w = strtok_r(NULL, " ", &save))
+			json_cstr(&j, NULL, w);
+		json_end_array(&j);
+	}
 	json_begin_array(&j, "processes");
 	for (size_t i = 0; i < img->nprocs; i++) {
 		const struct sc_proc_img *p = &img->procs[i];

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "cpu.h"
 #include "crinfo.h"
 #include "fdkinds.h"
 #include "vdso.h"
@@ -109,6 +110,23 @@ static void show_tree(const Sc__Inventory *inv, size_t i, int depth, bool *seen,
 			show_tree(inv, k, depth + 1, seen, out);
 }
 
+/* The CPU it was written on: which one, the x86-64 level its features
+ * make, and the register state the kernel had enabled. */
+static void show_cpu(const Sc__Cpu *m, FILE *out)
+{
+	char state[SC_CPU_ERR_LEN];
+	struct sc_cpu c;
+
+	sc_cpu_from_msg(m, &c);
+	sc_cpu_state_names(&c, state, sizeof(state));
+	fprintf(out, "  CPU: %s family %u model %u stepping %u%s%s\n", c.vendor, c.family, c.model,
+		c.stepping, c.name[0] ? ": " : "", c.name);
+	fprintf(out, "    %s, %u features checked at restore; register state %s (XCR0 %#" PRIx64
+		     ")\n",
+		sc_cpu_level(&c), sc_cpu_feature_count(&c), state[0] ? state : "not recorded (no XSAVE)",
+		c.word[SC_CPU_XCR0]);
+}
+
 static void show_inventory(const struct sc_image *img, FILE *out)
 {
 	const Sc__Inventory *inv = img->inv;
@@ -127,6 +145,8 @@ static void show_inventory(const struct sc_image *img, FILE *out)
 	if (inv->kernel)
 		fprintf(out, " (kernel %s)", inv->kernel);
 	fputc('\n', out);
+	if (inv->cpu)
+		show_cpu(inv->cpu, out);
 	fprintf(out, "  options:");
 	if (inv->has_trigger_signal)
 		fprintf(out, " trigger %s,", sig_name(inv->trigger_signal, sz, sizeof(sz)));
