@@ -156,12 +156,24 @@ static bool has(const struct sc_cpu *c, const struct feature *f)
 	return c->word[f->word] >> f->bit & 1;
 }
 
+int sc_cpu_feature_bit(const char *name, enum sc_cpu_word *word, unsigned *bit)
+{
+	for (size_t i = 0; i < NFEATURES; i++) {
+		if (!strcmp(features[i].name, name)) {
+			*word = features[i].word;
+			*bit = features[i].bit;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static bool has_named(const struct sc_cpu *c, const char *name)
 {
-	for (size_t i = 0; i < NFEATURES; i++)
-		if (!strcmp(features[i].name, name))
-			return has(c, &features[i]);
-	return false;
+	enum sc_cpu_word w;
+	unsigned bit;
+
+	return !sc_cpu_feature_bit(name, &w, &bit) && c->word[w] >> bit & 1;
 }
 
 static bool has_all(const struct sc_cpu *c, const char *const *names)

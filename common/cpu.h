@@ -87,6 +87,8 @@ void sc_cpu_state_names(const struct sc_cpu *c, char *buf, size_t len);
 /* "x86-64-v3": the highest level of the x86-64 psABI c meets ("x86-64"
  * for the baseline). */
 const char *sc_cpu_level(const struct sc_cpu *c);
+/* Where the feature of that name is: 0, or -1 if no feature has it. */
+int sc_cpu_feature_bit(const char *name, enum sc_cpu_word *word, unsigned *bit);
 /* How many named features c has. */
 unsigned sc_cpu_feature_count(const struct sc_cpu *c);
 

@@ -262,21 +262,6 @@ t_unprivileged() {
 	wait $loader || { say "restored run failed"; cat "$W/err" >&2; return 1; }
 }
 
-# crload on a damaged image: non-zero, one line naming the file, no fork.
-# A command that runs crload (with options) may replace plain "$CRLOAD".
-refuses() { # IMAGE WORD-EXPECTED-IN-MESSAGE [COMMAND...]
-	local st=0 run=("${@:3}")
-	[ ${#run[@]} -gt 0 ] || run=("$CRLOAD")
-	strace -f -qq -e trace=clone,clone3,fork,vfork -o "$W/trace" \
-		"${run[@]}" "$1" >/dev/null 2>"$W/crload.err" || st=$?
-	if [ $st -eq 0 ]; then say "crload accepted $1"; return 1; fi
-	if [ "$(wc -l <"$W/crload.err")" -ne 1 ] || ! grep -q -- "$2" "$W/crload.err"; then
-		say "expected one line naming '$2', got:"; sed 's/^/    /' "$W/crload.err" >&2
-		return 1
-	fi
-	if grep -qE 'clone|fork' "$W/trace"; then say "crload created a process"; return 1; fi
-}
-
 t_bad_images() {
 	start SELFCKPT_DIR="$W/img" "$E2E_BIN/counter" || return 1
 	kill -USR2 $APP

@@ -54,6 +54,21 @@ descendants() {
 		descendants "$c"
 	done
 }
+# crload refusing an image: non-zero, one line naming the problem, no fork.
+# A command that runs crload (with options) may replace plain "$CRLOAD".
+# A crload that restores instead waits for the program: the timeout ends it.
+refuses() { # IMAGE WORD-EXPECTED-IN-MESSAGE [COMMAND...]
+	local st=0 run=("${@:3}")
+	[ ${#run[@]} -gt 0 ] || run=("$CRLOAD")
+	timeout -s KILL 60 strace -f -qq -e trace=clone,clone3,fork,vfork -o "$W/trace" \
+		"${run[@]}" "$1" >/dev/null 2>"$W/crload.err" || st=$?
+	if [ $st -eq 0 ]; then say "crload accepted $1"; return 1; fi
+	if [ "$(wc -l <"$W/crload.err")" -ne 1 ] || ! grep -q -- "$2" "$W/crload.err"; then
+		say "expected one line naming '$2', got:"; sed 's/^/    /' "$W/crload.err" >&2
+		return 1
+	fi
+	if grep -qE 'clone|fork' "$W/trace"; then say "crload created a process"; return 1; fi
+}
 # checkpointed PROGRAM [RUNNER...]: starts e2e PROGRAM under the runtime in
 # $W (through RUNNER, e.g. setpriv, if given), checkpoints it and leaves it
 # running, its pid in APP.

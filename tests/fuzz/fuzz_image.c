@@ -44,6 +44,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "cpu.h"
 #include "crinfo.h"
 #include "fuzz_image.h"
 #include "fdkinds.h"
@@ -342,6 +343,22 @@ static void accepted_inventory(const Sc__Inventory *inv)
 
 		FUZZ_ASSERT(n && n[0] && !strchr(n, '/') && strcmp(n, ".") && strcmp(n, ".."),
 			    "file name \"%s\"", n ? n : "(null)");
+	}
+	if (inv->cpu) {
+		struct sc_cpu was, now;
+		char err[SC_CPU_ERR_LEN];
+
+		FUZZ_ASSERT(strlen(inv->cpu->vendor) <= SC_CPU_VENDOR_LEN, "vendor %s",
+			    inv->cpu->vendor);
+		FUZZ_ASSERT(!inv->cpu->name || strlen(inv->cpu->name) <= SC_CPU_NAME_LEN, "name %s",
+			    inv->cpu->name);
+		/* crload's comparison, in each mode, fits its buffer. */
+		sc_cpu_from_msg(inv->cpu, &was);
+		sc_cpu_this(&now);
+		for (int m = SC_CPU_CHECK_NONE; m <= SC_CPU_CHECK_MODEL; m++) {
+			sc_cpu_compare(&was, &now, (enum sc_cpu_check)m, err, sizeof(err));
+			FUZZ_ASSERT(strlen(err) < sizeof(err) - 1, "comparison cut: %s", err);
+		}
 	}
 }
 

@@ -181,6 +181,7 @@ static void build_seeds(void)
 	Sc__ProcEntry proc[2], *procp[2];
 	Sc__FileSum fs[2], *fsp[2];
 	Sc__Inventory inv;
+	Sc__Cpu cpu;
 
 	for (int i = 0; i < 2; i++) {
 		struct sc_fpx_sw_bytes sw = {0};
@@ -381,6 +382,22 @@ static void build_seeds(void)
 	inv.n_procs = 2;
 	inv.files = fsp;
 	inv.n_files = 2;
+	/* A Skylake-SP's (doc/cpu-check.md). */
+	sc__cpu__init(&cpu);
+	cpu.vendor = "GenuineIntel";
+	cpu.family = 6;
+	cpu.model = 85;
+	cpu.stepping = 4;
+	cpu.name = "Intel(R) Xeon(R) Gold 6130 CPU @ 2.10GHz";
+	cpu.leaf1_ecx = 0x7ffefbff;
+	cpu.leaf1_edx = 0xbfebfbff;
+	cpu.leaf7_ebx = 0xd19ffffb;
+	cpu.leaf7_ecx = 0xc;
+	cpu.leafd_1_eax = 0xf;
+	cpu.ext1_ecx = 0x121;
+	cpu.ext1_edx = 0x2c100800;
+	cpu.xcr0 = 0x2e7;
+	inv.cpu = &cpu;
 	add_record("inventory", &inv, SC_IMG_INVENTORY);
 }
 
