@@ -144,12 +144,12 @@ static const struct feature features[] = {
 
 /* The x86-64 psABI's microarchitecture levels, each adding to the one
  * before it: what compilers target with -march=x86-64-vN. */
-static const char *const level_v2[] = { "cx16", "lahf_lm", "popcnt", "pni", "sse4_1", "sse4_2",
-					"ssse3", NULL };
-static const char *const level_v3[] = { "avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm",
-					"movbe", "osxsave", NULL };
-static const char *const level_v4[] = { "avx512f", "avx512bw", "avx512cd", "avx512dq",
-					"avx512vl", NULL };
+static const char *const level_v2[] = { "cx16",	  "lahf_lm", "popcnt", "pni",
+					"sse4_1", "sse4_2",  "ssse3",  NULL };
+static const char *const level_v3[] = { "avx", "avx2", "bmi1",	"bmi2",	   "f16c",
+					"fma", "abm",  "movbe", "osxsave", NULL };
+static const char *const level_v4[] = { "avx512f",  "avx512bw", "avx512cd",
+					"avx512dq", "avx512vl", NULL };
 
 static bool has(const struct sc_cpu *c, const struct feature *f)
 {

@@ -23,21 +23,21 @@
 
 /* The feature words recorded: CPUID leaf (and subleaf) and register. */
 enum sc_cpu_word {
-	SC_CPU_1_ECX,	     /* leaf 1 */
+	SC_CPU_1_ECX, /* leaf 1 */
 	SC_CPU_1_EDX,
-	SC_CPU_7_0_EBX,	     /* leaf 7 subleaf 0 */
+	SC_CPU_7_0_EBX, /* leaf 7 subleaf 0 */
 	SC_CPU_7_0_ECX,
 	SC_CPU_7_0_EDX,
-	SC_CPU_7_1_EAX,	     /* leaf 7 subleaf 1 */
-	SC_CPU_D_1_EAX,	     /* leaf 0xd subleaf 1: XSAVE instructions */
+	SC_CPU_7_1_EAX, /* leaf 7 subleaf 1 */
+	SC_CPU_D_1_EAX, /* leaf 0xd subleaf 1: XSAVE instructions */
 	SC_CPU_80000001_ECX, /* the extended leaf 0x80000001 */
 	SC_CPU_80000001_EDX,
-	SC_CPU_XCR0,	     /* XGETBV(0): the register state the kernel enabled */
+	SC_CPU_XCR0, /* XGETBV(0): the register state the kernel enabled */
 	SC_CPU_WORDS
 };
 
 #define SC_CPU_VENDOR_LEN 12 /* three registers of leaf 0 */
-#define SC_CPU_NAME_LEN 48   /* three leaves of four registers: 0x80000002-4 */
+#define SC_CPU_NAME_LEN 48 /* three leaves of four registers: 0x80000002-4 */
 
 struct sc_cpu {
 	char vendor[SC_CPU_VENDOR_LEN + 1];
@@ -64,9 +64,9 @@ void sc_cpu_from_msg(const Sc__Cpu *m, struct sc_cpu *c);
 
 /* What crload demands of this CPU (--cpu-check). */
 enum sc_cpu_check {
-	SC_CPU_CHECK_NONE,     /* nothing: restore anyway */
+	SC_CPU_CHECK_NONE, /* nothing: restore anyway */
 	SC_CPU_CHECK_FEATURES, /* every feature the image's CPU had (the default) */
-	SC_CPU_CHECK_MODEL,    /* those, and the same vendor, family and model */
+	SC_CPU_CHECK_MODEL, /* those, and the same vendor, family and model */
 };
 
 /* Room for every feature name of the table in one message. */

@@ -21,7 +21,7 @@
 #define BRAND_LEAVES 3
 #define OSXSAVE (1U << 27) /* leaf 1 ecx: XGETBV is enabled */
 #define FAMILY_EXTENDED 0xf /* the base family that adds the extended family */
-#define FAMILY_P6 0x6	    /* which, like 0xf, adds the extended model */
+#define FAMILY_P6 0x6 /* which, like 0xf, adds the extended model */
 
 enum { EAX, EBX, ECX, EDX };
 

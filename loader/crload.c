@@ -271,8 +271,9 @@ static int check_cpu(const struct sc_image *img, enum sc_cpu_check mode, char *e
 	if (mode == SC_CPU_CHECK_NONE)
 		return 0;
 	if (!img->inv->cpu) {
-		fprintf(stderr, "crload: note: %s does not record its CPU (written before the CPU "
-				"check): restored without it\n",
+		fprintf(stderr,
+			"crload: note: %s does not record its CPU (written before the CPU "
+			"check): restored without it\n",
 			img->dir);
 		return 0;
 	}

@@ -377,7 +377,8 @@ int crinfo_json(const struct sc_image *img, FILE *out, char *err)
 		sc_cpu_from_msg(img->inv->cpu, &c);
 		sc_cpu_feature_names(&c, names, sizeof(names));
 		json_begin_array(&j, "cpu_features");
-		for (char *save, *w = strtok_r(names, " ", &save); w; w = strtok_r(NULL, " ", &save))
+		for (char *save, *w = strtok_r(names, " ", &save); w;
+		     w = strtok_r(NULL, " ", &save))
 			json_cstr(&j, NULL, w);
 		json_end_array(&j);
 	}

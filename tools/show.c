@@ -121,10 +121,10 @@ static void show_cpu(const Sc__Cpu *m, FILE *out)
 	sc_cpu_state_names(&c, state, sizeof(state));
 	fprintf(out, "  CPU: %s family %u model %u stepping %u%s%s\n", c.vendor, c.family, c.model,
 		c.stepping, c.name[0] ? ": " : "", c.name);
-	fprintf(out, "    %s, %u features checked at restore; register state %s (XCR0 %#" PRIx64
-		     ")\n",
-		sc_cpu_level(&c), sc_cpu_feature_count(&c), state[0] ? state : "not recorded (no XSAVE)",
-		c.word[SC_CPU_XCR0]);
+	fprintf(out,
+		"    %s, %u features checked at restore; register state %s (XCR0 %#" PRIx64 ")\n",
+		sc_cpu_level(&c), sc_cpu_feature_count(&c),
+		state[0] ? state : "not recorded (no XSAVE)", c.word[SC_CPU_XCR0]);
 }
 
 static void show_inventory(const struct sc_image *img, FILE *out)

@@ -19,7 +19,7 @@
 
 #define GARBAGE 0xdeadbeefU
 #define VENDOR_INTEL 0x756e6547, 0x6c65746e, 0x49656e69 /* ebx ecx edx: "GenuineIntel" */
-#define VENDOR_AMD 0x68747541, 0x444d4163, 0x69746e65	/* "AuthenticAMD" */
+#define VENDOR_AMD 0x68747541, 0x444d4163, 0x69746e65 /* "AuthenticAMD" */
 
 struct leaf {
 	uint32_t leaf, subleaf, eax, ebx, ecx, edx;
@@ -118,7 +118,8 @@ static void from_table(uint32_t leaf, uint32_t subleaf, uint32_t r[4], const voi
 		const struct leaf *l = &t->leaves[i];
 
 		/* Unused slots of the table are all zero. */
-		if (l->leaf == leaf && l->subleaf == subleaf && (l->eax | l->ebx | l->ecx | l->edx)) {
+		if (l->leaf == leaf && l->subleaf == subleaf &&
+		    (l->eax | l->ebx | l->ecx | l->edx)) {
 			r[0] = l->eax, r[1] = l->ebx, r[2] = l->ecx, r[3] = l->edx;
 			return;
 		}
@@ -224,9 +225,10 @@ END_TEST
  * feature it lacks, and only those. */
 START_TEST(test_newer_refused)
 {
-	static const char *const avx512[] = { "avx512f", "avx512dq", "avx512cd", "avx512bw",
-					      "avx512vl", "xcr0:opmask", "xcr0:zmm_hi256",
-					      "xcr0:hi16_zmm", "rtm", "xsavec", "xgetbv1" };
+	static const char *const avx512[] = { "avx512f",	"avx512dq",	 "avx512cd",
+					      "avx512bw",	"avx512vl",	 "xcr0:opmask",
+					      "xcr0:zmm_hi256", "xcr0:hi16_zmm", "rtm",
+					      "xsavec",		"xgetbv1" };
 	struct sc_cpu h = cpu_of(&haswell), k = cpu_of(&skylake_sp), s = cpu_of(&sapphire_rapids);
 	char err[SC_CPU_ERR_LEN];
 
