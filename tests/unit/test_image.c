@@ -27,6 +27,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "cpu.h"
 #include "image.h"
 #include "testutil.h"
 
@@ -2147,6 +2148,60 @@ START_TEST(inventory_checks)
 }
 END_TEST
 
+/* The CPU the image was written on (doc/cpu-check.md): strings as CPUID
+ * gives them, family, model and stepping in their ranges, XCR0 with x87. */
+START_TEST(inventory_cpu_checks)
+{
+	struct fx *f = fx_new(100);
+	Sc__Cpu cpu = SC__CPU__INIT;
+	char err[SC_ERR_LEN], long_vendor[] = "GenuineIntelX", long_name[50];
+
+	memset(long_name, 'n', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	cpu.vendor = "AuthenticAMD";
+	cpu.family = 0x19;
+	cpu.model = 0x11;
+	cpu.stepping = 1;
+	cpu.name = "AMD EPYC 9654 96-Core Processor";
+	cpu.xcr0 = 0x2e7;
+	f->inv.cpu = &cpu;
+	ck_assert_msg(check_inv(f, err) == 0, "%s", err);
+	cpu.name = NULL;
+	cpu.xcr0 = 0; /* no OSXSAVE */
+	ck_assert_msg(check_inv(f, err) == 0, "%s", err);
+	cpu.vendor = long_vendor;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	ck_err_has(err, "CPU vendor");
+	cpu.vendor = "Genuine\tntel";
+	ck_assert_int_ne(check_inv(f, err), 0);
+	cpu.vendor = "GenuineIntel";
+	long_name[SC_CPU_NAME_LEN] = '\0';
+	cpu.name = long_name;
+	ck_assert_msg(check_inv(f, err) == 0, "%s", err);
+	long_name[SC_CPU_NAME_LEN] = 'n';
+	ck_assert_int_ne(check_inv(f, err), 0);
+	cpu.name = "Xeon\x80";
+	ck_assert_int_ne(check_inv(f, err), 0);
+	cpu.name = NULL;
+	cpu.family = 0xf + 0xff + 1;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	ck_err_has(err, "CPU family");
+	cpu.family = 6;
+	cpu.model = 0x100;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	cpu.model = 0x8f;
+	cpu.stepping = 0x10;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	cpu.stepping = 8;
+	cpu.xcr0 = 0x602e6;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	ck_err_has(err, "XCR0");
+	cpu.xcr0 = 0x602e7;
+	ck_assert_msg(check_inv(f, err) == 0, "%s", err);
+	free(f);
+}
+END_TEST
+
 /* ---- sc_image_load: image directories written by the test -------------- */
 
 static char tmp_root[256];
@@ -2846,6 +2901,7 @@ static Suite *image_suite(void)
 	tcase_add_test(tc, fds_inet_checks);
 	tcase_add_test(tc, fds_unix_checks);
 	tcase_add_test(tc, inventory_checks);
+	tcase_add_test(tc, inventory_cpu_checks);
 	tcase_add_test(tc, inventory_shell_job_checks);
 	tcase_add_test(tc, core_terminal_checks);
 	tcase_add_test(tc, core_posix_timer_checks);
