@@ -201,6 +201,7 @@ static void vdso_desc(const struct sc_vdso_layout *vd, char *buf, size_t len)
 int crinfo_check(FILE *out)
 {
 	struct sc_vdso_layout vd;
+	struct sc_cpu cpu;
 	char buf[256];
 	const char *why;
 	int bad = 0, e, s;
@@ -236,6 +237,12 @@ int crinfo_check(FILE *out)
 	else
 		line(out, true, "TCP_REPAIR", "established TCP connections can be checkpointed");
 	bad += check_uffd(out);
+	sc_cpu_this(&cpu);
+	line(out, true, "CPU",
+	     "%s family %u model %u%s%s, %s, %u features: an image from a CPU with "
+	     "another feature is refused",
+	     cpu.vendor, cpu.family, cpu.model, cpu.name[0] ? ", " : "", cpu.name,
+	     sc_cpu_level(&cpu), sc_cpu_feature_count(&cpu));
 	if (sc_own_maps(&vd, NULL, NULL) || !vd.part[2].end) {
 		bad += line(out, false, "vDSO",
 			    "not found in /proc/self/maps: images cannot be "
