@@ -147,6 +147,8 @@ static void show_inventory(const struct sc_image *img, FILE *out)
 	fputc('\n', out);
 	if (inv->cpu)
 		show_cpu(inv->cpu, out);
+	else
+		fprintf(out, "  CPU: not recorded (written before the CPU check)\n");
 	fprintf(out, "  options:");
 	if (inv->has_trigger_signal)
 		fprintf(out, " trigger %s,", sig_name(inv->trigger_signal, sz, sizeof(sz)));

@@ -93,6 +93,8 @@ t_no_record() {
 	restores "$W/img" || return 1
 	grep -q "^crload: note: $W/img does not record its CPU" "$W/crload.err" ||
 		{ say "no note:"; cat "$W/crload.err" >&2; return 1; }
+	"$CRINFO" show "$W/img" | grep -q '^  CPU: not recorded' ||
+		{ say "crinfo show does not say the CPU is not recorded"; return 1; }
 }
 
 # A record no CPU gives is a damaged image, refused by the validator.
