@@ -53,6 +53,9 @@ typedef void (*sc_cpuid_fn)(uint32_t leaf, uint32_t subleaf, uint32_t r[4], cons
 
 /* Fills c from CPUID as fn answers it; word[SC_CPU_XCR0] is left 0. */
 void sc_cpu_decode(struct sc_cpu *c, sc_cpuid_fn fn, const void *arg);
+/* XGETBV(0): the state components the kernel enabled; 0 where the
+ * kernel does not enable XSAVE (OSXSAVE clear). */
+uint64_t sc_cpu_xcr0(void);
 /* This CPU, XCR0 included. */
 void sc_cpu_this(struct sc_cpu *c);
 /* The image's record of c: m's strings point into c. */

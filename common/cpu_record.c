@@ -110,15 +110,21 @@ void sc_cpu_decode(struct sc_cpu *c, sc_cpuid_fn fn, const void *arg)
 		brand(c, fn, arg);
 }
 
+uint64_t sc_cpu_xcr0(void)
+{
+	uint32_t r[4], lo, hi;
+
+	cpuid_insn(LEAF_FEATURES, 0, r, NULL);
+	if (!(r[ECX] & OSXSAVE))
+		return 0;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return (uint64_t)hi << 32 | lo;
+}
+
 void sc_cpu_this(struct sc_cpu *c)
 {
-	uint32_t lo, hi;
-
 	sc_cpu_decode(c, cpuid_insn, NULL);
-	if (!(c->word[SC_CPU_1_ECX] & OSXSAVE))
-		return;
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	c->word[SC_CPU_XCR0] = (uint64_t)hi << 32 | lo;
+	c->word[SC_CPU_XCR0] = sc_cpu_xcr0();
 }
 
 void sc_cpu_to_msg(const struct sc_cpu *c, Sc__Cpu *m)

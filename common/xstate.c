@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cpu.h"
 #include "selfckpt/kernel.h"
 #include "xstate.h"
 
@@ -42,16 +43,14 @@ static const struct xfeature_group {
 static void read_cpu(struct sc_xstate_cpu *cpu)
 {
 	unsigned int a, b, c, d;
-	uint32_t lo, hi;
-	uint64_t supported;
+	uint64_t supported, xcr0 = sc_cpu_xcr0();
 
 	memset(cpu, 0, sizeof(*cpu));
 	cpu->features = SC_XFEATURES_LEGACY;
-	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
+	if (!xcr0)
 		return;
 	cpu->xsave = true;
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	cpu->features = (uint64_t)hi << 32 | lo;
+	cpu->features = xcr0;
 	/* A kernel without it (before 5.16) lets no task use AMX. */
 	if (syscall(SYS_arch_prctl, SC_ARCH_GET_XCOMP_SUPP, &supported) == 0)
 		cpu->features &= supported;
