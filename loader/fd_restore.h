@@ -34,8 +34,28 @@ struct fd_restore_ctx {
 	bool lent;
 };
 
-/* Before forking: paths still there, files not changed (fd_path.c). */
-int fd_path_preflight(const Sc__Fds *fds, bool allow_changed, char *err);
+/* A regular file the process writes that grew since the checkpoint: cut
+ * back to its size then before the restore (doc/restore.md). */
+struct file_cut {
+	const char *path; /* the image's */
+	dev_t dev; /* the file as the preflight found it */
+	ino_t ino;
+	uint64_t size; /* at the checkpoint */
+	uint64_t now; /* at the preflight */
+};
+struct file_cuts {
+	struct file_cut *v;
+	size_t n;
+};
+
+/* Before forking: paths still there, files the process can go on with;
+ * the ones it writes that grew are added to cuts (fd_path.c). */
+int fd_path_preflight(const Sc__Fds *fds, bool allow_changed, struct file_cuts *cuts, char *err);
+void file_cuts_free(struct file_cuts *cuts);
+/* Keeps the bytes each file grew by beside image_dir, saying where on
+ * stderr, then cuts every file back: 0, or -1 with err set, nothing cut
+ * if they could not be kept (file_cut.c, crload only). */
+int file_cuts_apply(const struct file_cuts *cuts, const char *image_dir, char *err);
 
 /* Before forking: established TCP connections need --tcp-established. */
 int fd_inet_preflight(const Sc__Fds *fds, bool tcp_established, char *err);
