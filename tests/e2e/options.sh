@@ -220,10 +220,10 @@ append_image() {
 # The restored append runs on and, stopped, checks its files hold exactly
 # the lines it wrote (as an uninterrupted run's). crload's own lines
 # (stderr) go to $W/crload.err.
-restored_runs() { # CRLOAD-OPTIONS...
-	"$CRLOAD" -v "$@" "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" &
+restored_runs() {
+	"$CRLOAD" -v "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" &
 	local loader=$!
-	wait_for grep -q 'process running again' "$W/crload.err" ||
+	wait_for grep -qs 'process running again' "$W/crload.err" ||
 		{ say "not restored:"; cat "$W/crload.err" >&2; return 1; }
 	sleep 1
 	kill -USR1 $loader
@@ -267,7 +267,8 @@ t_grown_files_crdump() { grown_files crdump; }
 # before any process exists, and leaves every file as it was (seq.txt,
 # fd 17, grew and would be cut): log.txt (fd 23) shorter than at the
 # checkpoint, or replaced by another file. --allow-changed-files restores
-# anyway, cutting nothing, and the restored run writes past the changes.
+# anyway, cutting nothing (append then finds its lines twice in log.txt:
+# its verdict is not what this tests).
 changed_files() { # CAPTURE
 	local before
 	append_image "$1" || return 1
@@ -280,8 +281,13 @@ changed_files() { # CAPTURE
 	before=$(files_state)
 	refuses "$W/img/latest" "fd 23: $W/log.txt was replaced by another file" || return 1
 	[ "$(files_state)" = "$before" ] || { say "a refused restore changed files"; return 1; }
-	restored_runs --allow-changed-files || return 1
-	! grep -q 'cut back' "$W/crload.err" && [ -z "$(ls -d "$W"/img/*.cut-* 2>/dev/null)" ] ||
+	"$CRLOAD" -v --allow-changed-files "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" &
+	local loader=$!
+	wait_for grep -qs 'process running again' "$W/crload.err" ||
+		{ say "not restored:"; cat "$W/crload.err" >&2; return 1; }
+	kill -KILL $loader; wait $loader 2>/dev/null
+	! grep -q 'cut back' "$W/crload.err" && [ -z "$(ls -d "$W"/img/*.cut-* 2>/dev/null)" ] &&
+		[ "$(stat -c %s "$W/log.txt")" -ge "$(stat -c %s "$W/log.txt.was")" ] ||
 		{ say "--allow-changed-files cut files"; return 1; }
 }
 t_changed_files_runtime() { changed_files runtime; }
