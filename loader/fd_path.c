@@ -47,8 +47,8 @@ static bool replaced(const Sc__Fd *e, const struct stat *st)
 	return st->st_ino != e->ino || ((e->dev >> 32) != 0 && dev_of(st) != e->dev);
 }
 
-/* Cuts file (dev, ino) back to size; a file already listed keeps the
- * largest size any descriptor recorded (one file, one cut). */
+/* Lists file (dev, ino), written through e; a file already listed keeps
+ * the largest size any descriptor recorded (one file, one cut). */
 static int add_cut(struct file_cuts *cuts, const Sc__Fd *e, const struct stat *st, char *err)
 {
 	struct file_cut *c;
@@ -83,7 +83,7 @@ void file_cuts_free(struct file_cuts *cuts)
  * A regular file as the process will find it: refused (-1, err) if the
  * process could not redo what changed: the path leads to another file, a
  * file it writes is shorter than at the checkpoint, or any file is
- * shorter than its offset. A file it writes that grew is listed in cuts.
+ * shorter than its offset. A file it writes is listed in cuts.
  */
 static int reg_preflight(const Sc__Fd *e, const struct stat *st, struct file_cuts *cuts, char *err)
 {
@@ -115,7 +115,7 @@ static int reg_preflight(const Sc__Fd *e, const struct stat *st, struct file_cut
 			 anyway);
 		return -1;
 	}
-	return writer && now > e->size ? add_cut(cuts, e, st, err) : 0;
+	return writer ? add_cut(cuts, e, st, err) : 0;
 }
 
 /*

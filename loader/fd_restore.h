@@ -34,13 +34,13 @@ struct fd_restore_ctx {
 	bool lent;
 };
 
-/* A regular file the process writes that grew since the checkpoint: cut
- * back to its size then before the restore (doc/restore.md). */
+/* A regular file processes of the image write: cut back to its size at
+ * the checkpoint before the restore if it grew since (doc/restore.md). */
 struct file_cut {
 	const char *path; /* the image's */
 	dev_t dev; /* the file as the preflight found it */
 	ino_t ino;
-	uint64_t size; /* at the checkpoint */
+	uint64_t size; /* at the checkpoint: the largest any descriptor recorded */
 	uint64_t now; /* at the preflight */
 };
 struct file_cuts {
@@ -48,8 +48,13 @@ struct file_cuts {
 	size_t n;
 };
 
+static inline bool file_cut_grew(const struct file_cut *c)
+{
+	return c->now > c->size;
+}
+
 /* Before forking: paths still there, files the process can go on with;
- * the ones it writes that grew are added to cuts (fd_path.c). */
+ * the ones it writes are added to cuts (fd_path.c). */
 int fd_path_preflight(const Sc__Fds *fds, bool allow_changed, struct file_cuts *cuts, char *err);
 void file_cuts_free(struct file_cuts *cuts);
 /* Keeps the bytes each file grew by beside image_dir, saying where on

@@ -77,7 +77,7 @@ static int copy_tail(struct kept *k)
 }
 
 /* Opens c's file, still the one the preflight checked, and keeps what
- * it holds past its checkpointed size in the n-th file of dir. */
+ * it holds past its checkpointed size in the n-th file kept in dir. */
 static int keep(const struct file_cut *c, size_t n, const char *dir, struct kept *k, char *err)
 {
 	const char *base = strrchr(c->path, '/') + 1;
@@ -147,9 +147,12 @@ int file_cuts_apply(const struct file_cuts *cuts, const char *image_dir, char *e
 {
 	char dir[PATH_MAX];
 	struct kept *k;
+	size_t grown = 0;
 	int dfd, ret = 0;
 
-	if (!cuts->n)
+	for (size_t i = 0; i < cuts->n; i++)
+		grown += file_cut_grew(&cuts->v[i]);
+	if (!grown)
 		return 0;
 	k = calloc(cuts->n, sizeof(*k));
 	if (!k) {
@@ -162,8 +165,8 @@ int file_cuts_apply(const struct file_cuts *cuts, const char *image_dir, char *e
 		free(k);
 		return -1;
 	}
-	for (size_t i = 0; i < cuts->n; i++)
-		if (keep(&cuts->v[i], i, dir, &k[i], err)) {
+	for (size_t i = 0, nth = 0; i < cuts->n; i++)
+		if (file_cut_grew(&cuts->v[i]) && keep(&cuts->v[i], nth++, dir, &k[i], err)) {
 			release(k, i + 1, true);
 			rmdir(dir);
 			return -1;
@@ -175,7 +178,8 @@ int file_cuts_apply(const struct file_cuts *cuts, const char *image_dir, char *e
 		close(dfd);
 	}
 	for (size_t i = 0; i < cuts->n && !ret; i++)
-		ret = cut(&cuts->v[i], &k[i], err);
+		if (file_cut_grew(&cuts->v[i]))
+			ret = cut(&cuts->v[i], &k[i], err);
 	release(k, cuts->n, false);
 	return ret;
 }

@@ -127,10 +127,12 @@ static int references(const struct sc_image *img, FILE *out)
 		}
 	}
 	for (size_t i = 0; i < cuts.n; i++)
-		fprintf(out,
-			"note     %s grew by %llu bytes since the checkpoint: crload cuts it back, "
-			"keeping them beside the image\n",
-			cuts.v[i].path, (unsigned long long)(cuts.v[i].now - cuts.v[i].size));
+		if (file_cut_grew(&cuts.v[i]))
+			fprintf(out,
+				"note     %s grew by %llu bytes since the checkpoint: crload cuts it back, "
+				"keeping them beside the image\n",
+				cuts.v[i].path,
+				(unsigned long long)(cuts.v[i].now - cuts.v[i].size));
 	file_cuts_free(&cuts);
 	return bad;
 }
