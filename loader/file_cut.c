@@ -35,12 +35,26 @@ struct kept {
 	char path[PATH_MAX];
 };
 
+/*
+ * Root restoring a user's job keeps the bytes for their owner (the
+ * image's, the file's), who can then read and remove them; unprivileged,
+ * giving them away fails with EPERM and they stay the restoring user's.
+ */
+static int give(int fd, const char *path, const struct stat *owner)
+{
+	if (!fchownat(fd, path, owner->st_uid, owner->st_gid, path[0] ? 0 : AT_EMPTY_PATH) ||
+	    errno == EPERM)
+		return 0;
+	return -1;
+}
+
 /* A new directory IMAGE.cut-N beside the image directory, in dir. */
 static int keep_dir(const char *image_dir, char *dir, size_t len, char *err)
 {
 	char real[PATH_MAX];
+	struct stat owner;
 
-	if (!realpath(image_dir, real)) {
+	if (!realpath(image_dir, real) || stat(real, &owner)) {
 		snprintf(err, SC_ERR_LEN, "%.256s: %s", image_dir, strerror(errno));
 		return -1;
 	}
@@ -49,8 +63,12 @@ static int keep_dir(const char *image_dir, char *dir, size_t len, char *err)
 			snprintf(err, SC_ERR_LEN, "%.256s: path too long", real);
 			return -1;
 		}
-		if (!mkdir(dir, S_IRWXU))
-			return 0;
+		if (!mkdir(dir, S_IRWXU)) {
+			if (!give(AT_FDCWD, dir, &owner))
+				return 0;
+			rmdir(dir);
+			break;
+		}
 		if (errno != EEXIST)
 			break;
 	}
@@ -102,7 +120,7 @@ static int keep(const struct file_cut *c, size_t n, const char *dir, struct kept
 	}
 	k->out = open(k->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, S_IRUSR | S_IWUSR);
 	k->end = c->size;
-	if (k->out < 0 || copy_tail(k)) {
+	if (k->out < 0 || give(k->out, "", &st) || copy_tail(k)) {
 		snprintf(err, SC_ERR_LEN, "keeping the bytes cut from %.160s in %.160s: %s; %s",
 			 c->path, k->path, strerror(errno), no_cut);
 		return -1;
