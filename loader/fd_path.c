@@ -83,7 +83,8 @@ void file_cuts_free(struct file_cuts *cuts)
  * A regular file as the process will find it: refused (-1, err) if the
  * process could not redo what changed: the path leads to another file, a
  * file it writes is shorter than at the checkpoint, or any file is
- * shorter than its offset. A file it writes is listed in cuts.
+ * shorter than its offset and than it was. A file it writes is listed in
+ * cuts.
  */
 static int reg_preflight(const Sc__Fd *e, const struct stat *st, struct file_cuts *cuts, char *err)
 {
@@ -107,7 +108,9 @@ static int reg_preflight(const Sc__Fd *e, const struct stat *st, struct file_cut
 			anyway);
 		return -1;
 	}
-	if (now < e->pos) {
+	/* A process may have seeked past the end: only what it could read
+	 * at the checkpoint must still be there. */
+	if (now < e->pos && now < e->size) {
 		snprintf(err, SC_ERR_LEN,
 			 "fd %d: %.256s is shorter than the process's offset in it (%llu bytes, "
 			 "offset %llu); %s",
