@@ -109,7 +109,8 @@ static int keep(const struct file_cut *c, size_t n, const char *dir, struct kept
 	}
 	if (fstat(k->fd, &st) || st.st_dev != c->dev || st.st_ino != c->ino ||
 	    (uint64_t)st.st_size < c->size) {
-		snprintf(err, SC_ERR_LEN, "%.256s changed while crload checked it", c->path);
+		snprintf(err, SC_ERR_LEN, "%.256s changed while crload checked it; try again",
+			 c->path);
 		return -1;
 	}
 	if ((size_t)snprintf(k->path, sizeof(k->path), "%s/%zu-%s", dir, n + 1, base) >=
