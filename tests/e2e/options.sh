@@ -183,6 +183,8 @@ t_report_on_stderr() {
 	wait_for grep -q ': checkpoint /' "$W/err" || { say "no report on stderr"; return 1; }
 	kill -KILL $APP; wait $APP 2>/dev/null
 	cp "$W/err" "$W/report"
+	"$CRINFO" verify "$W/img/latest" 2>&1 | grep -q "^note .*$W/err grew by .*crload cuts it back" ||
+		{ say "crinfo verify does not note the grown stderr"; return 1; }
 	"$CRLOAD" "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" &
 	local loader=$! kept="$W/img/ckpt-0001.cut-1/1-err"
 	wait_for grep -q ': restored from' "$W/err" || { cat "$W/crload.err" >&2; return 1; }
@@ -230,8 +232,8 @@ restored_runs() {
 	wait $loader || { say "restored run failed"; cat "$W/err" >&2; return 1; }
 }
 
-# The files of $W as they are, and no bytes kept (nothing was cut).
-files_state() { md5sum "$W"/seq.txt "$W"/log.txt "$W"/out "$W"/err; ls -d "$W"/img/*.cut-* 2>/dev/null; }
+# The files of $W as they are, and any bytes kept (from a cut).
+files_state() { md5sum "$W"/seq.txt "$W"/log.txt "$W"/out "$W"/err; find "$W" -name '*.cut-*'; }
 
 # kept_as FILE N: crload said it cut FILE, keeping the bytes it had past
 # its checkpointed size (in $W/FILE.was) in ckpt-0001.cut-N.
@@ -290,6 +292,26 @@ changed_files() { # CAPTURE
 		[ "$(stat -c %s "$W/log.txt")" -ge "$(stat -c %s "$W/log.txt.was")" ] ||
 		{ say "--allow-changed-files cut files"; return 1; }
 }
+# Nothing is cut that cannot be kept: the image on a filesystem now
+# read-only, crload refuses in one line saying why, and every file is
+# left as it was.
+t_cut_unkept() {
+	local before
+	mkdir -p "$W/small"
+	mount -t tmpfs -o size=4m tmpfs "$W/small" || return 1
+	mounts+=("$W/small")
+	start SELFCKPT_DIR="$W/small/img" "$E2E_BIN/append" || return 1
+	kill -USR2 $APP
+	wait_for logged ': checkpoint /' || return 1
+	sleep 0.3
+	kill -KILL $APP; wait $APP 2>/dev/null
+	mount -o remount,ro "$W/small" || return 1
+	before=$(files_state)
+	refuses "$W/small/img/latest" "cannot keep the bytes to cut beside the image: .*Read-only file system" ||
+		return 1
+	[ "$(files_state)" = "$before" ] || { say "a refused restore changed files"; return 1; }
+}
+
 t_changed_files_runtime() { changed_files runtime; }
 t_changed_files_crdump() { changed_files crdump; }
 
@@ -536,5 +558,5 @@ t_unix_live_name() {
 
 run_cases exit_after forked_child static_exec signal detached detached_ns same_maps unprivileged unsupported \
 	too_many_pending report_on_stderr grown_files_runtime grown_files_crdump \
-	changed_files_runtime changed_files_crdump disk_full read_only bad_images inotify_gone inotify_unknown tcp_no_privilege \
+	changed_files_runtime changed_files_crdump cut_unkept disk_full read_only bad_images inotify_gone inotify_unknown tcp_no_privilege \
 	tcp_needs_option unix_outside unix_refused unix_live_name
