@@ -716,6 +716,11 @@ static int check_fds(const Sc__Fds *fds, const uint64_t *pipe_ids, const struct 
 		     f->kind == SC__FD_KIND__CHR) &&
 		    (!f->path || f->path[0] != '/'))
 			return fail(err, "fd %d has no path", f->fd);
+		/* crload compares them with the file and cuts it back to size. */
+		if (f->kind == SC__FD_KIND__REG &&
+		    (f->has_dev != f->has_ino || (f->has_size && f->size > INT64_MAX) ||
+		     (f->has_pos && f->pos > INT64_MAX)))
+			return fail(err, "fd %d: file identity, size or offset malformed", f->fd);
 		if ((f->kind == SC__FD_KIND__PIPE || f->kind == SC__FD_KIND__FIFO) &&
 		    (!f->has_pipe_id ||
 		     !bsearch(&f->pipe_id, pipe_ids, fds->n_pipes, sizeof(*pipe_ids), cmp_u64)))

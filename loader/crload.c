@@ -236,7 +236,8 @@ static int release_tree(struct restore_ctx *ctx, char *err)
 }
 
 /* Every process of the image as it will be restored: 0, or -1 with err. */
-static int preflight(struct sc_image *img, const struct crload_opts *opts, char *err)
+static int preflight(struct sc_image *img, const struct crload_opts *opts, struct file_cuts *cuts,
+		     char *err)
 {
 	if (tree_preflight(img, err))
 		return -1;
@@ -247,7 +248,7 @@ static int preflight(struct sc_image *img, const struct crload_opts *opts, char 
 		 * only, or not at all, is never restored (doc/xsave.md). */
 		if (sc_xstate_check_core(sc_xstate_this_cpu(), p->core, err, SC_ERR_LEN) ||
 		    sc_check_vdso(p->mm, err) ||
-		    fd_path_preflight(p->fds, opts->allow_changed_files, err) ||
+		    fd_path_preflight(p->fds, opts->allow_changed_files, cuts, err) ||
 		    fd_inet_preflight(p->fds, opts->tcp_established, err))
 			return -1;
 		/* The restorer makes each timer under its id, which takes a
@@ -343,20 +344,22 @@ static pid_t outer_pid(int proc, pid_t init, pid_t inner)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: crload [--restore-detached] [--allow-changed-files] [--tcp-established]\n"
-		   "              [--shell-job] [--cpu-check=MODE] [-v] IMAGE_DIR\n"
-		   "Restores the process checkpointed in IMAGE_DIR and waits for it.\n"
-		   "  -d, --restore-detached  print the restored pid and return at once\n"
-		   "  -F, --allow-changed-files\n"
-		   "                          restore even if a file the process writes changed\n"
-		   "                          size, or one it reads got shorter than its offset\n"
-		   "  -T, --tcp-established   restore established TCP connections in TCP_REPAIR\n"
-		   "                          mode (needs CAP_NET_ADMIN); the peer sees no reset\n"
-		   "  -j, --shell-job         restore a job of a shell as a job of this terminal\n"
-		   "  -C, --cpu-check=MODE    what this CPU must have of the image's: features\n"
-		   "                          (the default: every feature it had), model (those\n"
-		   "                          and the same vendor, family and model), or none\n"
-		   "  -v, --verbose           say how the process is restored\n");
+	fprintf(f,
+		"usage: crload [--restore-detached] [--allow-changed-files] [--tcp-established]\n"
+		"              [--shell-job] [--cpu-check=MODE] [-v] IMAGE_DIR\n"
+		"Restores the process checkpointed in IMAGE_DIR and waits for it.\n"
+		"  -d, --restore-detached  print the restored pid and return at once\n"
+		"  -F, --allow-changed-files\n"
+		"                          restore files as they are now: a file the process\n"
+		"                          writes that grew is not cut back, and one that got\n"
+		"                          shorter or was replaced does not stop the restore\n"
+		"  -T, --tcp-established   restore established TCP connections in TCP_REPAIR\n"
+		"                          mode (needs CAP_NET_ADMIN); the peer sees no reset\n"
+		"  -j, --shell-job         restore a job of a shell as a job of this terminal\n"
+		"  -C, --cpu-check=MODE    what this CPU must have of the image's: features\n"
+		"                          (the default: every feature it had), model (those\n"
+		"                          and the same vendor, family and model), or none\n"
+		"  -v, --verbose           say how the process is restored\n");
 }
 
 int main(int argc, char **argv)
@@ -379,6 +382,7 @@ int main(int argc, char **argv)
 	struct pid_plan plan;
 	struct restore_ctx ctx;
 	struct shell_job job;
+	struct file_cuts cuts = { 0 };
 	char err[SC_ERR_LEN];
 	int pipefd[2], c, *status_rd, ntops = 1, outer_proc;
 	pid_t *tops;
@@ -435,7 +439,7 @@ int main(int argc, char **argv)
 			cpu_err);
 		return 1;
 	}
-	if (preflight(&img, &opts, err) || plan_pids(&img, &plan, err) ||
+	if (preflight(&img, &opts, &cuts, err) || plan_pids(&img, &plan, err) ||
 	    shell_job_preflight(&img, opts.shell_job, opts.detached, &job, err)) {
 		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
 		return 1;
@@ -494,11 +498,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "crload: %s\n", err);
 		return 1;
 	}
-	if (sysv_make(&img, &ctx.sysv, err)) {
+	/* The files are cut last, once nothing can refuse the restore. */
+	if (sysv_make(&img, &ctx.sysv, err) || file_cuts_apply(&cuts, img.dir, err)) {
 		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
 		sysv_finish(&ctx.sysv, false);
 		return 1;
 	}
+	file_cuts_free(&cuts);
 	if (plan.new_ns) {
 		pid = fork();
 		if (pid == 0)

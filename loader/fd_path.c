@@ -4,7 +4,9 @@
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "fd_restore.h"
@@ -25,19 +27,110 @@ static int watches_preflight(const Sc__Fd *e, char *err)
 	return 0;
 }
 
+/* The file's device as the image records it (as in /proc/PID/maps). */
+static uint64_t dev_of(const struct stat *st)
+{
+	return (uint64_t)major(st->st_dev) << 32 | minor(st->st_dev);
+}
+
+/*
+ * The path leads to another file than the one the process had open: its
+ * inode differs, or its device does. Anonymous devices (major 0: NFS,
+ * Lustre, tmpfs, btrfs, overlayfs) are numbered at mount time and differ
+ * between machines and mounts of the same filesystem, so there the inode
+ * alone decides; a block device's number is the disk's.
+ */
+static bool replaced(const Sc__Fd *e, const struct stat *st)
+{
+	if (!e->has_ino)
+		return false;
+	return st->st_ino != e->ino || ((e->dev >> 32) != 0 && dev_of(st) != e->dev);
+}
+
+/* Lists file (dev, ino), written through e; a file already listed keeps
+ * the largest size any descriptor recorded (one file, one cut). */
+static int add_cut(struct file_cuts *cuts, const Sc__Fd *e, const struct stat *st, char *err)
+{
+	struct file_cut *c;
+
+	for (size_t i = 0; i < cuts->n; i++) {
+		c = &cuts->v[i];
+		if (c->dev == st->st_dev && c->ino == st->st_ino) {
+			if (e->size > c->size)
+				c->size = e->size;
+			return 0;
+		}
+	}
+	c = realloc(cuts->v, (cuts->n + 1) * sizeof(*c));
+	if (!c) {
+		snprintf(err, SC_ERR_LEN, "out of memory");
+		return -1;
+	}
+	cuts->v = c;
+	cuts->v[cuts->n++] = (struct file_cut){ e->path, st->st_dev, st->st_ino, e->size,
+						(uint64_t)st->st_size };
+	return 0;
+}
+
+void file_cuts_free(struct file_cuts *cuts)
+{
+	free(cuts->v);
+	cuts->v = NULL;
+	cuts->n = 0;
+}
+
+/*
+ * A regular file as the process will find it: refused (-1, err) if the
+ * process could not redo what changed: the path leads to another file, a
+ * file it writes is shorter than at the checkpoint, or any file is
+ * shorter than its offset and than it was. A file it writes is listed in
+ * cuts.
+ */
+static int reg_preflight(const Sc__Fd *e, const struct stat *st, struct file_cuts *cuts, char *err)
+{
+	static const char anyway[] = "--allow-changed-files restores anyway";
+	bool writer = (e->flags & O_ACCMODE) != O_RDONLY;
+	uint64_t now = (uint64_t)st->st_size;
+
+	if (replaced(e, st)) {
+		snprintf(err, SC_ERR_LEN,
+			 "fd %d: %.256s was replaced by another file since the checkpoint "
+			 "(inode %llu, was %llu); %s",
+			 e->fd, e->path, (unsigned long long)st->st_ino, (unsigned long long)e->ino,
+			 anyway);
+		return -1;
+	}
+	if (writer && now < e->size) {
+		snprintf(
+			err, SC_ERR_LEN,
+			"fd %d: %.256s is shorter than at the checkpoint (%llu bytes, was %llu); %s",
+			e->fd, e->path, (unsigned long long)now, (unsigned long long)e->size,
+			anyway);
+		return -1;
+	}
+	/* A process may have seeked past the end: only what it could read
+	 * at the checkpoint must still be there. */
+	if (now < e->pos && now < e->size) {
+		snprintf(err, SC_ERR_LEN,
+			 "fd %d: %.256s is shorter than the process's offset in it (%llu bytes, "
+			 "offset %llu); %s",
+			 e->fd, e->path, (unsigned long long)now, (unsigned long long)e->pos,
+			 anyway);
+		return -1;
+	}
+	return writer ? add_cut(cuts, e, st, err) : 0;
+}
+
 /*
  * Before any process exists: every file reopened by path (or watched by
- * inotify) is still there,
- * and none changed in a way that restoring would lose or corrupt data: a
- * file shorter than the offset the process has read or written up to, or
- * a file it writes that changed size since (someone else wrote it, or the
- * original ran on after the checkpoint).
+ * inotify) is still there, and every regular file is one the process can
+ * go on with (reg_preflight); allow_changed skips the latter and lists no
+ * cuts.
  */
-int fd_path_preflight(const Sc__Fds *fds, bool allow_changed, char *err)
+int fd_path_preflight(const Sc__Fds *fds, bool allow_changed, struct file_cuts *cuts, char *err)
 {
 	for (size_t i = 0; i < fds->n_fds; i++) {
 		const Sc__Fd *e = fds->fds[i];
-		bool writer = (e->flags & O_ACCMODE) != O_RDONLY;
 		struct stat st;
 
 		if (!e->has_dup_of && e->kind == SC__FD_KIND__INOTIFY && watches_preflight(e, err))
@@ -49,16 +142,9 @@ int fd_path_preflight(const Sc__Fds *fds, bool allow_changed, char *err)
 			snprintf(err, SC_ERR_LEN, "fd %d: %.256s: %s", e->fd, e->path, strerror(errno));
 			return -1;
 		}
-		if (e->kind != SC__FD_KIND__REG || !e->has_size || allow_changed)
-			continue;
-		if ((uint64_t)st.st_size < e->pos || (writer && (uint64_t)st.st_size != e->size)) {
-			snprintf(err, SC_ERR_LEN,
-				 "fd %d: %.256s changed since the checkpoint (%lld bytes, was %llu, "
-				 "offset %llu); --allow-changed-files restores anyway",
-				 e->fd, e->path, (long long)st.st_size, (unsigned long long)e->size,
-				 (unsigned long long)e->pos);
+		if (e->kind == SC__FD_KIND__REG && e->has_size && !allow_changed &&
+		    reg_preflight(e, &st, cuts, err))
 			return -1;
-		}
 	}
 	return 0;
 }

@@ -34,8 +34,33 @@ struct fd_restore_ctx {
 	bool lent;
 };
 
-/* Before forking: paths still there, files not changed (fd_path.c). */
-int fd_path_preflight(const Sc__Fds *fds, bool allow_changed, char *err);
+/* A regular file processes of the image write: cut back to its size at
+ * the checkpoint before the restore if it grew since (doc/restore.md). */
+struct file_cut {
+	const char *path; /* the image's */
+	dev_t dev; /* the file as the preflight found it */
+	ino_t ino;
+	uint64_t size; /* at the checkpoint: the largest any descriptor recorded */
+	uint64_t now; /* at the preflight */
+};
+struct file_cuts {
+	struct file_cut *v;
+	size_t n;
+};
+
+static inline bool file_cut_grew(const struct file_cut *c)
+{
+	return c->now > c->size;
+}
+
+/* Before forking: paths still there, files the process can go on with;
+ * the ones it writes are added to cuts (fd_path.c). */
+int fd_path_preflight(const Sc__Fds *fds, bool allow_changed, struct file_cuts *cuts, char *err);
+void file_cuts_free(struct file_cuts *cuts);
+/* Keeps the bytes each file grew by beside image_dir, saying where on
+ * stderr, then cuts every file back: 0, or -1 with err set, nothing cut
+ * if they could not be kept (file_cut.c, crload only). */
+int file_cuts_apply(const struct file_cuts *cuts, const char *image_dir, char *err);
 
 /* Before forking: established TCP connections need --tcp-established. */
 int fd_inet_preflight(const Sc__Fds *fds, bool tcp_established, char *err);

@@ -39,8 +39,11 @@ int fd_path_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 {
 	if (S_ISREG(l->st.st_mode)) {
 		e->kind = SC__FD_KIND__REG;
-		e->has_size = true;
+		e->has_size = e->has_dev = e->has_ino = true;
 		e->size = (uint64_t)l->st.st_size;
+		/* crload refuses a path that leads to another file by then. */
+		e->dev = (uint64_t)major(l->st.st_dev) << 32 | minor(l->st.st_dev);
+		e->ino = l->st.st_ino;
 	} else if (S_ISDIR(l->st.st_mode)) {
 		e->kind = SC__FD_KIND__DIR;
 	} else {

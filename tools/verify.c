@@ -89,10 +89,12 @@ static int problem(const struct sc_image *img, const char *fmt, ...)
 }
 
 /* The files the process maps and the paths it reopens are still there,
- * and mapped files are the very ones it mapped. */
-static int references(const struct sc_image *img)
+ * and mapped files are the very ones it mapped. The files crload would
+ * cut back are noted. */
+static int references(const struct sc_image *img, FILE *out)
 {
 	char err[SC_ERR_LEN], name[80];
+	struct file_cuts cuts = { 0 };
 	int bad = 0;
 
 	for (size_t i = 0; i < img->nprocs; i++) {
@@ -114,7 +116,7 @@ static int references(const struct sc_image *img)
 					name, v->path);
 		}
 		snprintf(name, sizeof(name), "%s-%d.img", SC_FDS_PREFIX, p->pid);
-		if (fd_path_preflight(p->fds, false, err))
+		if (fd_path_preflight(p->fds, false, &cuts, err))
 			bad += problem(img, "%s: %s", name, err);
 		for (size_t k = 0; k < p->fds->n_fds; k++) {
 			const Sc__Fd *f = p->fds->fds[k];
@@ -124,6 +126,14 @@ static int references(const struct sc_image *img)
 				bad += problem(img, "%s: named pipe %s is gone", name, f->path);
 		}
 	}
+	for (size_t i = 0; i < cuts.n; i++)
+		if (file_cut_grew(&cuts.v[i]))
+			fprintf(out,
+				"note     %s grew by %llu bytes since the checkpoint: crload cuts it back, "
+				"keeping them beside the image\n",
+				cuts.v[i].path,
+				(unsigned long long)(cuts.v[i].now - cuts.v[i].size));
+	file_cuts_free(&cuts);
 	return bad;
 }
 
@@ -156,7 +166,7 @@ static int verify(const char *dir, FILE *out, int depth)
 			bad += verify(parent, out, depth + 1);
 	}
 	if (depth == 0) {
-		bad += references(&img);
+		bad += references(&img, out);
 		bad += crinfo_check_image(&img, out);
 	}
 	sc_image_free(&img);

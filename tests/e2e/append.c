@@ -1,28 +1,33 @@
 // SPDX-License-Identifier: MIT
 /*
- * File descriptors, their offsets and flags across a checkpoint.
+ * File descriptors, their offsets and flags across a checkpoint, and a
+ * batch job's output.
  *
  * seq.txt is opened O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC (no O_APPEND) and
  * moved to fd 17; log.txt is opened O_WRONLY|O_CREAT|O_APPEND and moved to
- * fd 23 (no FD_CLOEXEC). Both get numbered fixed-width lines. After the
- * stop request:
+ * fd 23 (no FD_CLOEXEC). Both, and stdout, get numbered fixed-width lines.
+ * After the stop request:
  *   - fd 17 and fd 23 are still those files, with the same access mode,
  *     O_APPEND only on fd 23, FD_CLOEXEC only on fd 17;
  *   - fd 17's offset is exactly where this process's own count of lines
  *     says, and seq.txt holds lines 1..M in order, no gap, no duplicate
  *     (a restore that reopened it with O_TRUNC, or at the wrong offset,
  *     leaves a hole of zeros or a misplaced line);
- *   - with no other writer M equals our count and both offsets equal the
- *     file sizes.
+ *   - with no other writer M equals our count, both offsets equal the
+ *     file sizes, and log.txt and stdout (when it is a file) hold exactly
+ *     lines 1..M too: what an uninterrupted run writes.
  *
  * In kill-then-restore the original may write a few lines past the
- * checkpoint before it dies; the restored process rewrites the same bytes.
- * In leave-running the original and the copy write the same file side by
- * side (the same bytes at the same places), so the file may hold more
- * lines than one of them wrote: the "no other writer" checks are skipped
- * when another process has seq.txt open (the original, while the copy
- * runs) or when we are the copy (restored beside the original, in a new
- * pid namespace).
+ * checkpoint before it dies; crload cuts the files back to their size at
+ * the checkpoint and the restored process writes those lines again.
+ * In leave-running the original and the copy write the same files side by
+ * side, and the copy's crload cuts them back under the original's feet:
+ * seq.txt may hold more lines than one of them wrote, and holes (zeros)
+ * where the original wrote past the cut and the copy has not caught up
+ * yet. The "no other writer" checks are skipped, and log.txt and stdout
+ * (two sequences appended together) are not read, when another process
+ * has seq.txt open (the original, while the copy runs) or when we are the
+ * copy (restored beside the original, in a new pid namespace).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -97,6 +102,38 @@ static bool other_writer(dev_t dev, ino_t ino)
 	return found;
 }
 
+/* Lines 1..m of name (read through path), in order; with another writer
+ * a line may be a hole it has not written yet. */
+static void check_lines(const char *name, const char *path, unsigned long long m, bool alone)
+{
+	static const char hole[LINE];
+	char *buf = malloc(LINE * m + 1);
+	FILE *f = fopen(path, "re");
+
+	if (!buf || !f || fread(buf, 1, LINE * m, f) != LINE * m)
+		test_fail("cannot read %s back", name);
+	fclose(f);
+	for (unsigned long long i = 0; i < m; i++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "%015llu\n", i + 1);
+		if (memcmp(buf + i * LINE, want, LINE) &&
+		    (alone || memcmp(buf + i * LINE, hole, LINE)))
+			test_fail("%s line %llu is \"%.*s\", expected %llu", name, i + 1, LINE - 1,
+				  buf + i * LINE, i + 1);
+	}
+	free(buf);
+}
+
+/* Alone: what an uninterrupted run writes, lines 1..n and nothing more. */
+static void check_exactly(const char *name, const char *path, off_t size, unsigned long long n)
+{
+	if (size != (off_t)(n * LINE))
+		test_fail("%s has %lld bytes, not the %llu lines written", name, (long long)size,
+			  n);
+	check_lines(name, path, n, true);
+}
+
 static void pidns(char *buf, size_t len)
 {
 	ssize_t n = readlink("/proc/self/ns/pid", buf, len - 1);
@@ -130,8 +167,6 @@ int main(int argc, char **argv)
 	off_t off;
 	char ns_before[64], ns_after[64];
 	bool alone;
-	char *buf;
-	FILE *f;
 
 	test_init(argc, argv);
 	pidns(ns_before, sizeof(ns_before));
@@ -142,11 +177,13 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 10; i++) {
 		write_line(SEQ_FD, ++n);
 		write_line(LOG_FD, n);
+		write_line(STDOUT_FILENO, n);
 	}
 	test_ready();
 	while (!test_stopping()) {
 		write_line(SEQ_FD, ++n);
 		write_line(LOG_FD, n);
+		write_line(STDOUT_FILENO, n);
 		usleep(2000);
 	}
 
@@ -168,22 +205,7 @@ int main(int argc, char **argv)
 		test_fail("seq.txt holds %llu lines, we wrote %llu%s", m, n,
 			  alone ? " and nobody else has it open" : "");
 
-	/* Lines 1..m, in order. */
-	buf = malloc(LINE * m + 1);
-	f = fopen("seq.txt", "re");
-	if (!buf || !f || fread(buf, 1, LINE * m, f) != LINE * m)
-		test_fail("cannot read seq.txt back");
-	fclose(f);
-	for (unsigned long long i = 0; i < m; i++) {
-		char want[32];
-
-		snprintf(want, sizeof(want), "%015llu\n", i + 1);
-		if (memcmp(buf + i * LINE, want, LINE))
-			test_fail("seq.txt line %llu is \"%.*s\", expected %llu", i + 1, LINE - 1,
-				  buf + i * LINE, i + 1);
-	}
-	free(buf);
-
+	check_lines("seq.txt", "seq.txt", m, alone);
 	/* The O_APPEND descriptor writes at the end, whatever its offset was. */
 	if (fstat(LOG_FD, &st))
 		test_fail("fstat: %m");
@@ -193,6 +215,10 @@ int main(int argc, char **argv)
 	if (st.st_size < (off_t)(n * LINE))
 		test_fail("log.txt has %lld bytes, fewer than the %llu lines written",
 			  (long long)st.st_size, n);
+	if (alone)
+		check_exactly("log.txt", "log.txt", st.st_size, n);
+	if (alone && !fstat(STDOUT_FILENO, &st) && S_ISREG(st.st_mode))
+		check_exactly("stdout", "/proc/self/fd/1", st.st_size, n);
 	printf("%llu lines, %s\n", n, alone ? "sole writer" : "another writer present");
 	test_pass();
 }

@@ -122,7 +122,7 @@ t_detached_ns() {
 	kill -USR2 $APP
 	wait_for logged ': checkpoint /' || return 1
 	local pid init
-	pid=$("$CRLOAD" --restore-detached --allow-changed-files "$W/img/latest" \
+	pid=$("$CRLOAD" --restore-detached "$W/img/latest" \
 		2>"$W/crload.err") || { say "crload -d failed: $(cat "$W/crload.err")"; return 1; }
 	[ "$pid" != "$APP" ] && grep -q "^NSpid:.*[[:space:]]$APP\$" /proc/"$pid"/status ||
 		{ say "printed pid '$pid' is not the restored $APP seen from here"; return 1; }
@@ -170,25 +170,150 @@ t_too_many_pending() {
 		"$W/log" || { say "the failure does not say why:"; cat "$W/log" >&2; return 1; }
 }
 
-# A file the process writes grew after the checkpoint (the original ran
-# on): restoring would rewind it under the feet of whoever wrote it, so
-# crload refuses, naming it, unless told --allow-changed-files.
-t_changed_file() {
-	start SELFCKPT_DIR="$W/img" "$E2E_BIN/append" || return 1
+# A batch job's stderr is a file, and the runtime's report of the
+# checkpoint (no SELFCKPT_LOG) goes there after the image is written:
+# plain crload cuts it back, keeps the report beside the image and says
+# where, and the restored run's stderr is what it would have been.
+t_report_on_stderr() {
+	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_DIR="$W/img" \
+		"$E2E_BIN/counter" >"$W/out" 2>"$W/err" </dev/null) &
+	APP=$!
+	wait_for test -e "$W/ready" || { say "never ready"; return 1; }
 	kill -USR2 $APP
-	wait_for logged ': checkpoint /' || return 1
+	wait_for grep -q ': checkpoint /' "$W/err" || { say "no report on stderr"; return 1; }
+	kill -KILL $APP; wait $APP 2>/dev/null
+	cp "$W/err" "$W/report"
+	"$CRINFO" verify "$W/img/latest" 2>&1 | grep -q "^note .*$W/err grew by .*crload cuts it back" ||
+		{ say "crinfo verify does not note the grown stderr"; return 1; }
+	"$CRLOAD" "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" &
+	local loader=$! kept="$W/img/ckpt-0001.cut-1/1-err"
+	wait_for grep -q ': restored from' "$W/err" || { cat "$W/crload.err" >&2; return 1; }
+	kill -USR1 $loader
+	wait $loader || { say "restored run failed"; cat "$W/err" >&2; return 1; }
+	grep -Fqx "crload: $W/err: cut back to the 0 bytes it had at the checkpoint; the $(stat -c %s "$W/report") bytes written since are kept in $kept" \
+		"$W/crload.err" || { say "crload does not name the kept bytes:"; cat "$W/crload.err" >&2; return 1; }
+	cmp -s "$W/report" "$kept" || { say "$kept is not the report"; return 1; }
+	[ "$(grep -vc ': restored from' "$W/err")" = 0 ] ||
+		{ say "stderr holds more than the restored run's line:"; cat "$W/err" >&2; return 1; }
+}
+
+# append_image CAPTURE: append checkpointed in that capture mode, then it
+# runs on for a moment and is killed: seq.txt (fd 17) and log.txt (fd 23,
+# O_APPEND) grew since the checkpoint.
+append_image() {
+	if [ "$1" = runtime ]; then
+		start SELFCKPT_DIR="$W/img" "$E2E_BIN/append" || return 1
+		kill -USR2 $APP
+		wait_for logged ': checkpoint /' || return 1
+	else
+		(cd "$W" && exec "$E2E_BIN/append" >"$W/out" 2>"$W/err" </dev/null) &
+		APP=$!
+		wait_for test -e "$W/ready" || { say "never ready"; return 1; }
+		mkdir -p "$W/img"
+		"$CRDUMP" -t $APP -D "$W/img/ckpt-0001" --leave-running >"$W/crdump.out" \
+			2>"$W/crdump.err" || { say "crdump failed"; cat "$W/crdump.err" >&2; return 1; }
+		ln -s ckpt-0001 "$W/img/latest"
+	fi
 	sleep 0.3
 	kill -KILL $APP; wait $APP 2>/dev/null
-	refuses "$W/img/latest" "seq.txt changed since the checkpoint" || return 1
-	"$CRLOAD" --allow-changed-files "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" &
+	return 0
+}
+
+# The restored append runs on and, stopped, checks its files hold exactly
+# the lines it wrote (as an uninterrupted run's). crload's own lines
+# (stderr) go to $W/crload.err.
+restored_runs() {
+	"$CRLOAD" -v "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" &
 	local loader=$!
-	wait_for logged 'restored from' || { cat "$W/crload.err" >&2; return 1; }
-	# Long enough to write past what the original wrote after the
-	# checkpoint: append checks the file holds exactly its own lines.
+	wait_for grep -qs 'process running again' "$W/crload.err" ||
+		{ say "not restored:"; cat "$W/crload.err" >&2; return 1; }
 	sleep 1
 	kill -USR1 $loader
 	wait $loader || { say "restored run failed"; cat "$W/err" >&2; return 1; }
 }
+
+# The files of $W as they are, and any bytes kept (from a cut).
+files_state() { md5sum "$W"/seq.txt "$W"/log.txt "$W"/out "$W"/err; find "$W" -name '*.cut-*'; }
+
+# kept_as FILE N: crload said it cut FILE, keeping the bytes it had past
+# its checkpointed size (in $W/FILE.was) in ckpt-0001.cut-N.
+kept_as() {
+	local line kept size
+	line=$(grep "^crload: $W/$1: cut back to the [0-9]* bytes it had at the checkpoint" \
+		"$W/crload.err") || { say "crload does not say it cut $1:"; cat "$W/crload.err" >&2; return 1; }
+	kept=${line##* kept in }
+	size=${line#*cut back to the }
+	size=${size%% *}
+	[[ $kept == "$W/img/ckpt-0001.cut-$2/"*"-$1" ]] || { say "$1 kept in $kept"; return 1; }
+	tail -c +$((size + 1)) "$W/$1.was" | cmp -s - "$kept" ||
+		{ say "$kept is not what $1 held past its $size bytes"; return 1; }
+}
+
+# A file the process writes grew after the checkpoint (it ran on): crload
+# cuts it back and keeps the bytes cut, naming where; the restored run's
+# files equal an uninterrupted run's. Restored twice in a row, the second
+# time cuts again and keeps the bytes apart from the first time's.
+grown_files() { # CAPTURE
+	append_image "$1" || return 1
+	local round
+	for round in 1 2; do
+		cp "$W/seq.txt" "$W/seq.txt.was" && cp "$W/log.txt" "$W/log.txt.was" || return 1
+		restored_runs || return 1
+		kept_as seq.txt $round && kept_as log.txt $round || return 1
+	done
+}
+t_grown_files_runtime() { grown_files runtime; }
+t_grown_files_crdump() { grown_files crdump; }
+
+# What the process cannot redo is refused, in one line naming the file,
+# before any process exists, and leaves every file as it was (seq.txt,
+# fd 17, grew and would be cut): log.txt (fd 23) shorter than at the
+# checkpoint, or replaced by another file. --allow-changed-files restores
+# anyway, cutting nothing (append then finds its lines twice in log.txt:
+# its verdict is not what this tests).
+changed_files() { # CAPTURE
+	local before
+	append_image "$1" || return 1
+	cp "$W/log.txt" "$W/log.txt.was"
+	truncate -s 16 "$W/log.txt"
+	before=$(files_state)
+	refuses "$W/img/latest" "fd 23: $W/log.txt is shorter than at the checkpoint" || return 1
+	[ "$(files_state)" = "$before" ] || { say "a refused restore changed files"; return 1; }
+	cp "$W/log.txt.was" "$W/log.txt.new" && mv "$W/log.txt.new" "$W/log.txt"
+	before=$(files_state)
+	refuses "$W/img/latest" "fd 23: $W/log.txt was replaced by another file" || return 1
+	[ "$(files_state)" = "$before" ] || { say "a refused restore changed files"; return 1; }
+	"$CRLOAD" -v --allow-changed-files "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" &
+	local loader=$!
+	wait_for grep -qs 'process running again' "$W/crload.err" ||
+		{ say "not restored:"; cat "$W/crload.err" >&2; return 1; }
+	kill -KILL $loader; wait $loader 2>/dev/null
+	! grep -q 'cut back' "$W/crload.err" && [ -z "$(ls -d "$W"/img/*.cut-* 2>/dev/null)" ] &&
+		[ "$(stat -c %s "$W/log.txt")" -ge "$(stat -c %s "$W/log.txt.was")" ] ||
+		{ say "--allow-changed-files cut files"; return 1; }
+}
+# Nothing is cut that cannot be kept: the image on a filesystem now
+# read-only, crload refuses in one line saying why, and every file is
+# left as it was.
+t_cut_unkept() {
+	local before
+	mkdir -p "$W/small"
+	mount -t tmpfs -o size=4m tmpfs "$W/small" || return 1
+	mounts+=("$W/small")
+	start SELFCKPT_DIR="$W/small/img" "$E2E_BIN/append" || return 1
+	kill -USR2 $APP
+	wait_for logged ': checkpoint /' || return 1
+	sleep 0.3
+	kill -KILL $APP; wait $APP 2>/dev/null
+	mount -o remount,ro "$W/small" || return 1
+	before=$(files_state)
+	refuses "$W/small/img/latest" "cannot keep the bytes to cut beside the image: .*Read-only file system" ||
+		return 1
+	[ "$(files_state)" = "$before" ] || { say "a refused restore changed files"; return 1; }
+}
+
+t_changed_files_runtime() { changed_files runtime; }
+t_changed_files_crdump() { changed_files crdump; }
 
 t_disk_full() {
 	mkdir -p "$W/small"
@@ -417,5 +542,6 @@ t_unix_live_name() {
 }
 
 run_cases exit_after forked_child static_exec signal detached detached_ns same_maps unprivileged unsupported \
-	too_many_pending changed_file disk_full read_only bad_images inotify_gone inotify_unknown tcp_no_privilege \
+	too_many_pending report_on_stderr grown_files_runtime grown_files_crdump \
+	changed_files_runtime changed_files_crdump cut_unkept disk_full read_only bad_images inotify_gone inotify_unknown tcp_no_privilege \
 	tcp_needs_option unix_outside unix_refused unix_live_name

@@ -21,7 +21,7 @@ t_once() {
 	fi
 	kill -KILL $APP $(descendants $APP) 2>/dev/null
 	wait $APP 2>/dev/null
-	"$CRLOAD" --allow-changed-files "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" &
+	"$CRLOAD" "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" &
 	loader=$!
 	wait_for logged ': restored from' || { say "not restored"; cat "$W/crload.err" >&2; return 1; }
 	sleep 0.2

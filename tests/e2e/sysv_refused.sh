@@ -29,7 +29,7 @@ t_taken() {
 		return 1
 	fi
 	before=$(wc -l </proc/sysvipc/shm)
-	"$CRLOAD" --allow-changed-files "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" || st=$?
+	"$CRLOAD" "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" || st=$?
 	after=$(wc -l </proc/sysvipc/shm)
 	ipcrm -m "$id"
 	if [ "$st" = 0 ] || logged ': restored from' || [ "$(wc -l <"$W/crload.err")" != 1 ] ||

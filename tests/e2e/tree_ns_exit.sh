@@ -19,7 +19,7 @@ W=$root/tree
 t_ns() {
 	local run=() loader st=0 all root_pid want left=
 	[ "$1" = root ] || run=("${as[@]}")
-	"${run[@]}" "$CRLOAD" -v --allow-changed-files "$W/img/latest" >"$W/crload.out" \
+	"${run[@]}" "$CRLOAD" -v "$W/img/latest" >"$W/crload.out" \
 		2>"$W/crload.err" &
 	loader=$!
 	wait_for logged ': restored from' || { say "no 'restored from'"; cat "$W/crload.err" >&2; return 1; }

@@ -17,8 +17,9 @@ as=(setpriv --reuid="$user" --regid="$group" --clear-groups)
 restore_as() {
 	local run=() loader ns
 	[ "$1" = root ] || run=("${as[@]}")
-	# The first copy wrote its verdict to the files the second reopens.
-	"${run[@]}" "$CRLOAD" -v --allow-changed-files "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" &
+	# The first copy wrote its verdict to the files the second reopens:
+	# crload cuts them back to their size at the checkpoint.
+	"${run[@]}" "$CRLOAD" -v "$W/img/latest" >"$W/crload.out" 2>"$W/crload.err" &
 	loader=$!
 	wait_for logged ': restored from' || { say "$1: no 'restored from'"; cat "$W/crload.err" >&2; return 1; }
 	sed -i 's/: restored from/: was restored from/' "$W/log"

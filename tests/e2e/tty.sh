@@ -54,7 +54,7 @@ checkpoint() { # PID N
 # restore_on NAME: crload on a new pty; its pid in $W/NAME.pid.
 restore_on() {
 	cat >"$W/$1.sh" <<EOF
-"$CRLOAD" --shell-job --allow-changed-files "$W/img/latest" <"\$(tty)" &
+"$CRLOAD" --shell-job "$W/img/latest" <"\$(tty)" &
 echo \$! >"$W/$1.pid"
 wait \$!
 echo "crload exit \$?"

@@ -1468,6 +1468,23 @@ START_TEST(fds_checks)
 	f->fd[0].path = "/dev/pts/0";
 	ck_assert_int_eq(check_fds(f, err), 0);
 
+	/* A regular file: crload compares its device and inode (both or
+	 * neither) and cuts it back to its size, an off_t like its offset. */
+	fx_init(f, 1);
+	f->fd[3].has_dev = f->fd[3].has_ino = true;
+	f->fd[3].has_size = f->fd[3].has_pos = true;
+	f->fd[3].size = f->fd[3].pos = INT64_MAX;
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	f->fd[3].has_dev = false;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	ck_err_has(err, "identity");
+	f->fd[3].has_dev = true;
+	f->fd[3].size = (uint64_t)INT64_MAX + 1;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	f->fd[3].size = 0;
+	f->fd[3].pos = UINT64_MAX;
+	ck_assert_int_ne(check_fds(f, err), 0);
+
 	/* Pipes: an end needs its pipe record; data must fit the pipe. */
 	fx_init(f, 1);
 	Sc__Pipe pipe = SC__PIPE__INIT, *pipes[1] = { &pipe };
