@@ -37,6 +37,15 @@ struct fd_restore_ctx {
 /* Before forking: paths still there, files not changed (fd_path.c). */
 int fd_path_preflight(const Sc__Fds *fds, bool allow_changed, char *err);
 
+/*
+ * The flags to open e's description again with: the status flags it had
+ * (what F_GETFL reports), without those that acted once, when it was
+ * opened (O_CREAT, O_EXCL, O_TRUNC, O_NOCTTY, O_TMPFILE), and, through a
+ * magic link of /proc/self/fd, without O_NOFOLLOW, which the kernel
+ * refuses there (ELOOP). Close-on-exec: restore_fds sets the app's.
+ */
+int fd_reopen_flags(const Sc__Fd *e, bool through_proc);
+
 /* Before forking: established TCP connections need --tcp-established. */
 int fd_inet_preflight(const Sc__Fds *fds, bool tcp_established, char *err);
 /* "1.2.3.4:80" or "[::1]:80" from a saved sockaddr */

@@ -28,7 +28,7 @@ static const Sc__Fd *entry_at(const Sc__Fds *fds, int fd)
  * left to it, else its controlling terminal. */
 static int crload_terminal(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
-	int flags = ((int)e->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NOCTTY | O_CLOEXEC;
+	int flags = fd_reopen_flags(e, true) | O_NOCTTY;
 	char path[32];
 	int fd;
 
