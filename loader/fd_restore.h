@@ -5,6 +5,7 @@
 
 #include "fdkinds.h"
 #include "image.h"
+#include "selfckpt/restorer.h"
 
 struct fd_restore_pipe {
 	uint64_t id;
@@ -56,8 +57,9 @@ void fd_inet_describe(const Sc__Fd *e, char *buf, size_t len);
 int tcp_repair_restore(int s, const Sc__InetSocket *in, char *err);
 /* The connections of fds crdump's holder keeps open are let go by it. */
 void tcp_take_over_held(const Sc__Fds *fds);
-/* Once every descriptor is in place: connections leave repair mode. */
-int tcp_repair_finish(const Sc__Fds *fds, char *err);
+/* The connections that leave repair mode once the tree is restored, into
+ * out (NULL: only counted); their number. */
+size_t tcp_repair_list(const Sc__Fds *fds, struct rst_tcp *out);
 
 /* A copy of fd at scratch_min or above with e's O_NONBLOCK; -1 with err set. */
 int fd_scratch_dup(struct fd_restore_ctx *ctx, int fd, const Sc__Fd *e, char *err);
