@@ -74,6 +74,10 @@ void fd_unix_release(struct fd_restore_ctx *ctx);
 /* In crload: the socketpair of a and its peer b, with their options and
  * queues, for processes of a tree holding its halves; -1 with err set. */
 int fd_unix_make_pair(const Sc__Fd *a, const Sc__Fd *b, int sv[2], char *err);
+/* In crload: a new pty pair for the master m of one process and the
+ * terminal descriptor s of another on its slave, with m's settings; the
+ * master in fds[0], the slave in fds[1]. -1 with err set. */
+int fd_pty_make_tree_pair(const Sc__Fd *m, const Sc__Fd *s, int fds[2], char *err);
 /* After every descriptor is in place: epoll interest lists. */
 int fd_epoll_attach(const Sc__Fds *fds, char *err);
 /* Last of all, before the restorer: the locks held through descriptors. */
