@@ -42,8 +42,7 @@ static int make_file(const char *name, int flags, off_t pos, unsigned seed)
 	int fd = open(name, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 
 	test_fill(buf, sizeof(buf), seed);
-	if (fd < 0 || write(fd, buf, sizeof(buf)) != sizeof(buf) ||
-	    lseek(fd, pos, SEEK_SET) != pos)
+	if (fd < 0 || write(fd, buf, sizeof(buf)) != sizeof(buf) || lseek(fd, pos, SEEK_SET) != pos)
 		test_fail("%s: %m", name);
 	return fd;
 }
@@ -70,8 +69,7 @@ int main(int argc, char **argv)
 
 	test_init(argc, argv);
 	/* sqlite3's way: O_RDWR|O_CREAT|O_EXCL|O_NOFOLLOW, then unlink. */
-	record(&tmp, "unlinked temporary file", make_file("etilqs_tmp", O_RDWR, 1234, 1), 1234,
-	       1);
+	record(&tmp, "unlinked temporary file", make_file("etilqs_tmp", O_RDWR, 1234, 1), 1234, 1);
 	if (unlink("etilqs_tmp"))
 		test_fail("unlink: %m");
 	record(&kept, "linked file", make_file("kept.dat", O_RDWR | O_APPEND, 777, 2), 777, 2);
