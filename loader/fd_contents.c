@@ -16,6 +16,10 @@
 
 static const char deleted_tag[] = " (deleted)";
 
+/* An unlinked file is given a name, ".crload-PID-N" in its directory, for
+ * as long as it takes to open it by name: N is tried up to this. */
+#define TRANSIENT_TRIES 100
+
 /* path without " (deleted)", in buf */
 static const char *live_name(const char *path, char *buf, size_t len)
 {
@@ -28,14 +32,11 @@ static const char *live_name(const char *path, char *buf, size_t len)
 	return buf;
 }
 
-/* A new description of the file behind fd with e's flags and offset. */
-static int reopen(int fd, const Sc__Fd *e, char *err)
+/* path opened with flags and seeked to e's offset; -1 with err set. */
+static int open_at_offset(const char *path, int flags, const Sc__Fd *e, char *err)
 {
-	char proc[64];
-	int nfd;
+	int nfd = open(path, flags);
 
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	nfd = open(proc, ((int)e->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC);
 	if (nfd < 0 || lseek(nfd, (off_t)e->pos, SEEK_SET) < 0) {
 		snprintf(err, SC_ERR_LEN, "fd %d: reopening: %s", e->fd, strerror(errno));
 		if (nfd >= 0)
@@ -45,12 +46,20 @@ static int reopen(int fd, const Sc__Fd *e, char *err)
 	return nfd;
 }
 
-/* Fills fd with the saved bytes, then opens it again with the saved flags
- * (a new description, as the app had) and seeks. */
-static int fill_and_reopen(int fd, const Sc__Fd *e, char *err)
+/* A new description of the file behind fd with e's flags and offset,
+ * opened through /proc/self/fd: without O_NOFOLLOW (fd_reopen_flags). */
+static int reopen(int fd, const Sc__Fd *e, char *err)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return open_at_offset(proc, fd_reopen_flags(e, true), e, err);
+}
+
+/* Writes the saved bytes into fd; -1 with err set. */
+static int fill(int fd, const Sc__Fd *e, char *err)
 {
 	size_t off = 0;
-	int nfd;
 
 	while (off < e->contents.len) {
 		ssize_t r = pwrite(fd, e->contents.data + off, e->contents.len - off, (off_t)off);
@@ -58,12 +67,59 @@ static int fill_and_reopen(int fd, const Sc__Fd *e, char *err)
 		if (r <= 0) {
 			snprintf(err, SC_ERR_LEN, "fd %d: writing back %zu bytes: %s", e->fd,
 				 e->contents.len, strerror(errno));
-			close(fd);
 			return -1;
 		}
 		off += (size_t)r;
 	}
-	nfd = reopen(fd, e, err);
+	return 0;
+}
+
+/* Links the new unlinked file fd (made with O_TMPFILE, so it may be)
+ * into dir under a name no other file has, in name; -1 with err set. */
+static int link_transient(int fd, const char *dir, char *name, size_t len, const Sc__Fd *e,
+			  char *err)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	for (unsigned i = 0; i < TRANSIENT_TRIES; i++) {
+		snprintf(name, len, "%s/.crload-%d-%u", dir, (int)getpid(), i);
+		if (!linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW))
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	snprintf(err, SC_ERR_LEN, "fd %d: naming an unlinked file in %.200s: %s", e->fd, dir,
+		 strerror(errno));
+	return -1;
+}
+
+/*
+ * e's description of the new file fd, opened by its transient name, which
+ * then goes: through /proc/self/fd the kernel refuses O_NOFOLLOW (sqlite3
+ * and Open MPI open their temporary files with it), and without it the
+ * description would not report it. fd is closed.
+ */
+static int open_by_name(int fd, const char *name, const Sc__Fd *e, char *err)
+{
+	int nfd = open_at_offset(name, fd_reopen_flags(e, false), e, err);
+
+	if (unlink(name) && nfd >= 0) {
+		snprintf(err, SC_ERR_LEN, "fd %d: unlinking %.200s again: %s", e->fd, name,
+			 strerror(errno));
+		close(nfd);
+		nfd = -1;
+	}
+	close(fd);
+	return nfd;
+}
+
+/* Fills fd with the saved bytes, then opens it again with the saved flags
+ * (a new description, as the app had) and seeks. */
+static int fill_and_reopen(int fd, const Sc__Fd *e, char *err)
+{
+	int nfd = fill(fd, e, err) ? -1 : reopen(fd, e, err);
+
 	close(fd);
 	return nfd;
 }
@@ -87,7 +143,7 @@ static int same_file_restored(const struct fd_restore_ctx *ctx, const Sc__Fd *e)
 
 int fd_ghost_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
-	char name[4096], *slash;
+	char name[4096], tmp[4096 + 32], *slash;
 	int fd = same_file_restored(ctx, e);
 
 	if (fd >= 0)
@@ -100,21 +156,27 @@ int fd_ghost_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	}
 	*(slash == name ? slash + 1 : slash) = '\0';
 	fd = open(name, O_TMPFILE | O_RDWR | O_CLOEXEC, e->mode & 07777);
-	if (fd < 0 && errno == EOPNOTSUPP) {
-		/* No O_TMPFILE here: a named file, unlinked at once. */
-		char tmpl[4096 + 16];
-
-		snprintf(tmpl, sizeof(tmpl), "%s/.crload-XXXXXX", name);
-		fd = mkostemp(tmpl, O_CLOEXEC);
-		if (fd >= 0)
-			unlink(tmpl);
+	if (fd >= 0) {
+		if (fill(fd, e, err) || link_transient(fd, name, tmp, sizeof(tmp), e, err)) {
+			close(fd);
+			return -1;
+		}
+	} else if (errno == EOPNOTSUPP) {
+		/* No O_TMPFILE here: a named file from the start. */
+		snprintf(tmp, sizeof(tmp), "%s/.crload-XXXXXX", name);
+		fd = mkostemp(tmp, O_CLOEXEC);
+		if (fd >= 0 && fill(fd, e, err)) {
+			unlink(tmp);
+			close(fd);
+			return -1;
+		}
 	}
 	if (fd < 0) {
 		snprintf(err, SC_ERR_LEN, "fd %d: an unlinked file in %.200s: %s", e->fd, name,
 			 strerror(errno));
 		return -1;
 	}
-	return fill_and_reopen(fd, e, err);
+	return open_by_name(fd, tmp, e, err);
 }
 
 int fd_memfd_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)

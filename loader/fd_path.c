@@ -149,19 +149,28 @@ int fd_path_preflight(const Sc__Fds *fds, bool allow_changed, struct file_cuts *
 	return 0;
 }
 
-int fd_path_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+int fd_reopen_flags(const Sc__Fd *e, bool through_proc)
 {
 	int flags = (int)e->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
-	int fd;
 
-	if (e->kind == SC__FD_KIND__DIR)
-		flags = O_RDONLY | O_DIRECTORY;
-	fd = open(e->path, flags | O_CLOEXEC);
+	if ((flags & O_TMPFILE) == O_TMPFILE)
+		flags &= ~O_TMPFILE;
+	if (through_proc)
+		flags &= ~O_NOFOLLOW;
+	return flags | O_CLOEXEC;
+}
+
+int fd_path_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+{
+	int flags = fd_reopen_flags(e, false);
+	int fd = open(e->path, flags);
+
 	if (fd < 0) {
 		snprintf(err, SC_ERR_LEN, "fd %d: %s: %s", e->fd, e->path, strerror(errno));
 		return -1;
 	}
-	if (e->has_pos && lseek(fd, (off_t)e->pos, SEEK_SET) < 0) {
+	/* An O_PATH descriptor has no offset to set (EBADF). */
+	if (e->has_pos && !(flags & O_PATH) && lseek(fd, (off_t)e->pos, SEEK_SET) < 0) {
 		snprintf(err, SC_ERR_LEN, "fd %d: %s: cannot seek to %llu", e->fd, e->path,
 			 (unsigned long long)e->pos);
 		close(fd);

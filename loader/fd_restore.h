@@ -5,6 +5,7 @@
 
 #include "fdkinds.h"
 #include "image.h"
+#include "selfckpt/restorer.h"
 
 struct fd_restore_pipe {
 	uint64_t id;
@@ -62,6 +63,15 @@ void file_cuts_free(struct file_cuts *cuts);
  * if they could not be kept (file_cut.c, crload only). */
 int file_cuts_apply(const struct file_cuts *cuts, const char *image_dir, char *err);
 
+/*
+ * The flags to open e's description again with: the status flags it had
+ * (what F_GETFL reports), without those that acted once, when it was
+ * opened (O_CREAT, O_EXCL, O_TRUNC, O_NOCTTY, O_TMPFILE), and, through a
+ * magic link of /proc/self/fd, without O_NOFOLLOW, which the kernel
+ * refuses there (ELOOP). Close-on-exec: restore_fds sets the app's.
+ */
+int fd_reopen_flags(const Sc__Fd *e, bool through_proc);
+
 /* Before forking: established TCP connections need --tcp-established. */
 int fd_inet_preflight(const Sc__Fds *fds, bool tcp_established, char *err);
 /* "1.2.3.4:80" or "[::1]:80" from a saved sockaddr */
@@ -72,8 +82,9 @@ void fd_inet_describe(const Sc__Fd *e, char *buf, size_t len);
 int tcp_repair_restore(int s, const Sc__InetSocket *in, char *err);
 /* The connections of fds crdump's holder keeps open are let go by it. */
 void tcp_take_over_held(const Sc__Fds *fds);
-/* Once every descriptor is in place: connections leave repair mode. */
-int tcp_repair_finish(const Sc__Fds *fds, char *err);
+/* The connections that leave repair mode once the tree is restored, into
+ * out (NULL: only counted); their number. */
+size_t tcp_repair_list(const Sc__Fds *fds, struct rst_tcp *out);
 
 /* A copy of fd at scratch_min or above with e's O_NONBLOCK; -1 with err set. */
 int fd_scratch_dup(struct fd_restore_ctx *ctx, int fd, const Sc__Fd *e, char *err);
@@ -88,6 +99,10 @@ void fd_unix_release(struct fd_restore_ctx *ctx);
 /* In crload: the socketpair of a and its peer b, with their options and
  * queues, for processes of a tree holding its halves; -1 with err set. */
 int fd_unix_make_pair(const Sc__Fd *a, const Sc__Fd *b, int sv[2], char *err);
+/* In crload: a new pty pair for the master m of one process and the
+ * terminal descriptor s of another on its slave, with m's settings; the
+ * master in fds[0], the slave in fds[1]. -1 with err set. */
+int fd_pty_make_tree_pair(const Sc__Fd *m, const Sc__Fd *s, int fds[2], char *err);
 /* After every descriptor is in place: epoll interest lists. */
 int fd_epoll_attach(const Sc__Fds *fds, char *err);
 /* Last of all, before the restorer: the locks held through descriptors. */

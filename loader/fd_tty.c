@@ -28,7 +28,7 @@ static const Sc__Fd *entry_at(const Sc__Fds *fds, int fd)
  * left to it, else its controlling terminal. */
 static int crload_terminal(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
-	int flags = ((int)e->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NOCTTY | O_CLOEXEC;
+	int flags = fd_reopen_flags(e, true) | O_NOCTTY;
 	char path[32];
 	int fd;
 
@@ -168,6 +168,27 @@ static struct fd_restore_pty *make_pair(struct fd_restore_ctx *ctx, uint64_t id,
 	more->master = fd_scratch_dup(ctx, m, me, err);
 	close(m);
 	return more->master < 0 ? NULL : more;
+}
+
+int fd_pty_make_tree_pair(const Sc__Fd *m, const Sc__Fd *s, int fds[2], char *err)
+{
+	int unlock = 0;
+
+	fds[0] = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	fds[1] = -1;
+	if (fds[0] >= 0 && !ioctl(fds[0], TIOCSPTLCK, &unlock))
+		fds[1] = ioctl(fds[0], TIOCGPTPEER,
+			       ((int)s->flags & (O_ACCMODE | O_NONBLOCK | O_APPEND)) | O_NOCTTY |
+				       O_CLOEXEC);
+	if (fds[1] >= 0 && !set_up_pair(fds[0], fds[1], m->pty))
+		return 0;
+	snprintf(err, SC_ERR_LEN, "fd %d: a new pty for the one of fd %d of another process: %s",
+		 s->fd, m->fd, strerror(errno));
+	if (fds[1] >= 0)
+		close(fds[1]);
+	if (fds[0] >= 0)
+		close(fds[0]);
+	return -1;
 }
 
 int fd_tty_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)

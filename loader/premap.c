@@ -368,16 +368,18 @@ static int premap_vma(struct premap *pm, const Sc__Vma *v, uint64_t temp, char *
 	return 0;
 }
 
-/* Region layout: code | args | arrays | xsave copies | pending signals | auxv | stacks |
- * vdso scratch. */
+/* Region layout: code | args | arrays | xsave copies | pending signals | timers |
+ * connections | auxv | stacks | vdso scratch. */
 struct blob_layout {
-	uint64_t code, args, unmap, moves, vdso, threads, xsave, pending, timers, auxv, stacks,
-		scratch, size;
+	uint64_t code, args, unmap, moves, vdso, threads, xsave, pending, timers, tcp, auxv,
+		stacks, scratch, size;
 };
 
-static void layout_blob(struct blob_layout *b, const Sc__ProcCore *c, const Sc__Mm *mm,
-			size_t n_unmap_max, size_t n_moves, uint64_t vdso_span)
+static void layout_blob(struct blob_layout *b, const struct sc_proc_img *p, size_t n_unmap_max,
+			size_t n_moves, uint64_t vdso_span)
 {
+	const Sc__ProcCore *c = p->core;
+	const Sc__Mm *mm = p->mm;
 	uint64_t off = align_up((uint64_t)(restorer_blob_end - restorer_blob), SC_PAGE_SIZE);
 
 	b->code = 0;
@@ -400,6 +402,8 @@ static void layout_blob(struct blob_layout *b, const Sc__ProcCore *c, const Sc__
 	off += c->n_shared_pending_signals * SC_SIGINFO_SIZE;
 	b->timers = align_up(off, 64);
 	off = b->timers + c->n_posix_timers * sizeof(struct rst_timer);
+	b->tcp = align_up(off, 64);
+	off = b->tcp + tcp_repair_list(p->fds, NULL) * sizeof(struct rst_tcp);
 	b->auxv = align_up(off, 64);
 	off = b->auxv;
 	off = align_up(off + mm->n_auxv * 8, SC_PAGE_SIZE);
@@ -609,7 +613,7 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 
 	vdso_span = vd.part[2].end - (vd.part[0].start ? vd.part[0].start : vd.part[2].start);
 	size_t n_unmap_max = keep.n + 8;
-	layout_blob(&bl, c, mm, n_unmap_max, n_moves, vdso_span);
+	layout_blob(&bl, ctx->p, n_unmap_max, n_moves, vdso_span);
 
 	/* The blob's hole must avoid the premapped copies too. */
 	for (size_t i = 0; i < keep.n; i++)
@@ -712,6 +716,8 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 	}
 	a->timers = blob + bl.timers;
 	a->n_timers = (uint32_t)c->n_posix_timers;
+	a->tcp = blob + bl.tcp;
+	a->n_tcp = (uint32_t)tcp_repair_list(ctx->p->fds, (struct rst_tcp *)(blob + bl.tcp));
 
 	memcpy((void *)(blob + bl.auxv), mm->auxv, mm->n_auxv * 8);
 	a->mm_map = (struct sc_prctl_mm_map){

@@ -163,8 +163,6 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 		close(ctx->desc_fds[i]);
 	if (!ret)
 		ret = fd_epoll_attach(fds, err);
-	if (!ret)
-		ret = tcp_repair_finish(fds, err);
 	return ret;
 }
 

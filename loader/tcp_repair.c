@@ -7,10 +7,13 @@
  * mode sends a window probe; the peer answers and the conversation goes
  * on where the checkpoint left it.
  *
- * Connections leave repair mode only once every descriptor is in place
- * (tcp_repair_finish): should a later one fail, the child exits and
- * closing a socket still in repair mode sends nothing, so the peer is
- * undisturbed and the restore can be tried again.
+ * Connections leave repair mode only once every process of the tree is
+ * restored, in the restorer (tcp_repair_list): should anything fail
+ * before, the child exits and closing a socket still in repair mode sends
+ * nothing, so the peer is undisturbed and the restore can be tried again;
+ * and the window probe leaving sends finds its peer's socket in place when
+ * both ends are in the tree (mpirun and its ranks), where it would
+ * otherwise be answered with a reset.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -151,20 +154,18 @@ fail:
 	return -1;
 }
 
-int tcp_repair_finish(const Sc__Fds *fds, char *err)
+size_t tcp_repair_list(const Sc__Fds *fds, struct rst_tcp *out)
 {
+	size_t n = 0;
+
 	for (size_t i = 0; i < fds->n_fds; i++) {
 		const Sc__Fd *e = fds->fds[i];
 
 		if (e->kind != SC__FD_KIND__INET || !e->inet->tcp || e->has_dup_of)
 			continue;
-		/* Leaving repair mode clears SO_REUSEADDR: set it again. */
-		if (inet_set_int(e->fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF) ||
-		    inet_set_int(e->fd, SOL_SOCKET, SO_REUSEADDR, e->inet->reuseaddr)) {
-			snprintf(err, SC_ERR_LEN, "fd %d: leaving TCP repair mode: %s", e->fd,
-				 strerror(errno));
-			return -1;
-		}
+		if (out)
+			out[n] = (struct rst_tcp){ .fd = e->fd, .reuseaddr = e->inet->reuseaddr };
+		n++;
 	}
-	return 0;
+	return n;
 }

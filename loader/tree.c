@@ -370,6 +370,60 @@ out:
 	return ret;
 }
 
+/* A descriptor of a process other than p's on the slave of pty id: a
+ * terminal it got from p (mpirun gives each rank a pty for its output). */
+static const Sc__Fd *slave_elsewhere(const struct sc_image *img, const struct sc_proc_img *p,
+				     uint64_t id)
+{
+	for (size_t i = 0; i < img->nprocs; i++)
+		for (size_t k = 0; k < img->procs[i].fds->n_fds && &img->procs[i] != p; k++) {
+			const Sc__Fd *f = img->procs[i].fds->fds[k];
+
+			if (f->kind != SC__FD_KIND__PTY_MASTER && f->has_pty_id && f->pty_id == id)
+				return f;
+		}
+	return NULL;
+}
+
+/*
+ * A pty whose master and slave are held by different processes of the
+ * tree is made by crload: the master goes to its holder, and every
+ * descriptor of any process on the pair's slave shares the one slave
+ * description (doc/terminals.md).
+ */
+static int share_ptys(struct restore_ctx *ctx, char *err)
+{
+	const struct sc_image *img = ctx->img;
+
+	for (size_t i = 0; i < img->nprocs; i++)
+		for (size_t k = 0; k < img->procs[i].fds->n_fds; k++) {
+			const Sc__Fd *m = img->procs[i].fds->fds[k], *s;
+			int *sv = &ctx->desc_fds[ctx->ndesc_fds];
+
+			if (m->kind != SC__FD_KIND__PTY_MASTER || m->has_dup_of ||
+			    !(s = slave_elsewhere(img, &img->procs[i], m->pty_id)))
+				continue;
+			if (fd_pty_make_tree_pair(m, s, sv, err))
+				return -1;
+			ctx->ndesc_fds += 2;
+			if (add_desc(ctx, img->procs[i].pid, m->fd, &sv[0]))
+				goto nomem;
+			for (size_t q = 0; q < img->nprocs; q++)
+				for (size_t j = 0; j < img->procs[q].fds->n_fds; j++) {
+					const Sc__Fd *f = img->procs[q].fds->fds[j];
+
+					if (f->kind != SC__FD_KIND__PTY_MASTER && f->has_pty_id &&
+					    f->pty_id == m->pty_id && !f->has_dup_of &&
+					    add_desc(ctx, img->procs[q].pid, f->fd, &sv[1]))
+						goto nomem;
+				}
+		}
+	return 0;
+nomem:
+	snprintf(err, SC_ERR_LEN, "out of memory");
+	return -1;
+}
+
 /* A unix socket of the image other than a socketpair's half. */
 struct named_sock {
 	const Sc__Fd *e; /* its first holder's record */
@@ -565,7 +619,9 @@ int tree_open_shared_descs(struct restore_ctx *ctx, char *err)
 		goto nomem;
 	ret = share_pairs(ctx, made, err);
 	free(made);
-	return ret ? ret : share_named(ctx, err);
+	if (!ret)
+		ret = share_named(ctx, err);
+	return ret ? ret : share_ptys(ctx, err);
 nomem:
 	snprintf(err, SC_ERR_LEN, "out of memory");
 	return -1;

@@ -209,6 +209,11 @@ static const Sc__Fd *find_tty(const Sc__Fds *fds, Sc__FdKind kind, uint64_t id, 
 	return NULL;
 }
 
+/*
+ * Every terminal descriptor keeps its pty id, the process's own terminal's
+ * too: should its master be held by another process of the tree (mpirun
+ * gives each rank a pty for its output), crload makes the pair for both.
+ */
 int fd_tty_check_pairs(struct fd_dump_ctx *ctx)
 {
 	const Sc__Fds *fds = ctx->fds;
@@ -233,7 +238,6 @@ int fd_tty_check_pairs(struct fd_dump_ctx *ctx)
 			}
 			e->kind = SC__FD_KIND__TTY;
 		}
-		e->has_pty_id = false;
 	}
 	for (size_t i = 0; i < fds->n_fds && !err; i++) {
 		Sc__Fd *e = fds->fds[i];

@@ -55,6 +55,16 @@ struct rst_timer {
 	uint64_t sigev_value, value_ns, interval_ns;
 };
 
+/*
+ * An established TCP connection, rebuilt in repair mode: it leaves repair
+ * mode once every process of the tree is restored, since leaving sends a
+ * window probe, which a peer not restored yet would answer with a reset.
+ */
+struct rst_tcp {
+	int32_t fd;
+	int32_t reuseaddr; /* SO_REUSEADDR, which leaving repair mode clears */
+};
+
 /* Steps, reported with the errno when one fails. */
 enum rst_step {
 	RST_UNMAP = 1,
@@ -66,6 +76,7 @@ enum rst_step {
 	RST_SIGNALS,
 	RST_RELEASE,
 	RST_TIMERS,
+	RST_TCP,
 };
 
 struct rst_args {
@@ -89,6 +100,8 @@ struct rst_args {
 	uint32_t n_shared_pending;
 	uint32_t n_timers;
 	uint64_t timers;	/* struct rst_timer[n_timers] */
+	uint64_t tcp;		/* struct rst_tcp[n_tcp] */
+	uint32_t n_tcp;
 	int32_t threads_left;	/* threads still running blob code */
 	int32_t unwatched;	/* a futex word nobody waits on (restorer.c) */
 	/* A byte from crload here means every process of the tree is

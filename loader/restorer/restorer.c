@@ -10,10 +10,13 @@
  * selfckpt_restore_tail, or, in a process without the runtime, two
  * gadgets crload found in its executable memory (doc/restore.md).
  */
+#include <asm/socket.h>
 #include <linux/futex.h>
+#include <linux/in.h>
 #include <linux/mman.h>
 #include <linux/prctl.h>
 #include <linux/sched.h>
+#include <linux/tcp.h>
 #include <stdbool.h>
 
 #include "selfckpt/restorer.h"
@@ -282,6 +285,25 @@ static void thread_start(void *arg, long idx)
 	leave(a, build_frame(t), false);
 }
 
+/* Every process of the tree has its sockets: the connections leave
+ * repair mode, before any thread of the app can use them. */
+static void leave_repair(struct rst_args *a)
+{
+	const struct rst_tcp *t = (const struct rst_tcp *)a->tcp;
+	int off = TCP_REPAIR_OFF;
+
+	for (uint32_t i = 0; i < a->n_tcp; i++) {
+		long r = sc_sys5(__NR_setsockopt, t[i].fd, IPPROTO_TCP, TCP_REPAIR, &off,
+				 sizeof(off));
+
+		if (!r)
+			r = sc_sys5(__NR_setsockopt, t[i].fd, SOL_SOCKET, SO_REUSEADDR,
+				    &t[i].reuseaddr, sizeof(t[i].reuseaddr));
+		if (r)
+			fail(a, RST_TCP, i, r);
+	}
+}
+
 /*
  * The process is restored: says so to crload, then waits until crload
  * says every process of the tree is, so that none runs its own code (and
@@ -303,6 +325,7 @@ static void wait_for_tree(struct rst_args *a)
 	}
 	if (r != 1)
 		fail(a, RST_RELEASE, 0, r ? r : -EPIPE_NR);
+	leave_repair(a);
 	__atomic_store_n(&a->released, 1, __ATOMIC_RELEASE);
 	sc_sys3(__NR_futex, &a->released, FUTEX_WAKE_PRIVATE, 0x7fffffff);
 }
