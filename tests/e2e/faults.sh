@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Faults (doc/faults.md): nothing complete is ever lost, nothing
+# incomplete is ever used. Each case runs in both capture modes where it
+# applies: "runtime" (LD_PRELOAD, kill -USR2, images in SELFCKPT_DIR) and
+# "crdump" (crdump -D SELFCKPT_DIR/ckpt-NNNN, then "latest" moved by hand,
+# as tests/e2e/run does).
+# Runs under tests/e2e/reaper, as root (tmpfs mounts).
+set -u
+suite=faults
+. "$(dirname "$0")/suite.sh"
+: "${CRDUMP:?}" "${CRINFO:?}"
+mounts=()
+cleanup() {
+	for m in "${mounts[@]}"; do umount "$m" 2>/dev/null; done
+	[ $failed -eq 0 ] && rm -rf "$root"
+}
+trap cleanup EXIT
+
+# start CAPTURE [ENV=VALUE...] PROGRAM ARGS...: in $W, images into $W/img,
+# under the runtime in the runtime capture mode only; pid in APP.
+start() {
+	local preload=(LD_PRELOAD="$SELFCKPT_LIB")
+	[ "$1" = crdump ] && preload=()
+	shift
+	(cd "$W" && exec env "${preload[@]}" SELFCKPT_LOG="$W/log" SELFCKPT_DIR="$W/img" "$@" \
+		>"$W/out" 2>"$W/err" </dev/null) &
+	APP=$!
+	wait_for test -e "$W/ready" || { say "$* never became ready"; return 1; }
+}
+
+# checkpoint CAPTURE PID N: the Nth generation, $W/img/ckpt-000N, complete
+# and named by "latest"; the process runs on.
+checkpoint() {
+	local name
+	name=$(printf 'ckpt-%04d' "$3")
+	if [ "$1" = crdump ]; then
+		mkdir -p "$W/img"
+		"$CRDUMP" --leave-running -t "$2" -D "$W/img/$name" >>"$W/crdump.out" \
+			2>>"$W/crdump.err" || { say "crdump failed:"; cat "$W/crdump.err" >&2; return 1; }
+		ln -sfn "$name" "$W/img/latest"
+		return
+	fi
+	kill -USR2 "$2"
+	wait_for grep -qs ": checkpoint $W/img/$name:" "$W/log" ||
+		{ say "no $name:"; cat "$W/log" >&2; return 1; }
+}
+
+# restores DIR WANT [CRLOAD OPTIONS...]: crload DIR restores the image
+# WANT and the restored program finishes right; crload's stderr in
+# $W/crload.err.
+restores() {
+	local dir=$1 want=$2 loader
+	shift 2
+	"$CRLOAD" -v --allow-changed-files "$@" "$dir" >"$W/crload.out" 2>"$W/crload.err" &
+	loader=$!
+	if ! wait_for grep -qs "process running again" "$W/crload.err"; then
+		say "crload $dir did not restore:"; cat "$W/crload.err" >&2
+		kill -KILL $loader 2>/dev/null; wait $loader 2>/dev/null
+		return 1
+	fi
+	grep -q "^crload: restoring $want\$" "$W/crload.err" ||
+		{ say "crload $dir did not restore $want:"; cat "$W/crload.err" >&2; return 1; }
+	sleep 0.2
+	kill -USR1 $loader
+	wait $loader || { say "the program restored from $want failed:"; cat "$W/err" >&2; return 1; }
+}
+
+# Two generations, the newer damaged three ways: crload on the
+# generations directory skips it with one line naming the file and
+# restores the older; crload on the damaged one refuses, naming the file.
+damaged_newest() { # CAPTURE
+	local pid gens kind file
+	start "$1" "$E2E_BIN/counter" || return 1
+	pid=$APP
+	checkpoint "$1" $pid 1 && checkpoint "$1" $pid 2 || return 1
+	kill -KILL $pid; wait $pid 2>/dev/null
+	for kind in flipped truncated missing; do
+		gens=$W/gens.$kind
+		cp -a "$W/img" "$gens"
+		case $kind in
+		flipped) file=pages-$pid.img; flip "$gens/ckpt-0002/$file" 5000 ;;
+		truncated) file=pages-$pid.img; truncate -s -4096 "$gens/ckpt-0002/$file" ;;
+		missing) file=core-$pid.img; rm "$gens/ckpt-0002/$file" ;;
+		esac
+		restores "$gens" "$gens/ckpt-0001" || return 1
+		grep -q "^crload: $gens/ckpt-0002: skipped: $file: " "$W/crload.err" &&
+			[ "$(grep -c 'skipped' "$W/crload.err")" = 1 ] ||
+			{ say "$kind: the skipped generation is not named once with its file:"
+			  cat "$W/crload.err" >&2; return 1; }
+		refuses "$gens/ckpt-0002" "$file" || return 1
+	done
+	# Nothing verifies: one line each, and a refusal.
+	gens=$W/gens.none
+	cp -a "$W/img" "$gens"
+	rm "$gens/ckpt-0001/mm-$pid.img" "$gens/ckpt-0002/mm-$pid.img"
+	"$CRLOAD" "$gens" 2>"$W/crload.err" && { say "crload restored a damaged image"; return 1; }
+	[ "$(grep -c "skipped: mm-$pid.img" "$W/crload.err")" = 2 ] &&
+		grep -q "none of its 2 generations verifies" "$W/crload.err" ||
+		{ say "no generation verifies, but crload says:"; cat "$W/crload.err" >&2; return 1; }
+}
+t_damaged_runtime() { damaged_newest runtime; }
+t_damaged_crdump() { damaged_newest crdump; }
+
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: $suite: the tmpfs mounts and crdump's ptrace need root"
+	exit 77
+fi
+run_cases damaged_runtime damaged_crdump
