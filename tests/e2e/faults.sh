@@ -16,32 +16,32 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start CAPTURE [ENV=VALUE...] PROGRAM ARGS...: in $W, images into $W/img,
+# start CAPTURE [ENV=VALUE...] PROGRAM ARGS...: in $W, images into $IMG,
 # under the runtime in the runtime capture mode only; pid in APP.
 start() {
 	local preload=(LD_PRELOAD="$SELFCKPT_LIB")
 	[ "$1" = crdump ] && preload=()
 	shift
-	(cd "$W" && exec env "${preload[@]}" SELFCKPT_LOG="$W/log" SELFCKPT_DIR="$W/img" "$@" \
+	(cd "$W" && exec env "${preload[@]}" SELFCKPT_LOG="$W/log" SELFCKPT_DIR="$IMG" "$@" \
 		>"$W/out" 2>"$W/err" </dev/null) &
 	APP=$!
 	wait_for test -e "$W/ready" || { say "$* never became ready"; return 1; }
 }
 
-# checkpoint CAPTURE PID N: the Nth generation, $W/img/ckpt-000N, complete
+# checkpoint CAPTURE PID N: the Nth generation, $IMG/ckpt-000N, complete
 # and named by "latest"; the process runs on.
 checkpoint() {
 	local name
 	name=$(printf 'ckpt-%04d' "$3")
 	if [ "$1" = crdump ]; then
-		mkdir -p "$W/img"
-		"$CRDUMP" --leave-running -t "$2" -D "$W/img/$name" >>"$W/crdump.out" \
+		mkdir -p "$IMG"
+		"$CRDUMP" --leave-running -t "$2" -D "$IMG/$name" >>"$W/crdump.out" \
 			2>>"$W/crdump.err" || { say "crdump failed:"; cat "$W/crdump.err" >&2; return 1; }
-		ln -sfn "$name" "$W/img/latest"
+		ln -sfn "$name" "$IMG/latest"
 		return
 	fi
 	kill -USR2 "$2"
-	wait_for grep -qs ": checkpoint $W/img/$name:" "$W/log" ||
+	wait_for grep -qs ": checkpoint $IMG/$name:" "$W/log" ||
 		{ say "no $name:"; cat "$W/log" >&2; return 1; }
 }
 
@@ -70,13 +70,14 @@ restores() {
 # restores the older; crload on the damaged one refuses, naming the file.
 damaged_newest() { # CAPTURE
 	local pid gens kind file
+	IMG=$W/img
 	start "$1" "$E2E_BIN/counter" || return 1
 	pid=$APP
 	checkpoint "$1" $pid 1 && checkpoint "$1" $pid 2 || return 1
 	kill -KILL $pid; wait $pid 2>/dev/null
 	for kind in flipped truncated missing; do
 		gens=$W/gens.$kind
-		cp -a "$W/img" "$gens"
+		cp -a "$IMG" "$gens"
 		case $kind in
 		flipped) file=pages-$pid.img; flip "$gens/ckpt-0002/$file" 5000 ;;
 		truncated) file=pages-$pid.img; truncate -s -4096 "$gens/ckpt-0002/$file" ;;
@@ -91,7 +92,7 @@ damaged_newest() { # CAPTURE
 	done
 	# Nothing verifies: one line each, and a refusal.
 	gens=$W/gens.none
-	cp -a "$W/img" "$gens"
+	cp -a "$IMG" "$gens"
 	rm "$gens/ckpt-0001/mm-$pid.img" "$gens/ckpt-0002/mm-$pid.img"
 	"$CRLOAD" "$gens" 2>"$W/crload.err" && { say "crload restored a damaged image"; return 1; }
 	[ "$(grep -c "skipped: mm-$pid.img" "$W/crload.err")" = 2 ] &&
@@ -101,8 +102,88 @@ damaged_newest() { # CAPTURE
 t_damaged_runtime() { damaged_newest runtime; }
 t_damaged_crdump() { damaged_newest crdump; }
 
+# finishes PID: the program ends right when told to (bigmem checks every
+# page and its checksum).
+finishes() {
+	grep -q '^State:.*[tT]' /proc/"$1"/status && { say "pid $1 was left stopped"; return 1; }
+	kill -USR1 "$1"
+	wait "$1" || { say "pid $1 did not finish right:"; cat "$W/err" >&2; return 1; }
+}
+
+# intact IMAGE: every file of IMAGE is there with the size and checksum
+# the inventory gives, every record valid (crinfo verify's first check:
+# the others are about restoring it here, which a program that ran on
+# since has made harder, by writing to its output).
+intact() {
+	"$CRINFO" verify "$1" >"$W/verify.out" 2>&1
+	grep -q "^ok *$1: the inventory and [0-9]* files, sizes and checksums as it says" \
+		"$W/verify.out" || { say "$1 is damaged:"; cat "$W/verify.out" >&2; return 1; }
+}
+
+# only_generations DIR N...: DIR holds exactly the complete generations
+# ckpt-000N given, and "latest" names the last of them.
+only_generations() {
+	local dir=$1 want= n
+	shift
+	for n in "$@"; do want+="$(printf 'ckpt-%04d' "$n") "; done
+	want+=latest
+	[ "$(cd "$dir" && echo $(ls -A))" = "$want" ] ||
+		{ say "$dir holds '$(ls -A "$dir" | tr '\n' ' ')', not '$want'"; return 1; }
+	[ "$(readlink "$dir/latest")" = "$(printf 'ckpt-%04d' "${!#}")" ] ||
+		{ say "latest names $(readlink "$dir/latest")"; return 1; }
+}
+
+# A small tmpfs holds one generation of a 16 MiB program, not two.
+small_fs() {
+	mkdir -p "$W/small"
+	mount -t tmpfs -o size=24m tmpfs "$W/small" || { say "mount -t tmpfs failed"; return 1; }
+	mounts+=("$W/small")
+}
+
+# The disk fills up during the second checkpoint: it fails naming ENOSPC,
+# the program runs on and computes its result, the first generation is
+# untouched and restores, and nothing looks like a second one. With
+# SELFCKPT_EXIT=1 the failed checkpoint does not end the program.
+disk_full() { # CAPTURE
+	local pid
+	small_fs || return 1
+	IMG=$W/small/img
+	start "$1" E2E_BIGMEM_MB=16 "$E2E_BIN/bigmem" || return 1
+	pid=$APP
+	checkpoint "$1" $pid 1 || return 1
+	if [ "$1" = crdump ]; then
+		local st=0
+		"$CRDUMP" --leave-running -t $pid -D "$IMG/ckpt-0002" >"$W/crdump.out" \
+			2>"$W/crdump.err" || st=$?
+		[ $st -ne 0 ] && [ "$(wc -l <"$W/crdump.err")" = 1 ] &&
+			grep -q 'No space left on device' "$W/crdump.err" ||
+			{ say "crdump on a full disk:"; cat "$W/crdump.err" >&2; return 1; }
+	else
+		kill -USR2 $pid
+		wait_for grep -qs 'checkpoint failed' "$W/log" || { say "no failure logged"; return 1; }
+		grep -q 'checkpoint failed (.*): No space left on device; the program keeps running' \
+			"$W/log" || { say "the failure does not say why:"; cat "$W/log" >&2; return 1; }
+	fi
+	only_generations "$IMG" 1 || return 1
+	finishes $pid || return 1
+	intact "$IMG/latest" || return 1
+	restores "$IMG" "$IMG/ckpt-0001" || return 1
+	[ "$1" = runtime ] || return 0
+	# The job keeps its chance to finish, or to be checkpointed again.
+	rm -f "$W/ready" "$W/log"
+	start "$1" E2E_BIGMEM_MB=16 SELFCKPT_EXIT=1 "$E2E_BIN/bigmem" || return 1
+	kill -USR2 $APP
+	wait_for grep -qs 'checkpoint failed' "$W/log" || { say "no failure logged"; return 1; }
+	grep -q 'No space left on device; the program keeps running' "$W/log" ||
+		{ say "SELFCKPT_EXIT=1: the log does not say it runs on:"; cat "$W/log" >&2; return 1; }
+	only_generations "$IMG" 1 || return 1
+	finishes $APP
+}
+t_disk_full_runtime() { disk_full runtime; }
+t_disk_full_crdump() { disk_full crdump; }
+
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: $suite: the tmpfs mounts and crdump's ptrace need root"
 	exit 77
 fi
-run_cases damaged_runtime damaged_crdump
+run_cases damaged_runtime damaged_crdump disk_full_runtime disk_full_crdump
