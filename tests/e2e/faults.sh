@@ -182,8 +182,79 @@ disk_full() { # CAPTURE
 t_disk_full_runtime() { disk_full runtime; }
 t_disk_full_crdump() { disk_full crdump; }
 
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# newest DIR: the name of the newest complete generation in DIR.
+newest() { (cd "$1" && ls -d ckpt-* 2>/dev/null | sort | tail -n 1); }
+# next_gen DIR: the number of the generation after it.
+next_gen() { local g; g=$(newest "$1"); echo $((10#${g#ckpt-} + 1)); }
+
+# A 512 MiB program's checkpoint, its writer killed (the program itself
+# in the runtime capture mode, crdump in the other) at ROUNDS random
+# moments while it writes: each time "latest" and the newest generation
+# verify, "latest" names a complete one, and what the killed writer left
+# is gone after the next checkpoint that completes; once in the middle and
+# at the end, the newest generation is restored and finishes right.
+KILL_ROUNDS=20
+killed_writer() { # CAPTURE
+	local round t0 dur ms cut=0 name writer gen n
+	mkdir -p "$W/big"
+	mount -t tmpfs -o size=4g tmpfs "$W/big" || { say "mount -t tmpfs failed"; return 1; }
+	mounts+=("$W/big")
+	IMG=$W/big/img
+	# One complete generation, and how long writing one takes.
+	fresh_big "$1" || return 1
+	t0=$(now_ms)
+	checkpoint "$1" $APP 1 || return 1
+	dur=$(($(now_ms) - t0))
+	kill -KILL $APP; wait $APP 2>/dev/null
+	for ((round = 1; round <= KILL_ROUNDS; round++)); do
+		fresh_big "$1" || return 1
+		ms=$((RANDOM % (dur + dur / 10 + 1)))
+		name=$(printf 'ckpt-%04d' "$(next_gen "$IMG")")
+		if [ "$1" = crdump ]; then
+			"$CRDUMP" -t $APP -D "$IMG/$name" >>"$W/crdump.out" 2>>"$W/crdump.err" &
+			writer=$!
+		else
+			kill -USR2 $APP
+			writer=$APP
+		fi
+		sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+		kill -KILL $writer 2>/dev/null
+		wait $writer 2>/dev/null && [ "$1" = crdump ] && ln -sfn "$name" "$IMG/latest"
+		kill -KILL $APP 2>/dev/null; wait $APP 2>/dev/null
+		ls -A "$IMG" | grep -q '\.tmp-' && cut=$((cut + 1))
+		gen=$(newest "$IMG")
+		[ "$(readlink "$IMG/latest")" = "$gen" ] ||
+			{ say "round $round: latest names $(readlink "$IMG/latest"), not $gen"; return 1; }
+		intact "$IMG/$gen" || return 1
+		# The older generations are not what is under test: room for
+		# the next ones.
+		(cd "$IMG" && ls -d ckpt-* | head -n -1 | xargs -r rm -rf)
+		if [ $round = $((KILL_ROUNDS / 2)) ]; then
+			restores "$IMG" "$IMG/$gen" || return 1
+		fi
+	done
+	[ $cut -gt 0 ] || { say "no checkpoint was cut short: the kills came too late"; return 1; }
+	# The next checkpoint removes what the dead writers left.
+	fresh_big "$1" || return 1
+	n=$(next_gen "$IMG")
+	checkpoint "$1" $APP $n || return 1
+	kill -KILL $APP; wait $APP 2>/dev/null
+	only_generations "$IMG" $((n - 1)) $n || return 1
+	restores "$IMG" "$IMG/$(newest "$IMG")"
+}
+# fresh_big CAPTURE: a new 512 MiB program in APP.
+fresh_big() {
+	rm -f "$W/ready"
+	start "$1" E2E_BIGMEM_MB=512 "$E2E_BIN/bigmem"
+}
+t_killed_runtime() { killed_writer runtime; }
+t_killed_crdump() { killed_writer crdump; }
+
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: $suite: the tmpfs mounts and crdump's ptrace need root"
 	exit 77
 fi
-run_cases damaged_runtime damaged_crdump disk_full_runtime disk_full_crdump
+run_cases damaged_runtime damaged_crdump disk_full_runtime disk_full_crdump killed_runtime \
+	killed_crdump
