@@ -252,6 +252,63 @@ fresh_big() {
 t_killed_runtime() { killed_writer runtime; }
 t_killed_crdump() { killed_writer crdump; }
 
+# in_order TRACE NAME [latest]: in strace's record (-y: descriptors with
+# their paths) of writing generation NAME into $IMG, every file of it and
+# its temporary directory are fsynced before the rename that names it, and
+# $IMG is fsynced after; with "latest", that moves after the rename, and
+# $IMG is fsynced after it moves. An image reported complete is on disk.
+in_order() {
+	local trace=$1 name=$2 f rn at line
+	# first_line REGEX [AFTER]: the number of the first line of the trace
+	# that matches REGEX (ERE), after line AFTER; empty if none.
+	first_line() { awk -v re="$1" -v after="${2:-0}" 'NR > after && $0 ~ re { print NR; exit }' "$trace"; }
+	local tmp="$IMG/\\.$name\\.tmp-[0-9]+"
+	rn=$(first_line "renameat2?\\([0-9]+<$IMG>, \"\\.$name\\.tmp-[0-9]+\", [0-9]+<$IMG>, \"$name\"(, 0)?\\) = 0")
+	[ -n "$rn" ] || { say "no rename to $name in the trace:"; cat "$trace" >&2; return 1; }
+	for f in $(ls "$IMG/$name"); do
+		line=$(first_line "fsync\\([0-9]+<$tmp/$f>\\) = 0")
+		[ -n "$line" ] && [ "$line" -lt "$rn" ] ||
+			{ say "$f is not fsynced before the rename to $name:"; cat "$trace" >&2; return 1; }
+	done
+	line=$(first_line "fsync\\([0-9]+<$tmp>\\) = 0")
+	[ -n "$line" ] && [ "$line" -lt "$rn" ] ||
+		{ say "the directory is not fsynced before the rename to $name:"; cat "$trace" >&2; return 1; }
+	at=$rn
+	if [ "${3:-}" = latest ]; then
+		at=$(first_line "renameat2?\\([0-9]+<$IMG>, \"\\.latest\\.tmp\", [0-9]+<$IMG>, \"latest\"(, 0)?\\) = 0" "$rn")
+		[ -n "$at" ] || { say "latest does not move after the rename to $name:"; cat "$trace" >&2; return 1; }
+	fi
+	[ -n "$(first_line "fsync\\([0-9]+<$IMG>\\) = 0" "$at")" ] ||
+		{ say "$IMG is not fsynced after it changed:"; cat "$trace" >&2; return 1; }
+}
+
+SYNC_CALLS=fsync,fdatasync,rename,renameat,renameat2,symlink,symlinkat
+
+# A checkpoint reported complete is durable: the order of fsyncs and
+# renames, as strace records them, is the one that makes it so.
+t_durable_runtime() {
+	local tracer
+	IMG=$W/img
+	start runtime "$E2E_BIN/counter" || return 1
+	strace -f -qq -y -e trace=$SYNC_CALLS -o "$W/trace" -p $APP 2>"$W/strace.err" &
+	tracer=$!
+	wait_for grep -qs "^TracerPid:[[:space:]]*$tracer\$" /proc/$APP/status ||
+		{ say "strace did not attach"; return 1; }
+	checkpoint runtime $APP 1 || return 1
+	kill -INT $tracer; wait $tracer
+	in_order "$W/trace" ckpt-0001 latest || return 1
+	finishes $APP
+}
+t_durable_crdump() {
+	IMG=$W/img
+	mkdir -p "$IMG"
+	start crdump "$E2E_BIN/counter" || return 1
+	strace -f -qq -y -e trace=$SYNC_CALLS -o "$W/trace" "$CRDUMP" --leave-running -t $APP \
+		-D "$IMG/ckpt-0001" 2>"$W/crdump.err" || { say "crdump failed:"; cat "$W/crdump.err" >&2; return 1; }
+	in_order "$W/trace" ckpt-0001 || return 1
+	finishes $APP
+}
+
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: $suite: the tmpfs mounts and crdump's ptrace need root"
 	exit 77
