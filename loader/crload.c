@@ -214,6 +214,16 @@ ns_init(struct restore_ctx *ctx, struct shell_job *job, pid_t *tops)
 	}
 }
 
+/* Test aid (doc/faults.md): SELFCKPT_TEST_STOP_AT=STAGE stops crload
+ * with SIGSTOP at that stage of a restore, for a test to kill it there. */
+static void stop_at(const char *stage)
+{
+	const char *want = getenv("SELFCKPT_TEST_STOP_AT");
+
+	if (want && !strcmp(want, stage))
+		raise(SIGSTOP);
+}
+
 /* Every process of the tree is restored: all run on together. */
 static int release_tree(struct restore_ctx *ctx, char *err)
 {
@@ -510,6 +520,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	file_cuts_free(&cuts);
+	stop_at("fork");
 	if (plan.new_ns) {
 		pid = fork();
 		if (pid == 0)
@@ -527,10 +538,13 @@ int main(int argc, char **argv)
 	}
 	close_loader_fds(&ctx);
 	install_forwarding((pid_t)pid);
+	stop_at("memory");
 	int failed = 0;
 	for (size_t i = 0; i < img.nprocs && !failed; i++)
 		if (read_status(status_rd[i], err))
 			failed = img.procs[i].pid;
+	if (!failed)
+		stop_at("barrier");
 	if (!failed && release_tree(&ctx, err))
 		failed = ctx.p->pid;
 	if (failed) {

@@ -252,6 +252,53 @@ fresh_big() {
 t_killed_runtime() { killed_writer runtime; }
 t_killed_crdump() { killed_writer crdump; }
 
+# killed_at STAGE: crload $IMG, stopped at STAGE (a test aid) and killed
+# there; whatever it had started is gone soon after, never having run
+# the program's code.
+killed_at() {
+	local loader left
+	SELFCKPT_TEST_STOP_AT=$1 "$CRLOAD" -F "$IMG" >/dev/null 2>"$W/crload.err" &
+	loader=$!
+	wait_for grep -qs '^State:[[:space:]]*T' /proc/$loader/status ||
+		{ say "crload did not stop at $1:"; cat "$W/crload.err" >&2; return 1; }
+	left=$(descendants $loader)
+	if [ $1 != fork ] && [ -z "$left" ]; then say "$1: crload started nothing"; return 1; fi
+	kill -KILL $loader; wait $loader 2>/dev/null
+	# shellcheck disable=SC2086 # a list of pids
+	wait_for none_alive $left || { say "$1: crload's processes outlived it"; return 1; }
+	! grep -qs ': restored from' "$W/log" ||
+		{ say "$1: a restored process ran:"; cat "$W/log" >&2; return 1; }
+}
+none_alive() { # PID...
+	local p
+	for p in "$@"; do grep -qs '^State:[[:space:]]*[^Z]' /proc/"$p"/status && return 1; done
+	return 0
+}
+
+# crload killed (SIGKILL) at each stage of a restore: before it forks,
+# while the restored process fills its memory (a 256 MiB image), at the
+# barrier where every process is restored and waits for crload's word;
+# with the pid free, and taken (restored in a new pid namespace). No
+# restored process runs on, and a second crload restores.
+killed_loader() { # CAPTURE
+	local stage loader
+	IMG=$W/img
+	start "$1" E2E_BIGMEM_MB=256 "$E2E_BIN/bigmem" || return 1
+	checkpoint "$1" $APP 1 || return 1
+	kill -KILL $APP; wait $APP 2>/dev/null
+	for stage in fork memory barrier; do killed_at $stage || return 1; done
+	# The pid taken by a copy restored meanwhile.
+	"$CRLOAD" -v -F "$IMG" >/dev/null 2>"$W/crload.err" &
+	loader=$!
+	wait_for grep -qs "process running again" "$W/crload.err" || { say "no restore"; return 1; }
+	[ ! -e "$W/log" ] || sed -i 's/: restored from/: was restored from/' "$W/log"
+	for stage in memory barrier; do killed_at $stage || return 1; done
+	kill -USR1 $loader
+	wait $loader || { say "the restored program failed:"; cat "$W/err" >&2; return 1; }
+}
+t_killed_loader_runtime() { killed_loader runtime; }
+t_killed_loader_crdump() { killed_loader crdump; }
+
 # in_order TRACE NAME [latest]: in strace's record (-y: descriptors with
 # their paths) of writing generation NAME into $IMG, every file of it and
 # its temporary directory are fsynced before the rename that names it, and
@@ -314,4 +361,4 @@ if [ "$(id -u)" != 0 ]; then
 	exit 77
 fi
 run_cases damaged_runtime damaged_crdump disk_full_runtime disk_full_crdump killed_runtime \
-	killed_crdump
+	killed_crdump killed_loader_runtime killed_loader_crdump durable_runtime durable_crdump
