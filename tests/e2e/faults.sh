@@ -299,6 +299,62 @@ killed_loader() { # CAPTURE
 t_killed_loader_runtime() { killed_loader runtime; }
 t_killed_loader_crdump() { killed_loader crdump; }
 
+# settled: the log has not changed for a second (no checkpoint under way).
+settled() {
+	local before
+	before=$(wc -c <"$W/log")
+	sleep 1
+	[ "$(wc -c <"$W/log")" = "$before" ]
+}
+
+# as_logged: the generations in $IMG are exactly the checkpoints the log
+# reports, none failed, and "latest" names the newest, which verifies.
+as_logged() {
+	local logged made
+	logged=$(grep -c ": checkpoint $IMG/ckpt-" "$W/log")
+	made=$(cd "$IMG" && ls -d ckpt-* | wc -l)
+	[ "$logged" = "$made" ] || { say "the log reports $logged checkpoints, $made were made"; return 1; }
+	! grep -q 'checkpoint failed' "$W/log" || { say "a checkpoint failed:"; cat "$W/log" >&2; return 1; }
+	[ "$(readlink "$IMG/latest")" = "$(newest "$IMG")" ] || { say "latest is not the newest"; return 1; }
+	intact "$IMG/latest"
+}
+
+burst() { # PID: 100 triggers at once
+	local i
+	for ((i = 0; i < 100; i++)); do kill -USR2 "$1"; done
+}
+
+# 100 triggers in a burst during a checkpoint, then triggers the restored
+# process gets in its first instructions (sent at the barrier, forwarded
+# by crload) and right after: no deadlock, every checkpoint made is
+# logged and complete, and the program's result is unchanged. The
+# runtime's own signal: crdump takes none.
+t_trigger_burst() {
+	local loader n
+	IMG=$W/img
+	start runtime E2E_BIGMEM_MB=64 "$E2E_BIN/bigmem" || return 1
+	kill -USR2 $APP
+	burst $APP
+	wait_for grep -qs ": checkpoint $IMG/ckpt-0001" "$W/log" || { say "no checkpoint"; return 1; }
+	wait_for settled || { say "the checkpoints never end"; return 1; }
+	as_logged || return 1
+	finishes $APP || return 1
+	n=$(grep -c ": checkpoint $IMG/ckpt-" "$W/log")
+	SELFCKPT_TEST_STOP_AT=barrier "$CRLOAD" -F "$IMG" >/dev/null 2>"$W/crload.err" &
+	loader=$!
+	wait_for grep -qs '^State:[[:space:]]*T' /proc/$loader/status ||
+		{ say "crload did not stop at the barrier:"; cat "$W/crload.err" >&2; return 1; }
+	kill -USR2 $loader
+	kill -CONT $loader
+	wait_for grep -qs ": checkpoint $IMG/ckpt-$(printf %04d $((n + 1)))" "$W/log" ||
+		{ say "no checkpoint right after the restore:"; cat "$W/log" >&2; return 1; }
+	burst $loader
+	wait_for settled || { say "the checkpoints never end"; return 1; }
+	as_logged || return 1
+	kill -USR1 $loader
+	wait $loader || { say "the restored program failed:"; cat "$W/err" >&2; return 1; }
+}
+
 # in_order TRACE NAME [latest]: in strace's record (-y: descriptors with
 # their paths) of writing generation NAME into $IMG, every file of it and
 # its temporary directory are fsynced before the rename that names it, and
@@ -361,4 +417,5 @@ if [ "$(id -u)" != 0 ]; then
 	exit 77
 fi
 run_cases damaged_runtime damaged_crdump disk_full_runtime disk_full_crdump killed_runtime \
-	killed_crdump killed_loader_runtime killed_loader_crdump durable_runtime durable_crdump
+	killed_crdump killed_loader_runtime killed_loader_crdump trigger_burst durable_runtime \
+	durable_crdump
