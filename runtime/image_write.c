@@ -193,13 +193,12 @@ static void each_entry(int fd, void (*fn)(void *, int, const char *), void *arg)
 		}
 }
 
-static void unlink_entry(void *all, int fd, const char *name)
+/* Unlinks name if it ends in suffix ("": any name). */
+static void unlink_entry(void *suffix, int fd, const char *name)
 {
-	size_t n = strlen(name);
+	size_t n = strlen(name), k = strlen(suffix);
 
-	/* A leftover holds image files only: anything else stays, and so
-	 * does the directory. */
-	if (all || (n > 4 && !strcmp(name + n - 4, ".img")))
+	if (n > k && !strcmp(name + n - k, suffix))
 		sc_sys3(__NR_unlinkat, fd, name, 0);
 }
 
@@ -208,7 +207,7 @@ static void unlink_entry(void *all, int fd, const char *name)
 void rt_image_discard(struct rt_image *im)
 {
 	rt_image_discard_own(im);
-	each_entry(im->fd, unlink_entry, im);
+	each_entry(im->fd, unlink_entry, "");
 	sc_sys3(__NR_unlinkat, im->dirfd, im->tmpname, AT_REMOVEDIR);
 }
 
@@ -250,18 +249,19 @@ static void remove_leftover(void *unused, int dirfd, const char *name)
 	int pid = tmp_owner(name), fd;
 
 	(void)unused;
-	/* Its writer is gone: no such process, and nobody holds the lock a
-	 * writer takes right after mkdir (a pid in another namespace, or
-	 * reused, is still seen as alive; the pid covers the moment
-	 * between mkdir and flock). */
+	/* Its writer is gone: no process has its pid, and nobody holds the
+	 * lock a writer takes right after mkdir. The lock alone would leave
+	 * that moment open; the pid alone would be fooled by a writer in
+	 * another pid namespace. */
 	if (pid <= 0 || sc_sys2(__NR_kill, pid, 0) != -ESRCH)
 		return;
 	fd = (int)sc_sys4(__NR_openat, dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
 			  0);
 	if (fd < 0)
 		return;
+	/* Image files only: a directory holding anything else stays. */
 	if (!rt_image_lock(fd)) {
-		each_entry(fd, unlink_entry, NULL);
+		each_entry(fd, unlink_entry, ".img");
 		sc_sys3(__NR_unlinkat, dirfd, name, AT_REMOVEDIR);
 	}
 	sc_sys1(__NR_close, fd);

@@ -15,6 +15,7 @@ cleanup() {
 	[ $failed -eq 0 ] && rm -rf "$root"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM
 
 # start CAPTURE [ENV=VALUE...] PROGRAM ARGS...: in $W, images into $IMG,
 # under the runtime in the runtime capture mode only; pid in APP.
@@ -213,7 +214,10 @@ killed_writer() { # CAPTURE
 		ms=$((RANDOM % (dur + dur / 10 + 1)))
 		name=$(printf 'ckpt-%04d' "$(next_gen "$IMG")")
 		if [ "$1" = crdump ]; then
-			"$CRDUMP" -t $APP -D "$IMG/$name" >>"$W/crdump.out" 2>>"$W/crdump.err" &
+			# Never killed by crdump, the program is ours to kill
+			# and wait for; no copy of it is made.
+			"$CRDUMP" --leave-running --no-snapshot -t $APP -D "$IMG/$name" \
+				>>"$W/crdump.out" 2>>"$W/crdump.err" &
 			writer=$!
 		else
 			kill -USR2 $APP
