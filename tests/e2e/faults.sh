@@ -124,11 +124,11 @@ intact() {
 # only_generations DIR N...: DIR holds exactly the complete generations
 # ckpt-000N given, and "latest" names the last of them.
 only_generations() {
-	local dir=$1 want= n
+	local dir=$1 want='' n
 	shift
 	for n in "$@"; do want+="$(printf 'ckpt-%04d' "$n") "; done
 	want+=latest
-	[ "$(cd "$dir" && echo $(ls -A))" = "$want" ] ||
+	[ "$(cd "$dir" && ls -A | tr '\n' ' ')" = "$want " ] ||
 		{ say "$dir holds '$(ls -A "$dir" | tr '\n' ' ')', not '$want'"; return 1; }
 	[ "$(readlink "$dir/latest")" = "$(printf 'ckpt-%04d' "${!#}")" ] ||
 		{ say "latest names $(readlink "$dir/latest")"; return 1; }
@@ -227,7 +227,7 @@ killed_writer() { # CAPTURE
 		kill -KILL $writer 2>/dev/null
 		wait $writer 2>/dev/null && [ "$1" = crdump ] && ln -sfn "$name" "$IMG/latest"
 		kill -KILL $APP 2>/dev/null; wait $APP 2>/dev/null
-		ls -A "$IMG" | grep -q '\.tmp-' && cut=$((cut + 1))
+		compgen -G "$IMG/.*.tmp-*" >/dev/null && cut=$((cut + 1))
 		gen=$(newest "$IMG")
 		[ "$(readlink "$IMG/latest")" = "$gen" ] ||
 			{ say "round $round: latest names $(readlink "$IMG/latest"), not $gen"; return 1; }
@@ -372,7 +372,8 @@ in_order() {
 	local tmp="$IMG/\\.$name\\.tmp-[0-9]+"
 	rn=$(first_line "renameat2?\\([0-9]+<$IMG>, \"\\.$name\\.tmp-[0-9]+\", [0-9]+<$IMG>, \"$name\"(, 0)?\\) = 0")
 	[ -n "$rn" ] || { say "no rename to $name in the trace:"; cat "$trace" >&2; return 1; }
-	for f in $(ls "$IMG/$name"); do
+	for f in "$IMG/$name"/*; do
+		f=${f##*/}
 		line=$(first_line "fsync\\([0-9]+<$tmp/$f>\\) = 0")
 		[ -n "$line" ] && [ "$line" -lt "$rn" ] ||
 			{ say "$f is not fsynced before the rename to $name:"; cat "$trace" >&2; return 1; }
