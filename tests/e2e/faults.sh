@@ -256,6 +256,40 @@ fresh_big() {
 t_killed_runtime() { killed_writer runtime; }
 t_killed_crdump() { killed_writer crdump; }
 
+# What the next checkpoint removes of what looks left over: a dead
+# writer's temporary directory, its image files only; never one whose
+# writer lives (its pid, or its lock held), nor a file that is not an
+# image.
+leftovers() { # CAPTURE
+	local dead holder d
+	IMG=$W/img
+	mkdir -p "$IMG"
+	true &
+	dead=$!
+	wait $dead
+	mkdir "$IMG/.ckpt-0007.tmp-$dead" "$IMG/.ckpt-0008.tmp-$dead" "$IMG/.ckpt-0009.tmp-$$" \
+		"$IMG/.ckpt-0010.tmp-$dead" || return 1
+	for d in "$IMG"/.ckpt-*; do touch "$d/pages-1.img"; done
+	touch "$IMG/.ckpt-0008.tmp-$dead/notes"
+	# flock(1) holds the lock once it has started sleep.
+	flock "$IMG/.ckpt-0010.tmp-$dead" sleep 60 &
+	holder=$!
+	wait_for grep -qs . /proc/$holder/task/$holder/children ||
+		{ say "flock never took the lock"; kill $holder; return 1; }
+	start "$1" "$E2E_BIN/counter" || return 1
+	checkpoint "$1" $APP 1
+	local st=$?
+	kill $holder; wait $holder 2>/dev/null
+	[ $st = 0 ] || return 1
+	local want=".ckpt-0008.tmp-$dead .ckpt-0009.tmp-$$ .ckpt-0010.tmp-$dead ckpt-0001 latest "
+	[ "$(cd "$IMG" && ls -A | tr '\n' ' ')" = "$want" ] &&
+		[ "$(ls -A "$IMG/.ckpt-0008.tmp-$dead")" = notes ] ||
+		{ say "left: $(cd "$IMG" && ls -A .* | tr '\n' ' ')"; return 1; }
+	finishes $APP
+}
+t_leftovers_runtime() { leftovers runtime; }
+t_leftovers_crdump() { leftovers crdump; }
+
 # killed_at STAGE: crload $IMG, stopped at STAGE (a test aid) and killed
 # there; whatever it had started is gone soon after, never having run
 # the program's code.
@@ -421,6 +455,6 @@ if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: $suite: the tmpfs mounts and crdump's ptrace need root"
 	exit 77
 fi
-run_cases damaged_runtime damaged_crdump disk_full_runtime disk_full_crdump killed_runtime \
+run_cases damaged_runtime damaged_crdump leftovers_runtime leftovers_crdump disk_full_runtime disk_full_crdump killed_runtime \
 	killed_crdump killed_loader_runtime killed_loader_crdump trigger_burst durable_runtime \
 	durable_crdump
