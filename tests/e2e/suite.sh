@@ -88,20 +88,6 @@ checkpointed() {
 		return 1
 	fi
 }
-# crload on a damaged image: non-zero, one line naming the file, no fork.
-# A command that runs crload (with options) may replace plain "$CRLOAD".
-refuses() { # IMAGE WORD-EXPECTED-IN-MESSAGE [COMMAND...]
-	local st=0 run=("${@:3}")
-	[ ${#run[@]} -gt 0 ] || run=("$CRLOAD")
-	strace -f -qq -e trace=clone,clone3,fork,vfork -o "$W/trace" \
-		"${run[@]}" "$1" >/dev/null 2>"$W/crload.err" || st=$?
-	if [ $st -eq 0 ]; then say "crload accepted $1"; return 1; fi
-	if [ "$(wc -l <"$W/crload.err")" -ne 1 ] || ! grep -q -- "$2" "$W/crload.err"; then
-		say "expected one line naming '$2', got:"; sed 's/^/    /' "$W/crload.err" >&2
-		return 1
-	fi
-	if grep -qE 'clone|fork' "$W/trace"; then say "crload created a process"; return 1; fi
-}
 flip() { # FILE OFFSET: one byte of FILE changed
 	local b
 	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
