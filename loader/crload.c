@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * crload IMAGE_DIR: restore a checkpointed process.
+ * crload IMAGE_DIR: restore a checkpointed process (IMAGE_DIR may also be
+ * a directory of generations: generations.c).
  *
  * The whole image is validated before any process is created. crload then
  * forks the process with its saved pid (directly, or inside new pid and
@@ -12,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,6 +214,16 @@ ns_init(struct restore_ctx *ctx, struct shell_job *job, pid_t *tops)
 	}
 }
 
+/* Test aid (doc/faults.md): SELFCKPT_TEST_STOP_AT=STAGE stops crload
+ * with SIGSTOP at that stage of a restore, for a test to kill it there. */
+static void stop_at(const char *stage)
+{
+	const char *want = getenv("SELFCKPT_TEST_STOP_AT");
+
+	if (want && !strcmp(want, stage))
+		raise(SIGSTOP);
+}
+
 /* Every process of the tree is restored: all run on together. */
 static int release_tree(struct restore_ctx *ctx, char *err)
 {
@@ -347,7 +359,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: crload [--restore-detached] [--allow-changed-files] [--tcp-established]\n"
 		"              [--shell-job] [--cpu-check=MODE] [-v] IMAGE_DIR\n"
-		"Restores the process checkpointed in IMAGE_DIR and waits for it.\n"
+		"Restores the process checkpointed in IMAGE_DIR and waits for it. Given a\n"
+		"directory of generations ckpt-N, restores the newest that verifies.\n"
 		"  -d, --restore-detached  print the restored pid and return at once\n"
 		"  -F, --allow-changed-files\n"
 		"                          restore files as they are now: a file the process\n"
@@ -383,7 +396,7 @@ int main(int argc, char **argv)
 	struct restore_ctx ctx;
 	struct shell_job job;
 	struct file_cuts cuts = { 0 };
-	char err[SC_ERR_LEN];
+	char err[SC_ERR_LEN], image_dir[PATH_MAX];
 	int pipefd[2], c, *status_rd, ntops = 1, outer_proc;
 	pid_t *tops;
 	long pid;
@@ -427,13 +440,15 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	opts.dir = argv[optind];
 
 	double t0 = now_ms();
-	if (sc_image_load(opts.dir, &img, err)) {
-		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
+	if (load_image(argv[optind], &img, image_dir, err)) {
+		fprintf(stderr, "crload: %s: %s\n", image_dir, err);
 		return 1;
 	}
+	opts.dir = image_dir;
+	if (opts.verbose)
+		fprintf(stderr, "crload: restoring %s\n", image_dir);
 	if (check_cpu(&img, cpu_check, cpu_err, sizeof(cpu_err))) {
 		fprintf(stderr, "crload: %s: %s; --cpu-check=none restores anyway\n", opts.dir,
 			cpu_err);
@@ -505,6 +520,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	file_cuts_free(&cuts);
+	stop_at("fork");
 	if (plan.new_ns) {
 		pid = fork();
 		if (pid == 0)
@@ -522,10 +538,13 @@ int main(int argc, char **argv)
 	}
 	close_loader_fds(&ctx);
 	install_forwarding((pid_t)pid);
+	stop_at("memory");
 	int failed = 0;
 	for (size_t i = 0; i < img.nprocs && !failed; i++)
 		if (read_status(status_rd[i], err))
 			failed = img.procs[i].pid;
+	if (!failed)
+		stop_at("barrier");
 	if (!failed && release_tree(&ctx, err))
 		failed = ctx.p->pid;
 	if (failed) {

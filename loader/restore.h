@@ -70,6 +70,12 @@ struct restore_ctx {
 	struct sysv_made sysv; /* SysV segments (sysv_shm.c) */
 };
 
+/* generations.c: dir is an image, or a directory of generations ckpt-N
+ * whose newest that loads is loaded (the others skipped, each named on
+ * stderr with why). chosen (PATH_MAX bytes): the image's directory.
+ * 0, or -1 with err set. */
+int load_image(const char *dir, struct sc_image *img, char *chosen, char *err);
+
 /* pids.c */
 struct pid_plan {
 	bool new_ns;	 /* restore inside new pid (+user) namespaces */

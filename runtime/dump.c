@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * Writing one image directory, atomically: everything goes into
- * SELFCKPT_DIR/.ckpt-NNNN.tmp, every file is fsynced, the directory is
+ * SELFCKPT_DIR/.ckpt-NNNN.tmp-PID, every file is fsynced, the directory is
  * renamed to ckpt-NNNN and only then does "latest" point at it. A failed
  * checkpoint removes its temporary directory; nothing incomplete is ever
- * named like an image.
+ * named like an image. What a writer killed half way left is removed by
+ * the next checkpoint (doc/faults.md).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -248,9 +249,10 @@ void rt_dump_image(void)
 					       O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (err < 0)
 		goto out;
+	rt_image_remove_leftovers(im->dirfd);
 	seq = next_seq(im->dirfd);
-	seq_name(im->tmpname, ".ckpt-", seq, ".tmp");
 	seq_name(im->name, "ckpt-", seq, "");
+	rt_image_tmpname(im->tmpname, im->name);
 	p = rt_stpcpy(rt_dump_res.image, rt_cfg.dir);
 	*p++ = '/';
 	rt_stpcpy(p, im->name);
@@ -259,6 +261,8 @@ void rt_dump_image(void)
 		goto out;
 	err = im->fd = (int)sc_sys4(__NR_openat, im->dirfd, im->tmpname,
 				    O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (err >= 0 && (err = rt_image_lock(im->fd)))
+		sc_sys1(__NR_close, im->fd);
 	if (err < 0) {
 		sc_sys3(__NR_unlinkat, im->dirfd, im->tmpname, AT_REMOVEDIR);
 		goto out;

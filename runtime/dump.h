@@ -51,6 +51,19 @@ int rt_image_commit(struct rt_image *img);
 /* Removes this process's files; or everything and the directory. */
 void rt_image_discard_own(struct rt_image *img);
 void rt_image_discard(struct rt_image *img);
+/*
+ * An image is written into ".NAME" RT_TMP_MARK "PID" beside its final
+ * NAME, locked (flock) by its writer as long as it writes. A writer
+ * killed half way leaves it: the next checkpoint into the same directory
+ * removes every such leftover whose writer is dead (doc/faults.md).
+ */
+#define RT_TMP_MARK ".tmp-"
+/* Writes the temporary name of NAME into buf; returns its end. */
+char *rt_image_tmpname(char *buf, const char *name);
+/* Takes the writer's lock of the temporary directory fd: 0 or -errno. */
+int rt_image_lock(int fd);
+/* Removes the leftovers of dead writers in dirfd, image files only. */
+void rt_image_remove_leftovers(int dirfd);
 
 /* ---- tree.c: one checkpoint of a process tree (doc/trees.md) ---- */
 enum { RT_TREE_RESUME, RT_TREE_EXIT, RT_TREE_STOP, RT_TREE_FAILED };

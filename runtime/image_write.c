@@ -8,7 +8,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/file.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -176,20 +178,101 @@ void rt_image_discard_own(struct rt_image *im)
 	}
 }
 
-/* Everything in the temporary directory (the tree's members' files too,
- * who have all finished writing), and the directory. */
-void rt_image_discard(struct rt_image *im)
+/* Calls fn(arg, fd, name) for every entry of directory fd. */
+static void each_entry(int fd, void (*fn)(void *, int, const char *), void *arg)
 {
 	char buf[4096];
 	long n;
 
-	rt_image_discard_own(im);
-	while ((n = sc_sys3(__NR_getdents64, im->fd, buf, sizeof(buf))) > 0)
+	while ((n = sc_sys3(__NR_getdents64, fd, buf, sizeof(buf))) > 0)
 		for (long off = 0; off < n;) {
 			struct dirent64 *d = (struct dirent64 *)(buf + off);
 
 			off += d->d_reclen;
-			sc_sys3(__NR_unlinkat, im->fd, d->d_name, 0);
+			fn(arg, fd, d->d_name);
 		}
+}
+
+/* Unlinks name if it ends in suffix ("": any name). */
+static void unlink_entry(void *suffix, int fd, const char *name)
+{
+	size_t n = strlen(name), k = strlen(suffix);
+
+	if (n > k && !strcmp(name + n - k, suffix))
+		sc_sys3(__NR_unlinkat, fd, name, 0);
+}
+
+/* Everything in the temporary directory (the tree's members' files too,
+ * who have all finished writing), and the directory. */
+void rt_image_discard(struct rt_image *im)
+{
+	rt_image_discard_own(im);
+	each_entry(im->fd, unlink_entry, "");
 	sc_sys3(__NR_unlinkat, im->dirfd, im->tmpname, AT_REMOVEDIR);
+}
+
+/* The pid in a temporary directory's name ".NAME.tmp-PID", or 0. */
+static int tmp_owner(const char *name)
+{
+	const char *mark = NULL;
+	int pid = 0;
+
+	if (name[0] != '.')
+		return 0;
+	for (const char *p = name; (p = strstr(p, RT_TMP_MARK)); p++)
+		mark = p;
+	if (!mark)
+		return 0;
+	for (const char *p = mark + strlen(RT_TMP_MARK); *p; p++) {
+		if (*p < '0' || *p > '9' || pid > INT_MAX / 10)
+			return 0;
+		pid = pid * 10 + (*p - '0');
+	}
+	return pid;
+}
+
+char *rt_image_tmpname(char *buf, const char *name)
+{
+	char *p = rt_stpcpy(buf, ".");
+
+	p = rt_stpcpy(rt_stpcpy(p, name), RT_TMP_MARK);
+	return rt_fmt_i64(p, sc_sys0(__NR_getpid));
+}
+
+int rt_image_lock(int fd)
+{
+	return (int)sc_sys2(__NR_flock, fd, LOCK_EX | LOCK_NB);
+}
+
+static void remove_leftover(void *unused, int dirfd, const char *name)
+{
+	int pid = tmp_owner(name), fd;
+
+	(void)unused;
+	/* Its writer is gone: no process has its pid, and nobody holds the
+	 * lock a writer takes right after mkdir. The lock alone would leave
+	 * that moment open; the pid alone would be fooled by a writer in
+	 * another pid namespace. */
+	if (pid <= 0 || sc_sys2(__NR_kill, pid, 0) != -ESRCH)
+		return;
+	fd = (int)sc_sys4(__NR_openat, dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+			  0);
+	if (fd < 0)
+		return;
+	/* Image files only: a directory holding anything else stays. */
+	if (!rt_image_lock(fd)) {
+		each_entry(fd, unlink_entry, ".img");
+		sc_sys3(__NR_unlinkat, dirfd, name, AT_REMOVEDIR);
+	}
+	sc_sys1(__NR_close, fd);
+}
+
+void rt_image_remove_leftovers(int dirfd)
+{
+	int fd = (int)sc_sys4(__NR_openat, dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+
+	if (fd < 0)
+		return;
+	each_entry(fd, remove_leftover, NULL);
+	sc_sys1(__NR_close, fd);
 }

@@ -28,7 +28,7 @@ refused() {
 		say "expected one line naming '$want', got:"; sed 's/^/    /' "$W/crdump.err" >&2
 		return 1
 	fi
-	if ls -A "$W" | grep -q '^img$\|crdump-tmp'; then say "an image was left behind"; return 1; fi
+	if ls -A "$W" | grep -q '^img$\|\.tmp-'; then say "an image was left behind"; return 1; fi
 }
 survives() {
 	grep -q '^State:.*[tT]' /proc/$APP/status && { say "the target was left stopped"; return 1; }
@@ -119,7 +119,7 @@ t_exits_during() {
 	[ $st -ne 0 ] || { say "crdump succeeded (it took less than 0.1 s?)"; return 1; }
 	[ "$(wc -l <"$W/crdump.err")" -eq 1 ] && grep -q "process [0-9]*" "$W/crdump.err" ||
 		{ say "expected one line naming the process:"; cat "$W/crdump.err" >&2; return 1; }
-	if ls -A "$W" | grep -q '^img$\|crdump-tmp'; then say "an image was left behind"; return 1; fi
+	if ls -A "$W" | grep -q '^img$\|\.tmp-'; then say "an image was left behind"; return 1; fi
 }
 
 # A process that runs the runtime checkpoints itself when crdump asks; the

@@ -142,12 +142,6 @@ t_show_timers() {
 		{ say "show lacks the timers:"; sed -n '/timers/,/memory/p' "$T/show" >&2; return 1; }
 }
 
-flip() { # FILE OFFSET
-	local b
-	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-	printf "$(printf '\\%03o' $(((b ^ 0x5a) & 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
 # verify FAILS on a copy of the image damaged by CMD, naming WHAT.
 refused() { # NAME WHAT CMD...
 	local bad=$root/verify/$1 st=0

@@ -394,12 +394,6 @@ t_bad_images() {
 	kill -KILL $APP; wait $APP 2>/dev/null
 	local good="$W/img/latest" pid=$APP bad
 	copy() { bad="$W/bad.$1"; rm -rf "$bad"; cp -a "$(readlink -f "$good")" "$bad"; }
-	flip() { # FILE OFFSET
-		local b
-		b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-		printf "$(printf '\\%03o' $(((b ^ 0x5a) & 255)))" |
-			dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-	}
 	copy missing; rm "$bad/mm-$pid.img"; refuses "$bad" "mm-$pid.img" || return 1
 	copy truncated; truncate -s -4096 "$bad/pages-$pid.img"; refuses "$bad" "pages-$pid.img" || return 1
 	copy pagebyte; flip "$bad/pages-$pid.img" 5000; refuses "$bad" "pages-$pid.img" || return 1

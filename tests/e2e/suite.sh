@@ -88,3 +88,9 @@ checkpointed() {
 		return 1
 	fi
 }
+flip() { # FILE OFFSET: one byte of FILE changed
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	printf "$(printf '\\%03o' $(((b ^ 0x5a) & 255)))" |
+		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}

@@ -8,7 +8,9 @@
  * (runtime/dump_source.h), plus core.c for what ptrace gives. The image
  * is written into a temporary directory beside DIR, fsynced and renamed
  * to DIR; only then is the tree killed (or, with --leave-running, let
- * go). On any failure the tree is let go exactly as it was.
+ * go). On any failure the tree is let go exactly as it was. What a crdump
+ * killed half way left beside DIR is removed by the next one
+ * (doc/faults.md).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -545,24 +547,29 @@ static void check_image_dir(void)
 static void open_image_dir(void)
 {
 	char *copy = strdup(opt.dir), *copy2 = strdup(opt.dir), *parent, *base;
+	int err;
 
 	if (!copy || !copy2)
 		fail("out of memory");
 	parent = dirname(copy);
 	base = basename(copy2);
-	if (strlen(base) + 16 > sizeof(img.tmpname))
+	/* ".", NAME, the mark and a pid of up to 10 digits. */
+	if (strlen(base) + strlen(RT_TMP_MARK) + 12 > sizeof(img.tmpname))
 		fail("%s: the name is too long", opt.dir);
 	check_image_dir();
 	img.dirfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (img.dirfd < 0)
 		fail("%s: %s", parent, strerror(errno));
+	rt_image_remove_leftovers(img.dirfd);
 	snprintf(img.name, sizeof(img.name), "%s", base);
-	snprintf(img.tmpname, sizeof(img.tmpname), ".%s.crdump-tmp", base);
+	rt_image_tmpname(img.tmpname, base);
 	if (mkdirat(img.dirfd, img.tmpname, 0700))
 		fail("%s/%s: %s", parent, img.tmpname, strerror(errno));
 	img.fd = openat(img.dirfd, img.tmpname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (img.fd < 0)
 		fail("%s/%s: %s", parent, img.tmpname, strerror(errno));
+	if ((err = rt_image_lock(img.fd)))
+		fail("%s/%s: %s", parent, img.tmpname, strerror(-err));
 	free(copy);
 	free(copy2);
 }

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+/*
+ * crload DIR on a generations directory (a SELFCKPT_DIR: ckpt-N images
+ * and "latest"): the newest image that loads, every file checked against
+ * its checksum, is the one restored. A damaged newer one is skipped with
+ * one line saying which file and why, so that a checkpoint cut short by a
+ * crash or a bad disk costs one generation, never the job
+ * (doc/faults.md).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "restore.h"
+
+#define GEN_PREFIX "ckpt-"
+
+/* N of a name "ckpt-N", or 0 for any other name. */
+static unsigned long generation_of(const char *name)
+{
+	char *end;
+	unsigned long n;
+
+	if (strncmp(name, GEN_PREFIX, strlen(GEN_PREFIX)) || !name[strlen(GEN_PREFIX)] ||
+	    name[strlen(GEN_PREFIX)] < '0' || name[strlen(GEN_PREFIX)] > '9')
+		return 0;
+	errno = 0;
+	n = strtoul(name + strlen(GEN_PREFIX), &end, 10);
+	return *end || errno ? 0 : n;
+}
+
+struct generation {
+	unsigned long n;
+	char *name;
+};
+
+static int newest_first(const void *a, const void *b)
+{
+	const struct generation *x = a, *y = b;
+
+	return x->n < y->n ? 1 : x->n > y->n ? -1 : 0;
+}
+
+/* The generations in dir, newest first: how many (0 also when dir
+ * cannot be read: it is then read as an image, which says why not). */
+static size_t list_generations(const char *dir, struct generation **out)
+{
+	struct generation *gens = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		unsigned long g = generation_of(e->d_name);
+
+		if (!g)
+			continue;
+		if (n == cap) {
+			struct generation *more;
+
+			cap = cap * 2 + 8;
+			more = realloc(gens, cap * sizeof(*gens));
+			if (!more)
+				break;
+			gens = more;
+		}
+		gens[n].n = g;
+		if (!(gens[n].name = strdup(e->d_name)))
+			break;
+		n++;
+	}
+	closedir(d);
+	qsort(gens, n, sizeof(*gens), newest_first);
+	*out = gens;
+	return n;
+}
+
+static bool is_image(const char *dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, SC_INVENTORY_FILE);
+	return !access(path, F_OK);
+}
+
+int load_image(const char *dir, struct sc_image *img, char *chosen, char *err)
+{
+	struct generation *gens = NULL;
+	char why[SC_ERR_LEN];
+	size_t n = 0, i;
+	int rc = -1;
+
+	snprintf(chosen, PATH_MAX, "%s", dir);
+	if (is_image(dir) || !(n = list_generations(dir, &gens))) {
+		free(gens);
+		return sc_image_load(dir, img, err);
+	}
+	for (i = 0; i < n && rc; i++) {
+		snprintf(chosen, PATH_MAX, "%s/%s", dir, gens[i].name);
+		rc = sc_image_load(chosen, img, why);
+		if (rc) {
+			fprintf(stderr, "crload: %s: skipped: %s\n", chosen, why);
+			sc_image_free(img);
+		}
+	}
+	if (rc) {
+		snprintf(chosen, PATH_MAX, "%s", dir);
+		snprintf(err, SC_ERR_LEN, "none of its %zu generations verifies", n);
+	}
+	for (i = 0; i < n; i++)
+		free(gens[i].name);
+	free(gens);
+	return rc;
+}
