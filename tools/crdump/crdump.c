@@ -678,6 +678,9 @@ int main(int argc, char **argv)
 	uint64_t t0, t1, t2; /* stopping began, image durable, tree let go or killed */
 
 	parse_args(argc, argv);
+	/* Images hold the program's memory: their owner's only, whatever
+	 * the umask (doc/credentials.md). */
+	umask(S_IRWXG | S_IRWXO);
 	if (kill(opt.root, 0) && errno == ESRCH) {
 		fprintf(stderr, "crdump: process %d: no such process\n", opt.root);
 		return 1;
