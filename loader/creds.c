@@ -88,6 +88,30 @@ static void note_groups(const struct sc_proc_img *p)
 		p->pid, cr->n_groups);
 }
 
+/*
+ * Run as root for a user's image, crload opens the files, sockets and cwd
+ * the image names, and the processes keep what it opened: with the
+ * owner's file access, not root's. Only the filesystem ids and the groups
+ * change; what needs root (set_tid, namespaces) still has it.
+ */
+static int take_owners_access(const struct passwd *pw, const gid_t *gids, int n, char *err)
+{
+	if (setgroups((size_t)n, gids)) {
+		snprintf(err, SC_ERR_LEN, "taking the groups of uid %u (%s): %s",
+			 (unsigned)pw->pw_uid, pw->pw_name, strerror(errno));
+		return -1;
+	}
+	setfsgid(pw->pw_gid);
+	setfsuid(pw->pw_uid);
+	/* Each returns the id it had; the new one shows on a second call. */
+	if ((gid_t)setfsgid((gid_t)-1) != pw->pw_gid || (uid_t)setfsuid((uid_t)-1) != pw->pw_uid) {
+		snprintf(err, SC_ERR_LEN, "taking the file access of uid %u (%s)",
+			 (unsigned)pw->pw_uid, pw->pw_name);
+		return -1;
+	}
+	return 0;
+}
+
 int creds_preflight(const struct sc_image *img, char *err)
 {
 	struct sc_restorer who = { .privileged = geteuid() == 0, .uid = getuid(), .gid = getgid() };
@@ -113,6 +137,9 @@ int creds_preflight(const struct sc_image *img, char *err)
 		if (!r && !who.privileged)
 			note_groups(&img->procs[i]);
 	}
+	/* The policy let only an owner with a user name have processes. */
+	if (!r && who.privileged && who.owner && pw)
+		r = take_owners_access(pw, gids, n, err);
 	free(gids);
 	return r;
 }

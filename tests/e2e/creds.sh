@@ -7,8 +7,9 @@
 # with the reason before any process exists; a root program with a few
 # capabilities, groups, securebits and no_new_privs, and a program of
 # nobody with an ambient capability in an image of root's, keep exactly
-# those; image directories are 0700 and their files 0600 whatever the
-# umask. Runs under tests/e2e/reaper; needs root.
+# those; a file nobody may not read is not reopened for it; image
+# directories are 0700 and their files 0600 whatever the umask.
+# Runs under tests/e2e/reaper; needs root.
 set -u
 suite=creds
 . "$(dirname "$0")/suite.sh"
@@ -27,8 +28,11 @@ start() {
 	shift
 	[ "$capture" = runtime ] && preload=(LD_PRELOAD="$SELFCKPT_LIB")
 	rm -f "$W/ready"
-	# The runtime's log, open to it whatever the program's umask.
+	# The runtime's log, open to it whatever the program's umask, and its
+	# output, which root restoring nobody's image reopens as nobody.
 	install -m 666 /dev/null "$W/log"
+	install -m 666 /dev/null "$W/out"
+	install -m 666 /dev/null "$W/err"
 	(cd "$W" && exec "$@" env "${preload[@]}" SELFCKPT_LOG="$W/log" SELFCKPT_DIR="$W/img" \
 		bash -c 'umask 0277; exec "$@"' - "$E2E_BIN/threads" >"$W/out" 2>"$W/err" </dev/null) &
 	APP=$!
@@ -88,8 +92,9 @@ restored() {
 	wait_for grep -qs 'process running again' "$W/crload.err" ||
 		{ say "not restored: $(cat "$W/crload.err")"; return 1; }
 	# In place, the copy is crload's child; beside the original, its
-	# namespace's init's.
+	# namespace's init's. Killed by run_cases if the case fails.
 	COPY=$(descendants $LOADER | tail -1)
+	PEER=$COPY
 	for t in /proc/"$COPY"/task/*; do
 		if ! grep -E "$cred_lines" "$t/status" | diff -u "$W/creds" - >&2; then
 			say "thread ${t##*/} of the copy has other credentials"
@@ -190,6 +195,24 @@ caps_nobody() {
 	restored "$IMG" && finished $COPY $LOADER
 }
 
+sleeps_with_file() { [ -e "/proc/$1/fd/3" ] && [ "$(readlink "/proc/$1/exe")" = "$(command -v sleep)" ]; }
+
+# crload, run as root for nobody's image, opens what the image names with
+# nobody's file access: a file nobody may no longer read is not handed to
+# the restored process.
+t_owner_access() {
+	local pid
+	chmod 777 "$W"
+	echo secret >"$W/secret"
+	chmod 644 "$W/secret"
+	(cd "$W" && exec "${as_user[@]}" bash -c 'exec 3<secret; exec sleep 600' </dev/null &>/dev/null) &
+	pid=$!
+	wait_for sleeps_with_file $pid || { say "sleep never held the file"; return 1; }
+	checkpoint crdump $pid kill "${as_user[@]}" && wait $pid 2>/dev/null
+	chmod 600 "$W/secret"
+	refused "$IMG" "fd 3: .*secret.*Permission denied"
+}
+
 if [ "$(id -u)" != 0 ] || ! "${as_user[@]}" test -x "$CRLOAD" -a -r "$SELFCKPT_LIB" -a \
 	-x "$E2E_BIN/threads"; then
 	echo "SKIP: $suite: needs root, and the build reachable by user $user"
@@ -206,4 +229,4 @@ for capture in runtime crdump; do
 	cases+=("refused_$capture" "caps_root_$capture")
 done
 t_caps_nobody() { caps_nobody; }
-run_cases "${cases[@]}" caps_nobody
+run_cases "${cases[@]}" caps_nobody owner_access
