@@ -7,8 +7,9 @@
 # with the reason before any process exists; a root program with a few
 # capabilities, groups, securebits and no_new_privs, and a program of
 # nobody with an ambient capability in an image of root's, keep exactly
-# those; a file nobody may not read is not reopened for it; image
-# directories are 0700 and their files 0600 whatever the umask.
+# those; nobody's process leaves TCP repair mode and keeps no capability;
+# a file nobody may not read is not reopened for it; image directories are
+# 0700 and their files 0600 whatever the umask.
 # Runs under tests/e2e/reaper; needs root.
 set -u
 suite=creds
@@ -20,7 +21,7 @@ as_user=(setpriv --reuid="$user" --regid="$group" --init-groups)
 # What a restore must give back, as /proc/PID/status shows it.
 cred_lines='^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):'
 
-# start CAPTURE RUNNER...: starts e2e program threads in $W through RUNNER
+# start CAPTURE RUNNER...: starts e2e program $PROG (threads) in $W through RUNNER
 # (setpriv), under the runtime in capture mode runtime; its pid in APP and
 # its credentials in $W/creds.
 start() {
@@ -34,7 +35,8 @@ start() {
 	install -m 666 /dev/null "$W/out"
 	install -m 666 /dev/null "$W/err"
 	(cd "$W" && exec "$@" env "${preload[@]}" SELFCKPT_LOG="$W/log" SELFCKPT_DIR="$W/img" \
-		bash -c 'umask 0277; exec "$@"' - "$E2E_BIN/threads" >"$W/out" 2>"$W/err" </dev/null) &
+		bash -c 'umask 0277; exec "$@"' - "$E2E_BIN/${PROG:-threads}" >"$W/out" 2>"$W/err" \
+		</dev/null) &
 	APP=$!
 	wait_for test -e "$W/ready" || { say "the program never became ready"; return 1; }
 	grep -E "$cred_lines" /proc/$APP/status >"$W/creds"
@@ -60,7 +62,7 @@ checkpoint() {
 	else
 		IMG=$W/dump$((++dumps))
 		[ "$leave" = kill ] && leave=
-		"$@" "$CRDUMP" $leave -t "$pid" -D "$IMG" 2>"$W/crdump.err" ||
+		"$@" "$CRDUMP" $leave ${TCP:-} -t "$pid" -D "$IMG" 2>"$W/crdump.err" ||
 			{ say "crdump failed"; cat "$W/crdump.err" >&2; return 1; }
 	fi
 	[ -n "$leave" ] || wait_for gone "$pid" ||
@@ -87,7 +89,9 @@ modes_ok() {
 # crload's in LOADER. Every thread has the credentials in $W/creds.
 restored() {
 	local t
-	"$CRLOAD" -v "$1" >"$W/crload.out" 2>"$W/crload.err" &
+	# Not the last restore's line: the new crload may not have begun.
+	rm -f "$W/crload.err"
+	"$CRLOAD" -v ${TCP:-} "$1" >"$W/crload.out" 2>"$W/crload.err" &
 	LOADER=$!
 	wait_for grep -qs 'process running again' "$W/crload.err" ||
 		{ say "not restored: $(cat "$W/crload.err")"; return 1; }
@@ -195,6 +199,23 @@ caps_nobody() {
 	restored "$IMG" && finished $COPY $LOADER
 }
 
+# nobody's established TCP connections, captured by root: the restored
+# process leaves repair mode (which takes CAP_NET_ADMIN) and then holds no
+# capability.
+t_tcp_nobody() {
+	local peer st
+	chmod 777 "$W"
+	(cd "$W" && exec "${as_user[@]}" "$E2E_BIN/tcp_peer" >"$W/peer.out" 2>&1 </dev/null) &
+	peer=$!
+	PROG=tcp_established TCP=--tcp-established
+	start crdump "${as_user[@]}" && checkpoint crdump $APP kill && { wait $APP 2>/dev/null; true; } &&
+		restored "$IMG" && finished $COPY $LOADER
+	st=$?
+	PROG= TCP=
+	[ $st -eq 0 ] || { kill -KILL $peer; wait $peer; return 1; }
+	wait $peer || { say "the peer failed: $(cat "$W/peer.out")"; return 1; }
+}
+
 sleeps_with_file() { [ -e "/proc/$1/fd/3" ] && [ "$(readlink "/proc/$1/exe")" = "$(command -v sleep)" ]; }
 
 # crload, run as root for nobody's image, opens what the image names with
@@ -229,4 +250,4 @@ for capture in runtime crdump; do
 	cases+=("refused_$capture" "caps_root_$capture")
 done
 t_caps_nobody() { caps_nobody; }
-run_cases "${cases[@]}" caps_nobody owner_access
+run_cases "${cases[@]}" caps_nobody owner_access tcp_nobody
