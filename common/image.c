@@ -271,6 +271,34 @@ bool sc_kernel_restores_timer_ids(void)
 	return prctl(SC_PR_TIMER_CREATE_RESTORE_IDS, 2 /* GET */, 0, 0, 0) >= 0;
 }
 
+/* Credentials the kernel could have given a process. Their absence is for
+ * crload to refuse (sc_creds_refused): crinfo still reads such images. */
+static int check_creds(const Sc__ProcCore *c, char *err)
+{
+	const Sc__Creds *cr = c->creds;
+
+	if (!cr)
+		return 0;
+	if (cr->ruid != c->uid || cr->rgid != c->gid)
+		return fail(err, "credentials of uid %u gid %u, but uid %u gid %u", cr->ruid,
+			    cr->rgid, c->uid, c->gid);
+	if (cr->n_groups > SC_MAX_GROUPS)
+		return fail(err, "%zu supplementary groups", cr->n_groups);
+	if ((cr->cap_effective & ~cr->cap_permitted) ||
+	    (cr->cap_ambient & ~(cr->cap_permitted & cr->cap_inheritable)))
+		return fail(err, "capabilities %#llx effective and %#llx ambient, beyond %#llx "
+				 "permitted and %#llx inheritable",
+			    (unsigned long long)cr->cap_effective,
+			    (unsigned long long)cr->cap_ambient,
+			    (unsigned long long)cr->cap_permitted,
+			    (unsigned long long)cr->cap_inheritable);
+	if (cr->securebits & ~SC_SECUREBITS_ALL)
+		return fail(err, "securebits %#x", cr->securebits);
+	if (cr->dumpable > SC_SUID_DUMP_ROOT)
+		return fail(err, "dumpable %u", cr->dumpable);
+	return 0;
+}
+
 int sc_check_core(const Sc__ProcCore *c, int pid, char *err)
 {
 	if (c->pid != pid)
@@ -343,6 +371,8 @@ int sc_check_core(const Sc__ProcCore *c, int pid, char *err)
 		return fail(err, "cwd \"%s\" is not absolute", c->cwd);
 	if (c->umask > 0777)
 		return fail(err, "umask %o", c->umask);
+	if (check_creds(c, err))
+		return -1;
 	for (size_t i = 0; i < c->n_rlimits; i++)
 		if (c->rlimits[i]->resource >= 16)
 			return fail(err, "unknown rlimit %u", c->rlimits[i]->resource);

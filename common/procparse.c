@@ -657,3 +657,49 @@ int pp_next_timer(const char *buf, size_t len, size_t *pos, struct pp_timer *t)
 		return -1;
 	return 1;
 }
+
+/* "KEY:" followed by up to cap decimal ids that fit 32 bits, into ids
+ * (may be NULL to count); their count, or -1. */
+static long status_ids(const char *buf, size_t len, const char *key, uint32_t *ids, size_t cap)
+{
+	const char *p, *end;
+	long n = 0;
+
+	if (!fdinfo_value(buf, len, key, &p, &end))
+		return -1;
+	while (p < end) {
+		uint64_t v;
+
+		if (dec_u64(&p, end, &v) || v > UINT32_MAX || (size_t)n == cap)
+			return -1;
+		if (ids)
+			ids[n] = (uint32_t)v;
+		n++;
+		skip_spaces(&p, end);
+	}
+	return n;
+}
+
+int pp_parse_status_creds(const char *buf, size_t len, struct pp_creds *c, uint32_t *groups,
+			  size_t cap)
+{
+	static const char *const caps[PP_NR_CAPSETS] = { "CapInh:", "CapPrm:", "CapEff:",
+							 "CapBnd:", "CapAmb:" };
+	uint64_t nnp;
+	long n;
+
+	if (status_ids(buf, len, "Uid:", c->uid, 4) != 4 ||
+	    status_ids(buf, len, "Gid:", c->gid, 4) != 4)
+		return -1;
+	n = status_ids(buf, len, "Groups:", groups, groups ? cap : SC_MAX_GROUPS);
+	if (n < 0)
+		return -1;
+	c->n_groups = (size_t)n;
+	for (int i = 0; i < PP_NR_CAPSETS; i++)
+		if (pp_fdinfo_field(buf, len, caps[i], 16, &c->caps[i]))
+			return -1;
+	if (pp_fdinfo_field(buf, len, "NoNewPrivs:", 10, &nnp) || nnp > 1)
+		return -1;
+	c->no_new_privs = nnp;
+	return 0;
+}

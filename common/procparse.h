@@ -153,4 +153,18 @@ struct pp_timer {
 /* The next timer from *pos: 1, 0 at the end, -1 if it is not one. */
 int pp_next_timer(const char *buf, size_t len, size_t *pos, struct pp_timer *t);
 
+/* The credential lines of /proc/PID/status. */
+enum pp_capset { PP_CAP_INH, PP_CAP_PRM, PP_CAP_EFF, PP_CAP_BND, PP_CAP_AMB, PP_NR_CAPSETS };
+struct pp_creds {
+	uint32_t uid[4], gid[4]; /* real, effective, saved, filesystem */
+	size_t n_groups;
+	uint64_t caps[PP_NR_CAPSETS];
+	bool no_new_privs;
+};
+/* Uid, Gid, Groups (up to cap of them into groups; groups NULL: only
+ * counted), CapInh to CapAmb and NoNewPrivs: 0, or -1 if one is missing or
+ * malformed, or there are more groups than cap. */
+int pp_parse_status_creds(const char *buf, size_t len, struct pp_creds *c, uint32_t *groups,
+			  size_t cap);
+
 #endif

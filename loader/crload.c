@@ -128,6 +128,16 @@ static const char *step_name(int step)
 		return "waiting for the rest of the tree";
 	case RST_TIMERS:
 		return "making the POSIX timers again";
+	case RST_GROUPS:
+		return "setting the supplementary groups";
+	case RST_IDS:
+		return "setting the uids and gids";
+	case RST_CAPS:
+		return "setting the capabilities";
+	case RST_SECUREBITS:
+		return "setting the securebits";
+	case RST_DUMPABLE:
+		return "setting no_new_privs or dumpable";
 	}
 	return "?";
 }
@@ -251,7 +261,7 @@ static int release_tree(struct restore_ctx *ctx, char *err)
 static int preflight(struct sc_image *img, const struct crload_opts *opts, struct file_cuts *cuts,
 		     char *err)
 {
-	if (tree_preflight(img, err))
+	if (tree_preflight(img, err) || creds_preflight(img, err))
 		return -1;
 	for (size_t i = 0; i < img->nprocs; i++) {
 		const struct sc_proc_img *p = &img->procs[i];

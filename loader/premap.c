@@ -369,10 +369,10 @@ static int premap_vma(struct premap *pm, const Sc__Vma *v, uint64_t temp, char *
 }
 
 /* Region layout: code | args | arrays | xsave copies | pending signals | timers |
- * connections | auxv | stacks | vdso scratch. */
+ * connections | groups | auxv | stacks | vdso scratch. */
 struct blob_layout {
-	uint64_t code, args, unmap, moves, vdso, threads, xsave, pending, timers, tcp, auxv,
-		stacks, scratch, size;
+	uint64_t code, args, unmap, moves, vdso, threads, xsave, pending, timers, tcp, groups,
+		auxv, stacks, scratch, size;
 };
 
 static void layout_blob(struct blob_layout *b, const struct sc_proc_img *p, size_t n_unmap_max,
@@ -404,6 +404,8 @@ static void layout_blob(struct blob_layout *b, const struct sc_proc_img *p, size
 	off = b->timers + c->n_posix_timers * sizeof(struct rst_timer);
 	b->tcp = align_up(off, 64);
 	off = b->tcp + tcp_repair_list(p->fds, NULL) * sizeof(struct rst_tcp);
+	b->groups = align_up(off, 64);
+	off = b->groups + c->creds->n_groups * sizeof(uint32_t);
 	b->auxv = align_up(off, 64);
 	off = b->auxv;
 	off = align_up(off + mm->n_auxv * 8, SC_PAGE_SIZE);
@@ -718,6 +720,7 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 	a->n_timers = (uint32_t)c->n_posix_timers;
 	a->tcp = blob + bl.tcp;
 	a->n_tcp = (uint32_t)tcp_repair_list(ctx->p->fds, (struct rst_tcp *)(blob + bl.tcp));
+	creds_fill(&a->creds, c->creds, blob + bl.groups);
 
 	memcpy((void *)(blob + bl.auxv), mm->auxv, mm->n_auxv * 8);
 	a->mm_map = (struct sc_prctl_mm_map){

@@ -92,6 +92,13 @@ const Sc__ProcEntry *proc_entry(const struct sc_image *img, int pid);
 /* Before any process exists: every session and group can be rebuilt. */
 int tree_preflight(const struct sc_image *img, char *err);
 
+/* creds.c */
+/* Before any process exists: the image's files are its owner's, and crload
+ * may give every process its recorded credentials (doc/credentials.md). */
+int creds_preflight(const struct sc_image *img, char *err);
+/* What the restorer's threads take: cr, its groups copied to groups_at. */
+void creds_fill(struct rst_creds *rc, const Sc__Creds *cr, uint64_t groups_at);
+
 /* restore_fds.c */
 int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err);
 int restore_process_state(struct restore_ctx *ctx, char *err);

@@ -22,7 +22,9 @@
 
 static struct rt_image img;
 
-/* mkdir -p, one component at a time. */
+/* mkdir -p, one component at a time. What it makes is its owner's only,
+ * whatever the umask: a umask without the owner's write bit would lock
+ * the checkpoints out. */
 static int make_dirs(const char *path)
 {
 	char buf[RT_MAX_PATH];
@@ -35,7 +37,9 @@ static int make_dirs(const char *path)
 		if (buf[i] != '/' && buf[i] != '\0')
 			continue;
 		buf[i] = '\0';
-		long r = sc_sys3(__NR_mkdirat, AT_FDCWD, buf, 0755);
+		long r = sc_sys3(__NR_mkdirat, AT_FDCWD, buf, RT_IMAGE_DIR_MODE);
+		if (!r)
+			r = sc_sys3(__NR_fchmodat, AT_FDCWD, buf, RT_IMAGE_DIR_MODE);
 		if (r && r != -EEXIST)
 			return (int)r;
 		buf[i] = path[i];
@@ -256,14 +260,17 @@ void rt_dump_image(void)
 	p = rt_stpcpy(rt_dump_res.image, rt_cfg.dir);
 	*p++ = '/';
 	rt_stpcpy(p, im->name);
-	err = (int)sc_sys3(__NR_mkdirat, im->dirfd, im->tmpname, 0700);
+	err = (int)sc_sys3(__NR_mkdirat, im->dirfd, im->tmpname, RT_IMAGE_DIR_MODE);
 	if (err)
 		goto out;
 	err = im->fd = (int)sc_sys4(__NR_openat, im->dirfd, im->tmpname,
 				    O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	if (err >= 0 && (err = rt_image_lock(im->fd)))
-		sc_sys1(__NR_close, im->fd);
+	/* The lock first: it tells a new directory from a leftover. */
+	if (err >= 0 && !(err = rt_image_lock(im->fd)))
+		err = (int)sc_sys2(__NR_fchmod, im->fd, RT_IMAGE_DIR_MODE);
 	if (err < 0) {
+		if (im->fd >= 0)
+			sc_sys1(__NR_close, im->fd);
 		sc_sys3(__NR_unlinkat, im->dirfd, im->tmpname, AT_REMOVEDIR);
 		goto out;
 	}

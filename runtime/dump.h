@@ -12,6 +12,8 @@
 #include "selfckpt/image.h"
 
 #define RT_MAX_FILES 16
+#define RT_IMAGE_DIR_MODE 0700 /* images are their owner's only (doc/credentials.md) */
+#define RT_IMAGE_FILE_MODE 0600
 
 struct rt_image {
 	int dirfd;	/* SELFCKPT_DIR */

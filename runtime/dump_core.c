@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
-/* What the whole process has: limits, cwd, umask, ids (dump_source.h). */
+/* What the whole process has: limits, cwd, umask, credentials (dump_source.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/prctl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
 
 #include "dump.h"
 #include "xstate.h"
+#include "procparse.h"
 
 #define NR_RLIMITS 16
 
@@ -87,6 +89,48 @@ static void dump_xcomp_perm(Sc__ProcCore *core)
 	core->has_xcomp_perm = core->xcomp_perm != 0;
 }
 
+/*
+ * The credentials of the process (of its main thread: the kernel keeps
+ * them per thread, and glibc's set*id calls give every thread the same),
+ * from its status file; securebits and dumpable, which it does not show,
+ * from prctl, asked inside the process by crdump.
+ */
+static int dump_creds(Sc__ProcCore *core)
+{
+	char path[RT_MAX_PATH];
+	size_t len;
+	const char *s = rt_read_file(rt_src_path(path, "status"), &len);
+	Sc__Creds *cr = rt_alloc(sizeof(*cr));
+	struct pp_creds pc;
+
+	if (!s || !cr || pp_parse_status_creds(s, len, &pc, NULL, 0))
+		return s && cr ? -EIO : -ENOMEM;
+	sc__creds__init(cr);
+	cr->groups = rt_alloc(sizeof(*cr->groups) * (pc.n_groups ? pc.n_groups : 1));
+	if (!cr->groups)
+		return -ENOMEM;
+	if (pp_parse_status_creds(s, len, &pc, cr->groups, pc.n_groups))
+		return -EIO;
+	cr->n_groups = pc.n_groups;
+	cr->ruid = pc.uid[0], cr->euid = pc.uid[1], cr->suid = pc.uid[2], cr->fsuid = pc.uid[3];
+	cr->rgid = pc.gid[0], cr->egid = pc.gid[1], cr->sgid = pc.gid[2], cr->fsgid = pc.gid[3];
+	cr->cap_inheritable = pc.caps[PP_CAP_INH];
+	cr->cap_permitted = pc.caps[PP_CAP_PRM];
+	cr->cap_effective = pc.caps[PP_CAP_EFF];
+	cr->cap_bounding = pc.caps[PP_CAP_BND];
+	cr->cap_ambient = pc.caps[PP_CAP_AMB];
+	cr->no_new_privs = pc.no_new_privs;
+	if (rt_src.remote) {
+		cr->securebits = rt_src.securebits;
+		cr->dumpable = rt_src.dumpable;
+	} else {
+		cr->securebits = (uint32_t)sc_sys1(__NR_prctl, PR_GET_SECUREBITS);
+		cr->dumpable = (uint32_t)sc_sys1(__NR_prctl, PR_GET_DUMPABLE);
+	}
+	core->creds = cr;
+	return 0;
+}
+
 int rt_dump_proc_state(Sc__ProcCore *core)
 {
 	char *cwd, path[RT_MAX_PATH];
@@ -120,7 +164,7 @@ int rt_dump_proc_state(Sc__ProcCore *core)
 		return n < 0 ? (int)n : -EIO;
 	cwd[n] = '\0';
 	core->cwd = cwd;
-	if ((n = dump_itimers(core)) || (n = rt_dump_posix_timers(core)))
+	if ((n = dump_itimers(core)) || (n = rt_dump_posix_timers(core)) || (n = dump_creds(core)))
 		return (int)n;
 	dump_xcomp_perm(core);
 	if (rt_src.remote)

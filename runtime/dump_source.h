@@ -28,6 +28,7 @@ struct rt_source {
 	uint64_t brk; /* remote: its program break, asked for inside it */
 	struct itimerval itimers[3]; /* remote: getitimer(2) of each, asked inside it */
 	uint64_t xcomp_perm; /* remote: ARCH_GET_XCOMP_PERM, asked inside it */
+	uint32_t securebits, dumpable; /* remote: prctl(2)'s GET of each, asked inside it */
 	bool refuse_tcp; /* crdump without --tcp-established */
 	/* POSIX timer id's time left and interval, asked inside the process
 	 * (crdump); NULL: the calling process's own (timer_gettime). */

@@ -32,12 +32,17 @@ static char *file_name(char *buf, const char *prefix, int pid)
 	return buf;
 }
 
+/* Image files hold the program's memory (keys, tokens): their owner's
+ * only, whatever the umask (doc/credentials.md). */
 int rt_image_create(struct rt_image *im, const char *prefix)
 {
 	char name[64];
+	int fd = (int)sc_sys4(__NR_openat, im->fd, file_name(name, prefix, im->pid),
+			      O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, RT_IMAGE_FILE_MODE);
 
-	return (int)sc_sys4(__NR_openat, im->fd, file_name(name, prefix, im->pid),
-			    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		sc_sys2(__NR_fchmod, fd, RT_IMAGE_FILE_MODE);
+	return fd;
 }
 
 int rt_image_finish(struct rt_image *im, int fd, const char *prefix, uint64_t size, uint64_t xxh3)

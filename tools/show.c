@@ -333,6 +333,27 @@ static void show_timers(const Sc__ProcCore *c, FILE *out)
 	}
 }
 
+/* Real, effective, saved and filesystem ids, then the rest, in one line
+ * each (doc/credentials.md). */
+static void show_creds(const Sc__Creds *cr, FILE *out)
+{
+	if (!cr) {
+		fprintf(out, "  credentials: not recorded (crload refuses the image)\n");
+		return;
+	}
+	fprintf(out, "  uids %u %u %u %u, gids %u %u %u %u (real, effective, saved, fs), groups",
+		cr->ruid, cr->euid, cr->suid, cr->fsuid, cr->rgid, cr->egid, cr->sgid, cr->fsgid);
+	for (size_t i = 0; i < cr->n_groups; i++)
+		fprintf(out, " %u", cr->groups[i]);
+	fprintf(out, "%s\n", cr->n_groups ? "" : " none");
+	fprintf(out,
+		"  capabilities: permitted %#llx, effective %#llx, inheritable %#llx, bounding "
+		"%#llx, ambient %#llx; securebits %#x, no_new_privs %d, dumpable %u\n",
+		(unsigned long long)cr->cap_permitted, (unsigned long long)cr->cap_effective,
+		(unsigned long long)cr->cap_inheritable, (unsigned long long)cr->cap_bounding,
+		(unsigned long long)cr->cap_ambient, cr->securebits, cr->no_new_privs, cr->dumpable);
+}
+
 void crinfo_show_proc(const struct sc_proc_img *p, struct cr_mem *mem, struct cr_syms *syms,
 		      FILE *out)
 {
@@ -340,6 +361,7 @@ void crinfo_show_proc(const struct sc_proc_img *p, struct cr_mem *mem, struct cr
 
 	fprintf(out, "\nprocess %d: cwd %s, uid %u, gid %u, umask %03o\n", p->pid, c->cwd, c->uid,
 		c->gid, c->umask);
+	show_creds(c->creds, out);
 	show_threads(c, mem, syms, out);
 	show_timers(c, out);
 	show_memory(p->mm, p->pm, out);

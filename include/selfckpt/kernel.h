@@ -120,4 +120,11 @@ struct sc_kernel_sigaction {
 
 #define SC_RSEQ_SIG 0x53053053U
 
+/* Credentials (doc/credentials.md). */
+#define SC_MAX_GROUPS 65536 /* NGROUPS_MAX */
+#define SC_SECUREBITS_ALL 0xfffU /* every securebit to Linux 6.14's exec bits, and locks */
+#define SC_SECBIT_NO_SETUID_FIXUP 0x4U /* a uid change leaves the capabilities alone */
+#define SC_SUID_DUMP_USER 1 /* PR_SET_DUMPABLE's "dumpable" */
+#define SC_SUID_DUMP_ROOT 2 /* core dumps readable by root only (fs.suid_dumpable 2) */
+
 #endif

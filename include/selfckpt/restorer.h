@@ -65,6 +65,24 @@ struct rst_tcp {
 	int32_t reuseaddr; /* SO_REUSEADDR, which leaving repair mode clears */
 };
 
+/*
+ * The credentials every thread takes, once nothing privileged is left to
+ * do (doc/credentials.md); the flags say which steps differ from what the
+ * thread has, so that an unprivileged crload makes no call it may not.
+ */
+#define RST_CREDS_GROUPS 1 /* setgroups */
+#define RST_CREDS_IDS 2	   /* setresgid, setfsgid, setresuid, setfsuid */
+struct rst_creds {
+	uint32_t uid[4], gid[4]; /* real, effective, saved, filesystem */
+	uint64_t groups;	 /* uint32_t[n_groups] */
+	uint32_t n_groups, flags;
+	uint64_t cap_inheritable, cap_permitted, cap_effective, cap_bounding, cap_ambient;
+	uint32_t securebits;
+	uint32_t no_new_privs;
+	uint32_t dumpable;	/* for PR_SET_DUMPABLE: 0 or 1 */
+	uint32_t last_cap;	/* the highest capability this kernel has */
+};
+
 /* Steps, reported with the errno when one fails. */
 enum rst_step {
 	RST_UNMAP = 1,
@@ -77,6 +95,11 @@ enum rst_step {
 	RST_RELEASE,
 	RST_TIMERS,
 	RST_TCP,
+	RST_GROUPS,
+	RST_IDS,
+	RST_CAPS,
+	RST_SECUREBITS,
+	RST_DUMPABLE,
 };
 
 struct rst_args {
@@ -108,6 +131,9 @@ struct rst_args {
 	 * restored: no thread runs its own code before (-1: no wait). */
 	int32_t release_fd;
 	int32_t released;	/* futex: the main thread read that byte */
+	struct rst_creds creds;
+	int32_t creds_left;	/* futex: threads still to take their credentials */
+	int32_t pad;
 };
 
 struct rst_status {

@@ -11,6 +11,7 @@
  * gadgets crload found in its executable memory (doc/restore.md).
  */
 #include <asm/socket.h>
+#include <linux/capability.h>
 #include <linux/futex.h>
 #include <linux/in.h>
 #include <linux/mman.h>
@@ -35,6 +36,7 @@
 #define AMX_TILECFG_PALETTE 0
 #define AMX_TILECFG_COLSB0 16
 #define AMX_TILECFG_ROWS0 48
+#define EPERM_NR 1
 
 long rst_clone_thread(struct sc_clone_args *ca, uint64_t size, void (*fn)(void *, long),
 		      void *arg, long idx);
@@ -148,6 +150,101 @@ static void set_thread_state(struct rst_args *a, struct rst_thread *t, long idx)
 			fail(a, RST_THREAD, idx, r);
 	}
 	queue_again(a, t->pending, t->n_pending, t->tid, idx);
+}
+
+/* The three sets capset(2) takes, as masks of 1 << CAP_*. */
+static long capset3(uint64_t permitted, uint64_t effective, uint64_t inheritable)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = {
+		{ (uint32_t)effective, (uint32_t)permitted, (uint32_t)inheritable },
+		{ (uint32_t)(effective >> 32), (uint32_t)(permitted >> 32),
+		  (uint32_t)(inheritable >> 32) },
+	};
+
+	return sc_sys2(__NR_capset, &h, d);
+}
+
+/* The calling thread's permitted and effective sets. */
+static long capget2(uint64_t *permitted, uint64_t *effective)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+	long r = sc_sys2(__NR_capget, &h, d);
+
+	*permitted = (uint64_t)d[1].permitted << 32 | d[0].permitted;
+	*effective = (uint64_t)d[1].effective << 32 | d[0].effective;
+	return r;
+}
+
+/*
+ * The calling thread takes its credentials; raw system calls change only
+ * its own. Groups and gids go first, while it may still set them. The uids
+ * change with SECBIT_NO_SETUID_FIXUP, which keeps the capabilities the
+ * steps after need: the inheritable set before the bounding set shrinks
+ * under it, the ambient set while permitted and inheritable hold it, the
+ * securebits while CAP_SETPCAP is effective, and the final capability sets
+ * last but no_new_privs, which takes no privilege. The thread keeps keep of
+ * what it has beyond them, for drop_kept.
+ */
+static void set_creds(struct rst_args *a, long idx, uint64_t keep)
+{
+	const struct rst_creds *c = &a->creds;
+	uint64_t prm, eff;
+	long r = 0;
+
+	if (c->flags & RST_CREDS_GROUPS) {
+		r = sc_sys2(__NR_setgroups, c->n_groups, c->groups);
+		if (r)
+			fail(a, RST_GROUPS, idx, r);
+	}
+	if (c->flags & RST_CREDS_IDS) {
+		long bits = sc_sys1(__NR_prctl, PR_GET_SECUREBITS);
+
+		if (bits < 0 || (r = sc_sys2(__NR_prctl, PR_SET_SECUREBITS,
+					     bits | SC_SECBIT_NO_SETUID_FIXUP)))
+			fail(a, RST_SECUREBITS, idx, bits < 0 ? bits : r);
+		if ((r = sc_sys3(__NR_setresgid, c->gid[0], c->gid[1], c->gid[2])) ||
+		    (r = sc_sys3(__NR_setresuid, c->uid[0], c->uid[1], c->uid[2])))
+			fail(a, RST_IDS, idx, r);
+		/* setfs*id return the old id; the new one shows on a second call. */
+		sc_sys1(__NR_setfsgid, c->gid[3]);
+		sc_sys1(__NR_setfsuid, c->uid[3]);
+		if ((uint32_t)sc_sys1(__NR_setfsgid, -1) != c->gid[3] ||
+		    (uint32_t)sc_sys1(__NR_setfsuid, -1) != c->uid[3])
+			fail(a, RST_IDS, idx, -EPERM_NR);
+	}
+	if ((r = capget2(&prm, &eff)) || (r = capset3(prm, eff, c->cap_inheritable)))
+		fail(a, RST_CAPS, idx, r);
+	/* Raised again below: those the image has and no others. */
+	sc_sys5(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	for (uint32_t cap = 0; cap <= c->last_cap; cap++) {
+		if (!(c->cap_bounding >> cap & 1) && sc_sys2(__NR_prctl, PR_CAPBSET_READ, cap) == 1 &&
+		    (r = sc_sys2(__NR_prctl, PR_CAPBSET_DROP, cap)))
+			fail(a, RST_CAPS, idx, r);
+		if ((c->cap_ambient >> cap & 1) &&
+		    (r = sc_sys5(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0)))
+			fail(a, RST_CAPS, idx, r);
+	}
+	if (sc_sys1(__NR_prctl, PR_GET_SECUREBITS) != c->securebits &&
+	    (r = sc_sys2(__NR_prctl, PR_SET_SECUREBITS, c->securebits)))
+		fail(a, RST_SECUREBITS, idx, r);
+	keep &= prm;
+	if ((r = capset3(c->cap_permitted | keep, c->cap_effective | keep, c->cap_inheritable)))
+		fail(a, RST_CAPS, idx, r);
+	if (c->no_new_privs && (r = sc_sys5(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)))
+		fail(a, RST_DUMPABLE, idx, r);
+}
+
+/* The capabilities set_creds kept go: only shrinking sets, which changes
+ * neither dumpable nor anything else the kernel resets. */
+static void drop_kept(struct rst_args *a)
+{
+	const struct rst_creds *c = &a->creds;
+	long r = capset3(c->cap_permitted, c->cap_effective, c->cap_inheritable);
+
+	if (r)
+		fail(a, RST_CAPS, 0, r);
 }
 
 /*
@@ -279,6 +376,9 @@ static void thread_start(void *arg, long idx)
 	set_thread_state(a, t, idx);
 	if (t->enlarge_xstate)
 		use_amx_once();
+	set_creds(a, idx, 0);
+	if (__atomic_sub_fetch(&a->creds_left, 1, __ATOMIC_RELEASE) == 0)
+		sc_sys3(__NR_futex, &a->creds_left, FUTEX_WAKE_PRIVATE, 1);
 	/* Not before the whole tree is restored (rst_main). */
 	while (!__atomic_load_n(&a->released, __ATOMIC_ACQUIRE))
 		sc_sys4(__NR_futex, &a->released, FUTEX_WAIT_PRIVATE, 0, 0);
@@ -326,6 +426,10 @@ static void wait_for_tree(struct rst_args *a)
 	if (r != 1)
 		fail(a, RST_RELEASE, 0, r ? r : -EPIPE_NR);
 	leave_repair(a);
+	/* Before any thread runs the app's code, which could make this one,
+	 * in the same memory, run its own. */
+	if (a->n_tcp)
+		drop_kept(a);
 	__atomic_store_n(&a->released, 1, __ATOMIC_RELEASE);
 	sc_sys3(__NR_futex, &a->released, FUTEX_WAKE_PRIVATE, 0x7fffffff);
 }
@@ -387,7 +491,7 @@ void rst_main(struct rst_args *a)
 			fail(a, RST_XCOMP, 0, r);
 	}
 
-	a->threads_left = (int32_t)a->n_threads - 1;
+	a->threads_left = a->creds_left = (int32_t)a->n_threads - 1;
 	for (uint32_t i = 1; i < a->n_threads; i++) {
 		struct sc_clone_args ca;
 		uint64_t tid = (uint64_t)th[i].tid;
@@ -421,6 +525,15 @@ void rst_main(struct rst_args *a)
 	if (th[0].enlarge_xstate)
 		use_amx_once();
 	queue_again(a, a->shared_pending, a->n_shared_pending, 0, 0);
+	/* Leaving repair mode takes CAP_NET_ADMIN (leave_repair). */
+	set_creds(a, 0, a->n_tcp ? 1ULL << CAP_NET_ADMIN : 0);
+	/* Dumpable is the process's, and every thread's change of ids
+	 * reset it: set once all are done. */
+	for (int32_t left; (left = __atomic_load_n(&a->creds_left, __ATOMIC_ACQUIRE)) > 0;)
+		sc_sys4(__NR_futex, &a->creds_left, FUTEX_WAIT_PRIVATE, left, 0);
+	r = sc_sys2(__NR_prctl, PR_SET_DUMPABLE, a->creds.dumpable);
+	if (r)
+		fail(a, RST_DUMPABLE, 0, r);
 	uint64_t frame = build_frame(&th[0]);
 
 	wait_for_tree(a);

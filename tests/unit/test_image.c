@@ -1958,6 +1958,40 @@ START_TEST(core_xcomp_perm_checks)
 }
 END_TEST
 
+/* Credentials the kernel could have given, or a clear refusal. */
+START_TEST(core_creds_checks)
+{
+	struct fx *f = fx_new(4000);
+	Sc__Creds cr = SC__CREDS__INIT;
+	char err[SC_ERR_LEN];
+
+	cr.ruid = cr.euid = cr.suid = cr.fsuid = 1000;
+	cr.rgid = cr.egid = cr.sgid = cr.fsgid = 1000;
+	cr.cap_permitted = cr.cap_inheritable = cr.cap_effective = cr.cap_ambient = 1 << 13;
+	cr.dumpable = SC_SUID_DUMP_ROOT;
+	f->core.creds = &cr;
+	ck_assert_msg(sc_check_core(&f->core, 4000, err) == 0, "%s", err);
+	cr.ruid = 0;
+	ck_assert_int_ne(sc_check_core(&f->core, 4000, err), 0);
+	cr.ruid = 1000;
+	cr.cap_effective = 1 << 21;
+	ck_assert_int_ne(sc_check_core(&f->core, 4000, err), 0);
+	cr.cap_effective = 0;
+	cr.cap_inheritable = 0;
+	ck_assert_int_ne(sc_check_core(&f->core, 4000, err), 0);
+	cr.cap_inheritable = 1 << 13;
+	cr.securebits = 1 << 20;
+	ck_assert_int_ne(sc_check_core(&f->core, 4000, err), 0);
+	cr.securebits = 0;
+	cr.dumpable = 3;
+	ck_assert_int_ne(sc_check_core(&f->core, 4000, err), 0);
+	cr.dumpable = 0;
+	cr.n_groups = SC_MAX_GROUPS + 1;
+	ck_assert_int_ne(sc_check_core(&f->core, 4000, err), 0);
+	free(f);
+}
+END_TEST
+
 START_TEST(core_posix_timer_checks)
 {
 	struct fx *f = fx_new(4000);
@@ -2923,6 +2957,7 @@ static Suite *image_suite(void)
 	tcase_add_test(tc, core_terminal_checks);
 	tcase_add_test(tc, core_posix_timer_checks);
 	tcase_add_test(tc, core_xcomp_perm_checks);
+	tcase_add_test(tc, core_creds_checks);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("load");

@@ -1200,6 +1200,87 @@ START_TEST(timer_records)
 }
 END_TEST
 
+/* The credential lines of a status file, with what surrounds them. */
+static const char status_creds[] = "Name:\tsleep\nUmask:\t0022\nTgid:\t7\n"
+				   "Uid:\t1000\t1001\t1002\t1003\nGid:\t100\t101\t102\t103\n"
+				   "FDSize:\t64\nGroups:\t4 27 4294967294 \nNSpid:\t7\n"
+				   "CapInh:\t0000000000002000\nCapPrm:\t0000000002002001\n"
+				   "CapEff:\t0000000000002000\nCapBnd:\t000001ffffffffff\n"
+				   "CapAmb:\t0000000000002000\nNoNewPrivs:\t1\nSeccomp:\t0\n";
+
+START_TEST(status_creds_lines)
+{
+	struct gbuf g = gbuf_str(status_creds);
+	struct pp_creds c;
+	uint32_t groups[3];
+
+	ck_assert_int_eq(pp_parse_status_creds(g.data, g.len, &c, NULL, 0), 0);
+	ck_assert_uint_eq(c.n_groups, 3);
+	ck_assert_int_eq(pp_parse_status_creds(g.data, g.len, &c, groups, 2), -1);
+	ck_assert_int_eq(pp_parse_status_creds(g.data, g.len, &c, groups, 3), 0);
+	ck_assert_uint_eq(c.uid[0], 1000);
+	ck_assert_uint_eq(c.uid[3], 1003);
+	ck_assert_uint_eq(c.gid[1], 101);
+	ck_assert_uint_eq(groups[0], 4);
+	ck_assert_uint_eq(groups[2], 4294967294U);
+	ck_assert_uint_eq(c.caps[PP_CAP_INH], 0x2000);
+	ck_assert_uint_eq(c.caps[PP_CAP_PRM], 0x2002001);
+	ck_assert_uint_eq(c.caps[PP_CAP_BND], 0x1ffffffffffULL);
+	ck_assert_uint_eq(c.caps[PP_CAP_AMB], 0x2000);
+	ck_assert(c.no_new_privs);
+	gbuf_free(&g);
+}
+END_TEST
+
+/* A line missing or malformed: refused, never half read. */
+START_TEST(status_creds_malformed)
+{
+	static const char *const bad[] = {
+		"Uid:\t1 2 3\nGid:\t1 2 3 4\nGroups:\t\nCapInh:\t0\nCapPrm:\t0\nCapEff:\t0\n"
+		"CapBnd:\t0\nCapAmb:\t0\nNoNewPrivs:\t0\n",
+		"Uid:\t1 2 3 4\nGid:\t1 2 3 4\nGroups:\tx\nCapInh:\t0\nCapPrm:\t0\nCapEff:\t0\n"
+		"CapBnd:\t0\nCapAmb:\t0\nNoNewPrivs:\t0\n",
+		"Uid:\t1 2 3 4294967296\nGid:\t1 2 3 4\nGroups:\t\nCapInh:\t0\nCapPrm:\t0\n"
+		"CapEff:\t0\nCapBnd:\t0\nCapAmb:\t0\nNoNewPrivs:\t0\n",
+		"Uid:\t1 2 3 4\nGid:\t1 2 3 4\nGroups:\t\nCapInh:\t0\nCapPrm:\t0\nCapEff:\t0\n"
+		"CapBnd:\t0\nNoNewPrivs:\t0\n",
+		"Uid:\t1 2 3 4\nGid:\t1 2 3 4\nGroups:\t\nCapInh:\t0\nCapPrm:\t0\nCapEff:\t0\n"
+		"CapBnd:\t0\nCapAmb:\t0\nNoNewPrivs:\t2\n",
+	};
+	struct pp_creds c;
+
+	for (size_t i = 0; i < N(bad); i++)
+		ck_assert_int_eq(pp_parse_status_creds(bad[i], strlen(bad[i]), &c, NULL, 0), -1);
+	for (size_t n = 0; n < sizeof(status_creds) - 1; n++) {
+		struct gbuf g = gbuf_new(status_creds, n);
+
+		/* Every prefix that ends before NoNewPrivs' value lacks a line. */
+		if (n < strlen(status_creds) - strlen("1\nSeccomp:\t0\n"))
+			ck_assert_int_eq(pp_parse_status_creds(g.data, g.len, &c, NULL, 0), -1);
+		gbuf_free(&g);
+	}
+}
+END_TEST
+
+/* This process's own status file, against getresuid(2) and friends. */
+START_TEST(status_creds_live_self)
+{
+	char buf[8192];
+	FILE *f = fopen("/proc/self/status", "r");
+	size_t len = fread(buf, 1, sizeof(buf), f);
+	uid_t ru, eu, su;
+	struct pp_creds c;
+
+	fclose(f);
+	ck_assert_int_eq(pp_parse_status_creds(buf, len, &c, NULL, 0), 0);
+	getresuid(&ru, &eu, &su);
+	ck_assert_uint_eq(c.uid[0], ru);
+	ck_assert_uint_eq(c.uid[1], eu);
+	ck_assert_uint_eq(c.uid[2], su);
+	ck_assert_uint_eq(c.n_groups, (size_t)getgroups(0, NULL));
+}
+END_TEST
+
 static Suite *procparse_suite(void)
 {
 	Suite *s = suite_create("procparse");
@@ -1261,6 +1342,12 @@ static Suite *procparse_suite(void)
 	tcase_add_test(tc, locks_owner_lines);
 	tcase_add_test(tc, sysv_shm_lines);
 	tcase_add_test(tc, timer_records);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("status");
+	tcase_add_test(tc, status_creds_lines);
+	tcase_add_test(tc, status_creds_malformed);
+	tcase_add_test(tc, status_creds_live_self);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("smaps");

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -241,6 +242,21 @@ static void scan_tree(void)
 	free(pids);
 }
 
+/* A system call with one argument, made inside held process p by its main
+ * thread; its result, or crdump fails. */
+static long ask(struct cd_proc *p, long nr, long arg, const char *what)
+{
+	char err[PT_ERR_LEN];
+	bool ok;
+	long r = pt_syscall(&p->pt, &p->pt.threads[0], nr, (long[6]){ arg }, &ok, err);
+
+	if (!ok)
+		fail("%s", err);
+	if (SC_IS_ERR(r))
+		fail("process %d: %s: %s", p->pid, what, strerror((int)-r));
+	return r;
+}
+
 /* Everything crdump needs open on a held process before dumping it. */
 static void open_proc(struct cd_proc *p)
 {
@@ -248,7 +264,6 @@ static void open_proc(struct cd_proc *p)
 	struct dirent *d;
 	int max = -1;
 	DIR *dir;
-	bool ok;
 
 	snprintf(path, sizeof(path), "/proc/%d/mem", p->pid);
 	p->mem_fd = open(path, O_RDWR | O_CLOEXEC);
@@ -283,10 +298,10 @@ static void open_proc(struct cd_proc *p)
 	}
 	closedir(dir);
 
-	long r = pt_syscall(&p->pt, &p->pt.threads[0], SYS_brk, (long[6]){ 0 }, &ok, err);
-	if (!ok)
-		fail("%s", err);
-	p->brk = (uint64_t)r;
+	p->brk = (uint64_t)ask(p, SYS_brk, 0, "brk");
+	/* What its status file does not show of its credentials. */
+	p->securebits = (uint32_t)ask(p, SYS_prctl, PR_GET_SECUREBITS, "PR_GET_SECUREBITS");
+	p->dumpable = (uint32_t)ask(p, SYS_prctl, PR_GET_DUMPABLE, "PR_GET_DUMPABLE");
 	if (cd_itimers(p, p->itimers, err) || cd_xcomp_perm(p, &p->xcomp_perm, err))
 		fail("%s", err);
 }
@@ -327,6 +342,8 @@ static void point_source(struct cd_proc *p, pid_t pid, int mem_fd)
 				     .n_local = p->n_local,
 				     .brk = p->brk,
 				     .xcomp_perm = p->xcomp_perm,
+				     .securebits = p->securebits,
+				     .dumpable = p->dumpable,
 				     .refuse_tcp = !opt.tcp_established,
 				     .timer_gettime = cd_timer_gettime(p),
 				     .own_timer = -1 };
@@ -661,6 +678,9 @@ int main(int argc, char **argv)
 	uint64_t t0, t1, t2; /* stopping began, image durable, tree let go or killed */
 
 	parse_args(argc, argv);
+	/* Images hold the program's memory: their owner's only, whatever
+	 * the umask (doc/credentials.md). */
+	umask(S_IRWXG | S_IRWXO);
 	if (kill(opt.root, 0) && errno == ESRCH) {
 		fprintf(stderr, "crdump: process %d: no such process\n", opt.root);
 		return 1;

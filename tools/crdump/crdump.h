@@ -16,6 +16,7 @@ struct cd_proc {
 	int *local_fds; /* ours for each of its descriptors (-1: none) */
 	int n_local;
 	uint64_t brk;
+	uint32_t securebits, dumpable; /* prctl(2), asked inside it */
 	struct itimerval itimers[3];
 	uint64_t xcomp_perm; /* ARCH_GET_XCOMP_PERM */
 	int ppid, pgid, sid;

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Credentials of the restored processes (doc/credentials.md). In crload,
+ * before any process exists: the image's files are its owner's, and every
+ * process's recorded credentials are ones the owner could have had
+ * (common/creds.c). In each restored process: what its threads take in
+ * the restorer, and which steps that needs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "creds.h"
+#include "restore.h"
+
+/* Every file of the image is a regular file of the directory's owner:
+ * nobody else could have put one in for the owner's processes to take. */
+static int files_owned(const struct sc_image *img, uid_t owner, char *err)
+{
+	const Sc__Inventory *inv = img->inv;
+
+	for (size_t i = 0; i <= inv->n_files; i++) {
+		const char *name = i < inv->n_files ? inv->files[i]->name : SC_INVENTORY_FILE;
+		struct stat st;
+
+		if (fstatat(img->dirfd, name, &st, AT_SYMLINK_NOFOLLOW)) {
+			snprintf(err, SC_ERR_LEN, "%s: %s", name, strerror(errno));
+			return -1;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			snprintf(err, SC_ERR_LEN, "%s is not a regular file: refused", name);
+			return -1;
+		}
+		if (st.st_uid != owner) {
+			snprintf(err, SC_ERR_LEN,
+				 "%s belongs to uid %u, the image directory to uid %u: refused",
+				 name, (unsigned)st.st_uid, (unsigned)owner);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The owner's groups, as the group database has them; NULL and none for
+ * a uid without a user name. */
+static gid_t *owner_groups(const struct passwd *pw, int *n)
+{
+	gid_t *g = NULL;
+
+	*n = 0;
+	if (!pw)
+		return NULL;
+	for (int cap = 64;; cap *= 2) {
+		gid_t *more = realloc(g, sizeof(*g) * (size_t)cap);
+
+		if (!more) {
+			free(g);
+			return NULL;
+		}
+		g = more;
+		*n = cap;
+		if (getgrouplist(pw->pw_name, pw->pw_gid, g, n) >= 0)
+			return g;
+	}
+}
+
+/* Unprivileged, the processes keep crload's groups: the kernel lets it
+ * set no others. Said when they differ from the recorded ones. */
+static void note_groups(const struct sc_proc_img *p)
+{
+	const Sc__Creds *cr = p->core->creds;
+	gid_t mine[SC_MAX_GROUPS];
+	int n = getgroups(SC_MAX_GROUPS, mine);
+
+	if (n == (int)cr->n_groups && !memcmp(mine, cr->groups, (size_t)n * sizeof(*mine)))
+		return;
+	fprintf(stderr,
+		"crload: pid %d: takes crload's supplementary groups, not the %zu recorded: only "
+		"root sets them\n",
+		p->pid, cr->n_groups);
+}
+
+/*
+ * Run as root for a user's image, crload opens the files, sockets and cwd
+ * the image names, and the processes keep what it opened: with the
+ * owner's file access, not root's. Only the filesystem ids and the groups
+ * change; what needs root (set_tid, namespaces) still has it.
+ */
+static int take_owners_access(const struct passwd *pw, const gid_t *gids, int n, char *err)
+{
+	if (setgroups((size_t)n, gids)) {
+		snprintf(err, SC_ERR_LEN, "taking the groups of uid %u (%s): %s",
+			 (unsigned)pw->pw_uid, pw->pw_name, strerror(errno));
+		return -1;
+	}
+	setfsgid(pw->pw_gid);
+	setfsuid(pw->pw_uid);
+	/* Each returns the id it had; the new one shows on a second call. */
+	if ((gid_t)setfsgid((gid_t)-1) != pw->pw_gid || (uid_t)setfsuid((uid_t)-1) != pw->pw_uid) {
+		snprintf(err, SC_ERR_LEN, "taking the file access of uid %u (%s)",
+			 (unsigned)pw->pw_uid, pw->pw_name);
+		return -1;
+	}
+	return 0;
+}
+
+int creds_preflight(const struct sc_image *img, char *err)
+{
+	struct sc_restorer who = { .privileged = geteuid() == 0, .uid = getuid(), .gid = getgid() };
+	struct passwd *pw;
+	struct stat st;
+	gid_t *gids;
+	int n, r = 0;
+
+	if (fstat(img->dirfd, &st)) {
+		snprintf(err, SC_ERR_LEN, "%s", strerror(errno));
+		return -1;
+	}
+	if (files_owned(img, st.st_uid, err))
+		return -1;
+	who.owner = st.st_uid;
+	pw = getpwuid(st.st_uid);
+	who.owner_name = pw ? pw->pw_name : NULL;
+	gids = owner_groups(pw, &n);
+	who.owner_gids = gids;
+	who.n_owner_gids = gids ? (size_t)n : 0;
+	for (size_t i = 0; i < img->nprocs && !r; i++) {
+		r = sc_creds_refused(img->procs[i].core->creds, img->procs[i].pid, &who, err);
+		if (!r && !who.privileged)
+			note_groups(&img->procs[i]);
+	}
+	/* The policy let only an owner with a user name have processes. */
+	if (!r && who.privileged && who.owner && pw)
+		r = take_owners_access(pw, gids, n, err);
+	free(gids);
+	return r;
+}
+
+/* The highest capability number this kernel has. */
+static uint32_t last_cap(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+	unsigned v = CAP_LAST_CAP;
+
+	if (f) {
+		if (fscanf(f, "%u", &v) != 1)
+			v = CAP_LAST_CAP;
+		fclose(f);
+	}
+	return v;
+}
+
+/* Whether the calling thread's ids differ from cr's. */
+static bool ids_differ(const Sc__Creds *cr)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+
+	getresuid(&ru, &eu, &su);
+	getresgid(&rg, &eg, &sg);
+	return ru != cr->ruid || eu != cr->euid || su != cr->suid ||
+	       (uint32_t)setfsuid((uid_t)-1) != cr->fsuid || rg != cr->rgid || eg != cr->egid ||
+	       sg != cr->sgid || (uint32_t)setfsgid((gid_t)-1) != cr->fsgid;
+}
+
+void creds_fill(struct rst_creds *rc, const Sc__Creds *cr, uint64_t groups_at)
+{
+	gid_t mine[SC_MAX_GROUPS];
+	int n = getgroups(SC_MAX_GROUPS, mine);
+
+	memset(rc, 0, sizeof(*rc));
+	rc->uid[0] = cr->ruid, rc->uid[1] = cr->euid, rc->uid[2] = cr->suid, rc->uid[3] = cr->fsuid;
+	rc->gid[0] = cr->rgid, rc->gid[1] = cr->egid, rc->gid[2] = cr->sgid, rc->gid[3] = cr->fsgid;
+	memcpy((void *)groups_at, cr->groups, cr->n_groups * sizeof(*cr->groups));
+	rc->groups = groups_at;
+	rc->n_groups = (uint32_t)cr->n_groups;
+	/* Only root sets groups (see note_groups). */
+	if (geteuid() == 0 &&
+	    (n != (int)cr->n_groups || memcmp(mine, cr->groups, (size_t)n * sizeof(*mine))))
+		rc->flags |= RST_CREDS_GROUPS;
+	if (ids_differ(cr))
+		rc->flags |= RST_CREDS_IDS;
+	rc->cap_inheritable = cr->cap_inheritable;
+	rc->cap_permitted = cr->cap_permitted;
+	rc->cap_effective = cr->cap_effective;
+	rc->cap_bounding = cr->cap_bounding;
+	rc->cap_ambient = cr->cap_ambient;
+	rc->securebits = cr->securebits;
+	rc->no_new_privs = cr->no_new_privs;
+	/* The kernel lets nobody ask for SUID_DUMP_ROOT: the stricter 0. */
+	rc->dumpable = cr->dumpable == SC_SUID_DUMP_USER;
+	rc->last_cap = last_cap();
+}
