@@ -112,31 +112,61 @@ static int take_owners_access(const struct passwd *pw, const gid_t *gids, int n,
 	return 0;
 }
 
-int creds_preflight(const struct sc_image *img, char *err)
+/*
+ * The owner of the image directory and its groups, and whether crload, as
+ * it runs, may give every process its recorded credentials: nothing is
+ * changed. *pw and *gids (free it) are the owner's, NULL for a uid
+ * without a user name.
+ */
+static int creds_policy(const struct sc_image *img, struct sc_restorer *who, struct passwd **pw,
+			gid_t **gids, int *n, char *err)
 {
-	struct sc_restorer who = { .privileged = geteuid() == 0, .uid = getuid(), .gid = getgid() };
-	struct passwd *pw;
 	struct stat st;
-	gid_t *gids;
-	int n, r = 0;
 
+	*who = (struct sc_restorer){ .privileged = geteuid() == 0,
+				     .uid = getuid(),
+				     .gid = getgid() };
+	*pw = NULL;
+	*gids = NULL;
+	*n = 0;
 	if (fstat(img->dirfd, &st)) {
 		snprintf(err, SC_ERR_LEN, "%s", strerror(errno));
 		return -1;
 	}
 	if (files_owned(img, st.st_uid, err))
 		return -1;
-	who.owner = st.st_uid;
-	pw = getpwuid(st.st_uid);
-	who.owner_name = pw ? pw->pw_name : NULL;
-	gids = owner_groups(pw, &n);
-	who.owner_gids = gids;
-	who.n_owner_gids = gids ? (size_t)n : 0;
-	for (size_t i = 0; i < img->nprocs && !r; i++) {
-		r = sc_creds_refused(img->procs[i].core->creds, img->procs[i].pid, &who, err);
-		if (!r && !who.privileged)
-			note_groups(&img->procs[i]);
-	}
+	who->owner = st.st_uid;
+	*pw = getpwuid(st.st_uid);
+	who->owner_name = *pw ? (*pw)->pw_name : NULL;
+	*gids = owner_groups(*pw, n);
+	who->owner_gids = *gids;
+	who->n_owner_gids = *gids ? (size_t)*n : 0;
+	for (size_t i = 0; i < img->nprocs; i++)
+		if (sc_creds_refused(img->procs[i].core->creds, img->procs[i].pid, who, err))
+			return -1;
+	return 0;
+}
+
+int creds_check(const struct sc_image *img, char *err)
+{
+	struct sc_restorer who;
+	struct passwd *pw;
+	gid_t *gids;
+	int n, r = creds_policy(img, &who, &pw, &gids, &n, err);
+
+	free(gids);
+	return r;
+}
+
+int creds_preflight(const struct sc_image *img, char *err)
+{
+	struct sc_restorer who;
+	struct passwd *pw;
+	gid_t *gids;
+	int n, r = creds_policy(img, &who, &pw, &gids, &n, err);
+
+	for (size_t i = 0; !r && !who.privileged && i < img->nprocs; i++)
+		note_groups(&img->procs[i]);
 	/* The policy let only an owner with a user name have processes. */
 	if (!r && who.privileged && who.owner && pw)
 		r = take_owners_access(pw, gids, n, err);

@@ -305,6 +305,10 @@ int crinfo_check_image(const struct sc_image *img, FILE *out)
 		fprintf(out, "note     written under kernel %s, this one is %s\n", img->inv->kernel,
 			uts.release);
 	bad += check_cpu(img->inv->cpu, out);
+	if (creds_check(img, err))
+		bad += line(out, false, "credentials", "%s", err);
+	else
+		line(out, true, "credentials", "each process's, which this user may give it");
 	if (tree_preflight(img, err))
 		bad += line(out, false, "process tree", "%s", err);
 	else if (img->inv->n_procs > 1)

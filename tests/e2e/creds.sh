@@ -15,7 +15,7 @@ set -u
 suite=creds
 . "$(dirname "$0")/suite.sh"
 trap '[ $failed -eq 0 ] && rm -rf "$root"' EXIT
-: "${CRDUMP:?}"
+: "${CRDUMP:?}" "${CRINFO:?}"
 user=nobody group=nogroup
 as_user=(setpriv --reuid="$user" --regid="$group" --init-groups)
 # What a restore must give back, as /proc/PID/status shows it.
@@ -153,6 +153,13 @@ edited_refused() { # CAPTURE
 	"$E2E_BIN/imgedit" "$W/uid0" "core-$pid.img" uid=0 creds.ruid=0 || return 1
 	refuses "$W/uid0" "pid $pid: recorded uid 0 but the image belongs to uid 65534 (nobody): refused$" ||
 		return 1
+	# crinfo check says what crload would, and fails.
+	if "$CRINFO" check "$W/uid0" >"$W/check.out" 2>&1 ||
+		! grep -q "credentials.*pid $pid: recorded uid 0 but the image belongs" "$W/check.out"; then
+		say "crinfo check did not refuse the credentials:"
+		cat "$W/check.out" >&2
+		return 1
+	fi
 	# Unprivileged, crload gives nobody else's ids either.
 	refuses "$W/uid0" "pid $pid: recorded uid 0 but crload runs as uid 65534: refused" \
 		"${as_user[@]}" "$CRLOAD" || return 1
