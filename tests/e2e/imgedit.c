@@ -14,61 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
-#include "image.h"
-
-static void __attribute__((noreturn)) die(const char *what, const char *why)
-{
-	fprintf(stderr, "imgedit: %s: %s\n", what, why);
-	exit(1);
-}
-
-static ProtobufCMessage *read_msg(int dirfd, const char *name, uint32_t *type)
-{
-	char err[SC_ERR_LEN];
-	struct sc_img_header h;
-	struct stat st;
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	char *buf;
-	ProtobufCMessage *m;
-
-	if (fd < 0 || fstat(fd, &st) || (size_t)st.st_size < sizeof(h))
-		die(name, "cannot open, or no header");
-	buf = malloc((size_t)st.st_size);
-	if (!buf || read(fd, buf, (size_t)st.st_size) != st.st_size)
-		die(name, "cannot read");
-	close(fd);
-	memcpy(&h, buf, sizeof(h));
-	*type = h.type;
-	m = sc_img_unpack(buf, (size_t)st.st_size, h.type, err);
-	if (!m)
-		die(name, err);
-	free(buf);
-	return m;
-}
-
-/* Packs m behind a fresh header into name; *size and *xxh3 of the file. */
-static void write_msg(int dirfd, const char *name, uint32_t type, const ProtobufCMessage *m,
-		      uint64_t *size, uint64_t *xxh3)
-{
-	size_t len = protobuf_c_message_get_packed_size(m);
-	struct sc_img_header h = { SC_IMG_MAGIC, type, SC_IMAGE_VERSION, (uint32_t)len, 0 };
-	char *buf = malloc(sizeof(h) + len);
-	int fd = openat(dirfd, name, O_WRONLY | O_TRUNC | O_CLOEXEC);
-
-	if (!buf || fd < 0)
-		die(name, "cannot write");
-	protobuf_c_message_pack(m, (uint8_t *)buf + sizeof(h));
-	h.xxh3 = XXH3_64bits(buf + sizeof(h), len);
-	memcpy(buf, &h, sizeof(h));
-	*size = sizeof(h) + len;
-	*xxh3 = XXH3_64bits(buf, *size);
-	if (write(fd, buf, *size) != (ssize_t)*size || close(fd))
-		die(name, "cannot write");
-	free(buf);
-}
+#include "imgfile.h"
 
 /* Sets the scalar field at path (a.b.c) of m to value. */
 static void set_field(ProtobufCMessage *m, char *path, unsigned long long value)
@@ -81,11 +27,11 @@ static void set_field(ProtobufCMessage *m, char *path, unsigned long long value)
 		*dot = '\0';
 	f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor, path);
 	if (!f || f->label == PROTOBUF_C_LABEL_REPEATED)
-		die(path, "no such single field");
+		imgfile_die(path, "no such single field");
 	at = (char *)m + f->offset;
 	if (dot) {
 		if (f->type != PROTOBUF_C_TYPE_MESSAGE || !*(ProtobufCMessage **)at)
-			die(path, "not a message present in the file");
+			imgfile_die(path, "not a message present in the file");
 		set_field(*(ProtobufCMessage **)at, dot + 1, value);
 		return;
 	}
@@ -104,7 +50,7 @@ static void set_field(ProtobufCMessage *m, char *path, unsigned long long value)
 		*(uint64_t *)at = value;
 		break;
 	default:
-		die(path, "not a number or bool");
+		imgfile_die(path, "not a number or bool");
 	}
 	if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset)
 		*(protobuf_c_boolean *)((char *)m + f->quantifier_offset) = 1;
@@ -125,24 +71,24 @@ int main(int argc, char **argv)
 	}
 	dirfd = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
-		die(argv[1], "not a directory");
-	m = read_msg(dirfd, argv[2], &type);
+		imgfile_die(argv[1], "not a directory");
+	m = imgfile_read(dirfd, argv[2], &type);
 	for (int a = 3; a < argc; a++) {
 		char *eq = strchr(argv[a], '=');
 
 		if (!eq)
-			die(argv[a], "not FIELD=VALUE");
+			imgfile_die(argv[a], "not FIELD=VALUE");
 		*eq = '\0';
 		set_field(m, argv[a], strtoull(eq + 1, NULL, 0));
 	}
-	write_msg(dirfd, argv[2], type, m, &size, &xxh3);
-	inv = (Sc__Inventory *)read_msg(dirfd, SC_INVENTORY_FILE, &type);
+	imgfile_write(dirfd, argv[2], type, m, &size, &xxh3);
+	inv = (Sc__Inventory *)imgfile_read(dirfd, SC_INVENTORY_FILE, &type);
 	for (i = 0; i < inv->n_files && strcmp(inv->files[i]->name, argv[2]); i++)
 		;
 	if (i == inv->n_files)
-		die(argv[2], "not in the inventory");
+		imgfile_die(argv[2], "not in the inventory");
 	inv->files[i]->size = size;
 	inv->files[i]->xxh3 = xxh3;
-	write_msg(dirfd, SC_INVENTORY_FILE, type, &inv->base, &size, &xxh3);
+	imgfile_write(dirfd, SC_INVENTORY_FILE, type, &inv->base, &size, &xxh3);
 	return 0;
 }
