@@ -110,6 +110,15 @@ int rt_tree_job_leader(void);
 bool rt_tree_job_request(int leader, siginfo_t *si);
 bool rt_tree_forwarded(const siginfo_t *si);
 bool rt_tree_served(const siginfo_t *si);
+/*
+ * A program that handles the trigger signal may pass it on to its
+ * children (mpirun does, to its ranks) once the tree's checkpoint is
+ * done: rt_tree_joined_end() notes when this member went on after one,
+ * and rt_tree_passed_on() tells a trigger from its parent right then, not
+ * a request of its own (doc/trees.md, "Open MPI").
+ */
+void rt_tree_joined_end(void);
+bool rt_tree_passed_on(const siginfo_t *si);
 
 struct pp_stat;
 

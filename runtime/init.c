@@ -198,6 +198,12 @@ static void checkpoint_once(const siginfo_t *si)
 		rt_arena_drop();
 		return;
 	}
+	if (!err && rt_tree_passed_on(si)) {
+		rt_log("trigger from the parent right after the tree's checkpoint: taken as "
+		       "passed on, no checkpoint of this process's own");
+		rt_arena_drop();
+		return;
+	}
 	/* A pipeline is checkpointed whole, by its first command. */
 	if (!err && !member && (leader = rt_tree_job_leader()) > 0) {
 		if (!rt_tree_job_request(leader, &job_si)) {
@@ -234,12 +240,16 @@ static void checkpoint_once(const siginfo_t *si)
 	}
 	if (rt_capture_self_and_dump() == 1) {
 		after_restore();
+		if (member)
+			rt_tree_joined_end();
 		return;
 	}
 	action = decide(member);
 	/* Nobody goes on before the whole tree is written. */
 	rt_tree_release(action);
 	rt_tree_end();
+	if (member)
+		rt_tree_joined_end();
 	if (action == RT_TREE_EXIT) {
 		log_result(started, rt_now_ns(CLOCK_MONOTONIC), action);
 		sc_sys1(__NR_exit_group, 0);

@@ -89,6 +89,12 @@ static uint64_t job_open_ns;
  * checkpoint on a user's trigger too, and then the root's own signal for
  * the same checkpoint comes late. */
 static uint64_t joined_cookie;
+/* Member: when it went on after the last tree checkpoint it joined
+ * (monotonic ns; 0: none since it started or was restored). */
+static uint64_t joined_end_ns;
+/* How long after that a trigger from the parent counts as the tree's own,
+ * passed on: the parent's handler runs as soon as the tree goes on. */
+#define PASSED_ON_WINDOW_NS (5 * 1000000000ULL)
 
 static void sock_name(struct sockaddr_un *a, socklen_t *len, int root, int gen)
 {
@@ -756,6 +762,21 @@ bool rt_tree_served(const siginfo_t *si)
 	if (rt_tree_request(si))
 		return v == joined_cookie;
 	return rt_tree_forwarded(si) && job_open_ns && (v & 0xffffffffffffULL) * 1000 < job_open_ns;
+}
+
+void rt_tree_joined_end(void)
+{
+	joined_end_ns = rt_now_ns(CLOCK_MONOTONIC);
+}
+
+bool rt_tree_passed_on(const siginfo_t *si)
+{
+	/* The runtime's own requests carry a cookie (SI_QUEUE, above). */
+	if (!si || !joined_end_ns || rt_tree_request(si) || rt_tree_forwarded(si) ||
+	    (si->si_code != SI_USER && si->si_code != SI_TKILL && si->si_code != SI_QUEUE))
+		return false;
+	return si->si_pid == (int)sc_sys0(__NR_getppid) &&
+	       rt_now_ns(CLOCK_MONOTONIC) - joined_end_ns < PASSED_ON_WINDOW_NS;
 }
 
 int rt_tree_job_leader(void)

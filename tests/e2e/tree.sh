@@ -205,8 +205,36 @@ EOF
 		{ say "too few checkpoints of the root"; return 1; }
 }
 
+# mpirun passes the trigger on to its ranks once the tree's checkpoint is
+# done (Open MPI forwards SIGUSR2 by default): the ranks take it as passed
+# on, so there is one image, of the whole tree, and latest names it. Each
+# rank used to take a checkpoint of its own after the tree's, and latest
+# then named the image of one rank.
+t_passed_on() {
+	local n env
+	if ! command -v mpirun >/dev/null || ! command -v mpicc >/dev/null; then
+		echo "SKIP: $suite/passed_on: mpirun and mpicc are not installed"
+		return 77
+	fi
+	env=$(cd "$(dirname "$0")" && pwd)/mpi_env.sh
+	(cd "$W" && . "$env" && build_mpi_ring &&
+		exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" SELFCKPT_DIR="$W/img" \
+		mpirun "${mpirun_args[@]}" "$mpi_ring" result.txt >"$W/out" 2>"$W/err" </dev/null) &
+	APP=$!
+	wait_for test -s "$W/result.txt" || { say "the ranks never computed"; return 1; }
+	kill -USR2 $APP
+	wait $APP || { say "mpirun ended with $?: $(tail -3 "$W/err")"; return 1; }
+	n=$(grep ': checkpoint' "$W/log" | grep -vc '(in the tree of pid')
+	[ "$n" = 1 ] && [ "$(ls "$W/img")" = "$(printf 'ckpt-0001\nlatest')" ] ||
+		{ say "more than the tree's image:"; cat "$W/log" >&2; ls "$W/img" >&2; return 1; }
+	[ "$(grep -c 'passed on' "$W/log")" = 2 ] ||
+		{ say "the ranks did not say they took the trigger as passed on"; return 1; }
+	[ "$("$CRINFO" show "$W/img/latest" | grep -c '^process [0-9]')" = 3 ] ||
+		{ say "latest is not the whole tree"; "$CRINFO" show "$W/img/latest" >&2; return 1; }
+}
+
 for t in whole subtree static member_fails outside_pipe outside_pair outside_conn outside_sysv \
-	exit_after exec_loop; do
+	exit_after exec_loop passed_on; do
 	W=$root/$t
 	mkdir -p "$W"
 	APP=
