@@ -451,10 +451,52 @@ t_durable_crdump() {
 	finishes $APP
 }
 
+# crdump asked to stop (Ctrl-C, kill, a closed terminal) at random moments
+# while it holds a 512 MiB program to dump and kill it: it stops at its
+# next step with one line saying so, leaves no image, and the program runs
+# on and finishes right (it used to die of SIGTRAP, registers changed).
+# A signal after the image is complete lets crdump finish: image, and the
+# program gone, as asked.
+STOP_ROUNDS=6
+t_stopped_crdump() {
+	local round sig ms dur t0 st stopped=0 dir
+	IMG=$W/img
+	mkdir -p "$IMG"
+	fresh_big crdump || return 1
+	t0=$(now_ms)
+	"$CRDUMP" -t $APP -D "$IMG/timed" 2>>"$W/crdump.err" || { say "crdump failed"; return 1; }
+	dur=$(($(now_ms) - t0))
+	wait $APP 2>/dev/null
+	for ((round = 1; round <= STOP_ROUNDS; round++)); do
+		sig=$(echo INT TERM HUP | cut -d' ' -f$((round % 3 + 1)))
+		dir=$IMG/round-$round
+		fresh_big crdump || return 1
+		ms=$((RANDOM % (dur + 1)))
+		"$CRDUMP" -t $APP -D "$dir" >>"$W/crdump.out" 2>"$W/crdump.err" &
+		sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+		kill -$sig $!
+		st=0
+		wait $! || st=$?
+		if [ $st = 0 ]; then
+			# Too late to stop: a complete image, the program killed.
+			intact "$dir" || return 1
+			wait $APP 2>/dev/null
+			continue
+		fi
+		stopped=$((stopped + 1))
+		grep -q "^crdump: stopped by SIG$sig before the image was complete" "$W/crdump.err" ||
+			{ say "round $round: crdump said:"; cat "$W/crdump.err" >&2; return 1; }
+		[ ! -e "$dir" ] && ! compgen -G "$IMG/.*tmp*" >/dev/null ||
+			{ say "round $round: something like an image is left:"; ls -A "$IMG" >&2; return 1; }
+		finishes $APP || { say "round $round: the program did not run on"; return 1; }
+	done
+	[ $stopped -gt 0 ] || { say "crdump was never stopped in time: the signals came too late"; return 1; }
+}
+
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: $suite: the tmpfs mounts and crdump's ptrace need root"
 	exit 77
 fi
 run_cases damaged_runtime damaged_crdump leftovers_runtime leftovers_crdump disk_full_runtime disk_full_crdump killed_runtime \
 	killed_crdump killed_loader_runtime killed_loader_crdump trigger_burst durable_runtime \
-	durable_crdump
+	durable_crdump stopped_crdump

@@ -119,6 +119,39 @@ static void fail(const char *fmt, ...)
 	exit(1);
 }
 
+/*
+ * The signals that ask crdump to stop (Ctrl-C, kill, a terminal closed, ^\).
+ * Ending crdump while it holds the tree could leave a thread inside a
+ * syscall crdump made it run, with registers crdump changed, to die once
+ * let go: they stay blocked, and are taken between steps, where fail()
+ * lets the tree go as it was and leaves no image. Once the image is
+ * complete crdump finishes. SIGKILL cannot wait (doc/faults.md).
+ */
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+static void block_stop_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(*stop_signals); i++)
+		sigaddset(&set, stop_signals[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+static void stop_if_asked(void)
+{
+	sigset_t pending;
+
+	if (sigpending(&pending))
+		return;
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(*stop_signals); i++)
+		if (sigismember(&pending, stop_signals[i]))
+			fail("stopped by SIG%s before the image was complete: no image, the "
+			     "tree runs on",
+			     sigabbrev_np(stop_signals[i]));
+}
+
 static void vlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void vlog(const char *fmt, ...)
 {
@@ -703,16 +736,20 @@ int main(int argc, char **argv)
 	if (rt_arena_init())
 		fail("cannot map its working memory");
 	open_image_dir();
+	block_stop_signals();
 
 	t0 = now_ns();
 	hold_tree();
 	scan_tree();
+	stop_if_asked();
 	for (size_t i = 0; i < nprocs; i++)
 		if (!procs[i].zombie)
 			open_proc(&procs[i]);
-	for (size_t i = 0; i < nprocs; i++)
+	for (size_t i = 0; i < nprocs; i++) {
 		if (!procs[i].zombie)
 			dump_proc(&procs[i]);
+		stop_if_asked();
+	}
 	if (opt.leave_running) {
 		/* Everything is read but the pages of copies: the tree runs on
 		 * while they are read and the image goes to disk (should that
@@ -721,14 +758,17 @@ int main(int argc, char **argv)
 		 * descriptors. */
 		t2 = now_ns();
 		release_all();
-		for (size_t i = 0; i < nprocs; i++)
+		for (size_t i = 0; i < nprocs; i++) {
 			if (procs[i].snap)
 				dump_pages(&procs[i]);
+			stop_if_asked();
+		}
 		end_snapshots();
 		for (size_t i = 0; i < nprocs; i++)
 			if (!procs[i].zombie)
 				write_proc(&procs[i]);
 		sync_procs();
+		stop_if_asked();
 		write_inventory(t2 - t0);
 		t1 = now_ns();
 		for (size_t i = 0; i < nprocs; i++)
@@ -736,10 +776,13 @@ int main(int argc, char **argv)
 	} else {
 		char err[CD_ERR_LEN];
 
-		for (size_t i = 0; i < nprocs; i++)
+		for (size_t i = 0; i < nprocs; i++) {
 			if (!procs[i].zombie)
 				write_proc(&procs[i]);
+			stop_if_asked();
+		}
 		sync_procs();
+		stop_if_asked();
 		write_inventory(now_ns() - t0);
 		t1 = now_ns(); /* the image is complete and durable */
 		/* Its connections outlive it, deaf, in a holder. */

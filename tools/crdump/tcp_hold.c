@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +124,12 @@ int cd_tcp_hold(char *err)
 	pid = fork();
 	if (pid == 0) {
 		close(pipefd[0]);
+		sigset_t none;
+
+		/* The holder takes signals as any process does; crdump had
+		 * blocked its stop signals (crdump.c). */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		/* A grandchild: nobody need reap it. */
 		if (fork() == 0)
 			hold(fds, n, pipefd[1]);
