@@ -96,13 +96,22 @@ static int self_refuses(const Sc__Creds *cr, int pid, const struct sc_restorer *
 
 int sc_creds_refused(const Sc__Creds *cr, int pid, const struct sc_restorer *who, char *err)
 {
-	if (!cr) {
-		snprintf(err, SC_ERR_LEN,
-			 "pid %d: the image records no credentials (an older selfckpt wrote it): "
-			 "refused",
-			 pid);
+	char owner[96];
+
+	/* Written before images recorded credentials: the process runs as
+	 * crload does, as it always did, only where that gives it nothing
+	 * its owner did not have: crload is the owner, or root restores
+	 * root's. */
+	if (!cr && who->owner != (who->privileged ? 0 : who->uid)) {
+		snprintf(
+			err, SC_ERR_LEN,
+			"pid %d: the image records no credentials (an older selfckpt wrote it) and "
+			"belongs to %s: refused (only its owner may restore it)",
+			pid, owner_text(who, owner, sizeof(owner)));
 		return -1;
 	}
+	if (!cr)
+		return 0;
 	if (!who->privileged)
 		return self_refuses(cr, pid, who, err);
 	return who->owner ? owner_refuses(cr, pid, who, err) : 0;

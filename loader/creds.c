@@ -15,10 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "creds.h"
+#include "procparse.h"
 #include "restore.h"
 
 /* Every file of the image is a regular file of the directory's owner:
@@ -158,12 +160,71 @@ int creds_check(const struct sc_image *img, char *err)
 	return r;
 }
 
-int creds_preflight(const struct sc_image *img, char *err)
+/*
+ * The credentials crload runs with, as a record of the image's, for a
+ * process whose image has none (an older selfckpt wrote it): it runs as
+ * crload does, as such a process always did.
+ */
+static Sc__Creds *own_creds(char *err)
+{
+	static char status[16384];
+	Sc__Creds *cr = malloc(sizeof(*cr));
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t len = fd < 0 ? -1 : read(fd, status, sizeof(status));
+	struct pp_creds pc;
+
+	if (fd >= 0)
+		close(fd);
+	if (!cr || len <= 0 || pp_parse_status_creds(status, (size_t)len, &pc, NULL, 0)) {
+		free(cr);
+		snprintf(err, SC_ERR_LEN, "reading crload's own credentials");
+		return NULL;
+	}
+	sc__creds__init(cr);
+	cr->groups = malloc(sizeof(*cr->groups) * (pc.n_groups ? pc.n_groups : 1));
+	if (!cr->groups ||
+	    pp_parse_status_creds(status, (size_t)len, &pc, cr->groups, pc.n_groups)) {
+		free(cr->groups);
+		free(cr);
+		snprintf(err, SC_ERR_LEN, "reading crload's own credentials");
+		return NULL;
+	}
+	sc_creds_from_status(cr, &pc);
+	cr->securebits = (uint32_t)prctl(PR_GET_SECUREBITS);
+	cr->dumpable = (uint32_t)prctl(PR_GET_DUMPABLE);
+	return cr;
+}
+
+/* Processes whose image records no credentials take crload's, said once. */
+static int fill_unrecorded(struct sc_image *img, char *err)
+{
+	bool said = false;
+
+	for (size_t i = 0; i < img->nprocs; i++) {
+		Sc__ProcCore *core = img->procs[i].core;
+
+		if (core->creds)
+			continue;
+		if (!(core->creds = own_creds(err)))
+			return -1;
+		if (!said)
+			fprintf(stderr,
+				"crload: the image records no credentials (an older selfckpt "
+				"wrote it): its processes run as crload does\n");
+		said = true;
+	}
+	return 0;
+}
+
+int creds_preflight(struct sc_image *img, char *err)
 {
 	struct sc_restorer who;
 	struct passwd *pw;
 	gid_t *gids;
 	int n, r = creds_policy(img, &who, &pw, &gids, &n, err);
+
+	if (!r)
+		r = fill_unrecorded(img, err);
 
 	for (size_t i = 0; !r && !who.privileged && i < img->nprocs; i++)
 		note_groups(&img->procs[i]);

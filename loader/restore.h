@@ -96,9 +96,10 @@ int tree_preflight(const struct sc_image *img, char *err);
 /* Whether the image's files are its owner's, and crload, run by this user,
  * may give every process its recorded credentials (doc/credentials.md). */
 int creds_check(const struct sc_image *img, char *err);
-/* The same before any process exists; then, as root restoring a user's
- * image, crload takes the owner's file access for what it opens. */
-int creds_preflight(const struct sc_image *img, char *err);
+/* The same before any process exists; then a process whose image records
+ * no credentials takes crload's, and, as root restoring a user's image,
+ * crload takes the owner's file access for what it opens. */
+int creds_preflight(struct sc_image *img, char *err);
 /* What the restorer's threads take: cr, its groups copied to groups_at. */
 void creds_fill(struct rst_creds *rc, const Sc__Creds *cr, uint64_t groups_at);
 

@@ -9,6 +9,7 @@
 
 #include "dump.h"
 #include "xstate.h"
+#include "creds.h"
 #include "procparse.h"
 
 #define NR_RLIMITS 16
@@ -111,15 +112,7 @@ static int dump_creds(Sc__ProcCore *core)
 		return -ENOMEM;
 	if (pp_parse_status_creds(s, len, &pc, cr->groups, pc.n_groups))
 		return -EIO;
-	cr->n_groups = pc.n_groups;
-	cr->ruid = pc.uid[0], cr->euid = pc.uid[1], cr->suid = pc.uid[2], cr->fsuid = pc.uid[3];
-	cr->rgid = pc.gid[0], cr->egid = pc.gid[1], cr->sgid = pc.gid[2], cr->fsgid = pc.gid[3];
-	cr->cap_inheritable = pc.caps[PP_CAP_INH];
-	cr->cap_permitted = pc.caps[PP_CAP_PRM];
-	cr->cap_effective = pc.caps[PP_CAP_EFF];
-	cr->cap_bounding = pc.caps[PP_CAP_BND];
-	cr->cap_ambient = pc.caps[PP_CAP_AMB];
-	cr->no_new_privs = pc.no_new_privs;
+	sc_creds_from_status(cr, &pc);
 	if (rt_src.remote) {
 		cr->securebits = rt_src.securebits;
 		cr->dumpable = rt_src.dumpable;

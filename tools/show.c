@@ -338,7 +338,8 @@ static void show_timers(const Sc__ProcCore *c, FILE *out)
 static void show_creds(const Sc__Creds *cr, FILE *out)
 {
 	if (!cr) {
-		fprintf(out, "  credentials: not recorded (crload refuses the image)\n");
+		fprintf(out, "  credentials: not recorded (an older selfckpt wrote it): its owner "
+			     "restores it as themself, root only if it is root's\n");
 		return;
 	}
 	fprintf(out, "  uids %u %u %u %u, gids %u %u %u %u (real, effective, saved, fs), groups",
@@ -351,7 +352,8 @@ static void show_creds(const Sc__Creds *cr, FILE *out)
 		"%#llx, ambient %#llx; securebits %#x, no_new_privs %d, dumpable %u\n",
 		(unsigned long long)cr->cap_permitted, (unsigned long long)cr->cap_effective,
 		(unsigned long long)cr->cap_inheritable, (unsigned long long)cr->cap_bounding,
-		(unsigned long long)cr->cap_ambient, cr->securebits, cr->no_new_privs, cr->dumpable);
+		(unsigned long long)cr->cap_ambient, cr->securebits, cr->no_new_privs,
+		cr->dumpable);
 }
 
 void crinfo_show_proc(const struct sc_proc_img *p, struct cr_mem *mem, struct cr_syms *syms,

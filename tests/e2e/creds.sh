@@ -149,7 +149,8 @@ edited_refused() { # CAPTURE
 	start "$capture" "${as_user[@]}" || return 1
 	pid=$APP
 	checkpoint "$capture" $APP kill "${dumper[@]}" && wait $APP 2>/dev/null
-	cp -a "$IMG" "$W/uid0" && cp -a "$IMG" "$W/caps" && cp -a "$IMG" "$W/swapped" || return 1
+	cp -a "$IMG" "$W/uid0" && cp -a "$IMG" "$W/caps" && cp -a "$IMG" "$W/swapped" &&
+		cp -a "$IMG" "$W/legacy" || return 1
 	"$E2E_BIN/imgedit" "$W/uid0" "core-$pid.img" uid=0 creds.ruid=0 || return 1
 	refuses "$W/uid0" "pid $pid: recorded uid 0 but the image belongs to uid 65534 (nobody): refused$" ||
 		return 1
@@ -167,6 +168,22 @@ edited_refused() { # CAPTURE
 		creds.cap_effective=0x200000 || return 1
 	refuses "$W/caps" "pid $pid: recorded capabilities .* but the image belongs to uid 65534 (nobody), not root: refused" ||
 		return 1
+	# As an older selfckpt wrote it, with no credentials: root refuses it,
+	# its owner restores it as themself.
+	"$E2E_BIN/imgedit" "$W/legacy" "core-$pid.img" creds=- || return 1
+	refuses "$W/legacy" "pid $pid: the image records no credentials .* belongs to uid 65534 (nobody): refused" ||
+		return 1
+	"${as_user[@]}" "$CRLOAD" -v "$W/legacy" >"$W/crload.out" 2>"$W/crload.err" &
+	LOADER=$!
+	wait_for grep -qs 'process running again' "$W/crload.err" &&
+		grep -q 'its processes run as crload does' "$W/crload.err" ||
+		{ say "nobody did not restore the image without credentials: $(cat "$W/crload.err")"; return 1; }
+	COPY=$(descendants $LOADER | tail -1)
+	PEER=$COPY
+	grep -q "^Uid:.65534.65534.65534.65534$" /proc/$COPY/status ||
+		{ say "the image without credentials does not run as nobody"; return 1; }
+	kill -KILL $COPY $LOADER 2>/dev/null
+	wait $LOADER 2>/dev/null
 	chown root "$W/swapped/mm-$pid.img"
 	refuses "$W/swapped" "mm-$pid.img belongs to uid 0, the image directory to uid 65534: refused" ||
 		return 1

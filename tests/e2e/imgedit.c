@@ -2,7 +2,9 @@
 /*
  * imgedit DIR FILE FIELD=VALUE...: sets number or bool fields of one
  * message file of an image, e.g. `imgedit DIR core-123.img creds.ruid=0`
- * (FIELD a path of field names through nested messages), and writes the
+ * (FIELD a path of field names through nested messages), or drops an
+ * optional message (`creds=-`: as an image that does not record it), and
+ * writes the
  * file and the inventory's checksum of it back in place (their owner
  * stays), so that the image still verifies and a test sees what crload
  * makes of the content.
@@ -16,8 +18,31 @@
 
 #include "imgfile.h"
 
-/* Sets the scalar field at path (a.b.c) of m to value. */
-static void set_field(ProtobufCMessage *m, char *path, unsigned long long value)
+/* The number or bool field f, at at, set to value. */
+static void set_number(const ProtobufCFieldDescriptor *f, char *at, unsigned long long value)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_BOOL:
+		*(protobuf_c_boolean *)at = value != 0;
+		break;
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_SINT32:
+		*(uint32_t *)at = (uint32_t)value;
+		break;
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_SINT64:
+		*(uint64_t *)at = value;
+		break;
+	default:
+		imgfile_die(f->name, "not a number or bool");
+	}
+}
+
+/* Sets the scalar field at path (a.b.c) of m to value ("-": drops the
+ * optional message there). */
+static void set_field(ProtobufCMessage *m, char *path, const char *value)
 {
 	char *dot = strchr(path, '.');
 	const ProtobufCFieldDescriptor *f;
@@ -35,23 +60,13 @@ static void set_field(ProtobufCMessage *m, char *path, unsigned long long value)
 		set_field(*(ProtobufCMessage **)at, dot + 1, value);
 		return;
 	}
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_BOOL:
-		*(protobuf_c_boolean *)at = value != 0;
-		break;
-	case PROTOBUF_C_TYPE_INT32:
-	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_SINT32:
-		*(uint32_t *)at = (uint32_t)value;
-		break;
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_SINT64:
-		*(uint64_t *)at = value;
-		break;
-	default:
-		imgfile_die(path, "not a number or bool");
+	if (!strcmp(value, "-")) {
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE || f->label != PROTOBUF_C_LABEL_OPTIONAL)
+			imgfile_die(path, "not an optional message");
+		*(ProtobufCMessage **)at = NULL;
+		return;
 	}
+	set_number(f, at, strtoull(value, NULL, 0));
 	if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset)
 		*(protobuf_c_boolean *)((char *)m + f->quantifier_offset) = 1;
 }
@@ -79,7 +94,7 @@ int main(int argc, char **argv)
 		if (!eq)
 			imgfile_die(argv[a], "not FIELD=VALUE");
 		*eq = '\0';
-		set_field(m, argv[a], strtoull(eq + 1, NULL, 0));
+		set_field(m, argv[a], eq + 1);
 	}
 	imgfile_write(dirfd, argv[2], type, m, &size, &xxh3);
 	inv = (Sc__Inventory *)imgfile_read(dirfd, SC_INVENTORY_FILE, &type);

@@ -169,11 +169,26 @@ START_TEST(user_restores_only_own_ids)
 }
 END_TEST
 
+/* An image written before credentials were recorded: its process runs as
+ * crload, only when crload is its owner or root restores root's. */
 START_TEST(no_creds_recorded)
 {
+	const struct sc_restorer root_for_root = { .privileged = true, .owner = 0 };
+	const struct sc_restorer nobody_for_nobody = { .uid = NOBODY,
+						       .gid = NOGROUP,
+						       .owner = NOBODY };
+	const struct sc_restorer alice_for_nobody = { .uid = 1000, .gid = 1000, .owner = NOBODY };
+	char err[SC_ERR_LEN];
+
 	refused_saying(NULL, &root_for_nobody,
-		       "pid 123: the image records no credentials (an older selfckpt wrote it): "
-		       "refused");
+		       "pid 123: the image records no credentials (an older selfckpt wrote it) "
+		       "and belongs to uid 65534 (nobody): refused (only its owner may restore "
+		       "it)");
+	refused_saying(NULL, &alice_for_nobody,
+		       "pid 123: the image records no credentials (an older selfckpt wrote it) "
+		       "and belongs to uid 65534: refused (only its owner may restore it)");
+	ck_assert_int_eq(sc_creds_refused(NULL, 123, &root_for_root, err), 0);
+	ck_assert_int_eq(sc_creds_refused(NULL, 123, &nobody_for_nobody, err), 0);
 }
 END_TEST
 
