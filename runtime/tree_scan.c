@@ -10,8 +10,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
 #include "dump.h"
 #include "fd_dump.h"
@@ -318,26 +318,28 @@ static int check_pairs(const struct open_pipe *v, int n)
 }
 
 /*
- * A pipe whose every write end is closed reads EOF (make gives its jobs
- * such a pipe as stdin): the restore is the same, since crload closes its
- * scratch write end. Whether a writer is left anywhere, in the tree or
- * outside: a non-blocking read of an empty pipe returns EOF only when there
- * is none. Only an empty pipe is asked, since a read would take a byte.
+ * A pipe whose every write end is closed reads its bytes, then EOF (make
+ * gives its jobs such a pipe as stdin; gcc -pipe's cc1 may exit before as
+ * has read all it wrote): the restore is the same, since crload closes its
+ * scratch write end once it has put the bytes back. Whether a writer is
+ * left anywhere, in the tree or outside: poll says POLLHUP only when there
+ * is none, with or without bytes in the pipe, and takes none of them. A
+ * pipe opened through /proc is opened anew, but an anonymous pipe's new
+ * reader sees the hang-up of writers gone before it (fifo_open).
  */
 static bool no_writers(int pid, int fd)
 {
-	char path[64], c;
-	int avail = 1;
-	long pfd, r = -1;
+	char path[64];
+	struct pollfd pfd = { .events = POLLIN };
+	long r;
 
 	rt_fmt_i64(rt_stpcpy(rt_fmt_i64(rt_stpcpy(path, "/proc/"), pid), "/fd/"), fd);
-	pfd = sc_sys4(__NR_openat, AT_FDCWD, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
-	if (pfd < 0)
+	pfd.fd = (int)sc_sys4(__NR_openat, AT_FDCWD, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+	if (pfd.fd < 0)
 		return false;
-	if (!sc_sys3(__NR_ioctl, pfd, FIONREAD, &avail) && !avail)
-		r = sc_sys3(__NR_read, pfd, &c, 1);
-	sc_sys1(__NR_close, pfd);
-	return r == 0;
+	r = sc_sys3(__NR_poll, &pfd, 1, 0);
+	sc_sys1(__NR_close, pfd.fd);
+	return r == 1 && (pfd.revents & POLLHUP);
 }
 
 /*
