@@ -89,7 +89,18 @@ static bool is_image(const char *dir)
 	return !access(path, F_OK);
 }
 
-int load_image(const char *dir, struct sc_image *img, char *chosen, char *err)
+bool has_generations(const char *dir)
+{
+	struct generation *gens = NULL;
+	size_t n = list_generations(dir, &gens);
+
+	for (size_t i = 0; i < n; i++)
+		free(gens[i].name);
+	free(gens);
+	return n > 0;
+}
+
+int load_image(const char *dir, struct sc_image *img, char *chosen, char *err, bool quiet)
 {
 	struct generation *gens = NULL;
 	char why[SC_ERR_LEN];
@@ -105,7 +116,8 @@ int load_image(const char *dir, struct sc_image *img, char *chosen, char *err)
 		snprintf(chosen, PATH_MAX, "%s/%s", dir, gens[i].name);
 		rc = sc_image_load(chosen, img, why);
 		if (rc) {
-			fprintf(stderr, "crload: %s: skipped: %s\n", chosen, why);
+			if (!quiet)
+				fprintf(stderr, "crload: %s: skipped: %s\n", chosen, why);
 			sc_image_free(img);
 		}
 	}
