@@ -18,12 +18,11 @@ build_make() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory
 # The installation directories this build was configured with, as make
 # expands them.
 dirs=$(build_make -s -f Makefile -f - print-install-dirs <<'EOF'
-print-install-dirs: ; @echo '$(bindir)' '$(libdir)' '$(mandir)'
+print-install-dirs: ; @echo '$(prefix)' '$(bindir)' '$(libdir)' '$(mandir)'
 EOF
 ) || { echo "install: cannot read the installation directories from ./Makefile" >&2; exit 1; }
-read -r bindir libdir mandir <<<"$dirs"
-commands="crdump crinfo crload"
-[ -x tools/crrun ] && commands+=" crrun"
+read -r prefix bindir libdir mandir <<<"$dirs"
+commands="crdump crinfo crload crrun"
 
 t_files() {
 	build_make install DESTDIR="$D" >"$W/make.out" 2>&1 ||
@@ -61,7 +60,7 @@ t_man() {
 t_run() {
 	local c out version
 	version=$(sed -n "s/^PACKAGE_VERSION = //p" Makefile)
-	for c in crload crinfo; do
+	for c in crload crinfo crrun; do
 		out=$("$D$bindir/$c" --version 2>&1)
 		[ "$out" = "$c $version" ] || { say "$c --version: '$out'"; return 1; }
 	done
@@ -71,24 +70,25 @@ t_run() {
 }
 
 # "${as_installed[@]}" COMMAND...: runs COMMAND in a mount namespace of its
-# own where the staged bindir and libdir are mounted over the configured
-# ones, so that the directories crrun has compiled in (SC_BINDIR,
-# SC_LIBDIR) are the staged ones. unshare and bash exec: started with exec
-# in a subshell, COMMAND keeps the pid $! names.
+# own where the staged prefix is mounted over the configured one, so that
+# the directories crrun has compiled in (SC_BINDIR, SC_LIBDIR) are the
+# staged ones. unshare and bash exec: started with exec in a subshell,
+# COMMAND keeps the pid $! names.
 as_installed=(unshare --mount --propagation private bash -c
-	'mount --bind "$1" "$2" && mount --bind "$3" "$4" && shift 4 && exec "$@"'
-	_ "$D$bindir" "$bindir" "$D$libdir" "$libdir")
+	'mount --bind "$1" "$2" && shift 2 && exec "$@"' _ "$D$prefix" "$prefix")
 
 # The installed crrun preloads the installed runtime, and, run again on a
 # checkpoint, restores it with the installed crload.
-# TODO(crrun, issue 14): written against crrun's interface in the brief
-# before crrun was on main; the coordinator runs it once crrun is merged.
+has_child() { [ -n "$(cat /proc/"$1"/task/*/children 2>/dev/null)" ]; }
+
 crrun_case() {
 	local d st child
-	[ -x "$D$bindir/crrun" ] || { echo "SKIP: install/crrun: no crrun in this build"; return 77; }
 	for d in "$bindir" "$libdir"; do
-		[ -d "$d" ] || { echo "SKIP: install/crrun: no $d to mount the staged one over"; return 77; }
+		[[ $d == "$prefix"/* ]] ||
+			{ echo "SKIP: install/crrun: $d is not under the prefix $prefix"; return 77; }
 	done
+	[ -d "$prefix" ] ||
+		{ echo "SKIP: install/crrun: no $prefix to mount the staged one over"; return 77; }
 	unshare --mount true 2>/dev/null ||
 		{ echo "SKIP: install/crrun: no mount namespace for us (needs root)"; return 77; }
 	"${as_installed[@]}" "$bindir/crrun" "$W/maps" -- /bin/sh -c 'cat /proc/$$/maps' \
@@ -110,9 +110,9 @@ crrun_case() {
 	(cd "$W" && exec </dev/null >"$W/again.out" 2>"$W/again.err" \
 		"${as_installed[@]}" "$bindir/crrun" "$W/job" -- "$E2E_BIN/counter") &
 	APP=$!
-	wait_for test -n "$(cat /proc/$APP/task/*/children 2>/dev/null)" ||
+	wait_for has_child $APP ||
 		{ say "crrun run again started nothing"; cat "$W/again.err" >&2; return 1; }
-	child=$(cat /proc/$APP/task/*/children)
+	read -r child _ < <(cat /proc/$APP/task/*/children)
 	[ "$(cat /proc/$child/comm)" = crload ] ||
 		{ say "crrun run again on a checkpoint runs $(cat /proc/$child/comm), not crload"; return 1; }
 	sleep 0.5
