@@ -143,6 +143,9 @@ t_node_failure() {
 	wait $CR 2>/dev/null
 	job_fg SELFCKPT_INTERVAL=1 job -- "${SLOW[@]}" || { say "resumed job failed"; return 1; }
 	in_history " resume " || return 1
+	# The restored program goes on checkpointing every second.
+	awk '/ resume /{r=1} r && / checkpoint /{n++} END{exit !n}' "$W/job/history" ||
+		{ say "no periodic checkpoint after the restore"; return 1; }
 	same_result
 }
 
