@@ -146,9 +146,11 @@ static void on_history(void *arg, const struct sc_history_event *ev)
 			r->final_pending = true;
 		}
 	} else if (!strcmp(ev->event, SELFCKPT_EV_CHECKPOINT_FAILED) && r->final_asked) {
-		/* The runtime said why, on the program's stderr. */
+		/* The runtime said why, on the program's stderr. A later
+		 * warning (the time limit's SIGTERM) asks again. */
 		fprintf(stderr, "crrun: the final checkpoint failed; the program runs on until "
 				"the batch system ends it\n");
+		r->final_asked = false;
 	}
 }
 
