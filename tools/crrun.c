@@ -61,9 +61,12 @@ int main(int argc, char **argv)
 	};
 	struct crrun r = { .warn_sig = SIGUSR2, .trigger_sig = SIGUSR2 };
 	const char *s;
-	int c, status;
+	int c, status, dashes = 1;
 
-	while ((c = getopt_long(argc, argv, "+s:rh", longopts, NULL)) != -1) {
+	/* Options go anywhere before "--": PROGRAM's are its own. */
+	while (dashes < argc && strcmp(argv[dashes], "--"))
+		dashes++;
+	while ((c = getopt_long(dashes, argv, "s:rh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if ((r.warn_sig = sc_signal_parse(optarg)) < 0) {
@@ -87,11 +90,11 @@ int main(int argc, char **argv)
 			return EXIT_CRRUN_FAILED;
 		}
 	}
-	if (argc - optind < 3 || strcmp(argv[optind + 1], "--")) {
+	if (dashes - optind != 1 || dashes + 1 >= argc) {
 		usage(stderr);
 		return EXIT_CRRUN_FAILED;
 	}
-	r.argv = argv + optind + 2;
+	r.argv = argv + dashes + 1;
 	if ((s = getenv("SELFCKPT_SIGNAL")) && *s && (r.trigger_sig = sc_signal_parse(s)) < 0) {
 		fprintf(stderr, "crrun: SELFCKPT_SIGNAL=%s: not a usable signal\n", s);
 		return EXIT_CRRUN_FAILED;
@@ -143,9 +146,11 @@ static void on_history(void *arg, const struct sc_history_event *ev)
 			r->final_pending = true;
 		}
 	} else if (!strcmp(ev->event, SELFCKPT_EV_CHECKPOINT_FAILED) && r->final_asked) {
-		/* The runtime said why, on the program's stderr. */
+		/* The runtime said why, on the program's stderr. A later
+		 * warning (the time limit's SIGTERM) asks again. */
 		fprintf(stderr, "crrun: the final checkpoint failed; the program runs on until "
 				"the batch system ends it\n");
+		r->final_asked = false;
 	}
 }
 
