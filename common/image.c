@@ -738,7 +738,7 @@ static int check_fds(const Sc__Fds *fds, const uint64_t *pipe_ids, const struct 
 			return fail(err, "fd %d out of range", f->fd);
 		if (i && f->fd <= fds->fds[i - 1]->fd)
 			return fail(err, "fd %d listed twice or out of order", f->fd);
-		if (!sc_fd_kind(f->kind))
+		if (!sc_fd_kind_name(f->kind))
 			return fail(err, "fd %d has unknown kind %d", f->fd, f->kind);
 		if (f->has_dup_of) {
 			/* A dup of a lower descriptor that is not a dup itself. */

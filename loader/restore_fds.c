@@ -136,7 +136,7 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 			rctx.scratch_min = keep[i] + 1;
 	for (size_t i = 0; i < fds->n_fds && !ret; i++) {
 		const Sc__Fd *f = fds->fds[i];
-		const struct fd_kind *k = sc_fd_kind(f->kind);
+		const struct fd_restore_kind *k = fd_restore_kind(f->kind);
 		int fd;
 
 		int shared = tree_shared_desc(ctx, f->fd);
@@ -148,10 +148,10 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 			fd = f->has_dup_of ? f->dup_of : shared;
 			rctx.lent = true;
 		} else {
-			fd = k && k->restore ? k->restore(&rctx, f, err) : -1;
+			fd = k ? k->restore(&rctx, f, err) : -1;
 		}
 		if (fd < 0) {
-			if (!f->has_dup_of && (!k || !k->restore))
+			if (!f->has_dup_of && !k)
 				snprintf(err, SC_ERR_LEN, "fd %d: kind %d cannot be restored", f->fd,
 					 f->kind);
 			ret = -1;
