@@ -56,6 +56,10 @@ int rt_gettid(void);
 struct ucontext_t;
 void rt_restart_trigger_interrupted(struct ucontext_t *uc);
 
+/* ---- fd_inotify.c: the path the app gave inotify_add_watch() for wd,
+ * kept for the checkpoint; called by the interposer in interpose.c ---- */
+void rt_inotify_record(int wd, const char *path);
+
 /* ---- interpose.c ---- */
 /* Under crrun: the batch system's signals ignored, the app's own
  * actions for them recorded but never installed. */
@@ -179,6 +183,10 @@ void rt_tcp_release(void);
 void rt_tcp_forget(void);
 /* The descriptors of the connections in repair mode, at most max. */
 size_t rt_tcp_held(int *fds, size_t max);
+
+/* ---- fd_inotify.c: the path the app gave inotify_add_watch() for wd,
+ * kept for the checkpoint; called by the interposer in interpose.c ---- */
+void rt_inotify_record(int wd, const char *path);
 
 /* ---- interpose.c ---- */
 int rt_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
