@@ -2,9 +2,13 @@
 /*
  * libselfckpt internals.
  *
- * Everything reachable from the freeze path (freeze.c, dump*.c, rtlib.c,
- * arena.c) is async-signal-safe: raw syscalls, no malloc, no stdio, no
- * locks, because an app thread may have been frozen holding any of them.
+ * Everything reachable from the freeze path is async-signal-safe: raw
+ * syscalls, no malloc, no stdio, no locks, because an app thread may have
+ * been frozen holding any of them. That is every file here but those that
+ * run in the app's context only (the constructor and configuration in
+ * init.c, the interposers in interpose.c, follow_exec.c); make check
+ * fails when an object of the freeze path references anything of libc's
+ * outside tests/build/freeze-path.allow (tests/build/freeze_symbols.sh).
  */
 #ifndef SELFCKPT_RT_H
 #define SELFCKPT_RT_H
