@@ -134,6 +134,9 @@ int fd_lend(struct fd_restore_ctx *ctx, int holder, const Sc__Fd *e, char *err);
  * (at scratch_min or above) if the kind lent one; -1 with err set. */
 int fd_restore_owned(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err);
 void fd_pipe_release(struct fd_restore_ctx *ctx);
+/* unix socket e is connected and both ends unnamed: a socketpair's half
+ * (or one whose other end is gone). */
+bool fd_unix_is_pair(const Sc__Fd *e);
 void fd_unix_release(struct fd_restore_ctx *ctx);
 /* In crload: the socketpair of a and its peer b, with their options and
  * queues, for processes of a tree holding its halves; -1 with err set. */

@@ -246,11 +246,12 @@ static int add_desc(struct restore_ctx *ctx, int pid, int fd, int *holder)
 	return 0;
 }
 
+/* A socketpair half whose other half is in the image (perhaps in
+ * another process): the pair is made by crload. */
 static bool is_pair_half(const Sc__Fd *f)
 {
 	return f->kind == SC__FD_KIND__UNIX && !f->has_dup_of && f->peer_ino &&
-	       f->unix_sock->state == SC__UNIX_SOCKET__STATE__CONNECTED &&
-	       !f->unix_sock->has_name && !f->unix_sock->has_peer_name;
+	       fd_unix_is_pair(f);
 }
 
 /* Every socketpair half of the image, by inode, process and descriptor:
