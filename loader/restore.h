@@ -75,6 +75,8 @@ struct restore_ctx {
  * stderr with why). chosen (PATH_MAX bytes): the image's directory.
  * 0, or -1 with err set. */
 int load_image(const char *dir, struct sc_image *img, char *chosen, char *err);
+/* Lets checkpoints prune the generation load_image() chose (doc/retention.md). */
+void release_generation(void);
 
 /* pids.c */
 struct pid_plan {
