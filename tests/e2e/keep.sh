@@ -109,21 +109,24 @@ t_garbage() {
 }
 
 # The generation a crload is restoring (stopped at the barrier, a test
-# aid) stays while another program checkpoints into the directory; once
-# the restored tree runs, the restored program's next checkpoint removes
-# it, with crload still there waiting for the program.
-t_held() {
+# aid) stays while a program checkpoints into the directory; once the
+# restored tree runs, the restored program's next checkpoint removes it,
+# with crload still there waiting for the program. With the pid free
+# crload restores it as it was ("own"), another program checkpointing
+# meanwhile; with the pid taken, in a new pid namespace whose init is
+# crload's child ("ns"), the first program going on meanwhile.
+held() { # own|ns
 	local loader first
 	IMG=$W/img
 	start || return 1
 	first=$APP
 	checkpoint $APP 1 && checkpoint $APP 2 || return 1
-	kill -KILL $APP; wait $APP 2>/dev/null
+	[ "$1" = ns ] || { kill -KILL $APP; wait $APP 2>/dev/null; }
 	SELFCKPT_TEST_STOP_AT=barrier "$CRLOAD" -v "$IMG" >"$W/crload.out" 2>"$W/crload.err" &
 	loader=$! PEER=$!
 	wait_for grep -qs '^State:[[:space:]]*T' /proc/$loader/status ||
 		{ say "crload did not stop at the barrier:"; cat "$W/crload.err" >&2; return 1; }
-	start || return 1
+	if [ "$1" = own ]; then start || return 1; fi
 	checkpoint $APP 3 && checkpoint $APP 4 && checkpoint $APP 5 || return 1
 	holds 2 4 5 || return 1
 	finishes $APP || return 1
@@ -132,11 +135,19 @@ t_held() {
 		{ say "no restore:"; cat "$W/crload.err" >&2; return 1; }
 	grep -q "^crload: restoring $IMG/ckpt-0002\$" "$W/crload.err" ||
 		{ cat "$W/crload.err" >&2; return 1; }
-	APP=$first
+	if [ "$1" = ns ]; then
+		APP=
+		grep -q "in a new pid namespace" "$W/crload.err" ||
+			{ say "not restored in a namespace:"; cat "$W/crload.err" >&2; return 1; }
+	else
+		APP=$first
+	fi
 	checkpoint $loader 6 || return 1
 	holds 5 6 || return 1
 	finishes $loader
 }
+t_held() { held own; }
+t_held_ns() { held ns; }
 
 # A generation holding a file that is not an image is kept whole, and
 # said once however many checkpoints find it.
@@ -196,4 +207,4 @@ t_damaged() {
 	finishes $LOADER
 }
 
-run_cases default keep3 keep1 garbage held foreign crash damaged
+run_cases default keep3 keep1 garbage held held_ns foreign crash damaged
