@@ -108,6 +108,19 @@ t_garbage() {
 	done
 }
 
+# With SELFCKPT_EXIT=1 the old generations are gone once the program has
+# exited.
+t_exit() {
+	IMG=$W/img
+	start || return 1
+	checkpoint $APP 1 && checkpoint $APP 2 || return 1
+	finishes $APP || return 1
+	start SELFCKPT_EXIT=1 || return 1
+	kill -USR2 $APP
+	wait $APP || { say "SELFCKPT_EXIT=1: the program did not exit with 0:"; cat "$W/log" >&2; return 1; }
+	[ "$(generations)" = "$(names 2 3)" ] || { say "$IMG holds $(generations)"; return 1; }
+}
+
 # The generation a crload is restoring (stopped at the barrier, a test
 # aid) stays while a program checkpoints into the directory; once the
 # restored tree runs, the restored program's next checkpoint removes it,
@@ -207,4 +220,4 @@ t_damaged() {
 	finishes $LOADER
 }
 
-run_cases default keep3 keep1 garbage held held_ns foreign crash damaged
+run_cases default keep3 keep1 garbage exit held held_ns foreign crash damaged
