@@ -14,6 +14,7 @@
 #define RT_MAX_FILES 16
 #define RT_IMAGE_DIR_MODE 0700 /* images are their owner's only (doc/credentials.md) */
 #define RT_IMAGE_FILE_MODE 0600
+#define RT_IMG_SUFFIX ".img" /* every file of an image ends so */
 
 struct rt_image {
 	int dirfd;	/* SELFCKPT_DIR */

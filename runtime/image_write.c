@@ -28,7 +28,7 @@ static char *file_name(char *buf, const char *prefix, int pid)
 		*p++ = '-';
 		p = rt_fmt_i64(p, pid);
 	}
-	rt_stpcpy(p, ".img");
+	rt_stpcpy(p, RT_IMG_SUFFIX);
 	return buf;
 }
 
@@ -250,7 +250,7 @@ int rt_image_lock(int fd)
 
 int rt_image_remove_dir(int dirfd, const char *name, int fd)
 {
-	rt_dir_each(fd, unlink_entry, ".img");
+	rt_dir_each(fd, unlink_entry, RT_IMG_SUFFIX);
 	return (int)sc_sys3(__NR_unlinkat, dirfd, name, AT_REMOVEDIR);
 }
 

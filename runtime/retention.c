@@ -16,6 +16,7 @@
 #define GEN_PREFIX "ckpt-"
 #define KEEP_DEFAULT 2
 
+/* In the constructor, where libc is safe to call. */
 unsigned rt_keep_parse(const char *s)
 {
 	char msg[96], *end;
@@ -37,12 +38,12 @@ unsigned rt_keep_parse(const char *s)
 
 unsigned rt_generation_of(const char *name)
 {
-	const char *c = name + strlen(GEN_PREFIX);
 	unsigned v = 0;
+	const char *c;
 
 	if (strncmp(name, GEN_PREFIX, strlen(GEN_PREFIX)))
 		return 0;
-	for (; *c >= '0' && *c <= '9'; c++) {
+	for (c = name + strlen(GEN_PREFIX); *c >= '0' && *c <= '9'; c++) {
 		if (v > (UINT_MAX - 9) / 10)
 			return 0;
 		v = v * 10 + (unsigned)(*c - '0');
@@ -94,10 +95,11 @@ static void say_once(bool *said, const char *name, const char *why, int err)
 
 static void only_images(void *only, int fd, const char *name)
 {
-	size_t n = strlen(name), k = strlen(".img");
+	size_t n = strlen(name), k = strlen(RT_IMG_SUFFIX);
 
 	(void)fd;
-	if (strcmp(name, ".") && strcmp(name, "..") && (n <= k || strcmp(name + n - k, ".img")))
+	if (strcmp(name, ".") && strcmp(name, "..") &&
+	    (n <= k || strcmp(name + n - k, RT_IMG_SUFFIX)))
 		*(bool *)only = false;
 }
 
