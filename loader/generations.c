@@ -139,7 +139,9 @@ int load_image(const char *dir, struct sc_image *img, char *chosen, char *err)
 	snprintf(chosen, PATH_MAX, "%s", dir);
 	if (is_image(dir) || !(n = list_generations(dir, &gens))) {
 		free(gens);
-		/* Not held, it is not there: loading it says why. */
+		/* Held too. Failing that, it is gone (loading it says so), or
+		 * it is "latest", moved on meanwhile to the newest generation,
+		 * which is pruned only once SELFCKPT_KEEP newer ones exist. */
 		hold(dir, why);
 		return sc_image_load(dir, img, err);
 	}
