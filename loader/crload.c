@@ -271,7 +271,7 @@ static int preflight(struct sc_image *img, const struct crload_opts *opts, struc
 		 * only, or not at all, is never restored (doc/xsave.md). */
 		if (sc_xstate_check_core(sc_xstate_this_cpu(), p->core, err, SC_ERR_LEN) ||
 		    sc_check_vdso(p->mm, err) ||
-		    fd_path_preflight(p->fds, opts->allow_changed_files, cuts, err) ||
+		    fd_path_preflight(p->fds, &opts->inherits, opts->allow_changed_files, cuts, err) ||
 		    fd_inet_preflight(p->fds, opts->tcp_established, err))
 			return -1;
 		/* The restorer makes each timer under its id, which takes a
@@ -365,11 +365,33 @@ static pid_t outer_pid(int proc, pid_t init, pid_t inner)
 	return found;
 }
 
+/* Whole or not at all, for whoever waits for it to appear. */
+static int write_pidfile(const char *path, pid_t pid)
+{
+	char tmp[PATH_MAX];
+	FILE *f;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid()) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	f = fopen(tmp, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "%d\n", (int)pid);
+	if (fclose(f) || rename(tmp, path)) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: crload [--restore-detached] [--allow-changed-files] [--tcp-established]\n"
-		"              [--shell-job] [--cpu-check=MODE] [-v] IMAGE_DIR\n"
+		"              [--shell-job] [--cpu-check=MODE] [--inherit-fd N:PATH]...\n"
+		"              [--pidfile FILE] [-v] IMAGE_DIR\n"
 		"Restores the process checkpointed in IMAGE_DIR and waits for it. Given a\n"
 		"directory of generations ckpt-N, restores the newest that verifies.\n"
 		"  -d, --restore-detached  print the restored pid and return at once\n"
@@ -383,6 +405,9 @@ static void usage(FILE *f)
 		"  -C, --cpu-check=MODE    what this CPU must have of the image's: features\n"
 		"                          (the default: every feature it had), model (those\n"
 		"                          and the same vendor, family and model), or none\n"
+		"  -I, --inherit-fd N:PATH descriptors on the file PATH take crload's descriptor\n"
+		"                          N as it is, unchecked (a batch system's output file)\n"
+		"  -p, --pidfile FILE      write the restored pid to FILE once it runs\n"
 		"  -v, --verbose           say how the process is restored\n");
 }
 
@@ -394,6 +419,8 @@ int main(int argc, char **argv)
 		{ "tcp-established", no_argument, NULL, 'T' },
 		{ "shell-job", no_argument, NULL, 'j' },
 		{ "cpu-check", required_argument, NULL, 'C' },
+		{ "inherit-fd", required_argument, NULL, 'I' },
+		{ "pidfile", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -412,7 +439,7 @@ int main(int argc, char **argv)
 	pid_t *tops;
 	long pid;
 
-	while ((c = getopt_long(argc, argv, "dvhFTjC:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "dvhFTjC:I:p:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'C':
 			if (sc_cpu_check_parse(optarg, &cpu_check)) {
@@ -423,6 +450,15 @@ int main(int argc, char **argv)
 			break;
 		case 'F':
 			opts.allow_changed_files = true;
+			break;
+		case 'I':
+			if (fd_inherit_add(&opts.inherits, optarg, err)) {
+				fprintf(stderr, "crload: %s\n", err);
+				return 2;
+			}
+			break;
+		case 'p':
+			opts.pidfile = optarg;
 			break;
 		case 'T':
 			opts.tcp_established = true;
@@ -453,7 +489,7 @@ int main(int argc, char **argv)
 	}
 
 	double t0 = now_ms();
-	if (load_image(argv[optind], &img, image_dir, err)) {
+	if (load_image(argv[optind], &img, image_dir, err, false)) {
 		fprintf(stderr, "crload: %s: %s\n", image_dir, err);
 		return 1;
 	}
@@ -486,6 +522,7 @@ int main(int argc, char **argv)
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.img = &img;
+	ctx.inherits = &opts.inherits;
 	ctx.p = &img.procs[0];
 	ctx.status_fds = calloc(img.nprocs, sizeof(int));
 	status_rd = calloc(img.nprocs, sizeof(int));
@@ -517,7 +554,7 @@ int main(int argc, char **argv)
 	/* In new namespaces, a new IPC namespace too: the SysV segments'
 	 * keys and ids are free there, and ours to steer. */
 	plan.ipc_ns = plan.new_ns && sysv_in_image(&img);
-	outer_proc = plan.new_ns && opts.detached
+	outer_proc = plan.new_ns && (opts.detached || opts.pidfile)
 			     ? open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
 			     : -1;
 	if (plan.new_ns && enter_namespaces(&plan, err)) {
@@ -577,9 +614,13 @@ int main(int argc, char **argv)
 	if (opts.verbose)
 		fprintf(stderr, "crload: process running again after %.1f ms (%.1f ms validating)\n",
 			now_ms() - t0, t1 - t0);
+	pid_t restored = plan.new_ns && (opts.detached || opts.pidfile)
+				 ? outer_pid(outer_proc, (pid_t)pid, ctx.p->pid)
+				 : ctx.p->pid;
+	if (opts.pidfile && write_pidfile(opts.pidfile, restored))
+		fprintf(stderr, "crload: %s: %s\n", opts.pidfile, strerror(errno));
 	if (opts.detached) {
-		printf("%d\n", plan.new_ns ? outer_pid(outer_proc, (pid_t)pid, ctx.p->pid)
-					   : ctx.p->pid);
+		printf("%d\n", restored);
 		return 0;
 	}
 	return job.active ? shell_job_wait(&job, tops, (size_t)ntops, plan.new_ns)

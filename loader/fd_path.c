@@ -125,9 +125,11 @@ static int reg_preflight(const Sc__Fd *e, const struct stat *st, struct file_cut
  * Before any process exists: every file reopened by path (or watched by
  * inotify) is still there, and every regular file is one the process can
  * go on with (reg_preflight); allow_changed skips the latter and lists no
- * cuts.
+ * cuts. Files crload gives from its own descriptors (inherits) are not
+ * reopened, and not checked.
  */
-int fd_path_preflight(const Sc__Fds *fds, bool allow_changed, struct file_cuts *cuts, char *err)
+int fd_path_preflight(const Sc__Fds *fds, const struct fd_inherits *inherits, bool allow_changed,
+		      struct file_cuts *cuts, char *err)
 {
 	for (size_t i = 0; i < fds->n_fds; i++) {
 		const Sc__Fd *e = fds->fds[i];
@@ -136,7 +138,8 @@ int fd_path_preflight(const Sc__Fds *fds, bool allow_changed, struct file_cuts *
 		if (!e->has_dup_of && e->kind == SC__FD_KIND__INOTIFY && watches_preflight(e, err))
 			return -1;
 		if (e->has_dup_of || (e->kind != SC__FD_KIND__REG && e->kind != SC__FD_KIND__DIR &&
-				      e->kind != SC__FD_KIND__CHR))
+				      e->kind != SC__FD_KIND__CHR) ||
+		    fd_inherit_index(inherits, e) >= 0)
 			continue;
 		if (stat(e->path, &st)) {
 			snprintf(err, SC_ERR_LEN, "fd %d: %.256s: %s", e->fd, e->path, strerror(errno));

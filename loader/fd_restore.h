@@ -49,6 +49,26 @@ struct file_cuts {
 	size_t n;
 };
 
+/*
+ * crload --inherit-fd N:PATH: every descriptor of the image on the regular
+ * file PATH takes crload's descriptor N instead, as it is (the batch
+ * system's output file, which it made anew for the requeued job, and
+ * whose size says nothing about the checkpoint: doc/batch.md).
+ */
+struct fd_inherit {
+	int fd;
+	const char *path;
+};
+struct fd_inherits {
+	struct fd_inherit *v;
+	size_t n;
+};
+
+/* Parses "N:PATH" into in: 0, or -1 with err set (fd_inherit.c). */
+int fd_inherit_add(struct fd_inherits *in, const char *arg, char *err);
+/* Which of in e takes crload's descriptor from, or -1. */
+int fd_inherit_index(const struct fd_inherits *in, const Sc__Fd *e);
+
 static inline bool file_cut_grew(const struct file_cut *c)
 {
 	return c->now > c->size;
@@ -56,7 +76,8 @@ static inline bool file_cut_grew(const struct file_cut *c)
 
 /* Before forking: paths still there, files the process can go on with;
  * the ones it writes are added to cuts (fd_path.c). */
-int fd_path_preflight(const Sc__Fds *fds, bool allow_changed, struct file_cuts *cuts, char *err);
+int fd_path_preflight(const Sc__Fds *fds, const struct fd_inherits *inherits, bool allow_changed,
+		      struct file_cuts *cuts, char *err);
 void file_cuts_free(struct file_cuts *cuts);
 /* Keeps the bytes each file grew by beside image_dir, saying where on
  * stderr, then cuts every file back: 0, or -1 with err set, nothing cut

@@ -129,7 +129,18 @@ static bool is_image(const char *dir)
 	return !access(path, F_OK);
 }
 
-int load_image(const char *dir, struct sc_image *img, char *chosen, char *err)
+bool has_generations(const char *dir)
+{
+	struct generation *gens = NULL;
+	size_t n = list_generations(dir, &gens);
+
+	for (size_t i = 0; i < n; i++)
+		free(gens[i].name);
+	free(gens);
+	return n > 0;
+}
+
+int load_image(const char *dir, struct sc_image *img, char *chosen, char *err, bool quiet)
 {
 	struct generation *gens = NULL;
 	char why[SC_ERR_LEN];
@@ -151,7 +162,8 @@ int load_image(const char *dir, struct sc_image *img, char *chosen, char *err)
 		if (!rc && (rc = sc_image_load(chosen, img, why)))
 			sc_image_free(img);
 		if (rc) {
-			fprintf(stderr, "crload: %s: skipped: %s\n", chosen, why);
+			if (!quiet)
+				fprintf(stderr, "crload: %s: skipped: %s\n", chosen, why);
 			release_generation();
 		}
 	}

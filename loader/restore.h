@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fd_restore.h"
 #include "image.h"
 #include "selfckpt/restorer.h"
 
@@ -18,6 +19,8 @@ struct crload_opts {
 	bool tcp_established;
 	bool shell_job;
 	const char *dir;
+	struct fd_inherits inherits; /* --inherit-fd */
+	const char *pidfile;
 };
 
 /* shared_files.c: shared mappings of files that exist only in the process */
@@ -50,6 +53,7 @@ struct sysv_made {
 /* What the restored process needs from crload before it becomes itself. */
 struct restore_ctx {
 	struct sc_image *img;
+	const struct fd_inherits *inherits; /* crload's descriptors the image takes */
 	struct sc_proc_img *p;
 	int status_fd; /* write end: "N"+notice+"\n"..., then "K", "E"+rst_status or "M"+message */
 	int pages_fd;
@@ -72,9 +76,11 @@ struct restore_ctx {
 
 /* generations.c: dir is an image, or a directory of generations ckpt-N
  * whose newest that loads is loaded (the others skipped, each named on
- * stderr with why). chosen (PATH_MAX bytes): the image's directory.
+ * stderr with why unless quiet). chosen (PATH_MAX bytes): the image's directory.
  * 0, or -1 with err set. */
-int load_image(const char *dir, struct sc_image *img, char *chosen, char *err);
+int load_image(const char *dir, struct sc_image *img, char *chosen, char *err, bool quiet);
+/* dir holds generations ckpt-N. */
+bool has_generations(const char *dir);
 /* Lets checkpoints prune the generation load_image() chose (doc/retention.md). */
 void release_generation(void);
 

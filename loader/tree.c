@@ -564,6 +564,50 @@ static bool opened_once(const Sc__Fd *f)
 }
 
 /*
+ * Descriptors the image takes from crload's own (--inherit-fd): one copy
+ * of each of crload's, shared by all its holders, as a batch job's
+ * processes share the output file the batch system opened.
+ */
+static int share_inherited(struct restore_ctx *ctx, char *err)
+{
+	const struct fd_inherits *in = ctx->inherits;
+	const struct sc_image *img = ctx->img;
+	/* Per --inherit-fd, its copy once a descriptor takes it. */
+	int **copy = in && in->n ? calloc(in->n, sizeof(*copy)) : NULL;
+	int ret = 0;
+
+	if (!copy)
+		return 0;
+	for (size_t i = 0; i < img->nprocs && !ret; i++) {
+		for (size_t k = 0; k < img->procs[i].fds->n_fds && !ret; k++) {
+			const Sc__Fd *f = img->procs[i].fds->fds[k];
+			int which = fd_inherit_index(in, f);
+
+			if (which < 0)
+				continue;
+			if (!copy[which]) {
+				int fd = fcntl(in->v[which].fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+
+				if (fd < 0) {
+					snprintf(err, SC_ERR_LEN, "--inherit-fd %d: %s",
+						 in->v[which].fd, strerror(errno));
+					ret = -1;
+					break;
+				}
+				copy[which] = &ctx->desc_fds[ctx->ndesc_fds++];
+				*copy[which] = fd;
+			}
+			if (add_desc(ctx, img->procs[i].pid, f->fd, copy[which])) {
+				snprintf(err, SC_ERR_LEN, "out of memory");
+				ret = -1;
+			}
+		}
+	}
+	free(copy);
+	return ret;
+}
+
+/*
  * Each group of holders of one description is opened once, from its first
  * holder's entry, and every holder takes a copy: the offset stays shared.
  * Other kinds stay per process.
@@ -583,9 +627,14 @@ int tree_open_shared_descs(struct restore_ctx *ctx, char *err)
 		n += inv->procs[i]->n_shared;
 	for (size_t i = 0; i < ctx->img->nprocs; i++)
 		n += ctx->img->procs[i].fds->n_fds; /* socketpair halves, at most */
+	if (ctx->inherits)
+		n += ctx->inherits->n;
 	ctx->desc_fds = calloc(n + 1, sizeof(int));
 	if (!ctx->desc_fds)
 		goto nomem;
+	/* First: a description crload gives is never opened by path. */
+	if (share_inherited(ctx, err))
+		return -1;
 	for (size_t i = 0; i < inv->n_procs; i++) {
 		const Sc__ProcEntry *pe = inv->procs[i];
 

@@ -101,6 +101,8 @@ bool rt_tree_request(const siginfo_t *si);
 /* Member: reports frozen to the root and waits to be told to write. */
 int rt_tree_join(const siginfo_t *si);
 bool rt_tree_is_member(void);
+/* How many processes the last checkpoint of this root covered. */
+int rt_tree_size(void);
 /* Member: the root's temporary image directory. */
 const char *rt_tree_dir(void);
 /* Member: sends its files' sums, returns what the root decided (RT_TREE_*). */

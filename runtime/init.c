@@ -20,18 +20,21 @@
  *   SELFCKPT_INTERVAL  also checkpoint every N seconds
  *   SELFCKPT_KEEP      keep the N newest generations (default 2)
  *   SELFCKPT_LOG       append log lines to this file instead of stderr
+ *   SELFCKPT_BATCH_SIGNALS  set by crrun: signals the program never sees
+ *                      (interpose.c, doc/batch.md)
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "dump.h"
+#include "signame.h"
 #include "selfckpt/beacon.h"
+#include "selfckpt/launcher.h"
 
 struct rt_config rt_cfg;
 /* crdump asks through it (selfckpt/beacon.h). */
@@ -52,29 +55,26 @@ static char ckpt_stack[256 << 10] __attribute__((aligned(64)));
 static int interval_timer = -1; /* the kernel's timer id */
 static int interval_pid;	 /* whose: a forked child has none */
 
-static const struct {
-	const char *name;
-	int sig;
-} sig_names[] = {
-	{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "HUP", SIGHUP },	 { "INT", SIGINT },
-	{ "TERM", SIGTERM }, { "QUIT", SIGQUIT }, { "ALRM", SIGALRM }, { "XCPU", SIGXCPU },
-	{ "URG", SIGURG },   { "PWR", SIGPWR },	  { "WINCH", SIGWINCH },
-};
-
-static int parse_signal(const char *s)
+/* A list of signals, "TERM,INT,USR1": the mask of those it names. */
+static uint64_t parse_signal_list(const char *s)
 {
-	char *end;
-	long v;
+	char name[16];
+	uint64_t mask = 0;
 
-	if (!strncasecmp(s, "SIG", 3))
-		s += 3;
-	for (size_t i = 0; i < sizeof(sig_names) / sizeof(sig_names[0]); i++)
-		if (!strcasecmp(s, sig_names[i].name))
-			return sig_names[i].sig;
-	v = strtol(s, &end, 10);
-	if (*end || v <= 0 || v >= SIGRTMAX || v == SIGKILL || v == SIGSTOP)
-		return -1;
-	return (int)v;
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		int sig;
+
+		if (n < sizeof(name)) {
+			memcpy(name, s, n);
+			name[n] = '\0';
+			if ((sig = sc_signal_parse(name)) > 0)
+				mask |= 1ULL << (sig - 1);
+		}
+		s += n;
+		s += *s == ',';
+	}
+	return mask;
 }
 
 static void load_config(void)
@@ -85,7 +85,7 @@ static void load_config(void)
 	rt_cfg.trigger_sig = SIGUSR2;
 	rt_cfg.suspend_sig = SIGRTMAX;
 	if ((s = getenv("SELFCKPT_SIGNAL")) && *s) {
-		int sig = parse_signal(s);
+		int sig = sc_signal_parse(s);
 
 		if (sig < 0)
 			rt_log("SELFCKPT_SIGNAL is not a usable signal; using USR2");
@@ -96,6 +96,8 @@ static void load_config(void)
 	rt_cfg.stop_after = (s = getenv("SELFCKPT_STOP")) && !strcmp(s, "1");
 	if ((s = getenv("SELFCKPT_INTERVAL")) && *s)
 		rt_cfg.interval_sec = (unsigned)strtoul(s, NULL, 10);
+	if ((s = getenv(SELFCKPT_BATCH_SIGNALS_ENV)))
+		rt_cfg.batch_sigs = parse_signal_list(s);
 	if ((s = getenv("SELFCKPT_LOG")) && *s && strlen(s) < RT_MAX_PATH)
 		strcpy(rt_cfg.log_path, s);
 	rt_cfg.keep = rt_keep_parse(getenv("SELFCKPT_KEEP"));
@@ -137,6 +139,8 @@ static void log_result(uint64_t started, uint64_t ended, int action)
 			p = rt_stpcpy(p, strerrordesc_np(-rt_dump_res.err) ?: "unknown error");
 		rt_stpcpy(p, "; the program keeps running");
 		rt_log(msg);
+		if (!rt_tree_is_member())
+			rt_history_failed(msg + strlen("checkpoint failed "));
 		return;
 	}
 	p = rt_stpcpy(msg, "checkpoint ");
@@ -152,11 +156,13 @@ static void log_result(uint64_t started, uint64_t ended, int action)
 		     : action == RT_TREE_STOP ? " ms; stopped until killed"
 					      : " ms");
 	rt_log(msg);
+	if (!rt_tree_is_member())
+		rt_history_checkpoint(rt_tree_size(), action, ended - started);
 }
 
 static void start_interval(void);
 
-static void after_restore(void)
+static void after_restore(bool member)
 {
 	char msg[RT_MAX_PATH + 64];
 
@@ -167,13 +173,15 @@ static void after_restore(void)
 	rt_rseq_resume();
 	rt_stpcpy(rt_stpcpy(msg, "restored from "), rt_dump_res.image);
 	rt_log(msg);
+	if (!member)
+		rt_history_restored();
 	/* Timers are not part of the image. */
 	start_interval();
 }
 
 /* What this process does once the image is written: a member of a tree
  * does what its root decided. */
-static int decide(bool member)
+static int decide(bool member, bool final)
 {
 	if (member) {
 		if (rt_dump_res.tree_action == RT_TREE_FAILED && !rt_dump_res.err) {
@@ -185,14 +193,21 @@ static int decide(bool member)
 	}
 	if (rt_dump_res.err)
 		return RT_TREE_FAILED;
-	return rt_cfg.exit_after ? RT_TREE_EXIT : rt_cfg.stop_after ? RT_TREE_STOP : RT_TREE_RESUME;
+	return rt_cfg.exit_after || final ? RT_TREE_EXIT : rt_cfg.stop_after ? RT_TREE_STOP : RT_TREE_RESUME;
+}
+
+/* crrun's request for a last checkpoint before the job ends. */
+static bool final_request(const siginfo_t *si)
+{
+	return si && si->si_code == SI_QUEUE &&
+	       (uint64_t)(uintptr_t)si->si_value.sival_ptr == SELFCKPT_FINAL_REQUEST;
 }
 
 static void checkpoint_once(const siginfo_t *si)
 {
 	uint64_t started = rt_now_ns(CLOCK_MONOTONIC);
 	int err = rt_arena_init(), action;
-	bool member = rt_tree_request(si);
+	bool member = rt_tree_request(si), final = final_request(si);
 	siginfo_t job_si;
 	int leader;
 
@@ -241,12 +256,12 @@ static void checkpoint_once(const siginfo_t *si)
 		return;
 	}
 	if (rt_capture_self_and_dump() == 1) {
-		after_restore();
+		after_restore(member);
 		if (member)
 			rt_tree_joined_end();
 		return;
 	}
-	action = decide(member);
+	action = decide(member, final);
 	/* Nobody goes on before the whole tree is written. */
 	rt_tree_release(action);
 	rt_tree_end();
@@ -306,7 +321,7 @@ static void trigger_handler(int sig, siginfo_t *si, void *uc)
 	errno = saved_errno;
 	if (si && si->si_code == SI_TIMER && si->si_value.sival_int == INTERVAL_COOKIE)
 		return;
-	if (rt_tree_request(si) || rt_tree_forwarded(si) || !app_handler)
+	if (rt_tree_request(si) || rt_tree_forwarded(si) || final_request(si) || !app_handler)
 		return;
 
 	/* The app asked for this signal too: give it what it asked for. */
@@ -361,5 +376,6 @@ __attribute__((constructor)) static void selfckpt_init(void)
 	uint64_t trigger = 1ULL << (rt_cfg.trigger_sig - 1);
 
 	sc_sys4(__NR_rt_sigprocmask, SIG_UNBLOCK, &trigger, NULL, 8);
+	rt_ignore_batch_signals();
 	start_interval();
 }

@@ -3,6 +3,10 @@
  * The app must neither see nor disturb the runtime's signals: a handler it
  * installs for the trigger signal is recorded and chained after ours, the
  * suspend signal is the runtime's alone, and neither can be blocked.
+ *
+ * Under crrun, the batch system's signals (SELFCKPT_BATCH_SIGNALS) are
+ * crrun's to act on: they stay ignored in the app, and what it installs
+ * for them is recorded and reported back, never installed (doc/batch.md).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -30,6 +34,29 @@ static void resolve(void)
 static bool ours(int sig)
 {
 	return sig > 0 && (sig == rt_cfg.trigger_sig || sig == rt_cfg.suspend_sig);
+}
+
+/* Indexed by signal number - 1, as the mask's bits. */
+static struct sigaction app_batch_actions[64];
+
+static bool batch(int sig)
+{
+	return sig > 0 && sig <= 64 && (rt_cfg.batch_sigs >> (sig - 1) & 1) && !ours(sig);
+}
+
+void rt_ignore_batch_signals(void)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	sigset_t set;
+
+	if (!rt_cfg.batch_sigs)
+		return;
+	sigemptyset(&set);
+	for (int sig = 1; sig <= 64; sig++)
+		if (batch(sig) && !rt_real_sigaction(sig, &ign, NULL))
+			sigaddset(&set, sig);
+	/* crrun blocked them across the exec, until they were ignored. */
+	rt_real_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 static void strip_ours(sigset_t *set)
@@ -70,6 +97,13 @@ INTERPOSE int sigaction(int sig, const struct sigaction *act, struct sigaction *
 			errno = EINVAL;
 			return -1;
 		}
+		return 0;
+	}
+	if (batch(sig)) {
+		if (old)
+			*old = app_batch_actions[sig - 1];
+		if (act)
+			app_batch_actions[sig - 1] = *act;
 		return 0;
 	}
 	if (act) {

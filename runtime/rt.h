@@ -30,6 +30,7 @@ struct rt_config {
 	bool stop_after;	    /* SELFCKPT_STOP=1 */
 	unsigned interval_sec;	    /* SELFCKPT_INTERVAL, 0: off */
 	unsigned keep;		    /* SELFCKPT_KEEP: generations kept, >= 1 */
+	uint64_t batch_sigs;	    /* SELFCKPT_BATCH_SIGNALS, bit sig-1 */
 	char dir[RT_MAX_PATH];	    /* SELFCKPT_DIR, made absolute */
 	char log_path[RT_MAX_PATH]; /* SELFCKPT_LOG; empty: stderr */
 };
@@ -55,6 +56,16 @@ int rt_gettid(void);
  */
 struct ucontext_t;
 void rt_restart_trigger_interrupted(struct ucontext_t *uc);
+
+/* ---- interpose.c ---- */
+/* Under crrun: the batch system's signals ignored, the app's own
+ * actions for them recorded but never installed. */
+void rt_ignore_batch_signals(void);
+
+/* ---- history.c: SELFCKPT_DIR/history (selfckpt/launcher.h) ---- */
+void rt_history_checkpoint(int procs, int action, uint64_t stopped_ns);
+void rt_history_failed(const char *why);
+void rt_history_restored(void);
 
 /* ---- follow_exec.c: exec'ed programs keep the runtime ---- */
 void rt_follow_exec_init(void);

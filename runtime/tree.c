@@ -698,6 +698,11 @@ void rt_tree_release(int action)
 			send_msg(tree.m[i].fd, m);
 }
 
+int rt_tree_size(void)
+{
+	return tree.member ? 0 : tree.n + 1;
+}
+
 void rt_tree_describe(char *p)
 {
 	if (tree.member) {

@@ -6,6 +6,7 @@
  *   crinfo bt DIR              where each thread was frozen
  *   crinfo verify DIR          can it be restored (exit status 0 if so)
  *   crinfo check [DIR]         what this machine can do [for that image]
+ *   crinfo history DIR         what happened to a job crrun ran there
  *
  * Images are untrusted input: everything goes through the loader's own
  * validating reader (common/image.c) first, and a bad image is one line
@@ -24,13 +25,16 @@ static void usage(FILE *f)
 		   "       crinfo bt IMAGE_DIR\n"
 		   "       crinfo verify IMAGE_DIR\n"
 		   "       crinfo check [IMAGE_DIR]\n"
+		   "       crinfo history JOB_DIR\n"
 		   "  show    what the image holds: writer, process tree, threads, memory,\n"
 		   "          descriptors, signal handlers (--json: every field, for scripts)\n"
 		   "  bt      a symbolized backtrace of every thread, where it was frozen\n"
 		   "  verify  checksums, records, parent images, referenced files and this\n"
 		   "          machine: exit status 0 only if the image can be restored\n"
 		   "  check   what this machine and user can do; with IMAGE_DIR, whether\n"
-		   "          that image can be restored here\n");
+		   "          that image can be restored here\n"
+		   "  history what happened to the job crrun ran in JOB_DIR: starts, checkpoints,\n"
+		   "          warnings, restores, exits, and how long checkpoints take\n");
 }
 
 static int with_image(const char *dir, int (*fn)(const struct sc_image *, FILE *))
@@ -119,6 +123,8 @@ int main(int argc, char **argv)
 		return crinfo_verify(argv[optind], stdout);
 	if (!strcmp(cmd, "check"))
 		return with_image(argv[optind], crinfo_check_image);
+	if (!strcmp(cmd, "history"))
+		return crinfo_history(argv[optind], stdout);
 	usage(stderr);
 	return 2;
 }

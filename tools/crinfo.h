@@ -68,4 +68,7 @@ int crinfo_check(FILE *out);
  * check; 0 when every one passes. */
 int crinfo_check_image(const struct sc_image *img, FILE *out);
 
+/* ---- history.c: crinfo history DIR (a job crrun ran) ---- */
+int crinfo_history(const char *dir, FILE *out);
+
 #endif
