@@ -205,6 +205,7 @@ ns_init(struct restore_ctx *ctx, struct shell_job *job, pid_t *tops)
 		_exit(127);
 	}
 	close_loader_fds(ctx);
+	release_generation();
 	/* Outliving a --restore-detached crload, this init must not hold
 	 * its caller's output open: $(crload -d ...) would never end. */
 	int null = open("/dev/null", O_RDWR);
@@ -604,6 +605,9 @@ int main(int argc, char **argv)
 		sysv_finish(&ctx.sysv, false);
 		return 1;
 	}
+	/* The tree runs: crload waits for it from now on, and its generation
+	 * must not outlive newer ones for as long. */
+	release_generation();
 	/* Every process attaches its segments now: those that were removed
 	 * at the checkpoint are removed again (gone with the last detach). */
 	sysv_finish(&ctx.sysv, true);

@@ -9,10 +9,13 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "restore.h"
@@ -81,6 +84,43 @@ static size_t list_generations(const char *dir, struct generation **out)
 	return n;
 }
 
+/*
+ * The generation being restored is held against a checkpoint pruning old
+ * ones (doc/retention.md): a shared flock on its directory, taken as it is
+ * opened, which the pruner's LOCK_EX|LOCK_NB respects. The pruner renames
+ * a generation away only while it holds the lock, so a name that still
+ * leads to the locked directory is safe until release_generation().
+ */
+static int held_fd = -1;
+
+static int hold(const char *dir, char *why)
+{
+	struct stat locked, named;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(why, SC_ERR_LEN, "%s", strerror(errno));
+		return -1;
+	}
+	while (flock(fd, LOCK_SH) && errno == EINTR)
+		;
+	if (fstat(fd, &locked) || stat(dir, &named) || locked.st_dev != named.st_dev ||
+	    locked.st_ino != named.st_ino) {
+		snprintf(why, SC_ERR_LEN, "removed by a checkpoint meanwhile");
+		close(fd);
+		return -1;
+	}
+	held_fd = fd;
+	return 0;
+}
+
+void release_generation(void)
+{
+	if (held_fd >= 0)
+		close(held_fd);
+	held_fd = -1;
+}
+
 static bool is_image(const char *dir)
 {
 	char path[PATH_MAX];
@@ -110,15 +150,21 @@ int load_image(const char *dir, struct sc_image *img, char *chosen, char *err, b
 	snprintf(chosen, PATH_MAX, "%s", dir);
 	if (is_image(dir) || !(n = list_generations(dir, &gens))) {
 		free(gens);
+		/* Held too. Failing that, it is gone (loading it says so), or
+		 * it is "latest", moved on meanwhile to the newest generation,
+		 * which is pruned only once SELFCKPT_KEEP newer ones exist. */
+		hold(dir, why);
 		return sc_image_load(dir, img, err);
 	}
 	for (i = 0; i < n && rc; i++) {
 		snprintf(chosen, PATH_MAX, "%s/%s", dir, gens[i].name);
-		rc = sc_image_load(chosen, img, why);
+		rc = hold(chosen, why);
+		if (!rc && (rc = sc_image_load(chosen, img, why)))
+			sc_image_free(img);
 		if (rc) {
 			if (!quiet)
 				fprintf(stderr, "crload: %s: skipped: %s\n", chosen, why);
-			sc_image_free(img);
+			release_generation();
 		}
 	}
 	if (rc) {

@@ -81,6 +81,8 @@ struct restore_ctx {
 int load_image(const char *dir, struct sc_image *img, char *chosen, char *err, bool quiet);
 /* dir holds generations ckpt-N. */
 bool has_generations(const char *dir);
+/* Lets checkpoints prune the generation load_image() chose (doc/retention.md). */
+void release_generation(void);
 
 /* pids.c */
 struct pid_plan {

@@ -7,7 +7,6 @@
  * named like an image. What a writer killed half way left is removed by
  * the next checkpoint (doc/faults.md).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -47,34 +46,25 @@ static int make_dirs(const char *path)
 	return 0;
 }
 
-/* One more than the highest ckpt-NNNN present. */
+static void note_highest(void *max, int dirfd, const char *name)
+{
+	unsigned g = rt_generation_of(name);
+
+	(void)dirfd;
+	if (g > *(unsigned *)max)
+		*(unsigned *)max = g;
+}
+
+/* One more than the highest ckpt-NNNN present. Retention never removes
+ * the newest (doc/retention.md): a number is never used twice. */
 static unsigned next_seq(int dirfd)
 {
-	char buf[4096];
 	unsigned max = 0;
 	int fd = (int)sc_sys4(__NR_openat, dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 
 	if (fd < 0)
 		return 1;
-	for (;;) {
-		long n = sc_sys3(__NR_getdents64, fd, buf, sizeof(buf));
-
-		if (n <= 0)
-			break;
-		for (long off = 0; off < n;) {
-			struct dirent64 *d = (struct dirent64 *)(buf + off);
-			unsigned v = 0;
-			const char *c;
-
-			off += d->d_reclen;
-			if (strncmp(d->d_name, "ckpt-", 5))
-				continue;
-			for (c = d->d_name + 5; *c >= '0' && *c <= '9'; c++)
-				v = v * 10 + (unsigned)(*c - '0');
-			if (!*c && v > max)
-				max = v;
-		}
-	}
+	rt_dir_each(fd, note_highest, &max);
 	sc_sys1(__NR_close, fd);
 	return max + 1;
 }

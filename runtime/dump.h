@@ -14,6 +14,7 @@
 #define RT_MAX_FILES 16
 #define RT_IMAGE_DIR_MODE 0700 /* images are their owner's only (doc/credentials.md) */
 #define RT_IMAGE_FILE_MODE 0600
+#define RT_IMG_SUFFIX ".img" /* every file of an image ends so */
 
 struct rt_image {
 	int dirfd;	/* SELFCKPT_DIR */
@@ -64,8 +65,29 @@ void rt_image_discard(struct rt_image *img);
 char *rt_image_tmpname(char *buf, const char *name);
 /* Takes the writer's lock of the temporary directory fd: 0 or -errno. */
 int rt_image_lock(int fd);
+/*
+ * A generation being pruned is renamed ".NAME" RT_DEL_MARK "PID" first
+ * (doc/retention.md): what a pruner killed half way leaves is a leftover
+ * too, removed the same way once that PID is dead.
+ */
+#define RT_DEL_MARK ".del-"
 /* Removes the leftovers of dead writers in dirfd, image files only. */
 void rt_image_remove_leftovers(int dirfd);
+/* Unlinks the *.img files of fd, directory name in dirfd, then name:
+ * 0 or -errno of that last step (anything else in it keeps it). */
+int rt_image_remove_dir(int dirfd, const char *name, int fd);
+/* Calls fn(arg, fd, name) for every entry of directory fd from its
+ * current offset. */
+void rt_dir_each(int fd, void (*fn)(void *, int, const char *), void *arg);
+
+/* ---- retention.c: SELFCKPT_KEEP (doc/retention.md) ---- */
+/* SELFCKPT_KEEP's value s (NULL: unset), said once in the log when unusable. */
+unsigned rt_keep_parse(const char *s);
+/* N of a generation's name "ckpt-N", or 0 for any other name. */
+unsigned rt_generation_of(const char *name);
+/* After a checkpoint this process committed: removes the generations
+ * older than the rt_cfg.keep newest; nothing in any other case. */
+void rt_prune_generations(void);
 
 /* ---- tree.c: one checkpoint of a process tree (doc/trees.md) ---- */
 enum { RT_TREE_RESUME, RT_TREE_EXIT, RT_TREE_STOP, RT_TREE_FAILED };

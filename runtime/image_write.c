@@ -28,7 +28,7 @@ static char *file_name(char *buf, const char *prefix, int pid)
 		*p++ = '-';
 		p = rt_fmt_i64(p, pid);
 	}
-	rt_stpcpy(p, ".img");
+	rt_stpcpy(p, RT_IMG_SUFFIX);
 	return buf;
 }
 
@@ -183,8 +183,7 @@ void rt_image_discard_own(struct rt_image *im)
 	}
 }
 
-/* Calls fn(arg, fd, name) for every entry of directory fd. */
-static void each_entry(int fd, void (*fn)(void *, int, const char *), void *arg)
+void rt_dir_each(int fd, void (*fn)(void *, int, const char *), void *arg)
 {
 	char buf[4096];
 	long n;
@@ -212,23 +211,23 @@ static void unlink_entry(void *suffix, int fd, const char *name)
 void rt_image_discard(struct rt_image *im)
 {
 	rt_image_discard_own(im);
-	each_entry(im->fd, unlink_entry, "");
+	rt_dir_each(im->fd, unlink_entry, "");
 	sc_sys3(__NR_unlinkat, im->dirfd, im->tmpname, AT_REMOVEDIR);
 }
 
-/* The pid in a temporary directory's name ".NAME.tmp-PID", or 0. */
-static int tmp_owner(const char *name)
+/* The pid in a name ".NAME" MARK "PID", or 0. */
+static int owner(const char *name, const char *what)
 {
 	const char *mark = NULL;
 	int pid = 0;
 
 	if (name[0] != '.')
 		return 0;
-	for (const char *p = name; (p = strstr(p, RT_TMP_MARK)); p++)
+	for (const char *p = name; (p = strstr(p, what)); p++)
 		mark = p;
 	if (!mark)
 		return 0;
-	for (const char *p = mark + strlen(RT_TMP_MARK); *p; p++) {
+	for (const char *p = mark + strlen(what); *p; p++) {
 		if (*p < '0' || *p > '9' || pid > INT_MAX / 10)
 			return 0;
 		pid = pid * 10 + (*p - '0');
@@ -249,9 +248,16 @@ int rt_image_lock(int fd)
 	return (int)sc_sys2(__NR_flock, fd, LOCK_EX | LOCK_NB);
 }
 
+int rt_image_remove_dir(int dirfd, const char *name, int fd)
+{
+	rt_dir_each(fd, unlink_entry, RT_IMG_SUFFIX);
+	return (int)sc_sys3(__NR_unlinkat, dirfd, name, AT_REMOVEDIR);
+}
+
+/* A temporary directory, or a generation a pruner was removing. */
 static void remove_leftover(void *unused, int dirfd, const char *name)
 {
-	int pid = tmp_owner(name), fd;
+	int pid = owner(name, RT_TMP_MARK) ?: owner(name, RT_DEL_MARK), fd;
 
 	(void)unused;
 	/* Its writer is gone: no process has its pid, and nobody holds the
@@ -265,10 +271,8 @@ static void remove_leftover(void *unused, int dirfd, const char *name)
 	if (fd < 0)
 		return;
 	/* Image files only: a directory holding anything else stays. */
-	if (!rt_image_lock(fd)) {
-		each_entry(fd, unlink_entry, ".img");
-		sc_sys3(__NR_unlinkat, dirfd, name, AT_REMOVEDIR);
-	}
+	if (!rt_image_lock(fd))
+		rt_image_remove_dir(dirfd, name, fd);
 	sc_sys1(__NR_close, fd);
 }
 
@@ -278,6 +282,6 @@ void rt_image_remove_leftovers(int dirfd)
 
 	if (fd < 0)
 		return;
-	each_entry(fd, remove_leftover, NULL);
+	rt_dir_each(fd, remove_leftover, NULL);
 	sc_sys1(__NR_close, fd);
 }

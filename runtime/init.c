@@ -18,6 +18,7 @@
  *                      killed (TCP connections stay in repair mode, so the
  *                      kill sends nothing to their peers: doc/tcp.md)
  *   SELFCKPT_INTERVAL  also checkpoint every N seconds
+ *   SELFCKPT_KEEP      keep the N newest generations (default 2)
  *   SELFCKPT_LOG       append log lines to this file instead of stderr
  *   SELFCKPT_BATCH_SIGNALS  set by crrun: signals the program never sees
  *                      (interpose.c, doc/batch.md)
@@ -99,6 +100,7 @@ static void load_config(void)
 		rt_cfg.batch_sigs = parse_signal_list(s);
 	if ((s = getenv("SELFCKPT_LOG")) && *s && strlen(s) < RT_MAX_PATH)
 		strcpy(rt_cfg.log_path, s);
+	rt_cfg.keep = rt_keep_parse(getenv("SELFCKPT_KEEP"));
 
 	s = getenv("SELFCKPT_DIR");
 	if (s && *s == '/' && strlen(s) < RT_MAX_PATH) {
@@ -267,10 +269,12 @@ static void checkpoint_once(const siginfo_t *si)
 		rt_tree_joined_end();
 	if (action == RT_TREE_EXIT) {
 		log_result(started, rt_now_ns(CLOCK_MONOTONIC), action);
+		rt_prune_generations();
 		sc_sys1(__NR_exit_group, 0);
 	}
 	if (action == RT_TREE_STOP) {
 		log_result(started, rt_now_ns(CLOCK_MONOTONIC), action);
+		rt_prune_generations();
 		for (;;) /* every other thread stays parked */
 			sc_sys0(__NR_pause);
 	}
@@ -278,6 +282,8 @@ static void checkpoint_once(const siginfo_t *si)
 	rt_resume_all();
 	rt_rseq_resume();
 	log_result(started, rt_now_ns(CLOCK_MONOTONIC), action);
+	/* Once the threads run again: it adds nothing to their stop. */
+	rt_prune_generations();
 	rt_arena_drop();
 }
 

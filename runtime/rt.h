@@ -33,6 +33,7 @@ struct rt_config {
 	bool exit_after;	    /* SELFCKPT_EXIT=1 */
 	bool stop_after;	    /* SELFCKPT_STOP=1 */
 	unsigned interval_sec;	    /* SELFCKPT_INTERVAL, 0: off */
+	unsigned keep;		    /* SELFCKPT_KEEP: generations kept, >= 1 */
 	uint64_t batch_sigs;	    /* SELFCKPT_BATCH_SIGNALS, bit sig-1 */
 	char dir[RT_MAX_PATH];	    /* SELFCKPT_DIR, made absolute */
 	char log_path[RT_MAX_PATH]; /* SELFCKPT_LOG; empty: stderr */

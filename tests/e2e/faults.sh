@@ -366,11 +366,12 @@ burst() { # PID: 100 triggers at once
 # process gets in its first instructions (sent at the barrier, forwarded
 # by crload) and right after: no deadlock, every checkpoint made is
 # logged and complete, and the program's result is unchanged. The
-# runtime's own signal: crdump takes none.
+# runtime's own signal: crdump takes none. Every generation is kept, to
+# be counted (doc/retention.md).
 t_trigger_burst() {
 	local loader n
 	IMG=$W/img
-	start runtime E2E_BIGMEM_MB=64 "$E2E_BIN/bigmem" || return 1
+	start runtime SELFCKPT_KEEP=1000 E2E_BIGMEM_MB=64 "$E2E_BIN/bigmem" || return 1
 	kill -USR2 $APP
 	burst $APP
 	wait_for grep -qs ": checkpoint $IMG/ckpt-0001" "$W/log" || { say "no checkpoint"; return 1; }

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+/*
+ * SELFCKPT_KEEP=N: once a checkpoint is durable, the process that wrote
+ * it removes the generations older than the N newest (doc/retention.md).
+ * It runs in the trigger handler once the threads run again, so like the
+ * dump it makes raw system calls only and allocates from the arena.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dump.h"
+
+#define GEN_PREFIX "ckpt-"
+#define KEEP_DEFAULT 2
+
+/* In the constructor, where libc is safe to call. */
+unsigned rt_keep_parse(const char *s)
+{
+	char msg[96], *end;
+	unsigned long v;
+
+	if (!s || !*s)
+		return KEEP_DEFAULT;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end || errno || !v || v > UINT_MAX) {
+		rt_fmt_u64(rt_stpcpy(msg, "SELFCKPT_KEEP is not a number of generations of 1 or "
+					  "more; keeping "),
+			   KEEP_DEFAULT);
+		rt_log(msg);
+		return KEEP_DEFAULT;
+	}
+	return (unsigned)v;
+}
+
+unsigned rt_generation_of(const char *name)
+{
+	unsigned v = 0;
+	const char *c;
+
+	if (strncmp(name, GEN_PREFIX, strlen(GEN_PREFIX)))
+		return 0;
+	for (c = name + strlen(GEN_PREFIX); *c >= '0' && *c <= '9'; c++) {
+		if (v > (UINT_MAX - 9) / 10)
+			return 0;
+		v = v * 10 + (unsigned)(*c - '0');
+	}
+	return *c ? 0 : v;
+}
+
+/* The numbers of the newest generations seen, newest first. */
+struct newest {
+	unsigned *top; /* room for keep */
+	unsigned keep, n, seen;
+};
+
+static void note_generation(void *arg, int dirfd, const char *name)
+{
+	struct newest *w = arg;
+	unsigned g = rt_generation_of(name), i;
+
+	(void)dirfd;
+	if (!g)
+		return;
+	w->seen++;
+	if (w->n == w->keep && g <= w->top[w->n - 1])
+		return;
+	if (w->n < w->keep)
+		w->n++;
+	for (i = w->n - 1; i > 0 && w->top[i - 1] < g; i--)
+		w->top[i] = w->top[i - 1];
+	w->top[i] = g;
+}
+
+/* Each kind of trouble is logged once per process: a checkpoint every
+ * few seconds must not repeat it every time. */
+static bool said_kept, said_failed;
+
+static void say_once(bool *said, const char *name, const char *why, int err)
+{
+	char msg[RT_MAX_PATH + 512], *p;
+
+	if (*said)
+		return;
+	*said = true;
+	p = rt_stpcpy(rt_stpcpy(msg, rt_cfg.dir), "/");
+	p = rt_stpcpy(rt_stpcpy(p, name), why);
+	if (err)
+		rt_stpcpy(rt_stpcpy(p, ": "), strerrordesc_np(-err) ?: "unknown error");
+	rt_log(msg);
+}
+
+static void only_images(void *only, int fd, const char *name)
+{
+	size_t n = strlen(name), k = strlen(RT_IMG_SUFFIX);
+
+	(void)fd;
+	if (strcmp(name, ".") && strcmp(name, "..") &&
+	    (n <= k || strcmp(name + n - k, RT_IMG_SUFFIX)))
+		*(bool *)only = false;
+}
+
+/*
+ * Out of the way under a name crload and the runtime ignore first, that
+ * rename durable, then emptied: a pruner killed at any moment leaves a
+ * whole generation or a leftover the next checkpoint removes, never a
+ * half-emptied ckpt-N.
+ */
+static int remove_generation(int dirfd, const char *name, int fd)
+{
+	char del[RT_MAX_PATH];
+	int err;
+
+	rt_fmt_i64(rt_stpcpy(rt_stpcpy(rt_stpcpy(del, "."), name), RT_DEL_MARK),
+		   sc_sys0(__NR_getpid));
+	err = (int)sc_sys4(__NR_renameat, dirfd, name, dirfd, del);
+	if (!err)
+		err = (int)sc_sys1(__NR_fsync, dirfd);
+	if (!err)
+		err = (int)sc_sys3(__NR_lseek, fd, 0, SEEK_SET);
+	return err < 0 ? err : rt_image_remove_dir(dirfd, del, fd);
+}
+
+/* A generation older than the ones kept goes unless a crload restoring
+ * it holds its lock (a later checkpoint then removes it), or it holds
+ * something besides image files (then it stays). */
+static void prune_entry(void *oldest_kept, int dirfd, const char *name)
+{
+	unsigned g = rt_generation_of(name);
+	bool only = true;
+	int fd, err;
+
+	if (!g || g >= *(unsigned *)oldest_kept)
+		return;
+	fd = (int)sc_sys4(__NR_openat, dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+			  0);
+	if (fd < 0)
+		return;
+	if (!rt_image_lock(fd)) {
+		rt_dir_each(fd, only_images, &only);
+		if (!only)
+			say_once(&said_kept, name, " holds files other than images: kept", 0);
+		else if ((err = remove_generation(dirfd, name, fd)))
+			say_once(&said_failed, name, " could not be removed", err);
+	}
+	sc_sys1(__NR_close, fd);
+}
+
+void rt_prune_generations(void)
+{
+	struct newest w = { .keep = rt_cfg.keep };
+	int fd;
+
+	if (rt_dump_res.err || rt_tree_is_member())
+		return;
+	/* A KEEP beyond what the arena holds keeps everything. */
+	w.top = rt_alloc(sizeof(*w.top) * w.keep);
+	fd = (int)sc_sys4(__NR_openat, AT_FDCWD, rt_cfg.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (!w.top || fd < 0)
+		goto out;
+	rt_dir_each(fd, note_generation, &w);
+	if (w.seen > w.keep && !sc_sys3(__NR_lseek, fd, 0, SEEK_SET))
+		rt_dir_each(fd, prune_entry, &w.top[w.keep - 1]);
+out:
+	if (fd >= 0)
+		sc_sys1(__NR_close, fd);
+}
