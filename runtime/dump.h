@@ -81,8 +81,8 @@ int rt_image_remove_dir(int dirfd, const char *name, int fd);
 void rt_dir_each(int fd, void (*fn)(void *, int, const char *), void *arg);
 
 /* ---- retention.c: SELFCKPT_KEEP (doc/retention.md) ---- */
-/* SELFCKPT_KEEP's value s (NULL: unset), said once in the log when unusable. */
-unsigned rt_keep_parse(const char *s);
+/* Generations kept when SELFCKPT_KEEP says nothing usable. */
+#define RT_KEEP_DEFAULT 2
 /* N of a generation's name "ckpt-N", or 0 for any other name. */
 unsigned rt_generation_of(const char *name);
 /* After a checkpoint this process committed: removes the generations

@@ -3,12 +3,8 @@
  * libselfckpt: preloaded into an app, it checkpoints the app on a signal.
  *
  * The constructor reads the configuration and installs the trigger
- * handler. The checkpoint runs in that handler, in whichever thread the
- * signal reached: it parks all other threads, writes the image and resumes
- * them (or exits, with SELFCKPT_EXIT=1). There is no thread of the
- * runtime's own, so a process stays as single-threaded as the app made it
- * (fork stays as cheap as without the runtime) and a forked child can be
- * checkpointed like its parent (doc/freeze.md).
+ * handler (checkpoint.c). This file runs in the app's context only, never
+ * while threads are frozen: libc is fine here.
  *
  * Environment:
  *   SELFCKPT_DIR       where images go (default: ./selfckpt.PID at start)
@@ -24,6 +20,7 @@
  *                      (interpose.c, doc/batch.md)
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,22 +35,9 @@
 
 struct rt_config rt_cfg;
 /* crdump asks through it (selfckpt/beacon.h). */
-__attribute__((visibility("default"))) const struct selfckpt_beacon selfckpt_beacon = {
-	SELFCKPT_BEACON_VERSION, &rt_cfg.trigger_sig, rt_cfg.dir
-};
-
-/* One checkpoint at a time; a trigger meanwhile is dropped. */
-static bool checkpointing;
-
-/* The checkpoint's own stack: in the image (a thread is captured on it),
- * and deep enough for the dump whatever stack the signal interrupted. */
-static char ckpt_stack[256 << 10] __attribute__((aligned(64)));
-
-/* SELFCKPT_INTERVAL ticks: a POSIX timer sending the trigger signal with
- * this value, which is not passed on to an app handler. */
-#define INTERVAL_COOKIE 0x5e1fc6bd
-static int interval_timer = -1; /* the kernel's timer id */
-static int interval_pid;	 /* whose: a forked child has none */
+__attribute__((visibility("default")))
+const struct selfckpt_beacon selfckpt_beacon = { SELFCKPT_BEACON_VERSION, &rt_cfg.trigger_sig,
+						 rt_cfg.dir };
 
 /* A list of signals, "TERM,INT,USR1": the mask of those it names. */
 static uint64_t parse_signal_list(const char *s)
@@ -75,6 +59,26 @@ static uint64_t parse_signal_list(const char *s)
 		s += *s == ',';
 	}
 	return mask;
+}
+
+/* SELFCKPT_KEEP: how many generations the pruner keeps (retention.c). */
+static unsigned parse_keep(const char *s)
+{
+	char msg[96], *end;
+	unsigned long v;
+
+	if (!s || !*s)
+		return RT_KEEP_DEFAULT;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end || errno || !v || v > UINT_MAX) {
+		rt_fmt_u64(rt_stpcpy(msg, "SELFCKPT_KEEP is not a number of generations of 1 or "
+					  "more; keeping "),
+			   RT_KEEP_DEFAULT);
+		rt_log(msg);
+		return RT_KEEP_DEFAULT;
+	}
+	return (unsigned)v;
 }
 
 static void load_config(void)
@@ -100,7 +104,7 @@ static void load_config(void)
 		rt_cfg.batch_sigs = parse_signal_list(s);
 	if ((s = getenv("SELFCKPT_LOG")) && *s && strlen(s) < RT_MAX_PATH)
 		strcpy(rt_cfg.log_path, s);
-	rt_cfg.keep = rt_keep_parse(getenv("SELFCKPT_KEEP"));
+	rt_cfg.keep = parse_keep(getenv("SELFCKPT_KEEP"));
 
 	s = getenv("SELFCKPT_DIR");
 	if (s && *s == '/' && strlen(s) < RT_MAX_PATH) {
@@ -123,237 +127,6 @@ static void load_config(void)
 	}
 }
 
-static void log_result(uint64_t started, uint64_t ended, int action)
-{
-	char msg[RT_MAX_PATH + 256], *p;
-
-	if (rt_dump_res.err) {
-		p = rt_stpcpy(msg, "checkpoint failed (");
-		p = rt_stpcpy(p, rt_dump_res.what ? rt_dump_res.what : "?");
-		p = rt_stpcpy(p, "): ");
-		if (rt_dump_res.detail[0])
-			p = rt_stpcpy(p, rt_dump_res.detail);
-		else
-			/* Not strerror: it may take gettext's lock, which a
-			 * parked thread may hold. */
-			p = rt_stpcpy(p, strerrordesc_np(-rt_dump_res.err) ?: "unknown error");
-		rt_stpcpy(p, "; the program keeps running");
-		rt_log(msg);
-		if (!rt_tree_is_member())
-			rt_history_failed(msg + strlen("checkpoint failed "));
-		return;
-	}
-	p = rt_stpcpy(msg, "checkpoint ");
-	p = rt_stpcpy(p, rt_dump_res.image);
-	rt_tree_describe(p);
-	p = rt_stpcpy(p + strlen(p), ": ");
-	p = rt_fmt_fixed(p, rt_dump_res.bytes, 1 << 20, 1);
-	p = rt_stpcpy(p, " MiB, threads parked in ");
-	p = rt_fmt_fixed(p, rt_frz.frozen_at_ns - rt_frz.stop_begin_ns, 1000000, 3);
-	p = rt_stpcpy(p, " ms, stopped ");
-	p = rt_fmt_fixed(p, ended - started, 1000000, 1);
-	rt_stpcpy(p, action == RT_TREE_EXIT   ? " ms; exiting"
-		     : action == RT_TREE_STOP ? " ms; stopped until killed"
-					      : " ms");
-	rt_log(msg);
-	if (!rt_tree_is_member())
-		rt_history_checkpoint(rt_tree_size(), action, ended - started);
-}
-
-static void start_interval(void);
-
-static void after_restore(bool member)
-{
-	char msg[RT_MAX_PATH + 64];
-
-	rt_arena_forget();
-	rt_tcp_forget();
-	rt_tree_forget();
-	rt_freeze_reset_after_restore();
-	rt_rseq_resume();
-	rt_stpcpy(rt_stpcpy(msg, "restored from "), rt_dump_res.image);
-	rt_log(msg);
-	if (!member)
-		rt_history_restored();
-	/* Timers are not part of the image. */
-	start_interval();
-}
-
-/* What this process does once the image is written: a member of a tree
- * does what its root decided. */
-static int decide(bool member, bool final)
-{
-	if (member) {
-		if (rt_dump_res.tree_action == RT_TREE_FAILED && !rt_dump_res.err) {
-			rt_dump_res.err = -ECANCELED;
-			rt_dump_res.what = "checkpoint of the tree";
-			rt_stpcpy(rt_dump_res.detail, "failed in another process of it");
-		}
-		return rt_dump_res.tree_action;
-	}
-	if (rt_dump_res.err)
-		return RT_TREE_FAILED;
-	return rt_cfg.exit_after || final ? RT_TREE_EXIT : rt_cfg.stop_after ? RT_TREE_STOP : RT_TREE_RESUME;
-}
-
-/* crrun's request for a last checkpoint before the job ends. */
-static bool final_request(const siginfo_t *si)
-{
-	return si && si->si_code == SI_QUEUE &&
-	       (uint64_t)(uintptr_t)si->si_value.sival_ptr == SELFCKPT_FINAL_REQUEST;
-}
-
-static void checkpoint_once(const siginfo_t *si)
-{
-	uint64_t started = rt_now_ns(CLOCK_MONOTONIC);
-	int err = rt_arena_init(), action;
-	bool member = rt_tree_request(si), final = final_request(si);
-	siginfo_t job_si;
-	int leader;
-
-	if (!err && rt_tree_served(si)) {
-		rt_arena_drop();
-		return;
-	}
-	if (!err && rt_tree_passed_on(si)) {
-		rt_log("trigger from the parent right after the tree's checkpoint: taken as "
-		       "passed on, no checkpoint of this process's own");
-		rt_arena_drop();
-		return;
-	}
-	/* A pipeline is checkpointed whole, by its first command. */
-	if (!err && !member && (leader = rt_tree_job_leader()) > 0) {
-		if (!rt_tree_job_request(leader, &job_si)) {
-			char msg[96];
-
-			rt_fmt_i64(rt_stpcpy(msg, "checkpoint asked of the job's leader, pid "),
-				   leader);
-			rt_log(msg);
-			rt_arena_drop();
-			return;
-		}
-		si = &job_si;
-		member = true;
-	}
-	rt_dump_res.what = NULL;
-	rt_dump_res.detail[0] = '\0';
-	rt_tree_forget();
-	rt_rseq_pause();
-	if (!err)
-		err = rt_freeze_all();
-	if (err)
-		rt_dump_res.what = "stopping threads";
-	else
-		err = member ? rt_tree_join(si) : rt_tree_gather();
-	if (err) {
-		/* Members waiting on the root see it close and go on. */
-		rt_tree_end();
-		rt_resume_all();
-		rt_rseq_resume();
-		rt_arena_drop();
-		rt_dump_res.err = err;
-		log_result(started, started, RT_TREE_FAILED);
-		return;
-	}
-	if (rt_capture_self_and_dump() == 1) {
-		after_restore(member);
-		if (member)
-			rt_tree_joined_end();
-		return;
-	}
-	action = decide(member, final);
-	/* Nobody goes on before the whole tree is written. */
-	rt_tree_release(action);
-	rt_tree_end();
-	if (member)
-		rt_tree_joined_end();
-	if (action == RT_TREE_EXIT) {
-		log_result(started, rt_now_ns(CLOCK_MONOTONIC), action);
-		rt_prune_generations();
-		sc_sys1(__NR_exit_group, 0);
-	}
-	if (action == RT_TREE_STOP) {
-		log_result(started, rt_now_ns(CLOCK_MONOTONIC), action);
-		rt_prune_generations();
-		for (;;) /* every other thread stays parked */
-			sc_sys0(__NR_pause);
-	}
-	rt_tcp_release();
-	rt_resume_all();
-	rt_rseq_resume();
-	log_result(started, rt_now_ns(CLOCK_MONOTONIC), action);
-	/* Once the threads run again: it adds nothing to their stop. */
-	rt_prune_generations();
-	rt_arena_drop();
-}
-
-static void checkpoint_on_own_stack(void *si)
-{
-	checkpoint_once(si);
-}
-
-/*
- * The trigger: the checkpoint runs right here, on the checkpoint stack,
- * with every signal but the suspend signal blocked (an app handler must
- * not run while the other threads are frozen). A restored process resumes
- * in here too, and returns to where the signal interrupted this thread.
- */
-static void trigger_handler(int sig, siginfo_t *si, void *uc)
-{
-	int saved_errno = errno;
-	struct sigaction *app = &rt_app_trigger_action;
-	uint64_t all = ~0ULL, old;
-	bool app_handler = (app->sa_flags & SA_SIGINFO) ? app->sa_sigaction != NULL
-							 : app->sa_handler != SIG_DFL &&
-								   app->sa_handler != SIG_IGN;
-
-	/* Without a handler of its own, the app must not see this signal,
-	 * not even as an EINTR. */
-	if (!app_handler)
-		rt_restart_trigger_interrupted(uc);
-	if (!__atomic_exchange_n(&checkpointing, true, __ATOMIC_ACQ_REL)) {
-		all &= ~(1ULL << (rt_cfg.suspend_sig - 1));
-		sc_sys4(__NR_rt_sigprocmask, SIG_SETMASK, &all, &old, 8);
-		rt_call_on_stack(checkpoint_on_own_stack, ckpt_stack + sizeof(ckpt_stack), si);
-		sc_sys4(__NR_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
-		__atomic_store_n(&checkpointing, false, __ATOMIC_RELEASE);
-	}
-	errno = saved_errno;
-	if (si && si->si_code == SI_TIMER && si->si_value.sival_int == INTERVAL_COOKIE)
-		return;
-	if (rt_tree_request(si) || rt_tree_forwarded(si) || final_request(si) || !app_handler)
-		return;
-
-	/* The app asked for this signal too: give it what it asked for. */
-	if (app->sa_flags & SA_SIGINFO)
-		app->sa_sigaction(sig, si, uc);
-	else
-		app->sa_handler(sig);
-}
-
-int rt_interval_timer(void)
-{
-	return interval_pid == (int)sc_sys0(__NR_getpid) ? interval_timer : -1;
-}
-
-/* SELFCKPT_INTERVAL: a timer of this process (a forked child has none). */
-static void start_interval(void)
-{
-	struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = rt_cfg.trigger_sig,
-			       .sigev_value.sival_int = INTERVAL_COOKIE };
-	struct itimerspec its = { .it_interval.tv_sec = rt_cfg.interval_sec,
-				  .it_value.tv_sec = rt_cfg.interval_sec };
-
-	if (!rt_cfg.interval_sec)
-		return;
-	if (sc_sys3(__NR_timer_create, CLOCK_MONOTONIC, &ev, &interval_timer) ||
-	    sc_sys4(__NR_timer_settime, (long)interval_timer, 0, &its, NULL)) {
-		rt_log("cannot start the SELFCKPT_INTERVAL timer; checkpoints on signal only");
-		return;
-	}
-	interval_pid = (int)sc_sys0(__NR_getpid);
-}
-
 __attribute__((constructor)) static void selfckpt_init(void)
 {
 	struct sigaction sa;
@@ -365,7 +138,7 @@ __attribute__((constructor)) static void selfckpt_init(void)
 		return;
 	}
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = trigger_handler;
+	sa.sa_sigaction = rt_trigger_handler;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	if (rt_real_sigaction(rt_cfg.trigger_sig, &sa, NULL)) {
 		rt_log("cannot install the trigger handler; checkpoints are off");
@@ -377,5 +150,5 @@ __attribute__((constructor)) static void selfckpt_init(void)
 
 	sc_sys4(__NR_rt_sigprocmask, SIG_UNBLOCK, &trigger, NULL, 8);
 	rt_ignore_batch_signals();
-	start_interval();
+	rt_start_interval();
 }

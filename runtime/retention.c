@@ -14,27 +14,6 @@
 #include "dump.h"
 
 #define GEN_PREFIX "ckpt-"
-#define KEEP_DEFAULT 2
-
-/* In the constructor, where libc is safe to call. */
-unsigned rt_keep_parse(const char *s)
-{
-	char msg[96], *end;
-	unsigned long v;
-
-	if (!s || !*s)
-		return KEEP_DEFAULT;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end || errno || !v || v > UINT_MAX) {
-		rt_fmt_u64(rt_stpcpy(msg, "SELFCKPT_KEEP is not a number of generations of 1 or "
-					  "more; keeping "),
-			   KEEP_DEFAULT);
-		rt_log(msg);
-		return KEEP_DEFAULT;
-	}
-	return (unsigned)v;
-}
 
 unsigned rt_generation_of(const char *name)
 {

@@ -6,7 +6,8 @@
  * syscalls, no malloc, no stdio, no locks, because an app thread may have
  * been frozen holding any of them. That is every file here but those that
  * run in the app's context only (the constructor and configuration in
- * init.c, the interposers in interpose.c, follow_exec.c); make check
+ * init.c, the interposers in interpose.c, follow_exec.c, signal names in
+ * common/signame.c); make check
  * fails when an object of the freeze path references anything of libc's
  * outside tests/build/freeze-path.allow (tests/build/freeze_symbols.sh).
  */
@@ -74,6 +75,11 @@ void rt_ignore_batch_signals(void);
 void rt_history_checkpoint(int procs, int action, uint64_t stopped_ns);
 void rt_history_failed(const char *why);
 void rt_history_restored(void);
+
+/* ---- checkpoint.c: the trigger's handler, where checkpoints run ---- */
+void rt_trigger_handler(int sig, siginfo_t *si, void *uc);
+/* SELFCKPT_INTERVAL: a timer of this process (a forked child has none). */
+void rt_start_interval(void);
 
 /* ---- follow_exec.c: exec'ed programs keep the runtime ---- */
 void rt_follow_exec_init(void);
