@@ -52,6 +52,8 @@ checkpoint() {
 restores() {
 	local dir=$1 want=$2 loader
 	shift 2
+	# The last restore's words must not be taken for this one's.
+	rm -f "$W/crload.err"
 	"$CRLOAD" -v --allow-changed-files "$@" "$dir" >"$W/crload.out" 2>"$W/crload.err" &
 	loader=$!
 	if ! wait_for grep -qs "process running again" "$W/crload.err"; then
@@ -59,8 +61,11 @@ restores() {
 		kill -KILL $loader 2>/dev/null; wait $loader 2>/dev/null
 		return 1
 	fi
-	grep -q "^crload: restoring $want\$" "$W/crload.err" ||
-		{ say "crload $dir did not restore $want:"; cat "$W/crload.err" >&2; return 1; }
+	grep -q "^crload: restoring $want\$" "$W/crload.err" || {
+		say "crload $dir did not restore $want:"; cat "$W/crload.err" >&2
+		kill -KILL $loader 2>/dev/null; wait $loader 2>/dev/null
+		return 1
+	}
 	sleep 0.2
 	kill -USR1 $loader
 	wait $loader || { say "the program restored from $want failed:"; cat "$W/err" >&2; return 1; }
