@@ -14,6 +14,8 @@ SLURM_WAIT=${SLURM_WAIT:-120}
 # is DOWN (SlurmdTimeout; the controller looks about every third of it).
 SLURM_KILL_WAIT=${SLURM_KILL_WAIT:-5}
 SLURM_SLURMD_TIMEOUT=${SLURM_SLURMD_TIMEOUT:-10}
+# Seconds between a job's requeue and its next start (slurm_requeue_now).
+SLURM_CRED_GAP=2
 SLURM_NODE=localhost
 SLURM_DIR=
 SLURM_MUNGED_PID=
@@ -133,15 +135,19 @@ slurm_end_pid() {
 	slurm_poll 10 eval "! slurm_alive $1"
 }
 
+# slurm_cancel_all: cancels every job and waits until they are gone.
+slurm_cancel_all() {
+	scancel --full --quiet --user=root 2>/dev/null
+	slurm_poll 30 eval '[ -z "$(squeue -h -o %i 2>/dev/null)" ]' && return 0
+	slurm_log "jobs left after scancel: $(squeue -h -o '%i %T' 2>/dev/null | tr '\n' ' ')"
+	return 1
+}
+
 # slurm_stop: cancels every job and waits for them to end, then stops
 # slurmd, slurmctld and munged. Safe to call twice.
 slurm_stop() {
 	[ -n "$SLURM_DIR" ] || return 0
-	if slurm_alive "$(slurm_pid slurmctld)"; then
-		scancel --full --quiet --user=root 2>/dev/null
-		slurm_poll 30 eval '[ -z "$(squeue -h -o %i 2>/dev/null)" ]' ||
-			slurm_log "jobs left at stop: $(squeue -h -o '%i %T' 2>/dev/null | tr '\n' ' ')"
-	fi
+	slurm_alive "$(slurm_pid slurmctld)" && slurm_cancel_all
 	slurm_end_pid "$(slurm_pid slurmd)"
 	slurm_end_pid "$(slurm_pid slurmctld)"
 	slurm_end_pid "$SLURM_MUNGED_PID"
@@ -192,9 +198,13 @@ slurm_in_state() {
 # may start again (Reason=BeginTime); this makes it start at once. It waits
 # for the job to be back in the queue, then moves its start time to now until
 # it has left the queue: the controller may set the delay after our update
-# (seen after a node failure).
+# (seen after a node failure). Not at once, though: slurmd refuses a job
+# credential made in the second its previous one was revoked, or before
+# (whole seconds), and the job FAILS ("Job credential revoked"); the delay
+# of two minutes is Slurm's guard against that.
 slurm_requeue_now() {
 	slurm_wait_state "$1" PENDING || return 1
+	sleep "$SLURM_CRED_GAP"
 	slurm_poll "$SLURM_WAIT" slurm_start_now "$1" || {
 		slurm_log "job $1 still pending after ${SLURM_WAIT}s: $(slurm_job_field "$1" Reason)"
 		return 1
