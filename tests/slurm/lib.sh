@@ -240,7 +240,11 @@ slurm_node_fail() {
 		kill -STOP "$stepd" $victims 2>/dev/null
 		stopped=$victims
 	done
-	kill -KILL "$stepd" $victims "$(slurm_pid slurmd)" 2>/dev/null
+	# Children before their parents: a stopped process whose parent is
+	# gone first may be left in an orphaned process group, which the
+	# kernel sends SIGHUP and SIGCONT, and run its handler before its own
+	# SIGKILL (batchjob said "saw signal 1" on a loaded machine).
+	kill -KILL $victims "$stepd" "$(slurm_pid slurmd)" 2>/dev/null
 	slurm_poll "$SLURM_WAIT" slurm_requeued "$job" "$restarts" || {
 		slurm_log "job $job not requeued after the node failed:" \
 			"$(slurm_job_field "$job" JobState) $(slurm_job_field "$job" Reason)"
@@ -256,18 +260,22 @@ slurm_requeued() {
 	slurm_in_state "$1" PENDING && [ "$(slurm_job_field "$1" Restarts)" -gt "$2" ]
 }
 
-# The pids of PID's descendants, from the parent pids in /proc/*/stat (the
-# command name, in parentheses, may hold spaces: fields are counted after it).
+# The pids of PID's descendants, the deepest first, from the parent pids in
+# /proc/*/stat (the command name, in parentheses, may hold spaces: fields
+# are counted after it).
 slurm_descendants() {
 	cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
 		{ sub(/ \(.*\) /, " "); parent[$1] = $3 }
 		END {
-			found[root] = 1
+			depth[root] = 0
 			do {
 				more = 0
 				for (p in parent)
-					if ((parent[p] in found) && !(p in found)) { found[p] = 1; more = 1 }
+					if ((parent[p] in depth) && !(p in depth)) {
+						depth[p] = depth[parent[p]] + 1
+						more = 1
+					}
 			} while (more)
-			for (p in found) if (p != root) print p
-		}' | sort -n
+			for (p in depth) if (p != root) print depth[p], p
+		}' | sort -k1,1nr -k2,2n | cut -d' ' -f2
 }
