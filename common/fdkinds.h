@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Every kind of descriptor selfckpt can checkpoint, in one table.
+ * Every kind of descriptor selfckpt can checkpoint, in one list.
  *
- * A kind has a runtime half (runtime/fd_KIND.c: claims and dump, run while
- * the app is frozen, so async-signal-safe) and a loader half
- * (loader/fd_KIND.c: restore and describe, libc). Both link the same table
- * (common/fdkinds.c); the half a program does not link is NULL in it.
+ * A kind has a dump half (runtime/fd_KIND.c: claims and dump, run while
+ * the app is frozen, so async-signal-safe; the runtime and crdump link it)
+ * and a restore half (loader/fd_KIND.c: restore and describe, libc; crload
+ * and crinfo link it). SC_FD_KINDS names each kind with the prefix of each
+ * half: the dump half of prefix p is p_claims and p_dump, the restore half
+ * p_restore and p_describe. The runtime's table (runtime/fd_kinds.c) and
+ * the loader's (loader/fd_kinds.c) are expanded from it and name every
+ * function, so that a half missing or misspelt fails the link. fd_none is
+ * no half: the pty kinds are claimed and dumped through the terminal's.
  */
 #ifndef SELFCKPT_FDKINDS_H
 #define SELFCKPT_FDKINDS_H
@@ -32,24 +37,33 @@ struct fd_live {
 struct fd_dump_ctx;	/* runtime/fd_dump.h */
 struct fd_restore_ctx;	/* loader/fd_restore.h */
 
-struct fd_kind {
-	Sc__FdKind kind;
-	const char *name;
-	/* runtime: this kind handles that descriptor */
-	bool (*claims)(const struct fd_live *l);
-	/* runtime: kind-specific fields of e; 0 or -errno (with ctx->why) */
-	int (*dump)(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e);
-	/* crload: a descriptor like e, at any number; -1 with err set */
-	int (*restore)(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err);
-	/* a few words for people: "pipe:[123] read end, 5 bytes buffered" */
-	void (*describe)(const Sc__Fd *e, char *buf, size_t len);
-};
+/* X(KIND, name for people, dump half, restore half), in the order the
+ * runtime asks the kinds whether they claim a descriptor. */
+#define SC_FD_KINDS(X)                                                                             \
+	/* Standard streams on a pipe or socket: before the others. */                            \
+	X(SC__FD_KIND__INHERIT, "inherited", fd_inherit, fd_inherit)                                \
+	/* Before devices: a terminal is one. */                                                  \
+	X(SC__FD_KIND__TTY, "terminal", fd_tty, fd_tty)                                             \
+	X(SC__FD_KIND__PTY_MASTER, "pty master", fd_none, fd_pty)                                   \
+	X(SC__FD_KIND__PTY_SLAVE, "pty slave", fd_none, fd_pty)                                     \
+	X(SC__FD_KIND__REG, "file", fd_path, fd_path)                                               \
+	X(SC__FD_KIND__DIR, "directory", fd_path, fd_path)                                          \
+	X(SC__FD_KIND__CHR, "device", fd_path, fd_path)                                             \
+	X(SC__FD_KIND__PIPE, "pipe", fd_pipe, fd_pipe)                                              \
+	X(SC__FD_KIND__FIFO, "named pipe", fd_fifo, fd_fifo)                                        \
+	X(SC__FD_KIND__EVENTFD, "eventfd", fd_eventfd, fd_eventfd)                                  \
+	X(SC__FD_KIND__SIGNALFD, "signalfd", fd_signalfd, fd_signalfd)                              \
+	X(SC__FD_KIND__TIMERFD, "timerfd", fd_timerfd, fd_timerfd)                                  \
+	X(SC__FD_KIND__EPOLL, "epoll", fd_epoll, fd_epoll)                                          \
+	X(SC__FD_KIND__MEMFD, "memfd", fd_memfd, fd_memfd)                                          \
+	/* After memfd: a memfd looks like an unlinked file too. */                               \
+	X(SC__FD_KIND__GHOST, "unlinked file", fd_ghost, fd_ghost)                                  \
+	X(SC__FD_KIND__UNIX, "unix socket", fd_unix, fd_unix)                                       \
+	X(SC__FD_KIND__INOTIFY, "inotify", fd_inotify, fd_inotify)                                  \
+	X(SC__FD_KIND__INET, "TCP/UDP socket", fd_inet, fd_inet)
 
-/* In the order claims() is asked. */
-extern const struct fd_kind sc_fd_kinds[];
-extern const size_t sc_nr_fd_kinds;
-
-const struct fd_kind *sc_fd_kind(Sc__FdKind kind);
+/* The kind's name for people, or NULL for a kind this version lacks. */
+const char *sc_fd_kind_name(Sc__FdKind kind);
 
 /* A unix socket name (as UnixSocket stores it) for people: '@' for an
  * abstract name's leading NUL, '?' for other unprintable bytes. Writes at

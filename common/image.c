@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -719,6 +720,12 @@ static int check_tty(const Sc__Fds *fds, const Sc__Fd *f, char *err)
 	return 0;
 }
 
+/* The most descriptors a process can have: the kernel's ceiling on
+ * RLIMIT_NOFILE (fs.nr_open cannot be set higher). */
+#define FD_NUMBER_LIMIT (1 << 20)
+/* The clocks a timerfd can use have ids up to CLOCK_TAI. */
+#define CLOCKID_MAX CLOCK_TAI
+
 /* Descriptors come in ascending order, which makes finding one cheap:
  * images with thousands are checked in linear-logarithmic time. */
 static int check_fds(const Sc__Fds *fds, const uint64_t *pipe_ids, const struct unix_index *ix,
@@ -727,11 +734,11 @@ static int check_fds(const Sc__Fds *fds, const uint64_t *pipe_ids, const struct 
 	for (size_t i = 0; i < fds->n_fds; i++) {
 		const Sc__Fd *f = fds->fds[i];
 
-		if (f->fd < 0 || f->fd >= (1 << 20))
+		if (f->fd < 0 || f->fd >= FD_NUMBER_LIMIT)
 			return fail(err, "fd %d out of range", f->fd);
 		if (i && f->fd <= fds->fds[i - 1]->fd)
 			return fail(err, "fd %d listed twice or out of order", f->fd);
-		if (!sc_fd_kind(f->kind))
+		if (!sc_fd_kind_name(f->kind))
 			return fail(err, "fd %d has unknown kind %d", f->fd, f->kind);
 		if (f->has_dup_of) {
 			/* A dup of a lower descriptor that is not a dup itself. */
@@ -758,9 +765,10 @@ static int check_fds(const Sc__Fds *fds, const uint64_t *pipe_ids, const struct 
 		if (f->kind == SC__FD_KIND__FIFO && (!f->path || f->path[0] != '/'))
 			return fail(err, "fd %d has no path", f->fd);
 		for (size_t j = 0; j < f->n_epoll; j++)
-			if (f->epoll[j]->tfd < 0 || f->epoll[j]->tfd >= (1 << 20))
+			if (f->epoll[j]->tfd < 0 || f->epoll[j]->tfd >= FD_NUMBER_LIMIT)
 				return fail(err, "fd %d: watches fd %d", f->fd, f->epoll[j]->tfd);
-		if (f->kind == SC__FD_KIND__TIMERFD && (!f->has_clockid || f->clockid < 0 || f->clockid > 11))
+		if (f->kind == SC__FD_KIND__TIMERFD &&
+		    (!f->has_clockid || f->clockid < 0 || f->clockid > CLOCKID_MAX))
 			return fail(err, "fd %d: timerfd on clock %d", f->fd, f->clockid);
 		if ((f->kind == SC__FD_KIND__GHOST || f->kind == SC__FD_KIND__MEMFD) &&
 		    (!f->path || f->path[0] != '/' || !f->has_contents || !f->has_size ||

@@ -308,7 +308,7 @@ static int check_cpu(const struct sc_image *img, enum sc_cpu_check mode, char *e
 static void describe_fds(const Sc__Fds *fds)
 {
 	for (size_t i = 0; i < fds->n_fds; i++) {
-		const struct fd_kind *k = sc_fd_kind(fds->fds[i]->kind);
+		const struct fd_restore_kind *k = fd_restore_kind(fds->fds[i]->kind);
 		char what[SC_ERR_LEN];
 
 		k->describe(fds->fds[i], what, sizeof(what));

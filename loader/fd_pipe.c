@@ -42,7 +42,7 @@ int fd_restore_owned(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	int fd;
 
 	ctx->lent = false;
-	fd = sc_fd_kind(e->kind)->restore(ctx, e, err);
+	fd = fd_restore_kind(e->kind)->restore(ctx, e, err);
 	if (fd < 0 || !ctx->lent)
 		return fd;
 	ctx->lent = false;

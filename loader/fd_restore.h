@@ -7,6 +7,24 @@
 #include "image.h"
 #include "selfckpt/restorer.h"
 
+/* The restore half of each kind (common/fdkinds.h). */
+#define FD_RESTORE_HALF(k, name, dump, restore)                                                   \
+	int restore##_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err);             \
+	void restore##_describe(const Sc__Fd *e, char *buf, size_t len);
+SC_FD_KINDS(FD_RESTORE_HALF)
+#undef FD_RESTORE_HALF
+
+struct fd_restore_kind {
+	const char *name;
+	/* a descriptor like e, at any number; -1 with err set */
+	int (*restore)(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err);
+	/* a few words for people: "pipe:[123] read end, 5 bytes buffered" */
+	void (*describe)(const Sc__Fd *e, char *buf, size_t len);
+};
+/* kind's restore half (fd_kinds.c); NULL for a kind this version lacks,
+ * which the image reader refuses before anyone asks. */
+const struct fd_restore_kind *fd_restore_kind(Sc__FdKind kind);
+
 struct fd_restore_pipe {
 	uint64_t id;
 	int ends[2]; /* read, write: kept until every fd is in place */

@@ -215,7 +215,7 @@ int fd_tty_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	return fd;
 }
 
-/* The pty rows of sc_fd_kinds: claimed through the terminal row. */
+/* The pty rows of the kinds: claimed through the terminal row. */
 int fd_pty_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	__attribute__((alias("fd_tty_restore")));
 

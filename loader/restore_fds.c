@@ -78,8 +78,10 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 	}
 	int dfd = dirfd(d);
 	struct dirent *e;
-	int to_close[1024], n = 0;
-	while ((e = readdir(d)) && n < 1024) {
+	/* Listed first, closed after: closing while reading the directory
+	 * would change what it lists. */
+	int *to_close = NULL, n = 0, cap = 0;
+	while ((e = readdir(d))) {
 		int fd = atoi(e->d_name);
 
 		if (e->d_name[0] == '.' || fd == dfd || is_kept(fd, keep, nkeep))
@@ -88,12 +90,25 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 		for (size_t i = 0; i < fds->n_fds; i++)
 			if (fds->fds[i]->fd == fd && fds->fds[i]->kind == SC__FD_KIND__INHERIT)
 				inherit = true;
-		if (!inherit)
-			to_close[n++] = fd;
+		if (inherit)
+			continue;
+		if (n == cap) {
+			int *more = realloc(to_close, (size_t)(cap = cap * 2 + 64) * sizeof(*more));
+
+			if (!more) {
+				free(to_close);
+				closedir(d);
+				snprintf(err, SC_ERR_LEN, "out of memory");
+				return -1;
+			}
+			to_close = more;
+		}
+		to_close[n++] = fd;
 	}
 	closedir(d);
 	for (int i = 0; i < n; i++)
 		close(to_close[i]);
+	free(to_close);
 
 	/* Before any socket binds a port they hold. */
 	tcp_take_over_held(fds);
@@ -121,7 +136,7 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 			rctx.scratch_min = keep[i] + 1;
 	for (size_t i = 0; i < fds->n_fds && !ret; i++) {
 		const Sc__Fd *f = fds->fds[i];
-		const struct fd_kind *k = sc_fd_kind(f->kind);
+		const struct fd_restore_kind *k = fd_restore_kind(f->kind);
 		int fd;
 
 		int shared = tree_shared_desc(ctx, f->fd);
@@ -133,10 +148,10 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 			fd = f->has_dup_of ? f->dup_of : shared;
 			rctx.lent = true;
 		} else {
-			fd = k && k->restore ? k->restore(&rctx, f, err) : -1;
+			fd = k ? k->restore(&rctx, f, err) : -1;
 		}
 		if (fd < 0) {
-			if (!f->has_dup_of && (!k || !k->restore))
+			if (!f->has_dup_of && !k)
 				snprintf(err, SC_ERR_LEN, "fd %d: kind %d cannot be restored", f->fd,
 					 f->kind);
 			ret = -1;

@@ -2,8 +2,9 @@
 /*
  * The descriptor table: each descriptor of the process (dump_source.h) is
  * read back (fstat, readlink, fdinfo) and handed to the first kind in
- * sc_fd_kinds that claims it. A descriptor no kind claims fails the checkpoint with
- * the fd named: an image must never restore a descriptor wrongly.
+ * rt_fd_dump_kinds that claims it. A descriptor no kind claims fails the
+ * checkpoint with the fd named: an image must never restore a descriptor
+ * wrongly.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -211,8 +212,8 @@ static int dump_one(struct fd_dump_ctx *ctx, int num, const struct stat *st, Sc_
 
 	if ((n = fd_same_description(ctx, &l, e->flags, &orig)))
 		return (int)n;
-	for (size_t i = 0; i < sc_nr_fd_kinds; i++) {
-		if (!sc_fd_kinds[i].claims || !sc_fd_kinds[i].claims(&l))
+	for (size_t i = 0; i < rt_nr_fd_dump_kinds; i++) {
+		if (!rt_fd_dump_kinds[i].claims(&l))
 			continue;
 		/* The kind still describes it (crinfo, checks); the restore
 		 * only dups the descriptor it shares everything with. */
@@ -220,7 +221,7 @@ static int dump_one(struct fd_dump_ctx *ctx, int num, const struct stat *st, Sc_
 			e->has_dup_of = true;
 			e->dup_of = orig;
 		}
-		int err = sc_fd_kinds[i].dump(ctx, &l, e);
+		int err = rt_fd_dump_kinds[i].dump(ctx, &l, e);
 		/* A dup shows its description's locks too: taken once. */
 		return err || orig >= 0 ? err : dump_locks(ctx, &l, e);
 	}

@@ -30,6 +30,22 @@ struct fd_dump_ctx {
 	int info_dir, link_dir;
 };
 
+/* The dump half of each kind (common/fdkinds.h). */
+#define FD_DUMP_HALF(k, name, dump, restore)                                                      \
+	bool dump##_claims(const struct fd_live *l);                                               \
+	int dump##_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e);
+SC_FD_KINDS(FD_DUMP_HALF)
+#undef FD_DUMP_HALF
+
+struct fd_dump_kind {
+	bool (*claims)(const struct fd_live *l);
+	/* kind-specific fields of e; 0 or -errno (with ctx->why) */
+	int (*dump)(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e);
+};
+/* In the order claims() is asked (fd_kinds.c). */
+extern const struct fd_dump_kind rt_fd_dump_kinds[];
+extern const size_t rt_nr_fd_dump_kinds;
+
 /* After every descriptor is dumped: a pipe must have both ends here. */
 int fd_pipe_check_ends(struct fd_dump_ctx *ctx);
 int fd_unix_check_peers(struct fd_dump_ctx *ctx);

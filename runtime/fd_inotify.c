@@ -2,12 +2,11 @@
 /*
  * inotify: each watch's wd and mask come from fdinfo; its path, which the
  * kernel does not keep, from the path the app gave inotify_add_watch()
- * (recorded below) when that path still leads to the watched inode, else
- * from the file handle fdinfo shows (open_by_handle_at, which needs
- * CAP_DAC_READ_SEARCH). See doc/inotify.md.
+ * (recorded below, from interpose.c) when that path still leads to the
+ * watched inode, else from the file handle fdinfo shows (open_by_handle_at,
+ * which needs CAP_DAC_READ_SEARCH). See doc/inotify.md.
  */
 #include <errno.h>
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -55,7 +54,7 @@ static struct watch_rec *rec_table(void)
 	return t;
 }
 
-static void record(int wd, const char *path)
+void rt_inotify_record(int wd, const char *path)
 {
 	struct watch_rec *set = rec_table(), *r = NULL;
 	char abs[REC_PATH];
@@ -90,20 +89,6 @@ static void record(int wd, const char *path)
 	r->wd = wd;
 	memcpy(r->path, abs, n + len + 1);
 	atomic_store(&r->seq, seq + 2);
-}
-
-__attribute__((visibility("default"))) int inotify_add_watch(int fd, const char *path,
-							     uint32_t mask)
-{
-	static int (*real)(int, const char *, uint32_t);
-	int wd;
-
-	if (!real)
-		real = (int (*)(int, const char *, uint32_t))dlsym(RTLD_NEXT, "inotify_add_watch");
-	wd = real(fd, path, mask);
-	if (wd > 0 && path)
-		record(wd, path);
-	return wd;
 }
 
 bool fd_inotify_claims(const struct fd_live *l)

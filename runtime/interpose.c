@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/inotify.h>
 
 #include "rt.h"
 
@@ -151,4 +152,19 @@ INTERPOSE int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 
 	resolve();
 	return real_pthread_sigmask(how, filtered(how, set, &copy), old);
+}
+
+/* inotify keeps no path: what the app asked for is recorded for the
+ * checkpoint (fd_inotify.c). */
+INTERPOSE int inotify_add_watch(int fd, const char *path, uint32_t mask)
+{
+	static int (*real)(int, const char *, uint32_t);
+	int wd;
+
+	if (!real)
+		real = (int (*)(int, const char *, uint32_t))dlsym(RTLD_NEXT, "inotify_add_watch");
+	wd = real(fd, path, mask);
+	if (wd > 0 && path)
+		rt_inotify_record(wd, path);
+	return wd;
 }

@@ -2,9 +2,13 @@
 /*
  * libselfckpt internals.
  *
- * Everything reachable from the freeze path (freeze.c, dump*.c, rtlib.c,
- * arena.c) is async-signal-safe: raw syscalls, no malloc, no stdio, no
- * locks, because an app thread may have been frozen holding any of them.
+ * Everything reachable from the freeze path is async-signal-safe: raw
+ * syscalls, no malloc, no stdio, no locks, because an app thread may have
+ * been frozen holding any of them. That is every file here but those that
+ * run in the app's context only (the constructor and configuration in
+ * init.c, the interposers in interpose.c, follow_exec.c); make check
+ * fails when an object of the freeze path references anything of libc's
+ * outside tests/build/freeze-path.allow (tests/build/freeze_symbols.sh).
  */
 #ifndef SELFCKPT_RT_H
 #define SELFCKPT_RT_H
@@ -55,6 +59,10 @@ int rt_gettid(void);
  */
 struct ucontext_t;
 void rt_restart_trigger_interrupted(struct ucontext_t *uc);
+
+/* ---- fd_inotify.c: the path the app gave inotify_add_watch() for wd,
+ * kept for the checkpoint; called by the interposer in interpose.c ---- */
+void rt_inotify_record(int wd, const char *path);
 
 /* ---- interpose.c ---- */
 /* Under crrun: the batch system's signals ignored, the app's own
@@ -179,6 +187,10 @@ void rt_tcp_release(void);
 void rt_tcp_forget(void);
 /* The descriptors of the connections in repair mode, at most max. */
 size_t rt_tcp_held(int *fds, size_t max);
+
+/* ---- fd_inotify.c: the path the app gave inotify_add_watch() for wd,
+ * kept for the checkpoint; called by the interposer in interpose.c ---- */
+void rt_inotify_record(int wd, const char *path);
 
 /* ---- interpose.c ---- */
 int rt_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);

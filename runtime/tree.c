@@ -32,8 +32,20 @@
 #include "procparse.h"
 
 #define TREE_MAX 4096
+/*
+ * The value the runtime's own requests between processes carry (sigqueue):
+ * a magic number in the top 16 bits; below it, for a request to join a
+ * tree's checkpoint, the checkpoint's generation (16 bits) and the root's
+ * pid (32 bits); for a job member's request to its leader, when it asked,
+ * in microseconds (48 bits). crrun's final request has a magic of its own
+ * (selfckpt/launcher.h).
+ */
 #define COOKIE_MAGIC 0x5c7eULL
 #define FORWARD_MAGIC 0x5c7fULL /* a job member asks its leader (doc/shell-job.md) */
+#define COOKIE_MAGIC_SHIFT 48
+#define COOKIE_PAYLOAD_MASK ((1ULL << COOKIE_MAGIC_SHIFT) - 1)
+#define COOKIE_GEN_SHIFT 32
+#define COOKIE_GEN_MASK 0xffffULL
 #define JOIN_TIMEOUT_NS (10ULL * 1000000000ULL)
 #define MSG_PIPES 128 /* pipes between processes on standard streams */
 #define MSG_KEPT 256 /* pipes between processes whose bytes one of them stores */
@@ -109,14 +121,28 @@ static void sock_name(struct sockaddr_un *a, socklen_t *len, int root, int gen)
 	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)(p - a->sun_path));
 }
 
+/* The runtime's value a signal carries, 0 for any other signal. */
+static uint64_t cookie_of(const siginfo_t *si)
+{
+	return si && si->si_code == SI_QUEUE ? (uint64_t)(uintptr_t)si->si_value.sival_ptr : 0;
+}
+
+static void *join_cookie(int gen, int root)
+{
+	return (void *)(uintptr_t)(COOKIE_MAGIC << COOKIE_MAGIC_SHIFT |
+				   ((uint64_t)gen & COOKIE_GEN_MASK) << COOKIE_GEN_SHIFT |
+				   (uint32_t)root);
+}
+
+static void *forward_cookie(uint64_t asked_us)
+{
+	return (void *)(uintptr_t)(FORWARD_MAGIC << COOKIE_MAGIC_SHIFT |
+				   (asked_us & COOKIE_PAYLOAD_MASK));
+}
+
 bool rt_tree_request(const siginfo_t *si)
 {
-	uint64_t v;
-
-	if (!si || si->si_code != SI_QUEUE)
-		return false;
-	v = (uint64_t)(uintptr_t)si->si_value.sival_ptr;
-	return v >> 48 == COOKIE_MAGIC;
+	return cookie_of(si) >> COOKIE_MAGIC_SHIFT == COOKIE_MAGIC;
 }
 
 bool rt_tree_fd(int fd)
@@ -170,7 +196,7 @@ int rt_tree_join(const siginfo_t *si)
 	tree.n = 0;
 	joined_cookie = v;
 	tree.root = (int)(uint32_t)v;
-	tree.gen = (int)((v >> 32) & 0xffff);
+	tree.gen = (int)(v >> COOKIE_GEN_SHIFT & COOKIE_GEN_MASK);
 	tree.msg = rt_alloc(sizeof(*tree.msg));
 	if (!tree.msg)
 		return -ENOMEM;
@@ -421,10 +447,7 @@ static int scan(int self)
 				si.si_signo = rt_cfg.trigger_sig;
 				si.si_code = SI_QUEUE;
 				si.si_pid = self;
-				si.si_value.sival_ptr =
-					(void *)(uintptr_t)(COOKIE_MAGIC << 48 |
-							    (uint64_t)(tree.gen & 0xffff) << 32 |
-							    (uint32_t)self);
+				si.si_value.sival_ptr = join_cookie(tree.gen, self);
 				if (sc_sys3(__NR_rt_sigqueueinfo, m->pid, rt_cfg.trigger_sig,
 					    &si)) {
 					tree.n--;
@@ -522,7 +545,7 @@ int rt_tree_gather(void)
 	memset(&tree, 0, sizeof(tree));
 	tree.listen_fd = tree.conn_fd = -1;
 	tree.root = self;
-	tree.gen = (int)(++generation & 0xffff);
+	tree.gen = (int)(++generation & COOKIE_GEN_MASK);
 	tree.parent_pid = ppid > 1 && runtime_state(ppid, "") != NO_RUNTIME ? ppid : 0;
 	tree.job_parent = job_parent(self, ppid);
 	tree.m = rt_alloc(sizeof(*tree.m) * TREE_MAX);
@@ -756,17 +779,17 @@ void rt_tree_forget(void)
 
 bool rt_tree_forwarded(const siginfo_t *si)
 {
-	return si && si->si_code == SI_QUEUE &&
-	       (uint64_t)(uintptr_t)si->si_value.sival_ptr >> 48 == FORWARD_MAGIC;
+	return cookie_of(si) >> COOKIE_MAGIC_SHIFT == FORWARD_MAGIC;
 }
 
 bool rt_tree_served(const siginfo_t *si)
 {
-	uint64_t v = si ? (uint64_t)(uintptr_t)si->si_value.sival_ptr : 0;
+	uint64_t v = cookie_of(si);
 
 	if (rt_tree_request(si))
 		return v == joined_cookie;
-	return rt_tree_forwarded(si) && job_open_ns && (v & 0xffffffffffffULL) * 1000 < job_open_ns;
+	return rt_tree_forwarded(si) && job_open_ns &&
+	       (v & COOKIE_PAYLOAD_MASK) * 1000 < job_open_ns;
 }
 
 void rt_tree_joined_end(void)
@@ -818,13 +841,10 @@ bool rt_tree_job_request(int leader, siginfo_t *si)
 		 * signal had come (it may have, merged with the user's). */
 		for (hit += strlen(pat); *hit >= '0' && *hit <= '9'; hit++)
 			gen = gen * 10 + (uint64_t)(*hit - '0');
-		si->si_value.sival_ptr =
-			(void *)(uintptr_t)(COOKIE_MAGIC << 48 | (gen & 0xffff) << 32 |
-					    (uint32_t)leader);
+		si->si_value.sival_ptr = join_cookie((int)gen, leader);
 		return true;
 	}
-	si->si_value.sival_ptr =
-		(void *)(uintptr_t)(FORWARD_MAGIC << 48 | (asked_us & 0xffffffffffffULL));
+	si->si_value.sival_ptr = forward_cookie(asked_us);
 	sc_sys3(__NR_rt_sigqueueinfo, leader, rt_cfg.trigger_sig, si);
 	return false;
 }

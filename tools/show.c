@@ -14,6 +14,7 @@
 
 #include "cpu.h"
 #include "crinfo.h"
+#include "fd_restore.h"
 #include "fdkinds.h"
 #include "vdso.h"
 
@@ -243,10 +244,10 @@ static void show_fds(const Sc__Fds *fds, FILE *out)
 	fprintf(out, "  descriptors (%zu):\n", fds->n_fds);
 	for (size_t i = 0; i < fds->n_fds; i++) {
 		const Sc__Fd *f = fds->fds[i];
-		const struct fd_kind *k = sc_fd_kind(f->kind);
+		const struct fd_restore_kind *k = fd_restore_kind(f->kind);
 		char what[SC_ERR_LEN] = "";
 
-		if (k && k->describe)
+		if (k)
 			k->describe(f, what, sizeof(what));
 		fprintf(out, "    fd %-4d %s: %s", f->fd, k ? k->name : "?", what);
 		if (f->has_dup_of)

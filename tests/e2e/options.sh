@@ -114,6 +114,23 @@ t_detached() {
 	kill -KILL "$pid"
 }
 
+# crload run with more than a thousand descriptors open (a shell's, a
+# batch system's): none of them reaches the restored process.
+t_many_fds() {
+	start SELFCKPT_DIR="$W/img" "$E2E_BIN/counter" || return 1
+	local before pid
+	before=$(ls /proc/$APP/fd | wc -l)
+	kill -USR2 $APP
+	wait_for logged ': checkpoint /' || return 1
+	kill -KILL $APP; wait $APP 2>/dev/null
+	pid=$(ulimit -n 4096 && for ((i = 0; i < 1500; i++)); do exec {fd}</dev/null; done &&
+		"$CRLOAD" --restore-detached "$W/img/latest" 2>"$W/crload.err") ||
+		{ say "crload -d failed: $(cat "$W/crload.err")"; return 1; }
+	[ "$(ls /proc/"$pid"/fd | wc -l)" -eq "$before" ] ||
+		{ say "restored with $(ls /proc/"$pid"/fd | wc -l) descriptors, had $before"; kill -KILL "$pid"; return 1; }
+	kill -KILL "$pid"
+}
+
 # The pid is taken (the original runs on), so the copy is restored in a
 # new pid namespace: the printed pid is still one the caller can signal,
 # the restored process as seen from here, and killing it ends the tree.
@@ -535,7 +552,7 @@ t_unix_live_name() {
 	wait $APP || { say "the original did not survive"; cat "$W/err" >&2; return 1; }
 }
 
-run_cases exit_after forked_child static_exec signal detached detached_ns same_maps unprivileged unsupported \
+run_cases exit_after forked_child static_exec signal detached many_fds detached_ns same_maps unprivileged unsupported \
 	too_many_pending report_on_stderr grown_files_runtime grown_files_crdump \
 	changed_files_runtime changed_files_crdump cut_unkept disk_full read_only bad_images inotify_gone inotify_unknown tcp_no_privilege \
 	tcp_needs_option unix_outside unix_refused unix_live_name

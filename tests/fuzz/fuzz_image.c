@@ -439,7 +439,7 @@ static void accepted_fds(const Sc__Fds *fds)
 		FUZZ_ASSERT(f->fd >= 0, "fd %d", f->fd);
 		for (size_t j = 0; j < i; j++)
 			FUZZ_ASSERT(fds->fds[j]->fd != f->fd, "fd %d twice", f->fd);
-		FUZZ_ASSERT(sc_fd_kind(f->kind) != NULL, "kind %d", f->kind);
+		FUZZ_ASSERT(sc_fd_kind_name(f->kind) != NULL, "kind %d", f->kind);
 		/* loader/fd_unix.c indexes its state names and reads its names. */
 		FUZZ_ASSERT(f->kind != SC__FD_KIND__UNIX ||
 				    (f->unix_sock && f->unix_sock->state >= 1 && f->unix_sock->state <= 3 &&

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: MIT
+/* The runtime's table of descriptor kinds: the dump halves, expanded from
+ * the one list (common/fdkinds.h) so that each must exist to link. */
+#include <errno.h>
+
+#include "fd_dump.h"
+
+/* The pty kinds have no dump half of their own: fd_tty claims them. */
+bool fd_none_claims(const struct fd_live *l)
+{
+	(void)l;
+	return false;
+}
+
+int fd_none_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
+{
+	(void)ctx, (void)l, (void)e;
+	return -EINVAL;
+}
+
+#define DUMP_ROW(k, name, dump, restore) { dump##_claims, dump##_dump },
+const struct fd_dump_kind rt_fd_dump_kinds[] = { SC_FD_KINDS(DUMP_ROW) };
+#undef DUMP_ROW
+
+const size_t rt_nr_fd_dump_kinds = sizeof(rt_fd_dump_kinds) / sizeof(rt_fd_dump_kinds[0]);
