@@ -60,6 +60,8 @@ warn() { scancel --batch --signal=USR2 "$1"; }
 # an uninterrupted run's, which runs meanwhile.
 t_mpi() {
 	local ring ref st=0
+	command -v mpicc >/dev/null && command -v mpirun >/dev/null ||
+		{ echo "SKIP: slurm/$suite/mpi: Open MPI is not installed (openmpi-bin libopenmpi-dev)"; return 77; }
 	# mpi_env.sh sets TMPDIR for the e2e tests: only mpi_ring is wanted.
 	ring=$(. "$here/../e2e/mpi_env.sh" && build_mpi_ring >&2 && echo "$mpi_ring") ||
 		{ say "mpicc failed"; return 1; }
