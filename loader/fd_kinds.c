@@ -1,6 +1,15 @@
 // SPDX-License-Identifier: MIT
-/* The loader's table of descriptor kinds: the restore halves, expanded
- * from the one list (common/fdkinds.h) so that each must exist to link. */
+/*
+ * The loader's table of descriptor kinds: the restore halves, expanded
+ * from the one list (common/fdkinds.h) so that each must exist to link;
+ * and what the halves share, to hand out copies of one description.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "fd_restore.h"
 
 #define RESTORE_ROW(k, name, dump, restore) [k] = { name, restore##_restore, restore##_describe },
@@ -12,4 +21,45 @@ const struct fd_restore_kind *fd_restore_kind(Sc__FdKind kind)
 	if ((unsigned)kind >= sizeof(kinds) / sizeof(kinds[0]) || !kinds[kind].restore)
 		return NULL;
 	return &kinds[kind];
+}
+
+int fd_scratch_dup(struct fd_restore_ctx *ctx, int fd, const Sc__Fd *e, char *err)
+{
+	int copy = fcntl(fd, F_DUPFD_CLOEXEC, ctx->scratch_min);
+
+	/* Status flags belong to the end (one open file description): every
+	 * descriptor of it had the same, as before. */
+	if (copy < 0 || fcntl(copy, F_SETFL, (int)e->flags & O_NONBLOCK) < 0) {
+		snprintf(err, SC_ERR_LEN, "fd %d: %s", e->fd, strerror(errno));
+		if (copy >= 0)
+			close(copy);
+		return -1;
+	}
+	return copy;
+}
+
+int fd_lend(struct fd_restore_ctx *ctx, int holder, const Sc__Fd *e, char *err)
+{
+	if (fcntl(holder, F_SETFL, (int)e->flags & O_NONBLOCK) < 0) {
+		snprintf(err, SC_ERR_LEN, "fd %d: %s", e->fd, strerror(errno));
+		return -1;
+	}
+	ctx->lent = true;
+	return holder;
+}
+
+int fd_restore_owned(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+{
+	int fd;
+
+	ctx->lent = false;
+	fd = fd_restore_kind(e->kind)->restore(ctx, e, err);
+	if (fd < 0 || !ctx->lent)
+		return fd;
+	ctx->lent = false;
+	fd = fcntl(fd, F_DUPFD_CLOEXEC, ctx->scratch_min);
+	if (fd < 0)
+		snprintf(err, SC_ERR_LEN, "fd %d: copy of a description: %s", e->fd,
+			 strerror(errno));
+	return fd;
 }

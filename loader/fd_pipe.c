@@ -12,47 +12,6 @@
 
 #include "fd_restore.h"
 
-int fd_scratch_dup(struct fd_restore_ctx *ctx, int fd, const Sc__Fd *e, char *err)
-{
-	int copy = fcntl(fd, F_DUPFD_CLOEXEC, ctx->scratch_min);
-
-	/* Status flags belong to the end (one open file description): every
-	 * descriptor of it had the same, as before. */
-	if (copy < 0 || fcntl(copy, F_SETFL, (int)e->flags & O_NONBLOCK) < 0) {
-		snprintf(err, SC_ERR_LEN, "fd %d: %s", e->fd, strerror(errno));
-		if (copy >= 0)
-			close(copy);
-		return -1;
-	}
-	return copy;
-}
-
-int fd_lend(struct fd_restore_ctx *ctx, int holder, const Sc__Fd *e, char *err)
-{
-	if (fcntl(holder, F_SETFL, (int)e->flags & O_NONBLOCK) < 0) {
-		snprintf(err, SC_ERR_LEN, "fd %d: %s", e->fd, strerror(errno));
-		return -1;
-	}
-	ctx->lent = true;
-	return holder;
-}
-
-int fd_restore_owned(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
-{
-	int fd;
-
-	ctx->lent = false;
-	fd = fd_restore_kind(e->kind)->restore(ctx, e, err);
-	if (fd < 0 || !ctx->lent)
-		return fd;
-	ctx->lent = false;
-	fd = fcntl(fd, F_DUPFD_CLOEXEC, ctx->scratch_min);
-	if (fd < 0)
-		snprintf(err, SC_ERR_LEN, "fd %d: copy of a description: %s", e->fd,
-			 strerror(errno));
-	return fd;
-}
-
 static const Sc__Pipe *saved_pipe(const Sc__Fds *fds, uint64_t id)
 {
 	for (size_t i = 0; i < fds->n_pipes; i++)
@@ -82,45 +41,51 @@ static struct fd_restore_pipe *add_pipe(struct fd_restore_ctx *ctx, uint64_t id)
 	return p;
 }
 
+/* What a new pipe holds before F_SETPIPE_SZ: 16 pages. Asking for it (or
+ * less) cannot fail for want of pipe-user-pages-soft; more can. */
+#define PIPE_DEFAULT_SIZE 65536
+
+int fd_pipe_make(const Sc__Pipe *sp, int scratch_min, int ends[2], char *err)
+{
+	int made[2];
+
+	ends[0] = ends[1] = -1;
+	if (pipe2(made, O_CLOEXEC))
+		goto fail;
+	for (int i = 0; i < 2; i++) {
+		ends[i] = fcntl(made[i], F_DUPFD_CLOEXEC, scratch_min);
+		close(made[i]);
+	}
+	if (ends[0] < 0 || ends[1] < 0 ||
+	    (fcntl(ends[1], F_SETPIPE_SZ, sp->size) < 0 && sp->size > PIPE_DEFAULT_SIZE) ||
+	    (sp->has_data && sp->data.len &&
+	     write(ends[1], sp->data.data, sp->data.len) != (ssize_t)sp->data.len))
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, SC_ERR_LEN, "pipe:[%llu] of %u bytes: %s", (unsigned long long)sp->id,
+		 sp->size, strerror(errno));
+	for (int i = 0; i < 2; i++)
+		if (ends[i] >= 0)
+			close(ends[i]);
+	return -1;
+}
+
 static struct fd_restore_pipe *make_pipe(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
-	const Sc__Pipe *sp = saved_pipe(ctx->fds, e->pipe_id);
 	struct fd_restore_pipe *p;
-	int ends[2];
 
 	/* Newest first: a pipe's two ends are mostly neighbours. */
 	for (size_t i = ctx->npipes; i-- > 0;)
 		if (ctx->pipes[i].id == e->pipe_id)
 			return &ctx->pipes[i];
-	if (pipe2(ends, O_CLOEXEC)) {
-		snprintf(err, SC_ERR_LEN, "fd %d: pipe: %s", e->fd, strerror(errno));
-		return NULL;
-	}
 	if (!(p = add_pipe(ctx, e->pipe_id))) {
 		snprintf(err, SC_ERR_LEN, "fd %d: pipe: out of memory", e->fd);
-		close(ends[0]);
-		close(ends[1]);
 		return NULL;
 	}
-	for (int i = 0; i < 2; i++) {
-		p->ends[i] = fcntl(ends[i], F_DUPFD_CLOEXEC, ctx->scratch_min);
-		close(ends[i]);
-	}
-	if (p->ends[0] < 0 || p->ends[1] < 0) {
-		snprintf(err, SC_ERR_LEN, "fd %d: pipe: %s", e->fd, strerror(errno));
-		return NULL;
-	}
-	if (fcntl(p->ends[1], F_SETPIPE_SZ, sp->size) < 0 && sp->size > 65536) {
-		snprintf(err, SC_ERR_LEN, "fd %d: pipe of %u bytes: %s", e->fd, sp->size,
-			 strerror(errno));
-		return NULL;
-	}
-	if (sp->has_data && sp->data.len &&
-	    write(p->ends[1], sp->data.data, sp->data.len) != (ssize_t)sp->data.len) {
-		snprintf(err, SC_ERR_LEN, "fd %d: refilling the pipe: %s", e->fd, strerror(errno));
-		return NULL;
-	}
-	return p;
+	return fd_pipe_make(saved_pipe(ctx->fds, e->pipe_id), ctx->scratch_min, p->ends, err)
+		       ? NULL
+		       : p;
 }
 
 int fd_pipe_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)

@@ -177,8 +177,7 @@ static bool is_state(const Sc__Fd *e, Sc__UnixSocket__State st)
 	return e->unix_sock->state == st;
 }
 
-/* Both ends unnamed: a socketpair (or one whose other end is gone). */
-static bool is_pair(const Sc__Fd *e)
+bool fd_unix_is_pair(const Sc__Fd *e)
 {
 	const Sc__UnixSocket *u = e->unix_sock;
 
@@ -199,7 +198,7 @@ static int make_pair(struct fd_restore_ctx *ctx, struct fd_restore_unix *s, char
 	struct fd_restore_unix *peer = s->e->peer_ino ? find(ctx, s->e->peer_ino) : NULL;
 	int sv[2];
 
-	if (s->e->peer_ino && (!peer || !is_pair(peer->e) || peer->e->sock_type != s->e->sock_type)) {
+	if (s->e->peer_ino && (!peer || !fd_unix_is_pair(peer->e) || peer->e->sock_type != s->e->sock_type)) {
 		snprintf(err, SC_ERR_LEN, "fd %d: the other end of its socketpair is missing", s->e->fd);
 		return -1;
 	}
@@ -450,7 +449,7 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 
 		if (s->fd >= 0 || u->accepted || is_orphan(s->e))
 			continue;
-		if (is_pair(s->e)) {
+		if (fd_unix_is_pair(s->e)) {
 			if (make_pair(ctx, s, err))
 				return -1;
 			continue;
@@ -477,7 +476,7 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 	for (size_t i = 0; i < n; i++) {
 		struct fd_restore_unix *s = &ctx->unix_socks[i];
 
-		if (s->e->sock_type != SOCK_DGRAM && !s->pending && !is_pair(s->e) &&
+		if (s->e->sock_type != SOCK_DGRAM && !s->pending && !fd_unix_is_pair(s->e) &&
 		    is_state(s->e, SC__UNIX_SOCKET__STATE__CONNECTED) && !s->e->unix_sock->accepted &&
 		    reconnect(ctx, s, err))
 			return -1;

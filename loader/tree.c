@@ -192,34 +192,24 @@ int tree_make_shared(struct restore_ctx *ctx, char *err)
 
 		for (size_t k = 0; k < fds->n_pipes; k++) {
 			const Sc__Pipe *sp = pipe_with_bytes(img, fds->pipes[k]);
-			struct fd_restore_pipe *p, *more;
+			struct fd_restore_pipe *more;
 			bool known = false;
-			int ends[2];
 
 			for (size_t j = 0; j < ctx->nshared; j++)
 				known |= ctx->shared[j].id == sp->id;
 			if (known || pipe_holders(img, sp->id) < 2)
 				continue;
 			more = realloc(ctx->shared, (ctx->nshared + 1) * sizeof(*more));
-			if (!more || pipe2(ends, O_CLOEXEC)) {
-				snprintf(err, SC_ERR_LEN, "pipe:[%llu]: %s",
-					 (unsigned long long)sp->id,
-					 more ? strerror(errno) : "out of memory");
+			if (!more) {
+				snprintf(err, SC_ERR_LEN, "pipe:[%llu]: out of memory",
+					 (unsigned long long)sp->id);
 				return -1;
 			}
 			ctx->shared = more;
-			p = &ctx->shared[ctx->nshared++];
-			p->id = sp->id;
-			p->ends[0] = ends[0];
-			p->ends[1] = ends[1];
-			if ((fcntl(ends[1], F_SETPIPE_SZ, sp->size) < 0 && sp->size > 65536) ||
-			    (sp->has_data && sp->data.len &&
-			     write(ends[1], sp->data.data, sp->data.len) !=
-				     (ssize_t)sp->data.len)) {
-				snprintf(err, SC_ERR_LEN, "pipe:[%llu] between processes: %s",
-					 (unsigned long long)sp->id, strerror(errno));
+			more[ctx->nshared].id = sp->id;
+			if (fd_pipe_make(sp, 0, more[ctx->nshared].ends, err))
 				return -1;
-			}
+			ctx->nshared++;
 		}
 	}
 	return 0;
@@ -246,11 +236,12 @@ static int add_desc(struct restore_ctx *ctx, int pid, int fd, int *holder)
 	return 0;
 }
 
+/* A socketpair half whose other half is in the image (perhaps in
+ * another process): the pair is made by crload. */
 static bool is_pair_half(const Sc__Fd *f)
 {
 	return f->kind == SC__FD_KIND__UNIX && !f->has_dup_of && f->peer_ino &&
-	       f->unix_sock->state == SC__UNIX_SOCKET__STATE__CONNECTED &&
-	       !f->unix_sock->has_name && !f->unix_sock->has_peer_name;
+	       fd_unix_is_pair(f);
 }
 
 /* Every socketpair half of the image, by inode, process and descriptor:
