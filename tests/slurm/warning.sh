@@ -9,13 +9,14 @@ set -u
 suite=warning
 . "$(dirname "$0")/jobs.sh"
 
-# Slurm looks at time limits about every 30 s and may send the --signal
-# warning that much early (doc/batch.md): with the shortest limit, one
-# minute, and a lead of 50 s, each run was warned at the first look, 0 to
-# 30 s into it (27 to 30 s here), and 30 s or more before its end.
-LEAD=50
+# Slurm looks at time limits every 30 s and sends the --signal warning at
+# the first look that finds the job within LEAD + 30 s of its end
+# (doc/batch.md). With the shortest limit, one minute, a lead of 20 s
+# warns each run 10 to 40 s into it; a lead of 30 s or more is due from
+# the start, and a job started as the controller looked was never warned.
+LEAD=20
 # The programs run longer than the limit, about 65 s without a stop: a
-# job takes three runs or four.
+# job takes three to five runs.
 C_JOB=(650 c.res 100)
 PY_JOB=(130 py.res 500)
 # The others are warned at once; theirs are shorter.
