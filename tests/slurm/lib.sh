@@ -14,6 +14,8 @@ SLURM_WAIT=${SLURM_WAIT:-120}
 # is DOWN (SlurmdTimeout; the controller looks about every third of it).
 SLURM_KILL_WAIT=${SLURM_KILL_WAIT:-5}
 SLURM_SLURMD_TIMEOUT=${SLURM_SLURMD_TIMEOUT:-10}
+# Seconds between a job's requeue and its next start (slurm_requeue_now).
+SLURM_CRED_GAP=2
 SLURM_NODE=localhost
 SLURM_DIR=
 SLURM_MUNGED_PID=
@@ -133,15 +135,19 @@ slurm_end_pid() {
 	slurm_poll 10 eval "! slurm_alive $1"
 }
 
+# slurm_cancel_all: cancels every job and waits until they are gone.
+slurm_cancel_all() {
+	scancel --full --quiet --user=root 2>/dev/null
+	slurm_poll 30 eval '[ -z "$(squeue -h -o %i 2>/dev/null)" ]' && return 0
+	slurm_log "jobs left after scancel: $(squeue -h -o '%i %T' 2>/dev/null | tr '\n' ' ')"
+	return 1
+}
+
 # slurm_stop: cancels every job and waits for them to end, then stops
 # slurmd, slurmctld and munged. Safe to call twice.
 slurm_stop() {
 	[ -n "$SLURM_DIR" ] || return 0
-	if slurm_alive "$(slurm_pid slurmctld)"; then
-		scancel --full --quiet --user=root 2>/dev/null
-		slurm_poll 30 eval '[ -z "$(squeue -h -o %i 2>/dev/null)" ]' ||
-			slurm_log "jobs left at stop: $(squeue -h -o '%i %T' 2>/dev/null | tr '\n' ' ')"
-	fi
+	slurm_alive "$(slurm_pid slurmctld)" && slurm_cancel_all
 	slurm_end_pid "$(slurm_pid slurmd)"
 	slurm_end_pid "$(slurm_pid slurmctld)"
 	slurm_end_pid "$SLURM_MUNGED_PID"
@@ -192,9 +198,13 @@ slurm_in_state() {
 # may start again (Reason=BeginTime); this makes it start at once. It waits
 # for the job to be back in the queue, then moves its start time to now until
 # it has left the queue: the controller may set the delay after our update
-# (seen after a node failure).
+# (seen after a node failure). Not at once, though: slurmd refuses a job
+# credential made in the second its previous one was revoked, or before
+# (whole seconds), and the job FAILS ("Job credential revoked"); the delay
+# of two minutes is Slurm's guard against that.
 slurm_requeue_now() {
 	slurm_wait_state "$1" PENDING || return 1
+	sleep "$SLURM_CRED_GAP"
 	slurm_poll "$SLURM_WAIT" slurm_start_now "$1" || {
 		slurm_log "job $1 still pending after ${SLURM_WAIT}s: $(slurm_job_field "$1" Reason)"
 		return 1
@@ -230,7 +240,11 @@ slurm_node_fail() {
 		kill -STOP "$stepd" $victims 2>/dev/null
 		stopped=$victims
 	done
-	kill -KILL "$stepd" $victims "$(slurm_pid slurmd)" 2>/dev/null
+	# Children before their parents: a stopped process whose parent is
+	# gone first may be left in an orphaned process group, which the
+	# kernel sends SIGHUP and SIGCONT, and run its handler before its own
+	# SIGKILL (batchjob said "saw signal 1" on a loaded machine).
+	kill -KILL $victims "$stepd" "$(slurm_pid slurmd)" 2>/dev/null
 	slurm_poll "$SLURM_WAIT" slurm_requeued "$job" "$restarts" || {
 		slurm_log "job $job not requeued after the node failed:" \
 			"$(slurm_job_field "$job" JobState) $(slurm_job_field "$job" Reason)"
@@ -246,18 +260,22 @@ slurm_requeued() {
 	slurm_in_state "$1" PENDING && [ "$(slurm_job_field "$1" Restarts)" -gt "$2" ]
 }
 
-# The pids of PID's descendants, from the parent pids in /proc/*/stat (the
-# command name, in parentheses, may hold spaces: fields are counted after it).
+# The pids of PID's descendants, the deepest first, from the parent pids in
+# /proc/*/stat (the command name, in parentheses, may hold spaces: fields
+# are counted after it).
 slurm_descendants() {
 	cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
 		{ sub(/ \(.*\) /, " "); parent[$1] = $3 }
 		END {
-			found[root] = 1
+			depth[root] = 0
 			do {
 				more = 0
 				for (p in parent)
-					if ((parent[p] in found) && !(p in found)) { found[p] = 1; more = 1 }
+					if ((parent[p] in depth) && !(p in depth)) {
+						depth[p] = depth[parent[p]] + 1
+						more = 1
+					}
 			} while (more)
-			for (p in found) if (p != root) print p
-		}' | sort -n
+			for (p in depth) if (p != root) print depth[p], p
+		}' | sort -k1,1nr -k2,2n | cut -d' ' -f2
 }
