@@ -224,12 +224,16 @@ static void record_run(const struct crrun *r, const char *event, pid_t pid)
 }
 
 /* In the child: the batch signals stay blocked across exec until the
- * runtime ignores them (and the trigger until it can take it). */
+ * runtime ignores them (and the trigger until it can take it). SIGCONT is
+ * one of them, though no warning: Slurm sends it to every process of a
+ * job before SIGTERM. Blocked or ignored, it still resumes a stopped
+ * process. */
 static void child_signals(const struct crrun *r)
 {
 	sigset_t set;
 
 	batch_signals(r, &set);
+	sigaddset(&set, SIGCONT);
 	sigaddset(&set, r->trigger_sig);
 	sigprocmask(SIG_SETMASK, &set, NULL);
 }
@@ -240,7 +244,7 @@ static int setup_env(const struct crrun *r, const char *lib)
 	char preload[PATH_MAX * 2], sigs[64];
 
 	snprintf(preload, sizeof(preload), "%s%s%s", lib, old && *old ? " " : "", old ? old : "");
-	snprintf(sigs, sizeof(sigs), "%d,%d,%d", r->warn_sig, SIGTERM, SIGINT);
+	snprintf(sigs, sizeof(sigs), "%d,%d,%d,%d", r->warn_sig, SIGTERM, SIGINT, SIGCONT);
 	return setenv("LD_PRELOAD", preload, 1) || setenv("SELFCKPT_DIR", r->dir, 1) ||
 	       setenv(SELFCKPT_BATCH_SIGNALS_ENV, sigs, 1);
 }

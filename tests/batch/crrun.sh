@@ -95,10 +95,12 @@ t_twice() {
 }
 
 # Pre-emption and scancel, PBS's walltime, LSF's bkill: SIGTERM (or
-# SIGINT) to every process of the job at once.
+# SIGINT) to every process of the job at once, after SIGCONT as Slurm
+# sends it.
 sigterm_all() {
 	job job -- "${PROG[@]}"
 	at 5 || return 1
+	kill -CONT $CR $(descendants $CR)
 	kill -"$1" $CR $(descendants $CR)
 	ended 75 || return 1
 	job_fg job -- "${PROG[@]}" || { say "resumed job failed"; return 1; }

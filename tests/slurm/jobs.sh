@@ -108,11 +108,11 @@ same_file() {
 }
 
 # unseen FILE: batchjob, whose stdout is $W/FILE, saw none of the batch
-# system's signals. It may see SIGCONT: Slurm sends it to every process of
-# a job it ends or requeues, before SIGTERM (doc/batch.md).
+# system's signals, SIGCONT included: Slurm sends it to every process of a
+# job it ends or requeues, before SIGTERM (doc/batch.md).
 unseen() {
 	local sig seen=
-	for sig in HUP INT USR1 USR2 TERM; do
+	for sig in HUP INT USR1 USR2 TERM CONT; do
 		grep -q "saw signal $(kill -l $sig)$" "$W/$1" && seen+=" SIG$sig"
 	done
 	[ -z "$seen" ] || { say "the program saw$seen"; return 1; }
