@@ -201,6 +201,22 @@ t_requeue() {
 	same_result
 }
 
+# PBS's and LSF's requeue commands, for the job crrun finds it runs in.
+requeued_by() { # ENV=ID COMMAND WANT-ARGS
+	mkdir -p "$W/bin"
+	printf '#!/bin/sh\necho "$@" >>"%s/requeued"\n' "$W" >"$W/bin/$2"
+	chmod +x "$W/bin/$2"
+	job PATH="$W/bin:$PATH" "$1" job --requeue -- "${PROG[@]}"
+	at 5 || return 1
+	kill -USR2 $CR
+	ended 75 || return 1
+	[ "$(cat "$W/requeued" 2>/dev/null)" = "$3" ] || { say "$2 not asked '$3'"; return 1; }
+	job_fg job -- "${PROG[@]}" || { say "resumed job failed"; return 1; }
+	same_result
+}
+t_requeue_pbs() { requeued_by PBS_JOBID=7.server qrerun 7.server; }
+t_requeue_lsf() { requeued_by LSB_JOBID=9 brequeue 9; }
+
 # A process tree: a shell pipeline, checkpointed and restored whole.
 t_tree() {
 	local cmd=(sh -c '"$0" "$@" | cat >piped' "${PROG[@]}")
@@ -277,4 +293,4 @@ t_history() {
 }
 
 run_cases finish warning twice term int output_truncated output_appended node_failure \
-	fallback none_verifies requeue tree python errors killed history
+	fallback none_verifies requeue requeue_pbs requeue_lsf tree python errors killed history
