@@ -271,7 +271,8 @@ static int preflight(struct sc_image *img, const struct crload_opts *opts, struc
 		 * only, or not at all, is never restored (doc/xsave.md). */
 		if (sc_xstate_check_core(sc_xstate_this_cpu(), p->core, err, SC_ERR_LEN) ||
 		    sc_check_vdso(p->mm, err) ||
-		    fd_path_preflight(p->fds, &opts->inherits, opts->allow_changed_files, cuts, err) ||
+		    fd_path_preflight(p->fds, &opts->inherits, opts->allow_changed_files, cuts,
+				      err) ||
 		    fd_inet_preflight(p->fds, opts->tcp_established, err))
 			return -1;
 		/* The restorer makes each timer under its id, which takes a
@@ -411,7 +412,28 @@ static void usage(FILE *f)
 		"  -v, --verbose           say how the process is restored\n");
 }
 
-int main(int argc, char **argv)
+/* One restore, carried from phase to phase of main. */
+struct crload {
+	struct crload_opts opts;
+	enum sc_cpu_check cpu_check;
+	const char *image_arg; /* as given: an image or a directory of generations */
+	char image_dir[PATH_MAX]; /* the image chosen */
+	struct sc_image img;
+	struct pid_plan plan;
+	struct restore_ctx ctx;
+	struct shell_job job;
+	struct file_cuts cuts;
+	int *status_rd; /* per process: where it says how its restore went */
+	pid_t *tops; /* the processes crload forks and waits for */
+	int ntops;
+	pid_t first; /* tops[0], or the namespace's init */
+	int outer_proc; /* /proc as seen from outside new namespaces, or -1 */
+	double t0, t1; /* started, image validated (ms) */
+	char err[SC_ERR_LEN];
+};
+
+/* -1 to go on, or crload's exit status. */
+static int parse_options(int argc, char **argv, struct crload *c)
 {
 	static const struct option longopts[] = {
 		{ "restore-detached", no_argument, NULL, 'd' },
@@ -426,51 +448,42 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct crload_opts opts = { 0 };
-	enum sc_cpu_check cpu_check = SC_CPU_CHECK_FEATURES;
-	char cpu_err[SC_CPU_ERR_LEN];
-	struct sc_image img;
-	struct pid_plan plan;
-	struct restore_ctx ctx;
-	struct shell_job job;
-	struct file_cuts cuts = { 0 };
-	char err[SC_ERR_LEN], image_dir[PATH_MAX];
-	int pipefd[2], c, *status_rd, ntops = 1, outer_proc;
-	pid_t *tops;
-	long pid;
+	struct crload_opts *opts = &c->opts;
+	int o;
 
-	while ((c = getopt_long(argc, argv, "dvhFTjC:I:p:", longopts, NULL)) != -1) {
-		switch (c) {
+	c->cpu_check = SC_CPU_CHECK_FEATURES;
+	while ((o = getopt_long(argc, argv, "dvhFTjC:I:p:", longopts, NULL)) != -1) {
+		switch (o) {
 		case 'C':
-			if (sc_cpu_check_parse(optarg, &cpu_check)) {
+			if (sc_cpu_check_parse(optarg, &c->cpu_check)) {
 				fprintf(stderr, "crload: --cpu-check=%s: features, model or none\n",
 					optarg);
 				return 2;
 			}
 			break;
 		case 'F':
-			opts.allow_changed_files = true;
+			opts->allow_changed_files = true;
 			break;
 		case 'I':
-			if (fd_inherit_add(&opts.inherits, optarg, err)) {
-				fprintf(stderr, "crload: %s\n", err);
+			if (fd_inherit_add(&opts->inherits, optarg, c->err)) {
+				fprintf(stderr, "crload: %s\n", c->err);
 				return 2;
 			}
 			break;
 		case 'p':
-			opts.pidfile = optarg;
+			opts->pidfile = optarg;
 			break;
 		case 'T':
-			opts.tcp_established = true;
+			opts->tcp_established = true;
 			break;
 		case 'j':
-			opts.shell_job = true;
+			opts->shell_job = true;
 			break;
 		case 'd':
-			opts.detached = true;
+			opts->detached = true;
 			break;
 		case 'v':
-			opts.verbose = true;
+			opts->verbose = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -487,142 +500,212 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	c->image_arg = argv[optind];
+	return -1;
+}
 
-	double t0 = now_ms();
-	if (load_image(argv[optind], &img, image_dir, err, false)) {
-		fprintf(stderr, "crload: %s: %s\n", image_dir, err);
-		return 1;
+/* Before anything is made: the image read and validated, then this
+ * machine, the files, the pids and the terminal it needs. 0, or -1 having
+ * said why. */
+static int check_image(struct crload *c)
+{
+	char cpu_err[SC_CPU_ERR_LEN];
+
+	c->t0 = now_ms();
+	if (load_image(c->image_arg, &c->img, c->image_dir, c->err, false)) {
+		fprintf(stderr, "crload: %s: %s\n", c->image_dir, c->err);
+		return -1;
 	}
-	opts.dir = image_dir;
-	if (opts.verbose)
-		fprintf(stderr, "crload: restoring %s\n", image_dir);
-	if (check_cpu(&img, cpu_check, cpu_err, sizeof(cpu_err))) {
-		fprintf(stderr, "crload: %s: %s; --cpu-check=none restores anyway\n", opts.dir,
+	c->opts.dir = c->image_dir;
+	if (c->opts.verbose)
+		fprintf(stderr, "crload: restoring %s\n", c->image_dir);
+	if (check_cpu(&c->img, c->cpu_check, cpu_err, sizeof(cpu_err))) {
+		fprintf(stderr, "crload: %s: %s; --cpu-check=none restores anyway\n", c->opts.dir,
 			cpu_err);
-		return 1;
+		return -1;
 	}
-	if (preflight(&img, &opts, &cuts, err) || plan_pids(&img, &plan, err) ||
-	    shell_job_preflight(&img, opts.shell_job, opts.detached, &job, err)) {
-		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
-		return 1;
+	if (preflight(&c->img, &c->opts, &c->cuts, c->err) ||
+	    plan_pids(&c->img, &c->plan, c->err) ||
+	    shell_job_preflight(&c->img, c->opts.shell_job, c->opts.detached, &c->job, c->err)) {
+		fprintf(stderr, "crload: %s: %s\n", c->opts.dir, c->err);
+		return -1;
 	}
-	double t1 = now_ms();
-	if (opts.verbose)
-		fprintf(stderr, "crload: image validated in %.1f ms\n", t1 - t0);
-	for (size_t i = 0; opts.verbose && i < img.nprocs; i++) {
-		const struct sc_proc_img *p = &img.procs[i];
+	c->t1 = now_ms();
+	if (!c->opts.verbose)
+		return 0;
+	fprintf(stderr, "crload: image validated in %.1f ms\n", c->t1 - c->t0);
+	for (size_t i = 0; i < c->img.nprocs; i++) {
+		const struct sc_proc_img *p = &c->img.procs[i];
 
 		describe_fds(p->fds);
 		fprintf(stderr, "crload: restoring pid %d (%zu threads) %s\n", p->pid,
 			p->core->n_threads,
-			plan.new_ns ? (plan.user_ns ? "in new user and pid namespaces"
-						    : "in a new pid namespace")
-				    : "with its own pid");
+			c->plan.new_ns ? (c->plan.user_ns ? "in new user and pid namespaces"
+							  : "in a new pid namespace")
+				       : "with its own pid");
 	}
+	return 0;
+}
 
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.img = &img;
-	ctx.inherits = &opts.inherits;
-	ctx.p = &img.procs[0];
-	ctx.status_fds = calloc(img.nprocs, sizeof(int));
-	status_rd = calloc(img.nprocs, sizeof(int));
-	tops = calloc(img.nprocs, sizeof(pid_t));
-	if (!ctx.status_fds || !status_rd || !tops) {
+/* What the processes share, made in crload before any of them exists:
+ * the status pipes, the pipes, files and memory between them. */
+static int prepare_tree(struct crload *c)
+{
+	struct restore_ctx *ctx = &c->ctx;
+	size_t n = c->img.nprocs;
+	int pipefd[2];
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->img = &c->img;
+	ctx->inherits = &c->opts.inherits;
+	ctx->p = &c->img.procs[0];
+	ctx->status_fds = calloc(n, sizeof(int));
+	c->status_rd = calloc(n, sizeof(int));
+	c->tops = calloc(n, sizeof(pid_t));
+	if (!ctx->status_fds || !c->status_rd || !c->tops) {
 		fprintf(stderr, "crload: out of memory\n");
-		return 1;
+		return -1;
 	}
-	for (size_t i = 0; i <= img.nprocs; i++) {
+	for (size_t i = 0; i <= n; i++) {
 		if (pipe2(pipefd, O_CLOEXEC)) {
-			fprintf(stderr, "crload: %s: %s\n", opts.dir, strerror(errno));
-			return 1;
+			fprintf(stderr, "crload: %s: %s\n", c->opts.dir, strerror(errno));
+			return -1;
 		}
-		if (i == img.nprocs)
+		if (i == n)
 			break; /* the last one releases the tree */
-		status_rd[i] = pipefd[0];
-		ctx.status_fds[i] = pipefd[1];
+		c->status_rd[i] = pipefd[0];
+		ctx->status_fds[i] = pipefd[1];
 	}
-	ctx.release_fd = pipefd[0];
-	ctx.release_wr = pipefd[1];
-	ctx.status_fd = ctx.status_fds[0];
-	if (tree_make_shared(&ctx, err) || shared_files_of_tree(&ctx.shared_mem, &img, err) ||
-	    tree_open_shared_descs(&ctx, err)) {
-		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
-		return 1;
+	ctx->release_fd = pipefd[0];
+	ctx->release_wr = pipefd[1];
+	ctx->status_fd = ctx->status_fds[0];
+	if (tree_make_shared(ctx, c->err) ||
+	    shared_files_of_tree(&ctx->shared_mem, &c->img, c->err) ||
+	    tree_open_shared_descs(ctx, c->err)) {
+		fprintf(stderr, "crload: %s: %s\n", c->opts.dir, c->err);
+		return -1;
 	}
 	fflush(NULL);
+	return 0;
+}
 
+/* The namespaces entered, the SysV segments made and, last, once nothing
+ * can refuse the restore, the files cut back. */
+static int enter_and_cut(struct crload *c)
+{
 	/* In new namespaces, a new IPC namespace too: the SysV segments'
 	 * keys and ids are free there, and ours to steer. */
-	plan.ipc_ns = plan.new_ns && sysv_in_image(&img);
-	outer_proc = plan.new_ns && (opts.detached || opts.pidfile)
-			     ? open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-			     : -1;
-	if (plan.new_ns && enter_namespaces(&plan, err)) {
-		fprintf(stderr, "crload: %s\n", err);
-		return 1;
+	c->plan.ipc_ns = c->plan.new_ns && sysv_in_image(&c->img);
+	c->outer_proc = c->plan.new_ns && (c->opts.detached || c->opts.pidfile)
+				? open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+				: -1;
+	if (c->plan.new_ns && enter_namespaces(&c->plan, c->err)) {
+		fprintf(stderr, "crload: %s\n", c->err);
+		return -1;
 	}
-	/* The files are cut last, once nothing can refuse the restore. */
-	if (sysv_make(&img, &ctx.sysv, err) || file_cuts_apply(&cuts, img.dir, err)) {
-		fprintf(stderr, "crload: %s: %s\n", opts.dir, err);
-		sysv_finish(&ctx.sysv, false);
-		return 1;
+	if (sysv_make(&c->img, &c->ctx.sysv, c->err) ||
+	    file_cuts_apply(&c->cuts, c->img.dir, c->err)) {
+		fprintf(stderr, "crload: %s: %s\n", c->opts.dir, c->err);
+		sysv_finish(&c->ctx.sysv, false);
+		return -1;
 	}
-	file_cuts_free(&cuts);
+	file_cuts_free(&c->cuts);
+	return 0;
+}
+
+/* The tree forked: its root with its pid (or a namespace's init that
+ * forks it), each process then forking its own children. */
+static int fork_tree(struct crload *c)
+{
+	long pid;
+
 	stop_at("fork");
-	if (plan.new_ns) {
+	c->ntops = 1;
+	if (c->plan.new_ns) {
 		pid = fork();
 		if (pid == 0)
-			ns_init(&ctx, &job, tops);
-		tops[0] = (pid_t)pid;
+			ns_init(&c->ctx, &c->job, c->tops);
+		c->tops[0] = (pid_t)pid;
 	} else {
-		err[0] = '\0';
-		ntops = tree_fork_top(&ctx, &job, tops, err);
-		pid = ntops > 0 ? tops[0] : -1;
+		c->err[0] = '\0';
+		c->ntops = tree_fork_top(&c->ctx, &c->job, c->tops, c->err);
+		pid = c->ntops > 0 ? c->tops[0] : -1;
 	}
-	if (pid < 0 || ntops < 0) {
-		fprintf(stderr, "crload: %s\n", err[0] ? err : strerror(errno));
-		sysv_finish(&ctx.sysv, false);
-		return 1;
+	if (pid < 0 || c->ntops < 0) {
+		fprintf(stderr, "crload: %s\n", c->err[0] ? c->err : strerror(errno));
+		sysv_finish(&c->ctx.sysv, false);
+		return -1;
 	}
-	close_loader_fds(&ctx);
-	install_forwarding((pid_t)pid);
-	stop_at("memory");
+	c->first = (pid_t)pid;
+	close_loader_fds(&c->ctx);
+	install_forwarding(c->first);
+	return 0;
+}
+
+/* Every process says it is restored, then the tree is let go at once;
+ * if one fails, the whole tree is killed. */
+static int release(struct crload *c)
+{
+	const struct sc_image *img = &c->img;
 	int failed = 0;
-	for (size_t i = 0; i < img.nprocs && !failed; i++)
-		if (read_status(status_rd[i], err))
-			failed = img.procs[i].pid;
+
+	stop_at("memory");
+	for (size_t i = 0; i < img->nprocs && !failed; i++)
+		if (read_status(c->status_rd[i], c->err))
+			failed = img->procs[i].pid;
 	if (!failed)
 		stop_at("barrier");
-	if (!failed && release_tree(&ctx, err))
-		failed = ctx.p->pid;
+	if (!failed && release_tree(&c->ctx, c->err))
+		failed = c->ctx.p->pid;
 	if (failed) {
-		fprintf(stderr, "crload: %s: pid %d: %s\n", opts.dir, failed, err);
+		fprintf(stderr, "crload: %s: pid %d: %s\n", c->opts.dir, failed, c->err);
 		/* In a namespace its init takes every process with it. */
-		for (size_t k = plan.new_ns ? img.nprocs : 1; k < img.nprocs; k++)
-			kill(img.procs[k].pid, SIGKILL);
-		kill((pid_t)pid, SIGKILL);
-		wait_for((pid_t)pid);
-		sysv_finish(&ctx.sysv, false);
-		return 1;
+		for (size_t k = c->plan.new_ns ? img->nprocs : 1; k < img->nprocs; k++)
+			kill(img->procs[k].pid, SIGKILL);
+		kill(c->first, SIGKILL);
+		wait_for(c->first);
+		sysv_finish(&c->ctx.sysv, false);
+		return -1;
 	}
 	/* The tree runs: crload waits for it from now on, and its generation
 	 * must not outlive newer ones for as long. */
 	release_generation();
 	/* Every process attaches its segments now: those that were removed
 	 * at the checkpoint are removed again (gone with the last detach). */
-	sysv_finish(&ctx.sysv, true);
-	if (opts.verbose)
-		fprintf(stderr, "crload: process running again after %.1f ms (%.1f ms validating)\n",
-			now_ms() - t0, t1 - t0);
-	pid_t restored = plan.new_ns && (opts.detached || opts.pidfile)
-				 ? outer_pid(outer_proc, (pid_t)pid, ctx.p->pid)
-				 : ctx.p->pid;
-	if (opts.pidfile && write_pidfile(opts.pidfile, restored))
-		fprintf(stderr, "crload: %s: %s\n", opts.pidfile, strerror(errno));
-	if (opts.detached) {
+	sysv_finish(&c->ctx.sysv, true);
+	return 0;
+}
+
+/* The tree runs: say where, then wait for it (or not, detached). */
+static int run_on(struct crload *c)
+{
+	bool outer = c->plan.new_ns && (c->opts.detached || c->opts.pidfile);
+	pid_t restored = outer ? outer_pid(c->outer_proc, c->first, c->ctx.p->pid) : c->ctx.p->pid;
+
+	if (c->opts.verbose)
+		fprintf(stderr,
+			"crload: process running again after %.1f ms (%.1f ms validating)\n",
+			now_ms() - c->t0, c->t1 - c->t0);
+	if (c->opts.pidfile && write_pidfile(c->opts.pidfile, restored))
+		fprintf(stderr, "crload: %s: %s\n", c->opts.pidfile, strerror(errno));
+	if (c->opts.detached) {
 		printf("%d\n", restored);
 		return 0;
 	}
-	return job.active ? shell_job_wait(&job, tops, (size_t)ntops, plan.new_ns)
-			  : wait_tops(tops, (size_t)ntops);
+	return c->job.active ? shell_job_wait(&c->job, c->tops, (size_t)c->ntops, c->plan.new_ns)
+			     : wait_tops(c->tops, (size_t)c->ntops);
+}
+
+int main(int argc, char **argv)
+{
+	/* Static: the image's records and plans are large for a stack. */
+	static struct crload c;
+	int status = parse_options(argc, argv, &c);
+
+	if (status >= 0)
+		return status;
+	if (check_image(&c) || prepare_tree(&c) || enter_and_cut(&c) || fork_tree(&c) ||
+	    release(&c))
+		return 1;
+	return run_on(&c);
 }
