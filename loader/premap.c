@@ -112,7 +112,8 @@ static int read_runs(int fd, struct iovec *iov, int n, uint64_t off, char *err)
 		ssize_t r = preadv(fd, iov, n, (off_t)off);
 
 		if (r <= 0) {
-			snprintf(err, SC_ERR_LEN, "reading pages: %s", r ? strerror(errno) : "short file");
+			snprintf(err, SC_ERR_LEN, "reading pages: %s",
+				 r ? strerror(errno) : "short file");
 			return -1;
 		}
 		off += (uint64_t)r;
@@ -132,7 +133,7 @@ static int read_runs(int fd, struct iovec *iov, int n, uint64_t off, char *err)
 struct filler {
 	int fd;
 	uint64_t file_off; /* offset of the next entry's data */
-	size_t next;	   /* next pagemap entry */
+	size_t next; /* next pagemap entry */
 	const Sc__Pagemap *pm;
 };
 
@@ -208,8 +209,13 @@ static void *fill_part(void *arg)
 static int fill_vma(struct filler *fl, const Sc__Vma *v, uint64_t temp, char *err)
 {
 	static char helper_stack[256 << 10] __attribute__((aligned(4096)));
-	struct fill_part whole = { .fd = fl->fd, .pm = fl->pm, .v = v, .first = fl->next,
-				   .end = fl->next, .off = fl->file_off, .temp = temp };
+	struct fill_part whole = { .fd = fl->fd,
+				   .pm = fl->pm,
+				   .v = v,
+				   .first = fl->next,
+				   .end = fl->next,
+				   .off = fl->file_off,
+				   .temp = temp };
 	struct fill_part second;
 	pthread_attr_t attr;
 	pthread_t helper;
@@ -371,8 +377,8 @@ static int premap_vma(struct premap *pm, const Sc__Vma *v, uint64_t temp, char *
 /* Region layout: code | args | arrays | xsave copies | pending signals | timers |
  * connections | groups | auxv | stacks | vdso scratch. */
 struct blob_layout {
-	uint64_t code, args, unmap, moves, vdso, threads, xsave, pending, timers, tcp, groups,
-		auxv, stacks, scratch, size;
+	uint64_t code, args, unmap, moves, vdso, threads, xsave, pending, timers, tcp, groups, auxv,
+		stacks, scratch, size;
 };
 
 static void layout_blob(struct blob_layout *b, const struct sc_proc_img *p, size_t n_unmap_max,
@@ -543,28 +549,35 @@ static void __attribute__((noreturn)) enter_blob(uint64_t entry, uint64_t args, 
 	__builtin_unreachable();
 }
 
-int premap_and_restore(struct restore_ctx *ctx, char *err)
-{
-	const Sc__Mm *mm = ctx->p->mm;
-	const Sc__ProcCore *c = ctx->p->core;
-	struct ranges busy = { 0 }, keep = { 0 };
+/* One process's restore, from its premapped copies to the restorer's
+ * arguments, phase by phase (premap_and_restore). */
+struct restore_plan {
+	struct restore_ctx *ctx;
+	struct ranges busy; /* crload's mappings, the image's, then ours */
+	struct ranges keep; /* what the restorer must not unmap */
 	struct sc_vdso_layout vd;
-	struct premap pm = { .p = ctx->p,
-			     .fl = { .fd = ctx->pages_fd, .pm = ctx->p->pm },
-			     .shared = ctx->shared_mem };
+	struct premap pm;
+	struct rst_move *moves; /* each premapped copy to its place */
+	size_t n_moves;
 	struct blob_layout bl;
-	uint64_t total = 0, base, cursor, blob, vdso_span;
-	struct rst_move *moves;
+	uint64_t blob; /* where the restorer runs */
+	uint64_t vdso_span; /* crload's vDSO family, vvar to vdso */
+	uint64_t tail; /* the image's restore tail page, or 0 */
+	const char *no_tail; /* SELFCKPT_TEST_NO_TAIL */
+	struct sc_gadgets g;
 	struct rst_args *a;
-	size_t n_moves = 0;
-	/* Test aid (doc/restore.md): restore as if the image had no tail;
-	 * "page": as if the process had no gadgets either. */
-	const char *no_tail = getenv("SELFCKPT_TEST_NO_TAIL");
-	uint64_t tail = no_tail ? 0 : c->restore_tail;
-	struct sc_gadgets g = { 0 };
-	bool seek = !tail && !(no_tail && !strcmp(no_tail, "page"));
+};
 
-	if (sc_own_maps(&vd, add_busy, &busy)) {
+/* Every VMA but the vDSO's mapped and filled at a temporary address in
+ * one reservation, and the moves that put each in place. */
+static int premap_all(struct restore_plan *rp, char *err)
+{
+	const Sc__Mm *mm = rp->ctx->p->mm;
+	/* "page": as if the process had no gadgets either (doc/restore.md). */
+	bool seek = !rp->tail && !(rp->no_tail && !strcmp(rp->no_tail, "page"));
+	uint64_t total = 0, base, cursor;
+
+	if (sc_own_maps(&rp->vd, add_busy, &rp->busy)) {
 		snprintf(err, SC_ERR_LEN, "/proc/self/maps: %s", strerror(errno));
 		return -1;
 	}
@@ -572,20 +585,24 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 		const Sc__Vma *v = mm->vmas[i];
 		uint64_t len = v->end - v->start;
 
-		if (ranges_add(&busy, v->start, v->end))
+		if (ranges_add(&rp->busy, v->start, v->end))
 			goto nomem;
 		if (!sc_is_vdso_kind(v))
 			total += len + GAP + (len >= HUGE_SIZE ? HUGE_SIZE : 0);
 	}
-	base = find_hole(&busy, total);
+	base = find_hole(&rp->busy, total);
 	if (!base || mmap((void *)base, total, PROT_NONE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1,
 			  0) == MAP_FAILED) {
-		snprintf(err, SC_ERR_LEN, "no room to premap %llu bytes", (unsigned long long)total);
+		snprintf(err, SC_ERR_LEN, "no room to premap %llu bytes",
+			 (unsigned long long)total);
 		return -1;
 	}
-	moves = calloc(mm->n_vmas, sizeof(*moves));
-	if (!moves)
+	/* The blob's hole must avoid the whole reservation. */
+	if (ranges_add(&rp->busy, base, base + total))
+		goto nomem;
+	rp->moves = calloc(mm->n_vmas, sizeof(*rp->moves));
+	if (!rp->moves)
 		goto nomem;
 
 	cursor = base;
@@ -599,93 +616,110 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 		 * huge pages survive the move. */
 		if (len >= HUGE_SIZE)
 			temp += (v->start - temp) & (HUGE_SIZE - 1);
-		if (premap_vma(&pm, v, temp, err))
+		if (premap_vma(&rp->pm, v, temp, err))
 			return -1;
 		if (seek && gadget_source(v))
-			seek = !sc_find_gadgets((void *)temp, len, v->start, &g);
-		moves[n_moves++] = (struct rst_move){ temp, v->start, len };
-		if (ranges_add(&keep, temp, temp + len))
+			seek = !sc_find_gadgets((void *)temp, len, v->start, &rp->g);
+		rp->moves[rp->n_moves++] = (struct rst_move){ temp, v->start, len };
+		if (ranges_add(&rp->keep, temp, temp + len))
 			goto nomem;
 		cursor = temp + len + GAP;
 	}
 	/* The mappings hold their files now. */
-	shared_files_release(&pm.shared);
+	shared_files_release(&rp->pm.shared);
 	/* The reservation's unused parts are not kept: the restorer's unmap
 	 * pass removes them with everything else of crload. */
+	return 0;
+nomem:
+	snprintf(err, SC_ERR_LEN, "out of memory");
+	return -1;
+}
 
-	vdso_span = vd.part[2].end - (vd.part[0].start ? vd.part[0].start : vd.part[2].start);
-	size_t n_unmap_max = keep.n + 8;
-	layout_blob(&bl, ctx->p, n_unmap_max, n_moves, vdso_span);
+/* The restorer copied into a hole of its own, with room for its
+ * arguments and a parking place for the vDSO family on its way. */
+static int place_restorer(struct restore_plan *rp, char *err)
+{
+	struct sc_vdso_layout *vd = &rp->vd;
+	uint64_t blob;
 
-	/* The blob's hole must avoid the premapped copies too. */
-	for (size_t i = 0; i < keep.n; i++)
-		if (ranges_add(&busy, keep.r[i].start, keep.r[i].end))
-			goto nomem;
-	if (ranges_add(&busy, base, base + total))
-		goto nomem;
-	if (!tail && !(g.syscall_ret && g.sigreturn) && map_tail_page(ctx, &busy, &keep, &g, err))
+	rp->vdso_span =
+		vd->part[2].end - (vd->part[0].start ? vd->part[0].start : vd->part[2].start);
+	layout_blob(&rp->bl, rp->ctx->p, rp->keep.n + 8, rp->n_moves, rp->vdso_span);
+	for (size_t i = 0; i < rp->keep.n; i++)
+		if (ranges_add(&rp->busy, rp->keep.r[i].start, rp->keep.r[i].end)) {
+			snprintf(err, SC_ERR_LEN, "out of memory");
+			return -1;
+		}
+	if (!rp->tail && !(rp->g.syscall_ret && rp->g.sigreturn) &&
+	    map_tail_page(rp->ctx, &rp->busy, &rp->keep, &rp->g, err))
 		return -1;
-	blob = find_hole(&busy, bl.size);
-	if (!blob || mmap((void *)blob, bl.size, PROT_READ | PROT_WRITE,
+	blob = find_hole(&rp->busy, rp->bl.size);
+	if (!blob || mmap((void *)blob, rp->bl.size, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) == MAP_FAILED) {
 		snprintf(err, SC_ERR_LEN, "no room for the restorer (%llu bytes at %#llx): %s",
-			 (unsigned long long)bl.size, (unsigned long long)blob, strerror(errno));
+			 (unsigned long long)rp->bl.size, (unsigned long long)blob,
+			 strerror(errno));
 		return -1;
 	}
 	memcpy((void *)blob, restorer_blob, (size_t)(restorer_blob_end - restorer_blob));
-	if (mprotect((void *)blob, bl.args, PROT_READ | PROT_EXEC)) {
+	if (mprotect((void *)blob, rp->bl.args, PROT_READ | PROT_EXEC)) {
 		snprintf(err, SC_ERR_LEN, "mprotect restorer: %s", strerror(errno));
 		return -1;
 	}
-	/* Parking place for the vDSO family on its way. */
-	if (mmap((void *)(blob + bl.scratch), vdso_span, PROT_NONE,
+	if (mmap((void *)(blob + rp->bl.scratch), rp->vdso_span, PROT_NONE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
 		snprintf(err, SC_ERR_LEN, "vdso scratch: %s", strerror(errno));
 		return -1;
 	}
+	rp->blob = blob;
+	rp->a = (struct rst_args *)(blob + rp->bl.args);
+	memset(rp->a, 0, sizeof(*rp->a));
+	return 0;
+}
 
-	a = (struct rst_args *)(blob + bl.args);
-	memset(a, 0, sizeof(*a));
-	a->blob_start = blob;
-	a->blob_len = bl.size;
-	a->status_fd = ctx->status_fd;
-	a->restore_tail = tail;
-	a->gadget_syscall = g.syscall_ret;
-	a->gadget_sigreturn = g.sigreturn;
-	if (no_tail)
-		status_notice(ctx->status_fd,
-			      "test aid SELFCKPT_TEST_NO_TAIL: pid %d: restorer at %#llx-%#llx, "
-			      "leaving through %#llx and %#llx",
-			      ctx->p->pid, (unsigned long long)blob,
-			      (unsigned long long)(blob + bl.size),
-			      (unsigned long long)g.syscall_ret, (unsigned long long)g.sigreturn);
-	a->release_fd = ctx->release_fd;
+/* Where the restorer moves memory: the premapped copies, and the vDSO
+ * family from where crload has it to where the process had it. */
+static int fill_moves(struct restore_plan *rp, char *err)
+{
+	const Sc__Mm *mm = rp->ctx->p->mm;
+	struct rst_args *a = rp->a;
+	struct rst_move *vm = (struct rst_move *)(rp->blob + rp->bl.vdso);
 
-	memcpy((void *)(blob + bl.moves), moves, n_moves * sizeof(*moves));
-	a->moves = blob + bl.moves;
-	a->n_moves = (uint32_t)n_moves;
-	free(moves);
-
-	struct rst_move *vm = (struct rst_move *)(blob + bl.vdso);
+	memcpy((void *)(rp->blob + rp->bl.moves), rp->moves, rp->n_moves * sizeof(*rp->moves));
+	a->moves = rp->blob + rp->bl.moves;
+	a->n_moves = (uint32_t)rp->n_moves;
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		const Sc__Vma *v = mm->vmas[i];
+		const struct sc_range *cur;
 
 		if (!sc_is_vdso_kind(v))
 			continue;
-		const struct sc_range *cur = &vd.part[v->kind - SC__VMA_KIND__VVAR];
+		cur = &rp->vd.part[v->kind - SC__VMA_KIND__VVAR];
 		vm[a->n_vdso++] = (struct rst_move){ cur->start, v->start, cur->end - cur->start };
-		if (ranges_add(&keep, cur->start, cur->end))
-			goto nomem;
+		if (ranges_add(&rp->keep, cur->start, cur->end)) {
+			snprintf(err, SC_ERR_LEN, "out of memory");
+			return -1;
+		}
 	}
-	a->vdso = blob + bl.vdso;
-	a->vdso_scratch = blob + bl.scratch;
+	a->vdso = rp->blob + rp->bl.vdso;
+	a->vdso_scratch = rp->blob + rp->bl.scratch;
+	return 0;
+}
 
-	uint64_t xs = blob + bl.xsave, ps = blob + bl.pending;
-	struct rst_thread *th = (struct rst_thread *)(blob + bl.threads);
+/* The threads with their registers and pending signals, the process's
+ * pending signals and its POSIX timers. */
+static void fill_threads(struct restore_plan *rp)
+{
+	const Sc__ProcCore *c = rp->ctx->p->core;
+	struct rst_args *a = rp->a;
+	uint64_t blob = rp->blob, xs = blob + rp->bl.xsave, ps = blob + rp->bl.pending;
+	struct rst_thread *th = (struct rst_thread *)(blob + rp->bl.threads);
+	struct rst_timer *tm = (struct rst_timer *)(blob + rp->bl.timers);
+
 	for (size_t i = 0; i < c->n_threads; i++) {
 		const Sc__ThreadCore *tc = c->threads[i];
 
-		fill_thread(&th[i], tc, xs, blob + bl.stacks + (i + 2) * RST_STACK_SIZE);
+		fill_thread(&th[i], tc, xs, blob + rp->bl.stacks + (i + 2) * RST_STACK_SIZE);
 		xs = align_up(xs + tc->xsave.len, 64);
 		th[i].pending = ps;
 		th[i].n_pending = (uint32_t)tc->n_pending_signals;
@@ -698,12 +732,11 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 	}
 	if (c->xcomp_perm & SC_XFEATURES_DYNAMIC)
 		a->xcomp_perm = SC_XFEATURE_XTILEDATA;
-	a->threads = blob + bl.threads;
+	a->threads = blob + rp->bl.threads;
 	a->n_threads = (uint32_t)c->n_threads;
 	a->shared_pending = ps;
 	a->n_shared_pending = (uint32_t)c->n_shared_pending_signals;
 	copy_siginfos(ps, c->shared_pending_signals, c->n_shared_pending_signals);
-	struct rst_timer *tm = (struct rst_timer *)(blob + bl.timers);
 	for (size_t i = 0; i < c->n_posix_timers; i++) {
 		const Sc__PosixTimer *pt = c->posix_timers[i];
 
@@ -716,21 +749,33 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 					    .value_ns = pt->value_ns,
 					    .interval_ns = pt->interval_ns };
 	}
-	a->timers = blob + bl.timers;
+	a->timers = blob + rp->bl.timers;
 	a->n_timers = (uint32_t)c->n_posix_timers;
-	a->tcp = blob + bl.tcp;
-	a->n_tcp = (uint32_t)tcp_repair_list(ctx->p->fds, (struct rst_tcp *)(blob + bl.tcp));
-	creds_fill(&a->creds, c->creds, blob + bl.groups);
+}
 
-	memcpy((void *)(blob + bl.auxv), mm->auxv, mm->n_auxv * 8);
+/* The process's memory map fields (prctl PR_SET_MM_MAP) with its auxv,
+ * and its executable, opened for the restorer to set. */
+static void fill_mm(struct restore_plan *rp)
+{
+	const Sc__Mm *mm = rp->ctx->p->mm;
+	struct rst_args *a = rp->a;
+	uint64_t auxv = rp->blob + rp->bl.auxv;
+
+	memcpy((void *)auxv, mm->auxv, mm->n_auxv * 8);
 	a->mm_map = (struct sc_prctl_mm_map){
-		.start_code = mm->start_code, .end_code = mm->end_code,
-		.start_data = mm->start_data, .end_data = mm->end_data,
-		.start_brk = mm->start_brk, .brk = mm->brk,
+		.start_code = mm->start_code,
+		.end_code = mm->end_code,
+		.start_data = mm->start_data,
+		.end_data = mm->end_data,
+		.start_brk = mm->start_brk,
+		.brk = mm->brk,
 		.start_stack = mm->start_stack,
-		.arg_start = mm->arg_start, .arg_end = mm->arg_end,
-		.env_start = mm->env_start, .env_end = mm->env_end,
-		.auxv = blob + bl.auxv, .auxv_size = (uint32_t)(mm->n_auxv * 8),
+		.arg_start = mm->arg_start,
+		.arg_end = mm->arg_end,
+		.env_start = mm->env_start,
+		.env_end = mm->env_end,
+		.auxv = auxv,
+		.auxv_size = (uint32_t)(mm->n_auxv * 8),
 		.exe_fd = (uint32_t)-1,
 	};
 	a->exe_fd = -1;
@@ -739,28 +784,72 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 
 		if (fd >= 0) {
 			/* Above every app descriptor, like the status fd. */
-			int hi = fcntl(fd, F_DUPFD_CLOEXEC, ctx->status_fd + 1);
+			int hi = fcntl(fd, F_DUPFD_CLOEXEC, rp->ctx->status_fd + 1);
 
 			close(fd);
 			a->exe_fd = hi;
 			a->mm_map.exe_fd = (uint32_t)hi;
 		}
 	}
+}
+
+/* Everything the restorer needs, in the arguments in its blob. */
+static int fill_args(struct restore_plan *rp, char *err)
+{
+	struct restore_ctx *ctx = rp->ctx;
+	struct rst_args *a = rp->a;
+
+	a->blob_start = rp->blob;
+	a->blob_len = rp->bl.size;
+	a->status_fd = ctx->status_fd;
+	a->release_fd = ctx->release_fd;
+	a->restore_tail = rp->tail;
+	a->gadget_syscall = rp->g.syscall_ret;
+	a->gadget_sigreturn = rp->g.sigreturn;
+	if (rp->no_tail)
+		status_notice(ctx->status_fd,
+			      "test aid SELFCKPT_TEST_NO_TAIL: pid %d: restorer at %#llx-%#llx, "
+			      "leaving through %#llx and %#llx",
+			      ctx->p->pid, (unsigned long long)rp->blob,
+			      (unsigned long long)(rp->blob + rp->bl.size),
+			      (unsigned long long)rp->g.syscall_ret,
+			      (unsigned long long)rp->g.sigreturn);
+	if (fill_moves(rp, err))
+		return -1;
+	fill_threads(rp);
+	a->tcp = rp->blob + rp->bl.tcp;
+	a->n_tcp =
+		(uint32_t)tcp_repair_list(ctx->p->fds, (struct rst_tcp *)(rp->blob + rp->bl.tcp));
+	creds_fill(&a->creds, ctx->p->core->creds, rp->blob + rp->bl.groups);
+	fill_mm(rp);
+	return 0;
+}
+
+int premap_and_restore(struct restore_ctx *ctx, char *err)
+{
+	/* Test aid (doc/restore.md): restore as if the image had no tail. */
+	const char *no_tail = getenv("SELFCKPT_TEST_NO_TAIL");
+	struct restore_plan rp = { .ctx = ctx,
+				   .pm = { .p = ctx->p,
+					   .fl = { .fd = ctx->pages_fd, .pm = ctx->p->pm },
+					   .shared = ctx->shared_mem },
+				   .tail = no_tail ? 0 : ctx->p->core->restore_tail,
+				   .no_tail = no_tail };
+
+	if (premap_all(&rp, err) || place_restorer(&rp, err) || fill_args(&rp, err))
+		return -1;
+	free(rp.moves);
 	close(ctx->pages_fd);
 	/* No descriptor crload opened is closed after this point but the
 	 * exe's, in the restorer. */
 	if (fd_locks_restore(ctx->p->fds, err))
 		return -1;
-
-	if (ranges_add(&keep, blob, blob + bl.size))
-		goto nomem;
-	qsort(keep.r, keep.n, sizeof(*keep.r), cmp_range);
-	a->unmap = blob + bl.unmap;
-	a->n_unmap = (uint32_t)complement(&keep, (struct rst_range *)(blob + bl.unmap));
-
-	enter_blob(blob, (uint64_t)a, blob + bl.stacks + RST_STACK_SIZE);
-
-nomem:
-	snprintf(err, SC_ERR_LEN, "out of memory");
-	return -1;
+	if (ranges_add(&rp.keep, rp.blob, rp.blob + rp.bl.size)) {
+		snprintf(err, SC_ERR_LEN, "out of memory");
+		return -1;
+	}
+	qsort(rp.keep.r, rp.keep.n, sizeof(*rp.keep.r), cmp_range);
+	rp.a->unmap = rp.blob + rp.bl.unmap;
+	rp.a->n_unmap = (uint32_t)complement(&rp.keep, (struct rst_range *)(rp.blob + rp.bl.unmap));
+	enter_blob(rp.blob, (uint64_t)rp.a, rp.blob + rp.bl.stacks + RST_STACK_SIZE);
 }
