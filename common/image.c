@@ -23,7 +23,7 @@
 #include "image.h"
 #include "xstate.h"
 
-static int fail(char *err, const char *fmt, ...)
+int sc_err(char *err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -58,36 +58,36 @@ ProtobufCMessage *sc_img_unpack(const void *buf, size_t len, uint32_t type, char
 	ProtobufCMessage *m;
 
 	if (len < sizeof(h)) {
-		fail(err, "truncated (%zu bytes, no header)", len);
+		sc_err(err, "truncated (%zu bytes, no header)", len);
 		return NULL;
 	}
 	memcpy(&h, buf, sizeof(h));
 	if (h.magic != SC_IMG_MAGIC) {
-		fail(err, "not a selfckpt image file (bad magic)");
+		sc_err(err, "not a selfckpt image file (bad magic)");
 		return NULL;
 	}
 	if (h.version != SC_IMAGE_VERSION) {
-		fail(err, "image format version %u, this crload reads version %u", h.version,
-		     SC_IMAGE_VERSION);
+		sc_err(err, "image format version %u, this crload reads version %u", h.version,
+		       SC_IMAGE_VERSION);
 		return NULL;
 	}
 	if (h.type != type || !sc_img_descriptor(type)) {
-		fail(err, "holds record type %u where type %u belongs", h.type, type);
+		sc_err(err, "holds record type %u where type %u belongs", h.type, type);
 		return NULL;
 	}
 	if (h.len != len - sizeof(h)) {
-		fail(err, "truncated or padded: header says %u bytes, file has %zu", h.len,
-		     len - sizeof(h));
+		sc_err(err, "truncated or padded: header says %u bytes, file has %zu", h.len,
+		       len - sizeof(h));
 		return NULL;
 	}
 	if (XXH3_64bits((const char *)buf + sizeof(h), h.len) != h.xxh3) {
-		fail(err, "checksum mismatch: the file is corrupted");
+		sc_err(err, "checksum mismatch: the file is corrupted");
 		return NULL;
 	}
 	m = protobuf_c_message_unpack(sc_img_descriptor(type), NULL, h.len,
 				      (const uint8_t *)buf + sizeof(h));
 	if (!m)
-		fail(err, "cannot be decoded (malformed or missing fields)");
+		sc_err(err, "cannot be decoded (malformed or missing fields)");
 	return m;
 }
 
@@ -120,15 +120,15 @@ static int check_job(const Sc__Inventory *inv, char *err)
 
 	if (!inv->shell_job)
 		return inv->job_foreground || inv->has_job_pgid
-			       ? fail(err, "job fields on an image that is not a shell job")
+			       ? sc_err(err, "job fields on an image that is not a shell job")
 			       : 0;
 	for (size_t i = 0; i < inv->n_procs; i++) {
 		if (has_pid(inv, inv->procs[i]->sid))
-			return fail(err, "a shell job whose session leader %d is in the image",
-				    inv->procs[i]->sid);
+			return sc_err(err, "a shell job whose session leader %d is in the image",
+				      inv->procs[i]->sid);
 		is_group |= inv->has_job_pgid && inv->job_pgid > 0 && inv->procs[i]->pgid == inv->job_pgid;
 	}
-	return is_group ? 0 : fail(err, "a shell job without a process group of the image");
+	return is_group ? 0 : sc_err(err, "a shell job without a process group of the image");
 }
 
 /* Printable ASCII of at most max characters, as CPUID gives it. */
@@ -150,43 +150,43 @@ static int check_cpu(const Sc__Cpu *c, char *err)
 
 	if (!cpu_string(c->vendor, SC_CPU_VENDOR_LEN) ||
 	    (c->name && !cpu_string(c->name, SC_CPU_NAME_LEN)))
-		return fail(err, "CPU vendor or name is not what CPUID gives");
+		return sc_err(err, "CPU vendor or name is not what CPUID gives");
 	if (c->family > max_family || c->model > max_model || c->stepping > max_stepping)
-		return fail(err, "CPU family %u model %u stepping %u", c->family, c->model,
-			    c->stepping);
+		return sc_err(err, "CPU family %u model %u stepping %u", c->family, c->model,
+			      c->stepping);
 	/* x87 state is always enabled where XCR0 exists. */
 	if (c->xcr0 && !(c->xcr0 & 1))
-		return fail(err, "CPU XCR0 %#llx without x87 state", (unsigned long long)c->xcr0);
+		return sc_err(err, "CPU XCR0 %#llx without x87 state", (unsigned long long)c->xcr0);
 	return 0;
 }
 
 int sc_check_inventory(const Sc__Inventory *inv, char *err)
 {
 	if (inv->version != SC_IMAGE_VERSION)
-		return fail(err, "image version %u, expected %u", inv->version, SC_IMAGE_VERSION);
+		return sc_err(err, "image version %u, expected %u", inv->version, SC_IMAGE_VERSION);
 	if (strcmp(inv->writer, SC_WRITER_RUNTIME) && strcmp(inv->writer, SC_WRITER_CRDUMP))
-		return fail(err, "unknown writer \"%s\"", inv->writer);
+		return sc_err(err, "unknown writer \"%s\"", inv->writer);
 	if (inv->n_procs == 0)
-		return fail(err, "no process in the image");
+		return sc_err(err, "no process in the image");
 	for (size_t i = 0; i < inv->n_procs; i++) {
 		const Sc__ProcEntry *p = inv->procs[i];
 
 		if (p->pid <= 0 || p->pid >= (1 << 22) || p->ppid < 0 || p->pgid < 0 || p->sid < 0)
-			return fail(err, "process %zu has an impossible pid %d", i, p->pid);
+			return sc_err(err, "process %zu has an impossible pid %d", i, p->pid);
 		for (size_t j = 0; j < i; j++)
 			if (inv->procs[j]->pid == p->pid)
-				return fail(err, "pid %d listed twice", p->pid);
+				return sc_err(err, "pid %d listed twice", p->pid);
 		if (p->zombie && (i == 0 || !p->has_exit_status))
-			return fail(err, "zombie %d is the root or has no exit status", p->pid);
+			return sc_err(err, "zombie %d is the root or has no exit status", p->pid);
 		if (!p->zombie && p->has_exit_status)
-			return fail(err, "process %d is alive but has an exit status", p->pid);
+			return sc_err(err, "process %d is alive but has an exit status", p->pid);
 		/* Parents come before their children: crload forks in this order. */
 		bool parent_listed = sc_top_level(inv, i);
 		for (size_t j = 0; j < i && !parent_listed; j++)
 			parent_listed = inv->procs[j]->pid == p->ppid && !inv->procs[j]->zombie;
 		if (!parent_listed)
-			return fail(err, "the parent %d of process %d is not listed before it",
-				    p->ppid, p->pid);
+			return sc_err(err, "the parent %d of process %d is not listed before it",
+				      p->ppid, p->pid);
 		for (size_t k = 0; k < p->n_shared; k++) {
 			const Sc__SharedDesc *d = p->shared[k];
 			bool first_listed = false;
@@ -195,23 +195,24 @@ int sc_check_inventory(const Sc__Inventory *inv, char *err)
 				first_listed |=
 					inv->procs[j]->pid == d->same_pid && !inv->procs[j]->zombie;
 			if (p->zombie || !first_listed || d->fd < 0 || d->same_fd < 0)
-				return fail(err,
-					    "process %d shares fd %d with pid %d fd %d, "
-					    "not a process listed before it",
-					    p->pid, d->fd, d->same_pid, d->same_fd);
+				return sc_err(err,
+					      "process %d shares fd %d with pid %d fd %d, "
+					      "not a process listed before it",
+					      p->pid, d->fd, d->same_pid, d->same_fd);
 		}
 	}
 	if (check_job(inv, err))
 		return -1;
 	if ((inv->kernel && strlen(inv->kernel) > 64) || (inv->hostname && strlen(inv->hostname) > 64))
-		return fail(err, "kernel or host name longer than uname gives");
+		return sc_err(err, "kernel or host name longer than uname gives");
 	if (inv->has_trigger_signal && (inv->trigger_signal < 1 || inv->trigger_signal > 64))
-		return fail(err, "trigger signal %u", inv->trigger_signal);
+		return sc_err(err, "trigger signal %u", inv->trigger_signal);
 	if (inv->cpu && check_cpu(inv->cpu, err))
 		return -1;
 	for (size_t i = 0; i < inv->n_files; i++)
 		if (!safe_name(inv->files[i]->name))
-			return fail(err, "file name \"%s\" is not a plain name", inv->files[i]->name);
+			return sc_err(err, "file name \"%s\" is not a plain name",
+				      inv->files[i]->name);
 	return 0;
 }
 
@@ -220,15 +221,16 @@ int sc_check_inventory(const Sc__Inventory *inv, char *err)
 static int check_pending(const ProtobufCBinaryData *s, size_t n, int tid, char *err)
 {
 	if (n > SC_MAX_PENDING)
-		return fail(err, "thread %d: %zu signals pending", tid, n);
+		return sc_err(err, "thread %d: %zu signals pending", tid, n);
 	for (size_t i = 0; i < n; i++) {
 		int32_t signo;
 
 		if (s[i].len != SC_SIGINFO_SIZE)
-			return fail(err, "thread %d: a pending signal of %zu bytes", tid, s[i].len);
+			return sc_err(err, "thread %d: a pending signal of %zu bytes", tid,
+				      s[i].len);
 		memcpy(&signo, s[i].data, sizeof(signo));
 		if (signo < 1 || signo > 64 || signo == 9 || signo == 19)
-			return fail(err, "thread %d: pending signal %d", tid, signo);
+			return sc_err(err, "thread %d: pending signal %d", tid, signo);
 	}
 	return 0;
 }
@@ -238,31 +240,31 @@ static int check_pending(const ProtobufCBinaryData *s, size_t n, int tid, char *
 static int check_posix_timers(const Sc__ProcCore *c, char *err)
 {
 	if (c->n_posix_timers > SC_MAX_POSIX_TIMERS)
-		return fail(err, "%zu POSIX timers", c->n_posix_timers);
+		return sc_err(err, "%zu POSIX timers", c->n_posix_timers);
 	for (size_t i = 0; i < c->n_posix_timers; i++) {
 		const Sc__PosixTimer *t = c->posix_timers[i];
 		uint32_t how = t->notify & ~(uint32_t)SC_SIGEV_THREAD_ID;
 		bool to_thread = t->notify & SC_SIGEV_THREAD_ID, known = false;
 
 		if (t->id < 0 || !sc_timer_clock_ok(t->clock))
-			return fail(err, "POSIX timer %d: clock %d", t->id, t->clock);
+			return sc_err(err, "POSIX timer %d: clock %d", t->id, t->clock);
 		if (how > 2 || (to_thread && how != 0) || to_thread != t->has_tid)
-			return fail(err, "POSIX timer %d: notify %u", t->id, t->notify);
+			return sc_err(err, "POSIX timer %d: notify %u", t->id, t->notify);
 		if (how != 1 && (t->signo < 1 || t->signo > 64 || t->signo == SIGKILL ||
 				 t->signo == SIGSTOP))
-			return fail(err, "POSIX timer %d: signal %u", t->id, t->signo);
+			return sc_err(err, "POSIX timer %d: signal %u", t->id, t->signo);
 		for (size_t k = 0; to_thread && k < c->n_threads; k++)
 			known |= c->threads[k]->tid == t->tid;
 		if (to_thread && !known)
-			return fail(err, "POSIX timer %d: thread %d is not one of the process's",
-				    t->id, t->tid);
+			return sc_err(err, "POSIX timer %d: thread %d is not one of the process's",
+				      t->id, t->tid);
 		if (t->value_ns > SC_TIMER_MAX_NS || t->interval_ns > SC_TIMER_MAX_NS)
-			return fail(err, "POSIX timer %d: %llu ns every %llu ns", t->id,
-				    (unsigned long long)t->value_ns,
-				    (unsigned long long)t->interval_ns);
+			return sc_err(err, "POSIX timer %d: %llu ns every %llu ns", t->id,
+				      (unsigned long long)t->value_ns,
+				      (unsigned long long)t->interval_ns);
 		for (size_t j = 0; j < i; j++)
 			if (c->posix_timers[j]->id == t->id)
-				return fail(err, "POSIX timer %d listed twice", t->id);
+				return sc_err(err, "POSIX timer %d listed twice", t->id);
 	}
 	return 0;
 }
@@ -281,102 +283,105 @@ static int check_creds(const Sc__ProcCore *c, char *err)
 	if (!cr)
 		return 0;
 	if (cr->ruid != c->uid || cr->rgid != c->gid)
-		return fail(err, "credentials of uid %u gid %u, but uid %u gid %u", cr->ruid,
-			    cr->rgid, c->uid, c->gid);
+		return sc_err(err, "credentials of uid %u gid %u, but uid %u gid %u", cr->ruid,
+			      cr->rgid, c->uid, c->gid);
 	if (cr->n_groups > SC_MAX_GROUPS)
-		return fail(err, "%zu supplementary groups", cr->n_groups);
+		return sc_err(err, "%zu supplementary groups", cr->n_groups);
 	if ((cr->cap_effective & ~cr->cap_permitted) ||
 	    (cr->cap_ambient & ~(cr->cap_permitted & cr->cap_inheritable)))
-		return fail(err, "capabilities %#llx effective and %#llx ambient, beyond %#llx "
-				 "permitted and %#llx inheritable",
-			    (unsigned long long)cr->cap_effective,
-			    (unsigned long long)cr->cap_ambient,
-			    (unsigned long long)cr->cap_permitted,
-			    (unsigned long long)cr->cap_inheritable);
+		return sc_err(err,
+			      "capabilities %#llx effective and %#llx ambient, beyond %#llx "
+			      "permitted and %#llx inheritable",
+			      (unsigned long long)cr->cap_effective,
+			      (unsigned long long)cr->cap_ambient,
+			      (unsigned long long)cr->cap_permitted,
+			      (unsigned long long)cr->cap_inheritable);
 	if (cr->securebits & ~SC_SECUREBITS_ALL)
-		return fail(err, "securebits %#x", cr->securebits);
+		return sc_err(err, "securebits %#x", cr->securebits);
 	if (cr->dumpable > SC_SUID_DUMP_ROOT)
-		return fail(err, "dumpable %u", cr->dumpable);
+		return sc_err(err, "dumpable %u", cr->dumpable);
 	return 0;
 }
 
 int sc_check_core(const Sc__ProcCore *c, int pid, char *err)
 {
 	if (c->pid != pid)
-		return fail(err, "belongs to pid %d, not %d", c->pid, pid);
+		return sc_err(err, "belongs to pid %d, not %d", c->pid, pid);
 	if (c->n_threads == 0 || c->n_threads > 32768)
-		return fail(err, "%zu threads", c->n_threads);
+		return sc_err(err, "%zu threads", c->n_threads);
 	if (c->threads[0]->tid != pid)
-		return fail(err, "first thread is %d, not the main thread %d", c->threads[0]->tid, pid);
+		return sc_err(err, "first thread is %d, not the main thread %d", c->threads[0]->tid,
+			      pid);
 	if (c->has_tpgid && (c->tpgid < -1 || c->tpgid >= (1 << 22)))
-		return fail(err, "impossible terminal foreground group %d", c->tpgid);
+		return sc_err(err, "impossible terminal foreground group %d", c->tpgid);
 	if (c->xcomp_perm & ~SC_XFEATURES_DYNAMIC)
-		return fail(err, "xcomp_perm %#llx names components other than AMX tile data",
-			    (unsigned long long)c->xcomp_perm);
+		return sc_err(err, "xcomp_perm %#llx names components other than AMX tile data",
+			      (unsigned long long)c->xcomp_perm);
 	for (size_t i = 0; i < c->n_threads; i++) {
 		const Sc__ThreadCore *t = c->threads[i];
 		struct sc_fpx_sw_bytes sw;
 
 		if (t->tid <= 0 || t->tid >= (1 << 22))
-			return fail(err, "thread %zu has an impossible tid %d", i, t->tid);
+			return sc_err(err, "thread %zu has an impossible tid %d", i, t->tid);
 		for (size_t j = 0; j < i; j++)
 			if (c->threads[j]->tid == t->tid)
-				return fail(err, "tid %d listed twice", t->tid);
+				return sc_err(err, "tid %d listed twice", t->tid);
 		if (t->xsave.len < 512 || t->xsave.len > SC_XSAVE_MAX)
-			return fail(err, "thread %d: XSAVE area of %zu bytes", t->tid, t->xsave.len);
+			return sc_err(err, "thread %d: XSAVE area of %zu bytes", t->tid,
+				      t->xsave.len);
 		if (t->xsave.len > 512) {
 			uint64_t xstate_bv;
 
 			/* Legacy area plus the 64-byte XSAVE header at least. */
 			if (t->xsave.len < 576)
-				return fail(err, "thread %d: XSAVE area of %zu bytes", t->tid,
-					    t->xsave.len);
+				return sc_err(err, "thread %d: XSAVE area of %zu bytes", t->tid,
+					      t->xsave.len);
 			memcpy(&sw, t->xsave.data + SC_FPX_SW_OFFSET, sizeof(sw));
 			memcpy(&xstate_bv, t->xsave.data + 512, sizeof(xstate_bv));
 			if (sw.magic1 != SC_FP_XSTATE_MAGIC1 || sw.xstate_size != t->xsave.len ||
 			    sw.extended_size != t->xsave.len + SC_FP_XSTATE_MAGIC2_SIZE ||
 			    sw.xfeatures != t->xfeatures || (xstate_bv & ~t->xfeatures))
-				return fail(err, "thread %d: XSAVE area header is inconsistent",
-					    t->tid);
+				return sc_err(err, "thread %d: XSAVE area header is inconsistent",
+					      t->tid);
 		}
 		if (t->regs->rip >= SC_TASK_SIZE || t->regs->rsp >= SC_TASK_SIZE ||
 		    t->regs->rsp < 4096)
-			return fail(err, "thread %d: rip/rsp outside user space", t->tid);
+			return sc_err(err, "thread %d: rip/rsp outside user space", t->tid);
 		if (t->rseq_ptr && (t->rseq_len < 32 || t->rseq_len > 4096 || t->rseq_ptr % 32))
-			return fail(err, "thread %d: bad rseq area", t->tid);
+			return sc_err(err, "thread %d: bad rseq area", t->tid);
 		if (strlen(t->name) > 15)
-			return fail(err, "thread %d: name too long", t->tid);
+			return sc_err(err, "thread %d: name too long", t->tid);
 		if (check_pending(t->pending_signals, t->n_pending_signals, t->tid, err))
 			return -1;
 	}
 	if (check_pending(c->shared_pending_signals, c->n_shared_pending_signals, pid, err))
 		return -1;
 	if (c->n_itimers > 3)
-		return fail(err, "%zu interval timers", c->n_itimers);
+		return sc_err(err, "%zu interval timers", c->n_itimers);
 	for (size_t i = 0; i < c->n_itimers; i++) {
 		const Sc__Itimer *t = c->itimers[i];
 
 		/* timeval seconds fit a long; a year is far more than any. */
 		if (t->which > 2 || (!t->value_us && !t->interval_us) || t->value_us > SC_ITIMER_MAX_US ||
 		    t->interval_us > SC_ITIMER_MAX_US)
-			return fail(err, "interval timer %u: %llu us every %llu us", t->which,
-				    (unsigned long long)t->value_us,
-				    (unsigned long long)t->interval_us);
+			return sc_err(err, "interval timer %u: %llu us every %llu us", t->which,
+				      (unsigned long long)t->value_us,
+				      (unsigned long long)t->interval_us);
 		for (size_t j = 0; j < i; j++)
 			if (c->itimers[j]->which == t->which)
-				return fail(err, "interval timer %u listed twice", t->which);
+				return sc_err(err, "interval timer %u listed twice", t->which);
 	}
 	if (check_posix_timers(c, err))
 		return -1;
 	if (c->cwd[0] != '/')
-		return fail(err, "cwd \"%s\" is not absolute", c->cwd);
+		return sc_err(err, "cwd \"%s\" is not absolute", c->cwd);
 	if (c->umask > 0777)
-		return fail(err, "umask %o", c->umask);
+		return sc_err(err, "umask %o", c->umask);
 	if (check_creds(c, err))
 		return -1;
 	for (size_t i = 0; i < c->n_rlimits; i++)
 		if (c->rlimits[i]->resource >= 16)
-			return fail(err, "unknown rlimit %u", c->rlimits[i]->resource);
+			return sc_err(err, "unknown rlimit %u", c->rlimits[i]->resource);
 	return 0;
 }
 
@@ -385,7 +390,7 @@ int sc_check_sigacts(const Sc__SigActs *a, char *err)
 	for (size_t i = 0; i < a->n_acts; i++)
 		if (a->acts[i]->sig < 1 || a->acts[i]->sig > 64 || a->acts[i]->sig == 9 ||
 		    a->acts[i]->sig == 19)
-			return fail(err, "signal %u cannot have a handler", a->acts[i]->sig);
+			return sc_err(err, "signal %u cannot have a handler", a->acts[i]->sig);
 	return 0;
 }
 
@@ -404,26 +409,27 @@ int sc_check_mm(const Sc__Mm *mm, char *err)
 	uint64_t prev_end = 0;
 
 	if (mm->n_vmas == 0)
-		return fail(err, "no memory");
+		return sc_err(err, "no memory");
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		const Sc__Vma *v = mm->vmas[i];
 
 		if (v->start % SC_PAGE_SIZE || v->end % SC_PAGE_SIZE || v->start >= v->end ||
 		    v->end > SC_TASK_SIZE || v->start < prev_end)
-			return fail(err, "VMA %zu (%#llx-%#llx) is misplaced", i,
-				    (unsigned long long)v->start, (unsigned long long)v->end);
+			return sc_err(err, "VMA %zu (%#llx-%#llx) is misplaced", i,
+				      (unsigned long long)v->start, (unsigned long long)v->end);
 		if (v->prot & ~(unsigned)(PROT_READ | PROT_WRITE | PROT_EXEC))
-			return fail(err, "VMA %zu has protection bits %#x", i, v->prot);
+			return sc_err(err, "VMA %zu has protection bits %#x", i, v->prot);
 		if ((v->flags & ~(unsigned)(MAP_SHARED | MAP_PRIVATE | MAP_GROWSDOWN)) ||
 		    !(v->flags & (MAP_SHARED | MAP_PRIVATE)))
-			return fail(err, "VMA %zu has flags %#x", i, v->flags);
+			return sc_err(err, "VMA %zu has flags %#x", i, v->flags);
 		if (v->has_madv && v->madv & ~31U)
-			return fail(err, "VMA %zu has unknown madvise bits %#x", i, v->madv);
+			return sc_err(err, "VMA %zu has unknown madvise bits %#x", i, v->madv);
 		if (v->kind < SC__VMA_KIND__ANON_PRIVATE || v->kind > SC__VMA_KIND__VDSO)
-			return fail(err, "VMA %zu has unknown kind %d", i, v->kind);
+			return sc_err(err, "VMA %zu has unknown kind %d", i, v->kind);
 		if ((v->kind == SC__VMA_KIND__FILE_PRIVATE || v->kind == SC__VMA_KIND__FILE_SHARED) &&
 		    (!v->path || v->path[0] != '/' || !v->has_pgoff || v->pgoff % SC_PAGE_SIZE))
-			return fail(err, "VMA %zu maps a file without a usable path or offset", i);
+			return sc_err(err, "VMA %zu maps a file without a usable path or offset",
+				      i);
 		prev_end = v->end;
 	}
 	for (size_t i = 0; i < mm->n_sysv_shm; i++) {
@@ -431,10 +437,10 @@ int sc_check_mm(const Sc__Mm *mm, char *err)
 
 		if (!sh->size || sh->size > SC_TASK_SIZE || sh->mode & ~07777U ||
 		    sh->id > INT32_MAX)
-			return fail(err, "SysV segment %u is malformed", sh->id);
+			return sc_err(err, "SysV segment %u is malformed", sh->id);
 		for (size_t k = 0; k < i; k++)
 			if (mm->sysv_shm[k]->id == sh->id)
-				return fail(err, "SysV segment %u is listed twice", sh->id);
+				return sc_err(err, "SysV segment %u is listed twice", sh->id);
 		for (size_t k = 0; k < mm->n_vmas; k++) {
 			const Sc__Vma *v = mm->vmas[k];
 
@@ -442,13 +448,14 @@ int sc_check_mm(const Sc__Mm *mm, char *err)
 			    (v->pgoff % SC_PAGE_SIZE || v->pgoff > SC_TASK_SIZE ||
 			     v->pgoff + (v->end - v->start) >
 				     (sh->size + SC_PAGE_SIZE - 1) / SC_PAGE_SIZE * SC_PAGE_SIZE))
-				return fail(err, "VMA %zu lies outside SysV segment %u", k, sh->id);
+				return sc_err(err, "VMA %zu lies outside SysV segment %u", k,
+					      sh->id);
 		}
 	}
 	if (mm->n_auxv % 2 || mm->n_auxv > 512)
-		return fail(err, "auxv of %zu words", mm->n_auxv);
+		return sc_err(err, "auxv of %zu words", mm->n_auxv);
 	if (mm->start_brk > mm->brk || mm->brk >= SC_TASK_SIZE)
-		return fail(err, "brk %#llx before its start", (unsigned long long)mm->brk);
+		return sc_err(err, "brk %#llx before its start", (unsigned long long)mm->brk);
 	return 0;
 }
 
@@ -463,23 +470,24 @@ int sc_check_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t pages_siz
 
 		if (e->vaddr % SC_PAGE_SIZE || e->nr_pages == 0 ||
 		    e->nr_pages > SC_TASK_SIZE / SC_PAGE_SIZE)
-			return fail(err, "entry %zu is malformed", i);
+			return sc_err(err, "entry %zu is malformed", i);
 		len = e->nr_pages * SC_PAGE_SIZE;
 		if (e->vaddr < prev_end || e->vaddr + len > SC_TASK_SIZE || e->vaddr + len < e->vaddr)
-			return fail(err, "entry %zu (%#llx) is out of order", i,
-				    (unsigned long long)e->vaddr);
+			return sc_err(err, "entry %zu (%#llx) is out of order", i,
+				      (unsigned long long)e->vaddr);
 		while (vi < mm->n_vmas && mm->vmas[vi]->end <= e->vaddr)
 			vi++;
 		if (vi == mm->n_vmas || mm->vmas[vi]->start > e->vaddr ||
 		    mm->vmas[vi]->end < e->vaddr + len || !sc_vma_stores_pages(mm->vmas[vi]))
-			return fail(err, "entry %zu (%#llx, %llu pages) lies outside stored memory", i,
-				    (unsigned long long)e->vaddr, (unsigned long long)e->nr_pages);
+			return sc_err(
+				err, "entry %zu (%#llx, %llu pages) lies outside stored memory", i,
+				(unsigned long long)e->vaddr, (unsigned long long)e->nr_pages);
 		total += len;
 		prev_end = e->vaddr + len;
 	}
 	if (total != pm->pages_bytes || total != pages_size)
-		return fail(err, "describes %llu bytes of pages, the pages file has %llu",
-			    (unsigned long long)total, (unsigned long long)pages_size);
+		return sc_err(err, "describes %llu bytes of pages, the pages file has %llu",
+			      (unsigned long long)total, (unsigned long long)pages_size);
 	return 0;
 }
 
@@ -536,35 +544,38 @@ static int check_unix(const struct unix_index *fds, const Sc__Fd *f, char *err)
 	if (!f->has_sock_type || !f->has_peer_ino || !f->has_sock_ino || !u ||
 	    (f->sock_type != SOCK_STREAM && f->sock_type != SOCK_DGRAM &&
 	     f->sock_type != SOCK_SEQPACKET))
-		return fail(err, "fd %d: a socket without type or peer", f->fd);
+		return sc_err(err, "fd %d: a socket without type or peer", f->fd);
 	if (u->state < SC__UNIX_SOCKET__STATE__UNCONNECTED ||
 	    u->state > SC__UNIX_SOCKET__STATE__CONNECTED)
-		return fail(err, "fd %d: a socket in unknown state %d", f->fd, u->state);
+		return sc_err(err, "fd %d: a socket in unknown state %d", f->fd, u->state);
 	if ((u->has_name && !unix_name_ok(&u->name)) ||
 	    (u->has_peer_name && !unix_name_ok(&u->peer_name)))
-		return fail(err, "fd %d: a socket name that cannot be", f->fd);
+		return sc_err(err, "fd %d: a socket name that cannot be", f->fd);
 	if (u->n_senders && (u->n_senders != f->n_queue || f->sock_type != SOCK_DGRAM))
-		return fail(err, "fd %d: %zu senders for %zu messages", f->fd, u->n_senders, f->n_queue);
+		return sc_err(err, "fd %d: %zu senders for %zu messages", f->fd, u->n_senders,
+			      f->n_queue);
 	for (size_t i = 0; i < u->n_senders; i++)
 		if (u->senders[i].len && !unix_name_ok(&u->senders[i]))
-			return fail(err, "fd %d: message %zu has a sender name that cannot be", f->fd, i);
+			return sc_err(err, "fd %d: message %zu has a sender name that cannot be",
+				      f->fd, i);
 	if (f->has_dup_of)
 		return 0;
 	if (u->state == SC__UNIX_SOCKET__STATE__LISTEN &&
 	    (!u->has_name || !u->has_backlog || u->backlog > INT32_MAX || f->sock_type == SOCK_DGRAM))
-		return fail(err, "fd %d: a listener without name or backlog", f->fd);
+		return sc_err(err, "fd %d: a listener without name or backlog", f->fd);
 	for (size_t j = 0; j < u->n_pending; j++) {
 		const Sc__Fd *c = unix_by_ino(fds, u->pending[j]);
 
 		/* A client another process holds: check_tree_pairs(). */
 		if (u->state != SC__UNIX_SOCKET__STATE__LISTEN || (c && !queueable(f, c)))
-			return fail(err, "fd %d: connection %zu of its queue is not restorable", f->fd, j);
+			return sc_err(err, "fd %d: connection %zu of its queue is not restorable",
+				      f->fd, j);
 		for (size_t k = 0; k < j; k++)
 			if (u->pending[k] == u->pending[j])
-				return fail(err, "fd %d: a connection queued twice", f->fd);
+				return sc_err(err, "fd %d: a connection queued twice", f->fd);
 	}
 	if (u->state != SC__UNIX_SOCKET__STATE__CONNECTED)
-		return u->accepted ? fail(err, "fd %d: accepted but not connected", f->fd) : 0;
+		return u->accepted ? sc_err(err, "fd %d: accepted but not connected", f->fd) : 0;
 	/* A datagram socket connected by name needs nothing else here. */
 	if (f->sock_type == SOCK_DGRAM && u->has_peer_name)
 		return 0;
@@ -574,22 +585,22 @@ static int check_unix(const struct unix_index *fds, const Sc__Fd *f, char *err)
 	 * no peer yet. */
 	if (f->peer_in_tree &&
 	    (peer || (u->has_name || u->has_peer_name ? f->sock_type == SOCK_DGRAM : !f->peer_ino)))
-		return fail(err,
-			    "fd %d: not half of a socketpair or a connection between processes",
-			    f->fd);
+		return sc_err(err,
+			      "fd %d: not half of a socketpair or a connection between processes",
+			      f->fd);
 	if (f->peer_in_tree)
 		return 0;
 	if (f->peer_ino && (!peer || peer == f || peer->sock_type != f->sock_type ||
 			    peer->unix_sock->state != SC__UNIX_SOCKET__STATE__CONNECTED))
-		return fail(err, "fd %d: its peer socket:[%llu] is missing", f->fd,
-			    (unsigned long long)f->peer_ino);
+		return sc_err(err, "fd %d: its peer socket:[%llu] is missing", f->fd,
+			      (unsigned long long)f->peer_ino);
 	if (u->accepted && (!peer || !u->has_name || peer->unix_sock->accepted ||
 			    !peer->unix_sock->has_peer_name))
-		return fail(err, "fd %d: accepted, but its client is missing", f->fd);
+		return sc_err(err, "fd %d: accepted, but its client is missing", f->fd);
 	if (!u->has_name && !u->has_peer_name && peer &&
 	    (peer->unix_sock->has_name || peer->unix_sock->has_peer_name ||
 	     peer->peer_ino != f->sock_ino))
-		return fail(err, "fd %d: half of a socketpair whose other half is not", f->fd);
+		return sc_err(err, "fd %d: half of a socketpair whose other half is not", f->fd);
 	return 0;
 }
 
@@ -611,17 +622,18 @@ static int check_inet(const Sc__Fd *f, char *err)
 	bool stream;
 
 	if (!in)
-		return fail(err, "fd %d: an IP socket without its fields", f->fd);
+		return sc_err(err, "fd %d: an IP socket without its fields", f->fd);
 	stream = in->type == SOCK_STREAM;
 	if ((in->family != AF_INET && in->family != AF_INET6) ||
 	    (!stream && in->type != SOCK_DGRAM))
-		return fail(err, "fd %d: IP socket of family %u, type %u", f->fd, in->family, in->type);
+		return sc_err(err, "fd %d: IP socket of family %u, type %u", f->fd, in->family,
+			      in->type);
 	if ((in->has_local && !good_sockaddr(&in->local, in->family)) ||
 	    (in->has_peer && !good_sockaddr(&in->peer, in->family)))
-		return fail(err, "fd %d: a socket address of the wrong size or family", f->fd);
+		return sc_err(err, "fd %d: a socket address of the wrong size or family", f->fd);
 	if (in->has_backlog &&
 	    (!stream || !in->has_local || in->has_peer || in->tcp || in->backlog > (1U << 20)))
-		return fail(err, "fd %d: an impossible listening socket", f->fd);
+		return sc_err(err, "fd %d: an impossible listening socket", f->fd);
 	if ((in->has_v6only && in->family != AF_INET6) || (in->has_nodelay && !stream) ||
 	    (in->has_keepidle && (!stream || in->keepidle == 0 || in->keepidle > 32767)) ||
 	    (in->has_keepintvl && (!stream || in->keepintvl == 0 || in->keepintvl > 32767)) ||
@@ -629,18 +641,18 @@ static int check_inet(const Sc__Fd *f, char *err)
 	    (in->has_linger && in->linger > INT32_MAX) ||
 	    (in->has_rcvbuf && (in->rcvbuf == 0 || in->rcvbuf > INT32_MAX)) ||
 	    (in->has_sndbuf && (in->sndbuf == 0 || in->sndbuf > INT32_MAX)))
-		return fail(err, "fd %d: socket options that do not fit the socket", f->fd);
+		return sc_err(err, "fd %d: socket options that do not fit the socket", f->fd);
 	t = in->tcp;
 	if (!t)
 		return 0;
 	if (!stream || !in->has_local || !in->has_peer)
-		return fail(err, "fd %d: a TCP connection without both addresses", f->fd);
+		return sc_err(err, "fd %d: a TCP connection without both addresses", f->fd);
 	if (t->mss == 0 || t->mss > 65535 || t->has_snd_wscale != t->has_rcv_wscale ||
 	    (t->has_snd_wscale && (t->snd_wscale > 14 || t->rcv_wscale > 14)))
-		return fail(err, "fd %d: TCP options out of range", f->fd);
+		return sc_err(err, "fd %d: TCP options out of range", f->fd);
 	if (t->send_queue.len > SC_TCP_QUEUE_MAX || t->recv_queue.len > SC_TCP_QUEUE_MAX)
-		return fail(err, "fd %d: TCP queues of %zu and %zu bytes", f->fd, t->send_queue.len,
-			    t->recv_queue.len);
+		return sc_err(err, "fd %d: TCP queues of %zu and %zu bytes", f->fd,
+			      t->send_queue.len, t->recv_queue.len);
 	return 0;
 }
 
@@ -650,7 +662,7 @@ static uint64_t *sorted_pipe_ids(const Sc__Fds *fds, char *err)
 	uint64_t *ids = malloc((fds->n_pipes + 1) * sizeof(*ids));
 
 	if (!ids) {
-		fail(err, "out of memory");
+		sc_err(err, "out of memory");
 		return NULL;
 	}
 	for (size_t i = 0; i < fds->n_pipes; i++)
@@ -658,7 +670,7 @@ static uint64_t *sorted_pipe_ids(const Sc__Fds *fds, char *err)
 	qsort(ids, fds->n_pipes, sizeof(*ids), cmp_u64);
 	for (size_t i = 1; i < fds->n_pipes; i++)
 		if (ids[i] == ids[i - 1]) {
-			fail(err, "pipe %llu listed twice", (unsigned long long)ids[i]);
+			sc_err(err, "pipe %llu listed twice", (unsigned long long)ids[i]);
 			free(ids);
 			return NULL;
 		}
@@ -682,7 +694,7 @@ static int check_watches(const Sc__Fd *f, char *err)
 
 		if (w->wd <= 0 || (j && w->wd <= f->watches[j - 1]->wd) || !w->path ||
 		    w->path[0] != '/' || (w->mask & ~flags) || !(w->mask & IN_ALL_EVENTS))
-			return fail(err, "fd %d: inotify watch %zu is malformed", f->fd, j);
+			return sc_err(err, "fd %d: inotify watch %zu is malformed", f->fd, j);
 	}
 	return 0;
 }
@@ -697,26 +709,26 @@ static int check_tty(const Sc__Fds *fds, const Sc__Fd *f, char *err)
 	if (f->kind != SC__FD_KIND__PTY_MASTER && f->kind != SC__FD_KIND__PTY_SLAVE)
 		return 0;
 	if (!f->has_pty_id)
-		return fail(err, "fd %d: a pty without its pair", f->fd);
+		return sc_err(err, "fd %d: a pty without its pair", f->fd);
 	for (size_t j = 0; j < fds->n_fds; j++) {
 		const Sc__Fd *o = fds->fds[j];
 
 		if (o != f && o->kind == SC__FD_KIND__PTY_MASTER && !o->has_dup_of &&
 		    o->has_pty_id && o->pty_id == f->pty_id) {
 			if (f->kind == SC__FD_KIND__PTY_MASTER && !f->has_dup_of)
-				return fail(err, "fd %d: two pty masters of one pair", f->fd);
+				return sc_err(err, "fd %d: two pty masters of one pair", f->fd);
 			master = true;
 		}
 	}
 	if (f->kind == SC__FD_KIND__PTY_SLAVE && !master)
-		return fail(err, "fd %d: a pty slave without its master", f->fd);
+		return sc_err(err, "fd %d: a pty slave without its master", f->fd);
 	if (f->kind == SC__FD_KIND__PTY_SLAVE || f->has_dup_of)
 		return 0;
 	if (!p || p->termios->cc.len != 19 || p->rows > 0xffff || p->cols > 0xffff ||
 	    p->xpixel > 0xffff || p->ypixel > 0xffff ||
 	    (p->has_to_master && p->to_master.len > 65536) ||
 	    (p->has_to_slave && p->to_slave.len > 65536))
-		return fail(err, "fd %d: pty settings missing or malformed", f->fd);
+		return sc_err(err, "fd %d: pty settings missing or malformed", f->fd);
 	return 0;
 }
 
@@ -735,45 +747,45 @@ static int check_fds(const Sc__Fds *fds, const uint64_t *pipe_ids, const struct 
 		const Sc__Fd *f = fds->fds[i];
 
 		if (f->fd < 0 || f->fd >= FD_NUMBER_LIMIT)
-			return fail(err, "fd %d out of range", f->fd);
+			return sc_err(err, "fd %d out of range", f->fd);
 		if (i && f->fd <= fds->fds[i - 1]->fd)
-			return fail(err, "fd %d listed twice or out of order", f->fd);
+			return sc_err(err, "fd %d listed twice or out of order", f->fd);
 		if (!sc_fd_kind_name(f->kind))
-			return fail(err, "fd %d has unknown kind %d", f->fd, f->kind);
+			return sc_err(err, "fd %d has unknown kind %d", f->fd, f->kind);
 		if (f->has_dup_of) {
 			/* A dup of a lower descriptor that is not a dup itself. */
 			Sc__Fd *const *o = bsearch(&f->dup_of, fds->fds, i, sizeof(*fds->fds),
 						   cmp_fd_number);
 
 			if (!o || (*o)->has_dup_of)
-				return fail(err, "fd %d: a dup of fd %d, which is not before it", f->fd,
-					    f->dup_of);
+				return sc_err(err, "fd %d: a dup of fd %d, which is not before it",
+					      f->fd, f->dup_of);
 		}
 		if ((f->kind == SC__FD_KIND__REG || f->kind == SC__FD_KIND__DIR ||
 		     f->kind == SC__FD_KIND__CHR) &&
 		    (!f->path || f->path[0] != '/'))
-			return fail(err, "fd %d has no path", f->fd);
+			return sc_err(err, "fd %d has no path", f->fd);
 		/* crload compares them with the file and cuts it back to size. */
 		if (f->kind == SC__FD_KIND__REG &&
 		    (f->has_dev != f->has_ino || (f->has_size && f->size > INT64_MAX) ||
 		     (f->has_pos && f->pos > INT64_MAX)))
-			return fail(err, "fd %d: file identity, size or offset malformed", f->fd);
+			return sc_err(err, "fd %d: file identity, size or offset malformed", f->fd);
 		if ((f->kind == SC__FD_KIND__PIPE || f->kind == SC__FD_KIND__FIFO) &&
 		    (!f->has_pipe_id ||
 		     !bsearch(&f->pipe_id, pipe_ids, fds->n_pipes, sizeof(*pipe_ids), cmp_u64)))
-			return fail(err, "fd %d: its pipe is missing", f->fd);
+			return sc_err(err, "fd %d: its pipe is missing", f->fd);
 		if (f->kind == SC__FD_KIND__FIFO && (!f->path || f->path[0] != '/'))
-			return fail(err, "fd %d has no path", f->fd);
+			return sc_err(err, "fd %d has no path", f->fd);
 		for (size_t j = 0; j < f->n_epoll; j++)
 			if (f->epoll[j]->tfd < 0 || f->epoll[j]->tfd >= FD_NUMBER_LIMIT)
-				return fail(err, "fd %d: watches fd %d", f->fd, f->epoll[j]->tfd);
+				return sc_err(err, "fd %d: watches fd %d", f->fd, f->epoll[j]->tfd);
 		if (f->kind == SC__FD_KIND__TIMERFD &&
 		    (!f->has_clockid || f->clockid < 0 || f->clockid > CLOCKID_MAX))
-			return fail(err, "fd %d: timerfd on clock %d", f->fd, f->clockid);
+			return sc_err(err, "fd %d: timerfd on clock %d", f->fd, f->clockid);
 		if ((f->kind == SC__FD_KIND__GHOST || f->kind == SC__FD_KIND__MEMFD) &&
 		    (!f->path || f->path[0] != '/' || !f->has_contents || !f->has_size ||
 		     f->contents.len != f->size))
-			return fail(err, "fd %d: file contents missing or cut", f->fd);
+			return sc_err(err, "fd %d: file contents missing or cut", f->fd);
 		if (f->kind == SC__FD_KIND__UNIX && check_unix(ix, f, err))
 			return -1;
 		for (size_t j = 0; j < f->n_locks; j++) {
@@ -782,7 +794,7 @@ static int check_fds(const Sc__Fds *fds, const uint64_t *pipe_ids, const struct 
 			if (l->type < SC__FILE_LOCK__TYPE__POSIX || l->type > SC__FILE_LOCK__TYPE__OFD ||
 			    (l->has_end && l->end < l->start) || l->start > INT64_MAX ||
 			    (l->has_end && l->end > INT64_MAX))
-				return fail(err, "fd %d: lock %zu is malformed", f->fd, j);
+				return sc_err(err, "fd %d: lock %zu is malformed", f->fd, j);
 		}
 		if (f->kind == SC__FD_KIND__INET && check_inet(f, err))
 			return -1;
@@ -790,7 +802,7 @@ static int check_fds(const Sc__Fds *fds, const uint64_t *pipe_ids, const struct 
 			return -1;
 		if (f->kind == SC__FD_KIND__EVENTFD &&
 		    (!f->has_eventfd_count || f->eventfd_count == UINT64_MAX))
-			return fail(err, "fd %d: eventfd without a valid count", f->fd);
+			return sc_err(err, "fd %d: eventfd without a valid count", f->fd);
 	}
 	return 0;
 }
@@ -805,11 +817,12 @@ int sc_check_fds(const Sc__Fds *fds, char *err)
 		const Sc__Pipe *p = fds->pipes[i];
 
 		if (p->size < 4096 || p->size > (1U << 30) || (p->has_data && p->data.len > p->size))
-			ret = fail(err, "pipe %llu: %zu bytes in a pipe of %u",
-				   (unsigned long long)p->id, p->has_data ? p->data.len : 0, p->size);
+			ret = sc_err(err, "pipe %llu: %zu bytes in a pipe of %u",
+				     (unsigned long long)p->id, p->has_data ? p->data.len : 0,
+				     p->size);
 	}
 	if (!ix.by_ino)
-		ret = fail(err, "out of memory");
+		ret = sc_err(err, "out of memory");
 	/* A socket's checks look at its peer's UnixSocket: all must have one. */
 	for (size_t i = 0; i < fds->n_fds && !ret; i++) {
 		const Sc__Fd *f = fds->fds[i];
@@ -817,15 +830,15 @@ int sc_check_fds(const Sc__Fds *fds, char *err)
 		if (f->kind != SC__FD_KIND__UNIX)
 			continue;
 		if (!f->unix_sock)
-			ret = fail(err, "fd %d: a socket without type or peer", f->fd);
+			ret = sc_err(err, "fd %d: a socket without type or peer", f->fd);
 		else if (!f->has_dup_of)
 			ix.by_ino[ix.n++] = f;
 	}
 	qsort(ix.by_ino, ix.n, sizeof(*ix.by_ino), cmp_ino);
 	for (size_t i = 1; i < ix.n && !ret; i++)
 		if (ix.by_ino[i]->sock_ino == ix.by_ino[i - 1]->sock_ino)
-			ret = fail(err, "fd %d: socket:[%llu] listed twice", ix.by_ino[i]->fd,
-				   (unsigned long long)ix.by_ino[i]->sock_ino);
+			ret = sc_err(err, "fd %d: socket:[%llu] listed twice", ix.by_ino[i]->fd,
+				     (unsigned long long)ix.by_ino[i]->sock_ino);
 	if (!ret && (pipe_ids = sorted_pipe_ids(fds, err))) {
 		ret = check_fds(fds, pipe_ids, &ix, err);
 		free(pipe_ids);
@@ -845,25 +858,25 @@ static void *read_checked(struct sc_image *img, const Sc__FileSum *s, size_t *le
 	char *buf;
 
 	if (fd < 0) {
-		fail(err, "%s: %s", s->name, strerror(errno));
+		sc_err(err, "%s: %s", s->name, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) || (uint64_t)st.st_size != s->size || s->size > SC_IMG_MAX_MSG + 64) {
-		fail(err, "%s: size %lld, the inventory says %llu", s->name, (long long)st.st_size,
-		     (unsigned long long)s->size);
+		sc_err(err, "%s: size %lld, the inventory says %llu", s->name,
+		       (long long)st.st_size, (unsigned long long)s->size);
 		close(fd);
 		return NULL;
 	}
 	buf = malloc(s->size ? s->size : 1);
 	if (!buf || pread(fd, buf, s->size, 0) != (ssize_t)s->size) {
-		fail(err, "%s: cannot read", s->name);
+		sc_err(err, "%s: cannot read", s->name);
 		free(buf);
 		close(fd);
 		return NULL;
 	}
 	close(fd);
 	if (XXH3_64bits(buf, s->size) != s->xxh3) {
-		fail(err, "%s: checksum mismatch: the file is corrupted", s->name);
+		sc_err(err, "%s: checksum mismatch: the file is corrupted", s->name);
 		free(buf);
 		return NULL;
 	}
@@ -887,11 +900,11 @@ int sc_image_check_file(const struct sc_image *img, const Sc__FileSum *s, char *
 	char *buf = NULL;
 
 	if (fd < 0)
-		return fail(err, "%s: %s", s->name, strerror(errno));
+		return sc_err(err, "%s: %s", s->name, strerror(errno));
 	if (fstat(fd, &sb) || (uint64_t)sb.st_size != s->size) {
 		close(fd);
-		return fail(err, "%s: size %lld, the inventory says %llu", s->name,
-			    (long long)sb.st_size, (unsigned long long)s->size);
+		return sc_err(err, "%s: size %lld, the inventory says %llu", s->name,
+			      (long long)sb.st_size, (unsigned long long)s->size);
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	XXH3_64bits_reset(&st);
@@ -919,9 +932,9 @@ int sc_image_check_file(const struct sc_image *img, const Sc__FileSum *s, char *
 	free(buf);
 	close(fd);
 	if (off != s->size)
-		return fail(err, "%s: cannot read", s->name);
+		return sc_err(err, "%s: cannot read", s->name);
 	if (XXH3_64bits_digest(&st) != s->xxh3)
-		return fail(err, "%s: checksum mismatch: the file is corrupted", s->name);
+		return sc_err(err, "%s: checksum mismatch: the file is corrupted", s->name);
 	return 0;
 }
 
@@ -946,7 +959,7 @@ static ProtobufCMessage *load_msg(struct sc_image *img, const char *prefix, int 
 	snprintf(name, sizeof(name), "%s-%d.img", prefix, pid);
 	s = find_sum(img->inv, name);
 	if (!s) {
-		fail(err, "%s: missing from the inventory", name);
+		sc_err(err, "%s: missing from the inventory", name);
 		return NULL;
 	}
 	buf = read_checked(img, s, &len, err);
@@ -955,7 +968,7 @@ static ProtobufCMessage *load_msg(struct sc_image *img, const char *prefix, int 
 	m = sc_img_unpack(buf, len, type, why);
 	free(buf);
 	if (!m)
-		fail(err, "%s: %s", name, why);
+		sc_err(err, "%s: %s", name, why);
 	return m;
 }
 
@@ -967,10 +980,11 @@ static int check_tail(const Sc__ProcCore *c, const Sc__Mm *mm, char *err)
 		if (mm->vmas[i]->start <= c->restore_tail && c->restore_tail < mm->vmas[i]->end)
 			return mm->vmas[i]->prot & PROT_EXEC
 				       ? 0
-				       : fail(err, "restore tail %#llx is not in executable memory",
-					      (unsigned long long)c->restore_tail);
-	return c->restore_tail ? fail(err, "restore tail %#llx is not in the process's memory",
-				      (unsigned long long)c->restore_tail)
+				       : sc_err(err,
+						"restore tail %#llx is not in executable memory",
+						(unsigned long long)c->restore_tail);
+	return c->restore_tail ? sc_err(err, "restore tail %#llx is not in the process's memory",
+					(unsigned long long)c->restore_tail)
 			       : 0;
 }
 
@@ -991,14 +1005,14 @@ static int load_proc(struct sc_image *img, struct sc_proc_img *p, char *err)
 	snprintf(p->pages_name, sizeof(p->pages_name), "%s-%d.img", SC_PAGES_PREFIX, p->pid);
 	s = find_sum(img->inv, p->pages_name);
 	if (!s)
-		return fail(err, "%s: missing from the inventory", p->pages_name);
+		return sc_err(err, "%s: missing from the inventory", p->pages_name);
 	if (sc_image_check_file(img, s, err))
 		return -1;
 	p->pages_size = s->size;
 
 #define CHECK(call, prefix)                                                                        \
 	if (call)                                                                                  \
-		return fail(err, "%s-%d.img: %s", prefix, p->pid, why);
+		return sc_err(err, "%s-%d.img: %s", prefix, p->pid, why);
 	CHECK(sc_check_core(p->core, p->pid, why), SC_CORE_PREFIX);
 	CHECK(sc_check_sigacts(p->acts, why), SC_SIGACTS_PREFIX);
 	CHECK(sc_check_mm(p->mm, why), SC_MM_PREFIX);
@@ -1028,11 +1042,11 @@ static int check_shared_descs(const struct sc_image *img, char *err)
 			const Sc__SharedDesc *d = pe->shared[k];
 
 			if (!has_fd(img, pe->pid, d->fd) || !has_fd(img, d->same_pid, d->same_fd))
-				return fail(err,
-					    "%s: pid %d fd %d shared with pid %d fd %d: no such "
-					    "descriptor",
-					    SC_INVENTORY_FILE, pe->pid, d->fd, d->same_pid,
-					    d->same_fd);
+				return sc_err(err,
+					      "%s: pid %d fd %d shared with pid %d fd %d: no such "
+					      "descriptor",
+					      SC_INVENTORY_FILE, pe->pid, d->fd, d->same_pid,
+					      d->same_fd);
 		}
 	}
 	return 0;
@@ -1069,11 +1083,11 @@ static int check_pipe_keepers(const struct sc_image *img, char *err)
 				continue;
 			if (p->data_pid == img->procs[i].pid || (p->has_data && p->data.len) ||
 			    !keeps_pipe(img, p->data_pid, p->id))
-				return fail(err,
-					    "pid %d: the bytes of pipe:[%llu] are said to be stored "
-					    "by pid %d, which does not",
-					    img->procs[i].pid, (unsigned long long)p->id,
-					    p->data_pid);
+				return sc_err(
+					err,
+					"pid %d: the bytes of pipe:[%llu] are said to be stored "
+					"by pid %d, which does not",
+					img->procs[i].pid, (unsigned long long)p->id, p->data_pid);
 		}
 	return 0;
 }
@@ -1143,25 +1157,27 @@ static int check_tree_pairs(const struct sc_image *img, char *err)
 				const Sc__Fd *c = unix_elsewhere(img, NULL, u->pending[j]);
 
 				if (!c || !queueable(f, c))
-					return fail(err,
-						    "pid %d fd %d: connection %zu of its queue is "
-						    "not restorable",
-						    img->procs[i].pid, f->fd, j);
+					return sc_err(
+						err,
+						"pid %d fd %d: connection %zu of its queue is "
+						"not restorable",
+						img->procs[i].pid, f->fd, j);
 			}
 			if (!f->peer_in_tree)
 				continue;
 			if ((u->has_name || u->has_peer_name) &&
 			    !other_end_ok(img, &img->procs[i], f))
-				return fail(err, "pid %d fd %d: its connection's other end is gone",
-					    img->procs[i].pid, f->fd);
+				return sc_err(err,
+					      "pid %d fd %d: its connection's other end is gone",
+					      img->procs[i].pid, f->fd);
 			if (u->has_name || u->has_peer_name)
 				continue;
 			peer = unix_elsewhere(img, &img->procs[i], f->peer_ino);
 			if (!peer || peer->peer_ino != f->sock_ino ||
 			    peer->sock_type != f->sock_type)
-				return fail(err,
-					    "pid %d fd %d: its socketpair's other half is gone",
-					    img->procs[i].pid, f->fd);
+				return sc_err(err,
+					      "pid %d fd %d: its socketpair's other half is gone",
+					      img->procs[i].pid, f->fd);
 		}
 	return 0;
 }
@@ -1178,33 +1194,33 @@ int sc_image_load(const char *dir, struct sc_image *img, char *err)
 	img->dir = strdup(dir);
 	img->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (img->dirfd < 0)
-		return fail(err, "%s: %s", dir, strerror(errno));
+		return sc_err(err, "%s: %s", dir, strerror(errno));
 
 	fd = openat(img->dirfd, SC_INVENTORY_FILE, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, "%s: %s (not a complete image)", SC_INVENTORY_FILE,
-			    strerror(errno));
+		return sc_err(err, "%s: %s (not a complete image)", SC_INVENTORY_FILE,
+			      strerror(errno));
 	if (fstat(fd, &st) || st.st_size > SC_IMG_MAX_MSG) {
 		close(fd);
-		return fail(err, "%s: unreadable or too large", SC_INVENTORY_FILE);
+		return sc_err(err, "%s: unreadable or too large", SC_INVENTORY_FILE);
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf || pread(fd, buf, (size_t)st.st_size, 0) != st.st_size) {
 		free(buf);
 		close(fd);
-		return fail(err, "%s: cannot read", SC_INVENTORY_FILE);
+		return sc_err(err, "%s: cannot read", SC_INVENTORY_FILE);
 	}
 	close(fd);
 	img->inv = (Sc__Inventory *)sc_img_unpack(buf, (size_t)st.st_size, SC_IMG_INVENTORY, why);
 	free(buf);
 	if (!img->inv)
-		return fail(err, "%s: %s", SC_INVENTORY_FILE, why);
+		return sc_err(err, "%s: %s", SC_INVENTORY_FILE, why);
 	if (sc_check_inventory(img->inv, why))
-		return fail(err, "%s: %s", SC_INVENTORY_FILE, why);
+		return sc_err(err, "%s: %s", SC_INVENTORY_FILE, why);
 
 	img->procs = calloc(img->inv->n_procs, sizeof(*img->procs));
 	if (!img->procs)
-		return fail(err, "out of memory");
+		return sc_err(err, "out of memory");
 	for (size_t i = 0; i < img->inv->n_procs; i++) {
 		struct sc_proc_img *p = &img->procs[img->nprocs];
 
@@ -1218,8 +1234,8 @@ int sc_image_load(const char *dir, struct sc_image *img, char *err)
 		/* A shell job's processes have its terminal. */
 		if (img->inv->shell_job && img->inv->procs[i]->pgid == img->inv->job_pgid &&
 		    !img->procs[i].core->tty_nr)
-			return fail(err, "%s: pid %d of the shell job has no terminal",
-				    SC_INVENTORY_FILE, img->procs[i].pid);
+			return sc_err(err, "%s: pid %d of the shell job has no terminal",
+				      SC_INVENTORY_FILE, img->procs[i].pid);
 	}
 	if (check_shared_descs(img, err) || check_tree_pairs(img, err) ||
 	    check_pipe_keepers(img, err))

@@ -53,7 +53,7 @@ int sc_check_vdso(const Sc__Mm *mm, char *err)
 	struct sc_vdso_layout cur, img;
 
 	if (sc_own_maps(&cur, NULL, NULL)) {
-		snprintf(err, SC_ERR_LEN, "/proc/self/maps: %s", strerror(errno));
+		sc_err(err, "/proc/self/maps: %s", strerror(errno));
 		return -1;
 	}
 	memset(&img, 0, sizeof(img));

@@ -34,11 +34,11 @@ static int files_owned(const struct sc_image *img, uid_t owner, char *err)
 		struct stat st;
 
 		if (fstatat(img->dirfd, name, &st, AT_SYMLINK_NOFOLLOW)) {
-			snprintf(err, SC_ERR_LEN, "%s: %s", name, strerror(errno));
+			sc_err(err, "%s: %s", name, strerror(errno));
 			return -1;
 		}
 		if (!S_ISREG(st.st_mode)) {
-			snprintf(err, SC_ERR_LEN, "%s is not a regular file: refused", name);
+			sc_err(err, "%s is not a regular file: refused", name);
 			return -1;
 		}
 		if (st.st_uid != owner) {
@@ -99,16 +99,16 @@ static void note_groups(const struct sc_proc_img *p)
 static int take_owners_access(const struct passwd *pw, const gid_t *gids, int n, char *err)
 {
 	if (setgroups((size_t)n, gids)) {
-		snprintf(err, SC_ERR_LEN, "taking the groups of uid %u (%s): %s",
-			 (unsigned)pw->pw_uid, pw->pw_name, strerror(errno));
+		sc_err(err, "taking the groups of uid %u (%s): %s", (unsigned)pw->pw_uid,
+		       pw->pw_name, strerror(errno));
 		return -1;
 	}
 	setfsgid(pw->pw_gid);
 	setfsuid(pw->pw_uid);
 	/* Each returns the id it had; the new one shows on a second call. */
 	if ((gid_t)setfsgid((gid_t)-1) != pw->pw_gid || (uid_t)setfsuid((uid_t)-1) != pw->pw_uid) {
-		snprintf(err, SC_ERR_LEN, "taking the file access of uid %u (%s)",
-			 (unsigned)pw->pw_uid, pw->pw_name);
+		sc_err(err, "taking the file access of uid %u (%s)", (unsigned)pw->pw_uid,
+		       pw->pw_name);
 		return -1;
 	}
 	return 0;
@@ -132,7 +132,7 @@ static int creds_policy(const struct sc_image *img, struct sc_restorer *who, str
 	*gids = NULL;
 	*n = 0;
 	if (fstat(img->dirfd, &st)) {
-		snprintf(err, SC_ERR_LEN, "%s", strerror(errno));
+		sc_err(err, "%s", strerror(errno));
 		return -1;
 	}
 	if (files_owned(img, st.st_uid, err))
@@ -177,7 +177,7 @@ static Sc__Creds *own_creds(char *err)
 		close(fd);
 	if (!cr || len <= 0 || pp_parse_status_creds(status, (size_t)len, &pc, NULL, 0)) {
 		free(cr);
-		snprintf(err, SC_ERR_LEN, "reading crload's own credentials");
+		sc_err(err, "reading crload's own credentials");
 		return NULL;
 	}
 	sc__creds__init(cr);
@@ -186,7 +186,7 @@ static Sc__Creds *own_creds(char *err)
 	    pp_parse_status_creds(status, (size_t)len, &pc, cr->groups, pc.n_groups)) {
 		free(cr->groups);
 		free(cr);
-		snprintf(err, SC_ERR_LEN, "reading crload's own credentials");
+		sc_err(err, "reading crload's own credentials");
 		return NULL;
 	}
 	sc_creds_from_status(cr, &pc);

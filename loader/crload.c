@@ -166,10 +166,10 @@ static int read_status(int fd, char *err)
 		struct rst_status st;
 
 		memcpy(&st, buf, sizeof(st));
-		snprintf(err, SC_ERR_LEN, "restorer failed %s (item %u): %s", step_name(st.step),
-			 st.tid_index, strerror(st.err));
+		sc_err(err, "restorer failed %s (item %u): %s", step_name(st.step), st.tid_index,
+		       strerror(st.err));
 	} else {
-		snprintf(err, SC_ERR_LEN, "the restored process died before it was restored");
+		sc_err(err, "the restored process died before it was restored");
 	}
 	return -1;
 }
@@ -248,8 +248,7 @@ static int release_tree(struct restore_ctx *ctx, char *err)
 		ssize_t n = write(ctx->release_wr, go, left < sizeof(go) ? left : sizeof(go));
 
 		if (n < 0 && errno != EINTR) {
-			snprintf(err, SC_ERR_LEN, "releasing the restored processes: %s",
-				 strerror(errno));
+			sc_err(err, "releasing the restored processes: %s", strerror(errno));
 			return -1;
 		}
 		left -= n > 0 ? (size_t)n : 0;

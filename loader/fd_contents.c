@@ -38,7 +38,7 @@ static int open_at_offset(const char *path, int flags, const Sc__Fd *e, char *er
 	int nfd = open(path, flags);
 
 	if (nfd < 0 || lseek(nfd, (off_t)e->pos, SEEK_SET) < 0) {
-		snprintf(err, SC_ERR_LEN, "fd %d: reopening: %s", e->fd, strerror(errno));
+		sc_err(err, "fd %d: reopening: %s", e->fd, strerror(errno));
 		if (nfd >= 0)
 			close(nfd);
 		return -1;
@@ -65,8 +65,8 @@ static int fill(int fd, const Sc__Fd *e, char *err)
 		ssize_t r = pwrite(fd, e->contents.data + off, e->contents.len - off, (off_t)off);
 
 		if (r <= 0) {
-			snprintf(err, SC_ERR_LEN, "fd %d: writing back %zu bytes: %s", e->fd,
-				 e->contents.len, strerror(errno));
+			sc_err(err, "fd %d: writing back %zu bytes: %s", e->fd, e->contents.len,
+			       strerror(errno));
 			return -1;
 		}
 		off += (size_t)r;
@@ -89,8 +89,7 @@ static int link_transient(int fd, const char *dir, char *name, size_t len, const
 		if (errno != EEXIST)
 			break;
 	}
-	snprintf(err, SC_ERR_LEN, "fd %d: naming an unlinked file in %.200s: %s", e->fd, dir,
-		 strerror(errno));
+	sc_err(err, "fd %d: naming an unlinked file in %.200s: %s", e->fd, dir, strerror(errno));
 	return -1;
 }
 
@@ -105,8 +104,7 @@ static int open_by_name(int fd, const char *name, const Sc__Fd *e, char *err)
 	int nfd = open_at_offset(name, fd_reopen_flags(e, false), e, err);
 
 	if (unlink(name) && nfd >= 0) {
-		snprintf(err, SC_ERR_LEN, "fd %d: unlinking %.200s again: %s", e->fd, name,
-			 strerror(errno));
+		sc_err(err, "fd %d: unlinking %.200s again: %s", e->fd, name, strerror(errno));
 		close(nfd);
 		nfd = -1;
 	}
@@ -151,7 +149,7 @@ int fd_ghost_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	live_name(e->path, name, sizeof(name));
 	slash = strrchr(name, '/');
 	if (!slash) {
-		snprintf(err, SC_ERR_LEN, "fd %d: %s has no directory", e->fd, e->path);
+		sc_err(err, "fd %d: %s has no directory", e->fd, e->path);
 		return -1;
 	}
 	*(slash == name ? slash + 1 : slash) = '\0';
@@ -172,8 +170,7 @@ int fd_ghost_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 		}
 	}
 	if (fd < 0) {
-		snprintf(err, SC_ERR_LEN, "fd %d: an unlinked file in %.200s: %s", e->fd, name,
-			 strerror(errno));
+		sc_err(err, "fd %d: an unlinked file in %.200s: %s", e->fd, name, strerror(errno));
 		return -1;
 	}
 	return open_by_name(fd, tmp, e, err);
@@ -189,12 +186,12 @@ int fd_memfd_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 		return reopen(fd, e, err);
 	fd = memfd_create(n, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0) {
-		snprintf(err, SC_ERR_LEN, "fd %d: memfd %.200s: %s", e->fd, n, strerror(errno));
+		sc_err(err, "fd %d: memfd %.200s: %s", e->fd, n, strerror(errno));
 		return -1;
 	}
 	fd = fill_and_reopen(fd, e, err);
 	if (fd >= 0 && e->seals && fcntl(fd, F_ADD_SEALS, (int)e->seals)) {
-		snprintf(err, SC_ERR_LEN, "fd %d: seals %#x: %s", e->fd, e->seals, strerror(errno));
+		sc_err(err, "fd %d: seals %#x: %s", e->fd, e->seals, strerror(errno));
 		close(fd);
 		return -1;
 	}

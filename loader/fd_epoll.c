@@ -16,7 +16,7 @@ int fd_epoll_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	int fd = epoll_create1(EPOLL_CLOEXEC);
 
 	if (fd < 0)
-		snprintf(err, SC_ERR_LEN, "fd %d: epoll_create1: %m", e->fd);
+		sc_err(err, "fd %d: epoll_create1: %m", e->fd);
 	return fd;
 }
 
@@ -32,8 +32,8 @@ int fd_epoll_attach(const Sc__Fds *fds, char *err)
 			struct epoll_event ev = { .events = t->events, .data.u64 = t->data };
 
 			if (epoll_ctl(e->fd, EPOLL_CTL_ADD, t->tfd, &ev)) {
-				snprintf(err, SC_ERR_LEN, "fd %d: watching fd %d: %s", e->fd, t->tfd,
-					 strerror(errno));
+				sc_err(err, "fd %d: watching fd %d: %s", e->fd, t->tfd,
+				       strerror(errno));
 				return -1;
 			}
 		}

@@ -16,8 +16,7 @@ int fd_eventfd_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 
 	/* write() adds the full 64-bit value; eventfd()'s initval is 32-bit. */
 	if (fd < 0 || (count && write(fd, &count, sizeof(count)) != sizeof(count))) {
-		snprintf(err, SC_ERR_LEN, "fd %d: eventfd with count %llu: %m", e->fd,
-			 (unsigned long long)count);
+		sc_err(err, "fd %d: eventfd with count %llu: %m", e->fd, (unsigned long long)count);
 		if (fd >= 0)
 			close(fd);
 		return -1;

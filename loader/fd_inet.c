@@ -122,8 +122,8 @@ int fd_inet_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 			char why[SC_ERR_LEN];
 
 			snprintf(why, sizeof(why), "%s", err);
-			snprintf(err, SC_ERR_LEN, "fd %d: %s: %.300s", e->fd,
-				 conn_str(in, what, sizeof(what)), why);
+			sc_err(err, "fd %d: %s: %.300s", e->fd, conn_str(in, what, sizeof(what)),
+			       why);
 			close(s);
 			return -1;
 		}
@@ -154,7 +154,7 @@ fail:;
 	char desc[200];
 
 	fd_inet_describe(e, desc, sizeof(desc));
-	snprintf(err, SC_ERR_LEN, "fd %d (%s): %s: %s", e->fd, desc, step, strerror(saved));
+	sc_err(err, "fd %d (%s): %s: %s", e->fd, desc, step, strerror(saved));
 	if (s >= 0)
 		close(s);
 	return -1;

@@ -24,7 +24,7 @@ int fd_inherit_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	 * and its writes go nowhere, as after a terminal hangup. */
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		snprintf(err, SC_ERR_LEN, "fd %d: /dev/null: %m", e->fd);
+		sc_err(err, "fd %d: /dev/null: %m", e->fd);
 	return fd;
 }
 
@@ -42,16 +42,16 @@ int fd_inherit_add(struct fd_inherits *in, const char *arg, char *err)
 	errno = 0;
 	fd = strtol(arg, &end, 10);
 	if (end == arg || *end != ':' || !end[1] || errno || fd < 0 || fd > INT_MAX) {
-		snprintf(err, SC_ERR_LEN, "--inherit-fd %s: N:PATH expected, N a descriptor", arg);
+		sc_err(err, "--inherit-fd %s: N:PATH expected, N a descriptor", arg);
 		return -1;
 	}
 	if (fcntl((int)fd, F_GETFD) < 0) {
-		snprintf(err, SC_ERR_LEN, "--inherit-fd %s: crload has no descriptor %ld", arg, fd);
+		sc_err(err, "--inherit-fd %s: crload has no descriptor %ld", arg, fd);
 		return -1;
 	}
 	more = realloc(in->v, (in->n + 1) * sizeof(*more));
 	if (!more) {
-		snprintf(err, SC_ERR_LEN, "out of memory");
+		sc_err(err, "out of memory");
 		return -1;
 	}
 	in->v = more;

@@ -34,8 +34,8 @@ static int advance(int fd, int scratch, int *next, int want, const Sc__Fd *e, ch
 		int t = inotify_add_watch(fd, path, IN_DELETE_SELF);
 
 		if (t != *next || inotify_rm_watch(fd, t)) {
-			snprintf(err, SC_ERR_LEN, "fd %d: moving to wd %d: got %d (%s)", e->fd, want,
-				 t, t < 0 ? strerror(errno) : "not the next");
+			sc_err(err, "fd %d: moving to wd %d: got %d (%s)", e->fd, want, t,
+			       t < 0 ? strerror(errno) : "not the next");
 			return -1;
 		}
 		*next = t + 1;
@@ -52,7 +52,7 @@ int fd_inotify_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	int ret = -1;
 
 	if (fd < 0 || pipe2(scratch, O_CLOEXEC)) {
-		snprintf(err, SC_ERR_LEN, "fd %d: inotify: %s", e->fd, strerror(errno));
+		sc_err(err, "fd %d: inotify: %s", e->fd, strerror(errno));
 		goto out;
 	}
 	for (size_t i = 0; i < e->n_watches; i++) {
@@ -64,8 +64,8 @@ int fd_inotify_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 			goto out;
 		wd = inotify_add_watch(fd, w->path, mask);
 		if (wd < 0) {
-			snprintf(err, SC_ERR_LEN, "fd %d: inotify watch %d: %.256s: %s", e->fd, w->wd,
-				 w->path, strerror(errno));
+			sc_err(err, "fd %d: inotify watch %d: %.256s: %s", e->fd, w->wd, w->path,
+			       strerror(errno));
 			goto out;
 		}
 		if (wd != w->wd) {
@@ -78,7 +78,7 @@ int fd_inotify_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	}
 	drain(fd);
 	if (fcntl(fd, F_SETFL, (int)e->flags & O_NONBLOCK) < 0) {
-		snprintf(err, SC_ERR_LEN, "fd %d: %s", e->fd, strerror(errno));
+		sc_err(err, "fd %d: %s", e->fd, strerror(errno));
 		goto out;
 	}
 	ret = fd;

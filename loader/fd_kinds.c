@@ -30,7 +30,7 @@ int fd_scratch_dup(struct fd_restore_ctx *ctx, int fd, const Sc__Fd *e, char *er
 	/* Status flags belong to the end (one open file description): every
 	 * descriptor of it had the same, as before. */
 	if (copy < 0 || fcntl(copy, F_SETFL, (int)e->flags & O_NONBLOCK) < 0) {
-		snprintf(err, SC_ERR_LEN, "fd %d: %s", e->fd, strerror(errno));
+		sc_err(err, "fd %d: %s", e->fd, strerror(errno));
 		if (copy >= 0)
 			close(copy);
 		return -1;
@@ -41,7 +41,7 @@ int fd_scratch_dup(struct fd_restore_ctx *ctx, int fd, const Sc__Fd *e, char *er
 int fd_lend(struct fd_restore_ctx *ctx, int holder, const Sc__Fd *e, char *err)
 {
 	if (fcntl(holder, F_SETFL, (int)e->flags & O_NONBLOCK) < 0) {
-		snprintf(err, SC_ERR_LEN, "fd %d: %s", e->fd, strerror(errno));
+		sc_err(err, "fd %d: %s", e->fd, strerror(errno));
 		return -1;
 	}
 	ctx->lent = true;
@@ -59,7 +59,6 @@ int fd_restore_owned(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	ctx->lent = false;
 	fd = fcntl(fd, F_DUPFD_CLOEXEC, ctx->scratch_min);
 	if (fd < 0)
-		snprintf(err, SC_ERR_LEN, "fd %d: copy of a description: %s", e->fd,
-			 strerror(errno));
+		sc_err(err, "fd %d: copy of a description: %s", e->fd, strerror(errno));
 	return fd;
 }

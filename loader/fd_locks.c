@@ -43,11 +43,11 @@ int fd_locks_restore(const Sc__Fds *fds, char *err)
 		for (size_t j = 0; j < e->n_locks; j++) {
 			if (take(e, e->locks[j]) == 0)
 				continue;
-			snprintf(err, SC_ERR_LEN, "fd %d: cannot lock %.256s again: %s", e->fd,
-				 e->path ? e->path : "?",
-				 errno == EAGAIN || errno == EACCES || errno == EWOULDBLOCK
-					 ? "another process holds a conflicting lock"
-					 : strerror(errno));
+			sc_err(err, "fd %d: cannot lock %.256s again: %s", e->fd,
+			       e->path ? e->path : "?",
+			       errno == EAGAIN || errno == EACCES || errno == EWOULDBLOCK
+				       ? "another process holds a conflicting lock"
+				       : strerror(errno));
 			return -1;
 		}
 	}

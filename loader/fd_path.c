@@ -19,8 +19,8 @@ static int watches_preflight(const Sc__Fd *e, char *err)
 		struct stat st;
 
 		if (fstatat(AT_FDCWD, w->path, &st, w->dont_follow ? AT_SYMLINK_NOFOLLOW : 0)) {
-			snprintf(err, SC_ERR_LEN, "fd %d: inotify watch %d: %.256s: %s", e->fd,
-				 w->wd, w->path, strerror(errno));
+			sc_err(err, "fd %d: inotify watch %d: %.256s: %s", e->fd, w->wd, w->path,
+			       strerror(errno));
 			return -1;
 		}
 	}
@@ -63,7 +63,7 @@ static int add_cut(struct file_cuts *cuts, const Sc__Fd *e, const struct stat *s
 	}
 	c = realloc(cuts->v, (cuts->n + 1) * sizeof(*c));
 	if (!c) {
-		snprintf(err, SC_ERR_LEN, "out of memory");
+		sc_err(err, "out of memory");
 		return -1;
 	}
 	cuts->v = c;
@@ -142,7 +142,7 @@ int fd_path_preflight(const Sc__Fds *fds, const struct fd_inherits *inherits, bo
 		    fd_inherit_index(inherits, e) >= 0)
 			continue;
 		if (stat(e->path, &st)) {
-			snprintf(err, SC_ERR_LEN, "fd %d: %.256s: %s", e->fd, e->path, strerror(errno));
+			sc_err(err, "fd %d: %.256s: %s", e->fd, e->path, strerror(errno));
 			return -1;
 		}
 		if (e->kind == SC__FD_KIND__REG && e->has_size && !allow_changed &&
@@ -169,13 +169,13 @@ int fd_path_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	int fd = open(e->path, flags);
 
 	if (fd < 0) {
-		snprintf(err, SC_ERR_LEN, "fd %d: %s: %s", e->fd, e->path, strerror(errno));
+		sc_err(err, "fd %d: %s: %s", e->fd, e->path, strerror(errno));
 		return -1;
 	}
 	/* An O_PATH descriptor has no offset to set (EBADF). */
 	if (e->has_pos && !(flags & O_PATH) && lseek(fd, (off_t)e->pos, SEEK_SET) < 0) {
-		snprintf(err, SC_ERR_LEN, "fd %d: %s: cannot seek to %llu", e->fd, e->path,
-			 (unsigned long long)e->pos);
+		sc_err(err, "fd %d: %s: cannot seek to %llu", e->fd, e->path,
+		       (unsigned long long)e->pos);
 		close(fd);
 		return -1;
 	}

@@ -63,8 +63,8 @@ int fd_pipe_make(const Sc__Pipe *sp, int scratch_min, int ends[2], char *err)
 		goto fail;
 	return 0;
 fail:
-	snprintf(err, SC_ERR_LEN, "pipe:[%llu] of %u bytes: %s", (unsigned long long)sp->id,
-		 sp->size, strerror(errno));
+	sc_err(err, "pipe:[%llu] of %u bytes: %s", (unsigned long long)sp->id, sp->size,
+	       strerror(errno));
 	for (int i = 0; i < 2; i++)
 		if (ends[i] >= 0)
 			close(ends[i]);
@@ -80,7 +80,7 @@ static struct fd_restore_pipe *make_pipe(struct fd_restore_ctx *ctx, const Sc__F
 		if (ctx->pipes[i].id == e->pipe_id)
 			return &ctx->pipes[i];
 	if (!(p = add_pipe(ctx, e->pipe_id))) {
-		snprintf(err, SC_ERR_LEN, "fd %d: pipe: out of memory", e->fd);
+		sc_err(err, "fd %d: pipe: out of memory", e->fd);
 		return NULL;
 	}
 	return fd_pipe_make(saved_pipe(ctx->fds, e->pipe_id), ctx->scratch_min, p->ends, err)
@@ -130,8 +130,8 @@ int fd_fifo_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 		int holder = open(e->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 
 		if (holder < 0 || !(p = add_pipe(ctx, e->pipe_id))) {
-			snprintf(err, SC_ERR_LEN, "fd %d: %.256s: %s", e->fd, e->path,
-				 strerror(holder < 0 ? errno : ENOMEM));
+			sc_err(err, "fd %d: %.256s: %s", e->fd, e->path,
+			       strerror(holder < 0 ? errno : ENOMEM));
 			if (holder >= 0)
 				close(holder);
 			return -1;
@@ -141,14 +141,13 @@ int fd_fifo_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 		if (p->ends[0] < 0 ||
 		    (sp->has_data && sp->data.len &&
 		     write(p->ends[0], sp->data.data, sp->data.len) != (ssize_t)sp->data.len)) {
-			snprintf(err, SC_ERR_LEN, "fd %d: refilling %.256s: %s", e->fd, e->path,
-				 strerror(errno));
+			sc_err(err, "fd %d: refilling %.256s: %s", e->fd, e->path, strerror(errno));
 			return -1;
 		}
 	}
 	fd = open(e->path, ((int)e->flags & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 || fcntl(fd, F_SETFL, (int)e->flags & O_NONBLOCK) < 0) {
-		snprintf(err, SC_ERR_LEN, "fd %d: %.256s: %s", e->fd, e->path, strerror(errno));
+		sc_err(err, "fd %d: %.256s: %s", e->fd, e->path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;

@@ -17,7 +17,7 @@ int fd_signalfd_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	memcpy(&set, &e->sigmask, sizeof(e->sigmask));
 	fd = signalfd(-1, &set, SFD_CLOEXEC | ((e->flags & O_NONBLOCK) ? SFD_NONBLOCK : 0));
 	if (fd < 0)
-		snprintf(err, SC_ERR_LEN, "fd %d: signalfd: %m", e->fd);
+		sc_err(err, "fd %d: signalfd: %m", e->fd);
 	return fd;
 }
 

@@ -33,7 +33,7 @@ int fd_timerfd_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 
 	if (fd < 0 || timerfd_settime(fd, 0, &its, NULL) ||
 	    (ticks && ioctl(fd, TFD_IOC_SET_TICKS, &ticks))) {
-		snprintf(err, SC_ERR_LEN, "fd %d: timerfd on clock %d: %m", e->fd, e->clockid);
+		sc_err(err, "fd %d: timerfd on clock %d: %m", e->fd, e->clockid);
 		if (fd >= 0)
 			close(fd);
 		return -1;

@@ -138,8 +138,8 @@ static struct fd_restore_pty *make_pair(struct fd_restore_ctx *ctx, uint64_t id,
 			return &ctx->ptys[i];
 	more = realloc(ctx->ptys, (ctx->nptys + 1) * sizeof(*more));
 	if (!more || !me) {
-		snprintf(err, SC_ERR_LEN, "fd %d: %s", e->fd, more ? "its pty master is missing"
-								  : "out of memory");
+		sc_err(err, "fd %d: %s", e->fd,
+		       more ? "its pty master is missing" : "out of memory");
 		return NULL;
 	}
 	ctx->ptys = more;
@@ -153,8 +153,8 @@ static struct fd_restore_pty *make_pair(struct fd_restore_ctx *ctx, uint64_t id,
 	}
 	if (!ok || set_up_pair(m, s, me->pty) ||
 	    (me->pty->locked && s < 0 && ioctl(m, TIOCSPTLCK, &lock))) {
-		snprintf(err, SC_ERR_LEN, "fd %d: a new pty for the one of fd %d: %s", e->fd,
-			 me->fd, strerror(errno));
+		sc_err(err, "fd %d: a new pty for the one of fd %d: %s", e->fd, me->fd,
+		       strerror(errno));
 		if (s >= 0)
 			close(s);
 		if (m >= 0)
@@ -182,8 +182,8 @@ int fd_pty_make_tree_pair(const Sc__Fd *m, const Sc__Fd *s, int fds[2], char *er
 				       O_CLOEXEC);
 	if (fds[1] >= 0 && !set_up_pair(fds[0], fds[1], m->pty))
 		return 0;
-	snprintf(err, SC_ERR_LEN, "fd %d: a new pty for the one of fd %d of another process: %s",
-		 s->fd, m->fd, strerror(errno));
+	sc_err(err, "fd %d: a new pty for the one of fd %d of another process: %s", s->fd, m->fd,
+	       strerror(errno));
 	if (fds[1] >= 0)
 		close(fds[1]);
 	if (fds[0] >= 0)
@@ -210,8 +210,7 @@ int fd_tty_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	fd = ioctl(p->master, TIOCGPTPEER,
 		   ((int)e->flags & (O_ACCMODE | O_NONBLOCK | O_APPEND)) | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
-		snprintf(err, SC_ERR_LEN, "fd %d: opening the slave of a new pty: %s", e->fd,
-			 strerror(errno));
+		sc_err(err, "fd %d: opening the slave of a new pty: %s", e->fd, strerror(errno));
 	return fd;
 }
 

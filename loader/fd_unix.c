@@ -55,8 +55,8 @@ static const char *show(const Name *n)
 
 static int fail(char *err, const Sc__Fd *e, const char *what, const Name *n)
 {
-	snprintf(err, SC_ERR_LEN, "fd %d: %s%s%s: %s", e->fd, what, n ? " " : "", n ? show(n) : "",
-		 strerror(errno));
+	sc_err(err, "fd %d: %s%s%s: %s", e->fd, what, n ? " " : "", n ? show(n) : "",
+	       strerror(errno));
 	return -1;
 }
 
@@ -107,7 +107,7 @@ static int bind_name(int fd, const Sc__Fd *e, const Name *n, bool *existed, char
 	if (errno != EADDRINUSE || (n->data[0] && !*existed))
 		return fail(err, e, "binding", n);
 	if (n->data[0] && !S_ISSOCK(st.st_mode)) {
-		snprintf(err, SC_ERR_LEN, "fd %d: %s exists and is not a socket", e->fd, show(n));
+		sc_err(err, "fd %d: %s exists and is not a socket", e->fd, show(n));
 		return -1;
 	}
 	/* Connecting a datagram socket has no effect on a live one: refused
@@ -199,7 +199,7 @@ static int make_pair(struct fd_restore_ctx *ctx, struct fd_restore_unix *s, char
 	int sv[2];
 
 	if (s->e->peer_ino && (!peer || !fd_unix_is_pair(peer->e) || peer->e->sock_type != s->e->sock_type)) {
-		snprintf(err, SC_ERR_LEN, "fd %d: the other end of its socketpair is missing", s->e->fd);
+		sc_err(err, "fd %d: the other end of its socketpair is missing", s->e->fd);
 		return -1;
 	}
 	if (socketpair(AF_UNIX, (int)s->e->sock_type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
@@ -271,7 +271,7 @@ static int reconnect(struct fd_restore_ctx *ctx, struct fd_restore_unix *s, char
 	int a;
 
 	if (e->peer_ino && (!peer || !peer->e->unix_sock->accepted)) {
-		snprintf(err, SC_ERR_LEN, "fd %d: the accepted end of its connection is missing", e->fd);
+		sc_err(err, "fd %d: the accepted end of its connection is missing", e->fd);
 		return -1;
 	}
 	if (!e->unix_sock->has_peer_name) {
@@ -314,7 +314,7 @@ static int replay(struct fd_restore_ctx *ctx, const struct fd_restore_unix *s, i
 
 	if (from < 0 && e->n_queue) {
 		if (!u->has_name) {
-			snprintf(err, SC_ERR_LEN, "fd %d: messages wait on a socket without a name", e->fd);
+			sc_err(err, "fd %d: messages wait on a socket without a name", e->fd);
 			return -1;
 		}
 		len = make_addr(&u->name, &sa);
@@ -331,9 +331,9 @@ static int replay(struct fd_restore_ctx *ctx, const struct fd_restore_unix *s, i
 		if (from < 0 && !named && tmp >= 0)
 			close(tmp);
 		if (n != (ssize_t)q->len) {
-			snprintf(err, SC_ERR_LEN, "fd %d: requeueing %zu bytes%s%s: %s", e->fd, q->len,
-				 named ? " from " : "", named ? show(&u->senders[i]) : "",
-				 tmp < 0 ? "no such socket" : strerror(errno));
+			sc_err(err, "fd %d: requeueing %zu bytes%s%s: %s", e->fd, q->len,
+			       named ? " from " : "", named ? show(&u->senders[i]) : "",
+			       tmp < 0 ? "no such socket" : strerror(errno));
 			return -1;
 		}
 	}
@@ -427,7 +427,7 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 
 	ctx->unix_socks = calloc(fds->n_fds, sizeof(*ctx->unix_socks));
 	if (!ctx->unix_socks) {
-		snprintf(err, SC_ERR_LEN, "out of memory");
+		sc_err(err, "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < fds->n_fds; i++)
@@ -437,7 +437,7 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 	ctx->nunix = n;
 	qsort(ctx->unix_socks, n, sizeof(*ctx->unix_socks), cmp_ino);
 	if (chdir(ctx->cwd)) {
-		snprintf(err, SC_ERR_LEN, "working directory %s: %s", ctx->cwd, strerror(errno));
+		sc_err(err, "working directory %s: %s", ctx->cwd, strerror(errno));
 		return -1;
 	}
 
@@ -464,8 +464,8 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 				struct fd_restore_unix *c = find(ctx, u->pending[j]);
 
 				if (!c) {
-					snprintf(err, SC_ERR_LEN, "fd %d: a connection in its queue is missing",
-						 s->e->fd);
+					sc_err(err, "fd %d: a connection in its queue is missing",
+					       s->e->fd);
 					return -1;
 				}
 				c->pending = true;
@@ -503,8 +503,7 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 		struct fd_restore_unix *s = &ctx->unix_socks[i];
 
 		if (s->fd < 0) {
-			snprintf(err, SC_ERR_LEN, "fd %d: the other end of its connection is missing",
-				 s->e->fd);
+			sc_err(err, "fd %d: the other end of its connection is missing", s->e->fd);
 			return -1;
 		}
 		if ((connects_first(s->e) && connect_dgram(s->fd, s->e, err)) ||

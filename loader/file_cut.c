@@ -55,12 +55,12 @@ static int keep_dir(const char *image_dir, char *dir, size_t len, char *err)
 	struct stat owner;
 
 	if (!realpath(image_dir, real) || stat(real, &owner)) {
-		snprintf(err, SC_ERR_LEN, "%.256s: %s", image_dir, strerror(errno));
+		sc_err(err, "%.256s: %s", image_dir, strerror(errno));
 		return -1;
 	}
 	for (unsigned n = 1; n <= MAX_KEEP_DIRS; n++) {
 		if ((size_t)snprintf(dir, len, "%s.cut-%u", real, n) >= len) {
-			snprintf(err, SC_ERR_LEN, "%.256s: path too long", real);
+			sc_err(err, "%.256s: path too long", real);
 			return -1;
 		}
 		if (!mkdir(dir, S_IRWXU)) {
@@ -72,8 +72,8 @@ static int keep_dir(const char *image_dir, char *dir, size_t len, char *err)
 		if (errno != EEXIST)
 			break;
 	}
-	snprintf(err, SC_ERR_LEN, "cannot keep the bytes to cut beside the image: %.256s: %s; %s",
-		 dir, strerror(errno), no_cut);
+	sc_err(err, "cannot keep the bytes to cut beside the image: %.256s: %s; %s", dir,
+	       strerror(errno), no_cut);
 	return -1;
 }
 
@@ -103,27 +103,25 @@ static int keep(const struct file_cut *c, size_t n, const char *dir, struct kept
 
 	k->fd = open(c->path, O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (k->fd < 0) {
-		snprintf(err, SC_ERR_LEN, "%.256s: cannot open it to cut it back: %s; %s", c->path,
-			 strerror(errno), no_cut);
+		sc_err(err, "%.256s: cannot open it to cut it back: %s; %s", c->path,
+		       strerror(errno), no_cut);
 		return -1;
 	}
 	if (fstat(k->fd, &st) || st.st_dev != c->dev || st.st_ino != c->ino ||
 	    (uint64_t)st.st_size < c->size) {
-		snprintf(err, SC_ERR_LEN, "%.256s changed while crload checked it; try again",
-			 c->path);
+		sc_err(err, "%.256s changed while crload checked it; try again", c->path);
 		return -1;
 	}
 	if ((size_t)snprintf(k->path, sizeof(k->path), "%s/%zu-%s", dir, n + 1, base) >=
 	    sizeof(k->path)) {
-		snprintf(err, SC_ERR_LEN, "%.256s: path too long to keep its bytes in %.200s",
-			 c->path, dir);
+		sc_err(err, "%.256s: path too long to keep its bytes in %.200s", c->path, dir);
 		return -1;
 	}
 	k->out = open(k->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, S_IRUSR | S_IWUSR);
 	k->end = c->size;
 	if (k->out < 0 || give(k->out, "", &st) || copy_tail(k)) {
-		snprintf(err, SC_ERR_LEN, "keeping the bytes cut from %.160s in %.160s: %s; %s",
-			 c->path, k->path, strerror(errno), no_cut);
+		sc_err(err, "keeping the bytes cut from %.160s in %.160s: %s; %s", c->path, k->path,
+		       strerror(errno), no_cut);
 		return -1;
 	}
 	return 0;
@@ -137,8 +135,8 @@ static int cut(const struct file_cut *c, struct kept *k, char *err)
 
 	if (fstat(k->fd, &st) || ((uint64_t)st.st_size > k->end && copy_tail(k)) ||
 	    ftruncate(k->fd, (off_t)c->size)) {
-		snprintf(err, SC_ERR_LEN, "%.256s: cutting it back to %llu bytes: %s", c->path,
-			 (unsigned long long)c->size, strerror(errno));
+		sc_err(err, "%.256s: cutting it back to %llu bytes: %s", c->path,
+		       (unsigned long long)c->size, strerror(errno));
 		return -1;
 	}
 	fprintf(stderr,
@@ -175,7 +173,7 @@ int file_cuts_apply(const struct file_cuts *cuts, const char *image_dir, char *e
 		return 0;
 	k = calloc(cuts->n, sizeof(*k));
 	if (!k) {
-		snprintf(err, SC_ERR_LEN, "out of memory");
+		sc_err(err, "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < cuts->n; i++)

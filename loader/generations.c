@@ -169,7 +169,7 @@ int load_image(const char *dir, struct sc_image *img, char *chosen, char *err, b
 	}
 	if (rc) {
 		snprintf(chosen, PATH_MAX, "%s", dir);
-		snprintf(err, SC_ERR_LEN, "none of its %zu generations verifies", n);
+		sc_err(err, "none of its %zu generations verifies", n);
 	}
 	for (i = 0; i < n; i++)
 		free(gens[i].name);

@@ -50,7 +50,7 @@ int plan_pids(struct sc_image *img, struct pid_plan *plan, char *err)
 		const Sc__ProcCore *c = img->procs[i].core;
 
 		if (img->procs[i].pid == 1) {
-			snprintf(err, SC_ERR_LEN, "pid 1 cannot be restored");
+			sc_err(err, "pid 1 cannot be restored");
 			return -1;
 		}
 		for (size_t t = 0; t < c->n_threads; t++)
@@ -86,9 +86,9 @@ long fork_with_pid(int pid, char *err)
 		usleep(1000);
 	if (r < 0) {
 		if (errno == EEXIST)
-			snprintf(err, SC_ERR_LEN, "pid %d is in use", pid);
+			sc_err(err, "pid %d is in use", pid);
 		else
-			snprintf(err, SC_ERR_LEN, "cannot create pid %d: %s", pid, strerror(errno));
+			sc_err(err, "cannot create pid %d: %s", pid, strerror(errno));
 		return -1;
 	}
 	return r;
@@ -104,7 +104,7 @@ static int write_file(const char *path, const char *text, char *err)
 		close(fd);
 	}
 	if (n != (ssize_t)strlen(text)) {
-		snprintf(err, SC_ERR_LEN, "%s: %s", path, strerror(errno));
+		sc_err(err, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -135,7 +135,7 @@ int enter_namespaces(const struct pid_plan *plan, char *err)
 			return -1;
 	}
 	if (unshare(CLONE_NEWPID | CLONE_NEWNS | (plan->ipc_ns ? CLONE_NEWIPC : 0))) {
-		snprintf(err, SC_ERR_LEN, "cannot create a pid namespace: %s", strerror(errno));
+		sc_err(err, "cannot create a pid namespace: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -146,8 +146,7 @@ int mount_proc_in_ns(char *err)
 {
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
 	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) {
-		snprintf(err, SC_ERR_LEN, "cannot mount /proc for the new pid namespace: %s",
-			 strerror(errno));
+		sc_err(err, "cannot mount /proc for the new pid namespace: %s", strerror(errno));
 		return -1;
 	}
 	return 0;

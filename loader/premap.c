@@ -112,8 +112,7 @@ static int read_runs(int fd, struct iovec *iov, int n, uint64_t off, char *err)
 		ssize_t r = preadv(fd, iov, n, (off_t)off);
 
 		if (r <= 0) {
-			snprintf(err, SC_ERR_LEN, "reading pages: %s",
-				 r ? strerror(errno) : "short file");
+			sc_err(err, "reading pages: %s", r ? strerror(errno) : "short file");
 			return -1;
 		}
 		off += (uint64_t)r;
@@ -261,9 +260,8 @@ static int apply_madvise(const Sc__Vma *v, void *p, uint64_t len, char *err)
 
 	for (size_t i = 0; v->has_madv && i < sizeof(map) / sizeof(map[0]); i++) {
 		if ((v->madv & map[i].bit) && madvise(p, len, map[i].advice)) {
-			snprintf(err, SC_ERR_LEN, "madvise %#llx-%#llx: %s",
-				 (unsigned long long)v->start, (unsigned long long)v->end,
-				 strerror(errno));
+			sc_err(err, "madvise %#llx-%#llx: %s", (unsigned long long)v->start,
+			       (unsigned long long)v->end, strerror(errno));
 			return -1;
 		}
 	}
@@ -299,7 +297,7 @@ static int vma_file(struct premap *pm, const Sc__Vma *v, bool *filled, char *err
 	writable = v->kind == SC__VMA_KIND__FILE_SHARED && (v->prot & PROT_WRITE);
 	fd = open(v->path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, SC_ERR_LEN, "mapped file %s: %s", v->path, strerror(errno));
+		sc_err(err, "mapped file %s: %s", v->path, strerror(errno));
 		return -2;
 	}
 	/* A shared file mapping's contents live in the file. */
@@ -323,8 +321,8 @@ static int premap_sysv(struct premap *pm, const Sc__Vma *v, const Sc__SysvShm *s
 	    (v->pgoff && munmap(base, v->pgoff)) ||
 	    (v->pgoff + len < seg && munmap(base + v->pgoff + len, seg - v->pgoff - len)) ||
 	    mprotect((void *)temp, len, (int)v->prot)) {
-		snprintf(err, SC_ERR_LEN, "attaching SysV shared memory id %u at %#llx: %s", sh->id,
-			 (unsigned long long)v->start, strerror(errno));
+		sc_err(err, "attaching SysV shared memory id %u at %#llx: %s", sh->id,
+		       (unsigned long long)v->start, strerror(errno));
 		return -1;
 	}
 	skip_pages(&pm->fl, v);
@@ -359,16 +357,16 @@ static int premap_vma(struct premap *pm, const Sc__Vma *v, uint64_t temp, char *
 	if (fd >= 0)
 		close(fd);
 	if (p == MAP_FAILED) {
-		snprintf(err, SC_ERR_LEN, "mapping %#llx-%#llx%s%s: %s",
-			 (unsigned long long)v->start, (unsigned long long)v->end,
-			 v->path ? " of " : "", v->path ? v->path : "", strerror(errno));
+		sc_err(err, "mapping %#llx-%#llx%s%s: %s", (unsigned long long)v->start,
+		       (unsigned long long)v->end, v->path ? " of " : "", v->path ? v->path : "",
+		       strerror(errno));
 		return -1;
 	}
 	if (apply_madvise(v, p, len, err) ||
 	    (!filled && sc_vma_stores_pages(v) && fill_vma(fl, v, temp, err)))
 		return -1;
 	if (prot != (int)v->prot && mprotect(p, len, (int)v->prot)) {
-		snprintf(err, SC_ERR_LEN, "mprotect: %s", strerror(errno));
+		sc_err(err, "mprotect: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -515,13 +513,12 @@ static int map_tail_page(struct restore_ctx *ctx, struct ranges *busy, struct ra
 		p = mmap((void *)at, SC_PAGE_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	if (p == MAP_FAILED) {
-		snprintf(err, SC_ERR_LEN, "no room for the restorer's tail page: %s",
-			 strerror(errno));
+		sc_err(err, "no room for the restorer's tail page: %s", strerror(errno));
 		return -1;
 	}
 	sc_write_gadgets(p, at, g);
 	if (mprotect(p, SC_PAGE_SIZE, PROT_READ | PROT_EXEC)) {
-		snprintf(err, SC_ERR_LEN, "mprotect tail page: %s", strerror(errno));
+		sc_err(err, "mprotect tail page: %s", strerror(errno));
 		return -1;
 	}
 	/* Kernels without CONFIG_ANON_VMA_NAME leave it unnamed. */
@@ -531,7 +528,7 @@ static int map_tail_page(struct restore_ctx *ctx, struct ranges *busy, struct ra
 		      "restorer code stays mapped at %#llx%s",
 		      ctx->p->pid, (unsigned long long)at, named ? " ([anon:selfckpt-tail])" : "");
 	if (ranges_add(busy, at, at + SC_PAGE_SIZE) || ranges_add(keep, at, at + SC_PAGE_SIZE)) {
-		snprintf(err, SC_ERR_LEN, "out of memory");
+		sc_err(err, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -578,7 +575,7 @@ static int premap_all(struct restore_plan *rp, char *err)
 	uint64_t total = 0, base, cursor;
 
 	if (sc_own_maps(&rp->vd, add_busy, &rp->busy)) {
-		snprintf(err, SC_ERR_LEN, "/proc/self/maps: %s", strerror(errno));
+		sc_err(err, "/proc/self/maps: %s", strerror(errno));
 		return -1;
 	}
 	for (size_t i = 0; i < mm->n_vmas; i++) {
@@ -594,8 +591,7 @@ static int premap_all(struct restore_plan *rp, char *err)
 	if (!base || mmap((void *)base, total, PROT_NONE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1,
 			  0) == MAP_FAILED) {
-		snprintf(err, SC_ERR_LEN, "no room to premap %llu bytes",
-			 (unsigned long long)total);
+		sc_err(err, "no room to premap %llu bytes", (unsigned long long)total);
 		return -1;
 	}
 	/* The blob's hole must avoid the whole reservation. */
@@ -631,7 +627,7 @@ static int premap_all(struct restore_plan *rp, char *err)
 	 * pass removes them with everything else of crload. */
 	return 0;
 nomem:
-	snprintf(err, SC_ERR_LEN, "out of memory");
+	sc_err(err, "out of memory");
 	return -1;
 }
 
@@ -647,7 +643,7 @@ static int place_restorer(struct restore_plan *rp, char *err)
 	layout_blob(&rp->bl, rp->ctx->p, rp->keep.n + 8, rp->n_moves, rp->vdso_span);
 	for (size_t i = 0; i < rp->keep.n; i++)
 		if (ranges_add(&rp->busy, rp->keep.r[i].start, rp->keep.r[i].end)) {
-			snprintf(err, SC_ERR_LEN, "out of memory");
+			sc_err(err, "out of memory");
 			return -1;
 		}
 	if (!rp->tail && !(rp->g.syscall_ret && rp->g.sigreturn) &&
@@ -656,19 +652,18 @@ static int place_restorer(struct restore_plan *rp, char *err)
 	blob = find_hole(&rp->busy, rp->bl.size);
 	if (!blob || mmap((void *)blob, rp->bl.size, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) == MAP_FAILED) {
-		snprintf(err, SC_ERR_LEN, "no room for the restorer (%llu bytes at %#llx): %s",
-			 (unsigned long long)rp->bl.size, (unsigned long long)blob,
-			 strerror(errno));
+		sc_err(err, "no room for the restorer (%llu bytes at %#llx): %s",
+		       (unsigned long long)rp->bl.size, (unsigned long long)blob, strerror(errno));
 		return -1;
 	}
 	memcpy((void *)blob, restorer_blob, (size_t)(restorer_blob_end - restorer_blob));
 	if (mprotect((void *)blob, rp->bl.args, PROT_READ | PROT_EXEC)) {
-		snprintf(err, SC_ERR_LEN, "mprotect restorer: %s", strerror(errno));
+		sc_err(err, "mprotect restorer: %s", strerror(errno));
 		return -1;
 	}
 	if (mmap((void *)(blob + rp->bl.scratch), rp->vdso_span, PROT_NONE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
-		snprintf(err, SC_ERR_LEN, "vdso scratch: %s", strerror(errno));
+		sc_err(err, "vdso scratch: %s", strerror(errno));
 		return -1;
 	}
 	rp->blob = blob;
@@ -697,7 +692,7 @@ static int fill_moves(struct restore_plan *rp, char *err)
 		cur = &rp->vd.part[v->kind - SC__VMA_KIND__VVAR];
 		vm[a->n_vdso++] = (struct rst_move){ cur->start, v->start, cur->end - cur->start };
 		if (ranges_add(&rp->keep, cur->start, cur->end)) {
-			snprintf(err, SC_ERR_LEN, "out of memory");
+			sc_err(err, "out of memory");
 			return -1;
 		}
 	}
@@ -845,7 +840,7 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 	if (fd_locks_restore(ctx->p->fds, err))
 		return -1;
 	if (ranges_add(&rp.keep, rp.blob, rp.blob + rp.bl.size)) {
-		snprintf(err, SC_ERR_LEN, "out of memory");
+		sc_err(err, "out of memory");
 		return -1;
 	}
 	qsort(rp.keep.r, rp.keep.n, sizeof(*rp.keep.r), cmp_range);

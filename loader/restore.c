@@ -69,7 +69,7 @@ void restore_child(struct restore_ctx *ctx)
 	close(ctx->release_wr);
 	ctx->pages_fd = openat(ctx->img->dirfd, ctx->p->pages_name, O_RDONLY | O_CLOEXEC);
 	if (!keep || ctx->pages_fd < 0) {
-		snprintf(err, SC_ERR_LEN, "%s: %s", ctx->p->pages_name, strerror(errno));
+		sc_err(err, "%s: %s", ctx->p->pages_name, strerror(errno));
 		goto fail;
 	}
 	/* Children inherit the session, the group and the shared pipes. */

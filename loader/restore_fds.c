@@ -50,8 +50,8 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 			int nfd = fcntl(keep[i], F_DUPFD_CLOEXEC, max_app + 1);
 
 			if (nfd < 0) {
-				snprintf(err, SC_ERR_LEN, "cannot move descriptor %d: %s", keep[i],
-					 strerror(errno));
+				sc_err(err, "cannot move descriptor %d: %s", keep[i],
+				       strerror(errno));
 				return -1;
 			}
 			close(keep[i]);
@@ -73,7 +73,7 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 	/* Everything else crload had goes, unless the image inherits it. */
 	d = opendir("/proc/self/fd");
 	if (!d) {
-		snprintf(err, SC_ERR_LEN, "/proc/self/fd: %s", strerror(errno));
+		sc_err(err, "/proc/self/fd: %s", strerror(errno));
 		return -1;
 	}
 	int dfd = dirfd(d);
@@ -98,7 +98,7 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 			if (!more) {
 				free(to_close);
 				closedir(d);
-				snprintf(err, SC_ERR_LEN, "out of memory");
+				sc_err(err, "out of memory");
 				return -1;
 			}
 			to_close = more;
@@ -122,7 +122,7 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 	int ret = 0, *tree_fds = calloc(ctx->ndescs + 1, sizeof(int));
 
 	if (!tree_fds) {
-		snprintf(err, SC_ERR_LEN, "out of memory");
+		sc_err(err, "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < ctx->ndescs; i++)
@@ -152,8 +152,7 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 		}
 		if (fd < 0) {
 			if (!f->has_dup_of && !k)
-				snprintf(err, SC_ERR_LEN, "fd %d: kind %d cannot be restored", f->fd,
-					 f->kind);
+				sc_err(err, "fd %d: kind %d cannot be restored", f->fd, f->kind);
 			ret = -1;
 			break;
 		}
@@ -162,13 +161,13 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 		 * copy to make and close first). */
 		if (fd != f->fd) {
 			if (dup3(fd, f->fd, f->cloexec ? O_CLOEXEC : 0) < 0) {
-				snprintf(err, SC_ERR_LEN, "fd %d: %s", f->fd, strerror(errno));
+				sc_err(err, "fd %d: %s", f->fd, strerror(errno));
 				ret = -1;
 			}
 			if (!rctx.lent)
 				close(fd);
 		} else if (fcntl(f->fd, F_SETFD, f->cloexec ? FD_CLOEXEC : 0) < 0) {
-			snprintf(err, SC_ERR_LEN, "fd %d: %s", f->fd, strerror(errno));
+			sc_err(err, "fd %d: %s", f->fd, strerror(errno));
 			ret = -1;
 		}
 	}
@@ -199,7 +198,7 @@ static int restore_sigactions(const Sc__SigActs *acts, char *err)
 
 		/* Raw syscall: glibc's wrapper would replace sa_restorer. */
 		if (syscall(SYS_rt_sigaction, a->sig, &ksa, NULL, 8)) {
-			snprintf(err, SC_ERR_LEN, "signal %u: %s", a->sig, strerror(errno));
+			sc_err(err, "signal %u: %s", a->sig, strerror(errno));
 			return -1;
 		}
 	}
@@ -211,7 +210,7 @@ int restore_process_state(struct restore_ctx *ctx, char *err)
 	const Sc__ProcCore *c = ctx->p->core;
 
 	if (chdir(c->cwd)) {
-		snprintf(err, SC_ERR_LEN, "working directory %s: %s", c->cwd, strerror(errno));
+		sc_err(err, "working directory %s: %s", c->cwd, strerror(errno));
 		return -1;
 	}
 	umask((mode_t)c->umask);
@@ -220,7 +219,7 @@ int restore_process_state(struct restore_ctx *ctx, char *err)
 		struct rlimit rl = { .rlim_cur = r->cur, .rlim_max = r->max };
 
 		if (setrlimit((int)r->resource, &rl) && errno != EPERM) {
-			snprintf(err, SC_ERR_LEN, "rlimit %u: %s", r->resource, strerror(errno));
+			sc_err(err, "rlimit %u: %s", r->resource, strerror(errno));
 			return -1;
 		}
 	}
@@ -238,7 +237,7 @@ int restore_process_state(struct restore_ctx *ctx, char *err)
 		};
 
 		if (setitimer((int)t->which, &v, NULL)) {
-			snprintf(err, SC_ERR_LEN, "interval timer %u: %s", t->which, strerror(errno));
+			sc_err(err, "interval timer %u: %s", t->which, strerror(errno));
 			return -1;
 		}
 	}

@@ -40,7 +40,7 @@ static int dup_backing(int fd, char *err)
 	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 
 	if (nfd < 0)
-		snprintf(err, SC_ERR_LEN, "shared memory: %s", strerror(errno));
+		sc_err(err, "shared memory: %s", strerror(errno));
 	return nfd;
 }
 
@@ -52,14 +52,14 @@ static int add_memfd(struct shared_files *sf, const Sc__Vma *v, uint64_t size, b
 	int fd;
 
 	if (!more) {
-		snprintf(err, SC_ERR_LEN, "out of memory");
+		sc_err(err, "out of memory");
 		return -1;
 	}
 	sf->files = more;
 	fd = memfd_create("selfckpt-shared", MFD_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, (off_t)size)) {
-		snprintf(err, SC_ERR_LEN, "shared memory of %llu bytes: %s",
-			 (unsigned long long)size, strerror(errno));
+		sc_err(err, "shared memory of %llu bytes: %s", (unsigned long long)size,
+		       strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -106,8 +106,8 @@ int shared_backing(struct shared_files *sf, const struct sc_proc_img *p, const S
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
 		fd = open(proc, ((v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 		if (fd < 0)
-			snprintf(err, SC_ERR_LEN, "shared mapping of fd %d (%s): %s", f->fd,
-				 f->path, strerror(errno));
+			sc_err(err, "shared mapping of fd %d (%s): %s", f->fd, f->path,
+			       strerror(errno));
 		*filled = fd >= 0;
 		return fd;
 	}
@@ -144,8 +144,8 @@ int shared_fill(int fd, char *mem, const struct sc_image *img, const struct sc_p
 		off += len;
 	}
 	if (!buf || pages < 0 || r)
-		snprintf(err, SC_ERR_LEN, "shared memory of pid %d: %s", p->pid,
-			 !buf ? "out of memory" : strerror(errno ? errno : EIO));
+		sc_err(err, "shared memory of pid %d: %s", p->pid,
+		       !buf ? "out of memory" : strerror(errno ? errno : EIO));
 	free(buf);
 	if (pages >= 0)
 		close(pages);

@@ -82,7 +82,7 @@ int shell_job_preflight(const struct sc_image *img, bool asked, bool detached,
 		return 0;
 	job->proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (job->proc < 0 || pipe2(job->events, O_CLOEXEC)) {
-		snprintf(err, SC_ERR_LEN, "/proc or a pipe: %s", strerror(errno));
+		sc_err(err, "/proc or a pipe: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -111,16 +111,14 @@ int shell_job_enter(const struct sc_image *img, char *err)
 	/* The job is its own group, led by this process; the other commands
 	 * of a pipeline join it (tree_fork_top). */
 	if (setpgid(0, 0)) {
-		snprintf(err, SC_ERR_LEN, "--shell-job: a process group for the job: %s",
-			 strerror(errno));
+		sc_err(err, "--shell-job: a process group for the job: %s", strerror(errno));
 		return -1;
 	}
 	if (!img->inv->job_foreground)
 		return 0;
 	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0 || give_terminal(fd, getpgrp())) {
-		snprintf(err, SC_ERR_LEN, "--shell-job: taking the terminal's foreground: %s",
-			 strerror(errno));
+		sc_err(err, "--shell-job: taking the terminal's foreground: %s", strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;

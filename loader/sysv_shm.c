@@ -80,7 +80,7 @@ static int get_segment(const Sc__SysvShm *sh, struct sysv_made *sm, char *err)
 	id = shmget(sh->key, sh->size, IPC_CREAT | IPC_EXCL | (int)(sh->mode & 0777));
 	if (id >= 0 && add_id(&sm->made, &sm->nmade, (uint32_t)id)) {
 		shmctl(id, IPC_RMID, NULL);
-		snprintf(err, SC_ERR_LEN, "out of memory");
+		sc_err(err, "out of memory");
 		return -1;
 	}
 	if (id < 0 || (uint32_t)id != sh->id) {
@@ -103,7 +103,7 @@ static int fill_segment(int id, const Sc__SysvShm *sh, const struct sc_image *im
 	int r = 0;
 
 	if (mem == (void *)-1) {
-		snprintf(err, SC_ERR_LEN, "SysV shared memory id %u: %s", sh->id, strerror(errno));
+		sc_err(err, "SysV shared memory id %u: %s", sh->id, strerror(errno));
 		return -1;
 	}
 	/* A segment taken over held what its process last wrote. */
@@ -122,7 +122,7 @@ static int fill_segment(int id, const Sc__SysvShm *sh, const struct sc_image *im
 			r = -1;
 	}
 	if (r && !err[0])
-		snprintf(err, SC_ERR_LEN, "SysV shared memory id %u: %s", sh->id, strerror(errno));
+		sc_err(err, "SysV shared memory id %u: %s", sh->id, strerror(errno));
 	return r;
 }
 
@@ -148,7 +148,7 @@ int sysv_make(const struct sc_image *img, struct sysv_made *sm, char *err)
 			    add_id(&done, &ndone, sh->id) ||
 			    ((sh->mode & SHM_DEST) && add_id(&sm->dest, &sm->ndest, sh->id))) {
 				if (!err[0])
-					snprintf(err, SC_ERR_LEN, "out of memory");
+					sc_err(err, "out of memory");
 				free(done);
 				return -1;
 			}

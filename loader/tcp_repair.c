@@ -108,10 +108,10 @@ int tcp_repair_restore(int s, const Sc__InetSocket *in, char *err)
 	const char *step = "TCP_REPAIR";
 
 	if (inet_set_int(s, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON)) {
-		snprintf(err, SC_ERR_LEN, "%s",
-			 errno == EPERM ? "restoring it needs CAP_NET_ADMIN (TCP_REPAIR) in the "
-					  "network namespace"
-					: strerror(errno));
+		sc_err(err, "%s",
+		       errno == EPERM ? "restoring it needs CAP_NET_ADMIN (TCP_REPAIR) in the "
+					"network namespace"
+				      : strerror(errno));
 		return -1;
 	}
 	step = "bind";
@@ -150,7 +150,7 @@ int tcp_repair_restore(int s, const Sc__InetSocket *in, char *err)
 		goto fail;
 	return 0;
 fail:
-	snprintf(err, SC_ERR_LEN, "%s: %s", step, strerror(errno));
+	sc_err(err, "%s: %s", step, strerror(errno));
 	return -1;
 }
 

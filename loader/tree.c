@@ -44,8 +44,8 @@ int tree_session(const struct restore_ctx *ctx, char *err)
 	}
 	if (!parent) { /* another command of the root's job: its group */
 		if (setpgid(0, ctx->img->inv->procs[0]->pid)) {
-			snprintf(err, SC_ERR_LEN, "the job's process group %d: %s",
-				 ctx->img->inv->procs[0]->pid, strerror(errno));
+			sc_err(err, "the job's process group %d: %s", ctx->img->inv->procs[0]->pid,
+			       strerror(errno));
 			return -1;
 		}
 		return 0;
@@ -57,8 +57,7 @@ int tree_session(const struct restore_ctx *ctx, char *err)
 	else if (!r && pe->pgid != parent->pgid && pe->pgid != pe->pid)
 		r = setpgid(0, pe->pgid);
 	if (r)
-		snprintf(err, SC_ERR_LEN, "session %d, process group %d: %s", pe->sid, pe->pgid,
-			 strerror(errno));
+		sc_err(err, "session %d, process group %d: %s", pe->sid, pe->pgid, strerror(errno));
 	return r;
 }
 
@@ -201,8 +200,8 @@ int tree_make_shared(struct restore_ctx *ctx, char *err)
 				continue;
 			more = realloc(ctx->shared, (ctx->nshared + 1) * sizeof(*more));
 			if (!more) {
-				snprintf(err, SC_ERR_LEN, "pipe:[%llu]: out of memory",
-					 (unsigned long long)sp->id);
+				sc_err(err, "pipe:[%llu]: out of memory",
+				       (unsigned long long)sp->id);
 				return -1;
 			}
 			ctx->shared = more;
@@ -324,7 +323,7 @@ static int share_pairs(struct restore_ctx *ctx, struct pair_half *made, char *er
 	int ret = -1;
 
 	if (!h) {
-		snprintf(err, SC_ERR_LEN, "out of memory");
+		sc_err(err, "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < img->nprocs; i++)
@@ -351,7 +350,7 @@ static int share_pairs(struct restore_ctx *ctx, struct pair_half *made, char *er
 				holder = &sv[0];
 			}
 			if (add_desc(ctx, img->procs[i].pid, f->fd, holder)) {
-				snprintf(err, SC_ERR_LEN, "out of memory");
+				sc_err(err, "out of memory");
 				goto out;
 			}
 		}
@@ -411,7 +410,7 @@ static int share_ptys(struct restore_ctx *ctx, char *err)
 		}
 	return 0;
 nomem:
-	snprintf(err, SC_ERR_LEN, "out of memory");
+	sc_err(err, "out of memory");
 	return -1;
 }
 
@@ -507,7 +506,7 @@ static int share_named(struct restore_ctx *ctx, char *err)
 	fds.n_fds = nshared;
 	here = nshared ? open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (nshared && here < 0) {
-		snprintf(err, SC_ERR_LEN, "crload's working directory: %s", strerror(errno));
+		sc_err(err, "crload's working directory: %s", strerror(errno));
 		goto out;
 	}
 	for (size_t i = 0; i < nshared; i++) {
@@ -524,7 +523,7 @@ static int share_named(struct restore_ctx *ctx, char *err)
 				if (f->kind == SC__FD_KIND__UNIX && !f->has_dup_of &&
 				    f->sock_ino == list[i]->sock_ino &&
 				    add_desc(ctx, img->procs[p].pid, f->fd, holder)) {
-					snprintf(err, SC_ERR_LEN, "out of memory");
+					sc_err(err, "out of memory");
 					goto out;
 				}
 			}
@@ -533,7 +532,7 @@ static int share_named(struct restore_ctx *ctx, char *err)
 out:
 	fd_unix_release(&rc);
 	if (here >= 0 && (fchdir(here) || close(here)) && !ret) {
-		snprintf(err, SC_ERR_LEN, "crload's working directory: %s", strerror(errno));
+		sc_err(err, "crload's working directory: %s", strerror(errno));
 		ret = -1;
 	}
 	free(list);
@@ -541,7 +540,7 @@ out:
 	return ret;
 nomem:
 	free(v);
-	snprintf(err, SC_ERR_LEN, "out of memory");
+	sc_err(err, "out of memory");
 	return -1;
 }
 
@@ -580,8 +579,8 @@ static int share_inherited(struct restore_ctx *ctx, char *err)
 				int fd = fcntl(in->v[which].fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
 
 				if (fd < 0) {
-					snprintf(err, SC_ERR_LEN, "--inherit-fd %d: %s",
-						 in->v[which].fd, strerror(errno));
+					sc_err(err, "--inherit-fd %d: %s", in->v[which].fd,
+					       strerror(errno));
 					ret = -1;
 					break;
 				}
@@ -589,7 +588,7 @@ static int share_inherited(struct restore_ctx *ctx, char *err)
 				*copy[which] = fd;
 			}
 			if (add_desc(ctx, img->procs[i].pid, f->fd, copy[which])) {
-				snprintf(err, SC_ERR_LEN, "out of memory");
+				sc_err(err, "out of memory");
 				ret = -1;
 			}
 		}
@@ -663,7 +662,7 @@ int tree_open_shared_descs(struct restore_ctx *ctx, char *err)
 		ret = share_named(ctx, err);
 	return ret ? ret : share_ptys(ctx, err);
 nomem:
-	snprintf(err, SC_ERR_LEN, "out of memory");
+	sc_err(err, "out of memory");
 	return -1;
 }
 

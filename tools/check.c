@@ -101,7 +101,7 @@ static int ns_child(bool as_nobody, char *err)
 	     /* A uid change makes /proc/self root's; an unprivileged
 	      * user's own process is dumpable. */
 	     prctl(PR_SET_DUMPABLE, 1))) {
-		snprintf(err, SC_ERR_LEN, "cannot become user nobody to try: %s", strerror(errno));
+		sc_err(err, "cannot become user nobody to try: %s", strerror(errno));
 		return -1;
 	}
 	plan.user_ns = geteuid() != 0;
@@ -118,7 +118,7 @@ static int ns_child(bool as_nobody, char *err)
 			      : 1);
 	}
 	if (init < 0 || waitpid(init, &st, 0) != init || !WIFEXITED(st) || WEXITSTATUS(st)) {
-		snprintf(err, SC_ERR_LEN, "no process got its chosen pid in the new namespaces");
+		sc_err(err, "no process got its chosen pid in the new namespaces");
 		return -1;
 	}
 	return 0;

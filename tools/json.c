@@ -317,7 +317,7 @@ static int pages_json(struct json *j, const struct sc_image *img, const struct s
 	int ret = 0;
 
 	if (fd < 0 || !buf) {
-		snprintf(err, SC_ERR_LEN, "%s: %s", p->pages_name, strerror(errno));
+		sc_err(err, "%s: %s", p->pages_name, strerror(errno));
 		ret = -1;
 		goto out;
 	}
@@ -336,7 +336,7 @@ static int pages_json(struct json *j, const struct sc_image *img, const struct s
 			size_t n = len - done < chunk ? (size_t)(len - done) : chunk;
 
 			if (pread(fd, buf, n, (off_t)(off + done)) != (ssize_t)n) {
-				snprintf(err, SC_ERR_LEN, "%s: cannot read", p->pages_name);
+				sc_err(err, "%s: cannot read", p->pages_name);
 				ret = -1;
 				break;
 			}
