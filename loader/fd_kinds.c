@@ -23,6 +23,31 @@ const struct fd_restore_kind *fd_restore_kind(Sc__FdKind kind)
 	return &kinds[kind];
 }
 
+/* The kinds that keep what they made for several descriptors. */
+static void (*const releases[])(struct fd_restore_ctx *ctx) = {
+	fd_pipe_release, /* a pipe's ends */
+	fd_unix_release, /* sockets made in pairs or connected to each other */
+};
+
+/* The kinds whose state names other descriptors. */
+static int (*const finishers[])(const Sc__Fds *fds, char *err) = {
+	fd_epoll_attach, /* interest lists */
+};
+
+void fd_restore_release(struct fd_restore_ctx *ctx)
+{
+	for (size_t i = 0; i < sizeof(releases) / sizeof(releases[0]); i++)
+		releases[i](ctx);
+}
+
+int fd_restore_finish(const Sc__Fds *fds, char *err)
+{
+	for (size_t i = 0; i < sizeof(finishers) / sizeof(finishers[0]); i++)
+		if (finishers[i](fds, err))
+			return -1;
+	return 0;
+}
+
 int fd_scratch_dup(struct fd_restore_ctx *ctx, int fd, const Sc__Fd *e, char *err)
 {
 	int copy = fcntl(fd, F_DUPFD_CLOEXEC, ctx->scratch_min);

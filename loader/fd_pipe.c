@@ -98,7 +98,7 @@ int fd_pipe_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	return fd_lend(ctx, p->ends[end], e, err);
 }
 
-/* Closes the scratch ends of every pipe and socket made. */
+/* Closes the scratch ends of every pipe made. */
 void fd_pipe_release(struct fd_restore_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->npipes; i++) {
@@ -109,7 +109,6 @@ void fd_pipe_release(struct fd_restore_ctx *ctx)
 	free(ctx->pipes);
 	ctx->pipes = NULL;
 	ctx->npipes = ctx->pipes_cap = 0;
-	fd_unix_release(ctx);
 }
 
 /*

@@ -24,6 +24,12 @@ struct fd_restore_kind {
 /* kind's restore half (fd_kinds.c); NULL for a kind this version lacks,
  * which the image reader refuses before anyone asks. */
 const struct fd_restore_kind *fd_restore_kind(Sc__FdKind kind);
+/* Once every descriptor of a process is in place: what the kinds made and
+ * kept to hand out is closed (fd_kinds.c). */
+void fd_restore_release(struct fd_restore_ctx *ctx);
+/* Then what refers to descriptors by number (epoll's interest lists):
+ * 0, or -1 with err set. */
+int fd_restore_finish(const Sc__Fds *fds, char *err);
 
 struct fd_restore_pipe {
 	uint64_t id;

@@ -171,12 +171,12 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 			ret = -1;
 		}
 	}
-	fd_pipe_release(&rctx);
+	fd_restore_release(&rctx);
 	free(tree_fds);
 	for (size_t i = 0; i < ctx->ndesc_fds; i++)
 		close(ctx->desc_fds[i]);
 	if (!ret)
-		ret = fd_epoll_attach(fds, err);
+		ret = fd_restore_finish(fds, err);
 	return ret;
 }
 

@@ -530,7 +530,7 @@ static int share_named(struct restore_ctx *ctx, char *err)
 	}
 	ret = 0;
 out:
-	fd_unix_release(&rc);
+	fd_restore_release(&rc);
 	if (here >= 0 && (fchdir(here) || close(here)) && !ret) {
 		sc_err(err, "crload's working directory: %s", strerror(errno));
 		ret = -1;

@@ -363,9 +363,7 @@ out:
 		sc_sys1(__NR_close, ctx.info_dir);
 	if (ctx.link_dir >= 0)
 		sc_sys1(__NR_close, ctx.link_dir);
-	if (!err)
-		err = fd_pipe_check_ends(&ctx);
-	if (!err)
-		err = fd_tty_check_pairs(&ctx);
-	return err ? err : fd_unix_check_peers(&ctx);
+	for (size_t i = 0; !err && i < rt_nr_fd_dump_checks; i++)
+		err = rt_fd_dump_checks[i](&ctx);
+	return err;
 }

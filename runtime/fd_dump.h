@@ -45,6 +45,10 @@ struct fd_dump_kind {
 /* In the order claims() is asked (fd_kinds.c). */
 extern const struct fd_dump_kind rt_fd_dump_kinds[];
 extern const size_t rt_nr_fd_dump_kinds;
+/* After every descriptor of the process is dumped, in order: what a kind
+ * needs of the others (fd_kinds.c). Each 0 or -errno (with ctx->why). */
+extern int (*const rt_fd_dump_checks[])(struct fd_dump_ctx *ctx);
+extern const size_t rt_nr_fd_dump_checks;
 
 /* After every descriptor is dumped: a pipe must have both ends here. */
 int fd_pipe_check_ends(struct fd_dump_ctx *ctx);
