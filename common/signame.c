@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
 
 #include "signame.h"
 
@@ -38,4 +39,13 @@ const char *sc_signal_name(int sig)
 		if (sig_names[i].sig == sig)
 			return sig_names[i].name;
 	return NULL;
+}
+
+int sc_shell_status(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 1;
 }

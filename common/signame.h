@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Signals by name, as users write them: "USR2", "SIGTERM", "10". */
+/* Signals by name, as users write them: "USR2", "SIGTERM", "10"; and
+ * what a signal makes of an exit status. */
 #ifndef SELFCKPT_SIGNAME_H
 #define SELFCKPT_SIGNAME_H
 
@@ -9,5 +10,9 @@
 int sc_signal_parse(const char *s);
 /* "USR2" for SIGUSR2; NULL for a signal without a name here. */
 const char *sc_signal_name(int sig);
+
+/* A wait status the shell's way: the exit status, or 128+N for a process
+ * killed by signal N (1 for anything else). */
+int sc_shell_status(int status);
 
 #endif

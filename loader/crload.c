@@ -28,6 +28,7 @@
 #include "fdkinds.h"
 #include "restore.h"
 #include "shell_job.h"
+#include "signame.h"
 #include "vdso.h"
 #include "xstate.h"
 
@@ -60,15 +61,6 @@ static void install_forwarding(pid_t pid)
 		sigaction(sigs[i], &sa, NULL);
 }
 
-/* Exit status the shell way: 128+n for a process killed by signal n. */
-int shell_status(int status)
-{
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return 1;
-}
 
 bool top_ended(pid_t *tops, size_t ntops, pid_t w, int status, int *last)
 {
@@ -94,7 +86,7 @@ static int wait_tops(pid_t *tops, size_t ntops)
 	while ((w = waitpid(-1, &status, 0)) >= 0 || errno == EINTR)
 		if (w > 0 && top_ended(tops, ntops, w, status, &last))
 			break;
-	return shell_status(last);
+	return sc_shell_status(last);
 }
 
 static int wait_for(pid_t pid)
@@ -104,7 +96,7 @@ static int wait_for(pid_t pid)
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return 1;
-	return shell_status(status);
+	return sc_shell_status(status);
 }
 
 static const char *step_name(int step)
@@ -219,7 +211,7 @@ ns_init(struct restore_ctx *ctx, struct shell_job *job, pid_t *tops)
 		pid_t w = shell_job_reap(job, tops, (size_t)ntops, &status);
 
 		if (w > 0 && top_ended(tops, (size_t)ntops, w, status, &last))
-			_exit(shell_status(last));
+			_exit(sc_shell_status(last));
 		if (w < 0 && errno == ECHILD)
 			_exit(1);
 	}

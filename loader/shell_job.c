@@ -24,6 +24,7 @@
 
 #include "procparse.h"
 #include "shell_job.h"
+#include "signame.h"
 
 /* The terminal's name for messages: /proc/PID/stat gives its device. */
 static void tty_name(uint32_t tty_nr, char *buf, size_t len)
@@ -256,5 +257,5 @@ int shell_job_wait(struct shell_job *job, pid_t *tops, size_t ntops, bool ns)
 	}
 	if (tcgetpgrp(job->tty) == job->pgid)
 		give_terminal(job->tty, getpgrp());
-	return shell_status(status);
+	return sc_shell_status(status);
 }

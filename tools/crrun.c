@@ -120,15 +120,6 @@ int main(int argc, char **argv)
 	return status;
 }
 
-static int wait_status_of(int status)
-{
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return EXIT_CRRUN_FAILED;
-}
-
 /* The history since the last look: the program's checkpoints. */
 static void on_history(void *arg, const struct sc_history_event *ev)
 {
@@ -212,7 +203,7 @@ static int finish(struct crrun *r, int status)
 			crrun_requeue(r);
 		return EXIT_CHECKPOINTED;
 	}
-	code = wait_status_of(status);
+	code = sc_shell_status(status);
 	snprintf(num, sizeof(num), "%d", code);
 	crrun_history(r, SELFCKPT_EV_EXIT, "status", num, "how",
 		      WIFEXITED(status) ? "exited" : "killed");
