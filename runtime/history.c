@@ -21,6 +21,12 @@
 #define LINE_MAX_LEN (RT_MAX_PATH + 512)
 #define NS_PER_MS 1000000
 
+/* crrun started this program: it set the batch signals. */
+static bool recording(void)
+{
+	return rt_cfg.batch_sigs != 0;
+}
+
 static char *start_line(char *line, const char *event)
 {
 	uint64_t ms = rt_now_ns(CLOCK_REALTIME) / NS_PER_MS;
@@ -48,8 +54,6 @@ static void append(char *line, char *p)
 	char path[RT_MAX_PATH + sizeof(SELFCKPT_HISTORY_FILE) + 1];
 	int fd;
 
-	if (!rt_cfg.batch_sigs)
-		return;
 	*p++ = '\n';
 	rt_stpcpy(rt_stpcpy(rt_stpcpy(path, rt_cfg.dir), "/"), SELFCKPT_HISTORY_FILE);
 	fd = (int)sc_sys4(__NR_openat, AT_FDCWD, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
@@ -73,6 +77,8 @@ void rt_history_checkpoint(int procs, int action, uint64_t stopped_ns)
 	char line[LINE_MAX_LEN], *end = line + sizeof(line) - 2, *p;
 	char num[32];
 
+	if (!recording())
+		return;
 	p = start_line(line, SELFCKPT_EV_CHECKPOINT);
 	p = put_field(p, end, "image", image_name());
 	rt_fmt_i64(num, procs);
@@ -92,6 +98,8 @@ void rt_history_failed(const char *why)
 {
 	char line[LINE_MAX_LEN], *end = line + sizeof(line) - 2, *p;
 
+	if (!recording())
+		return;
 	p = start_line(line, SELFCKPT_EV_CHECKPOINT_FAILED);
 	p = put_field(p, end, "why", why);
 	append(line, p);
@@ -101,6 +109,8 @@ void rt_history_restored(void)
 {
 	char line[LINE_MAX_LEN], *end = line + sizeof(line) - 2, *p;
 
+	if (!recording())
+		return;
 	p = start_line(line, SELFCKPT_EV_RESTORED);
 	p = put_field(p, end, "image", image_name());
 	append(line, p);

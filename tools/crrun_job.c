@@ -112,13 +112,12 @@ static void add_path(struct crrun_paths *p, const char *path)
 	for (size_t i = 0; i < p->n; i++)
 		if (!strcmp(p->v[i], path))
 			return;
-	more = realloc(p->v, (p->n + 1) * sizeof(*more));
-	if (more && (more[p->n] = strdup(path))) {
-		p->v = more;
+	/* Out of memory: that file is checked at the restore like any other. */
+	if (!(more = realloc(p->v, (p->n + 1) * sizeof(*more))))
+		return;
+	p->v = more;
+	if ((p->v[p->n] = strdup(path)))
 		p->n++;
-	} else if (more) {
-		p->v = more;
-	}
 }
 
 /* What the runs before this one left: the batch system's output files,
