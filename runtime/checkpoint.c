@@ -17,8 +17,16 @@
 #include "dump.h"
 #include "selfckpt/launcher.h"
 
-/* One checkpoint at a time; a trigger meanwhile is dropped. */
+/*
+ * One checkpoint at a time. A trigger that reaches another thread while
+ * one runs (it can only once the threads are resumed: parked threads block
+ * every signal) asks for one more, taken right after it: several such
+ * triggers make one checkpoint, which exits if any of them was crrun's
+ * final request.
+ */
 static bool checkpointing;
+enum { DEFERRED_TRIGGER = 1, DEFERRED_FINAL = 2 };
+static unsigned deferred;
 
 /* The checkpoint's own stack: in the image (a thread is captured on it),
  * and deep enough for the dump whatever stack the signal interrupted. */
@@ -110,6 +118,17 @@ static bool final_request(const siginfo_t *si)
 	       (uint64_t)(uintptr_t)si->si_value.sival_ptr == SELFCKPT_FINAL_REQUEST;
 }
 
+/* A parent that forwards the trigger to its children (mpirun) makes them
+ * take it once more, right after the tree's checkpoint they were in. */
+static bool taken_as_passed_on(const siginfo_t *si)
+{
+	if (!rt_tree_passed_on(si))
+		return false;
+	rt_log("trigger from the parent right after the tree's checkpoint: taken as passed on, "
+	       "no checkpoint of this process's own");
+	return true;
+}
+
 static void checkpoint_once(const siginfo_t *si)
 {
 	uint64_t started = rt_now_ns(CLOCK_MONOTONIC);
@@ -122,9 +141,7 @@ static void checkpoint_once(const siginfo_t *si)
 		rt_arena_drop();
 		return;
 	}
-	if (!err && rt_tree_passed_on(si)) {
-		rt_log("trigger from the parent right after the tree's checkpoint: taken as "
-		       "passed on, no checkpoint of this process's own");
+	if (!err && taken_as_passed_on(si)) {
 		rt_arena_drop();
 		return;
 	}
@@ -199,31 +216,92 @@ static void checkpoint_on_own_stack(void *si)
 	checkpoint_once(si);
 }
 
+/* Whether a trigger taken during a checkpoint asks for another one. The
+ * runtime's own requests of a tree and timer ticks do not: the tree's
+ * checkpoint is the one running, the next tick comes anyway. */
+static bool asks_another(const siginfo_t *si)
+{
+	if (si && si->si_code == SI_TIMER && si->si_value.sival_int == INTERVAL_COOKIE)
+		return false;
+	if (rt_tree_request(si) || rt_tree_served(si))
+		return false;
+	return !taken_as_passed_on(si);
+}
+
+/* The deferred triggers, taken as one: a trigger of the user's own, or
+ * crrun's final request if one of them was. NULL if there were none. */
+static const siginfo_t *take_deferred(siginfo_t *si)
+{
+	unsigned d = __atomic_exchange_n(&deferred, 0, __ATOMIC_ACQ_REL);
+
+	if (!d)
+		return NULL;
+	memset(si, 0, sizeof(*si));
+	si->si_signo = rt_cfg.trigger_sig;
+	si->si_code = SI_USER;
+	si->si_pid = (int)sc_sys0(__NR_getpid);
+	if (d & DEFERRED_FINAL) {
+		si->si_code = SI_QUEUE;
+		si->si_value.sival_ptr = (void *)(uintptr_t)SELFCKPT_FINAL_REQUEST;
+	}
+	return si;
+}
+
 /*
- * The trigger: the checkpoint runs right here, on the checkpoint stack,
+ * Runs the checkpoint si asks for (none if NULL), then the deferred ones,
  * with every signal but the suspend signal blocked (an app handler must
- * not run while the other threads are frozen). A restored process resumes
- * in here too, and returns to where the signal interrupted this thread.
+ * not run while the other threads are frozen). The caller has set
+ * checkpointing; it is cleared before looking a last time, so that a
+ * trigger deferred just then is taken either here or by its own thread.
+ */
+static void serve_triggers(const siginfo_t *si)
+{
+	uint64_t all = ~0ULL & ~(1ULL << (rt_cfg.suspend_sig - 1)), old;
+	siginfo_t replay;
+
+	sc_sys4(__NR_rt_sigprocmask, SIG_SETMASK, &all, &old, 8);
+	for (;;) {
+		if (si)
+			rt_call_on_stack(checkpoint_on_own_stack, ckpt_stack + sizeof(ckpt_stack),
+					 (void *)si);
+		si = take_deferred(&replay);
+		if (si)
+			continue;
+		__atomic_store_n(&checkpointing, false, __ATOMIC_RELEASE);
+		if (!__atomic_load_n(&deferred, __ATOMIC_ACQUIRE) ||
+		    __atomic_exchange_n(&checkpointing, true, __ATOMIC_ACQ_REL))
+			break;
+	}
+	sc_sys4(__NR_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
+}
+
+/*
+ * The trigger: the checkpoint runs right here, on the checkpoint stack
+ * (serve_triggers). A restored process resumes in here too, and returns
+ * to where the signal interrupted this thread.
  */
 void rt_trigger_handler(int sig, siginfo_t *si, void *uc)
 {
 	int saved_errno = errno;
 	struct sigaction *app = &rt_app_trigger_action;
-	uint64_t all = ~0ULL, old;
 	bool app_handler = (app->sa_flags & SA_SIGINFO)
 				   ? app->sa_sigaction != NULL
 				   : app->sa_handler != SIG_DFL && app->sa_handler != SIG_IGN;
+	siginfo_t replay;
 
 	/* Without a handler of its own, the app must not see this signal,
 	 * not even as an EINTR. */
 	if (!app_handler)
 		rt_restart_trigger_interrupted(uc);
 	if (!__atomic_exchange_n(&checkpointing, true, __ATOMIC_ACQ_REL)) {
-		all &= ~(1ULL << (rt_cfg.suspend_sig - 1));
-		sc_sys4(__NR_rt_sigprocmask, SIG_SETMASK, &all, &old, 8);
-		rt_call_on_stack(checkpoint_on_own_stack, ckpt_stack + sizeof(ckpt_stack), si);
-		sc_sys4(__NR_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
-		__atomic_store_n(&checkpointing, false, __ATOMIC_RELEASE);
+		serve_triggers(si);
+	} else if (asks_another(si)) {
+		__atomic_fetch_or(&deferred,
+				  DEFERRED_TRIGGER | (final_request(si) ? DEFERRED_FINAL : 0),
+				  __ATOMIC_ACQ_REL);
+		/* The checkpoint may have ended since: then it is ours. */
+		if (!__atomic_exchange_n(&checkpointing, true, __ATOMIC_ACQ_REL))
+			serve_triggers(take_deferred(&replay));
 	}
 	errno = saved_errno;
 	if (si && si->si_code == SI_TIMER && si->si_value.sival_int == INTERVAL_COOKIE)

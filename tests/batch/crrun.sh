@@ -107,6 +107,21 @@ sigterm_all() {
 	same_result
 }
 t_term() { sigterm_all TERM; }
+
+# The warning arrives while a periodic checkpoint is being written: the
+# final request is not lost, a final checkpoint follows it.
+t_warning_during_checkpoint() {
+	local busy steps=60
+	busy=$(cd "$(dirname "$0")/../e2e" && pwd)/busy.py
+	(cd "$W" && python3 "$busy" $steps ref 512 && rm ready) || return 1
+	job SELFCKPT_INTERVAL=1 job -- python3 "$busy" $steps out 512
+	wait_for eval 'ls -d "$W"/job/.ckpt-*.tmp-* >/dev/null 2>&1' ||
+		{ say "no periodic checkpoint began"; return 1; }
+	kill -USR2 $CR
+	ended 75 || return 1
+	job_fg job -- python3 "$busy" $steps out 512 || { say "resumed job failed"; return 1; }
+	cmp -s "$W/out" "$W/ref" || { say "out differs from an uninterrupted run's"; return 1; }
+}
 t_int() { sigterm_all INT; }
 
 # The batch system's output file made anew for the requeued job
@@ -292,5 +307,5 @@ t_history() {
 	done
 }
 
-run_cases finish warning twice term int output_truncated output_appended node_failure \
+run_cases finish warning twice term int warning_during_checkpoint output_truncated output_appended node_failure \
 	fallback none_verifies requeue requeue_pbs requeue_lsf tree python errors killed history

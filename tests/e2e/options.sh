@@ -101,6 +101,23 @@ t_signal() {
 	wait $APP || { say "the app did not survive its trigger"; return 1; }
 }
 
+# A trigger sent while a checkpoint is being written reaches another
+# thread of the program: it is not dropped, one more checkpoint follows.
+t_trigger_during_checkpoint() {
+	local busy
+	busy=$(cd "$(dirname "$0")" && pwd)/busy.py
+	start SELFCKPT_DIR="$W/img" python3 "$busy" 100000 out.txt 512 || return 1
+	kill -USR2 $APP
+	wait_for eval 'ls -d "$W"/img/.ckpt-0001.tmp-* >/dev/null 2>&1' ||
+		{ say "no checkpoint began"; return 1; }
+	kill -USR2 $APP
+	wait_for eval '[ "$(cat "$W/log" 2>/dev/null | grep -c ": checkpoint /")" -ge 2 ]' ||
+		{ say "the trigger sent during the checkpoint was dropped:"; cat "$W/log" >&2; return 1; }
+	[ "$(ls "$W/img")" = "$(printf 'ckpt-0001\nckpt-0002\nlatest')" ] ||
+		{ say "not two generations:"; ls "$W/img" >&2; return 1; }
+	"$CRINFO" verify "$W/img/latest" >/dev/null || { say "the second image does not verify"; return 1; }
+}
+
 t_detached() {
 	start SELFCKPT_DIR="$W/img" "$E2E_BIN/counter" || return 1
 	kill -USR2 $APP
@@ -552,7 +569,7 @@ t_unix_live_name() {
 	wait $APP || { say "the original did not survive"; cat "$W/err" >&2; return 1; }
 }
 
-run_cases exit_after forked_child static_exec signal detached many_fds detached_ns same_maps unprivileged unsupported \
+run_cases exit_after forked_child static_exec signal trigger_during_checkpoint detached many_fds detached_ns same_maps unprivileged unsupported \
 	too_many_pending report_on_stderr grown_files_runtime grown_files_crdump \
 	changed_files_runtime changed_files_crdump cut_unkept disk_full read_only bad_images inotify_gone inotify_unknown tcp_no_privilege \
 	tcp_needs_option unix_outside unix_refused unix_live_name
