@@ -36,6 +36,10 @@
 /* glibc >= 2.35 registers rseq for every thread at this offset from fs. */
 extern const ptrdiff_t __rseq_offset __attribute__((weak));
 extern const unsigned int __rseq_size __attribute__((weak));
+/* The length of the original rseq ABI's area: glibc registers at least
+ * that, whatever smaller feature size __rseq_size gives. */
+#define RSEQ_ORIG_LEN 32
+#define RSEQ_FLAG_UNREGISTER 1
 
 struct rt_freeze rt_frz;
 
@@ -71,12 +75,50 @@ static void futex_wake(unsigned *addr, int n)
 	sc_sys3(__NR_futex, addr, FUTEX_WAKE_PRIVATE, n);
 }
 
+static uint32_t rseq_len(void)
+{
+	return __rseq_size < RSEQ_ORIG_LEN ? RSEQ_ORIG_LEN : __rseq_size;
+}
+
+/* The rseq area of the thread whose fs base this is, if registered. */
+static uint64_t registered_rseq(uint64_t fs_base)
+{
+	uint64_t area;
+	int32_t cpu_id;
+
+	if (!&__rseq_size || !__rseq_size)
+		return 0;
+	area = fs_base + (uint64_t)__rseq_offset;
+	/* cpu_id is >= 0 only while the area is registered. */
+	memcpy(&cpu_id, (void *)(area + 4), sizeof(cpu_id));
+	return cpu_id >= 0 ? area : 0;
+}
+
+/*
+ * The kernel rewrites a thread's rseq area (cpu_id, mm_cid) whenever the
+ * thread returns to user space after it ran on another CPU. A parked
+ * thread does, if it was preempted before it entered its futex wait (the
+ * last one to park, often, by the checkpointing thread it wakes): its area
+ * would change between the checksum of the page it lives on and the write
+ * of that page. So every thread goes without rseq while it is parked, and
+ * the checkpointing thread while it writes. The image keeps the area as it
+ * was registered; the restorer registers it again.
+ */
+static bool rseq_pause(uint64_t area)
+{
+	return area && !sc_sys4(__NR_rseq, area, rseq_len(), RSEQ_FLAG_UNREGISTER, SC_RSEQ_SIG);
+}
+
+static void rseq_resume(uint64_t area)
+{
+	sc_sys4(__NR_rseq, area, rseq_len(), 0, SC_RSEQ_SIG);
+}
+
 static void save_context(struct rt_thread *t, ucontext_t *uc)
 {
 	const struct sc_sigcontext *sc = (const void *)&uc->uc_mcontext;
 	const uint8_t *fp = (const uint8_t *)sc->fpstate;
 	struct sc_fpx_sw_bytes sw;
-	int32_t cpu_id;
 
 	t->regs = *sc;
 	memcpy(&t->sigmask, &uc->uc_sigmask, sizeof(t->sigmask));
@@ -110,17 +152,8 @@ static void save_context(struct rt_thread *t, ucontext_t *uc)
 	t->altstack = uc->uc_stack;
 	sc_sys2(__NR_prctl, PR_GET_TID_ADDRESS, &t->clear_tid);
 
-	t->rseq_ptr = 0;
-	if (&__rseq_size && __rseq_size) {
-		uint64_t area = t->fs_base + (uint64_t)__rseq_offset;
-
-		/* cpu_id is >= 0 only while the area is registered. */
-		memcpy(&cpu_id, (void *)(area + 4), sizeof(cpu_id));
-		if (cpu_id >= 0) {
-			t->rseq_ptr = area;
-			t->rseq_len = __rseq_size < 32 ? 32 : __rseq_size;
-		}
-	}
+	t->rseq_ptr = registered_rseq(t->fs_base);
+	t->rseq_len = rseq_len();
 }
 
 #define TIMER_ABSTIME_FLAG 1
@@ -247,6 +280,7 @@ static void suspend_handler(int sig, siginfo_t *si, void *ucv)
 	int tid = rt_gettid();
 	struct rt_thread *t;
 	struct park_args pa;
+	bool rseq_paused;
 
 	if (tid == ckpt_tid && self_dump_active) {
 		t = &rt_frz.threads[0];
@@ -269,12 +303,15 @@ static void suspend_handler(int sig, siginfo_t *si, void *ucv)
 	}
 	restart_interrupted(t, ucv);
 	save_context(t, ucv);
+	rseq_paused = rseq_pause(t->rseq_ptr);
 	__atomic_store_n(&t->parked, true, __ATOMIC_RELEASE);
 	/* Wait on a stack outside the image: this thread's own stack is
 	 * being written and must not change under the checksum. */
 	pa.slot = (int)(t - rt_frz.threads);
 	pa.main_thread = tid == sig_pid;
 	rt_call_on_stack(park, t->park_stack + PARK_STACK, &pa);
+	if (rseq_paused)
+		rseq_resume(t->rseq_ptr);
 	if (__atomic_add_fetch(&left, 1, __ATOMIC_ACQ_REL) >= __atomic_load_n(&settled, __ATOMIC_ACQUIRE))
 		futex_wake(&left, 1);
 	errno = saved_errno;
@@ -540,32 +577,20 @@ void rt_resume_all(void)
 	rt_pending_forget();
 }
 
-/*
- * The kernel rewrites a thread's rseq area (cpu_id...) whenever the thread
- * returns to user space on another CPU. The checkpointing thread keeps running
- * while the memory holding its own area is written, so it goes without
- * rseq for the duration; parked threads do not return to user space.
- */
+/* The checkpointing thread's rseq: see rseq_pause. */
 static uint64_t ckpt_rseq;
 
 void rt_rseq_pause(void)
 {
-	uint64_t area;
-	int32_t cpu_id;
+	uint64_t area = registered_rseq((uint64_t)__builtin_thread_pointer());
 
-	ckpt_rseq = 0;
-	if (!&__rseq_size || !__rseq_size)
-		return;
-	area = (uint64_t)__builtin_thread_pointer() + (uint64_t)__rseq_offset;
-	memcpy(&cpu_id, (void *)(area + 4), sizeof(cpu_id));
-	if (cpu_id >= 0 && !sc_sys4(__NR_rseq, area, 32, 1 /* UNREGISTER */, SC_RSEQ_SIG))
-		ckpt_rseq = area;
+	ckpt_rseq = rseq_pause(area) ? area : 0;
 }
 
 void rt_rseq_resume(void)
 {
 	if (ckpt_rseq)
-		sc_sys4(__NR_rseq, ckpt_rseq, 32, 0, SC_RSEQ_SIG);
+		rseq_resume(ckpt_rseq);
 }
 
 __attribute__((noinline)) long rt_capture_self_and_dump(void)
