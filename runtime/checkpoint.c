@@ -32,12 +32,6 @@ static unsigned deferred;
  * and deep enough for the dump whatever stack the signal interrupted. */
 static char ckpt_stack[256 << 10] __attribute__((aligned(64)));
 
-/* SELFCKPT_INTERVAL ticks: a POSIX timer sending the trigger signal with
- * this value, which is not passed on to an app handler. */
-#define INTERVAL_COOKIE 0x5e1fc6bd
-static int interval_timer = -1; /* the kernel's timer id */
-static int interval_pid; /* whose: a forked child has none */
-
 static void log_result(uint64_t started, uint64_t ended, int action)
 {
 	char msg[RT_MAX_PATH + 256], *p;
@@ -179,7 +173,7 @@ static void checkpoint_once(const siginfo_t *si)
 		log_result(started, started, RT_TREE_FAILED);
 		return;
 	}
-	if (rt_capture_self_and_dump() == 1) {
+	if (rt_capture_self_and_dump(rt_dump_image) == 1) {
 		after_restore(member);
 		if (member)
 			rt_tree_joined_end();
@@ -221,7 +215,7 @@ static void checkpoint_on_own_stack(void *si)
  * checkpoint is the one running, the next tick comes anyway. */
 static bool asks_another(const siginfo_t *si)
 {
-	if (si && si->si_code == SI_TIMER && si->si_value.sival_int == INTERVAL_COOKIE)
+	if (rt_interval_tick(si))
 		return false;
 	if (rt_tree_request(si) || rt_tree_served(si))
 		return false;
@@ -304,7 +298,7 @@ void rt_trigger_handler(int sig, siginfo_t *si, void *uc)
 			serve_triggers(take_deferred(&replay));
 	}
 	errno = saved_errno;
-	if (si && si->si_code == SI_TIMER && si->si_value.sival_int == INTERVAL_COOKIE)
+	if (rt_interval_tick(si))
 		return;
 	if (rt_tree_request(si) || rt_tree_forwarded(si) || final_request(si) || !app_handler)
 		return;
@@ -314,28 +308,4 @@ void rt_trigger_handler(int sig, siginfo_t *si, void *uc)
 		app->sa_sigaction(sig, si, uc);
 	else
 		app->sa_handler(sig);
-}
-
-int rt_interval_timer(void)
-{
-	return interval_pid == (int)sc_sys0(__NR_getpid) ? interval_timer : -1;
-}
-
-/* SELFCKPT_INTERVAL: a timer of this process (a forked child has none). */
-void rt_start_interval(void)
-{
-	struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL,
-			       .sigev_signo = rt_cfg.trigger_sig,
-			       .sigev_value.sival_int = INTERVAL_COOKIE };
-	struct itimerspec its = { .it_interval.tv_sec = rt_cfg.interval_sec,
-				  .it_value.tv_sec = rt_cfg.interval_sec };
-
-	if (!rt_cfg.interval_sec)
-		return;
-	if (sc_sys3(__NR_timer_create, CLOCK_MONOTONIC, &ev, &interval_timer) ||
-	    sc_sys4(__NR_timer_settime, (long)interval_timer, 0, &its, NULL)) {
-		rt_log("cannot start the SELFCKPT_INTERVAL timer; checkpoints on signal only");
-		return;
-	}
-	interval_pid = (int)sc_sys0(__NR_getpid);
 }

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "cpu.h"
 #include "dump.h"
+#include "fd_dump.h"
 #include "shell_job.h"
 
 static struct rt_image img;
@@ -133,7 +134,9 @@ static int write_process(struct rt_image *im)
 		if ((err = (call_)))                                                               \
 			return err;                                                                \
 	} while (0)
-	STEP("descriptors", rt_dump_fds(im, &f.fds, rt_dump_res.detail));
+	const struct rt_fd_tree tree = { rt_tree_active(), rt_tree_fd };
+
+	STEP("descriptors", rt_dump_fds(im, &f.fds, &tree, rt_dump_res.detail));
 	STEP("memory", rt_dump_mm(im, &f.mm, &f.pm));
 	STEP("threads", rt_dump_core(&f.core));
 	STEP("terminal", rt_dump_terminal(&f.core));

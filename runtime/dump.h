@@ -195,6 +195,7 @@ int rt_dump_sigacts(Sc__SigActs *acts);
  * RT_SHARED), as siginfo_t bytes; -E2BIG when more than an image keeps. */
 int rt_pending_of(int owner, ProtobufCBinaryData **out, size_t *n);
 /* why: room for the reason when a descriptor is refused */
-int rt_dump_fds(struct rt_image *img, Sc__Fds *fds, char *why);
+struct rt_fd_tree; /* fd_dump.h */
+int rt_dump_fds(struct rt_image *img, Sc__Fds *fds, const struct rt_fd_tree *tree, char *why);
 
 #endif

@@ -16,16 +16,6 @@
 #include "fd_dump.h"
 #include "procparse.h"
 
-char *fd_why(struct fd_dump_ctx *ctx, const Sc__Fd *e)
-{
-	char *p = rt_stpcpy(ctx->why, "fd ");
-
-	p = rt_fmt_i64(p, e->fd);
-	p = rt_stpcpy(p, " (");
-	p = rt_stpcpy(p, e->path);
-	return rt_stpcpy(p, "): ");
-}
-
 static const char *type_name(const struct fd_live *l)
 {
 	if (S_ISREG(l->st.st_mode))
@@ -233,8 +223,8 @@ static int dump_one(struct fd_dump_ctx *ctx, int num, const struct stat *st, Sc_
 /* Descriptors the runtime holds during the checkpoint: not the app's. */
 static bool runtime_fd(const struct fd_dump_ctx *ctx, const struct rt_image *img, int fd)
 {
-	return fd == img->dirfd || fd == img->fd || rt_tree_fd(fd) || fd == ctx->info_dir ||
-	       fd == ctx->link_dir ||
+	return fd == img->dirfd || fd == img->fd || (ctx->tree->owns && ctx->tree->owns(fd)) ||
+	       fd == ctx->info_dir || fd == ctx->link_dir ||
 	       (ctx->scratch_open && (fd == ctx->scratch_pipe[0] || fd == ctx->scratch_pipe[1]));
 }
 
@@ -317,9 +307,9 @@ static int dump_listed(struct fd_dump_ctx *ctx, struct rt_image *img, size_t *ca
 	return err;
 }
 
-int rt_dump_fds(struct rt_image *img, Sc__Fds *fds, char *why)
+int rt_dump_fds(struct rt_image *img, Sc__Fds *fds, const struct rt_fd_tree *tree, char *why)
 {
-	struct fd_dump_ctx ctx = { .fds = fds, .why = why, .pid = img->pid };
+	struct fd_dump_ctx ctx = { .fds = fds, .why = why, .pid = img->pid, .tree = tree };
 	size_t cap = 256;
 	long size = rt_src.remote ? 0 : fd_table_size();
 	char path[RT_MAX_PATH];

@@ -7,9 +7,20 @@
 #include "fdkinds.h"
 #include "rt.h"
 
+/* What the descriptor dump needs to know of the tree being checkpointed:
+ * the runtime's (tree.c) or crdump's. */
+struct rt_fd_tree {
+	/* Other processes are dumped into the same image: pipe ends and
+	 * socket peers may be theirs, and are checked across the tree. */
+	bool several;
+	/* Whether a descriptor is the tree's own (its sockets between the
+	 * processes' runtimes), not the app's; NULL: none is. */
+	bool (*owns)(int fd);
+};
 struct fd_dump_ctx {
 	Sc__Fds *fds;
 	int pid;
+	const struct rt_fd_tree *tree;
 	size_t pipes_cap;
 	uint8_t *pipe_ends; /* per fds->pipes[i]: 1 << O_ACCMODE of each end seen */
 	uint32_t *pipe_slots; /* 2 * pipes_cap slots: 1 + index in fds->pipes, by id */
@@ -72,6 +83,14 @@ int fd_same_description(struct fd_dump_ctx *ctx, const struct fd_live *l, uint32
 int rt_tcp_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e);
 
 /* Formats "fd N (target): " into why and returns the end. */
-char *fd_why(struct fd_dump_ctx *ctx, const Sc__Fd *e);
+static inline char *fd_why(struct fd_dump_ctx *ctx, const Sc__Fd *e)
+{
+	char *p = rt_stpcpy(ctx->why, "fd ");
+
+	p = rt_fmt_i64(p, e->fd);
+	p = rt_stpcpy(p, " (");
+	p = rt_stpcpy(p, e->path);
+	return rt_stpcpy(p, "): ");
+}
 
 #endif

@@ -181,7 +181,7 @@ int fd_pipe_check_ends(struct fd_dump_ctx *ctx)
 	const Sc__Fds *fds = ctx->fds;
 	const uint8_t both = 1U << O_RDONLY | 1U << O_WRONLY;
 
-	if (rt_tree_active())
+	if (ctx->tree->several)
 		return 0;
 	for (size_t p = 0; p < fds->n_pipes; p++) {
 		if ((ctx->pipe_ends[p] & both) == both)

@@ -562,7 +562,7 @@ static int check_listener(struct fd_dump_ctx *ctx, Sc__Fd *e, struct unix_entry 
 				      &u->name, u->has_name, "");
 		/* A client another process of a tree holds: the root checks
 		 * that one of the tree does (tree.c). */
-		if (!client || (!client->fd && !rt_tree_active()))
+		if (!client || (!client->fd && !ctx->tree->several))
 			return refuse(ctx, e,
 				      "a connection from outside the process waits in the accept queue of ",
 				      &u->name, u->has_name, "");
@@ -611,7 +611,7 @@ static int check_connected(struct fd_dump_ctx *ctx, Sc__Fd *e, const struct unix
 
 	/* Half of a socketpair whose other half another process holds: the
 	 * root checks that one of the tree does (tree.c). */
-	if (rt_tree_active() && pt && !peer && fd_unix_pair_peer(ctx, e->sock_ino)) {
+	if (ctx->tree->several && pt && !peer && fd_unix_pair_peer(ctx, e->sock_ino)) {
 		e->has_peer_in_tree = e->peer_in_tree = true;
 		return 0;
 	}
@@ -622,7 +622,7 @@ static int check_connected(struct fd_dump_ctx *ctx, Sc__Fd *e, const struct unix
 	 * crload makes the connection once for both. The accepted end is the
 	 * named one; when both are named, which it is cannot be told here.
 	 */
-	if (rt_tree_active() && e->sock_type != SOCK_DGRAM &&
+	if (ctx->tree->several && e->sock_type != SOCK_DGRAM &&
 	    (t->queued_in ? !unix_entry(ctx, t->queued_in)->fd : pt && !peer)) {
 		if (u->has_name && pt && pt->named)
 			return refuse(ctx, e,

@@ -5,9 +5,9 @@
  * Everything reachable from the freeze path is async-signal-safe: raw
  * syscalls, no malloc, no stdio, no locks, because an app thread may have
  * been frozen holding any of them. That is every file here but those that
- * run in the app's context only (the constructor and configuration in
- * init.c, the interposers in interpose.c, follow_exec.c, signal names in
- * common/signame.c); make check
+ * run in the app's context only (the constructor in init.c, the
+ * configuration in config.c, the interposers in interpose.c,
+ * follow_exec.c, signal names in common/signame.c); make check
  * fails when an object of the freeze path references anything of libc's
  * outside tests/build/freeze-path.allow (tests/build/freeze_symbols.sh).
  */
@@ -27,7 +27,7 @@
 #define RT_MAX_PATH 4096
 
 /* The small fields first: the constructor writes them and the start of
- * dir, one page for every program started (log_path is rarely set). */
+ * dir, one page for every program started. */
 struct rt_config {
 	int trigger_sig;	    /* SELFCKPT_SIGNAL, default SIGUSR2 */
 	int suspend_sig;	    /* parks threads; SIGRTMAX */
@@ -36,11 +36,12 @@ struct rt_config {
 	unsigned interval_sec;	    /* SELFCKPT_INTERVAL, 0: off */
 	unsigned keep;		    /* SELFCKPT_KEEP: generations kept, >= 1 */
 	uint64_t batch_sigs;	    /* SELFCKPT_BATCH_SIGNALS, bit sig-1 */
-	char dir[RT_MAX_PATH];	    /* SELFCKPT_DIR, made absolute */
-	char log_path[RT_MAX_PATH]; /* SELFCKPT_LOG; empty: stderr */
+	char dir[RT_MAX_PATH]; /* SELFCKPT_DIR, made absolute */
 };
 
+/* config.c: set once, by the constructor, before anything runs. */
 extern struct rt_config rt_cfg;
+void rt_config_load(void);
 
 /* ---- rtlib.c: async-signal-safe helpers ---- */
 char *rt_stpcpy(char *d, const char *s);
@@ -50,7 +51,9 @@ char *rt_fmt_i64(char *d, int64_t v);
 char *rt_fmt_fixed(char *d, uint64_t v, unsigned div, unsigned decimals);
 int rt_write_all(int fd, const void *buf, size_t len);
 uint64_t rt_now_ns(int clock);
+/* One line to the log: SELFCKPT_LOG, given to rt_log_to, or stderr. */
 void rt_log(const char *msg);
+void rt_log_to(const char *path);
 int rt_gettid(void);
 
 /*
@@ -78,8 +81,6 @@ void rt_history_restored(void);
 
 /* ---- checkpoint.c: the trigger's handler, where checkpoints run ---- */
 void rt_trigger_handler(int sig, siginfo_t *si, void *uc);
-/* SELFCKPT_INTERVAL: a timer of this process (a forked child has none). */
-void rt_start_interval(void);
 
 /* ---- follow_exec.c: exec'ed programs keep the runtime ---- */
 void rt_follow_exec_init(void);
@@ -157,9 +158,10 @@ void rt_pending_forget(void);
 int rt_freeze_init(void);
 int rt_freeze_all(void);
 void rt_resume_all(void);
-/* Ask the calling (checkpoint) thread's own context to be saved and the
- * image written from the signal handler; returns 1 in a restored process. */
-long rt_capture_self_and_dump(void);
+/* Ask the calling (checkpoint) thread's own context to be saved and dump
+ * to be run from the signal handler, which writes the image; returns 1 in
+ * a restored process. */
+long rt_capture_self_and_dump(void (*dump)(void));
 void rt_freeze_reset_after_restore(void);
 void rt_rseq_pause(void);
 void rt_rseq_resume(void);
@@ -175,8 +177,14 @@ struct rt_dump_result {
 };
 extern struct rt_dump_result rt_dump_res;
 void rt_dump_image(void);
-/* init.c: the SELFCKPT_INTERVAL timer's id, -1 if there is none. */
+
+/* ---- interval.c ---- */
+/* SELFCKPT_INTERVAL: a timer of this process (a forked child has none). */
+void rt_start_interval(void);
+/* Its id, -1 if there is none. */
 int rt_interval_timer(void);
+/* Whether si is one of its ticks. */
+bool rt_interval_tick(const siginfo_t *si);
 
 /* ---- tree.c (more in dump.h) ---- */
 /* This checkpoint covers more processes than this one: the root checks

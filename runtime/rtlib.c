@@ -111,6 +111,15 @@ int rt_gettid(void)
 	return (int)sc_sys0(__NR_gettid);
 }
 
+/* SELFCKPT_LOG; empty: stderr. Rarely set, so the page stays untouched. */
+static char log_path[RT_MAX_PATH];
+
+void rt_log_to(const char *path)
+{
+	if (strlen(path) < sizeof(log_path))
+		rt_stpcpy(log_path, path);
+}
+
 /* One line, "selfckpt[pid]: msg", to SELFCKPT_LOG or stderr. */
 void rt_log(const char *msg)
 {
@@ -129,8 +138,8 @@ void rt_log(const char *msg)
 	p += n;
 	*p++ = '\n';
 
-	if (rt_cfg.log_path[0]) {
-		fd = (int)sc_sys4(__NR_openat, AT_FDCWD, rt_cfg.log_path,
+	if (log_path[0]) {
+		fd = (int)sc_sys4(__NR_openat, AT_FDCWD, log_path,
 				  O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 		if (fd < 0)
 			fd = 2;

@@ -40,9 +40,6 @@
 
 #define MAX_CHILDREN 4096
 
-/* rt_log (rtlib.c) reads it: crdump logs to stderr. */
-struct rt_config rt_cfg;
-
 static struct {
 	pid_t root;
 	const char *dir;
@@ -53,21 +50,15 @@ static struct cd_proc *procs;
 static size_t nprocs;
 static struct rt_image img = { .fd = -1, .dirfd = -1 };
 
-/* ---- what the dump halves ask of the tree (runtime/tree.c in the runtime) ---- */
-
-bool rt_tree_fd(int fd)
-{
-	(void)fd;
-	return false;
-}
-
-bool rt_tree_active(void)
+/* Processes dumped that are not zombies: with more than one, pipes and
+ * sockets between them are checked across the tree. */
+static size_t live_procs(void)
 {
 	size_t live = 0;
 
 	for (size_t i = 0; i < nprocs; i++)
 		live += !procs[i].zombie;
-	return live > 1;
+	return live;
 }
 
 /* ---- finding and holding the tree ---- */
@@ -443,6 +434,7 @@ static void dump_proc(struct cd_proc *p)
 	struct rt_proc_files *f = &p->files;
 	static char why[RT_MAX_PATH + 128];
 	char path[RT_MAX_PATH], err_text[PT_ERR_LEN];
+	const struct rt_fd_tree tree = { .several = live_procs() > 1 };
 	const char *refused;
 	int err;
 
@@ -454,7 +446,7 @@ static void dump_proc(struct cd_proc *p)
 	/* Relative names (a unix socket's, say) mean what they mean to it. */
 	if (chdir(rt_src_path(path, "cwd")))
 		failed_step(p, "its working directory", -errno, "");
-	if ((err = rt_dump_fds(&p->img, &f->fds, why)))
+	if ((err = rt_dump_fds(&p->img, &f->fds, &tree, why)))
 		failed_step(p, "descriptors", err, why);
 	if ((err = rt_dump_mm_layout(&f->mm)))
 		failed_step(p, "memory", err, why);

@@ -4,6 +4,7 @@
 #define SELFCKPT_CRDUMP_H
 
 #include "dump.h"
+#include "fd_dump.h"
 #include "ptrace.h"
 
 #define CD_ERR_LEN PT_ERR_LEN

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The runtime's configuration, read from the environment once, by the
+ * constructor (init.c), in the app's context: libc is fine here.
+ *
+ * Environment:
+ *   SELFCKPT_DIR       where images go (default: ./selfckpt.PID at start)
+ *   SELFCKPT_SIGNAL    trigger signal, name or number (default: USR2)
+ *   SELFCKPT_EXIT      1: exit after a successful checkpoint
+ *   SELFCKPT_STOP      1: stay frozen after a successful checkpoint, until
+ *                      killed (TCP connections stay in repair mode, so the
+ *                      kill sends nothing to their peers: doc/tcp.md)
+ *   SELFCKPT_INTERVAL  also checkpoint every N seconds
+ *   SELFCKPT_KEEP      keep the N newest generations (default 2)
+ *   SELFCKPT_LOG       append log lines to this file instead of stderr
+ *   SELFCKPT_BATCH_SIGNALS  set by crrun: signals the program never sees
+ *                      (interpose.c, doc/batch.md)
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dump.h"
+#include "signame.h"
+#include "selfckpt/beacon.h"
+#include "selfckpt/launcher.h"
+
+struct rt_config rt_cfg;
+/* crdump asks through it (selfckpt/beacon.h). */
+__attribute__((visibility("default")))
+const struct selfckpt_beacon selfckpt_beacon = { SELFCKPT_BEACON_VERSION, &rt_cfg.trigger_sig,
+						 rt_cfg.dir };
+
+/* A list of signals, "TERM,INT,USR1": the mask of those it names. */
+static uint64_t parse_signal_list(const char *s)
+{
+	char name[16];
+	uint64_t mask = 0;
+
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		int sig;
+
+		if (n < sizeof(name)) {
+			memcpy(name, s, n);
+			name[n] = '\0';
+			if ((sig = sc_signal_parse(name)) > 0)
+				mask |= 1ULL << (sig - 1);
+		}
+		s += n;
+		s += *s == ',';
+	}
+	return mask;
+}
+
+/* SELFCKPT_KEEP: how many generations the pruner keeps (retention.c). */
+static unsigned parse_keep(const char *s)
+{
+	char msg[96], *end;
+	unsigned long v;
+
+	if (!s || !*s)
+		return RT_KEEP_DEFAULT;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end || errno || !v || v > UINT_MAX) {
+		rt_fmt_u64(rt_stpcpy(msg, "SELFCKPT_KEEP is not a number of generations of 1 or "
+					  "more; keeping "),
+			   RT_KEEP_DEFAULT);
+		rt_log(msg);
+		return RT_KEEP_DEFAULT;
+	}
+	return (unsigned)v;
+}
+
+void rt_config_load(void)
+{
+	const char *s;
+	char cwd[RT_MAX_PATH];
+
+	if ((s = getenv("SELFCKPT_LOG")) && *s)
+		rt_log_to(s);
+	rt_cfg.trigger_sig = SIGUSR2;
+	rt_cfg.suspend_sig = SIGRTMAX;
+	if ((s = getenv("SELFCKPT_SIGNAL")) && *s) {
+		int sig = sc_signal_parse(s);
+
+		if (sig < 0)
+			rt_log("SELFCKPT_SIGNAL is not a usable signal; using USR2");
+		else
+			rt_cfg.trigger_sig = sig;
+	}
+	rt_cfg.exit_after = (s = getenv("SELFCKPT_EXIT")) && !strcmp(s, "1");
+	rt_cfg.stop_after = (s = getenv("SELFCKPT_STOP")) && !strcmp(s, "1");
+	if ((s = getenv("SELFCKPT_INTERVAL")) && *s)
+		rt_cfg.interval_sec = (unsigned)strtoul(s, NULL, 10);
+	if ((s = getenv(SELFCKPT_BATCH_SIGNALS_ENV)))
+		rt_cfg.batch_sigs = parse_signal_list(s);
+	rt_cfg.keep = parse_keep(getenv("SELFCKPT_KEEP"));
+
+	s = getenv("SELFCKPT_DIR");
+	if (s && *s == '/' && strlen(s) < RT_MAX_PATH) {
+		/* Always so in an exec'd program (follow_exec.c): no getcwd. */
+		strcpy(rt_cfg.dir, s);
+		return;
+	}
+	if (!getcwd(cwd, sizeof(cwd)))
+		strcpy(cwd, "/tmp");
+	if (s && *s && strlen(cwd) + strlen(s) + 2 < RT_MAX_PATH) {
+		char *p = rt_stpcpy(rt_cfg.dir, cwd);
+
+		*p++ = '/';
+		strcpy(p, s);
+	} else {
+		char *p = rt_stpcpy(rt_cfg.dir, cwd);
+
+		p = rt_stpcpy(p, "/selfckpt.");
+		rt_fmt_i64(p, getpid());
+	}
+}
