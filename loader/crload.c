@@ -27,6 +27,7 @@
 #include "fd_restore.h"
 #include "fdkinds.h"
 #include "restore.h"
+#include "status.h"
 #include "shell_job.h"
 #include "signame.h"
 #include "vdso.h"
@@ -59,22 +60,6 @@ static void install_forwarding(pid_t pid)
 	sa.sa_flags = SA_RESTART;
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
-}
-
-
-bool top_ended(pid_t *tops, size_t ntops, pid_t w, int status, int *last)
-{
-	bool left = false;
-
-	for (size_t i = 0; i < ntops; i++) {
-		if (tops[i] == w) {
-			tops[i] = 0;
-			if (i == ntops - 1)
-				*last = status;
-		}
-		left |= tops[i] != 0;
-	}
-	return !left;
 }
 
 /* Waits for every process crload started; the last one's status. */

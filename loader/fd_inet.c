@@ -79,11 +79,6 @@ int fd_inet_preflight(const Sc__Fds *fds, bool tcp_established, char *err)
 	return 0;
 }
 
-int inet_set_int(int s, int level, int opt, int val)
-{
-	return setsockopt(s, level, opt, &val, sizeof(val));
-}
-
 /* The saved size is what the kernel reported: twice what was asked. */
 static int set_buf(int s, int opt, int force, uint32_t size)
 {

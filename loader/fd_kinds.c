@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The loader's table of descriptor kinds: the restore halves, expanded
- * from the one list (common/fdkinds.h) so that each must exist to link;
- * and what the halves share, to hand out copies of one description.
+ * from the one list (common/fdkinds.h) so that each must exist to link,
+ * and the passes over them all.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,31 +46,6 @@ int fd_restore_finish(const Sc__Fds *fds, char *err)
 		if (finishers[i](fds, err))
 			return -1;
 	return 0;
-}
-
-int fd_scratch_dup(struct fd_restore_ctx *ctx, int fd, const Sc__Fd *e, char *err)
-{
-	int copy = fcntl(fd, F_DUPFD_CLOEXEC, ctx->scratch_min);
-
-	/* Status flags belong to the end (one open file description): every
-	 * descriptor of it had the same, as before. */
-	if (copy < 0 || fcntl(copy, F_SETFL, (int)e->flags & O_NONBLOCK) < 0) {
-		sc_err(err, "fd %d: %s", e->fd, strerror(errno));
-		if (copy >= 0)
-			close(copy);
-		return -1;
-	}
-	return copy;
-}
-
-int fd_lend(struct fd_restore_ctx *ctx, int holder, const Sc__Fd *e, char *err)
-{
-	if (fcntl(holder, F_SETFL, (int)e->flags & O_NONBLOCK) < 0) {
-		sc_err(err, "fd %d: %s", e->fd, strerror(errno));
-		return -1;
-	}
-	ctx->lent = true;
-	return holder;
 }
 
 int fd_restore_owned(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)

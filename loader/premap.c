@@ -25,6 +25,7 @@
 #include "fd_restore.h"
 #include "gadgets.h"
 #include "restore.h"
+#include "status.h"
 
 #define HUGE_SIZE (2UL << 20)
 #define GAP SC_PAGE_SIZE

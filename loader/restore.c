@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The child side of crload: the process that becomes the restored one.
- * Errors before the restorer runs go back to crload as "M<message>" on
- * the status pipe; the restorer itself reports "K" or "E<rst_status>".
- * Before either, "N<notice>\n" lines are for crload to print.
+ * It reports to crload on the status pipe (status.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,32 +16,7 @@
 
 #include "fd_restore.h"
 #include "restore.h"
-
-void status_message(int fd, const char *msg)
-{
-	char buf[SC_ERR_LEN + 2];
-	int n = snprintf(buf, sizeof(buf), "M%s", msg);
-
-	if (write(fd, buf, (size_t)n) < 0)
-		return;
-}
-
-void status_notice(int fd, const char *fmt, ...)
-{
-	char buf[SC_ERR_LEN];
-	va_list ap;
-	int n;
-
-	buf[0] = 'N';
-	va_start(ap, fmt);
-	n = vsnprintf(buf + 1, sizeof(buf) - 2, fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(buf) - 3)
-		n = (int)sizeof(buf) - 3;
-	buf[n + 1] = '\n';
-	if (write(fd, buf, (size_t)n + 2) < 0)
-		return;
-}
+#include "status.h"
 
 /* glibc registered rseq for crload's thread; the kernel would keep
  * writing to that area after it is unmapped. */

@@ -144,15 +144,17 @@ int sysv_make(const struct sc_image *img, struct sysv_made *sm, char *err);
 /* After the restore: removed (ok) the segments that were; else the new ones. */
 void sysv_finish(struct sysv_made *sm, bool ok);
 
-/* tree.c: processes of a tree */
+/* tree_shared.c: descriptions shared between processes */
 /* In crload: the pipes shared between processes, made once. */
 int tree_make_shared(struct restore_ctx *ctx, char *err);
-/* In each restored process, before its children: session and group. */
-int tree_session(const struct restore_ctx *ctx, char *err);
-/* In crload: the regular files' descriptions shared between processes. */
+/* In crload: the other descriptions shared between processes. */
 int tree_open_shared_descs(struct restore_ctx *ctx, char *err);
 /* The shared description to take for fd of this process, or -1. */
 int tree_shared_desc(const struct restore_ctx *ctx, int fd);
+
+/* tree.c: processes of a tree */
+/* In each restored process, before its children: session and group. */
+int tree_session(const struct restore_ctx *ctx, char *err);
 /* Forks the process's children (zombies too) with their pids. */
 int tree_fork_children(struct restore_ctx *ctx, char *err);
 /*
@@ -165,8 +167,5 @@ int tree_fork_top(struct restore_ctx *ctx, const struct shell_job *job, pid_t *t
 
 /* restore.c */
 void restore_child(struct restore_ctx *ctx) __attribute__((noreturn));
-void status_message(int fd, const char *msg);
-/* A line crload prints on its stderr; the restore goes on. */
-void status_notice(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -259,3 +259,18 @@ int shell_job_wait(struct shell_job *job, pid_t *tops, size_t ntops, bool ns)
 		give_terminal(job->tty, getpgrp());
 	return sc_shell_status(status);
 }
+
+bool top_ended(pid_t *tops, size_t ntops, pid_t w, int status, int *last)
+{
+	bool left = false;
+
+	for (size_t i = 0; i < ntops; i++) {
+		if (tops[i] == w) {
+			tops[i] = 0;
+			if (i == ntops - 1)
+				*last = status;
+		}
+		left |= tops[i] != 0;
+	}
+	return !left;
+}

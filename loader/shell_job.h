@@ -39,7 +39,7 @@ pid_t shell_job_reap(struct shell_job *job, const pid_t *tops, size_t ntops, int
  * back. Returns crload's exit status. */
 int shell_job_wait(struct shell_job *job, pid_t *tops, size_t ntops, bool ns);
 
-/* crload.c: w, one of the processes crload started (tops), ended with
+/* w, one of the processes crload started (tops), ended with
  * status. True once every one has; *last is then the status of the last
  * of them, a pipeline's status as a shell gives it. */
 bool top_ended(pid_t *tops, size_t ntops, pid_t w, int status, int *last);

@@ -34,6 +34,11 @@
  * by it first: neither its two addresses nor its port can be taken while
  * it is held. No holder, nothing to do.
  */
+int inet_set_int(int s, int level, int opt, int val)
+{
+	return setsockopt(s, level, opt, &val, sizeof(val));
+}
+
 static void take_over(const Sc__InetSocket *in)
 {
 	struct sockaddr_un sa;

@@ -1,0 +1,544 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Descriptions shared across a restored tree (doc/trees.md): pipes held by
+ * more than one process, socketpairs and connected unix sockets whose ends
+ * are in different processes, pty pairs split between processes, regular
+ * files opened once and inherited. crload, the common ancestor of all,
+ * makes each once before it forks (tree_make_shared,
+ * tree_open_shared_descs); every process then finds its own among them by
+ * number (tree_shared_desc) as it restores its descriptors.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fd_restore.h"
+#include "restore.h"
+
+/* How many processes of the image hold a descriptor of pipe id. */
+static size_t pipe_holders(const struct sc_image *img, uint64_t id)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < img->nprocs; i++) {
+		const Sc__Fds *fds = img->procs[i].fds;
+
+		for (size_t k = 0; k < fds->n_fds; k++)
+			if (fds->fds[k]->kind == SC__FD_KIND__PIPE && fds->fds[k]->pipe_id == id) {
+				n++;
+				break;
+			}
+	}
+	return n;
+}
+
+/* The record of pipe sp that holds its bytes: sp, or the one of the
+ * process that stored them for the tree (checked by the image reader). */
+static const Sc__Pipe *pipe_with_bytes(const struct sc_image *img, const Sc__Pipe *sp)
+{
+	for (size_t i = 0; sp->has_data_pid && i < img->nprocs; i++)
+		for (size_t k = 0;
+		     img->procs[i].pid == sp->data_pid && k < img->procs[i].fds->n_pipes; k++)
+			if (img->procs[i].fds->pipes[k]->id == sp->id)
+				return img->procs[i].fds->pipes[k];
+	return sp;
+}
+
+int tree_make_shared(struct restore_ctx *ctx, char *err)
+{
+	const struct sc_image *img = ctx->img;
+
+	/* One process shares no pipe with another (and pipe_holders scans
+	 * every descriptor for each pipe). */
+	for (size_t i = 0; img->nprocs > 1 && i < img->nprocs; i++) {
+		const Sc__Fds *fds = img->procs[i].fds;
+
+		for (size_t k = 0; k < fds->n_pipes; k++) {
+			const Sc__Pipe *sp = pipe_with_bytes(img, fds->pipes[k]);
+			struct fd_restore_pipe *more;
+			bool known = false;
+
+			for (size_t j = 0; j < ctx->nshared; j++)
+				known |= ctx->shared[j].id == sp->id;
+			if (known || pipe_holders(img, sp->id) < 2)
+				continue;
+			more = realloc(ctx->shared, (ctx->nshared + 1) * sizeof(*more));
+			if (!more) {
+				sc_err(err, "pipe:[%llu]: out of memory",
+				       (unsigned long long)sp->id);
+				return -1;
+			}
+			ctx->shared = more;
+			more[ctx->nshared].id = sp->id;
+			if (fd_pipe_make(sp, 0, more[ctx->nshared].ends, err))
+				return -1;
+			ctx->nshared++;
+		}
+	}
+	return 0;
+}
+
+static const Sc__Fd *fd_of(const struct sc_image *img, int pid, int fd)
+{
+	for (size_t i = 0; i < img->nprocs; i++)
+		if (img->procs[i].pid == pid)
+			for (size_t k = 0; k < img->procs[i].fds->n_fds; k++)
+				if (img->procs[i].fds->fds[k]->fd == fd)
+					return img->procs[i].fds->fds[k];
+	return NULL;
+}
+
+static int add_desc(struct restore_ctx *ctx, int pid, int fd, int *holder)
+{
+	struct shared_desc *more = realloc(ctx->descs, (ctx->ndescs + 1) * sizeof(*more));
+
+	if (!more)
+		return -1;
+	ctx->descs = more;
+	ctx->descs[ctx->ndescs++] = (struct shared_desc){ pid, fd, holder };
+	return 0;
+}
+
+/* A socketpair half whose other half is in the image (perhaps in
+ * another process): the pair is made by crload. */
+static bool is_pair_half(const Sc__Fd *f)
+{
+	return f->kind == SC__FD_KIND__UNIX && !f->has_dup_of && f->peer_ino &&
+	       fd_unix_is_pair(f);
+}
+
+/* Every socketpair half of the image, by inode, process and descriptor:
+ * looked up for each half, so scanning every descriptor each time made
+ * the restore of thousands quadratic (80 ms of 160 for 4000 halves). */
+struct half {
+	uint64_t ino;
+	size_t proc, k;
+	const Sc__Fd *f;
+};
+
+static int cmp_half(const void *a, const void *b)
+{
+	const struct half *x = a, *y = b;
+
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	if (x->proc != y->proc)
+		return x->proc < y->proc ? -1 : 1;
+	return (x->k > y->k) - (x->k < y->k);
+}
+
+static struct half *index_halves(const struct sc_image *img, size_t *n)
+{
+	size_t all = 0;
+	struct half *h;
+
+	for (size_t i = 0; i < img->nprocs; i++)
+		all += img->procs[i].fds->n_fds;
+	h = malloc((all + 1) * sizeof(*h));
+	if (!h)
+		return NULL;
+	*n = 0;
+	for (size_t i = 0; i < img->nprocs; i++)
+		for (size_t k = 0; k < img->procs[i].fds->n_fds; k++)
+			if (is_pair_half(img->procs[i].fds->fds[k]))
+				h[(*n)++] = (struct half){ img->procs[i].fds->fds[k]->sock_ino, i, k,
+							   img->procs[i].fds->fds[k] };
+	qsort(h, *n, sizeof(*h), cmp_half);
+	return h;
+}
+
+/* How many processes hold socketpair half ino; *rec: one's record of it. */
+static size_t half_holders(const struct half *h, size_t n, uint64_t ino, const Sc__Fd **rec)
+{
+	size_t lo = 0, hi = n, count = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (h[mid].ino < ino)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < n && h[i].ino == ino; i++) {
+		if (i == lo || h[i].proc != h[i - 1].proc) {
+			*rec = h[i].f;
+			count++;
+		}
+	}
+	return count;
+}
+
+struct pair_half {
+	uint64_t ino;
+	int *holder;
+};
+
+/*
+ * A socketpair whose halves are in different processes, or a half held by
+ * more than one, is made once by crload and every holder takes a copy:
+ * what one sends, the other receives.
+ */
+static int share_pairs(struct restore_ctx *ctx, struct pair_half *made, char *err)
+{
+	const struct sc_image *img = ctx->img;
+	size_t nmade = 0, nh;
+	struct half *h = index_halves(img, &nh);
+	int ret = -1;
+
+	if (!h) {
+		sc_err(err, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < img->nprocs; i++)
+		for (size_t k = 0; k < img->procs[i].fds->n_fds; k++) {
+			const Sc__Fd *f = img->procs[i].fds->fds[k], *me, *peer = NULL;
+			int *holder = NULL;
+
+			if (!is_pair_half(f) ||
+			    (!f->peer_in_tree && half_holders(h, nh, f->sock_ino, &me) < 2 &&
+			     half_holders(h, nh, f->peer_ino, &peer) < 2))
+				continue;
+			for (size_t j = 0; j < nmade && !holder; j++)
+				if (made[j].ino == f->sock_ino)
+					holder = made[j].holder;
+			if (!holder) {
+				int *sv = &ctx->desc_fds[ctx->ndesc_fds];
+
+				if (!half_holders(h, nh, f->peer_ino, &peer) ||
+				    fd_unix_make_pair(f, peer, sv, err))
+					goto out;
+				ctx->ndesc_fds += 2;
+				made[nmade++] = (struct pair_half){ f->sock_ino, &sv[0] };
+				made[nmade++] = (struct pair_half){ f->peer_ino, &sv[1] };
+				holder = &sv[0];
+			}
+			if (add_desc(ctx, img->procs[i].pid, f->fd, holder)) {
+				sc_err(err, "out of memory");
+				goto out;
+			}
+		}
+	ret = 0;
+out:
+	free(h);
+	return ret;
+}
+
+/* A descriptor of a process other than p's on the slave of pty id: a
+ * terminal it got from p (mpirun gives each rank a pty for its output). */
+static const Sc__Fd *slave_elsewhere(const struct sc_image *img, const struct sc_proc_img *p,
+				     uint64_t id)
+{
+	for (size_t i = 0; i < img->nprocs; i++)
+		for (size_t k = 0; k < img->procs[i].fds->n_fds && &img->procs[i] != p; k++) {
+			const Sc__Fd *f = img->procs[i].fds->fds[k];
+
+			if (f->kind != SC__FD_KIND__PTY_MASTER && f->has_pty_id && f->pty_id == id)
+				return f;
+		}
+	return NULL;
+}
+
+/*
+ * A pty whose master and slave are held by different processes of the
+ * tree is made by crload: the master goes to its holder, and every
+ * descriptor of any process on the pair's slave shares the one slave
+ * description (doc/terminals.md).
+ */
+static int share_ptys(struct restore_ctx *ctx, char *err)
+{
+	const struct sc_image *img = ctx->img;
+
+	for (size_t i = 0; i < img->nprocs; i++)
+		for (size_t k = 0; k < img->procs[i].fds->n_fds; k++) {
+			const Sc__Fd *m = img->procs[i].fds->fds[k], *s;
+			int *sv = &ctx->desc_fds[ctx->ndesc_fds];
+
+			if (m->kind != SC__FD_KIND__PTY_MASTER || m->has_dup_of ||
+			    !(s = slave_elsewhere(img, &img->procs[i], m->pty_id)))
+				continue;
+			if (fd_pty_make_tree_pair(m, s, sv, err))
+				return -1;
+			ctx->ndesc_fds += 2;
+			if (add_desc(ctx, img->procs[i].pid, m->fd, &sv[0]))
+				goto nomem;
+			for (size_t q = 0; q < img->nprocs; q++)
+				for (size_t j = 0; j < img->procs[q].fds->n_fds; j++) {
+					const Sc__Fd *f = img->procs[q].fds->fds[j];
+
+					if (f->kind != SC__FD_KIND__PTY_MASTER && f->has_pty_id &&
+					    f->pty_id == m->pty_id && !f->has_dup_of &&
+					    add_desc(ctx, img->procs[q].pid, f->fd, &sv[1]))
+						goto nomem;
+				}
+		}
+	return 0;
+nomem:
+	sc_err(err, "out of memory");
+	return -1;
+}
+
+/* A unix socket of the image other than a socketpair's half. */
+struct named_sock {
+	const Sc__Fd *e; /* its first holder's record */
+	const struct sc_proc_img *p; /* that holder */
+	int holders;
+	bool shared; /* made by crload */
+};
+
+/* c is a connection through listener l: its client, or accepted on it. */
+static bool through(const Sc__Fd *l, const Sc__Fd *c)
+{
+	const Sc__UnixSocket *lu = l->unix_sock, *cu = c->unix_sock;
+	const ProtobufCBinaryData *n = cu->accepted ? &cu->name : &cu->peer_name;
+	bool has = cu->accepted ? cu->has_name : cu->has_peer_name;
+
+	return l->sock_type == c->sock_type && lu->state == SC__UNIX_SOCKET__STATE__LISTEN &&
+	       cu->state == SC__UNIX_SOCKET__STATE__CONNECTED && lu->has_name && has &&
+	       n->len == lu->name.len && !memcmp(n->data, lu->name.data, n->len);
+}
+
+static bool joined(const Sc__Fd *a, const Sc__Fd *b)
+{
+	return (a->peer_ino && a->peer_ino == b->sock_ino) ||
+	       (b->peer_ino && b->peer_ino == a->sock_ino) || through(a, b) || through(b, a);
+}
+
+/*
+ * Stream and seqpacket unix sockets between processes (doc/trees.md): a
+ * listener or connection held by more than one process, a connection
+ * whose ends are in different processes, and with them every socket
+ * joined to those (the listener a connection came through, the other
+ * connections through it, their peers) are made by crload once, through
+ * the same code as one process's (connections made again through their
+ * listener), and every holder takes a copy.
+ */
+static int share_named(struct restore_ctx *ctx, char *err)
+{
+	const struct sc_image *img = ctx->img;
+	struct named_sock *v = NULL;
+	size_t n = 0, cap = 0, nshared = 0;
+	bool more = true;
+	int ret = -1, here = -1;
+
+	for (size_t i = 0; i < img->nprocs; i++)
+		for (size_t k = 0; k < img->procs[i].fds->n_fds; k++) {
+			const Sc__Fd *f = img->procs[i].fds->fds[k];
+			size_t j = 0;
+
+			if (f->kind != SC__FD_KIND__UNIX || f->has_dup_of ||
+			    f->sock_type == SOCK_DGRAM || is_pair_half(f))
+				continue;
+			while (j < n && v[j].e->sock_ino != f->sock_ino)
+				j++;
+			if (j == n) {
+				if (n == cap) {
+					struct named_sock *m;
+
+					cap = cap ? 2 * cap : 16;
+					if (!(m = realloc(v, cap * sizeof(*v))))
+						goto nomem;
+					v = m;
+				}
+				v[n++] = (struct named_sock){ f, &img->procs[i], 0,
+							      f->peer_in_tree };
+			}
+			if (++v[j].holders > 1)
+				v[j].shared = true;
+		}
+	while (more) {
+		more = false;
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < n && v[i].shared; j++)
+				if (!v[j].shared && joined(v[i].e, v[j].e))
+					more = v[j].shared = true;
+	}
+	const Sc__Fd **list = calloc(n + 1, sizeof(*list));
+	Sc__Fds fds = SC__FDS__INIT;
+	struct fd_restore_ctx rc = { .fds = &fds, .scratch_min = 3 };
+
+	if (!list)
+		goto nomem;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].shared) {
+			list[nshared++] = v[i].e;
+			/* Relative names resolve from the first holder's directory. */
+			if (!rc.cwd)
+				rc.cwd = v[i].p->core->cwd;
+		}
+	fds.fds = (Sc__Fd **)list;
+	fds.n_fds = nshared;
+	here = nshared ? open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (nshared && here < 0) {
+		sc_err(err, "crload's working directory: %s", strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < nshared; i++) {
+		int *holder = &ctx->desc_fds[ctx->ndesc_fds];
+
+		*holder = fd_restore_owned(&rc, list[i], err);
+		if (*holder < 0)
+			goto out;
+		ctx->ndesc_fds++;
+		for (size_t p = 0; p < img->nprocs; p++)
+			for (size_t k = 0; k < img->procs[p].fds->n_fds; k++) {
+				const Sc__Fd *f = img->procs[p].fds->fds[k];
+
+				if (f->kind == SC__FD_KIND__UNIX && !f->has_dup_of &&
+				    f->sock_ino == list[i]->sock_ino &&
+				    add_desc(ctx, img->procs[p].pid, f->fd, holder)) {
+					sc_err(err, "out of memory");
+					goto out;
+				}
+			}
+	}
+	ret = 0;
+out:
+	fd_restore_release(&rc);
+	if (here >= 0 && (fchdir(here) || close(here)) && !ret) {
+		sc_err(err, "crload's working directory: %s", strerror(errno));
+		ret = -1;
+	}
+	free(list);
+	free(v);
+	return ret;
+nomem:
+	free(v);
+	sc_err(err, "out of memory");
+	return -1;
+}
+
+/* Kinds whose description crload opens once for all its holders: files
+ * reopened by path, and memfds and unlinked files made again from their
+ * contents (so that their holders share one file, and its pages). */
+static bool opened_once(const Sc__Fd *f)
+{
+	return !f->has_dup_of && (f->kind == SC__FD_KIND__REG || f->kind == SC__FD_KIND__MEMFD ||
+				  f->kind == SC__FD_KIND__GHOST);
+}
+
+/*
+ * Descriptors the image takes from crload's own (--inherit-fd): one copy
+ * of each of crload's, shared by all its holders, as a batch job's
+ * processes share the output file the batch system opened.
+ */
+static int share_inherited(struct restore_ctx *ctx, char *err)
+{
+	const struct fd_inherits *in = ctx->inherits;
+	const struct sc_image *img = ctx->img;
+	/* Per --inherit-fd, its copy once a descriptor takes it. */
+	int **copy = in && in->n ? calloc(in->n, sizeof(*copy)) : NULL;
+	int ret = 0;
+
+	if (!copy)
+		return 0;
+	for (size_t i = 0; i < img->nprocs && !ret; i++) {
+		for (size_t k = 0; k < img->procs[i].fds->n_fds && !ret; k++) {
+			const Sc__Fd *f = img->procs[i].fds->fds[k];
+			int which = fd_inherit_index(in, f);
+
+			if (which < 0)
+				continue;
+			if (!copy[which]) {
+				int fd = fcntl(in->v[which].fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+
+				if (fd < 0) {
+					sc_err(err, "--inherit-fd %d: %s", in->v[which].fd,
+					       strerror(errno));
+					ret = -1;
+					break;
+				}
+				copy[which] = &ctx->desc_fds[ctx->ndesc_fds++];
+				*copy[which] = fd;
+			}
+			if (add_desc(ctx, img->procs[i].pid, f->fd, copy[which])) {
+				sc_err(err, "out of memory");
+				ret = -1;
+			}
+		}
+	}
+	free(copy);
+	return ret;
+}
+
+/*
+ * Each group of holders of one description is opened once, from its first
+ * holder's entry, and every holder takes a copy: the offset stays shared.
+ * Other kinds stay per process.
+ */
+int tree_open_shared_descs(struct restore_ctx *ctx, char *err)
+{
+	const Sc__Inventory *inv = ctx->img->inv;
+	size_t n = 0;
+
+	/* Made in crload, where no other descriptor of the image exists. */
+	Sc__Fds none = SC__FDS__INIT;
+	struct fd_restore_ctx alone = { .fds = &none, .scratch_min = 3 };
+	struct pair_half *made;
+	int ret;
+
+	for (size_t i = 0; i < inv->n_procs; i++)
+		n += inv->procs[i]->n_shared;
+	for (size_t i = 0; i < ctx->img->nprocs; i++)
+		n += ctx->img->procs[i].fds->n_fds; /* socketpair halves, at most */
+	if (ctx->inherits)
+		n += ctx->inherits->n;
+	ctx->desc_fds = calloc(n + 1, sizeof(int));
+	if (!ctx->desc_fds)
+		goto nomem;
+	/* First: a description crload gives is never opened by path. */
+	if (share_inherited(ctx, err))
+		return -1;
+	for (size_t i = 0; i < inv->n_procs; i++) {
+		const Sc__ProcEntry *pe = inv->procs[i];
+
+		for (size_t k = 0; k < pe->n_shared; k++) {
+			const Sc__SharedDesc *d = pe->shared[k];
+			const Sc__Fd *first = fd_of(ctx->img, d->same_pid, d->same_fd);
+			const Sc__Fd *mine = fd_of(ctx->img, pe->pid, d->fd);
+			int *holder = NULL;
+
+			if (!opened_once(first) || !opened_once(mine))
+				continue;
+			for (size_t j = 0; j < ctx->ndescs; j++)
+				if (ctx->descs[j].pid == d->same_pid &&
+				    ctx->descs[j].fd == d->same_fd)
+					holder = ctx->descs[j].holder;
+			if (!holder) {
+				holder = &ctx->desc_fds[ctx->ndesc_fds];
+				*holder = fd_restore_owned(&alone, first, err);
+				if (*holder < 0)
+					return -1;
+				ctx->ndesc_fds++;
+				if (add_desc(ctx, d->same_pid, d->same_fd, holder))
+					goto nomem;
+			}
+			if (add_desc(ctx, pe->pid, d->fd, holder))
+				goto nomem;
+		}
+	}
+	made = calloc(n + 1, sizeof(*made));
+	if (!made)
+		goto nomem;
+	ret = share_pairs(ctx, made, err);
+	free(made);
+	if (!ret)
+		ret = share_named(ctx, err);
+	return ret ? ret : share_ptys(ctx, err);
+nomem:
+	sc_err(err, "out of memory");
+	return -1;
+}
+
+int tree_shared_desc(const struct restore_ctx *ctx, int fd)
+{
+	for (size_t i = 0; i < ctx->ndescs; i++)
+		if (ctx->descs[i].pid == ctx->p->pid && ctx->descs[i].fd == fd)
+			return *ctx->descs[i].holder;
+	return -1;
+}
