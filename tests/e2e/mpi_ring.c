@@ -6,7 +6,7 @@
  * (MPI_Allreduce), step after step. Rank 0 writes the sum of every
  * hundredth step to the file named by its argument, so a restored run
  * can be compared with an uninterrupted one byte for byte. Built by
- * tests/e2e/mpi.sh with mpicc.
+ * tests/e2e/programs/mpi.sh with mpicc.
  */
 #include <inttypes.h>
 #include <mpi.h>

@@ -107,7 +107,7 @@ for run in 1:counter 1:threads 1:avx 1:sigaltstack 1:bigmem 1:python page:counte
 	mode=${run%%:*} t=${run#*:}
 	E2E_CAPTURES=runtime SELFCKPT_TEST_NO_TAIL=$mode \
 		E2E_AFTER_RESTORE="bash $here/notail.sh check $mode" \
-		"$here/run" "$here/$t.e2e" >"$root/$mode-$t.out" 2>&1
+		"$here/run" "$here"/*/"$t.e2e" >"$root/$mode-$t.out" 2>&1
 	st=$?
 	grep -E '^(PASS|FAIL|  )' "$root/$mode-$t.out" | sed 's/^/  /'
 	result "$mode/$t" $st

@@ -17,7 +17,7 @@ result() { # NAME STATUS (77: skipped, the test said why)
 	fi
 }
 say() { printf '  %s\n' "$*" >&2; }
-# Descriptors no kind handles, for tests/e2e/unsupported: KIND:what the
+# Descriptors no kind handles, for tests/e2e/helpers/unsupported: KIND:what the
 # failure must name (an ERE).
 unsupported_kinds=(uring:'anon_inode:\[io_uring\]' perf:'anon_inode:\[perf_event\]'
 	device:'/dev/loop-control\): a device whose state a reopen would lose')

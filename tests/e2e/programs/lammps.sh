@@ -5,7 +5,7 @@
 # at the end it prints the lines of the steps (the rest of the log holds
 # timings, which differ run to run).
 set -e
-. "$(dirname "${BASH_SOURCE[0]}")/mpi_env.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../mpi_env.sh"
 mpirun "${mpirun_args[@]}" lmp -in "$(dirname "${BASH_SOURCE[0]}")/lammps.in" \
 	-log lammps.log -screen none &
 mpirun=$!
