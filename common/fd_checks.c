@@ -360,6 +360,15 @@ static int fd_check_pty(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *e
 	return 0;
 }
 
+/* PIDFD: a process to open it of again. */
+static int fd_check_pidfd(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
+{
+	(void)ctx;
+	if (!f->has_target_pid || f->target_pid <= 0)
+		return sc_err(err, "fd %d: a pidfd without its process", f->fd);
+	return 0;
+}
+
 #define CHECK_ROW(k, name, dump, restore, check) [k] = check,
 static int (*const kind_checks[])(const struct fd_check_ctx *ctx, const Sc__Fd *f,
 				  char *err) = { SC_FD_KINDS(CHECK_ROW) };
