@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "fdkinds.h"
 
-#define NAME_OF(k, name, dump, restore) [k] = name,
+#define NAME_OF(k, name, dump, restore, check) [k] = name,
 static const char *const kind_names[] = { SC_FD_KINDS(NAME_OF) };
 #undef NAME_OF
 

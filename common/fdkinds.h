@@ -5,11 +5,14 @@
  * A kind has a dump half (runtime/fd_KIND.c: claims and dump, run while
  * the app is frozen, so async-signal-safe; the runtime and crdump link it)
  * and a restore half (loader/fd_KIND.c: restore and describe, libc; crload
- * and crinfo link it). SC_FD_KINDS names each kind with the prefix of each
- * half: the dump half of prefix p is p_claims and p_dump, the restore half
- * p_restore and p_describe. The runtime's table (runtime/fd_kinds.c) and
- * the loader's (loader/fd_kinds.c) are expanded from it and name every
- * function, so that a half missing or misspelt fails the link. fd_none is
+ * and crinfo link it), and its image checks (common/fd_checks.c: what
+ * the image reader demands of its fields before anyone uses them).
+ * SC_FD_KINDS names each kind with the prefix of each half: the dump half
+ * of prefix p is p_claims and p_dump, the restore half p_restore and
+ * p_describe; and with its check function. The runtime's table
+ * (runtime/fd_kinds.c), the loader's (loader/fd_kinds.c) and the checks'
+ * (common/fd_checks.c) are expanded from it and name every function, so
+ * that a half or a check missing or misspelt fails the build. fd_none is
  * no half: the pty kinds are claimed and dumped through the terminal's.
  */
 #ifndef SELFCKPT_FDKINDS_H
@@ -37,30 +40,31 @@ struct fd_live {
 struct fd_dump_ctx;	/* runtime/fd_dump.h */
 struct fd_restore_ctx;	/* loader/fd_restore.h */
 
-/* X(KIND, name for people, dump half, restore half), in the order the
- * runtime asks the kinds whether they claim a descriptor. */
+/* X(KIND, name for people, dump half, restore half, check), in the order
+ * the runtime asks the kinds whether they claim a descriptor. */
 #define SC_FD_KINDS(X)                                                                             \
-	/* Standard streams on a pipe or socket: before the others. */                            \
-	X(SC__FD_KIND__INHERIT, "inherited", fd_inherit, fd_inherit)                                \
-	/* Before devices: a terminal is one. */                                                  \
-	X(SC__FD_KIND__TTY, "terminal", fd_tty, fd_tty)                                             \
-	X(SC__FD_KIND__PTY_MASTER, "pty master", fd_none, fd_pty)                                   \
-	X(SC__FD_KIND__PTY_SLAVE, "pty slave", fd_none, fd_pty)                                     \
-	X(SC__FD_KIND__REG, "file", fd_path, fd_path)                                               \
-	X(SC__FD_KIND__DIR, "directory", fd_path, fd_path)                                          \
-	X(SC__FD_KIND__CHR, "device", fd_path, fd_path)                                             \
-	X(SC__FD_KIND__PIPE, "pipe", fd_pipe, fd_pipe)                                              \
-	X(SC__FD_KIND__FIFO, "named pipe", fd_fifo, fd_fifo)                                        \
-	X(SC__FD_KIND__EVENTFD, "eventfd", fd_eventfd, fd_eventfd)                                  \
-	X(SC__FD_KIND__SIGNALFD, "signalfd", fd_signalfd, fd_signalfd)                              \
-	X(SC__FD_KIND__TIMERFD, "timerfd", fd_timerfd, fd_timerfd)                                  \
-	X(SC__FD_KIND__EPOLL, "epoll", fd_epoll, fd_epoll)                                          \
-	X(SC__FD_KIND__MEMFD, "memfd", fd_memfd, fd_memfd)                                          \
-	/* After memfd: a memfd looks like an unlinked file too. */                               \
-	X(SC__FD_KIND__GHOST, "unlinked file", fd_ghost, fd_ghost)                                  \
-	X(SC__FD_KIND__UNIX, "unix socket", fd_unix, fd_unix)                                       \
-	X(SC__FD_KIND__INOTIFY, "inotify", fd_inotify, fd_inotify)                                  \
-	X(SC__FD_KIND__INET, "TCP/UDP socket", fd_inet, fd_inet)
+	/* Standard streams on a pipe or socket: before the others. */                             \
+	X(SC__FD_KIND__INHERIT, "inherited", fd_inherit, fd_inherit, fd_check_nothing)             \
+	/* Before devices: a terminal is one. */                                                   \
+	X(SC__FD_KIND__TTY, "terminal", fd_tty, fd_tty, fd_check_nothing)                          \
+	X(SC__FD_KIND__PTY_MASTER, "pty master", fd_none, fd_pty, fd_check_pty)                    \
+	X(SC__FD_KIND__PTY_SLAVE, "pty slave", fd_none, fd_pty, fd_check_pty)                      \
+	X(SC__FD_KIND__REG, "file", fd_path, fd_path, fd_check_file)                               \
+	X(SC__FD_KIND__DIR, "directory", fd_path, fd_path, fd_check_path)                          \
+	X(SC__FD_KIND__CHR, "device", fd_path, fd_path, fd_check_path)                             \
+	X(SC__FD_KIND__PIPE, "pipe", fd_pipe, fd_pipe, fd_check_pipe)                              \
+	X(SC__FD_KIND__FIFO, "named pipe", fd_fifo, fd_fifo, fd_check_fifo)                        \
+	X(SC__FD_KIND__EVENTFD, "eventfd", fd_eventfd, fd_eventfd, fd_check_eventfd)               \
+	X(SC__FD_KIND__SIGNALFD, "signalfd", fd_signalfd, fd_signalfd, fd_check_nothing)           \
+	X(SC__FD_KIND__TIMERFD, "timerfd", fd_timerfd, fd_timerfd, fd_check_timerfd)               \
+	X(SC__FD_KIND__EPOLL, "epoll", fd_epoll, fd_epoll, fd_check_nothing)                       \
+	X(SC__FD_KIND__MEMFD, "memfd", fd_memfd, fd_memfd, fd_check_contents)                      \
+	/* After memfd: a memfd looks like an unlinked file too. */                                \
+	X(SC__FD_KIND__GHOST, "unlinked file", fd_ghost, fd_ghost, fd_check_contents)              \
+	X(SC__FD_KIND__UNIX, "unix socket", fd_unix, fd_unix, fd_check_unix)                       \
+	X(SC__FD_KIND__INOTIFY, "inotify", fd_inotify, fd_inotify, fd_check_inotify)               \
+	X(SC__FD_KIND__INET, "TCP/UDP socket", fd_inet, fd_inet, fd_check_inet)                    \
+	X(SC__FD_KIND__PIDFD, "pidfd", fd_pidfd, fd_pidfd, fd_check_pidfd)
 
 /* The kind's name for people, or NULL for a kind this version lacks. */
 const char *sc_fd_kind_name(Sc__FdKind kind);

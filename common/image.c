@@ -6,12 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +15,7 @@
 #include <xxhash.h>
 
 #include "cpu.h"
+#include "fd_checks.h"
 #include "fdkinds.h"
 #include "image.h"
 #include "xstate.h"
@@ -491,192 +488,6 @@ int sc_check_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t pages_siz
 	return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static bool unix_name_ok(const ProtobufCBinaryData *n)
-{
-	/* sun_path: an abstract name of up to 107 bytes after its NUL, or a
-	 * path of up to 107 bytes without one. */
-	return n->len >= 1 && n->len <= 108 && (n->data[0] ? !memchr(n->data, 0, n->len) && n->len <= 107 :
-							       n->len >= 2);
-}
-
-/* The unix sockets of an image (not dups), sorted by inode. */
-struct unix_index {
-	const Sc__Fd **by_ino;
-	size_t n;
-};
-
-static int cmp_ino(const void *a, const void *b)
-{
-	uint64_t x = (*(const Sc__Fd *const *)a)->sock_ino, y = (*(const Sc__Fd *const *)b)->sock_ino;
-
-	return x < y ? -1 : x > y;
-}
-
-static const Sc__Fd *unix_by_ino(const struct unix_index *ix, uint64_t ino)
-{
-	Sc__Fd key = { .sock_ino = ino };
-	const Sc__Fd *kp = &key, **found = bsearch(&kp, ix->by_ino, ix->n, sizeof(kp), cmp_ino);
-
-	return found ? *found : NULL;
-}
-
-/* What loader/fd_unix.c relies on: the sockets it connects exist. */
-/* Connection c can wait in listener l's queue. */
-static bool queueable(const Sc__Fd *l, const Sc__Fd *c)
-{
-	return c->sock_type == l->sock_type &&
-	       c->unix_sock->state == SC__UNIX_SOCKET__STATE__CONNECTED &&
-	       c->unix_sock->has_peer_name && !c->unix_sock->accepted;
-}
-
-static int check_unix(const struct unix_index *fds, const Sc__Fd *f, char *err)
-{
-	const Sc__UnixSocket *u = f->unix_sock;
-	const Sc__Fd *peer;
-
-	if (!f->has_sock_type || !f->has_peer_ino || !f->has_sock_ino || !u ||
-	    (f->sock_type != SOCK_STREAM && f->sock_type != SOCK_DGRAM &&
-	     f->sock_type != SOCK_SEQPACKET))
-		return sc_err(err, "fd %d: a socket without type or peer", f->fd);
-	if (u->state < SC__UNIX_SOCKET__STATE__UNCONNECTED ||
-	    u->state > SC__UNIX_SOCKET__STATE__CONNECTED)
-		return sc_err(err, "fd %d: a socket in unknown state %d", f->fd, u->state);
-	if ((u->has_name && !unix_name_ok(&u->name)) ||
-	    (u->has_peer_name && !unix_name_ok(&u->peer_name)))
-		return sc_err(err, "fd %d: a socket name that cannot be", f->fd);
-	if (u->n_senders && (u->n_senders != f->n_queue || f->sock_type != SOCK_DGRAM))
-		return sc_err(err, "fd %d: %zu senders for %zu messages", f->fd, u->n_senders,
-			      f->n_queue);
-	for (size_t i = 0; i < u->n_senders; i++)
-		if (u->senders[i].len && !unix_name_ok(&u->senders[i]))
-			return sc_err(err, "fd %d: message %zu has a sender name that cannot be",
-				      f->fd, i);
-	if (f->has_dup_of)
-		return 0;
-	if (u->state == SC__UNIX_SOCKET__STATE__LISTEN &&
-	    (!u->has_name || !u->has_backlog || u->backlog > INT32_MAX || f->sock_type == SOCK_DGRAM))
-		return sc_err(err, "fd %d: a listener without name or backlog", f->fd);
-	for (size_t j = 0; j < u->n_pending; j++) {
-		const Sc__Fd *c = unix_by_ino(fds, u->pending[j]);
-
-		/* A client another process holds: check_tree_pairs(). */
-		if (u->state != SC__UNIX_SOCKET__STATE__LISTEN || (c && !queueable(f, c)))
-			return sc_err(err, "fd %d: connection %zu of its queue is not restorable",
-				      f->fd, j);
-		for (size_t k = 0; k < j; k++)
-			if (u->pending[k] == u->pending[j])
-				return sc_err(err, "fd %d: a connection queued twice", f->fd);
-	}
-	if (u->state != SC__UNIX_SOCKET__STATE__CONNECTED)
-		return u->accepted ? sc_err(err, "fd %d: accepted but not connected", f->fd) : 0;
-	/* A datagram socket connected by name needs nothing else here. */
-	if (f->sock_type == SOCK_DGRAM && u->has_peer_name)
-		return 0;
-	peer = f->peer_ino ? unix_by_ino(fds, f->peer_ino) : NULL;
-	/* Its other half or end is another process's: check_tree_pairs().
-	 * A connection through a listener may wait in its queue there, with
-	 * no peer yet. */
-	if (f->peer_in_tree &&
-	    (peer || (u->has_name || u->has_peer_name ? f->sock_type == SOCK_DGRAM : !f->peer_ino)))
-		return sc_err(err,
-			      "fd %d: not half of a socketpair or a connection between processes",
-			      f->fd);
-	if (f->peer_in_tree)
-		return 0;
-	if (f->peer_ino && (!peer || peer == f || peer->sock_type != f->sock_type ||
-			    peer->unix_sock->state != SC__UNIX_SOCKET__STATE__CONNECTED))
-		return sc_err(err, "fd %d: its peer socket:[%llu] is missing", f->fd,
-			      (unsigned long long)f->peer_ino);
-	if (u->accepted && (!peer || !u->has_name || peer->unix_sock->accepted ||
-			    !peer->unix_sock->has_peer_name))
-		return sc_err(err, "fd %d: accepted, but its client is missing", f->fd);
-	if (!u->has_name && !u->has_peer_name && peer &&
-	    (peer->unix_sock->has_name || peer->unix_sock->has_peer_name ||
-	     peer->peer_ino != f->sock_ino))
-		return sc_err(err, "fd %d: half of a socketpair whose other half is not", f->fd);
-	return 0;
-}
-
-/* A saved sockaddr of the socket's family. */
-static bool good_sockaddr(const ProtobufCBinaryData *a, uint32_t family)
-{
-	sa_family_t f;
-
-	if (a->len != (family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)))
-		return false;
-	memcpy(&f, a->data, sizeof(f));
-	return f == family;
-}
-
-static int check_inet(const Sc__Fd *f, char *err)
-{
-	const Sc__InetSocket *in = f->inet;
-	const Sc__TcpConnection *t;
-	bool stream;
-
-	if (!in)
-		return sc_err(err, "fd %d: an IP socket without its fields", f->fd);
-	stream = in->type == SOCK_STREAM;
-	if ((in->family != AF_INET && in->family != AF_INET6) ||
-	    (!stream && in->type != SOCK_DGRAM))
-		return sc_err(err, "fd %d: IP socket of family %u, type %u", f->fd, in->family,
-			      in->type);
-	if ((in->has_local && !good_sockaddr(&in->local, in->family)) ||
-	    (in->has_peer && !good_sockaddr(&in->peer, in->family)))
-		return sc_err(err, "fd %d: a socket address of the wrong size or family", f->fd);
-	if (in->has_backlog &&
-	    (!stream || !in->has_local || in->has_peer || in->tcp || in->backlog > (1U << 20)))
-		return sc_err(err, "fd %d: an impossible listening socket", f->fd);
-	if ((in->has_v6only && in->family != AF_INET6) || (in->has_nodelay && !stream) ||
-	    (in->has_keepidle && (!stream || in->keepidle == 0 || in->keepidle > 32767)) ||
-	    (in->has_keepintvl && (!stream || in->keepintvl == 0 || in->keepintvl > 32767)) ||
-	    (in->has_keepcnt && (!stream || in->keepcnt == 0 || in->keepcnt > 127)) ||
-	    (in->has_linger && in->linger > INT32_MAX) ||
-	    (in->has_rcvbuf && (in->rcvbuf == 0 || in->rcvbuf > INT32_MAX)) ||
-	    (in->has_sndbuf && (in->sndbuf == 0 || in->sndbuf > INT32_MAX)))
-		return sc_err(err, "fd %d: socket options that do not fit the socket", f->fd);
-	t = in->tcp;
-	if (!t)
-		return 0;
-	if (!stream || !in->has_local || !in->has_peer)
-		return sc_err(err, "fd %d: a TCP connection without both addresses", f->fd);
-	if (t->mss == 0 || t->mss > 65535 || t->has_snd_wscale != t->has_rcv_wscale ||
-	    (t->has_snd_wscale && (t->snd_wscale > 14 || t->rcv_wscale > 14)))
-		return sc_err(err, "fd %d: TCP options out of range", f->fd);
-	if (t->send_queue.len > SC_TCP_QUEUE_MAX || t->recv_queue.len > SC_TCP_QUEUE_MAX)
-		return sc_err(err, "fd %d: TCP queues of %zu and %zu bytes", f->fd,
-			      t->send_queue.len, t->recv_queue.len);
-	return 0;
-}
-
-/* The image's pipe ids, sorted; NULL with err set if one is listed twice. */
-static uint64_t *sorted_pipe_ids(const Sc__Fds *fds, char *err)
-{
-	uint64_t *ids = malloc((fds->n_pipes + 1) * sizeof(*ids));
-
-	if (!ids) {
-		sc_err(err, "out of memory");
-		return NULL;
-	}
-	for (size_t i = 0; i < fds->n_pipes; i++)
-		ids[i] = fds->pipes[i]->id;
-	qsort(ids, fds->n_pipes, sizeof(*ids), cmp_u64);
-	for (size_t i = 1; i < fds->n_pipes; i++)
-		if (ids[i] == ids[i - 1]) {
-			sc_err(err, "pipe %llu listed twice", (unsigned long long)ids[i]);
-			free(ids);
-			return NULL;
-		}
-	return ids;
-}
-
 static int cmp_fd_number(const void *key, const void *elem)
 {
 	int fd = *(const int *)key, other = (*(const Sc__Fd *const *)elem)->fd;
@@ -684,65 +495,17 @@ static int cmp_fd_number(const void *key, const void *elem)
 	return fd < other ? -1 : fd > other;
 }
 
-/* INOTIFY: watches in ascending wd order, each restorable. */
-static int check_watches(const Sc__Fd *f, char *err)
-{
-	const uint32_t flags = IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK;
-
-	for (size_t j = 0; j < f->n_watches; j++) {
-		const Sc__InotifyWatch *w = f->watches[j];
-
-		if (w->wd <= 0 || (j && w->wd <= f->watches[j - 1]->wd) || !w->path ||
-		    w->path[0] != '/' || (w->mask & ~flags) || !(w->mask & IN_ALL_EVENTS))
-			return sc_err(err, "fd %d: inotify watch %zu is malformed", f->fd, j);
-	}
-	return 0;
-}
-
-/* PTY_MASTER: one per pair, its settings whole; PTY_SLAVE: its master
- * in the image. */
-static int check_tty(const Sc__Fds *fds, const Sc__Fd *f, char *err)
-{
-	const Sc__Pty *p = f->pty;
-	bool master = false;
-
-	if (f->kind != SC__FD_KIND__PTY_MASTER && f->kind != SC__FD_KIND__PTY_SLAVE)
-		return 0;
-	if (!f->has_pty_id)
-		return sc_err(err, "fd %d: a pty without its pair", f->fd);
-	for (size_t j = 0; j < fds->n_fds; j++) {
-		const Sc__Fd *o = fds->fds[j];
-
-		if (o != f && o->kind == SC__FD_KIND__PTY_MASTER && !o->has_dup_of &&
-		    o->has_pty_id && o->pty_id == f->pty_id) {
-			if (f->kind == SC__FD_KIND__PTY_MASTER && !f->has_dup_of)
-				return sc_err(err, "fd %d: two pty masters of one pair", f->fd);
-			master = true;
-		}
-	}
-	if (f->kind == SC__FD_KIND__PTY_SLAVE && !master)
-		return sc_err(err, "fd %d: a pty slave without its master", f->fd);
-	if (f->kind == SC__FD_KIND__PTY_SLAVE || f->has_dup_of)
-		return 0;
-	if (!p || p->termios->cc.len != 19 || p->rows > 0xffff || p->cols > 0xffff ||
-	    p->xpixel > 0xffff || p->ypixel > 0xffff ||
-	    (p->has_to_master && p->to_master.len > 65536) ||
-	    (p->has_to_slave && p->to_slave.len > 65536))
-		return sc_err(err, "fd %d: pty settings missing or malformed", f->fd);
-	return 0;
-}
-
 /* The most descriptors a process can have: the kernel's ceiling on
  * RLIMIT_NOFILE (fs.nr_open cannot be set higher). */
 #define FD_NUMBER_LIMIT (1 << 20)
-/* The clocks a timerfd can use have ids up to CLOCK_TAI. */
-#define CLOCKID_MAX CLOCK_TAI
 
-/* Descriptors come in ascending order, which makes finding one cheap:
+/* What every descriptor has, then its kind's checks (fd_checks.c).
+ * Descriptors come in ascending order, which makes finding one cheap:
  * images with thousands are checked in linear-logarithmic time. */
-static int check_fds(const Sc__Fds *fds, const uint64_t *pipe_ids, const struct unix_index *ix,
-		     char *err)
+static int check_fds(const struct fd_check_ctx *ctx, char *err)
 {
+	const Sc__Fds *fds = ctx->fds;
+
 	for (size_t i = 0; i < fds->n_fds; i++) {
 		const Sc__Fd *f = fds->fds[i];
 
@@ -761,33 +524,9 @@ static int check_fds(const Sc__Fds *fds, const uint64_t *pipe_ids, const struct 
 				return sc_err(err, "fd %d: a dup of fd %d, which is not before it",
 					      f->fd, f->dup_of);
 		}
-		if ((f->kind == SC__FD_KIND__REG || f->kind == SC__FD_KIND__DIR ||
-		     f->kind == SC__FD_KIND__CHR) &&
-		    (!f->path || f->path[0] != '/'))
-			return sc_err(err, "fd %d has no path", f->fd);
-		/* crload compares them with the file and cuts it back to size. */
-		if (f->kind == SC__FD_KIND__REG &&
-		    (f->has_dev != f->has_ino || (f->has_size && f->size > INT64_MAX) ||
-		     (f->has_pos && f->pos > INT64_MAX)))
-			return sc_err(err, "fd %d: file identity, size or offset malformed", f->fd);
-		if ((f->kind == SC__FD_KIND__PIPE || f->kind == SC__FD_KIND__FIFO) &&
-		    (!f->has_pipe_id ||
-		     !bsearch(&f->pipe_id, pipe_ids, fds->n_pipes, sizeof(*pipe_ids), cmp_u64)))
-			return sc_err(err, "fd %d: its pipe is missing", f->fd);
-		if (f->kind == SC__FD_KIND__FIFO && (!f->path || f->path[0] != '/'))
-			return sc_err(err, "fd %d has no path", f->fd);
 		for (size_t j = 0; j < f->n_epoll; j++)
 			if (f->epoll[j]->tfd < 0 || f->epoll[j]->tfd >= FD_NUMBER_LIMIT)
 				return sc_err(err, "fd %d: watches fd %d", f->fd, f->epoll[j]->tfd);
-		if (f->kind == SC__FD_KIND__TIMERFD &&
-		    (!f->has_clockid || f->clockid < 0 || f->clockid > CLOCKID_MAX))
-			return sc_err(err, "fd %d: timerfd on clock %d", f->fd, f->clockid);
-		if ((f->kind == SC__FD_KIND__GHOST || f->kind == SC__FD_KIND__MEMFD) &&
-		    (!f->path || f->path[0] != '/' || !f->has_contents || !f->has_size ||
-		     f->contents.len != f->size))
-			return sc_err(err, "fd %d: file contents missing or cut", f->fd);
-		if (f->kind == SC__FD_KIND__UNIX && check_unix(ix, f, err))
-			return -1;
 		for (size_t j = 0; j < f->n_locks; j++) {
 			const Sc__FileLock *l = f->locks[j];
 
@@ -796,56 +535,20 @@ static int check_fds(const Sc__Fds *fds, const uint64_t *pipe_ids, const struct 
 			    (l->has_end && l->end > INT64_MAX))
 				return sc_err(err, "fd %d: lock %zu is malformed", f->fd, j);
 		}
-		if (f->kind == SC__FD_KIND__INET && check_inet(f, err))
+		if (fd_check_kind(ctx, f, err))
 			return -1;
-		if (check_watches(f, err) || check_tty(fds, f, err))
-			return -1;
-		if (f->kind == SC__FD_KIND__EVENTFD &&
-		    (!f->has_eventfd_count || f->eventfd_count == UINT64_MAX))
-			return sc_err(err, "fd %d: eventfd without a valid count", f->fd);
 	}
 	return 0;
 }
 
 int sc_check_fds(const Sc__Fds *fds, char *err)
 {
-	struct unix_index ix = { calloc(fds->n_fds + 1, sizeof(*ix.by_ino)), 0 };
-	uint64_t *pipe_ids;
-	int ret = 0;
+	struct fd_check_ctx ctx;
+	int ret = fd_check_ctx_init(&ctx, fds, err);
 
-	for (size_t i = 0; i < fds->n_pipes; i++) {
-		const Sc__Pipe *p = fds->pipes[i];
-
-		if (p->size < 4096 || p->size > (1U << 30) || (p->has_data && p->data.len > p->size))
-			ret = sc_err(err, "pipe %llu: %zu bytes in a pipe of %u",
-				     (unsigned long long)p->id, p->has_data ? p->data.len : 0,
-				     p->size);
-	}
-	if (!ix.by_ino)
-		ret = sc_err(err, "out of memory");
-	/* A socket's checks look at its peer's UnixSocket: all must have one. */
-	for (size_t i = 0; i < fds->n_fds && !ret; i++) {
-		const Sc__Fd *f = fds->fds[i];
-
-		if (f->kind != SC__FD_KIND__UNIX)
-			continue;
-		if (!f->unix_sock)
-			ret = sc_err(err, "fd %d: a socket without type or peer", f->fd);
-		else if (!f->has_dup_of)
-			ix.by_ino[ix.n++] = f;
-	}
-	qsort(ix.by_ino, ix.n, sizeof(*ix.by_ino), cmp_ino);
-	for (size_t i = 1; i < ix.n && !ret; i++)
-		if (ix.by_ino[i]->sock_ino == ix.by_ino[i - 1]->sock_ino)
-			ret = sc_err(err, "fd %d: socket:[%llu] listed twice", ix.by_ino[i]->fd,
-				     (unsigned long long)ix.by_ino[i]->sock_ino);
-	if (!ret && (pipe_ids = sorted_pipe_ids(fds, err))) {
-		ret = check_fds(fds, pipe_ids, &ix, err);
-		free(pipe_ids);
-	} else if (!ret) {
-		ret = -1;
-	}
-	free(ix.by_ino);
+	if (!ret)
+		ret = check_fds(&ctx, err);
+	fd_check_ctx_free(&ctx);
 	return ret;
 }
 
@@ -1156,7 +859,7 @@ static int check_tree_pairs(const struct sc_image *img, char *err)
 			for (size_t j = 0; j < u->n_pending; j++) {
 				const Sc__Fd *c = unix_elsewhere(img, NULL, u->pending[j]);
 
-				if (!c || !queueable(f, c))
+				if (!c || !fd_unix_queueable(f, c))
 					return sc_err(
 						err,
 						"pid %d fd %d: connection %zu of its queue is "

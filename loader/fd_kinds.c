@@ -12,7 +12,8 @@
 
 #include "fd_restore.h"
 
-#define RESTORE_ROW(k, name, dump, restore) [k] = { name, restore##_restore, restore##_describe },
+#define RESTORE_ROW(k, name, dump, restore, check)                                                 \
+	[k] = { name, restore##_restore, restore##_describe },
 static const struct fd_restore_kind kinds[] = { SC_FD_KINDS(RESTORE_ROW) };
 #undef RESTORE_ROW
 

@@ -8,7 +8,7 @@
 #include "selfckpt/restorer.h"
 
 /* The restore half of each kind (common/fdkinds.h). */
-#define FD_RESTORE_HALF(k, name, dump, restore)                                                   \
+#define FD_RESTORE_HALF(k, name, dump, restore, check)                                             \
 	int restore##_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err);             \
 	void restore##_describe(const Sc__Fd *e, char *buf, size_t len);
 SC_FD_KINDS(FD_RESTORE_HALF)

@@ -42,7 +42,7 @@ struct fd_dump_ctx {
 };
 
 /* The dump half of each kind (common/fdkinds.h). */
-#define FD_DUMP_HALF(k, name, dump, restore)                                                      \
+#define FD_DUMP_HALF(k, name, dump, restore, check)                                                \
 	bool dump##_claims(const struct fd_live *l);                                               \
 	int dump##_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e);
 SC_FD_KINDS(FD_DUMP_HALF)

@@ -19,7 +19,7 @@ int fd_none_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 	return -EINVAL;
 }
 
-#define DUMP_ROW(k, name, dump, restore) { dump##_claims, dump##_dump },
+#define DUMP_ROW(k, name, dump, restore, check) { dump##_claims, dump##_dump },
 const struct fd_dump_kind rt_fd_dump_kinds[] = { SC_FD_KINDS(DUMP_ROW) };
 #undef DUMP_ROW
 

@@ -1525,6 +1525,27 @@ START_TEST(fds_checks)
 }
 END_TEST
 
+/* pidfd: the pid of a process to open one of again. */
+START_TEST(fds_pidfd_checks)
+{
+	struct fx *f = fx_new(1);
+	char err[SC_ERR_LEN];
+	static const int bad_pid[] = { 0, -1, (int)0x80000000 };
+
+	f->fd[3].kind = SC__FD_KIND__PIDFD;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	ck_err_has(err, "pidfd without its process");
+	f->fd[3].has_target_pid = true;
+	f->fd[3].target_pid = 1234;
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	for (int i = 0; i < N(bad_pid); i++) {
+		f->fd[3].target_pid = bad_pid[i];
+		ck_assert_msg(check_fds(f, err) != 0, "accepted pid %d", bad_pid[i]);
+	}
+	free(f);
+}
+END_TEST
+
 /* inotify: watches by ascending wd, on absolute paths, with real masks. */
 START_TEST(fds_inotify_checks)
 {
@@ -2948,6 +2969,7 @@ static Suite *image_suite(void)
 	tcase_add_test(tc, sigacts_checks);
 	tcase_add_test(tc, fds_checks);
 	tcase_add_test(tc, fds_inotify_checks);
+	tcase_add_test(tc, fds_pidfd_checks);
 	tcase_add_test(tc, fds_pty_checks);
 	tcase_add_test(tc, fds_inet_checks);
 	tcase_add_test(tc, fds_unix_checks);

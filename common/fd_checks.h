@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The image checks of each descriptor kind (common/fdkinds.h): what the
+ * image reader demands of a kind's fields before the loader uses them.
+ * sc_check_fds (image.c) checks what every descriptor has, then asks the
+ * descriptor's kind.
+ */
+#ifndef SELFCKPT_FD_CHECKS_H
+#define SELFCKPT_FD_CHECKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fd.pb-c.h"
+
+/* What a kind's check may look at besides its own descriptor: the other
+ * descriptors of the process, looked up once for all of them. */
+struct fd_check_ctx {
+	const Sc__Fds *fds;
+	uint64_t *pipe_ids; /* the image's pipes, sorted */
+	const Sc__Fd **by_ino; /* its unix sockets (not dups), sorted by inode */
+	size_t n_unix;
+};
+
+/* Builds ctx for fds, refusing what it cannot be built from (pipes
+ * listed twice or malformed, unix sockets without their fields or listed
+ * twice): 0, or -1 with err set. Free it with fd_check_ctx_free either
+ * way. */
+int fd_check_ctx_init(struct fd_check_ctx *ctx, const Sc__Fds *fds, char *err);
+void fd_check_ctx_free(struct fd_check_ctx *ctx);
+
+/* The checks of f's kind, which must be one SC_FD_KINDS lists: 0, or -1
+ * with err set. */
+int fd_check_kind(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err);
+
+/* Unix connection c can wait in listener l's queue (image.c checks the
+ * queues across processes with it too). */
+bool fd_unix_queueable(const Sc__Fd *l, const Sc__Fd *c);
+
+#endif
