@@ -20,22 +20,43 @@ static const Sc__Pipe *saved_pipe(const Sc__Fds *fds, uint64_t id)
 	return NULL;
 }
 
-/* A new entry of ctx->pipes for pipe id, the array grown by doubling
- * (one at a time, thousands of pipes copied it thousands of times). */
-static struct fd_restore_pipe *add_pipe(struct fd_restore_ctx *ctx, uint64_t id)
+/* The pipes made for this process (named pipes' too), the tree's shared
+ * ones first. */
+struct pipe_restore {
+	struct fd_restore_pipe *v;
+	size_t n, cap; /* cap 0: exactly n allocated (the shared ones) */
+};
+
+static struct pipe_restore *pipe_state(struct fd_restore_ctx *ctx)
+{
+	struct pipe_restore *ps = ctx->kind_state[FD_RESTORE_SC__FD_KIND__PIPE];
+
+	if (ps)
+		return ps;
+	ps = fd_restore_state(ctx, FD_RESTORE_SC__FD_KIND__PIPE, sizeof(*ps));
+	if (ps) {
+		ps->v = ctx->shared_pipes;
+		ps->n = ctx->nshared_pipes;
+	}
+	return ps;
+}
+
+/* A new entry for pipe id, the array grown by doubling (one at a time,
+ * thousands of pipes copied it thousands of times). */
+static struct fd_restore_pipe *add_pipe(struct pipe_restore *ps, uint64_t id)
 {
 	struct fd_restore_pipe *p;
 
-	if (ctx->npipes >= ctx->pipes_cap) {
-		size_t cap = ctx->npipes < 4 ? 8 : 2 * ctx->npipes;
+	if (ps->n >= ps->cap) {
+		size_t cap = ps->n < 4 ? 8 : 2 * ps->n;
 
-		p = realloc(ctx->pipes, cap * sizeof(*p));
+		p = realloc(ps->v, cap * sizeof(*p));
 		if (!p)
 			return NULL;
-		ctx->pipes = p;
-		ctx->pipes_cap = cap;
+		ps->v = p;
+		ps->cap = cap;
 	}
-	p = &ctx->pipes[ctx->npipes++];
+	p = &ps->v[ps->n++];
 	p->id = id;
 	p->ends[0] = p->ends[1] = -1;
 	return p;
@@ -73,13 +94,14 @@ fail:
 
 static struct fd_restore_pipe *make_pipe(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
+	struct pipe_restore *ps = pipe_state(ctx);
 	struct fd_restore_pipe *p;
 
 	/* Newest first: a pipe's two ends are mostly neighbours. */
-	for (size_t i = ctx->npipes; i-- > 0;)
-		if (ctx->pipes[i].id == e->pipe_id)
-			return &ctx->pipes[i];
-	if (!(p = add_pipe(ctx, e->pipe_id))) {
+	for (size_t i = ps ? ps->n : 0; i-- > 0;)
+		if (ps->v[i].id == e->pipe_id)
+			return &ps->v[i];
+	if (!ps || !(p = add_pipe(ps, e->pipe_id))) {
 		sc_err(err, "fd %d: pipe: out of memory", e->fd);
 		return NULL;
 	}
@@ -98,17 +120,26 @@ int fd_pipe_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	return fd_lend(ctx, p->ends[end], e, err);
 }
 
-/* Closes the scratch ends of every pipe made. */
+/* Closes the scratch ends of every pipe made, and of the shared ones. */
 void fd_pipe_release(struct fd_restore_ctx *ctx)
 {
-	for (size_t i = 0; i < ctx->npipes; i++) {
-		close(ctx->pipes[i].ends[0]);
-		if (ctx->pipes[i].ends[1] >= 0)
-			close(ctx->pipes[i].ends[1]);
+	struct pipe_restore *ps = pipe_state(ctx);
+	struct pipe_restore shared = { ctx->shared_pipes, ctx->nshared_pipes, 0 };
+
+	/* Out of memory before any pipe was made: the shared ones still. */
+	if (!ps)
+		ps = &shared;
+	for (size_t i = 0; i < ps->n; i++) {
+		close(ps->v[i].ends[0]);
+		if (ps->v[i].ends[1] >= 0)
+			close(ps->v[i].ends[1]);
 	}
-	free(ctx->pipes);
-	ctx->pipes = NULL;
-	ctx->npipes = ctx->pipes_cap = 0;
+	free(ps->v);
+	if (ps != &shared)
+		free(ps);
+	ctx->kind_state[FD_RESTORE_SC__FD_KIND__PIPE] = NULL;
+	ctx->shared_pipes = NULL;
+	ctx->nshared_pipes = 0;
 }
 
 /*
@@ -119,16 +150,17 @@ void fd_pipe_release(struct fd_restore_ctx *ctx)
 int fd_fifo_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	const Sc__Pipe *sp = saved_pipe(ctx->fds, e->pipe_id);
+	struct pipe_restore *ps = pipe_state(ctx);
 	struct fd_restore_pipe *p = NULL;
 	int fd;
 
-	for (size_t i = 0; i < ctx->npipes; i++)
-		if (ctx->pipes[i].id == e->pipe_id)
-			p = &ctx->pipes[i];
+	for (size_t i = 0; ps && i < ps->n; i++)
+		if (ps->v[i].id == e->pipe_id)
+			p = &ps->v[i];
 	if (!p) {
 		int holder = open(e->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 
-		if (holder < 0 || !(p = add_pipe(ctx, e->pipe_id))) {
+		if (holder < 0 || !ps || !(p = add_pipe(ps, e->pipe_id))) {
 			sc_err(err, "fd %d: %.256s: %s", e->fd, e->path,
 			       strerror(holder < 0 ? errno : ENOMEM));
 			if (holder >= 0)

@@ -3,6 +3,8 @@
 #ifndef SELFCKPT_FD_RESTORE_H
 #define SELFCKPT_FD_RESTORE_H
 
+#include <stdlib.h>
+
 #include "fdkinds.h"
 #include "image.h"
 #include "selfckpt/restorer.h"
@@ -36,22 +38,22 @@ struct fd_restore_pipe {
 	int ends[2]; /* read, write: kept until every fd is in place */
 };
 
-/* A pty pair made for the image: slaves are opened from its master. */
-struct fd_restore_pty {
-	uint64_t id;
-	int master; /* the scratch master, then the master's own number */
-};
+/* A slot for each kind's own state in the restore of one process. */
+#define FD_RESTORE_SLOT(k, name, dump, restore, check) FD_RESTORE_##k,
+enum fd_restore_slot { SC_FD_KINDS(FD_RESTORE_SLOT) FD_RESTORE_SLOTS };
+#undef FD_RESTORE_SLOT
 
 struct fd_restore_ctx {
 	const Sc__Fds *fds;
 	int scratch_min;	/* temporaries go at or above this number */
-	struct fd_restore_pipe *pipes;
-	size_t npipes, pipes_cap; /* cap 0: exactly npipes allocated */
 	const char *cwd;	/* the process's: relative socket names resolve from it */
-	struct fd_restore_unix *unix_socks; /* every unix socket, made at the first one */
-	size_t nunix;
-	struct fd_restore_pty *ptys;
-	size_t nptys;
+	/* The pipes crload made for the tree (tree_shared.c), this
+	 * process's to use and close: the pipe kind starts from them. */
+	struct fd_restore_pipe *shared_pipes;
+	size_t nshared_pipes;
+	/* Each kind's own, made by fd_restore_state and freed by the kind's
+	 * release: what it keeps across descriptors is its business. */
+	void *kind_state[FD_RESTORE_SLOTS];
 	const int *tree_fds; /* descriptors crload made, shared with other processes */
 	size_t ntree_fds;
 	/* Set by a kind's restore: the descriptor it returned is a holder it
@@ -130,6 +132,16 @@ void tcp_take_over_held(const Sc__Fds *fds);
 /* The connections that leave repair mode once the tree is restored, into
  * out (NULL: only counted); their number. */
 size_t tcp_repair_list(const Sc__Fds *fds, struct rst_tcp *out);
+
+/* The state of slot, size bytes made zero the first time it is asked
+ * for; NULL if out of memory. */
+static inline void *fd_restore_state(struct fd_restore_ctx *ctx, enum fd_restore_slot slot,
+				     size_t size)
+{
+	if (!ctx->kind_state[slot])
+		ctx->kind_state[slot] = calloc(1, size);
+	return ctx->kind_state[slot];
+}
 
 /* A copy of fd at scratch_min or above with e's O_NONBLOCK; -1 with err set. */
 int fd_scratch_dup(struct fd_restore_ctx *ctx, int fd, const Sc__Fd *e, char *err);

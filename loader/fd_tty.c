@@ -125,24 +125,39 @@ static int set_up_pair(int m, int s, const Sc__Pty *p)
 	return p->packet ? ioctl(m, TIOCPKT, &on) : 0;
 }
 
+/* A pty pair made for the image: slaves are opened from its master. */
+struct fd_restore_pty {
+	uint64_t id;
+	int master; /* the scratch master, then the master's own number */
+};
+
+/* The pairs made so far for this process. */
+struct pty_restore {
+	struct fd_restore_pty *v;
+	size_t n;
+};
+
 /* A new pair for the master entry of id, kept at a scratch number. */
 static struct fd_restore_pty *make_pair(struct fd_restore_ctx *ctx, uint64_t id, const Sc__Fd *e,
 					char *err)
 {
 	const Sc__Fd *me = master_of(ctx->fds, id);
-	struct fd_restore_pty *more;
+	struct pty_restore *ps = fd_restore_state(ctx, FD_RESTORE_SC__FD_KIND__PTY_MASTER,
+						  sizeof(*ps));
+	struct fd_restore_pty *more = NULL;
 	int m, s = -1, unlock = 0, lock = 1, ok;
 
-	for (size_t i = 0; i < ctx->nptys; i++)
-		if (ctx->ptys[i].id == id)
-			return &ctx->ptys[i];
-	more = realloc(ctx->ptys, (ctx->nptys + 1) * sizeof(*more));
+	for (size_t i = 0; ps && i < ps->n; i++)
+		if (ps->v[i].id == id)
+			return &ps->v[i];
+	if (ps)
+		more = realloc(ps->v, (ps->n + 1) * sizeof(*more));
 	if (!more || !me) {
 		sc_err(err, "fd %d: %s", e->fd,
 		       more ? "its pty master is missing" : "out of memory");
 		return NULL;
 	}
-	ctx->ptys = more;
+	ps->v = more;
 	/* Without a slave in the image, none is opened: closing it would
 	 * leave the master reading EIO. A locked pair has none. */
 	m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -163,7 +178,7 @@ static struct fd_restore_pty *make_pair(struct fd_restore_ctx *ctx, uint64_t id,
 	}
 	if (s >= 0)
 		close(s);
-	more = &ctx->ptys[ctx->nptys++];
+	more = &ps->v[ps->n++];
 	more->id = id;
 	more->master = fd_scratch_dup(ctx, m, me, err);
 	close(m);

@@ -26,6 +26,18 @@ struct fd_restore_unix {
 	bool pending;	/* waits in a listener's accept queue */
 };
 
+/* Every unix socket of the process, made at the first one restored. */
+struct unix_restore {
+	struct fd_restore_unix *v; /* by inode */
+	size_t n;
+};
+
+/* NULL until make_all. */
+static struct unix_restore *socks(const struct fd_restore_ctx *ctx)
+{
+	return ctx->kind_state[FD_RESTORE_SC__FD_KIND__UNIX];
+}
+
 typedef ProtobufCBinaryData Name;
 
 static bool same(const Name *a, const Name *b)
@@ -82,10 +94,11 @@ static int cmp_ino(const void *a, const void *b)
 
 static struct fd_restore_unix *find(struct fd_restore_ctx *ctx, uint64_t ino)
 {
+	const struct unix_restore *us = socks(ctx);
 	Sc__Fd key_fd = { .sock_ino = ino };
 	struct fd_restore_unix key = { .e = &key_fd };
 
-	return bsearch(&key, ctx->unix_socks, ctx->nunix, sizeof(key), cmp_ino);
+	return bsearch(&key, us->v, us->n, sizeof(key), cmp_ino);
 }
 
 /*
@@ -218,12 +231,14 @@ static int make_pair(struct fd_restore_ctx *ctx, struct fd_restore_unix *s, char
 static struct fd_restore_unix *listener_named(struct fd_restore_ctx *ctx, const Sc__Fd *e,
 					      const Name *n)
 {
-	for (size_t i = 0; i < ctx->nunix; i++) {
-		const Sc__Fd *l = ctx->unix_socks[i].e;
+	const struct unix_restore *us = socks(ctx);
+
+	for (size_t i = 0; i < us->n; i++) {
+		const Sc__Fd *l = us->v[i].e;
 
 		if (is_state(l, SC__UNIX_SOCKET__STATE__LISTEN) && l->sock_type == e->sock_type &&
 		    l->unix_sock->has_name && same(&l->unix_sock->name, n))
-			return &ctx->unix_socks[i];
+			return &us->v[i];
 	}
 	return NULL;
 }
@@ -294,11 +309,13 @@ static int reconnect(struct fd_restore_ctx *ctx, struct fd_restore_unix *s, char
 /* The process's datagram socket named n, made already. */
 static int sender(struct fd_restore_ctx *ctx, const Name *n)
 {
-	for (size_t i = 0; i < ctx->nunix; i++) {
-		const Sc__UnixSocket *u = ctx->unix_socks[i].e->unix_sock;
+	const struct unix_restore *us = socks(ctx);
 
-		if (ctx->unix_socks[i].e->sock_type == SOCK_DGRAM && u->has_name && same(&u->name, n))
-			return ctx->unix_socks[i].fd;
+	for (size_t i = 0; i < us->n; i++) {
+		const Sc__UnixSocket *u = us->v[i].e->unix_sock;
+
+		if (us->v[i].e->sock_type == SOCK_DGRAM && u->has_name && same(&u->name, n))
+			return us->v[i].fd;
 	}
 	return -1;
 }
@@ -423,19 +440,19 @@ int fd_unix_make_pair(const Sc__Fd *a, const Sc__Fd *b, int sv[2], char *err)
 static int make_all(struct fd_restore_ctx *ctx, char *err)
 {
 	const Sc__Fds *fds = ctx->fds;
+	struct unix_restore *us = fd_restore_state(ctx, FD_RESTORE_SC__FD_KIND__UNIX, sizeof(*us));
 	size_t n = 0;
 
-	ctx->unix_socks = calloc(fds->n_fds, sizeof(*ctx->unix_socks));
-	if (!ctx->unix_socks) {
+	if (!us || !(us->v = calloc(fds->n_fds, sizeof(*us->v)))) {
 		sc_err(err, "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < fds->n_fds; i++)
 		if (fds->fds[i]->kind == SC__FD_KIND__UNIX && !fds->fds[i]->has_dup_of &&
 		    !from_tree(ctx, fds->fds[i]->fd))
-			ctx->unix_socks[n++] = (struct fd_restore_unix){ fds->fds[i], -1, -1, false };
-	ctx->nunix = n;
-	qsort(ctx->unix_socks, n, sizeof(*ctx->unix_socks), cmp_ino);
+			us->v[n++] = (struct fd_restore_unix){ fds->fds[i], -1, -1, false };
+	us->n = n;
+	qsort(us->v, n, sizeof(*us->v), cmp_ino);
 	if (chdir(ctx->cwd)) {
 		sc_err(err, "working directory %s: %s", ctx->cwd, strerror(errno));
 		return -1;
@@ -443,7 +460,7 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 
 	/* Sockets, bound and listening; pairs. */
 	for (size_t i = 0; i < n; i++) {
-		struct fd_restore_unix *s = &ctx->unix_socks[i];
+		struct fd_restore_unix *s = &us->v[i];
 		const Sc__UnixSocket *u = s->e->unix_sock;
 		bool existed;
 
@@ -474,7 +491,7 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 	}
 	/* Connections to a listener's name, accepted at once. */
 	for (size_t i = 0; i < n; i++) {
-		struct fd_restore_unix *s = &ctx->unix_socks[i];
+		struct fd_restore_unix *s = &us->v[i];
 
 		if (s->e->sock_type != SOCK_DGRAM && !s->pending && !fd_unix_is_pair(s->e) &&
 		    is_state(s->e, SC__UNIX_SOCKET__STATE__CONNECTED) && !s->e->unix_sock->accepted &&
@@ -483,7 +500,7 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 	}
 	/* Then the ones waiting in accept queues, oldest first. */
 	for (size_t i = 0; i < n; i++) {
-		const Sc__Fd *l = ctx->unix_socks[i].e;
+		const Sc__Fd *l = us->v[i].e;
 		struct sockaddr_un sa;
 		socklen_t len;
 
@@ -500,7 +517,7 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 	/* Every socket exists: what waited on each is sent again, before a
 	 * datagram socket's connect() would refuse strangers. */
 	for (size_t i = 0; i < n; i++) {
-		struct fd_restore_unix *s = &ctx->unix_socks[i];
+		struct fd_restore_unix *s = &us->v[i];
 
 		if (s->fd < 0) {
 			sc_err(err, "fd %d: the other end of its connection is missing", s->e->fd);
@@ -511,7 +528,7 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 			return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct fd_restore_unix *s = &ctx->unix_socks[i];
+		struct fd_restore_unix *s = &us->v[i];
 		const Sc__UnixSocket *u = s->e->unix_sock;
 
 		if (s->spare >= 0) {
@@ -527,23 +544,24 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 	}
 	/* Names whose paths were unlinked: only now, connections are made. */
 	for (size_t i = 0; i < n; i++) {
-		const Sc__UnixSocket *u = ctx->unix_socks[i].e->unix_sock;
+		const Sc__UnixSocket *u = us->v[i].e->unix_sock;
 		struct sockaddr_un sa;
 
 		if (!u->unlinked || u->accepted || !u->has_name)
 			continue;
 		make_addr(&u->name, &sa);
 		if (unlink(sa.sun_path) && errno != ENOENT)
-			return fail(err, ctx->unix_socks[i].e, "unlinking", &u->name);
+			return fail(err, us->v[i].e, "unlinking", &u->name);
 	}
 	return 0;
 }
 
 int fd_unix_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
+	const struct unix_restore *us = socks(ctx);
 	struct fd_restore_unix *s;
 
-	if (!ctx->unix_socks && make_all(ctx, err))
+	if ((!socks(ctx) || !us->v) && make_all(ctx, err))
 		return -1;
 	s = find(ctx, e->sock_ino);
 	return fd_lend(ctx, s->fd, e, err);
@@ -551,15 +569,18 @@ int fd_unix_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 
 void fd_unix_release(struct fd_restore_ctx *ctx)
 {
-	for (size_t i = 0; i < ctx->nunix; i++) {
-		if (ctx->unix_socks[i].fd >= 0)
-			close(ctx->unix_socks[i].fd);
-		if (ctx->unix_socks[i].spare >= 0)
-			close(ctx->unix_socks[i].spare);
+	struct unix_restore *us = socks(ctx);
+
+	for (size_t i = 0; us && i < us->n; i++) {
+		if (us->v[i].fd >= 0)
+			close(us->v[i].fd);
+		if (us->v[i].spare >= 0)
+			close(us->v[i].spare);
 	}
-	free(ctx->unix_socks);
-	ctx->unix_socks = NULL;
-	ctx->nunix = 0;
+	if (us)
+		free(us->v);
+	free(us);
+	ctx->kind_state[FD_RESTORE_SC__FD_KIND__UNIX] = NULL;
 }
 
 void fd_unix_describe(const Sc__Fd *e, char *buf, size_t len)

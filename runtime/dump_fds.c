@@ -220,12 +220,19 @@ static int dump_one(struct fd_dump_ctx *ctx, int num, const struct stat *st, Sc_
 	return -EOPNOTSUPP;
 }
 
+static bool own_fd(const struct fd_dump_ctx *ctx, int fd)
+{
+	for (int i = 0; i < ctx->n_own; i++)
+		if (ctx->own_fds[i] == fd)
+			return true;
+	return false;
+}
+
 /* Descriptors the runtime holds during the checkpoint: not the app's. */
 static bool runtime_fd(const struct fd_dump_ctx *ctx, const struct rt_image *img, int fd)
 {
 	return fd == img->dirfd || fd == img->fd || (ctx->tree->owns && ctx->tree->owns(fd)) ||
-	       fd == ctx->info_dir || fd == ctx->link_dir ||
-	       (ctx->scratch_open && (fd == ctx->scratch_pipe[0] || fd == ctx->scratch_pipe[1]));
+	       fd == ctx->info_dir || fd == ctx->link_dir || own_fd(ctx, fd);
 }
 
 static int add_fd(struct fd_dump_ctx *ctx, int fd, const struct stat *st, size_t *cap)
@@ -344,10 +351,8 @@ int rt_dump_fds(struct rt_image *img, Sc__Fds *fds, const struct rt_fd_tree *tre
 				err = add_fd(&ctx, fd, &st, &cap);
 		}
 	}
-	if (ctx.scratch_open) {
-		sc_sys1(__NR_close, ctx.scratch_pipe[0]);
-		sc_sys1(__NR_close, ctx.scratch_pipe[1]);
-	}
+	for (int i = 0; i < ctx.n_own; i++)
+		sc_sys1(__NR_close, ctx.own_fds[i]);
 out:
 	if (ctx.info_dir >= 0)
 		sc_sys1(__NR_close, ctx.info_dir);

@@ -3,6 +3,9 @@
 #ifndef SELFCKPT_FD_DUMP_H
 #define SELFCKPT_FD_DUMP_H
 
+#include <errno.h>
+#include <string.h>
+
 #include "dump_source.h"
 #include "fdkinds.h"
 #include "rt.h"
@@ -17,16 +20,23 @@ struct rt_fd_tree {
 	 * processes' runtimes), not the app's; NULL: none is. */
 	bool (*owns)(int fd);
 };
+/* A slot for each kind's own state in the dump of one process. */
+#define FD_STATE_SLOT(k, name, dump, restore, check) FD_STATE_##k,
+enum fd_state_slot { SC_FD_KINDS(FD_STATE_SLOT) FD_STATE_SLOTS };
+#undef FD_STATE_SLOT
+/* Descriptors the kinds open for the dump itself (a scratch pipe). */
+#define FD_OWN_MAX 4
+
 struct fd_dump_ctx {
 	Sc__Fds *fds;
 	int pid;
 	const struct rt_fd_tree *tree;
-	size_t pipes_cap;
-	uint8_t *pipe_ends; /* per fds->pipes[i]: 1 << O_ACCMODE of each end seen */
-	uint32_t *pipe_slots; /* 2 * pipes_cap slots: 1 + index in fds->pipes, by id */
 	char *why; /* set with the reason when a dump half refuses */
-	char *peek_buf; /* unix sockets: one buffer for the whole checkpoint */
-	struct unix_table *unix_table; /* every unix socket's peer, loaded once */
+	/* Each kind's own, made by fd_kind_state: what it keeps across the
+	 * descriptors of the process is its business, not this struct's. */
+	void *kind_state[FD_STATE_SLOTS];
+	int own_fds[FD_OWN_MAX]; /* fd_dump_own: not the app's, closed at the end */
+	int n_own;
 	struct lock_inode *locked; /* inodes we may hold locks on */
 	size_t nlocked;
 	bool locks_loaded;
@@ -34,12 +44,29 @@ struct fd_dump_ctx {
 	struct desc_table *descs; /* fd_descriptions.c */
 	uint64_t pipefs_dev;	/* st_dev of pipes, once one was seen */
 	bool pipefs_known;
-	int scratch_pipe[2];	/* fd_pipe.c: tee() target, once one is needed */
-	bool scratch_open;
 	/* /proc/PID/fdinfo, and /proc/self/fd for readlink of our copies:
 	 * one lookup per descriptor instead of a walk of the whole path. */
 	int info_dir, link_dir;
 };
+
+/* The state of slot, size bytes made zero the first time it is asked for;
+ * NULL if the arena is full. */
+static inline void *fd_kind_state(struct fd_dump_ctx *ctx, enum fd_state_slot slot, size_t size)
+{
+	if (!ctx->kind_state[slot] && (ctx->kind_state[slot] = rt_alloc(size)))
+		memset(ctx->kind_state[slot], 0, size);
+	return ctx->kind_state[slot];
+}
+
+/* fd was opened for the dump: it is left out of the image and closed at
+ * the end of the process's dump. 0 or -EMFILE. */
+static inline int fd_dump_own(struct fd_dump_ctx *ctx, int fd)
+{
+	if (ctx->n_own == FD_OWN_MAX)
+		return -EMFILE;
+	ctx->own_fds[ctx->n_own++] = fd;
+	return 0;
+}
 
 /* The dump half of each kind (common/fdkinds.h). */
 #define FD_DUMP_HALF(k, name, dump, restore, check)                                                \

@@ -16,25 +16,40 @@ bool fd_pipe_claims(const struct fd_live *l)
 	return S_ISFIFO(l->st.st_mode) && !strncmp(l->target, "pipe:[", 6);
 }
 
+/* What the pipe kinds keep across a process's descriptors (named pipes'
+ * too: they are pipes). */
+struct pipe_dump {
+	size_t cap;	 /* room in fds->pipes */
+	uint8_t *ends;	 /* per fds->pipes[i]: 1 << O_ACCMODE of each end seen */
+	uint32_t *slots; /* 2 * cap slots: 1 + index in fds->pipes, by id */
+	int scratch[2];	 /* tee() target, once one is needed */
+	bool scratch_open;
+};
+
+static struct pipe_dump *pipe_state(struct fd_dump_ctx *ctx)
+{
+	return fd_kind_state(ctx, FD_STATE_SC__FD_KIND__PIPE, sizeof(struct pipe_dump));
+}
+
 /*
  * Pipes by id, in a table with open addressing of twice the pipes' room:
  * a scan of every pipe for each end made thousands of pipes quadratic.
  * The slot where id is, or the free one where it would go.
  */
-static uint32_t *pipe_slot(const struct fd_dump_ctx *ctx, uint64_t id)
+static uint32_t *pipe_slot(const Sc__Fds *fds, const struct pipe_dump *pd, uint64_t id)
 {
-	size_t mask = 2 * ctx->pipes_cap - 1;
+	size_t mask = 2 * pd->cap - 1;
 	size_t i = (size_t)((id * 0x9e3779b97f4a7c15ULL) >> 20) & mask;
 
-	while (ctx->pipe_slots[i] && ctx->fds->pipes[ctx->pipe_slots[i] - 1]->id != id)
+	while (pd->slots[i] && fds->pipes[pd->slots[i] - 1]->id != id)
 		i = (i + 1) & mask;
-	return &ctx->pipe_slots[i];
+	return &pd->slots[i];
 }
 
 /* Index of the pipe with this id in fds->pipes, or -1. */
-static long find_pipe(const struct fd_dump_ctx *ctx, uint64_t id)
+static long find_pipe(const Sc__Fds *fds, const struct pipe_dump *pd, uint64_t id)
 {
-	return ctx->pipes_cap ? (long)*pipe_slot(ctx, id) - 1 : -1;
+	return pd->cap ? (long)*pipe_slot(fds, pd, id) - 1 : -1;
 }
 
 /* A read end of the pipe behind l: l itself, or the pipe opened again
@@ -54,10 +69,10 @@ static int read_end(const struct fd_live *l, uint32_t flags)
  * into a scratch pipe (one per checkpoint) and read from there. Most pipes
  * hold nothing, which FIONREAD tells first.
  */
-static int copy_buffered(struct fd_dump_ctx *ctx, const struct fd_live *l, uint32_t flags,
-			 Sc__Pipe *p)
+static int copy_buffered(struct fd_dump_ctx *ctx, struct pipe_dump *pd, const struct fd_live *l,
+			 uint32_t flags, Sc__Pipe *p)
 {
-	int queued = 0, rfd;
+	int queued = 0, rfd, err;
 	long size = sc_sys2(__NR_fcntl, l->fd, F_GETPIPE_SZ), n, got = 0;
 
 	if (size <= 0)
@@ -65,18 +80,20 @@ static int copy_buffered(struct fd_dump_ctx *ctx, const struct fd_live *l, uint3
 	p->size = (uint32_t)size;
 	if (p->has_data_pid || sc_sys3(__NR_ioctl, l->fd, FIONREAD, &queued) || queued <= 0)
 		return 0;
-	if (!ctx->scratch_open) {
-		if (sc_sys2(__NR_pipe2, ctx->scratch_pipe, O_NONBLOCK | O_CLOEXEC))
+	if (!pd->scratch_open) {
+		if (sc_sys2(__NR_pipe2, pd->scratch, O_NONBLOCK | O_CLOEXEC))
 			return -EMFILE;
-		ctx->scratch_open = true;
+		pd->scratch_open = true;
+		if ((err = fd_dump_own(ctx, pd->scratch[0])) || (err = fd_dump_own(ctx, pd->scratch[1])))
+			return err;
 	}
-	if (sc_sys2(__NR_fcntl, ctx->scratch_pipe[1], F_GETPIPE_SZ) < size &&
-	    sc_sys3(__NR_fcntl, ctx->scratch_pipe[1], F_SETPIPE_SZ, size) < 0)
+	if (sc_sys2(__NR_fcntl, pd->scratch[1], F_GETPIPE_SZ) < size &&
+	    sc_sys3(__NR_fcntl, pd->scratch[1], F_SETPIPE_SZ, size) < 0)
 		return -ENOMEM;
 	rfd = read_end(l, flags);
 	if (rfd < 0)
 		return rfd;
-	n = sc_sys4(__NR_tee, rfd, ctx->scratch_pipe[1], size, SPLICE_F_NONBLOCK);
+	n = sc_sys4(__NR_tee, rfd, pd->scratch[1], size, SPLICE_F_NONBLOCK);
 	if (rfd != l->fd)
 		sc_sys1(__NR_close, rfd);
 	if (n == -EAGAIN)
@@ -87,7 +104,7 @@ static int copy_buffered(struct fd_dump_ctx *ctx, const struct fd_live *l, uint3
 	if (!p->data.data)
 		return -ENOMEM;
 	while (got < n) {
-		long r = sc_sys3(__NR_read, ctx->scratch_pipe[0], p->data.data + got, n - got);
+		long r = sc_sys3(__NR_read, pd->scratch[0], p->data.data + got, n - got);
 
 		if (r <= 0)
 			break;
@@ -102,19 +119,22 @@ static int copy_buffered(struct fd_dump_ctx *ctx, const struct fd_live *l, uint3
 static int record_pipe(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 {
 	Sc__Fds *fds = ctx->fds;
+	struct pipe_dump *pd = pipe_state(ctx);
 	Sc__Pipe *p;
 	int keeper;
 	long idx;
 
+	if (!pd)
+		return -ENOMEM;
 	e->has_pipe_id = true;
 	e->pipe_id = l->st.st_ino;
-	idx = find_pipe(ctx, e->pipe_id);
+	idx = find_pipe(fds, pd, e->pipe_id);
 	if (idx >= 0) {
-		ctx->pipe_ends[idx] |= 1U << (e->flags & O_ACCMODE);
+		pd->ends[idx] |= 1U << (e->flags & O_ACCMODE);
 		return 0;
 	}
-	if (fds->n_pipes == ctx->pipes_cap) {
-		size_t cap = ctx->pipes_cap ? ctx->pipes_cap * 2 : 16;
+	if (fds->n_pipes == pd->cap) {
+		size_t cap = pd->cap ? pd->cap * 2 : 16;
 		Sc__Pipe **bigger = rt_alloc(sizeof(*bigger) * cap);
 		uint8_t *ends = rt_alloc(cap);
 		uint32_t *slots = rt_alloc(sizeof(*slots) * 2 * cap);
@@ -123,17 +143,17 @@ static int record_pipe(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd 
 			return -ENOMEM;
 		if (fds->n_pipes) {
 			memcpy(bigger, fds->pipes, sizeof(*bigger) * fds->n_pipes);
-			memcpy(ends, ctx->pipe_ends, fds->n_pipes);
+			memcpy(ends, pd->ends, fds->n_pipes);
 		}
 		memset(slots, 0, sizeof(*slots) * 2 * cap);
 		fds->pipes = bigger;
-		ctx->pipe_ends = ends;
-		ctx->pipe_slots = slots;
-		ctx->pipes_cap = cap;
+		pd->ends = ends;
+		pd->slots = slots;
+		pd->cap = cap;
 		for (size_t i = 0; i < fds->n_pipes; i++)
-			*pipe_slot(ctx, fds->pipes[i]->id) = (uint32_t)i + 1;
+			*pipe_slot(fds, pd, fds->pipes[i]->id) = (uint32_t)i + 1;
 	}
-	ctx->pipe_ends[fds->n_pipes] = (uint8_t)(1U << (e->flags & O_ACCMODE));
+	pd->ends[fds->n_pipes] = (uint8_t)(1U << (e->flags & O_ACCMODE));
 	p = rt_alloc(sizeof(*p));
 	if (!p)
 		return -ENOMEM;
@@ -146,8 +166,8 @@ static int record_pipe(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd 
 		p->data_pid = keeper;
 	}
 	fds->pipes[fds->n_pipes++] = p;
-	*pipe_slot(ctx, p->id) = (uint32_t)fds->n_pipes;
-	return copy_buffered(ctx, l, e->flags, p);
+	*pipe_slot(fds, pd, p->id) = (uint32_t)fds->n_pipes;
+	return copy_buffered(ctx, pd, l, e->flags, p);
 }
 
 int fd_pipe_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
@@ -179,12 +199,13 @@ int fd_fifo_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 int fd_pipe_check_ends(struct fd_dump_ctx *ctx)
 {
 	const Sc__Fds *fds = ctx->fds;
+	const struct pipe_dump *pd = ctx->kind_state[FD_STATE_SC__FD_KIND__PIPE];
 	const uint8_t both = 1U << O_RDONLY | 1U << O_WRONLY;
 
-	if (ctx->tree->several)
+	if (ctx->tree->several || !pd)
 		return 0;
 	for (size_t p = 0; p < fds->n_pipes; p++) {
-		if ((ctx->pipe_ends[p] & both) == both)
+		if ((pd->ends[p] & both) == both)
 			continue;
 		for (size_t i = 0; i < fds->n_fds; i++) {
 			const Sc__Fd *e = fds->fds[i];

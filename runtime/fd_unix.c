@@ -157,12 +157,23 @@ static void diag_attr(struct unix_table *t, struct unix_entry *e, const struct n
 	}
 }
 
+/* What the unix socket kind keeps across a process's descriptors. */
+struct unix_dump {
+	struct unix_table *table; /* every unix socket's peer, loaded once */
+	char *peek_buf;		  /* one buffer for the queues of all sockets */
+};
+
+static struct unix_dump *unix_state(struct fd_dump_ctx *ctx)
+{
+	return fd_kind_state(ctx, FD_STATE_SC__FD_KIND__UNIX, sizeof(struct unix_dump));
+}
+
 /*
  * One NETLINK_SOCK_DIAG dump of all unix sockets, per checkpoint: a
  * lookup by inode scans every socket in the kernel, so thousands of
  * lookups would cost thousands of scans.
  */
-static int load_unix_table(struct fd_dump_ctx *ctx)
+static int load_unix_table(struct fd_dump_ctx *ctx, struct unix_dump *us)
 {
 	struct {
 		struct nlmsghdr nlh;
@@ -241,13 +252,24 @@ static int load_unix_table(struct fd_dump_ctx *ctx)
 			if (c)
 				c->queued_in = l->ino;
 		}
-	ctx->unix_table = t;
+	us->table = t;
 	return err;
 }
 
+/* The table, loaded the first time it is needed; 0 or -errno. */
+static int need_table(struct fd_dump_ctx *ctx)
+{
+	struct unix_dump *us = unix_state(ctx);
+
+	if (!us)
+		return -ENOMEM;
+	return us->table ? 0 : load_unix_table(ctx, us);
+}
+
+/* After need_table. */
 static struct unix_entry *unix_entry(struct fd_dump_ctx *ctx, uint64_t ino)
 {
-	return table_find(ctx->unix_table, (uint32_t)ino);
+	return table_find(unix_state(ctx)->table, (uint32_t)ino);
 }
 
 /* "@name" (abstract, unprintable bytes as '?'), a path, or "an unnamed
@@ -339,10 +361,14 @@ static int peek_queue(struct fd_dump_ctx *ctx, int fd, Sc__Fd *e)
 	} ctl;
 	struct sockaddr_un from;
 
+	struct unix_dump *us = unix_state(ctx);
+
 	/* One peek buffer for all sockets of this checkpoint. */
-	if (!ctx->peek_buf && !(ctx->peek_buf = rt_alloc(PEEK_BUF)))
+	if (!us)
 		return -ENOMEM;
-	char *buf = ctx->peek_buf;
+	if (!us->peek_buf && !(us->peek_buf = rt_alloc(PEEK_BUF)))
+		return -ENOMEM;
+	char *buf = us->peek_buf;
 	sc_sys5(__NR_getsockopt, fd, SOL_SOCKET, SO_PEEK_OFF, &orig, &len);
 	if (sc_sys5(__NR_setsockopt, fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
 		return -EOPNOTSUPP;
@@ -439,7 +465,7 @@ int fd_unix_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 	e->has_sock_type = e->has_sock_ino = e->has_peer_ino = true;
 	e->sock_type = sockopt(l->fd, SO_TYPE);
 	e->sock_ino = l->st.st_ino;
-	if (!ctx->unix_table && (err = load_unix_table(ctx)))
+	if ((err = need_table(ctx)))
 		return err;
 	t = unix_entry(ctx, e->sock_ino);
 	if (!t) {
@@ -578,7 +604,7 @@ uint64_t fd_unix_pair_peer(struct fd_dump_ctx *ctx, uint64_t ino)
 {
 	const struct unix_entry *t, *pt;
 
-	if (!ctx->unix_table && load_unix_table(ctx))
+	if (need_table(ctx))
 		return 0;
 	t = unix_entry(ctx, ino);
 	pt = t && t->peer ? unix_entry(ctx, t->peer) : NULL;
@@ -590,7 +616,7 @@ int fd_unix_tree_links(struct fd_dump_ctx *ctx, uint64_t ino, uint64_t *out, int
 	const struct unix_entry *t;
 	int n = 0;
 
-	if ((!ctx->unix_table && load_unix_table(ctx)) || !(t = unix_entry(ctx, ino)) ||
+	if (need_table(ctx) || !(t = unix_entry(ctx, ino)) ||
 	    t->type == SOCK_DGRAM)
 		return 0;
 	if (t->peer && n < max)
