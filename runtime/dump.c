@@ -122,7 +122,7 @@ static int write_inventory(struct rt_image *im, const struct rt_tree_files *tf)
 	return rt_image_write_msg(im, "inventory", SC_IMG_INVENTORY, &inv.base);
 }
 
-static int write_process(struct rt_image *im)
+static int write_process(const struct rt_source *src, struct rt_image *im)
 {
 	struct rt_proc_files f = { SC__FDS__INIT, SC__MM__INIT, SC__PAGEMAP__INIT,
 				   SC__PROC_CORE__INIT, SC__SIG_ACTS__INIT };
@@ -136,10 +136,10 @@ static int write_process(struct rt_image *im)
 	} while (0)
 	const struct rt_fd_tree tree = { rt_tree_active(), rt_tree_fd };
 
-	STEP("descriptors", rt_dump_fds(im, &f.fds, &tree, rt_dump_res.detail));
-	STEP("memory", rt_dump_mm(im, &f.mm, &f.pm));
-	STEP("threads", rt_dump_core(&f.core));
-	STEP("terminal", rt_dump_terminal(&f.core));
+	STEP("descriptors", rt_dump_fds(src, im, &f.fds, &tree, rt_dump_res.detail));
+	STEP("memory", rt_dump_mm(src, im, &f.mm, &f.pm));
+	STEP("threads", rt_dump_core(src, &f.core));
+	STEP("terminal", rt_dump_terminal(src, &f.core));
 	STEP("signal handlers", rt_dump_sigacts(&f.acts));
 #undef STEP
 	return rt_image_write_proc(im, &f, &rt_dump_res.what);
@@ -163,7 +163,7 @@ static int commit(struct rt_image *im)
 
 /* A member of a tree checkpoint writes its per-pid files into the root's
  * temporary directory; the root writes the inventory and commits. */
-static void dump_member(struct rt_image *im)
+static void dump_member(const struct rt_source *src, struct rt_image *im)
 {
 	int err;
 
@@ -171,7 +171,7 @@ static void dump_member(struct rt_image *im)
 	err = im->fd = (int)sc_sys4(__NR_openat, AT_FDCWD, rt_tree_dir(),
 				    O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (err >= 0) {
-		err = write_process(im);
+		err = write_process(src, im);
 		if (!err) {
 			rt_dump_res.what = "committing";
 			err = rt_image_sync(im);
@@ -187,7 +187,7 @@ static void dump_member(struct rt_image *im)
 }
 
 /* The root: its own files, then the members', then the inventory. */
-static int dump_root(struct rt_image *im)
+static int dump_root(const struct rt_source *src, struct rt_image *im)
 {
 	struct rt_tree_files tf = { 0 };
 	char path[RT_MAX_PATH + 64], *p = rt_stpcpy(path, rt_cfg.dir);
@@ -198,7 +198,7 @@ static int dump_root(struct rt_image *im)
 	err = rt_tree_start_writing(path);
 	if (err)
 		return err;
-	err = write_process(im);
+	err = write_process(src, im);
 	/* Every member is waited for even after a failure here: the
 	 * directory can only be removed once nobody writes into it. */
 	{
@@ -223,6 +223,7 @@ static int dump_root(struct rt_image *im)
 void rt_dump_image(void)
 {
 	struct rt_image *im = &img;
+	struct rt_source src;
 	unsigned seq;
 	char *p;
 	int err;
@@ -230,11 +231,11 @@ void rt_dump_image(void)
 	memset(im, 0, sizeof(*im));
 	im->fd = im->dirfd = -1;
 	im->pid = (int)sc_sys0(__NR_getpid);
-	rt_src_self(im->pid, rt_interval_timer());
+	rt_src_self(&src, im->pid, rt_interval_timer());
 	rt_dump_res.err = 0;
 	rt_dump_res.detail[0] = '\0';
 	if (rt_tree_is_member()) {
-		dump_member(im);
+		dump_member(&src, im);
 		return;
 	}
 	rt_dump_res.what = "creating the image directory";
@@ -267,7 +268,7 @@ void rt_dump_image(void)
 		sc_sys3(__NR_unlinkat, im->dirfd, im->tmpname, AT_REMOVEDIR);
 		goto out;
 	}
-	err = dump_root(im);
+	err = dump_root(&src, im);
 	if (!err)
 		err = commit(im);
 	if (err)

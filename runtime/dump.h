@@ -174,13 +174,14 @@ int rt_tree_children(int pid, int *list, int *n, int cap);
 /* /proc/PID/stat; comm (17 bytes) may be NULL. */
 bool rt_tree_read_stat(int pid, struct pp_stat *st, char *comm);
 
-int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm);
+int rt_dump_mm(const struct rt_source *src, struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm);
 /* rt_dump_mm in two: the VMAs and mm fields, then the pages of those VMAs
  * (crdump reads them from a copy of the process: doc/crdump-snapshot.md). */
-int rt_dump_mm_layout(Sc__Mm *mm);
-int rt_dump_mm_pages(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm);
+int rt_dump_mm_layout(const struct rt_source *src, Sc__Mm *mm);
+int rt_dump_mm_pages(const struct rt_source *src, struct rt_image *img, Sc__Mm *mm,
+		     Sc__Pagemap *pm);
 /* Limits, cwd, umask and ids of the process being dumped (dump_source.h). */
-int rt_dump_proc_state(Sc__ProcCore *core);
+int rt_dump_proc_state(const struct rt_source *src, Sc__ProcCore *core);
 /* Appends sig's disposition to acts (room for 64) unless it is the
  * default one; 0 or -ENOMEM. */
 struct sc_kernel_sigaction;
@@ -188,14 +189,15 @@ int rt_add_sigaction(Sc__SigActs *acts, unsigned sig, const struct sc_kernel_sig
 /* dump_sysv.c: the SysV segments mm's VMAs attach, into mm->sysv_shm. */
 int rt_dump_sysv(Sc__Mm *mm);
 /* dump_timers.c: the POSIX timers into core->posix_timers. */
-int rt_dump_posix_timers(Sc__ProcCore *core);
-int rt_dump_core(Sc__ProcCore *core);
+int rt_dump_posix_timers(const struct rt_source *src, Sc__ProcCore *core);
+int rt_dump_core(const struct rt_source *src, Sc__ProcCore *core);
 int rt_dump_sigacts(Sc__SigActs *acts);
 /* pending.c: the signals taken from owner's queue (a thread slot or
  * RT_SHARED), as siginfo_t bytes; -E2BIG when more than an image keeps. */
 int rt_pending_of(int owner, ProtobufCBinaryData **out, size_t *n);
 /* why: room for the reason when a descriptor is refused */
 struct rt_fd_tree; /* fd_dump.h */
-int rt_dump_fds(struct rt_image *img, Sc__Fds *fds, const struct rt_fd_tree *tree, char *why);
+int rt_dump_fds(const struct rt_source *src, struct rt_image *img, Sc__Fds *fds,
+		const struct rt_fd_tree *tree, char *why);
 
 #endif

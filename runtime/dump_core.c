@@ -31,11 +31,11 @@ static int status_num(const char *s, const char *key, unsigned base, uint32_t *v
 }
 
 /* The ids and umask of another process, from its status file. */
-static int remote_ids(Sc__ProcCore *core)
+static int remote_ids(const struct rt_source *src, Sc__ProcCore *core)
 {
 	char path[RT_MAX_PATH];
 	size_t len;
-	const char *s = rt_read_file(rt_src_path(path, "status"), &len);
+	const char *s = rt_read_file(rt_src_path(src, path, "status"), &len);
 
 	if (!s || status_num(s, "Umask:", 8, &core->umask) || status_num(s, "Uid:", 10, &core->uid) ||
 	    status_num(s, "Gid:", 10, &core->gid))
@@ -51,16 +51,16 @@ static uint64_t tv_us(const struct timeval *tv)
 /* The interval timers that run. One that fired with its signal not taken
  * yet shows no time left until the kernel re-arms it at that moment: it
  * is kept for its interval. */
-static int dump_itimers(Sc__ProcCore *core)
+static int dump_itimers(const struct rt_source *src, Sc__ProcCore *core)
 {
 	core->itimers = rt_alloc(sizeof(*core->itimers) * 3);
 	if (!core->itimers)
 		return -ENOMEM;
 	for (unsigned which = 0; which < 3; which++) {
-		struct itimerval v = rt_src.itimers[which];
+		struct itimerval v = src->itimers[which];
 		Sc__Itimer *t;
 
-		if (!rt_src.remote && sc_sys2(__NR_getitimer, which, &v))
+		if (!src->remote && sc_sys2(__NR_getitimer, which, &v))
 			continue;
 		if (!tv_us(&v.it_value) && !tv_us(&v.it_interval))
 			continue;
@@ -79,12 +79,12 @@ static int dump_itimers(Sc__ProcCore *core)
 /* The dynamic XSAVE components (AMX tile data) the process was allowed:
  * the restored process asks for them again, or its next tile instruction
  * would kill it (doc/xsave.md). */
-static void dump_xcomp_perm(Sc__ProcCore *core)
+static void dump_xcomp_perm(const struct rt_source *src, Sc__ProcCore *core)
 {
-	uint64_t perm = rt_src.xcomp_perm;
+	uint64_t perm = src->xcomp_perm;
 
 	/* A kernel before 5.16 has no dynamic components. */
-	if (!rt_src.remote && sc_sys2(__NR_arch_prctl, SC_ARCH_GET_XCOMP_PERM, &perm))
+	if (!src->remote && sc_sys2(__NR_arch_prctl, SC_ARCH_GET_XCOMP_PERM, &perm))
 		perm = 0;
 	core->xcomp_perm = perm & SC_XFEATURES_DYNAMIC;
 	core->has_xcomp_perm = core->xcomp_perm != 0;
@@ -96,11 +96,11 @@ static void dump_xcomp_perm(Sc__ProcCore *core)
  * from its status file; securebits and dumpable, which it does not show,
  * from prctl, asked inside the process by crdump.
  */
-static int dump_creds(Sc__ProcCore *core)
+static int dump_creds(const struct rt_source *src, Sc__ProcCore *core)
 {
 	char path[RT_MAX_PATH];
 	size_t len;
-	const char *s = rt_read_file(rt_src_path(path, "status"), &len);
+	const char *s = rt_read_file(rt_src_path(src, path, "status"), &len);
 	Sc__Creds *cr = rt_alloc(sizeof(*cr));
 	struct pp_creds pc;
 
@@ -113,9 +113,9 @@ static int dump_creds(Sc__ProcCore *core)
 	if (pp_parse_status_creds(s, len, &pc, cr->groups, pc.n_groups))
 		return -EIO;
 	sc_creds_from_status(cr, &pc);
-	if (rt_src.remote) {
-		cr->securebits = rt_src.securebits;
-		cr->dumpable = rt_src.dumpable;
+	if (src->remote) {
+		cr->securebits = src->securebits;
+		cr->dumpable = src->dumpable;
 	} else {
 		cr->securebits = (uint32_t)sc_sys1(__NR_prctl, PR_GET_SECUREBITS);
 		cr->dumpable = (uint32_t)sc_sys1(__NR_prctl, PR_GET_DUMPABLE);
@@ -124,12 +124,12 @@ static int dump_creds(Sc__ProcCore *core)
 	return 0;
 }
 
-int rt_dump_proc_state(Sc__ProcCore *core)
+int rt_dump_proc_state(const struct rt_source *src, Sc__ProcCore *core)
 {
 	char *cwd, path[RT_MAX_PATH];
 	long n;
 
-	core->pid = rt_src.pid;
+	core->pid = src->pid;
 	core->rlimits = rt_alloc(sizeof(*core->rlimits) * NR_RLIMITS);
 	if (!core->rlimits)
 		return -ENOMEM;
@@ -137,7 +137,7 @@ int rt_dump_proc_state(Sc__ProcCore *core)
 		struct rlimit rl;
 		Sc__Rlimit *r;
 
-		if (sc_sys4(__NR_prlimit64, rt_src.remote ? rt_src.pid : 0, res, NULL, &rl))
+		if (sc_sys4(__NR_prlimit64, src->remote ? src->pid : 0, res, NULL, &rl))
 			continue;
 		r = rt_alloc(sizeof(*r));
 		if (!r)
@@ -152,16 +152,17 @@ int rt_dump_proc_state(Sc__ProcCore *core)
 	cwd = rt_alloc(RT_MAX_PATH);
 	if (!cwd)
 		return -ENOMEM;
-	n = sc_sys4(__NR_readlinkat, AT_FDCWD, rt_src_path(path, "cwd"), cwd, RT_MAX_PATH - 1);
+	n = sc_sys4(__NR_readlinkat, AT_FDCWD, rt_src_path(src, path, "cwd"), cwd, RT_MAX_PATH - 1);
 	if (n <= 0)
 		return n < 0 ? (int)n : -EIO;
 	cwd[n] = '\0';
 	core->cwd = cwd;
-	if ((n = dump_itimers(core)) || (n = rt_dump_posix_timers(core)) || (n = dump_creds(core)))
+	if ((n = dump_itimers(src, core)) || (n = rt_dump_posix_timers(src, core)) ||
+	    (n = dump_creds(src, core)))
 		return (int)n;
-	dump_xcomp_perm(core);
-	if (rt_src.remote)
-		return remote_ids(core);
+	dump_xcomp_perm(src, core);
+	if (src->remote)
+		return remote_ids(src, core);
 	/* Reading the umask means setting it; every other thread is parked. */
 	core->umask = (uint32_t)sc_sys1(__NR_umask, 022);
 	sc_sys1(__NR_umask, core->umask);

@@ -119,7 +119,7 @@ static int load_locked_inodes(struct fd_dump_ctx *ctx)
 static bool needs_fdinfo(struct fd_dump_ctx *ctx, const struct fd_live *l)
 {
 	/* Another process's close-on-exec flag is only in its fdinfo. */
-	if (rt_src.remote || !strncmp(l->target, "anon_inode:", 11) || !ctx->locked)
+	if (ctx->src->remote || !strncmp(l->target, "anon_inode:", 11) || !ctx->locked)
 		return true;
 	for (size_t i = 0; i < ctx->nlocked; i++)
 		if (ctx->locked[i].ino == l->st.st_ino &&
@@ -152,7 +152,7 @@ static long synthetic_target(struct fd_dump_ctx *ctx, const struct stat *st, cha
 static int dump_one(struct fd_dump_ctx *ctx, int num, const struct stat *st, Sc__Fd *e)
 {
 	char name[24], link[RT_MAX_PATH], *target;
-	struct fd_live l = { .num = num, .fd = rt_src_fd(num) };
+	struct fd_live l = { .num = num, .fd = rt_src_fd(ctx->src, num) };
 	struct pp_fdinfo fi;
 	long n;
 
@@ -174,7 +174,7 @@ static int dump_one(struct fd_dump_ctx *ctx, int num, const struct stat *st, Sc_
 		ctx->pipefs_dev = l.st.st_dev;
 		ctx->pipefs_known = true;
 	}
-	if (!rt_src.remote && !ctx->locks_loaded && ++ctx->dumped > LOCKS_AFTER &&
+	if (!ctx->src->remote && !ctx->locks_loaded && ++ctx->dumped > LOCKS_AFTER &&
 	    (n = load_locked_inodes(ctx)))
 		return (int)n;
 	if (needs_fdinfo(ctx, &l)) {
@@ -314,18 +314,19 @@ static int dump_listed(struct fd_dump_ctx *ctx, struct rt_image *img, size_t *ca
 	return err;
 }
 
-int rt_dump_fds(struct rt_image *img, Sc__Fds *fds, const struct rt_fd_tree *tree, char *why)
+int rt_dump_fds(const struct rt_source *src, struct rt_image *img, Sc__Fds *fds,
+		const struct rt_fd_tree *tree, char *why)
 {
-	struct fd_dump_ctx ctx = { .fds = fds, .why = why, .pid = img->pid, .tree = tree };
+	struct fd_dump_ctx ctx = { .src = src, .fds = fds, .why = why, .pid = img->pid, .tree = tree };
 	size_t cap = 256;
-	long size = rt_src.remote ? 0 : fd_table_size();
+	long size = src->remote ? 0 : fd_table_size();
 	char path[RT_MAX_PATH];
 	int err = 0;
 
 	fds->fds = rt_alloc(sizeof(*fds->fds) * cap);
 	if (!fds->fds)
 		return -ENOMEM;
-	ctx.info_dir = (int)sc_sys4(__NR_openat, AT_FDCWD, rt_src_path(path, "fdinfo"),
+	ctx.info_dir = (int)sc_sys4(__NR_openat, AT_FDCWD, rt_src_path(src, path, "fdinfo"),
 				    O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	ctx.link_dir = (int)sc_sys4(__NR_openat, AT_FDCWD, "/proc/self/fd",
 				    O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
@@ -333,12 +334,12 @@ int rt_dump_fds(struct rt_image *img, Sc__Fds *fds, const struct rt_fd_tree *tre
 		err = ctx.info_dir < 0 ? ctx.info_dir : ctx.link_dir;
 		goto out;
 	}
-	if (rt_src.remote) {
+	if (src->remote) {
 		/* crdump holds one of its own for each of them already. */
-		for (int n = 0; n < rt_src.n_local && !err; n++) {
+		for (int n = 0; n < src->n_local && !err; n++) {
 			struct stat st;
 
-			if (rt_src.local_fds[n] >= 0 && !sc_sys2(__NR_fstat, rt_src.local_fds[n], &st))
+			if (src->local_fds[n] >= 0 && !sc_sys2(__NR_fstat, src->local_fds[n], &st))
 				err = add_fd(&ctx, n, &st, &cap);
 		}
 	} else if (size < 0 || size > PROBE_MAX) {

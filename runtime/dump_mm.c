@@ -51,6 +51,7 @@ struct write_slot {
 };
 
 struct page_writer {
+	const struct rt_source *src; /* whose pages */
 	int fd;
 	bool direct; /* fd has O_DIRECT */
 	uint64_t off; /* bytes written (or submitted) so far */
@@ -273,9 +274,9 @@ static int fetch_wanted(struct page_writer *w, bool unreadable)
 	err = slot_wait(w, w->cur);
 	if (err)
 		return err;
-	if (!unreadable && !rt_src.copy_on_write) {
+	if (!unreadable && !w->src->copy_on_write) {
 		struct iovec local = { w->buf, w->wanted };
-		long r = sc_sys6(__NR_process_vm_readv, rt_src.pid, &local, 1, w->want,
+		long r = sc_sys6(__NR_process_vm_readv, w->src->pid, &local, 1, w->want,
 				 w->nwant, 0);
 
 		got = r > 0 ? (size_t)r : 0;
@@ -285,7 +286,7 @@ static int fetch_wanted(struct page_writer *w, bool unreadable)
 		size_t len = w->want[i].iov_len;
 
 		if (at + len > got) {
-			long r = sc_sys4(__NR_pread64, rt_src.mem_fd, w->buf + at, len, vaddr);
+			long r = sc_sys4(__NR_pread64, w->src->mem_fd, w->buf + at, len, vaddr);
 
 			if (r != (long)len)
 				return r < 0 ? (int)r : -EIO;
@@ -322,14 +323,14 @@ static int want_page(struct page_writer *w, uint64_t addr, bool unreadable)
  * page tables but is in the shared file: mincore sees it there. For
  * another process the file is mapped here through /proc/PID/map_files.
  */
-static void shared_resident(const Sc__Vma *v, uint64_t base, uint64_t n, uint64_t *pme,
+static void shared_resident(const struct rt_source *src, const Sc__Vma *v, uint64_t base, uint64_t n, uint64_t *pme,
 			    uint8_t *resident)
 {
 	uint64_t at = base;
 	void *map = NULL;
 
-	if (rt_src.remote) {
-		char path[RT_MAX_PATH], *p = rt_src_path(path, "map_files/");
+	if (src->remote) {
+		char path[RT_MAX_PATH], *p = rt_src_path(src, path, "map_files/");
 		int fd;
 
 		p += strlen(p);
@@ -372,13 +373,13 @@ static int dump_vma_pages(struct page_writer *w, int pmfd, Sc__Vma *v, uint64_t 
 		if (r != (long)(n * 8))
 			return r < 0 ? (int)r : -EIO;
 		if (v->kind == SC__VMA_KIND__ANON_SHARED)
-			shared_resident(v, base, n, pme, resident);
+			shared_resident(w->src, v, base, n, pme, resident);
 		for (uint64_t i = 0; i < n && !err; i++) {
 			uint64_t addr = base + i * SC_PAGE_SIZE;
 
 			if (!page_wanted(v->kind, pme[i]))
 				continue;
-			if (rt_src.remote) {
+			if (w->src->remote) {
 				err = want_page(w, addr, unreadable);
 				continue;
 			}
@@ -396,7 +397,7 @@ static int dump_vma_pages(struct page_writer *w, int pmfd, Sc__Vma *v, uint64_t 
 		}
 		base += n * SC_PAGE_SIZE;
 	}
-	if (rt_src.remote)
+	if (w->src->remote)
 		return err ? err : fetch_wanted(w, unreadable);
 	/* Flush before the protection goes back. */
 	if (opened) {
@@ -451,11 +452,11 @@ static int classify(const struct pp_map *m, Sc__Vma *v)
 	return 0;
 }
 
-static int fill_mm_fields(Sc__Mm *mm)
+static int fill_mm_fields(const struct rt_source *src, Sc__Mm *mm)
 {
 	struct pp_stat st;
 	size_t len;
-	char path[RT_MAX_PATH], *buf = rt_read_file(rt_src_path(path, "stat"), &len);
+	char path[RT_MAX_PATH], *buf = rt_read_file(rt_src_path(src, path, "stat"), &len);
 	uint64_t *auxv;
 
 	if (!buf || pp_parse_stat(buf, len, &st))
@@ -465,14 +466,14 @@ static int fill_mm_fields(Sc__Mm *mm)
 	mm->start_data = st.start_data;
 	mm->end_data = st.end_data;
 	mm->start_brk = st.start_brk;
-	mm->brk = rt_src.remote ? rt_src.brk : (uint64_t)sc_sys1(__NR_brk, 0);
+	mm->brk = src->remote ? src->brk : (uint64_t)sc_sys1(__NR_brk, 0);
 	mm->start_stack = st.start_stack;
 	mm->arg_start = st.arg_start;
 	mm->arg_end = st.arg_end;
 	mm->env_start = st.env_start;
 	mm->env_end = st.env_end;
 
-	auxv = (uint64_t *)rt_read_file(rt_src_path(path, "auxv"), &len);
+	auxv = (uint64_t *)rt_read_file(rt_src_path(src, path, "auxv"), &len);
 	if (!auxv)
 		return -EIO;
 	mm->n_auxv = len / 8;
@@ -481,7 +482,7 @@ static int fill_mm_fields(Sc__Mm *mm)
 	buf = rt_alloc(RT_MAX_PATH);
 	if (!buf)
 		return -ENOMEM;
-	long n = sc_sys4(__NR_readlinkat, AT_FDCWD, rt_src_path(path, "exe"), buf, RT_MAX_PATH - 1);
+	long n = sc_sys4(__NR_readlinkat, AT_FDCWD, rt_src_path(src, path, "exe"), buf, RT_MAX_PATH - 1);
 	if (n > 0) {
 		buf[n] = '\0';
 		mm->exe = buf;
@@ -509,10 +510,10 @@ static int add_vma(Sc__Mm *mm, struct pp_map *m, uint64_t start, uint64_t end, S
 }
 
 /* Every VMA of /proc/PID/smaps (maps lines plus VmFlags), classified. */
-static int read_vmas(Sc__Mm *mm)
+static int read_vmas(const struct rt_source *src, Sc__Mm *mm)
 {
 	size_t len, pos = 0, ll, nlines = 0;
-	char path[RT_MAX_PATH], *smaps = rt_read_records(rt_src_path(path, "smaps"), &len);
+	char path[RT_MAX_PATH], *smaps = rt_read_records(rt_src_path(src, path, "smaps"), &len);
 	Sc__Vma *v = NULL;
 	const char *line;
 
@@ -542,7 +543,7 @@ static int read_vmas(Sc__Mm *mm)
 			return -EINVAL;
 		if (name_is(&m, "[vsyscall]"))
 			continue;
-		if (!rt_src.remote && rt_in_arena(m.start, m.end)) {
+		if (!src->remote && rt_in_arena(m.start, m.end)) {
 			/* The kernel may have merged the arena with the app's
 			 * anonymous memory next to it (a thread's malloc heap):
 			 * only the app's parts go in. */
@@ -595,35 +596,36 @@ static aio_context_t remote_aio(void)
  * submitted to (without one, they are written in turn). */
 static int writer_init(struct page_writer *w)
 {
-	int nslots = rt_src.remote ? NSLOTS : 1;
+	int nslots = w->src->remote ? NSLOTS : 1;
 
 	for (int i = 0; i < nslots; i++) {
 		w->slot[i].iov = rt_alloc(sizeof(struct iovec) * IOV_BATCH);
 		if (!w->slot[i].iov)
 			return -ENOMEM;
-		if (rt_src.remote && !(w->slot[i].buf = alloc_buffer(FETCH_BYTES)))
+		if (w->src->remote && !(w->slot[i].buf = alloc_buffer(FETCH_BYTES)))
 			return -ENOMEM;
 	}
-	if (rt_src.remote)
+	if (w->src->remote)
 		w->aio = remote_aio();
 	use_slot(w, 0);
 	return 0;
 }
 
-int rt_dump_mm_layout(Sc__Mm *mm)
+int rt_dump_mm_layout(const struct rt_source *src, Sc__Mm *mm)
 {
-	int err = read_vmas(mm);
+	int err = read_vmas(src, mm);
 
 	if (!err)
-		err = fill_mm_fields(mm);
+		err = fill_mm_fields(src, mm);
 	if (!err)
 		err = rt_dump_sysv(mm);
 	return err;
 }
 
-int rt_dump_mm_pages(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
+int rt_dump_mm_pages(const struct rt_source *src, struct rt_image *img, Sc__Mm *mm,
+		     Sc__Pagemap *pm)
 {
-	struct page_writer w = { .fd = -1 };
+	struct page_writer w = { .src = src, .fd = -1 };
 	char path[RT_MAX_PATH];
 	uint64_t *pme;
 	uint8_t *resident;
@@ -634,13 +636,13 @@ int rt_dump_mm_pages(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
 	w.hash = rt_alloc(sizeof(*w.hash));
 	pme = rt_alloc(PM_BATCH * 8);
 	resident = rt_alloc(PM_BATCH);
-	if (rt_src.remote)
+	if (src->remote)
 		w.want = rt_alloc(sizeof(*w.want) * IOV_BATCH);
-	if (!w.ents || !w.hash || !pme || !resident || (rt_src.remote && !w.want))
+	if (!w.ents || !w.hash || !pme || !resident || (src->remote && !w.want))
 		return -ENOMEM;
 	XXH3_64bits_reset(w.hash);
 
-	pmfd = (int)sc_sys4(__NR_openat, AT_FDCWD, rt_src_path(path, "pagemap"),
+	pmfd = (int)sc_sys4(__NR_openat, AT_FDCWD, rt_src_path(src, path, "pagemap"),
 			    O_RDONLY | O_CLOEXEC, 0);
 	if (pmfd < 0)
 		return pmfd;
@@ -677,9 +679,9 @@ int rt_dump_mm_pages(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
 	return err;
 }
 
-int rt_dump_mm(struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
+int rt_dump_mm(const struct rt_source *src, struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm)
 {
-	int err = rt_dump_mm_layout(mm);
+	int err = rt_dump_mm_layout(src, mm);
 
-	return err ? err : rt_dump_mm_pages(img, mm, pm);
+	return err ? err : rt_dump_mm_pages(src, img, mm, pm);
 }

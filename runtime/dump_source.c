@@ -3,17 +3,15 @@
 #include "dump_source.h"
 #include "rt.h"
 
-struct rt_source rt_src = { .proc = "/proc/self", .mem_fd = -1, .own_timer = -1 };
-
-void rt_src_self(int pid, int own_timer)
+void rt_src_self(struct rt_source *src, int pid, int own_timer)
 {
-	rt_src = (struct rt_source){ .pid = pid, .mem_fd = -1, .own_timer = own_timer };
-	rt_stpcpy(rt_src.proc, "/proc/self");
+	*src = (struct rt_source){ .pid = pid, .mem_fd = -1, .own_timer = own_timer };
+	rt_stpcpy(src->proc, "/proc/self");
 }
 
-char *rt_src_path(char *buf, const char *rest)
+char *rt_src_path(const struct rt_source *src, char *buf, const char *rest)
 {
-	char *p = rt_stpcpy(buf, rt_src.proc);
+	char *p = rt_stpcpy(buf, src->proc);
 
 	*p++ = '/';
 	rt_stpcpy(p, rest);

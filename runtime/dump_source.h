@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Whose state the dump halves read. In the runtime it is the process
- * itself, frozen by its own handler. crdump links the same halves and
- * points them at a process it holds with ptrace: its /proc directory,
+ * Whose state the dump halves read, passed to each of them. In the
+ * runtime it is the process itself, frozen by its own handler. crdump
+ * links the same halves and points them at a process it holds with
+ * ptrace: its /proc directory,
  * its memory through process_vm_readv, and for every descriptor number
  * one of crdump's own on the same open file description (pidfd_getfd),
  * so that fstat, ioctl and getsockopt work on it unchanged.
@@ -31,23 +32,22 @@ struct rt_source {
 	uint32_t securebits, dumpable; /* remote: prctl(2)'s GET of each, asked inside it */
 	bool refuse_tcp; /* crdump without --tcp-established */
 	/* POSIX timer id's time left and interval, asked inside the process
-	 * (crdump); NULL: the calling process's own (timer_gettime). */
-	int (*timer_gettime)(int id, struct itimerspec *its);
+	 * timer_proc (crdump); NULL: the calling process's own (timer_gettime). */
+	int (*timer_gettime)(void *timer_proc, int id, struct itimerspec *its);
+	void *timer_proc;
 	int own_timer; /* the dumper's own timer, not the app's; -1: none */
 };
 
-extern struct rt_source rt_src;
-
-/* Points the dump halves at the calling process; own_timer as above. */
-void rt_src_self(int pid, int own_timer);
+/* The calling process as a source; own_timer as above. */
+void rt_src_self(struct rt_source *src, int pid, int own_timer);
 /* "<proc>/<rest>" into buf (RT_MAX_PATH bytes); returns buf. */
-char *rt_src_path(char *buf, const char *rest);
+char *rt_src_path(const struct rt_source *src, char *buf, const char *rest);
 /* The descriptor that stands for the dumped process's fd n here. */
-static inline int rt_src_fd(int n)
+static inline int rt_src_fd(const struct rt_source *src, int n)
 {
-	if (!rt_src.remote)
+	if (!src->remote)
 		return n;
-	return n >= 0 && n < rt_src.n_local ? rt_src.local_fds[n] : -1;
+	return n >= 0 && n < src->n_local ? src->local_fds[n] : -1;
 }
 
 #endif

@@ -56,10 +56,10 @@ static int pending_of(int owner, ProtobufCBinaryData **out, size_t *n)
 	return err;
 }
 
-int rt_dump_core(Sc__ProcCore *core)
+int rt_dump_core(const struct rt_source *src, Sc__ProcCore *core)
 {
 	int pid = (int)sc_sys0(__NR_getpid);
-	int err = rt_dump_proc_state(core);
+	int err = rt_dump_proc_state(src, core);
 
 	if (err)
 		return err;

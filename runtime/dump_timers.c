@@ -3,7 +3,7 @@
  * The POSIX timers (timer_create(2)) of the process being dumped: which
  * ones, their clock and whom they tell, from <proc>/timers; the time left
  * and the interval from timer_gettime, asked inside the process (crdump:
- * rt_src.timer_gettime). The runtime's own SELFCKPT_INTERVAL timer is not
+ * src->timer_gettime). The runtime's own SELFCKPT_INTERVAL timer is not
  * the app's: it is started anew after a restore.
  */
 #include <errno.h>
@@ -17,21 +17,21 @@ static uint64_t ts_ns(const struct timespec *ts)
 	return (uint64_t)ts->tv_sec * 1000000000ULL + (uint64_t)ts->tv_nsec;
 }
 
-static int gettime(int id, struct itimerspec *its)
+static int gettime(const struct rt_source *src, int id, struct itimerspec *its)
 {
-	if (rt_src.timer_gettime)
-		return rt_src.timer_gettime(id, its);
+	if (src->timer_gettime)
+		return src->timer_gettime(src->timer_proc, id, its);
 	return (int)sc_sys2(__NR_timer_gettime, id, its);
 }
 
-int rt_dump_posix_timers(Sc__ProcCore *core)
+int rt_dump_posix_timers(const struct rt_source *src, Sc__ProcCore *core)
 {
 	char path[RT_MAX_PATH], *buf, *p;
 	size_t len, pos = 0, cap = 1;
 	struct pp_timer t;
 	int r;
 
-	buf = rt_read_file(rt_src_path(path, "timers"), &len);
+	buf = rt_read_file(rt_src_path(src, path, "timers"), &len);
 	if (!buf)
 		return -EIO;
 	for (size_t i = 0; i < len; i++)
@@ -44,7 +44,7 @@ int rt_dump_posix_timers(Sc__ProcCore *core)
 		struct itimerspec its;
 		int err;
 
-		if (t.id == rt_src.own_timer)
+		if (t.id == src->own_timer)
 			continue;
 		/* Not a thread's CPU clock (it would count the restorer's
 		 * thread), nor another process's. */
@@ -56,7 +56,7 @@ int rt_dump_posix_timers(Sc__ProcCore *core)
 			rt_stpcpy(p, ", which a restored process cannot make it on again");
 			return -EOPNOTSUPP;
 		}
-		if ((err = gettime(t.id, &its)))
+		if ((err = gettime(src, t.id, &its)))
 			return err;
 		pt = rt_alloc(sizeof(*pt));
 		if (!pt)

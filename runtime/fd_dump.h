@@ -28,6 +28,7 @@ enum fd_state_slot { SC_FD_KINDS(FD_STATE_SLOT) FD_STATE_SLOTS };
 #define FD_OWN_MAX 4
 
 struct fd_dump_ctx {
+	const struct rt_source *src; /* whose descriptors */
 	Sc__Fds *fds;
 	int pid;
 	const struct rt_fd_tree *tree;

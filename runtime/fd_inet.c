@@ -158,7 +158,7 @@ int fd_inet_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 		s->backlog = ti.tcpi_sacked; /* sk_max_ack_backlog, for a listener */
 		return dump_buffers(l, family, type, s);
 	case TCP_ESTABLISHED:
-		if (rt_src.refuse_tcp) {
+		if (ctx->src->refuse_tcp) {
 			rt_stpcpy(fd_why(ctx, e), "an established TCP connection: dump it with "
 						  "--tcp-established");
 			return -EOPNOTSUPP;

@@ -215,7 +215,7 @@ int fd_inotify_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 			return -EIO;
 		path = recorded_path(&w, &symlink);
 		if (!path && !mountinfo)
-			mountinfo = rt_read_file(rt_src_path(mi_path, "mountinfo"), &mi_len);
+			mountinfo = rt_read_file(rt_src_path(ctx->src, mi_path, "mountinfo"), &mi_len);
 		if (!path)
 			path = handle_path(&w, mountinfo, mi_len, &symlink);
 		if (!path) {

@@ -161,7 +161,7 @@ static int record_pipe(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd 
 	p->id = e->pipe_id;
 	/* Another process of the tree stores the bytes of a pipe it holds too. */
 	keeper = rt_tree_pipe_keeper(p->id);
-	if (keeper && keeper != rt_src.pid) {
+	if (keeper && keeper != ctx->src->pid) {
 		p->has_data_pid = true;
 		p->data_pid = keeper;
 	}

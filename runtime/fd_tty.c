@@ -245,7 +245,7 @@ int fd_tty_check_pairs(struct fd_dump_ctx *ctx)
 		/* A dup shares the pair: its bytes are taken once. */
 		if (e->kind == SC__FD_KIND__PTY_MASTER && !e->has_dup_of &&
 		    find_tty(fds, SC__FD_KIND__PTY_SLAVE, e->pty_id, 1 << 30) &&
-		    (err = dump_queues(rt_src_fd(e->fd), e->pty)))
+		    (err = dump_queues(rt_src_fd(ctx->src, e->fd), e->pty)))
 			rt_stpcpy(fd_why(ctx, e), "the bytes waiting in this pty could not be put back");
 	}
 	return err ? -EIO : 0;

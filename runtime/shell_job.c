@@ -18,11 +18,11 @@ static struct {
 	int tty_nr, tpgid;
 } rt_tty;
 
-int rt_dump_terminal(Sc__ProcCore *core)
+int rt_dump_terminal(const struct rt_source *src, Sc__ProcCore *core)
 {
 	struct pp_stat st;
 	size_t len;
-	char path[RT_MAX_PATH], *buf = rt_read_file(rt_src_path(path, "stat"), &len);
+	char path[RT_MAX_PATH], *buf = rt_read_file(rt_src_path(src, path, "stat"), &len);
 
 	if (!buf || pp_parse_stat(buf, len, &st))
 		return -EIO;

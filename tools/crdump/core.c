@@ -283,22 +283,15 @@ int cd_dump_threads(struct cd_proc *p, Sc__ProcCore *core, char *err)
 			       &core->n_shared_pending_signals, err);
 }
 
-static struct cd_proc *timers_of; /* whose POSIX timers are being read */
-
-static int remote_timer_gettime(int id, struct itimerspec *its)
+int cd_timer_gettime(void *proc, int id, struct itimerspec *its)
 {
+	struct cd_proc *p = proc;
 	char err[CD_ERR_LEN];
 
-	return call_with_scratch(timers_of, main_thread(timers_of), SYS_timer_gettime, id, 0, 0, 1,
-				 its, sizeof(*its), err)
+	return call_with_scratch(p, main_thread(p), SYS_timer_gettime, id, 0, 0, 1, its,
+				 sizeof(*its), err)
 		       ? -EIO
 		       : 0;
-}
-
-timer_gettime_fn *cd_timer_gettime(struct cd_proc *p)
-{
-	timers_of = p;
-	return remote_timer_gettime;
 }
 
 int cd_itimers(struct cd_proc *p, struct itimerval v[3], char *err)

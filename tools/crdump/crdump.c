@@ -357,9 +357,9 @@ static void failed_step(struct cd_proc *p, const char *what, int err, const char
 }
 
 /* What the dump halves read: process pid, seen through p's descriptors. */
-static void point_source(struct cd_proc *p, pid_t pid, int mem_fd)
+static void point_source(struct rt_source *src, struct cd_proc *p, pid_t pid, int mem_fd)
 {
-	rt_src = (struct rt_source){ .pid = pid,
+	*src = (struct rt_source){ .pid = pid,
 				     .remote = true,
 				     .mem_fd = mem_fd,
 				     .local_fds = p->local_fds,
@@ -369,10 +369,11 @@ static void point_source(struct cd_proc *p, pid_t pid, int mem_fd)
 				     .securebits = p->securebits,
 				     .dumpable = p->dumpable,
 				     .refuse_tcp = !opt.tcp_established,
-				     .timer_gettime = cd_timer_gettime(p),
+				     .timer_gettime = cd_timer_gettime,
+				     .timer_proc = p,
 				     .own_timer = -1 };
-	memcpy(rt_src.itimers, p->itimers, sizeof(rt_src.itimers));
-	snprintf(rt_src.proc, sizeof(rt_src.proc), "/proc/%d", pid);
+	memcpy(src->itimers, p->itimers, sizeof(src->itimers));
+	snprintf(src->proc, sizeof(src->proc), "/proc/%d", pid);
 }
 
 /*
@@ -408,6 +409,7 @@ static const char *snapshot_refused(struct cd_proc *p)
 /* The pages of p, from its copy when it has one, written. */
 static void dump_pages(struct cd_proc *p)
 {
+	struct rt_source src;
 	char path[64];
 	int err, mem_fd = p->mem_fd;
 
@@ -417,9 +419,9 @@ static void dump_pages(struct cd_proc *p)
 		if (mem_fd < 0)
 			failed_step(p, "memory", -errno, path);
 	}
-	point_source(p, p->snap ? p->snap : p->pid, mem_fd);
-	rt_src.copy_on_write = p->snap;
-	err = rt_dump_mm_pages(&p->img, &p->files.mm, &p->files.pm);
+	point_source(&src, p, p->snap ? p->snap : p->pid, mem_fd);
+	src.copy_on_write = p->snap;
+	err = rt_dump_mm_pages(&src, &p->img, &p->files.mm, &p->files.pm);
 	if (p->snap)
 		close(mem_fd);
 	if (err)
@@ -435,25 +437,26 @@ static void dump_proc(struct cd_proc *p)
 	static char why[RT_MAX_PATH + 128];
 	char path[RT_MAX_PATH], err_text[PT_ERR_LEN];
 	const struct rt_fd_tree tree = { .several = live_procs() > 1 };
+	struct rt_source src;
 	const char *refused;
 	int err;
 
 	*f = (struct rt_proc_files){ SC__FDS__INIT, SC__MM__INIT, SC__PAGEMAP__INIT,
 				     SC__PROC_CORE__INIT, SC__SIG_ACTS__INIT };
 	p->img = (struct rt_image){ .dirfd = img.dirfd, .fd = img.fd, .pid = p->pid };
-	point_source(p, p->pid, p->mem_fd);
+	point_source(&src, p, p->pid, p->mem_fd);
 	why[0] = '\0';
 	/* Relative names (a unix socket's, say) mean what they mean to it. */
-	if (chdir(rt_src_path(path, "cwd")))
+	if (chdir(rt_src_path(&src, path, "cwd")))
 		failed_step(p, "its working directory", -errno, "");
-	if ((err = rt_dump_fds(&p->img, &f->fds, &tree, why)))
+	if ((err = rt_dump_fds(&src, &p->img, &f->fds, &tree, why)))
 		failed_step(p, "descriptors", err, why);
-	if ((err = rt_dump_mm_layout(&f->mm)))
+	if ((err = rt_dump_mm_layout(&src, &f->mm)))
 		failed_step(p, "memory", err, why);
 	rt_dump_res.detail[0] = '\0';
-	if ((err = rt_dump_proc_state(&f->core)))
+	if ((err = rt_dump_proc_state(&src, &f->core)))
 		failed_step(p, "process state", err, rt_dump_res.detail);
-	if ((err = rt_dump_terminal(&f->core)))
+	if ((err = rt_dump_terminal(&src, &f->core)))
 		failed_step(p, "terminal", err, why);
 	if (cd_dump_threads(p, &f->core, why))
 		failed_step(p, "threads", -EIO, why);

@@ -39,9 +39,9 @@ int cd_cooperative(pid_t pid, const char *dst, bool leave_running, char *err);
 int cd_tcp_hold(char *err);
 
 /* core.c */
-/* timer_gettime(2) asked inside p, for rt_src.timer_gettime. */
-typedef int timer_gettime_fn(int id, struct itimerspec *its);
-timer_gettime_fn *cd_timer_gettime(struct cd_proc *p);
+/* timer_gettime(2) asked inside proc (a struct cd_proc), as struct
+ * rt_source's timer_gettime. */
+int cd_timer_gettime(void *proc, int id, struct itimerspec *its);
 /* getitimer(2) of each timer, asked inside the process. */
 int cd_itimers(struct cd_proc *p, struct itimerval v[3], char *err);
 /* The XSAVE components the process was allowed, asked inside it; 0
