@@ -123,10 +123,10 @@ int fd_pipe_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 /* Closes the scratch ends of every pipe made, and of the shared ones. */
 void fd_pipe_release(struct fd_restore_ctx *ctx)
 {
-	struct pipe_restore *ps = pipe_state(ctx);
+	struct pipe_restore *ps = ctx->kind_state[FD_RESTORE_SC__FD_KIND__PIPE];
 	struct pipe_restore shared = { ctx->shared_pipes, ctx->nshared_pipes, 0 };
 
-	/* Out of memory before any pipe was made: the shared ones still. */
+	/* No pipe was restored here: the shared ones still. */
 	if (!ps)
 		ps = &shared;
 	for (size_t i = 0; i < ps->n; i++) {

@@ -250,7 +250,7 @@ static const siginfo_t *take_deferred(siginfo_t *si)
  */
 static void serve_triggers(const siginfo_t *si)
 {
-	uint64_t all = ~0ULL & ~(1ULL << (rt_cfg.suspend_sig - 1)), old;
+	uint64_t all = ~(1ULL << (rt_cfg.suspend_sig - 1)), old;
 	siginfo_t replay;
 
 	sc_sys4(__NR_rt_sigprocmask, SIG_SETMASK, &all, &old, 8);

@@ -154,7 +154,7 @@ static void save_context(struct rt_thread *t, ucontext_t *uc)
 	sc_sys2(__NR_prctl, PR_GET_TID_ADDRESS, &t->clear_tid);
 
 	t->rseq_ptr = registered_rseq(t->fs_base);
-	t->rseq_len = rseq_len();
+	t->rseq_len = t->rseq_ptr ? rseq_len() : 0;
 }
 
 #define TIMER_ABSTIME_FLAG 1
