@@ -39,12 +39,10 @@ static int owner_refuses(const Sc__Creds *cr, int pid, const struct sc_restorer 
 	char owner[96];
 
 	for (int i = 0; i < 4; i++)
-		if (uids[i] != who->owner) {
-			snprintf(err, SC_ERR_LEN,
-				 "pid %d: recorded %s %u but the image belongs to %s: refused", pid,
-				 uid_kinds[i], uids[i], owner_text(who, owner, sizeof(owner)));
-			return -1;
-		}
+		if (uids[i] != who->owner)
+			return sc_err(
+				err, "pid %d: recorded %s %u but the image belongs to %s: refused",
+				pid, uid_kinds[i], uids[i], owner_text(who, owner, sizeof(owner)));
 	for (size_t i = 0; i < 4 + cr->n_groups; i++) {
 		uint32_t gid = i < 4 ? gids[i] : cr->groups[i - 4];
 
@@ -77,19 +75,16 @@ static int self_refuses(const Sc__Creds *cr, int pid, const struct sc_restorer *
 	const uint32_t gids[4] = { cr->rgid, cr->egid, cr->sgid, cr->fsgid };
 
 	for (int i = 0; i < 4; i++) {
-		if (uids[i] != who->uid) {
-			snprintf(err, SC_ERR_LEN,
-				 "pid %d: recorded %s %u but crload runs as uid %u: refused (only "
-				 "root restores another user's process)",
-				 pid, uid_kinds[i], uids[i], who->uid);
-			return -1;
-		}
-		if (gids[i] != who->gid) {
-			snprintf(err, SC_ERR_LEN,
-				 "pid %d: recorded %s %u but crload runs as gid %u: refused", pid,
-				 gid_kinds[i], gids[i], who->gid);
-			return -1;
-		}
+		if (uids[i] != who->uid)
+			return sc_err(
+				err,
+				"pid %d: recorded %s %u but crload runs as uid %u: refused (only "
+				"root restores another user's process)",
+				pid, uid_kinds[i], uids[i], who->uid);
+		if (gids[i] != who->gid)
+			return sc_err(err,
+				      "pid %d: recorded %s %u but crload runs as gid %u: refused",
+				      pid, gid_kinds[i], gids[i], who->gid);
 	}
 	return 0;
 }

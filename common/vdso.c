@@ -70,12 +70,11 @@ int sc_check_vdso(const Sc__Mm *mm, char *err)
 		uint64_t ioff = img.part[k].start - img.part[2].start;
 		uint64_t coff = cur.part[k].start - cur.part[2].start;
 
-		if (ilen != clen || (ilen && ioff != coff)) {
-			snprintf(err, SC_ERR_LEN,
-				 "the vDSO of this kernel differs from the image's (written under "
-				 "another kernel); restore it on the kernel that wrote it");
-			return -1;
-		}
+		if (ilen != clen || (ilen && ioff != coff))
+			return sc_err(
+				err,
+				"the vDSO of this kernel differs from the image's (written under "
+				"another kernel); restore it on the kernel that wrote it");
 	}
 	return 0;
 }

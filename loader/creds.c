@@ -41,12 +41,10 @@ static int files_owned(const struct sc_image *img, uid_t owner, char *err)
 			sc_err(err, "%s is not a regular file: refused", name);
 			return -1;
 		}
-		if (st.st_uid != owner) {
-			snprintf(err, SC_ERR_LEN,
-				 "%s belongs to uid %u, the image directory to uid %u: refused",
-				 name, (unsigned)st.st_uid, (unsigned)owner);
-			return -1;
-		}
+		if (st.st_uid != owner)
+			return sc_err(
+				err, "%s belongs to uid %u, the image directory to uid %u: refused",
+				name, (unsigned)st.st_uid, (unsigned)owner);
 	}
 	return 0;
 }

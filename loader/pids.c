@@ -119,13 +119,12 @@ int enter_namespaces(const struct pid_plan *plan, char *err)
 		gid_t gid = getgid();
 		char map[64];
 
-		if (unshare(CLONE_NEWUSER)) {
-			snprintf(err, SC_ERR_LEN,
-				 "the image's pids are taken and no user namespace can be made "
-				 "(%s); free the pids or run as root",
-				 strerror(errno));
-			return -1;
-		}
+		if (unshare(CLONE_NEWUSER))
+			return sc_err(
+				err,
+				"the image's pids are taken and no user namespace can be made "
+				"(%s); free the pids or run as root",
+				strerror(errno));
 		snprintf(map, sizeof(map), "%u %u 1\n", uid, uid);
 		if (write_file("/proc/self/uid_map", map, err) ||
 		    write_file("/proc/self/setgroups", "deny", err))
@@ -176,26 +175,24 @@ int tree_preflight(const struct sc_image *img, char *err)
 
 		if (pe->zombie || sc_top_level(inv, i))
 			continue;
-		if (pe->sid != parent->sid && pe->sid != pe->pid) {
-			snprintf(err, SC_ERR_LEN,
-				 "pid %d is in session %d, whose leader is neither it nor in its "
-				 "parent's session: not restorable",
-				 pe->pid, pe->sid);
-			return -1;
-		}
+		if (pe->sid != parent->sid && pe->sid != pe->pid)
+			return sc_err(
+				err,
+				"pid %d is in session %d, whose leader is neither it nor in its "
+				"parent's session: not restorable",
+				pe->pid, pe->sid);
 		if (pe->pgid == parent->pgid || pe->pgid == pe->pid)
 			continue;
 		for (size_t j = 0; j < i; j++)
 			if (inv->procs[j]->pid == pe->pgid && !inv->procs[j]->zombie &&
 			    inv->procs[j]->sid == pe->sid)
 				leader_before = true;
-		if (!leader_before) {
-			snprintf(err, SC_ERR_LEN,
-				 "pid %d is in process group %d, whose leader is not a process of "
-				 "the tree restored before it: not restorable",
-				 pe->pid, pe->pgid);
-			return -1;
-		}
+		if (!leader_before)
+			return sc_err(
+				err,
+				"pid %d is in process group %d, whose leader is not a process of "
+				"the tree restored before it: not restorable",
+				pe->pid, pe->pgid);
 	}
 	return 0;
 }

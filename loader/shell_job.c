@@ -49,36 +49,32 @@ int shell_job_preflight(const struct sc_image *img, bool asked, bool detached,
 	if (!inv->shell_job)
 		return 0;
 	tty_name(img->procs[0].core->tty_nr, name, sizeof(name));
-	if (!asked) {
-		snprintf(err, SC_ERR_LEN,
-			 "pid %d is a job of a shell on %s (its session's leader is not in the "
-			 "image): restore it with --shell-job, from a terminal",
-			 inv->procs[0]->pid, name);
-		return -1;
-	}
+	if (!asked)
+		return sc_err(
+			err,
+			"pid %d is a job of a shell on %s (its session's leader is not in the "
+			"image): restore it with --shell-job, from a terminal",
+			inv->procs[0]->pid, name);
 	job->tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (job->tty < 0) {
-		snprintf(err, SC_ERR_LEN,
-			 "--shell-job: crload has no controlling terminal (/dev/tty: %s); run it "
-			 "from a terminal",
-			 strerror(errno));
-		return -1;
-	}
+	if (job->tty < 0)
+		return sc_err(
+			err,
+			"--shell-job: crload has no controlling terminal (/dev/tty: %s); run it "
+			"from a terminal",
+			strerror(errno));
 	job->active = !detached;
-	if (inv->job_foreground && tcgetpgrp(job->tty) != getpgrp()) {
-		snprintf(err, SC_ERR_LEN,
-			 "--shell-job: the job was in the foreground of %s and crload is not in "
-			 "its terminal's foreground; run crload as a foreground command",
-			 name);
-		return -1;
-	}
-	if (inv->job_foreground && detached) {
-		snprintf(err, SC_ERR_LEN,
-			 "--shell-job: the job was in the foreground of %s, which needs crload to "
-			 "stay; restore it without --restore-detached",
-			 name);
-		return -1;
-	}
+	if (inv->job_foreground && tcgetpgrp(job->tty) != getpgrp())
+		return sc_err(
+			err,
+			"--shell-job: the job was in the foreground of %s and crload is not in "
+			"its terminal's foreground; run crload as a foreground command",
+			name);
+	if (inv->job_foreground && detached)
+		return sc_err(
+			err,
+			"--shell-job: the job was in the foreground of %s, which needs crload to "
+			"stay; restore it without --restore-detached",
+			name);
 	if (!job->active)
 		return 0;
 	job->proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

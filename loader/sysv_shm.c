@@ -54,23 +54,20 @@ static int get_segment(const Sc__SysvShm *sh, struct sysv_made *sm, char *err)
 		if (sh->key && ds.shm_perm.__key == sh->key && ds.shm_segsz == sh->size &&
 		    !ds.shm_nattch)
 			return (int)sh->id;
-		if (!(ds.shm_perm.mode & SHM_DEST) || tries == 2000) {
-			snprintf(err, SC_ERR_LEN,
-				 "SysV shared memory id %u is taken (key %#x, %zu bytes, %lu "
-				 "attached): remove it (ipcrm -m %u) to restore",
-				 sh->id, (unsigned)ds.shm_perm.__key, (size_t)ds.shm_segsz,
-				 (unsigned long)ds.shm_nattch, sh->id);
-			return -1;
-		}
+		if (!(ds.shm_perm.mode & SHM_DEST) || tries == 2000)
+			return sc_err(err,
+				      "SysV shared memory id %u is taken (key %#x, %zu bytes, %lu "
+				      "attached): remove it (ipcrm -m %u) to restore",
+				      sh->id, (unsigned)ds.shm_perm.__key, (size_t)ds.shm_segsz,
+				      (unsigned long)ds.shm_nattch, sh->id);
 		usleep(1000);
 	}
-	if (sh->key && (id = shmget(sh->key, 0, 0)) >= 0) {
-		snprintf(err, SC_ERR_LEN,
-			 "SysV shared memory key %#x is taken by id %d: remove it (ipcrm -m %d) "
-			 "to restore",
-			 (unsigned)sh->key, id, id);
-		return -1;
-	}
+	if (sh->key && (id = shmget(sh->key, 0, 0)) >= 0)
+		return sc_err(
+			err,
+			"SysV shared memory key %#x is taken by id %d: remove it (ipcrm -m %d) "
+			"to restore",
+			(unsigned)sh->key, id, id);
 	fd = open("/proc/sys/kernel/shm_next_id", O_WRONLY | O_CLOEXEC);
 	snprintf(num, sizeof(num), "%u", sh->id);
 	if (fd < 0 || write(fd, num, strlen(num)) < 0)
@@ -86,11 +83,10 @@ static int get_segment(const Sc__SysvShm *sh, struct sysv_made *sm, char *err)
 	if (id < 0 || (uint32_t)id != sh->id) {
 		const char *what = id < 0 ? strerror(errno) : "the kernel gave another id";
 
-		snprintf(err, SC_ERR_LEN,
-			 "cannot make SysV shared memory id %u (key %#x) again: %s%s%s", sh->id,
-			 (unsigned)sh->key, what, why ? "; /proc/sys/kernel/shm_next_id: " : "",
-			 why ? strerror(why) : "");
-		return -1;
+		return sc_err(err, "cannot make SysV shared memory id %u (key %#x) again: %s%s%s",
+			      sh->id, (unsigned)sh->key, what,
+			      why ? "; /proc/sys/kernel/shm_next_id: " : "",
+			      why ? strerror(why) : "");
 	}
 	return id;
 }
