@@ -1,20 +1,15 @@
 // SPDX-License-Identifier: MIT
-/* The image checks of each descriptor kind, and their table, expanded
- * from the one list (fdkinds.h) so that a kind without its check does not
- * build. */
+/* What the image checks of the descriptor kinds share: the lookups of a
+ * process's pipes and sockets, made once for all of its descriptors. Each
+ * kind's check is in its restore half (loader/fd_KIND.c), beside the code
+ * that relies on it, and loader/fd_kinds.c has their table. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "fd_checks.h"
 #include "fdkinds.h"
 #include "image.h"
-
-/* The clocks a timerfd can use have ids up to CLOCK_TAI. */
-#define CLOCKID_MAX CLOCK_TAI
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -96,73 +91,9 @@ void fd_check_ctx_free(struct fd_check_ctx *ctx)
 	free(ctx->pipe_ids);
 }
 
-/* INHERIT, TTY, SIGNALFD, EPOLL: what every descriptor has is all. */
-static int fd_check_nothing(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
+bool fd_check_has_pipe(const struct fd_check_ctx *ctx, uint64_t id)
 {
-	(void)ctx, (void)f, (void)err;
-	return 0;
-}
-
-/* DIR, CHR: a path to open again. */
-static int fd_check_path(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
-{
-	(void)ctx;
-	if (!f->path || f->path[0] != '/')
-		return sc_err(err, "fd %d has no path", f->fd);
-	return 0;
-}
-
-/* REG: a path; crload compares its identity with the file and cuts it
- * back to size. */
-static int fd_check_file(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
-{
-	if (fd_check_path(ctx, f, err))
-		return -1;
-	if (f->has_dev != f->has_ino || (f->has_size && f->size > INT64_MAX) ||
-	    (f->has_pos && f->pos > INT64_MAX))
-		return sc_err(err, "fd %d: file identity, size or offset malformed", f->fd);
-	return 0;
-}
-
-/* PIPE: its pipe is in the image's list. */
-static int fd_check_pipe(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
-{
-	if (!f->has_pipe_id || !bsearch(&f->pipe_id, ctx->pipe_ids, ctx->fds->n_pipes,
-					sizeof(*ctx->pipe_ids), cmp_u64))
-		return sc_err(err, "fd %d: its pipe is missing", f->fd);
-	return 0;
-}
-
-/* FIFO: a pipe that has a path too. */
-static int fd_check_fifo(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
-{
-	return fd_check_pipe(ctx, f, err) || fd_check_path(ctx, f, err) ? -1 : 0;
-}
-
-static int fd_check_timerfd(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
-{
-	(void)ctx;
-	if (!f->has_clockid || f->clockid < 0 || f->clockid > CLOCKID_MAX)
-		return sc_err(err, "fd %d: timerfd on clock %d", f->fd, f->clockid);
-	return 0;
-}
-
-/* GHOST, MEMFD: a name, and the contents whole. */
-static int fd_check_contents(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
-{
-	(void)ctx;
-	if (!f->path || f->path[0] != '/' || !f->has_contents || !f->has_size ||
-	    f->contents.len != f->size)
-		return sc_err(err, "fd %d: file contents missing or cut", f->fd);
-	return 0;
-}
-
-static int fd_check_eventfd(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
-{
-	(void)ctx;
-	if (!f->has_eventfd_count || f->eventfd_count == UINT64_MAX)
-		return sc_err(err, "fd %d: eventfd without a valid count", f->fd);
-	return 0;
+	return bsearch(&id, ctx->pipe_ids, ctx->fds->n_pipes, sizeof(*ctx->pipe_ids), cmp_u64);
 }
 
 static bool unix_name_ok(const ProtobufCBinaryData *n)
@@ -190,7 +121,7 @@ bool fd_unix_queueable(const Sc__Fd *l, const Sc__Fd *c)
 }
 
 /* UNIX: what loader/fd_unix.c relies on: the sockets it connects exist. */
-static int fd_check_unix(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
+int fd_check_unix(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
 {
 	const Sc__UnixSocket *u = f->unix_sock;
 	const Sc__Fd *peer;
@@ -257,124 +188,4 @@ static int fd_check_unix(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *
 	     peer->peer_ino != f->sock_ino))
 		return sc_err(err, "fd %d: half of a socketpair whose other half is not", f->fd);
 	return 0;
-}
-
-/* A saved sockaddr of the socket's family. */
-static bool good_sockaddr(const ProtobufCBinaryData *a, uint32_t family)
-{
-	sa_family_t f;
-
-	if (a->len !=
-	    (family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)))
-		return false;
-	memcpy(&f, a->data, sizeof(f));
-	return f == family;
-}
-
-static int fd_check_inet(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
-{
-	const Sc__InetSocket *in = f->inet;
-	const Sc__TcpConnection *t;
-	bool stream;
-
-	(void)ctx;
-	if (!in)
-		return sc_err(err, "fd %d: an IP socket without its fields", f->fd);
-	stream = in->type == SOCK_STREAM;
-	if ((in->family != AF_INET && in->family != AF_INET6) ||
-	    (!stream && in->type != SOCK_DGRAM))
-		return sc_err(err, "fd %d: IP socket of family %u, type %u", f->fd, in->family,
-			      in->type);
-	if ((in->has_local && !good_sockaddr(&in->local, in->family)) ||
-	    (in->has_peer && !good_sockaddr(&in->peer, in->family)))
-		return sc_err(err, "fd %d: a socket address of the wrong size or family", f->fd);
-	if (in->has_backlog &&
-	    (!stream || !in->has_local || in->has_peer || in->tcp || in->backlog > (1U << 20)))
-		return sc_err(err, "fd %d: an impossible listening socket", f->fd);
-	if ((in->has_v6only && in->family != AF_INET6) || (in->has_nodelay && !stream) ||
-	    (in->has_keepidle && (!stream || in->keepidle == 0 || in->keepidle > 32767)) ||
-	    (in->has_keepintvl && (!stream || in->keepintvl == 0 || in->keepintvl > 32767)) ||
-	    (in->has_keepcnt && (!stream || in->keepcnt == 0 || in->keepcnt > 127)) ||
-	    (in->has_linger && in->linger > INT32_MAX) ||
-	    (in->has_rcvbuf && (in->rcvbuf == 0 || in->rcvbuf > INT32_MAX)) ||
-	    (in->has_sndbuf && (in->sndbuf == 0 || in->sndbuf > INT32_MAX)))
-		return sc_err(err, "fd %d: socket options that do not fit the socket", f->fd);
-	t = in->tcp;
-	if (!t)
-		return 0;
-	if (!stream || !in->has_local || !in->has_peer)
-		return sc_err(err, "fd %d: a TCP connection without both addresses", f->fd);
-	if (t->mss == 0 || t->mss > 65535 || t->has_snd_wscale != t->has_rcv_wscale ||
-	    (t->has_snd_wscale && (t->snd_wscale > 14 || t->rcv_wscale > 14)))
-		return sc_err(err, "fd %d: TCP options out of range", f->fd);
-	if (t->send_queue.len > SC_TCP_QUEUE_MAX || t->recv_queue.len > SC_TCP_QUEUE_MAX)
-		return sc_err(err, "fd %d: TCP queues of %zu and %zu bytes", f->fd,
-			      t->send_queue.len, t->recv_queue.len);
-	return 0;
-}
-
-/* INOTIFY: watches in ascending wd order, each restorable. */
-static int fd_check_inotify(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
-{
-	const uint32_t flags = IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK;
-
-	(void)ctx;
-	for (size_t j = 0; j < f->n_watches; j++) {
-		const Sc__InotifyWatch *w = f->watches[j];
-
-		if (w->wd <= 0 || (j && w->wd <= f->watches[j - 1]->wd) || !w->path ||
-		    w->path[0] != '/' || (w->mask & ~flags) || !(w->mask & IN_ALL_EVENTS))
-			return sc_err(err, "fd %d: inotify watch %zu is malformed", f->fd, j);
-	}
-	return 0;
-}
-
-/* PTY_MASTER: one per pair, its settings whole; PTY_SLAVE: its master
- * in the image. */
-static int fd_check_pty(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
-{
-	const Sc__Pty *p = f->pty;
-	bool master = false;
-
-	if (!f->has_pty_id)
-		return sc_err(err, "fd %d: a pty without its pair", f->fd);
-	for (size_t j = 0; j < ctx->fds->n_fds; j++) {
-		const Sc__Fd *o = ctx->fds->fds[j];
-
-		if (o != f && o->kind == SC__FD_KIND__PTY_MASTER && !o->has_dup_of &&
-		    o->has_pty_id && o->pty_id == f->pty_id) {
-			if (f->kind == SC__FD_KIND__PTY_MASTER && !f->has_dup_of)
-				return sc_err(err, "fd %d: two pty masters of one pair", f->fd);
-			master = true;
-		}
-	}
-	if (f->kind == SC__FD_KIND__PTY_SLAVE && !master)
-		return sc_err(err, "fd %d: a pty slave without its master", f->fd);
-	if (f->kind == SC__FD_KIND__PTY_SLAVE || f->has_dup_of)
-		return 0;
-	if (!p || p->termios->cc.len != 19 || p->rows > 0xffff || p->cols > 0xffff ||
-	    p->xpixel > 0xffff || p->ypixel > 0xffff ||
-	    (p->has_to_master && p->to_master.len > 65536) ||
-	    (p->has_to_slave && p->to_slave.len > 65536))
-		return sc_err(err, "fd %d: pty settings missing or malformed", f->fd);
-	return 0;
-}
-
-/* PIDFD: a process to open it of again. */
-static int fd_check_pidfd(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
-{
-	(void)ctx;
-	if (!f->has_target_pid || f->target_pid <= 0)
-		return sc_err(err, "fd %d: a pidfd without its process", f->fd);
-	return 0;
-}
-
-#define CHECK_ROW(k, name, dump, restore, check) [k] = check,
-static int (*const kind_checks[])(const struct fd_check_ctx *ctx, const Sc__Fd *f,
-				  char *err) = { SC_FD_KINDS(CHECK_ROW) };
-#undef CHECK_ROW
-
-int fd_check_kind(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
-{
-	return kind_checks[f->kind](ctx, f, err);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "fd.pb-c.h"
+#include "fdkinds.h"
 
 /* What a kind's check may look at besides its own descriptor: the other
  * descriptors of the process, looked up once for all of them. */
@@ -30,9 +31,20 @@ struct fd_check_ctx {
 int fd_check_ctx_init(struct fd_check_ctx *ctx, const Sc__Fds *fds, char *err);
 void fd_check_ctx_free(struct fd_check_ctx *ctx);
 
-/* The checks of f's kind, which must be one SC_FD_KINDS lists: 0, or -1
- * with err set. */
+/* The checks of f's kind, which must be one SC_FD_KINDS lists
+ * (loader/fd_kinds.c has the table): 0, or -1 with err set. */
 int fd_check_kind(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err);
+
+/* Each kind's check (the last column of SC_FD_KINDS), in its restore
+ * half: 0, or -1 with err set. fd_check_nothing (loader/fd_kinds.c) is
+ * the kinds' that need no more than every descriptor has. */
+#define FD_CHECK_OF(k, name, dump, restore, check)                                                 \
+	int check(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err);
+SC_FD_KINDS(FD_CHECK_OF)
+#undef FD_CHECK_OF
+
+/* Whether the image lists pipe id. */
+bool fd_check_has_pipe(const struct fd_check_ctx *ctx, uint64_t id);
 
 /* Unix connection c can wait in listener l's queue (image.c checks the
  * queues across processes with it too). */

@@ -2,18 +2,20 @@
 /*
  * Every kind of descriptor selfckpt can checkpoint, in one list.
  *
- * A kind has a dump half (runtime/fd_KIND.c: claims and dump, run while
- * the app is frozen, so async-signal-safe; the runtime and crdump link it)
- * and a restore half (loader/fd_KIND.c: restore and describe, libc; crload
- * and crinfo link it), and its image checks (common/fd_checks.c: what
- * the image reader demands of its fields before anyone uses them).
+ * A kind is four files: its fields in images/fd.proto, its row here, its
+ * dump half in runtime/fd_KIND.c (claims and dump, run while the app is
+ * frozen, so async-signal-safe; the runtime and crdump link it) and its
+ * restore half in loader/fd_KIND.c (its image check, restore and
+ * describe, libc; in the image library, since the image reader runs the
+ * check). The build finds the halves' files (common/kind-sources.sh).
  * SC_FD_KINDS names each kind with the prefix of each half: the dump half
- * of prefix p is p_claims and p_dump, the restore half p_restore and
- * p_describe; and with its check function. The runtime's table
- * (runtime/fd_kinds.c), the loader's (loader/fd_kinds.c) and the checks'
- * (common/fd_checks.c) are expanded from it and name every function, so
- * that a half or a check missing or misspelt fails the build. fd_none is
- * no half: the pty kinds are claimed and dumped through the terminal's.
+ * of prefix p is the struct p_dump_half, the restore half p_restore_half,
+ * and each may add passes over all of a process's descriptors
+ * (runtime/fd_dump.h, loader/fd_restore.h); and with its check function.
+ * The runtime's table (runtime/fd_kinds.c) and the loader's
+ * (loader/fd_kinds.c) are expanded from it and name every half and check,
+ * so that one missing or misspelt fails the build. fd_none is no half:
+ * the pty kinds are claimed and dumped through the terminal's.
  */
 #ifndef SELFCKPT_FDKINDS_H
 #define SELFCKPT_FDKINDS_H

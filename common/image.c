@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,16 +18,6 @@
 #include "fdkinds.h"
 #include "image.h"
 #include "xstate.h"
-
-int sc_err(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, SC_ERR_LEN, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 const ProtobufCMessageDescriptor *sc_img_descriptor(uint32_t type)
 {

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core.pb-c.h"
+#include "err.h"
 #include "fd.pb-c.h"
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
@@ -20,15 +21,6 @@
 #include "selfckpt/kernel.h"
 #include "vmakind.h"
 
-#define SC_ERR_LEN 512
-
-/*
- * How everything in the libc world (common/, loader/, tools/) says what
- * went wrong: one line into err (SC_ERR_LEN bytes) for the caller to
- * print with its own prefix. Returns -1, so that "return sc_err(...)"
- * fails a step.
- */
-int sc_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define SC_TASK_SIZE 0x7ffffffff000ULL
 /* Bytes of one TCP queue in an image: more than any socket buffer holds. */
 #define SC_TCP_QUEUE_MAX (256U << 20)

@@ -253,13 +253,12 @@ static int preflight(struct sc_image *img, const struct crload_opts *opts, struc
 			return -1;
 		/* The restorer makes each timer under its id, which takes a
 		 * kernel that lets it choose (Linux 6.15). */
-		if (p->core->n_posix_timers && !sc_kernel_restores_timer_ids()) {
-			snprintf(err, SC_ERR_LEN,
-				 "process %d has POSIX timers, and this kernel cannot make them "
-				 "again under their ids (PR_TIMER_CREATE_RESTORE_IDS, Linux 6.15)",
-				 p->pid);
-			return -1;
-		}
+		if (p->core->n_posix_timers && !sc_kernel_restores_timer_ids())
+			return sc_err(
+				err,
+				"process %d has POSIX timers, and this kernel cannot make them "
+				"again under their ids (PR_TIMER_CREATE_RESTORE_IDS, Linux 6.15)",
+				p->pid);
 	}
 	return 0;
 }
@@ -286,11 +285,12 @@ static int check_cpu(const struct sc_image *img, enum sc_cpu_check mode, char *e
 static void describe_fds(const Sc__Fds *fds)
 {
 	for (size_t i = 0; i < fds->n_fds; i++) {
-		const struct fd_restore_kind *k = fd_restore_kind(fds->fds[i]->kind);
+		const struct fd_restore_half *k = fd_restore_kind(fds->fds[i]->kind);
 		char what[SC_ERR_LEN];
 
 		k->describe(fds->fds[i], what, sizeof(what));
-		fprintf(stderr, "crload:   fd %d: %s: %s\n", fds->fds[i]->fd, k->name, what);
+		fprintf(stderr, "crload:   fd %d: %s: %s\n", fds->fds[i]->fd,
+			sc_fd_kind_name(fds->fds[i]->kind), what);
 	}
 }
 

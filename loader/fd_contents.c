@@ -139,7 +139,7 @@ static int same_file_restored(const struct fd_restore_ctx *ctx, const Sc__Fd *e)
 	return -1;
 }
 
-int fd_ghost_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+static int fd_ghost_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	char name[4096], tmp[4096 + 32], *slash;
 	int fd = same_file_restored(ctx, e);
@@ -176,7 +176,7 @@ int fd_ghost_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	return open_by_name(fd, tmp, e, err);
 }
 
-int fd_memfd_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+static int fd_memfd_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	char name[4096];
 	const char *n = live_name(e->path, name, sizeof(name)) + strlen("/memfd:");
@@ -198,14 +198,34 @@ int fd_memfd_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	return fd;
 }
 
-void fd_ghost_describe(const Sc__Fd *e, char *buf, size_t len)
+static void fd_ghost_describe(const Sc__Fd *e, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s, %zu bytes kept in the image, offset %llu", e->path,
 		 e->contents.len, (unsigned long long)e->pos);
 }
 
-void fd_memfd_describe(const Sc__Fd *e, char *buf, size_t len)
+static void fd_memfd_describe(const Sc__Fd *e, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s, %zu bytes, seals %#x, offset %llu", e->path, e->contents.len,
 		 e->seals, (unsigned long long)e->pos);
 }
+
+/* GHOST, MEMFD: a name, and the contents whole. */
+int fd_check_contents(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
+{
+	(void)ctx;
+	if (!f->path || f->path[0] != '/' || !f->has_contents || !f->has_size ||
+	    f->contents.len != f->size)
+		return sc_err(err, "fd %d: file contents missing or cut", f->fd);
+	return 0;
+}
+
+const struct fd_restore_half fd_memfd_restore_half = {
+	.restore = fd_memfd_restore,
+	.describe = fd_memfd_describe,
+};
+
+const struct fd_restore_half fd_ghost_restore_half = {
+	.restore = fd_ghost_restore,
+	.describe = fd_ghost_describe,
+};

@@ -11,7 +11,7 @@
 
 #include "fd_restore.h"
 
-int fd_epoll_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+static int fd_epoll_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	int fd = epoll_create1(EPOLL_CLOEXEC);
 
@@ -20,7 +20,7 @@ int fd_epoll_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	return fd;
 }
 
-int fd_epoll_attach(const Sc__Fds *fds, char *err)
+static int fd_epoll_attach(const Sc__Fds *fds, char *err)
 {
 	for (size_t i = 0; i < fds->n_fds; i++) {
 		const Sc__Fd *e = fds->fds[i];
@@ -41,7 +41,7 @@ int fd_epoll_attach(const Sc__Fds *fds, char *err)
 	return 0;
 }
 
-void fd_epoll_describe(const Sc__Fd *e, char *buf, size_t len)
+static void fd_epoll_describe(const Sc__Fd *e, char *buf, size_t len)
 {
 	int n = snprintf(buf, len, "epoll watching");
 
@@ -50,3 +50,9 @@ void fd_epoll_describe(const Sc__Fd *e, char *buf, size_t len)
 	if (!e->n_epoll)
 		snprintf(buf, len, "epoll watching nothing");
 }
+
+const struct fd_restore_half fd_epoll_restore_half = {
+	.restore = fd_epoll_restore,
+	.describe = fd_epoll_describe,
+	.finish = fd_epoll_attach,
+};

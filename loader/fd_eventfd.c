@@ -7,7 +7,7 @@
 
 #include "fd_restore.h"
 
-int fd_eventfd_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+static int fd_eventfd_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	int flags = EFD_CLOEXEC | (e->eventfd_semaphore ? EFD_SEMAPHORE : 0) |
 		    ((e->flags & O_NONBLOCK) ? EFD_NONBLOCK : 0);
@@ -24,8 +24,21 @@ int fd_eventfd_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	return fd;
 }
 
-void fd_eventfd_describe(const Sc__Fd *e, char *buf, size_t len)
+static void fd_eventfd_describe(const Sc__Fd *e, char *buf, size_t len)
 {
 	snprintf(buf, len, "eventfd, count %llu%s", (unsigned long long)e->eventfd_count,
 		 e->eventfd_semaphore ? ", semaphore" : "");
 }
+
+int fd_check_eventfd(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
+{
+	(void)ctx;
+	if (!f->has_eventfd_count || f->eventfd_count == UINT64_MAX)
+		return sc_err(err, "fd %d: eventfd without a valid count", f->fd);
+	return 0;
+}
+
+const struct fd_restore_half fd_eventfd_restore_half = {
+	.restore = fd_eventfd_restore,
+	.describe = fd_eventfd_describe,
+};

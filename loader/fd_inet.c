@@ -61,19 +61,17 @@ int fd_inet_preflight(const Sc__Fds *fds, bool tcp_established, char *err)
 
 		if (e->kind != SC__FD_KIND__INET || !e->inet->tcp || e->has_dup_of)
 			continue;
-		if (!tcp_established) {
-			snprintf(err, SC_ERR_LEN,
-				 "fd %d holds an established %s: restore it with --tcp-established",
-				 e->fd, conn_str(e->inet, what, sizeof(what)));
-			return -1;
-		}
-		if (!can_repair()) {
-			snprintf(err, SC_ERR_LEN,
-				 "fd %d holds an established %s: restoring it needs CAP_NET_ADMIN "
-				 "(TCP_REPAIR), which crload does not have",
-				 e->fd, conn_str(e->inet, what, sizeof(what)));
-			return -1;
-		}
+		if (!tcp_established)
+			return sc_err(
+				err,
+				"fd %d holds an established %s: restore it with --tcp-established",
+				e->fd, conn_str(e->inet, what, sizeof(what)));
+		if (!can_repair())
+			return sc_err(
+				err,
+				"fd %d holds an established %s: restoring it needs CAP_NET_ADMIN "
+				"(TCP_REPAIR), which crload does not have",
+				e->fd, conn_str(e->inet, what, sizeof(what)));
 		return 0;
 	}
 	return 0;
@@ -87,7 +85,31 @@ static int set_buf(int s, int opt, int force, uint32_t size)
 	return inet_set_int(s, SOL_SOCKET, force, half) && inet_set_int(s, SOL_SOCKET, opt, half);
 }
 
-int fd_inet_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+static void fd_inet_describe(const Sc__Fd *e, char *buf, size_t len)
+{
+	const Sc__InetSocket *in = e->inet;
+	const char *proto = in->type == SOCK_STREAM ? "TCP" : "UDP";
+	const char *fam = in->family == AF_INET ? "IPv4" : "IPv6";
+	char a[64], b[64], c[160];
+
+	if (in->tcp)
+		snprintf(buf, len, "%s established, %zu bytes to send, %zu to read",
+			 conn_str(in, c, sizeof(c)), in->tcp->send_queue.len,
+			 in->tcp->recv_queue.len);
+	else if (!in->has_local)
+		snprintf(buf, len, "%s %s socket, not bound", proto, fam);
+	else if (in->has_backlog)
+		snprintf(buf, len, "%s %s listening (backlog %u)", proto,
+			 inet_addr_str(&in->local, a, sizeof(a)), in->backlog);
+	else if (in->has_peer)
+		snprintf(buf, len, "%s %s connected to %s", proto,
+			 inet_addr_str(&in->local, a, sizeof(a)),
+			 inet_addr_str(&in->peer, b, sizeof(b)));
+	else
+		snprintf(buf, len, "%s %s bound", proto, inet_addr_str(&in->local, a, sizeof(a)));
+}
+
+static int fd_inet_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	const Sc__InetSocket *in = e->inet;
 	const struct linger lg = { 1, (int)in->linger };
@@ -155,24 +177,61 @@ fail:;
 	return -1;
 }
 
-void fd_inet_describe(const Sc__Fd *e, char *buf, size_t len)
+/* A saved sockaddr of the socket's family. */
+static bool good_sockaddr(const ProtobufCBinaryData *a, uint32_t family)
 {
-	const Sc__InetSocket *in = e->inet;
-	const char *proto = in->type == SOCK_STREAM ? "TCP" : "UDP";
-	const char *fam = in->family == AF_INET ? "IPv4" : "IPv6";
-	char a[64], b[64], c[160];
+	sa_family_t f;
 
-	if (in->tcp)
-		snprintf(buf, len, "%s established, %zu bytes to send, %zu to read",
-			 conn_str(in, c, sizeof(c)), in->tcp->send_queue.len, in->tcp->recv_queue.len);
-	else if (!in->has_local)
-		snprintf(buf, len, "%s %s socket, not bound", proto, fam);
-	else if (in->has_backlog)
-		snprintf(buf, len, "%s %s listening (backlog %u)", proto,
-			 inet_addr_str(&in->local, a, sizeof(a)), in->backlog);
-	else if (in->has_peer)
-		snprintf(buf, len, "%s %s connected to %s", proto, inet_addr_str(&in->local, a, sizeof(a)),
-			 inet_addr_str(&in->peer, b, sizeof(b)));
-	else
-		snprintf(buf, len, "%s %s bound", proto, inet_addr_str(&in->local, a, sizeof(a)));
+	if (a->len !=
+	    (family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)))
+		return false;
+	memcpy(&f, a->data, sizeof(f));
+	return f == family;
 }
+
+int fd_check_inet(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
+{
+	const Sc__InetSocket *in = f->inet;
+	const Sc__TcpConnection *t;
+	bool stream;
+
+	(void)ctx;
+	if (!in)
+		return sc_err(err, "fd %d: an IP socket without its fields", f->fd);
+	stream = in->type == SOCK_STREAM;
+	if ((in->family != AF_INET && in->family != AF_INET6) ||
+	    (!stream && in->type != SOCK_DGRAM))
+		return sc_err(err, "fd %d: IP socket of family %u, type %u", f->fd, in->family,
+			      in->type);
+	if ((in->has_local && !good_sockaddr(&in->local, in->family)) ||
+	    (in->has_peer && !good_sockaddr(&in->peer, in->family)))
+		return sc_err(err, "fd %d: a socket address of the wrong size or family", f->fd);
+	if (in->has_backlog &&
+	    (!stream || !in->has_local || in->has_peer || in->tcp || in->backlog > (1U << 20)))
+		return sc_err(err, "fd %d: an impossible listening socket", f->fd);
+	if ((in->has_v6only && in->family != AF_INET6) || (in->has_nodelay && !stream) ||
+	    (in->has_keepidle && (!stream || in->keepidle == 0 || in->keepidle > 32767)) ||
+	    (in->has_keepintvl && (!stream || in->keepintvl == 0 || in->keepintvl > 32767)) ||
+	    (in->has_keepcnt && (!stream || in->keepcnt == 0 || in->keepcnt > 127)) ||
+	    (in->has_linger && in->linger > INT32_MAX) ||
+	    (in->has_rcvbuf && (in->rcvbuf == 0 || in->rcvbuf > INT32_MAX)) ||
+	    (in->has_sndbuf && (in->sndbuf == 0 || in->sndbuf > INT32_MAX)))
+		return sc_err(err, "fd %d: socket options that do not fit the socket", f->fd);
+	t = in->tcp;
+	if (!t)
+		return 0;
+	if (!stream || !in->has_local || !in->has_peer)
+		return sc_err(err, "fd %d: a TCP connection without both addresses", f->fd);
+	if (t->mss == 0 || t->mss > 65535 || t->has_snd_wscale != t->has_rcv_wscale ||
+	    (t->has_snd_wscale && (t->snd_wscale > 14 || t->rcv_wscale > 14)))
+		return sc_err(err, "fd %d: TCP options out of range", f->fd);
+	if (t->send_queue.len > SC_TCP_QUEUE_MAX || t->recv_queue.len > SC_TCP_QUEUE_MAX)
+		return sc_err(err, "fd %d: TCP queues of %zu and %zu bytes", f->fd,
+			      t->send_queue.len, t->recv_queue.len);
+	return 0;
+}
+
+const struct fd_restore_half fd_inet_restore_half = {
+	.restore = fd_inet_restore,
+	.describe = fd_inet_describe,
+};

@@ -14,7 +14,7 @@
 
 #include "fd_restore.h"
 
-int fd_inherit_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+static int fd_inherit_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	int fd;
 
@@ -28,7 +28,7 @@ int fd_inherit_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	return fd;
 }
 
-void fd_inherit_describe(const Sc__Fd *e, char *buf, size_t len)
+static void fd_inherit_describe(const Sc__Fd *e, char *buf, size_t len)
 {
 	snprintf(buf, len, "crload's own (was %s)", e->path ? e->path : "?");
 }
@@ -68,3 +68,8 @@ int fd_inherit_index(const struct fd_inherits *in, const Sc__Fd *e)
 			return (int)i;
 	return -1;
 }
+
+const struct fd_restore_half fd_inherit_restore_half = {
+	.restore = fd_inherit_restore,
+	.describe = fd_inherit_describe,
+};

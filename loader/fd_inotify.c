@@ -46,7 +46,7 @@ static int advance(int fd, int scratch, int *next, int want, const Sc__Fd *e, ch
 	return 0;
 }
 
-int fd_inotify_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+static int fd_inotify_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC), scratch[2] = { -1, -1 }, next = 1;
 	int ret = -1;
@@ -69,9 +69,8 @@ int fd_inotify_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 			goto out;
 		}
 		if (wd != w->wd) {
-			snprintf(err, SC_ERR_LEN,
-				 "fd %d: inotify watch %d: %.256s is now the file of watch %d",
-				 e->fd, w->wd, w->path, wd);
+			sc_err(err, "fd %d: inotify watch %d: %.256s is now the file of watch %d",
+			       e->fd, w->wd, w->path, wd);
 			goto out;
 		}
 		next = wd + 1;
@@ -92,7 +91,7 @@ out:
 	return ret;
 }
 
-void fd_inotify_describe(const Sc__Fd *e, char *buf, size_t len)
+static void fd_inotify_describe(const Sc__Fd *e, char *buf, size_t len)
 {
 	int n = snprintf(buf, len, "inotify, %zu watch%s", e->n_watches,
 			 e->n_watches == 1 ? "" : "es");
@@ -102,3 +101,24 @@ void fd_inotify_describe(const Sc__Fd *e, char *buf, size_t len)
 			      e->watches[i]->wd, e->watches[i]->path, e->watches[i]->mask,
 			      e->watches[i]->dont_follow ? ", the symlink itself" : "");
 }
+
+/* INOTIFY: watches in ascending wd order, each restorable. */
+int fd_check_inotify(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
+{
+	const uint32_t flags = IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK;
+
+	(void)ctx;
+	for (size_t j = 0; j < f->n_watches; j++) {
+		const Sc__InotifyWatch *w = f->watches[j];
+
+		if (w->wd <= 0 || (j && w->wd <= f->watches[j - 1]->wd) || !w->path ||
+		    w->path[0] != '/' || (w->mask & ~flags) || !(w->mask & IN_ALL_EVENTS))
+			return sc_err(err, "fd %d: inotify watch %zu is malformed", f->fd, j);
+	}
+	return 0;
+}
+
+const struct fd_restore_half fd_inotify_restore_half = {
+	.restore = fd_inotify_restore,
+	.describe = fd_inotify_describe,
+};

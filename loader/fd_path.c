@@ -92,14 +92,12 @@ static int reg_preflight(const Sc__Fd *e, const struct stat *st, struct file_cut
 	bool writer = (e->flags & O_ACCMODE) != O_RDONLY;
 	uint64_t now = (uint64_t)st->st_size;
 
-	if (replaced(e, st)) {
-		snprintf(err, SC_ERR_LEN,
-			 "fd %d: %.256s was replaced by another file since the checkpoint "
-			 "(inode %llu, was %llu); %s",
-			 e->fd, e->path, (unsigned long long)st->st_ino, (unsigned long long)e->ino,
-			 anyway);
-		return -1;
-	}
+	if (replaced(e, st))
+		return sc_err(err,
+			      "fd %d: %.256s was replaced by another file since the checkpoint "
+			      "(inode %llu, was %llu); %s",
+			      e->fd, e->path, (unsigned long long)st->st_ino,
+			      (unsigned long long)e->ino, anyway);
 	if (writer && now < e->size) {
 		snprintf(
 			err, SC_ERR_LEN,
@@ -110,14 +108,13 @@ static int reg_preflight(const Sc__Fd *e, const struct stat *st, struct file_cut
 	}
 	/* A process may have seeked past the end: only what it could read
 	 * at the checkpoint must still be there. */
-	if (now < e->pos && now < e->size) {
-		snprintf(err, SC_ERR_LEN,
-			 "fd %d: %.256s is shorter than the process's offset in it (%llu bytes, "
-			 "offset %llu); %s",
-			 e->fd, e->path, (unsigned long long)now, (unsigned long long)e->pos,
-			 anyway);
-		return -1;
-	}
+	if (now < e->pos && now < e->size)
+		return sc_err(
+			err,
+			"fd %d: %.256s is shorter than the process's offset in it (%llu bytes, "
+			"offset %llu); %s",
+			e->fd, e->path, (unsigned long long)now, (unsigned long long)e->pos,
+			anyway);
 	return writer ? add_cut(cuts, e, st, err) : 0;
 }
 
@@ -163,7 +160,7 @@ int fd_reopen_flags(const Sc__Fd *e, bool through_proc)
 	return flags | O_CLOEXEC;
 }
 
-int fd_path_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+static int fd_path_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	int flags = fd_reopen_flags(e, false);
 	int fd = open(e->path, flags);
@@ -182,10 +179,36 @@ int fd_path_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	return fd;
 }
 
-void fd_path_describe(const Sc__Fd *e, char *buf, size_t len)
+static void fd_path_describe(const Sc__Fd *e, char *buf, size_t len)
 {
 	if (e->has_pos)
 		snprintf(buf, len, "%s at offset %llu", e->path, (unsigned long long)e->pos);
 	else
 		snprintf(buf, len, "%s", e->path);
 }
+
+/* DIR, CHR: a path to open again. */
+int fd_check_path(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
+{
+	(void)ctx;
+	if (!f->path || f->path[0] != '/')
+		return sc_err(err, "fd %d has no path", f->fd);
+	return 0;
+}
+
+/* REG: a path; crload compares its identity with the file and cuts it
+ * back to size. */
+int fd_check_file(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
+{
+	if (fd_check_path(ctx, f, err))
+		return -1;
+	if (f->has_dev != f->has_ino || (f->has_size && f->size > INT64_MAX) ||
+	    (f->has_pos && f->pos > INT64_MAX))
+		return sc_err(err, "fd %d: file identity, size or offset malformed", f->fd);
+	return 0;
+}
+
+const struct fd_restore_half fd_path_restore_half = {
+	.restore = fd_path_restore,
+	.describe = fd_path_describe,
+};

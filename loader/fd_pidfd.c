@@ -15,7 +15,7 @@
  * PIDFD_THREAD (Linux 6.9) is O_EXCL. */
 #define PIDFD_FLAGS (O_NONBLOCK | O_EXCL)
 
-int fd_pidfd_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+static int fd_pidfd_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	siginfo_t si;
 	int fd;
@@ -39,7 +39,21 @@ int fd_pidfd_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	return fd;
 }
 
-void fd_pidfd_describe(const Sc__Fd *e, char *buf, size_t len)
+static void fd_pidfd_describe(const Sc__Fd *e, char *buf, size_t len)
 {
 	snprintf(buf, len, "pidfd of pid %d%s", e->target_pid, e->flags & O_EXCL ? ", thread" : "");
 }
+
+/* PIDFD: a process to open it of again. */
+int fd_check_pidfd(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
+{
+	(void)ctx;
+	if (!f->has_target_pid || f->target_pid <= 0)
+		return sc_err(err, "fd %d: a pidfd without its process", f->fd);
+	return 0;
+}
+
+const struct fd_restore_half fd_pidfd_restore_half = {
+	.restore = fd_pidfd_restore,
+	.describe = fd_pidfd_describe,
+};

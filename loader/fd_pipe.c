@@ -110,7 +110,7 @@ static struct fd_restore_pipe *make_pipe(struct fd_restore_ctx *ctx, const Sc__F
 		       : p;
 }
 
-int fd_pipe_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+static int fd_pipe_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	struct fd_restore_pipe *p = make_pipe(ctx, e, err);
 	int end = (e->flags & O_ACCMODE) == O_RDONLY ? 0 : 1;
@@ -121,7 +121,7 @@ int fd_pipe_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 }
 
 /* Closes the scratch ends of every pipe made, and of the shared ones. */
-void fd_pipe_release(struct fd_restore_ctx *ctx)
+static void fd_pipe_release(struct fd_restore_ctx *ctx)
 {
 	struct pipe_restore *ps = ctx->kind_state[FD_RESTORE_SC__FD_KIND__PIPE];
 	struct pipe_restore shared = { ctx->shared_pipes, ctx->nshared_pipes, 0 };
@@ -147,7 +147,7 @@ void fd_pipe_release(struct fd_restore_ctx *ctx)
  * blocking, no ENXIO) while its bytes go back in and the app's ends are
  * opened by path; it is closed with the other scratch descriptors.
  */
-int fd_fifo_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+static int fd_fifo_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	const Sc__Pipe *sp = saved_pipe(ctx->fds, e->pipe_id);
 	struct pipe_restore *ps = pipe_state(ctx);
@@ -186,15 +186,40 @@ int fd_fifo_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	return fd;
 }
 
-void fd_fifo_describe(const Sc__Fd *e, char *buf, size_t len)
+static void fd_fifo_describe(const Sc__Fd *e, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s, %s end", e->path,
 		 (e->flags & O_ACCMODE) == O_RDONLY ? "read"
 		 : (e->flags & O_ACCMODE) == O_WRONLY ? "write" : "read-write");
 }
 
-void fd_pipe_describe(const Sc__Fd *e, char *buf, size_t len)
+static void fd_pipe_describe(const Sc__Fd *e, char *buf, size_t len)
 {
 	snprintf(buf, len, "pipe:[%llu] %s end", (unsigned long long)e->pipe_id,
 		 (e->flags & O_ACCMODE) == O_RDONLY ? "read" : "write");
 }
+
+/* PIPE: its pipe is in the image's list. */
+int fd_check_pipe(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
+{
+	if (!f->has_pipe_id || !fd_check_has_pipe(ctx, f->pipe_id))
+		return sc_err(err, "fd %d: its pipe is missing", f->fd);
+	return 0;
+}
+
+/* FIFO: a pipe that has a path too. */
+int fd_check_fifo(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
+{
+	return fd_check_pipe(ctx, f, err) || fd_check_path(ctx, f, err) ? -1 : 0;
+}
+
+const struct fd_restore_half fd_pipe_restore_half = {
+	.restore = fd_pipe_restore,
+	.describe = fd_pipe_describe,
+	.release = fd_pipe_release,
+};
+
+const struct fd_restore_half fd_fifo_restore_half = {
+	.restore = fd_fifo_restore,
+	.describe = fd_fifo_describe,
+};

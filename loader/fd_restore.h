@@ -5,32 +5,36 @@
 
 #include <stdlib.h>
 
+#include "fd_checks.h"
 #include "fdkinds.h"
 #include "image.h"
 #include "selfckpt/restorer.h"
 
-/* The restore half of each kind (common/fdkinds.h). */
-#define FD_RESTORE_HALF(k, name, dump, restore, check)                                             \
-	int restore##_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err);             \
-	void restore##_describe(const Sc__Fd *e, char *buf, size_t len);
-SC_FD_KINDS(FD_RESTORE_HALF)
-#undef FD_RESTORE_HALF
-
-struct fd_restore_kind {
-	const char *name;
+/* A kind's restore half (common/fdkinds.h), defined in its file as
+ * PREFIX_restore_half beside the kind's image check. */
+struct fd_restore_half {
 	/* a descriptor like e, at any number; -1 with err set */
 	int (*restore)(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err);
 	/* a few words for people: "pipe:[123] read end, 5 bytes buffered" */
 	void (*describe)(const Sc__Fd *e, char *buf, size_t len);
+	/* Or NULL: once every descriptor of a process is in place, what the
+	 * kind made and kept to hand out is closed. */
+	void (*release)(struct fd_restore_ctx *ctx);
+	/* Or NULL: then what refers to other descriptors by number (epoll's
+	 * interest lists) is set; 0, or -1 with err set. */
+	int (*finish)(const Sc__Fds *fds, char *err);
 };
+#define FD_RESTORE_HALF(k, name, dump, restore, check)                                             \
+	extern const struct fd_restore_half restore##_restore_half;
+SC_FD_KINDS(FD_RESTORE_HALF)
+#undef FD_RESTORE_HALF
+
 /* kind's restore half (fd_kinds.c); NULL for a kind this version lacks,
  * which the image reader refuses before anyone asks. */
-const struct fd_restore_kind *fd_restore_kind(Sc__FdKind kind);
-/* Once every descriptor of a process is in place: what the kinds made and
- * kept to hand out is closed (fd_kinds.c). */
+const struct fd_restore_half *fd_restore_kind(Sc__FdKind kind);
+/* Each half's release, once, in SC_FD_KINDS's order (fd_kinds.c). */
 void fd_restore_release(struct fd_restore_ctx *ctx);
-/* Then what refers to descriptors by number (epoll's interest lists):
- * 0, or -1 with err set. */
+/* Each half's finish, once: 0, or -1 with err set. */
 int fd_restore_finish(const Sc__Fds *fds, char *err);
 
 struct fd_restore_pipe {
@@ -124,7 +128,6 @@ int fd_inet_preflight(const Sc__Fds *fds, bool tcp_established, char *err);
 /* "1.2.3.4:80" or "[::1]:80" from a saved sockaddr */
 char *inet_addr_str(const ProtobufCBinaryData *a, char *buf, size_t len);
 int inet_set_int(int s, int level, int opt, int val);
-void fd_inet_describe(const Sc__Fd *e, char *buf, size_t len);
 /* Rebuilds in s the established connection of in; -1 with err set. */
 int tcp_repair_restore(int s, const Sc__InetSocket *in, char *err);
 /* The connections of fds crdump's holder keeps open are let go by it. */
@@ -151,14 +154,12 @@ int fd_lend(struct fd_restore_ctx *ctx, int holder, const Sc__Fd *e, char *err);
 /* e restored by its kind into a descriptor of the caller's own, a copy
  * (at scratch_min or above) if the kind lent one; -1 with err set. */
 int fd_restore_owned(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err);
-void fd_pipe_release(struct fd_restore_ctx *ctx);
 /* A new pipe like sp (its size, refilled with its bytes), both ends at
  * scratch_min or above: 0, or -1 with err set. */
 int fd_pipe_make(const Sc__Pipe *sp, int scratch_min, int ends[2], char *err);
 /* unix socket e is connected and both ends unnamed: a socketpair's half
  * (or one whose other end is gone). */
 bool fd_unix_is_pair(const Sc__Fd *e);
-void fd_unix_release(struct fd_restore_ctx *ctx);
 /* In crload: the socketpair of a and its peer b, with their options and
  * queues, for processes of a tree holding its halves; -1 with err set. */
 int fd_unix_make_pair(const Sc__Fd *a, const Sc__Fd *b, int sv[2], char *err);
@@ -166,8 +167,6 @@ int fd_unix_make_pair(const Sc__Fd *a, const Sc__Fd *b, int sv[2], char *err);
  * terminal descriptor s of another on its slave, with m's settings; the
  * master in fds[0], the slave in fds[1]. -1 with err set. */
 int fd_pty_make_tree_pair(const Sc__Fd *m, const Sc__Fd *s, int fds[2], char *err);
-/* After every descriptor is in place: epoll interest lists. */
-int fd_epoll_attach(const Sc__Fds *fds, char *err);
 /* Last of all, before the restorer: the locks held through descriptors. */
 int fd_locks_restore(const Sc__Fds *fds, char *err);
 

@@ -8,7 +8,7 @@
 
 #include "fd_restore.h"
 
-int fd_signalfd_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+static int fd_signalfd_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	sigset_t set;
 	int fd;
@@ -21,7 +21,12 @@ int fd_signalfd_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	return fd;
 }
 
-void fd_signalfd_describe(const Sc__Fd *e, char *buf, size_t len)
+static void fd_signalfd_describe(const Sc__Fd *e, char *buf, size_t len)
 {
 	snprintf(buf, len, "signalfd, mask %#llx", (unsigned long long)e->sigmask);
 }
+
+const struct fd_restore_half fd_signalfd_restore_half = {
+	.restore = fd_signalfd_restore,
+	.describe = fd_signalfd_describe,
+};

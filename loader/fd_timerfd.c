@@ -11,6 +11,9 @@
 
 #include "fd_restore.h"
 
+/* The clocks a timerfd can use have ids up to CLOCK_TAI. */
+#define CLOCKID_MAX CLOCK_TAI
+
 #ifndef TFD_IOC_SET_TICKS
 #define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
 #endif
@@ -21,7 +24,7 @@ static struct timespec ts(uint64_t ns)
 				  .tv_nsec = (long)(ns % 1000000000ULL) };
 }
 
-int fd_timerfd_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+static int fd_timerfd_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	int fd = timerfd_create(e->clockid,
 				TFD_CLOEXEC | ((e->flags & O_NONBLOCK) ? TFD_NONBLOCK : 0));
@@ -41,9 +44,22 @@ int fd_timerfd_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	return fd;
 }
 
-void fd_timerfd_describe(const Sc__Fd *e, char *buf, size_t len)
+static void fd_timerfd_describe(const Sc__Fd *e, char *buf, size_t len)
 {
 	snprintf(buf, len, "timerfd, clock %d, next in %llu ns, every %llu ns, %llu unread",
 		 e->clockid, (unsigned long long)e->value_ns, (unsigned long long)e->interval_ns,
 		 (unsigned long long)e->ticks);
 }
+
+int fd_check_timerfd(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
+{
+	(void)ctx;
+	if (!f->has_clockid || f->clockid < 0 || f->clockid > CLOCKID_MAX)
+		return sc_err(err, "fd %d: timerfd on clock %d", f->fd, f->clockid);
+	return 0;
+}
+
+const struct fd_restore_half fd_timerfd_restore_half = {
+	.restore = fd_timerfd_restore,
+	.describe = fd_timerfd_describe,
+};

@@ -47,16 +47,15 @@ static int crload_terminal(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *er
 	if (fd >= 0)
 		return fd;
 	if (e->ctty)
-		snprintf(err, SC_ERR_LEN,
-			 "fd %d: /dev/tty: crload has no controlling terminal to give (%s); run "
-			 "it from a terminal",
-			 e->fd, strerror(errno));
-	else
-		snprintf(err, SC_ERR_LEN,
-			 "fd %d: was on the terminal %.64s: crload has none to give (no terminal "
-			 "on its standard streams, no controlling terminal)",
-			 e->fd, e->path ? e->path : "?");
-	return -1;
+		return sc_err(
+			err,
+			"fd %d: /dev/tty: crload has no controlling terminal to give (%s); run "
+			"it from a terminal",
+			e->fd, strerror(errno));
+	return sc_err(err,
+		      "fd %d: was on the terminal %.64s: crload has none to give (no terminal "
+		      "on its standard streams, no controlling terminal)",
+		      e->fd, e->path ? e->path : "?");
 }
 
 static void to_kernel(const Sc__Termios *s, struct termios *t)
@@ -206,7 +205,7 @@ int fd_pty_make_tree_pair(const Sc__Fd *m, const Sc__Fd *s, int fds[2], char *er
 	return -1;
 }
 
-int fd_tty_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+static int fd_tty_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	struct fd_restore_pty *p;
 	int fd;
@@ -230,10 +229,10 @@ int fd_tty_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 }
 
 /* The pty rows of the kinds: claimed through the terminal row. */
-int fd_pty_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+static int fd_pty_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	__attribute__((alias("fd_tty_restore")));
 
-void fd_tty_describe(const Sc__Fd *e, char *buf, size_t len)
+static void fd_tty_describe(const Sc__Fd *e, char *buf, size_t len)
 {
 	const Sc__Pty *p = e->pty;
 
@@ -253,5 +252,46 @@ void fd_tty_describe(const Sc__Fd *e, char *buf, size_t len)
 		snprintf(buf, len, "master of a new pty (a dup)");
 }
 
-void fd_pty_describe(const Sc__Fd *e, char *buf, size_t len)
+static void fd_pty_describe(const Sc__Fd *e, char *buf, size_t len)
 	__attribute__((alias("fd_tty_describe")));
+
+/* PTY_MASTER: one per pair, its settings whole; PTY_SLAVE: its master
+ * in the image. */
+int fd_check_pty(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
+{
+	const Sc__Pty *p = f->pty;
+	bool master = false;
+
+	if (!f->has_pty_id)
+		return sc_err(err, "fd %d: a pty without its pair", f->fd);
+	for (size_t j = 0; j < ctx->fds->n_fds; j++) {
+		const Sc__Fd *o = ctx->fds->fds[j];
+
+		if (o != f && o->kind == SC__FD_KIND__PTY_MASTER && !o->has_dup_of &&
+		    o->has_pty_id && o->pty_id == f->pty_id) {
+			if (f->kind == SC__FD_KIND__PTY_MASTER && !f->has_dup_of)
+				return sc_err(err, "fd %d: two pty masters of one pair", f->fd);
+			master = true;
+		}
+	}
+	if (f->kind == SC__FD_KIND__PTY_SLAVE && !master)
+		return sc_err(err, "fd %d: a pty slave without its master", f->fd);
+	if (f->kind == SC__FD_KIND__PTY_SLAVE || f->has_dup_of)
+		return 0;
+	if (!p || p->termios->cc.len != 19 || p->rows > 0xffff || p->cols > 0xffff ||
+	    p->xpixel > 0xffff || p->ypixel > 0xffff ||
+	    (p->has_to_master && p->to_master.len > 65536) ||
+	    (p->has_to_slave && p->to_slave.len > 65536))
+		return sc_err(err, "fd %d: pty settings missing or malformed", f->fd);
+	return 0;
+}
+
+const struct fd_restore_half fd_tty_restore_half = {
+	.restore = fd_tty_restore,
+	.describe = fd_tty_describe,
+};
+
+const struct fd_restore_half fd_pty_restore_half = {
+	.restore = fd_pty_restore,
+	.describe = fd_pty_describe,
+};

@@ -132,12 +132,11 @@ static int bind_name(int fd, const Sc__Fd *e, const Name *n, bool *existed, char
 		r = connect(probe, (struct sockaddr *)&sa, len) == 0 ? 0 : errno;
 		close(probe);
 	}
-	if (r != ECONNREFUSED) {
-		snprintf(err, SC_ERR_LEN,
-			 "fd %d: %s is bound by a live socket (is the checkpointed process still running?)",
-			 e->fd, show(n));
-		return -1;
-	}
+	if (r != ECONNREFUSED)
+		return sc_err(
+			err,
+			"fd %d: %s is bound by a live socket (is the checkpointed process still running?)",
+			e->fd, show(n));
 	if (unlink(sa.sun_path) || bind(fd, (struct sockaddr *)&sa, len))
 		return fail(err, e, "binding", n);
 	return 0;
@@ -556,7 +555,7 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 	return 0;
 }
 
-int fd_unix_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
+static int fd_unix_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	const struct unix_restore *us = socks(ctx);
 	struct fd_restore_unix *s;
@@ -567,7 +566,7 @@ int fd_unix_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 	return fd_lend(ctx, s->fd, e, err);
 }
 
-void fd_unix_release(struct fd_restore_ctx *ctx)
+static void fd_unix_release(struct fd_restore_ctx *ctx)
 {
 	struct unix_restore *us = socks(ctx);
 
@@ -583,7 +582,7 @@ void fd_unix_release(struct fd_restore_ctx *ctx)
 	ctx->kind_state[FD_RESTORE_SC__FD_KIND__UNIX] = NULL;
 }
 
-void fd_unix_describe(const Sc__Fd *e, char *buf, size_t len)
+static void fd_unix_describe(const Sc__Fd *e, char *buf, size_t len)
 {
 	static const char *const states[] = { "", "unconnected", "listening", "connected" };
 	const Sc__UnixSocket *u = e->unix_sock;
@@ -613,3 +612,9 @@ void fd_unix_describe(const Sc__Fd *e, char *buf, size_t len)
 	if (n >= 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, ", %zu messages (%zu bytes) waiting", e->n_queue, bytes);
 }
+
+const struct fd_restore_half fd_unix_restore_half = {
+	.restore = fd_unix_restore,
+	.describe = fd_unix_describe,
+	.release = fd_unix_release,
+};

@@ -136,7 +136,7 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 			rctx.scratch_min = keep[i] + 1;
 	for (size_t i = 0; i < fds->n_fds && !ret; i++) {
 		const Sc__Fd *f = fds->fds[i];
-		const struct fd_restore_kind *k = fd_restore_kind(f->kind);
+		const struct fd_restore_half *k = fd_restore_kind(f->kind);
 		int fd;
 
 		int shared = tree_shared_desc(ctx, f->fd);

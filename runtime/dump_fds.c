@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The descriptor table: each descriptor of the process (dump_source.h) is
- * read back (fstat, readlink, fdinfo) and handed to the first kind in
- * rt_fd_dump_kinds that claims it. A descriptor no kind claims fails the
+ * read back (fstat, readlink, fdinfo) and handed to the first kind that
+ * claims it (fd_dump_half_of). A descriptor no kind claims fails the
  * checkpoint with the fd named: an image must never restore a descriptor
  * wrongly.
  */
@@ -202,22 +202,22 @@ static int dump_one(struct fd_dump_ctx *ctx, int num, const struct stat *st, Sc_
 
 	if ((n = fd_same_description(ctx, &l, e->flags, &orig)))
 		return (int)n;
-	for (size_t i = 0; i < rt_nr_fd_dump_kinds; i++) {
-		if (!rt_fd_dump_kinds[i].claims(&l))
-			continue;
-		/* The kind still describes it (crinfo, checks); the restore
-		 * only dups the descriptor it shares everything with. */
-		if (orig >= 0) {
-			e->has_dup_of = true;
-			e->dup_of = orig;
-		}
-		int err = rt_fd_dump_kinds[i].dump(ctx, &l, e);
-		/* A dup shows its description's locks too: taken once. */
-		return err || orig >= 0 ? err : dump_locks(ctx, &l, e);
+	const struct fd_dump_half *half = fd_dump_half_of(&l);
+
+	if (!half) {
+		rt_stpcpy(rt_stpcpy(fd_why(ctx, e), type_name(&l)),
+			  " cannot be checkpointed by this version");
+		return -EOPNOTSUPP;
 	}
-	rt_stpcpy(rt_stpcpy(fd_why(ctx, e), type_name(&l)),
-		  " cannot be checkpointed by this version");
-	return -EOPNOTSUPP;
+	/* The kind still describes it (crinfo, checks); the restore only dups
+	 * the descriptor it shares everything with. */
+	if (orig >= 0) {
+		e->has_dup_of = true;
+		e->dup_of = orig;
+	}
+	int err = half->dump(ctx, &l, e);
+	/* A dup shows its description's locks too: taken once. */
+	return err || orig >= 0 ? err : dump_locks(ctx, &l, e);
 }
 
 static bool own_fd(const struct fd_dump_ctx *ctx, int fd)
@@ -359,7 +359,5 @@ out:
 		sc_sys1(__NR_close, ctx.info_dir);
 	if (ctx.link_dir >= 0)
 		sc_sys1(__NR_close, ctx.link_dir);
-	for (size_t i = 0; !err && i < rt_nr_fd_dump_checks; i++)
-		err = rt_fd_dump_checks[i](&ctx);
-	return err;
+	return err ? err : fd_dump_after_all(&ctx);
 }

@@ -57,23 +57,23 @@ static int read_contents(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__F
 	return !e->contents.data ? -ENOMEM : got == size ? 0 : -EIO;
 }
 
-bool fd_ghost_claims(const struct fd_live *l)
+static bool fd_ghost_claims(const struct fd_live *l)
 {
 	return S_ISREG(l->st.st_mode) && l->target[0] == '/' && deleted(l->target);
 }
 
-int fd_ghost_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
+static int fd_ghost_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 {
 	e->kind = SC__FD_KIND__GHOST;
 	return read_contents(ctx, l, e);
 }
 
-bool fd_memfd_claims(const struct fd_live *l)
+static bool fd_memfd_claims(const struct fd_live *l)
 {
 	return S_ISREG(l->st.st_mode) && !strncmp(l->target, "/memfd:", 7);
 }
 
-int fd_memfd_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
+static int fd_memfd_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 {
 	long seals = sc_sys2(__NR_fcntl, l->fd, F_GET_SEALS);
 
@@ -82,3 +82,13 @@ int fd_memfd_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 	e->seals = seals < 0 ? F_SEAL_SEAL : (uint32_t)seals;
 	return read_contents(ctx, l, e);
 }
+
+const struct fd_dump_half fd_memfd_dump_half = {
+	.claims = fd_memfd_claims,
+	.dump = fd_memfd_dump,
+};
+
+const struct fd_dump_half fd_ghost_dump_half = {
+	.claims = fd_ghost_claims,
+	.dump = fd_ghost_dump,
+};

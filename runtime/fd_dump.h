@@ -69,29 +69,29 @@ static inline int fd_dump_own(struct fd_dump_ctx *ctx, int fd)
 	return 0;
 }
 
-/* The dump half of each kind (common/fdkinds.h). */
-#define FD_DUMP_HALF(k, name, dump, restore, check)                                                \
-	bool dump##_claims(const struct fd_live *l);                                               \
-	int dump##_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e);
-SC_FD_KINDS(FD_DUMP_HALF)
-#undef FD_DUMP_HALF
-
-struct fd_dump_kind {
+/* A kind's dump half (common/fdkinds.h), defined in its file as
+ * PREFIX_dump_half. */
+struct fd_dump_half {
+	/* whether l is of this kind */
 	bool (*claims)(const struct fd_live *l);
 	/* kind-specific fields of e; 0 or -errno (with ctx->why) */
 	int (*dump)(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e);
+	/* Or NULL: once every descriptor of the process is dumped, what the
+	 * kind needs of the others (a pipe's other end, a socket's peer);
+	 * 0 or -errno (with ctx->why). */
+	int (*after_all)(struct fd_dump_ctx *ctx);
 };
-/* In the order claims() is asked (fd_kinds.c). */
-extern const struct fd_dump_kind rt_fd_dump_kinds[];
-extern const size_t rt_nr_fd_dump_kinds;
-/* After every descriptor of the process is dumped, in order: what a kind
- * needs of the others (fd_kinds.c). Each 0 or -errno (with ctx->why). */
-extern int (*const rt_fd_dump_checks[])(struct fd_dump_ctx *ctx);
-extern const size_t rt_nr_fd_dump_checks;
+#define FD_DUMP_HALF(k, name, dump, restore, check)                                                \
+	extern const struct fd_dump_half dump##_dump_half;
+SC_FD_KINDS(FD_DUMP_HALF)
+#undef FD_DUMP_HALF
 
-/* After every descriptor is dumped: a pipe must have both ends here. */
-int fd_pipe_check_ends(struct fd_dump_ctx *ctx);
-int fd_unix_check_peers(struct fd_dump_ctx *ctx);
+/* The kind of descriptor l: the first half in SC_FD_KINDS's order that
+ * claims it, or NULL (fd_kinds.c). */
+const struct fd_dump_half *fd_dump_half_of(const struct fd_live *l);
+/* Each half's after_all, once: 0 or the first -errno (fd_kinds.c). */
+int fd_dump_after_all(struct fd_dump_ctx *ctx);
+
 /* The other end of socket ino when the two are a socketpair (connected
  * to each other, neither named), else 0. Loads ctx's sock_diag table. */
 uint64_t fd_unix_pair_peer(struct fd_dump_ctx *ctx, uint64_t ino);
@@ -99,8 +99,6 @@ uint64_t fd_unix_pair_peer(struct fd_dump_ctx *ctx, uint64_t ino);
  * to (its peer, the listener it waits in, a listener's waiting clients),
  * which must be in the tree too; how many were put in out. */
 int fd_unix_tree_links(struct fd_dump_ctx *ctx, uint64_t ino, uint64_t *out, int max);
-/* Which pty slaves are ours, which terminals are crload's to give. */
-int fd_tty_check_pairs(struct fd_dump_ctx *ctx);
 
 /* The lowest descriptor on the same open file description as l (-1:
  * none), given its status flags; 0 or -errno. */

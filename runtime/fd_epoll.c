@@ -6,12 +6,12 @@
 #include "fd_dump.h"
 #include "procparse.h"
 
-bool fd_epoll_claims(const struct fd_live *l)
+static bool fd_epoll_claims(const struct fd_live *l)
 {
 	return !strcmp(l->target, "anon_inode:[eventpoll]");
 }
 
-int fd_epoll_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
+static int fd_epoll_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 {
 	size_t pos = 0, ll, n = 0;
 	const char *line;
@@ -41,3 +41,8 @@ int fd_epoll_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 	}
 	return 0;
 }
+
+const struct fd_dump_half fd_epoll_dump_half = {
+	.claims = fd_epoll_claims,
+	.dump = fd_epoll_dump,
+};

@@ -6,12 +6,12 @@
 #include "fd_dump.h"
 #include "procparse.h"
 
-bool fd_eventfd_claims(const struct fd_live *l)
+static bool fd_eventfd_claims(const struct fd_live *l)
 {
 	return !strcmp(l->target, "anon_inode:[eventfd]");
 }
 
-int fd_eventfd_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
+static int fd_eventfd_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 {
 	uint64_t count, sem = 0;
 
@@ -25,3 +25,8 @@ int fd_eventfd_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 	e->eventfd_semaphore = sem != 0;
 	return 0;
 }
+
+const struct fd_dump_half fd_eventfd_dump_half = {
+	.claims = fd_eventfd_claims,
+	.dump = fd_eventfd_dump,
+};

@@ -13,7 +13,7 @@
 
 #include "fd_dump.h"
 
-bool fd_inet_claims(const struct fd_live *l)
+static bool fd_inet_claims(const struct fd_live *l)
 {
 	int domain = 0;
 	socklen_t len = sizeof(domain);
@@ -93,7 +93,7 @@ static const char *tcp_state_name(int st)
 	return "closing";
 }
 
-int fd_inet_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
+static int fd_inet_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 {
 	Sc__InetSocket *s = rt_alloc(sizeof(*s));
 	int family, type, proto, v, err;
@@ -172,3 +172,8 @@ int fd_inet_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 	rt_stpcpy(p, " cannot be checkpointed by this version");
 	return -EOPNOTSUPP;
 }
+
+const struct fd_dump_half fd_inet_dump_half = {
+	.claims = fd_inet_claims,
+	.dump = fd_inet_dump,
+};

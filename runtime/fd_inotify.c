@@ -91,7 +91,7 @@ void rt_inotify_record(int wd, const char *path)
 	atomic_store(&r->seq, seq + 2);
 }
 
-bool fd_inotify_claims(const struct fd_live *l)
+static bool fd_inotify_claims(const struct fd_live *l)
 {
 	return !strcmp(l->target, "anon_inode:inotify");
 }
@@ -188,7 +188,7 @@ static const char *handle_path(const struct pp_inotify_watch *w, const char *mou
 	return leads_to(path, w, symlink) ? path : NULL;
 }
 
-int fd_inotify_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
+static int fd_inotify_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 {
 	size_t pos = 0, ll, n = 0, mi_len = 0;
 	char mi_path[RT_MAX_PATH];
@@ -247,3 +247,8 @@ int fd_inotify_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 	}
 	return 0;
 }
+
+const struct fd_dump_half fd_inotify_dump_half = {
+	.claims = fd_inotify_claims,
+	.dump = fd_inotify_dump,
+};

@@ -27,7 +27,7 @@ static bool stateless_device(dev_t rdev)
 	       (minor_nr == 3 || minor_nr == 5 || minor_nr == 7 || minor_nr == 8 || minor_nr == 9);
 }
 
-bool fd_path_claims(const struct fd_live *l)
+static bool fd_path_claims(const struct fd_live *l)
 {
 	if (l->target[0] != '/' || deleted(l->target))
 		return false;
@@ -35,7 +35,7 @@ bool fd_path_claims(const struct fd_live *l)
 	       (S_ISCHR(l->st.st_mode) && stateless_device(l->st.st_rdev));
 }
 
-int fd_path_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
+static int fd_path_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 {
 	if (S_ISREG(l->st.st_mode)) {
 		e->kind = SC__FD_KIND__REG;
@@ -55,3 +55,8 @@ int fd_path_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 	}
 	return 0;
 }
+
+const struct fd_dump_half fd_path_dump_half = {
+	.claims = fd_path_claims,
+	.dump = fd_path_dump,
+};

@@ -7,7 +7,7 @@
 #include "fd_dump.h"
 #include "procparse.h"
 
-bool fd_pidfd_claims(const struct fd_live *l)
+static bool fd_pidfd_claims(const struct fd_live *l)
 {
 	return !strcmp(l->target, "anon_inode:[pidfd]");
 }
@@ -27,7 +27,7 @@ static bool child_of(uint64_t pid, int parent)
 	       !pp_fdinfo_field(status, len, "PPid:", 10, &ppid) && ppid == (uint64_t)parent;
 }
 
-int fd_pidfd_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
+static int fd_pidfd_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 {
 	uint64_t pid;
 
@@ -51,3 +51,8 @@ int fd_pidfd_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 	e->target_pid = (int32_t)pid;
 	return 0;
 }
+
+const struct fd_dump_half fd_pidfd_dump_half = {
+	.claims = fd_pidfd_claims,
+	.dump = fd_pidfd_dump,
+};

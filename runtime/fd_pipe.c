@@ -11,7 +11,7 @@
 
 #include "fd_dump.h"
 
-bool fd_pipe_claims(const struct fd_live *l)
+static bool fd_pipe_claims(const struct fd_live *l)
 {
 	return S_ISFIFO(l->st.st_mode) && !strncmp(l->target, "pipe:[", 6);
 }
@@ -170,13 +170,13 @@ static int record_pipe(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd 
 	return copy_buffered(ctx, pd, l, e->flags, p);
 }
 
-int fd_pipe_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
+static int fd_pipe_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 {
 	e->kind = SC__FD_KIND__PIPE;
 	return record_pipe(ctx, l, e);
 }
 
-bool fd_fifo_claims(const struct fd_live *l)
+static bool fd_fifo_claims(const struct fd_live *l)
 {
 	static const char tag[] = " (deleted)";
 	size_t n = strlen(l->target);
@@ -186,7 +186,7 @@ bool fd_fifo_claims(const struct fd_live *l)
 }
 
 /* A named pipe: anyone may open its other end later, so one end is enough. */
-int fd_fifo_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
+static int fd_fifo_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 {
 	e->kind = SC__FD_KIND__FIFO;
 	return record_pipe(ctx, l, e);
@@ -196,7 +196,7 @@ int fd_fifo_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
  * both ends of every pipe must be in the image. In a checkpoint of a tree
  * the other end may be in another process: the root checks the whole
  * tree's pipes instead (tree.c). */
-int fd_pipe_check_ends(struct fd_dump_ctx *ctx)
+static int fd_pipe_check_ends(struct fd_dump_ctx *ctx)
 {
 	const Sc__Fds *fds = ctx->fds;
 	const struct pipe_dump *pd = ctx->kind_state[FD_STATE_SC__FD_KIND__PIPE];
@@ -220,3 +220,14 @@ int fd_pipe_check_ends(struct fd_dump_ctx *ctx)
 	}
 	return 0;
 }
+
+const struct fd_dump_half fd_pipe_dump_half = {
+	.claims = fd_pipe_claims,
+	.dump = fd_pipe_dump,
+	.after_all = fd_pipe_check_ends,
+};
+
+const struct fd_dump_half fd_fifo_dump_half = {
+	.claims = fd_fifo_claims,
+	.dump = fd_fifo_dump,
+};

@@ -6,12 +6,12 @@
 #include "fd_dump.h"
 #include "procparse.h"
 
-bool fd_timerfd_claims(const struct fd_live *l)
+static bool fd_timerfd_claims(const struct fd_live *l)
 {
 	return !strcmp(l->target, "anon_inode:[timerfd]");
 }
 
-int fd_timerfd_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
+static int fd_timerfd_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 {
 	uint64_t clockid, value[2], interval[2];
 
@@ -27,3 +27,8 @@ int fd_timerfd_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 	e->interval_ns = interval[0] * 1000000000ULL + interval[1];
 	return 0;
 }
+
+const struct fd_dump_half fd_timerfd_dump_half = {
+	.claims = fd_timerfd_claims,
+	.dump = fd_timerfd_dump,
+};

@@ -25,7 +25,7 @@
 #define PTMX_MINOR 2
 #define TTY_MINOR 0 /* /dev/tty: 5:0 */
 
-bool fd_tty_claims(const struct fd_live *l)
+static bool fd_tty_claims(const struct fd_live *l)
 {
 	struct termios t;
 	long r;
@@ -172,7 +172,7 @@ static int dump_master(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd 
 	return 0;
 }
 
-int fd_tty_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
+static int fd_tty_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 {
 	unsigned maj = major(l->st.st_rdev), min = minor(l->st.st_rdev);
 	int sid;
@@ -214,7 +214,7 @@ static const Sc__Fd *find_tty(const Sc__Fds *fds, Sc__FdKind kind, uint64_t id, 
  * too: should its master be held by another process of the tree (mpirun
  * gives each rank a pty for its output), crload makes the pair for both.
  */
-int fd_tty_check_pairs(struct fd_dump_ctx *ctx)
+static int fd_tty_check_pairs(struct fd_dump_ctx *ctx)
 {
 	const Sc__Fds *fds = ctx->fds;
 	int err = 0;
@@ -250,3 +250,9 @@ int fd_tty_check_pairs(struct fd_dump_ctx *ctx)
 	}
 	return err ? -EIO : 0;
 }
+
+const struct fd_dump_half fd_tty_dump_half = {
+	.claims = fd_tty_claims,
+	.dump = fd_tty_dump,
+	.after_all = fd_tty_check_pairs,
+};

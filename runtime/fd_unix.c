@@ -25,7 +25,7 @@
 /* sk_state values sock_diag reports (include/net/tcp_states.h). */
 enum { UNIX_ESTABLISHED = 1, UNIX_LISTEN = 10 };
 
-bool fd_unix_claims(const struct fd_live *l)
+static bool fd_unix_claims(const struct fd_live *l)
 {
 	int domain = 0;
 	socklen_t len = sizeof(domain);
@@ -451,7 +451,7 @@ static uint32_t sockopt(int fd, int opt)
 	return (uint32_t)v;
 }
 
-int fd_unix_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
+static int fd_unix_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 {
 	Sc__UnixSocket *u = rt_alloc(sizeof(*u));
 	struct unix_entry *t;
@@ -726,7 +726,7 @@ static int check_senders(struct fd_dump_ctx *ctx, const Sc__Fd *e)
 }
 
 /* After every descriptor is dumped: connections and accept queues. */
-int fd_unix_check_peers(struct fd_dump_ctx *ctx)
+static int fd_unix_check_peers(struct fd_dump_ctx *ctx)
 {
 	const Sc__Fds *fds = ctx->fds;
 	int err = 0;
@@ -771,3 +771,9 @@ int fd_unix_check_peers(struct fd_dump_ctx *ctx)
 	}
 	return err;
 }
+
+const struct fd_dump_half fd_unix_dump_half = {
+	.claims = fd_unix_claims,
+	.dump = fd_unix_dump,
+	.after_all = fd_unix_check_peers,
+};

@@ -244,12 +244,12 @@ static void show_fds(const Sc__Fds *fds, FILE *out)
 	fprintf(out, "  descriptors (%zu):\n", fds->n_fds);
 	for (size_t i = 0; i < fds->n_fds; i++) {
 		const Sc__Fd *f = fds->fds[i];
-		const struct fd_restore_kind *k = fd_restore_kind(f->kind);
+		const struct fd_restore_half *k = fd_restore_kind(f->kind);
 		char what[SC_ERR_LEN] = "";
 
 		if (k)
 			k->describe(f, what, sizeof(what));
-		fprintf(out, "    fd %-4d %s: %s", f->fd, k ? k->name : "?", what);
+		fprintf(out, "    fd %-4d %s: %s", f->fd, k ? sc_fd_kind_name(f->kind) : "?", what);
 		if (f->has_dup_of)
 			fprintf(out, " (shares its file with fd %d)", f->dup_of);
 		if (f->n_locks)
