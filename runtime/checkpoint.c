@@ -32,20 +32,21 @@ static unsigned deferred;
  * and deep enough for the dump whatever stack the signal interrupted. */
 static char ckpt_stack[256 << 10] __attribute__((aligned(64)));
 
-static void log_result(uint64_t started, uint64_t ended, int action)
+static void log_result(const struct rt_dump_result *res, uint64_t started, uint64_t ended,
+		       int action)
 {
 	char msg[RT_MAX_PATH + 256], *p;
 
-	if (rt_dump_res.err) {
+	if (res->err) {
 		p = rt_stpcpy(msg, "checkpoint failed (");
-		p = rt_stpcpy(p, rt_dump_res.what ? rt_dump_res.what : "?");
+		p = rt_stpcpy(p, res->what ? res->what : "?");
 		p = rt_stpcpy(p, "): ");
-		if (rt_dump_res.detail[0])
-			p = rt_stpcpy(p, rt_dump_res.detail);
+		if (res->detail[0])
+			p = rt_stpcpy(p, res->detail);
 		else
 			/* Not strerror: it may take gettext's lock, which a
 			 * parked thread may hold. */
-			p = rt_stpcpy(p, strerrordesc_np(-rt_dump_res.err) ?: "unknown error");
+			p = rt_stpcpy(p, strerrordesc_np(-res->err) ?: "unknown error");
 		rt_stpcpy(p, "; the program keeps running");
 		rt_log(msg);
 		if (!rt_tree_is_member())
@@ -53,10 +54,10 @@ static void log_result(uint64_t started, uint64_t ended, int action)
 		return;
 	}
 	p = rt_stpcpy(msg, "checkpoint ");
-	p = rt_stpcpy(p, rt_dump_res.image);
+	p = rt_stpcpy(p, res->image);
 	rt_tree_describe(p);
 	p = rt_stpcpy(p + strlen(p), ": ");
-	p = rt_fmt_fixed(p, rt_dump_res.bytes, 1 << 20, 1);
+	p = rt_fmt_fixed(p, res->bytes, 1 << 20, 1);
 	p = rt_stpcpy(p, " MiB, threads parked in ");
 	p = rt_fmt_fixed(p, rt_frz.frozen_at_ns - rt_frz.stop_begin_ns, 1000000, 3);
 	p = rt_stpcpy(p, " ms, stopped ");
@@ -66,10 +67,10 @@ static void log_result(uint64_t started, uint64_t ended, int action)
 					      : " ms");
 	rt_log(msg);
 	if (!rt_tree_is_member())
-		rt_history_checkpoint(rt_tree_size(), action, ended - started);
+		rt_history_checkpoint(res, rt_tree_size(), action, ended - started);
 }
 
-static void after_restore(bool member)
+static void after_restore(const struct rt_dump_result *res, bool member)
 {
 	char msg[RT_MAX_PATH + 64];
 
@@ -78,27 +79,27 @@ static void after_restore(bool member)
 	rt_tree_forget();
 	rt_freeze_reset_after_restore();
 	rt_rseq_resume();
-	rt_stpcpy(rt_stpcpy(msg, "restored from "), rt_dump_res.image);
+	rt_stpcpy(rt_stpcpy(msg, "restored from "), res->image);
 	rt_log(msg);
 	if (!member)
-		rt_history_restored();
+		rt_history_restored(res);
 	/* Timers are not part of the image. */
 	rt_start_interval();
 }
 
 /* What this process does once the image is written: a member of a tree
  * does what its root decided. */
-static int decide(bool member, bool final)
+static int decide(struct rt_dump_result *res, bool member, bool final)
 {
 	if (member) {
-		if (rt_dump_res.tree_action == RT_TREE_FAILED && !rt_dump_res.err) {
-			rt_dump_res.err = -ECANCELED;
-			rt_dump_res.what = "checkpoint of the tree";
-			rt_stpcpy(rt_dump_res.detail, "failed in another process of it");
+		if (res->tree_action == RT_TREE_FAILED && !res->err) {
+			res->err = -ECANCELED;
+			res->what = "checkpoint of the tree";
+			rt_stpcpy(res->detail, "failed in another process of it");
 		}
-		return rt_dump_res.tree_action;
+		return res->tree_action;
 	}
-	if (rt_dump_res.err)
+	if (res->err)
 		return RT_TREE_FAILED;
 	return rt_cfg.exit_after || final ? RT_TREE_EXIT
 	       : rt_cfg.stop_after	  ? RT_TREE_STOP
@@ -123,11 +124,20 @@ static bool taken_as_passed_on(const siginfo_t *si)
 	return true;
 }
 
+/* The dump, as the freeze runs it: res is the checkpoint's result. */
+static void dump_image(void *res)
+{
+	rt_dump_image(res);
+}
+
 static void checkpoint_once(const siginfo_t *si)
 {
 	uint64_t started = rt_now_ns(CLOCK_MONOTONIC);
 	int err = rt_arena_init(), action;
 	bool member = rt_tree_request(si), final = final_request(si);
+	/* This checkpoint's outcome. On the checkpoint stack, which the image
+	 * holds: a restored process finds in it the image it came from. */
+	struct rt_dump_result res = { 0 };
 	siginfo_t job_si;
 	int leader;
 
@@ -153,55 +163,53 @@ static void checkpoint_once(const siginfo_t *si)
 		si = &job_si;
 		member = true;
 	}
-	rt_dump_res.what = NULL;
-	rt_dump_res.detail[0] = '\0';
 	rt_tree_forget();
 	rt_rseq_pause();
 	if (!err)
 		err = rt_freeze_all();
 	if (err)
-		rt_dump_res.what = "stopping threads";
+		res.what = "stopping threads";
 	else
-		err = member ? rt_tree_join(si) : rt_tree_gather();
+		err = member ? rt_tree_join(si, &res) : rt_tree_gather(&res);
 	if (err) {
 		/* Members waiting on the root see it close and go on. */
 		rt_tree_end();
 		rt_resume_all();
 		rt_rseq_resume();
 		rt_arena_drop();
-		rt_dump_res.err = err;
-		log_result(started, started, RT_TREE_FAILED);
+		res.err = err;
+		log_result(&res, started, started, RT_TREE_FAILED);
 		return;
 	}
-	if (rt_capture_self_and_dump(rt_dump_image) == 1) {
-		after_restore(member);
+	if (rt_capture_self_and_dump(dump_image, &res) == 1) {
+		after_restore(&res, member);
 		if (member)
 			rt_tree_joined_end();
 		return;
 	}
-	action = decide(member, final);
+	action = decide(&res, member, final);
 	/* Nobody goes on before the whole tree is written. */
 	rt_tree_release(action);
 	rt_tree_end();
 	if (member)
 		rt_tree_joined_end();
 	if (action == RT_TREE_EXIT) {
-		log_result(started, rt_now_ns(CLOCK_MONOTONIC), action);
-		rt_prune_generations();
+		log_result(&res, started, rt_now_ns(CLOCK_MONOTONIC), action);
+		rt_prune_generations(&res);
 		sc_sys1(__NR_exit_group, 0);
 	}
 	if (action == RT_TREE_STOP) {
-		log_result(started, rt_now_ns(CLOCK_MONOTONIC), action);
-		rt_prune_generations();
+		log_result(&res, started, rt_now_ns(CLOCK_MONOTONIC), action);
+		rt_prune_generations(&res);
 		for (;;) /* every other thread stays parked */
 			sc_sys0(__NR_pause);
 	}
 	rt_tcp_release();
 	rt_resume_all();
 	rt_rseq_resume();
-	log_result(started, rt_now_ns(CLOCK_MONOTONIC), action);
+	log_result(&res, started, rt_now_ns(CLOCK_MONOTONIC), action);
 	/* Once the threads run again: it adds nothing to their stop. */
-	rt_prune_generations();
+	rt_prune_generations(&res);
 	rt_arena_drop();
 }
 

@@ -122,7 +122,8 @@ static int write_inventory(struct rt_image *im, const struct rt_tree_files *tf)
 	return rt_image_write_msg(im, "inventory", SC_IMG_INVENTORY, &inv.base);
 }
 
-static int write_process(const struct rt_source *src, struct rt_image *im)
+static int write_process(const struct rt_source *src, struct rt_image *im,
+			 struct rt_dump_result *res)
 {
 	struct rt_proc_files f = { SC__FDS__INIT, SC__MM__INIT, SC__PAGEMAP__INIT,
 				   SC__PROC_CORE__INIT, SC__SIG_ACTS__INIT };
@@ -130,27 +131,27 @@ static int write_process(const struct rt_source *src, struct rt_image *im)
 
 #define STEP(what_, call_)                                                                         \
 	do {                                                                                       \
-		rt_dump_res.what = what_;                                                          \
+		res->what = what_;                                                                 \
 		if ((err = (call_)))                                                               \
 			return err;                                                                \
 	} while (0)
 	const struct rt_fd_tree tree = { rt_tree_active(), rt_tree_fd };
 
-	STEP("descriptors", rt_dump_fds(src, im, &f.fds, &tree, rt_dump_res.detail));
+	STEP("descriptors", rt_dump_fds(src, im, &f.fds, &tree, res->detail));
 	STEP("memory", rt_dump_mm(src, im, &f.mm, &f.pm));
-	STEP("threads", rt_dump_core(src, &f.core));
+	STEP("threads", rt_dump_core(src, &f.core, res->detail));
 	STEP("terminal", rt_dump_terminal(src, &f.core));
 	STEP("signal handlers", rt_dump_sigacts(&f.acts));
 #undef STEP
-	return rt_image_write_proc(im, &f, &rt_dump_res.what);
+	return rt_image_write_proc(im, &f, &res->what);
 }
 
 /* The image is complete once renamed; "latest" is a convenience. */
-static int commit(struct rt_image *im)
+static int commit(struct rt_image *im, struct rt_dump_result *res)
 {
 	int err;
 
-	rt_dump_res.what = "committing";
+	res->what = "committing";
 	err = rt_image_commit(im);
 	if (err)
 		return err;
@@ -163,31 +164,32 @@ static int commit(struct rt_image *im)
 
 /* A member of a tree checkpoint writes its per-pid files into the root's
  * temporary directory; the root writes the inventory and commits. */
-static void dump_member(const struct rt_source *src, struct rt_image *im)
+static void dump_member(const struct rt_source *src, struct rt_image *im,
+			struct rt_dump_result *res)
 {
 	int err;
 
-	rt_dump_res.what = "opening the tree's image directory";
+	res->what = "opening the tree's image directory";
 	err = im->fd = (int)sc_sys4(__NR_openat, AT_FDCWD, rt_tree_dir(),
 				    O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (err >= 0) {
-		err = write_process(src, im);
+		err = write_process(src, im, res);
 		if (!err) {
-			rt_dump_res.what = "committing";
+			res->what = "committing";
 			err = rt_image_sync(im);
 		}
 		if (err)
 			rt_image_discard_own(im);
 		sc_sys1(__NR_close, im->fd);
 	}
-	rt_dump_res.err = err < 0 ? err : 0;
-	rt_dump_res.bytes = im->bytes;
+	res->err = err < 0 ? err : 0;
+	res->bytes = im->bytes;
 	/* The saved context is taken already: wait for the root's word here. */
-	rt_dump_res.tree_action = rt_tree_report(im);
+	res->tree_action = rt_tree_report(im, res);
 }
 
 /* The root: its own files, then the members', then the inventory. */
-static int dump_root(const struct rt_source *src, struct rt_image *im)
+static int dump_root(const struct rt_source *src, struct rt_image *im, struct rt_dump_result *res)
 {
 	struct rt_tree_files tf = { 0 };
 	char path[RT_MAX_PATH + 64], *p = rt_stpcpy(path, rt_cfg.dir);
@@ -195,32 +197,32 @@ static int dump_root(const struct rt_source *src, struct rt_image *im)
 
 	*p++ = '/';
 	rt_stpcpy(p, im->tmpname);
-	err = rt_tree_start_writing(path);
+	err = rt_tree_start_writing(path, res);
 	if (err)
 		return err;
-	err = write_process(src, im);
+	err = write_process(src, im, res);
 	/* Every member is waited for even after a failure here: the
 	 * directory can only be removed once nobody writes into it. */
 	{
-		const char *what = rt_dump_res.what;
-		char detail[sizeof(rt_dump_res.detail)];
+		const char *what = res->what;
+		char detail[sizeof(res->detail)];
 
-		rt_stpcpy(detail, rt_dump_res.detail);
-		terr = rt_tree_collect(&tf);
+		rt_stpcpy(detail, res->detail);
+		terr = rt_tree_collect(&tf, res);
 		if (err) {
-			rt_dump_res.what = what;
-			rt_stpcpy(rt_dump_res.detail, detail);
+			res->what = what;
+			rt_stpcpy(res->detail, detail);
 			return err;
 		}
 	}
 	if (terr)
 		return terr;
 	im->bytes += tf.bytes;
-	rt_dump_res.what = "writing inventory";
+	res->what = "writing inventory";
 	return write_inventory(im, &tf);
 }
 
-void rt_dump_image(void)
+void rt_dump_image(struct rt_dump_result *res)
 {
 	struct rt_image *im = &img;
 	struct rt_source src;
@@ -232,14 +234,14 @@ void rt_dump_image(void)
 	im->fd = im->dirfd = -1;
 	im->pid = (int)sc_sys0(__NR_getpid);
 	rt_src_self(&src, im->pid, rt_interval_timer());
-	rt_dump_res.err = 0;
-	rt_dump_res.detail[0] = '\0';
+	res->err = 0;
+	res->detail[0] = '\0';
 	if (rt_tree_is_member()) {
-		dump_member(&src, im);
+		dump_member(&src, im, res);
 		return;
 	}
-	rt_dump_res.what = "creating the image directory";
-	rt_stpcpy(rt_dump_res.image, rt_cfg.dir);
+	res->what = "creating the image directory";
+	rt_stpcpy(res->image, rt_cfg.dir);
 
 	err = make_dirs(rt_cfg.dir);
 	if (!err)
@@ -251,7 +253,7 @@ void rt_dump_image(void)
 	seq = next_seq(im->dirfd);
 	seq_name(im->name, "ckpt-", seq, "");
 	rt_image_tmpname(im->tmpname, im->name);
-	p = rt_stpcpy(rt_dump_res.image, rt_cfg.dir);
+	p = rt_stpcpy(res->image, rt_cfg.dir);
 	*p++ = '/';
 	rt_stpcpy(p, im->name);
 	err = (int)sc_sys3(__NR_mkdirat, im->dirfd, im->tmpname, RT_IMAGE_DIR_MODE);
@@ -268,15 +270,15 @@ void rt_dump_image(void)
 		sc_sys3(__NR_unlinkat, im->dirfd, im->tmpname, AT_REMOVEDIR);
 		goto out;
 	}
-	err = dump_root(&src, im);
+	err = dump_root(&src, im, res);
 	if (!err)
-		err = commit(im);
+		err = commit(im, res);
 	if (err)
 		rt_image_discard(im);
 	sc_sys1(__NR_close, im->fd);
 out:
 	if (im->dirfd >= 0)
 		sc_sys1(__NR_close, im->dirfd);
-	rt_dump_res.err = err < 0 ? err : 0;
-	rt_dump_res.bytes = im->bytes;
+	res->err = err < 0 ? err : 0;
+	res->bytes = im->bytes;
 }

@@ -85,9 +85,9 @@ void rt_dir_each(int fd, void (*fn)(void *, int, const char *), void *arg);
 #define RT_KEEP_DEFAULT 2
 /* N of a generation's name "ckpt-N", or 0 for any other name. */
 unsigned rt_generation_of(const char *name);
-/* After a checkpoint this process committed: removes the generations
- * older than the rt_cfg.keep newest; nothing in any other case. */
-void rt_prune_generations(void);
+/* After a checkpoint this process committed (res tells): removes the
+ * generations older than the rt_cfg.keep newest; nothing in any other case. */
+void rt_prune_generations(const struct rt_dump_result *res);
 
 /* ---- tree.c: one checkpoint of a process tree (doc/trees.md) ---- */
 enum { RT_TREE_RESUME, RT_TREE_EXIT, RT_TREE_STOP, RT_TREE_FAILED };
@@ -98,19 +98,23 @@ struct rt_tree_files {
 };
 /* The trigger came from the root of a tree checkpoint, not from a user. */
 bool rt_tree_request(const siginfo_t *si);
-/* Member: reports frozen to the root and waits to be told to write. */
-int rt_tree_join(const siginfo_t *si);
+/* Member: reports frozen to the root and waits to be told to write; the
+ * root's image into res, or what failed and why. */
+int rt_tree_join(const siginfo_t *si, struct rt_dump_result *res);
 bool rt_tree_is_member(void);
 /* How many processes the last checkpoint of this root covered. */
 int rt_tree_size(void);
 /* Member: the root's temporary image directory. */
 const char *rt_tree_dir(void);
-/* Member: sends its files' sums, returns what the root decided (RT_TREE_*). */
-int rt_tree_report(const struct rt_image *im);
-/* Root: freezes every descendant; 0 also when there is none. */
-int rt_tree_gather(void);
-int rt_tree_start_writing(const char *tmpdir);
-int rt_tree_collect(struct rt_tree_files *out);
+/* Member: sends its files' sums, or res's failure, and returns what the
+ * root decided (RT_TREE_*). */
+int rt_tree_report(const struct rt_image *im, const struct rt_dump_result *res);
+/* Root: freezes every descendant; 0 also when there is none. These three
+ * say in res what failed and why. */
+int rt_tree_gather(struct rt_dump_result *res);
+/* Root: has the members write into tmpdir, the image to be res->image. */
+int rt_tree_start_writing(const char *tmpdir, struct rt_dump_result *res);
+int rt_tree_collect(struct rt_tree_files *out, struct rt_dump_result *res);
 /* Root: the inventory's process list, itself first; the count or -errno. */
 int rt_tree_procs(Sc__ProcEntry ***out);
 void rt_tree_release(int action);
@@ -149,8 +153,8 @@ struct pp_stat;
 /* ---- tree_scan.c: the whole frozen tree, seen from outside ---- */
 /* Checks the pipes, socketpairs and SysV segments between processes
  * pids[0..n) (the root first) and finds shared descriptions; 0, or
- * -errno with rt_dump_res saying what and why. */
-int rt_tree_scan(const int *pids, int n);
+ * -errno with res saying what and why. */
+int rt_tree_scan(const int *pids, int n, struct rt_dump_result *res);
 /* The pipes on standard streams with every end in the tree. */
 int rt_tree_std_pipes(const uint64_t **ids);
 /* A member: the root's list of them. */
@@ -166,8 +170,9 @@ int rt_tree_kept_pipes(const struct rt_pipe_keeper **kept);
 int rt_tree_set_kept_pipes(const struct rt_pipe_keeper *kept, int n);
 /* pe's descriptors that are a description of a process listed before. */
 int rt_tree_attach_descs(Sc__ProcEntry *pe);
-/* "pid N (comm) why" into rt_dump_res.detail, what into .what. */
-void rt_tree_fail(const char *what, int pid, const char *comm, const char *why);
+/* "pid N (comm) why" into res->detail, what into res->what. */
+void rt_tree_fail(struct rt_dump_result *res, const char *what, int pid, const char *comm,
+		  const char *why);
 /* Appends the children of every thread of pid to list[*n] (at most cap
  * in all); 0, or -E2BIG. */
 int rt_tree_children(int pid, int *list, int *n, int cap);
@@ -180,17 +185,19 @@ int rt_dump_mm(const struct rt_source *src, struct rt_image *img, Sc__Mm *mm, Sc
 int rt_dump_mm_layout(const struct rt_source *src, Sc__Mm *mm);
 int rt_dump_mm_pages(const struct rt_source *src, struct rt_image *img, Sc__Mm *mm,
 		     Sc__Pagemap *pm);
-/* Limits, cwd, umask and ids of the process being dumped (dump_source.h). */
-int rt_dump_proc_state(const struct rt_source *src, Sc__ProcCore *core);
+/* Limits, cwd, umask and ids of the process being dumped (dump_source.h);
+ * why: room for the reason when more than an errno (RT_MAX_PATH + 128). */
+int rt_dump_proc_state(const struct rt_source *src, Sc__ProcCore *core, char *why);
 /* Appends sig's disposition to acts (room for 64) unless it is the
  * default one; 0 or -ENOMEM. */
 struct sc_kernel_sigaction;
 int rt_add_sigaction(Sc__SigActs *acts, unsigned sig, const struct sc_kernel_sigaction *ksa);
 /* dump_sysv.c: the SysV segments mm's VMAs attach, into mm->sysv_shm. */
 int rt_dump_sysv(Sc__Mm *mm);
-/* dump_timers.c: the POSIX timers into core->posix_timers. */
-int rt_dump_posix_timers(const struct rt_source *src, Sc__ProcCore *core);
-int rt_dump_core(const struct rt_source *src, Sc__ProcCore *core);
+/* dump_timers.c: the POSIX timers into core->posix_timers; why as above. */
+int rt_dump_posix_timers(const struct rt_source *src, Sc__ProcCore *core, char *why);
+/* The process state, its pending signals and its threads; why as above. */
+int rt_dump_core(const struct rt_source *src, Sc__ProcCore *core, char *why);
 int rt_dump_sigacts(Sc__SigActs *acts);
 /* pending.c: the signals taken from owner's queue (a thread slot or
  * RT_SHARED), as siginfo_t bytes; -E2BIG when more than an image keeps. */

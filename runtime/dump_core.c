@@ -124,7 +124,7 @@ static int dump_creds(const struct rt_source *src, Sc__ProcCore *core)
 	return 0;
 }
 
-int rt_dump_proc_state(const struct rt_source *src, Sc__ProcCore *core)
+int rt_dump_proc_state(const struct rt_source *src, Sc__ProcCore *core, char *why)
 {
 	char *cwd, path[RT_MAX_PATH];
 	long n;
@@ -157,7 +157,7 @@ int rt_dump_proc_state(const struct rt_source *src, Sc__ProcCore *core)
 		return n < 0 ? (int)n : -EIO;
 	cwd[n] = '\0';
 	core->cwd = cwd;
-	if ((n = dump_itimers(src, core)) || (n = rt_dump_posix_timers(src, core)) ||
+	if ((n = dump_itimers(src, core)) || (n = rt_dump_posix_timers(src, core, why)) ||
 	    (n = dump_creds(src, core)))
 		return (int)n;
 	dump_xcomp_perm(src, core);

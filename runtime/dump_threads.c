@@ -46,24 +46,25 @@ static Sc__ThreadCore *thread_core(const struct rt_thread *t)
 }
 
 /* The signals taken from one queue; too many fail the checkpoint, saying so. */
-static int pending_of(int owner, ProtobufCBinaryData **out, size_t *n)
+static int pending_of(int owner, ProtobufCBinaryData **out, size_t *n, char *why)
 {
 	int err = rt_pending_of(owner, out, n);
 
 	if (err == -E2BIG)
-		rt_fmt_i64(rt_stpcpy(rt_dump_res.detail, "more signals pending than an image keeps: "),
+		rt_fmt_i64(rt_stpcpy(why, "more signals pending than an image keeps: "),
 			   SC_MAX_PENDING);
 	return err;
 }
 
-int rt_dump_core(const struct rt_source *src, Sc__ProcCore *core)
+int rt_dump_core(const struct rt_source *src, Sc__ProcCore *core, char *why)
 {
 	int pid = (int)sc_sys0(__NR_getpid);
-	int err = rt_dump_proc_state(src, core);
+	int err = rt_dump_proc_state(src, core, why);
 
 	if (err)
 		return err;
-	err = pending_of(RT_SHARED, &core->shared_pending_signals, &core->n_shared_pending_signals);
+	err = pending_of(RT_SHARED, &core->shared_pending_signals, &core->n_shared_pending_signals,
+			 why);
 	if (err)
 		return err;
 	core->threads = rt_alloc(sizeof(*core->threads) * (size_t)rt_frz.nr);
@@ -79,7 +80,7 @@ int rt_dump_core(const struct rt_source *src, Sc__ProcCore *core)
 				continue;
 			if (!(tc = thread_core(t)))
 				return -ENOMEM;
-			err = pending_of(i, &tc->pending_signals, &tc->n_pending_signals);
+			err = pending_of(i, &tc->pending_signals, &tc->n_pending_signals, why);
 			if (err)
 				return err;
 			core->threads[core->n_threads++] = tc;

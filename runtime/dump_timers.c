@@ -24,7 +24,7 @@ static int gettime(const struct rt_source *src, int id, struct itimerspec *its)
 	return (int)sc_sys2(__NR_timer_gettime, id, its);
 }
 
-int rt_dump_posix_timers(const struct rt_source *src, Sc__ProcCore *core)
+int rt_dump_posix_timers(const struct rt_source *src, Sc__ProcCore *core, char *why)
 {
 	char path[RT_MAX_PATH], *buf, *p;
 	size_t len, pos = 0, cap = 1;
@@ -49,7 +49,7 @@ int rt_dump_posix_timers(const struct rt_source *src, Sc__ProcCore *core)
 		/* Not a thread's CPU clock (it would count the restorer's
 		 * thread), nor another process's. */
 		if (!sc_timer_clock_ok(t.clock)) {
-			p = rt_stpcpy(rt_dump_res.detail, "POSIX timer ");
+			p = rt_stpcpy(why, "POSIX timer ");
 			p = rt_fmt_i64(p, t.id);
 			p = rt_stpcpy(p, ": on clock ");
 			p = rt_fmt_i64(p, t.clock);

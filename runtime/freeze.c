@@ -58,7 +58,10 @@ static unsigned settle_target = ~0U;
 static int sig_next, sig_end, sig_pid;
 static int ckpt_tid;
 static bool self_dump_active;
-static void (*self_dump)(void); /* what rt_capture_self_and_dump runs */
+/* What rt_capture_self_and_dump runs, and its argument: the handler that
+ * runs it takes none of ours. */
+static void (*self_dump)(void *);
+static void *self_dump_arg;
 static char *dump_stack_top;
 
 static void futex_wait(unsigned *addr, unsigned val, uint64_t timeout_ns)
@@ -224,11 +227,6 @@ static struct rt_thread *find_thread(int tid)
 	return NULL;
 }
 
-static void run_self_dump(void *unused)
-{
-	self_dump();
-}
-
 static void settle_one(void)
 {
 	if (__atomic_add_fetch(&settled, 1, __ATOMIC_ACQ_REL) >=
@@ -290,7 +288,7 @@ static void suspend_handler(int sig, siginfo_t *si, void *ucv)
 		t->regs.rax = 1;
 		/* Dump on a stack outside the image, so that the stack being
 		 * saved holds still while it is written. */
-		rt_call_on_stack(run_self_dump, dump_stack_top, NULL);
+		rt_call_on_stack(self_dump, dump_stack_top, self_dump_arg);
 		errno = saved_errno;
 		return;
 	}
@@ -594,11 +592,12 @@ void rt_rseq_resume(void)
 		rseq_resume(ckpt_rseq);
 }
 
-__attribute__((noinline)) long rt_capture_self_and_dump(void (*dump)(void))
+__attribute__((noinline)) long rt_capture_self_and_dump(void (*dump)(void *), void *arg)
 {
 	long r;
 
 	self_dump = dump;
+	self_dump_arg = arg;
 	__atomic_store_n(&self_dump_active, true, __ATOMIC_RELEASE);
 	r = sc_sys3(__NR_tgkill, sc_sys0(__NR_getpid), ckpt_tid, rt_cfg.suspend_sig);
 	__atomic_store_n(&self_dump_active, false, __ATOMIC_RELEASE);

@@ -65,14 +65,15 @@ static void append(char *line, char *p)
 }
 
 /* The image's name within SELFCKPT_DIR: its last component. */
-static const char *image_name(void)
+static const char *image_name(const struct rt_dump_result *res)
 {
-	const char *slash = strrchr(rt_dump_res.image, '/');
+	const char *slash = strrchr(res->image, '/');
 
-	return slash ? slash + 1 : rt_dump_res.image;
+	return slash ? slash + 1 : res->image;
 }
 
-void rt_history_checkpoint(int procs, int action, uint64_t stopped_ns)
+void rt_history_checkpoint(const struct rt_dump_result *res, int procs, int action,
+			   uint64_t stopped_ns)
 {
 	char line[LINE_MAX_LEN], *end = line + sizeof(line) - 2, *p;
 	char num[32];
@@ -80,10 +81,10 @@ void rt_history_checkpoint(int procs, int action, uint64_t stopped_ns)
 	if (!recording())
 		return;
 	p = start_line(line, SELFCKPT_EV_CHECKPOINT);
-	p = put_field(p, end, "image", image_name());
+	p = put_field(p, end, "image", image_name(res));
 	rt_fmt_i64(num, procs);
 	p = put_field(p, end, "procs", num);
-	rt_fmt_u64(num, rt_dump_res.bytes);
+	rt_fmt_u64(num, res->bytes);
 	p = put_field(p, end, "bytes", num);
 	rt_fmt_fixed(num, stopped_ns, NS_PER_MS, 1);
 	p = put_field(p, end, "stopped_ms", num);
@@ -105,13 +106,13 @@ void rt_history_failed(const char *why)
 	append(line, p);
 }
 
-void rt_history_restored(void)
+void rt_history_restored(const struct rt_dump_result *res)
 {
 	char line[LINE_MAX_LEN], *end = line + sizeof(line) - 2, *p;
 
 	if (!recording())
 		return;
 	p = start_line(line, SELFCKPT_EV_RESTORED);
-	p = put_field(p, end, "image", image_name());
+	p = put_field(p, end, "image", image_name(res));
 	append(line, p);
 }

@@ -17,9 +17,6 @@
 
 #include "dump.h"
 
-/* What the last step of a dump was, and why it failed. */
-struct rt_dump_result rt_dump_res;
-
 static char *file_name(char *buf, const char *prefix, int pid)
 {
 	char *p = rt_stpcpy(buf, prefix);

@@ -128,12 +128,12 @@ static void prune_entry(void *oldest_kept, int dirfd, const char *name)
 	sc_sys1(__NR_close, fd);
 }
 
-void rt_prune_generations(void)
+void rt_prune_generations(const struct rt_dump_result *res)
 {
 	struct newest w = { .keep = rt_cfg.keep };
 	int fd;
 
-	if (rt_dump_res.err || rt_tree_is_member())
+	if (res->err || rt_tree_is_member())
 		return;
 	/* A KEEP beyond what the arena holds keeps everything. */
 	w.top = rt_alloc(sizeof(*w.top) * w.keep);

@@ -75,9 +75,11 @@ void rt_inotify_record(int wd, const char *path);
 void rt_ignore_batch_signals(void);
 
 /* ---- history.c: SELFCKPT_DIR/history (selfckpt/launcher.h) ---- */
-void rt_history_checkpoint(int procs, int action, uint64_t stopped_ns);
+struct rt_dump_result; /* below: the image and its size */
+void rt_history_checkpoint(const struct rt_dump_result *res, int procs, int action,
+			   uint64_t stopped_ns);
 void rt_history_failed(const char *why);
-void rt_history_restored(void);
+void rt_history_restored(const struct rt_dump_result *res);
 
 /* ---- checkpoint.c: the trigger's handler, where checkpoints run ---- */
 void rt_trigger_handler(int sig, siginfo_t *si, void *uc);
@@ -158,15 +160,20 @@ void rt_pending_forget(void);
 int rt_freeze_init(void);
 int rt_freeze_all(void);
 void rt_resume_all(void);
-/* Ask the calling (checkpoint) thread's own context to be saved and dump
- * to be run from the signal handler, which writes the image; returns 1 in
- * a restored process. */
-long rt_capture_self_and_dump(void (*dump)(void));
+/* Ask the calling (checkpoint) thread's own context to be saved and
+ * dump(arg) to be run from the signal handler, which writes the image;
+ * returns 1 in a restored process. */
+long rt_capture_self_and_dump(void (*dump)(void *), void *arg);
 void rt_freeze_reset_after_restore(void);
 void rt_rseq_pause(void);
 void rt_rseq_resume(void);
 
 /* ---- dump.c ---- */
+/*
+ * The outcome of one checkpoint. The checkpoint that runs owns it
+ * (checkpoint.c, on the checkpoint stack) and passes it to what fills
+ * it in: the dump, the tree code, and what reads it after.
+ */
 struct rt_dump_result {
 	int err;		/* 0 or -errno */
 	const char *what;	/* step that failed */
@@ -175,8 +182,8 @@ struct rt_dump_result {
 	uint64_t bytes;
 	int tree_action;	/* a member of a tree: what the root decided */
 };
-extern struct rt_dump_result rt_dump_res;
-void rt_dump_image(void);
+/* Writes the image, res saying how it went; run by rt_capture_self_and_dump. */
+void rt_dump_image(struct rt_dump_result *res);
 
 /* ---- interval.c ---- */
 /* SELFCKPT_INTERVAL: a timer of this process (a forked child has none). */

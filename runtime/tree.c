@@ -184,7 +184,7 @@ bool rt_tree_active(void)
 
 /* ---- member side ---- */
 
-int rt_tree_join(const siginfo_t *si)
+int rt_tree_join(const siginfo_t *si, struct rt_dump_result *res)
 {
 	uint64_t v = (uint64_t)(uintptr_t)si->si_value.sival_ptr;
 	struct sockaddr_un a;
@@ -216,18 +216,18 @@ int rt_tree_join(const siginfo_t *si)
 		err = recv_msg(tree.conn_fd, tree.msg);
 	if (!err && tree.msg->type == MSG_DONE) {
 		err = -ECANCELED;
-		rt_dump_res.what = "checkpoint of the tree";
-		rt_stpcpy(rt_dump_res.detail, "failed in another process of it");
+		res->what = "checkpoint of the tree";
+		rt_stpcpy(res->detail, "failed in another process of it");
 	} else if (!err && tree.msg->type != MSG_WRITE) {
 		err = -EPROTO;
 	}
 	if (err) {
-		if (!rt_dump_res.what)
-			rt_dump_res.what = "joining the tree checkpoint";
+		if (!res->what)
+			res->what = "joining the tree checkpoint";
 		rt_tree_end();
 		return err;
 	}
-	rt_stpcpy(rt_dump_res.image, tree.msg->image);
+	rt_stpcpy(res->image, tree.msg->image);
 	if ((err = rt_tree_set_std_pipes(tree.msg->std_pipes, tree.msg->nstd < MSG_PIPES
 								       ? (int)tree.msg->nstd
 								       : MSG_PIPES)))
@@ -246,7 +246,7 @@ const char *rt_tree_dir(void)
 	return tree.member ? tree.msg->text : NULL;
 }
 
-int rt_tree_report(const struct rt_image *im)
+int rt_tree_report(const struct rt_image *im, const struct rt_dump_result *res)
 {
 	struct tree_msg *m = tree.msg;
 	int err;
@@ -254,13 +254,13 @@ int rt_tree_report(const struct rt_image *im)
 	memset(m, 0, sizeof(*m));
 	m->type = MSG_WRITTEN;
 	m->pid = im->pid;
-	m->err = rt_dump_res.err;
+	m->err = res->err;
 	m->bytes = im->bytes;
-	if (rt_dump_res.err) {
-		char *p = rt_stpcpy(m->text, rt_dump_res.what ? rt_dump_res.what : "?");
+	if (res->err) {
+		char *p = rt_stpcpy(m->text, res->what ? res->what : "?");
 
-		if (rt_dump_res.detail[0])
-			rt_stpcpy(rt_stpcpy(p, ": "), rt_dump_res.detail);
+		if (res->detail[0])
+			rt_stpcpy(rt_stpcpy(p, ": "), res->detail);
 	}
 	for (size_t i = 0; i < im->nsums && !m->err; i++) {
 		rt_stpcpy(m->sums[i].name, im->sums[i]->name);
@@ -388,9 +388,9 @@ static int job_parent(int self, int ppid)
 /*
  * One pass over the tree: new processes are signalled (or recorded as
  * zombies), known ones get their ppid/pgid/sid read again. Returns how
- * many were signalled, or -errno with the reason in rt_dump_res.
+ * many were signalled, or -errno with the reason in res.
  */
-static int scan(int self)
+static int scan(int self, struct rt_dump_result *res)
 {
 	int *list = rt_alloc(sizeof(int) * TREE_MAX), n = 0, signalled = 0, err;
 
@@ -436,9 +436,10 @@ static int scan(int self)
 				tree.n--;
 				continue;
 			} else if (rs == NO_RUNTIME) {
-				rt_tree_fail("finding the process tree", m->pid, comm,
-				     "does not run the runtime (statically linked, or started "
-				     "without it): the tree cannot be checkpointed whole");
+				rt_tree_fail(
+					res, "finding the process tree", m->pid, comm,
+					"does not run the runtime (statically linked, or started "
+					"without it): the tree cannot be checkpointed whole");
 				return -EOPNOTSUPP;
 			} else {
 				siginfo_t si;
@@ -497,7 +498,7 @@ static int pending(void)
 }
 
 /* Accepts members until every signalled one has joined. */
-static int wait_joined(uint64_t deadline)
+static int wait_joined(uint64_t deadline, struct rt_dump_result *res)
 {
 	while (pending() > 0) {
 		struct pollfd p = { .fd = tree.listen_fd, .events = POLLIN };
@@ -521,10 +522,11 @@ static int wait_joined(uint64_t deadline)
 		if (pending() > 0 && rt_now_ns(CLOCK_MONOTONIC) > deadline) {
 			for (int i = 0; i < tree.n; i++)
 				if (!tree.m[i].zombie && tree.m[i].fd < 0) {
-					rt_tree_fail("freezing the process tree", tree.m[i].pid,
-					     tree.m[i].comm,
-					     "did not join the checkpoint in time (its trigger "
-					     "signal blocked, or busy with a checkpoint of its own)");
+					rt_tree_fail(
+						res, "freezing the process tree", tree.m[i].pid,
+						tree.m[i].comm,
+						"did not join the checkpoint in time (its trigger "
+						"signal blocked, or busy with a checkpoint of its own)");
 					break;
 				}
 			return -ETIMEDOUT;
@@ -533,7 +535,7 @@ static int wait_joined(uint64_t deadline)
 	return 0;
 }
 
-int rt_tree_gather(void)
+int rt_tree_gather(struct rt_dump_result *res)
 {
 	int self = (int)sc_sys0(__NR_getpid), ppid = (int)sc_sys0(__NR_getppid);
 	uint64_t deadline = rt_now_ns(CLOCK_MONOTONIC) + JOIN_TIMEOUT_NS;
@@ -570,20 +572,20 @@ int rt_tree_gather(void)
 	job_open_ns = tree.job_parent ? rt_now_ns(CLOCK_MONOTONIC) : 0;
 	/* Until a pass over the frozen tree finds nobody new. */
 	for (;;) {
-		r = scan(self);
+		r = scan(self, res);
 		if (r < 0)
 			return r;
 		if (r == 0 && !tree.starting)
 			return 0;
-		if ((r = wait_joined(deadline)))
+		if ((r = wait_joined(deadline, res)))
 			return r;
 		if (tree.starting) {
 			struct timespec ts = { .tv_nsec = 5000000 };
 
 			if (rt_now_ns(CLOCK_MONOTONIC) > deadline) {
-				rt_dump_res.what = "freezing the process tree";
+				res->what = "freezing the process tree";
 				rt_stpcpy(
-					rt_dump_res.detail,
+					res->detail,
 					"a process just exec'ed did not start the runtime in time");
 				return -ETIMEDOUT;
 			}
@@ -592,7 +594,7 @@ int rt_tree_gather(void)
 	}
 }
 
-int rt_tree_start_writing(const char *tmpdir)
+int rt_tree_start_writing(const char *tmpdir, struct rt_dump_result *res)
 {
 	struct tree_msg *m = tree.msg;
 	int *pids = rt_alloc(sizeof(*pids) * (size_t)(tree.n + 1)), n = 0, err;
@@ -605,33 +607,33 @@ int rt_tree_start_writing(const char *tmpdir)
 	for (int i = 0; i < tree.n; i++)
 		if (tree.m[i].fd >= 0)
 			pids[n++] = tree.m[i].pid;
-	if ((err = rt_tree_scan(pids, n)) || !tree.joined)
+	if ((err = rt_tree_scan(pids, n, res)) || !tree.joined)
 		return err;
 	memset(m, 0, sizeof(*m));
 	m->type = MSG_WRITE;
 	m->nstd = (uint32_t)rt_tree_std_pipes(&std);
 	m->nkept = (uint32_t)rt_tree_kept_pipes(&kept);
 	if (m->nstd > MSG_PIPES || m->nkept > MSG_KEPT) {
-		rt_dump_res.what = "looking at the pipes between processes";
+		res->what = "looking at the pipes between processes";
 		return -E2BIG;
 	}
 	memcpy(m->std_pipes, std, sizeof(*std) * m->nstd);
 	memcpy(m->kept, kept, sizeof(*kept) * m->nkept);
 	rt_stpcpy(m->text, tmpdir);
-	rt_stpcpy(m->image, rt_dump_res.image);
+	rt_stpcpy(m->image, res->image);
 	for (int i = 0; i < tree.n; i++) {
 		int err;
 
 		if (tree.m[i].fd >= 0 && (err = send_msg(tree.m[i].fd, m))) {
-			rt_tree_fail("starting the tree's writers", tree.m[i].pid, tree.m[i].comm,
-			     "is gone");
+			rt_tree_fail(res, "starting the tree's writers", tree.m[i].pid,
+				     tree.m[i].comm, "is gone");
 			return err;
 		}
 	}
 	return 0;
 }
 
-int rt_tree_collect(struct rt_tree_files *out)
+int rt_tree_collect(struct rt_tree_files *out, struct rt_dump_result *res)
 {
 	struct tree_msg *m = tree.msg;
 
@@ -646,12 +648,13 @@ int rt_tree_collect(struct rt_tree_files *out)
 		if (mb->fd < 0)
 			continue;
 		if (recv_msg(mb->fd, m) || m->type != MSG_WRITTEN || m->pid != mb->pid) {
-			rt_tree_fail("writing the tree", mb->pid, mb->comm, "died while writing");
+			rt_tree_fail(res, "writing the tree", mb->pid, mb->comm,
+				     "died while writing");
 			return -EPIPE;
 		}
 		if (m->err) {
-			rt_tree_fail("writing the tree", mb->pid, mb->comm, "failed: ");
-			rt_stpcpy(rt_dump_res.detail + strlen(rt_dump_res.detail), m->text);
+			rt_tree_fail(res, "writing the tree", mb->pid, mb->comm, "failed: ");
+			rt_stpcpy(res->detail + strlen(res->detail), m->text);
 			return m->err;
 		}
 		for (uint32_t k = 0; k < m->nsums && k < RT_MAX_FILES; k++) {

@@ -46,9 +46,10 @@ static struct {
 	int ndescs;
 } scan;
 
-void rt_tree_fail(const char *what, int pid, const char *comm, const char *why)
+void rt_tree_fail(struct rt_dump_result *res, const char *what, int pid, const char *comm,
+		  const char *why)
 {
-	char *p = rt_stpcpy(rt_dump_res.detail, "pid ");
+	char *p = rt_stpcpy(res->detail, "pid ");
 
 	p = rt_fmt_i64(p, pid);
 	if (comm && *comm) {
@@ -58,7 +59,7 @@ void rt_tree_fail(const char *what, int pid, const char *comm, const char *why)
 	}
 	p = rt_stpcpy(p, " ");
 	rt_stpcpy(p, why);
-	rt_dump_res.what = what;
+	res->what = what;
 }
 
 int rt_tree_children(int pid, int *list, int *n, int cap)
@@ -242,27 +243,28 @@ static int find_shared_descs(const struct open_pipe *v, int n)
 
 /* Process pid of the tree has what cannot be checkpointed: it fails,
  * naming it. */
-static int fail_pid(const char *what, int pid, const char *why)
+static int fail_pid(struct rt_dump_result *res, const char *what, int pid, const char *why)
 {
 	char comm[20];
 	struct pp_stat st;
 
 	if (!rt_tree_read_stat(pid, &st, comm))
 		comm[0] = '\0';
-	rt_tree_fail(what, pid, comm, why);
+	rt_tree_fail(res, what, pid, comm, why);
 	return -EOPNOTSUPP;
 }
 
 /* Descriptor fd of pid is one end of something whose other end is
  * outside the tree. */
-static int fail_fd(const char *what, int pid, int fd, const char *kind, uint64_t id)
+static int fail_fd(struct rt_dump_result *res, const char *what, int pid, int fd, const char *kind,
+		   uint64_t id)
 {
 	char why[128], *p = rt_stpcpy(why, "fd ");
 
 	p = rt_fmt_i64(p, fd);
 	p = rt_stpcpy(rt_stpcpy(p, ": the other end of "), kind);
 	rt_stpcpy(rt_fmt_u64(rt_stpcpy(p, ":["), id), "] is outside the tree");
-	return fail_pid(what, pid, why);
+	return fail_pid(res, what, pid, why);
 }
 
 /*
@@ -271,7 +273,8 @@ static int fail_fd(const char *what, int pid, int fd, const char *kind, uint64_t
  * it known whether the other end, or the listener a connection waits in,
  * is in the tree.
  */
-static int check_connections(struct fd_dump_ctx *dctx, const struct open_pipe *v, int n)
+static int check_connections(struct fd_dump_ctx *dctx, const struct open_pipe *v, int n,
+			     struct rt_dump_result *res)
 {
 	uint64_t *links = rt_alloc(sizeof(*links) * 1024);
 
@@ -286,7 +289,7 @@ static int check_connections(struct fd_dump_ctx *dctx, const struct open_pipe *v
 			for (int k = 0; k < n && !inside; k++)
 				inside = v[k].sock && v[k].id == links[j];
 			if (!inside)
-				return fail_fd("unix connections between processes", v[i].pid,
+				return fail_fd(res, "unix connections between processes", v[i].pid,
 					       v[i].fd, "socket", v[i].id);
 		}
 	}
@@ -298,7 +301,7 @@ static int check_connections(struct fd_dump_ctx *dctx, const struct open_pipe *v
  * each member dumps its half as such (fd_unix.c), and only here is it
  * known whether the other half is in the tree.
  */
-static int check_pairs(const struct open_pipe *v, int n)
+static int check_pairs(const struct open_pipe *v, int n, struct rt_dump_result *res)
 {
 	struct fd_dump_ctx dctx = { 0 };
 
@@ -311,10 +314,10 @@ static int check_pairs(const struct open_pipe *v, int n)
 		for (int k = 0; k < n && !inside; k++)
 			inside = v[k].sock && v[k].id == peer;
 		if (!inside)
-			return fail_fd("socketpairs between processes", v[i].pid, v[i].fd, "socket",
-				       v[i].id);
+			return fail_fd(res, "socketpairs between processes", v[i].pid, v[i].fd,
+				       "socket", v[i].id);
 	}
-	return check_connections(&dctx, v, n);
+	return check_connections(&dctx, v, n, res);
 }
 
 /*
@@ -374,7 +377,7 @@ static void keep_pipes(const struct open_pipe *v, int n)
  * shell pipeline): the latter are sent to every member, which dumps them
  * as pipes (fd_inherit.c).
  */
-static int check_pipes(const int *pids, int npids)
+static int check_pipes(const int *pids, int npids, struct rt_dump_result *res)
 {
 	const uint8_t both = 1U << O_RDONLY | 1U << O_WRONLY;
 	struct open_pipe *v = rt_alloc(sizeof(*v) * TREE_MAX * 4);
@@ -390,7 +393,7 @@ static int check_pipes(const int *pids, int npids)
 	if (!err)
 		err = find_shared_descs(v, n);
 	if (err) {
-		rt_dump_res.what = "looking at the pipes between processes";
+		res->what = "looking at the pipes between processes";
 		return err;
 	}
 	for (int i = 0; i < n; i++) {
@@ -404,18 +407,18 @@ static int check_pipes(const int *pids, int npids)
 		if (ends == 1U << O_RDONLY && no_writers(v[i].pid, v[i].fd))
 			ends = both;
 		if ((ends & both) != both && v[i].fd > 2)
-			return fail_fd("pipes between processes", v[i].pid, v[i].fd, "pipe",
+			return fail_fd(res, "pipes between processes", v[i].pid, v[i].fd, "pipe",
 				       v[i].id);
 		if ((ends & both) != both || v[i].fd > 2 || rt_tree_std_pipe(v[i].id))
 			continue;
 		if (scan.nstd == STD_PIPES_MAX) {
-			rt_dump_res.what = "looking at the pipes between processes";
+			res->what = "looking at the pipes between processes";
 			return -E2BIG;
 		}
 		scan.std_pipes[scan.nstd++] = v[i].id;
 	}
 	keep_pipes(v, n);
-	return check_pairs(v, n);
+	return check_pairs(v, n, res);
 }
 
 /* A SysV shared memory segment the checkpointed processes attach. */
@@ -461,7 +464,7 @@ static int count_sysv(int pid, struct sysv_use *u, int *n, int cap)
  * one per mapping, counts more than the checkpointed processes' maps
  * show) would no longer be shared with it. The checkpoint fails instead.
  */
-static int check_sysv(const int *pids, int npids)
+static int check_sysv(const int *pids, int npids, struct rt_dump_result *res)
 {
 	struct sysv_use *u = rt_alloc(sizeof(*u) * 1024);
 	size_t len, pos = 0, ll;
@@ -476,7 +479,7 @@ static int check_sysv(const int *pids, int npids)
 	if (!err && n && !(buf = rt_read_file("/proc/sysvipc/shm", &len)))
 		err = -EIO;
 	if (err) {
-		rt_dump_res.what = "looking at SysV shared memory";
+		res->what = "looking at SysV shared memory";
 		return err;
 	}
 	while (n && (line = pp_next_line(buf, len, &pos, &ll))) {
@@ -491,19 +494,19 @@ static int check_sysv(const int *pids, int npids)
 				continue;
 			w = rt_fmt_i64(rt_stpcpy(rt_fmt_i64(w, s.id), " (key "), s.key);
 			rt_stpcpy(w, "), which a process outside the checkpoint attaches too");
-			return fail_pid("SysV shared memory", u[i].pid, why);
+			return fail_pid(res, "SysV shared memory", u[i].pid, why);
 		}
 	}
 	return 0;
 }
 
-int rt_tree_scan(const int *pids, int npids)
+int rt_tree_scan(const int *pids, int npids, struct rt_dump_result *res)
 {
-	int err = check_sysv(pids, npids);
+	int err = check_sysv(pids, npids, res);
 
 	scan.nstd = scan.nkept = scan.ndescs = 0;
 	/* One process alone: its pipes are fd_pipe.c's to check. */
-	return err || npids < 2 ? err : check_pipes(pids, npids);
+	return err || npids < 2 ? err : check_pipes(pids, npids, res);
 }
 
 int rt_tree_std_pipes(const uint64_t **ids)

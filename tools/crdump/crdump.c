@@ -254,15 +254,16 @@ static void hold_tree(void)
 static void scan_tree(void)
 {
 	int *pids = calloc(nprocs, sizeof(*pids)), n = 0, err;
+	struct rt_dump_result res = { 0 };
 
 	if (!pids)
 		fail("out of memory");
 	for (size_t i = 0; i < nprocs; i++)
 		if (!procs[i].zombie)
 			pids[n++] = procs[i].pid;
-	if ((err = rt_tree_scan(pids, n)))
-		fail("%s: %s", rt_dump_res.what ? rt_dump_res.what : "looking at the tree",
-		     rt_dump_res.detail[0] ? rt_dump_res.detail : strerror(-err));
+	if ((err = rt_tree_scan(pids, n, &res)))
+		fail("%s: %s", res.what ? res.what : "looking at the tree",
+		     res.detail[0] ? res.detail : strerror(-err));
 	free(pids);
 }
 
@@ -453,9 +454,9 @@ static void dump_proc(struct cd_proc *p)
 		failed_step(p, "descriptors", err, why);
 	if ((err = rt_dump_mm_layout(&src, &f->mm)))
 		failed_step(p, "memory", err, why);
-	rt_dump_res.detail[0] = '\0';
-	if ((err = rt_dump_proc_state(&src, &f->core)))
-		failed_step(p, "process state", err, rt_dump_res.detail);
+	why[0] = '\0';
+	if ((err = rt_dump_proc_state(&src, &f->core, why)))
+		failed_step(p, "process state", err, why);
 	if ((err = rt_dump_terminal(&src, &f->core)))
 		failed_step(p, "terminal", err, why);
 	if (cd_dump_threads(p, &f->core, why))
