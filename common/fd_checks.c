@@ -23,14 +23,6 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int cmp_ino(const void *a, const void *b)
-{
-	uint64_t x = (*(const Sc__Fd *const *)a)->sock_ino,
-		 y = (*(const Sc__Fd *const *)b)->sock_ino;
-
-	return x < y ? -1 : x > y;
-}
-
 /* The image's pipe ids, sorted; NULL with err set if one is listed twice. */
 static uint64_t *sorted_pipe_ids(const Sc__Fds *fds, char *err)
 {
@@ -54,10 +46,11 @@ static uint64_t *sorted_pipe_ids(const Sc__Fds *fds, char *err)
 
 int fd_check_ctx_init(struct fd_check_ctx *ctx, const Sc__Fds *fds, char *err)
 {
+	const struct unix_node *twice;
 	int ret = 0;
 
 	*ctx = (struct fd_check_ctx){ .fds = fds,
-				      .by_ino = calloc(fds->n_fds + 1, sizeof(*ctx->by_ino)) };
+				      .socks.v = calloc(fds->n_fds + 1, sizeof(*ctx->socks.v)) };
 	for (size_t i = 0; i < fds->n_pipes; i++) {
 		const Sc__Pipe *p = fds->pipes[i];
 
@@ -67,7 +60,7 @@ int fd_check_ctx_init(struct fd_check_ctx *ctx, const Sc__Fds *fds, char *err)
 				     (unsigned long long)p->id, p->has_data ? p->data.len : 0,
 				     p->size);
 	}
-	if (!ctx->by_ino)
+	if (!ctx->socks.v)
 		ret = sc_err(err, "out of memory");
 	/* A socket's checks look at its peer's UnixSocket: all must have one. */
 	for (size_t i = 0; i < fds->n_fds && !ret; i++) {
@@ -78,13 +71,12 @@ int fd_check_ctx_init(struct fd_check_ctx *ctx, const Sc__Fds *fds, char *err)
 		if (!f->unix_sock)
 			ret = sc_err(err, "fd %d: a socket without type or peer", f->fd);
 		else if (!f->has_dup_of)
-			ctx->by_ino[ctx->n_unix++] = f;
+			unix_node_of_fd(&ctx->socks.v[ctx->socks.n++], f, 0);
 	}
-	qsort(ctx->by_ino, ctx->n_unix, sizeof(*ctx->by_ino), cmp_ino);
-	for (size_t i = 1; i < ctx->n_unix && !ret; i++)
-		if (ctx->by_ino[i]->sock_ino == ctx->by_ino[i - 1]->sock_ino)
-			ret = sc_err(err, "fd %d: socket:[%llu] listed twice", ctx->by_ino[i]->fd,
-				     (unsigned long long)ctx->by_ino[i]->sock_ino);
+	unix_graph_index(&ctx->socks);
+	if (!ret && (twice = unix_graph_repeated(&ctx->socks)))
+		ret = sc_err(err, "fd %d: socket:[%llu] listed twice",
+			     ((const Sc__Fd *)twice->data)->fd, (unsigned long long)twice->ino);
 	if (!ret && !(ctx->pipe_ids = sorted_pipe_ids(fds, err)))
 		ret = -1;
 	return ret;
@@ -92,7 +84,7 @@ int fd_check_ctx_init(struct fd_check_ctx *ctx, const Sc__Fds *fds, char *err)
 
 void fd_check_ctx_free(struct fd_check_ctx *ctx)
 {
-	free(ctx->by_ino);
+	free(ctx->socks.v);
 	free(ctx->pipe_ids);
 }
 
@@ -173,20 +165,12 @@ static bool unix_name_ok(const ProtobufCBinaryData *n)
 	       (n->data[0] ? !memchr(n->data, 0, n->len) && n->len <= 107 : n->len >= 2);
 }
 
+/* The process's socket ino (not a dup), or NULL. */
 static const Sc__Fd *unix_by_ino(const struct fd_check_ctx *ctx, uint64_t ino)
 {
-	Sc__Fd key = { .sock_ino = ino };
-	const Sc__Fd *kp = &key,
-		     **found = bsearch(&kp, ctx->by_ino, ctx->n_unix, sizeof(kp), cmp_ino);
+	const struct unix_node *n = unix_graph_find(&ctx->socks, ino, NULL);
 
-	return found ? *found : NULL;
-}
-
-bool fd_unix_queueable(const Sc__Fd *l, const Sc__Fd *c)
-{
-	return c->sock_type == l->sock_type &&
-	       c->unix_sock->state == SC__UNIX_SOCKET__STATE__CONNECTED &&
-	       c->unix_sock->has_peer_name && !c->unix_sock->accepted;
+	return n ? n->data : NULL;
 }
 
 /* UNIX: what loader/fd_unix.c relies on: the sockets it connects exist. */
@@ -222,7 +206,7 @@ static int fd_check_unix(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *
 		const Sc__Fd *c = unix_by_ino(ctx, u->pending[j]);
 
 		/* A client another process holds: check_tree_pairs() (image.c). */
-		if (u->state != SC__UNIX_SOCKET__STATE__LISTEN || (c && !fd_unix_queueable(f, c)))
+		if (u->state != SC__UNIX_SOCKET__STATE__LISTEN || (c && !unix_fd_queueable(f, c)))
 			return sc_err(err, "fd %d: connection %zu of its queue is not restorable",
 				      f->fd, j);
 		for (size_t k = 0; k < j; k++)

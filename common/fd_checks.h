@@ -13,14 +13,14 @@
 #include <stdint.h>
 
 #include "fd.pb-c.h"
+#include "unix_graph.h"
 
 /* What a kind's check may look at besides its own descriptor: the other
  * descriptors of the process, looked up once for all of them. */
 struct fd_check_ctx {
 	const Sc__Fds *fds;
 	uint64_t *pipe_ids; /* the image's pipes, sorted */
-	const Sc__Fd **by_ino; /* its unix sockets (not dups), sorted by inode */
-	size_t n_unix;
+	struct unix_graph socks; /* its unix sockets (not dups) */
 };
 
 /* Builds ctx for fds, refusing what it cannot be built from (pipes
@@ -33,9 +33,5 @@ void fd_check_ctx_free(struct fd_check_ctx *ctx);
 /* The checks of f's kind, which must be one SC_FD_KINDS lists: 0, or -1
  * with err set. */
 int fd_check_kind(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err);
-
-/* Unix connection c can wait in listener l's queue (image.c checks the
- * queues across processes with it too). */
-bool fd_unix_queueable(const Sc__Fd *l, const Sc__Fd *c);
 
 #endif

@@ -57,12 +57,10 @@ void unix_graph_index(struct unix_graph *g)
 	}
 	for (size_t i = 0; i < g->n; i++)
 		v[i].listener = 0;
-	/* A client closed before it was accepted is inode 0 in the queue. */
 	for (size_t i = 0; i < g->n; i++)
 		for (size_t j = 0; j < v[i].nqueue; j++) {
-			size_t count = 0;
-			struct unix_node *c =
-				v[i].queue[j] ? unix_graph_find(g, v[i].queue[j], &count) : NULL;
+			size_t count;
+			struct unix_node *c = unix_graph_find(g, v[i].queue[j], &count);
 
 			for (size_t k = 0; k < count; k++)
 				c[k].listener = v[i].ino;
