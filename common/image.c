@@ -18,6 +18,7 @@
 #include "fd_checks.h"
 #include "fdkinds.h"
 #include "image.h"
+#include "unix_graph.h"
 #include "xstate.h"
 
 int sc_err(char *err, const char *fmt, ...)
@@ -869,25 +870,41 @@ static int check_tree_pairs(const struct sc_image *img, const struct unix_graph 
 	return 0;
 }
 
-/* check_tree_pairs on the image's unix sockets. */
-static int check_tree_sockets(const struct sc_image *img, char *err)
+int sc_image_unix_graph(const struct sc_image *img, bool (*keep)(const Sc__Fd *f),
+			struct unix_graph *g)
 {
-	struct unix_graph g = { 0 };
 	size_t all = 0;
-	int ret;
 
 	for (size_t i = 0; i < img->nprocs; i++)
 		all += img->procs[i].fds->n_fds;
-	if (!(g.v = malloc((all + 1) * sizeof(*g.v))))
-		return sc_err(err, "out of memory");
+	g->n = 0;
+	if (!(g->v = malloc((all + 1) * sizeof(*g->v))))
+		return -1;
 	for (size_t i = 0; i < img->nprocs; i++)
 		for (size_t k = 0; k < img->procs[i].fds->n_fds; k++) {
 			const Sc__Fd *f = img->procs[i].fds->fds[k];
 
-			if (f->kind == SC__FD_KIND__UNIX && !f->has_dup_of)
-				unix_node_of_fd(&g.v[g.n++], f, (uint32_t)i);
+			if (f->kind == SC__FD_KIND__UNIX && !f->has_dup_of && keep(f))
+				unix_node_of_fd(&g->v[g->n++], f, (uint32_t)i);
 		}
-	unix_graph_index(&g);
+	unix_graph_index(g);
+	return 0;
+}
+
+static bool any_socket(const Sc__Fd *f)
+{
+	(void)f;
+	return true;
+}
+
+/* check_tree_pairs on the image's unix sockets. */
+static int check_tree_sockets(const struct sc_image *img, char *err)
+{
+	struct unix_graph g;
+	int ret;
+
+	if (sc_image_unix_graph(img, any_socket, &g))
+		return sc_err(err, "out of memory");
 	ret = check_tree_pairs(img, &g, err);
 	free(g.v);
 	return ret;

@@ -155,9 +155,6 @@ void fd_pipe_release(struct fd_restore_ctx *ctx);
 /* A new pipe like sp (its size, refilled with its bytes), both ends at
  * scratch_min or above: 0, or -1 with err set. */
 int fd_pipe_make(const Sc__Pipe *sp, int scratch_min, int ends[2], char *err);
-/* unix socket e is connected and both ends unnamed: a socketpair's half
- * (or one whose other end is gone). */
-bool fd_unix_is_pair(const Sc__Fd *e);
 void fd_unix_release(struct fd_restore_ctx *ctx);
 /* In crload: the socketpair of a and its peer b, with their options and
  * queues, for processes of a tree holding its halves; -1 with err set. */

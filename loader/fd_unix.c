@@ -18,18 +18,18 @@
 #include <unistd.h>
 
 #include "fd_restore.h"
+#include "unix_graph.h"
 
 struct fd_restore_unix {
 	const Sc__Fd *e;
 	int fd;		/* the new socket, at scratch_min or above; -1: not yet */
 	int spare;	/* the other end of a connection whose peer was gone */
-	bool pending;	/* waits in a listener's accept queue */
 };
 
 /* Every unix socket of the process, made at the first one restored. */
 struct unix_restore {
-	struct fd_restore_unix *v; /* by inode */
-	size_t n;
+	struct unix_graph g;
+	struct fd_restore_unix *v; /* by inode: v[i] is g.v[i]'s */
 };
 
 /* NULL until make_all. */
@@ -84,21 +84,12 @@ static int move_high(struct fd_restore_ctx *ctx, int fd)
 	return high;
 }
 
-static int cmp_ino(const void *a, const void *b)
-{
-	uint64_t x = ((const struct fd_restore_unix *)a)->e->sock_ino;
-	uint64_t y = ((const struct fd_restore_unix *)b)->e->sock_ino;
-
-	return x < y ? -1 : x > y;
-}
-
 static struct fd_restore_unix *find(struct fd_restore_ctx *ctx, uint64_t ino)
 {
 	const struct unix_restore *us = socks(ctx);
-	Sc__Fd key_fd = { .sock_ino = ino };
-	struct fd_restore_unix key = { .e = &key_fd };
+	const struct unix_node *n = unix_graph_find(&us->g, ino, NULL);
 
-	return bsearch(&key, us->v, us->n, sizeof(key), cmp_ino);
+	return n ? &us->v[n - us->g.v] : NULL;
 }
 
 /*
@@ -190,13 +181,6 @@ static bool is_state(const Sc__Fd *e, Sc__UnixSocket__State st)
 	return e->unix_sock->state == st;
 }
 
-bool fd_unix_is_pair(const Sc__Fd *e)
-{
-	const Sc__UnixSocket *u = e->unix_sock;
-
-	return is_state(e, SC__UNIX_SOCKET__STATE__CONNECTED) && !u->has_name && !u->has_peer_name;
-}
-
 /* The accepted end of a connection whose client has closed. */
 static bool is_orphan(const Sc__Fd *e)
 {
@@ -211,7 +195,8 @@ static int make_pair(struct fd_restore_ctx *ctx, struct fd_restore_unix *s, char
 	struct fd_restore_unix *peer = s->e->peer_ino ? find(ctx, s->e->peer_ino) : NULL;
 	int sv[2];
 
-	if (s->e->peer_ino && (!peer || !fd_unix_is_pair(peer->e) || peer->e->sock_type != s->e->sock_type)) {
+	if (s->e->peer_ino &&
+	    (!peer || !unix_fd_is_pair(peer->e) || peer->e->sock_type != s->e->sock_type)) {
 		sc_err(err, "fd %d: the other end of its socketpair is missing", s->e->fd);
 		return -1;
 	}
@@ -233,13 +218,9 @@ static struct fd_restore_unix *listener_named(struct fd_restore_ctx *ctx, const 
 {
 	const struct unix_restore *us = socks(ctx);
 
-	for (size_t i = 0; i < us->n; i++) {
-		const Sc__Fd *l = us->v[i].e;
-
-		if (is_state(l, SC__UNIX_SOCKET__STATE__LISTEN) && l->sock_type == e->sock_type &&
-		    l->unix_sock->has_name && same(&l->unix_sock->name, n))
+	for (size_t i = 0; i < us->g.n; i++)
+		if (unix_fd_listens_on(us->v[i].e, e->sock_type, n))
 			return &us->v[i];
-	}
 	return NULL;
 }
 
@@ -311,7 +292,7 @@ static int sender(struct fd_restore_ctx *ctx, const Name *n)
 {
 	const struct unix_restore *us = socks(ctx);
 
-	for (size_t i = 0; i < us->n; i++) {
+	for (size_t i = 0; i < us->g.n; i++) {
 		const Sc__UnixSocket *u = us->v[i].e->unix_sock;
 
 		if (us->v[i].e->sock_type == SOCK_DGRAM && u->has_name && same(&u->name, n))
@@ -421,7 +402,7 @@ static int shut(int fd, const Sc__Fd *e, char *err)
 
 int fd_unix_make_pair(const Sc__Fd *a, const Sc__Fd *b, int sv[2], char *err)
 {
-	struct fd_restore_unix s[2] = { { a, -1, -1, false }, { b, -1, -1, false } };
+	struct fd_restore_unix s[2] = { { a, -1, -1 }, { b, -1, -1 } };
 
 	if (socketpair(AF_UNIX, (int)a->sock_type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
 		return fail(err, a, "socketpair", NULL);
@@ -443,16 +424,19 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 	struct unix_restore *us = fd_restore_state(ctx, FD_RESTORE_SC__FD_KIND__UNIX, sizeof(*us));
 	size_t n = 0;
 
-	if (!us || !(us->v = calloc(fds->n_fds, sizeof(*us->v)))) {
+	if (!us || !(us->v = calloc(fds->n_fds + 1, sizeof(*us->v))) ||
+	    !(us->g.v = calloc(fds->n_fds + 1, sizeof(*us->g.v)))) {
 		sc_err(err, "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < fds->n_fds; i++)
 		if (fds->fds[i]->kind == SC__FD_KIND__UNIX && !fds->fds[i]->has_dup_of &&
 		    !from_tree(ctx, fds->fds[i]->fd))
-			us->v[n++] = (struct fd_restore_unix){ fds->fds[i], -1, -1, false };
-	us->n = n;
-	qsort(us->v, n, sizeof(*us->v), cmp_ino);
+			unix_node_of_fd(&us->g.v[n++], fds->fds[i], 0);
+	us->g.n = n;
+	unix_graph_index(&us->g);
+	for (size_t i = 0; i < n; i++)
+		us->v[i] = (struct fd_restore_unix){ us->g.v[i].data, -1, -1 };
 	if (chdir(ctx->cwd)) {
 		sc_err(err, "working directory %s: %s", ctx->cwd, strerror(errno));
 		return -1;
@@ -466,7 +450,7 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 
 		if (s->fd >= 0 || u->accepted || is_orphan(s->e))
 			continue;
-		if (fd_unix_is_pair(s->e)) {
+		if (unix_fd_is_pair(s->e)) {
 			if (make_pair(ctx, s, err))
 				return -1;
 			continue;
@@ -477,25 +461,22 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 		if (is_state(s->e, SC__UNIX_SOCKET__STATE__LISTEN)) {
 			if (listen(s->fd, (int)u->backlog))
 				return fail(err, s->e, "listen", NULL);
-			for (size_t j = 0; j < u->n_pending; j++) {
-				struct fd_restore_unix *c = find(ctx, u->pending[j]);
-
-				if (!c) {
+			for (size_t j = 0; j < u->n_pending; j++)
+				if (!find(ctx, u->pending[j])) {
 					sc_err(err, "fd %d: a connection in its queue is missing",
 					       s->e->fd);
 					return -1;
 				}
-				c->pending = true;
-			}
 		}
 	}
-	/* Connections to a listener's name, accepted at once. */
+	/* Connections to a listener's name, accepted at once (not the ones
+	 * waiting in its queue). */
 	for (size_t i = 0; i < n; i++) {
 		struct fd_restore_unix *s = &us->v[i];
 
-		if (s->e->sock_type != SOCK_DGRAM && !s->pending && !fd_unix_is_pair(s->e) &&
-		    is_state(s->e, SC__UNIX_SOCKET__STATE__CONNECTED) && !s->e->unix_sock->accepted &&
-		    reconnect(ctx, s, err))
+		if (s->e->sock_type != SOCK_DGRAM && !us->g.v[i].listener &&
+		    !unix_fd_is_pair(s->e) && is_state(s->e, SC__UNIX_SOCKET__STATE__CONNECTED) &&
+		    !s->e->unix_sock->accepted && reconnect(ctx, s, err))
 			return -1;
 	}
 	/* Then the ones waiting in accept queues, oldest first. */
@@ -571,14 +552,16 @@ void fd_unix_release(struct fd_restore_ctx *ctx)
 {
 	struct unix_restore *us = socks(ctx);
 
-	for (size_t i = 0; us && i < us->n; i++) {
+	for (size_t i = 0; us && i < us->g.n; i++) {
 		if (us->v[i].fd >= 0)
 			close(us->v[i].fd);
 		if (us->v[i].spare >= 0)
 			close(us->v[i].spare);
 	}
-	if (us)
+	if (us) {
 		free(us->v);
+		free(us->g.v);
+	}
 	free(us);
 	ctx->kind_state[FD_RESTORE_SC__FD_KIND__UNIX] = NULL;
 }
