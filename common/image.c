@@ -884,17 +884,11 @@ int sc_image_unix_graph(const struct sc_image *img, bool (*keep)(const Sc__Fd *f
 		for (size_t k = 0; k < img->procs[i].fds->n_fds; k++) {
 			const Sc__Fd *f = img->procs[i].fds->fds[k];
 
-			if (f->kind == SC__FD_KIND__UNIX && !f->has_dup_of && keep(f))
+			if (f->kind == SC__FD_KIND__UNIX && !f->has_dup_of && (!keep || keep(f)))
 				unix_node_of_fd(&g->v[g->n++], f, (uint32_t)i);
 		}
 	unix_graph_index(g);
 	return 0;
-}
-
-static bool any_socket(const Sc__Fd *f)
-{
-	(void)f;
-	return true;
 }
 
 /* check_tree_pairs on the image's unix sockets. */
@@ -903,7 +897,7 @@ static int check_tree_sockets(const struct sc_image *img, char *err)
 	struct unix_graph g;
 	int ret;
 
-	if (sc_image_unix_graph(img, any_socket, &g))
+	if (sc_image_unix_graph(img, NULL, &g))
 		return sc_err(err, "out of memory");
 	ret = check_tree_pairs(img, &g, err);
 	free(g.v);

@@ -58,7 +58,7 @@ int sc_image_load(const char *dir, struct sc_image *img, char *err);
 void sc_image_free(struct sc_image *img);
 
 struct unix_graph;
-/* The unix sockets of img that keep wants (never dups), each node owned
+/* The unix sockets of img that keep wants (NULL: all; never dups), each node owned
  * by its holder's number in img->procs, indexed (common/unix_graph.h);
  * g->v is the caller's to free. 0, or -1 when out of memory. */
 int sc_image_unix_graph(const struct sc_image *img, bool (*keep)(const Sc__Fd *f),

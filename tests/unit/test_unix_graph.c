@@ -2,8 +2,8 @@
 /*
  * Check suite for common/unix_graph.[ch]: sockets found by inode in any
  * order given, the listener each waiting client is linked to, socketpairs
- * told from named connections, the links a tree must keep whole, and
- * what a record alone tells.
+ * told from named connections, the links a tree must keep whole, what
+ * a record alone tells, and an image's sockets gathered into a graph.
  */
 #include <check.h>
 #include <stdbool.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "image.h"
 #include "testutil.h"
 #include "unix_graph.h"
 
@@ -167,6 +168,61 @@ START_TEST(test_records)
 }
 END_TEST
 
+static bool stream_only(const Sc__Fd *f)
+{
+	return f->sock_type == SOCK_STREAM;
+}
+
+/* Two processes: the second holds socket 5 too, a dup of it, a pipe and a
+ * datagram socket. */
+START_TEST(test_image_graph)
+{
+	Sc__Fd f[6];
+	Sc__Fd *p0[] = { &f[0], &f[1] }, *p1[] = { &f[2], &f[3], &f[4], &f[5] };
+	Sc__UnixSocket u = SC__UNIX_SOCKET__INIT;
+	Sc__Fds fds[2] = { SC__FDS__INIT, SC__FDS__INIT };
+	struct sc_proc_img procs[2] = { { .fds = &fds[0] }, { .fds = &fds[1] } };
+	struct sc_image img = { .procs = procs, .nprocs = 2 };
+	static const uint64_t inos[] = { 5, 9, 5, 5, 0, 7 };
+	struct unix_graph g;
+	struct unix_node *n;
+	size_t count;
+
+	for (int i = 0; i < 6; i++) {
+		sc__fd__init(&f[i]);
+		f[i].fd = i + 3;
+		f[i].kind = SC__FD_KIND__UNIX;
+		f[i].sock_type = SOCK_STREAM;
+		f[i].sock_ino = inos[i];
+		f[i].unix_sock = &u;
+	}
+	f[3].has_dup_of = true;
+	f[4].kind = SC__FD_KIND__PIPE;
+	f[4].unix_sock = NULL;
+	f[5].sock_type = SOCK_DGRAM;
+	fds[0].fds = p0;
+	fds[0].n_fds = 2;
+	fds[1].fds = p1;
+	fds[1].n_fds = 4;
+
+	ck_assert_int_eq(sc_image_unix_graph(&img, NULL, &g), 0);
+	ck_assert_uint_eq(g.n, 4);
+	n = unix_graph_find(&g, 5, &count);
+	ck_assert_uint_eq(count, 2);
+	ck_assert_uint_eq(n[0].owner, 0);
+	ck_assert_ptr_eq(n[0].data, &f[0]);
+	ck_assert_uint_eq(n[1].owner, 1);
+	ck_assert_ptr_eq(n[1].data, &f[2]);
+	ck_assert_ptr_nonnull(unix_graph_find(&g, 7, NULL));
+	free(g.v);
+
+	ck_assert_int_eq(sc_image_unix_graph(&img, stream_only, &g), 0);
+	ck_assert_uint_eq(g.n, 3);
+	ck_assert_ptr_null(unix_graph_find(&g, 7, NULL));
+	free(g.v);
+}
+END_TEST
+
 static Suite *unix_graph_suite(void)
 {
 	Suite *s = suite_create("unix_graph");
@@ -176,6 +232,7 @@ static Suite *unix_graph_suite(void)
 	tcase_add_test(tc, test_repeated);
 	tcase_add_test(tc, test_links);
 	tcase_add_test(tc, test_records);
+	tcase_add_test(tc, test_image_graph);
 	suite_add_tcase(s, tc);
 	return s;
 }
