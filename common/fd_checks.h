@@ -14,14 +14,14 @@
 
 #include "fd.pb-c.h"
 #include "fdkinds.h"
+#include "unix_graph.h"
 
 /* What a kind's check may look at besides its own descriptor: the other
  * descriptors of the process, looked up once for all of them. */
 struct fd_check_ctx {
 	const Sc__Fds *fds;
 	uint64_t *pipe_ids; /* the image's pipes, sorted */
-	const Sc__Fd **by_ino; /* its unix sockets (not dups), sorted by inode */
-	size_t n_unix;
+	struct unix_graph socks; /* its unix sockets (not dups) */
 };
 
 /* Builds ctx for fds, refusing what it cannot be built from (pipes
@@ -45,9 +45,5 @@ SC_FD_KINDS(FD_CHECK_OF)
 
 /* Whether the image lists pipe id. */
 bool fd_check_has_pipe(const struct fd_check_ctx *ctx, uint64_t id);
-
-/* Unix connection c can wait in listener l's queue (image.c checks the
- * queues across processes with it too). */
-bool fd_unix_queueable(const Sc__Fd *l, const Sc__Fd *c);
 
 #endif

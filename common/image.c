@@ -17,6 +17,7 @@
 #include "fd_checks.h"
 #include "fdkinds.h"
 #include "image.h"
+#include "unix_graph.h"
 #include "xstate.h"
 
 const ProtobufCMessageDescriptor *sc_img_descriptor(uint32_t type)
@@ -784,46 +785,30 @@ static int check_pipe_keepers(const struct sc_image *img, char *err)
 	return 0;
 }
 
-/* The unix socket ino of a process other than p, not a dup, or NULL. */
-/* Socket ino in a process of the image other than p (NULL: any). */
-static const Sc__Fd *unix_elsewhere(const struct sc_image *img, const struct sc_proc_img *p,
-				    uint64_t ino)
+/* Socket ino (not a dup) of a process of the image other than the
+ * owner-th (img->nprocs: any), or NULL. */
+static const Sc__Fd *unix_elsewhere(const struct unix_graph *g, uint32_t owner, uint64_t ino)
 {
-	for (size_t i = 0; i < img->nprocs; i++)
-		for (size_t k = 0; &img->procs[i] != p && k < img->procs[i].fds->n_fds; k++) {
-			const Sc__Fd *f = img->procs[i].fds->fds[k];
+	size_t count;
+	const struct unix_node *n = unix_graph_find(g, ino, &count);
 
-			if (f->kind == SC__FD_KIND__UNIX && !f->has_dup_of && f->sock_ino == ino)
-				return f;
-		}
+	for (size_t i = 0; i < count; i++)
+		if (n[i].owner != owner)
+			return n[i].data;
 	return NULL;
 }
 
-/* Some listener of the image has connection ino waiting in its queue. */
-static bool queued_somewhere(const struct sc_image *img, uint64_t ino)
-{
-	for (size_t i = 0; i < img->nprocs; i++)
-		for (size_t k = 0; k < img->procs[i].fds->n_fds; k++) {
-			const Sc__Fd *f = img->procs[i].fds->fds[k];
-
-			for (size_t j = 0;
-			     f->kind == SC__FD_KIND__UNIX && j < f->unix_sock->n_pending; j++)
-				if (f->unix_sock->pending[j] == ino)
-					return true;
-		}
-	return false;
-}
-
-/* End f of a connection through a listener, which p holds: its other end
- * is another process's, connected back to it, one of the two accepted;
- * or, without a peer yet, it waits in a listener's queue. */
-static bool other_end_ok(const struct sc_image *img, const struct sc_proc_img *p, const Sc__Fd *f)
+/* End f of a connection through a listener, which the owner-th process
+ * holds: its other end is another process's, connected back to it, one
+ * of the two accepted; or, without a peer yet, it waits in a listener's
+ * queue. */
+static bool other_end_ok(const struct unix_graph *g, uint32_t owner, const Sc__Fd *f)
 {
 	const Sc__Fd *peer;
 
 	if (!f->peer_ino)
-		return queued_somewhere(img, f->sock_ino);
-	peer = unix_elsewhere(img, p, f->peer_ino);
+		return unix_graph_find(g, f->sock_ino, NULL)->listener != 0;
+	peer = unix_elsewhere(g, owner, f->peer_ino);
 	return peer && peer->peer_ino == f->sock_ino && peer->sock_type == f->sock_type &&
 	       peer->unix_sock->accepted != f->unix_sock->accepted;
 }
@@ -833,9 +818,9 @@ static bool other_end_ok(const struct sc_image *img, const struct sc_proc_img *p
  * another process, connected back to it; so has each end of a connection
  * through a listener, one end accepted and the other not, unless it waits
  * in a listener's queue; a listener's queue holds clients of other
- * processes.
+ * processes. g: the image's unix sockets, owned by process number.
  */
-static int check_tree_pairs(const struct sc_image *img, char *err)
+static int check_tree_pairs(const struct sc_image *img, const struct unix_graph *g, char *err)
 {
 	for (size_t i = 0; i < img->nprocs; i++)
 		for (size_t k = 0; k < img->procs[i].fds->n_fds; k++) {
@@ -846,9 +831,10 @@ static int check_tree_pairs(const struct sc_image *img, char *err)
 				continue;
 			u = f->unix_sock;
 			for (size_t j = 0; j < u->n_pending; j++) {
-				const Sc__Fd *c = unix_elsewhere(img, NULL, u->pending[j]);
+				const Sc__Fd *c =
+					unix_elsewhere(g, (uint32_t)img->nprocs, u->pending[j]);
 
-				if (!c || !fd_unix_queueable(f, c))
+				if (!c || !unix_fd_queueable(f, c))
 					return sc_err(
 						err,
 						"pid %d fd %d: connection %zu of its queue is "
@@ -857,14 +843,13 @@ static int check_tree_pairs(const struct sc_image *img, char *err)
 			}
 			if (!f->peer_in_tree)
 				continue;
-			if ((u->has_name || u->has_peer_name) &&
-			    !other_end_ok(img, &img->procs[i], f))
+			if ((u->has_name || u->has_peer_name) && !other_end_ok(g, (uint32_t)i, f))
 				return sc_err(err,
 					      "pid %d fd %d: its connection's other end is gone",
 					      img->procs[i].pid, f->fd);
 			if (u->has_name || u->has_peer_name)
 				continue;
-			peer = unix_elsewhere(img, &img->procs[i], f->peer_ino);
+			peer = unix_elsewhere(g, (uint32_t)i, f->peer_ino);
 			if (!peer || peer->peer_ino != f->sock_ino ||
 			    peer->sock_type != f->sock_type)
 				return sc_err(err,
@@ -872,6 +857,40 @@ static int check_tree_pairs(const struct sc_image *img, char *err)
 					      img->procs[i].pid, f->fd);
 		}
 	return 0;
+}
+
+int sc_image_unix_graph(const struct sc_image *img, bool (*keep)(const Sc__Fd *f),
+			struct unix_graph *g)
+{
+	size_t all = 0;
+
+	for (size_t i = 0; i < img->nprocs; i++)
+		all += img->procs[i].fds->n_fds;
+	g->n = 0;
+	if (!(g->v = malloc((all + 1) * sizeof(*g->v))))
+		return -1;
+	for (size_t i = 0; i < img->nprocs; i++)
+		for (size_t k = 0; k < img->procs[i].fds->n_fds; k++) {
+			const Sc__Fd *f = img->procs[i].fds->fds[k];
+
+			if (f->kind == SC__FD_KIND__UNIX && !f->has_dup_of && (!keep || keep(f)))
+				unix_node_of_fd(&g->v[g->n++], f, (uint32_t)i);
+		}
+	unix_graph_index(g);
+	return 0;
+}
+
+/* check_tree_pairs on the image's unix sockets. */
+static int check_tree_sockets(const struct sc_image *img, char *err)
+{
+	struct unix_graph g;
+	int ret;
+
+	if (sc_image_unix_graph(img, NULL, &g))
+		return sc_err(err, "out of memory");
+	ret = check_tree_pairs(img, &g, err);
+	free(g.v);
+	return ret;
 }
 
 int sc_image_load(const char *dir, struct sc_image *img, char *err)
@@ -929,7 +948,7 @@ int sc_image_load(const char *dir, struct sc_image *img, char *err)
 			return sc_err(err, "%s: pid %d of the shell job has no terminal",
 				      SC_INVENTORY_FILE, img->procs[i].pid);
 	}
-	if (check_shared_descs(img, err) || check_tree_pairs(img, err) ||
+	if (check_shared_descs(img, err) || check_tree_sockets(img, err) ||
 	    check_pipe_keepers(img, err))
 		return -1;
 	return 0;

@@ -49,6 +49,13 @@ struct sc_image {
 int sc_image_load(const char *dir, struct sc_image *img, char *err);
 void sc_image_free(struct sc_image *img);
 
+struct unix_graph;
+/* The unix sockets of img that keep wants (NULL: all; never dups), each node owned
+ * by its holder's number in img->procs, indexed (common/unix_graph.h);
+ * g->v is the caller's to free. 0, or -1 when out of memory. */
+int sc_image_unix_graph(const struct sc_image *img, bool (*keep)(const Sc__Fd *f),
+			struct unix_graph *g);
+
 /* Size and XXH3 of one file of the image against the inventory's sum;
  * 0 or -1 with err set to "FILE: problem". */
 int sc_image_check_file(const struct sc_image *img, const Sc__FileSum *s, char *err);

@@ -157,9 +157,6 @@ int fd_restore_owned(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err);
 /* A new pipe like sp (its size, refilled with its bytes), both ends at
  * scratch_min or above: 0, or -1 with err set. */
 int fd_pipe_make(const Sc__Pipe *sp, int scratch_min, int ends[2], char *err);
-/* unix socket e is connected and both ends unnamed: a socketpair's half
- * (or one whose other end is gone). */
-bool fd_unix_is_pair(const Sc__Fd *e);
 /* In crload: the socketpair of a and its peer b, with their options and
  * queues, for processes of a tree holding its halves; -1 with err set. */
 int fd_unix_make_pair(const Sc__Fd *a, const Sc__Fd *b, int sv[2], char *err);

@@ -18,18 +18,18 @@
 #include <unistd.h>
 
 #include "fd_restore.h"
+#include "unix_graph.h"
 
 struct fd_restore_unix {
 	const Sc__Fd *e;
 	int fd;		/* the new socket, at scratch_min or above; -1: not yet */
-	int spare;	/* the other end of a connection whose peer was gone */
-	bool pending;	/* waits in a listener's accept queue */
+	int spare; /* the other end of a connection whose peer was gone */
 };
 
 /* Every unix socket of the process, made at the first one restored. */
 struct unix_restore {
-	struct fd_restore_unix *v; /* by inode */
-	size_t n;
+	struct unix_graph g;
+	struct fd_restore_unix *v; /* by inode: v[i] is g.v[i]'s */
 };
 
 /* NULL until make_all. */
@@ -84,21 +84,12 @@ static int move_high(struct fd_restore_ctx *ctx, int fd)
 	return high;
 }
 
-static int cmp_ino(const void *a, const void *b)
-{
-	uint64_t x = ((const struct fd_restore_unix *)a)->e->sock_ino;
-	uint64_t y = ((const struct fd_restore_unix *)b)->e->sock_ino;
-
-	return x < y ? -1 : x > y;
-}
-
 static struct fd_restore_unix *find(struct fd_restore_ctx *ctx, uint64_t ino)
 {
 	const struct unix_restore *us = socks(ctx);
-	Sc__Fd key_fd = { .sock_ino = ino };
-	struct fd_restore_unix key = { .e = &key_fd };
+	const struct unix_node *n = unix_graph_find(&us->g, ino, NULL);
 
-	return bsearch(&key, us->v, us->n, sizeof(key), cmp_ino);
+	return n ? &us->v[n - us->g.v] : NULL;
 }
 
 /*
@@ -189,13 +180,6 @@ static bool is_state(const Sc__Fd *e, Sc__UnixSocket__State st)
 	return e->unix_sock->state == st;
 }
 
-bool fd_unix_is_pair(const Sc__Fd *e)
-{
-	const Sc__UnixSocket *u = e->unix_sock;
-
-	return is_state(e, SC__UNIX_SOCKET__STATE__CONNECTED) && !u->has_name && !u->has_peer_name;
-}
-
 /* The accepted end of a connection whose client has closed. */
 static bool is_orphan(const Sc__Fd *e)
 {
@@ -210,7 +194,8 @@ static int make_pair(struct fd_restore_ctx *ctx, struct fd_restore_unix *s, char
 	struct fd_restore_unix *peer = s->e->peer_ino ? find(ctx, s->e->peer_ino) : NULL;
 	int sv[2];
 
-	if (s->e->peer_ino && (!peer || !fd_unix_is_pair(peer->e) || peer->e->sock_type != s->e->sock_type)) {
+	if (s->e->peer_ino &&
+	    (!peer || !unix_fd_is_pair(peer->e) || peer->e->sock_type != s->e->sock_type)) {
 		sc_err(err, "fd %d: the other end of its socketpair is missing", s->e->fd);
 		return -1;
 	}
@@ -232,13 +217,9 @@ static struct fd_restore_unix *listener_named(struct fd_restore_ctx *ctx, const 
 {
 	const struct unix_restore *us = socks(ctx);
 
-	for (size_t i = 0; i < us->n; i++) {
-		const Sc__Fd *l = us->v[i].e;
-
-		if (is_state(l, SC__UNIX_SOCKET__STATE__LISTEN) && l->sock_type == e->sock_type &&
-		    l->unix_sock->has_name && same(&l->unix_sock->name, n))
+	for (size_t i = 0; i < us->g.n; i++)
+		if (unix_fd_listens_on(us->v[i].e, e->sock_type, n))
 			return &us->v[i];
-	}
 	return NULL;
 }
 
@@ -310,7 +291,7 @@ static int sender(struct fd_restore_ctx *ctx, const Name *n)
 {
 	const struct unix_restore *us = socks(ctx);
 
-	for (size_t i = 0; i < us->n; i++) {
+	for (size_t i = 0; i < us->g.n; i++) {
 		const Sc__UnixSocket *u = us->v[i].e->unix_sock;
 
 		if (us->v[i].e->sock_type == SOCK_DGRAM && u->has_name && same(&u->name, n))
@@ -420,7 +401,7 @@ static int shut(int fd, const Sc__Fd *e, char *err)
 
 int fd_unix_make_pair(const Sc__Fd *a, const Sc__Fd *b, int sv[2], char *err)
 {
-	struct fd_restore_unix s[2] = { { a, -1, -1, false }, { b, -1, -1, false } };
+	struct fd_restore_unix s[2] = { { a, -1, -1 }, { b, -1, -1 } };
 
 	if (socketpair(AF_UNIX, (int)a->sock_type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
 		return fail(err, a, "socketpair", NULL);
@@ -442,16 +423,19 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 	struct unix_restore *us = fd_restore_state(ctx, FD_RESTORE_SC__FD_KIND__UNIX, sizeof(*us));
 	size_t n = 0;
 
-	if (!us || !(us->v = calloc(fds->n_fds, sizeof(*us->v)))) {
+	if (!us || !(us->v = calloc(fds->n_fds + 1, sizeof(*us->v))) ||
+	    !(us->g.v = calloc(fds->n_fds + 1, sizeof(*us->g.v)))) {
 		sc_err(err, "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < fds->n_fds; i++)
 		if (fds->fds[i]->kind == SC__FD_KIND__UNIX && !fds->fds[i]->has_dup_of &&
 		    !from_tree(ctx, fds->fds[i]->fd))
-			us->v[n++] = (struct fd_restore_unix){ fds->fds[i], -1, -1, false };
-	us->n = n;
-	qsort(us->v, n, sizeof(*us->v), cmp_ino);
+			unix_node_of_fd(&us->g.v[n++], fds->fds[i], 0);
+	us->g.n = n;
+	unix_graph_index(&us->g);
+	for (size_t i = 0; i < n; i++)
+		us->v[i] = (struct fd_restore_unix){ us->g.v[i].data, -1, -1 };
 	if (chdir(ctx->cwd)) {
 		sc_err(err, "working directory %s: %s", ctx->cwd, strerror(errno));
 		return -1;
@@ -465,7 +449,7 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 
 		if (s->fd >= 0 || u->accepted || is_orphan(s->e))
 			continue;
-		if (fd_unix_is_pair(s->e)) {
+		if (unix_fd_is_pair(s->e)) {
 			if (make_pair(ctx, s, err))
 				return -1;
 			continue;
@@ -476,25 +460,22 @@ static int make_all(struct fd_restore_ctx *ctx, char *err)
 		if (is_state(s->e, SC__UNIX_SOCKET__STATE__LISTEN)) {
 			if (listen(s->fd, (int)u->backlog))
 				return fail(err, s->e, "listen", NULL);
-			for (size_t j = 0; j < u->n_pending; j++) {
-				struct fd_restore_unix *c = find(ctx, u->pending[j]);
-
-				if (!c) {
+			for (size_t j = 0; j < u->n_pending; j++)
+				if (!find(ctx, u->pending[j])) {
 					sc_err(err, "fd %d: a connection in its queue is missing",
 					       s->e->fd);
 					return -1;
 				}
-				c->pending = true;
-			}
 		}
 	}
-	/* Connections to a listener's name, accepted at once. */
+	/* Connections to a listener's name, accepted at once (not the ones
+	 * waiting in its queue). */
 	for (size_t i = 0; i < n; i++) {
 		struct fd_restore_unix *s = &us->v[i];
 
-		if (s->e->sock_type != SOCK_DGRAM && !s->pending && !fd_unix_is_pair(s->e) &&
-		    is_state(s->e, SC__UNIX_SOCKET__STATE__CONNECTED) && !s->e->unix_sock->accepted &&
-		    reconnect(ctx, s, err))
+		if (s->e->sock_type != SOCK_DGRAM && !us->g.v[i].listener &&
+		    !unix_fd_is_pair(s->e) && is_state(s->e, SC__UNIX_SOCKET__STATE__CONNECTED) &&
+		    !s->e->unix_sock->accepted && reconnect(ctx, s, err))
 			return -1;
 	}
 	/* Then the ones waiting in accept queues, oldest first. */
@@ -570,14 +551,16 @@ static void fd_unix_release(struct fd_restore_ctx *ctx)
 {
 	struct unix_restore *us = socks(ctx);
 
-	for (size_t i = 0; us && i < us->n; i++) {
+	for (size_t i = 0; us && i < us->g.n; i++) {
 		if (us->v[i].fd >= 0)
 			close(us->v[i].fd);
 		if (us->v[i].spare >= 0)
 			close(us->v[i].spare);
 	}
-	if (us)
+	if (us) {
 		free(us->v);
+		free(us->g.v);
+	}
 	free(us);
 	ctx->kind_state[FD_RESTORE_SC__FD_KIND__UNIX] = NULL;
 }
@@ -611,6 +594,92 @@ static void fd_unix_describe(const Sc__Fd *e, char *buf, size_t len)
 			      (unsigned long long)e->peer_ino);
 	if (n >= 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, ", %zu messages (%zu bytes) waiting", e->n_queue, bytes);
+}
+
+static bool unix_name_ok(const ProtobufCBinaryData *n)
+{
+	/* sun_path: an abstract name of up to 107 bytes after its NUL, or a
+	 * path of up to 107 bytes without one. */
+	return n->len >= 1 && n->len <= 108 &&
+	       (n->data[0] ? !memchr(n->data, 0, n->len) && n->len <= 107 : n->len >= 2);
+}
+
+/* The process's socket ino (not a dup), or NULL. */
+static const Sc__Fd *unix_by_ino(const struct fd_check_ctx *ctx, uint64_t ino)
+{
+	const struct unix_node *n = unix_graph_find(&ctx->socks, ino, NULL);
+
+	return n ? n->data : NULL;
+}
+
+/* UNIX: what loader/fd_unix.c relies on: the sockets it connects exist. */
+int fd_check_unix(const struct fd_check_ctx *ctx, const Sc__Fd *f, char *err)
+{
+	const Sc__UnixSocket *u = f->unix_sock;
+	const Sc__Fd *peer;
+
+	if (!f->has_sock_type || !f->has_peer_ino || !f->has_sock_ino || !u ||
+	    (f->sock_type != SOCK_STREAM && f->sock_type != SOCK_DGRAM &&
+	     f->sock_type != SOCK_SEQPACKET))
+		return sc_err(err, "fd %d: a socket without type or peer", f->fd);
+	if (u->state < SC__UNIX_SOCKET__STATE__UNCONNECTED ||
+	    u->state > SC__UNIX_SOCKET__STATE__CONNECTED)
+		return sc_err(err, "fd %d: a socket in unknown state %d", f->fd, u->state);
+	if ((u->has_name && !unix_name_ok(&u->name)) ||
+	    (u->has_peer_name && !unix_name_ok(&u->peer_name)))
+		return sc_err(err, "fd %d: a socket name that cannot be", f->fd);
+	if (u->n_senders && (u->n_senders != f->n_queue || f->sock_type != SOCK_DGRAM))
+		return sc_err(err, "fd %d: %zu senders for %zu messages", f->fd, u->n_senders,
+			      f->n_queue);
+	for (size_t i = 0; i < u->n_senders; i++)
+		if (u->senders[i].len && !unix_name_ok(&u->senders[i]))
+			return sc_err(err, "fd %d: message %zu has a sender name that cannot be",
+				      f->fd, i);
+	if (f->has_dup_of)
+		return 0;
+	if (u->state == SC__UNIX_SOCKET__STATE__LISTEN &&
+	    (!u->has_name || !u->has_backlog || u->backlog > INT32_MAX ||
+	     f->sock_type == SOCK_DGRAM))
+		return sc_err(err, "fd %d: a listener without name or backlog", f->fd);
+	for (size_t j = 0; j < u->n_pending; j++) {
+		const Sc__Fd *c = unix_by_ino(ctx, u->pending[j]);
+
+		/* A client another process holds: check_tree_pairs() (image.c). */
+		if (u->state != SC__UNIX_SOCKET__STATE__LISTEN || (c && !unix_fd_queueable(f, c)))
+			return sc_err(err, "fd %d: connection %zu of its queue is not restorable",
+				      f->fd, j);
+		for (size_t k = 0; k < j; k++)
+			if (u->pending[k] == u->pending[j])
+				return sc_err(err, "fd %d: a connection queued twice", f->fd);
+	}
+	if (u->state != SC__UNIX_SOCKET__STATE__CONNECTED)
+		return u->accepted ? sc_err(err, "fd %d: accepted but not connected", f->fd) : 0;
+	/* A datagram socket connected by name needs nothing else here. */
+	if (f->sock_type == SOCK_DGRAM && u->has_peer_name)
+		return 0;
+	peer = f->peer_ino ? unix_by_ino(ctx, f->peer_ino) : NULL;
+	/* Its other half or end is another process's: check_tree_pairs().
+	 * A connection through a listener may wait in its queue there, with
+	 * no peer yet. */
+	if (f->peer_in_tree &&
+	    (peer || (u->has_name || u->has_peer_name ? f->sock_type == SOCK_DGRAM : !f->peer_ino)))
+		return sc_err(err,
+			      "fd %d: not half of a socketpair or a connection between processes",
+			      f->fd);
+	if (f->peer_in_tree)
+		return 0;
+	if (f->peer_ino && (!peer || peer == f || peer->sock_type != f->sock_type ||
+			    peer->unix_sock->state != SC__UNIX_SOCKET__STATE__CONNECTED))
+		return sc_err(err, "fd %d: its peer socket:[%llu] is missing", f->fd,
+			      (unsigned long long)f->peer_ino);
+	if (u->accepted &&
+	    (!peer || !u->has_name || peer->unix_sock->accepted || !peer->unix_sock->has_peer_name))
+		return sc_err(err, "fd %d: accepted, but its client is missing", f->fd);
+	if (!u->has_name && !u->has_peer_name && peer &&
+	    (peer->unix_sock->has_name || peer->unix_sock->has_peer_name ||
+	     peer->peer_ino != f->sock_ino))
+		return sc_err(err, "fd %d: half of a socketpair whose other half is not", f->fd);
+	return 0;
 }
 
 const struct fd_restore_half fd_unix_restore_half = {

@@ -19,6 +19,7 @@
 
 #include "fd_restore.h"
 #include "restore.h"
+#include "unix_graph.h"
 
 /* How many processes of the image hold a descriptor of pipe id. */
 static size_t pipe_holders(const struct sc_image *img, uint64_t id)
@@ -108,69 +109,18 @@ static int add_desc(struct restore_ctx *ctx, int pid, int fd, int *holder)
  * another process): the pair is made by crload. */
 static bool is_pair_half(const Sc__Fd *f)
 {
-	return f->kind == SC__FD_KIND__UNIX && !f->has_dup_of && f->peer_ino &&
-	       fd_unix_is_pair(f);
+	return f->kind == SC__FD_KIND__UNIX && !f->has_dup_of && f->peer_ino && unix_fd_is_pair(f);
 }
 
-/* Every socketpair half of the image, by inode, process and descriptor:
- * looked up for each half, so scanning every descriptor each time made
- * the restore of thousands quadratic (80 ms of 160 for 4000 halves). */
-struct half {
-	uint64_t ino;
-	size_t proc, k;
-	const Sc__Fd *f;
-};
-
-static int cmp_half(const void *a, const void *b)
+/* How many processes hold socketpair half ino (the image reader lets
+ * none hold it twice); *rec: one's record of it. */
+static size_t half_holders(const struct unix_graph *h, uint64_t ino, const Sc__Fd **rec)
 {
-	const struct half *x = a, *y = b;
+	size_t count;
+	const struct unix_node *n = unix_graph_find(h, ino, &count);
 
-	if (x->ino != y->ino)
-		return x->ino < y->ino ? -1 : 1;
-	if (x->proc != y->proc)
-		return x->proc < y->proc ? -1 : 1;
-	return (x->k > y->k) - (x->k < y->k);
-}
-
-static struct half *index_halves(const struct sc_image *img, size_t *n)
-{
-	size_t all = 0;
-	struct half *h;
-
-	for (size_t i = 0; i < img->nprocs; i++)
-		all += img->procs[i].fds->n_fds;
-	h = malloc((all + 1) * sizeof(*h));
-	if (!h)
-		return NULL;
-	*n = 0;
-	for (size_t i = 0; i < img->nprocs; i++)
-		for (size_t k = 0; k < img->procs[i].fds->n_fds; k++)
-			if (is_pair_half(img->procs[i].fds->fds[k]))
-				h[(*n)++] = (struct half){ img->procs[i].fds->fds[k]->sock_ino, i, k,
-							   img->procs[i].fds->fds[k] };
-	qsort(h, *n, sizeof(*h), cmp_half);
-	return h;
-}
-
-/* How many processes hold socketpair half ino; *rec: one's record of it. */
-static size_t half_holders(const struct half *h, size_t n, uint64_t ino, const Sc__Fd **rec)
-{
-	size_t lo = 0, hi = n, count = 0;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (h[mid].ino < ino)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo; i < n && h[i].ino == ino; i++) {
-		if (i == lo || h[i].proc != h[i - 1].proc) {
-			*rec = h[i].f;
-			count++;
-		}
-	}
+	if (count)
+		*rec = n[count - 1].data;
 	return count;
 }
 
@@ -187,11 +137,14 @@ struct pair_half {
 static int share_pairs(struct restore_ctx *ctx, struct pair_half *made, char *err)
 {
 	const struct sc_image *img = ctx->img;
-	size_t nmade = 0, nh;
-	struct half *h = index_halves(img, &nh);
+	size_t nmade = 0;
+	struct unix_graph h;
 	int ret = -1;
 
-	if (!h) {
+	/* Every socketpair half of the image, by inode and process: looked
+	 * up for each half, so scanning every descriptor each time made the
+	 * restore of thousands quadratic (80 ms of 160 for 4000 halves). */
+	if (sc_image_unix_graph(img, is_pair_half, &h)) {
 		sc_err(err, "out of memory");
 		return -1;
 	}
@@ -201,8 +154,8 @@ static int share_pairs(struct restore_ctx *ctx, struct pair_half *made, char *er
 			int *holder = NULL;
 
 			if (!is_pair_half(f) ||
-			    (!f->peer_in_tree && half_holders(h, nh, f->sock_ino, &me) < 2 &&
-			     half_holders(h, nh, f->peer_ino, &peer) < 2))
+			    (!f->peer_in_tree && half_holders(&h, f->sock_ino, &me) < 2 &&
+			     half_holders(&h, f->peer_ino, &peer) < 2))
 				continue;
 			for (size_t j = 0; j < nmade && !holder; j++)
 				if (made[j].ino == f->sock_ino)
@@ -210,7 +163,7 @@ static int share_pairs(struct restore_ctx *ctx, struct pair_half *made, char *er
 			if (!holder) {
 				int *sv = &ctx->desc_fds[ctx->ndesc_fds];
 
-				if (!half_holders(h, nh, f->peer_ino, &peer) ||
+				if (!half_holders(&h, f->peer_ino, &peer) ||
 				    fd_unix_make_pair(f, peer, sv, err))
 					goto out;
 				ctx->ndesc_fds += 2;
@@ -225,7 +178,7 @@ static int share_pairs(struct restore_ctx *ctx, struct pair_half *made, char *er
 		}
 	ret = 0;
 out:
-	free(h);
+	free(h.v);
 	return ret;
 }
 
@@ -285,28 +238,38 @@ nomem:
 
 /* A unix socket of the image other than a socketpair's half. */
 struct named_sock {
-	const Sc__Fd *e; /* its first holder's record */
-	const struct sc_proc_img *p; /* that holder */
-	int holders;
+	const struct unix_node *holders; /* its nodes, one per holder, the first first */
+	size_t nholders;
 	bool shared; /* made by crload */
 };
 
 /* c is a connection through listener l: its client, or accepted on it. */
 static bool through(const Sc__Fd *l, const Sc__Fd *c)
 {
-	const Sc__UnixSocket *lu = l->unix_sock, *cu = c->unix_sock;
+	const Sc__UnixSocket *cu = c->unix_sock;
 	const ProtobufCBinaryData *n = cu->accepted ? &cu->name : &cu->peer_name;
 	bool has = cu->accepted ? cu->has_name : cu->has_peer_name;
 
-	return l->sock_type == c->sock_type && lu->state == SC__UNIX_SOCKET__STATE__LISTEN &&
-	       cu->state == SC__UNIX_SOCKET__STATE__CONNECTED && lu->has_name && has &&
-	       n->len == lu->name.len && !memcmp(n->data, lu->name.data, n->len);
+	return cu->state == SC__UNIX_SOCKET__STATE__CONNECTED && has &&
+	       unix_fd_listens_on(l, c->sock_type, n);
 }
 
 static bool joined(const Sc__Fd *a, const Sc__Fd *b)
 {
 	return (a->peer_ino && a->peer_ino == b->sock_ino) ||
 	       (b->peer_ino && b->peer_ino == a->sock_ino) || through(a, b) || through(b, a);
+}
+
+/* A stream or seqpacket socket that is no socketpair's half. */
+static bool named_stream(const Sc__Fd *f)
+{
+	return f->sock_type != SOCK_DGRAM && !is_pair_half(f);
+}
+
+/* The record of named socket s's first holder. */
+static const Sc__Fd *first_rec(const struct named_sock *s)
+{
+	return s->holders->data;
 }
 
 /*
@@ -321,56 +284,43 @@ static bool joined(const Sc__Fd *a, const Sc__Fd *b)
 static int share_named(struct restore_ctx *ctx, char *err)
 {
 	const struct sc_image *img = ctx->img;
-	struct named_sock *v = NULL;
-	size_t n = 0, cap = 0, nshared = 0;
+	struct unix_graph g = { 0 };
+	struct named_sock *v = NULL, *first = NULL;
+	const Sc__Fd **list = NULL;
+	size_t n = 0, nshared = 0;
 	bool more = true;
 	int ret = -1, here = -1;
 
-	for (size_t i = 0; i < img->nprocs; i++)
-		for (size_t k = 0; k < img->procs[i].fds->n_fds; k++) {
-			const Sc__Fd *f = img->procs[i].fds->fds[k];
-			size_t j = 0;
-
-			if (f->kind != SC__FD_KIND__UNIX || f->has_dup_of ||
-			    f->sock_type == SOCK_DGRAM || is_pair_half(f))
-				continue;
-			while (j < n && v[j].e->sock_ino != f->sock_ino)
-				j++;
-			if (j == n) {
-				if (n == cap) {
-					struct named_sock *m;
-
-					cap = cap ? 2 * cap : 16;
-					if (!(m = realloc(v, cap * sizeof(*v))))
-						goto nomem;
-					v = m;
-				}
-				v[n++] = (struct named_sock){ f, &img->procs[i], 0,
-							      f->peer_in_tree };
-			}
-			if (++v[j].holders > 1)
-				v[j].shared = true;
-		}
+	if (sc_image_unix_graph(img, named_stream, &g) || !(v = malloc((g.n + 1) * sizeof(*v))) ||
+	    !(list = calloc(g.n + 1, sizeof(*list))))
+		goto nomem;
+	for (size_t i = 0; i < g.n; i += v[n++].nholders) {
+		v[n].holders = unix_graph_find(&g, g.v[i].ino, &v[n].nholders);
+		v[n].shared = v[n].nholders > 1 || first_rec(&v[n])->peer_in_tree;
+	}
 	while (more) {
 		more = false;
 		for (size_t i = 0; i < n; i++)
 			for (size_t j = 0; j < n && v[i].shared; j++)
-				if (!v[j].shared && joined(v[i].e, v[j].e))
+				if (!v[j].shared && joined(first_rec(&v[i]), first_rec(&v[j])))
 					more = v[j].shared = true;
 	}
-	const Sc__Fd **list = calloc(n + 1, sizeof(*list));
+
 	Sc__Fds fds = SC__FDS__INIT;
 	struct fd_restore_ctx rc = { .fds = &fds, .scratch_min = 3 };
 
-	if (!list)
-		goto nomem;
-	for (size_t i = 0; i < n; i++)
-		if (v[i].shared) {
-			list[nshared++] = v[i].e;
-			/* Relative names resolve from the first holder's directory. */
-			if (!rc.cwd)
-				rc.cwd = v[i].p->core->cwd;
-		}
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].shared)
+			continue;
+		list[nshared++] = first_rec(&v[i]);
+		/* Relative names resolve from the directory of the first
+		 * holder of the first socket, in the image's order. */
+		if (!first || v[i].holders->owner < first->holders->owner ||
+		    (v[i].holders->owner == first->holders->owner &&
+		     first_rec(&v[i])->fd < first_rec(first)->fd))
+			first = &v[i];
+	}
+	rc.cwd = first ? img->procs[first->holders->owner].core->cwd : NULL;
 	fds.fds = (Sc__Fd **)list;
 	fds.n_fds = nshared;
 	here = nshared ? open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
@@ -378,24 +328,23 @@ static int share_named(struct restore_ctx *ctx, char *err)
 		sc_err(err, "crload's working directory: %s", strerror(errno));
 		goto out;
 	}
-	for (size_t i = 0; i < nshared; i++) {
+	for (size_t i = 0, s = 0; i < n; i++) {
 		int *holder = &ctx->desc_fds[ctx->ndesc_fds];
 
-		*holder = fd_restore_owned(&rc, list[i], err);
+		if (!v[i].shared)
+			continue;
+		*holder = fd_restore_owned(&rc, list[s++], err);
 		if (*holder < 0)
 			goto out;
 		ctx->ndesc_fds++;
-		for (size_t p = 0; p < img->nprocs; p++)
-			for (size_t k = 0; k < img->procs[p].fds->n_fds; k++) {
-				const Sc__Fd *f = img->procs[p].fds->fds[k];
+		for (size_t h = 0; h < v[i].nholders; h++) {
+			const Sc__Fd *f = v[i].holders[h].data;
 
-				if (f->kind == SC__FD_KIND__UNIX && !f->has_dup_of &&
-				    f->sock_ino == list[i]->sock_ino &&
-				    add_desc(ctx, img->procs[p].pid, f->fd, holder)) {
-					sc_err(err, "out of memory");
-					goto out;
-				}
+			if (add_desc(ctx, img->procs[v[i].holders[h].owner].pid, f->fd, holder)) {
+				sc_err(err, "out of memory");
+				goto out;
 			}
+		}
 	}
 	ret = 0;
 out:
@@ -406,9 +355,12 @@ out:
 	}
 	free(list);
 	free(v);
+	free(g.v);
 	return ret;
 nomem:
+	free(list);
 	free(v);
+	free(g.v);
 	sc_err(err, "out of memory");
 	return -1;
 }

@@ -18,6 +18,7 @@
 #include <sys/un.h>
 
 #include "fd_dump.h"
+#include "unix_graph.h"
 
 #define PEEK_BUF (256 << 10)
 #define MAX_MESSAGES 65536
@@ -35,99 +36,45 @@ static bool fd_unix_claims(const struct fd_live *l)
 	       domain == AF_UNIX;
 }
 
+/* What sock_diag says of a socket besides its place in the graph (its
+ * node: inode, type, name, peer, accept queue). */
 struct unix_entry {
-	uint32_t ino, peer;
 	uint32_t vfs_ino;	/* the inode its path name is bound to, 0: none */
 	uint32_t rqueue;	/* bytes waiting (a datagram socket: in the first one) */
-	uint32_t wqueue;	/* a listener's backlog; else bytes its peer has not read */
-	uint32_t queued_in;	/* a client waiting in this listener's accept queue */
-	uint32_t nicons;	/* a listener's clients waiting to be accepted */
-	uint32_t *icons;	/* their inodes, oldest first */
-	struct unix_entry *next_listener; /* the listeners with clients waiting */
+	uint32_t wqueue; /* a listener's backlog; else bytes its peer has not read */
 	Sc__Fd *fd;		/* dumped from this descriptor of ours, or NULL */
-	uint8_t state, shutdown, type;
-	bool named;		/* bound to a name (sock_diag's UNIX_DIAG_NAME) */
+	uint8_t state, shutdown;
 	bool moved;		/* ours: its path name leads to another file now */
 };
 
 /*
- * Every unix socket of the system, by inode: the entries in the order
- * sock_diag gives them (a large reservation, touched only as far as it is
- * used) and an open-addressing index of entry numbers, doubled as it
- * fills. A fixed table big enough for any system touched a page per
+ * Every unix socket of the system: the graph's nodes by inode, each with
+ * its entry, both in large reservations touched only as far as they are
+ * used. A fixed table big enough for any system touched a page per
  * socket.
  */
 #define MAX_UNIX_SOCKETS (1U << 20)
 
 struct unix_table {
-	struct unix_entry *ent;
-	uint32_t n;
-	uint32_t *idx; /* entry number + 1, 0: free */
-	uint32_t mask;
-	struct unix_entry *listeners;
+	struct unix_graph g;
+	struct unix_entry *ent; /* in the order sock_diag gives them */
 };
 
-static uint32_t *index_slot(const struct unix_table *t, uint32_t ino)
-{
-	uint32_t i = (ino * 2654435761U) & t->mask;
-
-	while (t->idx[i] && t->ent[t->idx[i] - 1].ino != ino)
-		i = (i + 1) & t->mask;
-	return &t->idx[i];
-}
-
-static struct unix_entry *table_find(const struct unix_table *t, uint32_t ino)
-{
-	uint32_t k = *index_slot(t, ino);
-
-	return k ? &t->ent[k - 1] : NULL;
-}
-
-/* Keeps the index at most half full; the arena leaves the old one behind. */
-static int grow_index(struct unix_table *t)
-{
-	uint32_t n = (t->mask + 1) * 2;
-	uint32_t *idx = rt_alloc(n * sizeof(*idx));
-
-	if (!idx)
-		return -ENOMEM;
-	memset(idx, 0, n * sizeof(*idx));
-	t->idx = idx;
-	t->mask = n - 1;
-	for (uint32_t k = 0; k < t->n; k++)
-		*index_slot(t, t->ent[k].ino) = k + 1;
-	return 0;
-}
-
-/* The entry of ino, new if need be; NULL when there is no room. */
-static struct unix_entry *table_add(struct unix_table *t, uint32_t ino)
-{
-	uint32_t *s;
-
-	if ((t->n + 1) * 2 > t->mask + 1 && grow_index(t))
-		return NULL;
-	s = index_slot(t, ino);
-	if (!*s) {
-		if (t->n == MAX_UNIX_SOCKETS)
-			return NULL;
-		t->ent[t->n].ino = ino;
-		*s = ++t->n;
-	}
-	return &t->ent[*s - 1];
-}
-
-static void diag_attr(struct unix_table *t, struct unix_entry *e, const struct nlattr *a)
+static void diag_attr(struct unix_node *n, struct unix_entry *e, const struct nlattr *a)
 {
 	const void *v = a + 1;
 	size_t len = a->nla_len - sizeof(*a);
+	uint32_t ino;
 
 	switch (a->nla_type) {
 	case UNIX_DIAG_NAME:
-		e->named = len > 0;
+		n->named = len > 0;
 		break;
 	case UNIX_DIAG_PEER:
-		if (len >= 4)
-			memcpy(&e->peer, v, 4);
+		if (len >= 4) {
+			memcpy(&ino, v, 4);
+			n->peer = ino;
+		}
 		break;
 	case UNIX_DIAG_VFS:
 		if (len >= sizeof(struct unix_diag_vfs))
@@ -145,15 +92,19 @@ static void diag_attr(struct unix_table *t, struct unix_entry *e, const struct n
 		if (len >= 1)
 			e->shutdown = *(const uint8_t *)v;
 		break;
-	case UNIX_DIAG_ICONS:
-		e->icons = rt_alloc(len ? len : 1);
-		if (e->icons && len >= 4) {
-			memcpy(e->icons, v, len);
-			e->nicons = (uint32_t)(len / 4);
-			e->next_listener = t->listeners;
-			t->listeners = e;
+	case UNIX_DIAG_ICONS: {
+		uint64_t *queue = len >= 4 ? rt_alloc(len * 2) : NULL;
+
+		if (queue) {
+			for (size_t i = 0; i < len / 4; i++) {
+				memcpy(&ino, (const char *)v + 4 * i, 4);
+				queue[i] = ino;
+			}
+			n->queue = queue;
+			n->nqueue = len / 4;
 		}
 		break;
+	}
 	}
 }
 
@@ -192,13 +143,11 @@ static int load_unix_table(struct fd_dump_ctx *ctx, struct unix_dump *us)
 
 	if (!t || !buf)
 		return -ENOMEM;
-	memset(t, 0, sizeof(*t));
-	t->mask = 2047;
+	t->g.n = 0;
+	t->g.v = rt_alloc(sizeof(*t->g.v) * MAX_UNIX_SOCKETS);
 	t->ent = rt_alloc(sizeof(*t->ent) * MAX_UNIX_SOCKETS);
-	t->idx = rt_alloc(sizeof(*t->idx) * (t->mask + 1));
-	if (!t->ent || !t->idx)
+	if (!t->g.v || !t->ent)
 		return -ENOMEM;
-	memset(t->idx, 0, sizeof(*t->idx) * (t->mask + 1));
 	nl = (int)sc_sys3(__NR_socket, AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	if (nl < 0)
 		return nl;
@@ -222,21 +171,26 @@ static int load_unix_table(struct fd_dump_ctx *ctx, struct unix_dump *us)
 				break;
 			}
 			struct unix_diag_msg *m = NLMSG_DATA(h);
-			struct unix_entry *e = table_add(t, m->udiag_ino);
+			struct unix_node *n = &t->g.v[t->g.n];
+			struct unix_entry *e = &t->ent[t->g.n];
 			char *attr = (char *)(m + 1), *end = (char *)h + h->nlmsg_len;
 
-			if (!e) {
+			if (t->g.n == MAX_UNIX_SOCKETS) {
 				err = -ENOSPC;
 				break;
 			}
-			e->state = m->udiag_state;
-			e->type = m->udiag_type;
+			t->g.n++;
+			*e = (struct unix_entry){ .state = m->udiag_state };
+			*n = (struct unix_node){ .ino = m->udiag_ino,
+						 .data = e,
+						 .type = m->udiag_type,
+						 .listening = m->udiag_state == UNIX_LISTEN };
 			while (attr + sizeof(struct nlattr) <= end) {
 				struct nlattr *a = (struct nlattr *)attr;
 
 				if (a->nla_len < sizeof(*a) || attr + a->nla_len > end)
 					break;
-				diag_attr(t, e, a);
+				diag_attr(n, e, a);
 				attr += NLA_ALIGN(a->nla_len);
 			}
 		}
@@ -244,14 +198,8 @@ static int load_unix_table(struct fd_dump_ctx *ctx, struct unix_dump *us)
 	sc_sys1(__NR_close, nl);
 	/* A waiting client's peer is the listener's embryo socket, which
 	 * sock_diag shows as inode 0, as it does a closed peer: the queues
-	 * tell them apart. */
-	for (struct unix_entry *l = t->listeners; l; l = l->next_listener)
-		for (uint32_t i = 0; i < l->nicons; i++) {
-			struct unix_entry *c = l->icons[i] ? table_find(t, l->icons[i]) : NULL;
-
-			if (c)
-				c->queued_in = l->ino;
-		}
+	 * tell them apart (the graph links it to its listener). */
+	unix_graph_index(&t->g);
 	us->table = t;
 	return err;
 }
@@ -266,10 +214,15 @@ static int need_table(struct fd_dump_ctx *ctx)
 	return us->table ? 0 : load_unix_table(ctx, us);
 }
 
-/* After need_table. */
-static struct unix_entry *unix_entry(struct fd_dump_ctx *ctx, uint64_t ino)
+/* After need_table: socket ino's node, or NULL. */
+static const struct unix_node *sock_node(struct fd_dump_ctx *ctx, uint64_t ino)
 {
-	return table_find(unix_state(ctx)->table, (uint32_t)ino);
+	return unix_graph_find(&unix_state(ctx)->table->g, ino, NULL);
+}
+
+static struct unix_entry *entry_of(const struct unix_node *n)
+{
+	return (struct unix_entry *)n->data;
 }
 
 /* "@name" (abstract, unprintable bytes as '?'), a path, or "an unnamed
@@ -454,6 +407,7 @@ static uint32_t sockopt(int fd, int opt)
 static int fd_unix_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e)
 {
 	Sc__UnixSocket *u = rt_alloc(sizeof(*u));
+	const struct unix_node *n;
 	struct unix_entry *t;
 	int err;
 
@@ -467,14 +421,15 @@ static int fd_unix_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd
 	e->sock_ino = l->st.st_ino;
 	if ((err = need_table(ctx)))
 		return err;
-	t = unix_entry(ctx, e->sock_ino);
-	if (!t) {
+	n = sock_node(ctx, e->sock_ino);
+	if (!n) {
 		rt_stpcpy(fd_why(ctx, e), "the socket is missing from sock_diag");
 		return -ENOENT;
 	}
+	t = entry_of(n);
 	if (!t->fd)
 		t->fd = e;
-	e->peer_ino = t->peer;
+	e->peer_ino = n->peer;
 	if ((err = get_name(l->fd, __NR_getsockname, &u->name, &u->has_name)))
 		return err;
 	/* A datagram socket's peer may be gone from sock_diag: getpeername
@@ -572,27 +527,27 @@ static bool name_bound(const ProtobufCBinaryData *n, uint32_t type)
 
 /* A listener's accept queue: connections from our own sockets come back
  * (the client connects again), others cannot. */
-static int check_listener(struct fd_dump_ctx *ctx, Sc__Fd *e, struct unix_entry *t)
+static int check_listener(struct fd_dump_ctx *ctx, Sc__Fd *e, const struct unix_node *t)
 {
 	Sc__UnixSocket *u = e->unix_sock;
 
-	u->pending = rt_alloc(sizeof(*u->pending) * (t->nicons + 1));
+	u->pending = rt_alloc(sizeof(*u->pending) * (t->nqueue + 1));
 	if (!u->pending)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < t->nicons; i++) {
-		struct unix_entry *client = unix_entry(ctx, t->icons[i]);
+	for (size_t i = 0; i < t->nqueue; i++) {
+		const struct unix_node *client = sock_node(ctx, t->queue[i]);
 
-		if (!t->icons[i])
+		if (!t->queue[i])
 			return refuse(ctx, e,
 				      "a connection whose client has closed waits in the accept queue of ",
 				      &u->name, u->has_name, "");
 		/* A client another process of a tree holds: the root checks
 		 * that one of the tree does (tree.c). */
-		if (!client || (!client->fd && !ctx->tree->several))
+		if (!client || (!entry_of(client)->fd && !ctx->tree->several))
 			return refuse(ctx, e,
 				      "a connection from outside the process waits in the accept queue of ",
 				      &u->name, u->has_name, "");
-		if (client->wqueue)
+		if (entry_of(client)->wqueue)
 			return refuse(ctx, e, "a connection waiting in the accept queue of ", &u->name,
 				      u->has_name, " has data the process has not read");
 		u->pending[u->n_pending++] = client->ino;
@@ -602,38 +557,22 @@ static int check_listener(struct fd_dump_ctx *ctx, Sc__Fd *e, struct unix_entry 
 
 uint64_t fd_unix_pair_peer(struct fd_dump_ctx *ctx, uint64_t ino)
 {
-	const struct unix_entry *t, *pt;
-
-	if (need_table(ctx))
-		return 0;
-	t = unix_entry(ctx, ino);
-	pt = t && t->peer ? unix_entry(ctx, t->peer) : NULL;
-	return pt && !t->named && !pt->named && pt->peer == t->ino ? t->peer : 0;
+	return need_table(ctx) ? 0 : unix_graph_pair_peer(&unix_state(ctx)->table->g, ino);
 }
 
 int fd_unix_tree_links(struct fd_dump_ctx *ctx, uint64_t ino, uint64_t *out, int max)
 {
-	const struct unix_entry *t;
-	int n = 0;
-
-	if (need_table(ctx) || !(t = unix_entry(ctx, ino)) ||
-	    t->type == SOCK_DGRAM)
-		return 0;
-	if (t->peer && n < max)
-		out[n++] = t->peer;
-	if (t->queued_in && n < max)
-		out[n++] = t->queued_in;
-	for (uint32_t i = 0; t->state == UNIX_LISTEN && i < t->nicons && n < max; i++)
-		out[n++] = t->icons[i];
-	return n;
+	return need_table(ctx)
+		       ? 0
+		       : (int)unix_graph_links(&unix_state(ctx)->table->g, ino, out, (size_t)max);
 }
 
 /* Connected sockets: the other end must come back too. */
-static int check_connected(struct fd_dump_ctx *ctx, Sc__Fd *e, const struct unix_entry *t)
+static int check_connected(struct fd_dump_ctx *ctx, Sc__Fd *e, const struct unix_node *t)
 {
 	Sc__UnixSocket *u = e->unix_sock;
-	struct unix_entry *pt = e->peer_ino ? unix_entry(ctx, e->peer_ino) : NULL;
-	const Sc__Fd *peer = pt ? pt->fd : NULL;
+	const struct unix_node *pt = e->peer_ino ? sock_node(ctx, e->peer_ino) : NULL;
+	const Sc__Fd *peer = pt ? entry_of(pt)->fd : NULL;
 
 	/* Half of a socketpair whose other half another process holds: the
 	 * root checks that one of the tree does (tree.c). */
@@ -649,7 +588,7 @@ static int check_connected(struct fd_dump_ctx *ctx, Sc__Fd *e, const struct unix
 	 * named one; when both are named, which it is cannot be told here.
 	 */
 	if (ctx->tree->several && e->sock_type != SOCK_DGRAM &&
-	    (t->queued_in ? !unix_entry(ctx, t->queued_in)->fd : pt && !peer)) {
+	    (t->listener ? !entry_of(sock_node(ctx, t->listener))->fd : pt && !peer)) {
 		if (u->has_name && pt && pt->named)
 			return refuse(ctx, e,
 				      "cannot tell which end of a connection between processes "
@@ -669,7 +608,7 @@ static int check_connected(struct fd_dump_ctx *ctx, Sc__Fd *e, const struct unix
 			return refuse(ctx, e, type_word(e), &u->peer_name, u->has_peer_name,
 				      " which has been closed");
 		if (u->has_peer_name && u->peer_name.data[0] &&
-		    path_leads_to(&u->peer_name, pt->vfs_ino) != 1)
+		    path_leads_to(&u->peer_name, entry_of(pt)->vfs_ino) != 1)
 			return refuse(ctx, e, type_word(e), &u->peer_name, true,
 				      ", a path that no longer leads to it");
 		if (!u->has_peer_name && (!peer || peer->peer_ino != e->sock_ino))
@@ -677,11 +616,13 @@ static int check_connected(struct fd_dump_ctx *ctx, Sc__Fd *e, const struct unix
 				      " that is not connected back");
 		return 0;
 	}
-	if (t->queued_in) {
-		const struct unix_entry *l = unix_entry(ctx, t->queued_in);
+	if (t->listener) {
+		const struct unix_node *l = sock_node(ctx, t->listener);
 
-		return l->fd ? 0 : refuse(ctx, e, type_word(e), &u->peer_name, u->has_peer_name,
-					  " outside the process, which has not accepted it yet");
+		return entry_of(l)->fd
+			       ? 0
+			       : refuse(ctx, e, type_word(e), &u->peer_name, u->has_peer_name,
+					" outside the process, which has not accepted it yet");
 	}
 	if (e->peer_ino && !peer)
 		return refuse(ctx, e, type_word(e), &u->peer_name, u->has_peer_name,
@@ -735,12 +676,12 @@ static int fd_unix_check_peers(struct fd_dump_ctx *ctx)
 	for (int pass = 0; pass < 2 && !err; pass++)
 		for (size_t i = 0; i < fds->n_fds && !err; i++) {
 			Sc__Fd *e = fds->fds[i];
-			struct unix_entry *t;
+			const struct unix_node *t;
 			bool listen;
 
 			if (e->kind != SC__FD_KIND__UNIX || e->has_dup_of)
 				continue;
-			t = unix_entry(ctx, e->sock_ino);
+			t = sock_node(ctx, e->sock_ino);
 			listen = e->unix_sock->state == SC__UNIX_SOCKET__STATE__LISTEN;
 			if (pass == 0 && listen)
 				err = check_listener(ctx, e, t);
@@ -751,21 +692,20 @@ static int fd_unix_check_peers(struct fd_dump_ctx *ctx)
 					     " that nothing can send to any more");
 			if (!err && pass == 1)
 				err = check_senders(ctx, e);
-			if (!err && pass == 1 && t->moved && !e->unix_sock->accepted)
+			if (!err && pass == 1 && entry_of(t)->moved && !e->unix_sock->accepted)
 				err = refuse(ctx, e, "its name ", &e->unix_sock->name, true,
 					     " now leads to another file");
 		}
 	/* Of two named ends of a connection, exactly one came from accept(). */
 	for (size_t i = 0; i < fds->n_fds && !err; i++) {
-		const Sc__Fd *e = fds->fds[i];
-		const struct unix_entry *pt;
+		const Sc__Fd *e = fds->fds[i], *peer;
 
 		if (e->kind != SC__FD_KIND__UNIX || e->has_dup_of || !e->unix_sock->has_accepted ||
 		    e->peer_in_tree)
 			continue;
-		pt = unix_entry(ctx, e->peer_ino);
-		if (pt->fd->unix_sock->has_accepted &&
-		    pt->fd->unix_sock->accepted == e->unix_sock->accepted)
+		peer = entry_of(sock_node(ctx, e->peer_ino))->fd;
+		if (peer->unix_sock->has_accepted &&
+		    peer->unix_sock->accepted == e->unix_sock->accepted)
 			err = refuse(ctx, e, "cannot tell which end of a connection was accepted: ",
 				     &e->unix_sock->name, true, "");
 	}

@@ -16,6 +16,7 @@
 #include "dump.h"
 #include "fd_dump.h"
 #include "procparse.h"
+#include "unix_graph.h"
 
 #define TREE_MAX 4096
 #define STD_PIPES_MAX 128
@@ -274,7 +275,7 @@ static int fail_fd(struct rt_dump_result *res, const char *what, int pid, int fd
  * is in the tree.
  */
 static int check_connections(struct fd_dump_ctx *dctx, const struct open_pipe *v, int n,
-			     struct rt_dump_result *res)
+			     const struct unix_graph *tree, struct rt_dump_result *res)
 {
 	uint64_t *links = rt_alloc(sizeof(*links) * 1024);
 
@@ -283,15 +284,10 @@ static int check_connections(struct fd_dump_ctx *dctx, const struct open_pipe *v
 	for (int i = 0; i < n; i++) {
 		int nl = v[i].sock ? fd_unix_tree_links(dctx, v[i].id, links, 1024) : 0;
 
-		for (int j = 0; j < nl; j++) {
-			bool inside = false;
-
-			for (int k = 0; k < n && !inside; k++)
-				inside = v[k].sock && v[k].id == links[j];
-			if (!inside)
+		for (int j = 0; j < nl; j++)
+			if (!unix_graph_find(tree, links[j], NULL))
 				return fail_fd(res, "unix connections between processes", v[i].pid,
 					       v[i].fd, "socket", v[i].id);
-		}
 	}
 	return 0;
 }
@@ -304,20 +300,24 @@ static int check_connections(struct fd_dump_ctx *dctx, const struct open_pipe *v
 static int check_pairs(const struct open_pipe *v, int n, struct rt_dump_result *res)
 {
 	struct fd_dump_ctx dctx = { 0 };
+	/* The tree's sockets, by inode. */
+	struct unix_graph tree = { rt_alloc(sizeof(*tree.v) * (size_t)(n + 1)), 0 };
 
+	if (!tree.v)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++)
+		if (v[i].sock)
+			tree.v[tree.n++] = (struct unix_node){ .ino = v[i].id };
+	unix_graph_index(&tree);
 	for (int i = 0; i < n; i++) {
 		uint64_t peer;
-		bool inside = false;
 
-		if (!v[i].sock || !(peer = fd_unix_pair_peer(&dctx, v[i].id)))
-			continue;
-		for (int k = 0; k < n && !inside; k++)
-			inside = v[k].sock && v[k].id == peer;
-		if (!inside)
+		if (v[i].sock && (peer = fd_unix_pair_peer(&dctx, v[i].id)) &&
+		    !unix_graph_find(&tree, peer, NULL))
 			return fail_fd(res, "socketpairs between processes", v[i].pid, v[i].fd,
 				       "socket", v[i].id);
 	}
-	return check_connections(&dctx, v, n, res);
+	return check_connections(&dctx, v, n, &tree, res);
 }
 
 /*
