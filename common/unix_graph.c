@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* The unix-socket graph (unix_graph.h): a heap sort of the caller's
- * nodes, since qsort is not async-signal-safe, and binary searches. */
+/* The unix-socket graph (unix_graph.h): the caller's nodes sorted, and
+ * binary searches. */
 #include <string.h>
 #include <sys/socket.h>
 
+#include "heap_sort.h"
 #include "unix_graph.h"
 
 void unix_node_of_fd(struct unix_node *n, const Sc__Fd *f, uint32_t owner)
@@ -26,35 +27,13 @@ static bool before(const struct unix_node *a, const struct unix_node *b)
 	return a->ino != b->ino ? a->ino < b->ino : a->owner < b->owner;
 }
 
-static void swap(struct unix_node *a, struct unix_node *b)
-{
-	struct unix_node t = *a;
-
-	*a = *b;
-	*b = t;
-}
-
-static void sift_down(struct unix_node *v, size_t root, size_t n)
-{
-	for (size_t child; (child = 2 * root + 1) < n; root = child) {
-		if (child + 1 < n && before(&v[child], &v[child + 1]))
-			child++;
-		if (!before(&v[root], &v[child]))
-			return;
-		swap(&v[root], &v[child]);
-	}
-}
+SC_HEAP_SORT(sort_nodes, struct unix_node, before)
 
 void unix_graph_index(struct unix_graph *g)
 {
 	struct unix_node *v = g->v;
 
-	for (size_t i = g->n / 2; i-- > 0;)
-		sift_down(v, i, g->n);
-	for (size_t i = g->n; i-- > 1;) {
-		swap(&v[0], &v[i]);
-		sift_down(v, 0, i);
-	}
+	sort_nodes(v, g->n);
 	for (size_t i = 0; i < g->n; i++)
 		v[i].listener = 0;
 	for (size_t i = 0; i < g->n; i++)
