@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A sort for what the runtime's signal handler sorts (common/unix_graph.c):
- * qsort may allocate, a heap sort allocates nothing and calls no libc
- * (tests/build/freeze_symbols.sh). Made for each type, a
+ * A sort for what the runtime's signal handler sorts (common/unix_graph.c,
+ * common/tree_descs.c): qsort may allocate, a heap sort allocates nothing
+ * and calls no libc (tests/build/freeze_symbols.sh). Made for each type, a
  * macro rather than a function of element size and comparison, which
  * sorted half as fast.
  */

@@ -17,6 +17,7 @@
 #include "fd_checks.h"
 #include "fdkinds.h"
 #include "image.h"
+#include "tree_descs.h"
 #include "unix_graph.h"
 #include "xstate.h"
 
@@ -716,13 +717,19 @@ static int load_proc(struct sc_image *img, struct sc_proc_img *p, char *err)
 	return 0;
 }
 
-static bool has_fd(const struct sc_image *img, int pid, int fd)
+const Sc__Fd *sc_image_fd(const struct sc_image *img, int pid, int fd)
 {
-	for (size_t i = 0; i < img->nprocs; i++)
-		for (size_t k = 0; img->procs[i].pid == pid && k < img->procs[i].fds->n_fds; k++)
-			if (img->procs[i].fds->fds[k]->fd == fd)
-				return true;
-	return false;
+	for (size_t i = 0; i < img->nprocs; i++) {
+		const Sc__Fds *fds = img->procs[i].fds;
+		Sc__Fd *const *f;
+
+		if (img->procs[i].pid != pid)
+			continue;
+		/* The reader checked them in ascending order (check_fds). */
+		f = bsearch(&fd, fds->fds, fds->n_fds, sizeof(*fds->fds), cmp_fd_number);
+		return f ? *f : NULL;
+	}
+	return NULL;
 }
 
 /* Both ends of every shared description are descriptors of the image. */
@@ -734,7 +741,8 @@ static int check_shared_descs(const struct sc_image *img, char *err)
 		for (size_t k = 0; k < pe->n_shared; k++) {
 			const Sc__SharedDesc *d = pe->shared[k];
 
-			if (!has_fd(img, pe->pid, d->fd) || !has_fd(img, d->same_pid, d->same_fd))
+			if (!sc_image_fd(img, pe->pid, d->fd) ||
+			    !sc_image_fd(img, d->same_pid, d->same_fd))
 				return sc_err(err,
 					      "%s: pid %d fd %d shared with pid %d fd %d: no such "
 					      "descriptor",
@@ -745,44 +753,33 @@ static int check_shared_descs(const struct sc_image *img, char *err)
 	return 0;
 }
 
-/* Whether process pid of the image holds pipe id at some descriptor and
- * stores its bytes itself. */
-static bool keeps_pipe(const struct sc_image *img, int pid, uint64_t id)
-{
-	for (size_t i = 0; i < img->nprocs; i++) {
-		const Sc__Fds *fds = img->procs[i].fds;
-		bool held = false;
-
-		if (img->procs[i].pid != pid)
-			continue;
-		for (size_t k = 0; k < fds->n_fds; k++)
-			held |= fds->fds[k]->kind == SC__FD_KIND__PIPE && fds->fds[k]->pipe_id == id;
-		for (size_t k = 0; held && k < fds->n_pipes; k++)
-			if (fds->pipes[k]->id == id)
-				return !fds->pipes[k]->has_data_pid;
-	}
-	return false;
-}
-
 /* A pipe whose bytes another process stores: that process holds it too,
  * and stores them itself. */
 static int check_pipe_keepers(const struct sc_image *img, char *err)
 {
-	for (size_t i = 0; i < img->nprocs; i++)
-		for (size_t k = 0; k < img->procs[i].fds->n_pipes; k++) {
+	struct tree_descs t = { 0 };
+	int ret = 0;
+
+	for (size_t i = 0; i < img->nprocs && !ret; i++)
+		for (size_t k = 0; k < img->procs[i].fds->n_pipes && !ret; k++) {
 			const Sc__Pipe *p = img->procs[i].fds->pipes[k];
 
 			if (!p->has_data_pid)
 				continue;
-			if (p->data_pid == img->procs[i].pid || (p->has_data && p->data.len) ||
-			    !keeps_pipe(img, p->data_pid, p->id))
-				return sc_err(
+			/* The image's shared descriptions, indexed at the first
+			 * such pipe: only a tree's image has one. */
+			if (!t.v && sc_image_tree_descs(img, &t))
+				ret = sc_err(err, "out of memory");
+			else if (p->data_pid == img->procs[i].pid || (p->has_data && p->data.len) ||
+				 !tree_descs_keeps_pipe(&t, p->data_pid, p->id))
+				ret = sc_err(
 					err,
 					"pid %d: the bytes of pipe:[%llu] are said to be stored "
 					"by pid %d, which does not",
 					img->procs[i].pid, (unsigned long long)p->id, p->data_pid);
 		}
-	return 0;
+	free(t.v);
+	return ret;
 }
 
 /* Socket ino (not a dup) of a process of the image other than the
@@ -877,6 +874,22 @@ int sc_image_unix_graph(const struct sc_image *img, bool (*keep)(const Sc__Fd *f
 				unix_node_of_fd(&g->v[g->n++], f, (uint32_t)i);
 		}
 	unix_graph_index(g);
+	return 0;
+}
+
+int sc_image_tree_descs(const struct sc_image *img, struct tree_descs *t)
+{
+	size_t all = 0;
+
+	for (size_t i = 0; i < img->nprocs; i++)
+		all += img->procs[i].fds->n_fds + img->procs[i].fds->n_pipes;
+	t->n = 0;
+	if (!(t->v = malloc((all + 1) * sizeof(*t->v))))
+		return -1;
+	for (size_t i = 0; i < img->nprocs; i++)
+		t->n += tree_descs_of_fds(&t->v[t->n], img->procs[i].fds, (uint32_t)i,
+					  img->procs[i].pid);
+	tree_descs_index(t);
 	return 0;
 }
 

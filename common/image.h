@@ -56,6 +56,15 @@ struct unix_graph;
 int sc_image_unix_graph(const struct sc_image *img, bool (*keep)(const Sc__Fd *f),
 			struct unix_graph *g);
 
+struct tree_descs;
+/* The pipes and ptys of img's descriptors and records, each node owned by
+ * its holder's number in img->procs, indexed (common/tree_descs.h);
+ * t->v is the caller's to free. 0, or -1 when out of memory. */
+int sc_image_tree_descs(const struct sc_image *img, struct tree_descs *t);
+
+/* The record of descriptor fd of process pid of img, or NULL. */
+const Sc__Fd *sc_image_fd(const struct sc_image *img, int pid, int fd);
+
 /* Size and XXH3 of one file of the image against the inventory's sum;
  * 0 or -1 with err set to "FILE: problem". */
 int sc_image_check_file(const struct sc_image *img, const Sc__FileSum *s, char *err);
