@@ -19,79 +19,48 @@
 
 #include "fd_restore.h"
 #include "restore.h"
+#include "tree_descs.h"
 #include "unix_graph.h"
-
-/* How many processes of the image hold a descriptor of pipe id. */
-static size_t pipe_holders(const struct sc_image *img, uint64_t id)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < img->nprocs; i++) {
-		const Sc__Fds *fds = img->procs[i].fds;
-
-		for (size_t k = 0; k < fds->n_fds; k++)
-			if (fds->fds[k]->kind == SC__FD_KIND__PIPE && fds->fds[k]->pipe_id == id) {
-				n++;
-				break;
-			}
-	}
-	return n;
-}
-
-/* The record of pipe sp that holds its bytes: sp, or the one of the
- * process that stored them for the tree (checked by the image reader). */
-static const Sc__Pipe *pipe_with_bytes(const struct sc_image *img, const Sc__Pipe *sp)
-{
-	for (size_t i = 0; sp->has_data_pid && i < img->nprocs; i++)
-		for (size_t k = 0;
-		     img->procs[i].pid == sp->data_pid && k < img->procs[i].fds->n_pipes; k++)
-			if (img->procs[i].fds->pipes[k]->id == sp->id)
-				return img->procs[i].fds->pipes[k];
-	return sp;
-}
 
 int tree_make_shared(struct restore_ctx *ctx, char *err)
 {
 	const struct sc_image *img = ctx->img;
+	struct tree_descs t = { 0 };
 
-	/* One process shares no pipe with another (and pipe_holders scans
-	 * every descriptor for each pipe). */
+	/* One process shares no pipe with another. */
+	if (img->nprocs > 1 && sc_image_tree_descs(img, &t)) {
+		sc_err(err, "out of memory");
+		return -1;
+	}
 	for (size_t i = 0; img->nprocs > 1 && i < img->nprocs; i++) {
 		const Sc__Fds *fds = img->procs[i].fds;
 
 		for (size_t k = 0; k < fds->n_pipes; k++) {
-			const Sc__Pipe *sp = pipe_with_bytes(img, fds->pipes[k]);
+			const Sc__Pipe *sp = tree_descs_pipe_bytes(&t, fds->pipes[k]);
 			struct fd_restore_pipe *more;
-			bool known = false;
 
-			for (size_t j = 0; j < ctx->nshared; j++)
-				known |= ctx->shared[j].id == sp->id;
-			if (known || pipe_holders(img, sp->id) < 2)
+			/* Made once, when its first holder's record is met. */
+			if (tree_descs_find(&t, TREE_PIPE, sp->id, NULL)->owner != i ||
+			    tree_descs_holders(&t, TREE_PIPE_END, sp->id) < 2)
 				continue;
 			more = realloc(ctx->shared, (ctx->nshared + 1) * sizeof(*more));
 			if (!more) {
 				sc_err(err, "pipe:[%llu]: out of memory",
 				       (unsigned long long)sp->id);
-				return -1;
+				goto fail;
 			}
 			ctx->shared = more;
 			more[ctx->nshared].id = sp->id;
 			if (fd_pipe_make(sp, 0, more[ctx->nshared].ends, err))
-				return -1;
+				goto fail;
 			ctx->nshared++;
 		}
 	}
+	free(t.v);
 	return 0;
-}
-
-static const Sc__Fd *fd_of(const struct sc_image *img, int pid, int fd)
-{
-	for (size_t i = 0; i < img->nprocs; i++)
-		if (img->procs[i].pid == pid)
-			for (size_t k = 0; k < img->procs[i].fds->n_fds; k++)
-				if (img->procs[i].fds->fds[k]->fd == fd)
-					return img->procs[i].fds->fds[k];
-	return NULL;
+fail:
+	free(t.v);
+	return -1;
 }
 
 static int add_desc(struct restore_ctx *ctx, int pid, int fd, int *holder)
@@ -182,58 +151,53 @@ out:
 	return ret;
 }
 
-/* A descriptor of a process other than p's on the slave of pty id: a
- * terminal it got from p (mpirun gives each rank a pty for its output). */
-static const Sc__Fd *slave_elsewhere(const struct sc_image *img, const struct sc_proc_img *p,
-				     uint64_t id)
-{
-	for (size_t i = 0; i < img->nprocs; i++)
-		for (size_t k = 0; k < img->procs[i].fds->n_fds && &img->procs[i] != p; k++) {
-			const Sc__Fd *f = img->procs[i].fds->fds[k];
-
-			if (f->kind != SC__FD_KIND__PTY_MASTER && f->has_pty_id && f->pty_id == id)
-				return f;
-		}
-	return NULL;
-}
-
 /*
  * A pty whose master and slave are held by different processes of the
  * tree is made by crload: the master goes to its holder, and every
  * descriptor of any process on the pair's slave shares the one slave
- * description (doc/terminals.md).
+ * description (doc/terminals.md). A descriptor of another process on the
+ * slave is a terminal it got from the master's (mpirun gives each rank a
+ * pty for its output).
  */
 static int share_ptys(struct restore_ctx *ctx, char *err)
 {
 	const struct sc_image *img = ctx->img;
+	struct tree_descs t;
+	int ret = -1;
 
+	/* One process shares no pty with another. */
+	if (img->nprocs < 2)
+		return 0;
+	if (sc_image_tree_descs(img, &t))
+		goto nomem;
 	for (size_t i = 0; i < img->nprocs; i++)
 		for (size_t k = 0; k < img->procs[i].fds->n_fds; k++) {
-			const Sc__Fd *m = img->procs[i].fds->fds[k], *s;
+			const Sc__Fd *m = img->procs[i].fds->fds[k];
+			const struct tree_desc *s, *slave;
 			int *sv = &ctx->desc_fds[ctx->ndesc_fds];
+			size_t count;
 
 			if (m->kind != SC__FD_KIND__PTY_MASTER || m->has_dup_of ||
-			    !(s = slave_elsewhere(img, &img->procs[i], m->pty_id)))
+			    !(s = tree_descs_elsewhere(&t, TREE_PTY_SLAVE, m->pty_id, (uint32_t)i)))
 				continue;
-			if (fd_pty_make_tree_pair(m, s, sv, err))
-				return -1;
+			if (fd_pty_make_tree_pair(m, s->data, sv, err))
+				goto out;
 			ctx->ndesc_fds += 2;
 			if (add_desc(ctx, img->procs[i].pid, m->fd, &sv[0]))
 				goto nomem;
-			for (size_t q = 0; q < img->nprocs; q++)
-				for (size_t j = 0; j < img->procs[q].fds->n_fds; j++) {
-					const Sc__Fd *f = img->procs[q].fds->fds[j];
-
-					if (f->kind != SC__FD_KIND__PTY_MASTER && f->has_pty_id &&
-					    f->pty_id == m->pty_id && !f->has_dup_of &&
-					    add_desc(ctx, img->procs[q].pid, f->fd, &sv[1]))
-						goto nomem;
-				}
+			slave = tree_descs_find(&t, TREE_PTY_SLAVE, m->pty_id, &count);
+			for (size_t j = 0; j < count; j++)
+				if (!((const Sc__Fd *)slave[j].data)->has_dup_of &&
+				    add_desc(ctx, slave[j].pid, slave[j].fd, &sv[1]))
+					goto nomem;
 		}
-	return 0;
+	ret = 0;
+	goto out;
 nomem:
 	sc_err(err, "out of memory");
-	return -1;
+out:
+	free(t.v);
+	return ret;
 }
 
 /* A unix socket of the image other than a socketpair's half. */
@@ -451,8 +415,8 @@ int tree_open_shared_descs(struct restore_ctx *ctx, char *err)
 
 		for (size_t k = 0; k < pe->n_shared; k++) {
 			const Sc__SharedDesc *d = pe->shared[k];
-			const Sc__Fd *first = fd_of(ctx->img, d->same_pid, d->same_fd);
-			const Sc__Fd *mine = fd_of(ctx->img, pe->pid, d->fd);
+			const Sc__Fd *first = sc_image_fd(ctx->img, d->same_pid, d->same_fd);
+			const Sc__Fd *mine = sc_image_fd(ctx->img, pe->pid, d->fd);
 			int *holder = NULL;
 
 			if (!opened_once(first) || !opened_once(mine))
