@@ -16,6 +16,7 @@
 #include "dump.h"
 #include "fd_dump.h"
 #include "procparse.h"
+#include "tree_descs.h"
 #include "unix_graph.h"
 
 #define TREE_MAX 4096
@@ -346,25 +347,45 @@ static bool no_writers(int pid, int fd)
 }
 
 /*
+ * The tree's pipe ends by pipe, each process numbered in the order it was
+ * scanned (v holds each process's descriptors together, in ascending
+ * order): a pipe's first holder is the first of its nodes.
+ */
+static int index_pipes(const struct open_pipe *v, int n, struct tree_descs *t)
+{
+	uint32_t owner = 0;
+
+	t->n = 0;
+	t->v = rt_alloc(sizeof(*t->v) * (size_t)(n + 1));
+	if (!t->v)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		owner += i && v[i].pid != v[i - 1].pid;
+		if (!v[i].path && !v[i].sock)
+			t->v[t->n++] = (struct tree_desc){ .kind = TREE_PIPE_END,
+							   .id = v[i].id,
+							   .data = &v[i],
+							   .owner = owner,
+							   .pid = v[i].pid,
+							   .fd = v[i].fd };
+	}
+	tree_descs_index(t);
+	return 0;
+}
+
+/*
  * A pipe held by several processes has the same bytes in each (all are
  * frozen): the first holder seen (the root before the members) stores
  * them, the others point to it. Past KEPT_MAX pipes, each holder stores
  * them, as a process alone does.
  */
-static void keep_pipes(const struct open_pipe *v, int n)
+static void keep_pipes(const struct open_pipe *v, int n, const struct tree_descs *t)
 {
-	for (int i = 0; i < n && scan.nkept < KEPT_MAX; i++) {
-		bool first = !v[i].path && !v[i].sock, elsewhere = false;
-
-		for (int k = 0; k < n && first; k++) {
-			if (v[k].id != v[i].id || v[k].path || v[k].sock)
-				continue;
-			first = k >= i;
-			elsewhere |= v[k].pid != v[i].pid;
-		}
-		if (first && elsewhere)
+	for (int i = 0; i < n && scan.nkept < KEPT_MAX; i++)
+		if (!v[i].path && !v[i].sock &&
+		    tree_descs_find(t, TREE_PIPE_END, v[i].id, NULL)->data == &v[i] &&
+		    tree_descs_holders(t, TREE_PIPE_END, v[i].id) > 1)
 			scan.kept[scan.nkept++] = (struct rt_pipe_keeper){ v[i].id, v[i].pid, 0 };
-	}
 }
 
 /*
@@ -381,6 +402,7 @@ static int check_pipes(const int *pids, int npids, struct rt_dump_result *res)
 {
 	const uint8_t both = 1U << O_RDONLY | 1U << O_WRONLY;
 	struct open_pipe *v = rt_alloc(sizeof(*v) * TREE_MAX * 4);
+	struct tree_descs t;
 	int n = 0, err = 0;
 
 	scan.nstd = scan.nkept = 0;
@@ -392,18 +414,22 @@ static int check_pipes(const int *pids, int npids, struct rt_dump_result *res)
 		err = scan_fds(pids[i], v, &n, TREE_MAX * 4);
 	if (!err)
 		err = find_shared_descs(v, n);
+	if (!err)
+		err = index_pipes(v, n, &t);
 	if (err) {
 		res->what = "looking at the pipes between processes";
 		return err;
 	}
 	for (int i = 0; i < n; i++) {
+		const struct tree_desc *d;
 		uint8_t ends = 0;
+		size_t count;
 
 		if (v[i].path || v[i].sock)
 			continue;
-		for (int k = 0; k < n; k++)
-			if (v[k].id == v[i].id && !v[k].path && !v[k].sock)
-				ends |= v[k].ends;
+		d = tree_descs_find(&t, TREE_PIPE_END, v[i].id, &count);
+		for (size_t k = 0; k < count; k++)
+			ends |= ((const struct open_pipe *)d[k].data)->ends;
 		if (ends == 1U << O_RDONLY && no_writers(v[i].pid, v[i].fd))
 			ends = both;
 		if ((ends & both) != both && v[i].fd > 2)
@@ -417,7 +443,7 @@ static int check_pipes(const int *pids, int npids, struct rt_dump_result *res)
 		}
 		scan.std_pipes[scan.nstd++] = v[i].id;
 	}
-	keep_pipes(v, n);
+	keep_pipes(v, n, &t);
 	return check_pairs(v, n, res);
 }
 
