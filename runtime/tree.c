@@ -314,14 +314,20 @@ static int runtime_state(int pid, const char *comm)
 	 * it is worth another look. */
 	if (!*text)
 		return RUNTIME_STARTING;
-	/* Right after an exec only the program and its dynamic loader are
-	 * mapped: the loader maps preloaded libraries before any other, so
-	 * without libc yet it is too early to tell. */
-	if (!strstr(text, "/libselfckpt"))
+	if (!strstr(text, "/libselfckpt")) {
+		/* An exec maps the new stack, then the program, then its
+		 * dynamic loader, and the vDSO last of all: without the vDSO
+		 * the exec is still under way, whatever else is mapped. */
+		if (!strstr(text, "[vdso]"))
+			return RUNTIME_STARTING;
+		/* Then only the program and its dynamic loader are mapped:
+		 * the loader maps preloaded libraries before any other, so
+		 * without libc yet it is too early to tell. */
 		return (strstr(text, "/ld-linux") && !strstr(text, "/libc.so")) ||
 				       !strcmp(comm, "crload")
 			       ? RUNTIME_STARTING
 			       : NO_RUNTIME;
+	}
 	rt_stpcpy(p, "/status");
 	text = rt_read_file(path, NULL);
 	cgt = text ? strstr(text, "SigCgt:") : NULL;
