@@ -32,7 +32,9 @@ static unsigned deferred;
  * and deep enough for the dump whatever stack the signal interrupted. */
 static char ckpt_stack[256 << 10] __attribute__((aligned(64)));
 
-static void log_result(const struct rt_dump_result *res, uint64_t started, uint64_t ended,
+/* frz: the threads parked, if the freeze got that far. */
+static void log_result(const struct rt_config *cfg, const struct rt_freeze *frz,
+		       const struct rt_dump_result *res, uint64_t started, uint64_t ended,
 		       int action)
 {
 	char msg[RT_MAX_PATH + 256], *p;
@@ -50,7 +52,7 @@ static void log_result(const struct rt_dump_result *res, uint64_t started, uint6
 		rt_stpcpy(p, "; the program keeps running");
 		rt_log(msg);
 		if (!rt_tree_is_member())
-			rt_history_failed(msg + strlen("checkpoint failed "));
+			rt_history_failed(cfg, msg + strlen("checkpoint failed "));
 		return;
 	}
 	p = rt_stpcpy(msg, "checkpoint ");
@@ -59,7 +61,7 @@ static void log_result(const struct rt_dump_result *res, uint64_t started, uint6
 	p = rt_stpcpy(p + strlen(p), ": ");
 	p = rt_fmt_fixed(p, res->bytes, 1 << 20, 1);
 	p = rt_stpcpy(p, " MiB, threads parked in ");
-	p = rt_fmt_fixed(p, rt_frz.frozen_at_ns - rt_frz.stop_begin_ns, 1000000, 3);
+	p = rt_fmt_fixed(p, frz->frozen_at_ns - frz->stop_begin_ns, 1000000, 3);
 	p = rt_stpcpy(p, " ms, stopped ");
 	p = rt_fmt_fixed(p, ended - started, 1000000, 1);
 	rt_stpcpy(p, action == RT_TREE_EXIT   ? " ms; exiting"
@@ -67,10 +69,11 @@ static void log_result(const struct rt_dump_result *res, uint64_t started, uint6
 					      : " ms");
 	rt_log(msg);
 	if (!rt_tree_is_member())
-		rt_history_checkpoint(res, rt_tree_size(), action, ended - started);
+		rt_history_checkpoint(cfg, res, rt_tree_size(), action, ended - started);
 }
 
-static void after_restore(const struct rt_dump_result *res, bool member)
+static void after_restore(const struct rt_config *cfg, const struct rt_dump_result *res,
+			  bool member)
 {
 	char msg[RT_MAX_PATH + 64];
 
@@ -82,14 +85,14 @@ static void after_restore(const struct rt_dump_result *res, bool member)
 	rt_stpcpy(rt_stpcpy(msg, "restored from "), res->image);
 	rt_log(msg);
 	if (!member)
-		rt_history_restored(res);
+		rt_history_restored(cfg, res);
 	/* Timers are not part of the image. */
-	rt_start_interval();
+	rt_start_interval(cfg);
 }
 
 /* What this process does once the image is written: a member of a tree
  * does what its root decided. */
-static int decide(struct rt_dump_result *res, bool member, bool final)
+static int decide(const struct rt_config *cfg, struct rt_dump_result *res, bool member, bool final)
 {
 	if (member) {
 		if (res->tree_action == RT_TREE_FAILED && !res->err) {
@@ -101,9 +104,9 @@ static int decide(struct rt_dump_result *res, bool member, bool final)
 	}
 	if (res->err)
 		return RT_TREE_FAILED;
-	return rt_cfg.exit_after || final ? RT_TREE_EXIT
-	       : rt_cfg.stop_after	  ? RT_TREE_STOP
-					  : RT_TREE_RESUME;
+	return cfg->exit_after || final ? RT_TREE_EXIT
+	       : cfg->stop_after	? RT_TREE_STOP
+					: RT_TREE_RESUME;
 }
 
 /* crrun's request for a last checkpoint before the job ends. */
@@ -124,20 +127,34 @@ static bool taken_as_passed_on(const siginfo_t *si)
 	return true;
 }
 
-/* The dump, as the freeze runs it: res is the checkpoint's result. */
-static void dump_image(void *res)
+/* What the dump is given, through the freeze: the checkpoint's
+ * configuration, the threads parked and its result. */
+struct dump_args {
+	const struct rt_config *cfg;
+	const struct rt_freeze *frz;
+	struct rt_dump_result *res;
+};
+
+/* The dump, as the freeze runs it. */
+static void dump_image(void *arg)
 {
-	rt_dump_image(res);
+	const struct dump_args *a = arg;
+
+	rt_dump_image(a->cfg, a->frz, a->res);
 }
 
 static void checkpoint_once(const siginfo_t *si)
 {
+	/* Read here once, and passed to everything below that needs it. */
+	const struct rt_config *cfg = &rt_cfg;
 	uint64_t started = rt_now_ns(CLOCK_MONOTONIC);
 	int err = rt_arena_init(), action;
 	bool member = rt_tree_request(si), final = final_request(si);
 	/* This checkpoint's outcome. On the checkpoint stack, which the image
 	 * holds: a restored process finds in it the image it came from. */
 	struct rt_dump_result res = { 0 };
+	const struct rt_freeze *frz = NULL;
+	struct dump_args dump = { .cfg = cfg, .res = &res };
 	siginfo_t job_si;
 	int leader;
 
@@ -150,8 +167,8 @@ static void checkpoint_once(const siginfo_t *si)
 		return;
 	}
 	/* A pipeline is checkpointed whole, by its first command. */
-	if (!err && !member && (leader = rt_tree_job_leader()) > 0) {
-		if (!rt_tree_job_request(leader, &job_si)) {
+	if (!err && !member && (leader = rt_tree_job_leader(cfg)) > 0) {
+		if (!rt_tree_job_request(cfg, leader, &job_si)) {
 			char msg[96];
 
 			rt_fmt_i64(rt_stpcpy(msg, "checkpoint asked of the job's leader, pid "),
@@ -166,11 +183,11 @@ static void checkpoint_once(const siginfo_t *si)
 	rt_tree_forget();
 	rt_rseq_pause();
 	if (!err)
-		err = rt_freeze_all();
+		err = rt_freeze_all(cfg, &frz);
 	if (err)
 		res.what = "stopping threads";
 	else
-		err = member ? rt_tree_join(si, &res) : rt_tree_gather(&res);
+		err = member ? rt_tree_join(si, &res) : rt_tree_gather(cfg, &res);
 	if (err) {
 		/* Members waiting on the root see it close and go on. */
 		rt_tree_end();
@@ -178,38 +195,39 @@ static void checkpoint_once(const siginfo_t *si)
 		rt_rseq_resume();
 		rt_arena_drop();
 		res.err = err;
-		log_result(&res, started, started, RT_TREE_FAILED);
+		log_result(cfg, frz, &res, started, started, RT_TREE_FAILED);
 		return;
 	}
-	if (rt_capture_self_and_dump(dump_image, &res) == 1) {
-		after_restore(&res, member);
+	dump.frz = frz; /* known now: the threads parked */
+	if (rt_capture_self_and_dump(dump_image, &dump) == 1) {
+		after_restore(cfg, &res, member);
 		if (member)
 			rt_tree_joined_end();
 		return;
 	}
-	action = decide(&res, member, final);
+	action = decide(cfg, &res, member, final);
 	/* Nobody goes on before the whole tree is written. */
 	rt_tree_release(action);
 	rt_tree_end();
 	if (member)
 		rt_tree_joined_end();
 	if (action == RT_TREE_EXIT) {
-		log_result(&res, started, rt_now_ns(CLOCK_MONOTONIC), action);
-		rt_prune_generations(&res);
+		log_result(cfg, frz, &res, started, rt_now_ns(CLOCK_MONOTONIC), action);
+		rt_prune_generations(cfg, &res);
 		sc_sys1(__NR_exit_group, 0);
 	}
 	if (action == RT_TREE_STOP) {
-		log_result(&res, started, rt_now_ns(CLOCK_MONOTONIC), action);
-		rt_prune_generations(&res);
+		log_result(cfg, frz, &res, started, rt_now_ns(CLOCK_MONOTONIC), action);
+		rt_prune_generations(cfg, &res);
 		for (;;) /* every other thread stays parked */
 			sc_sys0(__NR_pause);
 	}
 	rt_tcp_release();
 	rt_resume_all();
 	rt_rseq_resume();
-	log_result(&res, started, rt_now_ns(CLOCK_MONOTONIC), action);
+	log_result(cfg, frz, &res, started, rt_now_ns(CLOCK_MONOTONIC), action);
 	/* Once the threads run again: it adds nothing to their stop. */
-	rt_prune_generations(&res);
+	rt_prune_generations(cfg, &res);
 	rt_arena_drop();
 }
 

@@ -81,7 +81,8 @@ static void seq_name(char *buf, const char *pre, unsigned seq, const char *post)
 	rt_stpcpy(p, post);
 }
 
-static int write_inventory(struct rt_image *im, const struct rt_tree_files *tf)
+static int write_inventory(const struct rt_config *cfg, const struct rt_freeze *frz,
+			   struct rt_image *im, const struct rt_tree_files *tf)
 {
 	Sc__Inventory inv = SC__INVENTORY__INIT;
 	Sc__FileSum **files;
@@ -106,24 +107,24 @@ static int write_inventory(struct rt_image *im, const struct rt_tree_files *tf)
 	inv.n_files = im->nsums + tf->n;
 	inv.files = files;
 	inv.has_exit_after = true;
-	inv.exit_after = rt_cfg.exit_after;
+	inv.exit_after = cfg->exit_after;
 	inv.has_freeze_ns = true;
-	inv.freeze_ns = rt_frz.frozen_at_ns - rt_frz.stop_begin_ns;
+	inv.freeze_ns = frz->frozen_at_ns - frz->stop_begin_ns;
 	if (!sc_sys1(__NR_uname, &uts)) {
 		inv.kernel = uts.release;
 		inv.hostname = uts.nodename;
 	}
 	inv.has_trigger_signal = inv.has_interval_sec = true;
-	inv.trigger_signal = (uint32_t)rt_cfg.trigger_sig;
-	inv.interval_sec = rt_cfg.interval_sec;
+	inv.trigger_signal = (uint32_t)cfg->trigger_sig;
+	inv.interval_sec = cfg->interval_sec;
 	sc_cpu_this(&cpu);
 	sc_cpu_to_msg(&cpu, &cpu_msg);
 	inv.cpu = &cpu_msg;
 	return rt_image_write_msg(im, "inventory", SC_IMG_INVENTORY, &inv.base);
 }
 
-static int write_process(const struct rt_source *src, struct rt_image *im,
-			 struct rt_dump_result *res)
+static int write_process(const struct rt_source *src, const struct rt_freeze *frz,
+			 struct rt_image *im, struct rt_dump_result *res)
 {
 	struct rt_proc_files f = { SC__FDS__INIT, SC__MM__INIT, SC__PAGEMAP__INIT,
 				   SC__PROC_CORE__INIT, SC__SIG_ACTS__INIT };
@@ -139,7 +140,7 @@ static int write_process(const struct rt_source *src, struct rt_image *im,
 
 	STEP("descriptors", rt_dump_fds(src, im, &f.fds, &tree, res->detail));
 	STEP("memory", rt_dump_mm(src, im, &f.mm, &f.pm));
-	STEP("threads", rt_dump_core(src, &f.core, res->detail));
+	STEP("threads", rt_dump_core(src, frz, &f.core, res->detail));
 	STEP("terminal", rt_dump_terminal(src, &f.core));
 	STEP("signal handlers", rt_dump_sigacts(&f.acts));
 #undef STEP
@@ -164,8 +165,8 @@ static int commit(struct rt_image *im, struct rt_dump_result *res)
 
 /* A member of a tree checkpoint writes its per-pid files into the root's
  * temporary directory; the root writes the inventory and commits. */
-static void dump_member(const struct rt_source *src, struct rt_image *im,
-			struct rt_dump_result *res)
+static void dump_member(const struct rt_source *src, const struct rt_freeze *frz,
+			struct rt_image *im, struct rt_dump_result *res)
 {
 	int err;
 
@@ -173,7 +174,7 @@ static void dump_member(const struct rt_source *src, struct rt_image *im,
 	err = im->fd = (int)sc_sys4(__NR_openat, AT_FDCWD, rt_tree_dir(),
 				    O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (err >= 0) {
-		err = write_process(src, im, res);
+		err = write_process(src, frz, im, res);
 		if (!err) {
 			res->what = "committing";
 			err = rt_image_sync(im);
@@ -189,10 +190,11 @@ static void dump_member(const struct rt_source *src, struct rt_image *im,
 }
 
 /* The root: its own files, then the members', then the inventory. */
-static int dump_root(const struct rt_source *src, struct rt_image *im, struct rt_dump_result *res)
+static int dump_root(const struct rt_config *cfg, const struct rt_freeze *frz,
+		     const struct rt_source *src, struct rt_image *im, struct rt_dump_result *res)
 {
 	struct rt_tree_files tf = { 0 };
-	char path[RT_MAX_PATH + 64], *p = rt_stpcpy(path, rt_cfg.dir);
+	char path[RT_MAX_PATH + 64], *p = rt_stpcpy(path, cfg->dir);
 	int err, terr;
 
 	*p++ = '/';
@@ -200,7 +202,7 @@ static int dump_root(const struct rt_source *src, struct rt_image *im, struct rt
 	err = rt_tree_start_writing(path, res);
 	if (err)
 		return err;
-	err = write_process(src, im, res);
+	err = write_process(src, frz, im, res);
 	/* Every member is waited for even after a failure here: the
 	 * directory can only be removed once nobody writes into it. */
 	{
@@ -219,10 +221,11 @@ static int dump_root(const struct rt_source *src, struct rt_image *im, struct rt
 		return terr;
 	im->bytes += tf.bytes;
 	res->what = "writing inventory";
-	return write_inventory(im, &tf);
+	return write_inventory(cfg, frz, im, &tf);
 }
 
-void rt_dump_image(struct rt_dump_result *res)
+void rt_dump_image(const struct rt_config *cfg, const struct rt_freeze *frz,
+		   struct rt_dump_result *res)
 {
 	struct rt_image *im = &img;
 	struct rt_source src;
@@ -237,15 +240,15 @@ void rt_dump_image(struct rt_dump_result *res)
 	res->err = 0;
 	res->detail[0] = '\0';
 	if (rt_tree_is_member()) {
-		dump_member(&src, im, res);
+		dump_member(&src, frz, im, res);
 		return;
 	}
 	res->what = "creating the image directory";
-	rt_stpcpy(res->image, rt_cfg.dir);
+	rt_stpcpy(res->image, cfg->dir);
 
-	err = make_dirs(rt_cfg.dir);
+	err = make_dirs(cfg->dir);
 	if (!err)
-		err = im->dirfd = (int)sc_sys4(__NR_openat, AT_FDCWD, rt_cfg.dir,
+		err = im->dirfd = (int)sc_sys4(__NR_openat, AT_FDCWD, cfg->dir,
 					       O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (err < 0)
 		goto out;
@@ -253,7 +256,7 @@ void rt_dump_image(struct rt_dump_result *res)
 	seq = next_seq(im->dirfd);
 	seq_name(im->name, "ckpt-", seq, "");
 	rt_image_tmpname(im->tmpname, im->name);
-	p = rt_stpcpy(res->image, rt_cfg.dir);
+	p = rt_stpcpy(res->image, cfg->dir);
 	*p++ = '/';
 	rt_stpcpy(p, im->name);
 	err = (int)sc_sys3(__NR_mkdirat, im->dirfd, im->tmpname, RT_IMAGE_DIR_MODE);
@@ -270,7 +273,7 @@ void rt_dump_image(struct rt_dump_result *res)
 		sc_sys3(__NR_unlinkat, im->dirfd, im->tmpname, AT_REMOVEDIR);
 		goto out;
 	}
-	err = dump_root(&src, im, res);
+	err = dump_root(cfg, frz, &src, im, res);
 	if (!err)
 		err = commit(im, res);
 	if (err)

@@ -86,8 +86,8 @@ void rt_dir_each(int fd, void (*fn)(void *, int, const char *), void *arg);
 /* N of a generation's name "ckpt-N", or 0 for any other name. */
 unsigned rt_generation_of(const char *name);
 /* After a checkpoint this process committed (res tells): removes the
- * generations older than the rt_cfg.keep newest; nothing in any other case. */
-void rt_prune_generations(const struct rt_dump_result *res);
+ * generations older than the cfg->keep newest; nothing in any other case. */
+void rt_prune_generations(const struct rt_config *cfg, const struct rt_dump_result *res);
 
 /* ---- tree.c: one checkpoint of a process tree (doc/trees.md) ---- */
 enum { RT_TREE_RESUME, RT_TREE_EXIT, RT_TREE_STOP, RT_TREE_FAILED };
@@ -109,9 +109,9 @@ const char *rt_tree_dir(void);
 /* Member: sends its files' sums, or res's failure, and returns what the
  * root decided (RT_TREE_*). */
 int rt_tree_report(const struct rt_image *im, const struct rt_dump_result *res);
-/* Root: freezes every descendant; 0 also when there is none. These three
- * say in res what failed and why. */
-int rt_tree_gather(struct rt_dump_result *res);
+/* Root: freezes every descendant (asking them with cfg's trigger signal);
+ * 0 also when there is none. These three say in res what failed and why. */
+int rt_tree_gather(const struct rt_config *cfg, struct rt_dump_result *res);
 /* Root: has the members write into tmpdir, the image to be res->image. */
 int rt_tree_start_writing(const char *tmpdir, struct rt_dump_result *res);
 int rt_tree_collect(struct rt_tree_files *out, struct rt_dump_result *res);
@@ -134,8 +134,8 @@ void rt_tree_forget(void);
  * served it (a request older than the leader's last checkpoint, a root's
  * signal for a checkpoint this member joined already).
  */
-int rt_tree_job_leader(void);
-bool rt_tree_job_request(int leader, siginfo_t *si);
+int rt_tree_job_leader(const struct rt_config *cfg);
+bool rt_tree_job_request(const struct rt_config *cfg, int leader, siginfo_t *si);
 bool rt_tree_forwarded(const siginfo_t *si);
 bool rt_tree_served(const siginfo_t *si);
 /*
@@ -196,8 +196,10 @@ int rt_add_sigaction(Sc__SigActs *acts, unsigned sig, const struct sc_kernel_sig
 int rt_dump_sysv(Sc__Mm *mm);
 /* dump_timers.c: the POSIX timers into core->posix_timers; why as above. */
 int rt_dump_posix_timers(const struct rt_source *src, Sc__ProcCore *core, char *why);
-/* The process state, its pending signals and its threads; why as above. */
-int rt_dump_core(const struct rt_source *src, Sc__ProcCore *core, char *why);
+/* The process state, its pending signals and its threads, those frz
+ * parked; why as above. */
+int rt_dump_core(const struct rt_source *src, const struct rt_freeze *frz, Sc__ProcCore *core,
+		 char *why);
 int rt_dump_sigacts(Sc__SigActs *acts);
 /* pending.c: the signals taken from owner's queue (a thread slot or
  * RT_SHARED), as siginfo_t bytes; -E2BIG when more than an image keeps. */

@@ -56,7 +56,8 @@ static int pending_of(int owner, ProtobufCBinaryData **out, size_t *n, char *why
 	return err;
 }
 
-int rt_dump_core(const struct rt_source *src, Sc__ProcCore *core, char *why)
+int rt_dump_core(const struct rt_source *src, const struct rt_freeze *frz, Sc__ProcCore *core,
+		 char *why)
 {
 	int pid = (int)sc_sys0(__NR_getpid);
 	int err = rt_dump_proc_state(src, core, why);
@@ -67,13 +68,13 @@ int rt_dump_core(const struct rt_source *src, Sc__ProcCore *core, char *why)
 			 why);
 	if (err)
 		return err;
-	core->threads = rt_alloc(sizeof(*core->threads) * (size_t)rt_frz.nr);
+	core->threads = rt_alloc(sizeof(*core->threads) * (size_t)frz->nr);
 	if (!core->threads)
 		return -ENOMEM;
 	/* The main thread (tid == pid) first: the restorer runs on it. */
 	for (int pass = 0; pass < 2; pass++) {
-		for (int i = 0; i < rt_frz.nr; i++) {
-			const struct rt_thread *t = &rt_frz.threads[i];
+		for (int i = 0; i < frz->nr; i++) {
+			const struct rt_thread *t = &frz->threads[i];
 			Sc__ThreadCore *tc;
 
 			if (t->tid <= 0 || (t->tid == pid) != (pass == 0))

@@ -41,7 +41,11 @@ extern const unsigned int __rseq_size __attribute__((weak));
 #define RSEQ_ORIG_LEN 32
 #define RSEQ_FLAG_UNREGISTER 1
 
-struct rt_freeze rt_frz;
+/* The threads this freeze parked: the handlers, which take no argument of
+ * ours, record them here; rt_freeze_all hands them to the checkpoint. */
+static struct rt_freeze rt_frz;
+/* The configuration's suspend signal, for the handlers. */
+static int suspend_sig;
 
 static bool have_fsgsbase; /* rdfsbase: no syscall to read fs base */
 static uint32_t xsave_cap;  /* XSAVE bytes this CPU's signal frames hold */
@@ -266,7 +270,7 @@ static void signal_pending_slots(void)
 	       __atomic_load_n(&sig_end, __ATOMIC_ACQUIRE)) {
 		struct rt_thread *t = &rt_frz.threads[i];
 
-		if (sc_sys3(__NR_tgkill, sig_pid, t->tid, rt_cfg.suspend_sig)) {
+		if (sc_sys3(__NR_tgkill, sig_pid, t->tid, suspend_sig)) {
 			t->tid = -1; /* exited meanwhile */
 			settle_one();
 		}
@@ -326,7 +330,7 @@ static uint32_t xsave_frame_size(void)
 	return ebx > SC_XSAVE_MAX ? SC_XSAVE_MAX : ebx;
 }
 
-int rt_freeze_init(void)
+int rt_freeze_init(const struct rt_config *cfg)
 {
 	struct sigaction sa;
 
@@ -335,7 +339,7 @@ int rt_freeze_init(void)
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigfillset(&sa.sa_mask);
 	have_fsgsbase = getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE;
-	return rt_real_sigaction(rt_cfg.suspend_sig, &sa, NULL) ? -errno : 0;
+	return rt_real_sigaction(cfg->suspend_sig, &sa, NULL) ? -errno : 0;
 }
 
 static void sample_syscall(int taskfd, struct rt_thread *t)
@@ -471,7 +475,7 @@ static void collect_parked(void)
 	}
 }
 
-int rt_freeze_all(void)
+int rt_freeze_all(const struct rt_config *cfg, const struct rt_freeze **frz)
 {
 	int pid = (int)sc_sys0(__NR_getpid);
 	int err = 0, expected = 0;
@@ -480,7 +484,8 @@ int rt_freeze_all(void)
 	/* The thread the trigger reached takes the checkpoint. */
 	ckpt_tid = rt_gettid();
 	sig_pid = pid;
-	if (rt_pending_init())
+	suspend_sig = cfg->suspend_sig;
+	if (rt_pending_init(cfg))
 		return -ENOMEM;
 	/* Asked here, not at start: CPUID traps to the hypervisor in a VM
 	 * (12 us here), which every exec'd program would pay. */
@@ -542,6 +547,7 @@ int rt_freeze_all(void)
 	if (!rt_frz.stop_begin_ns) /* a single-threaded process */
 		rt_frz.stop_begin_ns = rt_frz.frozen_at_ns;
 	collect_parked();
+	*frz = &rt_frz;
 	return 0;
 }
 
@@ -599,7 +605,7 @@ __attribute__((noinline)) long rt_capture_self_and_dump(void (*dump)(void *), vo
 	self_dump = dump;
 	self_dump_arg = arg;
 	__atomic_store_n(&self_dump_active, true, __ATOMIC_RELEASE);
-	r = sc_sys3(__NR_tgkill, sc_sys0(__NR_getpid), ckpt_tid, rt_cfg.suspend_sig);
+	r = sc_sys3(__NR_tgkill, sc_sys0(__NR_getpid), ckpt_tid, suspend_sig);
 	__atomic_store_n(&self_dump_active, false, __ATOMIC_RELEASE);
 	return r;
 }

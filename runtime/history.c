@@ -22,9 +22,9 @@
 #define NS_PER_MS 1000000
 
 /* crrun started this program: it set the batch signals. */
-static bool recording(void)
+static bool recording(const struct rt_config *cfg)
 {
-	return rt_cfg.batch_sigs != 0;
+	return cfg->batch_sigs != 0;
 }
 
 static char *start_line(char *line, const char *event)
@@ -49,13 +49,13 @@ static char *put_field(char *p, char *end, const char *key, const char *value)
 	return selfckpt_history_put(p, value, room);
 }
 
-static void append(char *line, char *p)
+static void append(const struct rt_config *cfg, char *line, char *p)
 {
 	char path[RT_MAX_PATH + sizeof(SELFCKPT_HISTORY_FILE) + 1];
 	int fd;
 
 	*p++ = '\n';
-	rt_stpcpy(rt_stpcpy(rt_stpcpy(path, rt_cfg.dir), "/"), SELFCKPT_HISTORY_FILE);
+	rt_stpcpy(rt_stpcpy(rt_stpcpy(path, cfg->dir), "/"), SELFCKPT_HISTORY_FILE);
 	fd = (int)sc_sys4(__NR_openat, AT_FDCWD, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
 			  RT_IMAGE_FILE_MODE);
 	if (fd < 0)
@@ -72,13 +72,13 @@ static const char *image_name(const struct rt_dump_result *res)
 	return slash ? slash + 1 : res->image;
 }
 
-void rt_history_checkpoint(const struct rt_dump_result *res, int procs, int action,
-			   uint64_t stopped_ns)
+void rt_history_checkpoint(const struct rt_config *cfg, const struct rt_dump_result *res, int procs,
+			   int action, uint64_t stopped_ns)
 {
 	char line[LINE_MAX_LEN], *end = line + sizeof(line) - 2, *p;
 	char num[32];
 
-	if (!recording())
+	if (!recording(cfg))
 		return;
 	p = start_line(line, SELFCKPT_EV_CHECKPOINT);
 	p = put_field(p, end, "image", image_name(res));
@@ -92,27 +92,27 @@ void rt_history_checkpoint(const struct rt_dump_result *res, int procs, int acti
 		      action == RT_TREE_EXIT   ? "exit"
 		      : action == RT_TREE_STOP ? "stop"
 					       : "run");
-	append(line, p);
+	append(cfg, line, p);
 }
 
-void rt_history_failed(const char *why)
+void rt_history_failed(const struct rt_config *cfg, const char *why)
 {
 	char line[LINE_MAX_LEN], *end = line + sizeof(line) - 2, *p;
 
-	if (!recording())
+	if (!recording(cfg))
 		return;
 	p = start_line(line, SELFCKPT_EV_CHECKPOINT_FAILED);
 	p = put_field(p, end, "why", why);
-	append(line, p);
+	append(cfg, line, p);
 }
 
-void rt_history_restored(const struct rt_dump_result *res)
+void rt_history_restored(const struct rt_config *cfg, const struct rt_dump_result *res)
 {
 	char line[LINE_MAX_LEN], *end = line + sizeof(line) - 2, *p;
 
-	if (!recording())
+	if (!recording(cfg))
 		return;
 	p = start_line(line, SELFCKPT_EV_RESTORED);
 	p = put_field(p, end, "image", image_name(res));
-	append(line, p);
+	append(cfg, line, p);
 }

@@ -17,7 +17,7 @@ __attribute__((constructor)) static void selfckpt_init(void)
 
 	rt_config_load();
 	rt_follow_exec_init();
-	if (rt_freeze_init()) {
+	if (rt_freeze_init(&rt_cfg)) {
 		rt_log("cannot install the suspend handler; checkpoints are off");
 		return;
 	}
@@ -34,5 +34,5 @@ __attribute__((constructor)) static void selfckpt_init(void)
 
 	sc_sys4(__NR_rt_sigprocmask, SIG_UNBLOCK, &trigger, NULL, 8);
 	rt_ignore_batch_signals();
-	rt_start_interval();
+	rt_start_interval(&rt_cfg);
 }

@@ -26,15 +26,15 @@ int rt_interval_timer(void)
 }
 
 /* SELFCKPT_INTERVAL: a timer of this process (a forked child has none). */
-void rt_start_interval(void)
+void rt_start_interval(const struct rt_config *cfg)
 {
 	struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL,
-			       .sigev_signo = rt_cfg.trigger_sig,
+			       .sigev_signo = cfg->trigger_sig,
 			       .sigev_value.sival_int = INTERVAL_COOKIE };
-	struct itimerspec its = { .it_interval.tv_sec = rt_cfg.interval_sec,
-				  .it_value.tv_sec = rt_cfg.interval_sec };
+	struct itimerspec its = { .it_interval.tv_sec = cfg->interval_sec,
+				  .it_value.tv_sec = cfg->interval_sec };
 
-	if (!rt_cfg.interval_sec)
+	if (!cfg->interval_sec)
 		return;
 	if (sc_sys3(__NR_timer_create, CLOCK_MONOTONIC, &ev, &interval_timer) ||
 	    sc_sys4(__NR_timer_settime, (long)interval_timer, 0, &its, NULL)) {

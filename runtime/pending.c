@@ -33,22 +33,21 @@
 #define NOBODY (-2) /* a slot claimed for a signal that was not there */
 
 struct taken {
-	int owner; /* the thread's slot in rt_frz.threads, RT_SHARED or NOBODY */
+	int owner; /* the thread's slot in the freeze's threads, RT_SHARED or NOBODY */
 	siginfo_t info;
 };
 
 static struct taken *pool;
 static unsigned used, room;
+/* What stays queued: UNTAKEN and the runtime's own signals. Kept with the
+ * pool: parked threads take their signals in a handler of no arguments. */
+static uint64_t untaken;
 
-static uint64_t own_signals(void)
-{
-	return UNTAKEN | 1ULL << (rt_cfg.trigger_sig - 1) | 1ULL << (rt_cfg.suspend_sig - 1);
-}
-
-int rt_pending_init(void)
+int rt_pending_init(const struct rt_config *cfg)
 {
 	struct rlimit lim;
 
+	untaken = UNTAKEN | 1ULL << (cfg->trigger_sig - 1) | 1ULL << (cfg->suspend_sig - 1);
 	__atomic_store_n(&used, 0, __ATOMIC_RELEASE);
 	room = SC_MAX_PENDING + 1;
 	if (!sc_sys4(__NR_prlimit64, 0, RLIMIT_SIGPENDING, NULL, &lim) && lim.rlim_cur > room)
@@ -73,14 +72,14 @@ static uint64_t queued(const char *key)
 	sc_sys1(__NR_close, fd);
 	if (n <= 0 || pp_fdinfo_field(buf, (size_t)n, key, 16, &set))
 		return 0;
-	return set & ~own_signals();
+	return set & ~untaken;
 }
 
 static bool anything_queued(void)
 {
 	uint64_t set = 0;
 
-	return !sc_sys2(__NR_rt_sigpending, &set, 8) && (set & ~own_signals());
+	return !sc_sys2(__NR_rt_sigpending, &set, 8) && (set & ~untaken);
 }
 
 /* Takes signal sig off the calling thread's queue (its own first, then the

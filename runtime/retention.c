@@ -32,6 +32,7 @@ unsigned rt_generation_of(const char *name)
 
 /* The numbers of the newest generations seen, newest first. */
 struct newest {
+	const char *dir; /* SELFCKPT_DIR, for what is logged */
 	unsigned *top; /* room for keep */
 	unsigned keep, n, seen;
 };
@@ -58,14 +59,14 @@ static void note_generation(void *arg, int dirfd, const char *name)
  * few seconds must not repeat it every time. */
 static bool said_kept, said_failed;
 
-static void say_once(bool *said, const char *name, const char *why, int err)
+static void say_once(bool *said, const char *dir, const char *name, const char *why, int err)
 {
 	char msg[RT_MAX_PATH + 512], *p;
 
 	if (*said)
 		return;
 	*said = true;
-	p = rt_stpcpy(rt_stpcpy(msg, rt_cfg.dir), "/");
+	p = rt_stpcpy(rt_stpcpy(msg, dir), "/");
 	p = rt_stpcpy(rt_stpcpy(p, name), why);
 	if (err)
 		rt_stpcpy(rt_stpcpy(p, ": "), strerrordesc_np(-err) ?: "unknown error");
@@ -106,13 +107,14 @@ static int remove_generation(int dirfd, const char *name, int fd)
 /* A generation older than the ones kept goes unless a crload restoring
  * it holds its lock (a later checkpoint then removes it), or it holds
  * something besides image files (then it stays). */
-static void prune_entry(void *oldest_kept, int dirfd, const char *name)
+static void prune_entry(void *arg, int dirfd, const char *name)
 {
+	const struct newest *w = arg;
 	unsigned g = rt_generation_of(name);
 	bool only = true;
 	int fd, err;
 
-	if (!g || g >= *(unsigned *)oldest_kept)
+	if (!g || g >= w->top[w->keep - 1])
 		return;
 	fd = (int)sc_sys4(__NR_openat, dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
 			  0);
@@ -121,28 +123,29 @@ static void prune_entry(void *oldest_kept, int dirfd, const char *name)
 	if (!rt_image_lock(fd)) {
 		rt_dir_each(fd, only_images, &only);
 		if (!only)
-			say_once(&said_kept, name, " holds files other than images: kept", 0);
+			say_once(&said_kept, w->dir, name, " holds files other than images: kept",
+				 0);
 		else if ((err = remove_generation(dirfd, name, fd)))
-			say_once(&said_failed, name, " could not be removed", err);
+			say_once(&said_failed, w->dir, name, " could not be removed", err);
 	}
 	sc_sys1(__NR_close, fd);
 }
 
-void rt_prune_generations(const struct rt_dump_result *res)
+void rt_prune_generations(const struct rt_config *cfg, const struct rt_dump_result *res)
 {
-	struct newest w = { .keep = rt_cfg.keep };
+	struct newest w = { .dir = cfg->dir, .keep = cfg->keep };
 	int fd;
 
 	if (res->err || rt_tree_is_member())
 		return;
 	/* A KEEP beyond what the arena holds keeps everything. */
 	w.top = rt_alloc(sizeof(*w.top) * w.keep);
-	fd = (int)sc_sys4(__NR_openat, AT_FDCWD, rt_cfg.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	fd = (int)sc_sys4(__NR_openat, AT_FDCWD, cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (!w.top || fd < 0)
 		goto out;
 	rt_dir_each(fd, note_generation, &w);
 	if (w.seen > w.keep && !sc_sys3(__NR_lseek, fd, 0, SEEK_SET))
-		rt_dir_each(fd, prune_entry, &w.top[w.keep - 1]);
+		rt_dir_each(fd, prune_entry, &w);
 out:
 	if (fd >= 0)
 		sc_sys1(__NR_close, fd);

@@ -39,7 +39,9 @@ struct rt_config {
 	char dir[RT_MAX_PATH]; /* SELFCKPT_DIR, made absolute */
 };
 
-/* config.c: set once, by the constructor, before anything runs. */
+/* config.c: set once, by the constructor, before anything runs. Read
+ * only where a call of ours starts (the constructor, signal handlers,
+ * the interposers), which pass it down to what needs it. */
 extern struct rt_config rt_cfg;
 void rt_config_load(void);
 
@@ -76,10 +78,10 @@ void rt_ignore_batch_signals(void);
 
 /* ---- history.c: SELFCKPT_DIR/history (selfckpt/launcher.h) ---- */
 struct rt_dump_result; /* below: the image and its size */
-void rt_history_checkpoint(const struct rt_dump_result *res, int procs, int action,
-			   uint64_t stopped_ns);
-void rt_history_failed(const char *why);
-void rt_history_restored(const struct rt_dump_result *res);
+void rt_history_checkpoint(const struct rt_config *cfg, const struct rt_dump_result *res, int procs,
+			   int action, uint64_t stopped_ns);
+void rt_history_failed(const struct rt_config *cfg, const char *why);
+void rt_history_restored(const struct rt_config *cfg, const struct rt_dump_result *res);
 
 /* ---- checkpoint.c: the trigger's handler, where checkpoints run ---- */
 void rt_trigger_handler(int sig, siginfo_t *si, void *uc);
@@ -135,6 +137,7 @@ struct rt_thread {
 	uint64_t sys_pc;
 };
 
+/* The threads one freeze parked: freeze.c's own, handed to the dump. */
 struct rt_freeze {
 	struct rt_thread *threads; /* threads[0]: the checkpointing one */
 	int nr;
@@ -143,11 +146,10 @@ struct rt_freeze {
 	uint64_t frozen_at_ns;	/* last thread parked */
 };
 
-extern struct rt_freeze rt_frz;
-
 /* ---- pending.c: signals queued and not delivered ---- */
 #define RT_SHARED (-1) /* the process's queue, not one thread's */
-int rt_pending_init(void);
+/* The runtime's own signals (cfg's) stay queued. */
+int rt_pending_init(const struct rt_config *cfg);
 /* The calling thread's own queue into the image, as thread slot; _all: the
  * checkpointing thread's (slot 0) and the process's. */
 void rt_pending_take_own(int slot);
@@ -157,8 +159,10 @@ void rt_pending_take_all(void);
 void rt_pending_requeue(int slot, bool shared);
 void rt_pending_forget(void);
 
-int rt_freeze_init(void);
-int rt_freeze_all(void);
+int rt_freeze_init(const struct rt_config *cfg);
+/* Parks every other thread with cfg's suspend signal; *frz: the threads
+ * parked, for the dump. */
+int rt_freeze_all(const struct rt_config *cfg, const struct rt_freeze **frz);
 void rt_resume_all(void);
 /* Ask the calling (checkpoint) thread's own context to be saved and
  * dump(arg) to be run from the signal handler, which writes the image;
@@ -182,12 +186,14 @@ struct rt_dump_result {
 	uint64_t bytes;
 	int tree_action;	/* a member of a tree: what the root decided */
 };
-/* Writes the image, res saying how it went; run by rt_capture_self_and_dump. */
-void rt_dump_image(struct rt_dump_result *res);
+/* Writes the image into cfg's directory, the threads frz parked among what
+ * it holds, res saying how it went; run by rt_capture_self_and_dump. */
+void rt_dump_image(const struct rt_config *cfg, const struct rt_freeze *frz,
+		   struct rt_dump_result *res);
 
 /* ---- interval.c ---- */
 /* SELFCKPT_INTERVAL: a timer of this process (a forked child has none). */
-void rt_start_interval(void);
+void rt_start_interval(const struct rt_config *cfg);
 /* Its id, -1 if there is none. */
 int rt_interval_timer(void);
 /* Whether si is one of its ticks. */

@@ -289,11 +289,11 @@ static struct member *find(int pid)
 enum { NO_RUNTIME, RUNTIME_STARTING, RUNTIME_READY };
 
 /* Whether pid has the runtime mapped, and if so whether its constructor
- * has installed the trigger handler yet (right after an exec it has not,
+ * has installed the handler of trigger_sig yet (right after an exec it has not,
  * and the signal would kill it). A program still in its dynamic loader
  * counts as starting, and so does a process crload is still restoring
  * (a restored tree's parent may run before its children are whole). */
-static int runtime_state(int pid, const char *comm)
+static int runtime_state(int pid, const char *comm, int trigger_sig)
 {
 	char path[64], *p = rt_fmt_i64(rt_stpcpy(path, "/proc/"), pid);
 	const char *text, *cgt;
@@ -337,7 +337,7 @@ static int runtime_state(int pid, const char *comm)
 		;
 	for (; (*cgt >= '0' && *cgt <= '9') || (*cgt >= 'a' && *cgt <= 'f'); cgt++)
 		mask = mask << 4 | (uint64_t)(*cgt <= '9' ? *cgt - '0' : *cgt - 'a' + 10);
-	return mask >> (rt_cfg.trigger_sig - 1) & 1 ? RUNTIME_READY : RUNTIME_STARTING;
+	return mask >> (trigger_sig - 1) & 1 ? RUNTIME_READY : RUNTIME_STARTING;
 }
 
 /*
@@ -392,11 +392,12 @@ static int job_parent(int self, int ppid)
 }
 
 /*
- * One pass over the tree: new processes are signalled (or recorded as
- * zombies), known ones get their ppid/pgid/sid read again. Returns how
- * many were signalled, or -errno with the reason in res.
+ * One pass over the tree: new processes are signalled (trigger_sig, a
+ * request to join) or recorded as zombies, known ones get their
+ * ppid/pgid/sid read again. Returns how many were signalled, or -errno
+ * with the reason in res.
  */
-static int scan(int self, struct rt_dump_result *res)
+static int scan(int self, int trigger_sig, struct rt_dump_result *res)
 {
 	int *list = rt_alloc(sizeof(int) * TREE_MAX), n = 0, signalled = 0, err;
 
@@ -420,7 +421,7 @@ static int scan(int self, struct rt_dump_result *res)
 			continue; /* gone (reaped by a parent not frozen yet) */
 		if (!m && st.state != 'Z' &&
 		    (shares_parent_vm(list[i], st.ppid) ||
-		     (rs = runtime_state(list[i], comm)) == RUNTIME_STARTING)) {
+		     (rs = runtime_state(list[i], comm, trigger_sig)) == RUNTIME_STARTING)) {
 			tree.starting++; /* looked at again in the next pass */
 			continue;
 		}
@@ -451,12 +452,11 @@ static int scan(int self, struct rt_dump_result *res)
 				siginfo_t si;
 
 				memset(&si, 0, sizeof(si));
-				si.si_signo = rt_cfg.trigger_sig;
+				si.si_signo = trigger_sig;
 				si.si_code = SI_QUEUE;
 				si.si_pid = self;
 				si.si_value.sival_ptr = join_cookie(tree.gen, self);
-				if (sc_sys3(__NR_rt_sigqueueinfo, m->pid, rt_cfg.trigger_sig,
-					    &si)) {
+				if (sc_sys3(__NR_rt_sigqueueinfo, m->pid, trigger_sig, &si)) {
 					tree.n--;
 					continue;
 				}
@@ -541,7 +541,7 @@ static int wait_joined(uint64_t deadline, struct rt_dump_result *res)
 	return 0;
 }
 
-int rt_tree_gather(struct rt_dump_result *res)
+int rt_tree_gather(const struct rt_config *cfg, struct rt_dump_result *res)
 {
 	int self = (int)sc_sys0(__NR_getpid), ppid = (int)sc_sys0(__NR_getppid);
 	uint64_t deadline = rt_now_ns(CLOCK_MONOTONIC) + JOIN_TIMEOUT_NS;
@@ -554,7 +554,8 @@ int rt_tree_gather(struct rt_dump_result *res)
 	tree.listen_fd = tree.conn_fd = -1;
 	tree.root = self;
 	tree.gen = (int)(++generation & COOKIE_GEN_MASK);
-	tree.parent_pid = ppid > 1 && runtime_state(ppid, "") != NO_RUNTIME ? ppid : 0;
+	tree.parent_pid =
+		ppid > 1 && runtime_state(ppid, "", cfg->trigger_sig) != NO_RUNTIME ? ppid : 0;
 	tree.job_parent = job_parent(self, ppid);
 	tree.m = rt_alloc(sizeof(*tree.m) * TREE_MAX);
 	tree.msg = rt_alloc(sizeof(*tree.msg));
@@ -578,7 +579,7 @@ int rt_tree_gather(struct rt_dump_result *res)
 	job_open_ns = tree.job_parent ? rt_now_ns(CLOCK_MONOTONIC) : 0;
 	/* Until a pass over the frozen tree finds nobody new. */
 	for (;;) {
-		r = scan(self, res);
+		r = scan(self, cfg->trigger_sig, res);
 		if (r < 0)
 			return r;
 		if (r == 0 && !tree.starting)
@@ -816,7 +817,7 @@ bool rt_tree_passed_on(const siginfo_t *si)
 	       rt_now_ns(CLOCK_MONOTONIC) - joined_end_ns < PASSED_ON_WINDOW_NS;
 }
 
-int rt_tree_job_leader(void)
+int rt_tree_job_leader(const struct rt_config *cfg)
 {
 	int self = (int)sc_sys0(__NR_getpid), ppid = (int)sc_sys0(__NR_getppid);
 	int pgid = (int)sc_sys1(__NR_getpgid, 0);
@@ -825,12 +826,13 @@ int rt_tree_job_leader(void)
 
 	/* Cheapest first: most processes lead their group or are a child. */
 	if (pgid == self || ppid <= 0 || !rt_tree_read_stat(pgid, &st, comm) || st.ppid != ppid ||
-	    st.pgrp != pgid || !st.tty_nr || runtime_state(ppid, "") != NO_RUNTIME)
+	    st.pgrp != pgid || !st.tty_nr ||
+	    runtime_state(ppid, "", cfg->trigger_sig) != NO_RUNTIME)
 		return 0;
-	return runtime_state(pgid, comm) == RUNTIME_READY ? pgid : 0;
+	return runtime_state(pgid, comm, cfg->trigger_sig) == RUNTIME_READY ? pgid : 0;
 }
 
-bool rt_tree_job_request(int leader, siginfo_t *si)
+bool rt_tree_job_request(const struct rt_config *cfg, int leader, siginfo_t *si)
 {
 	/* Taken before looking: a checkpoint whose socket was not there yet
 	 * began after the request, and serves it. */
@@ -841,7 +843,7 @@ bool rt_tree_job_request(int leader, siginfo_t *si)
 
 	rt_stpcpy(p, "-");
 	memset(si, 0, sizeof(*si));
-	si->si_signo = rt_cfg.trigger_sig;
+	si->si_signo = cfg->trigger_sig;
 	si->si_code = SI_QUEUE;
 	si->si_pid = (int)sc_sys0(__NR_getpid);
 	hit = text ? strstr(text, pat) : NULL;
@@ -854,6 +856,6 @@ bool rt_tree_job_request(int leader, siginfo_t *si)
 		return true;
 	}
 	si->si_value.sival_ptr = forward_cookie(asked_us);
-	sc_sys3(__NR_rt_sigqueueinfo, leader, rt_cfg.trigger_sig, si);
+	sc_sys3(__NR_rt_sigqueueinfo, leader, cfg->trigger_sig, si);
 	return false;
 }
