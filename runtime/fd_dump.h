@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "dump_source.h"
 #include "fdkinds.h"
@@ -107,6 +108,18 @@ int fd_same_description(struct fd_dump_ctx *ctx, const struct fd_live *l, uint32
 
 /* An established TCP connection (tcp_repair.c), left in repair mode. */
 int rt_tcp_dump(struct fd_dump_ctx *ctx, const struct fd_live *l, Sc__Fd *e);
+
+/* l's socket domain (AF_UNIX, AF_INET ...), or -1 if it is no socket. */
+static inline int fd_socket_domain(const struct fd_live *l)
+{
+	int domain = -1;
+	socklen_t len = sizeof(domain);
+
+	if (!S_ISSOCK(l->st.st_mode) ||
+	    sc_sys5(__NR_getsockopt, l->fd, SOL_SOCKET, SO_DOMAIN, &domain, &len))
+		return -1;
+	return domain;
+}
 
 /* Formats "fd N (target): " into why and returns the end. */
 static inline char *fd_why(struct fd_dump_ctx *ctx, const Sc__Fd *e)

@@ -15,12 +15,9 @@
 
 static bool fd_inet_claims(const struct fd_live *l)
 {
-	int domain = 0;
-	socklen_t len = sizeof(domain);
+	int domain = fd_socket_domain(l);
 
-	return S_ISSOCK(l->st.st_mode) &&
-	       sc_sys5(__NR_getsockopt, l->fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 &&
-	       (domain == AF_INET || domain == AF_INET6);
+	return domain == AF_INET || domain == AF_INET6;
 }
 
 static int get_int(int fd, int level, int opt, int *val)

@@ -28,12 +28,7 @@ enum { UNIX_ESTABLISHED = 1, UNIX_LISTEN = 10 };
 
 static bool fd_unix_claims(const struct fd_live *l)
 {
-	int domain = 0;
-	socklen_t len = sizeof(domain);
-
-	return S_ISSOCK(l->st.st_mode) &&
-	       sc_sys5(__NR_getsockopt, l->fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 &&
-	       domain == AF_UNIX;
+	return fd_socket_domain(l) == AF_UNIX;
 }
 
 /* What sock_diag says of a socket besides its place in the graph (its
