@@ -66,7 +66,8 @@ struct fd_restore_ctx;	/* loader/fd_restore.h */
 	X(SC__FD_KIND__UNIX, "unix socket", fd_unix, fd_unix, fd_check_unix)                       \
 	X(SC__FD_KIND__INOTIFY, "inotify", fd_inotify, fd_inotify, fd_check_inotify)               \
 	X(SC__FD_KIND__INET, "TCP/UDP socket", fd_inet, fd_inet, fd_check_inet)                    \
-	X(SC__FD_KIND__PIDFD, "pidfd", fd_pidfd, fd_pidfd, fd_check_pidfd)
+	X(SC__FD_KIND__PIDFD, "pidfd", fd_pidfd, fd_pidfd, fd_check_pidfd)                         \
+	X(SC__FD_KIND__NETLINK, "netlink socket", fd_netlink, fd_netlink, fd_check_netlink)
 
 /* The kind's name for people, or NULL for a kind this version lacks. */
 const char *sc_fd_kind_name(Sc__FdKind kind);

@@ -3,7 +3,8 @@
 # tree holds depends on argv[1]:
 #   plain    nothing more
 #   static   the root also runs a statically linked program
-#   netlink  the child holds a netlink socket, which cannot be checkpointed
+#   device   the child holds /dev/loop-control, a device whose state a
+#            reopen would lose, which cannot be checkpointed
 #   pair     the root holds half of a socketpair whose other half a process
 #            outside the tree holds (outside.pid)
 #   conn     the root holds a connection accepted on its listener of a
@@ -49,8 +50,8 @@ def outside(fd):
 
 
 if os.fork() == 0:
-    if kind == "netlink":
-        keep = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+    if kind == "device":
+        keep = os.open("/dev/loop-control", os.O_RDWR)
     z = os.fork()
     if z == 0:
         os._exit(7)

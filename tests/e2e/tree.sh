@@ -105,7 +105,7 @@ t_static() {
 # A member that cannot be checkpointed fails the whole tree's checkpoint,
 # naming the member and why; no image; everybody runs on.
 t_member_fails() {
-	start netlink || return 1
+	start device || return 1
 	local c
 	c=$(pid_of child)
 	kill -USR2 "$(pid_of root)"

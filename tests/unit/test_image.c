@@ -1546,6 +1546,45 @@ START_TEST(fds_pidfd_checks)
 }
 END_TEST
 
+/* netlink: a family and type a socket can have, groups ascending. */
+START_TEST(fds_netlink_checks)
+{
+	struct fx *f = fx_new(1);
+	char err[SC_ERR_LEN];
+	Sc__NetlinkSocket n = SC__NETLINK_SOCKET__INIT;
+	uint32_t groups[] = { 1, 5, 9 };
+
+	f->fd[3].kind = SC__FD_KIND__NETLINK;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	ck_err_has(err, "netlink socket without");
+	f->fd[3].netlink = &n;
+	f->fd[3].has_sock_type = true;
+	f->fd[3].sock_type = SOCK_RAW;
+	n.groups = groups;
+	n.n_groups = N(groups);
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	n.protocol = 32;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	n.protocol = 0;
+	f->fd[3].sock_type = SOCK_STREAM;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	f->fd[3].sock_type = SOCK_DGRAM;
+	n.has_peer_portid = true;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	n.has_peer_groups = true;
+	ck_assert_msg(check_fds(f, err) == 0, "%s", err);
+	groups[1] = 1;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	ck_err_has(err, "netlink group 1");
+	groups[1] = 0;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	groups[1] = 5;
+	groups[2] = 1025;
+	ck_assert_int_ne(check_fds(f, err), 0);
+	free(f);
+}
+END_TEST
+
 /* inotify: watches by ascending wd, on absolute paths, with real masks. */
 START_TEST(fds_inotify_checks)
 {
@@ -2970,6 +3009,7 @@ static Suite *image_suite(void)
 	tcase_add_test(tc, fds_checks);
 	tcase_add_test(tc, fds_inotify_checks);
 	tcase_add_test(tc, fds_pidfd_checks);
+	tcase_add_test(tc, fds_netlink_checks);
 	tcase_add_test(tc, fds_pty_checks);
 	tcase_add_test(tc, fds_inet_checks);
 	tcase_add_test(tc, fds_unix_checks);
