@@ -553,6 +553,29 @@ s.sendto(b"hello", "refused.sock")') || return 1
 	done
 }
 
+# A netlink socket the kernel still sends a dump to: the checkpoint, by
+# the runtime and by crdump, fails saying so, and the program then reads
+# the whole reply.
+t_netlink_dump() {
+	local plain
+	(cd "$W" && exec "$E2E_BIN/netlink_dump" >"$W/plain.out" 2>&1 </dev/null) &
+	plain=$!
+	PEER=$plain
+	wait_for test -e "$W/ready" || { say "never ready"; return 1; }
+	"$CRDUMP" --leave-running -t $plain -D "$W/crdump" >"$W/crdump.out" 2>"$W/crdump.err" &&
+		{ say "crdump took a socket in the middle of a dump"; return 1; }
+	grep -q "a netlink socket in the middle of a dump" "$W/crdump.err" ||
+		{ say "crdump does not say why:"; cat "$W/crdump.err" >&2; return 1; }
+	[ ! -e "$W/crdump" ] || { say "crdump left $W/crdump"; return 1; }
+	kill -USR1 $plain
+	wait $plain || { say "the program did not survive crdump:"; cat "$W/plain.out" >&2; return 1; }
+	rm -f "$W/ready"
+	start SELFCKPT_DIR="$W/img" "$E2E_BIN/netlink_dump" || return 1
+	fails_and_survives "$W/img" || return 1
+	grep -qE "fd [0-9]+ \(socket:\[[0-9]+\]\): a netlink socket in the middle of a dump" \
+		"$W/log" || { say "the failure does not say why:"; cat "$W/log" >&2; return 1; }
+}
+
 # A copy restored while the original still holds its socket names: crload
 # refuses, naming one of them (which one comes first depends on the
 # sockets' inodes), and the original runs on.
@@ -572,4 +595,4 @@ t_unix_live_name() {
 run_cases exit_after forked_child static_exec signal trigger_during_checkpoint detached many_fds detached_ns same_maps unprivileged unsupported \
 	too_many_pending report_on_stderr grown_files_runtime grown_files_crdump \
 	changed_files_runtime changed_files_crdump cut_unkept disk_full read_only bad_images inotify_gone inotify_unknown tcp_no_privilege \
-	tcp_needs_option unix_outside unix_refused unix_live_name
+	tcp_needs_option unix_outside unix_refused unix_live_name netlink_dump
