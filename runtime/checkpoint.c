@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "dump.h"
+#include "selfckpt/beacon.h"
 #include "selfckpt/launcher.h"
 
 /*
@@ -31,6 +32,27 @@ static unsigned deferred;
 /* The checkpoint's own stack: in the image (a thread is captured on it),
  * and deep enough for the dump whatever stack the signal interrupted. */
 static char ckpt_stack[256 << 10] __attribute__((aligned(64)));
+
+/* How the checkpoints ended, for crdump to tell a failure from a slow
+ * checkpoint; crdump asks through the beacon (selfckpt/beacon.h). */
+static struct selfckpt_outcome outcome;
+__attribute__((visibility("default")))
+const struct selfckpt_beacon selfckpt_beacon = { SELFCKPT_BEACON_VERSION, &rt_cfg.trigger_sig,
+						 rt_cfg.dir, &outcome };
+
+/* A checkpoint ended with err and message msg: ended is written last, so
+ * that a reader who sees it change reads the rest of this checkpoint's. */
+static void note_outcome(int err, const char *msg)
+{
+	size_t n = strlen(msg);
+
+	if (n >= sizeof(outcome.why))
+		n = sizeof(outcome.why) - 1;
+	memcpy(outcome.why, msg, n);
+	outcome.why[n] = '\0';
+	outcome.err = err;
+	__atomic_store_n(&outcome.ended, outcome.ended + 1, __ATOMIC_RELEASE);
+}
 
 /* frz: the threads parked, if the freeze got that far. */
 static void log_result(const struct rt_config *cfg, const struct rt_freeze *frz,
@@ -51,6 +73,7 @@ static void log_result(const struct rt_config *cfg, const struct rt_freeze *frz,
 			p = rt_stpcpy(p, strerrordesc_np(-res->err) ?: "unknown error");
 		rt_stpcpy(p, "; the program keeps running");
 		rt_log(msg);
+		note_outcome(res->err, msg);
 		if (!rt_tree_is_member())
 			rt_history_failed(cfg, msg + strlen("checkpoint failed "));
 		return;
@@ -68,6 +91,7 @@ static void log_result(const struct rt_config *cfg, const struct rt_freeze *frz,
 		     : action == RT_TREE_STOP ? " ms; stopped until killed"
 					      : " ms");
 	rt_log(msg);
+	note_outcome(0, msg);
 	if (!rt_tree_is_member())
 		rt_history_checkpoint(cfg, res, rt_tree_size(), action, ended - started);
 }

@@ -25,14 +25,9 @@
 
 #include "dump.h"
 #include "signame.h"
-#include "selfckpt/beacon.h"
 #include "selfckpt/launcher.h"
 
 struct rt_config rt_cfg;
-/* crdump asks through it (selfckpt/beacon.h). */
-__attribute__((visibility("default")))
-const struct selfckpt_beacon selfckpt_beacon = { SELFCKPT_BEACON_VERSION, &rt_cfg.trigger_sig,
-						 rt_cfg.dir };
 
 /* A list of signals, "TERM,INT,USR1": the mask of those it names. */
 static uint64_t parse_signal_list(const char *s)

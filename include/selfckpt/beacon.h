@@ -11,12 +11,22 @@
 #include <stdint.h>
 
 #define SELFCKPT_BEACON_SYMBOL "selfckpt_beacon"
-#define SELFCKPT_BEACON_VERSION 1
+/* 2 added outcome; a version 1 beacon ends before it. */
+#define SELFCKPT_BEACON_VERSION 2
+#define SELFCKPT_WHY_LEN 512
+
+/* How the checkpoints the process took ended, the last one's reason. */
+struct selfckpt_outcome {
+	uint32_t ended; /* checkpoints ended so far, either way: written last */
+	int32_t err; /* the last one's: 0, or -errno when it failed */
+	char why[SELFCKPT_WHY_LEN]; /* the last failure, as the log says it */
+};
 
 struct selfckpt_beacon {
 	uint32_t version;
 	const int *trigger_sig;	/* the signal that asks for a checkpoint */
 	const char *dir;	/* where images go: dir/ckpt-NNNN, dir/latest */
+	const struct selfckpt_outcome *outcome; /* since version 2 */
 };
 
 #endif

@@ -13,6 +13,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,41 @@ static int move_image(const char *src, const char *dst, char *err)
 	return 0;
 }
 
+/* The beacon at addr in pid, of this version or of version 1, which ends
+ * before outcome (NULL then). */
+static int read_beacon(pid_t pid, uint64_t addr, struct selfckpt_beacon *b)
+{
+	memset(b, 0, sizeof(*b));
+	if (peek(pid, addr, b, offsetof(struct selfckpt_beacon, outcome)))
+		return -1;
+	if (b->version == 1)
+		return 0;
+	return b->version == SELFCKPT_BEACON_VERSION ? peek(pid, addr, b, sizeof(*b)) : -1;
+}
+
+/* How many checkpoints pid ended so far (0 when its beacon cannot say). */
+static int ended_so_far(pid_t pid, const struct selfckpt_beacon *b, uint32_t *ended)
+{
+	*ended = 0;
+	return b->outcome ? peek(pid, (uint64_t)&b->outcome->ended, ended, sizeof(*ended)) : 0;
+}
+
+/* Whether a checkpoint pid ended since it had ended `before` failed, its
+ * reason in err. The last one's: the one asked for, or one that ended
+ * since with the same outcome for it (a checkpoint asked while one runs
+ * is taken right after it). */
+static bool failed(pid_t pid, const struct selfckpt_beacon *b, uint32_t before, char *err)
+{
+	struct selfckpt_outcome o;
+
+	if (!b->outcome || peek(pid, (uint64_t)b->outcome, &o, sizeof(o)) || o.ended == before ||
+	    !o.err)
+		return false;
+	o.why[sizeof(o.why) - 1] = '\0';
+	snprintf(err, CD_ERR_LEN, "process %d: %.480s", pid, o.why);
+	return true;
+}
+
 bool cd_runs_runtime(pid_t pid)
 {
 	char lib[PATH_MAX];
@@ -170,12 +206,13 @@ int cd_cooperative(pid_t pid, const char *dst, bool leave_running, char *err)
 	char lib[PATH_MAX], dir[PATH_MAX], before[256], now[256], src[PATH_MAX + 256];
 	struct selfckpt_beacon b;
 	uint64_t base, off;
+	uint32_t ended;
 	int sig;
 
 	if (find_runtime(pid, lib, sizeof(lib), &base) || beacon_offset(lib, &off) ||
-	    peek(pid, base + off, &b, sizeof(b)) || b.version != SELFCKPT_BEACON_VERSION ||
+	    read_beacon(pid, base + off, &b) ||
 	    peek(pid, (uint64_t)b.trigger_sig, &sig, sizeof(sig)) ||
-	    peek(pid, (uint64_t)b.dir, dir, sizeof(dir))) {
+	    peek(pid, (uint64_t)b.dir, dir, sizeof(dir)) || ended_so_far(pid, &b, &ended)) {
 		snprintf(err, CD_ERR_LEN,
 			 "process %d runs the selfckpt runtime, but its settings cannot be read "
 			 "(another version of it?): checkpoint it with its trigger signal",
@@ -198,6 +235,8 @@ int cd_cooperative(pid_t pid, const char *dst, bool leave_running, char *err)
 		latest_of(dir, now, sizeof(now));
 		if (now[0] && strcmp(now, before))
 			break;
+		if (failed(pid, &b, ended, err))
+			return -1;
 		if (kill(pid, 0) || i == WAIT_LIMIT_S * 100) {
 			snprintf(err, CD_ERR_LEN,
 				 "process %d %s without a new image in %.300s (its log says why)",
