@@ -551,6 +551,28 @@ int pp_parse_sysv_shm_line(const char *line, size_t len, struct pp_sysv_shm *s)
 	return 0;
 }
 
+int pp_parse_netlink_line(const char *line, size_t len, struct pp_netlink *n)
+{
+	const char *p = line, *end = line + len;
+	uint64_t sk, proto, portid, groups, rmem, wmem, dump, locks, drops;
+
+	skip_spaces(&p, end);
+	if (hex_u64(&p, end, &sk) || num_field(&p, end, 10, UINT32_MAX, &proto) ||
+	    num_field(&p, end, 10, UINT32_MAX, &portid))
+		return -1;
+	skip_spaces(&p, end);
+	if (hex_u64(&p, end, &groups) || num_field(&p, end, 10, UINT64_MAX, &rmem) ||
+	    num_field(&p, end, 10, UINT64_MAX, &wmem) || num_field(&p, end, 10, 1, &dump) ||
+	    num_field(&p, end, 10, UINT64_MAX, &locks) ||
+	    num_field(&p, end, 10, UINT64_MAX, &drops) ||
+	    num_field(&p, end, 10, UINT64_MAX, &n->ino))
+		return -1;
+	n->protocol = (uint32_t)proto;
+	n->portid = (uint32_t)portid;
+	n->dumping = dump;
+	return 0;
+}
+
 int pp_parse_syscall(const char *buf, size_t len, struct pp_syscall *sc)
 {
 	const char *p = buf, *end = buf + len;

@@ -134,6 +134,16 @@ struct pp_sysv_shm {
 };
 int pp_parse_sysv_shm_line(const char *line, size_t len, struct pp_sysv_shm *s);
 
+/* A line of /proc/PID/net/netlink: "sk Eth Pid Groups Rmem Wmem Dump
+ * Locks Drops Inode" (sk and Groups hex). dumping: the kernel still has a
+ * dump reply to send it. The header line and malformed lines are -1. */
+struct pp_netlink {
+	uint32_t protocol, portid;
+	bool dumping;
+	uint64_t ino;
+};
+int pp_parse_netlink_line(const char *line, size_t len, struct pp_netlink *n);
+
 /* /proc/PID/task/TID/syscall: nr is -1 when not in a syscall, -2 when running. */
 struct pp_syscall {
 	long nr;

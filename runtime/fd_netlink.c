@@ -17,9 +17,6 @@
 
 /* The most groups recorded: NETLINK_LIST_MEMBERSHIPS fills 32 a word. */
 #define GROUP_WORDS 32
-/* The fields of a /proc/net/netlink line up to the one named. */
-#define NL_FIELD_DUMP 6
-#define NL_FIELD_INODE 9
 
 static bool fd_netlink_claims(const struct fd_live *l)
 {
@@ -33,33 +30,6 @@ static int get_int(int fd, int opt, uint32_t *val)
 	return (int)sc_sys5(__NR_getsockopt, fd, SOL_SOCKET, opt, val, &len);
 }
 
-/* Field n (from 0) of a whitespace-separated line, as a number in base. */
-static bool line_field(const char *line, size_t len, int n, int base, uint64_t *val)
-{
-	size_t i = 0;
-
-	for (int f = 0;; f++) {
-		while (i < len && line[i] == ' ')
-			i++;
-		if (i == len)
-			return false;
-		if (f == n)
-			break;
-		while (i < len && line[i] != ' ')
-			i++;
-	}
-	*val = 0;
-	for (; i < len && line[i] != ' '; i++) {
-		char c = line[i];
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-
-		if (d < 0 || d >= base)
-			return false;
-		*val = *val * (uint64_t)base + (uint64_t)d;
-	}
-	return true;
-}
-
 /* Whether socket ino of the dumped process's namespace is sending a dump
  * (the Dump column of /proc/PID/net/netlink). */
 static bool dumping(const struct rt_source *src, uint64_t ino)
@@ -67,15 +37,13 @@ static bool dumping(const struct rt_source *src, uint64_t ino)
 	char path[64];
 	size_t len, pos = 0, ll;
 	const char *text, *line;
+	struct pp_netlink n;
 
 	rt_stpcpy(rt_stpcpy(path, src->proc), "/net/netlink");
 	text = rt_read_file(path, &len);
-	while (text && (line = pp_next_line(text, len, &pos, &ll))) {
-		uint64_t i, dump;
-
-		if (line_field(line, ll, NL_FIELD_INODE, 10, &i) && i == ino)
-			return line_field(line, ll, NL_FIELD_DUMP, 10, &dump) && dump;
-	}
+	while (text && (line = pp_next_line(text, len, &pos, &ll)))
+		if (!pp_parse_netlink_line(line, ll, &n) && n.ino == ino)
+			return n.dumping;
 	return false;
 }
 

@@ -1132,6 +1132,37 @@ START_TEST(locks_owner_lines)
 }
 END_TEST
 
+/* /proc/PID/net/netlink, as Linux 6.18 writes it (trailing spaces too). */
+START_TEST(netlink_lines)
+{
+	static const char head[] =
+		"sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops    Inode";
+	static const char idle[] =
+		"000000002bcdbb5b 0   0          00000000 0        0        0     2        0        4       ";
+	static const char busy[] =
+		"00000000741b27b9 0   31789      00000011 4352     0        1     2        0        8343050 ";
+	static const char *const bad[] = {
+		"00000000741b27b9 0   31789      00000011 4352     0        2     2        0        8",
+		"00000000741b27b9 0   31789      00000011 4352     0        1     2        0",
+		"00000000741b27b9 x   31789      00000011 4352     0        1     2        0        8",
+	};
+	struct pp_netlink n;
+
+	ck_assert_int_eq(pp_parse_netlink_line(head, strlen(head), &n), -1);
+	ck_assert_int_eq(pp_parse_netlink_line(idle, strlen(idle), &n), 0);
+	ck_assert(!n.dumping);
+	ck_assert_uint_eq(n.ino, 4);
+	ck_assert_int_eq(pp_parse_netlink_line(busy, strlen(busy), &n), 0);
+	ck_assert(n.dumping);
+	ck_assert_uint_eq(n.protocol, 0);
+	ck_assert_uint_eq(n.portid, 31789);
+	ck_assert_uint_eq(n.ino, 8343050);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(pp_parse_netlink_line(bad[i], strlen(bad[i]), &n) == -1,
+			      "accepted %s", bad[i]);
+}
+END_TEST
+
 START_TEST(sysv_shm_lines)
 {
 	static const char head[] = "       key      shmid perms                  size  cpid  lpid "
@@ -1341,6 +1372,7 @@ static Suite *procparse_suite(void)
 	tcase_add_test(tc, mountinfo_lines);
 	tcase_add_test(tc, locks_owner_lines);
 	tcase_add_test(tc, sysv_shm_lines);
+	tcase_add_test(tc, netlink_lines);
 	tcase_add_test(tc, timer_records);
 	suite_add_tcase(s, tc);
 
