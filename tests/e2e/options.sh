@@ -14,6 +14,7 @@ cleanup() {
 }
 trap cleanup EXIT
 logged() { grep -q "$1" "$W/log" 2>/dev/null; }
+logged_times() { [ "$(grep -c "$1" "$W/log" 2>/dev/null)" = "$2" ]; } # TEXT N
 
 start() { # env assignments..., then the program and its args
 	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" "$@" \
@@ -577,7 +578,7 @@ t_netlink_dump() {
 	grep -q "process $APP: checkpoint failed (descriptors): .*in the middle of a dump" \
 		"$W/crdump.err" || { say "crdump through the runtime:"; cat "$W/crdump.err" >&2; return 1; }
 	kill -USR2 $APP
-	wait_for test "$(grep -c 'checkpoint failed' "$W/log")" = 2 ||
+	wait_for logged_times 'checkpoint failed' 2 ||
 		{ say "no second failure:"; cat "$W/log" >&2; return 1; }
 	grep -qE "fd [0-9]+ \(socket:\[[0-9]+\]\): a netlink socket in the middle of a dump" \
 		"$W/log" || { say "the failure does not say why:"; cat "$W/log" >&2; return 1; }
