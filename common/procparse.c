@@ -725,3 +725,107 @@ int pp_parse_status_creds(const char *buf, size_t len, struct pp_creds *c, uint3
 	c->no_new_privs = nnp;
 	return 0;
 }
+
+int pp_kb_field(const char *buf, size_t len, const char *key, uint64_t *bytes)
+{
+	const char *p, *end;
+	uint64_t kb;
+
+	if (!fdinfo_value(buf, len, key, &p, &end) || dec_u64(&p, end, &kb))
+		return -1;
+	skip_spaces(&p, end);
+	if (end - p == 2 && !memcmp(p, "kB", 2))
+		p += 2;
+	if (p != end || kb > UINT64_MAX / 1024)
+		return -1;
+	*bytes = kb * 1024;
+	return 0;
+}
+
+/* Whether the controller list ctl (comma separated) names "memory". */
+static bool names_memory(const char *ctl, size_t n)
+{
+	while (n) {
+		size_t k = 0;
+
+		while (k < n && ctl[k] != ',')
+			k++;
+		if (k == 6 && !memcmp(ctl, "memory", 6))
+			return true;
+		ctl += k;
+		n -= k;
+		if (n) {
+			ctl++;
+			n--;
+		}
+	}
+	return false;
+}
+
+int pp_parse_memory_cgroup(const char *buf, size_t len, const char **path, size_t *path_len,
+			   bool *v1)
+{
+	size_t pos = 0, ll;
+	const char *l;
+	int found = -1;
+
+	/* A v1 memory controller wins: in a hybrid setup it is the one that
+	 * limits, and the v2 hierarchy has none. */
+	while ((l = pp_next_line(buf, len, &pos, &ll))) {
+		const char *ctl = memchr(l, ':', ll), *cg;
+
+		if (!ctl)
+			continue;
+		ctl++;
+		cg = memchr(ctl, ':', ll - (size_t)(ctl - l));
+		if (!cg || cg + 1 >= l + ll || cg[1] != '/')
+			continue;
+		if (cg == ctl && found < 0) {
+			*v1 = false;
+		} else if (names_memory(ctl, (size_t)(cg - ctl))) {
+			*v1 = true;
+		} else {
+			continue;
+		}
+		*path = cg + 1;
+		*path_len = ll - (size_t)(cg + 1 - l);
+		found = 0;
+		if (*v1)
+			break;
+	}
+	return found;
+}
+
+int pp_memory_room(const char *meminfo, size_t mlen, const char *cg_max, size_t maxlen,
+		   const char *cg_current, size_t curlen, uint64_t *room)
+{
+	uint64_t avail, max, cur;
+	const char *p, *end;
+
+	if (pp_kb_field(meminfo, mlen, "MemAvailable:", &avail))
+		return -1;
+	*room = avail;
+	/* No cgroup files, or "max": the machine's is the only limit. */
+	if (!cg_max || !cg_current)
+		return 0;
+	while (maxlen && (cg_max[maxlen - 1] == '\n' || cg_max[maxlen - 1] == ' '))
+		maxlen--;
+	if (maxlen == 3 && !memcmp(cg_max, "max", 3))
+		return 0;
+	p = cg_max;
+	end = cg_max + maxlen;
+	if (dec_u64(&p, end, &max) || p != end)
+		return -1;
+	p = cg_current;
+	end = cg_current + curlen;
+	if (dec_u64(&p, end, &cur))
+		return -1;
+	skip_spaces(&p, end);
+	if (p != end && *p != '\n')
+		return -1;
+	if (cur >= max)
+		*room = 0;
+	else if (max - cur < *room)
+		*room = max - cur;
+	return 0;
+}

@@ -177,4 +177,22 @@ struct pp_creds {
 int pp_parse_status_creds(const char *buf, size_t len, struct pp_creds *c, uint32_t *groups,
 			  size_t cap);
 
+/* The size on the line "key N kB" (meminfo, smaps_rollup), in bytes: 0, or
+ * -1 when absent or malformed. */
+int pp_kb_field(const char *buf, size_t len, const char *key, uint64_t *bytes);
+/* The path ("/a/b", not NUL terminated) of the memory cgroup in
+ * /proc/PID/cgroup: the v1 memory controller's (*v1 true), else the v2
+ * hierarchy's. 0, or -1 when there is neither. */
+int pp_parse_memory_cgroup(const char *buf, size_t len, const char **path, size_t *path_len,
+			   bool *v1);
+/*
+ * How much more memory the process may take: /proc/meminfo's
+ * MemAvailable, less if a memory cgroup's limit (cg_max: v2 memory.max,
+ * v1 memory.limit_in_bytes) minus its use (cg_current: memory.current,
+ * memory.usage_in_bytes) is less. cg_max or cg_current NULL: no cgroup
+ * limit known. 0, or -1 if a text is malformed.
+ */
+int pp_memory_room(const char *meminfo, size_t mlen, const char *cg_max, size_t maxlen,
+		   const char *cg_current, size_t curlen, uint64_t *room);
+
 #endif

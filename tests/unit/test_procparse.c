@@ -1312,6 +1312,98 @@ START_TEST(status_creds_live_self)
 }
 END_TEST
 
+/* Room for a snapshot's copies on machines and cgroups of several kinds. */
+START_TEST(memory_room_table)
+{
+	static const char meminfo[] = "MemTotal:       16000000 kB\n"
+				      "MemFree:          500000 kB\n"
+				      "MemAvailable:    8000000 kB\n"
+				      "Buffers:           1000 kB\n";
+	static const struct {
+		const char *max, *current;
+		int ret;
+		uint64_t room;
+	} cases[] = {
+		{ NULL, NULL, 0, 8000000ULL * 1024 }, /* no cgroup known */
+		{ "max\n", "123456\n", 0, 8000000ULL * 1024 }, /* unlimited */
+		{ "1073741824\n", "268435456\n", 0, 805306368 }, /* 1 GiB, 256 MiB used */
+		{ "1073741824\n", "1073741824\n", 0, 0 }, /* at its limit */
+		{ "1073741824\n", "2147483648\n", 0, 0 }, /* over it (lowered since) */
+		{ "99999999999999\n", "1\n", 0, 8000000ULL * 1024 }, /* the machine's is less */
+		{ "9223372036854771712\n", "4096\n", 0, 8000000ULL * 1024 }, /* v1 unlimited */
+		{ "lots\n", "1\n", -1, 0 },
+		{ "1024\n", "x\n", -1, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t room = 12345;
+		const char *mx = cases[i].max, *cur = cases[i].current;
+		int r = pp_memory_room(meminfo, sizeof(meminfo) - 1, mx, mx ? strlen(mx) : 0, cur,
+				       cur ? strlen(cur) : 0, &room);
+
+		ck_assert_msg(r == cases[i].ret, "case %zu: %d", i, r);
+		if (!r)
+			ck_assert_msg(room == cases[i].room, "case %zu: room %llu", i,
+				      (unsigned long long)room);
+	}
+	/* A kernel without MemAvailable (before 3.14): nothing to go by. */
+	ck_assert_int_eq(pp_memory_room("MemTotal: 1 kB\n", 15, NULL, 0, NULL, 0, &(uint64_t){ 0 }),
+			 -1);
+}
+END_TEST
+
+START_TEST(kb_fields)
+{
+	static const char rollup[] = "55d0c0000000-7ffd00000000 ---p 00000000 00:00 0   [rollup]\n"
+				     "Rss:               10240 kB\n"
+				     "Anonymous:          2048 kB\n"
+				     "AnonHugePages:         0 kB\n";
+	uint64_t v;
+
+	ck_assert_int_eq(pp_kb_field(rollup, sizeof(rollup) - 1, "Anonymous:", &v), 0);
+	ck_assert_uint_eq(v, 2048 * 1024);
+	ck_assert_int_eq(pp_kb_field(rollup, sizeof(rollup) - 1, "Swap:", &v), -1);
+	ck_assert_int_eq(pp_kb_field("Anonymous: 12 MB\n", 17, "Anonymous:", &v), -1);
+	ck_assert_int_eq(pp_kb_field("Anonymous: 7\n", 13, "Anonymous:", &v), 0);
+	ck_assert_uint_eq(v, 7 * 1024);
+}
+END_TEST
+
+START_TEST(memory_cgroup_paths)
+{
+	static const struct {
+		const char *text, *path;
+		bool v1;
+	} cases[] = {
+		{ "0::/user.slice/user-0.slice/session-3.scope\n",
+		  "/user.slice/user-0.slice/session-3.scope", false },
+		/* hybrid: the v1 memory controller limits */
+		{ "9:name=systemd:/\n4:memory:/process_api/5a88\n3:cpuset:/\n0::/\n",
+		  "/process_api/5a88", true },
+		{ "0::/job_42/step_0\n12:cpu,cpuacct:/x\n", "/job_42/step_0", false },
+		{ "5:blkio,memory:/slurm/uid_0/job_1\n", "/slurm/uid_0/job_1", true },
+		{ "4:memoryless:/a\n", NULL, false },
+		{ "3:cpuset:/\n", NULL, false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *p;
+		size_t n;
+		bool v1 = !cases[i].v1;
+		int r = pp_parse_memory_cgroup(cases[i].text, strlen(cases[i].text), &p, &n, &v1);
+
+		if (!cases[i].path) {
+			ck_assert_msg(r == -1, "case %zu", i);
+			continue;
+		}
+		ck_assert_msg(r == 0, "case %zu", i);
+		ck_assert_msg(n == strlen(cases[i].path) && !memcmp(p, cases[i].path, n),
+			      "case %zu: %.*s", i, (int)n, p);
+		ck_assert_msg(v1 == cases[i].v1, "case %zu: v1 %d", i, v1);
+	}
+}
+END_TEST
+
 static Suite *procparse_suite(void)
 {
 	Suite *s = suite_create("procparse");
@@ -1387,6 +1479,12 @@ static Suite *procparse_suite(void)
 	tcase_add_test(tc, vmflags_known_bits);
 	tcase_add_test(tc, vmflags_not_a_flags_line);
 	tcase_add_test(tc, vmflags_live_self);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("memory");
+	tcase_add_test(tc, memory_room_table);
+	tcase_add_test(tc, kb_fields);
+	tcase_add_test(tc, memory_cgroup_paths);
 	suite_add_tcase(s, tc);
 	return s;
 }
