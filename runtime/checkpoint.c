@@ -15,7 +15,6 @@
 #include <time.h>
 
 #include "dump.h"
-#include "selfckpt/beacon.h"
 #include "selfckpt/launcher.h"
 
 /*
@@ -32,27 +31,6 @@ static unsigned deferred;
 /* The checkpoint's own stack: in the image (a thread is captured on it),
  * and deep enough for the dump whatever stack the signal interrupted. */
 static char ckpt_stack[256 << 10] __attribute__((aligned(64)));
-
-/* How the checkpoints ended, for crdump to tell a failure from a slow
- * checkpoint; crdump asks through the beacon (selfckpt/beacon.h). */
-static struct selfckpt_outcome outcome;
-__attribute__((visibility("default")))
-const struct selfckpt_beacon selfckpt_beacon = { SELFCKPT_BEACON_VERSION, &rt_cfg.trigger_sig,
-						 rt_cfg.dir, &outcome };
-
-/* A checkpoint ended with err and message msg: ended is written last, so
- * that a reader who sees it change reads the rest of this checkpoint's. */
-static void note_outcome(int err, const char *msg)
-{
-	size_t n = strlen(msg);
-
-	if (n >= sizeof(outcome.why))
-		n = sizeof(outcome.why) - 1;
-	memcpy(outcome.why, msg, n);
-	outcome.why[n] = '\0';
-	outcome.err = err;
-	__atomic_store_n(&outcome.ended, outcome.ended + 1, __ATOMIC_RELEASE);
-}
 
 /* frz: the threads parked, if the freeze got that far. */
 static void log_result(const struct rt_config *cfg, const struct rt_freeze *frz,
@@ -73,7 +51,7 @@ static void log_result(const struct rt_config *cfg, const struct rt_freeze *frz,
 			p = rt_stpcpy(p, strerrordesc_np(-res->err) ?: "unknown error");
 		rt_stpcpy(p, "; the program keeps running");
 		rt_log(msg);
-		note_outcome(res->err, msg);
+		rt_note_outcome(res->err, msg);
 		if (!rt_tree_is_member())
 			rt_history_failed(cfg, msg + strlen("checkpoint failed "));
 		return;
@@ -86,14 +64,54 @@ static void log_result(const struct rt_config *cfg, const struct rt_freeze *frz,
 	p = rt_stpcpy(p, " MiB, threads parked in ");
 	p = rt_fmt_fixed(p, frz->frozen_at_ns - frz->stop_begin_ns, 1000000, 3);
 	p = rt_stpcpy(p, " ms, stopped ");
-	p = rt_fmt_fixed(p, ended - started, 1000000, 1);
-	rt_stpcpy(p, action == RT_TREE_EXIT   ? " ms; exiting"
-		     : action == RT_TREE_STOP ? " ms; stopped until killed"
-					      : " ms");
+	if (res->snapshot == RT_SNAPSHOT_COPY) {
+		/* The program went on once its copy was made. */
+		p = rt_fmt_fixed(p, res->released_ns - started, 1000000, 1);
+		p = rt_stpcpy(p, " ms, written by a copy in ");
+		p = rt_fmt_fixed(p, ended - res->released_ns, 1000000, 1);
+	} else {
+		p = rt_fmt_fixed(p, ended - started, 1000000, 1);
+	}
+	p = rt_stpcpy(p, action == RT_TREE_EXIT   ? " ms; exiting"
+			 : action == RT_TREE_STOP ? " ms; stopped until killed"
+						  : " ms");
+	if (res->held_why[0])
+		rt_stpcpy(rt_stpcpy(rt_stpcpy(p, " (held until written, no copy: "), res->held_why),
+			  ")");
 	rt_log(msg);
-	note_outcome(0, msg);
+	rt_note_outcome(0, msg);
 	if (!rt_tree_is_member())
 		rt_history_checkpoint(cfg, res, rt_tree_size(), action, ended - started);
+}
+
+/* The last checkpoint's copy ended, rep saying how: crdump learns it here
+ * (the copy logged it already). */
+/* One checkpoint's image at a time: the previous one's copy first. */
+static void wait_for_copy(void)
+{
+	if (rt_snapshot_reap(false) || !rt_snapshot_writing())
+		return;
+	rt_log("checkpoint asked while the previous one is written: waiting for it");
+	rt_snapshot_reap(true);
+}
+
+/* The copy, once it has committed the image or failed: it logs, prunes,
+ * reports to the program and exits, its status the error. */
+static __attribute__((noreturn)) void copy_exits(const struct rt_config *cfg,
+						 const struct rt_freeze *frz,
+						 const struct rt_dump_result *res, uint64_t started)
+{
+	struct rt_copy_report rep = { .err = res->err };
+
+	log_result(cfg, frz, res, started, rt_now_ns(CLOCK_MONOTONIC),
+		   res->err ? RT_TREE_FAILED : RT_TREE_RESUME);
+	rt_prune_generations(cfg, res);
+	rep.said = rt_retention_said();
+	if (res->err)
+		rt_stpcpy(rep.why, rt_outcome_why());
+	rt_snapshot_report(&rep);
+	for (;;)
+		sc_sys1(__NR_exit_group, -res->err);
 }
 
 static void after_restore(const struct rt_config *cfg, const struct rt_dump_result *res,
@@ -152,10 +170,12 @@ static bool taken_as_passed_on(const siginfo_t *si)
 }
 
 /* What the dump is given, through the freeze: the checkpoint's
- * configuration, the threads parked and its result. */
+ * configuration, the threads parked, whether the program goes on after
+ * it, and its result. */
 struct dump_args {
 	const struct rt_config *cfg;
 	const struct rt_freeze *frz;
+	bool runs_on;
 	struct rt_dump_result *res;
 };
 
@@ -164,7 +184,7 @@ static void dump_image(void *arg)
 {
 	const struct dump_args *a = arg;
 
-	rt_dump_image(a->cfg, a->frz, a->res);
+	rt_dump_image(a->cfg, a->frz, a->runs_on, a->res);
 }
 
 static void checkpoint_once(const siginfo_t *si)
@@ -182,6 +202,7 @@ static void checkpoint_once(const siginfo_t *si)
 	siginfo_t job_si;
 	int leader;
 
+	wait_for_copy();
 	if (!err && rt_tree_served(si)) {
 		rt_arena_drop();
 		return;
@@ -223,12 +244,17 @@ static void checkpoint_once(const siginfo_t *si)
 		return;
 	}
 	dump.frz = frz; /* known now: the threads parked */
+	/* Known by a lone process or a tree's root only: a member does what
+	 * its root says once the image is written. */
+	dump.runs_on = !cfg->exit_after && !cfg->stop_after && !final && !member;
 	if (rt_capture_self_and_dump(dump_image, &dump) == 1) {
 		after_restore(cfg, &res, member);
 		if (member)
 			rt_tree_joined_end();
 		return;
 	}
+	if (res.snapshot == RT_SNAPSHOT_COPY)
+		copy_exits(cfg, frz, &res, started);
 	action = decide(cfg, &res, member, final);
 	/* Nobody goes on before the whole tree is written. */
 	rt_tree_release(action);
@@ -249,9 +275,12 @@ static void checkpoint_once(const siginfo_t *si)
 	rt_tcp_release();
 	rt_resume_all();
 	rt_rseq_resume();
-	log_result(cfg, frz, &res, started, rt_now_ns(CLOCK_MONOTONIC), action);
-	/* Once the threads run again: it adds nothing to their stop. */
-	rt_prune_generations(cfg, &res);
+	/* A copy writing the image logs and prunes once it has. */
+	if (res.snapshot != RT_SNAPSHOT_PROGRAM) {
+		log_result(cfg, frz, &res, started, rt_now_ns(CLOCK_MONOTONIC), action);
+		/* Once the threads run again: it adds nothing to their stop. */
+		rt_prune_generations(cfg, &res);
+	}
 	rt_arena_drop();
 }
 

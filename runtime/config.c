@@ -7,6 +7,9 @@
  *   SELFCKPT_DIR       where images go (default: ./selfckpt.PID at start)
  *   SELFCKPT_SIGNAL    trigger signal, name or number (default: USR2)
  *   SELFCKPT_EXIT      1: exit after a successful checkpoint
+ *   SELFCKPT_COW       0: hold the program until its pages are written,
+ *                      instead of writing them from a copy-on-write copy
+ *                      while it runs on (default 1; doc/cow-capture.md)
  *   SELFCKPT_STOP      1: stay frozen after a successful checkpoint, until
  *                      killed (TCP connections stay in repair mode, so the
  *                      kill sends nothing to their peers: doc/tcp.md)
@@ -90,6 +93,7 @@ void rt_config_load(void)
 	}
 	rt_cfg.exit_after = (s = getenv("SELFCKPT_EXIT")) && !strcmp(s, "1");
 	rt_cfg.stop_after = (s = getenv("SELFCKPT_STOP")) && !strcmp(s, "1");
+	rt_cfg.copy_on_write = !((s = getenv("SELFCKPT_COW")) && !strcmp(s, "0"));
 	if ((s = getenv("SELFCKPT_INTERVAL")) && *s)
 		rt_cfg.interval_sec = (unsigned)strtoul(s, NULL, 10);
 	if ((s = getenv(SELFCKPT_BATCH_SIGNALS_ENV)))

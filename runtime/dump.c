@@ -81,54 +81,58 @@ static void seq_name(char *buf, const char *pre, unsigned seq, const char *post)
 	rt_stpcpy(p, post);
 }
 
-static int write_inventory(const struct rt_config *cfg, const struct rt_freeze *frz,
-			   struct rt_image *im, const struct rt_tree_files *tf)
-{
-	Sc__Inventory inv = SC__INVENTORY__INIT;
-	Sc__FileSum **files;
+/* The inventory, as far as it is known before the files are written. What
+ * it points to lives in inv_parts, on the caller's stack. */
+struct inv_parts {
 	struct utsname uts;
 	struct sc_cpu cpu;
 	Sc__Cpu cpu_msg;
-	int n = rt_tree_procs(&inv.procs);
+};
+
+static int fill_inventory(const struct rt_config *cfg, const struct rt_freeze *frz,
+			  Sc__Inventory *inv, struct inv_parts *parts)
+{
+	int n = rt_tree_procs(&inv->procs);
 
 	if (n < 0)
 		return n;
-	files = rt_alloc(sizeof(*files) * (im->nsums + tf->n));
+	inv->version = SC_IMAGE_VERSION;
+	inv->writer = SC_WRITER_RUNTIME;
+	inv->writer_version = PACKAGE_VERSION;
+	inv->time_ns = rt_now_ns(CLOCK_REALTIME);
+	inv->n_procs = (size_t)n;
+	rt_dump_job(inv);
+	inv->has_exit_after = true;
+	inv->exit_after = cfg->exit_after;
+	inv->has_freeze_ns = true;
+	inv->freeze_ns = frz->frozen_at_ns - frz->stop_begin_ns;
+	if (!sc_sys1(__NR_uname, &parts->uts)) {
+		inv->kernel = parts->uts.release;
+		inv->hostname = parts->uts.nodename;
+	}
+	inv->has_trigger_signal = inv->has_interval_sec = true;
+	inv->trigger_signal = (uint32_t)cfg->trigger_sig;
+	inv->interval_sec = cfg->interval_sec;
+	sc_cpu_this(&parts->cpu);
+	sc_cpu_to_msg(&parts->cpu, &parts->cpu_msg);
+	inv->cpu = &parts->cpu_msg;
+	return 0;
+}
+
+/* With the sums of every file written, the root's and the members'. */
+static int write_inventory(struct rt_image *im, const struct rt_tree_files *tf,
+			   Sc__Inventory *inv)
+{
+	Sc__FileSum **files = rt_alloc(sizeof(*files) * (im->nsums + tf->n));
+
 	if (!files)
 		return -ENOMEM;
 	memcpy(files, im->sums, sizeof(*files) * im->nsums);
 	memcpy(files + im->nsums, tf->sums, sizeof(*files) * tf->n);
-	inv.version = SC_IMAGE_VERSION;
-	inv.writer = SC_WRITER_RUNTIME;
-	inv.writer_version = PACKAGE_VERSION;
-	inv.time_ns = rt_now_ns(CLOCK_REALTIME);
-	inv.n_procs = (size_t)n;
-	rt_dump_job(&inv);
-	inv.n_files = im->nsums + tf->n;
-	inv.files = files;
-	inv.has_exit_after = true;
-	inv.exit_after = cfg->exit_after;
-	inv.has_freeze_ns = true;
-	inv.freeze_ns = frz->frozen_at_ns - frz->stop_begin_ns;
-	if (!sc_sys1(__NR_uname, &uts)) {
-		inv.kernel = uts.release;
-		inv.hostname = uts.nodename;
-	}
-	inv.has_trigger_signal = inv.has_interval_sec = true;
-	inv.trigger_signal = (uint32_t)cfg->trigger_sig;
-	inv.interval_sec = cfg->interval_sec;
-	sc_cpu_this(&cpu);
-	sc_cpu_to_msg(&cpu, &cpu_msg);
-	inv.cpu = &cpu_msg;
-	return rt_image_write_msg(im, "inventory", SC_IMG_INVENTORY, &inv.base);
+	inv->n_files = im->nsums + tf->n;
+	inv->files = files;
+	return rt_image_write_msg(im, "inventory", SC_IMG_INVENTORY, &inv->base);
 }
-
-static int write_process(const struct rt_source *src, const struct rt_freeze *frz,
-			 struct rt_image *im, struct rt_dump_result *res)
-{
-	struct rt_proc_files f = { SC__FDS__INIT, SC__MM__INIT, SC__PAGEMAP__INIT,
-				   SC__PROC_CORE__INIT, SC__SIG_ACTS__INIT };
-	int err;
 
 #define STEP(what_, call_)                                                                         \
 	do {                                                                                       \
@@ -136,16 +140,37 @@ static int write_process(const struct rt_source *src, const struct rt_freeze *fr
 		if ((err = (call_)))                                                               \
 			return err;                                                                \
 	} while (0)
-	const struct rt_fd_tree tree = { rt_tree_active(), rt_tree_fd };
 
-	STEP("descriptors", rt_dump_fds(src, im, &f.fds, &tree, res->detail));
-	STEP("memory", rt_dump_mm(src, im, &f.mm, &f.pm));
-	STEP("threads", rt_dump_core(src, frz, &f.core, res->detail));
-	STEP("terminal", rt_dump_terminal(src, &f.core));
-	STEP("signal handlers", rt_dump_sigacts(&f.acts));
-#undef STEP
-	return rt_image_write_proc(im, &f, &res->what);
+/* What is taken while the threads are parked, whoever writes the pages. */
+static int capture_process(const struct rt_source *src, const struct rt_freeze *frz,
+			   struct rt_image *im, struct rt_proc_files *f,
+			   struct rt_dump_result *res)
+{
+	const struct rt_fd_tree tree = { rt_tree_active(), rt_tree_fd };
+	int err;
+
+	STEP("descriptors", rt_dump_fds(src, im, &f->fds, &tree, res->detail));
+	STEP("memory", rt_dump_mm_layout(src, &f->mm));
+	STEP("threads", rt_dump_core(src, frz, &f->core, res->detail));
+	STEP("terminal", rt_dump_terminal(src, &f->core));
+	STEP("signal handlers", rt_dump_sigacts(&f->acts));
+	return 0;
 }
+
+/* The pages (from the copy's memory, when a copy writes them), then the
+ * files that describe the process. */
+static int write_process(const struct rt_source *src, struct rt_image *im,
+			 struct rt_proc_files *f, struct rt_dump_result *res)
+{
+	int err;
+
+	STEP("memory", rt_dump_mm_pages(src, im, &f->mm, &f->pm));
+	return rt_image_write_proc(im, f, &res->what);
+}
+#undef STEP
+
+#define PROC_FILES_INIT                                                                            \
+	{ SC__FDS__INIT, SC__MM__INIT, SC__PAGEMAP__INIT, SC__PROC_CORE__INIT, SC__SIG_ACTS__INIT }
 
 /* The image is complete once renamed; "latest" is a convenience. */
 static int commit(struct rt_image *im, struct rt_dump_result *res)
@@ -174,7 +199,11 @@ static void dump_member(const struct rt_source *src, const struct rt_freeze *frz
 	err = im->fd = (int)sc_sys4(__NR_openat, AT_FDCWD, rt_tree_dir(),
 				    O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (err >= 0) {
-		err = write_process(src, frz, im, res);
+		struct rt_proc_files f = PROC_FILES_INIT;
+
+		err = capture_process(src, frz, im, &f, res);
+		if (!err)
+			err = write_process(src, im, &f, res);
 		if (!err) {
 			res->what = "committing";
 			err = rt_image_sync(im);
@@ -189,10 +218,17 @@ static void dump_member(const struct rt_source *src, const struct rt_freeze *frz
 	res->tree_action = rt_tree_report(im, res);
 }
 
-/* The root: its own files, then the members', then the inventory. */
-static int dump_root(const struct rt_config *cfg, const struct rt_freeze *frz,
+/*
+ * The root: its own files, then the members', then the inventory. A lone
+ * process that may leave the pages to a copy of itself (snapshot.c)
+ * returns once the copy has them: the rest is the copy's.
+ */
+static int dump_root(const struct rt_config *cfg, const struct rt_freeze *frz, bool runs_on,
 		     const struct rt_source *src, struct rt_image *im, struct rt_dump_result *res)
 {
+	struct rt_proc_files f = PROC_FILES_INIT;
+	Sc__Inventory inv = SC__INVENTORY__INIT;
+	struct inv_parts parts;
 	struct rt_tree_files tf = { 0 };
 	char path[RT_MAX_PATH + 64], *p = rt_stpcpy(path, cfg->dir);
 	int err, terr;
@@ -202,7 +238,20 @@ static int dump_root(const struct rt_config *cfg, const struct rt_freeze *frz,
 	err = rt_tree_start_writing(path, res);
 	if (err)
 		return err;
-	err = write_process(src, frz, im, res);
+	err = capture_process(src, frz, im, &f, res);
+	if (!err) {
+		res->what = "writing inventory";
+		err = fill_inventory(cfg, frz, &inv, &parts);
+	}
+	if (!err) {
+		struct rt_source own = *src;
+
+		rt_snapshot_take(cfg, &f.mm, im, runs_on, res);
+		if (res->snapshot == RT_SNAPSHOT_PROGRAM)
+			return 0;
+		own.staged = res->snapshot == RT_SNAPSHOT_COPY;
+		err = write_process(&own, im, &f, res);
+	}
 	/* Every member is waited for even after a failure here: the
 	 * directory can only be removed once nobody writes into it. */
 	{
@@ -221,10 +270,10 @@ static int dump_root(const struct rt_config *cfg, const struct rt_freeze *frz,
 		return terr;
 	im->bytes += tf.bytes;
 	res->what = "writing inventory";
-	return write_inventory(cfg, frz, im, &tf);
+	return write_inventory(im, &tf, &inv);
 }
 
-void rt_dump_image(const struct rt_config *cfg, const struct rt_freeze *frz,
+void rt_dump_image(const struct rt_config *cfg, const struct rt_freeze *frz, bool runs_on,
 		   struct rt_dump_result *res)
 {
 	struct rt_image *im = &img;
@@ -273,7 +322,11 @@ void rt_dump_image(const struct rt_config *cfg, const struct rt_freeze *frz,
 		sc_sys3(__NR_unlinkat, im->dirfd, im->tmpname, AT_REMOVEDIR);
 		goto out;
 	}
-	err = dump_root(cfg, frz, &src, im, res);
+	err = dump_root(cfg, frz, runs_on, &src, im, res);
+	if (!err && res->snapshot == RT_SNAPSHOT_PROGRAM) {
+		rt_image_hand_over(im);
+		goto out;
+	}
 	if (!err)
 		err = commit(im, res);
 	if (err)

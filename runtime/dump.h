@@ -51,6 +51,10 @@ int rt_image_write_proc(struct rt_image *img, struct rt_proc_files *f, const cha
 int rt_image_sync(struct rt_image *img);
 /* ...and the directory, then renames tmpname to name in dirfd. */
 int rt_image_commit(struct rt_image *img);
+/* The program's part once its copy writes the image (snapshot.c): closes
+ * its descriptors of the image's files and directory; the copy has its
+ * own, and the lock. */
+void rt_image_hand_over(struct rt_image *im);
 /* Removes this process's files; or everything and the directory. */
 void rt_image_discard_own(struct rt_image *img);
 void rt_image_discard(struct rt_image *img);
@@ -81,6 +85,10 @@ int rt_image_remove_dir(int dirfd, const char *name, int fd);
 void rt_dir_each(int fd, void (*fn)(void *, int, const char *), void *arg);
 
 /* ---- retention.c: SELFCKPT_KEEP (doc/retention.md) ---- */
+/* The troubles the pruner logs once per process, as bits. */
+enum { RT_SAID_KEPT = 1, RT_SAID_FAILED = 2 };
+unsigned rt_retention_said(void);
+void rt_retention_note_said(unsigned what);
 /* Generations kept when SELFCKPT_KEEP says nothing usable. */
 #define RT_KEEP_DEFAULT 2
 /* N of a generation's name "ckpt-N", or 0 for any other name. */

@@ -2,9 +2,9 @@
 /*
  * The address space: every VMA from /proc/PID/smaps, and the pages that
  * only memory holds, written with large pwritev calls: in the runtime
- * straight from the process's own memory (no staging copy), in crdump
- * from one buffer each batch is read into (dump_source.h). Zero pages are
- * not stored.
+ * straight from the process's own memory (no staging copy); in crdump
+ * and in the runtime's copy-on-write copy (snapshot.c) from a buffer
+ * each batch is copied into (dump_source.h). Zero pages are not stored.
  *
  * The pages file is written with O_DIRECT where the filesystem takes it:
  * the disk reads the pages where they are, instead of each one being
@@ -12,6 +12,7 @@
  * page cache page costs more than the disk write; doc/direct-io.md).
  */
 #include <errno.h>
+#include <asm/prctl.h>
 #include <fcntl.h>
 #include <linux/aio_abi.h>
 #include <string.h>
@@ -64,6 +65,7 @@ struct page_writer {
 	size_t queued;
 	XXH3_state_t *hash;
 	uint64_t vma_start; /* entries never span two VMAs */
+	bool give_back; /* staged: the VMA's pages are dropped once copied */
 	Sc__PagemapEntry **ents;
 	size_t nents, cap;
 	/* Another process's pages (crdump): the wanted ones are gathered as
@@ -258,9 +260,33 @@ static bool page_wanted(Sc__VmaKind kind, uint64_t pme)
 	return pme & (PM_PRESENT | PM_SWAPPED);
 }
 
+/* Pages go through a buffer: another process's, or the copy's own. */
+static bool through_buffer(const struct rt_source *src)
+{
+	return src->remote || src->staged;
+}
+
 /*
- * Reads the gathered pages of another process into buf, then queues the
- * ones that are not zero and writes them out before buf is reused.
+ * The copy's own pages into buf, each range then dropped if the VMA
+ * allows: the program's next write there finds the page its own again
+ * and copies nothing (doc/cow-capture.md).
+ */
+static void copy_own(struct page_writer *w)
+{
+	size_t at = 0;
+
+	for (int i = 0; i < w->nwant; i++) {
+		memcpy(w->buf + at, w->want[i].iov_base, w->want[i].iov_len);
+		if (w->give_back)
+			sc_sys3(__NR_madvise, w->want[i].iov_base, w->want[i].iov_len,
+				MADV_DONTNEED);
+		at += w->want[i].iov_len;
+	}
+}
+
+/*
+ * Reads the gathered pages into buf, then queues the ones that are not
+ * zero and writes them out before buf is reused. For another process,
  * process_vm_readv honours the protection; what it cannot read (a
  * PROT_NONE VMA) comes from /proc/PID/mem, which reads as a debugger.
  */
@@ -274,7 +300,10 @@ static int fetch_wanted(struct page_writer *w, bool unreadable)
 	err = slot_wait(w, w->cur);
 	if (err)
 		return err;
-	if (!unreadable && !w->src->copy_on_write) {
+	if (!w->src->remote) {
+		copy_own(w);
+		got = w->wanted;
+	} else if (!unreadable && !w->src->copy_on_write) {
 		struct iovec local = { w->buf, w->wanted };
 		long r = sc_sys6(__NR_process_vm_readv, w->src->pid, &local, 1, w->want,
 				 w->nwant, 0);
@@ -356,13 +385,14 @@ static void shared_resident(const struct rt_source *src, const Sc__Vma *v, uint6
 }
 
 static int dump_vma_pages(struct page_writer *w, int pmfd, Sc__Vma *v, uint64_t *pme,
-			  uint8_t *resident)
+			  uint8_t *resident, bool give_back)
 {
 	bool unreadable = !(v->prot & PROT_READ);
 	bool opened = false;
 	int err = 0;
 
 	w->vma_start = v->start;
+	w->give_back = give_back;
 	for (uint64_t base = v->start; base < v->end && !err;) {
 		uint64_t n = (v->end - base) / SC_PAGE_SIZE;
 		long r;
@@ -392,20 +422,40 @@ static int dump_vma_pages(struct page_writer *w, int pmfd, Sc__Vma *v, uint64_t 
 					return err;
 				opened = true;
 			}
-			if (!page_is_zero((void *)addr))
+			if (w->src->staged)
+				err = want_page(w, addr, unreadable);
+			else if (!page_is_zero((void *)addr))
 				err = queue_page(w, addr, (const uint8_t *)addr);
 		}
 		base += n * SC_PAGE_SIZE;
 	}
 	if (w->src->remote)
 		return err ? err : fetch_wanted(w, unreadable);
-	/* Flush before the protection goes back. */
-	if (opened) {
-		if (!err)
-			err = flush(w);
+	/* Copied or flushed before the protection goes back. */
+	if (!err)
+		err = w->src->staged ? fetch_wanted(w, unreadable) : opened ? flush(w) : 0;
+	if (opened)
 		sc_sys3(__NR_mprotect, v->start, v->end - v->start, v->prot);
-	}
 	return err;
+}
+
+/*
+ * Whether the copy may drop v's pages once copied: only the program's
+ * anonymous memory, never what the copy itself runs on. That is its
+ * thread's TLS (fs_base) and the data of the loaded objects, libc's and
+ * the runtime's: a .bss is the anonymous VMA right after an object's
+ * writable file mapping. (The arena, its stack, is not in the image.)
+ */
+static bool may_give_back(const Sc__Mm *mm, size_t i, uint64_t fs_base)
+{
+	const Sc__Vma *v = mm->vmas[i], *prev = i ? mm->vmas[i - 1] : NULL;
+
+	if (v->kind != SC__VMA_KIND__ANON_PRIVATE && v->kind != SC__VMA_KIND__ANON_SHARED)
+		return false;
+	if (fs_base >= v->start && fs_base < v->end)
+		return false;
+	return !(prev && prev->end == v->start && prev->kind == SC__VMA_KIND__FILE_PRIVATE &&
+		 (prev->prot & PROT_WRITE));
 }
 
 static bool name_is(const struct pp_map *m, const char *name)
@@ -596,16 +646,17 @@ static aio_context_t remote_aio(void)
  * submitted to (without one, they are written in turn). */
 static int writer_init(struct page_writer *w)
 {
-	int nslots = w->src->remote ? NSLOTS : 1;
+	bool buffered = through_buffer(w->src);
+	int nslots = buffered ? NSLOTS : 1;
 
 	for (int i = 0; i < nslots; i++) {
 		w->slot[i].iov = rt_alloc(sizeof(struct iovec) * IOV_BATCH);
 		if (!w->slot[i].iov)
 			return -ENOMEM;
-		if (w->src->remote && !(w->slot[i].buf = alloc_buffer(FETCH_BYTES)))
+		if (buffered && !(w->slot[i].buf = alloc_buffer(FETCH_BYTES)))
 			return -ENOMEM;
 	}
-	if (w->src->remote)
+	if (buffered)
 		w->aio = remote_aio();
 	use_slot(w, 0);
 	return 0;
@@ -627,7 +678,7 @@ int rt_dump_mm_pages(const struct rt_source *src, struct rt_image *img, Sc__Mm *
 {
 	struct page_writer w = { .src = src, .fd = -1 };
 	char path[RT_MAX_PATH];
-	uint64_t *pme;
+	uint64_t *pme, fs_base = 0;
 	uint8_t *resident;
 	int pmfd, err;
 
@@ -636,9 +687,9 @@ int rt_dump_mm_pages(const struct rt_source *src, struct rt_image *img, Sc__Mm *
 	w.hash = rt_alloc(sizeof(*w.hash));
 	pme = rt_alloc(PM_BATCH * 8);
 	resident = rt_alloc(PM_BATCH);
-	if (src->remote)
+	if (through_buffer(src))
 		w.want = rt_alloc(sizeof(*w.want) * IOV_BATCH);
-	if (!w.ents || !w.hash || !pme || !resident || (src->remote && !w.want))
+	if (!w.ents || !w.hash || !pme || !resident || (through_buffer(src) && !w.want))
 		return -ENOMEM;
 	XXH3_64bits_reset(w.hash);
 
@@ -655,9 +706,12 @@ int rt_dump_mm_pages(const struct rt_source *src, struct rt_image *img, Sc__Mm *
 		return err;
 	}
 	w.direct = !sc_sys3(__NR_fcntl, w.fd, F_SETFL, O_DIRECT);
+	if (src->staged)
+		sc_sys2(__NR_arch_prctl, ARCH_GET_FS, &fs_base);
 	for (size_t i = 0; i < mm->n_vmas && !err; i++)
 		if (sc_vma_stores_pages(mm->vmas[i]))
-			err = dump_vma_pages(&w, pmfd, mm->vmas[i], pme, resident);
+			err = dump_vma_pages(&w, pmfd, mm->vmas[i], pme, resident,
+					     src->staged && may_give_back(mm, i, fs_base));
 	if (!err)
 		err = flush(&w);
 	/* Every write ends before its buffer can be freed, failed or not. */

@@ -24,6 +24,11 @@ struct rt_source {
 	/* remote: pages through mem_fd only. process_vm_readv pins them,
 	 * which makes a fork's copy take its own copy of each. */
 	bool copy_on_write;
+	/* The runtime's copy-on-write copy (snapshot.c) writing its own
+	 * pages: through a buffer, since O_DIRECT pins what it writes and
+	 * pinning a page shared copy-on-write copies it, and each page given
+	 * back once copied where that is safe. */
+	bool staged;
 	int *local_fds; /* remote: local_fds[n] is ours for its fd n, or -1 */
 	int n_local;
 	uint64_t brk; /* remote: its program break, asked for inside it */

@@ -276,6 +276,11 @@ static uint64_t block_trigger(bool is_static)
 {
 	uint64_t one = 1ULL << (rt_cfg.trigger_sig - 1), old = 0;
 
+	/* A copy still writing the last checkpoint would become an ordinary
+	 * child of the new program, its exit a SIGCHLD that program never
+	 * asked for: it is waited for first. */
+	rt_snapshot_reap(true);
+
 	/* With no new set, this only reads the mask, to put back. */
 	sc_sys4(__NR_rt_sigprocmask, SIG_BLOCK, is_static ? NULL : &one, &old, 8);
 	return old;

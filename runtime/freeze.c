@@ -285,6 +285,12 @@ static void suspend_handler(int sig, siginfo_t *si, void *ucv)
 	struct park_args pa;
 	bool rseq_paused;
 
+	/* Not a request to park: a checkpoint's copy has ended (snapshot.c). */
+	if (rt_snapshot_exit_signal(si)) {
+		rt_snapshot_reap(false);
+		errno = saved_errno;
+		return;
+	}
 	if (tid == ckpt_tid && self_dump_active) {
 		t = &rt_frz.threads[0];
 		save_context(t, ucv);

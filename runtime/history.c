@@ -35,7 +35,7 @@ static char *start_line(char *line, const char *event)
 	*p++ = ' ';
 	p = rt_stpcpy(p, event);
 	p = rt_stpcpy(p, " pid=");
-	return rt_fmt_i64(p, sc_sys0(__NR_getpid));
+	return rt_fmt_i64(p, rt_speaker());
 }
 
 static char *put_field(char *p, char *end, const char *key, const char *value)

@@ -161,6 +161,13 @@ int rt_image_commit(struct rt_image *im)
 	return err;
 }
 
+void rt_image_hand_over(struct rt_image *im)
+{
+	close_files(im);
+	sc_sys1(__NR_close, im->fd);
+	im->fd = -1;
+}
+
 /* This process's files only: a member of a tree leaves the directory to
  * the root. */
 void rt_image_discard_own(struct rt_image *im)

@@ -56,16 +56,27 @@ static void note_generation(void *arg, int dirfd, const char *name)
 }
 
 /* Each kind of trouble is logged once per process: a checkpoint every
- * few seconds must not repeat it every time. */
-static bool said_kept, said_failed;
+ * few seconds must not repeat it every time. A copy that pruned for the
+ * program hands back what it said (rt_retention_said). */
+static unsigned said;
 
-static void say_once(bool *said, const char *dir, const char *name, const char *why, int err)
+unsigned rt_retention_said(void)
+{
+	return said;
+}
+
+void rt_retention_note_said(unsigned what)
+{
+	said |= what;
+}
+
+static void say_once(unsigned what, const char *dir, const char *name, const char *why, int err)
 {
 	char msg[RT_MAX_PATH + 512], *p;
 
-	if (*said)
+	if (said & what)
 		return;
-	*said = true;
+	said |= what;
 	p = rt_stpcpy(rt_stpcpy(msg, dir), "/");
 	p = rt_stpcpy(rt_stpcpy(p, name), why);
 	if (err)
@@ -123,10 +134,10 @@ static void prune_entry(void *arg, int dirfd, const char *name)
 	if (!rt_image_lock(fd)) {
 		rt_dir_each(fd, only_images, &only);
 		if (!only)
-			say_once(&said_kept, w->dir, name, " holds files other than images: kept",
+			say_once(RT_SAID_KEPT, w->dir, name, " holds files other than images: kept",
 				 0);
 		else if ((err = remove_generation(dirfd, name, fd)))
-			say_once(&said_failed, w->dir, name, " could not be removed", err);
+			say_once(RT_SAID_FAILED, w->dir, name, " could not be removed", err);
 	}
 	sc_sys1(__NR_close, fd);
 }

@@ -33,6 +33,7 @@ struct rt_config {
 	int suspend_sig;	    /* parks threads; SIGRTMAX */
 	bool exit_after;	    /* SELFCKPT_EXIT=1 */
 	bool stop_after;	    /* SELFCKPT_STOP=1 */
+	bool copy_on_write;	    /* SELFCKPT_COW, default 1 (snapshot.c) */
 	unsigned interval_sec;	    /* SELFCKPT_INTERVAL, 0: off */
 	unsigned keep;		    /* SELFCKPT_KEEP: generations kept, >= 1 */
 	uint64_t batch_sigs;	    /* SELFCKPT_BATCH_SIGNALS, bit sig-1 */
@@ -56,6 +57,12 @@ uint64_t rt_now_ns(int clock);
 /* One line to the log: SELFCKPT_LOG, given to rt_log_to, or stderr. */
 void rt_log(const char *msg);
 void rt_log_to(const char *path);
+/* Whether rt_log writes to stderr (no SELFCKPT_LOG). */
+bool rt_log_to_stderr(void);
+/* The pid log and history lines name: a checkpoint's copy (snapshot.c)
+ * speaks for the program it was cloned from. */
+void rt_speak_for(int pid);
+int rt_speaker(void);
 int rt_gettid(void);
 
 /*
@@ -82,6 +89,12 @@ void rt_history_checkpoint(const struct rt_config *cfg, const struct rt_dump_res
 			   int action, uint64_t stopped_ns);
 void rt_history_failed(const struct rt_config *cfg, const char *why);
 void rt_history_restored(const struct rt_config *cfg, const struct rt_dump_result *res);
+
+/* ---- outcome.c: how the checkpoints ended, for crdump ---- */
+/* A checkpoint ended with err (0 or -errno) and message msg. */
+void rt_note_outcome(int err, const char *msg);
+/* The last message noted. */
+const char *rt_outcome_why(void);
 
 /* ---- checkpoint.c: the trigger's handler, where checkpoints run ---- */
 void rt_trigger_handler(int sig, siginfo_t *si, void *uc);
@@ -178,6 +191,8 @@ void rt_rseq_resume(void);
  * (checkpoint.c, on the checkpoint stack) and passes it to what fills
  * it in: the dump, the tree code, and what reads it after.
  */
+/* Who writes the pages: the process itself (NONE), or its copy (snapshot.c). */
+enum rt_snapshot_role { RT_SNAPSHOT_NONE, RT_SNAPSHOT_PROGRAM, RT_SNAPSHOT_COPY };
 struct rt_dump_result {
 	int err;		/* 0 or -errno */
 	const char *what;	/* step that failed */
@@ -185,11 +200,41 @@ struct rt_dump_result {
 	char image[RT_MAX_PATH];
 	uint64_t bytes;
 	int tree_action;	/* a member of a tree: what the root decided */
+	enum rt_snapshot_role snapshot; /* this process's part in the checkpoint */
+	uint64_t released_ns;	/* the copy: when it let the program go on */
+	char held_why[160];	/* why there is no copy, when there could be */
 };
 /* Writes the image into cfg's directory, the threads frz parked among what
- * it holds, res saying how it went; run by rt_capture_self_and_dump. */
-void rt_dump_image(const struct rt_config *cfg, const struct rt_freeze *frz,
+ * it holds, res saying how it went; run by rt_capture_self_and_dump.
+ * runs_on: the program goes on after it (a copy may write the pages). */
+void rt_dump_image(const struct rt_config *cfg, const struct rt_freeze *frz, bool runs_on,
 		   struct rt_dump_result *res);
+
+/* ---- snapshot.c: copy-on-write capture (doc/cow-capture.md) ---- */
+struct Sc__Mm;
+struct rt_image;
+/* With everything but the pages captured, clones the process if it runs
+ * on afterwards and cfg and the memory left allow: res->snapshot then
+ * tells the program from its copy, which goes on to write the image;
+ * otherwise res->held_why may say why the program waits for its pages to
+ * be written. */
+void rt_snapshot_take(const struct rt_config *cfg, const struct Sc__Mm *mm,
+		      const struct rt_image *im, bool runs_on, struct rt_dump_result *res);
+/* How the copy ended, as it reports it before exiting. */
+struct rt_copy_report {
+	int err;		/* 0: committed; -errno */
+	unsigned said;		/* the pruner's RT_SAID_* (dump.h) */
+	char why[512];		/* the failure, as the log says it */
+};
+/* The copy's report at its end. */
+void rt_snapshot_report(const struct rt_copy_report *rep);
+/* Reaps the last checkpoint's copy once it has ended (wait: waiting for
+ * that), and notes its report: true if it did. */
+bool rt_snapshot_reap(bool wait);
+/* A copy of this process's is writing an image. */
+bool rt_snapshot_writing(void);
+/* si is a copy's exit signal (the suspend signal with a CLD_* code). */
+bool rt_snapshot_exit_signal(const siginfo_t *si);
 
 /* ---- interval.c ---- */
 /* SELFCKPT_INTERVAL: a timer of this process (a forked child has none). */

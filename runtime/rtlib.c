@@ -113,6 +113,23 @@ int rt_gettid(void)
 
 /* SELFCKPT_LOG; empty: stderr. Rarely set, so the page stays untouched. */
 static char log_path[RT_MAX_PATH];
+/* A checkpoint's copy logs as the program: its pid, else 0. */
+static int speaker;
+
+void rt_speak_for(int pid)
+{
+	speaker = pid;
+}
+
+int rt_speaker(void)
+{
+	return speaker ? speaker : (int)sc_sys0(__NR_getpid);
+}
+
+bool rt_log_to_stderr(void)
+{
+	return !log_path[0];
+}
 
 void rt_log_to(const char *path)
 {
@@ -128,7 +145,7 @@ void rt_log(const char *msg)
 	size_t room;
 	int fd = 2;
 
-	p = rt_fmt_i64(p, sc_sys0(__NR_getpid));
+	p = rt_fmt_i64(p, rt_speaker());
 	p = rt_stpcpy(p, "]: ");
 	room = sizeof(line) - (size_t)(p - line) - 2;
 	size_t n = strlen(msg);

@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Copy-on-write capture (doc/cow-capture.md). A checkpoint that leaves the
+ * program running captures its descriptors, threads and layout while the
+ * threads are parked, then clones the process: the clone, "the copy", has
+ * the program's memory of that instant. The program runs on at once; the
+ * copy writes the pages and the process's files, commits the image, logs
+ * and exits.
+ *
+ * The copy's exit signal is the suspend signal, not SIGCHLD: a child whose
+ * exit signal is not SIGCHLD is one wait(), waitpid(-1) and SIGCHLD never
+ * report to the program. The suspend signal is the runtime's own, and a
+ * real-time one: queued, never merged with another (the trigger signal
+ * would be, with a user's trigger sent at the same moment). Its handler
+ * knows the copy's end by the si_code (CLD_*), reaps it and notes how it
+ * ended (rt_snapshot_reap).
+ *
+ * The program's parked threads may hold any libc lock at the instant of
+ * the clone, and the copy has only the thread that cloned it: it calls raw
+ * system calls only, like the freeze path it comes from.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "dump.h"
+#include "procparse.h"
+#include "vmakind.h"
+
+#define PAGEMAP_PRESENT (1ULL << 63)
+#define PAGEMAP_SWAPPED (1ULL << 62)
+#define RESIDENT_BATCH 65536 /* pages looked at in one mincore call */
+#define MIB (1ULL << 20)
+
+/* The copy writing the last checkpoint, until it is reaped (0: none), and
+ * the process it is a child of: a forked or vforked child of the program
+ * sees these too, and must leave them alone. */
+static int copy_pid, copy_parent;
+/*
+ * The pipe the copy lets the program go on through, kept for its report
+ * (struct rt_copy_report) at the end: in the program the read end, moved
+ * above the descriptors programs count on and known by its inode (the
+ * program may have closed or replaced it meanwhile); in the copy the
+ * write end.
+ */
+static int report_fd = -1;
+static uint64_t report_ino;
+#define REPORT_FD_MIN 512
+
+/* The bytes of the VMAs the copy gets a private copy of (shared memory). */
+static uint64_t shared_bytes(const Sc__Mm *mm)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < mm->n_vmas; i++)
+		if (mm->vmas[i]->kind == SC__VMA_KIND__ANON_SHARED)
+			n += mm->vmas[i]->end - mm->vmas[i]->start;
+	return n;
+}
+
+/* The memory cgroup files of one level of the hierarchy. */
+struct cgroup_files {
+	const char *limit, *usage;
+};
+static const struct cgroup_files cgroup_v1 = { "memory.limit_in_bytes", "memory.usage_in_bytes" },
+				 cgroup_v2 = { "memory.max", "memory.current" };
+
+/* Room under the limit of the memory cgroup at path (len bytes) and of
+ * each cgroup above it, into *room: a parent's limit holds its children
+ * too. Levels without the files (the root) limit nothing. */
+static void cgroup_room(const char *path, size_t len, bool v1, uint64_t *room, const char *meminfo,
+			size_t mlen)
+{
+	const struct cgroup_files *names = v1 ? &cgroup_v1 : &cgroup_v2;
+	char dir[RT_MAX_PATH], file[RT_MAX_PATH + 32], *p;
+
+	p = rt_stpcpy(dir, v1 ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup");
+	if (len >= sizeof(dir) - (size_t)(p - dir))
+		return;
+	memcpy(p, path, len);
+	p[len] = '\0';
+	for (;;) {
+		size_t n = strlen(dir), maxlen, curlen;
+		char *max, *cur;
+		uint64_t level;
+
+		rt_stpcpy(rt_stpcpy(rt_stpcpy(file, dir), "/"), names->limit);
+		max = rt_read_file(file, &maxlen);
+		rt_stpcpy(rt_stpcpy(rt_stpcpy(file, dir), "/"), names->usage);
+		cur = rt_read_file(file, &curlen);
+		if (max && cur &&
+		    !pp_memory_room(meminfo, mlen, max, maxlen, cur, curlen, &level) &&
+		    level < *room)
+			*room = level;
+		while (n && dir[n - 1] == '/')
+			n--;
+		while (n && dir[n - 1] != '/')
+			n--;
+		if (n <= strlen("/sys/fs/cgroup/"))
+			return;
+		dir[n - 1] = '\0';
+	}
+}
+
+/*
+ * Whether the copy may be taken: at worst it ends up holding every private
+ * page the program has (the program writes them all before the copy has
+ * written them), plus the shared memory it copies at once. That must fit
+ * in what the machine and the memory cgroups have left; why says otherwise.
+ */
+static int room_for_copy(const Sc__Mm *mm, char *why)
+{
+	size_t slen, mlen, cglen, plen;
+	char *status = rt_read_file("/proc/self/status", &slen);
+	char *meminfo = rt_read_file("/proc/meminfo", &mlen);
+	char *cgroups = rt_read_file("/proc/self/cgroup", &cglen);
+	const char *path;
+	uint64_t anon, swapped, room, need;
+	bool v1;
+	char *p;
+
+	/* The counters of status, not smaps_rollup's walk of every page
+	 * table while the program is parked. Swapped pages come back into
+	 * the copy as it reads them. */
+	if (!status || !meminfo || pp_kb_field(status, slen, "RssAnon:", &anon) ||
+	    pp_kb_field(status, slen, "VmSwap:", &swapped) ||
+	    pp_memory_room(meminfo, mlen, NULL, 0, NULL, 0, &room)) {
+		rt_stpcpy(why, "the memory left cannot be read");
+		return -EIO;
+	}
+	if (cgroups && !pp_parse_memory_cgroup(cgroups, cglen, &path, &plen, &v1))
+		cgroup_room(path, plen, v1, &room, meminfo, mlen);
+	need = anon + swapped + shared_bytes(mm);
+	if (need <= room)
+		return 0;
+	p = rt_stpcpy(why, "a copy of up to ");
+	p = rt_fmt_u64(p, need / MIB);
+	p = rt_stpcpy(p, " MiB would not fit in the ");
+	p = rt_fmt_u64(p, room / MIB);
+	rt_stpcpy(p, " MiB left");
+	return -ENOMEM;
+}
+
+/*
+ * MADV_DONTFORK memory would be missing from the copy and MADV_WIPEONFORK
+ * memory zero in it: for the clone they are made ordinary (for_clone),
+ * and right after it made what they were again, the program still parked.
+ */
+static int fork_advice(const Sc__Mm *mm, bool for_clone)
+{
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const Sc__Vma *v = mm->vmas[i];
+		uint64_t len = v->end - v->start;
+		long r = 0;
+
+		if (v->madv & SC__VMA_MADV__VMA_MADV_DONTFORK)
+			r = sc_sys3(__NR_madvise, v->start, len,
+				    for_clone ? MADV_DOFORK : MADV_DONTFORK);
+		if (!r && (v->madv & SC__VMA_MADV__VMA_MADV_WIPEONFORK))
+			r = sc_sys3(__NR_madvise, v->start, len,
+				    for_clone ? MADV_KEEPONFORK : MADV_WIPEONFORK);
+		if (r)
+			return (int)r;
+	}
+	return 0;
+}
+
+static void sort_fds(int *fds, int n)
+{
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && fds[j - 1] > fds[j]; j--) {
+			int t = fds[j];
+
+			fds[j] = fds[j - 1];
+			fds[j - 1] = t;
+		}
+}
+
+/*
+ * The copy keeps only what it writes with: the image's directories and
+ * files, the pipe to the program and stderr when the log goes there. Any
+ * other reference would keep the program's files open behind its back: a
+ * pipe's reader would see no end of file once the program closed its end.
+ */
+static int keep_only_image_fds(const struct rt_image *im, int ready_fd)
+{
+	int keep[RT_MAX_FILES + 4], n = 0, next = 0;
+
+	keep[n++] = im->dirfd;
+	keep[n++] = im->fd;
+	keep[n++] = ready_fd;
+	if (rt_log_to_stderr())
+		keep[n++] = 2;
+	for (size_t i = 0; i < im->nsums; i++)
+		keep[n++] = im->fds[i];
+	sort_fds(keep, n);
+	for (int i = 0; i < n; i++) {
+		long r = 0;
+
+		if (keep[i] < next)
+			continue;
+		if (keep[i] > next)
+			r = sc_sys3(__NR_close_range, next, keep[i] - 1, 0);
+		if (r)
+			return (int)r;
+		next = keep[i] + 1;
+	}
+	return (int)sc_sys3(__NR_close_range, next, ~0U, 0);
+}
+
+/* Present or swapped pages of [start, start + n pages) into resident[]. */
+static int resident_pages(int pmfd, uint64_t start, uint64_t n, uint64_t *pme, uint8_t *resident)
+{
+	long r = sc_sys3(__NR_mincore, start, n * SC_PAGE_SIZE, resident);
+
+	if (r)
+		return (int)r;
+	r = sc_sys4(__NR_pread64, pmfd, pme, n * 8, start / SC_PAGE_SIZE * 8);
+	if (r != (long)(n * 8))
+		return r < 0 ? (int)r : -EIO;
+	for (uint64_t i = 0; i < n; i++)
+		if (pme[i] & (PAGEMAP_PRESENT | PAGEMAP_SWAPPED))
+			resident[i] |= 1;
+	return 0;
+}
+
+/*
+ * Shared memory (MAP_SHARED anonymous, memfd, SysV) is the program's as
+ * much as the copy's: the program would change it under the writer. The
+ * copy makes it private while the program is still parked: the pages that
+ * hold anything are copied into private memory, which then takes the
+ * shared mapping's place in the copy (and is given back as written).
+ */
+static int privatize_one(const Sc__Vma *v, int pmfd, uint64_t *pme, uint8_t *resident)
+{
+	uint64_t len = v->end - v->start;
+	long priv = sc_sys6(__NR_mmap, 0, len, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	int err = 0;
+
+	if (SC_IS_ERR(priv))
+		return (int)priv;
+	if (!(v->prot & PROT_READ))
+		err = (int)sc_sys3(__NR_mprotect, v->start, len, PROT_READ);
+	for (uint64_t off = 0; off < len && !err; off += RESIDENT_BATCH * SC_PAGE_SIZE) {
+		uint64_t n = (len - off) / SC_PAGE_SIZE;
+
+		if (n > RESIDENT_BATCH)
+			n = RESIDENT_BATCH;
+		err = resident_pages(pmfd, v->start + off, n, pme, resident);
+		for (uint64_t i = 0; i < n && !err; i++)
+			if (resident[i] & 1)
+				memcpy((char *)priv + off + i * SC_PAGE_SIZE,
+				       (const char *)v->start + off + i * SC_PAGE_SIZE,
+				       SC_PAGE_SIZE);
+	}
+	if (!err) {
+		long r = sc_sys5(__NR_mremap, priv, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+				 v->start);
+
+		err = SC_IS_ERR(r) ? (int)r : 0;
+	}
+	if (err)
+		sc_sys2(__NR_munmap, priv, len);
+	return err;
+}
+
+static int privatize_shared(const Sc__Mm *mm)
+{
+	uint64_t *pme = rt_alloc(RESIDENT_BATCH * sizeof(*pme));
+	uint8_t *resident = rt_alloc(RESIDENT_BATCH);
+	int err = 0, pmfd;
+
+	if (!pme || !resident)
+		return -ENOMEM;
+	pmfd = (int)sc_sys4(__NR_openat, AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
+	if (pmfd < 0)
+		return pmfd;
+	for (size_t i = 0; i < mm->n_vmas && !err; i++)
+		if (mm->vmas[i]->kind == SC__VMA_KIND__ANON_SHARED)
+			err = privatize_one(mm->vmas[i], pmfd, pme, resident);
+	sc_sys1(__NR_close, pmfd);
+	return err;
+}
+
+/* The inode of descriptor fd, 0 if it is not open. */
+static uint64_t ino_of(int fd)
+{
+	struct stat st;
+
+	return sc_sys2(__NR_fstat, fd, &st) ? 0 : st.st_ino;
+}
+
+/* The report the copy left, if the pipe still is ours: true if whole. */
+static bool read_report(struct rt_copy_report *rep)
+{
+	long r = -1;
+
+	if (report_fd >= 0 && ino_of(report_fd) == report_ino) {
+		do
+			r = sc_sys3(__NR_read, report_fd, rep, sizeof(*rep));
+		while (r == -EINTR);
+		sc_sys1(__NR_close, report_fd);
+	}
+	report_fd = -1;
+	return r == sizeof(*rep);
+}
+
+void rt_snapshot_report(const struct rt_copy_report *rep)
+{
+	rt_write_all(report_fd, rep, sizeof(*rep));
+}
+
+/* Reaps the copy pid once it has ended: 0 if it committed its image,
+ * -errno if it failed (the exit status it gave), -EINTR if it was killed. */
+static int reap(int pid)
+{
+	siginfo_t si;
+	long r;
+
+	memset(&si, 0, sizeof(si));
+	do
+		r = sc_sys5(__NR_waitid, P_PID, pid, &si, WEXITED | __WALL, NULL);
+	while (r == -EINTR);
+	if (r)
+		return (int)r;
+	if (si.si_code == CLD_EXITED)
+		return -si.si_status;
+	return -EINTR;
+}
+
+bool rt_snapshot_writing(void)
+{
+	return __atomic_load_n(&copy_pid, __ATOMIC_ACQUIRE) &&
+	       copy_parent == (int)sc_sys0(__NR_getpid);
+}
+
+/* The copy ended, rep saying how: crdump learns it here (the copy logged
+ * it already), and the pruner what the copy said for it. */
+static void copy_ended(const struct rt_copy_report *rep)
+{
+	char msg[128];
+
+	rt_retention_note_said(rep->said);
+	if (!rep->err || rep->why[0]) {
+		rt_note_outcome(rep->err, rep->why);
+		return;
+	}
+	rt_stpcpy(rt_stpcpy(msg, "checkpoint failed (written by a copy): "),
+		  rep->err == -EINTR ? "the copy was killed"
+				     : strerrordesc_np(-rep->err) ?: "unknown error");
+	rt_note_outcome(rep->err, msg);
+}
+
+bool rt_snapshot_reap(bool wait)
+{
+	struct rt_copy_report rep;
+	int err;
+
+	int pid = __atomic_load_n(&copy_pid, __ATOMIC_ACQUIRE);
+
+	if (!pid || copy_parent != (int)sc_sys0(__NR_getpid))
+		return false;
+	if (!wait) {
+		siginfo_t si;
+
+		memset(&si, 0, sizeof(si));
+		if (sc_sys5(__NR_waitid, P_PID, pid, &si, WEXITED | __WALL | WNOHANG | WNOWAIT,
+			    NULL) == 0 &&
+		    !si.si_pid)
+			return false; /* still writing */
+	}
+	/* One thread reaps it: another may be at it in the trigger's handler. */
+	if (!__atomic_compare_exchange_n(&copy_pid, &pid, 0, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return false;
+	err = reap(pid);
+	/* Killed, or gone before it could say: only its status tells. */
+	if (!read_report(&rep) || err == -EINTR) {
+		memset(&rep, 0, sizeof(rep));
+		rep.err = err;
+	}
+	copy_ended(&rep);
+	return true;
+}
+
+bool rt_snapshot_exit_signal(const siginfo_t *si)
+{
+	return si && (si->si_code == CLD_EXITED || si->si_code == CLD_KILLED ||
+		      si->si_code == CLD_DUMPED);
+}
+
+/* Why the program is held until its pages are written, into res. */
+static void held(struct rt_dump_result *res, const char *why, int err)
+{
+	char *p = rt_stpcpy(res->held_why, why);
+
+	if (err)
+		rt_stpcpy(rt_stpcpy(p, ": "), strerrordesc_np(-err) ?: "unknown error");
+}
+
+void rt_snapshot_take(const struct rt_config *cfg, const Sc__Mm *mm, const struct rt_image *im,
+		      bool runs_on, struct rt_dump_result *res)
+{
+	int ready[2], status = 0, err;
+	long pid, r;
+
+	res->snapshot = RT_SNAPSHOT_NONE;
+	res->held_why[0] = '\0';
+	if (!runs_on || !cfg->copy_on_write || rt_tree_active())
+		return;
+	if ((err = room_for_copy(mm, res->held_why)))
+		return;
+	if ((err = (int)sc_sys2(__NR_pipe2, ready, O_CLOEXEC))) {
+		held(res, "no pipe to the copy", err);
+		return;
+	}
+	err = fork_advice(mm, true);
+	pid = err ? err : sc_sys5(__NR_clone, cfg->suspend_sig, 0, NULL, NULL, 0);
+	if (pid == 0) {
+		err = keep_only_image_fds(im, ready[1]);
+		if (!err)
+			err = privatize_shared(mm);
+		res->released_ns = rt_now_ns(CLOCK_MONOTONIC);
+		rt_write_all(ready[1], &err, sizeof(err));
+		if (err)
+			sc_sys1(__NR_exit_group, -err);
+		report_fd = ready[1];
+		/* Its log lines are the program's. */
+		rt_speak_for(im->pid);
+		res->snapshot = RT_SNAPSHOT_COPY;
+		return;
+	}
+	fork_advice(mm, false);
+	sc_sys1(__NR_close, ready[1]);
+	if (pid < 0) {
+		sc_sys1(__NR_close, ready[0]);
+		held(res, "no copy", (int)pid);
+		return;
+	}
+	do
+		r = sc_sys3(__NR_read, ready[0], &status, sizeof(status));
+	while (r == -EINTR);
+	if (r != sizeof(status) || status) {
+		sc_sys1(__NR_close, ready[0]);
+		reap((int)pid);
+		held(res, "the copy could not start", status ? status : -ECHILD);
+		return;
+	}
+	report_fd = (int)sc_sys3(__NR_fcntl, ready[0], F_DUPFD_CLOEXEC, REPORT_FD_MIN);
+	if (report_fd < 0)
+		report_fd = ready[0];
+	else
+		sc_sys1(__NR_close, ready[0]);
+	report_ino = ino_of(report_fd);
+	copy_parent = im->pid;
+	__atomic_store_n(&copy_pid, (int)pid, __ATOMIC_RELEASE);
+	res->snapshot = RT_SNAPSHOT_PROGRAM;
+}
