@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# The runtime's copy-on-write checkpoint (doc/cow-capture.md), beyond what
+# every program's scenarios and memory/cow check: the copy holds nothing of
+# the program's but the image, is reaped by the runtime and never seen by
+# the program; a program that execs meanwhile waits for it; without room
+# for the copy's memory (a memory cgroup's limit) the program is held until
+# its pages are written, and says why; SELFCKPT_COW=0 turns the copy off;
+# a copy that fails tells crdump why at once. Needs root (mounts, cgroups).
+# Runs under tests/e2e/reaper.
+set -u
+suite=cow
+. "$(dirname "$0")/suite.sh"
+mounts=() cgroups=()
+cleanup() {
+	for m in "${mounts[@]}"; do umount "$m" 2>/dev/null; done
+	for c in "${cgroups[@]}"; do rmdir "$c" 2>/dev/null; done
+	[ $failed -eq 0 ] && rm -rf "$root"
+}
+trap cleanup EXIT
+
+# start [RUNNER...] -- ENV... PROGRAM ARGS...: the program under the runtime
+# in $W, images in $W/img, its pid in APP; RUNNER runs in the subshell
+# before the exec (e.g. to enter a cgroup).
+start() {
+	local pre=()
+	while [ "$1" != -- ]; do pre+=("$1"); shift; done
+	shift
+	(cd "$W" && "${pre[@]:-true}" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" \
+		SELFCKPT_DIR="$W/img" "$@" >"$W/out" 2>"$W/err" </dev/null) &
+	APP=$!
+	wait_for test -e "$W/ready" || { say "never ready"; return 1; }
+}
+children() { echo $(cat /proc/"$1"/task/*/children 2>/dev/null); }
+has_child() { [ -n "$(children "$APP")" ]; }
+written() { wait_for logged ': checkpoint /.*written by a copy' || { say "no copy wrote it:"; cat "$W/log" >&2; return 1; }; }
+verifies() { "$CRINFO" verify "$W/img/latest" >/dev/null || { say "the image does not verify"; return 1; }; }
+
+# The copy exists while the image is written: it holds the image's files
+# and nothing else of the program's (its stdout, stderr, the log), its exit
+# signal is not SIGCHLD, and once done it is gone, reaped by the runtime.
+t_copy_fds() {
+	local copy fd target bad= good=0 pipes=0 sig
+	start -- E2E_BIGMEM_MB=512 "$E2E_BIN/bigmem" || return 1
+	kill -USR2 $APP
+	wait_for has_child || { say "no copy seen"; return 1; }
+	copy=$(children $APP)
+	sig=$(awk '{print $38}' /proc/"$copy"/stat)
+	for fd in /proc/"$copy"/fd/*; do
+		target=$(readlink "$fd") || continue # closed meanwhile
+		# The image's directories and files, its own pagemap, and one
+		# pipe: its report to the program.
+		case $target in
+		"$W"/img | "$W"/img/* | /proc/"$copy"/pagemap) good=$((good + 1)) ;;
+		pipe:*) pipes=$((pipes + 1)) ;;
+		*) bad+=" $target" ;;
+		esac
+	done
+	[ $good -gt 0 ] || { say "the copy was gone before its descriptors were seen"; return 1; }
+	[ -z "$bad" ] && [ $pipes -le 1 ] || { say "the copy holds more than the image:$bad ($pipes pipes)"; return 1; }
+	[ "$sig" = "$(kill -l RTMAX)" ] || { say "the copy's exit signal is $sig, not SIGRTMAX"; return 1; }
+	written || return 1
+	wait_for eval '! has_child' || { say "the copy was not reaped: $(children $APP)"; return 1; }
+	verifies || return 1
+	kill -USR1 $APP
+	wait $APP || { say "the program failed after its checkpoint"; return 1; }
+}
+
+# A program that execs while its copy writes: the exec waits for the copy,
+# which would otherwise become a child of the new program (a zombie no one
+# waits for, here).
+t_exec_during() {
+	local prog='
+import os, signal, time
+mem = bytearray(b"\x01") * (384 << 20)
+signal.signal(signal.SIGUSR1, lambda *a: os.execv("/bin/sleep", ["sleep", "600"]))
+open("ready", "w").close()
+while True:
+    time.sleep(1)
+'
+	start -- python3 -c "$prog" || return 1
+	kill -USR2 $APP
+	wait_for has_child || { say "no copy seen"; return 1; }
+	kill -USR1 $APP
+	wait_for eval '[ "$(readlink /proc/$APP/exe)" = "$(readlink -f /bin/sleep)" ]' ||
+		{ say "the program did not exec"; return 1; }
+	logged ': checkpoint /.*written by a copy' ||
+		{ say "exec'd before the copy had written the image"; cat "$W/log" >&2; return 1; }
+	has_child && { say "the exec'd program has a child: $(children $APP)"; return 1; }
+	verifies
+}
+
+# make_cgroup LIMIT-BYTES: a memory cgroup of the machine's hierarchy (v2,
+# or v1's memory controller) into CG, the name of its limit file into
+# CG_LIMIT; 77 when there is none to make.
+make_cgroup() {
+	local base
+	if grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+		base=/sys/fs/cgroup CG_LIMIT=memory.max
+		grep -qw memory "$base/cgroup.subtree_control" ||
+			echo +memory >"$base/cgroup.subtree_control" 2>/dev/null
+	elif [ -d /sys/fs/cgroup/memory ]; then
+		base=/sys/fs/cgroup/memory CG_LIMIT=memory.limit_in_bytes
+	else
+		say "skipped: no memory cgroup controller on this machine"
+		return 77
+	fi
+	CG=$base/selfckpt-cow-$$
+	mkdir "$CG" || return 1
+	cgroups+=("$CG")
+	echo "$1" >"$CG/$CG_LIMIT" || { say "cannot limit $CG"; return 1; }
+}
+enter_cgroup() { echo "$BASHPID" >"$CG/cgroup.procs"; }
+
+# 256 MiB of private memory in a cgroup limited to 400 MiB: a copy could
+# need 256 more. The program is held until its pages are written, the log
+# says why, and the image is whole.
+t_no_room() {
+	local st=0
+	make_cgroup $((400 << 20)) || return $?
+	start enter_cgroup -- E2E_BIGMEM_MB=256 "$E2E_BIN/bigmem" || return 1
+	kill -USR2 $APP
+	wait_for logged ': checkpoint /' || { say "no checkpoint"; return 1; }
+	logged 'held until written, no copy: a copy of up to 2[0-9][0-9] MiB would not fit' ||
+		{ say "the log does not say why it held the program:"; cat "$W/log" >&2; return 1; }
+	has_child && { say "a copy was made"; return 1; }
+	verifies || return 1
+	kill -USR1 $APP
+	wait $APP || st=$?
+	[ $st -eq 0 ] || { say "the program failed after its checkpoint ($st)"; return 1; }
+}
+
+# SELFCKPT_COW=0: the program is held until its pages are written.
+t_off() {
+	start -- SELFCKPT_COW=0 E2E_BIGMEM_MB=64 "$E2E_BIN/bigmem" || return 1
+	kill -USR2 $APP
+	wait_for logged ': checkpoint /' || { say "no checkpoint"; return 1; }
+	logged 'written by a copy' && { say "a copy wrote it"; return 1; }
+	verifies
+}
+
+# The copy runs out of disk: the log says so, no image is left, the program
+# runs on, and crdump, which asked for the image, fails at once with the
+# reason instead of waiting for an image that will not come.
+t_copy_fails() {
+	local t0 st=0
+	mkdir -p "$W/small"
+	mount -t tmpfs -o size=64m tmpfs "$W/small" || return 1
+	mounts+=("$W/small")
+	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" \
+		SELFCKPT_DIR="$W/small/img" E2E_BIGMEM_MB=256 "$E2E_BIN/bigmem" \
+		>"$W/out" 2>"$W/err" </dev/null) &
+	APP=$!
+	wait_for test -e "$W/ready" || { say "never ready"; return 1; }
+	t0=$SECONDS
+	timeout 120 "$CRDUMP" -t $APP -D "$W/crdumped" --leave-running 2>"$W/crdump.err" && st=0 || st=$?
+	[ $st -ne 0 ] || { say "crdump succeeded on a full disk"; return 1; }
+	[ $((SECONDS - t0)) -lt 60 ] || { say "crdump took $((SECONDS - t0)) s to fail"; return 1; }
+	grep -q 'No space left on device' "$W/crdump.err" ||
+		{ say "crdump does not say why:"; cat "$W/crdump.err" >&2; return 1; }
+	logged 'checkpoint failed (memory): No space left on device' ||
+		{ say "the log does not say why:"; cat "$W/log" >&2; return 1; }
+	[ -z "$(ls -A "$W/small/img")" ] || { say "left in the image directory: $(ls -A "$W/small/img")"; return 1; }
+	kill -USR1 $APP
+	wait $APP || { say "the program did not survive"; return 1; }
+}
+
+run_cases copy_fds exec_during no_room off copy_fails
