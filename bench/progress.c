@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bench: a program that works on N MiB of private memory without a pause
+ * and records its progress, for the downtime of a checkpoint that leaves
+ * it running (issue 16, doc/cow-capture.md). The work is one of two loops:
+ * "seq" writes one word in every page over all the memory, in order,
+ * "rand" writes single words at random places. Every millisecond or so
+ * the loop notes the time and its count of writes; at the end (SECONDS
+ * after ./ready) the samples go to OUT, one "ns count" line each, for
+ * bench/run to find the stop (the longest gap) and the rates before and
+ * after it.
+ *   bench/progress MIB seq|rand SECONDS OUT
+ */
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 4096
+#define WORDS_PER_PAGE (PAGE / sizeof(uint64_t))
+#define BATCH 4096 /* writes between two looks at the clock */
+#define SAMPLE_NS 1000000ULL
+#define MAX_SAMPLES (1 << 20)
+
+struct sample {
+	uint64_t ns, count;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* xorshift64: cheap, and no two runs' addresses differ in kind. */
+static uint64_t next_random(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+int main(int argc, char **argv)
+{
+	size_t len, words, pages, at = 0, n = 0;
+	uint64_t *mem, end, last = 0, count = 0, seed = 0x9e3779b97f4a7c15ULL;
+	struct sample *samples;
+	bool sequential;
+	FILE *out;
+
+	if (argc != 5 || (strcmp(argv[2], "seq") && strcmp(argv[2], "rand"))) {
+		fprintf(stderr, "usage: progress MIB seq|rand SECONDS OUT\n");
+		return 2;
+	}
+	len = strtoul(argv[1], NULL, 10) << 20;
+	words = len / sizeof(uint64_t);
+	pages = len / PAGE;
+	sequential = !strcmp(argv[2], "seq");
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	samples = malloc(sizeof(*samples) * MAX_SAMPLES);
+	if (mem == MAP_FAILED || !samples)
+		return 1;
+	for (size_t i = 0; i < words; i++)
+		mem[i] = i * 0x9e3779b97f4a7c15ULL + 1;
+	close(open("ready", O_WRONLY | O_CREAT | O_TRUNC, 0644));
+	end = now_ns() + strtoull(argv[3], NULL, 10) * 1000000000ULL;
+	for (;;) {
+		uint64_t t;
+
+		if (sequential) {
+			for (int i = 0; i < BATCH; i++) {
+				mem[at * WORDS_PER_PAGE] += 1;
+				if (++at == pages)
+					at = 0;
+			}
+		} else {
+			for (int i = 0; i < BATCH; i++)
+				mem[next_random(&seed) % words] += 1;
+		}
+		count += BATCH;
+		t = now_ns();
+		if (t - last >= SAMPLE_NS && n < MAX_SAMPLES) {
+			samples[n++] = (struct sample){ t, count };
+			last = t;
+		}
+		if (t >= end)
+			break;
+	}
+	out = fopen(argv[4], "w");
+	if (!out)
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%llu %llu\n", (unsigned long long)samples[i].ns,
+			(unsigned long long)samples[i].count);
+	return fclose(out) ? 1 : 0;
+}
