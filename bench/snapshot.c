@@ -43,28 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Debian 12's UAPI headers are Linux 6.1's; these come from Linux 6.7's
- * include/uapi/linux/userfaultfd.h and include/uapi/linux/fs.h, and the
- * kernel says at run time whether it has them. */
-#ifndef UFFD_FEATURE_WP_UNPOPULATED
-#define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
-#endif
-#ifndef UFFD_FEATURE_WP_ASYNC
-#define UFFD_FEATURE_WP_ASYNC (1 << 15)
-#endif
-#ifndef PAGEMAP_SCAN
-#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
-#define PAGE_IS_WRITTEN (1 << 1)
-#define PM_SCAN_WP_MATCHING (1 << 0)
-#define PM_SCAN_CHECK_WPASYNC (1 << 1)
-struct page_region {
-	uint64_t start, end, categories;
-};
-struct pm_scan_arg {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-#endif
+#include "selfckpt/pagescan.h"
 
 #define PAGE 4096UL
 #define MIB (1UL << 20)
@@ -678,16 +657,16 @@ static void fault_costs(void)
 static void tracking(int pagemap)
 {
 	size_t nvec = npages / 100 + 16, found = 0, written = 0;
-	struct page_region *vec = calloc(nvec, sizeof(*vec));
-	struct pm_scan_arg scan = {
+	struct sc_page_region *vec = calloc(nvec, sizeof(*vec));
+	struct sc_pm_scan_arg scan = {
 		.size = sizeof(scan),
-		.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+		.flags = SC_PM_SCAN_WP_MATCHING | SC_PM_SCAN_CHECK_WPASYNC,
 		.start = (uintptr_t)mem,
 		.end = (uintptr_t)mem + len,
 		.vec = (uintptr_t)vec,
 		.vec_len = nvec,
-		.category_mask = PAGE_IS_WRITTEN,
-		.return_mask = PAGE_IS_WRITTEN,
+		.category_mask = SC_PAGE_IS_WRITTEN,
+		.return_mask = SC_PAGE_IS_WRITTEN,
 	};
 	int fd = uffd_arm(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED, true,
 			  "tracking: arm");
@@ -704,7 +683,7 @@ static void tracking(int pagemap)
 	 * goes on from there until it says it reached the end. */
 	t0 = now();
 	do {
-		r = ioctl(pagemap, PAGEMAP_SCAN, &scan);
+		r = ioctl(pagemap, SC_PAGEMAP_SCAN, &scan);
 		for (long i = 0; i < r; i++)
 			found += (vec[i].end - vec[i].start) / PAGE;
 		scan.start = scan.walk_end;
@@ -717,10 +696,10 @@ static void tracking(int pagemap)
 		exit(1);
 	}
 	t0 = now();
-	r = ioctl(pagemap, PAGEMAP_SCAN, &scan);
+	r = ioctl(pagemap, SC_PAGEMAP_SCAN, &scan);
 	add("tracking: scan after nothing written", "ms", (now() - t0) * 1e3);
 	if (r)
-		die("PAGEMAP_SCAN");
+		die("SC_PAGEMAP_SCAN");
 	uffd_unregister(fd, mem, len);
 	close(fd);
 	free(vec);

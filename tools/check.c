@@ -32,18 +32,9 @@
 #include "cpu.h"
 #include "crinfo.h"
 #include "restore.h"
+#include "selfckpt/pagescan.h"
 #include "vdso.h"
 #include "xstate.h"
-
-/* Newer than the build machine's headers (Linux 6.7). */
-#ifndef UFFD_FEATURE_WP_ASYNC
-#define UFFD_FEATURE_WP_ASYNC (1 << 15)
-#endif
-#define SC_PAGEMAP_SCAN _IOWR('f', 16, struct sc_pm_scan_arg)
-struct sc_pm_scan_arg {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
 
 #define PROBE_PID 300 /* asked for inside a fresh pid namespace: always free there */
 
