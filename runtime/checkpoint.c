@@ -95,13 +95,36 @@ static void wait_for_copy(void)
 	rt_snapshot_reap(true);
 }
 
+/* The name of res's image in its directory: "ckpt-0003". */
+static const char *image_name(const struct rt_dump_result *res)
+{
+	const char *slash = strrchr(res->image, '/');
+
+	return slash ? slash + 1 : res->image;
+}
+
+/* What the next checkpoint may build on, when this process wrote the image
+ * (a copy's report tells its program: snapshot.c). */
+static void note_tracked(const struct rt_dump_result *res)
+{
+	if (!res->tracked)
+		return;
+	if (res->err)
+		rt_track_failed();
+	else
+		rt_track_committed(res->incremental, image_name(res), res->inventory_xxh3);
+}
+
 /* The copy, once it has committed the image or failed: it logs, prunes,
  * reports to the program and exits, its status the error. */
 static __attribute__((noreturn)) void copy_exits(const struct rt_config *cfg,
 						 const struct rt_freeze *frz,
 						 const struct rt_dump_result *res, uint64_t started)
 {
-	struct rt_copy_report rep = { .err = res->err };
+	struct rt_copy_report rep = { .err = res->err,
+				      .tracked = res->tracked,
+				      .incremental = res->incremental,
+				      .inventory_xxh3 = res->inventory_xxh3 };
 
 	log_result(cfg, frz, res, started, rt_now_ns(CLOCK_MONOTONIC),
 		   res->err ? RT_TREE_FAILED : RT_TREE_RESUME);
@@ -109,6 +132,7 @@ static __attribute__((noreturn)) void copy_exits(const struct rt_config *cfg,
 	rep.said = rt_retention_said();
 	if (res->err)
 		rt_stpcpy(rep.why, rt_outcome_why());
+	rt_stpcpy(rep.image, image_name(res));
 	rt_snapshot_report(&rep);
 	for (;;)
 		sc_sys1(__NR_exit_group, -res->err);
@@ -122,6 +146,7 @@ static void after_restore(const struct rt_config *cfg, const struct rt_dump_resu
 	rt_arena_forget();
 	rt_tcp_forget();
 	rt_tree_forget();
+	rt_track_forget();
 	rt_freeze_reset_after_restore();
 	rt_rseq_resume();
 	rt_stpcpy(rt_stpcpy(msg, "restored from "), res->image);
@@ -255,6 +280,8 @@ static void checkpoint_once(const siginfo_t *si)
 	}
 	if (res.snapshot == RT_SNAPSHOT_COPY)
 		copy_exits(cfg, frz, &res, started);
+	if (res.snapshot == RT_SNAPSHOT_NONE)
+		note_tracked(&res);
 	action = decide(cfg, &res, member, final);
 	/* Nobody goes on before the whole tree is written. */
 	rt_tree_release(action);

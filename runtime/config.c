@@ -10,6 +10,8 @@
  *   SELFCKPT_COW       0: hold the program until its pages are written,
  *                      instead of writing them from a copy-on-write copy
  *                      while it runs on (default 1; doc/cow-capture.md)
+ *   SELFCKPT_FULL_EVERY  N >= 2: incremental images, a full one every N
+ *                      checkpoints (doc/incremental.md); default 1, all full
  *   SELFCKPT_STOP      1: stay frozen after a successful checkpoint, until
  *                      killed (TCP connections stay in repair mode, so the
  *                      kill sends nothing to their peers: doc/tcp.md)
@@ -94,6 +96,9 @@ void rt_config_load(void)
 	rt_cfg.exit_after = (s = getenv("SELFCKPT_EXIT")) && !strcmp(s, "1");
 	rt_cfg.stop_after = (s = getenv("SELFCKPT_STOP")) && !strcmp(s, "1");
 	rt_cfg.copy_on_write = !((s = getenv("SELFCKPT_COW")) && !strcmp(s, "0"));
+	rt_cfg.full_every = 1;
+	if ((s = getenv("SELFCKPT_FULL_EVERY")) && *s)
+		rt_cfg.full_every = (unsigned)strtoul(s, NULL, 10);
 	if ((s = getenv("SELFCKPT_INTERVAL")) && *s)
 		rt_cfg.interval_sec = (unsigned)strtoul(s, NULL, 10);
 	if ((s = getenv(SELFCKPT_BATCH_SIGNALS_ENV)))

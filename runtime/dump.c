@@ -70,17 +70,6 @@ static unsigned next_seq(int dirfd)
 	return max + 1;
 }
 
-static void seq_name(char *buf, const char *pre, unsigned seq, const char *post)
-{
-	char num[16], *p = rt_stpcpy(buf, pre);
-	size_t n = (size_t)(rt_fmt_u64(num, seq) - num);
-
-	for (; n < 4; n++)
-		*p++ = '0';
-	p = rt_stpcpy(p, num);
-	rt_stpcpy(p, post);
-}
-
 /* The inventory, as far as it is known before the files are written. What
  * it points to lives in inv_parts, on the caller's stack. */
 struct inv_parts {
@@ -141,12 +130,18 @@ static int write_inventory(struct rt_image *im, const struct rt_tree_files *tf,
 			return err;                                                                \
 	} while (0)
 
+/* The runtime's own descriptors: the tree's sockets, the tracker's. */
+static bool runtime_owns(int fd)
+{
+	return rt_tree_fd(fd) || rt_track_fd(fd);
+}
+
 /* What is taken while the threads are parked, whoever writes the pages. */
 static int capture_process(const struct rt_source *src, const struct rt_freeze *frz,
 			   struct rt_image *im, struct rt_proc_files *f,
 			   struct rt_dump_result *res)
 {
-	const struct rt_fd_tree tree = { rt_tree_active(), rt_tree_fd };
+	const struct rt_fd_tree tree = { rt_tree_active(), runtime_owns };
 	int err;
 
 	STEP("descriptors", rt_dump_fds(src, im, &f->fds, &tree, res->detail));
@@ -159,12 +154,12 @@ static int capture_process(const struct rt_source *src, const struct rt_freeze *
 
 /* The pages (from the copy's memory, when a copy writes them), then the
  * files that describe the process. */
-static int write_process(const struct rt_source *src, struct rt_image *im,
-			 struct rt_proc_files *f, struct rt_dump_result *res)
+static int write_process(const struct rt_source *src, struct rt_image *im, struct rt_proc_files *f,
+			 const struct rt_written *written, struct rt_dump_result *res)
 {
 	int err;
 
-	STEP("memory", rt_dump_mm_pages(src, im, &f->mm, &f->pm));
+	STEP("memory", rt_dump_mm_pages(src, im, &f->mm, &f->pm, written));
 	return rt_image_write_proc(im, f, &res->what);
 }
 #undef STEP
@@ -203,7 +198,7 @@ static void dump_member(const struct rt_source *src, const struct rt_freeze *frz
 
 		err = capture_process(src, frz, im, &f, res);
 		if (!err)
-			err = write_process(src, im, &f, res);
+			err = write_process(src, im, &f, NULL, res);
 		if (!err) {
 			res->what = "committing";
 			err = rt_image_sync(im);
@@ -219,6 +214,47 @@ static void dump_member(const struct rt_source *src, const struct rt_freeze *frz
 }
 
 /*
+ * The pages written since the last checkpoint, the last thing taken while
+ * the threads are parked (track.c): the image is incremental when it may
+ * build on that one, and names it as its parent. A tree's image is full,
+ * and so is the next one.
+ */
+static void track(const struct rt_config *cfg, const Sc__Mm *mm, Sc__Inventory *inv,
+		  struct rt_written *w, struct rt_dump_result *res)
+{
+	char *parent;
+
+	memset(w, 0, sizeof(*w));
+	if (rt_tree_active()) {
+		rt_track_failed();
+		return;
+	}
+	if (rt_track_scan(cfg, mm, (uint64_t)res, w) || !w->incremental)
+		goto out;
+	parent = rt_alloc(strlen(w->parent) + 4);
+	if (!parent) {
+		w->incremental = false;
+		goto out;
+	}
+	rt_stpcpy(rt_stpcpy(parent, "../"), w->parent);
+	inv->parent = parent;
+	inv->has_parent_inventory_xxh3 = true;
+	inv->parent_inventory_xxh3 = w->parent_xxh3;
+out:
+	res->tracked = w->scanned;
+	res->incremental = w->incremental;
+}
+
+/* The checksum of the inventory just written: the next image's link. */
+static uint64_t inventory_sum(const struct rt_image *im)
+{
+	for (size_t i = im->nsums; i--;)
+		if (!strcmp(im->sums[i]->name, SC_INVENTORY_FILE))
+			return im->sums[i]->xxh3;
+	return 0;
+}
+
+/*
  * The root: its own files, then the members', then the inventory. A lone
  * process that may leave the pages to a copy of itself (snapshot.c)
  * returns once the copy has them: the rest is the copy's.
@@ -229,6 +265,7 @@ static int dump_root(const struct rt_config *cfg, const struct rt_freeze *frz, b
 	struct rt_proc_files f = PROC_FILES_INIT;
 	Sc__Inventory inv = SC__INVENTORY__INIT;
 	struct inv_parts parts;
+	struct rt_written written;
 	struct rt_tree_files tf = { 0 };
 	char path[RT_MAX_PATH + 64], *p = rt_stpcpy(path, cfg->dir);
 	int err, terr;
@@ -246,11 +283,12 @@ static int dump_root(const struct rt_config *cfg, const struct rt_freeze *frz, b
 	if (!err) {
 		struct rt_source own = *src;
 
+		track(cfg, &f.mm, &inv, &written, res);
 		rt_snapshot_take(cfg, &f.mm, im, runs_on, res);
 		if (res->snapshot == RT_SNAPSHOT_PROGRAM)
 			return 0;
 		own.staged = res->snapshot == RT_SNAPSHOT_COPY;
-		err = write_process(&own, im, &f, res);
+		err = write_process(&own, im, &f, &written, res);
 	}
 	/* Every member is waited for even after a failure here: the
 	 * directory can only be removed once nobody writes into it. */
@@ -303,7 +341,7 @@ void rt_dump_image(const struct rt_config *cfg, const struct rt_freeze *frz, boo
 		goto out;
 	rt_image_remove_leftovers(im->dirfd);
 	seq = next_seq(im->dirfd);
-	seq_name(im->name, "ckpt-", seq, "");
+	rt_generation_name(im->name, seq);
 	rt_image_tmpname(im->tmpname, im->name);
 	p = rt_stpcpy(res->image, cfg->dir);
 	*p++ = '/';
@@ -327,6 +365,7 @@ void rt_dump_image(const struct rt_config *cfg, const struct rt_freeze *frz, boo
 		rt_image_hand_over(im);
 		goto out;
 	}
+	res->inventory_xxh3 = inventory_sum(im);
 	if (!err)
 		err = commit(im, res);
 	if (err)

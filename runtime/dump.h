@@ -93,6 +93,8 @@ void rt_retention_note_said(unsigned what);
 #define RT_KEEP_DEFAULT 2
 /* N of a generation's name "ckpt-N", or 0 for any other name. */
 unsigned rt_generation_of(const char *name);
+/* Generation n's name ("ckpt-0003") into buf; returns its end. */
+char *rt_generation_name(char *buf, unsigned n);
 /* After a checkpoint this process committed (res tells): removes the
  * generations older than the cfg->keep newest; nothing in any other case. */
 void rt_prune_generations(const struct rt_config *cfg, const struct rt_dump_result *res);
@@ -187,12 +189,45 @@ int rt_tree_children(int pid, int *list, int *n, int cap);
 /* /proc/PID/stat; comm (17 bytes) may be NULL. */
 bool rt_tree_read_stat(int pid, struct pp_stat *st, char *comm);
 
+/* ---- track.c: pages written since the last checkpoint (doc/incremental.md) ---- */
+struct sc_page_region;
+struct rt_written {
+	bool scanned; /* tracking ran: this checkpoint is what the next builds on */
+	bool incremental; /* the image may mark pages in_parent */
+	/* The VMAs tracked since the parent, and the pages written in them
+	 * since, in address order (PAGEMAP_SCAN's regions). */
+	struct sc_page_region *tracked, *runs;
+	size_t ntracked, n, cap;
+	char parent[64]; /* the parent image's name, beside this one */
+	uint64_t parent_xxh3; /* its inventory's checksum */
+};
+/* While the threads are parked, the last thing before the pages are
+ * taken: scans the tracked memory, protecting it again, and arms what is
+ * not tracked yet, into w (arena memory). own: an address in the
+ * runtime's memory, never tracked. 0, or -errno (the image is full then). */
+int rt_track_scan(const struct rt_config *cfg, const Sc__Mm *mm, uint64_t own,
+		  struct rt_written *w);
+/* The checkpoint that scanned was committed as name, its inventory's
+ * checksum inventory_xxh3: the next one may build on it. */
+void rt_track_committed(bool incremental, const char *name, uint64_t inventory_xxh3);
+/* ...or it failed: the next image is full. */
+void rt_track_failed(void);
+/* A restored process tracks nothing. */
+void rt_track_forget(void);
+/* The program's own userfaultfd is about to register [start, start+len):
+ * the tracker lets go of it (interpose.c). */
+void rt_track_yield(uint64_t start, uint64_t len);
+/* The tracker's descriptor: the runtime's, not the program's. */
+bool rt_track_fd(int fd);
+
 int rt_dump_mm(const struct rt_source *src, struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm);
 /* rt_dump_mm in two: the VMAs and mm fields, then the pages of those VMAs
  * (crdump reads them from a copy of the process: doc/crdump-snapshot.md). */
 int rt_dump_mm_layout(const struct rt_source *src, Sc__Mm *mm);
-int rt_dump_mm_pages(const struct rt_source *src, struct rt_image *img, Sc__Mm *mm,
-		     Sc__Pagemap *pm);
+/* written: the pages written since the parent image in the VMAs tracked
+ * since (rt_track_scan), the others in_parent; NULL: all pages stored. */
+int rt_dump_mm_pages(const struct rt_source *src, struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm,
+		     const struct rt_written *written);
 /* Limits, cwd, umask and ids of the process being dumped (dump_source.h);
  * why: room for the reason when more than an errno (RT_MAX_PATH + 128). */
 int rt_dump_proc_state(const struct rt_source *src, Sc__ProcCore *core, char *why);

@@ -25,6 +25,7 @@
 
 #include "dump.h"
 #include "procparse.h"
+#include "selfckpt/pagescan.h"
 #include "vmakind.h"
 
 #define PM_PRESENT (1ULL << 63)
@@ -68,6 +69,13 @@ struct page_writer {
 	bool give_back; /* staged: the VMA's pages are dropped once copied */
 	Sc__PagemapEntry **ents;
 	size_t nents, cap;
+	/* An incremental image: the pages written since the parent, a cursor
+	 * into them, and the runs left to the parent, merged with the stored
+	 * ones at the end (they have no data, so the order of the data holds). */
+	const struct rt_written *written;
+	size_t run_at;
+	Sc__PagemapEntry **parent_ents;
+	size_t nparent;
 	/* Another process's pages (crdump): the wanted ones are gathered as
 	 * remote ranges, read into buf in one call and written from there. */
 	uint8_t *buf; /* slot[cur].buf */
@@ -240,6 +248,72 @@ static int queue_page(struct page_writer *w, uint64_t vaddr, const uint8_t *data
 	return 0;
 }
 
+/* A page of a tracked VMA the program has not written since the parent:
+ * into the parent's runs. */
+static int leave_to_parent(struct page_writer *w, uint64_t vaddr)
+{
+	Sc__PagemapEntry *last = w->nparent ? w->parent_ents[w->nparent - 1] : NULL;
+	Sc__PagemapEntry *e;
+
+	if (last && last->vaddr >= w->vma_start &&
+	    last->vaddr + last->nr_pages * SC_PAGE_SIZE == vaddr) {
+		last->nr_pages++;
+		return 0;
+	}
+	e = rt_alloc(sizeof(*e));
+	if (!e || w->nparent == w->cap)
+		return -ENOMEM;
+	sc__pagemap_entry__init(e);
+	e->vaddr = vaddr;
+	e->nr_pages = 1;
+	e->has_in_parent = e->in_parent = true;
+	w->parent_ents[w->nparent++] = e;
+	return 0;
+}
+
+/* Whether v is tracked since the parent: its unwritten pages are left to
+ * the parent. */
+static bool tracked_since_parent(const struct rt_written *wr, const Sc__Vma *v)
+{
+	if (!wr || !wr->incremental)
+		return false;
+	for (size_t i = 0; i < wr->ntracked; i++)
+		if (wr->tracked[i].start == v->start && wr->tracked[i].end == v->end)
+			return true;
+	return false;
+}
+
+/* Whether the page at addr was written since the parent; addresses come
+ * in increasing order. */
+static bool written_since(struct page_writer *w, uint64_t addr)
+{
+	const struct rt_written *wr = w->written;
+
+	while (w->run_at < wr->n && wr->runs[w->run_at].end <= addr)
+		w->run_at++;
+	return w->run_at < wr->n && wr->runs[w->run_at].start <= addr;
+}
+
+/* The stored runs and those left to the parent, both in address order,
+ * into one list in address order. */
+static int merge_runs(struct page_writer *w, Sc__Pagemap *pm)
+{
+	Sc__PagemapEntry **all = rt_alloc(sizeof(*all) * (w->nents + w->nparent + 1));
+	size_t i = 0, j = 0, k = 0;
+
+	if (!all)
+		return -ENOMEM;
+	while (i < w->nents || j < w->nparent) {
+		bool stored = j == w->nparent ||
+			      (i < w->nents && w->ents[i]->vaddr < w->parent_ents[j]->vaddr);
+
+		all[k++] = stored ? w->ents[i++] : w->parent_ents[j++];
+	}
+	pm->entries = all;
+	pm->n_entries = k;
+	return 0;
+}
+
 static bool page_is_zero(const void *p)
 {
 	const uint64_t *q = p;
@@ -388,6 +462,7 @@ static int dump_vma_pages(struct page_writer *w, int pmfd, Sc__Vma *v, uint64_t 
 			  uint8_t *resident, bool give_back)
 {
 	bool unreadable = !(v->prot & PROT_READ);
+	bool tracked = tracked_since_parent(w->written, v);
 	bool opened = false;
 	int err = 0;
 
@@ -409,6 +484,10 @@ static int dump_vma_pages(struct page_writer *w, int pmfd, Sc__Vma *v, uint64_t 
 
 			if (!page_wanted(v->kind, pme[i]))
 				continue;
+			if (tracked && !written_since(w, addr)) {
+				err = leave_to_parent(w, addr);
+				continue;
+			}
 			if (w->src->remote) {
 				err = want_page(w, addr, unreadable);
 				continue;
@@ -673,10 +752,10 @@ int rt_dump_mm_layout(const struct rt_source *src, Sc__Mm *mm)
 	return err;
 }
 
-int rt_dump_mm_pages(const struct rt_source *src, struct rt_image *img, Sc__Mm *mm,
-		     Sc__Pagemap *pm)
+int rt_dump_mm_pages(const struct rt_source *src, struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm,
+		     const struct rt_written *written)
 {
-	struct page_writer w = { .src = src, .fd = -1 };
+	struct page_writer w = { .src = src, .fd = -1, .written = written };
 	char path[RT_MAX_PATH];
 	uint64_t *pme, fs_base = 0;
 	uint8_t *resident;
@@ -684,12 +763,15 @@ int rt_dump_mm_pages(const struct rt_source *src, struct rt_image *img, Sc__Mm *
 
 	w.cap = 1 << 20;
 	w.ents = rt_alloc(sizeof(*w.ents) * w.cap);
+	if (written && written->incremental)
+		w.parent_ents = rt_alloc(sizeof(*w.parent_ents) * w.cap);
 	w.hash = rt_alloc(sizeof(*w.hash));
 	pme = rt_alloc(PM_BATCH * 8);
 	resident = rt_alloc(PM_BATCH);
 	if (through_buffer(src))
 		w.want = rt_alloc(sizeof(*w.want) * IOV_BATCH);
-	if (!w.ents || !w.hash || !pme || !resident || (through_buffer(src) && !w.want))
+	if (!w.ents || !w.hash || !pme || !resident || (through_buffer(src) && !w.want) ||
+	    (written && written->incremental && !w.parent_ents))
 		return -ENOMEM;
 	XXH3_64bits_reset(w.hash);
 
@@ -730,6 +812,8 @@ int rt_dump_mm_pages(const struct rt_source *src, struct rt_image *img, Sc__Mm *
 	pm->entries = w.ents;
 	pm->n_entries = w.nents;
 	pm->pages_bytes = w.off;
+	if (!err && w.nparent)
+		err = merge_runs(&w, pm);
 	return err;
 }
 
@@ -737,5 +821,5 @@ int rt_dump_mm(const struct rt_source *src, struct rt_image *img, Sc__Mm *mm, Sc
 {
 	int err = rt_dump_mm_layout(src, mm);
 
-	return err ? err : rt_dump_mm_pages(src, img, mm, pm);
+	return err ? err : rt_dump_mm_pages(src, img, mm, pm, NULL);
 }

@@ -7,14 +7,20 @@
  * Under crrun, the batch system's signals (SELFCKPT_BATCH_SIGNALS) are
  * crrun's to act on: they stay ignored in the app, and what it installs
  * for them is recorded and reported back, never installed (doc/batch.md).
+ *
+ * Other calls are watched for what the runtime keeps about the app:
+ * inotify watches' paths, and the memory the app's own userfaultfd takes.
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <linux/userfaultfd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 
-#include "rt.h"
+#include "dump.h"
 
 struct sigaction rt_app_trigger_action; /* zero: SIG_DFL */
 
@@ -167,4 +173,26 @@ INTERPOSE int inotify_add_watch(int fd, const char *path, uint32_t mask)
 	if (wd > 0 && path)
 		rt_inotify_record(wd, path);
 	return wd;
+}
+
+/* The program's own userfaultfd takes memory the runtime tracks
+ * (track.c): the runtime lets go of it first, or the program would get
+ * EBUSY. */
+INTERPOSE int ioctl(int fd, unsigned long request, ...)
+{
+	static int (*real)(int, unsigned long, ...);
+	va_list ap;
+	void *arg;
+
+	va_start(ap, request);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (!real)
+		real = (int (*)(int, unsigned long, ...))dlsym(RTLD_NEXT, "ioctl");
+	if (request == UFFDIO_REGISTER && arg && !rt_track_fd(fd)) {
+		const struct uffdio_register *reg = arg;
+
+		rt_track_yield(reg->range.start, reg->range.len);
+	}
+	return real(fd, request, arg);
 }

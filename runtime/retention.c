@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * SELFCKPT_KEEP=N: once a checkpoint is durable, the process that wrote
- * it removes the generations older than the N newest (doc/retention.md).
+ * it removes the generations older than the N newest (doc/retention.md),
+ * but never one a kept incremental image builds on (doc/incremental.md).
  * It runs in the trigger handler once the threads run again, so like the
  * dump it makes raw system calls only and allocates from the arena.
  */
@@ -12,8 +13,11 @@
 #include <string.h>
 
 #include "dump.h"
+#include "inventory.pb-c.h"
 
 #define GEN_PREFIX "ckpt-"
+#define GEN_DIGITS 4 /* at least: ckpt-0001 */
+#define MAX_CHAIN 4096 /* parents followed, against a loop */
 
 unsigned rt_generation_of(const char *name)
 {
@@ -30,11 +34,74 @@ unsigned rt_generation_of(const char *name)
 	return *c ? 0 : v;
 }
 
+char *rt_generation_name(char *buf, unsigned n)
+{
+	char num[16], *p = rt_stpcpy(buf, GEN_PREFIX);
+	size_t len = (size_t)(rt_fmt_u64(num, n) - num);
+
+	for (; len < GEN_DIGITS; len++)
+		*p++ = '0';
+	return rt_stpcpy(p, num);
+}
+
+static void *arena_alloc(void *data, size_t size)
+{
+	(void)data;
+	return rt_alloc(size);
+}
+
+static void arena_free(void *data, void *p)
+{
+	(void)data;
+	(void)p;
+}
+
+/*
+ * The generation generation g's image builds on, when that is one beside
+ * it ("../ckpt-0003"): its number, or 0 for a full image (or one whose
+ * inventory cannot be read: then nothing is known to need a parent).
+ */
+static unsigned parent_of(int dirfd, unsigned g)
+{
+	ProtobufCAllocator alloc = { arena_alloc, arena_free, NULL };
+	const struct sc_img_header *h;
+	char path[64], *p;
+	Sc__Inventory *inv;
+	unsigned parent = 0;
+	size_t len;
+
+	p = rt_generation_name(path, g);
+	rt_stpcpy(rt_stpcpy(p, "/"), SC_INVENTORY_FILE);
+	p = rt_read_file_at(dirfd, path, &len);
+	h = (const void *)p;
+	if (!p || len < sizeof(*h) || h->magic != SC_IMG_MAGIC || h->type != SC_IMG_INVENTORY ||
+	    h->len > len - sizeof(*h))
+		return 0;
+	inv = sc__inventory__unpack(&alloc, h->len, (const uint8_t *)(h + 1));
+	if (inv && inv->parent && !strncmp(inv->parent, "../", 3))
+		parent = rt_generation_of(inv->parent + 3);
+	return parent;
+}
+
+/* The oldest generation the image of g needs: itself if it is full. */
+static unsigned chain_bottom(int dirfd, unsigned g)
+{
+	for (int i = 0; i < MAX_CHAIN; i++) {
+		unsigned parent = parent_of(dirfd, g);
+
+		if (!parent || parent >= g)
+			return g;
+		g = parent;
+	}
+	return 0; /* a chain that long: keep everything */
+}
+
 /* The numbers of the newest generations seen, newest first. */
 struct newest {
 	const char *dir; /* SELFCKPT_DIR, for what is logged */
 	unsigned *top; /* room for keep */
 	unsigned keep, n, seen;
+	unsigned needed; /* the oldest generation a kept one builds on */
 };
 
 static void note_generation(void *arg, int dirfd, const char *name)
@@ -125,7 +192,7 @@ static void prune_entry(void *arg, int dirfd, const char *name)
 	bool only = true;
 	int fd, err;
 
-	if (!g || g >= w->top[w->keep - 1])
+	if (!g || g >= w->top[w->keep - 1] || g >= w->needed)
 		return;
 	fd = (int)sc_sys4(__NR_openat, dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
 			  0);
@@ -155,6 +222,13 @@ void rt_prune_generations(const struct rt_config *cfg, const struct rt_dump_resu
 	if (!w.top || fd < 0)
 		goto out;
 	rt_dir_each(fd, note_generation, &w);
+	w.needed = UINT_MAX;
+	for (unsigned i = 0; i < w.n; i++) {
+		unsigned bottom = chain_bottom(fd, w.top[i]);
+
+		if (bottom < w.needed)
+			w.needed = bottom;
+	}
 	if (w.seen > w.keep && !sc_sys3(__NR_lseek, fd, 0, SEEK_SET))
 		rt_dir_each(fd, prune_entry, &w);
 out:

@@ -34,6 +34,7 @@ struct rt_config {
 	bool exit_after;	    /* SELFCKPT_EXIT=1 */
 	bool stop_after;	    /* SELFCKPT_STOP=1 */
 	bool copy_on_write;	    /* SELFCKPT_COW, default 1 (snapshot.c) */
+	unsigned full_every;	    /* SELFCKPT_FULL_EVERY: 1 full image each N (track.c) */
 	unsigned interval_sec;	    /* SELFCKPT_INTERVAL, 0: off */
 	unsigned keep;		    /* SELFCKPT_KEEP: generations kept, >= 1 */
 	uint64_t batch_sigs;	    /* SELFCKPT_BATCH_SIGNALS, bit sig-1 */
@@ -203,6 +204,10 @@ struct rt_dump_result {
 	enum rt_snapshot_role snapshot; /* this process's part in the checkpoint */
 	uint64_t released_ns;	/* the copy: when it let the program go on */
 	char held_why[160];	/* why there is no copy, when there could be */
+	/* Dirty tracking scanned for this image (track.c), which is then
+	 * what the next one builds on; it is incremental itself. */
+	bool tracked, incremental;
+	uint64_t inventory_xxh3;	/* the image's, once written */
 };
 /* Writes the image into cfg's directory, the threads frz parked among what
  * it holds, res saying how it went; run by rt_capture_self_and_dump.
@@ -225,6 +230,11 @@ struct rt_copy_report {
 	int err;		/* 0: committed; -errno */
 	unsigned said;		/* the pruner's RT_SAID_* (dump.h) */
 	char why[512];		/* the failure, as the log says it */
+	/* The image, for the tracker (track.c): whether it scanned, and the
+	 * image it may build on next. */
+	bool tracked, incremental;
+	char image[64];
+	uint64_t inventory_xxh3;
 };
 /* The copy's report at its end. */
 void rt_snapshot_report(const struct rt_copy_report *rep);

@@ -345,6 +345,10 @@ static void copy_ended(const struct rt_copy_report *rep)
 	char msg[128];
 
 	rt_retention_note_said(rep->said);
+	if (rep->err)
+		rt_track_failed();
+	else if (rep->tracked)
+		rt_track_committed(rep->incremental, rep->image, rep->inventory_xxh3);
 	if (!rep->err || rep->why[0]) {
 		rt_note_outcome(rep->err, rep->why);
 		return;

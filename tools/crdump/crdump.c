@@ -422,7 +422,7 @@ static void dump_pages(struct cd_proc *p)
 	}
 	point_source(&src, p, p->snap ? p->snap : p->pid, mem_fd);
 	src.copy_on_write = p->snap;
-	err = rt_dump_mm_pages(&src, &p->img, &p->files.mm, &p->files.pm);
+	err = rt_dump_mm_pages(&src, &p->img, &p->files.mm, &p->files.pm, NULL);
 	if (p->snap)
 		close(mem_fd);
 	if (err)

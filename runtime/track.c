@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Which pages the program wrote since its last checkpoint, for an
+ * incremental image (doc/incremental.md). The process tracks itself, no
+ * ptrace: its private anonymous memory is registered with a userfaultfd
+ * of its own in asynchronous write-protect mode (UFFD_FEATURE_WP_ASYNC),
+ * and write-protected. A write to a protected page is then resolved by the
+ * kernel alone, which takes the protection off; no thread waits for it.
+ * At the next checkpoint, while the threads are parked, one PAGEMAP_SCAN
+ * per VMA lists the pages without protection, written since, and protects
+ * them again in the same call (PM_SCAN_WP_MATCHING).
+ *
+ * Whatever the program does to its memory, a page is only ever taken as
+ * unchanged when it still carries the protection of the last scan:
+ * - MADV_DONTNEED and MADV_FREE drop the page and its protection (anonymous
+ *   memory keeps no marker without UFFD_FEATURE_WP_UNPOPULATED, which is
+ *   not asked for): it is gone (zero) or, touched again, written;
+ * - mremap moves a VMA out of the registration, and munmap then mmap gives
+ *   a VMA without one: PM_SCAN_CHECK_WPASYNC refuses to scan it, and all
+ *   of it goes in the image, then it is registered anew;
+ * - a fork's child has none (no UFFD_FEATURE_EVENT_FORK); the program's
+ *   own userfaultfd cannot register what this one has (EBUSY): the
+ *   program takes such memory first, and this one leaves what the program
+ *   registered (its VMAs always go in whole).
+ *
+ * Like the rest of the checkpoint this runs with the threads parked: raw
+ * system calls, arena memory for what one checkpoint needs, and the
+ * registered ranges in this file's own static memory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "dump.h"
+#include "selfckpt/pagescan.h"
+#include "vmakind.h"
+
+#define TRACK_FD_MIN 512 /* above the descriptors programs count on */
+#define MAX_RANGES 8192 /* registered VMAs; more and images stay full */
+#define SCAN_REGIONS 4096 /* written runs one PAGEMAP_SCAN call returns */
+
+struct range {
+	uint64_t start, end;
+};
+
+/* The tracker of this process; a forked child or a restored process has
+ * none (owner differs, or forgotten). */
+static struct {
+	int owner; /* the pid that registered, 0: not tracking */
+	int uffd; /* its userfaultfd, moved up; known by its inode */
+	uint64_t ino;
+	struct range ranges[MAX_RANGES]; /* registered at the last checkpoint */
+	int nranges;
+	/* The image the protection dates from, once committed: the parent of
+	 * the next checkpoint's image. */
+	bool parent_valid;
+	char parent[64];
+	uint64_t parent_xxh3;
+	unsigned incremental_since_full;
+} trk = { .uffd = -1 };
+
+static uint64_t ino_of(int fd)
+{
+	struct stat st;
+
+	return sc_sys2(__NR_fstat, fd, &st) ? 0 : st.st_ino;
+}
+
+/* Tracking is this process's own and still in place. */
+static bool tracking(void)
+{
+	return trk.owner && trk.owner == (int)sc_sys0(__NR_getpid) && trk.uffd >= 0 &&
+	       ino_of(trk.uffd) == trk.ino;
+}
+
+bool rt_track_fd(int fd)
+{
+	return fd >= 0 && fd == trk.uffd && tracking();
+}
+
+void rt_track_forget(void)
+{
+	trk.owner = 0;
+	trk.uffd = -1;
+	trk.nranges = 0;
+	trk.parent_valid = false;
+	trk.incremental_since_full = 0;
+}
+
+/* Starts over: what a fork inherited (the descriptor, if still the one it
+ * was) is closed; a new userfaultfd, moved up. 0, or -errno. */
+static int start_tracking(void)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_ASYNC };
+	int fd, high;
+
+	if (trk.uffd >= 0 && ino_of(trk.uffd) == trk.ino)
+		sc_sys1(__NR_close, trk.uffd);
+	rt_track_forget();
+	fd = (int)sc_sys1(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	if (fd < 0)
+		return fd;
+	if (sc_sys3(__NR_ioctl, fd, UFFDIO_API, &api)) {
+		sc_sys1(__NR_close, fd);
+		return -EOPNOTSUPP;
+	}
+	high = (int)sc_sys3(__NR_fcntl, fd, F_DUPFD_CLOEXEC, TRACK_FD_MIN);
+	if (high >= 0) {
+		sc_sys1(__NR_close, fd);
+		fd = high;
+	}
+	trk.uffd = fd;
+	trk.ino = ino_of(fd);
+	trk.owner = (int)sc_sys0(__NR_getpid);
+	return 0;
+}
+
+/*
+ * The VMAs worth tracking: the program's private anonymous memory. Not the
+ * runtime's own (its .bss, the checkpoint stack): it writes them during
+ * every checkpoint, after the scan; they go in whole, and are small.
+ */
+static bool holds(const Sc__Vma *v, uint64_t addr)
+{
+	return addr >= v->start && addr < v->end;
+}
+
+static bool trackable(const Sc__Vma *v, uint64_t own)
+{
+	return v->kind == SC__VMA_KIND__ANON_PRIVATE && (v->prot & PROT_WRITE) && !holds(v, own) &&
+	       !holds(v, (uint64_t)&trk);
+}
+
+/* v lies in one of the n ranges registered at the last checkpoint. */
+static bool was_registered(const Sc__Vma *v, const struct range *before, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (before[i].start <= v->start && v->end <= before[i].end)
+			return true;
+	return false;
+}
+
+/* Appends the pages of v written since the last scan to w, protecting them
+ * again: 0, or -errno (-EPERM: v is not under this registration). */
+static int scan_written(int pmfd, const Sc__Vma *v, struct rt_written *w,
+			struct sc_page_region *vec)
+{
+	struct sc_pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.flags = SC_PM_SCAN_WP_MATCHING | SC_PM_SCAN_CHECK_WPASYNC,
+		.start = v->start,
+		.end = v->end,
+		.vec = (uint64_t)vec,
+		.vec_len = SCAN_REGIONS,
+		.category_mask = SC_PAGE_IS_WRITTEN,
+		.return_mask = SC_PAGE_IS_WRITTEN,
+	};
+
+	/* A full vector ends the walk early: go on from where it stopped. */
+	while (arg.start < arg.end) {
+		long n = sc_sys3(__NR_ioctl, pmfd, SC_PAGEMAP_SCAN, &arg);
+
+		if (n < 0)
+			return (int)n;
+		for (long i = 0; i < n; i++) {
+			if (w->n == w->cap)
+				return -ENOMEM;
+			w->runs[w->n].start = vec[i].start;
+			w->runs[w->n++].end = vec[i].end;
+		}
+		if (arg.walk_end <= arg.start)
+			return -EIO;
+		arg.start = arg.walk_end;
+	}
+	return 0;
+}
+
+/* Registers v and protects all of it: 0, or -errno (-EBUSY: the program's
+ * own userfaultfd has it). */
+static int arm(const Sc__Vma *v)
+{
+	struct uffdio_register reg = { .range = { v->start, v->end - v->start },
+				       .mode = UFFDIO_REGISTER_MODE_WP };
+	struct uffdio_writeprotect wp = { .range = { v->start, v->end - v->start },
+					  .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+	long r = sc_sys3(__NR_ioctl, trk.uffd, UFFDIO_REGISTER, &reg);
+
+	if (!r)
+		r = sc_sys3(__NR_ioctl, trk.uffd, UFFDIO_WRITEPROTECT, &wp);
+	return (int)r;
+}
+
+/* The parent is still there, as it was written: not pruned, not replaced. */
+static bool parent_still_there(const struct rt_config *cfg)
+{
+	char path[RT_MAX_PATH + 128], *p;
+	size_t len;
+
+	if (strlen(cfg->dir) + strlen(trk.parent) + 32 > sizeof(path))
+		return false;
+	p = rt_stpcpy(rt_stpcpy(path, cfg->dir), "/");
+	rt_stpcpy(rt_stpcpy(rt_stpcpy(p, trk.parent), "/"), SC_INVENTORY_FILE);
+	p = rt_read_file(path, &len);
+	return p && XXH3_64bits(p, len) == trk.parent_xxh3;
+}
+
+static bool incremental_due(const struct rt_config *cfg)
+{
+	return trk.parent_valid && trk.incremental_since_full + 1 < cfg->full_every &&
+	       parent_still_there(cfg);
+}
+
+int rt_track_scan(const struct rt_config *cfg, const Sc__Mm *mm, uint64_t own, struct rt_written *w)
+{
+	struct sc_page_region *vec;
+	struct range *registered;
+	bool incremental;
+	int pmfd, err = 0, nbefore;
+
+	memset(w, 0, sizeof(*w));
+	if (cfg->full_every < 2)
+		return 0;
+	w->scanned = true;
+	incremental = tracking() && incremental_due(cfg);
+	if (!tracking() && (err = start_tracking()))
+		return err;
+	/* What was registered, kept aside while the list is made anew. */
+	nbefore = trk.nranges;
+	registered = rt_alloc(sizeof(*registered) * (size_t)(nbefore + 1));
+	if (registered)
+		memcpy(registered, trk.ranges, sizeof(*registered) * (size_t)nbefore);
+	vec = rt_alloc(sizeof(*vec) * SCAN_REGIONS);
+	w->cap = 1 << 20;
+	w->runs = rt_alloc(sizeof(*w->runs) * w->cap);
+	w->tracked = rt_alloc(sizeof(*w->tracked) * mm->n_vmas);
+	if (!registered || !vec || !w->runs || !w->tracked)
+		return -ENOMEM;
+	pmfd = (int)sc_sys4(__NR_openat, AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
+	if (pmfd < 0)
+		return pmfd;
+	/* Every trackable VMA is scanned (which protects it again) or armed,
+	 * whether this image is incremental or not: the next one builds on
+	 * this instant. */
+	trk.nranges = 0;
+	for (size_t i = 0; i < mm->n_vmas && !err; i++) {
+		const Sc__Vma *v = mm->vmas[i];
+		size_t found = w->n;
+		int r = -EPERM;
+
+		if (!trackable(v, own))
+			continue;
+		if (was_registered(v, registered, nbefore))
+			r = scan_written(pmfd, v, w, vec);
+		if (!r && incremental)
+			w->tracked[w->ntracked++] = (struct sc_page_region){ v->start, v->end, 0 };
+		if (r == -EPERM) {
+			w->n = found;
+			r = arm(v);
+		}
+		if (r == -EBUSY || r == -EINVAL)
+			continue; /* the program's own, or not for us to track */
+		err = r;
+		if (!err && trk.nranges < MAX_RANGES)
+			trk.ranges[trk.nranges++] = (struct range){ v->start, v->end };
+	}
+	sc_sys1(__NR_close, pmfd);
+	if (err || trk.nranges == MAX_RANGES) {
+		/* Half armed is not armed: the next image is full. */
+		trk.parent_valid = false;
+		memset(w, 0, sizeof(*w));
+		return err ? err : -E2BIG;
+	}
+	if (incremental) {
+		w->incremental = true;
+		rt_stpcpy(w->parent, trk.parent);
+		w->parent_xxh3 = trk.parent_xxh3;
+	}
+	return 0;
+}
+
+void rt_track_committed(bool incremental, const char *name, uint64_t inventory_xxh3)
+{
+	if (!tracking())
+		return;
+	trk.parent_valid = true;
+	rt_stpcpy(trk.parent, name);
+	trk.parent_xxh3 = inventory_xxh3;
+	trk.incremental_since_full = incremental ? trk.incremental_since_full + 1 : 0;
+}
+
+void rt_track_yield(uint64_t start, uint64_t len)
+{
+	struct uffdio_range range = { start, len };
+	int n = 0;
+
+	if (!tracking())
+		return;
+	sc_sys3(__NR_ioctl, trk.uffd, UFFDIO_UNREGISTER, &range);
+	/* What overlaps is no longer known to be tracked since the parent:
+	 * it goes in whole next time, and what is still free is armed again. */
+	for (int i = 0; i < trk.nranges; i++)
+		if (trk.ranges[i].end <= start || trk.ranges[i].start >= start + len)
+			trk.ranges[n++] = trk.ranges[i];
+	trk.nranges = n;
+}
+
+void rt_track_failed(void)
+{
+	trk.parent_valid = false;
+}
