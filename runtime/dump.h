@@ -207,6 +207,8 @@ struct rt_written {
  * runtime's memory, never tracked. 0, or -errno (the image is full then). */
 int rt_track_scan(const struct rt_config *cfg, const Sc__Mm *mm, uint64_t own,
 		  struct rt_written *w);
+/* At most how many bytes of pages an image with w takes. */
+uint64_t rt_written_bytes(const Sc__Mm *mm, const struct rt_written *w);
 /* The checkpoint that scanned was committed as name, its inventory's
  * checksum inventory_xxh3: the next one may build on it. */
 void rt_track_committed(bool incremental, const char *name, uint64_t inventory_xxh3);

@@ -248,24 +248,24 @@ static int queue_page(struct page_writer *w, uint64_t vaddr, const uint8_t *data
 	return 0;
 }
 
-/* A page of a tracked VMA the program has not written since the parent:
- * into the parent's runs. */
-static int leave_to_parent(struct page_writer *w, uint64_t vaddr)
+/* Pages [start, end) of a tracked VMA the program has not written since
+ * the parent: a run left to the parent. */
+static int leave_to_parent(struct page_writer *w, uint64_t start, uint64_t end)
 {
 	Sc__PagemapEntry *last = w->nparent ? w->parent_ents[w->nparent - 1] : NULL;
 	Sc__PagemapEntry *e;
 
 	if (last && last->vaddr >= w->vma_start &&
-	    last->vaddr + last->nr_pages * SC_PAGE_SIZE == vaddr) {
-		last->nr_pages++;
+	    last->vaddr + last->nr_pages * SC_PAGE_SIZE == start) {
+		last->nr_pages += (end - start) / SC_PAGE_SIZE;
 		return 0;
 	}
 	e = rt_alloc(sizeof(*e));
 	if (!e || w->nparent == w->cap)
 		return -ENOMEM;
 	sc__pagemap_entry__init(e);
-	e->vaddr = vaddr;
-	e->nr_pages = 1;
+	e->vaddr = start;
+	e->nr_pages = (end - start) / SC_PAGE_SIZE;
 	e->has_in_parent = e->in_parent = true;
 	w->parent_ents[w->nparent++] = e;
 	return 0;
@@ -283,15 +283,15 @@ static bool tracked_since_parent(const struct rt_written *wr, const Sc__Vma *v)
 	return false;
 }
 
-/* Whether the page at addr was written since the parent; addresses come
- * in increasing order. */
-static bool written_since(struct page_writer *w, uint64_t addr)
+/* The first run written since the parent that ends past addr (or wr->n);
+ * addresses come in increasing order. */
+static size_t run_after(struct page_writer *w, uint64_t addr)
 {
 	const struct rt_written *wr = w->written;
 
 	while (w->run_at < wr->n && wr->runs[w->run_at].end <= addr)
 		w->run_at++;
-	return w->run_at < wr->n && wr->runs[w->run_at].start <= addr;
+	return w->run_at;
 }
 
 /* The stored runs and those left to the parent, both in address order,
@@ -458,62 +458,111 @@ static void shared_resident(const struct rt_source *src, const Sc__Vma *v, uint6
 		sc_sys2(__NR_munmap, map, n * SC_PAGE_SIZE);
 }
 
-static int dump_vma_pages(struct page_writer *w, int pmfd, Sc__Vma *v, uint64_t *pme,
-			  uint8_t *resident, bool give_back)
+/* What one VMA's pages are written with. */
+struct vma_pass {
+	struct page_writer *w;
+	int pmfd;
+	const Sc__Vma *v;
+	uint64_t *pme;
+	uint8_t *resident;
+	bool unreadable, opened;
+};
+
+/* The pages of [start, end) in the VMA that hold data, queued. */
+static int dump_range_pages(struct vma_pass *vp, uint64_t start, uint64_t end)
 {
-	bool unreadable = !(v->prot & PROT_READ);
-	bool tracked = tracked_since_parent(w->written, v);
-	bool opened = false;
+	struct page_writer *w = vp->w;
+	const Sc__Vma *v = vp->v;
 	int err = 0;
 
-	w->vma_start = v->start;
-	w->give_back = give_back;
-	for (uint64_t base = v->start; base < v->end && !err;) {
-		uint64_t n = (v->end - base) / SC_PAGE_SIZE;
+	for (uint64_t base = start; base < end && !err;) {
+		uint64_t n = (end - base) / SC_PAGE_SIZE;
 		long r;
 
 		if (n > PM_BATCH)
 			n = PM_BATCH;
-		r = sc_sys4(__NR_pread64, pmfd, pme, n * 8, base / SC_PAGE_SIZE * 8);
+		r = sc_sys4(__NR_pread64, vp->pmfd, vp->pme, n * 8, base / SC_PAGE_SIZE * 8);
 		if (r != (long)(n * 8))
 			return r < 0 ? (int)r : -EIO;
 		if (v->kind == SC__VMA_KIND__ANON_SHARED)
-			shared_resident(w->src, v, base, n, pme, resident);
+			shared_resident(w->src, v, base, n, vp->pme, vp->resident);
 		for (uint64_t i = 0; i < n && !err; i++) {
 			uint64_t addr = base + i * SC_PAGE_SIZE;
 
-			if (!page_wanted(v->kind, pme[i]))
+			if (!page_wanted(v->kind, vp->pme[i]))
 				continue;
-			if (tracked && !written_since(w, addr)) {
-				err = leave_to_parent(w, addr);
-				continue;
-			}
 			if (w->src->remote) {
-				err = want_page(w, addr, unreadable);
+				err = want_page(w, addr, vp->unreadable);
 				continue;
 			}
-			if (unreadable && !opened) {
+			if (vp->unreadable && !vp->opened) {
 				/* Present pages behind PROT_NONE: open for the
-				 * read, closed again below. */
+				 * read, closed again by the caller. */
 				err = (int)sc_sys3(__NR_mprotect, v->start, v->end - v->start,
 						   PROT_READ);
 				if (err)
 					return err;
-				opened = true;
+				vp->opened = true;
 			}
 			if (w->src->staged)
-				err = want_page(w, addr, unreadable);
+				err = want_page(w, addr, vp->unreadable);
 			else if (!page_is_zero((void *)addr))
 				err = queue_page(w, addr, (const uint8_t *)addr);
 		}
 		base += n * SC_PAGE_SIZE;
 	}
+	return err;
+}
+
+/*
+ * A VMA tracked since the parent: the pages written since are looked at
+ * like any, the rest is left to the parent whole, unread. That rest is
+ * what still carries the protection of the last scan: unchanged pages,
+ * and holes that were holes then too (zero in the parent as now); a page
+ * dropped since (MADV_DONTNEED) counts as written (track.c).
+ */
+static int dump_tracked_pages(struct vma_pass *vp)
+{
+	const struct rt_written *wr = vp->w->written;
+	uint64_t at = vp->v->start;
+	int err = 0;
+
+	while (!err && at < vp->v->end) {
+		uint64_t from, to;
+
+		size_t r = run_after(vp->w, at);
+
+		from = r < wr->n && wr->runs[r].start < vp->v->end ? wr->runs[r].start : vp->v->end;
+		if (from > at) {
+			err = leave_to_parent(vp->w, at, from);
+			at = from;
+			continue;
+		}
+		to = wr->runs[r].end < vp->v->end ? wr->runs[r].end : vp->v->end;
+		err = dump_range_pages(vp, at, to);
+		at = to;
+	}
+	return err;
+}
+
+static int dump_vma_pages(struct page_writer *w, int pmfd, Sc__Vma *v, uint64_t *pme,
+			  uint8_t *resident, bool give_back)
+{
+	struct vma_pass vp = { w, pmfd, v, pme, resident, !(v->prot & PROT_READ), false };
+	int err;
+
+	w->vma_start = v->start;
+	w->give_back = give_back;
+	if (tracked_since_parent(w->written, v))
+		err = dump_tracked_pages(&vp);
+	else
+		err = dump_range_pages(&vp, v->start, v->end);
 	if (w->src->remote)
-		return err ? err : fetch_wanted(w, unreadable);
+		return err ? err : fetch_wanted(w, vp.unreadable);
 	/* Copied or flushed before the protection goes back. */
 	if (!err)
-		err = w->src->staged ? fetch_wanted(w, unreadable) : opened ? flush(w) : 0;
-	if (opened)
+		err = w->src->staged ? fetch_wanted(w, vp.unreadable) : vp.opened ? flush(w) : 0;
+	if (vp.opened)
 		sc_sys3(__NR_mprotect, v->start, v->end - v->start, v->prot);
 	return err;
 }

@@ -293,6 +293,26 @@ void rt_track_committed(bool incremental, const char *name, uint64_t inventory_x
 	trk.incremental_since_full = incremental ? trk.incremental_since_full + 1 : 0;
 }
 
+uint64_t rt_written_bytes(const Sc__Mm *mm, const struct rt_written *w)
+{
+	uint64_t bytes = 0;
+	size_t t = 0;
+
+	for (size_t i = 0; i < w->n; i++)
+		bytes += w->runs[i].end - w->runs[i].start;
+	/* The others go in whole: at most their size. Both lists are in
+	 * address order. */
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const Sc__Vma *v = mm->vmas[i];
+
+		while (t < w->ntracked && w->tracked[t].end <= v->start)
+			t++;
+		if (sc_vma_stores_pages(v) && !(t < w->ntracked && w->tracked[t].start == v->start))
+			bytes += v->end - v->start;
+	}
+	return bytes;
+}
+
 void rt_track_yield(uint64_t start, uint64_t len)
 {
 	struct uffdio_range range = { start, len };
