@@ -91,7 +91,7 @@ static void wait_for_copy(void)
 {
 	if (rt_snapshot_reap(false) || !rt_snapshot_writing())
 		return;
-	rt_log("checkpoint asked while the previous one is written: waiting for it");
+	rt_log("waiting for the previous checkpoint's copy to finish writing it");
 	rt_snapshot_reap(true);
 }
 
