@@ -2,7 +2,7 @@
 /*
  * crload DIR on a generations directory (a SELFCKPT_DIR: ckpt-N images
  * and "latest"): the newest image that loads, every file checked against
- * its checksum, is the one restored. A damaged newer one is skipped with
+ * its checksum (an incremental one's whole chain too), is the one restored. A damaged newer one is skipped with
  * one line saying which file and why, so that a checkpoint cut short by a
  * crash or a bad disk costs one generation, never the job
  * (doc/faults.md).
