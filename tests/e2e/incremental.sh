@@ -7,7 +7,8 @@
 # the chain and verifies it. A damaged chain (the parent's inventory
 # rewritten, the parent gone) is refused with one line, no process made,
 # and does not verify; crload on the generations directory then passes
-# over it to the full image. Runs under tests/e2e/reaper.
+# over it to the full image. crload holds the whole chain against pruning
+# while it restores. Runs under tests/e2e/reaper.
 set -u
 suite=incremental
 . "$(dirname "$0")/suite.sh"
@@ -119,4 +120,28 @@ t_damaged_chain() {
 	verifies "$W/img/ckpt-0002" && restored_finishes "$W/img"
 }
 
-run_cases bigmem counter sweep damaged_chain
+# crload holds the incremental image it restores and its parent against
+# pruning (doc/retention.md) until the restored program runs: stopped at
+# the barrier (a test aid), both directories are locked, and neither is
+# once the program runs.
+t_held_chain() {
+	local loader d
+	two_checkpoints counter || return 1
+	SELFCKPT_TEST_STOP_AT=barrier "$CRLOAD" -v "$W/img" >"$W/crload.out" 2>"$W/crload.err" &
+	loader=$!
+	wait_for grep -qs '^State:[[:space:]]*T' /proc/$loader/status ||
+		{ say "crload did not stop at the barrier:"; cat "$W/crload.err" >&2; return 1; }
+	for d in ckpt-0002 ckpt-0001; do
+		flock -n -x "$W/img/$d" true && { say "$d is not held"; kill -KILL $loader; return 1; }
+	done
+	kill -CONT $loader
+	wait_for grep -qs "process running again" "$W/crload.err" ||
+		{ say "no restore:"; cat "$W/crload.err" >&2; return 1; }
+	for d in ckpt-0002 ckpt-0001; do
+		flock -n -x "$W/img/$d" true || { say "$d is still held"; kill -KILL $loader; return 1; }
+	done
+	kill -USR1 $loader
+	wait $loader || { say "the program failed:"; cat "$W/err" >&2; return 1; }
+}
+
+run_cases bigmem counter sweep damaged_chain held_chain
