@@ -128,37 +128,48 @@ struct chain_seen {
 	unsigned n;
 };
 
+#define PARENT_IMAGE "parent image "
+
 static int load_chain(const char *dir, struct sc_image *img, struct chain_seen *seen, char *err)
 {
-	char parent[PATH_MAX], why[SC_ERR_LEN];
+	char joined[PATH_MAX], real[PATH_MAX], why[SC_ERR_LEN];
+	const char *parent;
 	struct stat st;
 
 	if (sc_image_load_one(dir, img, err))
 		return -1;
 	if (fstat(img->dirfd, &st))
 		return sc_err(err, "%s: %s", dir, strerror(errno));
+	/* Only a parent can be met again, or be one too many: the caller
+	 * names it. */
 	for (unsigned i = 0; i < seen->n; i++)
 		if (seen->dev[i] == st.st_dev && seen->ino[i] == st.st_ino)
-			return sc_err(err, "%s: the chain of parents loops back to it", dir);
+			return sc_err(err, "the chain of parents loops back to it");
 	if (seen->n == SC_CHAIN_MAX)
-		return sc_err(err, "%s: more than %d images in the chain", dir, SC_CHAIN_MAX);
+		return sc_err(err, "more than %d images in the chain", SC_CHAIN_MAX);
 	seen->dev[seen->n] = st.st_dev;
 	seen->ino[seen->n++] = st.st_ino;
 	if (img->inv->parent) {
-		/* Relative to the image's directory, or absolute. */
-		if ((size_t)snprintf(parent, sizeof(parent), "%s%s%s",
+		/* Relative to the image's directory, or absolute; named by
+		 * its real path where there is one. */
+		if ((size_t)snprintf(joined, sizeof(joined), "%s%s%s",
 				     img->inv->parent[0] == '/' ? "" : dir,
 				     img->inv->parent[0] == '/' ? "" : "/",
-				     img->inv->parent) >= sizeof(parent))
+				     img->inv->parent) >= sizeof(joined))
 			return sc_err(err, "%s: parent path too long", SC_INVENTORY_FILE);
+		parent = realpath(joined, real) ? real : joined;
 		img->parent = calloc(1, sizeof(*img->parent));
 		if (!img->parent)
 			return sc_err(err, "out of memory");
+		/* A grandparent's problem names that image already. */
 		if (load_chain(parent, img->parent, seen, why))
-			return sc_err(err, "parent image %s: %s", parent, why);
+			return strncmp(why, PARENT_IMAGE, strlen(PARENT_IMAGE))
+				       ? sc_err(err, PARENT_IMAGE "%s: %s", parent, why)
+				       : sc_err(err, "%s", why);
 		if (img->parent->inv_xxh3 != img->inv->parent_inventory_xxh3)
 			return sc_err(err,
-				      "parent image %s: %s has checksum %016llx, this image's "
+				      PARENT_IMAGE
+				      "%s: %s has checksum %016llx, this image's "
 				      "parent had %016llx: it was replaced or rewritten since",
 				      parent, SC_INVENTORY_FILE,
 				      (unsigned long long)img->parent->inv_xxh3,
