@@ -14,40 +14,47 @@ suite=incremental
 . "$(dirname "$0")/suite.sh"
 trap '[ $failed -eq 0 ] && rm -rf "$root"' EXIT
 
-# two_checkpoints [ENV...] PROGRAM: PROGRAM under the runtime, checkpointed
-# twice while it runs on (ckpt-0001 and ckpt-0002 in $W/img), then killed;
-# ckpt-0002 made incremental on ckpt-0001.
-two_checkpoints() {
+gen() { printf 'ckpt-%04d' "$1"; }
+
+# checkpoints N [ENV...] PROGRAM: PROGRAM under the runtime, checkpointed
+# N times in a row while it runs on (ckpt-0001 to N in $W/img), then
+# killed; each image after the first made incremental on the one before.
+checkpoints() {
+	local n=$1 i
+	shift
 	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" \
 		SELFCKPT_DIR="$W/img" "${@:1:$#-1}" "$E2E_BIN/${!#}" >"$W/out" 2>"$W/err" </dev/null) &
 	APP=$!
 	wait_for test -e "$W/ready" || { say "${!#} never became ready"; return 1; }
-	kill -USR2 $APP
-	wait_for logged ": checkpoint $W/img/ckpt-0001:" || { say "no first checkpoint"; return 1; }
-	kill -USR2 $APP
-	wait_for logged ": checkpoint $W/img/ckpt-0002:" || { say "no second checkpoint"; return 1; }
+	for ((i = 1; i <= n; i++)); do
+		kill -USR2 $APP
+		wait_for logged ": checkpoint $W/img/$(gen $i):" || { say "no checkpoint $i"; return 1; }
+	done
 	if logged 'checkpoint failed'; then say "a checkpoint failed:"; cat "$W/log" >&2; return 1; fi
 	kill -KILL $APP
 	wait $APP 2>/dev/null
 	APP=
-	"$E2E_BIN/mkincr" "$W/img/ckpt-0001" "$W/img/ckpt-0002" >"$W/mkincr.out" ||
-		{ say "mkincr failed"; return 1; }
-	say "$(cat "$W/mkincr.out")"
+	for ((i = 2; i <= n; i++)); do
+		"$E2E_BIN/mkincr" "$W/img/$(gen $((i - 1)))" "$W/img/$(gen $i)" >>"$W/mkincr.out" ||
+			{ say "mkincr failed"; return 1; }
+	done
+	sed "s/^/  /" "$W/mkincr.out" >&2
 }
 
-# chain_shown MIN: crinfo show names both generations, and the full one
-# holds at least MIN percent of the pages restored: mkincr moved them there.
+# chain_shown N MIN: crinfo show on ckpt-000N names the N generations,
+# and the full one holds at least MIN percent of the pages restored:
+# mkincr moved them there.
 chain_shown() {
 	local share
-	"$CRINFO" show "$W/img/ckpt-0002" >"$W/show" || { say "crinfo show failed"; return 1; }
-	share=$(grep -A1 "^    1 /.*/ckpt-0001\$" "$W/show" |
+	"$CRINFO" show "$W/img/$(gen $1)" >"$W/show" || { say "crinfo show failed"; return 1; }
+	share=$(grep -A1 "^    $(($1 - 1)) /.*/ckpt-0001\$" "$W/show" |
 		sed -n 's/^      full, stores .*, restores .* (\([0-9.]*\)%)$/\1/p')
-	grep -q '^  incremental, a chain of 2 images' "$W/show" &&
-		grep -A1 "^    0 $W/img/ckpt-0002\$" "$W/show" |
-		grep -q '^      incremental, parent \.\./ckpt-0001 (inventory checksum verified), stores' &&
-		[ -n "$share" ] && awk -v s="$share" -v m="$1" 'BEGIN { exit !(s >= m && s > 0) }' ||
-		{ say "crinfo show does not show the chain with $1% of the pages in the parent:"
-		  sed 's/^/    /' "$W/show" >&2; cat "$W/mkincr.out" >&2; return 1; }
+	grep -q "^  incremental, a chain of $1 images" "$W/show" &&
+		grep -A1 "^    0 $W/img/$(gen $1)\$" "$W/show" |
+		grep -q "^      incremental, parent \.\./$(gen $(($1 - 1))) (inventory checksum verified), stores" &&
+		[ -n "$share" ] && awk -v s="$share" -v m="$2" 'BEGIN { exit !(s >= m && s > 0) }' ||
+		{ say "crinfo show does not show the chain with $2% of the pages in the full image:"
+		  sed 's/^/    /' "$W/show" >&2; return 1; }
 }
 
 # restored_finishes IMAGE: plain crload IMAGE restores the program, which
@@ -67,28 +74,32 @@ restored_finishes() {
 	wait $loader || { say "the program restored from $1 failed:"; cat "$W/err" "$W/crload.err" >&2; return 1; }
 }
 
-# verifies IMAGE: crinfo verify passes, the link to the parent checked.
+# verifies N: crinfo verify passes on ckpt-000N, each of its N - 1 links
+# to a parent checked.
 verifies() {
-	"$CRINFO" verify "$1" >"$W/verify.out" 2>&1 &&
-		grep -q "^ok .*: its parent \.\./ckpt-0001 has the inventory it was written against" \
-			"$W/verify.out" ||
-		{ say "crinfo verify $1:"; cat "$W/verify.out" >&2; return 1; }
+	"$CRINFO" verify "$W/img/$(gen $1)" >"$W/verify.out" 2>&1 &&
+		[ "$(grep -c '^ok .*: its parent \.\./ckpt-[0-9]* has the inventory it was written against' \
+			"$W/verify.out")" = $(($1 - 1)) ] ||
+		{ say "crinfo verify $(gen $1):"; cat "$W/verify.out" >&2; return 1; }
 }
 
-# restores_incremental MIN [ENV...] PROGRAM: the whole story for one
-# program, at least MIN percent of its pages in the parent.
+# restores_incremental N MIN [ENV...] PROGRAM: the whole story for one
+# program, a chain of N images, at least MIN percent of its pages in the
+# full one.
 restores_incremental() {
-	local min=$1
-	shift
-	two_checkpoints "$@" && chain_shown "$min" && verifies "$W/img/ckpt-0002" &&
-		restored_finishes "$W/img/ckpt-0002"
+	local n=$1 min=$2
+	shift 2
+	checkpoints "$n" "$@" && chain_shown "$n" "$min" && verifies "$n" &&
+		restored_finishes "$W/img/$(gen "$n")"
 }
 # bigmem rewrites 1 MiB every 2 ms: much of 256 MiB is left as it was
-# between two checkpoints in a row; counter's memory hardly changes;
-# sweep's all the time.
-t_bigmem() { restores_incremental 10 E2E_BIGMEM_MB=256 bigmem; }
-t_counter() { restores_incremental 50 counter; }
-t_sweep() { restores_incremental 0 sweep; }
+# between two checkpoints in a row; counter's memory hardly changes, its
+# third image's pages mostly in the first (three kept: the runtime prunes
+# beyond two); sweep's all the time.
+t_bigmem() { restores_incremental 2 10 E2E_BIGMEM_MB=256 bigmem; }
+t_counter() { restores_incremental 2 50 counter; }
+t_counter3() { restores_incremental 3 30 SELFCKPT_KEEP=3 counter; }
+t_sweep() { restores_incremental 2 0 sweep; }
 
 # does_not_verify IMAGE WORD: crinfo verify fails, saying WORD.
 does_not_verify() {
@@ -103,7 +114,7 @@ does_not_verify() {
 # to the full one, as long as that one is there.
 t_damaged_chain() {
 	local gens=$W/gens
-	two_checkpoints E2E_BIGMEM_MB=16 bigmem || return 1
+	checkpoints 2 E2E_BIGMEM_MB=16 bigmem || return 1
 	cp -a "$W/img" "$gens"
 	"$E2E_BIN/cpu_edit" "$gens/ckpt-0001" drop || return 1
 	refuses "$gens/ckpt-0002" "^crload: $gens/ckpt-0002: parent image /.*/gens/ckpt-0001: inventory.img has checksum .*: it was replaced or rewritten since$" ||
@@ -117,7 +128,7 @@ t_damaged_chain() {
 		return 1
 	does_not_verify "$gens/ckpt-0002" "parent image .*No such file" || return 1
 	# The good chain, as it was, still verifies and restores.
-	verifies "$W/img/ckpt-0002" && restored_finishes "$W/img"
+	verifies 2 && restored_finishes "$W/img"
 }
 
 # crload holds the incremental image it restores and its parent against
@@ -126,7 +137,7 @@ t_damaged_chain() {
 # once the program runs.
 t_held_chain() {
 	local loader d
-	two_checkpoints counter || return 1
+	checkpoints 2 counter || return 1
 	SELFCKPT_TEST_STOP_AT=barrier "$CRLOAD" -v "$W/img" >"$W/crload.out" 2>"$W/crload.err" &
 	loader=$!
 	wait_for grep -qs '^State:[[:space:]]*T' /proc/$loader/status ||
@@ -144,4 +155,4 @@ t_held_chain() {
 	wait $loader || { say "the program failed:"; cat "$W/err" >&2; return 1; }
 }
 
-run_cases bigmem counter sweep damaged_chain held_chain
+run_cases bigmem counter counter3 sweep damaged_chain held_chain
