@@ -201,6 +201,11 @@ int sc_check_inventory(const Sc__Inventory *inv, char *err)
 		if (!safe_name(inv->files[i]->name))
 			return sc_err(err, "file name \"%s\" is not a plain name",
 				      inv->files[i]->name);
+	/* An incremental image names its parent and the parent's checksum. */
+	if (inv->parent && (!inv->parent[0] || !inv->has_parent_inventory_xxh3))
+		return sc_err(err, "parent \"%s\" without its inventory checksum", inv->parent);
+	if (!inv->parent && inv->has_parent_inventory_xxh3)
+		return sc_err(err, "a parent's inventory checksum without a parent");
 	return 0;
 }
 
@@ -447,7 +452,8 @@ int sc_check_mm(const Sc__Mm *mm, char *err)
 	return 0;
 }
 
-int sc_check_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t pages_size, char *err)
+int sc_check_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t pages_size, bool incremental,
+		     char *err)
 {
 	uint64_t total = 0, prev_end = 0;
 	size_t vi = 0;
@@ -470,7 +476,13 @@ int sc_check_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t pages_siz
 			return sc_err(
 				err, "entry %zu (%#llx, %llu pages) lies outside stored memory", i,
 				(unsigned long long)e->vaddr, (unsigned long long)e->nr_pages);
-		total += len;
+		if (e->in_parent && !incremental)
+			return sc_err(err,
+				      "entry %zu (%#llx) is in_parent in an image without a parent",
+				      i, (unsigned long long)e->vaddr);
+		/* Pages in the parent have no data here. */
+		if (!e->in_parent)
+			total += len;
 		prev_end = e->vaddr + len;
 	}
 	if (total != pm->pages_bytes || total != pages_size)
@@ -711,7 +723,8 @@ static int load_proc(struct sc_image *img, struct sc_proc_img *p, char *err)
 	CHECK(sc_check_sigacts(p->acts, why), SC_SIGACTS_PREFIX);
 	CHECK(sc_check_mm(p->mm, why), SC_MM_PREFIX);
 	CHECK(check_tail(p->core, p->mm, why), SC_CORE_PREFIX);
-	CHECK(sc_check_pagemap(p->pm, p->mm, p->pages_size, why), SC_PAGEMAP_PREFIX);
+	CHECK(sc_check_pagemap(p->pm, p->mm, p->pages_size, img->inv->parent != NULL, why),
+	      SC_PAGEMAP_PREFIX);
 	CHECK(sc_check_fds(p->fds, why), SC_FDS_PREFIX);
 #undef CHECK
 	return 0;
@@ -906,7 +919,7 @@ static int check_tree_sockets(const struct sc_image *img, char *err)
 	return ret;
 }
 
-int sc_image_load(const char *dir, struct sc_image *img, char *err)
+int sc_image_load_one(const char *dir, struct sc_image *img, char *err)
 {
 	char why[SC_ERR_LEN];
 	struct stat st;
@@ -935,6 +948,7 @@ int sc_image_load(const char *dir, struct sc_image *img, char *err)
 		return sc_err(err, "%s: cannot read", SC_INVENTORY_FILE);
 	}
 	close(fd);
+	img->inv_xxh3 = XXH3_64bits(buf, (size_t)st.st_size);
 	img->inv = (Sc__Inventory *)sc_img_unpack(buf, (size_t)st.st_size, SC_IMG_INVENTORY, why);
 	free(buf);
 	if (!img->inv)
@@ -982,8 +996,13 @@ void sc_image_free(struct sc_image *img)
 			protobuf_c_message_free_unpacked(&p->pm->base, NULL);
 		if (p->fds)
 			protobuf_c_message_free_unpacked(&p->fds->base, NULL);
+		free(p->runs);
 	}
 	free(img->procs);
+	if (img->parent) {
+		sc_image_free(img->parent);
+		free(img->parent);
+	}
 	if (img->inv)
 		protobuf_c_message_free_unpacked(&img->inv->base, NULL);
 	if (img->dirfd >= 0)

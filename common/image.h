@@ -25,6 +25,18 @@
 /* Bytes of one TCP queue in an image: more than any socket buffer holds. */
 #define SC_TCP_QUEUE_MAX (256U << 20)
 
+/*
+ * A run of pages to restore and where the chain of images stores it
+ * (doc/incremental.md): the generation holding it, 0 for the image itself,
+ * 1 for its parent and so on, and its offset in that generation's pages
+ * file of the same process.
+ */
+struct sc_run {
+	uint64_t vaddr, nr_pages;
+	uint32_t gen;
+	uint64_t off;
+};
+
 struct sc_proc_img {
 	int pid;
 	const Sc__ProcEntry *entry; /* its line in the inventory */
@@ -35,6 +47,11 @@ struct sc_proc_img {
 	Sc__Fds *fds;
 	char pages_name[64];
 	uint64_t pages_size;
+	/* The pages to restore, in address order, resolved through the
+	 * chain: pages no image of it stores have no run (zero, or the
+	 * mapped file's). */
+	struct sc_run *runs;
+	size_t nruns;
 };
 
 struct sc_image {
@@ -43,11 +60,50 @@ struct sc_image {
 	Sc__Inventory *inv;
 	struct sc_proc_img *procs; /* live processes, root first; zombies have no files */
 	size_t nprocs;
+	uint64_t inv_xxh3; /* of its inventory.img, which a child names */
+	struct sc_image *parent; /* an incremental image's, loaded with it */
 };
 
-/* 0, or -1 with err set to "FILE: problem". */
+/* Images a chain may have, the newest included. */
+#define SC_CHAIN_MAX 64
+
+/* Loads the image in dir with the chain of its parents, every file and
+ * record checked, every link of the chain too (chain.c); 0, or -1 with
+ * err set to "FILE: problem", or "parent image DIR: ..." for a parent's.
+ * The image's processes' runs are resolved through the chain. */
 int sc_image_load(const char *dir, struct sc_image *img, char *err);
+/* The same for the image alone, its parent not loaded and its runs not
+ * resolved: chain.c's part. */
+int sc_image_load_one(const char *dir, struct sc_image *img, char *err);
 void sc_image_free(struct sc_image *img);
+
+/* Generation gen of img's chain (0: img itself), or NULL. */
+const struct sc_image *sc_image_gen(const struct sc_image *img, uint32_t gen);
+/* Images in img's chain, img included. */
+uint32_t sc_image_ngens(const struct sc_image *img);
+/* The live process pid of img, or NULL. */
+const struct sc_proc_img *sc_image_proc(const struct sc_image *img, int pid);
+/* p's runs (p->runs, p->nruns) resolved through img's chain, the parent's
+ * processes resolved already; 0, or -1 with err set. */
+int sc_proc_resolve(const struct sc_image *img, struct sc_proc_img *p, char *err);
+/* The index of the first run of p that ends after addr, or p->nruns. */
+size_t sc_run_after(const struct sc_proc_img *p, uint64_t addr);
+/* The run of p holding addr, or NULL where no image of the chain stores it. */
+const struct sc_run *sc_run_at(const struct sc_proc_img *p, uint64_t addr);
+
+/* The pages files of one process through the chain, each opened once:
+ * fds[gen], or -1 for a generation that holds none of its runs. */
+struct sc_pages {
+	int *fds;
+	uint32_t n;
+};
+/* 0, or -1 with err set to "DIR/pages-PID.img: why". */
+int sc_pages_open(struct sc_pages *pg, const struct sc_image *img, const struct sc_proc_img *p,
+		  char *err);
+void sc_pages_close(struct sc_pages *pg);
+/* Reads [addr, addr+len), which lies in run r; 0, or -1 with errno set. */
+int sc_pages_read(const struct sc_pages *pg, const struct sc_run *r, uint64_t addr, void *buf,
+		  size_t len);
 
 struct unix_graph;
 /* The unix sockets of img that keep wants (NULL: all; never dups), each node owned
@@ -90,7 +146,9 @@ int sc_check_sigacts(const Sc__SigActs *a, char *err);
 int sc_check_mm(const Sc__Mm *mm, char *err);
 /* The SysV segment VMA v attaches ("/SYSV" path, ino its id), or NULL. */
 const Sc__SysvShm *sc_sysv_of(const Sc__Mm *mm, const Sc__Vma *v);
-int sc_check_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t pages_size, char *err);
+/* incremental: the image has a parent, so runs may be in_parent. */
+int sc_check_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t pages_size, bool incremental,
+		     char *err);
 int sc_check_fds(const Sc__Fds *fds, char *err);
 
 #endif

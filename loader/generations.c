@@ -2,7 +2,7 @@
 /*
  * crload DIR on a generations directory (a SELFCKPT_DIR: ckpt-N images
  * and "latest"): the newest image that loads, every file checked against
- * its checksum, is the one restored. A damaged newer one is skipped with
+ * its checksum (an incremental one's whole chain too), is the one restored. A damaged newer one is skipped with
  * one line saying which file and why, so that a checkpoint cut short by a
  * crash or a bad disk costs one generation, never the job
  * (doc/faults.md).
@@ -89,9 +89,12 @@ static size_t list_generations(const char *dir, struct generation **out)
  * ones (doc/retention.md): a shared flock on its directory, taken as it is
  * opened, which the pruner's LOCK_EX|LOCK_NB respects. The pruner renames
  * a generation away only while it holds the lock, so a name that still
- * leads to the locked directory is safe until release_generation().
+ * leads to the locked directory is safe until release_generation(). An
+ * incremental image's parents are held the same way, once its chain has
+ * loaded.
  */
-static int held_fd = -1;
+static int held[SC_CHAIN_MAX];
+static size_t nheld;
 
 static int hold(const char *dir, char *why)
 {
@@ -105,20 +108,30 @@ static int hold(const char *dir, char *why)
 	while (flock(fd, LOCK_SH) && errno == EINTR)
 		;
 	if (fstat(fd, &locked) || stat(dir, &named) || locked.st_dev != named.st_dev ||
-	    locked.st_ino != named.st_ino) {
+	    locked.st_ino != named.st_ino || nheld == SC_CHAIN_MAX) {
 		snprintf(why, SC_ERR_LEN, "removed by a checkpoint meanwhile");
 		close(fd);
 		return -1;
 	}
-	held_fd = fd;
+	held[nheld++] = fd;
+	return 0;
+}
+
+/* The parents of img's chain, held: 0, or -1 with why set. */
+static int hold_parents(const struct sc_image *img, char *why)
+{
+	char which[SC_ERR_LEN];
+
+	for (const struct sc_image *gi = img->parent; gi; gi = gi->parent)
+		if (hold(gi->dir, which))
+			return sc_err(why, "parent image %s: %s", gi->dir, which);
 	return 0;
 }
 
 void release_generation(void)
 {
-	if (held_fd >= 0)
-		close(held_fd);
-	held_fd = -1;
+	while (nheld)
+		close(held[--nheld]);
 }
 
 static bool is_image(const char *dir)
@@ -154,12 +167,12 @@ int load_image(const char *dir, struct sc_image *img, char *chosen, char *err, b
 		 * it is "latest", moved on meanwhile to the newest generation,
 		 * which is pruned only once SELFCKPT_KEEP newer ones exist. */
 		hold(dir, why);
-		return sc_image_load(dir, img, err);
+		return sc_image_load(dir, img, err) || hold_parents(img, err) ? -1 : 0;
 	}
 	for (i = 0; i < n && rc; i++) {
 		snprintf(chosen, PATH_MAX, "%s/%s", dir, gens[i].name);
 		rc = hold(chosen, why);
-		if (!rc && (rc = sc_image_load(chosen, img, why)))
+		if (!rc && (rc = sc_image_load(chosen, img, why) || hold_parents(img, why)))
 			sc_image_free(img);
 		if (rc) {
 			if (!quiet)

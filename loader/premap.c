@@ -130,11 +130,12 @@ static int read_runs(int fd, struct iovec *iov, int n, uint64_t off, char *err)
 	return 0;
 }
 
+/* The runs of pages to restore, in order, and the files holding them. */
 struct filler {
-	int fd;
-	uint64_t file_off; /* offset of the next entry's data */
-	size_t next; /* next pagemap entry */
-	const Sc__Pagemap *pm;
+	const struct sc_pages *pg;
+	const struct sc_run *runs;
+	size_t nruns;
+	size_t next; /* the next run */
 };
 
 struct premap {
@@ -145,19 +146,18 @@ struct premap {
 
 static bool has_pages(const struct filler *fl, const Sc__Vma *v)
 {
-	return fl->next < fl->pm->n_entries && fl->pm->entries[fl->next]->vaddr < v->end;
+	return fl->next < fl->nruns && fl->runs[fl->next].vaddr < v->end;
 }
 
 /*
- * Bytes [lo, hi) of the pages VMA v stores (its pagemap entries [first,
- * end), stored from off on) read into its premapped copy at temp.
+ * Bytes [lo, hi) of the pages VMA v stores (its runs [first, end), counted
+ * back to back) read into its premapped copy at temp.
  */
 struct fill_part {
-	int fd;
-	const Sc__Pagemap *pm;
+	const struct filler *fl;
 	const Sc__Vma *v;
 	size_t first, end;
-	uint64_t off, temp, lo, hi;
+	uint64_t temp, lo, hi;
 	int ret;
 	char err[SC_ERR_LEN];
 };
@@ -165,35 +165,42 @@ struct fill_part {
 static void *fill_part(void *arg)
 {
 	struct fill_part *fp = arg;
+	const struct sc_pages *pg = fp->fl->pg;
 	struct iovec iov[IOV_BATCH];
-	uint64_t pos = 0, batch_off = fp->off + fp->lo;
-	int n = 0;
+	uint64_t pos = 0, batch_off = 0, batch_end = 0;
+	int n = 0, batch_fd = -1;
 
 	fp->ret = 0;
-	for (size_t i = fp->first; i < fp->end && pos < fp->hi; i++) {
-		const Sc__PagemapEntry *e = fp->pm->entries[i];
-		uint64_t len = e->nr_pages * SC_PAGE_SIZE;
+	for (size_t i = fp->first; i < fp->end && pos < fp->hi && !fp->ret; i++) {
+		const struct sc_run *r = &fp->fl->runs[i];
+		uint64_t len = r->nr_pages * SC_PAGE_SIZE;
 		uint64_t from = pos > fp->lo ? 0 : fp->lo - pos;
 		uint64_t to = pos + len < fp->hi ? len : fp->hi - pos;
-		char *dst = (char *)(fp->temp + (e->vaddr - fp->v->start)) + from;
+		char *dst = (char *)(fp->temp + (r->vaddr - fp->v->start)) + from;
+		int fd = pg->fds[r->gen];
 
 		pos += len;
 		if (from >= to)
 			continue;
+		/* One preadv reads runs that lie back to back in one file:
+		 * all of a full image's. */
+		if (n && (n == IOV_BATCH || fd != batch_fd || r->off + from != batch_end)) {
+			fp->ret = read_runs(batch_fd, iov, n, batch_off, fp->err);
+			n = 0;
+		}
+		if (!n) {
+			batch_fd = fd;
+			batch_off = r->off + from;
+		}
 		/* Fault the destination in bulk: much faster than one fault
 		 * per page during the copy. */
 		madvise(dst, to - from, MADV_POPULATE_WRITE);
 		iov[n].iov_base = dst;
-		iov[n].iov_len = to - from;
-		if (++n == IOV_BATCH) {
-			if ((fp->ret = read_runs(fp->fd, iov, n, batch_off, fp->err)))
-				return NULL;
-			batch_off = fp->off + pos;
-			n = 0;
-		}
+		iov[n++].iov_len = to - from;
+		batch_end = r->off + to;
 	}
-	if (n)
-		fp->ret = read_runs(fp->fd, iov, n, batch_off, fp->err);
+	if (n && !fp->ret)
+		fp->ret = read_runs(batch_fd, iov, n, batch_off, fp->err);
 	return NULL;
 }
 
@@ -209,22 +216,17 @@ static void *fill_part(void *arg)
 static int fill_vma(struct filler *fl, const Sc__Vma *v, uint64_t temp, char *err)
 {
 	static char helper_stack[256 << 10] __attribute__((aligned(4096)));
-	struct fill_part whole = { .fd = fl->fd,
-				   .pm = fl->pm,
-				   .v = v,
-				   .first = fl->next,
-				   .end = fl->next,
-				   .off = fl->file_off,
-				   .temp = temp };
+	struct fill_part whole = {
+		.fl = fl, .v = v, .first = fl->next, .end = fl->next, .temp = temp
+	};
 	struct fill_part second;
 	pthread_attr_t attr;
 	pthread_t helper;
 	bool two = false;
 
-	while (whole.end < fl->pm->n_entries && fl->pm->entries[whole.end]->vaddr < v->end)
-		whole.hi += fl->pm->entries[whole.end++]->nr_pages * SC_PAGE_SIZE;
-	fl->next = whole.end;
-	fl->file_off += whole.hi;
+	while (has_pages(fl, v))
+		whole.hi += fl->runs[fl->next++].nr_pages * SC_PAGE_SIZE;
+	whole.end = fl->next;
 	second = whole;
 	if (whole.hi >= FILL_SPLIT && !pthread_attr_init(&attr)) {
 		second.lo = whole.hi / 2 & ~(uint64_t)(SC_PAGE_SIZE - 1);
@@ -278,7 +280,7 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 static void skip_pages(struct filler *fl, const Sc__Vma *v)
 {
 	while (has_pages(fl, v))
-		fl->file_off += fl->pm->entries[fl->next++]->nr_pages * SC_PAGE_SIZE;
+		fl->next++;
 }
 
 /* The file v maps from (opened here, closed by the caller), or -1 for
@@ -825,17 +827,19 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 {
 	/* Test aid (doc/restore.md): restore as if the image had no tail. */
 	const char *no_tail = getenv("SELFCKPT_TEST_NO_TAIL");
-	struct restore_plan rp = { .ctx = ctx,
-				   .pm = { .p = ctx->p,
-					   .fl = { .fd = ctx->pages_fd, .pm = ctx->p->pm },
-					   .shared = ctx->shared_mem },
-				   .tail = no_tail ? 0 : ctx->p->core->restore_tail,
-				   .no_tail = no_tail };
+	struct restore_plan rp = {
+		.ctx = ctx,
+		.pm = { .p = ctx->p,
+			.fl = { .pg = &ctx->pages, .runs = ctx->p->runs, .nruns = ctx->p->nruns },
+			.shared = ctx->shared_mem },
+		.tail = no_tail ? 0 : ctx->p->core->restore_tail,
+		.no_tail = no_tail
+	};
 
 	if (premap_all(&rp, err) || place_restorer(&rp, err) || fill_args(&rp, err))
 		return -1;
 	free(rp.moves);
-	close(ctx->pages_fd);
+	sc_pages_close(&ctx->pages);
 	/* No descriptor crload opened is closed after this point but the
 	 * exe's, in the restorer. */
 	if (fd_locks_restore(ctx->p->fds, err))

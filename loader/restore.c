@@ -32,31 +32,39 @@ static void unregister_rseq(void)
 void restore_child(struct restore_ctx *ctx)
 {
 	char err[SC_ERR_LEN];
-	int nkeep = 3 + 2 * (int)ctx->nshared + (int)ctx->shared_mem.n + (int)ctx->ndesc_fds;
-	int *keep = malloc(sizeof(int) * (size_t)nkeep);
+	int nkeep = 2 + 2 * (int)ctx->nshared + (int)ctx->shared_mem.n + (int)ctx->ndesc_fds, k;
+	int *keep = NULL;
 	sigset_t all;
 
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	/* Only crload may release the tree. */
 	close(ctx->release_wr);
-	ctx->pages_fd = openat(ctx->img->dirfd, ctx->p->pages_name, O_RDONLY | O_CLOEXEC);
-	if (!keep || ctx->pages_fd < 0) {
-		sc_err(err, "%s: %s", ctx->p->pages_name, strerror(errno));
+	if (sc_pages_open(&ctx->pages, ctx->img, ctx->p, err))
+		goto fail;
+	for (uint32_t g = 0; g < ctx->pages.n; g++)
+		nkeep += ctx->pages.fds[g] >= 0;
+	keep = malloc(sizeof(int) * (size_t)nkeep);
+	if (!keep) {
+		sc_err(err, "out of memory");
 		goto fail;
 	}
 	/* Children inherit the session, the group and the shared pipes. */
 	if (tree_session(ctx, err) || tree_fork_children(ctx, err))
 		goto fail;
+	/* In the order restore_fds() takes them back. */
 	keep[0] = ctx->status_fd;
-	keep[1] = ctx->pages_fd;
-	for (size_t i = 0; i < ctx->nshared; i++)
-		memcpy(&keep[2 + 2 * i], ctx->shared[i].ends, sizeof(ctx->shared[i].ends));
+	k = 1;
+	for (size_t i = 0; i < ctx->nshared; i++, k += 2)
+		memcpy(&keep[k], ctx->shared[i].ends, sizeof(ctx->shared[i].ends));
 	for (size_t i = 0; i < ctx->shared_mem.n; i++)
-		keep[2 + 2 * ctx->nshared + i] = ctx->shared_mem.files[i].fd;
+		keep[k++] = ctx->shared_mem.files[i].fd;
 	for (size_t i = 0; i < ctx->ndesc_fds; i++)
-		keep[2 + 2 * ctx->nshared + ctx->shared_mem.n + i] = ctx->desc_fds[i];
-	keep[nkeep - 1] = ctx->release_fd;
+		keep[k++] = ctx->desc_fds[i];
+	for (uint32_t g = 0; g < ctx->pages.n; g++)
+		if (ctx->pages.fds[g] >= 0)
+			keep[k++] = ctx->pages.fds[g];
+	keep[k] = ctx->release_fd;
 	if (restore_fds(ctx, keep, nkeep, err) || restore_process_state(ctx, err))
 		goto fail;
 	unregister_rseq();

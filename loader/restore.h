@@ -56,7 +56,7 @@ struct restore_ctx {
 	const struct fd_inherits *inherits; /* crload's descriptors the image takes */
 	struct sc_proc_img *p;
 	int status_fd; /* write end: "N"+notice+"\n"..., then "K", "E"+rst_status or "M"+message */
-	int pages_fd;
+	struct sc_pages pages; /* its pages files through the chain */
 	int *status_fds; /* per img->procs[i]: its status_fd */
 	/* Every restored process reads a byte from release_fd before it runs
 	 * on; crload writes them through release_wr once all are restored. */

@@ -59,15 +59,19 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 		}
 	}
 	ctx->status_fd = keep[0];
-	ctx->pages_fd = keep[1];
-	/* Then the ends of the shared pipes and the shared memory files. */
-	int k = 2;
+	/* Then the ends of the shared pipes, the shared memory files, the
+	 * shared descriptions and the pages files, as restore_child() lists
+	 * them. */
+	int k = 1;
 	for (size_t i = 0; i < ctx->nshared; i++, k += 2)
 		memcpy(ctx->shared[i].ends, &keep[k], sizeof(ctx->shared[i].ends));
 	for (size_t i = 0; i < ctx->shared_mem.n; i++)
 		ctx->shared_mem.files[i].fd = keep[k++];
 	for (size_t i = 0; i < ctx->ndesc_fds; i++)
 		ctx->desc_fds[i] = keep[k++];
+	for (uint32_t g = 0; g < ctx->pages.n; g++)
+		if (ctx->pages.fds[g] >= 0)
+			ctx->pages.fds[g] = keep[k++];
 	ctx->release_fd = keep[k];
 
 	/* Everything else crload had goes, unless the image inherits it. */

@@ -122,34 +122,34 @@ int shared_backing(struct shared_files *sf, const struct sc_proc_img *p, const S
 int shared_fill(int fd, char *mem, const struct sc_image *img, const struct sc_proc_img *p,
 		const Sc__Vma *v, char *err)
 {
-	uint64_t off = 0;
-	char *buf = malloc(1 << 20);
-	int pages = openat(img->dirfd, p->pages_name, O_RDONLY | O_CLOEXEC), r = 0;
+	struct sc_pages pg;
+	char *buf;
+	int ret = 0;
 
-	for (size_t i = 0; i < p->pm->n_entries && !r && buf && pages >= 0; i++) {
-		const Sc__PagemapEntry *e = p->pm->entries[i];
-		uint64_t len = e->nr_pages * SC_PAGE_SIZE;
+	if (sc_pages_open(&pg, img, p, err))
+		return -1;
+	buf = malloc(1 << 20);
+	/* Runs never span two VMAs: those ending after v's start are v's. */
+	for (size_t i = sc_run_after(p, v->start);
+	     i < p->nruns && p->runs[i].vaddr < v->end && buf && !ret; i++) {
+		const struct sc_run *r = &p->runs[i];
+		uint64_t len = r->nr_pages * SC_PAGE_SIZE;
 
-		if (e->vaddr >= v->start && e->vaddr < v->end) {
-			for (uint64_t done = 0, n; done < len && !r; done += n) {
-				n = len - done > (1 << 20) ? 1 << 20 : len - done;
-				uint64_t to = v->pgoff + e->vaddr - v->start + done;
+		for (uint64_t done = 0, n; done < len && !ret; done += n) {
+			n = len - done > (1 << 20) ? 1 << 20 : len - done;
+			uint64_t to = v->pgoff + r->vaddr - v->start + done;
 
-				if (pread(pages, mem ? mem + to : buf, n, (off_t)(off + done)) !=
-					    (ssize_t)n ||
-				    (!mem && pwrite(fd, buf, n, (off_t)to) != (ssize_t)n))
-					r = -1;
-			}
+			if (sc_pages_read(&pg, r, r->vaddr + done, mem ? mem + to : buf, n) ||
+			    (!mem && pwrite(fd, buf, n, (off_t)to) != (ssize_t)n))
+				ret = -1;
 		}
-		off += len;
 	}
-	if (!buf || pages < 0 || r)
+	if (!buf || ret)
 		sc_err(err, "shared memory of pid %d: %s", p->pid,
 		       !buf ? "out of memory" : strerror(errno ? errno : EIO));
 	free(buf);
-	if (pages >= 0)
-		close(pages);
-	return buf && pages >= 0 && !r ? 0 : -1;
+	sc_pages_close(&pg);
+	return buf && !ret ? 0 : -1;
 }
 
 /* Whether another process than p maps the file of v. */

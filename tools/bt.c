@@ -60,9 +60,8 @@ struct cr_syms {
 
 struct cr_mem {
 	const Sc__Mm *mm;
-	const Sc__Pagemap *pm;
-	uint64_t *run_off; /* offset of each pagemap run in the pages file */
-	int pages_fd;
+	const struct sc_proc_img *p;
+	struct sc_pages pg; /* its pages files through the chain */
 	struct cr_syms *syms;
 };
 
@@ -361,22 +360,16 @@ struct cr_mem *cr_mem_open(const struct sc_image *img, const struct sc_proc_img 
 			   struct cr_syms *syms)
 {
 	struct cr_mem *m = calloc(1, sizeof(*m));
-	uint64_t off = 0;
+	char err[SC_ERR_LEN];
 
 	if (!m)
 		return NULL;
 	m->mm = p->mm;
-	m->pm = p->pm;
+	m->p = p;
 	m->syms = syms;
-	m->pages_fd = openat(img->dirfd, p->pages_name, O_RDONLY | O_CLOEXEC);
-	m->run_off = calloc(p->pm->n_entries + 1, sizeof(*m->run_off));
-	if (m->pages_fd < 0 || !m->run_off) {
-		cr_mem_close(m);
+	if (sc_pages_open(&m->pg, img, p, err)) {
+		free(m);
 		return NULL;
-	}
-	for (size_t i = 0; i < p->pm->n_entries; i++) {
-		m->run_off[i] = off;
-		off += p->pm->entries[i]->nr_pages * SC_PAGE_SIZE;
 	}
 	return m;
 }
@@ -385,9 +378,7 @@ void cr_mem_close(struct cr_mem *m)
 {
 	if (!m)
 		return;
-	if (m->pages_fd >= 0)
-		close(m->pages_fd);
-	free(m->run_off);
+	sc_pages_close(&m->pg);
 	free(m);
 }
 
@@ -395,25 +386,13 @@ void cr_mem_close(struct cr_mem *m)
 static int read_page_part(struct cr_mem *m, uint64_t addr, void *buf, size_t len)
 {
 	const Sc__Vma *v = vma_at(m->mm, addr);
-	size_t lo = 0, hi = m->pm->n_entries;
+	const struct sc_run *r;
 	struct mfile *f;
 
 	if (!v || v->kind == SC__VMA_KIND__VVAR || v->kind == SC__VMA_KIND__VVAR_VCLOCK)
 		return -1;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const Sc__PagemapEntry *e = m->pm->entries[mid];
-
-		if (e->vaddr + e->nr_pages * SC_PAGE_SIZE <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < m->pm->n_entries && m->pm->entries[lo]->vaddr <= addr) {
-		off_t at = (off_t)(m->run_off[lo] + addr - m->pm->entries[lo]->vaddr);
-
-		return pread(m->pages_fd, buf, len, at) == (ssize_t)len ? 0 : -1;
-	}
+	if ((r = sc_run_at(m->p, addr)))
+		return sc_pages_read(&m->pg, r, addr, buf, len);
 	if (v->kind == SC__VMA_KIND__FILE_PRIVATE || v->kind == SC__VMA_KIND__FILE_SHARED ||
 	    v->kind == SC__VMA_KIND__VDSO) {
 		f = file_of(m->syms, v);

@@ -50,6 +50,14 @@ int crinfo_bt_proc(const struct sc_proc_img *p, struct cr_mem *mem, struct cr_sy
 		   FILE *out);
 
 /* ---- show.c / json.c ---- */
+/* Per generation of an image's chain (0: the image): the bytes of pages
+ * its pages files store, and how many of them a restore of the image
+ * reads. */
+struct cr_gen_bytes {
+	uint64_t stored, restored;
+};
+/* gens: sc_image_ngens(img) of them; NULL when out of memory. */
+struct cr_gen_bytes *cr_chain_bytes(const struct sc_image *img);
 int crinfo_show(const struct sc_image *img, FILE *out);
 /* One process's part of the summary, the rest of the image aside. */
 void crinfo_show_proc(const struct sc_proc_img *p, struct cr_mem *mem, struct cr_syms *syms,

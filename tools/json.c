@@ -305,38 +305,42 @@ void json_message(struct json *j, const char *key, const ProtobufCMessage *m)
 
 /* ---- the whole image ----------------------------------------------------- */
 
-/* Each stored run of pages: where it was, where it is in the pages file,
+/* Each run of pages a restore reads: where it was, which generation of
+ * the chain stores it (0: this image) and where in that one's pages file,
  * and the XXH3 of its bytes (read in chunks: runs can be gigabytes). */
 static int pages_json(struct json *j, const struct sc_image *img, const struct sc_proc_img *p,
 		      char *err)
 {
 	const size_t chunk = 8 << 20;
-	int fd = openat(img->dirfd, p->pages_name, O_RDONLY | O_CLOEXEC);
 	char *buf = malloc(chunk);
-	uint64_t off = 0;
+	struct sc_pages pg;
 	int ret = 0;
 
-	if (fd < 0 || !buf) {
-		sc_err(err, "%s: %s", p->pages_name, strerror(errno));
-		ret = -1;
-		goto out;
+	if (!buf)
+		return sc_err(err, "out of memory");
+	if (sc_pages_open(&pg, img, p, err)) {
+		free(buf);
+		return -1;
 	}
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	for (uint32_t g = 0; g < pg.n; g++)
+		if (pg.fds[g] >= 0)
+			posix_fadvise(pg.fds[g], 0, 0, POSIX_FADV_SEQUENTIAL);
 	json_begin_object(j, "pages");
 	json_cstr(j, "file", p->pages_name);
 	json_u64(j, "size", p->pages_size);
 	json_begin_array(j, "runs");
-	for (size_t i = 0; i < p->pm->n_entries && !ret; i++) {
-		const Sc__PagemapEntry *e = p->pm->entries[i];
-		uint64_t len = e->nr_pages * SC_PAGE_SIZE, done = 0;
+	for (size_t i = 0; i < p->nruns && !ret; i++) {
+		const struct sc_run *r = &p->runs[i];
+		uint64_t len = r->nr_pages * SC_PAGE_SIZE, done = 0;
 		XXH3_state_t st;
 
 		XXH3_64bits_reset(&st);
 		while (done < len) {
 			size_t n = len - done < chunk ? (size_t)(len - done) : chunk;
 
-			if (pread(fd, buf, n, (off_t)(off + done)) != (ssize_t)n) {
-				sc_err(err, "%s: cannot read", p->pages_name);
+			if (sc_pages_read(&pg, r, r->vaddr + done, buf, n)) {
+				sc_err(err, "%s/%s: cannot read", sc_image_gen(img, r->gen)->dir,
+				       p->pages_name);
 				ret = -1;
 				break;
 			}
@@ -344,20 +348,46 @@ static int pages_json(struct json *j, const struct sc_image *img, const struct s
 			done += n;
 		}
 		json_begin_object(j, NULL);
-		json_u64(j, "vaddr", e->vaddr);
-		json_u64(j, "nr_pages", e->nr_pages);
-		json_u64(j, "offset", off);
+		json_u64(j, "vaddr", r->vaddr);
+		json_u64(j, "nr_pages", r->nr_pages);
+		json_u64(j, "generation", r->gen);
+		json_u64(j, "offset", r->off);
 		json_hex(j, "xxh3", XXH3_64bits_digest(&st));
 		json_end_object(j);
-		off += len;
 	}
 	json_end_array(j);
 	json_end_object(j);
-out:
 	free(buf);
-	if (fd >= 0)
-		close(fd);
+	sc_pages_close(&pg);
 	return ret;
+}
+
+/* The chain, newest first: each generation's directory, parent and
+ * checksum link, the bytes it stores and those a restore reads from it. */
+static int chain_json(struct json *j, const struct sc_image *img, char *err)
+{
+	struct cr_gen_bytes *gens = cr_chain_bytes(img);
+	uint32_t g = 0;
+
+	if (!gens)
+		return sc_err(err, "out of memory");
+	json_begin_array(j, "chain");
+	for (const struct sc_image *gi = img; gi; gi = gi->parent, g++) {
+		json_begin_object(j, NULL);
+		json_cstr(j, "image", gi->dir);
+		json_bool(j, "incremental", gi->inv->parent != NULL);
+		if (gi->inv->parent) {
+			json_cstr(j, "parent", gi->inv->parent);
+			json_hex(j, "parent_inventory_xxh3", gi->inv->parent_inventory_xxh3);
+		}
+		json_hex(j, "inventory_xxh3", gi->inv_xxh3);
+		json_u64(j, "stored_bytes", gens[g].stored);
+		json_u64(j, "restored_bytes", gens[g].restored);
+		json_end_object(j);
+	}
+	json_end_array(j);
+	free(gens);
+	return 0;
 }
 
 int crinfo_json(const struct sc_image *img, FILE *out, char *err)
@@ -368,6 +398,8 @@ int crinfo_json(const struct sc_image *img, FILE *out, char *err)
 	json_begin_object(&j, NULL);
 	json_cstr(&j, "image", img->dir);
 	json_message(&j, "inventory", &img->inv->base);
+	if (chain_json(&j, img, err))
+		return -1;
 	if (img->inv->cpu) {
 		char names[SC_CPU_ERR_LEN];
 		struct sc_cpu c;

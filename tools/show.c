@@ -128,6 +128,53 @@ static void show_cpu(const Sc__Cpu *m, FILE *out)
 		state[0] ? state : "not recorded (no XSAVE)", c.word[SC_CPU_XCR0]);
 }
 
+struct cr_gen_bytes *cr_chain_bytes(const struct sc_image *img)
+{
+	struct cr_gen_bytes *gens = calloc(sc_image_ngens(img), sizeof(*gens));
+	uint32_t g = 0;
+
+	if (!gens)
+		return NULL;
+	for (const struct sc_image *gi = img; gi; gi = gi->parent, g++)
+		for (size_t i = 0; i < gi->nprocs; i++)
+			gens[g].stored += gi->procs[i].pages_size;
+	for (size_t i = 0; i < img->nprocs; i++)
+		for (size_t k = 0; k < img->procs[i].nruns; k++)
+			gens[img->procs[i].runs[k].gen].restored +=
+				img->procs[i].runs[k].nr_pages * SC_PAGE_SIZE;
+	return gens;
+}
+
+/* Each generation of the chain, newest first: what it is, what it stores
+ * and its share of the pages a restore reads. */
+static void show_chain(const struct sc_image *img, FILE *out)
+{
+	struct cr_gen_bytes *gens;
+	uint64_t restored = 0;
+	char a[32], b[32];
+	uint32_t g = 0;
+
+	if (!img->inv->parent) {
+		fprintf(out, "  full image (no parent)\n");
+		return;
+	}
+	if (!(gens = cr_chain_bytes(img)))
+		return;
+	for (uint32_t k = 0; k < sc_image_ngens(img); k++)
+		restored += gens[k].restored;
+	fprintf(out, "  incremental, a chain of %u images, newest first (%s of pages restored):\n",
+		sc_image_ngens(img), human(restored, a, sizeof(a)));
+	for (const struct sc_image *gi = img; gi; gi = gi->parent, g++) {
+		fprintf(out, "    %u %s\n      %s%s%s, stores %s, restores %s (%.1f%%)\n", g,
+			gi->dir, gi->inv->parent ? "incremental, parent " : "full",
+			gi->inv->parent ? gi->inv->parent : "",
+			gi->inv->parent ? " (inventory checksum verified)" : "",
+			human(gens[g].stored, a, sizeof(a)), human(gens[g].restored, b, sizeof(b)),
+			restored ? 100.0 * (double)gens[g].restored / (double)restored : 0.0);
+	}
+	free(gens);
+}
+
 static void show_inventory(const struct sc_image *img, FILE *out)
 {
 	const Sc__Inventory *inv = img->inv;
@@ -164,10 +211,7 @@ static void show_inventory(const struct sc_image *img, FILE *out)
 		fprintf(out, "  a job of a shell (process group %d, %s): crload --shell-job\n",
 			inv->job_pgid,
 			inv->job_foreground ? "in its terminal's foreground" : "in the background");
-	fprintf(out, "  %s\n",
-		inv->parent ? "incremental, parent image:" : "full image (no parent)");
-	if (inv->parent)
-		fprintf(out, "    %s\n", inv->parent);
+	show_chain(img, out);
 	for (size_t i = 0; i < inv->n_files; i++)
 		total += inv->files[i]->size;
 	fprintf(out, "  %s in %zu files besides the inventory:\n", human(total, sz, sizeof(sz)),
@@ -202,19 +246,23 @@ static void show_threads(const Sc__ProcCore *c, struct cr_mem *mem, struct cr_sy
 	}
 }
 
-static void show_memory(const Sc__Mm *mm, const Sc__Pagemap *pm, FILE *out)
+/* The pages a restore reads, through the chain: the runs. */
+static void show_memory(const struct sc_proc_img *p, FILE *out)
 {
+	const Sc__Mm *mm = p->mm;
 	uint64_t mapped = 0, stored = 0;
-	size_t e = 0;
-	char a[32], b[32];
+	char a[32], b[32], c[32];
+	size_t r = 0;
 
 	for (size_t i = 0; i < mm->n_vmas; i++)
 		mapped += mm->vmas[i]->end - mm->vmas[i]->start;
-	for (size_t i = 0; i < pm->n_entries; i++)
-		stored += pm->entries[i]->nr_pages * SC_PAGE_SIZE;
-	fprintf(out, "  memory: %zu VMAs, %s mapped, %s stored%s%s\n", mm->n_vmas,
-		human(mapped, a, sizeof(a)), human(stored, b, sizeof(b)), mm->exe ? ", exe " : "",
-		mm->exe ? mm->exe : "");
+	for (size_t i = 0; i < p->nruns; i++)
+		stored += p->runs[i].nr_pages * SC_PAGE_SIZE;
+	fprintf(out, "  memory: %zu VMAs, %s mapped, %s stored", mm->n_vmas,
+		human(mapped, a, sizeof(a)), human(stored, b, sizeof(b)));
+	if (stored != p->pages_size)
+		fprintf(out, " (%s in this image)", human(p->pages_size, c, sizeof(c)));
+	fprintf(out, "%s%s\n", mm->exe ? ", exe " : "", mm->exe ? mm->exe : "");
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		const Sc__Vma *v = mm->vmas[i];
 		const ProtobufCEnumValue *k =
@@ -222,10 +270,10 @@ static void show_memory(const Sc__Mm *mm, const Sc__Pagemap *pm, FILE *out)
 		uint64_t here = 0;
 
 		/* Runs are sorted and never span two VMAs. */
-		while (e < pm->n_entries && pm->entries[e]->vaddr < v->end) {
-			if (pm->entries[e]->vaddr >= v->start)
-				here += pm->entries[e]->nr_pages * SC_PAGE_SIZE;
-			e++;
+		while (r < p->nruns && p->runs[r].vaddr < v->end) {
+			if (p->runs[r].vaddr >= v->start)
+				here += p->runs[r].nr_pages * SC_PAGE_SIZE;
+			r++;
 		}
 		fprintf(out, "    %012" PRIx64 "-%012" PRIx64 " %c%c%c%c %-13s %10s ", v->start,
 			v->end, v->prot & PROT_READ ? 'r' : '-', v->prot & PROT_WRITE ? 'w' : '-',
@@ -367,7 +415,7 @@ void crinfo_show_proc(const struct sc_proc_img *p, struct cr_mem *mem, struct cr
 	show_creds(c->creds, out);
 	show_threads(c, mem, syms, out);
 	show_timers(c, out);
-	show_memory(p->mm, p->pm, out);
+	show_memory(p, out);
 	show_fds(p->fds, out);
 	show_sigacts(p->acts, syms, out);
 }

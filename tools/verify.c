@@ -9,7 +9,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +16,6 @@
 
 #include "crinfo.h"
 #include "fd_restore.h"
-
-#define MAX_PARENTS 64
 
 static bool summed(const Sc__Inventory *inv, const char *name)
 {
@@ -137,45 +134,44 @@ static int references(const struct sc_image *img, FILE *out)
 	return bad;
 }
 
-static int verify(const char *dir, FILE *out, int depth)
+/* The image and its chain of parents: each one's files, and each link. */
+static int verify(const char *dir, FILE *out)
 {
-	char err[SC_ERR_LEN], parent[PATH_MAX];
+	char err[SC_ERR_LEN];
 	struct sc_image img;
 	int bad = 0;
 
+	/* The reader checks every link of the chain (doc/incremental.md). */
 	if (sc_image_load(dir, &img, err)) {
 		fprintf(stderr, "crinfo: %s: %s\n", dir, err);
 		sc_image_free(&img);
 		return 1;
 	}
-	bad += other_files(&img, out);
-	if (!bad)
-		fprintf(out,
-			"ok       %s: the inventory and %zu files, sizes and checksums as "
-			"it says, every record valid\n",
-			dir, img.inv->n_files);
-	if (img.inv->parent) {
-		if (img.inv->parent[0] == '/')
-			snprintf(parent, sizeof(parent), "%s", img.inv->parent);
-		else
-			snprintf(parent, sizeof(parent), "%s/%s", dir, img.inv->parent);
-		if (depth == MAX_PARENTS)
-			bad += problem(&img, "%s: more than %d parent images (a loop?)",
-				       SC_INVENTORY_FILE, MAX_PARENTS);
-		else
-			bad += verify(parent, out, depth + 1);
+	for (const struct sc_image *gi = &img; gi; gi = gi->parent) {
+		int here = other_files(gi, out);
+
+		if (!here)
+			fprintf(out,
+				"ok       %s: the inventory and %zu files, sizes and checksums as "
+				"it says, every record valid\n",
+				gi->dir, gi->inv->n_files);
+		if (gi->parent)
+			fprintf(out,
+				"ok       %s: its parent %s has the inventory it was written "
+				"against (xxh3 %016llx)\n",
+				gi->dir, gi->inv->parent,
+				(unsigned long long)gi->inv->parent_inventory_xxh3);
+		bad += here;
 	}
-	if (depth == 0) {
-		bad += references(&img, out);
-		bad += crinfo_check_image(&img, out);
-	}
+	bad += references(&img, out);
+	bad += crinfo_check_image(&img, out);
 	sc_image_free(&img);
 	return bad;
 }
 
 int crinfo_verify(const char *dir, FILE *out)
 {
-	int bad = verify(dir, out, 0);
+	int bad = verify(dir, out);
 
 	/* One problem is its own one line; several get a count. */
 	if (bad > 1)

@@ -8,32 +8,14 @@
  * the checksum of its page and the write of that page, which leaves an
  * image that does not verify. Otherwise it names the first such thread.
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "image.h"
 
 /* Offset of cpu_id in struct rseq, and its value while unregistered. */
 #define RSEQ_CPU_ID_OFFSET 4
 #define RSEQ_CPU_ID_UNINITIALIZED (-1)
-
-/* The offset in the pages file of the page holding vaddr, or -1. */
-static long long pages_offset(const Sc__Pagemap *pm, uint64_t vaddr)
-{
-	uint64_t off = 0;
-
-	for (size_t i = 0; i < pm->n_entries; i++) {
-		const Sc__PagemapEntry *e = pm->entries[i];
-		uint64_t len = e->nr_pages * SC_PAGE_SIZE;
-
-		if (vaddr >= e->vaddr && vaddr < e->vaddr + len)
-			return (long long)(off + vaddr - e->vaddr);
-		off += len;
-	}
-	return -1;
-}
 
 int main(int argc, char **argv)
 {
@@ -51,17 +33,22 @@ int main(int argc, char **argv)
 	}
 	for (size_t p = 0; p < img.nprocs; p++) {
 		const struct sc_proc_img *pi = &img.procs[p];
-		int fd = openat(img.dirfd, pi->pages_name, O_RDONLY | O_CLOEXEC);
+		struct sc_pages pg;
 
-		for (size_t t = 0; fd >= 0 && t < pi->core->n_threads; t++) {
+		if (sc_pages_open(&pg, &img, pi, err)) {
+			fprintf(stderr, "rseq_image: %s\n", err);
+			return 1;
+		}
+		for (size_t t = 0; t < pi->core->n_threads; t++) {
 			const Sc__ThreadCore *tc = pi->core->threads[t];
-			long long off;
+			uint64_t at = tc->rseq_ptr + RSEQ_CPU_ID_OFFSET;
+			const struct sc_run *r;
 			int32_t cpu_id;
 
 			if (!tc->rseq_ptr)
 				continue;
-			off = pages_offset(pi->pm, tc->rseq_ptr + RSEQ_CPU_ID_OFFSET);
-			if (off < 0 || pread(fd, &cpu_id, sizeof(cpu_id), off) != sizeof(cpu_id)) {
+			r = sc_run_at(pi, at);
+			if (!r || sc_pages_read(&pg, r, at, &cpu_id, sizeof(cpu_id))) {
 				fprintf(stderr, "rseq_image: thread %d: its rseq area is not in the image\n",
 					tc->tid);
 				return 1;
@@ -75,8 +62,7 @@ int main(int argc, char **argv)
 			}
 			checked++;
 		}
-		if (fd >= 0)
-			close(fd);
+		sc_pages_close(&pg);
 	}
 	printf("%d rseq areas unregistered while written\n", checked);
 	sc_image_free(&img);

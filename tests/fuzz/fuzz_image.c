@@ -275,6 +275,46 @@ static const Sc__Pagemap *stack_pages(uint64_t seed, int *fd)
 	return &pm;
 }
 
+/* The runs resolved for p, pp being its parent's process: in order, each
+ * within one of p's entries; its stored entries as they are, back to back
+ * in its pages file; its in_parent ones as pp has them, a generation on. */
+static void accepted_runs(const struct sc_proc_img *p, const struct sc_proc_img *pp)
+{
+	uint64_t prev_end = 0, off = 0;
+	size_t e = 0;
+
+	for (size_t i = 0; i < p->nruns; i++) {
+		const struct sc_run *r = &p->runs[i];
+		const Sc__PagemapEntry *pe;
+		const struct sc_run *from;
+
+		FUZZ_ASSERT(r->nr_pages > 0 && r->vaddr >= prev_end, "run %zu at %#llx", i,
+			    (unsigned long long)r->vaddr);
+		prev_end = r->vaddr + r->nr_pages * SC_PAGE_SIZE;
+		while (e < p->pm->n_entries &&
+		       p->pm->entries[e]->vaddr + p->pm->entries[e]->nr_pages * SC_PAGE_SIZE <=
+			       r->vaddr)
+			e++;
+		FUZZ_ASSERT(e < p->pm->n_entries, "run %zu beyond the entries", i);
+		pe = p->pm->entries[e];
+		FUZZ_ASSERT(pe->vaddr <= r->vaddr &&
+				    prev_end <= pe->vaddr + pe->nr_pages * SC_PAGE_SIZE,
+			    "run %zu outside its entry", i);
+		if (!pe->in_parent) {
+			FUZZ_ASSERT(r->gen == 0 && r->vaddr == pe->vaddr &&
+					    r->nr_pages == pe->nr_pages && r->off == off,
+				    "stored run %zu is not its entry", i);
+			off += r->nr_pages * SC_PAGE_SIZE;
+			continue;
+		}
+		from = sc_run_at(pp, r->vaddr);
+		FUZZ_ASSERT(from && r->gen == from->gen + 1 &&
+				    r->off == from->off + (r->vaddr - from->vaddr) &&
+				    prev_end <= from->vaddr + from->nr_pages * SC_PAGE_SIZE,
+			    "run %zu in the parent is not the parent's", i);
+	}
+}
+
 /* A process whose records are fixed but for the one being fuzzed, shown
  * as `crinfo show` shows it; its "pages file" is /dev/null. A fuzzed core
  * is also unwound, as `crinfo bt` does, through a made-up stack. */
@@ -287,10 +327,15 @@ static void render_show(const Sc__ProcCore *core, const Sc__SigActs *acts, const
 	static Sc__SigActs facts = SC__SIG_ACTS__INIT;
 	static Sc__Pagemap fpm = SC__PAGEMAP__INIT;
 	static Sc__Fds ffds = SC__FDS__INIT;
-	static struct sc_image img = { .dirfd = -1 };
+	static struct sc_image img = { .dirfd = -1 }, parent = { .dirfd = -1 };
+	/* The parent's process: the pages it stores, the rest of the heap
+	 * and all else zero. */
+	static struct sc_run prun[] = { { 0x600000, 1, 0, 0 }, { 0x602000, 2, 0, SC_PAGE_SIZE } };
+	static struct sc_proc_img pp = { .pid = 1, .runs = prun, .nruns = 2 };
 	static FILE *devnull;
 	static int stack_fd = -1;
 	struct sc_proc_img p = { .pid = 1, .pages_name = "null" };
+	char err[SC_ERR_LEN];
 	struct cr_syms *syms;
 	struct cr_mem *mem;
 	bool unwind = core && !mm && !pm;
@@ -298,6 +343,10 @@ static void render_show(const Sc__ProcCore *core, const Sc__SigActs *acts, const
 	if (!devnull) {
 		devnull = fopen("/dev/null", "we");
 		img.dirfd = open("/dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		parent.dirfd = img.dirfd;
+		parent.procs = &pp;
+		parent.nprocs = 1;
+		img.parent = &parent;
 		regs.rip = 0x400100;
 		regs.rsp = 0x7ffffffff000ULL;
 		th.tid = 1;
@@ -319,6 +368,8 @@ static void render_show(const Sc__ProcCore *core, const Sc__SigActs *acts, const
 		p.pm = (Sc__Pagemap *)stack_pages(r->rip ^ r->rsp ^ r->rbp, &stack_fd);
 		snprintf(p.pages_name, sizeof(p.pages_name), "/proc/self/fd/%d", stack_fd);
 	}
+	FUZZ_ASSERT(sc_proc_resolve(&img, &p, err) == 0, "%s", err);
+	accepted_runs(&p, &pp);
 	syms = cr_syms_new(p.mm, NULL);
 	mem = syms ? cr_mem_open(&img, &p, syms) : NULL;
 	FUZZ_ASSERT(mem != NULL, "no memory for crinfo");
@@ -327,6 +378,7 @@ static void render_show(const Sc__ProcCore *core, const Sc__SigActs *acts, const
 		FUZZ_ASSERT(crinfo_bt_proc(&p, mem, syms, devnull) == 0, "no unwinding");
 	cr_mem_close(mem);
 	cr_syms_free(syms);
+	free(p.runs);
 }
 
 /* ---- independent statements of what an accepted record guarantees ----- */
@@ -338,6 +390,8 @@ static void accepted_inventory(const Sc__Inventory *inv)
 	FUZZ_ASSERT(inv->n_procs > 0, "no process");
 	for (size_t i = 0; i < inv->n_procs; i++)
 		FUZZ_ASSERT(inv->procs[i]->pid > 0, "pid %d", inv->procs[i]->pid);
+	FUZZ_ASSERT(!inv->parent == !inv->has_parent_inventory_xxh3,
+		    "parent without its checksum or the reverse");
 	for (size_t i = 0; i < inv->n_files; i++) {
 		const char *n = inv->files[i]->name;
 
@@ -406,7 +460,8 @@ static void accepted_mm(const Sc__Mm *mm)
 	FUZZ_ASSERT(mm->n_auxv % 2 == 0, "auxv %zu", mm->n_auxv);
 }
 
-static void accepted_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t pages_size)
+static void accepted_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t pages_size,
+			     bool incremental)
 {
 	uint64_t total = 0;
 
@@ -424,7 +479,10 @@ static void accepted_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t p
 				inside = 1;
 		FUZZ_ASSERT(inside, "entry %zu (%#llx, %llu pages) outside stored memory", i,
 			    (unsigned long long)e->vaddr, (unsigned long long)e->nr_pages);
-		total += e->nr_pages * SC_PAGE_SIZE;
+		FUZZ_ASSERT(incremental || !e->in_parent, "entry %zu in_parent without a parent",
+			    i);
+		if (!e->in_parent)
+			total += e->nr_pages * SC_PAGE_SIZE;
 	}
 	FUZZ_ASSERT(total == pages_size, "%llu bytes of pages for a %llu byte file",
 		    (unsigned long long)total, (unsigned long long)pages_size);
@@ -500,10 +558,13 @@ static void check_decoded(const ProtobufCMessage *m, uint32_t type)
 		const Sc__Pagemap *pm = (const Sc__Pagemap *)m;
 		const uint64_t sizes[] = {pm->pages_bytes, pm->pages_bytes + SC_PAGE_SIZE, 0};
 
-		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		/* Each size in a full image and an incremental one. */
+		for (size_t i = 0; i < 2 * sizeof(sizes) / sizeof(sizes[0]); i++) {
+			bool incr = i % 2;
+
 			err[0] = '\0';
-			if (sc_check_pagemap(pm, fixed_mm(), sizes[i], err) == 0) {
-				accepted_pagemap(pm, fixed_mm(), sizes[i]);
+			if (sc_check_pagemap(pm, fixed_mm(), sizes[i / 2], incr, err) == 0) {
+				accepted_pagemap(pm, fixed_mm(), sizes[i / 2], incr);
 				render_show(NULL, NULL, NULL, pm, NULL);
 			} else
 				ck_err(err);
@@ -603,10 +664,12 @@ static void mm_and_pagemap(const uint8_t *data, size_t size)
 	if (pm) {
 		const uint64_t sizes[] = {pm->pages_bytes, pm->pages_bytes - SC_PAGE_SIZE};
 
-		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (size_t i = 0; i < 2 * sizeof(sizes) / sizeof(sizes[0]); i++) {
+			bool incr = i % 2;
+
 			err[0] = '\0';
-			if (sc_check_pagemap(pm, mm, sizes[i], err) == 0) {
-				accepted_pagemap(pm, mm, sizes[i]);
+			if (sc_check_pagemap(pm, mm, sizes[i / 2], incr, err) == 0) {
+				accepted_pagemap(pm, mm, sizes[i / 2], incr);
 				render_show(NULL, NULL, mm, pm, NULL);
 			} else
 				ck_err(err);

@@ -162,6 +162,26 @@ static void add_unix_seed(void)
 	add_record("fds.unix", &fds, SC_IMG_FDS);
 }
 
+/* An mm and a pagemap for the target's third use: 2-byte mm length, mm
+ * payload, pagemap payload. */
+static void add_split(const char *name, const Sc__Mm *mm, const Sc__Pagemap *pm)
+{
+	size_t ml, pl;
+	uint8_t *mp = packed(&mm->base, &ml), *pp = packed(&pm->base, &pl);
+	uint8_t *both = malloc(2 + ml + pl);
+
+	if (!both)
+		exit(2);
+	both[0] = (uint8_t)ml;
+	both[1] = (uint8_t)(ml >> 8);
+	memcpy(both + 2, mp, ml);
+	memcpy(both + 2 + ml, pp, pl);
+	add_input(name, both, 2 + ml + pl);
+	free(both);
+	free(mp);
+	free(pp);
+}
+
 static void build_seeds(void)
 {
 	static uint8_t xsave[2][832];
@@ -277,24 +297,13 @@ static void build_seeds(void)
 	pm.pages_bytes = 5 * SC_PAGE_SIZE;
 	add_record("pagemap", &pm, SC_IMG_PAGEMAP);
 
-	/* An mm and a pagemap for the target's third use: 2-byte mm length,
-	 * mm payload, pagemap payload. */
-	{
-		size_t ml, pl;
-		uint8_t *mp = packed(&mm.base, &ml), *pp = packed(&pm.base, &pl);
-		uint8_t *both = malloc(2 + ml + pl);
-
-		if (!both)
-			exit(2);
-		both[0] = (uint8_t)ml;
-		both[1] = (uint8_t)(ml >> 8);
-		memcpy(both + 2, mp, ml);
-		memcpy(both + 2 + ml, pp, pl);
-		add_input("mm+pagemap.split", both, 2 + ml + pl);
-		free(both);
-		free(mp);
-		free(pp);
-	}
+	add_split("mm+pagemap.split", &mm, &pm);
+	/* An incremental image's: the heap's pages in the parent. */
+	pe[1].has_in_parent = 1;
+	pe[1].in_parent = 1;
+	pm.pages_bytes = 3 * SC_PAGE_SIZE;
+	add_record("pagemap.incremental", &pm, SC_IMG_PAGEMAP);
+	add_split("mm+pagemap.incremental.split", &mm, &pm);
 
 	for (int i = 0; i < 3; i++) {
 		sc__fd__init(&fd[i]);
@@ -399,6 +408,10 @@ static void build_seeds(void)
 	cpu.xcr0 = 0x2e7;
 	inv.cpu = &cpu;
 	add_record("inventory", &inv, SC_IMG_INVENTORY);
+	inv.parent = "../ckpt-1";
+	inv.has_parent_inventory_xxh3 = 1;
+	inv.parent_inventory_xxh3 = 0xfedcba9876543210ULL;
+	add_record("inventory.incremental", &inv, SC_IMG_INVENTORY);
 }
 
 static int write_seeds(const char *dir)

@@ -4,12 +4,14 @@
  * kind of protobuf field through the descriptors, layout) and the
  * symbolizer (.symtab of this test program, .dynsym of libc, file and
  * offset where no symbol covers an address), run against this very
- * process's own mappings.
+ * process's own mappings; memory read through a chain of images.
  */
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -355,10 +357,95 @@ START_TEST(symbolize_vdso)
 }
 END_TEST
 
+/* ---- chains of images ------------------------------------------------ */
+
+/* A directory holding pages-7.img of n pages, page i filled with fill[i];
+ * its descriptor. */
+static int pages_dir(char *dir, const char *fill, size_t n)
+{
+	char path[300], page[4096];
+	FILE *f;
+	int fd;
+
+	strcpy(dir, "/tmp/sc-test-crinfo.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/pages-7.img", dir);
+	f = fopen(path, "we");
+	ck_assert_ptr_nonnull(f);
+	for (size_t i = 0; i < n; i++) {
+		memset(page, fill[i], sizeof(page));
+		ck_assert_uint_eq(fwrite(page, sizeof(page), 1, f), 1);
+	}
+	fclose(f);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	return fd;
+}
+
+/* Memory read through a chain of two images: each page from the
+ * generation its run names, zero where none stores it; and each
+ * generation's bytes stored and its share of those restored. */
+START_TEST(chain_memory)
+{
+	static Sc__Vma heap = SC__VMA__INIT, *vp[1] = { &heap };
+	static Sc__Mm mm = SC__MM__INIT;
+	struct sc_run runs[] = { { 0x600000, 1, 0, 0 }, { 0x601000, 1, 1, 4096 } };
+	struct sc_proc_img child = { .pid = 7, .pages_name = "pages-7.img", .pages_size = 4096 };
+	struct sc_proc_img parent = child;
+	struct sc_image img = { .procs = &child, .nprocs = 1 };
+	struct sc_image pimg = { .procs = &parent, .nprocs = 1 };
+	char dir[2][64], path[300], buf[3];
+	struct cr_gen_bytes *gens;
+	struct cr_syms *syms;
+	struct cr_mem *mem;
+
+	heap.start = 0x600000;
+	heap.end = 0x604000;
+	heap.prot = PROT_READ | PROT_WRITE;
+	heap.flags = MAP_PRIVATE;
+	heap.kind = SC__VMA_KIND__ANON_PRIVATE;
+	mm.vmas = vp;
+	mm.n_vmas = 1;
+	child.mm = parent.mm = &mm;
+	child.runs = runs;
+	child.nruns = 2;
+	parent.pages_size = 2 * 4096;
+	img.dirfd = pages_dir(dir[0], "c", 1);
+	pimg.dirfd = pages_dir(dir[1], "ab", 2);
+	img.parent = &pimg;
+
+	syms = cr_syms_new(&mm, NULL);
+	mem = cr_mem_open(&img, &child, syms);
+	ck_assert_ptr_nonnull(mem);
+	ck_assert_int_eq(cr_mem_read(mem, 0x600ffe, buf, 3), 0); /* across two runs */
+	ck_assert_mem_eq(buf, "ccb", 3);
+	ck_assert_int_eq(cr_mem_read(mem, 0x601fff, buf, 2), 0); /* then nowhere: zero */
+	ck_assert_mem_eq(buf, "b\0", 2);
+	cr_mem_close(mem);
+	cr_syms_free(syms);
+
+	gens = cr_chain_bytes(&img);
+	ck_assert_ptr_nonnull(gens);
+	ck_assert_uint_eq(gens[0].stored, 4096);
+	ck_assert_uint_eq(gens[0].restored, 4096);
+	ck_assert_uint_eq(gens[1].stored, 2 * 4096);
+	ck_assert_uint_eq(gens[1].restored, 4096);
+	free(gens);
+	close(img.dirfd);
+	close(pimg.dirfd);
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/pages-7.img", dir[i]);
+		unlink(path);
+		rmdir(dir[i]);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("crinfo");
-	TCase *tj = tcase_create("json"), *ts = tcase_create("symbolizer");
+	TCase *tj = tcase_create("json"), *ts = tcase_create("symbolizer"),
+	      *tc = tcase_create("chain");
 	SRunner *sr;
 	int failed;
 
@@ -371,8 +458,10 @@ int main(void)
 	tcase_add_test(ts, symbolize_no_symbol);
 	tcase_add_test(ts, symbolize_replaced_file);
 	tcase_add_test(ts, symbolize_vdso);
+	tcase_add_test(tc, chain_memory);
 	suite_add_tcase(su, tj);
 	suite_add_tcase(su, ts);
+	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -409,7 +409,7 @@ static int check_any(const ProtobufCMessage *m, uint32_t type, const Sc__Mm *mm,
 		return sc_check_mm((const Sc__Mm *)m, err);
 	case SC_IMG_PAGEMAP:
 		return sc_check_pagemap((const Sc__Pagemap *)m, mm,
-					((const Sc__Pagemap *)m)->pages_bytes, err);
+					((const Sc__Pagemap *)m)->pages_bytes, false, err);
 	case SC_IMG_FDS:
 		return sc_check_fds((const Sc__Fds *)m, err);
 	}
@@ -485,7 +485,7 @@ START_TEST(unpack_good_roundtrip)
 
 		ck_assert_uint_eq(pm->n_entries, 3);
 		ck_assert_uint_eq(pm->entries[1]->nr_pages, 2);
-		r = sc_check_pagemap(pm, &f->mm, 5 * PG, err);
+		r = sc_check_pagemap(pm, &f->mm, 5 * PG, false, err);
 		break;
 	}
 	case SC_IMG_FDS: {
@@ -976,8 +976,65 @@ END_TEST
 
 static int check_pm(struct fx *f, uint64_t pages_size, char *err)
 {
-	return CHECKED(sc_check_pagemap(&f->pm, &f->mm, pages_size, err), err);
+	return CHECKED(sc_check_pagemap(&f->pm, &f->mm, pages_size, false, err), err);
 }
+
+/* The same in an incremental image, whose runs may be in_parent. */
+static int check_pm_incr(struct fx *f, uint64_t pages_size, char *err)
+{
+	return CHECKED(sc_check_pagemap(&f->pm, &f->mm, pages_size, true, err), err);
+}
+
+static void set_in_parent(Sc__PagemapEntry *e)
+{
+	e->has_in_parent = e->in_parent = 1;
+}
+
+/* in_parent runs: no data in the pages file, only in an incremental
+ * image, and otherwise the rules of every run. */
+START_TEST(pagemap_in_parent)
+{
+	struct fx *f = fx_new(10);
+	char err[SC_ERR_LEN];
+
+	/* The heap's two pages in the parent: three stored. */
+	set_in_parent(&f->pme[1]);
+	f->pm.pages_bytes = 3 * PG;
+	ck_assert_msg(check_pm_incr(f, 3 * PG, err) == 0, "%s", err);
+	/* Counted as stored, they are missing from the pages file. */
+	f->pm.pages_bytes = 5 * PG;
+	ck_assert_int_ne(check_pm_incr(f, 3 * PG, err), 0);
+	ck_err_has(err, "the pages file has 12288");
+	/* Not in a full image. */
+	f->pm.pages_bytes = 3 * PG;
+	ck_assert_int_ne(check_pm(f, 3 * PG, err), 0);
+	ck_err_has(err, "entry 1 (0x600000) is in_parent in an image without a parent");
+	/* Everything in the parent: nothing stored. */
+	set_in_parent(&f->pme[0]);
+	set_in_parent(&f->pme[2]);
+	f->pm.pages_bytes = 0;
+	ck_assert_msg(check_pm_incr(f, 0, err) == 0, "%s", err);
+
+	/* Outside the VMAs, in one that stores no pages, across two, out of
+	 * order: refused like a stored run. */
+	fx_init(f, 10);
+	set_in_parent(&f->pme[1]);
+	f->pm.pages_bytes = 3 * PG;
+	f->pme[1].vaddr = 0x700000;
+	ck_assert_int_ne(check_pm_incr(f, 3 * PG, err), 0);
+	ck_err_has(err, "entry 1 (0x700000, 2 pages) lies outside stored memory");
+	f->pme[1].vaddr = 0x7f0000000000ULL;
+	ck_assert_int_ne(check_pm_incr(f, 3 * PG, err), 0);
+	ck_err_has(err, "outside stored memory");
+	f->pme[1].vaddr = 0x603000;
+	ck_assert_int_ne(check_pm_incr(f, 3 * PG, err), 0);
+	ck_err_has(err, "outside stored memory");
+	f->pme[1].vaddr = 0x400000;
+	ck_assert_int_ne(check_pm_incr(f, 3 * PG, err), 0);
+	ck_err_has(err, "out of order");
+	free(f);
+}
+END_TEST
 
 START_TEST(pagemap_good)
 {
@@ -2117,6 +2174,29 @@ static int check_inv(struct fx *f, char *err)
 	return CHECKED(sc_check_inventory(&f->inv, err), err);
 }
 
+/* An incremental image's parent comes with its inventory checksum. */
+START_TEST(inventory_parent_checks)
+{
+	struct fx *f = fx_new(100);
+	char err[SC_ERR_LEN];
+
+	f->inv.parent = "../ckpt-1";
+	f->inv.has_parent_inventory_xxh3 = 1;
+	f->inv.parent_inventory_xxh3 = 0x1234;
+	ck_assert_msg(check_inv(f, err) == 0, "%s", err);
+	f->inv.has_parent_inventory_xxh3 = 0;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	ck_err_has(err, "parent \"../ckpt-1\" without its inventory checksum");
+	f->inv.has_parent_inventory_xxh3 = 1;
+	f->inv.parent = "";
+	ck_assert_int_ne(check_inv(f, err), 0);
+	f->inv.parent = NULL;
+	ck_assert_int_ne(check_inv(f, err), 0);
+	ck_err_has(err, "checksum without a parent");
+	free(f);
+}
+END_TEST
+
 START_TEST(inventory_checks)
 {
 	struct fx *f = fx_new(100);
@@ -2964,6 +3044,206 @@ START_TEST(load_bad_contents)
 }
 END_TEST
 
+/* ---- chains of incremental images -------------------------------------- */
+
+/* Image tmp_root/name of f (one process), incremental on tmp_root/parent
+ * when parent is not NULL: named "../parent", with the checksum of its
+ * inventory as it is now. */
+static void write_gen(char *dir, size_t size, const char *name, struct fx *f, const char *parent)
+{
+	char rel[64];
+
+	new_dir(dir, size, name);
+	f->inv.parent = NULL;
+	f->inv.has_parent_inventory_xxh3 = 0;
+	if (parent) {
+		char pdir[512];
+		size_t len;
+		uint8_t *buf;
+
+		snprintf(pdir, sizeof(pdir), "%s/%s", tmp_root, parent);
+		buf = read_file(pdir, SC_INVENTORY_FILE, &len);
+		snprintf(rel, sizeof(rel), "../%s", parent);
+		f->inv.parent = rel;
+		f->inv.has_parent_inventory_xxh3 = 1;
+		f->inv.parent_inventory_xxh3 = XXH3_64bits(buf, len);
+		free(buf);
+	}
+	write_proc(dir, f);
+	write_inventory(dir, f, &f, 1);
+	f->inv.parent = NULL;
+	f->inv.has_parent_inventory_xxh3 = 0;
+}
+
+static void ck_run(const struct sc_proc_img *p, size_t i, uint64_t vaddr, uint64_t nr_pages,
+		   uint32_t gen, uint64_t off)
+{
+	ck_assert_uint_gt(p->nruns, i);
+	ck_assert_msg(p->runs[i].vaddr == vaddr && p->runs[i].nr_pages == nr_pages &&
+			      p->runs[i].gen == gen && p->runs[i].off == off,
+		      "run %zu: %#llx %llu pages in generation %u at %llu, expected %#llx %llu "
+		      "in %u at %llu",
+		      i, (unsigned long long)p->runs[i].vaddr,
+		      (unsigned long long)p->runs[i].nr_pages, p->runs[i].gen,
+		      (unsigned long long)p->runs[i].off, (unsigned long long)vaddr,
+		      (unsigned long long)nr_pages, gen, (unsigned long long)off);
+}
+
+/*
+ * Three generations. c1, full: text page, two heap pages, two stack pages.
+ * c2: text and stack in c1, the heap stored. c3: text stored, three heap
+ * pages in c2 (which stores two of them: the third was zero), the stack
+ * in c2, which has it in c1.
+ */
+static struct fx *make_chain(char *dir, size_t size, const char *prefix)
+{
+	struct fx *f = fx_new(321);
+	char name[3][64];
+
+	for (int i = 0; i < 3; i++)
+		snprintf(name[i], sizeof(name[i]), "%s%d", prefix, i + 1);
+	write_gen(dir, size, name[0], f, NULL);
+	set_in_parent(&f->pme[0]);
+	set_in_parent(&f->pme[2]);
+	f->pm.pages_bytes = 2 * PG;
+	write_gen(dir, size, name[1], f, name[0]);
+	f->pme[0].in_parent = 0;
+	set_in_parent(&f->pme[1]);
+	f->pme[1].nr_pages = 3;
+	f->pm.pages_bytes = PG;
+	write_gen(dir, size, name[2], f, name[1]);
+	return f;
+}
+
+START_TEST(chain_resolves)
+{
+	char dir[512], err[SC_ERR_LEN];
+	struct fx *f = make_chain(dir, sizeof(dir), "c");
+	const struct sc_proc_img *p;
+	struct sc_pages pg;
+	struct sc_image img;
+	uint8_t byte;
+
+	/* Three generations. */
+	ck_assert_msg(sc_image_load(dir, &img, err) == 0, "%s", err);
+	ck_assert_uint_eq(sc_image_ngens(&img), 3);
+	/* Named by their real paths. */
+	ck_assert_str_eq(sc_image_gen(&img, 2)->dir + strlen(sc_image_gen(&img, 2)->dir) - 3,
+			 "/c1");
+	ck_assert_ptr_null(sc_image_gen(&img, 3));
+	p = &img.procs[0];
+	ck_assert_uint_eq(p->pages_size, PG);
+	ck_assert_uint_eq(p->nruns, 3);
+	ck_run(p, 0, 0x401000, 1, 0, 0);
+	ck_run(p, 1, 0x600000, 2, 1, 0);
+	ck_run(p, 2, SC_TASK_SIZE - 2 * PG, 2, 2, 3 * PG);
+	ck_assert_ptr_null(sc_run_at(p, 0x602000)); /* stored nowhere: zero */
+	ck_assert_ptr_eq(sc_run_at(p, 0x601fff), &p->runs[1]);
+	/* Reading goes to the generation's pages file: write_proc fills
+	 * byte i of each with i * 7 + pid. */
+	ck_assert_msg(sc_pages_open(&pg, &img, p, err) == 0, "%s", err);
+	ck_assert_int_eq(sc_pages_read(&pg, &p->runs[2], SC_TASK_SIZE - PG + 5, &byte, 1), 0);
+	ck_assert_uint_eq(byte, (uint8_t)((3 * PG + PG + 5) * 7 + 321));
+	sc_pages_close(&pg);
+	sc_image_free(&img);
+
+	/* Two: the middle one and its parent. */
+	snprintf(dir, sizeof(dir), "%s/c2", tmp_root);
+	ck_assert_msg(sc_image_load(dir, &img, err) == 0, "%s", err);
+	ck_assert_uint_eq(sc_image_ngens(&img), 2);
+	p = &img.procs[0];
+	ck_assert_uint_eq(p->nruns, 3);
+	ck_run(p, 0, 0x401000, 1, 1, 0);
+	ck_run(p, 1, 0x600000, 2, 0, 0);
+	ck_run(p, 2, SC_TASK_SIZE - 2 * PG, 2, 1, 3 * PG);
+	sc_image_free(&img);
+
+	/* A full image: its stored runs, back to back. */
+	snprintf(dir, sizeof(dir), "%s/c1", tmp_root);
+	ck_assert_msg(sc_image_load(dir, &img, err) == 0, "%s", err);
+	ck_assert_uint_eq(sc_image_ngens(&img), 1);
+	ck_run(&img.procs[0], 1, 0x600000, 2, 0, PG);
+	sc_image_free(&img);
+	free(f);
+}
+END_TEST
+
+/* A damaged chain is refused with one line naming the image at fault. */
+START_TEST(chain_refused)
+{
+	char dir[512], other[512];
+	struct fx *f = make_chain(dir, sizeof(dir), "d"), *g;
+	size_t len;
+	uint8_t *buf;
+
+	/* The oldest parent rewritten since (a checkpoint into its name). */
+	snprintf(other, sizeof(other), "%s/d1", tmp_root);
+	f->inv.time_ns++;
+	write_inventory(other, f, &f, 1);
+	ck_load_fails(dir, "/d1: inventory.img has checksum", "a replaced parent");
+	ck_load_fails(dir, "replaced or rewritten since", "a replaced parent");
+
+	/* The parent gone. */
+	snprintf(other, sizeof(other), "%s/d2/%s", tmp_root, SC_INVENTORY_FILE);
+	ck_assert_int_eq(unlink(other), 0);
+	ck_load_fails(dir, "parent image ", "a missing parent");
+	ck_load_fails(dir, "/d2: inventory.img: No such file", "a missing parent");
+	snprintf(other, sizeof(other), "%s/d2", tmp_root);
+	nftw(other, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	ck_load_fails(dir, "/d3/../d2: No such file", "a removed parent");
+
+	/* in_parent without a parent. */
+	fx_init(f, 321);
+	set_in_parent(&f->pme[1]);
+	f->pm.pages_bytes = 3 * PG;
+	write_gen(dir, sizeof(dir), "lone", f, NULL);
+	ck_load_fails(dir, "pagemap-321.img: entry 1 (0x600000) is in_parent", "no parent");
+
+	/* A process with pages in a parent that does not have it. */
+	g = fx_new(654);
+	write_gen(other, sizeof(other), "pid654", g, NULL);
+	write_gen(dir, sizeof(dir), "pid321", f, "pid654");
+	ck_load_fails(dir, "pagemap-321.img: pages in the parent image, where pid 321 is not",
+		      "a process missing from the parent");
+
+	/* A loop: e1's parent is e2, whose parent is e1. */
+	fx_init(g, 321);
+	write_gen(other, sizeof(other), "e1", g, NULL);
+	write_gen(dir, sizeof(dir), "e2", f, "e1");
+	g->inv.parent = "../e2";
+	g->inv.has_parent_inventory_xxh3 = 1;
+	buf = read_file(dir, SC_INVENTORY_FILE, &len);
+	g->inv.parent_inventory_xxh3 = XXH3_64bits(buf, len);
+	free(buf);
+	write_inventory(other, g, &g, 1);
+	ck_load_fails(dir, "the chain of parents loops back to it", "a loop");
+	free(f);
+	free(g);
+}
+END_TEST
+
+/* A chain of SC_CHAIN_MAX images loads; one more does not. */
+START_TEST(chain_too_long)
+{
+	char dir[512], name[16], parent[16], err[SC_ERR_LEN];
+	struct fx *f = fx_new(321);
+	struct sc_image img;
+
+	for (int i = 0; i <= SC_CHAIN_MAX; i++) {
+		snprintf(name, sizeof(name), "g%d", i);
+		write_gen(dir, sizeof(dir), name, f, i ? parent : NULL);
+		memcpy(parent, name, sizeof(name));
+		if (i == SC_CHAIN_MAX - 1) {
+			ck_assert_msg(sc_image_load(dir, &img, err) == 0, "%s", err);
+			ck_assert_uint_eq(sc_image_ngens(&img), SC_CHAIN_MAX);
+			sc_image_free(&img);
+		}
+	}
+	ck_load_fails(dir, "/g0: more than 64 images in the chain", "a chain too long");
+	free(f);
+}
+END_TEST
+
 static Suite *image_suite(void)
 {
 	Suite *s = suite_create("image");
@@ -2990,6 +3270,7 @@ static Suite *image_suite(void)
 	tc = tcase_create("check_pagemap");
 	tcase_add_test(tc, pagemap_good);
 	tcase_add_test(tc, pagemap_outside_stored_vmas);
+	tcase_add_test(tc, pagemap_in_parent);
 	tcase_add_test(tc, pagemap_size_mismatch);
 	tcase_add_test(tc, pagemap_unordered);
 	tcase_add_test(tc, pagemap_malformed_entries);
@@ -3014,6 +3295,7 @@ static Suite *image_suite(void)
 	tcase_add_test(tc, fds_inet_checks);
 	tcase_add_test(tc, fds_unix_checks);
 	tcase_add_test(tc, inventory_checks);
+	tcase_add_test(tc, inventory_parent_checks);
 	tcase_add_test(tc, inventory_cpu_checks);
 	tcase_add_test(tc, inventory_shell_job_checks);
 	tcase_add_test(tc, core_terminal_checks);
@@ -3025,6 +3307,9 @@ static Suite *image_suite(void)
 	tc = tcase_create("load");
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, load_good_image);
+	tcase_add_test(tc, chain_resolves);
+	tcase_add_test(tc, chain_refused);
+	tcase_add_test(tc, chain_too_long);
 	tcase_add_test(tc, load_two_processes);
 	tcase_add_test(tc, load_pipe_keeper);
 	tcase_add_test(tc, load_shell_job);
