@@ -136,13 +136,17 @@ static bool trackable(const Sc__Vma *v, uint64_t own)
 	       !holds(v, (uint64_t)&trk);
 }
 
-/* v lies in one of the n ranges registered at the last checkpoint. */
+/* v lies in the n ranges registered at the last checkpoint, in address
+ * order. Several of them may have become one VMA since: registering
+ * neighbours with the same userfaultfd merges them. */
 static bool was_registered(const Sc__Vma *v, const struct range *before, int n)
 {
-	for (int i = 0; i < n; i++)
-		if (before[i].start <= v->start && v->end <= before[i].end)
-			return true;
-	return false;
+	uint64_t covered = v->start;
+
+	for (int i = 0; i < n && covered < v->end; i++)
+		if (before[i].start <= covered && covered < before[i].end)
+			covered = before[i].end;
+	return covered >= v->end;
 }
 
 /* Appends the pages of v written since the last scan to w, protecting them
