@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Incremental images the runtime writes (doc/incremental.md): the program
+# (memory/tracked.c) changes its memory in every way a program can between
+# checkpoints (MADV_DONTNEED, MADV_FREE, mremap, munmap and mmap again,
+# mprotect, a sparse rewrite, its own userfaultfd, fork), and must find
+# exactly what it should: running on after its checkpoints, and restored
+# from each image of the chain with plain crload, then checkpointed again.
+# A full image comes every SELFCKPT_FULL_EVERY checkpoints, and pruning
+# never takes a generation a kept image builds on. Runs under
+# tests/e2e/reaper.
+set -u
+suite=tracking
+. "$(dirname "$0")/suite.sh"
+trap '[ $failed -eq 0 ] && rm -rf "$root"' EXIT
+
+start() { # ENV...: tracked under the runtime in $W, images in $W/img
+	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" SELFCKPT_DIR="$W/img" \
+		"$@" "$E2E_BIN/tracked" >"$W/out" 2>"$W/err" </dev/null) &
+	APP=$!
+	wait_for test -e "$W/ready" || { say "never ready"; return 1; }
+}
+checkpoints() { cat "$W/log" 2>/dev/null | grep -c ': checkpoint /'; }
+checkpoint() { # N: the Nth image of the log
+	local pid=${2:-$APP}
+	kill -USR2 "$pid"
+	wait_for eval '[ "$(checkpoints)" -ge '"$1"' ]' || { say "no checkpoint $1"; return 1; }
+	logged 'checkpoint failed' && { say "a checkpoint failed:"; cat "$W/log" >&2; return 1; }
+	return 0
+}
+step() { # N: the program's step N, done
+	touch "$W/step-$1"
+	wait_for test -e "$W/done-$1" || { say "step $1 not done:"; cat "$W/err" >&2; return 1; }
+}
+name() { printf 'ckpt-%04d' "$1"; }
+# builds_on N M: image N names image M as its parent; M empty: a full one.
+builds_on() {
+	local inv=$W/img/$(name "$1")/inventory.img
+	if [ -z "$2" ]; then
+		grep -q 'ckpt-' "$inv" && { say "$(name "$1") is not a full image"; return 1; }
+		return 0
+	fi
+	grep -qa "\.\./$(name "$2")" "$inv" || { say "$(name "$1") does not build on $(name "$2")"; return 1; }
+}
+pages() { stat -c %s "$W"/img/"$(name "$1")"/pages-*.img; }
+finishes() { # PID: told to stop, it checks its memory and exits 0
+	kill -USR1 "$1"
+	wait "$1" || { say "pid $1 failed its checks:"; cat "$W/err" "$W/crload.err" 2>/dev/null >&2; return 1; }
+}
+# restored N: image N restored with plain crload, its crload's pid in APP.
+restored() {
+	local before
+	before=$(grep -c 'restored from' "$W/log")
+	"$CRLOAD" "$W/img/$(name "$1")" >"$W/crload.out" 2>"$W/crload.err" &
+	APP=$!
+	wait_for eval '[ "$(grep -c "restored from" "$W/log")" -gt '"$before"' ]' ||
+		{ say "$(name "$1") was not restored:"; cat "$W/crload.err" >&2; return 1; }
+}
+
+# Three checkpoints, the program's two steps between them: the first image
+# full, the others incremental and small; the original runs on unchanged.
+chain() {
+	start SELFCKPT_FULL_EVERY=8 SELFCKPT_KEEP=8 || return 1
+	checkpoint 1 && step 1 && checkpoint 2 && step 2 && checkpoint 3 || return 1
+	builds_on 1 "" && builds_on 2 1 && builds_on 3 2 || return 1
+	[ "$(pages 3)" -lt $(($(pages 1) / 4)) ] ||
+		{ say "image 3 stores $(pages 3) bytes of pages, image 1 $(pages 1)"; return 1; }
+}
+
+t_leave() {
+	chain || return 1
+	finishes $APP
+}
+
+# Killed, then restored from the newest image, and from the one before
+# (which checks itself at step 1, then takes step 2 again).
+t_kill() {
+	chain || return 1
+	kill -KILL $APP
+	wait $APP 2>/dev/null
+	restored 3 && finishes $APP || return 1
+	rm -f "$W"/step-2 "$W"/done-2
+	restored 2 && step 2 && finishes $APP
+}
+
+# Restored, then checkpointed twice more: a restored process tracks anew,
+# its first image full; restored again from the second.
+t_twice() {
+	local orig
+	chain || return 1
+	orig=$APP
+	kill -KILL $APP
+	wait $APP 2>/dev/null
+	# crload passes USR1 and USR2 on to the program, which has its pid.
+	restored 3 && checkpoint 4 && checkpoint 5 || return 1
+	builds_on 4 "" && builds_on 5 4 || return 1
+	kill -KILL "$orig"
+	wait $APP 2>/dev/null
+	restored 5 && finishes $APP
+}
+
+# SELFCKPT_FULL_EVERY=2: every other image is full.
+t_full_every() {
+	start SELFCKPT_FULL_EVERY=2 SELFCKPT_KEEP=8 || return 1
+	checkpoint 1 && step 1 && checkpoint 2 && step 2 && checkpoint 3 || return 1
+	builds_on 1 "" && builds_on 2 1 && builds_on 3 "" || return 1
+	finishes $APP
+}
+
+# SELFCKPT_KEEP=1 keeps the whole chain the newest image needs.
+t_keep_chain() {
+	start SELFCKPT_FULL_EVERY=8 SELFCKPT_KEEP=1 || return 1
+	checkpoint 1 && step 1 && checkpoint 2 && step 2 && checkpoint 3 || return 1
+	[ "$(cd "$W/img" && echo ckpt-*)" = "ckpt-0001 ckpt-0002 ckpt-0003" ] ||
+		{ say "pruning broke the chain: $(ls "$W/img")"; return 1; }
+	kill -KILL $APP
+	wait $APP 2>/dev/null
+	restored 3 && finishes $APP
+}
+
+run_cases leave kill twice full_every keep_chain
