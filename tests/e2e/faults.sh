@@ -196,7 +196,7 @@ newest() { (cd "$1" && ls -d ckpt-* 2>/dev/null | sort | tail -n 1); }
 next_gen() { local g; g=$(newest "$1"); echo $((10#${g#ckpt-} + 1)); }
 
 # A 512 MiB program's checkpoint, its writer killed (the program itself
-# in the runtime capture mode, crdump in the other) at ROUNDS random
+# and its copy in the runtime capture mode, crdump in the other) at ROUNDS random
 # moments while it writes: each time "latest" and the newest generation
 # verify, "latest" names a complete one, and what the killed writer left
 # is gone after the next checkpoint that completes; once in the middle and
@@ -229,6 +229,11 @@ killed_writer() { # CAPTURE
 			writer=$APP
 		fi
 		sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+		# The runtime's copy-on-write copy, which writes the image while
+		# the program runs on (doc/cow-capture.md), dies with it, as on a
+		# node that fails: stopped first, the program makes no new one.
+		[ "$1" = runtime ] && kill -STOP $APP 2>/dev/null &&
+			kill -KILL $(cat /proc/$APP/task/*/children 2>/dev/null) 2>/dev/null
 		kill -KILL $writer 2>/dev/null
 		wait $writer 2>/dev/null && [ "$1" = crdump ] && ln -sfn "$name" "$IMG/latest"
 		kill -KILL $APP 2>/dev/null; wait $APP 2>/dev/null
