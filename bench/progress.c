@@ -2,14 +2,16 @@
 /*
  * bench: a program that works on N MiB of private memory without a pause
  * and records its progress, for the downtime of a checkpoint that leaves
- * it running (issue 16, doc/cow-capture.md). The work is one of two loops:
- * "seq" writes one word in every page over all the memory, in order,
- * "rand" writes single words at random places. Every millisecond or so
+ * it running (issue 16, doc/cow-capture.md). The work is one of three
+ * loops: "stream" writes every word of the memory in order (a STREAM-like
+ * pass), "seq" one word in every page in order (each write a page's first
+ * since the snapshot: the worst case of copy-on-write), "rand" single
+ * words at random places. Every millisecond or so
  * the loop notes the time and its count of writes; at the end (SECONDS
  * after ./ready) the samples go to OUT, one "ns count" line each, for
  * bench/run to find the stop (the longest gap) and the rates before and
  * after it.
- *   bench/progress MIB seq|rand SECONDS OUT
+ *   bench/progress MIB stream|seq|rand SECONDS OUT
  */
 #include <fcntl.h>
 #include <stdbool.h>
@@ -53,17 +55,19 @@ int main(int argc, char **argv)
 	size_t len, words, pages, at = 0, n = 0;
 	uint64_t *mem, end, last = 0, count = 0, seed = 0x9e3779b97f4a7c15ULL;
 	struct sample *samples;
-	bool sequential;
+	bool sequential, stream;
 	FILE *out;
 
-	if (argc != 5 || (strcmp(argv[2], "seq") && strcmp(argv[2], "rand"))) {
-		fprintf(stderr, "usage: progress MIB seq|rand SECONDS OUT\n");
+	if (argc != 5 ||
+	    (strcmp(argv[2], "stream") && strcmp(argv[2], "seq") && strcmp(argv[2], "rand"))) {
+		fprintf(stderr, "usage: progress MIB stream|seq|rand SECONDS OUT\n");
 		return 2;
 	}
 	len = strtoul(argv[1], NULL, 10) << 20;
 	words = len / sizeof(uint64_t);
 	pages = len / PAGE;
 	sequential = !strcmp(argv[2], "seq");
+	stream = !strcmp(argv[2], "stream");
 	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	samples = malloc(sizeof(*samples) * MAX_SAMPLES);
 	if (mem == MAP_FAILED || !samples)
@@ -75,7 +79,13 @@ int main(int argc, char **argv)
 	for (;;) {
 		uint64_t t;
 
-		if (sequential) {
+		if (stream) {
+			for (int i = 0; i < BATCH; i++) {
+				mem[at] += 1;
+				if (++at == words)
+					at = 0;
+			}
+		} else if (sequential) {
 			for (int i = 0; i < BATCH; i++) {
 				mem[at * WORDS_PER_PAGE] += 1;
 				if (++at == pages)
