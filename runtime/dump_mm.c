@@ -394,9 +394,17 @@ static int fetch_wanted(struct page_writer *w, bool unreadable)
 			if (r != (long)len)
 				return r < 0 ? (int)r : -EIO;
 		}
-		for (size_t o = 0; o < len && !err; o += SC_PAGE_SIZE)
-			if (!page_is_zero(w->buf + at + o))
-				err = queue_page(w, vaddr + o, w->buf + at + o);
+		for (size_t o = 0; o < len && !err; o += SC_PAGE_SIZE) {
+			const uint8_t *page = w->buf + at + o;
+
+			if (page_is_zero(page))
+				continue;
+			if (w->src->same_in_parent &&
+			    w->src->same_in_parent(w->src->parent, vaddr + o, page))
+				err = leave_to_parent(w, vaddr + o, vaddr + o + SC_PAGE_SIZE);
+			else
+				err = queue_page(w, vaddr + o, page);
+		}
 		at += len;
 	}
 	w->nwant = 0;
@@ -812,7 +820,7 @@ int rt_dump_mm_pages(const struct rt_source *src, struct rt_image *img, Sc__Mm *
 
 	w.cap = 1 << 20;
 	w.ents = rt_alloc(sizeof(*w.ents) * w.cap);
-	if (written && written->incremental)
+	if ((written && written->incremental) || src->same_in_parent)
 		w.parent_ents = rt_alloc(sizeof(*w.parent_ents) * w.cap);
 	w.hash = rt_alloc(sizeof(*w.hash));
 	pme = rt_alloc(PM_BATCH * 8);
@@ -820,7 +828,7 @@ int rt_dump_mm_pages(const struct rt_source *src, struct rt_image *img, Sc__Mm *
 	if (through_buffer(src))
 		w.want = rt_alloc(sizeof(*w.want) * IOV_BATCH);
 	if (!w.ents || !w.hash || !pme || !resident || (through_buffer(src) && !w.want) ||
-	    (written && written->incremental && !w.parent_ents))
+	    (((written && written->incremental) || src->same_in_parent) && !w.parent_ents))
 		return -ENOMEM;
 	XXH3_64bits_reset(w.hash);
 

@@ -29,6 +29,11 @@ struct rt_source {
 	 * pinning a page shared copy-on-write copies it, and each page given
 	 * back once copied where that is safe. */
 	bool staged;
+	/* crdump --prev: whether the page at vaddr holds what the parent image
+	 * has there, its non-zero bytes data; NULL: no parent. Such pages are
+	 * left to the parent (doc/incremental.md). */
+	bool (*same_in_parent)(void *parent, uint64_t vaddr, const uint8_t *data);
+	void *parent;
 	int *local_fds; /* remote: local_fds[n] is ours for its fd n, or -1 */
 	int n_local;
 	uint64_t brk; /* remote: its program break, asked for inside it */

@@ -5,6 +5,7 @@
 # mprotect, a sparse rewrite, its own userfaultfd, fork), and must find
 # exactly what it should: running on after its checkpoints, and restored
 # from each image of the chain with plain crload, then checkpointed again.
+# crdump --prev writes the same chains from outside, by comparing pages.
 # A full image comes every SELFCKPT_FULL_EVERY checkpoints, and pruning
 # never takes a generation a kept image builds on. Runs under
 # tests/e2e/reaper.
@@ -117,4 +118,46 @@ t_keep_chain() {
 	restored 3 && finishes $APP
 }
 
-run_cases leave kill twice full_every keep_chain
+# crdump --prev: the program without the runtime, dumped three times, each
+# image against the one before; the third kills it, and is restored.
+t_crdump_prev() {
+	(cd "$W" && exec "$E2E_BIN/tracked" >"$W/out" 2>"$W/err" </dev/null) &
+	APP=$!
+	wait_for test -e "$W/ready" || { say "never ready"; return 1; }
+	mkdir -p "$W/img"
+	dump() { "$CRDUMP" -t $APP -D "$W/img/$(name "$1")" "${@:2}" 2>>"$W/crdump.err" ||
+		{ say "crdump $*:"; cat "$W/crdump.err" >&2; return 1; }; }
+	dump 1 --leave-running && step 1 && dump 2 --leave-running --prev "$W/img/$(name 1)" &&
+		step 2 && dump 3 --prev "$W/img/$(name 2)" || return 1
+	wait $APP 2>/dev/null
+	builds_on 1 "" && builds_on 2 1 && builds_on 3 2 || return 1
+	[ "$(pages 3)" -lt $(($(pages 1) / 4)) ] ||
+		{ say "image 3 stores $(pages 3) bytes of pages, image 1 $(pages 1)"; return 1; }
+	"$CRINFO" verify "$W/img/$(name 3)" >/dev/null || { say "the chain does not verify"; return 1; }
+	"$CRLOAD" "$W/img/$(name 3)" >"$W/crload.out" 2>"$W/crload.err" &
+	APP=$!
+	sleep 1
+	finishes $APP
+}
+
+# --prev naming an image of another tree: one line, and no image.
+t_crdump_prev_refused() {
+	(cd "$W" && exec "$E2E_BIN/tracked" >"$W/out" 2>"$W/err" </dev/null) &
+	APP=$!
+	wait_for test -e "$W/ready" || { say "never ready"; return 1; }
+	mkdir -p "$W/img"
+	"$CRDUMP" -t $APP -D "$W/img/$(name 1)" --leave-running 2>"$W/crdump.err" || return 1
+	(cd "$W" && exec sleep 60) &
+	PEER=$!
+	if "$CRDUMP" -t $PEER -D "$W/img/$(name 2)" --prev "$W/img/$(name 1)" 2>"$W/crdump.err"; then
+		say "crdump took an image of another tree as the parent"
+		return 1
+	fi
+	[ "$(wc -l <"$W/crdump.err")" = 1 ] && grep -q "is an image of the tree of pid $APP" "$W/crdump.err" ||
+		{ say "not one line naming the other tree:"; cat "$W/crdump.err" >&2; return 1; }
+	[ ! -e "$W/img/$(name 2)" ] || { say "an image was left"; return 1; }
+	kill -0 $PEER || { say "the refused tree was touched"; return 1; }
+	finishes $APP
+}
+
+run_cases leave kill twice full_every keep_chain crdump_prev crdump_prev_refused

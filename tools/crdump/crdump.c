@@ -42,9 +42,11 @@
 
 static struct {
 	pid_t root;
-	const char *dir;
+	const char *dir, *prev;
 	bool leave_running, shell_job, tcp_established, verbose, no_snapshot;
 } opt;
+/* --prev: the image this one builds on, loaded before the tree is held. */
+static struct cd_prev prev;
 
 static struct cd_proc *procs;
 static size_t nprocs;
@@ -422,7 +424,16 @@ static void dump_pages(struct cd_proc *p)
 	}
 	point_source(&src, p, p->snap ? p->snap : p->pid, mem_fd);
 	src.copy_on_write = p->snap;
+	if (opt.prev) {
+		char why[CD_ERR_LEN];
+
+		src.parent = cd_prev_proc(&prev, p->pid, why);
+		if (!src.parent && sc_image_proc(&prev.img, p->pid))
+			fail("%s", why);
+		src.same_in_parent = src.parent ? cd_prev_same : NULL;
+	}
 	err = rt_dump_mm_pages(&src, &p->img, &p->files.mm, &p->files.pm, NULL);
+	cd_prev_proc_free(src.parent);
 	if (p->snap)
 		close(mem_fd);
 	if (err)
@@ -550,6 +561,11 @@ static void write_inventory(uint64_t freeze_ns)
 	inv.exit_after = !opt.leave_running;
 	inv.has_freeze_ns = true;
 	inv.freeze_ns = freeze_ns;
+	if (opt.prev) {
+		inv.parent = prev.path;
+		inv.has_parent_inventory_xxh3 = true;
+		inv.parent_inventory_xxh3 = prev.img.inv_xxh3;
+	}
 	if (!uname(&uts)) {
 		inv.kernel = uts.release;
 		inv.hostname = uts.nodename;
@@ -623,12 +639,14 @@ static void open_image_dir(void)
 static void usage(FILE *f)
 {
 	fputs("usage: crdump -t PID -D DIR [--leave-running [--no-snapshot]] [--shell-job]\n"
-	      "              [--tcp-established] [-v]\n"
+	      "              [--tcp-established] [--prev PREV] [-v]\n"
 	      "Captures process PID and its descendants into the image directory DIR (new, or\n"
 	      "empty); restore it with crload DIR. The tree is killed once the image is\n"
 	      "complete, unless --leave-running: then it runs on as soon as everything but its\n"
 	      "private memory is read, that being read from a copy-on-write copy, unless\n"
-	      "--no-snapshot (held until all is read: no memory used for copies).\n",
+	      "--no-snapshot (held until all is read: no memory used for copies).\n"
+	      "--prev PREV: an incremental image against PREV, an earlier image of the same\n"
+	      "tree (crdump's or the runtime's): the pages PREV holds alike are left to it.\n",
 	      f);
 }
 
@@ -641,6 +659,7 @@ static void parse_args(int argc, char **argv)
 		{ "shell-job", no_argument, NULL, 'j' },
 		{ "tcp-established", no_argument, NULL, 'T' },
 		{ "no-snapshot", no_argument, NULL, 'N' },
+		{ "prev", required_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -673,6 +692,9 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 'N':
 			opt.no_snapshot = true;
+			break;
+		case 'P':
+			opt.prev = optarg;
 			break;
 		case 'v':
 			opt.verbose = true;
@@ -717,6 +739,13 @@ int main(int argc, char **argv)
 	if (cd_runs_runtime(opt.root)) {
 		char err[CD_ERR_LEN];
 
+		if (opt.prev) {
+			fprintf(stderr,
+				"crdump: process %d runs the selfckpt runtime, which writes "
+				"its own incremental images (SELFCKPT_FULL_EVERY): no --prev\n",
+				opt.root);
+			return 2;
+		}
 		check_image_dir();
 		if (cd_cooperative(opt.root, opt.dir, opt.leave_running, err)) {
 			fprintf(stderr, "crdump: %s\n", err);
@@ -731,6 +760,14 @@ int main(int argc, char **argv)
 	}
 	if (rt_arena_init())
 		fail("cannot map its working memory");
+	if (opt.prev) {
+		char err[CD_ERR_LEN];
+
+		if (cd_prev_load(opt.prev, opt.dir, opt.root, &prev, err)) {
+			fprintf(stderr, "crdump: %s\n", err);
+			return 1;
+		}
+	}
 	open_image_dir();
 	block_stop_signals();
 

@@ -3,8 +3,11 @@
 #ifndef SELFCKPT_CRDUMP_H
 #define SELFCKPT_CRDUMP_H
 
+#include <limits.h>
+
 #include "dump.h"
 #include "fd_dump.h"
+#include "image.h"
 #include "ptrace.h"
 
 #define CD_ERR_LEN PT_ERR_LEN
@@ -34,6 +37,21 @@ struct cd_proc {
  * its own image, moved to dst. */
 bool cd_runs_runtime(pid_t pid);
 int cd_cooperative(pid_t pid, const char *dst, bool leave_running, char *err);
+
+/* prev.c: --prev DIR, an incremental image against an earlier one */
+struct cd_prev {
+	struct sc_image img; /* with its chain */
+	char path[PATH_MAX]; /* as the new image's inventory names it */
+};
+struct cd_prev_proc;
+/* Loads DIR, an image of the tree of root, as the parent of the image
+ * dst; 0, or -1 with err set. */
+int cd_prev_load(const char *dir, const char *dst, pid_t root, struct cd_prev *prev, char *err);
+/* What the parent has of process pid (NULL: nothing, or err says why). */
+struct cd_prev_proc *cd_prev_proc(struct cd_prev *prev, pid_t pid, char *err);
+void cd_prev_proc_free(struct cd_prev_proc *pp);
+/* rt_source's same_in_parent for it. */
+bool cd_prev_same(void *pp, uint64_t vaddr, const uint8_t *data);
 
 /* tcp_hold.c: the killed tree's connections stay open until crload */
 int cd_tcp_hold(char *err);
