@@ -143,6 +143,9 @@ static void after_restore(const struct rt_config *cfg, const struct rt_dump_resu
 {
 	char msg[RT_MAX_PATH + 64];
 
+	/* What was asked of the process it was is not asked of it: a trigger
+	 * deferred while its image was taken was served by that image. */
+	__atomic_store_n(&deferred, 0, __ATOMIC_RELEASE);
 	rt_arena_forget();
 	rt_tcp_forget();
 	rt_tree_forget();
@@ -228,6 +231,12 @@ static void checkpoint_once(const siginfo_t *si)
 	int leader;
 
 	wait_for_copy();
+	/* Triggers that came meanwhile (while the copy was waited for) are
+	 * served by this checkpoint, taken after them: left deferred, they
+	 * would be in its image, and a restored process would take one more
+	 * (crrun's final request: exit again at once). */
+	if (__atomic_exchange_n(&deferred, 0, __ATOMIC_ACQ_REL) & DEFERRED_FINAL)
+		final = true;
 	if (!err && rt_tree_served(si)) {
 		rt_arena_drop();
 		return;
