@@ -285,8 +285,10 @@ static void suspend_handler(int sig, siginfo_t *si, void *ucv)
 	struct park_args pa;
 	bool rseq_paused;
 
-	/* Not a request to park: a checkpoint's copy has ended (snapshot.c). */
+	/* Not a request to park: a checkpoint's copy has ended (snapshot.c).
+	 * The call it cut short goes on, as after the trigger signal. */
 	if (rt_snapshot_exit_signal(si)) {
+		rt_restart_trigger_interrupted(ucv);
 		rt_snapshot_reap(false);
 		errno = saved_errno;
 		return;
