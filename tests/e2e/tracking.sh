@@ -2,7 +2,7 @@
 # Incremental images the runtime writes (doc/incremental.md): the program
 # (memory/tracked.c) changes its memory in every way a program can between
 # checkpoints (MADV_DONTNEED, MADV_FREE, mremap, munmap and mmap again,
-# mprotect, a sparse rewrite, its own userfaultfd, fork), and must find
+# mprotect, a sparse rewrite, its own userfaultfd, fork, exec), and must find
 # exactly what it should: running on after its checkpoints, and restored
 # from each image of the chain with plain crload, then checkpointed again.
 # crdump --prev writes the same chains from outside, by comparing pages.
@@ -118,6 +118,20 @@ t_keep_chain() {
 	restored 3 && finishes $APP
 }
 
+# An exec between two checkpoints: the new program starts over, its first
+# image full; restored, it finds its memory as it should be.
+t_exec() {
+	start SELFCKPT_FULL_EVERY=8 SELFCKPT_KEEP=8 || return 1
+	checkpoint 1 || return 1
+	touch "$W/exec"
+	wait_for test -e "$W/ready" || { say "the exec'd program never became ready"; return 1; }
+	step 1 && checkpoint 2 && step 2 && checkpoint 3 || return 1
+	builds_on 2 "" && builds_on 3 2 || return 1
+	kill -KILL $APP
+	wait $APP 2>/dev/null
+	restored 3 && finishes $APP
+}
+
 # crdump --prev: the program without the runtime, dumped three times, each
 # image against the one before; the third kills it, and is restored.
 t_crdump_prev() {
@@ -160,4 +174,4 @@ t_crdump_prev_refused() {
 	finishes $APP
 }
 
-run_cases leave kill twice full_every keep_chain crdump_prev crdump_prev_refused
+run_cases leave kill twice full_every keep_chain exec crdump_prev crdump_prev_refused

@@ -18,6 +18,8 @@
  *             go of it) and filled with UFFDIO_COPY;
  *   forked    written by a forked child (the parent's must not change),
  *             and by the parent after the fork.
+ * ./exec makes it exec itself, at most once: the new program starts over,
+ * and so does the tracking of its memory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -248,6 +250,13 @@ int main(int argc, char **argv)
 		if (checked != step) {
 			check(step);
 			checked = step;
+		}
+		if (argc < 2 && !access("exec", F_OK)) {
+			char *args[] = { argv[0], "exec'd", NULL };
+
+			unlink("ready");
+			execv(argv[0], args);
+			test_fail("execv: %m");
 		}
 		if (step < STEPS && file_there("step-%d", step + 1)) {
 			if (step == 0)
