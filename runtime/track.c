@@ -120,6 +120,24 @@ static int start_tracking(void)
 	return 0;
 }
 
+/* A kernel without what the tracking needs (Linux 6.7's WP_ASYNC), or a
+ * seccomp filter in the way: every image is full, and the log says so
+ * once in the process's life. */
+static void say_untracked(int err)
+{
+	static bool said;
+	char msg[256];
+
+	if (said)
+		return;
+	said = true;
+	rt_stpcpy(rt_stpcpy(rt_stpcpy(msg, "SELFCKPT_FULL_EVERY: no dirty-page tracking here ("),
+			    err == -EOPNOTSUPP ? "no userfaultfd write-protect in async mode"
+						: strerrordesc_np(-err) ?: "unknown error"),
+		  "): every image is full");
+	rt_log(msg);
+}
+
 /*
  * The VMAs worth tracking: the program's private anonymous memory. Not the
  * runtime's own (its .bss, the checkpoint stack): it writes them during
@@ -231,8 +249,10 @@ int rt_track_scan(const struct rt_config *cfg, const Sc__Mm *mm, uint64_t own, s
 		return 0;
 	w->scanned = true;
 	incremental = tracking() && incremental_due(cfg);
-	if (!tracking() && (err = start_tracking()))
+	if (!tracking() && (err = start_tracking())) {
+		say_untracked(err);
 		return err;
+	}
 	/* What was registered, kept aside while the list is made anew. */
 	nbefore = trk.nranges;
 	registered = rt_alloc(sizeof(*registered) * (size_t)(nbefore + 1));
