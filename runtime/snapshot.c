@@ -48,6 +48,10 @@ static int copy_pid, copy_parent;
  */
 static int report_fd = -1;
 static uint64_t report_ino;
+/* Where the copy writes: the images' directory and the image's temporary
+ * name there, for the program to remove if the copy dies half way. */
+static const char *copy_dir;
+static char copy_tmpname[64];
 #define REPORT_FD_MIN 512
 
 /* The bytes of the VMAs the copy gets a private copy of (shared memory). */
@@ -353,10 +357,32 @@ static void copy_ended(const struct rt_copy_report *rep)
 		rt_note_outcome(rep->err, rep->why);
 		return;
 	}
-	rt_stpcpy(rt_stpcpy(msg, "checkpoint failed (written by a copy): "),
-		  rep->err == -EINTR ? "the copy was killed"
-				     : strerrordesc_np(-rep->err) ?: "unknown error");
+	/* It could not say so itself: the program does. */
+	rt_stpcpy(rt_stpcpy(rt_stpcpy(msg, "checkpoint failed (written by a copy): "),
+			    rep->err == -EINTR ? "the copy was killed"
+					       : strerrordesc_np(-rep->err) ?: "unknown error"),
+		  "; the program keeps running");
+	rt_log(msg);
 	rt_note_outcome(rep->err, msg);
+}
+
+/* The temporary directory a copy that failed left: its name has the
+ * program's pid, alive, so no later checkpoint would take it for a dead
+ * writer's; the copy's lock went with it. */
+static void remove_copy_leftover(void)
+{
+	int dirfd = (int)sc_sys4(__NR_openat, AT_FDCWD, copy_dir,
+				 O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	int fd = dirfd < 0 ? -1
+			   : (int)sc_sys4(__NR_openat, dirfd, copy_tmpname,
+					  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+
+	if (fd >= 0 && !rt_image_lock(fd))
+		rt_image_remove_dir(dirfd, copy_tmpname, fd);
+	if (fd >= 0)
+		sc_sys1(__NR_close, fd);
+	if (dirfd >= 0)
+		sc_sys1(__NR_close, dirfd);
 }
 
 bool rt_snapshot_reap(bool wait)
@@ -387,6 +413,8 @@ bool rt_snapshot_reap(bool wait)
 		memset(&rep, 0, sizeof(rep));
 		rep.err = err;
 	}
+	if (rep.err)
+		remove_copy_leftover();
 	copy_ended(&rep);
 	return true;
 }
@@ -460,6 +488,8 @@ void rt_snapshot_take(const struct rt_config *cfg, const Sc__Mm *mm, const struc
 	else
 		sc_sys1(__NR_close, ready[0]);
 	report_ino = ino_of(report_fd);
+	copy_dir = cfg->dir;
+	rt_stpcpy(copy_tmpname, im->tmpname);
 	copy_parent = im->pid;
 	__atomic_store_n(&copy_pid, (int)pid, __ATOMIC_RELEASE);
 	res->snapshot = RT_SNAPSHOT_PROGRAM;

@@ -5,7 +5,8 @@
 # the program; a program that execs meanwhile waits for it; without room
 # for the copy's memory (a memory cgroup's limit) the program is held until
 # its pages are written, and says why; SELFCKPT_COW=0 turns the copy off;
-# a copy that fails tells crdump why at once. Needs root (mounts, cgroups).
+# a copy that fails tells crdump why at once; a copy killed is reported by
+# the program. Needs root (mounts, cgroups).
 # Runs under tests/e2e/reaper.
 set -u
 suite=cow
@@ -164,4 +165,26 @@ t_copy_fails() {
 	wait $APP || { say "the program did not survive"; return 1; }
 }
 
-run_cases copy_fds exec_during no_room off copy_fails
+# The copy killed while it writes: the program says so (the copy cannot),
+# removes what the copy left, runs on, and its next checkpoint is whole
+# (under the number the unfinished one would have had).
+t_copy_killed() {
+	local copy
+	start -- E2E_BIGMEM_MB=512 "$E2E_BIN/bigmem" || return 1
+	kill -USR2 $APP
+	wait_for has_child || { say "no copy seen"; return 1; }
+	copy=$(children $APP)
+	kill -KILL $copy
+	wait_for logged 'checkpoint failed (written by a copy): the copy was killed; the program keeps running' ||
+		{ say "the program did not say the copy was killed:"; cat "$W/log" >&2; return 1; }
+	wait_for eval '! has_child' || { say "the killed copy was not reaped"; return 1; }
+	kill -USR2 $APP
+	written || return 1
+	[ "$(cd "$W/img" && ls -A)" = "$(printf 'ckpt-0001\nlatest')" ] ||
+		{ say "the image directory holds: $(ls -A "$W/img")"; return 1; }
+	verifies || return 1
+	kill -USR1 $APP
+	wait $APP || { say "the program failed after its checkpoints"; return 1; }
+}
+
+run_cases copy_fds exec_during no_room off copy_fails copy_killed
