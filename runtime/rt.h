@@ -65,6 +65,22 @@ bool rt_log_to_stderr(void);
 void rt_speak_for(int pid);
 int rt_speaker(void);
 int rt_gettid(void);
+/*
+ * A descriptor of the runtime's that outlives a checkpoint (the tracker's
+ * userfaultfd, a copy's report pipe): moved above the numbers programs
+ * count on, and known by its inode, since the program may have closed the
+ * number or put something else there meanwhile.
+ */
+struct rt_kept_fd {
+	int fd; /* -1: none */
+	uint64_t ino;
+};
+/* Keeps fd (the descriptor may be renumbered) in k. */
+void rt_keep_fd(struct rt_kept_fd *k, int fd);
+/* k's descriptor is still the one kept. */
+bool rt_kept_fd_ours(const struct rt_kept_fd *k);
+/* Closes it if it still is; k holds none after. */
+void rt_kept_fd_close(struct rt_kept_fd *k);
 
 /*
  * The thread the trigger reached was not sampled before the signal: a

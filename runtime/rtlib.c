@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 
@@ -164,4 +165,34 @@ void rt_log(const char *msg)
 	rt_write_all(fd, line, (size_t)(p - line));
 	if (fd != 2)
 		sc_sys1(__NR_close, fd);
+}
+
+/* Above the descriptor numbers programs count on (the lowest free). */
+#define KEPT_FD_MIN 512
+
+void rt_keep_fd(struct rt_kept_fd *k, int fd)
+{
+	int high = (int)sc_sys3(__NR_fcntl, fd, F_DUPFD_CLOEXEC, KEPT_FD_MIN);
+	struct stat st;
+
+	if (high >= 0) {
+		sc_sys1(__NR_close, fd);
+		fd = high;
+	}
+	k->fd = fd;
+	k->ino = sc_sys2(__NR_fstat, fd, &st) ? 0 : st.st_ino;
+}
+
+bool rt_kept_fd_ours(const struct rt_kept_fd *k)
+{
+	struct stat st;
+
+	return k->fd >= 0 && !sc_sys2(__NR_fstat, k->fd, &st) && st.st_ino == k->ino;
+}
+
+void rt_kept_fd_close(struct rt_kept_fd *k)
+{
+	if (rt_kept_fd_ours(k))
+		sc_sys1(__NR_close, k->fd);
+	k->fd = -1;
 }
