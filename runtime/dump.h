@@ -223,6 +223,13 @@ void rt_track_yield(uint64_t start, uint64_t len);
 bool rt_track_fd(int fd);
 
 int rt_dump_mm(const struct rt_source *src, struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm);
+/* The pagemap entries of pages [base, base + n pages) of VMA v into pme
+ * (pmfd: src's pagemap), shared memory's resident pages counted present
+ * (resident: room for n); 0 or -errno. */
+int rt_pagemap_of(const struct rt_source *src, int pmfd, const Sc__Vma *v, uint64_t base,
+		  uint64_t n, uint64_t *pme, uint8_t *resident);
+/* Whether that entry of v holds data only memory has: a page to store. */
+bool rt_page_held(const Sc__Vma *v, uint64_t pme);
 /* rt_dump_mm in two: the VMAs and mm fields, then the pages of those VMAs
  * (crdump reads them from a copy of the process: doc/crdump-snapshot.md). */
 int rt_dump_mm_layout(const struct rt_source *src, Sc__Mm *mm);

@@ -73,7 +73,7 @@ struct page_writer {
 	 * into them, and the runs left to the parent, merged with the stored
 	 * ones at the end (they have no data, so the order of the data holds). */
 	const struct rt_written *written;
-	size_t run_at;
+	size_t run_at, tracked_at;
 	Sc__PagemapEntry **parent_ents;
 	size_t nparent;
 	/* Another process's pages (crdump): the wanted ones are gathered as
@@ -217,24 +217,34 @@ static int flush(struct page_writer *w)
 }
 
 /* A page that holds data, at vaddr in the process and at data here. */
+/* Pages [vaddr, vaddr + pages) at the end of the runs in list (n of
+ * them, room for w->cap): the last run grows when they follow it in the
+ * same VMA. The run, or NULL when out of room. */
+static Sc__PagemapEntry *add_to_runs(struct page_writer *w, Sc__PagemapEntry **list, size_t *n,
+				     uint64_t vaddr, uint64_t pages)
+{
+	Sc__PagemapEntry *e = *n ? list[*n - 1] : NULL;
+
+	if (e && e->vaddr >= w->vma_start && e->vaddr + e->nr_pages * SC_PAGE_SIZE == vaddr) {
+		e->nr_pages += pages;
+		return e;
+	}
+	e = rt_alloc(sizeof(*e));
+	if (!e || *n == w->cap)
+		return NULL;
+	sc__pagemap_entry__init(e);
+	e->vaddr = vaddr;
+	e->nr_pages = pages;
+	list[(*n)++] = e;
+	return e;
+}
+
 static int queue_page(struct page_writer *w, uint64_t vaddr, const uint8_t *data)
 {
-	Sc__PagemapEntry *last = w->nents ? w->ents[w->nents - 1] : NULL;
 	struct iovec *iov = w->niov ? &w->iov[w->niov - 1] : NULL;
 
-	if (last && last->vaddr >= w->vma_start &&
-	    last->vaddr + last->nr_pages * SC_PAGE_SIZE == vaddr) {
-		last->nr_pages++;
-	} else {
-		Sc__PagemapEntry *e = rt_alloc(sizeof(*e));
-
-		if (!e || w->nents == w->cap)
-			return -ENOMEM;
-		sc__pagemap_entry__init(e);
-		e->vaddr = vaddr;
-		e->nr_pages = 1;
-		w->ents[w->nents++] = e;
-	}
+	if (!add_to_runs(w, w->ents, &w->nents, vaddr, 1))
+		return -ENOMEM;
 	if (iov && (const uint8_t *)iov->iov_base + iov->iov_len == data) {
 		iov->iov_len += SC_PAGE_SIZE;
 	} else {
@@ -252,35 +262,27 @@ static int queue_page(struct page_writer *w, uint64_t vaddr, const uint8_t *data
  * the parent: a run left to the parent. */
 static int leave_to_parent(struct page_writer *w, uint64_t start, uint64_t end)
 {
-	Sc__PagemapEntry *last = w->nparent ? w->parent_ents[w->nparent - 1] : NULL;
-	Sc__PagemapEntry *e;
+	Sc__PagemapEntry *e =
+		add_to_runs(w, w->parent_ents, &w->nparent, start, (end - start) / SC_PAGE_SIZE);
 
-	if (last && last->vaddr >= w->vma_start &&
-	    last->vaddr + last->nr_pages * SC_PAGE_SIZE == start) {
-		last->nr_pages += (end - start) / SC_PAGE_SIZE;
-		return 0;
-	}
-	e = rt_alloc(sizeof(*e));
-	if (!e || w->nparent == w->cap)
+	if (!e)
 		return -ENOMEM;
-	sc__pagemap_entry__init(e);
-	e->vaddr = start;
-	e->nr_pages = (end - start) / SC_PAGE_SIZE;
 	e->has_in_parent = e->in_parent = true;
-	w->parent_ents[w->nparent++] = e;
 	return 0;
 }
 
 /* Whether v is tracked since the parent: its unwritten pages are left to
- * the parent. */
-static bool tracked_since_parent(const struct rt_written *wr, const Sc__Vma *v)
+ * the parent. VMAs come in address order, as the tracked ones are. */
+static bool tracked_since_parent(struct page_writer *w, const Sc__Vma *v)
 {
+	const struct rt_written *wr = w->written;
+
 	if (!wr || !wr->incremental)
 		return false;
-	for (size_t i = 0; i < wr->ntracked; i++)
-		if (wr->tracked[i].start == v->start && wr->tracked[i].end == v->end)
-			return true;
-	return false;
+	while (w->tracked_at < wr->ntracked && wr->tracked[w->tracked_at].end <= v->start)
+		w->tracked_at++;
+	return w->tracked_at < wr->ntracked && wr->tracked[w->tracked_at].start == v->start &&
+	       wr->tracked[w->tracked_at].end == v->end;
 }
 
 /* The first run written since the parent that ends past addr (or wr->n);
@@ -326,10 +328,9 @@ static bool page_is_zero(const void *p)
 	return true;
 }
 
-/* Which pagemap entries hold data only memory has, for each kind. */
-static bool page_wanted(Sc__VmaKind kind, uint64_t pme)
+bool rt_page_held(const Sc__Vma *v, uint64_t pme)
 {
-	if (kind == SC__VMA_KIND__FILE_PRIVATE)
+	if (v->kind == SC__VMA_KIND__FILE_PRIVATE)
 		return (pme & PM_SWAPPED) || ((pme & PM_PRESENT) && !(pme & PM_FILE));
 	return pme & (PM_PRESENT | PM_SWAPPED);
 }
@@ -466,6 +467,18 @@ static void shared_resident(const struct rt_source *src, const Sc__Vma *v, uint6
 		sc_sys2(__NR_munmap, map, n * SC_PAGE_SIZE);
 }
 
+int rt_pagemap_of(const struct rt_source *src, int pmfd, const Sc__Vma *v, uint64_t base,
+		  uint64_t n, uint64_t *pme, uint8_t *resident)
+{
+	long r = sc_sys4(__NR_pread64, pmfd, pme, n * 8, base / SC_PAGE_SIZE * 8);
+
+	if (r != (long)(n * 8))
+		return r < 0 ? (int)r : -EIO;
+	if (v->kind == SC__VMA_KIND__ANON_SHARED)
+		shared_resident(src, v, base, n, pme, resident);
+	return 0;
+}
+
 /* What one VMA's pages are written with. */
 struct vma_pass {
 	struct page_writer *w;
@@ -489,15 +502,13 @@ static int dump_range_pages(struct vma_pass *vp, uint64_t start, uint64_t end)
 
 		if (n > PM_BATCH)
 			n = PM_BATCH;
-		r = sc_sys4(__NR_pread64, vp->pmfd, vp->pme, n * 8, base / SC_PAGE_SIZE * 8);
-		if (r != (long)(n * 8))
-			return r < 0 ? (int)r : -EIO;
-		if (v->kind == SC__VMA_KIND__ANON_SHARED)
-			shared_resident(w->src, v, base, n, vp->pme, vp->resident);
+		r = rt_pagemap_of(w->src, vp->pmfd, v, base, n, vp->pme, vp->resident);
+		if (r)
+			return (int)r;
 		for (uint64_t i = 0; i < n && !err; i++) {
 			uint64_t addr = base + i * SC_PAGE_SIZE;
 
-			if (!page_wanted(v->kind, vp->pme[i]))
+			if (!rt_page_held(v, vp->pme[i]))
 				continue;
 			if (w->src->remote) {
 				err = want_page(w, addr, vp->unreadable);
@@ -561,7 +572,7 @@ static int dump_vma_pages(struct page_writer *w, int pmfd, Sc__Vma *v, uint64_t 
 
 	w->vma_start = v->start;
 	w->give_back = give_back;
-	if (tracked_since_parent(w->written, v))
+	if (tracked_since_parent(w, v))
 		err = dump_tracked_pages(&vp);
 	else
 		err = dump_range_pages(&vp, v->start, v->end);

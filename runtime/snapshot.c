@@ -23,36 +23,28 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "dump.h"
+#include "heap_sort.h"
 #include "procparse.h"
 #include "vmakind.h"
 
-#define PAGEMAP_PRESENT (1ULL << 63)
-#define PAGEMAP_SWAPPED (1ULL << 62)
-#define RESIDENT_BATCH 65536 /* pages looked at in one mincore call */
+#define RESIDENT_BATCH 65536 /* pages looked at in one pagemap read */
 #define MIB (1ULL << 20)
 
 /* The copy writing the last checkpoint, until it is reaped (0: none), and
  * the process it is a child of: a forked or vforked child of the program
  * sees these too, and must leave them alone. */
 static int copy_pid, copy_parent;
-/*
- * The pipe the copy lets the program go on through, kept for its report
- * (struct rt_copy_report) at the end: in the program the read end, moved
- * above the descriptors programs count on and known by its inode (the
- * program may have closed or replaced it meanwhile); in the copy the
- * write end.
- */
-static int report_fd = -1;
-static uint64_t report_ino;
+/* The pipe the copy lets the program go on through, kept for its report
+ * (struct rt_copy_report) at the end: in the program the read end, in the
+ * copy the write end. */
+static struct rt_kept_fd report = { .fd = -1 };
 /* Where the copy writes: the images' directory and the image's temporary
  * name there, for the program to remove if the copy dies half way. */
 static const char *copy_dir;
 static char copy_tmpname[64];
-#define REPORT_FD_MIN 512
 
 /* The bytes of the VMAs the copy gets a private copy of (shared memory). */
 static uint64_t shared_bytes(const Sc__Mm *mm)
@@ -172,16 +164,11 @@ static int fork_advice(const Sc__Mm *mm, bool for_clone)
 	return 0;
 }
 
-static void sort_fds(int *fds, int n)
+static bool fd_before(const int *a, const int *b)
 {
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && fds[j - 1] > fds[j]; j--) {
-			int t = fds[j];
-
-			fds[j] = fds[j - 1];
-			fds[j - 1] = t;
-		}
+	return *a < *b;
 }
+SC_HEAP_SORT(sort_fds, int, fd_before)
 
 /*
  * The copy keeps only what it writes with: the image's directories and
@@ -200,7 +187,7 @@ static int keep_only_image_fds(const struct rt_image *im, int ready_fd)
 		keep[n++] = 2;
 	for (size_t i = 0; i < im->nsums; i++)
 		keep[n++] = im->fds[i];
-	sort_fds(keep, n);
+	sort_fds(keep, (size_t)n);
 	for (int i = 0; i < n; i++) {
 		long r = 0;
 
@@ -215,22 +202,6 @@ static int keep_only_image_fds(const struct rt_image *im, int ready_fd)
 	return (int)sc_sys3(__NR_close_range, next, ~0U, 0);
 }
 
-/* Present or swapped pages of [start, start + n pages) into resident[]. */
-static int resident_pages(int pmfd, uint64_t start, uint64_t n, uint64_t *pme, uint8_t *resident)
-{
-	long r = sc_sys3(__NR_mincore, start, n * SC_PAGE_SIZE, resident);
-
-	if (r)
-		return (int)r;
-	r = sc_sys4(__NR_pread64, pmfd, pme, n * 8, start / SC_PAGE_SIZE * 8);
-	if (r != (long)(n * 8))
-		return r < 0 ? (int)r : -EIO;
-	for (uint64_t i = 0; i < n; i++)
-		if (pme[i] & (PAGEMAP_PRESENT | PAGEMAP_SWAPPED))
-			resident[i] |= 1;
-	return 0;
-}
-
 /*
  * Shared memory (MAP_SHARED anonymous, memfd, SysV) is the program's as
  * much as the copy's: the program would change it under the writer. The
@@ -238,7 +209,8 @@ static int resident_pages(int pmfd, uint64_t start, uint64_t n, uint64_t *pme, u
  * hold anything are copied into private memory, which then takes the
  * shared mapping's place in the copy (and is given back as written).
  */
-static int privatize_one(const Sc__Vma *v, int pmfd, uint64_t *pme, uint8_t *resident)
+static int privatize_one(const struct rt_source *self, const Sc__Vma *v, int pmfd, uint64_t *pme,
+			 uint8_t *resident)
 {
 	uint64_t len = v->end - v->start;
 	long priv = sc_sys6(__NR_mmap, 0, len, PROT_READ | PROT_WRITE,
@@ -254,9 +226,9 @@ static int privatize_one(const Sc__Vma *v, int pmfd, uint64_t *pme, uint8_t *res
 
 		if (n > RESIDENT_BATCH)
 			n = RESIDENT_BATCH;
-		err = resident_pages(pmfd, v->start + off, n, pme, resident);
+		err = rt_pagemap_of(self, pmfd, v, v->start + off, n, pme, resident);
 		for (uint64_t i = 0; i < n && !err; i++)
-			if (resident[i] & 1)
+			if (rt_page_held(v, pme[i]))
 				memcpy((char *)priv + off + i * SC_PAGE_SIZE,
 				       (const char *)v->start + off + i * SC_PAGE_SIZE,
 				       SC_PAGE_SIZE);
@@ -276,26 +248,20 @@ static int privatize_shared(const Sc__Mm *mm)
 {
 	uint64_t *pme = rt_alloc(RESIDENT_BATCH * sizeof(*pme));
 	uint8_t *resident = rt_alloc(RESIDENT_BATCH);
+	struct rt_source self;
 	int err = 0, pmfd;
 
 	if (!pme || !resident)
 		return -ENOMEM;
+	rt_src_self(&self, (int)sc_sys0(__NR_getpid), -1);
 	pmfd = (int)sc_sys4(__NR_openat, AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
 	if (pmfd < 0)
 		return pmfd;
 	for (size_t i = 0; i < mm->n_vmas && !err; i++)
 		if (mm->vmas[i]->kind == SC__VMA_KIND__ANON_SHARED)
-			err = privatize_one(mm->vmas[i], pmfd, pme, resident);
+			err = privatize_one(&self, mm->vmas[i], pmfd, pme, resident);
 	sc_sys1(__NR_close, pmfd);
 	return err;
-}
-
-/* The inode of descriptor fd, 0 if it is not open. */
-static uint64_t ino_of(int fd)
-{
-	struct stat st;
-
-	return sc_sys2(__NR_fstat, fd, &st) ? 0 : st.st_ino;
 }
 
 /* The report the copy left, if the pipe still is ours: true if whole. */
@@ -303,19 +269,17 @@ static bool read_report(struct rt_copy_report *rep)
 {
 	long r = -1;
 
-	if (report_fd >= 0 && ino_of(report_fd) == report_ino) {
+	if (rt_kept_fd_ours(&report))
 		do
-			r = sc_sys3(__NR_read, report_fd, rep, sizeof(*rep));
+			r = sc_sys3(__NR_read, report.fd, rep, sizeof(*rep));
 		while (r == -EINTR);
-		sc_sys1(__NR_close, report_fd);
-	}
-	report_fd = -1;
+	rt_kept_fd_close(&report);
 	return r == sizeof(*rep);
 }
 
 void rt_snapshot_report(const struct rt_copy_report *rep)
 {
-	rt_write_all(report_fd, rep, sizeof(*rep));
+	rt_write_all(report.fd, rep, sizeof(*rep));
 }
 
 /* Reaps the copy pid once it has ended: 0 if it committed its image,
@@ -460,7 +424,7 @@ void rt_snapshot_take(const struct rt_config *cfg, const Sc__Mm *mm, const struc
 		rt_write_all(ready[1], &err, sizeof(err));
 		if (err)
 			sc_sys1(__NR_exit_group, -err);
-		report_fd = ready[1];
+		report.fd = ready[1];
 		/* Its log lines are the program's. */
 		rt_speak_for(im->pid);
 		res->snapshot = RT_SNAPSHOT_COPY;
@@ -482,12 +446,7 @@ void rt_snapshot_take(const struct rt_config *cfg, const Sc__Mm *mm, const struc
 		held(res, "the copy could not start", status ? status : -ECHILD);
 		return;
 	}
-	report_fd = (int)sc_sys3(__NR_fcntl, ready[0], F_DUPFD_CLOEXEC, REPORT_FD_MIN);
-	if (report_fd < 0)
-		report_fd = ready[0];
-	else
-		sc_sys1(__NR_close, ready[0]);
-	report_ino = ino_of(report_fd);
+	rt_keep_fd(&report, ready[0]);
 	copy_dir = cfg->dir;
 	rt_stpcpy(copy_tmpname, im->tmpname);
 	copy_parent = im->pid;

@@ -31,7 +31,6 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -40,7 +39,6 @@
 #include "selfckpt/pagescan.h"
 #include "vmakind.h"
 
-#define TRACK_FD_MIN 512 /* above the descriptors programs count on */
 #define MAX_RANGES 8192 /* registered VMAs; more and images stay full */
 #define SCAN_REGIONS 4096 /* written runs one PAGEMAP_SCAN call returns */
 
@@ -52,8 +50,7 @@ struct range {
  * none (owner differs, or forgotten). */
 static struct {
 	int owner; /* the pid that registered, 0: not tracking */
-	int uffd; /* its userfaultfd, moved up; known by its inode */
-	uint64_t ino;
+	struct rt_kept_fd uffd; /* its userfaultfd */
 	struct range ranges[MAX_RANGES]; /* registered at the last checkpoint */
 	int nranges;
 	/* The image the protection dates from, once committed: the parent of
@@ -62,31 +59,23 @@ static struct {
 	char parent[64];
 	uint64_t parent_xxh3;
 	unsigned incremental_since_full;
-} trk = { .uffd = -1 };
-
-static uint64_t ino_of(int fd)
-{
-	struct stat st;
-
-	return sc_sys2(__NR_fstat, fd, &st) ? 0 : st.st_ino;
-}
+} trk = { .uffd = { .fd = -1 } };
 
 /* Tracking is this process's own and still in place. */
 static bool tracking(void)
 {
-	return trk.owner && trk.owner == (int)sc_sys0(__NR_getpid) && trk.uffd >= 0 &&
-	       ino_of(trk.uffd) == trk.ino;
+	return trk.owner && trk.owner == (int)sc_sys0(__NR_getpid) && rt_kept_fd_ours(&trk.uffd);
 }
 
 bool rt_track_fd(int fd)
 {
-	return fd >= 0 && fd == trk.uffd && tracking();
+	return fd >= 0 && fd == trk.uffd.fd && tracking();
 }
 
 void rt_track_forget(void)
 {
 	trk.owner = 0;
-	trk.uffd = -1;
+	trk.uffd.fd = -1;
 	trk.nranges = 0;
 	trk.parent_valid = false;
 	trk.incremental_since_full = 0;
@@ -97,10 +86,9 @@ void rt_track_forget(void)
 static int start_tracking(void)
 {
 	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_ASYNC };
-	int fd, high;
+	int fd;
 
-	if (trk.uffd >= 0 && ino_of(trk.uffd) == trk.ino)
-		sc_sys1(__NR_close, trk.uffd);
+	rt_kept_fd_close(&trk.uffd);
 	rt_track_forget();
 	fd = (int)sc_sys1(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
 	if (fd < 0)
@@ -109,13 +97,7 @@ static int start_tracking(void)
 		sc_sys1(__NR_close, fd);
 		return -EOPNOTSUPP;
 	}
-	high = (int)sc_sys3(__NR_fcntl, fd, F_DUPFD_CLOEXEC, TRACK_FD_MIN);
-	if (high >= 0) {
-		sc_sys1(__NR_close, fd);
-		fd = high;
-	}
-	trk.uffd = fd;
-	trk.ino = ino_of(fd);
+	rt_keep_fd(&trk.uffd, fd);
 	trk.owner = (int)sc_sys0(__NR_getpid);
 	return 0;
 }
@@ -156,14 +138,16 @@ static bool trackable(const Sc__Vma *v, uint64_t own)
 
 /* v lies in the n ranges registered at the last checkpoint, in address
  * order. Several of them may have become one VMA since: registering
- * neighbours with the same userfaultfd merges them. */
-static bool was_registered(const Sc__Vma *v, const struct range *before, int n)
+ * neighbours with the same userfaultfd merges them. *at: a cursor into
+ * them, for VMAs asked about in address order. */
+static bool was_registered(const Sc__Vma *v, const struct range *before, int n, int *at)
 {
 	uint64_t covered = v->start;
 
-	for (int i = 0; i < n && covered < v->end; i++)
-		if (before[i].start <= covered && covered < before[i].end)
-			covered = before[i].end;
+	while (*at < n && before[*at].end <= v->start)
+		(*at)++;
+	for (int i = *at; i < n && before[i].start <= covered && covered < v->end; i++)
+		covered = before[i].end;
 	return covered >= v->end;
 }
 
@@ -210,10 +194,10 @@ static int arm(const Sc__Vma *v)
 				       .mode = UFFDIO_REGISTER_MODE_WP };
 	struct uffdio_writeprotect wp = { .range = { v->start, v->end - v->start },
 					  .mode = UFFDIO_WRITEPROTECT_MODE_WP };
-	long r = sc_sys3(__NR_ioctl, trk.uffd, UFFDIO_REGISTER, &reg);
+	long r = sc_sys3(__NR_ioctl, trk.uffd.fd, UFFDIO_REGISTER, &reg);
 
 	if (!r)
-		r = sc_sys3(__NR_ioctl, trk.uffd, UFFDIO_WRITEPROTECT, &wp);
+		r = sc_sys3(__NR_ioctl, trk.uffd.fd, UFFDIO_WRITEPROTECT, &wp);
 	return (int)r;
 }
 
@@ -242,7 +226,7 @@ int rt_track_scan(const struct rt_config *cfg, const Sc__Mm *mm, uint64_t own, s
 	struct sc_page_region *vec;
 	struct range *registered;
 	bool incremental;
-	int pmfd, err = 0, nbefore;
+	int pmfd, err = 0, nbefore, at = 0;
 
 	memset(w, 0, sizeof(*w));
 	if (cfg->full_every < 2)
@@ -278,7 +262,7 @@ int rt_track_scan(const struct rt_config *cfg, const Sc__Mm *mm, uint64_t own, s
 
 		if (!trackable(v, own))
 			continue;
-		if (was_registered(v, registered, nbefore))
+		if (was_registered(v, registered, nbefore, &at))
 			r = scan_written(pmfd, v, w, vec);
 		if (!r && incremental)
 			w->tracked[w->ntracked++] = (struct sc_page_region){ v->start, v->end, 0 };
@@ -344,7 +328,7 @@ void rt_track_yield(uint64_t start, uint64_t len)
 
 	if (!tracking())
 		return;
-	sc_sys3(__NR_ioctl, trk.uffd, UFFDIO_UNREGISTER, &range);
+	sc_sys3(__NR_ioctl, trk.uffd.fd, UFFDIO_UNREGISTER, &range);
 	/* What overlaps is no longer known to be tracked since the parent:
 	 * it goes in whole next time, and what is still free is armed again. */
 	for (int i = 0; i < trk.nranges; i++)
