@@ -41,6 +41,15 @@ struct sc_img_header {
 #define SC_PAGES_PREFIX "pages"
 #define SC_FDS_PREFIX "fds"
 
+/*
+ * A compressed pages file is zstd frames of whole pages each
+ * (doc/compression.md): writers cut one every SC_ZFRAME_PAGES pages, so
+ * one page is found by decompressing 256 KiB at most; readers take
+ * frames of up to SC_ZFRAME_MAX_PAGES.
+ */
+#define SC_ZFRAME_PAGES 64
+#define SC_ZFRAME_MAX_PAGES 1024
+
 #define SC_WRITER_RUNTIME "runtime"
 #define SC_WRITER_CRDUMP "crdump"
 

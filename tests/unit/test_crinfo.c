@@ -161,7 +161,9 @@ START_TEST(json_layout)
 			      "      \"nr_pages\": 2\n"
 			      "    }\n"
 			      "  ],\n"
-			      "  \"pages_bytes\": 8192\n"
+			      "  \"pages_bytes\": 8192,\n"
+			      "  \"frame_pages\": [],\n"
+			      "  \"frame_bytes\": []\n"
 			      "}\n");
 	free(got);
 }
