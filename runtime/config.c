@@ -12,6 +12,10 @@
  *                      while it runs on (default 1; doc/cow-capture.md)
  *   SELFCKPT_FULL_EVERY  N >= 2: incremental images, a full one every N
  *                      checkpoints (doc/incremental.md); default 1, all full
+ *   SELFCKPT_COMPRESS  N: pages files compressed with zstd level N (1-19);
+ *                      0 or unset: raw (doc/compression.md)
+ *   SELFCKPT_COMPRESS_THREADS  threads that compress (default: the CPUs
+ *                      the process may run on, at most 8)
  *   SELFCKPT_STOP      1: stay frozen after a successful checkpoint, until
  *                      killed (TCP connections stay in repair mode, so the
  *                      kill sends nothing to their peers: doc/tcp.md)
@@ -76,6 +80,41 @@ static unsigned parse_keep(const char *s)
 	return (unsigned)v;
 }
 
+/* SELFCKPT_COMPRESS and SELFCKPT_COMPRESS_THREADS, and libzstd loaded
+ * for them; what is wrong is said once, and the images are raw. */
+static void load_compress(struct rt_compress *c)
+{
+	const char *s = getenv("SELFCKPT_COMPRESS");
+	char why[256];
+	int n;
+
+	c->level = 0;
+	if (!s || !*s)
+		return;
+	if (rt_compress_parse(s, 0, RT_ZSTD_LEVEL_MAX, &c->level)) {
+		rt_log("SELFCKPT_COMPRESS is not a zstd level of 0 to 19; images are not "
+		       "compressed");
+		c->level = 0;
+		return;
+	}
+	c->threads = rt_compress_default_threads();
+	s = getenv("SELFCKPT_COMPRESS_THREADS");
+	if (s && *s) {
+		if (rt_compress_parse(s, 1, RT_ZSTD_THREADS_MAX, &n))
+			rt_log("SELFCKPT_COMPRESS_THREADS is not a number of 1 to 8; using "
+			       "the CPUs the process may run on");
+		else
+			c->threads = n;
+	}
+	if (c->level && rt_compress_load(c, why, sizeof(why))) {
+		char msg[sizeof(why) + 64];
+
+		rt_stpcpy(rt_stpcpy(msg, "SELFCKPT_COMPRESS: images are not compressed: "), why);
+		rt_log(msg);
+		c->level = 0;
+	}
+}
+
 void rt_config_load(void)
 {
 	const char *s;
@@ -104,6 +143,7 @@ void rt_config_load(void)
 	if ((s = getenv(SELFCKPT_BATCH_SIGNALS_ENV)))
 		rt_cfg.batch_sigs = parse_signal_list(s);
 	rt_cfg.keep = parse_keep(getenv("SELFCKPT_KEEP"));
+	load_compress(&rt_cfg.compress);
 
 	s = getenv("SELFCKPT_DIR");
 	if (s && *s == '/' && strlen(s) < RT_MAX_PATH) {

@@ -332,6 +332,7 @@ void rt_dump_image(const struct rt_config *cfg, const struct rt_freeze *frz, boo
 	memset(im, 0, sizeof(*im));
 	im->fd = im->dirfd = -1;
 	im->pid = (int)sc_sys0(__NR_getpid);
+	im->compress = cfg->compress.level ? &cfg->compress : NULL;
 	rt_src_self(&src, im->pid, rt_interval_timer());
 	res->err = 0;
 	res->detail[0] = '\0';

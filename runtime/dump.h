@@ -11,6 +11,8 @@
 #include "rt.h"
 #include "selfckpt/image.h"
 
+struct rt_compress;
+
 #define RT_MAX_FILES 16
 #define RT_IMAGE_DIR_MODE 0700 /* images are their owner's only (doc/credentials.md) */
 #define RT_IMAGE_FILE_MODE 0600
@@ -26,6 +28,8 @@ struct rt_image {
 	int fds[RT_MAX_FILES];	/* open until commit fsyncs them */
 	size_t nsums;
 	uint64_t bytes;
+	/* Pages files as zstd frames (compress.h); NULL: raw. */
+	const struct rt_compress *compress;
 };
 
 /* Creates "<prefix>-<pid>.img" in the temporary directory. */

@@ -23,6 +23,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "compress.h"
 #include "dump.h"
 #include "procparse.h"
 #include "selfckpt/pagescan.h"
@@ -38,15 +39,23 @@
 #define NSLOTS 2		/* crdump: one batch read while the other is written */
 #define SIZE_AHEAD (256UL << 20)
 #define HUGE_PAGE (2UL << 20)
+#define MAX_FRAMES (1UL << 20) /* of a pages file: 256 GiB of pages */
+/* The most frames one batch is cut into (queue_page ends one at WRITE_BATCH). */
+#define BATCH_FRAMES (WRITE_BATCH / (SC_ZFRAME_PAGES * SC_PAGE_SIZE))
 
 /* One fetch is one write: it never holds more pages than a write takes. */
 _Static_assert(FETCH_BYTES / SC_PAGE_SIZE <= IOV_BATCH, "a fetch must fit one write");
+_Static_assert(WRITE_BATCH % (SC_ZFRAME_PAGES * SC_PAGE_SIZE) == 0, "a batch is whole frames");
 
 /* A batch of pages handed to the disk; in crdump with its own buffer. */
 struct write_slot {
 	uint8_t *buf;
 	struct iovec *iov;
-	int niov;
+	/* Compressing: the batch's frames, in zout; what is written. */
+	uint8_t *zout;
+	struct iovec *ziov;
+	struct iovec *io; /* iov, or ziov */
+	int nio;
 	uint64_t off, len;
 	struct iocb cb;
 	bool busy; /* submitted, not yet reaped */
@@ -57,6 +66,11 @@ struct page_writer {
 	int fd;
 	bool direct; /* fd has O_DIRECT */
 	uint64_t off; /* bytes written (or submitted) so far */
+	uint64_t data; /* bytes of pages in them: off, unless compressed */
+	/* Compressing (doc/compression.md): the frames written so far. */
+	struct rt_zpool *zpool;
+	uint32_t *frame_pages, *frame_bytes;
+	size_t nframes;
 	struct write_slot slot[NSLOTS];
 	int cur;	    /* the slot being filled */
 	aio_context_t aio;  /* crdump: writes run while the next batch is read */
@@ -127,8 +141,8 @@ static int write_iov(struct page_writer *w, struct iovec *iov, int n, uint64_t o
  * here, synchronously (its buffer is untouched until the slot is reused). */
 static int slot_done(struct page_writer *w, struct write_slot *s, long res)
 {
-	struct iovec *iov = s->iov;
-	int n = s->niov;
+	struct iovec *iov = s->io;
+	int n = s->nio;
 	uint64_t done = res > 0 ? (uint64_t)res : 0;
 
 	s->busy = false;
@@ -172,6 +186,25 @@ static void use_slot(struct page_writer *w, int i)
 	w->buf = w->slot[i].buf;
 }
 
+/* The batch in s->iov as zstd frames in s->ziov, to be written instead. */
+static int compress_batch(struct page_writer *w, struct write_slot *s)
+{
+	int n;
+
+	if (w->nframes + BATCH_FRAMES > MAX_FRAMES)
+		return -E2BIG;
+	n = rt_zpool_compress(w->zpool, s->iov, w->niov, s->zout, s->ziov,
+			      w->frame_pages + w->nframes);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++)
+		w->frame_bytes[w->nframes + (size_t)i] = (uint32_t)s->ziov[i].iov_len;
+	w->nframes += (size_t)n;
+	s->io = s->ziov;
+	s->nio = n;
+	return 0;
+}
+
 static int flush(struct page_writer *w)
 {
 	struct write_slot *s = &w->slot[w->cur];
@@ -180,37 +213,45 @@ static int flush(struct page_writer *w)
 
 	if (!w->niov)
 		return 0;
+	s->io = s->iov;
+	s->nio = w->niov;
+	w->data += w->queued;
+	if (w->zpool) {
+		int err = compress_batch(w, s);
+
+		if (err)
+			return err;
+	}
 	/* Hash right before writing: nothing runs in between that could
 	 * change the bytes (other threads are parked). */
-	for (int i = 0; i < w->niov; i++) {
-		XXH3_64bits_update(w->hash, w->iov[i].iov_base, w->iov[i].iov_len);
-		len += w->iov[i].iov_len;
+	for (int i = 0; i < s->nio; i++) {
+		XXH3_64bits_update(w->hash, s->io[i].iov_base, s->io[i].iov_len);
+		len += s->io[i].iov_len;
 	}
-	s->niov = w->niov;
 	s->off = w->off;
 	s->len = len;
 	w->off += len;
 	w->niov = 0;
 	w->queued = 0;
 	if (!w->aio)
-		return write_iov(w, s->iov, s->niov, s->off);
+		return write_iov(w, s->io, s->nio, s->off);
 
 	/* A write past the end of the file is done inside io_submit
 	 * (ext4 waits for it): the file is made longer ahead of them. */
 	if (w->off > w->sized) {
 		w->sized = w->off + SIZE_AHEAD;
 		if (sc_sys2(__NR_ftruncate, w->fd, w->sized))
-			return write_iov(w, s->iov, s->niov, s->off);
+			return write_iov(w, s->io, s->nio, s->off);
 	}
 	memset(cb, 0, sizeof(*cb));
 	cb->aio_data = (uint64_t)w->cur;
 	cb->aio_lio_opcode = IOCB_CMD_PWRITEV;
 	cb->aio_fildes = (uint32_t)w->fd;
-	cb->aio_buf = (uint64_t)s->iov;
-	cb->aio_nbytes = (uint64_t)s->niov;
+	cb->aio_buf = (uint64_t)s->io;
+	cb->aio_nbytes = (uint64_t)s->nio;
 	cb->aio_offset = (int64_t)s->off;
 	if (sc_sys3(__NR_io_submit, w->aio, 1, &cb) != 1)
-		return write_iov(w, s->iov, s->niov, s->off);
+		return write_iov(w, s->io, s->nio, s->off);
 	s->busy = true;
 	use_slot(w, (w->cur + 1) % NSLOTS);
 	return 0;
@@ -790,23 +831,52 @@ static aio_context_t remote_aio(void)
 }
 
 /* The slots, and in crdump their buffers and the context their writes are
- * submitted to (without one, they are written in turn). */
-static int writer_init(struct page_writer *w)
+ * submitted to (without one, they are written in turn); compressing, the
+ * threads and where each slot's frames go. */
+static int writer_init(struct page_writer *w, const struct rt_compress *z)
 {
 	bool buffered = through_buffer(w->src);
 	int nslots = buffered ? NSLOTS : 1;
+	size_t zbytes = rt_zpool_bound(WRITE_BATCH);
 
 	for (int i = 0; i < nslots; i++) {
-		w->slot[i].iov = rt_alloc(sizeof(struct iovec) * IOV_BATCH);
-		if (!w->slot[i].iov)
+		struct write_slot *s = &w->slot[i];
+
+		s->iov = rt_alloc(sizeof(struct iovec) * IOV_BATCH);
+		if (!s->iov)
 			return -ENOMEM;
-		if (buffered && !(w->slot[i].buf = alloc_buffer(FETCH_BYTES)))
+		if (buffered && !(s->buf = alloc_buffer(FETCH_BYTES)))
+			return -ENOMEM;
+		if (z && (!(s->zout = rt_alloc(zbytes)) ||
+			  !(s->ziov = rt_alloc(sizeof(struct iovec) * BATCH_FRAMES))))
+			return -ENOMEM;
+	}
+	if (z) {
+		w->zpool = rt_zpool_start(z, WRITE_BATCH);
+		w->frame_pages = rt_alloc(sizeof(*w->frame_pages) * MAX_FRAMES);
+		w->frame_bytes = rt_alloc(sizeof(*w->frame_bytes) * MAX_FRAMES);
+		if (!w->zpool || !w->frame_pages || !w->frame_bytes)
 			return -ENOMEM;
 	}
 	if (buffered)
 		w->aio = remote_aio();
 	use_slot(w, 0);
 	return 0;
+}
+
+/* What the pagemap says of the pages file: compressed, its frames. */
+static void describe_pages(const struct page_writer *w, const struct rt_compress *z,
+			   Sc__Pagemap *pm)
+{
+	pm->pages_bytes = w->data;
+	if (!z)
+		return;
+	pm->has_codec = pm->has_level = true;
+	pm->codec = SC__PAGES_CODEC__PAGES_ZSTD;
+	pm->level = (uint32_t)z->level;
+	pm->frame_pages = w->frame_pages;
+	pm->frame_bytes = w->frame_bytes;
+	pm->n_frame_pages = pm->n_frame_bytes = w->nframes;
 }
 
 int rt_dump_mm_layout(const struct rt_source *src, Sc__Mm *mm)
@@ -848,14 +918,15 @@ int rt_dump_mm_pages(const struct rt_source *src, struct rt_image *img, Sc__Mm *
 	if (pmfd < 0)
 		return pmfd;
 	w.fd = rt_image_create(img, SC_PAGES_PREFIX);
-	err = w.fd < 0 ? w.fd : writer_init(&w);
+	err = w.fd < 0 ? w.fd : writer_init(&w, img->compress);
 	if (err) {
 		if (w.fd >= 0)
 			sc_sys1(__NR_close, w.fd);
 		sc_sys1(__NR_close, pmfd);
 		return err;
 	}
-	w.direct = !sc_sys3(__NR_fcntl, w.fd, F_SETFL, O_DIRECT);
+	/* Frames are of any length, which O_DIRECT does not take. */
+	w.direct = !img->compress && !sc_sys3(__NR_fcntl, w.fd, F_SETFL, O_DIRECT);
 	if (src->staged)
 		sc_sys2(__NR_arch_prctl, ARCH_GET_FS, &fs_base);
 	for (size_t i = 0; i < mm->n_vmas && !err; i++)
@@ -864,6 +935,7 @@ int rt_dump_mm_pages(const struct rt_source *src, struct rt_image *img, Sc__Mm *
 					     src->staged && may_give_back(mm, i, fs_base));
 	if (!err)
 		err = flush(&w);
+	rt_zpool_stop(w.zpool);
 	/* Every write ends before its buffer can be freed, failed or not. */
 	if (w.aio) {
 		int werr = slot_wait(&w, -1);
@@ -879,7 +951,7 @@ int rt_dump_mm_pages(const struct rt_source *src, struct rt_image *img, Sc__Mm *
 		sc_sys1(__NR_close, w.fd);
 	pm->entries = w.ents;
 	pm->n_entries = w.nents;
-	pm->pages_bytes = w.off;
+	describe_pages(&w, img->compress, pm);
 	if (!err && w.nparent)
 		err = merge_runs(&w, pm);
 	return err;

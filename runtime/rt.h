@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "compress.h"
 #include "selfckpt/kernel.h"
 #include "selfckpt/syscall.h"
 
@@ -38,6 +39,7 @@ struct rt_config {
 	unsigned interval_sec;	    /* SELFCKPT_INTERVAL, 0: off */
 	unsigned keep;		    /* SELFCKPT_KEEP: generations kept, >= 1 */
 	uint64_t batch_sigs;	    /* SELFCKPT_BATCH_SIGNALS, bit sig-1 */
+	struct rt_compress compress; /* SELFCKPT_COMPRESS, _THREADS; level 0: off */
 	char dir[RT_MAX_PATH]; /* SELFCKPT_DIR, made absolute */
 };
 

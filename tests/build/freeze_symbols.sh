@@ -13,8 +13,9 @@ lib=$top/runtime/.libs/libselfckpt.so
 
 # The runtime's files that run in the app's context, never while threads
 # are frozen: the constructor and configuration, the interposers, the
-# exec wrappers, signal names (read by the constructor).
-app_context='init|config|interpose|follow_exec|signame'
+# exec wrappers, signal names (read by the constructor), and the loading
+# of libzstd (by the constructor).
+app_context='init|config|interpose|follow_exec|signame|compress_load'
 
 internal=$(nm --defined-only "$lib" | awk '{ print $3 }' | sort -u)
 allowed=$(sed 's/#.*//; /^[[:space:]]*$/d' "$allow" | awk '{ print $1 }' | sort -u)

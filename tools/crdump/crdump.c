@@ -44,6 +44,7 @@ static struct {
 	pid_t root;
 	const char *dir, *prev;
 	bool leave_running, shell_job, tcp_established, verbose, no_snapshot;
+	struct rt_compress compress; /* --compress, --compress-threads */
 } opt;
 /* --prev: the image this one builds on, loaded before the tree is held. */
 static struct cd_prev prev;
@@ -455,7 +456,10 @@ static void dump_proc(struct cd_proc *p)
 
 	*f = (struct rt_proc_files){ SC__FDS__INIT, SC__MM__INIT, SC__PAGEMAP__INIT,
 				     SC__PROC_CORE__INIT, SC__SIG_ACTS__INIT };
-	p->img = (struct rt_image){ .dirfd = img.dirfd, .fd = img.fd, .pid = p->pid };
+	p->img = (struct rt_image){ .dirfd = img.dirfd,
+				    .fd = img.fd,
+				    .pid = p->pid,
+				    .compress = opt.compress.level ? &opt.compress : NULL };
 	point_source(&src, p, p->pid, p->mem_fd);
 	why[0] = '\0';
 	/* Relative names (a unix socket's, say) mean what they mean to it. */
@@ -639,14 +643,17 @@ static void open_image_dir(void)
 static void usage(FILE *f)
 {
 	fputs("usage: crdump -t PID -D DIR [--leave-running [--no-snapshot]] [--shell-job]\n"
-	      "              [--tcp-established] [--prev PREV] [-v]\n"
+	      "              [--tcp-established] [--prev PREV] [--compress[=LEVEL]]\n"
+	      "              [--compress-threads N] [-v]\n"
 	      "Captures process PID and its descendants into the image directory DIR (new, or\n"
 	      "empty); restore it with crload DIR. The tree is killed once the image is\n"
 	      "complete, unless --leave-running: then it runs on as soon as everything but its\n"
 	      "private memory is read, that being read from a copy-on-write copy, unless\n"
 	      "--no-snapshot (held until all is read: no memory used for copies).\n"
 	      "--prev PREV: an incremental image against PREV, an earlier image of the same\n"
-	      "tree (crdump's or the runtime's): the pages PREV holds alike are left to it.\n",
+	      "tree (crdump's or the runtime's): the pages PREV holds alike are left to it.\n"
+	      "--compress[=LEVEL]: pages compressed with zstd at LEVEL (1-19, default 1), on\n"
+	      "N threads (default: the CPUs crdump may run on, at most 8).\n",
 	      f);
 }
 
@@ -660,6 +667,8 @@ static void parse_args(int argc, char **argv)
 		{ "tcp-established", no_argument, NULL, 'T' },
 		{ "no-snapshot", no_argument, NULL, 'N' },
 		{ "prev", required_argument, NULL, 'P' },
+		{ "compress", optional_argument, NULL, 'Z' },
+		{ "compress-threads", required_argument, NULL, 'z' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -696,6 +705,26 @@ static void parse_args(int argc, char **argv)
 		case 'P':
 			opt.prev = optarg;
 			break;
+		case 'Z':
+			opt.compress.level = RT_ZSTD_LEVEL_DEFAULT;
+			if (optarg &&
+			    rt_compress_parse(optarg, 1, RT_ZSTD_LEVEL_MAX, &opt.compress.level)) {
+				fprintf(stderr,
+					"crdump: --compress wants a zstd level of 1 to %d, "
+					"not '%s'\n",
+					RT_ZSTD_LEVEL_MAX, optarg);
+				exit(2);
+			}
+			break;
+		case 'z':
+			if (rt_compress_parse(optarg, 1, RT_ZSTD_THREADS_MAX,
+					      &opt.compress.threads)) {
+				fprintf(stderr,
+					"crdump: --compress-threads wants 1 to %d, not '%s'\n",
+					RT_ZSTD_THREADS_MAX, optarg);
+				exit(2);
+			}
+			break;
 		case 'v':
 			opt.verbose = true;
 			break;
@@ -713,6 +742,8 @@ static void parse_args(int argc, char **argv)
 		fputs("crdump: -t PID and -D DIR are needed (crdump --help)\n", stderr);
 		exit(2);
 	}
+	if (!opt.compress.threads)
+		opt.compress.threads = rt_compress_default_threads();
 }
 
 static uint64_t now_ns(void)
@@ -746,6 +777,13 @@ int main(int argc, char **argv)
 				opt.root);
 			return 2;
 		}
+		if (opt.compress.level) {
+			fprintf(stderr,
+				"crdump: process %d runs the selfckpt runtime, which compresses "
+				"as its SELFCKPT_COMPRESS says: no --compress\n",
+				opt.root);
+			return 2;
+		}
 		check_image_dir();
 		if (cd_cooperative(opt.root, opt.dir, opt.leave_running, err)) {
 			fprintf(stderr, "crdump: %s\n", err);
@@ -760,6 +798,14 @@ int main(int argc, char **argv)
 	}
 	if (rt_arena_init())
 		fail("cannot map its working memory");
+	if (opt.compress.level) {
+		char why[256];
+
+		if (rt_compress_load(&opt.compress, why, sizeof(why))) {
+			fprintf(stderr, "crdump: --compress: %s\n", why);
+			return 1;
+		}
+	}
 	if (opt.prev) {
 		char err[CD_ERR_LEN];
 
