@@ -2,7 +2,8 @@
 /*
  * Chains of images (doc/incremental.md): an incremental image is loaded
  * with its parents, and every link is checked before anything uses the
- * chain: the parent's inventory is the one the child names (its XXH3),
+ * chain: the parent's inventory is the one the child names (its XXH3,
+ * or one it had before a merge),
  * and a process with pages in the parent is there with the same pid.
  * Then each process's pages are resolved, once, into runs of the
  * generation that stores them; every reader of pages reads through these
@@ -121,6 +122,19 @@ int sc_proc_resolve(const struct sc_image *img, struct sc_proc_img *p, char *err
 	return 0;
 }
 
+/* Whether parent is the image a child names by the checksum of its
+ * inventory: as it is, or in an earlier form it was merged from (a
+ * pruner's merge restores the same state: doc/retention.md). */
+static bool parent_matches(const struct sc_image *parent, uint64_t named)
+{
+	if (parent->inv_xxh3 == named)
+		return true;
+	for (size_t i = 0; i < parent->inv->n_same_as; i++)
+		if (parent->inv->same_as[i] == named)
+			return true;
+	return false;
+}
+
 /* The directories of the chain so far, to refuse a loop. */
 struct chain_seen {
 	dev_t dev[SC_CHAIN_MAX];
@@ -166,7 +180,7 @@ static int load_chain(const char *dir, struct sc_image *img, struct chain_seen *
 			return strncmp(why, PARENT_IMAGE, strlen(PARENT_IMAGE))
 				       ? sc_err(err, PARENT_IMAGE "%s: %s", parent, why)
 				       : sc_err(err, "%s", why);
-		if (img->parent->inv_xxh3 != img->inv->parent_inventory_xxh3)
+		if (!parent_matches(img->parent, img->inv->parent_inventory_xxh3))
 			return sc_err(err,
 				      PARENT_IMAGE
 				      "%s: %s has checksum %016llx, this image's "

@@ -3222,6 +3222,53 @@ START_TEST(chain_refused)
 }
 END_TEST
 
+/*
+ * A parent rewritten by a pruner's merge (doc/retention.md): its
+ * inventory has another checksum now, and lists the one it had in
+ * same_as. A child naming any of them builds on it; one naming neither
+ * is refused.
+ */
+START_TEST(chain_same_as)
+{
+	char dir[512], parent[512], err[SC_ERR_LEN];
+	struct fx *f = fx_new(321);
+	uint64_t same_as[2];
+	struct sc_image img;
+	size_t len;
+	uint8_t *buf;
+
+	write_gen(parent, sizeof(parent), "m1", f, NULL);
+	set_in_parent(&f->pme[1]);
+	f->pm.pages_bytes = 3 * PG;
+	write_gen(dir, sizeof(dir), "m2", f, "m1");
+	buf = read_file(parent, SC_INVENTORY_FILE, &len);
+	same_as[1] = XXH3_64bits(buf, len);
+	free(buf);
+
+	/* Merged: another inventory, the old checksum second in same_as. */
+	fx_init(f, 321);
+	f->inv.time_ns++;
+	same_as[0] = 0x5a5a;
+	f->inv.same_as = same_as;
+	f->inv.n_same_as = 2;
+	write_inventory(parent, f, &f, 1);
+	ck_assert_msg(sc_image_load(dir, &img, err) == 0, "%s", err);
+	ck_assert_uint_eq(sc_image_ngens(&img), 2);
+	ck_run(&img.procs[0], 1, 0x600000, 2, 1, PG);
+	sc_image_free(&img);
+
+	/* Rewritten again, the child's checksum in none of its forms. */
+	f->inv.time_ns++;
+	f->inv.n_same_as = 1;
+	write_inventory(parent, f, &f, 1);
+	ck_load_fails(dir, "/m1: inventory.img has checksum", "a parent not merged from it");
+	ck_load_fails(dir, "replaced or rewritten since", "a parent not merged from it");
+	f->inv.n_same_as = 0;
+	f->inv.same_as = NULL;
+	free(f);
+}
+END_TEST
+
 /* A chain of SC_CHAIN_MAX images loads; one more does not. */
 START_TEST(chain_too_long)
 {
@@ -3309,6 +3356,7 @@ static Suite *image_suite(void)
 	tcase_add_test(tc, load_good_image);
 	tcase_add_test(tc, chain_resolves);
 	tcase_add_test(tc, chain_refused);
+	tcase_add_test(tc, chain_same_as);
 	tcase_add_test(tc, chain_too_long);
 	tcase_add_test(tc, load_two_processes);
 	tcase_add_test(tc, load_pipe_keeper);
