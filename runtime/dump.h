@@ -88,6 +88,16 @@ int rt_image_remove_dir(int dirfd, const char *name, int fd);
  * current offset. */
 void rt_dir_each(int fd, void (*fn)(void *, int, const char *), void *arg);
 
+/* ---- image_read.c: images read back (the tracker, the pruner) ---- */
+/* The message of type in file path of dirfd, its header and checksum
+ * checked, unpacked into the arena; the whole file's XXH3 into
+ * *file_xxh3 (if not NULL). NULL if it is not such a file. */
+void *rt_read_msg(int dirfd, const char *path, uint32_t type,
+		  const ProtobufCMessageDescriptor *desc, uint64_t *file_xxh3);
+/* An inventory of checksum file_xxh3 is the one a child names by named:
+ * as it is, or in a form it had before a merge (same_as). */
+bool rt_inventory_is(const Sc__Inventory *inv, uint64_t file_xxh3, uint64_t named);
+
 /* ---- retention.c: SELFCKPT_KEEP (doc/retention.md) ---- */
 /* The troubles the pruner logs once per process, as bits. */
 enum { RT_SAID_KEPT = 1, RT_SAID_FAILED = 2 };

@@ -44,18 +44,6 @@ char *rt_generation_name(char *buf, unsigned n)
 	return rt_stpcpy(p, num);
 }
 
-static void *arena_alloc(void *data, size_t size)
-{
-	(void)data;
-	return rt_alloc(size);
-}
-
-static void arena_free(void *data, void *p)
-{
-	(void)data;
-	(void)p;
-}
-
 /*
  * The generation generation g's image builds on, when that is one beside
  * it ("../ckpt-0003"): its number, or 0 for a full image (or one whose
@@ -63,24 +51,15 @@ static void arena_free(void *data, void *p)
  */
 static unsigned parent_of(int dirfd, unsigned g)
 {
-	ProtobufCAllocator alloc = { arena_alloc, arena_free, NULL };
-	const struct sc_img_header *h;
-	char path[64], *p;
 	Sc__Inventory *inv;
-	unsigned parent = 0;
-	size_t len;
+	char path[64], *p;
 
 	p = rt_generation_name(path, g);
 	rt_stpcpy(rt_stpcpy(p, "/"), SC_INVENTORY_FILE);
-	p = rt_read_file_at(dirfd, path, &len);
-	h = (const void *)p;
-	if (!p || len < sizeof(*h) || h->magic != SC_IMG_MAGIC || h->type != SC_IMG_INVENTORY ||
-	    h->len > len - sizeof(*h))
-		return 0;
-	inv = sc__inventory__unpack(&alloc, h->len, (const uint8_t *)(h + 1));
+	inv = rt_read_msg(dirfd, path, SC_IMG_INVENTORY, &sc__inventory__descriptor, NULL);
 	if (inv && inv->parent && !strncmp(inv->parent, "../", 3))
-		parent = rt_generation_of(inv->parent + 3);
-	return parent;
+		return rt_generation_of(inv->parent + 3);
+	return 0;
 }
 
 /* The oldest generation the image of g needs: itself if it is full. */

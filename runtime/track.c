@@ -32,9 +32,6 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #include "dump.h"
 #include "selfckpt/pagescan.h"
 #include "vmakind.h"
@@ -201,18 +198,20 @@ static int arm(const Sc__Vma *v)
 	return (int)r;
 }
 
-/* The parent is still there, as it was written: not pruned, not replaced. */
+/* The parent is still there, as it was written: not pruned, not replaced;
+ * merged by a pruner (retention.c) it is the same image still. */
 static bool parent_still_there(const struct rt_config *cfg)
 {
 	char path[RT_MAX_PATH + 128], *p;
-	size_t len;
+	const Sc__Inventory *inv;
+	uint64_t sum;
 
 	if (strlen(cfg->dir) + strlen(trk.parent) + 32 > sizeof(path))
 		return false;
 	p = rt_stpcpy(rt_stpcpy(path, cfg->dir), "/");
 	rt_stpcpy(rt_stpcpy(rt_stpcpy(p, trk.parent), "/"), SC_INVENTORY_FILE);
-	p = rt_read_file(path, &len);
-	return p && XXH3_64bits(p, len) == trk.parent_xxh3;
+	inv = rt_read_msg(AT_FDCWD, path, SC_IMG_INVENTORY, &sc__inventory__descriptor, &sum);
+	return inv && rt_inventory_is(inv, sum, trk.parent_xxh3);
 }
 
 static bool incremental_due(const struct rt_config *cfg)
