@@ -20,7 +20,9 @@
 #define RT_ZSTD_THREADS_MAX 8 /* what a checkpoint of one process uses at most */
 #define RT_ZSTD_LEVEL_DEFAULT 1 /* the fastest, and most of the gain on heap pages */
 
-/* The calls of libzstd's that the writers use, found by dlsym. */
+/* The calls of libzstd's that the writers use, found by dlsym; and those
+ * the runtime's pruner reads compressed images with when it merges them
+ * (merge.c), with a static context too. */
 struct rt_zstd_calls {
 	__typeof__(&ZSTD_getCParams) get_cparams;
 	__typeof__(&ZSTD_estimateCStreamSize_usingCParams) estimate;
@@ -28,6 +30,9 @@ struct rt_zstd_calls {
 	__typeof__(&ZSTD_CCtx_setParameter) set_parameter;
 	__typeof__(&ZSTD_compress2) compress2;
 	__typeof__(&ZSTD_isError) is_error;
+	__typeof__(&ZSTD_estimateDCtxSize) estimate_dctx;
+	__typeof__(&ZSTD_initStaticDCtx) init_static_dctx;
+	__typeof__(&ZSTD_decompressDCtx) decompress;
 };
 
 /* What the user asked for, and libzstd once loaded. */

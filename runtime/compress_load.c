@@ -53,6 +53,9 @@ int rt_compress_load(struct rt_compress *c, char *why, size_t len)
 		CALL(set_parameter, ZSTD_CCtx_setParameter),
 		CALL(compress2, ZSTD_compress2),
 		CALL(is_error, ZSTD_isError),
+		CALL(estimate_dctx, ZSTD_estimateDCtxSize),
+		CALL(init_static_dctx, ZSTD_initStaticDCtx),
+		CALL(decompress, ZSTD_decompressDCtx),
 #undef CALL
 	};
 	void *lib = dlopen(ZSTD_SONAME, RTLD_NOW | RTLD_LOCAL);
