@@ -356,20 +356,9 @@ void rt_dump_image(const struct rt_config *cfg, const struct rt_freeze *frz, boo
 	p = rt_stpcpy(res->image, cfg->dir);
 	*p++ = '/';
 	rt_stpcpy(p, im->name);
-	err = (int)sc_sys3(__NR_mkdirat, im->dirfd, im->tmpname, RT_IMAGE_DIR_MODE);
+	err = rt_image_make_tmp(im);
 	if (err)
 		goto out;
-	err = im->fd = (int)sc_sys4(__NR_openat, im->dirfd, im->tmpname,
-				    O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	/* The lock first: it tells a new directory from a leftover. */
-	if (err >= 0 && !(err = rt_image_lock(im->fd)))
-		err = (int)sc_sys2(__NR_fchmod, im->fd, RT_IMAGE_DIR_MODE);
-	if (err < 0) {
-		if (im->fd >= 0)
-			sc_sys1(__NR_close, im->fd);
-		sc_sys3(__NR_unlinkat, im->dirfd, im->tmpname, AT_REMOVEDIR);
-		goto out;
-	}
 	err = dump_root(cfg, frz, runs_on, &src, im, res);
 	if (!err && res->snapshot == RT_SNAPSHOT_PROGRAM) {
 		rt_image_hand_over(im);

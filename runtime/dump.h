@@ -73,6 +73,9 @@ void rt_image_discard(struct rt_image *img);
 char *rt_image_tmpname(char *buf, const char *name);
 /* Takes the writer's lock of the temporary directory fd: 0 or -errno. */
 int rt_image_lock(int fd);
+/* Makes im->tmpname in im->dirfd, owner's only, opened into im->fd and
+ * locked: 0, or -errno and nothing made. */
+int rt_image_make_tmp(struct rt_image *im);
 /*
  * A generation being pruned is renamed ".NAME" RT_DEL_MARK "PID" first
  * (doc/retention.md): what a pruner killed half way leaves is a leftover
@@ -84,6 +87,9 @@ void rt_image_remove_leftovers(int dirfd);
 /* Unlinks the *.img files of fd, directory name in dirfd, then name:
  * 0 or -errno of that last step (anything else in it keeps it). */
 int rt_image_remove_dir(int dirfd, const char *name, int fd);
+/* Directory fd holds *.img files only (and is read from its start again
+ * after). */
+bool rt_image_dir_only_images(int fd);
 /* Calls fn(arg, fd, name) for every entry of directory fd from its
  * current offset. */
 void rt_dir_each(int fd, void (*fn)(void *, int, const char *), void *arg);

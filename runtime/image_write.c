@@ -201,6 +201,26 @@ void rt_dir_each(int fd, void (*fn)(void *, int, const char *), void *arg)
 		}
 }
 
+static void note_only_images(void *only, int fd, const char *name)
+{
+	size_t n = strlen(name), k = strlen(RT_IMG_SUFFIX);
+
+	(void)fd;
+	if (strcmp(name, ".") && strcmp(name, "..") &&
+	    (n <= k || strcmp(name + n - k, RT_IMG_SUFFIX)))
+		*(bool *)only = false;
+}
+
+bool rt_image_dir_only_images(int fd)
+{
+	bool only = true;
+
+	if (sc_sys3(__NR_lseek, fd, 0, SEEK_SET))
+		return false;
+	rt_dir_each(fd, note_only_images, &only);
+	return only && !sc_sys3(__NR_lseek, fd, 0, SEEK_SET);
+}
+
 /* Unlinks name if it ends in suffix ("": any name). */
 static void unlink_entry(void *suffix, int fd, const char *name)
 {
@@ -250,6 +270,26 @@ char *rt_image_tmpname(char *buf, const char *name)
 int rt_image_lock(int fd)
 {
 	return (int)sc_sys2(__NR_flock, fd, LOCK_EX | LOCK_NB);
+}
+
+int rt_image_make_tmp(struct rt_image *im)
+{
+	int err = (int)sc_sys3(__NR_mkdirat, im->dirfd, im->tmpname, RT_IMAGE_DIR_MODE);
+
+	if (err)
+		return err;
+	err = im->fd = (int)sc_sys4(__NR_openat, im->dirfd, im->tmpname,
+				    O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	/* The lock first: it tells a new directory from a leftover. */
+	if (err >= 0 && !(err = rt_image_lock(im->fd)))
+		err = (int)sc_sys2(__NR_fchmod, im->fd, RT_IMAGE_DIR_MODE);
+	if (err < 0) {
+		if (im->fd >= 0)
+			sc_sys1(__NR_close, im->fd);
+		im->fd = -1;
+		sc_sys3(__NR_unlinkat, im->dirfd, im->tmpname, AT_REMOVEDIR);
+	}
+	return err < 0 ? err : 0;
 }
 
 int rt_image_remove_dir(int dirfd, const char *name, int fd)

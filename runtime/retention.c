@@ -130,16 +130,6 @@ static void say_once(unsigned what, const char *dir, const char *name, const cha
 	rt_log(msg);
 }
 
-static void only_images(void *only, int fd, const char *name)
-{
-	size_t n = strlen(name), k = strlen(RT_IMG_SUFFIX);
-
-	(void)fd;
-	if (strcmp(name, ".") && strcmp(name, "..") &&
-	    (n <= k || strcmp(name + n - k, RT_IMG_SUFFIX)))
-		*(bool *)only = false;
-}
-
 /*
  * Out of the way under a name crload and the runtime ignore first, that
  * rename durable, then emptied: a pruner killed at any moment leaves a
@@ -168,7 +158,6 @@ static void prune_entry(void *arg, int dirfd, const char *name)
 {
 	const struct newest *w = arg;
 	unsigned g = rt_generation_of(name);
-	bool only = true;
 	int fd, err;
 
 	if (!g || g >= w->top[w->keep - 1] || g >= w->needed)
@@ -178,8 +167,7 @@ static void prune_entry(void *arg, int dirfd, const char *name)
 	if (fd < 0)
 		return;
 	if (!rt_image_lock(fd)) {
-		rt_dir_each(fd, only_images, &only);
-		if (!only)
+		if (!rt_image_dir_only_images(fd))
 			say_once(RT_SAID_KEPT, w->dir, name, " holds files other than images: kept",
 				 0);
 		else if ((err = remove_generation(dirfd, name, fd)))
