@@ -104,9 +104,20 @@ void *rt_read_msg(int dirfd, const char *path, uint32_t type,
  * as it is, or in a form it had before a merge (same_as). */
 bool rt_inventory_is(const Sc__Inventory *inv, uint64_t file_xxh3, uint64_t named);
 
+/* ---- merge.c: a generation made whole, its parents merged into it ---- */
+/*
+ * Generation name of dirfd, when incremental, rewritten in place with its
+ * parents' pages it needs, raw, and no parent (doc/retention.md); its
+ * compressed pages and its parents' are read with z's libzstd (z->level
+ * 0: not loaded). 0: merged, or full already; else -errno with why set:
+ * -EBUSY, a crload holds it; -ENOPKG, compressed pages and no libzstd.
+ * It stays as it was then.
+ */
+int rt_merge_generation(int dirfd, const char *name, const struct rt_compress *z, const char **why);
+
 /* ---- retention.c: SELFCKPT_KEEP (doc/retention.md) ---- */
 /* The troubles the pruner logs once per process, as bits. */
-enum { RT_SAID_KEPT = 1, RT_SAID_FAILED = 2 };
+enum { RT_SAID_KEPT = 1, RT_SAID_FAILED = 2, RT_SAID_NOT_MERGED = 4, RT_SAID_NO_ZSTD = 8 };
 unsigned rt_retention_said(void);
 void rt_retention_note_said(unsigned what);
 /* Generations kept when SELFCKPT_KEEP says nothing usable. */

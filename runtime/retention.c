@@ -2,7 +2,8 @@
 /*
  * SELFCKPT_KEEP=N: once a checkpoint is durable, the process that wrote
  * it removes the generations older than the N newest (doc/retention.md),
- * but never one a kept incremental image builds on (doc/incremental.md).
+ * but never one a kept incremental image builds on (doc/incremental.md):
+ * the oldest kept is merged with what it needs of them first (merge.c).
  * It runs in the trigger handler once the threads run again, so like the
  * dump it makes raw system calls only and allocates from the arena.
  */
@@ -176,6 +177,32 @@ static void prune_entry(void *arg, int dirfd, const char *name)
 	sc_sys1(__NR_close, fd);
 }
 
+/*
+ * The oldest generation kept, when its chain reaches below it, is merged
+ * with what it needs of its parents (merge.c), so that they can go. When
+ * that cannot be, the chain is kept whole, as without merging, and the
+ * log says why once: a crload holding it says nothing, it is merged once
+ * that crload has let go.
+ */
+static void merge_oldest(const struct rt_config *cfg, int dirfd, unsigned g)
+{
+	char name[64], why[256];
+	const char *what;
+	int err;
+
+	if (chain_bottom(dirfd, g) >= g)
+		return;
+	rt_generation_name(name, g);
+	err = rt_merge_generation(dirfd, name, &cfg->compress, &what);
+	if (!err || err == -EBUSY)
+		return;
+	rt_stpcpy(rt_stpcpy(why, " was not merged, its chain is kept whole: "), what);
+	if (err == -ENOPKG)
+		say_once(RT_SAID_NO_ZSTD, cfg->dir, name, why, 0);
+	else
+		say_once(RT_SAID_NOT_MERGED, cfg->dir, name, why, err);
+}
+
 void rt_prune_generations(const struct rt_config *cfg, const struct rt_dump_result *res)
 {
 	struct newest w = { .dir = cfg->dir, .keep = cfg->keep };
@@ -189,6 +216,8 @@ void rt_prune_generations(const struct rt_config *cfg, const struct rt_dump_resu
 	if (!w.top || fd < 0)
 		goto out;
 	rt_dir_each(fd, note_generation, &w);
+	if (w.seen > w.keep)
+		merge_oldest(cfg, fd, w.top[w.n - 1]);
 	w.needed = UINT_MAX;
 	for (unsigned i = 0; i < w.n; i++) {
 		unsigned bottom = chain_bottom(fd, w.top[i]);
