@@ -7,8 +7,8 @@
 # from each image of the chain with plain crload, then checkpointed again.
 # crdump --prev writes the same chains from outside, by comparing pages.
 # A full image comes every SELFCKPT_FULL_EVERY checkpoints, and pruning
-# never takes a generation a kept image builds on. Runs under
-# tests/e2e/reaper.
+# merges the oldest image it keeps with the parents it needs, which go.
+# Runs under tests/e2e/reaper.
 set -u
 suite=tracking
 . "$(dirname "$0")/suite.sh"
@@ -107,15 +107,91 @@ t_full_every() {
 	finishes $APP
 }
 
-# SELFCKPT_KEEP=1 keeps the whole chain the newest image needs.
+# gens LIST: the generations left in $W/img are LIST, once the pruner
+# (in the copy, or after the log line) is done.
+gens() {
+	wait_for eval '[ "$(cd "$W/img" && echo ckpt-*)" = "'"$1"'" ]' ||
+		{ say "generations left: $(cd "$W/img" && echo ckpt-*), expected $1"; return 1; }
+}
+
+# SELFCKPT_KEEP=1: the newest image, incremental, is merged with what it
+# needs of its parents, which go: it is full, and restores.
 t_keep_chain() {
-	start SELFCKPT_FULL_EVERY=8 SELFCKPT_KEEP=1 || return 1
+	start SELFCKPT_FULL_EVERY=8 SELFCKPT_KEEP=1 "$@" || return 1
 	checkpoint 1 && step 1 && checkpoint 2 && step 2 && checkpoint 3 || return 1
-	[ "$(cd "$W/img" && echo ckpt-*)" = "ckpt-0001 ckpt-0002 ckpt-0003" ] ||
-		{ say "pruning broke the chain: $(ls "$W/img")"; return 1; }
+	gens ckpt-0003 && builds_on 3 "" || return 1
+	logged 'not merged' && { say "a merge failed:"; cat "$W/log" >&2; return 1; }
+	# Image 3 was incremental on image 2 as merged: the tracker took it.
+	[ $# -gt 0 ] || awk '/checkpoint .*ckpt-0001:/ { a = $4 } /checkpoint .*ckpt-0003:/ { c = $4 }
+		END { exit !(c * 4 < a) }' "$W/log" || { say "image 3 was full:"; cat "$W/log" >&2; return 1; }
 	kill -KILL $APP
 	wait $APP 2>/dev/null
 	restored 3 && finishes $APP
+}
+
+# The same with compressed images: their pages are read back through
+# zstd, and the merged image holds them raw.
+t_keep_chain_zstd() {
+	t_keep_chain SELFCKPT_COMPRESS=1
+}
+
+# SELFCKPT_KEEP=2 over four checkpoints: the older of the two left is
+# merged, the newer still builds on it (through same_as); both restore.
+t_keep_two() {
+	start SELFCKPT_FULL_EVERY=8 SELFCKPT_KEEP=2 "$@" || return 1
+	checkpoint 1 && step 1 && checkpoint 2 && step 2 && checkpoint 3 && checkpoint 4 || return 1
+	gens "ckpt-0003 ckpt-0004" && builds_on 3 "" && builds_on 4 3 || return 1
+	logged 'not merged' && { say "a merge failed:"; cat "$W/log" >&2; return 1; }
+	"$CRINFO" verify "$W/img/$(name 4)" >/dev/null || { say "the chain does not verify"; return 1; }
+	kill -KILL $APP
+	wait $APP 2>/dev/null
+	restored 4 && finishes $APP || return 1
+	restored 3 && finishes $APP
+}
+
+# The same with the program held while its images are written: the
+# trigger handler merges.
+t_keep_two_held() {
+	t_keep_two SELFCKPT_COW=0
+}
+
+# A generation a crload is restoring (stopped before it forks, a test
+# aid) is neither merged nor removed, nor are its parents, and nothing is
+# said: image 2 stays incremental on image 1 while image 3, then the
+# oldest kept, is merged. Once crload has let go, the next checkpoint
+# merges image 4 and removes the rest.
+t_merge_held() {
+	start SELFCKPT_FULL_EVERY=8 SELFCKPT_KEEP=2 || return 1
+	checkpoint 1 && step 1 && checkpoint 2 || return 1
+	SELFCKPT_TEST_STOP_AT=fork "$CRLOAD" "$W/img/$(name 2)" >"$W/crload.out" 2>"$W/crload.err" &
+	PEER=$!
+	wait_for grep -qs '^State:[[:space:]]*T' /proc/$PEER/status ||
+		{ say "crload did not stop:"; cat "$W/crload.err" >&2; return 1; }
+	step 2 && checkpoint 3 || return 1
+	# The pruner ends before the next checkpoint starts.
+	checkpoint 4 || return 1
+	gens "ckpt-0001 ckpt-0002 ckpt-0003 ckpt-0004" && builds_on 2 1 || return 1
+	logged 'not merged' && { say "a held generation was said:"; cat "$W/log" >&2; return 1; }
+	kill -KILL $PEER
+	wait $PEER 2>/dev/null
+	checkpoint 5 || return 1
+	gens "ckpt-0004 ckpt-0005" && builds_on 4 "" && builds_on 5 4 && finishes $APP
+}
+
+# What a merger killed half way leaves, its temporary directory beside
+# the generation it merged, is removed by the next checkpoint.
+t_merge_leftover() {
+	local dead
+	start SELFCKPT_FULL_EVERY=8 SELFCKPT_KEEP=8 || return 1
+	checkpoint 1 && step 1 && checkpoint 2 || return 1
+	sleep 0 &
+	dead=$!
+	wait $dead
+	mkdir "$W/img/.ckpt-0002.tmp-$dead"
+	cp "$W/img/$(name 2)"/*.img "$W/img/.ckpt-0002.tmp-$dead/"
+	checkpoint 3 || return 1
+	[ ! -e "$W/img/.ckpt-0002.tmp-$dead" ] || { say "the merge's leftover stayed"; return 1; }
+	gens "ckpt-0001 ckpt-0002 ckpt-0003" && finishes $APP
 }
 
 # An exec between two checkpoints: the new program starts over, its first
@@ -191,4 +267,5 @@ t_crdump_prev_refused() {
 	finishes $APP
 }
 
-run_cases leave kill twice full_every keep_chain exec untracked crdump_prev crdump_prev_refused
+run_cases leave kill twice full_every keep_chain keep_chain_zstd keep_two keep_two_held merge_held merge_leftover exec \
+	untracked crdump_prev crdump_prev_refused
