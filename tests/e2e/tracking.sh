@@ -178,6 +178,23 @@ t_merge_held() {
 	gens "ckpt-0004 ckpt-0005" && builds_on 4 "" && builds_on 5 4 && finishes $APP
 }
 
+# A chain of compressed images met by a pruner without libzstd (another
+# program, checkpointing into the same directory without
+# SELFCKPT_COMPRESS): not merged, kept whole, and the log says why.
+t_merge_no_zstd() {
+	start SELFCKPT_FULL_EVERY=8 SELFCKPT_KEEP=8 SELFCKPT_COMPRESS=1 || return 1
+	checkpoint 1 && step 1 && checkpoint 2 || return 1
+	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" SELFCKPT_DIR="$W/img" \
+		SELFCKPT_KEEP=2 sleep 60 </dev/null >/dev/null 2>&1) &
+	PEER=$!
+	wait_for grep -qs '^State:[[:space:]]*S' /proc/$PEER/status || { say "sleep never slept"; return 1; }
+	checkpoint 3 $PEER || return 1
+	wait_for logged "img/ckpt-0002 was not merged, its chain is kept whole: its chain has compressed pages, and libzstd is loaded only with SELFCKPT_COMPRESS" ||
+		{ say "not said why:"; cat "$W/log" >&2; return 1; }
+	sleep 0.5
+	gens "ckpt-0001 ckpt-0002 ckpt-0003" && builds_on 2 1 && finishes $APP
+}
+
 # What a merger killed half way leaves, its temporary directory beside
 # the generation it merged, is removed by the next checkpoint.
 t_merge_leftover() {
@@ -267,5 +284,5 @@ t_crdump_prev_refused() {
 	finishes $APP
 }
 
-run_cases leave kill twice full_every keep_chain keep_chain_zstd keep_two keep_two_held merge_held merge_leftover exec \
+run_cases leave kill twice full_every keep_chain keep_chain_zstd keep_two keep_two_held merge_held merge_no_zstd merge_leftover exec \
 	untracked crdump_prev crdump_prev_refused
