@@ -222,7 +222,8 @@ static int check_whole(struct merge *m, struct src *s)
 		long r = sc_sys3(__NR_read, s->fd, &extra, 1);
 
 		if (r != 0 || XXH3_64bits_digest(s->hash) != s->sum->xxh3)
-			err = fail(m, "a pages file of its chain does not match its checksum", -EIO);
+			err = fail(m, "a pages file of its chain does not match its checksum",
+				   -EIO);
 	}
 	sc_sys1(__NR_close, s->fd);
 	s->fd = -1;
@@ -242,11 +243,6 @@ static int src_open(struct merge *m, struct src *s, const struct gen *g)
 	if (pm->has_codec && !zstd)
 		return fail(m, "pages of its chain are in a form this runtime does not read",
 			    -EINVAL);
-	if (zstd && !m->z)
-		return fail(m,
-			    "its chain has compressed pages, and libzstd is loaded only with "
-			    "SELFCKPT_COMPRESS",
-			    -ENOPKG);
 	s->data_at = rt_alloc(sizeof(*s->data_at) * (pm->n_entries + 1));
 	s->hash = rt_alloc(sizeof(*s->hash));
 	if (!s->data_at || !s->hash)
@@ -408,8 +404,15 @@ static int merge_proc(struct merge *m, struct rt_image *im, const Sc__Pagemap *o
 		if (g && in_image(m->gen[g].inv, m->pid) &&
 		    !(s->pm = read_pagemap(&m->gen[g], m->pid)))
 			return fail(m, "a parent's pagemap cannot be read", -EIO);
-		if (s->pm)
-			total += s->pm->n_entries;
+		if (!s->pm)
+			continue;
+		total += s->pm->n_entries;
+		/* Said before anything is read: it would fail every time. */
+		if (s->pm->has_codec && s->pm->codec != SC__PAGES_CODEC__PAGES_RAW && !m->z)
+			return fail(m,
+				    "its chain has compressed pages, and libzstd is loaded only "
+				    "with SELFCKPT_COMPRESS",
+				    -ENOPKG);
 	}
 	/* Each run merged ends where a run of some generation ends. */
 	m->cap = 2 * total + 1;
