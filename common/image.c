@@ -12,6 +12,7 @@
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
+#include <zstd.h>
 
 #include "cpu.h"
 #include "fd_checks.h"
@@ -452,12 +453,51 @@ int sc_check_mm(const Sc__Mm *mm, char *err)
 	return 0;
 }
 
+/*
+ * How the pages file holds the data (doc/compression.md): raw, or zstd
+ * frames of whole pages that add up to the data and, compressed, to the
+ * file; no frame larger than zstd could ever make its pages.
+ */
+static int check_frames(const Sc__Pagemap *pm, uint64_t pages_size, char *err)
+{
+	uint64_t pages = 0, bytes = 0;
+
+	if (pm->codec == SC__PAGES_CODEC__PAGES_RAW)
+		return pm->n_frame_pages || pm->n_frame_bytes
+			       ? sc_err(err, "frames in an uncompressed pages file")
+			       : 0;
+	if (pm->n_frame_pages != pm->n_frame_bytes)
+		return sc_err(err, "%zu frame sizes for %zu frames", pm->n_frame_bytes,
+			      pm->n_frame_pages);
+	for (size_t i = 0; i < pm->n_frame_pages; i++) {
+		uint32_t n = pm->frame_pages[i], b = pm->frame_bytes[i];
+
+		if (n == 0 || n > SC_ZFRAME_MAX_PAGES)
+			return sc_err(err, "frame %zu holds %u pages (1 to %d)", i, n,
+				      SC_ZFRAME_MAX_PAGES);
+		if (b == 0 || b > ZSTD_compressBound((size_t)n * SC_PAGE_SIZE))
+			return sc_err(err, "frame %zu of %u pages takes %u bytes", i, n, b);
+		pages += n;
+		bytes += b;
+	}
+	if (pages * SC_PAGE_SIZE != pm->pages_bytes)
+		return sc_err(err, "frames hold %llu bytes of pages, the runs %llu",
+			      (unsigned long long)(pages * SC_PAGE_SIZE),
+			      (unsigned long long)pm->pages_bytes);
+	if (bytes != pages_size)
+		return sc_err(err, "frames take %llu bytes, the pages file has %llu",
+			      (unsigned long long)bytes, (unsigned long long)pages_size);
+	return 0;
+}
+
 int sc_check_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t pages_size, bool incremental,
 		     char *err)
 {
 	uint64_t total = 0, prev_end = 0;
 	size_t vi = 0;
 
+	if (pm->codec != SC__PAGES_CODEC__PAGES_RAW && pm->codec != SC__PAGES_CODEC__PAGES_ZSTD)
+		return sc_err(err, "unknown pages codec %d", (int)pm->codec);
 	for (size_t i = 0; i < pm->n_entries; i++) {
 		const Sc__PagemapEntry *e = pm->entries[i];
 		uint64_t len;
@@ -485,10 +525,15 @@ int sc_check_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t pages_siz
 			total += len;
 		prev_end = e->vaddr + len;
 	}
-	if (total != pm->pages_bytes || total != pages_size)
+	/* A compressed file's size is checked against its frames. */
+	if (pm->codec != SC__PAGES_CODEC__PAGES_ZSTD &&
+	    (total != pm->pages_bytes || total != pages_size))
 		return sc_err(err, "describes %llu bytes of pages, the pages file has %llu",
 			      (unsigned long long)total, (unsigned long long)pages_size);
-	return 0;
+	if (total != pm->pages_bytes)
+		return sc_err(err, "describes %llu bytes of pages, pages_bytes says %llu",
+			      (unsigned long long)total, (unsigned long long)pm->pages_bytes);
+	return check_frames(pm, pages_size, err);
 }
 
 static int cmp_fd_number(const void *key, const void *elem)
