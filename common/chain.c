@@ -12,11 +12,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "image.h"
 
@@ -202,18 +204,59 @@ int sc_image_load(const char *dir, struct sc_image *img, char *err)
 	return load_chain(dir, img, &seen, err);
 }
 
+/* pm's frames indexed in z, and pg's largest frame so far updated; 0, or
+ * -1 when out of memory. */
+static int index_frames(struct sc_pages *pg, struct sc_zindex *z, const Sc__Pagemap *pm)
+{
+	z->data = malloc((pm->n_frame_pages + 1) * sizeof(*z->data));
+	z->file = malloc((pm->n_frame_pages + 1) * sizeof(*z->file));
+	if (!z->data || !z->file)
+		return -1;
+	z->n = pm->n_frame_pages;
+	z->data[0] = z->file[0] = 0;
+	for (size_t i = 0; i < z->n; i++) {
+		size_t out = (size_t)pm->frame_pages[i] * SC_PAGE_SIZE;
+
+		z->data[i + 1] = z->data[i] + out;
+		z->file[i + 1] = z->file[i] + pm->frame_bytes[i];
+		if (pm->frame_bytes[i] > pg->in_max)
+			pg->in_max = pm->frame_bytes[i];
+		if (out > pg->out_max)
+			pg->out_max = out;
+	}
+	return 0;
+}
+
+struct sc_pages_cur {
+	ZSTD_DCtx *dctx;
+	char *in, *out; /* a frame as stored, and its data */
+	bool cached; /* out holds frame `frame` of generation `gen` */
+	uint32_t gen;
+	size_t frame;
+};
+
+/* sc_pages_read's cursor, shared by its callers one at a time. */
+struct sc_pages_own {
+	pthread_mutex_t lock;
+	struct sc_pages_cur *cur;
+};
+
 int sc_pages_open(struct sc_pages *pg, const struct sc_image *img, const struct sc_proc_img *p,
 		  char *err)
 {
-	pg->n = sc_image_ngens(img);
+	*pg = (struct sc_pages){ .n = sc_image_ngens(img), .img = img, .name = p->pages_name };
 	pg->fds = malloc(pg->n * sizeof(*pg->fds));
-	if (!pg->fds)
+	pg->z = calloc(pg->n, sizeof(*pg->z));
+	if (!pg->fds || !pg->z) {
+		sc_pages_close(pg);
 		return sc_err(err, "out of memory");
+	}
 	for (uint32_t g = 0; g < pg->n; g++)
 		pg->fds[g] = -1;
 	for (size_t i = 0; i < p->nruns; i++) {
 		uint32_t g = p->runs[i].gen;
 		const struct sc_image *gi = sc_image_gen(img, g);
+		const Sc__Pagemap *pm = sc_image_proc(gi, p->pid)->pm;
 
 		if (pg->fds[g] >= 0)
 			continue;
@@ -222,6 +265,19 @@ int sc_pages_open(struct sc_pages *pg, const struct sc_image *img, const struct 
 			sc_err(err, "%s/%s: %s", gi->dir, p->pages_name, strerror(errno));
 			sc_pages_close(pg);
 			return -1;
+		}
+		if (pm->codec == SC__PAGES_CODEC__PAGES_ZSTD && index_frames(pg, &pg->z[g], pm)) {
+			sc_pages_close(pg);
+			return sc_err(err, "out of memory");
+		}
+	}
+	if (sc_pages_compressed(pg)) {
+		pg->own = calloc(1, sizeof(*pg->own));
+		if (pg->own)
+			pthread_mutex_init(&pg->own->lock, NULL);
+		if (!pg->own || !(pg->own->cur = sc_pages_cur_new(pg, err))) {
+			sc_pages_close(pg);
+			return sc_err(err, "out of memory");
 		}
 	}
 	return 0;
@@ -232,19 +288,205 @@ void sc_pages_close(struct sc_pages *pg)
 	for (uint32_t g = 0; pg->fds && g < pg->n; g++)
 		if (pg->fds[g] >= 0)
 			close(pg->fds[g]);
+	for (uint32_t g = 0; pg->z && g < pg->n; g++) {
+		free(pg->z[g].data);
+		free(pg->z[g].file);
+	}
+	if (pg->own) {
+		sc_pages_cur_free(pg->own->cur);
+		pthread_mutex_destroy(&pg->own->lock);
+		free(pg->own);
+	}
 	free(pg->fds);
-	pg->fds = NULL;
-	pg->n = 0;
+	free(pg->z);
+	*pg = (struct sc_pages){ .fds = NULL };
+}
+
+bool sc_pages_compressed(const struct sc_pages *pg)
+{
+	return pg->out_max > 0;
+}
+
+struct sc_pages_cur *sc_pages_cur_new(const struct sc_pages *pg, char *err)
+{
+	struct sc_pages_cur *cur = calloc(1, sizeof(*cur));
+
+	if (cur) {
+		cur->dctx = ZSTD_createDCtx();
+		cur->in = malloc(pg->in_max ? pg->in_max : 1);
+		cur->out = malloc(pg->out_max ? pg->out_max : 1);
+	}
+	if (!cur || !cur->dctx || !cur->in || !cur->out) {
+		sc_pages_cur_free(cur);
+		sc_err(err, "out of memory");
+		return NULL;
+	}
+	return cur;
+}
+
+void sc_pages_cur_free(struct sc_pages_cur *cur)
+{
+	if (!cur)
+		return;
+	ZSTD_freeDCtx(cur->dctx);
+	free(cur->in);
+	free(cur->out);
+	free(cur);
+}
+
+/*
+ * One frame of bytes bytes at off in fd, read into in and decompressed
+ * into dst, which it must fill exactly: one zstd frame that records its
+ * content size and checksum, which zstd checks. 0, or -1 with why set.
+ */
+static int decode_frame(ZSTD_DCtx *dctx, int fd, uint64_t off, size_t bytes, char *in, void *dst,
+			size_t raw, char *why)
+{
+	ssize_t got = pread(fd, in, bytes, (off_t)off);
+	unsigned long long size;
+	bool checksum;
+	size_t n;
+
+	if (got != (ssize_t)bytes)
+		return sc_err(why, "%s", got < 0 ? strerror(errno) : "short file");
+	/* The frame header's descriptor, after the magic number, has the
+	 * content checksum flag in bit 2 (RFC 8878, 3.1.1.1.1). */
+	if (bytes < 5 || ZSTD_findFrameCompressedSize(in, bytes) != bytes)
+		return sc_err(why, "not one zstd frame");
+	size = ZSTD_getFrameContentSize(in, bytes);
+	checksum = in[4] & 4;
+	if (!checksum || size != raw)
+		return sc_err(why, "its header gives %s%llu bytes of data, not %zu",
+			      checksum ? "" : "no checksum and ", size, raw);
+	n = ZSTD_decompressDCtx(dctx, dst, raw, in, bytes);
+	if (ZSTD_isError(n))
+		return sc_err(why, "zstd: %s", ZSTD_getErrorName(n));
+	return n == raw ? 0 : sc_err(why, "%zu bytes of data, not %zu", n, raw);
+}
+
+/* The frame of z holding data offset off (< z->data[z->n]). */
+static size_t frame_at(const struct sc_zindex *z, uint64_t off)
+{
+	size_t lo = 0, hi = z->n;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (z->data[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int frame_error(const struct sc_pages *pg, uint32_t gen, size_t f, const char *why,
+		       char *err)
+{
+	return sc_err(err, "%s/%s: frame %zu (at byte %llu): %s", sc_image_gen(pg->img, gen)->dir,
+		      pg->name, f, (unsigned long long)pg->z[gen].file[f], why);
+}
+
+/* [off, off+len) of the data of compressed generation gen, frame by
+ * frame: straight into buf where it covers a frame, else through cur's
+ * last frame. */
+static int get_compressed(const struct sc_pages *pg, struct sc_pages_cur *cur, uint32_t gen,
+			  uint64_t off, char *buf, size_t len, char *err)
+{
+	const struct sc_zindex *z = &pg->z[gen];
+	char why[SC_ERR_LEN];
+
+	if (off + len > z->data[z->n] || off + len < off)
+		return sc_err(err, "%s/%s: past the end of the data",
+			      sc_image_gen(pg->img, gen)->dir, pg->name);
+	for (size_t f = frame_at(z, off); len; f++) {
+		uint64_t start = z->data[f], raw = z->data[f + 1] - start;
+		size_t n = off + len < start + raw ? len : (size_t)(start + raw - off);
+		bool whole = off == start && n == raw;
+
+		if (whole || !cur->cached || cur->gen != gen || cur->frame != f) {
+			cur->cached = false;
+			if (decode_frame(cur->dctx, pg->fds[gen], z->file[f],
+					 (size_t)(z->file[f + 1] - z->file[f]), cur->in,
+					 whole ? buf : cur->out, raw, why))
+				return frame_error(pg, gen, f, why, err);
+			cur->cached = !whole;
+			cur->gen = gen;
+			cur->frame = f;
+		}
+		if (!whole)
+			memcpy(buf, cur->out + (off - start), n);
+		buf += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int sc_pages_get(const struct sc_pages *pg, struct sc_pages_cur *cur, const struct sc_run *r,
+		 uint64_t addr, void *buf, size_t len, char *err)
+{
+	uint64_t off = r->off + (addr - r->vaddr);
+	ssize_t n;
+	int ret;
+
+	if (pg->z[r->gen].n) {
+		if (cur)
+			return get_compressed(pg, cur, r->gen, off, buf, len, err);
+		pthread_mutex_lock(&pg->own->lock);
+		ret = get_compressed(pg, pg->own->cur, r->gen, off, buf, len, err);
+		pthread_mutex_unlock(&pg->own->lock);
+		return ret;
+	}
+	n = pread(pg->fds[r->gen], buf, len, (off_t)off);
+	if (n == (ssize_t)len)
+		return 0;
+	return sc_err(err, "%s/%s: %s", sc_image_gen(pg->img, r->gen)->dir, pg->name,
+		      n < 0 ? strerror(errno) : "short file");
 }
 
 int sc_pages_read(const struct sc_pages *pg, const struct sc_run *r, uint64_t addr, void *buf,
 		  size_t len)
 {
-	ssize_t n = pread(pg->fds[r->gen], buf, len, (off_t)(r->off + (addr - r->vaddr)));
+	char err[SC_ERR_LEN];
+	int saved = errno;
 
-	if (n == (ssize_t)len)
+	errno = 0;
+	if (!sc_pages_get(pg, NULL, r, addr, buf, len, err)) {
+		errno = saved;
 		return 0;
-	if (n >= 0)
-		errno = EIO;
+	}
+	/* A short file, or a bad frame. */
+	if (!errno)
+		errno = pg->z[r->gen].n ? EBADMSG : EIO;
 	return -1;
+}
+
+int sc_pages_check_frames(int fd, const Sc__Pagemap *pm, char *err)
+{
+	ZSTD_DCtx *dctx = ZSTD_createDCtx();
+	size_t out_max = 0, in_max = 1;
+	char *in = NULL, *out = NULL, why[SC_ERR_LEN];
+	uint64_t off = 0;
+	int ret = 0;
+
+	for (size_t i = 0; i < pm->n_frame_pages; i++) {
+		if ((size_t)pm->frame_pages[i] * SC_PAGE_SIZE > out_max)
+			out_max = (size_t)pm->frame_pages[i] * SC_PAGE_SIZE;
+		if (pm->frame_bytes[i] > in_max)
+			in_max = pm->frame_bytes[i];
+	}
+	if (!dctx || !(in = malloc(in_max)) || !(out = malloc(out_max ? out_max : 1)))
+		ret = sc_err(err, "out of memory");
+	for (size_t i = 0; i < pm->n_frame_pages && !ret; i++) {
+		if (decode_frame(dctx, fd, off, pm->frame_bytes[i], in, out,
+				 (size_t)pm->frame_pages[i] * SC_PAGE_SIZE, why))
+			ret = sc_err(err, "frame %zu (at byte %llu): %s", i,
+				     (unsigned long long)off, why);
+		off += pm->frame_bytes[i];
+	}
+	ZSTD_freeDCtx(dctx);
+	free(in);
+	free(out);
+	return ret;
 }

@@ -91,19 +91,59 @@ size_t sc_run_after(const struct sc_proc_img *p, uint64_t addr);
 /* The run of p holding addr, or NULL where no image of the chain stores it. */
 const struct sc_run *sc_run_at(const struct sc_proc_img *p, uint64_t addr);
 
-/* The pages files of one process through the chain, each opened once:
- * fds[gen], or -1 for a generation that holds none of its runs. */
+/*
+ * The pages files of one process through the chain, each opened once:
+ * fds[gen], or -1 for a generation that holds none of its runs. A
+ * compressed generation (doc/compression.md) has its frames indexed in
+ * z[gen]: frame i holds the data from data[i] to data[i + 1] and lies in
+ * the file from file[i] to file[i + 1]; a raw one has z[gen].n == 0.
+ */
+struct sc_zindex {
+	size_t n;
+	uint64_t *data, *file;
+};
+struct sc_pages_cur;
 struct sc_pages {
 	int *fds;
 	uint32_t n;
+	struct sc_zindex *z;
+	const struct sc_image *img; /* for the files' names */
+	const char *name;
+	/* The largest compressed frame and the most data in one frame. */
+	size_t in_max, out_max;
+	/* sc_pages_read's cursor and its lock, where a generation is
+	 * compressed; NULL else. */
+	struct sc_pages_own *own;
 };
 /* 0, or -1 with err set to "DIR/pages-PID.img: why". */
 int sc_pages_open(struct sc_pages *pg, const struct sc_image *img, const struct sc_proc_img *p,
 		  char *err);
 void sc_pages_close(struct sc_pages *pg);
-/* Reads [addr, addr+len), which lies in run r; 0, or -1 with errno set. */
+/* Whether a generation of pg is compressed. */
+bool sc_pages_compressed(const struct sc_pages *pg);
+/*
+ * A reader of pg's compressed pages: a zstd context and room for one
+ * frame, and the last frame it decompressed, which it keeps so that
+ * reading on through a frame decompresses it once. It is one thread's at
+ * a time, and allocates nothing more once made (crload makes its own
+ * before it premaps). NULL with err set when out of memory.
+ */
+struct sc_pages_cur *sc_pages_cur_new(const struct sc_pages *pg, char *err);
+void sc_pages_cur_free(struct sc_pages_cur *cur);
+/* Reads [addr, addr+len), which lies in run r, through cur (NULL: pg's
+ * own, taken under its lock); a frame the range covers whole is
+ * decompressed straight into buf. 0, or -1 with err set to
+ * "DIR/pages-PID.img: why" (the frame and zstd's reason for a bad one). */
+int sc_pages_get(const struct sc_pages *pg, struct sc_pages_cur *cur, const struct sc_run *r,
+		 uint64_t addr, void *buf, size_t len, char *err);
+/* sc_pages_get through pg's own cursor, safe from several threads at
+ * once; 0, or -1 with errno set (EBADMSG for a bad frame). */
 int sc_pages_read(const struct sc_pages *pg, const struct sc_run *r, uint64_t addr, void *buf,
 		  size_t len);
+/* Decompresses every frame of the compressed pages file fd, as pm
+ * describes it (checked); 0, or -1 with err set to "frame I (at byte
+ * OFF): why" for the first bad one. */
+int sc_pages_check_frames(int fd, const Sc__Pagemap *pm, char *err);
 
 struct unix_graph;
 /* The unix sockets of img that keep wants (NULL: all; never dups), each node owned

@@ -391,6 +391,7 @@ START_TEST(chain_memory)
 {
 	static Sc__Vma heap = SC__VMA__INIT, *vp[1] = { &heap };
 	static Sc__Mm mm = SC__MM__INIT;
+	static Sc__Pagemap pm = SC__PAGEMAP__INIT; /* raw */
 	struct sc_run runs[] = { { 0x600000, 1, 0, 0 }, { 0x601000, 1, 1, 4096 } };
 	struct sc_proc_img child = { .pid = 7, .pages_name = "pages-7.img", .pages_size = 4096 };
 	struct sc_proc_img parent = child;
@@ -409,6 +410,7 @@ START_TEST(chain_memory)
 	mm.vmas = vp;
 	mm.n_vmas = 1;
 	child.mm = parent.mm = &mm;
+	child.pm = parent.pm = &pm;
 	child.runs = runs;
 	child.nruns = 2;
 	parent.pages_size = 2 * 4096;
