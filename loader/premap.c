@@ -136,6 +136,9 @@ struct filler {
 	const struct sc_run *runs;
 	size_t nruns;
 	size_t next; /* the next run */
+	/* fill_vma's helper thread's reader of compressed pages, made
+	 * before the premap (the other thread uses the pages' own). */
+	struct sc_pages_cur *helper;
 };
 
 struct premap {
@@ -155,6 +158,7 @@ static bool has_pages(const struct filler *fl, const Sc__Vma *v)
  */
 struct fill_part {
 	const struct filler *fl;
+	struct sc_pages_cur *cur; /* for compressed pages; NULL: the pages' own */
 	const Sc__Vma *v;
 	size_t first, end;
 	uint64_t temp, lo, hi;
@@ -183,18 +187,27 @@ static void *fill_part(void *arg)
 		if (from >= to)
 			continue;
 		/* One preadv reads runs that lie back to back in one file:
-		 * all of a full image's. */
-		if (n && (n == IOV_BATCH || fd != batch_fd || r->off + from != batch_end)) {
+		 * all of a full image's. A compressed file is decompressed
+		 * run by run, whole frames straight into place. */
+		if (n && (n == IOV_BATCH || fd != batch_fd || r->off + from != batch_end ||
+			  pg->z[r->gen].n)) {
 			fp->ret = read_runs(batch_fd, iov, n, batch_off, fp->err);
 			n = 0;
+			if (fp->ret)
+				break;
+		}
+		/* Fault the destination in bulk: much faster than one fault
+		 * per page during the copy. */
+		madvise(dst, to - from, MADV_POPULATE_WRITE);
+		if (pg->z[r->gen].n) {
+			fp->ret = sc_pages_get(pg, fp->cur, r, r->vaddr + from, dst, to - from,
+					       fp->err);
+			continue;
 		}
 		if (!n) {
 			batch_fd = fd;
 			batch_off = r->off + from;
 		}
-		/* Fault the destination in bulk: much faster than one fault
-		 * per page during the copy. */
-		madvise(dst, to - from, MADV_POPULATE_WRITE);
 		iov[n].iov_base = dst;
 		iov[n++].iov_len = to - from;
 		batch_end = r->off + to;
@@ -228,6 +241,7 @@ static int fill_vma(struct filler *fl, const Sc__Vma *v, uint64_t temp, char *er
 		whole.hi += fl->runs[fl->next++].nr_pages * SC_PAGE_SIZE;
 	whole.end = fl->next;
 	second = whole;
+	second.cur = fl->helper;
 	if (whole.hi >= FILL_SPLIT && !pthread_attr_init(&attr)) {
 		second.lo = whole.hi / 2 & ~(uint64_t)(SC_PAGE_SIZE - 1);
 		whole.hi = second.lo;
@@ -836,8 +850,13 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 		.no_tail = no_tail
 	};
 
+	/* Allocated before the premap places memory (fill_vma). */
+	if (sc_pages_compressed(&ctx->pages) &&
+	    !(rp.pm.fl.helper = sc_pages_cur_new(&ctx->pages, err)))
+		return -1;
 	if (premap_all(&rp, err) || place_restorer(&rp, err) || fill_args(&rp, err))
 		return -1;
+	sc_pages_cur_free(rp.pm.fl.helper);
 	free(rp.moves);
 	sc_pages_close(&ctx->pages);
 	/* No descriptor crload opened is closed after this point but the

@@ -122,6 +122,7 @@ int shared_backing(struct shared_files *sf, const struct sc_proc_img *p, const S
 int shared_fill(int fd, char *mem, const struct sc_image *img, const struct sc_proc_img *p,
 		const Sc__Vma *v, char *err)
 {
+	char why[SC_ERR_LEN] = "out of memory";
 	struct sc_pages pg;
 	char *buf;
 	int ret = 0;
@@ -129,9 +130,10 @@ int shared_fill(int fd, char *mem, const struct sc_image *img, const struct sc_p
 	if (sc_pages_open(&pg, img, p, err))
 		return -1;
 	buf = malloc(1 << 20);
+	ret = buf ? 0 : -1;
 	/* Runs never span two VMAs: those ending after v's start are v's. */
 	for (size_t i = sc_run_after(p, v->start);
-	     i < p->nruns && p->runs[i].vaddr < v->end && buf && !ret; i++) {
+	     i < p->nruns && p->runs[i].vaddr < v->end && !ret; i++) {
 		const struct sc_run *r = &p->runs[i];
 		uint64_t len = r->nr_pages * SC_PAGE_SIZE;
 
@@ -139,17 +141,17 @@ int shared_fill(int fd, char *mem, const struct sc_image *img, const struct sc_p
 			n = len - done > (1 << 20) ? 1 << 20 : len - done;
 			uint64_t to = v->pgoff + r->vaddr - v->start + done;
 
-			if (sc_pages_read(&pg, r, r->vaddr + done, mem ? mem + to : buf, n) ||
-			    (!mem && pwrite(fd, buf, n, (off_t)to) != (ssize_t)n))
-				ret = -1;
+			ret = sc_pages_get(&pg, NULL, r, r->vaddr + done, mem ? mem + to : buf, n,
+					   why);
+			if (!ret && !mem && pwrite(fd, buf, n, (off_t)to) != (ssize_t)n)
+				ret = sc_err(why, "%s", strerror(errno ? errno : EIO));
 		}
 	}
-	if (!buf || ret)
-		sc_err(err, "shared memory of pid %d: %s", p->pid,
-		       !buf ? "out of memory" : strerror(errno ? errno : EIO));
+	if (ret)
+		sc_err(err, "shared memory of pid %d: %s", p->pid, why);
 	free(buf);
 	sc_pages_close(&pg);
-	return buf && !ret ? 0 : -1;
+	return ret;
 }
 
 /* Whether another process than p maps the file of v. */
