@@ -58,6 +58,17 @@ struct cr_gen_bytes {
 };
 /* gens: sc_image_ngens(img) of them; NULL when out of memory. */
 struct cr_gen_bytes *cr_chain_bytes(const struct sc_image *img);
+/* How pages files hold their pages (doc/compression.md): the bytes of
+ * data and of the files, how many files are compressed, and at which
+ * zstd level (unless they differ). */
+struct cr_pages_stored {
+	uint64_t data, size;
+	size_t files, compressed;
+	uint32_t level;
+	bool levels_differ;
+};
+/* Adds p's pages file to s (zeroed first by the caller). */
+void cr_pages_stored_add(struct cr_pages_stored *s, const struct sc_proc_img *p);
 int crinfo_show(const struct sc_image *img, FILE *out);
 /* One process's part of the summary, the rest of the image aside. */
 void crinfo_show_proc(const struct sc_proc_img *p, struct cr_mem *mem, struct cr_syms *syms,

@@ -305,6 +305,26 @@ void json_message(struct json *j, const char *key, const ProtobufCMessage *m)
 
 /* ---- the whole image ----------------------------------------------------- */
 
+/* How pages files store their data (cr_pages_stored): "data_bytes" of
+ * it in "stored_bytes", and "codec" ("raw", "zstd", or "mixed" when the
+ * files differ) with the zstd "level" when there is one. In an object
+ * of its own under key, or in the one open when key is NULL. */
+static void pages_stored_json(struct json *j, const char *key, const struct cr_pages_stored *s)
+{
+	if (key)
+		json_begin_object(j, key);
+	json_cstr(j, "codec",
+		  !s->compressed	      ? "raw"
+		  : s->compressed == s->files ? "zstd"
+					      : "mixed");
+	if (s->compressed && !s->levels_differ)
+		json_u64(j, "level", s->level);
+	json_u64(j, "data_bytes", s->data);
+	json_u64(j, "stored_bytes", s->size);
+	if (key)
+		json_end_object(j);
+}
+
 /* Each run of pages a restore reads: where it was, which generation of
  * the chain stores it (0: this image) and where in that one's pages file,
  * and the XXH3 of its bytes (read in chunks: runs can be gigabytes). */
@@ -313,9 +333,11 @@ static int pages_json(struct json *j, const struct sc_image *img, const struct s
 {
 	const size_t chunk = 8 << 20;
 	char *buf = malloc(chunk);
+	struct cr_pages_stored stored = { 0 };
 	struct sc_pages pg;
 	int ret = 0;
 
+	cr_pages_stored_add(&stored, p);
 	if (!buf)
 		return sc_err(err, "out of memory");
 	if (sc_pages_open(&pg, img, p, err)) {
@@ -328,6 +350,7 @@ static int pages_json(struct json *j, const struct sc_image *img, const struct s
 	json_begin_object(j, "pages");
 	json_cstr(j, "file", p->pages_name);
 	json_u64(j, "size", p->pages_size);
+	pages_stored_json(j, NULL, &stored);
 	json_begin_array(j, "runs");
 	for (size_t i = 0; i < p->nruns && !ret; i++) {
 		const struct sc_run *r = &p->runs[i];
@@ -338,9 +361,7 @@ static int pages_json(struct json *j, const struct sc_image *img, const struct s
 		while (done < len) {
 			size_t n = len - done < chunk ? (size_t)(len - done) : chunk;
 
-			if (sc_pages_read(&pg, r, r->vaddr + done, buf, n)) {
-				sc_err(err, "%s/%s: cannot read", sc_image_gen(img, r->gen)->dir,
-				       p->pages_name);
+			if (sc_pages_get(&pg, NULL, r, r->vaddr + done, buf, n, err)) {
 				ret = -1;
 				break;
 			}
@@ -392,6 +413,7 @@ static int chain_json(struct json *j, const struct sc_image *img, char *err)
 
 int crinfo_json(const struct sc_image *img, FILE *out, char *err)
 {
+	struct cr_pages_stored stored = { 0 };
 	struct json j;
 
 	json_init(&j, out, true);
@@ -414,6 +436,9 @@ int crinfo_json(const struct sc_image *img, FILE *out, char *err)
 			json_cstr(&j, NULL, w);
 		json_end_array(&j);
 	}
+	for (size_t i = 0; i < img->nprocs; i++)
+		cr_pages_stored_add(&stored, &img->procs[i]);
+	pages_stored_json(&j, "pages", &stored);
 	json_begin_array(&j, "processes");
 	for (size_t i = 0; i < img->nprocs; i++) {
 		const struct sc_proc_img *p = &img->procs[i];

@@ -9,10 +9,12 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "crinfo.h"
 #include "fd_restore.h"
@@ -134,6 +136,38 @@ static int references(const struct sc_image *img, FILE *out)
 	return bad;
 }
 
+/* Every frame of each compressed pages file of gi decompressed, its
+ * checksum checked (doc/compression.md): a bad frame is named. */
+static int frames(const struct sc_image *gi, FILE *out)
+{
+	char err[SC_ERR_LEN];
+	size_t n = 0;
+	int bad = 0;
+
+	for (size_t i = 0; i < gi->nprocs; i++) {
+		const struct sc_proc_img *p = &gi->procs[i];
+		int fd;
+
+		if (p->pm->codec != SC__PAGES_CODEC__PAGES_ZSTD)
+			continue;
+		fd = openat(gi->dirfd, p->pages_name, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			bad += problem(gi, "%s: %s", p->pages_name, strerror(errno));
+		else if (sc_pages_check_frames(fd, p->pm, err))
+			bad += problem(gi, "%s: %s", p->pages_name, err);
+		else
+			n += p->pm->n_frame_pages;
+		if (fd >= 0)
+			close(fd);
+	}
+	if (n && !bad)
+		fprintf(out,
+			"ok       %s: %zu zstd frames decompress to their pages, checksums "
+			"as they say\n",
+			gi->dir, n);
+	return bad;
+}
+
 /* The image and its chain of parents: each one's files, and each link. */
 static int verify(const char *dir, FILE *out)
 {
@@ -161,7 +195,7 @@ static int verify(const char *dir, FILE *out)
 				"against (xxh3 %016llx)\n",
 				gi->dir, gi->inv->parent,
 				(unsigned long long)gi->inv->parent_inventory_xxh3);
-		bad += here;
+		bad += here + frames(gi, out);
 	}
 	bad += references(&img, out);
 	bad += crinfo_check_image(&img, out);
