@@ -126,7 +126,8 @@ int main(int argc, char **argv)
 	if (sc_image_load(argv[optind], &img, err))
 		imgfile_die(argv[optind], err);
 	cctx = ZSTD_createCCtx();
-	if (!cctx || ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, (int)level)) ||
+	if (!cctx ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, (int)level)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1)))
 		imgfile_die("zstd", "cannot set up compression");
 	inv = (Sc__Inventory *)imgfile_read(img.dirfd, SC_INVENTORY_FILE, &type);

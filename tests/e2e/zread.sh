@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Compressed pages files (doc/compression.md), read by crload and crinfo,
+# before the writers compress: images of the runtime and of crdump are
+# rewritten by tests/e2e/mkzstd as zstd frames, of the default size and
+# of odd ones (1 page, 1000 pages), and restored with plain crload.
+# - Programs through tests/e2e/run, mkzstd as its E2E_BEFORE_RESTORE:
+#   python (its output after restore equals an uninterrupted run's),
+#   bigmem (filled by two threads, big frames), the trees sharing memory
+#   (anonymous shared memory and a SysV segment, filled by crload).
+# - A chain whose full and newest images are compressed and whose middle
+#   one is not (mkzstd, mkincr, mkzstd) restores, shows and verifies.
+# - A frame with one byte flipped and the inventory's checksum made right
+#   again, so that only zstd's checksum of the frame tells: crload stops
+#   with one line naming the file and the frame before the program runs
+#   again, and crinfo verify names them too.
+# Runs under tests/e2e/reaper.
+set -u
+suite=zread
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/suite.sh"
+trap '[ $failed -eq 0 ] && rm -rf "$root"' EXIT
+
+gen() { printf 'ckpt-%04d' "$1"; }
+
+# through_run CAPTURES FRAME_PAGES SPEC...: each spec in every scenario of
+# tests/e2e/run, its images compressed in frames of FRAME_PAGES pages.
+through_run() {
+	local captures=$1 frames=$2 spec st=0
+	shift 2
+	for spec in "$@"; do
+		E2E_CAPTURES=$captures E2E_BEFORE_RESTORE="$E2E_BIN/mkzstd -f $frames" \
+			"$here/run" "$here/$spec" >"$W/run.out" 2>&1 || st=1
+		grep -E '^(PASS|FAIL|SKIP|  )' "$W/run.out" | sed 's/^/  /'
+	done
+	return $st
+}
+t_python() { through_run "runtime crdump" 64 programs/python.e2e; }
+t_bigmem() { E2E_BIGMEM_MB=96 through_run runtime 1000 memory/bigmem.e2e; }
+t_shared() { through_run "runtime crdump" 1 trees/shm_tree.e2e trees/sysv_tree.e2e; }
+
+# checkpoints N PROGRAM: PROGRAM under the runtime, checkpointed N times in
+# a row while it runs on (ckpt-0001 to N in $W/img, all kept), then
+# killed; its pid in PID.
+checkpoints() {
+	local i
+	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" SELFCKPT_KEEP="$1" \
+		SELFCKPT_DIR="$W/img" E2E_BIGMEM_MB=32 "$E2E_BIN/$2" >"$W/out" 2>"$W/err" </dev/null) &
+	APP=$!
+	wait_for test -e "$W/ready" || { say "$2 never became ready"; return 1; }
+	for ((i = 1; i <= $1; i++)); do
+		kill -USR2 $APP
+		wait_for logged ": checkpoint $W/img/$(gen $i):" || { say "no checkpoint $i"; return 1; }
+	done
+	if logged 'checkpoint failed'; then say "a checkpoint failed:"; cat "$W/log" >&2; return 1; fi
+	kill -KILL $APP
+	wait $APP 2>/dev/null
+	PID=$APP APP=
+}
+
+# restored_finishes IMAGE: plain crload IMAGE restores the program, which
+# then finishes right when told to (its own checks passed).
+restored_finishes() {
+	local loader
+	rm -f "$W/pid"
+	"$CRLOAD" --pidfile "$W/pid" "$1" >"$W/crload.out" 2>"$W/crload.err" &
+	loader=$!
+	if ! wait_for test -s "$W/pid"; then
+		say "crload $1 did not restore:"; cat "$W/crload.err" >&2
+		kill -KILL $loader 2>/dev/null; wait $loader 2>/dev/null
+		return 1
+	fi
+	sleep 0.2
+	kill -USR1 $loader
+	wait $loader || { say "the program restored from $1 failed:"; cat "$W/err" "$W/crload.err" >&2; return 1; }
+}
+
+# shows IMAGE PATTERN: crinfo show IMAGE has a line matching PATTERN.
+shows() {
+	"$CRINFO" show "$1" >"$W/show" && grep -q -- "$2" "$W/show" ||
+		{ say "crinfo show $1 has no line '$2':"; grep 'pages' "$W/show" >&2; return 1; }
+}
+
+# Three generations of bigmem: the full one compressed in frames of 1000
+# pages, the next incremental on it and raw, the newest incremental on
+# that and compressed in frames of one page. mkzstd rewrites an
+# inventory, so each is compressed before a child names it.
+t_chain() {
+	local img=$W/img
+	checkpoints 3 bigmem || return 1
+	"$E2E_BIN/mkzstd" -f 1000 "$img/$(gen 1)" >"$W/mk.out" &&
+		"$E2E_BIN/mkincr" "$img/$(gen 1)" "$img/$(gen 2)" >>"$W/mk.out" &&
+		"$E2E_BIN/mkincr" "$img/$(gen 2)" "$img/$(gen 3)" >>"$W/mk.out" &&
+		"$E2E_BIN/mkzstd" -l 3 -f 1 "$img/$(gen 3)" >>"$W/mk.out" ||
+		{ say "making the chain failed:"; cat "$W/mk.out" >&2; return 1; }
+	sed 's/^/  /' "$W/mk.out" >&2
+	shows "$img/$(gen 3)" "^  pages: .* of data in .* (zstd level 3, ratio [0-9.]*)$" &&
+		shows "$img/$(gen 2)" "^  pages: .* of data, uncompressed$" &&
+		shows "$img/$(gen 1)" "^  pages: .* of data in .* (zstd level 1, ratio [0-9.]*)$" || return 1
+	"$CRINFO" verify "$img/$(gen 3)" >"$W/verify.out" 2>&1 &&
+		[ "$(grep -c '^ok .*: [0-9]* zstd frames decompress to their pages' "$W/verify.out")" = 2 ] ||
+		{ say "crinfo verify $(gen 3):"; cat "$W/verify.out" >&2; return 1; }
+	"$CRINFO" show --json "$img/$(gen 3)" >"$W/json" &&
+		python3 - "$W/json" <<'EOF' || { say "crinfo show --json: no pages of zstd level 3"; return 1; }
+import json, sys
+d = json.load(open(sys.argv[1]))
+p = d["processes"][0]
+ok = d["pages"]["codec"] == "zstd" and d["pages"]["level"] == 3 and \
+    p["pages"]["data_bytes"] == p["pagemap"]["pages_bytes"] and \
+    p["pages"]["stored_bytes"] == p["pages"]["size"] == sum(p["pagemap"]["frame_bytes"])
+sys.exit(0 if ok else 1)
+EOF
+	restored_finishes "$img/$(gen 3)"
+}
+
+# A byte flipped in frame 2 of the pages file, its checksum in the
+# inventory made right again (mkzstd -x). crload forks before it fills
+# memory, so it cannot refuse before any process exists; it must stop
+# before any restored process runs on: the program never logs its
+# restore nor writes again.
+t_corrupt() {
+	local img=$W/img/$(gen 1) st=0
+	checkpoints 1 bigmem || return 1
+	"$E2E_BIN/mkzstd" -x 2 "$img" >"$W/mk.out" || { cat "$W/mk.out" >&2; return 1; }
+	cp "$W/out" "$W/out.before"
+	timeout -s KILL 60 "$CRLOAD" "$img" >/dev/null 2>"$W/crload.err" </dev/null || st=$?
+	if [ $st -eq 0 ]; then say "crload restored a corrupted frame"; return 1; fi
+	if [ "$(wc -l <"$W/crload.err")" -ne 1 ] ||
+		! grep -q "^crload: .*/pages-$PID\.img: frame 2 (at byte [0-9]*): zstd: .*checksum" \
+			"$W/crload.err"; then
+		say "expected one line naming frame 2 of pages-$PID.img, got:"
+		sed 's/^/    /' "$W/crload.err" >&2
+		return 1
+	fi
+	if grep -q ': restored from' "$W/log" || ! cmp -s "$W/out" "$W/out.before"; then
+		say "the program ran again"; return 1
+	fi
+	"$CRINFO" verify "$img" >"$W/verify.out" 2>&1 &&
+		{ say "crinfo verify passed a corrupted frame"; return 1; }
+	grep -q "^crinfo: $img: pages-$PID\.img: frame 2 (at byte [0-9]*): zstd: .*checksum" \
+		"$W/verify.out" || { say "crinfo verify $img:"; cat "$W/verify.out" >&2; return 1; }
+}
+
+run_cases python bigmem shared chain corrupt
