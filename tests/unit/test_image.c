@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
+#include <zstd.h>
 
 #include "cpu.h"
 #include "image.h"
@@ -58,6 +60,10 @@ struct fx {
 
 	Sc__Pagemap pm;
 	Sc__PagemapEntry pme[8], *pmep[8];
+	/* write_proc compresses the pages file in nz frames of zpages[i]
+	 * pages when nz > 0 (zbytes: their sizes, set there). */
+	uint32_t zpages[8], zbytes[8];
+	size_t nz;
 
 	Sc__Fds fds;
 	Sc__Fd fd[8], *fdp[8];
@@ -1032,6 +1038,90 @@ START_TEST(pagemap_in_parent)
 	f->pme[1].vaddr = 0x400000;
 	ck_assert_int_ne(check_pm_incr(f, 3 * PG, err), 0);
 	ck_err_has(err, "out of order");
+	free(f);
+}
+END_TEST
+
+/* A compressed pages file: frames of 1 to SC_ZFRAME_MAX_PAGES pages,
+ * adding up to the runs' data and to the file, each no larger than zstd
+ * could make it; a raw one has none, and other codecs are unknown. */
+START_TEST(pagemap_frames)
+{
+	static uint32_t pages[3] = { 3, 2 }, bytes[3] = { 100, 50 };
+	struct fx *f = fx_new(10);
+	char err[SC_ERR_LEN];
+
+	f->pm.has_codec = 1;
+	f->pm.codec = SC__PAGES_CODEC__PAGES_ZSTD;
+	f->pm.frame_pages = pages;
+	f->pm.frame_bytes = bytes;
+	f->pm.n_frame_pages = f->pm.n_frame_bytes = 2;
+	ck_assert_msg(check_pm(f, 150, err) == 0, "%s", err);
+	/* The file's size is the frames', not the data's. */
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+	ck_err_has(err, "frames take 150 bytes, the pages file has 20480");
+	ck_assert_int_ne(check_pm(f, 151, err), 0);
+	ck_err_has(err, "frames take 150 bytes, the pages file has 151");
+	/* Frames of the data the runs do not hold. */
+	pages[1] = 3;
+	ck_assert_int_ne(check_pm(f, 150, err), 0);
+	ck_err_has(err, "frames hold 24576 bytes of pages, the runs 20480");
+	pages[1] = 2;
+	f->pm.pages_bytes = 6 * PG;
+	ck_assert_int_ne(check_pm(f, 150, err), 0);
+	ck_err_has(err, "describes 20480 bytes of pages, pages_bytes says 24576");
+	f->pm.pages_bytes = 5 * PG;
+	/* Empty frames, frames too large, sizes zstd never makes. */
+	pages[0] = 0;
+	ck_assert_int_ne(check_pm(f, 150, err), 0);
+	ck_err_has(err, "frame 0 holds 0 pages (1 to 1024)");
+	pages[0] = SC_ZFRAME_MAX_PAGES + 1;
+	ck_assert_int_ne(check_pm(f, 150, err), 0);
+	ck_err_has(err, "frame 0 holds 1025 pages");
+	pages[0] = 3;
+	bytes[1] = 0;
+	ck_assert_int_ne(check_pm(f, 100, err), 0);
+	ck_err_has(err, "frame 1 of 2 pages takes 0 bytes");
+	bytes[1] = (uint32_t)ZSTD_compressBound(2 * PG) + 1;
+	ck_assert_int_ne(check_pm(f, 100 + bytes[1], err), 0);
+	ck_err_has(err, "frame 1 of 2 pages takes");
+	bytes[1] = (uint32_t)ZSTD_compressBound(2 * PG);
+	ck_assert_msg(check_pm(f, 100 + bytes[1], err) == 0, "%s", err);
+	bytes[1] = 50;
+	/* Sizes for some frames only. */
+	f->pm.n_frame_bytes = 1;
+	ck_assert_int_ne(check_pm(f, 100, err), 0);
+	ck_err_has(err, "1 frame sizes for 2 frames");
+	f->pm.n_frame_bytes = 2;
+	/* Frames of one page each; none at all for no data. */
+	for (int i = 0; i < 3; i++)
+		pages[i] = 1, bytes[i] = 10;
+	f->pme[1].nr_pages = 1;
+	f->pme[2].nr_pages = 1;
+	f->pm.pages_bytes = 3 * PG;
+	f->pm.n_frame_pages = f->pm.n_frame_bytes = 3;
+	ck_assert_msg(check_pm(f, 30, err) == 0, "%s", err);
+	f->pm.n_entries = 0;
+	f->pm.pages_bytes = 0;
+	f->pm.n_frame_pages = f->pm.n_frame_bytes = 0;
+	ck_assert_msg(check_pm(f, 0, err) == 0, "%s", err);
+	/* A raw file has no frames. */
+	fx_init(f, 10);
+	f->pm.frame_pages = pages;
+	f->pm.n_frame_pages = 1;
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+	ck_err_has(err, "frames in an uncompressed pages file");
+	f->pm.n_frame_pages = 0;
+	f->pm.frame_bytes = bytes;
+	f->pm.n_frame_bytes = 1;
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+	ck_err_has(err, "frames in an uncompressed pages file");
+	/* A codec this reader does not know. */
+	fx_init(f, 10);
+	f->pm.has_codec = 1;
+	f->pm.codec = 7;
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+	ck_err_has(err, "unknown pages codec 7");
 	free(f);
 }
 END_TEST
@@ -2468,23 +2558,61 @@ static void write_msg(const char *dir, const char *prefix, int pid, const void *
 	free(buf);
 }
 
-/* Every per-process file of f (pages filled with a pattern). */
+/* f's pages, n bytes, as zstd frames of f->zpages[i] pages (with their
+ * checksums, as the writers make them) into out; their sizes into
+ * f->zbytes and the pagemap. The compressed length. */
+static size_t compress_pages(struct fx *f, const uint8_t *pages, size_t n, uint8_t *out, size_t cap)
+{
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	size_t done = 0, len = 0;
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert(!ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)));
+	for (size_t i = 0; i < f->nz; i++) {
+		size_t raw = f->zpages[i] * PG, z;
+
+		ck_assert_uint_le(done + raw, n);
+		z = ZSTD_compress2(c, out + len, cap - len, pages + done, raw);
+		ck_assert_msg(!ZSTD_isError(z), "%s", ZSTD_getErrorName(z));
+		f->zbytes[i] = (uint32_t)z;
+		done += raw;
+		len += z;
+	}
+	ZSTD_freeCCtx(c);
+	f->pm.has_codec = 1;
+	f->pm.codec = SC__PAGES_CODEC__PAGES_ZSTD;
+	f->pm.frame_pages = f->zpages;
+	f->pm.frame_bytes = f->zbytes;
+	f->pm.n_frame_pages = f->pm.n_frame_bytes = f->nz;
+	return len;
+}
+
+/* Every per-process file of f (pages filled with a pattern, compressed
+ * when f->nz says so). */
 static void write_proc(const char *dir, struct fx *f)
 {
 	char name[64];
-	size_t n = f->pm.pages_bytes;
-	uint8_t *pages = malloc(n + 1);
+	size_t n = f->pm.pages_bytes, cap = ZSTD_compressBound(n) + f->nz * 64, len = n;
+	uint8_t *pages = malloc(n + 1), *z = f->nz ? malloc(cap) : NULL;
 
+	for (size_t i = 0; i < n; i++)
+		pages[i] = (uint8_t)(i * 7 + (size_t)f->pid);
+	if (f->nz) {
+		len = compress_pages(f, pages, n, z, cap);
+	} else {
+		f->pm.has_codec = 0;
+		f->pm.codec = SC__PAGES_CODEC__PAGES_RAW;
+		f->pm.n_frame_pages = f->pm.n_frame_bytes = 0;
+	}
 	write_msg(dir, SC_CORE_PREFIX, f->pid, &f->core, SC_IMG_CORE);
 	write_msg(dir, SC_SIGACTS_PREFIX, f->pid, &f->acts, SC_IMG_SIGACTS);
 	write_msg(dir, SC_MM_PREFIX, f->pid, &f->mm, SC_IMG_MM);
 	write_msg(dir, SC_PAGEMAP_PREFIX, f->pid, &f->pm, SC_IMG_PAGEMAP);
 	write_msg(dir, SC_FDS_PREFIX, f->pid, &f->fds, SC_IMG_FDS);
-	for (size_t i = 0; i < n; i++)
-		pages[i] = (uint8_t)(i * 7 + (size_t)f->pid);
 	snprintf(name, sizeof(name), "%s-%d.img", SC_PAGES_PREFIX, f->pid);
-	write_file(dir, name, pages, n);
+	write_file(dir, name, z ? z : pages, len);
 	free(pages);
+	free(z);
 }
 
 /* inventory.img listing, with their current size and XXH3, every file of
@@ -3168,6 +3296,210 @@ START_TEST(chain_resolves)
 }
 END_TEST
 
+/* Byte off of the data of process pid's pages (write_proc's pattern). */
+static uint8_t pattern(int pid, uint64_t off)
+{
+	return (uint8_t)(off * 7 + (uint64_t)pid);
+}
+
+/* [addr, addr+len) of run r read through pg (cur NULL: sc_pages_read)
+ * holds the pattern of the data from off on. */
+static void ck_read(const struct sc_pages *pg, struct sc_pages_cur *cur, const struct sc_run *r,
+		    uint64_t addr, size_t len, uint64_t off)
+{
+	char err[SC_ERR_LEN];
+	uint8_t *buf = malloc(len);
+
+	if (cur)
+		ck_assert_msg(sc_pages_get(pg, cur, r, addr, buf, len, err) == 0, "%s", err);
+	else
+		ck_assert_msg(sc_pages_read(pg, r, addr, buf, len) == 0, "%s", strerror(errno));
+	for (size_t i = 0; i < len; i++)
+		ck_assert_msg(buf[i] == pattern(321, off + i), "byte %zu of %#llx+%zu", i,
+			      (unsigned long long)addr, len);
+	free(buf);
+}
+
+/*
+ * make_chain's three generations, z1 and z3 compressed and z2 raw. z1's
+ * frames are of 4 pages and 1, so the stack's run there (its pages 3 and
+ * 4) spans two frames; z3's of one page.
+ */
+static struct fx *make_zchain(char *dir, size_t size)
+{
+	struct fx *f = fx_new(321);
+
+	f->nz = 2;
+	f->zpages[0] = 4;
+	f->zpages[1] = 1;
+	write_gen(dir, size, "z1", f, NULL);
+	set_in_parent(&f->pme[0]);
+	set_in_parent(&f->pme[2]);
+	f->pm.pages_bytes = 2 * PG;
+	f->nz = 0;
+	write_gen(dir, size, "z2", f, "z1");
+	f->pme[0].in_parent = 0;
+	set_in_parent(&f->pme[1]);
+	f->pme[1].nr_pages = 3;
+	f->pm.pages_bytes = PG;
+	f->nz = 1;
+	f->zpages[0] = 1;
+	write_gen(dir, size, "z3", f, "z2");
+	return f;
+}
+
+struct reader {
+	const struct sc_pages *pg;
+	const struct sc_run *r;
+	uint64_t from; /* the offset of the first read */
+};
+
+/* Reads all over the stack's run, a page from a shifting offset at a
+ * time, through the pages' own reader. */
+static void *read_around(void *arg)
+{
+	const struct reader *rd = arg;
+
+	for (uint64_t i = 0; i < 300; i++) {
+		uint64_t at = (rd->from + i * 997) % PG;
+
+		ck_read(rd->pg, NULL, rd->r, rd->r->vaddr + at, PG, rd->r->off + at);
+	}
+	return NULL;
+}
+
+/* A chain of compressed and raw generations reads the same as a raw one:
+ * within a frame, across two, a frame whole, through the pages' own
+ * reader (from two threads at once) and a cursor of the caller's. */
+START_TEST(chain_compressed)
+{
+	char dir[512], err[SC_ERR_LEN], two[2];
+	struct fx *f = make_zchain(dir, sizeof(dir));
+	struct reader rd[2];
+	const struct sc_proc_img *p;
+	struct sc_pages_cur *cur;
+	struct sc_pages pg;
+	struct sc_image img;
+	pthread_t t;
+
+	ck_assert_msg(sc_image_load(dir, &img, err) == 0, "%s", err);
+	p = &img.procs[0];
+	ck_assert_uint_eq(p->nruns, 3);
+	ck_run(p, 0, 0x401000, 1, 0, 0);
+	ck_run(p, 1, 0x600000, 2, 1, 0);
+	ck_run(p, 2, SC_TASK_SIZE - 2 * PG, 2, 2, 3 * PG);
+	ck_assert_msg(sc_pages_open(&pg, &img, p, err) == 0, "%s", err);
+	ck_assert(sc_pages_compressed(&pg));
+	ck_assert_uint_eq(pg.z[0].n, 1);
+	ck_assert_uint_eq(pg.z[1].n, 0);
+	ck_assert_uint_eq(pg.z[2].n, 2);
+	ck_assert_uint_eq(pg.z[2].data[1], 4 * PG);
+	ck_assert_uint_eq(pg.out_max, 4 * PG);
+
+	/* z3's one frame whole, z2's raw pages, z1's frames. */
+	ck_read(&pg, NULL, &p->runs[0], 0x401000, PG, 0);
+	ck_read(&pg, NULL, &p->runs[1], 0x600000, 2 * PG, 0);
+	ck_read(&pg, NULL, &p->runs[2], SC_TASK_SIZE - 2 * PG, 2 * PG, 3 * PG);
+	ck_read(&pg, NULL, &p->runs[2], SC_TASK_SIZE - PG - 3, 6, 4 * PG - 3);
+	ck_read(&pg, NULL, &p->runs[2], SC_TASK_SIZE - PG, PG, 4 * PG);
+	ck_read(&pg, NULL, &p->runs[2], SC_TASK_SIZE - 1, 1, 5 * PG - 1);
+	/* Beyond its run, a read is refused, not wrapped. */
+	ck_assert_int_ne(sc_pages_get(&pg, NULL, &p->runs[2], SC_TASK_SIZE - 1, two, 2, err), 0);
+	ck_err_has(err, "/z1/pages-321.img: past the end of the data");
+
+	/* A cursor of the caller's, byte by byte across the boundary. */
+	cur = sc_pages_cur_new(&pg, err);
+	ck_assert_msg(cur != NULL, "%s", err);
+	for (uint64_t a = SC_TASK_SIZE - PG - 40; a < SC_TASK_SIZE - PG + 40; a++)
+		ck_read(&pg, cur, &p->runs[2], a, 1, 3 * PG + (a - p->runs[2].vaddr));
+	ck_read(&pg, cur, &p->runs[0], 0x401010, 100, 0x10);
+	sc_pages_cur_free(cur);
+
+	/* Two threads at once through the pages' own reader. */
+	rd[0] = (struct reader){ &pg, &p->runs[2], 1 };
+	rd[1] = (struct reader){ &pg, &p->runs[2], 2000 };
+	ck_assert_int_eq(pthread_create(&t, NULL, read_around, &rd[1]), 0);
+	read_around(&rd[0]);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	sc_pages_close(&pg);
+	sc_image_free(&img);
+	free(f);
+}
+END_TEST
+
+/* One byte of a frame changed and the file's checksum made right again:
+ * the frame is refused, named, whichever way it is read; the others read
+ * on. A file whose frames do not add up is refused at load. */
+START_TEST(compressed_refused)
+{
+	char dir[512], err[SC_ERR_LEN], path[600];
+	struct fx *f = fx_new(321);
+	struct sc_pages pg;
+	struct sc_image img;
+	uint8_t byte, *buf;
+	size_t len;
+	int fd;
+
+	f->nz = 2;
+	f->zpages[0] = 3;
+	f->zpages[1] = 2;
+	write_gen(dir, sizeof(dir), "zbad", f, NULL);
+	buf = read_file(dir, "pages-321.img", &len);
+	ck_assert_uint_eq(len, f->zbytes[0] + f->zbytes[1]);
+	buf[f->zbytes[0] + f->zbytes[1] / 2] ^= 0x10;
+	write_file(dir, "pages-321.img", buf, len);
+	free(buf);
+	write_inventory(dir, f, &f, 1);
+
+	ck_assert_msg(sc_image_load(dir, &img, err) == 0, "%s", err);
+	ck_assert_msg(sc_pages_open(&pg, &img, &img.procs[0], err) == 0, "%s", err);
+	/* Frame 0: the text page and the heap's first two. */
+	ck_read(&pg, NULL, &img.procs[0].runs[1], 0x601000, PG, 2 * PG);
+	errno = 0;
+	ck_assert_int_ne(sc_pages_read(&pg, &img.procs[0].runs[2], SC_TASK_SIZE - PG, &byte, 1), 0);
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_int_ne(sc_pages_get(&pg, NULL, &img.procs[0].runs[2], SC_TASK_SIZE - 2 * PG,
+				      &byte, 1, err),
+			 0);
+	ck_err_has(err, "/zbad/pages-321.img: frame 1 (at byte ");
+	ck_err_has(err, "zstd: ");
+	snprintf(path, sizeof(path), "%s/pages-321.img", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ne(sc_pages_check_frames(fd, img.procs[0].pm, err), 0);
+	ck_err_has(err, "frame 1 (at byte ");
+	close(fd);
+	sc_pages_close(&pg);
+	sc_image_free(&img);
+
+	/* Not a frame of zstd's at all. */
+	f->nz = 1;
+	f->zpages[0] = 5;
+	write_gen(dir, sizeof(dir), "znot", f, NULL);
+	buf = calloc(1, f->zbytes[0]);
+	write_file(dir, "pages-321.img", buf, f->zbytes[0]);
+	write_inventory(dir, f, &f, 1);
+	ck_assert_msg(sc_image_load(dir, &img, err) == 0, "%s", err);
+	ck_assert_msg(sc_pages_open(&pg, &img, &img.procs[0], err) == 0, "%s", err);
+	ck_assert_int_ne(sc_pages_get(&pg, NULL, &img.procs[0].runs[0], 0x401000, &byte, 1, err),
+			 0);
+	ck_err_has(err, "/znot/pages-321.img: frame 0 (at byte 0): not one zstd frame");
+	sc_pages_close(&pg);
+	sc_image_free(&img);
+	free(buf);
+
+	/* One byte more than the frames: the inventory agrees, the pagemap
+	 * does not. */
+	write_gen(dir, sizeof(dir), "zlong", f, NULL);
+	buf = read_file(dir, "pages-321.img", &len);
+	buf[len] = 0;
+	write_file(dir, "pages-321.img", buf, len + 1);
+	free(buf);
+	write_inventory(dir, f, &f, 1);
+	ck_load_fails(dir, "pagemap-321.img: frames take", "a byte after the frames");
+	free(f);
+}
+END_TEST
+
 /* A damaged chain is refused with one line naming the image at fault. */
 START_TEST(chain_refused)
 {
@@ -3316,6 +3648,7 @@ static Suite *image_suite(void)
 
 	tc = tcase_create("check_pagemap");
 	tcase_add_test(tc, pagemap_good);
+	tcase_add_test(tc, pagemap_frames);
 	tcase_add_test(tc, pagemap_outside_stored_vmas);
 	tcase_add_test(tc, pagemap_in_parent);
 	tcase_add_test(tc, pagemap_size_mismatch);
@@ -3355,6 +3688,8 @@ static Suite *image_suite(void)
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, load_good_image);
 	tcase_add_test(tc, chain_resolves);
+	tcase_add_test(tc, chain_compressed);
+	tcase_add_test(tc, compressed_refused);
 	tcase_add_test(tc, chain_refused);
 	tcase_add_test(tc, chain_same_as);
 	tcase_add_test(tc, chain_too_long);
