@@ -12,7 +12,10 @@
  *     do through a matching checksum;
  *  3. as an mm payload and a pagemap payload (the first two bytes, little
  *     endian, give the mm's length): when the mm passes sc_check_mm, the
- *     pagemap is checked against it, as sc_image_load() does.
+ *     pagemap is checked against it, as sc_image_load() does;
+ *  4. as a compressed pages file (doc/compression.md): its zstd frames
+ *     indexed in a pagemap, which is checked, then decompressed as
+ *     crinfo verify does and read as crload does, whole and in pieces.
  *
  * Nothing may crash, every failure must come with an error message, and
  * what a check accepts must satisfy the invariants the loader relies on
@@ -43,6 +46,7 @@
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
+#include <zstd.h>
 
 #include "cpu.h"
 #include "crinfo.h"
@@ -331,7 +335,7 @@ static void render_show(const Sc__ProcCore *core, const Sc__SigActs *acts, const
 	/* The parent's process: the pages it stores, the rest of the heap
 	 * and all else zero. */
 	static struct sc_run prun[] = { { 0x600000, 1, 0, 0 }, { 0x602000, 2, 0, SC_PAGE_SIZE } };
-	static struct sc_proc_img pp = { .pid = 1, .runs = prun, .nruns = 2 };
+	static struct sc_proc_img pp = { .pid = 1, .pm = &fpm, .runs = prun, .nruns = 2 };
 	static FILE *devnull;
 	static int stack_fd = -1;
 	struct sc_proc_img p = { .pid = 1, .pages_name = "null" };
@@ -357,6 +361,8 @@ static void render_show(const Sc__ProcCore *core, const Sc__SigActs *acts, const
 		fcore.cwd = "/";
 	}
 	FUZZ_ASSERT(devnull && img.dirfd >= 0, "/dev/null");
+	img.procs = &p;
+	img.nprocs = 1;
 	p.core = (Sc__ProcCore *)(core ? core : &fcore);
 	p.acts = (Sc__SigActs *)(acts ? acts : &facts);
 	p.mm = (Sc__Mm *)(mm ? mm : fixed_mm());
@@ -460,10 +466,20 @@ static void accepted_mm(const Sc__Mm *mm)
 	FUZZ_ASSERT(mm->n_auxv % 2 == 0, "auxv %zu", mm->n_auxv);
 }
 
+/* The bytes pm's frames take: the size of its pages file, compressed. */
+static uint64_t frame_bytes(const Sc__Pagemap *pm)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < pm->n_frame_bytes; i++)
+		n += pm->frame_bytes[i];
+	return n;
+}
+
 static void accepted_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t pages_size,
 			     bool incremental)
 {
-	uint64_t total = 0;
+	uint64_t total = 0, frame_pages = 0;
 
 	fuzz_stat_accepted[SC_IMG_PAGEMAP]++;
 	for (size_t i = 0; i < pm->n_entries; i++) {
@@ -484,7 +500,30 @@ static void accepted_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t p
 		if (!e->in_parent)
 			total += e->nr_pages * SC_PAGE_SIZE;
 	}
-	FUZZ_ASSERT(total == pages_size, "%llu bytes of pages for a %llu byte file",
+	FUZZ_ASSERT(total == pm->pages_bytes, "%llu bytes of pages, pages_bytes %llu",
+		    (unsigned long long)total, (unsigned long long)pm->pages_bytes);
+	if (pm->codec == SC__PAGES_CODEC__PAGES_RAW) {
+		FUZZ_ASSERT(total == pages_size, "%llu bytes of pages for a %llu byte file",
+			    (unsigned long long)total, (unsigned long long)pages_size);
+		FUZZ_ASSERT(!pm->n_frame_pages && !pm->n_frame_bytes, "frames in a raw file");
+		return;
+	}
+	/* chain.c's frame index and buffers rely on these. */
+	FUZZ_ASSERT(pm->codec == SC__PAGES_CODEC__PAGES_ZSTD, "codec %d", (int)pm->codec);
+	FUZZ_ASSERT(pm->n_frame_pages == pm->n_frame_bytes, "%zu frames, %zu sizes",
+		    pm->n_frame_pages, pm->n_frame_bytes);
+	for (size_t i = 0; i < pm->n_frame_pages; i++) {
+		FUZZ_ASSERT(pm->frame_pages[i] >= 1 && pm->frame_pages[i] <= SC_ZFRAME_MAX_PAGES &&
+				    pm->frame_bytes[i] >= 1 &&
+				    pm->frame_bytes[i] <=
+					    ZSTD_compressBound(pm->frame_pages[i] * SC_PAGE_SIZE),
+			    "frame %zu: %u pages in %u bytes", i, pm->frame_pages[i],
+			    pm->frame_bytes[i]);
+		frame_pages += pm->frame_pages[i];
+	}
+	FUZZ_ASSERT(frame_pages * SC_PAGE_SIZE == total && frame_bytes(pm) == pages_size,
+		    "frames of %llu pages in %llu bytes for %llu bytes in a %llu byte file",
+		    (unsigned long long)frame_pages, (unsigned long long)frame_bytes(pm),
 		    (unsigned long long)total, (unsigned long long)pages_size);
 }
 
@@ -556,7 +595,8 @@ static void check_decoded(const ProtobufCMessage *m, uint32_t type)
 		break;
 	case SC_IMG_PAGEMAP: {
 		const Sc__Pagemap *pm = (const Sc__Pagemap *)m;
-		const uint64_t sizes[] = {pm->pages_bytes, pm->pages_bytes + SC_PAGE_SIZE, 0};
+		const uint64_t sizes[] = { pm->pages_bytes, pm->pages_bytes + SC_PAGE_SIZE, 0,
+					   frame_bytes(pm) };
 
 		/* Each size in a full image and an incremental one. */
 		for (size_t i = 0; i < 2 * sizeof(sizes) / sizeof(sizes[0]); i++) {
@@ -662,7 +702,8 @@ static void mm_and_pagemap(const uint8_t *data, size_t size)
 	pm = buf ? (Sc__Pagemap *)unpack(buf, len, SC_IMG_PAGEMAP) : NULL;
 	free(buf);
 	if (pm) {
-		const uint64_t sizes[] = {pm->pages_bytes, pm->pages_bytes - SC_PAGE_SIZE};
+		const uint64_t sizes[] = { pm->pages_bytes, pm->pages_bytes - SC_PAGE_SIZE,
+					   frame_bytes(pm) };
 
 		for (size_t i = 0; i < 2 * sizeof(sizes) / sizeof(sizes[0]); i++) {
 			bool incr = i % 2;
@@ -677,6 +718,132 @@ static void mm_and_pagemap(const uint8_t *data, size_t size)
 		protobuf_c_message_free_unpacked(&pm->base, NULL);
 	}
 	protobuf_c_message_free_unpacked(&mm->base, NULL);
+}
+
+/* Frames read from a compressed pages file: at most this many, and so
+ * many pages of data in all, so that one input stays fast. */
+#define ZFUZZ_FRAMES 16
+#define ZFUZZ_PAGES (SC_ZFRAME_MAX_PAGES + 64)
+
+/* Reads all of run r through pg (through cur, in pieces of odd sizes
+ * when cur is not NULL) into buf; 0, or -1 with err set. */
+static int read_run(const struct sc_pages *pg, struct sc_pages_cur *cur, const struct sc_run *r,
+		    uint8_t *buf, char *err)
+{
+	static const size_t pieces[] = { 1, SC_PAGE_SIZE - 1, 3 * SC_PAGE_SIZE + 5, SC_PAGE_SIZE };
+	uint64_t len = r->nr_pages * SC_PAGE_SIZE;
+
+	if (!cur)
+		return sc_pages_get(pg, NULL, r, r->vaddr, buf, len, err);
+	for (uint64_t done = 0, k = 0; done < len; k++) {
+		size_t n = pieces[k % 4] < len - done ? pieces[k % 4] : (size_t)(len - done);
+
+		if (sc_pages_get(pg, cur, r, r->vaddr + done, buf + done, n, err))
+			return -1;
+		done += n;
+	}
+	return 0;
+}
+
+/* The input as a compressed pages file: each zstd frame it begins with
+ * indexed as a writer would (its pages from its content size, one where
+ * that is no whole number of pages), the pagemap checked, and the file
+ * read as crinfo verify and crload read it. Decompressing every frame
+ * works exactly when reading the data whole does, and reading it in
+ * pieces through a cursor gives the same bytes. */
+static void zstd_pages(const uint8_t *data, size_t size)
+{
+	static Sc__Vma v = SC__VMA__INIT, *vp[1] = { &v };
+	static Sc__Mm mm = SC__MM__INIT;
+	static Sc__PagemapEntry e = SC__PAGEMAP_ENTRY__INIT, *ep[1] = { &e };
+	static Sc__Pagemap pm = SC__PAGEMAP__INIT;
+	static uint32_t fpages[ZFUZZ_FRAMES], fbytes[ZFUZZ_FRAMES];
+	static int fd = -1;
+	struct sc_proc_img p = { .pid = 1, .mm = &mm, .pm = &pm };
+	struct sc_image img = { .dir = "fuzz", .dirfd = -1, .procs = &p, .nprocs = 1 };
+	struct sc_run run;
+	struct sc_pages pg;
+	struct sc_pages_cur *cur;
+	uint64_t pages = 0, off = 0;
+	uint8_t *whole, *pieces;
+	char err[SC_ERR_LEN];
+	size_t n = 0;
+	bool frames_ok, whole_ok;
+
+	while (off < size && n < ZFUZZ_FRAMES) {
+		size_t b = ZSTD_findFrameCompressedSize(data + off, size - off);
+		unsigned long long c;
+
+		if (ZSTD_isError(b) || b == 0 || b > UINT32_MAX)
+			break;
+		c = ZSTD_getFrameContentSize(data + off, b);
+		fpages[n] = c % SC_PAGE_SIZE == 0 && c && c / SC_PAGE_SIZE <= SC_ZFRAME_MAX_PAGES
+				    ? (uint32_t)(c / SC_PAGE_SIZE)
+				    : 1;
+		if (pages + fpages[n] > ZFUZZ_PAGES)
+			break;
+		fbytes[n] = (uint32_t)b;
+		pages += fpages[n++];
+		off += b;
+	}
+	if (!n)
+		return;
+	if (fd < 0)
+		fd = memfd_create("fuzz-zpages", MFD_CLOEXEC);
+	FUZZ_ASSERT(fd >= 0 && ftruncate(fd, 0) == 0 && pwrite(fd, data, off, 0) == (ssize_t)off,
+		    "fuzz pages memfd");
+	v.start = 0x10000000;
+	v.end = v.start + pages * SC_PAGE_SIZE;
+	v.prot = PROT_READ | PROT_WRITE;
+	v.flags = MAP_PRIVATE;
+	v.kind = SC__VMA_KIND__ANON_PRIVATE;
+	mm.vmas = vp;
+	mm.n_vmas = 1;
+	e.vaddr = v.start;
+	e.nr_pages = pages;
+	pm.entries = ep;
+	pm.n_entries = 1;
+	pm.pages_bytes = pages * SC_PAGE_SIZE;
+	pm.has_codec = 1;
+	pm.codec = SC__PAGES_CODEC__PAGES_ZSTD;
+	pm.frame_pages = fpages;
+	pm.frame_bytes = fbytes;
+	pm.n_frame_pages = pm.n_frame_bytes = n;
+	err[0] = '\0';
+	if (sc_check_pagemap(&pm, &mm, off, false, err)) {
+		ck_err(err);
+		return;
+	}
+	accepted_pagemap(&pm, &mm, off, false);
+	frames_ok = sc_pages_check_frames(fd, &pm, err) == 0;
+	if (!frames_ok)
+		ck_err(err);
+	snprintf(p.pages_name, sizeof(p.pages_name), "/proc/self/fd/%d", fd);
+	run = (struct sc_run){ v.start, pages, 0, 0 };
+	p.runs = &run;
+	p.nruns = 1;
+	FUZZ_ASSERT(sc_pages_open(&pg, &img, &p, err) == 0, "%s", err);
+	cur = sc_pages_cur_new(&pg, err);
+	whole = malloc(pm.pages_bytes);
+	pieces = malloc(pm.pages_bytes);
+	FUZZ_ASSERT(cur && whole && pieces, "out of memory");
+	whole_ok = read_run(&pg, NULL, &run, whole, err) == 0;
+	if (!whole_ok)
+		ck_err(err);
+	FUZZ_ASSERT(whole_ok == frames_ok, "the frames %s, the data read whole %s",
+		    frames_ok ? "decompress" : "do not", whole_ok ? "does" : "does not");
+	err[0] = '\0';
+	if (read_run(&pg, cur, &run, pieces, err) == 0) {
+		FUZZ_ASSERT(whole_ok && !memcmp(whole, pieces, pm.pages_bytes),
+			    "read in pieces, the data differs");
+	} else {
+		ck_err(err);
+		FUZZ_ASSERT(!whole_ok, "read whole, not in pieces: %s", err);
+	}
+	free(whole);
+	free(pieces);
+	sc_pages_cur_free(cur);
+	sc_pages_close(&pg);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -698,6 +865,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 			as_payload(data, size, types[i]);
 	mm_and_pagemap(data, size);
+	zstd_pages(data, size);
 	return 0;
 }
 

@@ -32,6 +32,7 @@
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
+#include <zstd.h>
 
 #include "fuzz_image.h"
 #include "image.h"
@@ -182,6 +183,44 @@ static void add_split(const char *name, const Sc__Mm *mm, const Sc__Pagemap *pm)
 	free(pp);
 }
 
+/* Five pages compressed as a writer does (doc/compression.md): frames of
+ * three pages and two, with their content sizes and checksums, for the
+ * target's fourth use; and pm (five pages' runs) with those frames. */
+static void add_zstd(const Sc__Mm *mm, Sc__Pagemap *pm)
+{
+	static uint32_t fpages[2] = { 3, 2 }, fbytes[2];
+	static uint8_t data[5 * SC_PAGE_SIZE];
+	size_t cap = ZSTD_compressBound(sizeof(data)), len = 0;
+	uint8_t *out = malloc(cap);
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+
+	if (!out || !c || ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)))
+		exit(2);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = i < 3 * SC_PAGE_SIZE ? (uint8_t)(i * 7) : i % 64 ? 0 : 'p';
+	for (size_t i = 0, done = 0; i < 2; i++) {
+		size_t n = ZSTD_compress2(c, out + len, cap - len, data + done,
+					  fpages[i] * SC_PAGE_SIZE);
+
+		if (ZSTD_isError(n))
+			exit(2);
+		fbytes[i] = (uint32_t)n;
+		done += fpages[i] * SC_PAGE_SIZE;
+		len += n;
+	}
+	add_input("pages.zst", out, len);
+	pm->has_codec = pm->has_level = 1;
+	pm->codec = SC__PAGES_CODEC__PAGES_ZSTD;
+	pm->level = 3;
+	pm->frame_pages = fpages;
+	pm->frame_bytes = fbytes;
+	pm->n_frame_pages = pm->n_frame_bytes = 2;
+	add_record("pagemap.zstd", pm, SC_IMG_PAGEMAP);
+	add_split("mm+pagemap.zstd.split", mm, pm);
+	ZSTD_freeCCtx(c);
+	free(out);
+}
+
 static void build_seeds(void)
 {
 	static uint8_t xsave[2][832];
@@ -304,6 +343,10 @@ static void build_seeds(void)
 	pm.pages_bytes = 3 * SC_PAGE_SIZE;
 	add_record("pagemap.incremental", &pm, SC_IMG_PAGEMAP);
 	add_split("mm+pagemap.incremental.split", &mm, &pm);
+	/* A full image's again, its pages file compressed. */
+	pe[1].has_in_parent = pe[1].in_parent = 0;
+	pm.pages_bytes = 5 * SC_PAGE_SIZE;
+	add_zstd(&mm, &pm);
 
 	for (int i = 0; i < 3; i++) {
 		sc__fd__init(&fd[i]);
