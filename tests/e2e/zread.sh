@@ -9,6 +9,8 @@
 #   (anonymous shared memory and a SysV segment, filled by crload).
 # - A chain whose full and newest images are compressed and whose middle
 #   one is not (mkzstd, mkincr, mkzstd) restores, shows and verifies.
+# - crinfo bt and show --json read a compressed copy of an image as the
+#   image itself.
 # - A frame with one byte flipped and the inventory's checksum made right
 #   again, so that only zstd's checksum of the frame tells: crload stops
 #   with one line naming the file and the frame before the program runs
@@ -112,6 +114,42 @@ EOF
 	restored_finishes "$img/$(gen 3)"
 }
 
+# runs_of JSON: each run's place and XXH3 from crinfo show --json.
+runs_of() {
+	python3 -c 'import json, sys
+for p in json.load(open(sys.argv[1]))["processes"]:
+    for r in p["pages"]["runs"]:
+        print(p["pid"], r["vaddr"], r["nr_pages"], r["offset"], r["xxh3"])' "$1"
+}
+
+# crinfo reads a compressed copy of an image as the image itself: bt
+# unwinds every thread of btchain the same way, and show --json gives
+# every run the same bytes, for frames of 1 and of 1000 pages.
+t_crinfo() {
+	local img z
+	cp "$E2E_BIN/btchain" "$W/btchain"
+	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" \
+		SELFCKPT_DIR="$W/img" "$W/btchain" >"$W/out" 2>"$W/err" </dev/null) &
+	APP=$!
+	wait_for test -e "$W/ready" || { say "btchain never ready"; return 1; }
+	sleep 0.2
+	kill -USR2 $APP
+	wait_for logged ': checkpoint /' || { say "no checkpoint"; return 1; }
+	img=$(readlink -f "$W/img/latest")
+	"$CRINFO" bt "$img" >"$W/bt" && "$CRINFO" show --json "$img" >"$W/json" &&
+		runs_of "$W/json" >"$W/runs" || { say "crinfo on the raw image failed"; return 1; }
+	for z in 1 1000; do
+		cp -a "$img" "$W/z$z"
+		"$E2E_BIN/mkzstd" -l 5 -f $z "$W/z$z" >/dev/null || return 1
+		"$CRINFO" bt "$W/z$z" >"$W/bt.z$z" && cmp -s "$W/bt" "$W/bt.z$z" ||
+			{ say "crinfo bt differs with frames of $z pages:"; diff "$W/bt" "$W/bt.z$z" >&2; return 1; }
+		"$CRINFO" show --json "$W/z$z" >"$W/json.z$z" && runs_of "$W/json.z$z" >"$W/runs.z$z" &&
+			cmp -s "$W/runs" "$W/runs.z$z" ||
+			{ say "the runs differ with frames of $z pages:"; diff "$W/runs" "$W/runs.z$z" >&2; return 1; }
+	done
+	[ "$(grep -c "^  #" "$W/bt")" -gt 8 ] || { say "no backtraces:"; cat "$W/bt" >&2; return 1; }
+}
+
 # A byte flipped in frame 2 of the pages file, its checksum in the
 # inventory made right again (mkzstd -x). crload forks before it fills
 # memory, so it cannot refuse before any process exists; it must stop
@@ -140,4 +178,4 @@ t_corrupt() {
 		"$W/verify.out" || { say "crinfo verify $img:"; cat "$W/verify.out" >&2; return 1; }
 }
 
-run_cases python bigmem shared chain corrupt
+run_cases python bigmem shared chain crinfo corrupt
