@@ -14,26 +14,12 @@ suite=incremental
 . "$(dirname "$0")/suite.sh"
 trap '[ $failed -eq 0 ] && rm -rf "$root"' EXIT
 
-gen() { printf 'ckpt-%04d' "$1"; }
-
 # checkpoints N [ENV...] PROGRAM: PROGRAM under the runtime, checkpointed
 # N times in a row while it runs on (ckpt-0001 to N in $W/img), then
 # killed; each image after the first made incremental on the one before.
 checkpoints() {
 	local n=$1 i
-	shift
-	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" \
-		SELFCKPT_DIR="$W/img" "${@:1:$#-1}" "$E2E_BIN/${!#}" >"$W/out" 2>"$W/err" </dev/null) &
-	APP=$!
-	wait_for test -e "$W/ready" || { say "${!#} never became ready"; return 1; }
-	for ((i = 1; i <= n; i++)); do
-		kill -USR2 $APP
-		wait_for logged ": checkpoint $W/img/$(gen $i):" || { say "no checkpoint $i"; return 1; }
-	done
-	if logged 'checkpoint failed'; then say "a checkpoint failed:"; cat "$W/log" >&2; return 1; fi
-	kill -KILL $APP
-	wait $APP 2>/dev/null
-	APP=
+	checkpointed_times "$@" || return 1
 	for ((i = 2; i <= n; i++)); do
 		"$E2E_BIN/mkincr" "$W/img/$(gen $((i - 1)))" "$W/img/$(gen $i)" >>"$W/mkincr.out" ||
 			{ say "mkincr failed"; return 1; }
@@ -55,23 +41,6 @@ chain_shown() {
 		[ -n "$share" ] && awk -v s="$share" -v m="$2" 'BEGIN { exit !(s >= m && s > 0) }' ||
 		{ say "crinfo show does not show the chain with $2% of the pages in the full image:"
 		  sed 's/^/    /' "$W/show" >&2; return 1; }
-}
-
-# restored_finishes IMAGE: plain crload IMAGE restores the program, which
-# then finishes right when told to (its own checks passed).
-restored_finishes() {
-	local loader
-	rm -f "$W/pid"
-	"$CRLOAD" --pidfile "$W/pid" "$1" >"$W/crload.out" 2>"$W/crload.err" &
-	loader=$!
-	if ! wait_for test -s "$W/pid"; then
-		say "crload $1 did not restore:"; cat "$W/crload.err" >&2
-		kill -KILL $loader 2>/dev/null; wait $loader 2>/dev/null
-		return 1
-	fi
-	sleep 0.2
-	kill -USR1 $loader
-	wait $loader || { say "the program restored from $1 failed:"; cat "$W/err" "$W/crload.err" >&2; return 1; }
 }
 
 # verifies N: crinfo verify passes on ckpt-000N, each of its N - 1 links

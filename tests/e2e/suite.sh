@@ -88,6 +88,42 @@ checkpointed() {
 		return 1
 	fi
 }
+gen() { printf 'ckpt-%04d' "$1"; }
+# checkpointed_times N [ENV...] PROGRAM: e2e PROGRAM under the runtime in
+# $W, with ENV, checkpointed N times in a row while it runs on (ckpt-0001
+# to N in $W/img), then killed; its pid in PID.
+checkpointed_times() {
+	local n=$1 i
+	shift
+	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" \
+		SELFCKPT_DIR="$W/img" "${@:1:$#-1}" "$E2E_BIN/${!#}" >"$W/out" 2>"$W/err" </dev/null) &
+	APP=$!
+	wait_for test -e "$W/ready" || { say "${!#} never became ready"; return 1; }
+	for ((i = 1; i <= n; i++)); do
+		kill -USR2 $APP
+		wait_for logged ": checkpoint $W/img/$(gen $i):" || { say "no checkpoint $i"; return 1; }
+	done
+	if logged 'checkpoint failed'; then say "a checkpoint failed:"; cat "$W/log" >&2; return 1; fi
+	kill -KILL $APP
+	wait $APP 2>/dev/null
+	PID=$APP APP=
+}
+# restored_finishes IMAGE: plain crload IMAGE restores the program, which
+# then finishes right when told to (its own checks passed).
+restored_finishes() {
+	local loader
+	rm -f "$W/pid"
+	"$CRLOAD" --pidfile "$W/pid" "$1" >"$W/crload.out" 2>"$W/crload.err" &
+	loader=$!
+	if ! wait_for test -s "$W/pid"; then
+		say "crload $1 did not restore:"; cat "$W/crload.err" >&2
+		kill -KILL $loader 2>/dev/null; wait $loader 2>/dev/null
+		return 1
+	fi
+	sleep 0.2
+	kill -USR1 $loader
+	wait $loader || { say "the program restored from $1 failed:"; cat "$W/err" "$W/crload.err" >&2; return 1; }
+}
 flip() { # FILE OFFSET: one byte of FILE changed
 	local b
 	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')

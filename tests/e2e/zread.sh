@@ -22,8 +22,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/suite.sh"
 trap '[ $failed -eq 0 ] && rm -rf "$root"' EXIT
 
-gen() { printf 'ckpt-%04d' "$1"; }
-
 # through_run CAPTURES FRAME_PAGES SPEC...: each spec in every scenario of
 # tests/e2e/run, its images compressed in frames of FRAME_PAGES pages.
 through_run() {
@@ -40,42 +38,6 @@ t_python() { through_run "runtime crdump" 64 programs/python.e2e; }
 t_bigmem() { E2E_BIGMEM_MB=96 through_run runtime 1000 memory/bigmem.e2e; }
 t_shared() { through_run "runtime crdump" 1 trees/shm_tree.e2e trees/sysv_tree.e2e; }
 
-# checkpoints N PROGRAM: PROGRAM under the runtime, checkpointed N times in
-# a row while it runs on (ckpt-0001 to N in $W/img, all kept), then
-# killed; its pid in PID.
-checkpoints() {
-	local i
-	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" SELFCKPT_KEEP="$1" \
-		SELFCKPT_DIR="$W/img" E2E_BIGMEM_MB=32 "$E2E_BIN/$2" >"$W/out" 2>"$W/err" </dev/null) &
-	APP=$!
-	wait_for test -e "$W/ready" || { say "$2 never became ready"; return 1; }
-	for ((i = 1; i <= $1; i++)); do
-		kill -USR2 $APP
-		wait_for logged ": checkpoint $W/img/$(gen $i):" || { say "no checkpoint $i"; return 1; }
-	done
-	if logged 'checkpoint failed'; then say "a checkpoint failed:"; cat "$W/log" >&2; return 1; fi
-	kill -KILL $APP
-	wait $APP 2>/dev/null
-	PID=$APP APP=
-}
-
-# restored_finishes IMAGE: plain crload IMAGE restores the program, which
-# then finishes right when told to (its own checks passed).
-restored_finishes() {
-	local loader
-	rm -f "$W/pid"
-	"$CRLOAD" --pidfile "$W/pid" "$1" >"$W/crload.out" 2>"$W/crload.err" &
-	loader=$!
-	if ! wait_for test -s "$W/pid"; then
-		say "crload $1 did not restore:"; cat "$W/crload.err" >&2
-		kill -KILL $loader 2>/dev/null; wait $loader 2>/dev/null
-		return 1
-	fi
-	sleep 0.2
-	kill -USR1 $loader
-	wait $loader || { say "the program restored from $1 failed:"; cat "$W/err" "$W/crload.err" >&2; return 1; }
-}
-
 # shows IMAGE PATTERN: crinfo show IMAGE has a line matching PATTERN.
 shows() {
 	"$CRINFO" show "$1" >"$W/show" && grep -q -- "$2" "$W/show" ||
@@ -88,7 +50,7 @@ shows() {
 # inventory, so each is compressed before a child names it.
 t_chain() {
 	local img=$W/img
-	checkpoints 3 bigmem || return 1
+	checkpointed_times 3 SELFCKPT_KEEP=3 E2E_BIGMEM_MB=32 bigmem || return 1
 	"$E2E_BIN/mkzstd" -f 1000 "$img/$(gen 1)" >"$W/mk.out" &&
 		"$E2E_BIN/mkincr" "$img/$(gen 1)" "$img/$(gen 2)" >>"$W/mk.out" &&
 		"$E2E_BIN/mkincr" "$img/$(gen 2)" "$img/$(gen 3)" >>"$W/mk.out" &&
@@ -127,14 +89,7 @@ for p in json.load(open(sys.argv[1]))["processes"]:
 # every run the same bytes, for frames of 1 and of 1000 pages.
 t_crinfo() {
 	local img z
-	cp "$E2E_BIN/btchain" "$W/btchain"
-	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" \
-		SELFCKPT_DIR="$W/img" "$W/btchain" >"$W/out" 2>"$W/err" </dev/null) &
-	APP=$!
-	wait_for test -e "$W/ready" || { say "btchain never ready"; return 1; }
-	sleep 0.2
-	kill -USR2 $APP
-	wait_for logged ': checkpoint /' || { say "no checkpoint"; return 1; }
+	checkpointed btchain || return 1
 	img=$(readlink -f "$W/img/latest")
 	"$CRINFO" bt "$img" >"$W/bt" && "$CRINFO" show --json "$img" >"$W/json" &&
 		runs_of "$W/json" >"$W/runs" || { say "crinfo on the raw image failed"; return 1; }
@@ -157,7 +112,7 @@ t_crinfo() {
 # restore nor writes again.
 t_corrupt() {
 	local img=$W/img/$(gen 1) st=0
-	checkpoints 1 bigmem || return 1
+	checkpointed_times 1 E2E_BIGMEM_MB=32 bigmem || return 1
 	"$E2E_BIN/mkzstd" -x 2 "$img" >"$W/mk.out" || { cat "$W/mk.out" >&2; return 1; }
 	cp "$W/out" "$W/out.before"
 	timeout -s KILL 60 "$CRLOAD" "$img" >/dev/null 2>"$W/crload.err" </dev/null || st=$?
