@@ -43,6 +43,11 @@ builds_on() {
 	grep -qa "\.\./$(name "$2")" "$inv" || { say "$(name "$1") does not build on $(name "$2")"; return 1; }
 }
 pages() { stat -c %s "$W"/img/"$(name "$1")"/pages-*.img; }
+# zstd N: image N's pages are compressed (doc/compression.md).
+zstd() {
+	"$CRINFO" show "$W/img/$(name "$1")" | grep -q 'zstd level' ||
+		{ say "$(name "$1") is not compressed:"; "$CRINFO" show "$W/img/$(name "$1")" >&2; return 1; }
+}
 finishes() { # PID: told to stop, it checks its memory and exits 0
 	kill -USR1 "$1"
 	wait "$1" || { say "pid $1 failed its checks:"; cat "$W/err" "$W/crload.err" 2>/dev/null >&2; return 1; }
@@ -97,6 +102,20 @@ t_twice() {
 	kill -KILL "$orig"
 	wait $APP 2>/dev/null
 	restored 5 && finishes $APP
+}
+
+# A chain of compressed images: written, checked and restored from its
+# newest image and from the one before, as t_kill does with raw ones.
+t_compressed() {
+	start SELFCKPT_FULL_EVERY=8 SELFCKPT_KEEP=8 SELFCKPT_COMPRESS=1 || return 1
+	checkpoint 1 && step 1 && checkpoint 2 && step 2 && checkpoint 3 || return 1
+	builds_on 2 1 && builds_on 3 2 && zstd 1 && zstd 2 && zstd 3 || return 1
+	"$CRINFO" verify "$W/img/$(name 3)" >/dev/null || { say "the chain does not verify"; return 1; }
+	kill -KILL $APP
+	wait $APP 2>/dev/null
+	restored 3 && finishes $APP || return 1
+	rm -f "$W"/step-2 "$W"/done-2
+	restored 2 && step 2 && finishes $APP
 }
 
 # SELFCKPT_FULL_EVERY=2: every other image is full.
@@ -242,26 +261,39 @@ t_untracked() {
 	restored 3 && finishes $APP
 }
 
-# crdump --prev: the program without the runtime, dumped three times, each
-# image against the one before; the third kills it, and is restored.
-t_crdump_prev() {
+# crdump_chain ARGS...: the program without the runtime, dumped three times
+# by crdump, each image against the one before, ARGS given to the second;
+# the third kills it. The chain must verify and restore.
+crdump_chain() {
 	(cd "$W" && exec "$E2E_BIN/tracked" >"$W/out" 2>"$W/err" </dev/null) &
 	APP=$!
 	wait_for test -e "$W/ready" || { say "never ready"; return 1; }
 	mkdir -p "$W/img"
 	dump() { "$CRDUMP" -t $APP -D "$W/img/$(name "$1")" "${@:2}" 2>>"$W/crdump.err" ||
 		{ say "crdump $*:"; cat "$W/crdump.err" >&2; return 1; }; }
-	dump 1 --leave-running && step 1 && dump 2 --leave-running --prev "$W/img/$(name 1)" &&
+	dump 1 --leave-running && step 1 && dump 2 --leave-running "$@" --prev "$W/img/$(name 1)" &&
 		step 2 && dump 3 --prev "$W/img/$(name 2)" || return 1
 	wait $APP 2>/dev/null
 	builds_on 1 "" && builds_on 2 1 && builds_on 3 2 || return 1
-	[ "$(pages 3)" -lt $(($(pages 1) / 4)) ] ||
-		{ say "image 3 stores $(pages 3) bytes of pages, image 1 $(pages 1)"; return 1; }
 	"$CRINFO" verify "$W/img/$(name 3)" >/dev/null || { say "the chain does not verify"; return 1; }
 	"$CRLOAD" "$W/img/$(name 3)" >"$W/crload.out" 2>"$W/crload.err" &
 	APP=$!
 	sleep 1
 	finishes $APP
+}
+
+# crdump --prev, each image much smaller than the first.
+t_crdump_prev() {
+	crdump_chain || return 1
+	[ "$(pages 3)" -lt $(($(pages 1) / 4)) ] ||
+		{ say "image 3 stores $(pages 3) bytes of pages, image 1 $(pages 1)"; return 1; }
+}
+
+# crdump --prev over a chain that mixes raw and compressed images: the
+# second compressed, the first and third raw, each compared with its
+# parent through the frames.
+t_crdump_prev_zstd() {
+	crdump_chain --compress=3 && zstd 2
 }
 
 # --prev naming an image of another tree: one line, and no image.
@@ -284,5 +316,6 @@ t_crdump_prev_refused() {
 	finishes $APP
 }
 
-run_cases leave kill twice full_every keep_chain keep_chain_zstd keep_two keep_two_held merge_held merge_no_zstd merge_leftover exec \
-	untracked crdump_prev crdump_prev_refused
+run_cases leave kill twice compressed full_every keep_chain keep_chain_zstd keep_two keep_two_held \
+	merge_held merge_no_zstd merge_leftover exec untracked crdump_prev crdump_prev_zstd \
+	crdump_prev_refused
