@@ -47,6 +47,24 @@ t_usage() {
 	refused "wants a process id" "$CRDUMP" -t abc -D "$W/img"
 }
 
+# A compression level or thread count out of range is one line, before
+# anything is touched; so is --compress for a process that runs the
+# runtime, which compresses as its own SELFCKPT_COMPRESS says.
+t_compress_refused() {
+	start "$E2E_BIN/counter" || return 1
+	refused "--compress wants a zstd level of 1 to 19, not '20'" \
+		"$CRDUMP" -t $APP -D "$W/img" --compress=20 || return 1
+	refused "--compress-threads wants 1 to 8, not 'x'" \
+		"$CRDUMP" -t $APP -D "$W/img" --compress --compress-threads x || return 1
+	survives || return 1
+	start LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_DIR=own SELFCKPT_LOG="$W/log" "$E2E_BIN/counter" ||
+		return 1
+	refused "runs the selfckpt runtime, which compresses as its SELFCKPT_COMPRESS says" \
+		"$CRDUMP" -t $APP -D "$W/img" --compress || return 1
+	[ ! -e "$W/own" ] || { say "the runtime was asked to checkpoint"; return 1; }
+	survives
+}
+
 t_dir_not_empty() {
 	start "$E2E_BIN/counter" || return 1
 	mkdir "$W/full" && touch "$W/full/x"
@@ -173,5 +191,5 @@ t_snapshot_refused() {
 	survives
 }
 
-run_cases no_process usage dir_not_empty not_permitted unsupported too_many_pending \
+run_cases no_process usage compress_refused dir_not_empty not_permitted unsupported too_many_pending \
 	tcp_needs_option exits_during cooperative snapshot snapshot_refused

@@ -94,6 +94,32 @@ t_static_exec() {
 		{ say "expected a warning naming it per exec, got:"; cat "$W/err" >&2; return 1; }
 }
 
+# SELFCKPT_COMPRESS that is no zstd level, or a thread count out of range:
+# said once each at start, and the program's images are raw and restore.
+t_compress_bad_values() {
+	start SELFCKPT_DIR="$W/img" SELFCKPT_COMPRESS=fast SELFCKPT_COMPRESS_THREADS=0 \
+		"$E2E_BIN/counter" || return 1
+	logged_times 'SELFCKPT_COMPRESS is not a zstd level of 0 to 19; images are not compressed' 1 ||
+		{ say "the bad level was not said once:"; cat "$W/log" >&2; return 1; }
+	kill -USR2 $APP
+	wait_for logged ': checkpoint /' || { say "no checkpoint"; cat "$W/log" >&2; return 1; }
+	"$CRINFO" show "$W/img/latest" | grep -q 'uncompressed' ||
+		{ say "the image is not raw:"; "$CRINFO" show "$W/img/latest" >&2; return 1; }
+	kill -USR1 $APP
+	wait $APP || { say "the app did not survive its checkpoint"; return 1; }
+	: >"$W/log"
+	start SELFCKPT_DIR="$W/img2" SELFCKPT_COMPRESS=1 SELFCKPT_COMPRESS_THREADS=9 \
+		"$E2E_BIN/counter" || return 1
+	logged_times 'SELFCKPT_COMPRESS_THREADS is not a number of 1 to 8' 1 ||
+		{ say "the bad thread count was not said once:"; cat "$W/log" >&2; return 1; }
+	kill -USR2 $APP
+	wait_for logged ': checkpoint /' || { say "no checkpoint"; cat "$W/log" >&2; return 1; }
+	"$CRINFO" show "$W/img2/latest" | grep -q 'zstd level 1' ||
+		{ say "the image is not compressed:"; "$CRINFO" show "$W/img2/latest" >&2; return 1; }
+	kill -USR1 $APP
+	wait $APP || { say "the app did not survive its checkpoint"; return 1; }
+}
+
 t_signal() {
 	start SELFCKPT_DIR="$W/img" SELFCKPT_SIGNAL=HUP "$E2E_BIN/counter" || return 1
 	kill -HUP $APP
@@ -604,7 +630,7 @@ t_unix_live_name() {
 	wait $APP || { say "the original did not survive"; cat "$W/err" >&2; return 1; }
 }
 
-run_cases exit_after forked_child static_exec signal trigger_during_checkpoint detached many_fds detached_ns same_maps unprivileged unsupported \
+run_cases exit_after forked_child static_exec compress_bad_values signal trigger_during_checkpoint detached many_fds detached_ns same_maps unprivileged unsupported \
 	too_many_pending report_on_stderr grown_files_runtime grown_files_crdump \
 	changed_files_runtime changed_files_crdump cut_unkept disk_full read_only bad_images inotify_gone inotify_unknown tcp_no_privilege \
 	tcp_needs_option unix_outside unix_refused unix_live_name netlink_dump
