@@ -28,6 +28,7 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "cpu.h"
 #include "crinfo.h"
@@ -176,6 +177,21 @@ static int check_uffd(FILE *out)
 		    "dirty pages can be tracked for incremental checkpoints");
 }
 
+/* The writers load the same libzstd as this one is linked with (by its
+ * soname), and need the static contexts of 1.4.5 and later. */
+#define ZSTD_WRITERS_NEED 10405
+
+static int check_zstd(FILE *out)
+{
+	if (ZSTD_versionNumber() < ZSTD_WRITERS_NEED)
+		return line(out, false, "zstd",
+			    "libzstd %s is older than 1.4.5: images cannot be compressed",
+			    ZSTD_versionString());
+	return line(out, true, "zstd",
+		    "libzstd %s: pages can be compressed (SELFCKPT_COMPRESS, crdump --compress)",
+		    ZSTD_versionString());
+}
+
 static void vdso_desc(const struct sc_vdso_layout *vd, char *buf, size_t len)
 {
 	static const char *const names[] = { "[vvar]", "[vvar_vclock]", "[vdso]" };
@@ -228,6 +244,7 @@ int crinfo_check(FILE *out)
 	else
 		line(out, true, "TCP_REPAIR", "established TCP connections can be checkpointed");
 	bad += check_uffd(out);
+	bad += check_zstd(out);
 	sc_cpu_this(&cpu);
 	line(out, true, "CPU",
 	     "%s family %u model %u%s%s, %s, %u features: an image from a CPU with "

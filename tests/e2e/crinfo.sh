@@ -185,7 +185,7 @@ t_check() {
 	[ $st -le 1 ] || { say "check: status $st"; return 1; }
 	grep -vqE '^(ok|missing)  +[^:]+: .+' "$W/check" && { say "malformed:"; cat "$W/check" >&2; return 1; }
 	local what
-	for what in "clone3 set_tid" "user and pid namespaces" TCP_REPAIR PAGEMAP_SCAN vDSO rseq \
+	for what in "clone3 set_tid" "user and pid namespaces" TCP_REPAIR PAGEMAP_SCAN zstd vDSO rseq \
 		"POSIX timer ids"; do
 		grep -q "$what" "$W/check" || { say "check says nothing of $what"; return 1; }
 	done
