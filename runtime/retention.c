@@ -49,28 +49,43 @@ char *rt_generation_name(char *buf, unsigned n)
  * The generation generation g's image builds on, when that is one beside
  * it ("../ckpt-0003"): its number, or 0 for a full image (or one whose
  * inventory cannot be read: then nothing is known to need a parent).
+ * *bytes: the size of g's files as its inventory lists them.
  */
-static unsigned parent_of(int dirfd, unsigned g)
+static unsigned parent_of(int dirfd, unsigned g, uint64_t *bytes)
 {
 	Sc__Inventory *inv;
 	char path[64], *p;
 
+	*bytes = 0;
 	p = rt_generation_name(path, g);
 	rt_stpcpy(rt_stpcpy(p, "/"), SC_INVENTORY_FILE);
 	inv = rt_read_msg(dirfd, path, SC_IMG_INVENTORY, &sc__inventory__descriptor, NULL);
+	for (size_t i = 0; inv && i < inv->n_files; i++)
+		*bytes += inv->files[i]->size;
 	if (inv && inv->parent && !strncmp(inv->parent, "../", 3))
 		return rt_generation_of(inv->parent + 3);
 	return 0;
 }
 
+/* A chain of generations on disk: the bytes of its bottom, a full image,
+ * and of the incremental ones above it up to the one it was followed from. */
+struct chain_size {
+	uint64_t bottom, above;
+};
+
 /* The oldest generation the image of g needs: itself if it is full. */
-static unsigned chain_bottom(int dirfd, unsigned g)
+static unsigned chain_bottom(int dirfd, unsigned g, struct chain_size *size)
 {
+	struct chain_size none;
+
+	size = size ? size : &none;
+	size->above = 0;
 	for (int i = 0; i < MAX_CHAIN; i++) {
-		unsigned parent = parent_of(dirfd, g);
+		unsigned parent = parent_of(dirfd, g, &size->bottom);
 
 		if (!parent || parent >= g)
 			return g;
+		size->above += size->bottom;
 		g = parent;
 	}
 	return 0; /* a chain that long: keep everything */
@@ -179,18 +194,22 @@ static void prune_entry(void *arg, int dirfd, const char *name)
 
 /*
  * The oldest generation kept, when its chain reaches below it, is merged
- * with what it needs of its parents (merge.c), so that they can go. When
- * that cannot be, the chain is kept whole, as without merging, and the
- * log says why once: a crload holding it says nothing, it is merged once
- * that crload has let go.
+ * with what it needs of its parents (merge.c), so that they can go, once
+ * that frees at least as many bytes as it writes: a merge writes about a
+ * full image, and frees the incremental generations between the chain's
+ * full image and this one (the full image's room goes to the merged
+ * one). Until then the chain is kept whole, as it is when a merge cannot
+ * be; the log says why once, and a crload holding it says nothing: it is
+ * merged once that crload has let go.
  */
 static void merge_oldest(const struct rt_config *cfg, int dirfd, unsigned g)
 {
+	struct chain_size size;
 	char name[64], why[256];
 	const char *what;
 	int err;
 
-	if (chain_bottom(dirfd, g) >= g)
+	if (chain_bottom(dirfd, g, &size) >= g || size.above < size.bottom)
 		return;
 	rt_generation_name(name, g);
 	err = rt_merge_generation(dirfd, name, &cfg->compress, &what);
@@ -220,7 +239,7 @@ void rt_prune_generations(const struct rt_config *cfg, const struct rt_dump_resu
 		merge_oldest(cfg, fd, w.top[w.n - 1]);
 	w.needed = UINT_MAX;
 	for (unsigned i = 0; i < w.n; i++) {
-		unsigned bottom = chain_bottom(fd, w.top[i]);
+		unsigned bottom = chain_bottom(fd, w.top[i], NULL);
 
 		if (bottom < w.needed)
 			w.needed = bottom;

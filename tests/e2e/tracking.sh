@@ -193,8 +193,26 @@ t_merge_held() {
 	logged 'not merged' && { say "a held generation was said:"; cat "$W/log" >&2; return 1; }
 	kill -KILL $PEER
 	wait $PEER 2>/dev/null
+	# Image 3 was merged (it reads its parents, it does not change
+	# them); they go once let go. Image 4 is small beside the merged 3:
+	# merging it would write more than it frees.
 	checkpoint 5 || return 1
-	gens "ckpt-0004 ckpt-0005" && builds_on 4 "" && builds_on 5 4 && finishes $APP
+	gens "ckpt-0003 ckpt-0004 ckpt-0005" && builds_on 3 "" && builds_on 4 3 && builds_on 5 4 &&
+		finishes $APP
+}
+
+# A merge writes about a full image: under a large full image (64 MiB
+# that never change) and small incremental ones it would write more than
+# it frees, so the chain is kept whole, and nothing is said.
+t_merge_not_worth() {
+	start SELFCKPT_FULL_EVERY=8 SELFCKPT_KEEP=1 TRACKED_BALLAST_MB=64 || return 1
+	checkpoint 1 && step 1 && checkpoint 2 && step 2 && checkpoint 3 || return 1
+	sleep 0.5
+	gens "ckpt-0001 ckpt-0002 ckpt-0003" && builds_on 2 1 && builds_on 3 2 || return 1
+	logged 'not merged' && { say "a kept chain was said:"; cat "$W/log" >&2; return 1; }
+	kill -KILL $APP
+	wait $APP 2>/dev/null
+	restored 3 && finishes $APP
 }
 
 # A chain of compressed images met by a pruner without libzstd (another
@@ -202,16 +220,18 @@ t_merge_held() {
 # SELFCKPT_COMPRESS): not merged, kept whole, and the log says why.
 t_merge_no_zstd() {
 	start SELFCKPT_FULL_EVERY=8 SELFCKPT_KEEP=8 SELFCKPT_COMPRESS=1 || return 1
-	checkpoint 1 && step 1 && checkpoint 2 || return 1
+	# Two incremental images, as large together as the full one: a merge
+	# of the second is due (retention.c).
+	checkpoint 1 && step 1 && checkpoint 2 && step 2 && checkpoint 3 || return 1
 	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" SELFCKPT_DIR="$W/img" \
 		SELFCKPT_KEEP=2 sleep 60 </dev/null >/dev/null 2>&1) &
 	PEER=$!
 	wait_for grep -qs '^State:[[:space:]]*S' /proc/$PEER/status || { say "sleep never slept"; return 1; }
-	checkpoint 3 $PEER || return 1
-	wait_for logged "img/ckpt-0002 was not merged, its chain is kept whole: its chain has compressed pages, and libzstd is loaded only with SELFCKPT_COMPRESS" ||
+	checkpoint 4 $PEER || return 1
+	wait_for logged "img/ckpt-0003 was not merged, its chain is kept whole: its chain has compressed pages, and libzstd is loaded only with SELFCKPT_COMPRESS" ||
 		{ say "not said why:"; cat "$W/log" >&2; return 1; }
 	sleep 0.5
-	gens "ckpt-0001 ckpt-0002 ckpt-0003" && builds_on 2 1 && finishes $APP
+	gens "ckpt-0001 ckpt-0002 ckpt-0003 ckpt-0004" && builds_on 3 2 && finishes $APP
 }
 
 # What a merger killed half way leaves, its temporary directory beside
@@ -317,5 +337,5 @@ t_crdump_prev_refused() {
 }
 
 run_cases leave kill twice compressed full_every keep_chain keep_chain_zstd keep_two keep_two_held \
-	merge_held merge_no_zstd merge_leftover exec untracked crdump_prev crdump_prev_zstd \
+	merge_held merge_not_worth merge_no_zstd merge_leftover exec untracked crdump_prev crdump_prev_zstd \
 	crdump_prev_refused

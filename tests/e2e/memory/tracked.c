@@ -19,7 +19,9 @@
  *   forked    written by a forked child (the parent's must not change),
  *             and by the parent after the fork.
  * ./exec makes it exec itself, at most once: the new program starts over,
- * and so does the tracking of its memory.
+ * and so does the tracking of its memory. TRACKED_BALLAST_MB=N adds N MiB
+ * written once at start and never again: a large full image under small
+ * incremental ones.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -239,11 +241,33 @@ static void say_done(int n)
 	close(open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644));
 }
 
+/*
+ * TRACKED_BALLAST_MB: memory that never changes after start, between two
+ * PROT_NONE guard pages: a region moved next to it would merge with it
+ * into one VMA, which the tracker takes as new, and stores whole.
+ */
+static void ballast(void)
+{
+	const char *s = getenv("TRACKED_BALLAST_MB");
+	size_t len = s ? strtoul(s, NULL, 10) << 20 : 0;
+	char *p;
+
+	if (!len)
+		return;
+	p = mmap(NULL, len + 2 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || mprotect(p + PAGE, len, PROT_READ | PROT_WRITE)) {
+		perror("ballast");
+		exit(1);
+	}
+	memset(p + PAGE, 0x5a, len);
+}
+
 int main(int argc, char **argv)
 {
 	int checked = -1;
 
 	test_init(argc, argv);
+	ballast();
 	for (int r = 0; r < NREGIONS; r++) {
 		at[r] = map_region(NULL, 0);
 		write_region(r, 1);
