@@ -196,6 +196,7 @@ int pp_parse_stat(const char *buf, size_t len, struct pp_stat *st)
 	st->start_code = f[26];
 	st->end_code = f[27];
 	st->start_stack = f[28];
+	st->exit_signal = (int)f[38];
 	st->start_data = f[45];
 	st->end_data = f[46];
 	st->start_brk = f[47];

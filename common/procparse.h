@@ -44,6 +44,7 @@ struct pp_stat {
 	char state;	/* field 3: R, S, Z... */
 	int ppid, pgrp, session;
 	int tty_nr, tpgid; /* controlling terminal (0: none), its foreground group (-1) */
+	int exit_signal; /* field 38: what its parent gets when it ends (SIGCHLD, mostly) */
 	int exit_code;	/* field 52: a zombie's wait status (0 before Linux 3.5) */
 	uint64_t start_code, end_code, start_stack;
 	uint64_t start_data, end_data, start_brk;

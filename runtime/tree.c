@@ -392,12 +392,12 @@ static int job_parent(int self, int ppid)
 }
 
 /*
- * One pass over the tree: new processes are signalled (trigger_sig, a
- * request to join) or recorded as zombies, known ones get their
+ * One pass over the tree: new processes are signalled (cfg's trigger
+ * signal, a request to join) or recorded as zombies, known ones get their
  * ppid/pgid/sid read again. Returns how many were signalled, or -errno
  * with the reason in res.
  */
-static int scan(int self, int trigger_sig, struct rt_dump_result *res)
+static int scan(int self, const struct rt_config *cfg, struct rt_dump_result *res)
 {
 	int *list = rt_alloc(sizeof(int) * TREE_MAX), n = 0, signalled = 0, err;
 
@@ -419,9 +419,14 @@ static int scan(int self, int trigger_sig, struct rt_dump_result *res)
 
 		if (!rt_tree_read_stat(list[i], &st, comm))
 			continue; /* gone (reaped by a parent not frozen yet) */
+		/* A copy still writing (or just done with) a member's part of
+		 * the last checkpoint: the suspend signal is its exit signal
+		 * (snapshot.c). Not a process of the program's. */
+		if (!m && st.exit_signal == cfg->suspend_sig)
+			continue;
 		if (!m && st.state != 'Z' &&
 		    (shares_parent_vm(list[i], st.ppid) ||
-		     (rs = runtime_state(list[i], comm, trigger_sig)) == RUNTIME_STARTING)) {
+		     (rs = runtime_state(list[i], comm, cfg->trigger_sig)) == RUNTIME_STARTING)) {
 			tree.starting++; /* looked at again in the next pass */
 			continue;
 		}
@@ -452,11 +457,11 @@ static int scan(int self, int trigger_sig, struct rt_dump_result *res)
 				siginfo_t si;
 
 				memset(&si, 0, sizeof(si));
-				si.si_signo = trigger_sig;
+				si.si_signo = cfg->trigger_sig;
 				si.si_code = SI_QUEUE;
 				si.si_pid = self;
 				si.si_value.sival_ptr = join_cookie(tree.gen, self);
-				if (sc_sys3(__NR_rt_sigqueueinfo, m->pid, trigger_sig, &si)) {
+				if (sc_sys3(__NR_rt_sigqueueinfo, m->pid, cfg->trigger_sig, &si)) {
 					tree.n--;
 					continue;
 				}
@@ -579,7 +584,7 @@ int rt_tree_gather(const struct rt_config *cfg, struct rt_dump_result *res)
 	job_open_ns = tree.job_parent ? rt_now_ns(CLOCK_MONOTONIC) : 0;
 	/* Until a pass over the frozen tree finds nobody new. */
 	for (;;) {
-		r = scan(self, cfg->trigger_sig, res);
+		r = scan(self, cfg, res);
 		if (r < 0)
 			return r;
 		if (r == 0 && !tree.starting)

@@ -431,6 +431,7 @@ static void ck_stat_fields(const struct pp_stat *st)
 	ck_assert_uint_eq(st->start_code, 1026);
 	ck_assert_uint_eq(st->end_code, 1027);
 	ck_assert_uint_eq(st->start_stack, 1028);
+	ck_assert_int_eq(st->exit_signal, 1038);
 	ck_assert_uint_eq(st->start_data, 1045);
 	ck_assert_uint_eq(st->end_data, 1046);
 	ck_assert_uint_eq(st->start_brk, 1047);
@@ -532,6 +533,7 @@ START_TEST(stat_live_self)
 	ck_assert_int_eq(st.ppid, getppid());
 	ck_assert_int_eq(st.pgrp, getpgrp());
 	ck_assert_int_eq(st.session, getsid(0));
+	ck_assert_int_eq(st.exit_signal, SIGCHLD);
 	ck_assert_uint_le(st.start_code, (uint64_t)(uintptr_t)&stat_);
 	ck_assert_uint_gt(st.end_code, (uint64_t)(uintptr_t)&stat_);
 	ck_assert_uint_le(st.arg_start, st.arg_end);
