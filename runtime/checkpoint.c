@@ -63,18 +63,26 @@ static void log_result(const struct rt_config *cfg, const struct rt_freeze *frz,
 	p = rt_fmt_fixed(p, res->bytes, 1 << 20, 1);
 	p = rt_stpcpy(p, " MiB, threads parked in ");
 	p = rt_fmt_fixed(p, frz->frozen_at_ns - frz->stop_begin_ns, 1000000, 3);
-	p = rt_stpcpy(p, " ms, stopped ");
 	if (res->snapshot == RT_SNAPSHOT_COPY) {
-		/* The program went on once its copy was made. */
+		/* The program went on once its copy was made; a member of a
+		 * tree, once its root said so: at most the root's stop. */
+		p = rt_stpcpy(p, rt_tree_is_member() ? " ms, copied after " : " ms, stopped ");
 		p = rt_fmt_fixed(p, res->released_ns - started, 1000000, 1);
-		p = rt_stpcpy(p, " ms, written by a copy in ");
+		/* A tree's root: the members' copies wrote theirs. */
+		p = rt_stpcpy(p, rt_tree_size() > 1 ? " ms, written by copies in "
+						    : " ms, written by a copy in ");
 		p = rt_fmt_fixed(p, ended - res->released_ns, 1000000, 1);
 	} else {
-		p = rt_fmt_fixed(p, ended - started, 1000000, 1);
+		p = rt_fmt_fixed(rt_stpcpy(p, " ms, stopped "), ended - started, 1000000, 1);
 	}
 	p = rt_stpcpy(p, action == RT_TREE_EXIT   ? " ms; exiting"
 			 : action == RT_TREE_STOP ? " ms; stopped until killed"
 						  : " ms");
+	if (rt_tree_held()) {
+		p = rt_fmt_i64(rt_stpcpy(p, " ("), rt_tree_held());
+		p = rt_fmt_i64(rt_stpcpy(p, " of "), rt_tree_size());
+		p = rt_stpcpy(p, " processes held until written, no copy)");
+	}
 	if (res->held_why[0])
 		rt_stpcpy(rt_stpcpy(rt_stpcpy(p, " (held until written, no copy: "), res->held_why),
 			  ")");
@@ -311,8 +319,9 @@ static void checkpoint_once(const siginfo_t *si)
 	rt_tcp_release();
 	rt_resume_all();
 	rt_rseq_resume();
-	/* A copy writing the image logs and prunes once it has. */
-	if (res.snapshot != RT_SNAPSHOT_PROGRAM) {
+	/* A copy writing the image logs and prunes once it has; a member's
+	 * program says the tree failed, its copy only what it wrote. */
+	if (res.snapshot != RT_SNAPSHOT_PROGRAM || res.err) {
 		log_result(cfg, frz, &res, started, rt_now_ns(CLOCK_MONOTONIC), action);
 		/* Once the threads run again: it adds nothing to their stop. */
 		rt_prune_generations(cfg, &res);

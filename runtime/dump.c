@@ -187,10 +187,16 @@ static int commit(struct rt_image *im, struct rt_dump_result *res)
 	return 0;
 }
 
-/* A member of a tree checkpoint writes its per-pid files into the root's
- * temporary directory; the root writes the inventory and commits. */
-static void dump_member(const struct rt_source *src, const struct rt_freeze *frz,
-			struct rt_image *im, struct rt_dump_result *res)
+/*
+ * A member of a tree checkpoint writes its per-pid files into the root's
+ * temporary directory; the root writes the inventory and commits. When the
+ * root runs on, a copy of the member may write them (snapshot.c): the
+ * member says it has one and waits for the root's word, and the copy
+ * reports to the root once they are written.
+ */
+static void dump_member(const struct rt_config *cfg, const struct rt_source *src,
+			const struct rt_freeze *frz, struct rt_image *im,
+			struct rt_dump_result *res)
 {
 	int err;
 
@@ -199,10 +205,21 @@ static void dump_member(const struct rt_source *src, const struct rt_freeze *frz
 				    O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (err >= 0) {
 		struct rt_proc_files f = PROC_FILES_INIT;
+		struct rt_source own = *src;
 
 		err = capture_process(src, frz, im, &f, res);
-		if (!err)
-			err = write_process(src, im, &f, NULL, res);
+		if (!err) {
+			rt_snapshot_take(cfg, &f.mm, im, rt_tree_copies(), res);
+			if (res->snapshot == RT_SNAPSHOT_PROGRAM) {
+				rt_image_hand_over(im);
+				/* The saved context is taken already: wait here. */
+				res->tree_action =
+					rt_tree_captured() ? RT_TREE_FAILED : rt_tree_wait_done();
+				return;
+			}
+			own.staged = res->snapshot == RT_SNAPSHOT_COPY;
+			err = write_process(&own, im, &f, NULL, res);
+		}
 		if (!err) {
 			res->what = "committing";
 			err = rt_image_sync(im);
@@ -213,8 +230,15 @@ static void dump_member(const struct rt_source *src, const struct rt_freeze *frz
 	}
 	res->err = err < 0 ? err : 0;
 	res->bytes = im->bytes;
-	/* The saved context is taken already: wait for the root's word here. */
-	res->tree_action = rt_tree_report(im, res);
+	err = rt_tree_report(im, res);
+	/* The copy is done once the root has its report; the program
+	 * waits for the root's word here, its saved context taken. */
+	if (res->snapshot == RT_SNAPSHOT_COPY && err && !res->err) {
+		res->err = err;
+		res->what = "reporting to the tree's root";
+	} else if (res->snapshot != RT_SNAPSHOT_COPY) {
+		res->tree_action = err ? RT_TREE_FAILED : rt_tree_wait_done();
+	}
 }
 
 /*
@@ -259,9 +283,32 @@ static uint64_t inventory_sum(const struct rt_image *im)
 }
 
 /*
- * The root: its own files, then the members', then the inventory. A lone
+ * Hears from the members (rt_tree_collect), even after this process
+ * failed with err: the directory can only be removed once nobody writes
+ * into it. err, with what and why it failed, stays the checkpoint's.
+ */
+static int hear_members(struct rt_tree_files *tf, bool all, int err, struct rt_dump_result *res)
+{
+	const char *what = res->what;
+	char detail[sizeof(res->detail)];
+	int terr;
+
+	rt_stpcpy(detail, res->detail);
+	terr = rt_tree_collect(tf, all, res);
+	if (!err)
+		return terr;
+	res->what = what;
+	rt_stpcpy(res->detail, detail);
+	return err;
+}
+
+/*
+ * The root: its own files, then the members', then the inventory. A
  * process that may leave the pages to a copy of itself (snapshot.c)
- * returns once the copy has them: the rest is the copy's.
+ * returns once the copy has them: the rest is the copy's. In a tree the
+ * copy is taken once every member has its own (or has written its files):
+ * the whole tree is one instant, and may go on. The root's copy then hears
+ * from the members' copies.
  */
 static int dump_root(const struct rt_config *cfg, const struct rt_freeze *frz, bool runs_on,
 		     const struct rt_source *src, struct rt_image *im, struct rt_dump_result *res)
@@ -272,11 +319,11 @@ static int dump_root(const struct rt_config *cfg, const struct rt_freeze *frz, b
 	struct rt_written written;
 	struct rt_tree_files tf = { 0 };
 	char path[RT_MAX_PATH + 64], *p = rt_stpcpy(path, cfg->dir);
-	int err, terr;
+	int err;
 
 	*p++ = '/';
 	rt_stpcpy(p, im->tmpname);
-	err = rt_tree_start_writing(path, res);
+	err = rt_tree_start_writing(path, runs_on, res);
 	if (err)
 		return err;
 	err = capture_process(src, frz, im, &f, res);
@@ -284,6 +331,7 @@ static int dump_root(const struct rt_config *cfg, const struct rt_freeze *frz, b
 		res->what = "writing inventory";
 		err = fill_inventory(cfg, frz, &inv, &parts);
 	}
+	err = hear_members(&tf, false, err, res);
 	if (!err) {
 		struct rt_source own = *src;
 
@@ -299,22 +347,14 @@ static int dump_root(const struct rt_config *cfg, const struct rt_freeze *frz, b
 		own.staged = res->snapshot == RT_SNAPSHOT_COPY;
 		err = write_process(&own, im, &f, &written, res);
 	}
-	/* Every member is waited for even after a failure here: the
-	 * directory can only be removed once nobody writes into it. */
-	{
-		const char *what = res->what;
-		char detail[sizeof(res->detail)];
-
-		rt_stpcpy(detail, res->detail);
-		terr = rt_tree_collect(&tf, res);
-		if (err) {
-			res->what = what;
-			rt_stpcpy(res->detail, detail);
-			return err;
-		}
-	}
-	if (terr)
-		return terr;
+	/* The root held, its pages written, lets the members go on before it
+	 * waits for their copies: a copy that dies is seen once nobody else
+	 * holds its connection, and its program holds it until told. */
+	if (runs_on && res->snapshot == RT_SNAPSHOT_NONE)
+		rt_tree_release(err ? RT_TREE_FAILED : RT_TREE_RESUME);
+	err = hear_members(&tf, true, err, res);
+	if (err)
+		return err;
 	im->bytes += tf.bytes;
 	res->what = "writing inventory";
 	return write_inventory(im, &tf, &inv);
@@ -337,7 +377,7 @@ void rt_dump_image(const struct rt_config *cfg, const struct rt_freeze *frz, boo
 	res->err = 0;
 	res->detail[0] = '\0';
 	if (rt_tree_is_member()) {
-		dump_member(&src, frz, im, res);
+		dump_member(cfg, &src, frz, im, res);
 		return;
 	}
 	res->what = "creating the image directory";

@@ -147,17 +147,37 @@ bool rt_tree_is_member(void);
 int rt_tree_size(void);
 /* Member: the root's temporary image directory. */
 const char *rt_tree_dir(void);
-/* Member: sends its files' sums, or res's failure, and returns what the
- * root decided (RT_TREE_*). */
+/* Member: the root runs on after the checkpoint; this process may leave
+ * its pages to a copy (snapshot.c). */
+bool rt_tree_copies(void);
+/* Member, or its copy: sends its files' sums, or res's failure; 0 or
+ * -errno. */
 int rt_tree_report(const struct rt_image *im, const struct rt_dump_result *res);
+/* Member: says it has its copy, which reports once it has written. */
+int rt_tree_captured(void);
+/* Member: what the root decided (RT_TREE_*), once it says. */
+int rt_tree_wait_done(void);
 /* Root: freezes every descendant (asking them with cfg's trigger signal);
  * 0 also when there is none. These three say in res what failed and why. */
 int rt_tree_gather(const struct rt_config *cfg, struct rt_dump_result *res);
-/* Root: has the members write into tmpdir, the image to be res->image. */
-int rt_tree_start_writing(const char *tmpdir, struct rt_dump_result *res);
-int rt_tree_collect(struct rt_tree_files *out, struct rt_dump_result *res);
+/* Root: has the members write into tmpdir, the image to be res->image,
+ * leaving their pages to copies if copies (the root runs on). */
+int rt_tree_start_writing(const char *tmpdir, bool copies, struct rt_dump_result *res);
+/*
+ * Root: hears from every member, into out (its sums added to those of
+ * earlier calls), until each has its snapshot (a copy writes its files)
+ * or has written them, or with all, until each has written them. It hears
+ * from all even after a failure: the first is the one returned and said.
+ */
+int rt_tree_collect(struct rt_tree_files *out, bool all, struct rt_dump_result *res);
+/* Root: how many members wrote their pages held, when copies were asked. */
+int rt_tree_held(void);
+/* The connections of the checkpoint under way into fds (NULL: counted
+ * only): a member's to its root, the root's to every member; how many. */
+int rt_tree_conns(int *fds);
 /* Root: the inventory's process list, itself first; the count or -errno. */
 int rt_tree_procs(Sc__ProcEntry ***out);
+/* Root: tells every member what to do now (RT_TREE_*), once. */
 void rt_tree_release(int action);
 /* Appends what the checkpoint covered to a log line. */
 void rt_tree_describe(char *p);

@@ -172,14 +172,20 @@ SC_HEAP_SORT(sort_fds, int, fd_before)
 
 /*
  * The copy keeps only what it writes with: the image's directories and
- * files, the pipe to the program and stderr when the log goes there. Any
- * other reference would keep the program's files open behind its back: a
- * pipe's reader would see no end of file once the program closed its end.
+ * files, the pipe to the program, stderr when the log goes there, and in
+ * a tree the connections its report goes through (a member's to its root,
+ * the root's to the members, whose copies report to it). Any other
+ * reference would keep the program's files open behind its back: a pipe's
+ * reader would see no end of file once the program closed its end.
  */
 static int keep_only_image_fds(const struct rt_image *im, int ready_fd)
 {
-	int keep[RT_MAX_FILES + 4], n = 0, next = 0;
+	int *keep = rt_alloc(sizeof(*keep) * (RT_MAX_FILES + 4 + (size_t)rt_tree_conns(NULL)));
+	int n = 0, next = 0;
 
+	if (!keep)
+		return -ENOMEM;
+	n = rt_tree_conns(keep);
 	keep[n++] = im->dirfd;
 	keep[n++] = im->fd;
 	keep[n++] = ready_fd;
@@ -332,15 +338,19 @@ static void copy_ended(const struct rt_copy_report *rep)
 
 /* The temporary directory a copy that failed left: its name has the
  * program's pid, alive, so no later checkpoint would take it for a dead
- * writer's; the copy's lock went with it. */
+ * writer's; the copy's lock went with it. A member's copy wrote into its
+ * root's, which is the root's to remove. */
 static void remove_copy_leftover(void)
 {
-	int dirfd = (int)sc_sys4(__NR_openat, AT_FDCWD, copy_dir,
-				 O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	int fd = dirfd < 0 ? -1
-			   : (int)sc_sys4(__NR_openat, dirfd, copy_tmpname,
-					  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+	int dirfd, fd;
 
+	if (!copy_tmpname[0])
+		return;
+	dirfd = (int)sc_sys4(__NR_openat, AT_FDCWD, copy_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+			     0);
+	fd = dirfd < 0 ? -1
+		       : (int)sc_sys4(__NR_openat, dirfd, copy_tmpname,
+				      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd >= 0 && !rt_image_lock(fd))
 		rt_image_remove_dir(dirfd, copy_tmpname, fd);
 	if (fd >= 0)
@@ -406,7 +416,7 @@ void rt_snapshot_take(const struct rt_config *cfg, const Sc__Mm *mm, const struc
 
 	res->snapshot = RT_SNAPSHOT_NONE;
 	res->held_why[0] = '\0';
-	if (!runs_on || !cfg->copy_on_write || rt_tree_active())
+	if (!runs_on || !cfg->copy_on_write)
 		return;
 	if ((err = room_for_copy(mm, res->held_why)))
 		return;

@@ -12,6 +12,10 @@
  * member writes its per-pid files into the root's temporary image
  * directory at once, sends back their sums, and waits; the root writes the
  * inventory of the tree, commits, and only then lets everybody go on.
+ * When the root runs on after the checkpoint, every process leaves its
+ * pages to a copy of itself instead (snapshot.c) and the tree goes on once
+ * each has its copy: the members' copies send the sums to the root's copy,
+ * which commits (doc/cow-capture.md, "A tree").
  *
  * All of it runs in signal handlers with the app frozen: raw syscalls and
  * arena memory only.
@@ -50,13 +54,16 @@
 #define MSG_PIPES 128 /* pipes between processes on standard streams */
 #define MSG_KEPT 256 /* pipes between processes whose bytes one of them stores */
 
-enum { MSG_FROZEN = 1, MSG_WRITE, MSG_WRITTEN, MSG_DONE };
+enum { MSG_FROZEN = 1, MSG_WRITE, MSG_WRITTEN, MSG_DONE, MSG_CAPTURED };
 
 struct tree_msg {
 	uint32_t type;
 	int32_t pid;
 	int32_t err; /* WRITTEN: 0 or -errno */
 	uint32_t action; /* DONE */
+	/* WRITE: the root runs on, a member may leave its pages to a copy;
+	 * WRITTEN: a copy wrote them */
+	uint32_t copies;
 	uint64_t bytes;
 	uint32_t nsums;
 	struct {
@@ -77,6 +84,9 @@ struct member {
 	bool zombie;
 	int exit_status;
 	bool seen; /* in the latest pass over the tree */
+	/* Root, once it is writing: heard from since (CAPTURED or WRITTEN),
+	 * nothing more to hear (WRITTEN, or gone), a copy writes its files. */
+	bool answered, written, copied;
 	char comm[20];
 };
 
@@ -90,6 +100,8 @@ static struct {
 	int starting; /* root: runtime mapped, trigger handler not yet */
 	struct tree_msg *msg;
 	int parent_pid; /* root of a subtree: its parent runs the runtime too */
+	bool copies; /* the root runs on: members may leave their pages to copies */
+	bool released; /* root: the members were told how it ended */
 	int job_parent; /* root leading its group: its parent, whose children in
 			 * the group (a shell pipeline's other commands) are in it */
 } tree = { .listen_fd = -1, .conn_fd = -1 };
@@ -228,6 +240,7 @@ int rt_tree_join(const siginfo_t *si, struct rt_dump_result *res)
 		return err;
 	}
 	rt_stpcpy(res->image, tree.msg->image);
+	tree.copies = tree.msg->copies;
 	if ((err = rt_tree_set_std_pipes(tree.msg->std_pipes, tree.msg->nstd < MSG_PIPES
 								       ? (int)tree.msg->nstd
 								       : MSG_PIPES)))
@@ -246,16 +259,21 @@ const char *rt_tree_dir(void)
 	return tree.member ? tree.msg->text : NULL;
 }
 
+bool rt_tree_copies(void)
+{
+	return tree.copies;
+}
+
 int rt_tree_report(const struct rt_image *im, const struct rt_dump_result *res)
 {
 	struct tree_msg *m = tree.msg;
-	int err;
 
 	memset(m, 0, sizeof(*m));
 	m->type = MSG_WRITTEN;
 	m->pid = im->pid;
 	m->err = res->err;
 	m->bytes = im->bytes;
+	m->copies = res->snapshot == RT_SNAPSHOT_COPY;
 	if (res->err) {
 		char *p = rt_stpcpy(m->text, res->what ? res->what : "?");
 
@@ -268,10 +286,24 @@ int rt_tree_report(const struct rt_image *im, const struct rt_dump_result *res)
 		m->sums[i].xxh3 = im->sums[i]->xxh3;
 		m->nsums++;
 	}
-	err = send_msg(tree.conn_fd, m);
-	if (!err)
-		err = recv_msg(tree.conn_fd, m);
-	if (err || m->type != MSG_DONE)
+	return send_msg(tree.conn_fd, m);
+}
+
+int rt_tree_captured(void)
+{
+	struct tree_msg *m = tree.msg;
+
+	memset(m, 0, sizeof(*m));
+	m->type = MSG_CAPTURED;
+	m->pid = (int)sc_sys0(__NR_getpid);
+	return send_msg(tree.conn_fd, m);
+}
+
+int rt_tree_wait_done(void)
+{
+	struct tree_msg *m = tree.msg;
+
+	if (recv_msg(tree.conn_fd, m) || m->type != MSG_DONE)
 		return RT_TREE_FAILED;
 	return (int)m->action;
 }
@@ -606,7 +638,7 @@ int rt_tree_gather(const struct rt_config *cfg, struct rt_dump_result *res)
 	}
 }
 
-int rt_tree_start_writing(const char *tmpdir, struct rt_dump_result *res)
+int rt_tree_start_writing(const char *tmpdir, bool copies, struct rt_dump_result *res)
 {
 	struct tree_msg *m = tree.msg;
 	int *pids = rt_alloc(sizeof(*pids) * (size_t)(tree.n + 1)), n = 0, err;
@@ -623,6 +655,7 @@ int rt_tree_start_writing(const char *tmpdir, struct rt_dump_result *res)
 		return err;
 	memset(m, 0, sizeof(*m));
 	m->type = MSG_WRITE;
+	m->copies = tree.copies = copies;
 	m->nstd = (uint32_t)rt_tree_std_pipes(&std);
 	m->nkept = (uint32_t)rt_tree_kept_pipes(&kept);
 	if (m->nstd > MSG_PIPES || m->nkept > MSG_KEPT) {
@@ -645,46 +678,98 @@ int rt_tree_start_writing(const char *tmpdir, struct rt_dump_result *res)
 	return 0;
 }
 
-int rt_tree_collect(struct rt_tree_files *out, struct rt_dump_result *res)
+/*
+ * One message from member mb, which has answered nothing yet or has a copy
+ * writing: its snapshot taken (CAPTURED), or its files written (WRITTEN,
+ * their sums into out). 0, or -errno, said in res unless quiet (a failure
+ * is said already).
+ */
+static int hear(struct member *mb, struct rt_tree_files *out, bool quiet,
+		struct rt_dump_result *res)
 {
 	struct tree_msg *m = tree.msg;
 
-	out->n = 0;
-	out->bytes = 0;
-	out->sums = rt_alloc(sizeof(*out->sums) * (size_t)(tree.joined * RT_MAX_FILES + 1));
+	mb->answered = true;
+	if (recv_msg(mb->fd, m) || m->pid != mb->pid ||
+	    (m->type != MSG_CAPTURED && m->type != MSG_WRITTEN)) {
+		mb->written = true;
+		/* Once it has a copy, only the copy was still to write. */
+		if (!quiet)
+			rt_tree_fail(res, "writing the tree", mb->pid, mb->comm,
+				     mb->copied ? "its copy died while writing"
+						: "died while writing");
+		return -EPIPE;
+	}
+	mb->copied |= m->type == MSG_CAPTURED || m->copies;
+	if (m->type == MSG_CAPTURED)
+		return 0;
+	mb->written = true;
+	if (m->err && !quiet) {
+		rt_tree_fail(res, "writing the tree", mb->pid, mb->comm, "failed: ");
+		rt_stpcpy(res->detail + strlen(res->detail), m->text);
+	}
+	if (m->err)
+		return m->err;
+	for (uint32_t k = 0; k < m->nsums && k < RT_MAX_FILES; k++) {
+		Sc__FileSum *s = rt_alloc(sizeof(*s));
+
+		if (!s)
+			return -ENOMEM;
+		sc__file_sum__init(s);
+		s->name = rt_strdup(m->sums[k].name, strlen(m->sums[k].name));
+		if (!s->name)
+			return -ENOMEM;
+		s->size = m->sums[k].size;
+		s->xxh3 = m->sums[k].xxh3;
+		out->sums[out->n++] = s;
+	}
+	out->bytes += m->bytes;
+	return 0;
+}
+
+int rt_tree_collect(struct rt_tree_files *out, bool all, struct rt_dump_result *res)
+{
+	int err = 0;
+
+	if (!out->sums)
+		out->sums = rt_alloc(sizeof(*out->sums) * (size_t)(tree.joined * RT_MAX_FILES + 1));
 	if (!out->sums)
 		return -ENOMEM;
 	for (int i = 0; i < tree.n; i++) {
 		struct member *mb = &tree.m[i];
 
-		if (mb->fd < 0)
-			continue;
-		if (recv_msg(mb->fd, m) || m->type != MSG_WRITTEN || m->pid != mb->pid) {
-			rt_tree_fail(res, "writing the tree", mb->pid, mb->comm,
-				     "died while writing");
-			return -EPIPE;
-		}
-		if (m->err) {
-			rt_tree_fail(res, "writing the tree", mb->pid, mb->comm, "failed: ");
-			rt_stpcpy(res->detail + strlen(res->detail), m->text);
-			return m->err;
-		}
-		for (uint32_t k = 0; k < m->nsums && k < RT_MAX_FILES; k++) {
-			Sc__FileSum *s = rt_alloc(sizeof(*s));
+		while (mb->fd >= 0 && !mb->written && (all || !mb->answered)) {
+			int r = hear(mb, out, err != 0, res);
 
-			if (!s)
-				return -ENOMEM;
-			sc__file_sum__init(s);
-			s->name = rt_strdup(m->sums[k].name, strlen(m->sums[k].name));
-			if (!s->name)
-				return -ENOMEM;
-			s->size = m->sums[k].size;
-			s->xxh3 = m->sums[k].xxh3;
-			out->sums[out->n++] = s;
+			if (!err)
+				err = r;
 		}
-		out->bytes += m->bytes;
 	}
-	return 0;
+	return err;
+}
+
+int rt_tree_held(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < tree.n; i++)
+		n += tree.copies && tree.m[i].fd >= 0 && !tree.m[i].copied;
+	return n;
+}
+
+int rt_tree_conns(int *fds)
+{
+	int n = 0;
+
+	if (tree.conn_fd >= 0 && fds)
+		fds[n] = tree.conn_fd;
+	n += tree.conn_fd >= 0;
+	for (int i = 0; i < tree.n; i++) {
+		if (tree.m[i].fd >= 0 && fds)
+			fds[n] = tree.m[i].fd;
+		n += tree.m[i].fd >= 0;
+	}
+	return n;
 }
 
 int rt_tree_procs(Sc__ProcEntry ***out)
@@ -726,8 +811,9 @@ void rt_tree_release(int action)
 {
 	struct tree_msg *m = tree.msg;
 
-	if (tree.member || !m)
+	if (tree.member || !m || tree.released)
 		return;
+	tree.released = true;
 	memset(m, 0, sizeof(*m));
 	m->type = MSG_DONE;
 	m->action = (uint32_t)action;
