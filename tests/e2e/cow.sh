@@ -6,7 +6,10 @@
 # for the copy's memory (a memory cgroup's limit) the program is held until
 # its pages are written, and says why; SELFCKPT_COW=0 turns the copy off;
 # a copy that fails tells crdump why at once; a copy killed is reported by
-# the program. Needs root (mounts, cgroups).
+# the program. A tree's processes each leave their pages to a copy: the
+# log says so, a member's copy killed fails that checkpoint only, and a
+# member without room writes held while the others have copies. Needs
+# root (mounts, cgroups).
 # Runs under tests/e2e/reaper.
 set -u
 suite=cow
@@ -105,7 +108,7 @@ make_cgroup() {
 		say "skipped: no memory cgroup controller on this machine"
 		return 77
 	fi
-	CG=$base/selfckpt-cow-$$
+	CG=$base/selfckpt-cow-$$-${#cgroups[@]}
 	mkdir "$CG" || return 1
 	cgroups+=("$CG")
 	echo "$1" >"$CG/$CG_LIMIT" || { say "cannot limit $CG"; return 1; }
@@ -187,4 +190,86 @@ t_copy_killed() {
 	wait $APP || { say "the program failed after its checkpoints"; return 1; }
 }
 
-run_cases copy_fds exec_during no_room off copy_fails copy_killed
+# copy_of PID: the copy of process PID still there, a child whose exit
+# signal is the suspend signal.
+copy_of() {
+	local c
+	for c in $(children "$1"); do
+		[ "$(awk '{print $38}' /proc/"$c"/stat 2>/dev/null)" = "$(kill -l RTMAX)" ] && echo "$c"
+	done
+}
+# The copies of the tree's members (the root's is the root's child).
+member_copies() {
+	local m
+	for m in $(children "$APP"); do copy_of "$m"; done
+}
+tree_written() {
+	wait_for logged ": checkpoint $W/img/$1 (3 processes): .*written by copies" ||
+		{ say "no tree checkpoint $1 written by copies:"; cat "$W/log" >&2; return 1; }
+}
+# Once the program is stopped: it checked that no process saw a child it
+# did not make, and that each one's memory was one instant.
+tree_passes() {
+	kill -USR1 $APP
+	wait $APP || { say "the tree failed after its checkpoints:"; cat "$W/err" >&2; return 1; }
+}
+
+# A tree checkpointed while it runs on: every process's pages are written
+# by a copy of it (the members' lines and the root's say so), none is left
+# once written, the image verifies, and the program saw nothing of them.
+t_tree() {
+	start -- E2E_TREE_MB="32 64 64" "$E2E_BIN/cow_tree" || return 1
+	kill -USR2 $APP
+	tree_written ckpt-0001 || return 1
+	[ "$(grep -c "(in the tree of pid $APP): .*, copied after .* ms, written by a copy in" "$W/log")" -eq 2 ] ||
+		{ say "the members' copies did not both write:"; cat "$W/log" >&2; return 1; }
+	wait_for eval '[ -z "$(member_copies)" ]' || { say "members' copies not reaped: $(member_copies)"; return 1; }
+	verifies || return 1
+	kill -USR2 $APP
+	tree_written ckpt-0002 || return 1
+	verifies || return 1
+	tree_passes
+}
+
+# A member's copy killed while it writes: the root's copy says so, no image
+# is left, the tree ran on meanwhile, and the next checkpoint is whole.
+t_tree_copy_killed() {
+	local copy big
+	start -- E2E_TREE_MB="16 16 512" "$E2E_BIN/cow_tree" || return 1
+	kill -USR2 $APP
+	# The big member's copy, which writes longest.
+	big=$(for m in $(children "$APP"); do
+		echo "$(awk '/^VmSize:/ {print $2}' /proc/"$m"/status) $m"
+	done | sort -n | tail -1 | cut -d' ' -f2)
+	wait_for eval '[ -n "$(copy_of "$big")" ]' || { say "no copy of the big member seen"; return 1; }
+	copy=$(copy_of "$big")
+	kill -KILL "$copy"
+	wait_for logged 'checkpoint failed (writing the tree): pid [0-9]* (cow_tree) its copy died while writing' ||
+		{ say "the root did not say the copy died:"; cat "$W/log" >&2; return 1; }
+	[ -z "$(ls -A "$W/img")" ] || { say "left in the image directory: $(ls -A "$W/img")"; return 1; }
+	kill -USR2 $APP
+	tree_written ckpt-0001 || return 1
+	verifies || return 1
+	tree_passes
+}
+
+# One member too big for a copy in the tree's memory cgroup: it writes its
+# pages held, and says why; the others have copies, and the root's line
+# counts the one held.
+t_tree_no_room() {
+	make_cgroup $((400 << 20)) || return $?
+	start enter_cgroup -- E2E_TREE_MB="8 8 256" "$E2E_BIN/cow_tree" || return 1
+	kill -USR2 $APP
+	wait_for logged ": checkpoint $W/img/ckpt-0001 (3 processes): " ||
+		{ say "no checkpoint:"; cat "$W/log" >&2; return 1; }
+	logged "(3 processes): .*written by copies .*(1 of 3 processes held until written, no copy)" ||
+		{ say "the root's line does not count the member held:"; cat "$W/log" >&2; return 1; }
+	logged "(in the tree of pid $APP): .*(held until written, no copy: a copy of up to 2[0-9][0-9] MiB would not fit" ||
+		{ say "the big member does not say why it was held:"; cat "$W/log" >&2; return 1; }
+	[ "$(grep -c "(in the tree of pid $APP): .*written by a copy" "$W/log")" -eq 1 ] ||
+		{ say "the small member's copy did not write:"; cat "$W/log" >&2; return 1; }
+	verifies || return 1
+	tree_passes
+}
+
+run_cases copy_fds exec_during no_room off copy_fails copy_killed tree tree_copy_killed tree_no_room
