@@ -38,6 +38,7 @@ static void log_result(const struct rt_config *cfg, const struct rt_freeze *frz,
 		       int action)
 {
 	char msg[RT_MAX_PATH + 256], *p;
+	int copies, held;
 
 	if (res->err) {
 		p = rt_stpcpy(msg, "checkpoint failed (");
@@ -56,6 +57,7 @@ static void log_result(const struct rt_config *cfg, const struct rt_freeze *frz,
 			rt_history_failed(cfg, msg + strlen("checkpoint failed "));
 		return;
 	}
+	rt_tree_copied(&copies, &held);
 	p = rt_stpcpy(msg, "checkpoint ");
 	p = rt_stpcpy(p, res->image);
 	rt_tree_describe(p);
@@ -69,8 +71,8 @@ static void log_result(const struct rt_config *cfg, const struct rt_freeze *frz,
 		p = rt_stpcpy(p, rt_tree_is_member() ? " ms, copied after " : " ms, stopped ");
 		p = rt_fmt_fixed(p, res->released_ns - started, 1000000, 1);
 		/* A tree's root: the members' copies wrote theirs. */
-		p = rt_stpcpy(p, rt_tree_size() > 1 ? " ms, written by copies in "
-						    : " ms, written by a copy in ");
+		p = rt_stpcpy(p,
+			      copies ? " ms, written by copies in " : " ms, written by a copy in ");
 		p = rt_fmt_fixed(p, ended - res->released_ns, 1000000, 1);
 	} else {
 		p = rt_fmt_fixed(rt_stpcpy(p, " ms, stopped "), ended - started, 1000000, 1);
@@ -78,8 +80,10 @@ static void log_result(const struct rt_config *cfg, const struct rt_freeze *frz,
 	p = rt_stpcpy(p, action == RT_TREE_EXIT   ? " ms; exiting"
 			 : action == RT_TREE_STOP ? " ms; stopped until killed"
 						  : " ms");
-	if (rt_tree_held()) {
-		p = rt_fmt_i64(rt_stpcpy(p, " ("), rt_tree_held());
+	/* The members a root's copy did without: a root held says its own
+	 * reason, if it has one (SELFCKPT_COW=0 holds them all). */
+	if (res->snapshot == RT_SNAPSHOT_COPY && held) {
+		p = rt_fmt_i64(rt_stpcpy(p, " ("), held);
 		p = rt_fmt_i64(rt_stpcpy(p, " of "), rt_tree_size());
 		p = rt_stpcpy(p, " processes held until written, no copy)");
 	}

@@ -170,8 +170,9 @@ int rt_tree_start_writing(const char *tmpdir, bool copies, struct rt_dump_result
  * from all even after a failure: the first is the one returned and said.
  */
 int rt_tree_collect(struct rt_tree_files *out, bool all, struct rt_dump_result *res);
-/* Root: how many members wrote their pages held, when copies were asked. */
-int rt_tree_held(void);
+/* Root: how many members' copies wrote their pages, and how many members
+ * wrote them held when copies were asked. */
+void rt_tree_copied(int *copies, int *held);
 /* The connections of the checkpoint under way into fds (NULL: counted
  * only): a member's to its root, the root's to every member; how many. */
 int rt_tree_conns(int *fds);

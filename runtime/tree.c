@@ -748,13 +748,13 @@ int rt_tree_collect(struct rt_tree_files *out, bool all, struct rt_dump_result *
 	return err;
 }
 
-int rt_tree_held(void)
+void rt_tree_copied(int *copies, int *held)
 {
-	int n = 0;
-
-	for (int i = 0; i < tree.n; i++)
-		n += tree.copies && tree.m[i].fd >= 0 && !tree.m[i].copied;
-	return n;
+	*copies = *held = 0;
+	for (int i = 0; i < tree.n; i++) {
+		*copies += tree.m[i].copied;
+		*held += tree.copies && tree.m[i].answered && !tree.m[i].copied;
+	}
 }
 
 int rt_tree_conns(int *fds)
