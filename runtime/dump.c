@@ -51,17 +51,33 @@ static int make_dirs(const char *path)
 	return 0;
 }
 
+/*
+ * The generation of a name: "ckpt-N", or what is left of one being
+ * written or removed (".ckpt-N" RT_TMP_MARK "PID", RT_DEL_MARK), which
+ * stays while its writer lives: a tree's members' copies may still write
+ * into the directory of a root's copy that was killed.
+ */
 static void note_highest(void *max, int dirfd, const char *name)
 {
-	unsigned g = rt_generation_of(name);
+	char gen[32];
+	const char *end = name[0] == '.' ? strchr(name + 1, '.') : NULL;
+	unsigned g;
 
 	(void)dirfd;
+	if (end && (size_t)(end - name) <= sizeof(gen)) {
+		memcpy(gen, name + 1, (size_t)(end - name - 1));
+		gen[end - name - 1] = '\0';
+		g = rt_generation_of(gen);
+	} else {
+		g = rt_generation_of(name);
+	}
 	if (g > *(unsigned *)max)
 		*(unsigned *)max = g;
 }
 
-/* One more than the highest ckpt-NNNN present. Retention never removes
- * the newest (doc/retention.md): a number is never used twice. */
+/* One more than the highest generation present, leftovers included.
+ * Retention never removes the newest (doc/retention.md): a number is
+ * never used twice, nor the name of a leftover whose writer lives. */
 static unsigned next_seq(int dirfd)
 {
 	unsigned max = 0;
