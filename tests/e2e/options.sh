@@ -94,30 +94,32 @@ t_static_exec() {
 		{ say "expected a warning naming it per exec, got:"; cat "$W/err" >&2; return 1; }
 }
 
-# SELFCKPT_COMPRESS that is no zstd level, or a thread count out of range:
-# said once each at start, and the program's images are raw and restore.
-t_compress_bad_values() {
-	start SELFCKPT_DIR="$W/img" SELFCKPT_COMPRESS=fast SELFCKPT_COMPRESS_THREADS=0 \
-		"$E2E_BIN/counter" || return 1
-	logged_times 'SELFCKPT_COMPRESS is not a zstd level of 0 to 19; images are not compressed' 1 ||
-		{ say "the bad level was not said once:"; cat "$W/log" >&2; return 1; }
-	kill -USR2 $APP
-	wait_for logged ': checkpoint /' || { say "no checkpoint"; cat "$W/log" >&2; return 1; }
-	"$CRINFO" show "$W/img/latest" | grep -q 'uncompressed' ||
-		{ say "the image is not raw:"; "$CRINFO" show "$W/img/latest" >&2; return 1; }
-	kill -USR1 $APP
-	wait $APP || { say "the app did not survive its checkpoint"; return 1; }
+# compress_case ENV... -- SAID SHOWN: the counter started with ENV says SAID
+# once in its log, and its checkpoint's crinfo show says SHOWN.
+compress_case() {
+	local env=()
+	while [ "$1" != -- ]; do env+=("$1"); shift; done
 	: >"$W/log"
-	start SELFCKPT_DIR="$W/img2" SELFCKPT_COMPRESS=1 SELFCKPT_COMPRESS_THREADS=9 \
-		"$E2E_BIN/counter" || return 1
-	logged_times 'SELFCKPT_COMPRESS_THREADS is not a number of 1 to 8' 1 ||
-		{ say "the bad thread count was not said once:"; cat "$W/log" >&2; return 1; }
+	start SELFCKPT_DIR="$W/img" "${env[@]}" "$E2E_BIN/counter" || return 1
+	logged_times "$2" 1 || { say "not said once: $2"; cat "$W/log" >&2; return 1; }
 	kill -USR2 $APP
 	wait_for logged ': checkpoint /' || { say "no checkpoint"; cat "$W/log" >&2; return 1; }
-	"$CRINFO" show "$W/img2/latest" | grep -q 'zstd level 1' ||
-		{ say "the image is not compressed:"; "$CRINFO" show "$W/img2/latest" >&2; return 1; }
+	"$CRINFO" show "$W/img/latest" | grep -q "$3" ||
+		{ say "crinfo show says no '$3':"; "$CRINFO" show "$W/img/latest" >&2; return 1; }
 	kill -USR1 $APP
 	wait $APP || { say "the app did not survive its checkpoint"; return 1; }
+}
+
+# SELFCKPT_COMPRESS that is no zstd level, or a thread count out of range:
+# said once each at start; the images are raw, or compressed with the
+# default number of threads, and the program runs on.
+t_compress_bad_values() {
+	compress_case SELFCKPT_COMPRESS=fast SELFCKPT_COMPRESS_THREADS=0 -- \
+		'SELFCKPT_COMPRESS is not a zstd level of 0 to 19; images are not compressed' \
+		'uncompressed' || return 1
+	rm -rf "$W/img"
+	compress_case SELFCKPT_COMPRESS=1 SELFCKPT_COMPRESS_THREADS=9 -- \
+		'SELFCKPT_COMPRESS_THREADS is not a number of 1 to 8' 'zstd level 1'
 }
 
 t_signal() {
