@@ -257,7 +257,6 @@ static int flush(struct page_writer *w)
 	return 0;
 }
 
-/* A page that holds data, at vaddr in the process and at data here. */
 /* Pages [vaddr, vaddr + pages) at the end of the runs in list (n of
  * them, room for w->cap): the last run grows when they follow it in the
  * same VMA. The run, or NULL when out of room. */
@@ -280,6 +279,7 @@ static Sc__PagemapEntry *add_to_runs(struct page_writer *w, Sc__PagemapEntry **l
 	return e;
 }
 
+/* A page that holds data, at vaddr in the process and at data here. */
 static int queue_page(struct page_writer *w, uint64_t vaddr, const uint8_t *data)
 {
 	struct iovec *iov = w->niov ? &w->iov[w->niov - 1] : NULL;
@@ -852,10 +852,12 @@ static int writer_init(struct page_writer *w, const struct rt_compress *z)
 			return -ENOMEM;
 	}
 	if (z) {
-		w->zpool = rt_zpool_start(z, WRITE_BATCH);
 		w->frame_pages = rt_alloc(sizeof(*w->frame_pages) * MAX_FRAMES);
 		w->frame_bytes = rt_alloc(sizeof(*w->frame_bytes) * MAX_FRAMES);
-		if (!w->zpool || !w->frame_pages || !w->frame_bytes)
+		/* The workers last: nothing fails after they run, so the end
+		 * of the pages file always stops them. */
+		if (!w->frame_pages || !w->frame_bytes ||
+		    !(w->zpool = rt_zpool_start(z, WRITE_BATCH)))
 			return -ENOMEM;
 	}
 	if (buffered)
