@@ -77,15 +77,19 @@ t_leave() {
 	finishes $APP
 }
 
-# Killed, then restored from the newest image, and from the one before
-# (which checks itself at step 1, then takes step 2 again).
-t_kill() {
-	chain || return 1
+# restores_both: the program of chain() killed, then restored from the
+# newest image, and from the one before (which checks itself at step 1,
+# then takes step 2 again).
+restores_both() {
 	kill -KILL $APP
 	wait $APP 2>/dev/null
 	restored 3 && finishes $APP || return 1
 	rm -f "$W"/step-2 "$W"/done-2
 	restored 2 && step 2 && finishes $APP
+}
+
+t_kill() {
+	chain && restores_both
 }
 
 # Restored, then checkpointed twice more: a restored process tracks anew,
@@ -111,11 +115,7 @@ t_compressed() {
 	checkpoint 1 && step 1 && checkpoint 2 && step 2 && checkpoint 3 || return 1
 	builds_on 2 1 && builds_on 3 2 && zstd 1 && zstd 2 && zstd 3 || return 1
 	"$CRINFO" verify "$W/img/$(name 3)" >/dev/null || { say "the chain does not verify"; return 1; }
-	kill -KILL $APP
-	wait $APP 2>/dev/null
-	restored 3 && finishes $APP || return 1
-	rm -f "$W"/step-2 "$W"/done-2
-	restored 2 && step 2 && finishes $APP
+	restores_both
 }
 
 # SELFCKPT_FULL_EVERY=2: every other image is full.
