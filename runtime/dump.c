@@ -204,6 +204,51 @@ static int commit(struct rt_image *im, struct rt_dump_result *res)
 }
 
 /*
+ * The pages written since the last checkpoint, the last thing taken while
+ * the threads are parked (track.c), as plan says: into w, and whether
+ * this process's pages build on the parent into res. A member's tracking
+ * is its root's to note (rt_track_committed), its own result goes to the
+ * root with its files.
+ */
+static void track(const struct rt_config *cfg, const struct rt_track_plan *plan, const Sc__Mm *mm,
+		  struct rt_written *w, struct rt_dump_result *res)
+{
+	if (rt_track_scan(cfg, mm, (uint64_t)res, plan, w))
+		w->incremental = false;
+	res->incremental = w->incremental;
+	if (!rt_tree_is_member())
+		res->tracked = w->scanned;
+}
+
+/* A small incremental image is written sooner than a copy of the whole
+ * process is made (47 ms per 2 GiB here): held, without a copy. */
+static bool small_increment(const Sc__Mm *mm, const struct rt_written *w)
+{
+	return w->incremental && rt_written_bytes(mm, w) <= HOLD_BYTES;
+}
+
+/* The root's image names the parent when any of its processes builds on
+ * it: false when it cannot say so. */
+static bool name_parent(const struct rt_track_plan *plan, bool in_parent, Sc__Inventory *inv,
+			struct rt_dump_result *res)
+{
+	char *parent;
+
+	res->incremental = false;
+	if (!in_parent)
+		return true;
+	parent = rt_alloc(strlen(plan->parent) + 4);
+	if (!parent)
+		return false;
+	rt_stpcpy(rt_stpcpy(parent, "../"), plan->parent);
+	inv->parent = parent;
+	inv->has_parent_inventory_xxh3 = true;
+	inv->parent_inventory_xxh3 = plan->parent_xxh3;
+	res->incremental = true;
+	return true;
+}
+
+/*
  * A member of a tree checkpoint writes its per-pid files into the root's
  * temporary directory; the root writes the inventory and commits. When the
  * root runs on, a copy of the member may write them (snapshot.c): the
@@ -223,9 +268,16 @@ static void dump_member(const struct rt_config *cfg, const struct rt_source *src
 		struct rt_proc_files f = PROC_FILES_INIT;
 		struct rt_source own = *src;
 
+		struct rt_track_plan plan;
+		struct rt_written written;
+
 		err = capture_process(src, frz, im, &f, res);
 		if (!err) {
-			rt_snapshot_take(cfg, &f.mm, im, rt_tree_copies(), res);
+			rt_tree_track_plan(&plan);
+			track(cfg, &plan, &f.mm, &written, res);
+			rt_snapshot_take(cfg, &f.mm, im,
+					 rt_tree_copies() && !small_increment(&f.mm, &written),
+					 res);
 			if (res->snapshot == RT_SNAPSHOT_PROGRAM) {
 				rt_image_hand_over(im);
 				/* The saved context is taken already: wait here. */
@@ -234,7 +286,7 @@ static void dump_member(const struct rt_config *cfg, const struct rt_source *src
 				return;
 			}
 			own.staged = res->snapshot == RT_SNAPSHOT_COPY;
-			err = write_process(&own, im, &f, NULL, res);
+			err = write_process(&own, im, &f, &written, res);
 		}
 		if (!err) {
 			res->what = "committing";
@@ -255,38 +307,6 @@ static void dump_member(const struct rt_config *cfg, const struct rt_source *src
 	} else if (res->snapshot != RT_SNAPSHOT_COPY) {
 		res->tree_action = err ? RT_TREE_FAILED : rt_tree_wait_done();
 	}
-}
-
-/*
- * The pages written since the last checkpoint, the last thing taken while
- * the threads are parked (track.c): the image is incremental when it may
- * build on that one, and names it as its parent. A tree's image is full,
- * and so is the next one.
- */
-static void track(const struct rt_config *cfg, const Sc__Mm *mm, Sc__Inventory *inv,
-		  struct rt_written *w, struct rt_dump_result *res)
-{
-	char *parent;
-
-	memset(w, 0, sizeof(*w));
-	if (rt_tree_active()) {
-		rt_track_failed();
-		return;
-	}
-	if (rt_track_scan(cfg, mm, (uint64_t)res, w) || !w->incremental)
-		goto out;
-	parent = rt_alloc(strlen(w->parent) + 4);
-	if (!parent) {
-		w->incremental = false;
-		goto out;
-	}
-	rt_stpcpy(rt_stpcpy(parent, "../"), w->parent);
-	inv->parent = parent;
-	inv->has_parent_inventory_xxh3 = true;
-	inv->parent_inventory_xxh3 = w->parent_xxh3;
-out:
-	res->tracked = w->scanned;
-	res->incremental = w->incremental;
 }
 
 /* The checksum of the inventory just written: the next image's link. */
@@ -333,13 +353,15 @@ static int dump_root(const struct rt_config *cfg, const struct rt_freeze *frz, b
 	Sc__Inventory inv = SC__INVENTORY__INIT;
 	struct inv_parts parts;
 	struct rt_written written;
+	struct rt_track_plan plan;
 	struct rt_tree_files tf = { 0 };
 	char path[RT_MAX_PATH + 64], *p = rt_stpcpy(path, cfg->dir);
 	int err;
 
 	*p++ = '/';
 	rt_stpcpy(p, im->tmpname);
-	err = rt_tree_start_writing(path, runs_on, res);
+	rt_track_plan(cfg, &plan);
+	err = rt_tree_start_writing(path, runs_on, &plan, res);
 	if (err)
 		return err;
 	err = capture_process(src, frz, im, &f, res);
@@ -351,13 +373,8 @@ static int dump_root(const struct rt_config *cfg, const struct rt_freeze *frz, b
 	if (!err) {
 		struct rt_source own = *src;
 
-		track(cfg, &f.mm, &inv, &written, res);
-		/* A small incremental image is written sooner than a copy of
-		 * the whole process is made (47 ms per 2 GiB here). */
-		rt_snapshot_take(cfg, &f.mm, im,
-				 runs_on && !(written.incremental &&
-					      rt_written_bytes(&f.mm, &written) <= HOLD_BYTES),
-				 res);
+		track(cfg, &plan, &f.mm, &written, res);
+		rt_snapshot_take(cfg, &f.mm, im, runs_on && !small_increment(&f.mm, &written), res);
 		if (res->snapshot == RT_SNAPSHOT_PROGRAM)
 			return 0;
 		own.staged = res->snapshot == RT_SNAPSHOT_COPY;
@@ -373,6 +390,8 @@ static int dump_root(const struct rt_config *cfg, const struct rt_freeze *frz, b
 		return err;
 	im->bytes += tf.bytes;
 	res->what = "writing inventory";
+	if (!name_parent(&plan, written.incremental || tf.in_parent, &inv, res))
+		return -ENOMEM;
 	return write_inventory(im, &tf, &inv);
 }
 

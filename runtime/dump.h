@@ -131,11 +131,13 @@ char *rt_generation_name(char *buf, unsigned n);
 void rt_prune_generations(const struct rt_config *cfg, const struct rt_dump_result *res);
 
 /* ---- tree.c: one checkpoint of a process tree (doc/trees.md) ---- */
+struct rt_track_plan;
 enum { RT_TREE_RESUME, RT_TREE_EXIT, RT_TREE_STOP, RT_TREE_FAILED };
 struct rt_tree_files {
 	Sc__FileSum **sums;
 	size_t n;
 	uint64_t bytes;
+	bool in_parent; /* a member left pages to the parent image */
 };
 /* The trigger came from the root of a tree checkpoint, not from a user. */
 bool rt_tree_request(const siginfo_t *si);
@@ -150,8 +152,10 @@ const char *rt_tree_dir(void);
 /* Member: the root runs on after the checkpoint; this process may leave
  * its pages to a copy (snapshot.c). */
 bool rt_tree_copies(void);
-/* Member, or its copy: sends its files' sums, or res's failure; 0 or
- * -errno. */
+/* Member: the tracking plan of the root's checkpoint (track.c). */
+void rt_tree_track_plan(struct rt_track_plan *plan);
+/* Member, or its copy: sends its files' sums, or res's failure, and
+ * whether its pages build on the parent (res->incremental); 0 or -errno. */
 int rt_tree_report(const struct rt_image *im, const struct rt_dump_result *res);
 /* Member: says it has its copy, which reports once it has written. */
 int rt_tree_captured(void);
@@ -161,8 +165,10 @@ int rt_tree_wait_done(void);
  * 0 also when there is none. These three say in res what failed and why. */
 int rt_tree_gather(const struct rt_config *cfg, struct rt_dump_result *res);
 /* Root: has the members write into tmpdir, the image to be res->image,
- * leaving their pages to copies if copies (the root runs on). */
-int rt_tree_start_writing(const char *tmpdir, bool copies, struct rt_dump_result *res);
+ * leaving their pages to copies if copies (the root runs on), tracking as
+ * plan says. */
+int rt_tree_start_writing(const char *tmpdir, bool copies, const struct rt_track_plan *plan,
+			  struct rt_dump_result *res);
 /*
  * Root: hears from every member, into out (its sums added to those of
  * earlier calls), until each has its snapshot (a copy writes its files)
@@ -250,15 +256,27 @@ struct rt_written {
 	 * since, in address order (PAGEMAP_SCAN's regions). */
 	struct sc_page_region *tracked, *runs;
 	size_t ntracked, n, cap;
+};
+/*
+ * What one checkpoint's tracking does, decided by the process that writes
+ * the inventory (a lone one, a tree's root) and told to a tree's members
+ * (tree.c): each process leaves pages to the parent only if its own
+ * protection dates from the checkpoint that wrote the parent.
+ */
+struct rt_track_plan {
+	uint64_t token; /* this checkpoint's; 0: nothing is tracked */
+	uint64_t parent_token; /* the parent's checkpoint's; 0: the image is full */
 	char parent[64]; /* the parent image's name, beside this one */
 	uint64_t parent_xxh3; /* its inventory's checksum */
 };
+/* The plan of a checkpoint this process writes the inventory of. */
+void rt_track_plan(const struct rt_config *cfg, struct rt_track_plan *plan);
 /* While the threads are parked, the last thing before the pages are
  * taken: scans the tracked memory, protecting it again, and arms what is
  * not tracked yet, into w (arena memory). own: an address in the
- * runtime's memory, never tracked. 0, or -errno (the image is full then). */
+ * runtime's memory, never tracked. 0, or -errno (the pages go whole then). */
 int rt_track_scan(const struct rt_config *cfg, const Sc__Mm *mm, uint64_t own,
-		  struct rt_written *w);
+		  const struct rt_track_plan *plan, struct rt_written *w);
 /* At most how many bytes of pages an image with w takes. */
 uint64_t rt_written_bytes(const Sc__Mm *mm, const struct rt_written *w);
 /* The checkpoint that scanned was committed as name, its inventory's

@@ -31,6 +31,8 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "dump.h"
 #include "selfckpt/pagescan.h"
@@ -50,11 +52,15 @@ static struct {
 	struct rt_kept_fd uffd; /* its userfaultfd */
 	struct range ranges[MAX_RANGES]; /* registered at the last checkpoint */
 	int nranges;
-	/* The image the protection dates from, once committed: the parent of
-	 * the next checkpoint's image. */
+	/* The checkpoint whose instant the protection dates from (its
+	 * token, rt_track_plan), 0: none whole. */
+	uint64_t scan_token;
+	/* The image that checkpoint committed: the parent of the next
+	 * checkpoint's image. */
 	bool parent_valid;
 	char parent[64];
 	uint64_t parent_xxh3;
+	uint64_t parent_token;
 	unsigned incremental_since_full;
 } trk = { .uffd = { .fd = -1 } };
 
@@ -74,6 +80,7 @@ void rt_track_forget(void)
 	trk.owner = 0;
 	trk.uffd.fd = -1;
 	trk.nranges = 0;
+	trk.scan_token = trk.parent_token = 0;
 	trk.parent_valid = false;
 	trk.incremental_since_full = 0;
 }
@@ -220,7 +227,32 @@ static bool incremental_due(const struct rt_config *cfg)
 	       parent_still_there(cfg);
 }
 
-int rt_track_scan(const struct rt_config *cfg, const Sc__Mm *mm, uint64_t own, struct rt_written *w)
+/* A checkpoint's token: unique among the checkpoints a tree's processes
+ * may have scanned in, whichever process took them, restored or not. */
+static uint64_t new_token(void)
+{
+	uint64_t t = 0;
+
+	if (sc_sys3(__NR_getrandom, &t, sizeof(t), GRND_NONBLOCK) != sizeof(t) || !t)
+		t = (rt_now_ns(CLOCK_MONOTONIC) ^ (uint64_t)sc_sys0(__NR_getpid) << 40) | 1;
+	return t;
+}
+
+void rt_track_plan(const struct rt_config *cfg, struct rt_track_plan *plan)
+{
+	memset(plan, 0, sizeof(*plan));
+	if (cfg->full_every < 2)
+		return;
+	plan->token = new_token();
+	if (!tracking() || !incremental_due(cfg))
+		return;
+	plan->parent_token = trk.parent_token;
+	rt_stpcpy(plan->parent, trk.parent);
+	plan->parent_xxh3 = trk.parent_xxh3;
+}
+
+int rt_track_scan(const struct rt_config *cfg, const Sc__Mm *mm, uint64_t own,
+		  const struct rt_track_plan *plan, struct rt_written *w)
 {
 	struct sc_page_region *vec;
 	struct range *registered;
@@ -228,10 +260,13 @@ int rt_track_scan(const struct rt_config *cfg, const Sc__Mm *mm, uint64_t own, s
 	int pmfd, err = 0, nbefore, at = 0;
 
 	memset(w, 0, sizeof(*w));
-	if (cfg->full_every < 2)
+	if (cfg->full_every < 2 || !plan->token)
 		return 0;
 	w->scanned = true;
-	incremental = tracking() && incremental_due(cfg);
+	/* Pages left unwritten since this process's last scan are the
+	 * parent's only if that scan was the parent's checkpoint. */
+	incremental = plan->parent_token && tracking() && trk.scan_token == plan->parent_token;
+	trk.scan_token = 0;
 	if (!tracking() && (err = start_tracking())) {
 		say_untracked(err);
 		return err;
@@ -282,11 +317,8 @@ int rt_track_scan(const struct rt_config *cfg, const Sc__Mm *mm, uint64_t own, s
 		memset(w, 0, sizeof(*w));
 		return err ? err : -E2BIG;
 	}
-	if (incremental) {
-		w->incremental = true;
-		rt_stpcpy(w->parent, trk.parent);
-		w->parent_xxh3 = trk.parent_xxh3;
-	}
+	trk.scan_token = plan->token;
+	w->incremental = incremental;
 	return 0;
 }
 
@@ -297,6 +329,7 @@ void rt_track_committed(bool incremental, const char *name, uint64_t inventory_x
 	trk.parent_valid = true;
 	rt_stpcpy(trk.parent, name);
 	trk.parent_xxh3 = inventory_xxh3;
+	trk.parent_token = trk.scan_token;
 	trk.incremental_since_full = incremental ? trk.incremental_since_full + 1 : 0;
 }
 

@@ -64,6 +64,8 @@ struct tree_msg {
 	/* WRITE: the root runs on, a member may leave its pages to a copy;
 	 * WRITTEN: a copy wrote them */
 	uint32_t copies;
+	uint32_t in_parent; /* WRITTEN: pages left to the parent image */
+	uint64_t track_token, track_parent; /* WRITE: the root's tracking plan */
 	uint64_t bytes;
 	uint32_t nsums;
 	struct {
@@ -101,6 +103,7 @@ static struct {
 	struct tree_msg *msg;
 	int parent_pid; /* root of a subtree: its parent runs the runtime too */
 	bool copies; /* the root runs on: members may leave their pages to copies */
+	uint64_t track_token, track_parent; /* member: the root's tracking plan */
 	bool released; /* root: the members were told how it ended */
 	int job_parent; /* root leading its group: its parent, whose children in
 			 * the group (a shell pipeline's other commands) are in it */
@@ -241,6 +244,8 @@ int rt_tree_join(const siginfo_t *si, struct rt_dump_result *res)
 	}
 	rt_stpcpy(res->image, tree.msg->image);
 	tree.copies = tree.msg->copies;
+	tree.track_token = tree.msg->track_token;
+	tree.track_parent = tree.msg->track_parent;
 	if ((err = rt_tree_set_std_pipes(tree.msg->std_pipes, tree.msg->nstd < MSG_PIPES
 								       ? (int)tree.msg->nstd
 								       : MSG_PIPES)))
@@ -264,6 +269,13 @@ bool rt_tree_copies(void)
 	return tree.copies;
 }
 
+void rt_tree_track_plan(struct rt_track_plan *plan)
+{
+	memset(plan, 0, sizeof(*plan));
+	plan->token = tree.track_token;
+	plan->parent_token = tree.track_parent;
+}
+
 int rt_tree_report(const struct rt_image *im, const struct rt_dump_result *res)
 {
 	struct tree_msg *m = tree.msg;
@@ -274,6 +286,7 @@ int rt_tree_report(const struct rt_image *im, const struct rt_dump_result *res)
 	m->err = res->err;
 	m->bytes = im->bytes;
 	m->copies = res->snapshot == RT_SNAPSHOT_COPY;
+	m->in_parent = res->incremental;
 	if (res->err) {
 		char *p = rt_stpcpy(m->text, res->what ? res->what : "?");
 
@@ -638,7 +651,8 @@ int rt_tree_gather(const struct rt_config *cfg, struct rt_dump_result *res)
 	}
 }
 
-int rt_tree_start_writing(const char *tmpdir, bool copies, struct rt_dump_result *res)
+int rt_tree_start_writing(const char *tmpdir, bool copies, const struct rt_track_plan *plan,
+			  struct rt_dump_result *res)
 {
 	struct tree_msg *m = tree.msg;
 	int *pids = rt_alloc(sizeof(*pids) * (size_t)(tree.n + 1)), n = 0, err;
@@ -656,6 +670,8 @@ int rt_tree_start_writing(const char *tmpdir, bool copies, struct rt_dump_result
 	memset(m, 0, sizeof(*m));
 	m->type = MSG_WRITE;
 	m->copies = tree.copies = copies;
+	m->track_token = plan->token;
+	m->track_parent = plan->parent_token;
 	m->nstd = (uint32_t)rt_tree_std_pipes(&std);
 	m->nkept = (uint32_t)rt_tree_kept_pipes(&kept);
 	if (m->nstd > MSG_PIPES || m->nkept > MSG_KEPT) {
@@ -724,6 +740,7 @@ static int hear(struct member *mb, struct rt_tree_files *out, bool quiet,
 		out->sums[out->n++] = s;
 	}
 	out->bytes += m->bytes;
+	out->in_parent |= m->in_parent;
 	return 0;
 }
 
