@@ -15,6 +15,11 @@
  *
  * E2E_TREE_MB="ROOT CHILD1 CHILD2": MiB of private memory of each process
  * (default 16 each), e.g. one big child to be held for want of room.
+ * E2E_TREE_EVERY=N: a sweep rewrites one page in N (default every page),
+ * and the others must keep what they were filled with: most of the
+ * memory is then left to the parent of an incremental image.
+ * E2E_TREE_PAUSE=FILE: no process sweeps while FILE exists, so that a
+ * test can tell what was written between two instants.
  */
 #include <errno.h>
 #include <signal.h>
@@ -44,15 +49,26 @@ static void on_sigchld(int sig)
 	sigchld_seen = 1;
 }
 
-/* Every page of mem holds generation gen - 1, then gen. */
+static size_t every = 1; /* E2E_TREE_EVERY */
+static const char *pause_file; /* E2E_TREE_PAUSE */
+
+static bool paused(void)
+{
+	return pause_file && access(pause_file, F_OK) == 0;
+}
+
+/* Every page of mem the sweeps rewrite holds generation gen - 1, then
+ * gen; the others hold generation 0. */
 static const char *sweep(uint64_t *mem, size_t pages, uint64_t gen)
 {
 	for (size_t i = 0; i < pages; i++) {
 		uint64_t *page = &mem[i * WORDS];
+		bool rewritten = i % every == 0;
 
-		if (page[0] != gen - 1 || page[1] != test_mix(i))
+		if (page[0] != (rewritten ? gen - 1 : 0) || page[1] != test_mix(i))
 			return "a page holds another generation";
-		page[0] = gen;
+		if (rewritten)
+			page[0] = gen;
 	}
 	return NULL;
 }
@@ -92,7 +108,7 @@ static int child(struct shared *s, unsigned me, size_t mb)
 	__atomic_fetch_add(&s->ready, 1, __ATOMIC_RELEASE);
 
 	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
-		if ((bad = sweep(mem, mb << 8, gen++))) {
+		if (!paused() && (bad = sweep(mem, mb << 8, gen++))) {
 			fprintf(stderr, "child %u: %s\n", me, bad);
 			return 2;
 		}
@@ -115,7 +131,7 @@ int main(int argc, char **argv)
 	struct shared *s =
 		mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	size_t mb[KIDS + 1] = { 16, 16, 16 };
-	const char *env = getenv("E2E_TREE_MB");
+	const char *env = getenv("E2E_TREE_MB"), *env_every = getenv("E2E_TREE_EVERY");
 	uint64_t *mem, gen = 1, turns = 0;
 	pid_t kids[KIDS];
 	int status;
@@ -125,6 +141,9 @@ int main(int argc, char **argv)
 		test_fail("mmap: %m");
 	if (env && sscanf(env, "%zu %zu %zu", &mb[0], &mb[1], &mb[2]) != 3)
 		test_fail("E2E_TREE_MB: three numbers of MiB, not \"%s\"", env);
+	if (env_every && (sscanf(env_every, "%zu", &every) != 1 || !every))
+		test_fail("E2E_TREE_EVERY: a number of pages, not \"%s\"", env_every);
+	pause_file = getenv("E2E_TREE_PAUSE");
 	signal(SIGCHLD, on_sigchld);
 	for (unsigned k = 0; k < KIDS; k++) {
 		kids[k] = fork();
@@ -141,7 +160,7 @@ int main(int argc, char **argv)
 	}
 	test_ready();
 	while (!test_stopping()) {
-		const char *bad = sweep(mem, mb[0] << 8, gen++);
+		const char *bad = paused() ? NULL : sweep(mem, mb[0] << 8, gen++);
 		pid_t pid;
 
 		if (bad)
