@@ -14,11 +14,10 @@
 set -u
 suite=cow
 . "$(dirname "$0")/suite.sh"
-mounts=() cgroups=()
+cgroups=()
 cleanup() {
-	for m in "${mounts[@]}"; do umount "$m" 2>/dev/null; done
+	end_suite
 	for c in "${cgroups[@]}"; do rmdir "$c" 2>/dev/null; done
-	[ $failed -eq 0 ] && rm -rf "$root"
 }
 trap cleanup EXIT
 

@@ -9,12 +9,7 @@ set -u
 suite=faults
 . "$(dirname "$0")/suite.sh"
 : "${CRDUMP:?}" "${CRINFO:?}"
-mounts=()
-cleanup() {
-	for m in "${mounts[@]}"; do umount "$m" 2>/dev/null; done
-	[ $failed -eq 0 ] && rm -rf "$root"
-}
-trap cleanup EXIT
+trap end_suite EXIT
 trap 'exit 1' INT TERM
 
 # start CAPTURE [ENV=VALUE...] PROGRAM ARGS...: in $W, images into $IMG,

@@ -7,12 +7,7 @@
 set -u
 suite=options
 . "$(dirname "$0")/suite.sh"
-mounts=()
-cleanup() {
-	for m in "${mounts[@]}"; do umount "$m" 2>/dev/null; done
-	[ $failed -eq 0 ] && rm -rf "$root"
-}
-trap cleanup EXIT
+trap end_suite EXIT
 logged() { grep -q "$1" "$W/log" 2>/dev/null; }
 logged_times() { [ "$(grep -c "$1" "$W/log" 2>/dev/null)" = "$2" ]; } # TEXT N
 

@@ -44,6 +44,15 @@ wait_for() {
 	for ((i = 0; i < 600; i++)); do "$@" && return 0; sleep 0.05; done
 	return 1
 }
+# The tmpfs a suite mounted (mounts+=DIR), unmounted by end_suite.
+mounts=()
+# end_suite: what a suite with mounts runs on exit (trap end_suite EXIT):
+# they are unmounted, and the work root removed unless a test failed.
+end_suite() {
+	local m
+	for m in "${mounts[@]}"; do umount "$m" 2>/dev/null; done
+	[ $failed -eq 0 ] && rm -rf "$root"
+}
 # logged TEXT: the runtime's log in $W says TEXT.
 logged() { grep -q "$1" "$W/log" 2>/dev/null; }
 # descendants PID: every process below PID.
