@@ -109,6 +109,29 @@ static void fd_inet_describe(const Sc__Fd *e, char *buf, size_t len)
 		snprintf(buf, len, "%s %s bound", proto, inet_addr_str(&in->local, a, sizeof(a)));
 }
 
+/*
+ * Binds s to in's address. SO_REUSEADDR does not take a port from the
+ * original's connections in TIME_WAIT when the original's socket had it
+ * off: those are destroyed (tcp_timewait.c) and the bind tried once more.
+ * *step says why it failed.
+ */
+static int bind_local(int s, const Sc__InetSocket *in, const char **step)
+{
+	const struct sockaddr *a = (const struct sockaddr *)in->local.data;
+	int cleared;
+
+	if (!bind(s, a, (socklen_t)in->local.len))
+		return 0;
+	if (errno != EADDRINUSE || in->type != SOCK_STREAM)
+		return -1;
+	cleared = tcp_timewait_clear(&in->local, NULL);
+	if (cleared == -EPERM)
+		*step = "bind (connections of the original in TIME_WAIT may hold the port for "
+			"60 s; ending them needs CAP_NET_ADMIN)";
+	errno = EADDRINUSE;
+	return cleared > 0 ? bind(s, a, (socklen_t)in->local.len) : -1;
+}
+
 static int fd_inet_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	const Sc__InetSocket *in = e->inet;
@@ -148,9 +171,9 @@ static int fd_inet_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *er
 		/* The port may be in TIME_WAIT after the original's connections:
 		 * SO_REUSEADDR for the bind, then the saved value. */
 		step = "bind";
-		if (in->has_local &&
-		    (inet_set_int(s, SOL_SOCKET, SO_REUSEADDR, in->reuseaddr || in->type == SOCK_STREAM) ||
-		     bind(s, (const struct sockaddr *)in->local.data, (socklen_t)in->local.len)))
+		if (in->has_local && (inet_set_int(s, SOL_SOCKET, SO_REUSEADDR,
+						   in->reuseaddr || in->type == SOCK_STREAM) ||
+				      bind_local(s, in, &step)))
 			goto fail;
 		step = "listen";
 		if (in->has_backlog && listen(s, (int)in->backlog))

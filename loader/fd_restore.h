@@ -135,6 +135,10 @@ void tcp_take_over_held(const Sc__Fds *fds);
 /* The connections that leave repair mode once the tree is restored, into
  * out (NULL: only counted); their number. */
 size_t tcp_repair_list(const Sc__Fds *fds, struct rst_tcp *out);
+/* Destroys the original's connections left in TIME_WAIT whose local end is
+ * local and, given peer, whose other end is peer (tcp_timewait.c): how
+ * many, or -errno (-EPERM: crload lacks CAP_NET_ADMIN). */
+int tcp_timewait_clear(const ProtobufCBinaryData *local, const ProtobufCBinaryData *peer);
 
 /* The state of slot, size bytes made zero the first time it is asked
  * for; NULL if out of memory. */

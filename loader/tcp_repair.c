@@ -101,6 +101,23 @@ void tcp_take_over_held(const Sc__Fds *fds)
 	}
 }
 
+/* Connects s in repair mode. The same connection of the original may wait
+ * out TIME_WAIT (tcp_timewait.c): it goes, and connect is tried once more. */
+static int connect_back(int s, const Sc__InetSocket *in)
+{
+	const struct sockaddr *peer = (const struct sockaddr *)in->peer.data;
+
+	if (!connect(s, peer, (socklen_t)in->peer.len))
+		return 0;
+	if (errno != EADDRNOTAVAIL)
+		return -1;
+	if (tcp_timewait_clear(&in->local, &in->peer) <= 0) {
+		errno = EADDRNOTAVAIL;
+		return -1;
+	}
+	return connect(s, peer, (socklen_t)in->peer.len);
+}
+
 int tcp_repair_restore(int s, const Sc__InetSocket *in, char *err)
 {
 	const Sc__TcpConnection *t = in->tcp;
@@ -129,7 +146,7 @@ int tcp_repair_restore(int s, const Sc__InetSocket *in, char *err)
 	    set_seq(s, TCP_SEND_QUEUE, t->send_seq - (uint32_t)t->send_queue.len))
 		goto fail;
 	step = "connect";
-	if (connect(s, (const struct sockaddr *)in->peer.data, (socklen_t)in->peer.len))
+	if (connect_back(s, in))
 		goto fail;
 	opts[nopts++] = (struct tcp_repair_opt){ TCPOPT_MAXSEG, t->mss };
 	if (t->has_snd_wscale)

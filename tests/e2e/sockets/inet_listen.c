@@ -5,7 +5,8 @@
  * restore each has its address, port and options again, a new client
  * connects to each listener and exchanges data, and datagrams sent after
  * the restore arrive, with the right source. A datagram that waited on a
- * UDP socket at checkpoint time may be dropped (doc/tcp.md).
+ * UDP socket at checkpoint time may be dropped (doc/tcp.md). A listener
+ * whose port still holds a connection in TIME_WAIT takes it again.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -90,9 +91,11 @@ static void expect(int fd, const char *want, const char *what)
 }
 
 /* A new client on the listener's address (the loopback one for a
- * wildcard): data both ways, the client closes first so the listening
- * port is left with no TIME_WAIT. */
-static void talk_to(const struct sock *l, int family)
+ * wildcard): data both ways, then the client closes first, so that the
+ * listening port is left with no TIME_WAIT, or with time_wait, the
+ * listener's side, which leaves the connection in TIME_WAIT on its port
+ * for 60 s. */
+static void talk_to(const struct sock *l, int family, bool time_wait)
 {
 	struct sockaddr_in6 to = l->addr;
 	int c = socket(family, SOCK_STREAM, 0), a;
@@ -109,10 +112,16 @@ static void talk_to(const struct sock *l, int family)
 		test_fail("%s: send: %m", l->name);
 	expect(a, "hello", l->name);
 	expect(c, "hi back", l->name);
+	if (time_wait) {
+		int t = a;
+
+		a = c;
+		c = t;
+	}
 	close(c);
 	wait_readable(a, l->name);
 	if (recv(a, (char[1]){ 0 }, 1, 0) != 0)
-		test_fail("%s: no EOF from the client", l->name);
+		test_fail("%s: no EOF from the other side", l->name);
 	close(a);
 }
 
@@ -138,6 +147,7 @@ int main(int argc, char **argv)
 {
 	struct sock t4 = { .name = "tcp4 listener" }, t6 = { .name = "tcp6 v6only listener" };
 	struct sock t6d = { .name = "tcp6 dual listener" }, tb = { .name = "tcp4 bound" };
+	struct sock tw = { .name = "tcp4 listener with a connection in TIME_WAIT" };
 	struct sock u4 = { .name = "udp4" }, u4c = { .name = "udp4 connected" };
 	struct sock u6 = { .name = "udp6" }, u6c = { .name = "udp6 connected" };
 	int rcvbuf, unbound;
@@ -147,13 +157,14 @@ int main(int argc, char **argv)
 	t6.fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	t6d.fd = socket(AF_INET6, SOCK_STREAM, 0);
 	tb.fd = socket(AF_INET, SOCK_STREAM, 0);
+	tw.fd = socket(AF_INET, SOCK_STREAM, 0);
 	u4.fd = socket(AF_INET, SOCK_DGRAM, 0);
 	u4c.fd = socket(AF_INET, SOCK_DGRAM, 0);
 	u6.fd = socket(AF_INET6, SOCK_DGRAM, 0);
 	u6c.fd = socket(AF_INET6, SOCK_DGRAM, 0);
 	unbound = socket(AF_INET6, SOCK_STREAM, 0);
-	if (t4.fd < 0 || t6.fd < 0 || t6d.fd < 0 || tb.fd < 0 || u4.fd < 0 || u4c.fd < 0 ||
-	    u6.fd < 0 || u6c.fd < 0 || unbound < 0)
+	if (t4.fd < 0 || t6.fd < 0 || t6d.fd < 0 || tb.fd < 0 || tw.fd < 0 || u4.fd < 0 ||
+	    u4c.fd < 0 || u6.fd < 0 || u6c.fd < 0 || unbound < 0)
 		test_fail("socket: %m");
 
 	opt(t4.fd, SOL_SOCKET, SO_REUSEADDR, 1);
@@ -172,8 +183,13 @@ int main(int argc, char **argv)
 	opt(t6d.fd, SOL_SOCKET, SO_REUSEPORT, 1);
 	bind_to(&t6d, AF_INET6, "::");
 	bind_to(&tb, AF_INET, "127.0.0.1");
-	if (listen(t4.fd, 16) || listen(t6.fd, 5) || listen(t6d.fd, SOMAXCONN))
+	bind_to(&tw, AF_INET, "127.0.0.1");
+	if (listen(t4.fd, 16) || listen(t6.fd, 5) || listen(t6d.fd, SOMAXCONN) || listen(tw.fd, 4))
 		test_fail("listen: %m");
+	/* Its port still holds that connection when it is restored (a kill,
+	 * then crload at once), and it has SO_REUSEADDR off, as the
+	 * connection had: a bind fails on it (doc/tcp.md). */
+	talk_to(&tw, AF_INET, true);
 	opt(u4.fd, SOL_SOCKET, SO_REUSEADDR, 1);
 	bind_to(&u4, AF_INET, "127.0.0.1");
 	bind_to(&u4c, AF_INET, "127.0.0.1");
@@ -189,7 +205,7 @@ int main(int argc, char **argv)
 	test_ready();
 	test_wait_stop();
 
-	struct sock *all[] = { &t4, &t6, &t6d, &tb, &u4, &u4c, &u6, &u6c };
+	struct sock *all[] = { &t4, &t6, &t6d, &tb, &tw, &u4, &u4c, &u6, &u6c };
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		same_name(all[i]);
 	if (get(t4.fd, SOL_SOCKET, SO_REUSEADDR) != 1 || get(tb.fd, SOL_SOCKET, SO_REUSEADDR) != 0 ||
@@ -215,9 +231,10 @@ int main(int argc, char **argv)
 	    get(unbound, SOL_SOCKET, SO_TYPE) != SOCK_STREAM)
 		test_fail("listening state or type changed");
 
-	talk_to(&t4, AF_INET);
-	talk_to(&t6, AF_INET6);
-	talk_to(&t6d, AF_INET6);
+	talk_to(&t4, AF_INET, false);
+	talk_to(&t6, AF_INET6, false);
+	talk_to(&t6d, AF_INET6, false);
+	talk_to(&tw, AF_INET, false);
 	/* A dual-stack listener takes IPv4 clients too. */
 	struct sock t6d_v4 = t6d;
 	struct sockaddr_in *a4 = (struct sockaddr_in *)&t6d_v4.addr;
@@ -225,11 +242,11 @@ int main(int argc, char **argv)
 	a4->sin_port = t6d.addr.sin6_port;
 	a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	t6d_v4.len = sizeof(*a4);
-	talk_to(&t6d_v4, AF_INET);
+	talk_to(&t6d_v4, AF_INET, false);
 	/* The bound socket still owns its port: it can listen on it. */
 	if (listen(tb.fd, 4))
 		test_fail("tcp4 bound: listen: %m");
-	talk_to(&tb, AF_INET);
+	talk_to(&tb, AF_INET, false);
 
 	/* "old" may still wait on u6 (the original kept it): skip it. */
 	char buf[8];
