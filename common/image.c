@@ -398,6 +398,41 @@ const Sc__SysvShm *sc_sysv_of(const Sc__Mm *mm, const Sc__Vma *v)
 	return NULL;
 }
 
+/* The most descriptors a process can have: the kernel's ceiling on
+ * RLIMIT_NOFILE (fs.nr_open cannot be set higher). */
+#define FD_NUMBER_LIMIT (1 << 20)
+
+/*
+ * The runtime's tracker (doc/incremental.md), which the restorer arms
+ * again: at a descriptor number, over ranges of the process's private
+ * anonymous memory, in address order.
+ */
+static int check_tracker(const Sc__Mm *mm, char *err)
+{
+	const Sc__Tracker *t = mm->tracker;
+	uint64_t prev_end = 0;
+	size_t v = 0;
+
+	if (t->fd < 0 || t->fd >= FD_NUMBER_LIMIT)
+		return sc_err(err, "the tracker's descriptor %d is out of range", t->fd);
+	if (t->n_ranges % 2 || t->n_ranges > 2 * SC_TRACK_MAX_RANGES)
+		return sc_err(err, "the tracker has %zu range bounds", t->n_ranges);
+	for (size_t i = 0; i < t->n_ranges; i += 2) {
+		uint64_t start = t->ranges[i], end = t->ranges[i + 1];
+
+		while (v < mm->n_vmas && mm->vmas[v]->end <= start)
+			v++;
+		if (start % SC_PAGE_SIZE || end % SC_PAGE_SIZE || start >= end ||
+		    start < prev_end || v == mm->n_vmas || mm->vmas[v]->start > start ||
+		    mm->vmas[v]->end < end || mm->vmas[v]->kind != SC__VMA_KIND__ANON_PRIVATE)
+			return sc_err(err,
+				      "tracked range %#llx-%#llx is not private anonymous memory",
+				      (unsigned long long)start, (unsigned long long)end);
+		prev_end = end;
+	}
+	return 0;
+}
+
 int sc_check_mm(const Sc__Mm *mm, char *err)
 {
 	uint64_t prev_end = 0;
@@ -450,7 +485,7 @@ int sc_check_mm(const Sc__Mm *mm, char *err)
 		return sc_err(err, "auxv of %zu words", mm->n_auxv);
 	if (mm->start_brk > mm->brk || mm->brk >= SC_TASK_SIZE)
 		return sc_err(err, "brk %#llx before its start", (unsigned long long)mm->brk);
-	return 0;
+	return mm->tracker ? check_tracker(mm, err) : 0;
 }
 
 /*
@@ -543,10 +578,6 @@ static int cmp_fd_number(const void *key, const void *elem)
 	return fd < other ? -1 : fd > other;
 }
 
-/* The most descriptors a process can have: the kernel's ceiling on
- * RLIMIT_NOFILE (fs.nr_open cannot be set higher). */
-#define FD_NUMBER_LIMIT (1 << 20)
-
 /* What every descriptor has, then its kind's checks (fd_checks.c).
  * Descriptors come in ascending order, which makes finding one cheap:
  * images with thousands are checked in linear-logarithmic time. */
@@ -598,6 +629,15 @@ int sc_check_fds(const Sc__Fds *fds, char *err)
 		ret = check_fds(&ctx, err);
 	fd_check_ctx_free(&ctx);
 	return ret;
+}
+
+/* The runtime's tracker is at a number no descriptor of the image has. */
+static int check_tracker_fd(const Sc__Mm *mm, const Sc__Fds *fds, char *err)
+{
+	if (mm->tracker &&
+	    bsearch(&mm->tracker->fd, fds->fds, fds->n_fds, sizeof(*fds->fds), cmp_fd_number))
+		return sc_err(err, "the tracker's descriptor %d is taken", mm->tracker->fd);
+	return 0;
 }
 
 /* Reads a whole message file and checks size and checksum against the
@@ -771,6 +811,7 @@ static int load_proc(struct sc_image *img, struct sc_proc_img *p, char *err)
 	CHECK(sc_check_pagemap(p->pm, p->mm, p->pages_size, img->inv->parent != NULL, why),
 	      SC_PAGEMAP_PREFIX);
 	CHECK(sc_check_fds(p->fds, why), SC_FDS_PREFIX);
+	CHECK(check_tracker_fd(p->mm, p->fds, why), SC_MM_PREFIX);
 #undef CHECK
 	return 0;
 }

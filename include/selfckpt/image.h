@@ -50,6 +50,10 @@ struct sc_img_header {
 #define SC_ZFRAME_PAGES 64
 #define SC_ZFRAME_MAX_PAGES 1024
 
+/* The most ranges an image's Mm.tracker lists: what the runtime's tracker
+ * registers at most (runtime/track.c), and what readers take. */
+#define SC_TRACK_MAX_RANGES 8192
+
 #define SC_WRITER_RUNTIME "runtime"
 #define SC_WRITER_CRDUMP "crdump"
 

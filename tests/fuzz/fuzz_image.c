@@ -444,6 +444,33 @@ static void accepted_core(const Sc__ProcCore *c, int pid)
 	FUZZ_ASSERT(c->cwd && c->cwd[0] == '/', "cwd");
 }
 
+/* What the restorer arms: whole pages of private anonymous memory, in
+ * address order, at a descriptor number. */
+static void accepted_tracker(const Sc__Mm *mm)
+{
+	const Sc__Tracker *t = mm->tracker;
+	uint64_t prev = 0;
+
+	if (!t)
+		return;
+	FUZZ_ASSERT(t->fd >= 0 && t->n_ranges % 2 == 0 && t->n_ranges <= 2 * SC_TRACK_MAX_RANGES,
+		    "tracker at %d with %zu bounds", t->fd, t->n_ranges);
+	for (size_t i = 0; i < t->n_ranges; i += 2) {
+		const Sc__Vma *in = NULL;
+
+		for (size_t k = 0; k < mm->n_vmas; k++)
+			if (mm->vmas[k]->start <= t->ranges[i] && t->ranges[i] < mm->vmas[k]->end)
+				in = mm->vmas[k];
+		FUZZ_ASSERT(t->ranges[i] % SC_PAGE_SIZE == 0 && t->ranges[i] >= prev && in &&
+				    in->kind == SC__VMA_KIND__ANON_PRIVATE,
+			    "tracked range at %#llx", (unsigned long long)t->ranges[i]);
+		FUZZ_ASSERT(t->ranges[i + 1] % SC_PAGE_SIZE == 0 &&
+				    t->ranges[i] < t->ranges[i + 1] && t->ranges[i + 1] <= in->end,
+			    "tracked range to %#llx", (unsigned long long)t->ranges[i + 1]);
+		prev = t->ranges[i + 1];
+	}
+}
+
 static void accepted_mm(const Sc__Mm *mm)
 {
 	uint64_t prev = 0;
@@ -464,6 +491,7 @@ static void accepted_mm(const Sc__Mm *mm)
 		prev = v->end;
 	}
 	FUZZ_ASSERT(mm->n_auxv % 2 == 0, "auxv %zu", mm->n_auxv);
+	accepted_tracker(mm);
 }
 
 /* The bytes pm's frames take: the size of its pages file, compressed. */

@@ -232,6 +232,9 @@ static void build_seeds(void)
 	Sc__SigActs acts;
 	Sc__Vma v[4], *vp[4];
 	uint64_t auxv[4] = {6, 4096, 0, 0};
+	/* The runtime's tracker over the heap and the stack's last pages. */
+	uint64_t tracked[4] = {0x600000, 0x604000, SC_TASK_SIZE - 0x2000, SC_TASK_SIZE};
+	Sc__Tracker tracker;
 	Sc__Mm mm;
 	Sc__PagemapEntry pe[3], *pep[3];
 	Sc__Pagemap pm;
@@ -318,6 +321,12 @@ static void build_seeds(void)
 	mm.auxv = auxv;
 	mm.n_auxv = 4;
 	mm.exe = "/usr/bin/prog";
+	sc__tracker__init(&tracker);
+	tracker.fd = 512;
+	tracker.ranges = tracked;
+	tracker.n_ranges = 4;
+	tracker.capture = 0x5eed;
+	mm.tracker = &tracker;
 	add_record("mm", &mm, SC_IMG_MM);
 
 	for (int i = 0; i < 3; i++) {

@@ -2731,6 +2731,26 @@ START_TEST(load_shell_job)
 }
 END_TEST
 
+/* f written as image tmp_root/name loads, with why NULL; else it is
+ * refused for why, the error naming file. */
+static void ck_loads(struct fx *f, const char *name, const char *file, const char *why)
+{
+	char dir[512], err[SC_ERR_LEN];
+	struct sc_image img;
+
+	new_dir(dir, sizeof(dir), name);
+	write_proc(dir, f);
+	write_inventory(dir, f, &f, 1);
+	if (!why) {
+		ck_assert_msg(sc_image_load(dir, &img, err) == 0, "%s", err);
+	} else {
+		ck_assert_int_ne(sc_image_load(dir, &img, err), 0);
+		ck_err_has(err, file);
+		ck_err_has(err, why);
+	}
+	sc_image_free(&img);
+}
+
 /* restore_tail: absent (crdump), or code of the process. */
 START_TEST(load_restore_tail)
 {
@@ -2743,25 +2763,54 @@ START_TEST(load_restore_tail)
 		{ 0x600010, "restore tail 0x600010 is not in executable memory" },
 		{ 0x500000, "restore tail 0x500000 is not in the process's memory" },
 	};
-	char dir[512], err[SC_ERR_LEN], name[32];
+	char name[32];
 	struct fx *f = fx_new(321);
-	struct sc_image img;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		f->core.has_restore_tail = 1;
 		f->core.restore_tail = cases[i].tail;
 		snprintf(name, sizeof(name), "tail-%zu", i);
-		new_dir(dir, sizeof(dir), name);
-		write_proc(dir, f);
-		write_inventory(dir, f, &f, 1);
-		if (!cases[i].why) {
-			ck_assert_msg(sc_image_load(dir, &img, err) == 0, "%s", err);
-		} else {
-			ck_assert_int_ne(sc_image_load(dir, &img, err), 0);
-			ck_err_has(err, "core-321.img");
-			ck_err_has(err, cases[i].why);
-		}
-		sc_image_free(&img);
+		ck_loads(f, name, "core-321.img", cases[i].why);
+	}
+	free(f);
+}
+END_TEST
+
+/* The runtime's tracker: at a number no descriptor has, over ranges of
+ * private anonymous memory, in order (the heap 0x600000-0x604000 and the
+ * stack's last two pages here). */
+START_TEST(load_tracker)
+{
+	static const struct {
+		int32_t fd;
+		uint64_t r[4];
+		size_t n;
+		const char *why; /* NULL: loads */
+	} cases[] = {
+		{ 512, { 0x600000, 0x604000, SC_TASK_SIZE - 2 * PG, SC_TASK_SIZE }, 4, NULL },
+		{ 512, { 0 }, 0, NULL },
+		{ 7, { 0x600000, 0x604000 }, 2, "the tracker's descriptor 7 is taken" },
+		{ -1, { 0x600000, 0x604000 }, 2, "the tracker's descriptor -1 is out of range" },
+		{ 512, { 0x600000, 0x604000, 0x601000 }, 3, "the tracker has 3 range bounds" },
+		{ 512, { 0x600000, 0x605000 }, 2, "tracked range 0x600000-0x605000 is not" },
+		{ 512, { 0x400000, 0x401000 }, 2, "tracked range 0x400000-0x401000 is not" },
+		{ 512, { 0x601000, 0x601000 }, 2, "tracked range 0x601000-0x601000 is not" },
+		{ 512, { 0x600800, 0x601000 }, 2, "tracked range 0x600800-0x601000 is not" },
+		{ 512, { 0x602000, 0x604000, 0x600000, 0x601000 }, 4, "0x600000-0x601000 is" },
+	};
+	char name[32];
+	struct fx *f = fx_new(321);
+	Sc__Tracker t;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sc__tracker__init(&t);
+		t.fd = cases[i].fd;
+		t.ranges = (uint64_t *)cases[i].r;
+		t.n_ranges = cases[i].n;
+		t.capture = 42;
+		f->mm.tracker = &t;
+		snprintf(name, sizeof(name), "tracker-%zu", i);
+		ck_loads(f, name, "mm-321.img", cases[i].why);
 	}
 	free(f);
 }
@@ -3697,6 +3746,7 @@ static Suite *image_suite(void)
 	tcase_add_test(tc, load_pipe_keeper);
 	tcase_add_test(tc, load_shell_job);
 	tcase_add_test(tc, load_restore_tail);
+	tcase_add_test(tc, load_tracker);
 	tcase_add_test(tc, load_unix_between_processes);
 	tcase_add_test(tc, load_missing_files);
 	tcase_add_test(tc, load_flipped_page_byte);
