@@ -210,11 +210,13 @@ static int commit(struct rt_image *im, struct rt_dump_result *res)
  * is its root's to note (rt_track_committed), its own result goes to the
  * root with its files.
  */
-static void track(const struct rt_config *cfg, const struct rt_track_plan *plan, const Sc__Mm *mm,
+static void track(const struct rt_config *cfg, const struct rt_track_plan *plan, Sc__Mm *mm,
 		  struct rt_written *w, struct rt_dump_result *res)
 {
 	if (rt_track_scan(cfg, mm, (uint64_t)res, plan, w))
 		w->incremental = false;
+	else /* for crload, which arms it again in the restored process */
+		mm->tracker = rt_track_record();
 	res->incremental = w->incremental;
 	if (!rt_tree_is_member())
 		res->tracked = w->scanned;

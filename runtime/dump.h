@@ -286,6 +286,9 @@ void rt_track_committed(bool incremental, const char *name, uint64_t inventory_x
 void rt_track_failed(void);
 /* A restored process tracks nothing. */
 void rt_track_forget(void);
+/* The tracker as this capture leaves it, for the image (arena memory);
+ * NULL when it is off. */
+Sc__Tracker *rt_track_record(void);
 /* The program's own userfaultfd is about to register [start, start+len):
  * the tracker lets go of it (interpose.c). */
 void rt_track_yield(uint64_t start, uint64_t len);

@@ -373,3 +373,36 @@ void rt_track_failed(void)
 {
 	trk.parent_valid = false;
 }
+
+/*
+ * After a restore (doc/incremental.md): the image records the tracker, and
+ * crload's restorer arms the same again before any thread runs the
+ * program's code; the restored process takes it up here, and its next
+ * image builds on the one it was restored from.
+ */
+_Static_assert(MAX_RANGES <= SC_TRACK_MAX_RANGES, "crload takes every range the tracker has");
+
+Sc__Tracker *rt_track_record(void)
+{
+	Sc__Tracker *t;
+	uint64_t *r;
+
+	if (!tracking())
+		return NULL;
+	t = rt_alloc(sizeof(*t));
+	r = rt_alloc(sizeof(*r) * 2 * (size_t)trk.nranges + 1);
+	if (!t || !r)
+		return NULL;
+	sc__tracker__init(t);
+	t->fd = trk.uffd.fd;
+	for (int i = 0; i < trk.nranges; i++) {
+		r[2 * i] = trk.ranges[i].start;
+		r[2 * i + 1] = trk.ranges[i].end;
+	}
+	t->ranges = r;
+	t->n_ranges = 2 * (size_t)trk.nranges;
+	/* The scan's token, also in the memory of a process restored from
+	 * this image: it tells the image it came from. */
+	t->capture = trk.scan_token;
+	return t;
+}
