@@ -390,10 +390,10 @@ static int premap_vma(struct premap *pm, const Sc__Vma *v, uint64_t temp, char *
 }
 
 /* Region layout: code | args | arrays | xsave copies | pending signals | timers |
- * connections | groups | auxv | stacks | vdso scratch. */
+ * connections | groups | tracked ranges | auxv | stacks | vdso scratch. */
 struct blob_layout {
-	uint64_t code, args, unmap, moves, vdso, threads, xsave, pending, timers, tcp, groups, auxv,
-		stacks, scratch, size;
+	uint64_t code, args, unmap, moves, vdso, threads, xsave, pending, timers, tcp, groups,
+		tracked, auxv, stacks, scratch, size;
 };
 
 static void layout_blob(struct blob_layout *b, const struct sc_proc_img *p, size_t n_unmap_max,
@@ -427,6 +427,8 @@ static void layout_blob(struct blob_layout *b, const struct sc_proc_img *p, size
 	off = b->tcp + tcp_repair_list(p->fds, NULL) * sizeof(struct rst_tcp);
 	b->groups = align_up(off, 64);
 	off = b->groups + c->creds->n_groups * sizeof(uint32_t);
+	b->tracked = align_up(off, 64);
+	off = b->tracked + (mm->tracker ? mm->tracker->n_ranges / 2 : 0) * sizeof(struct rst_range);
 	b->auxv = align_up(off, 64);
 	off = b->auxv;
 	off = align_up(off + mm->n_auxv * 8, SC_PAGE_SIZE);
@@ -805,6 +807,41 @@ static void fill_mm(struct restore_plan *rp)
 	}
 }
 
+/* *fd (crload's) off the number the restorer gives the tracker; where it
+ * cannot move, the restorer finds the number taken and arms nothing. */
+static void clear_track_fd(int *fd, int track_fd)
+{
+	int moved;
+
+	if (*fd != track_fd || (moved = fcntl(*fd, F_DUPFD_CLOEXEC, 3)) < 0)
+		return;
+	close(*fd);
+	*fd = moved;
+}
+
+/* The runtime's tracker, which the restorer arms again (doc/incremental.md),
+ * at a number none of crload's descriptors still open then may have. */
+static void fill_tracker(struct restore_plan *rp)
+{
+	const Sc__Tracker *t = rp->ctx->p->mm->tracker;
+	struct rst_range *r = (struct rst_range *)(rp->blob + rp->bl.tracked);
+	struct rst_args *a = rp->a;
+
+	if (!t)
+		return;
+	clear_track_fd(&rp->ctx->status_fd, t->fd);
+	clear_track_fd(&rp->ctx->release_fd, t->fd);
+	clear_track_fd(&a->exe_fd, t->fd);
+	a->status_fd = rp->ctx->status_fd;
+	a->release_fd = rp->ctx->release_fd;
+	a->mm_map.exe_fd = (uint32_t)a->exe_fd;
+	for (size_t i = 0; i < t->n_ranges / 2; i++)
+		r[i] = (struct rst_range){ t->ranges[2 * i], t->ranges[2 * i + 1] };
+	a->tracked = (uint64_t)r;
+	a->n_tracked = (uint32_t)(t->n_ranges / 2);
+	a->track_fd = t->fd;
+}
+
 /* Everything the restorer needs, in the arguments in its blob. */
 static int fill_args(struct restore_plan *rp, char *err)
 {
@@ -834,6 +871,7 @@ static int fill_args(struct restore_plan *rp, char *err)
 		(uint32_t)tcp_repair_list(ctx->p->fds, (struct rst_tcp *)(rp->blob + rp->bl.tcp));
 	creds_fill(&a->creds, ctx->p->core->creds, rp->blob + rp->bl.groups);
 	fill_mm(rp);
+	fill_tracker(rp);
 	return 0;
 }
 

@@ -133,7 +133,11 @@ struct rst_args {
 	int32_t released;	/* futex: the main thread read that byte */
 	struct rst_creds creds;
 	int32_t creds_left;	/* futex: threads still to take their credentials */
-	int32_t pad;
+	/* The runtime's dirty-page tracker, armed again at track_fd over
+	 * struct rst_range[n_tracked] (doc/incremental.md); 0: none. */
+	uint32_t n_tracked;
+	int32_t track_fd;
+	uint64_t tracked;
 };
 
 struct rst_status {

@@ -12,6 +12,7 @@
  */
 #include <asm/socket.h>
 #include <linux/capability.h>
+#include <linux/fcntl.h>
 #include <linux/futex.h>
 #include <linux/in.h>
 #include <linux/mman.h>
@@ -20,6 +21,7 @@
 #include <linux/tcp.h>
 #include <stdbool.h>
 
+#include "selfckpt/pagescan.h"
 #include "selfckpt/restorer.h"
 #include "selfckpt/syscall.h"
 
@@ -37,6 +39,7 @@
 #define AMX_TILECFG_COLSB0 16
 #define AMX_TILECFG_ROWS0 48
 #define EPERM_NR 1
+#define EBADF_NR 9
 
 long rst_clone_thread(struct sc_clone_args *ca, uint64_t size, void (*fn)(void *, long),
 		      void *arg, long idx);
@@ -447,6 +450,48 @@ static void move_all(struct rst_args *a, uint64_t moves, uint32_t n, int step)
 	}
 }
 
+/*
+ * The runtime's dirty-page tracker (doc/incremental.md), armed again now
+ * that every page holds the image's content and before any thread runs
+ * the program's code: a userfaultfd in asynchronous write-protect mode at
+ * the number the runtime had it, over the ranges it had registered, every
+ * page protected. A write from here on takes the protection off, so the
+ * runtime may leave to this image what still has it. Without it the next
+ * image is full: anything that fails leaves the process untracked, never
+ * unrestored.
+ */
+static void arm_tracker(struct rst_args *a)
+{
+	const struct rst_range *r = (const struct rst_range *)a->tracked;
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_ASYNC };
+	long fd, ok;
+
+	if (!a->n_tracked || sc_sys2(__NR_fcntl, a->track_fd, F_GETFD) != -EBADF_NR)
+		return;
+	fd = sc_sys1(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	if (fd < 0)
+		return;
+	ok = !sc_sys3(__NR_ioctl, fd, UFFDIO_API, &api);
+	if (ok && fd != a->track_fd) {
+		long moved = sc_sys3(__NR_dup3, fd, a->track_fd, O_CLOEXEC);
+
+		sc_sys1(__NR_close, fd);
+		fd = moved;
+		ok = fd == a->track_fd;
+	}
+	for (uint32_t i = 0; ok && i < a->n_tracked; i++) {
+		struct uffdio_register reg = { .range = { r[i].start, r[i].end - r[i].start },
+					       .mode = UFFDIO_REGISTER_MODE_WP };
+		struct uffdio_writeprotect wp = { .range = reg.range,
+						  .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+
+		ok = !sc_sys3(__NR_ioctl, fd, UFFDIO_REGISTER, &reg) &&
+		     !sc_sys3(__NR_ioctl, fd, UFFDIO_WRITEPROTECT, &wp);
+	}
+	if (!ok && fd >= 0)
+		sc_sys1(__NR_close, fd);
+}
+
 void rst_main(struct rst_args *a)
 {
 	struct rst_range *u = (struct rst_range *)a->unmap;
@@ -490,6 +535,10 @@ void rst_main(struct rst_args *a)
 		if (r)
 			fail(a, RST_XCOMP, 0, r);
 	}
+
+	/* Before any thread may run, and before the kernel writes to the
+	 * memory for them (rseq areas) or the threads build their frames. */
+	arm_tracker(a);
 
 	a->threads_left = a->creds_left = (int32_t)a->n_threads - 1;
 	for (uint32_t i = 1; i < a->n_threads; i++) {
