@@ -161,7 +161,10 @@ static void after_restore(const struct rt_config *cfg, const struct rt_dump_resu
 	rt_arena_forget();
 	rt_tcp_forget();
 	rt_tree_forget();
-	rt_track_forget();
+	/* The tracker crload armed is taken up, reading the image it builds
+	 * on into an arena of its own. */
+	rt_track_restored(res, member, !rt_arena_init());
+	rt_arena_drop();
 	rt_freeze_reset_after_restore();
 	rt_rseq_resume();
 	rt_stpcpy(rt_stpcpy(msg, "restored from "), res->image);

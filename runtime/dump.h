@@ -284,11 +284,16 @@ uint64_t rt_written_bytes(const Sc__Mm *mm, const struct rt_written *w);
 void rt_track_committed(bool incremental, const char *name, uint64_t inventory_xxh3);
 /* ...or it failed: the next image is full. */
 void rt_track_failed(void);
-/* A restored process tracks nothing. */
+/* Nothing is tracked from now on: the next image is full. */
 void rt_track_forget(void);
 /* The tracker as this capture leaves it, for the image (arena memory);
  * NULL when it is off. */
 Sc__Tracker *rt_track_record(void);
+/* A restored process, restored from res's image (a tree's member or not):
+ * takes up the tracker crload armed again, if adopt, and builds its next
+ * image on that one; else, or if anything is off, forgets it
+ * (rt_track_forget). */
+void rt_track_restored(const struct rt_dump_result *res, bool member, bool adopt);
 /* The program's own userfaultfd is about to register [start, start+len):
  * the tracker lets go of it (interpose.c). */
 void rt_track_yield(uint64_t start, uint64_t len);

@@ -406,3 +406,62 @@ Sc__Tracker *rt_track_record(void)
 	t->capture = trk.scan_token;
 	return t;
 }
+
+/* What the restorer left at the tracker's number: a userfaultfd. */
+static bool is_userfaultfd(int fd)
+{
+	static const char uffd[] = "anon_inode:[userfaultfd]";
+	char path[64], link[sizeof(uffd)];
+	long n;
+
+	rt_fmt_i64(rt_stpcpy(path, "/proc/self/fd/"), fd);
+	n = sc_sys4(__NR_readlinkat, AT_FDCWD, path, link, sizeof(link));
+	return n == sizeof(uffd) - 1 && !memcmp(link, uffd, (size_t)n);
+}
+
+/*
+ * The image at path is the one this process was restored from: its mm
+ * file bears the token of this process's last scan, which the restored
+ * memory holds (a copy restored from elsewhere may have left another
+ * image of that name there, or none). *inv: its inventory, *sum: the
+ * inventory's checksum.
+ */
+static bool restored_from(const char *path, const Sc__Inventory **inv, uint64_t *sum)
+{
+	char file[RT_MAX_PATH + 128], *p;
+	const Sc__Mm *mm;
+
+	if (!trk.scan_token || strlen(path) + 64 > sizeof(file))
+		return false;
+	p = rt_stpcpy(file, path);
+	rt_stpcpy(p, "/" SC_INVENTORY_FILE);
+	*inv = rt_read_msg(AT_FDCWD, file, SC_IMG_INVENTORY, &sc__inventory__descriptor, sum);
+	rt_stpcpy(rt_fmt_i64(rt_stpcpy(p, "/" SC_MM_PREFIX "-"), trk.owner), RT_IMG_SUFFIX);
+	mm = rt_read_msg(AT_FDCWD, file, SC_IMG_MM, &sc__mm__descriptor, NULL);
+	return *inv && mm && mm->tracker && mm->tracker->capture == trk.scan_token;
+}
+
+void rt_track_restored(const struct rt_dump_result *res, bool member, bool adopt)
+{
+	const char *name = strrchr(res->image, '/');
+	int fd = trk.uffd.fd;
+	bool armed = fd >= 0 && is_userfaultfd(fd);
+	const Sc__Inventory *inv;
+	uint64_t sum;
+
+	/* trk is as the capture left it: its ranges are those the restorer
+	 * registered again, its token that of the image's checkpoint, and
+	 * its count of incremental images that of the chain below the
+	 * image, which committing it adds. A tree's member keeps its token
+	 * for its root's next plan; only the root commits. */
+	if (adopt && armed && name && restored_from(res->image, &inv, &sum)) {
+		rt_keep_fd(&trk.uffd, fd);
+		trk.owner = (int)sc_sys0(__NR_getpid);
+		if (!member)
+			rt_track_committed(inv->parent != NULL, name + 1, sum);
+		return;
+	}
+	if (armed)
+		sc_sys1(__NR_close, fd);
+	rt_track_forget();
+}

@@ -14,11 +14,18 @@ suite=tracking
 . "$(dirname "$0")/suite.sh"
 trap '[ $failed -eq 0 ] && rm -rf "$root"' EXIT
 
-start() { # ENV...: tracked under the runtime in $W, images in $W/img
+start() { # ENV...: tracked under the runtime in $W, images in $W/img, its pid in APP and ORIG
 	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" SELFCKPT_DIR="$W/img" \
 		"$@" "$E2E_BIN/tracked" >"$W/out" 2>"$W/err" </dev/null) &
-	APP=$!
+	APP=$! ORIG=$!
 	wait_for test -e "$W/ready" || { say "never ready"; return 1; }
+}
+# killed: the program killed (a restored one has its first pid, ORIG) and
+# its crload, if any, waited for.
+killed() {
+	kill -KILL "$ORIG"
+	wait $APP 2>/dev/null
+	return 0
 }
 checkpoints() { cat "$W/log" 2>/dev/null | grep -c ': checkpoint /'; }
 checkpoint() { # N: the Nth image of the log
@@ -42,6 +49,13 @@ builds_on() {
 	fi
 	grep -qa "\.\./$(name "$2")" "$inv" || { say "$(name "$1") does not build on $(name "$2")"; return 1; }
 }
+# shown_on N M: crinfo show says image N is incremental on image M.
+shown_on() {
+	"$CRINFO" show "$W/img/$(name "$1")" >"$W/show" 2>&1 &&
+		grep -q "incremental, parent \.\./$(name "$2") (inventory checksum verified)" "$W/show" ||
+		{ say "crinfo show: $(name "$1") is not incremental on $(name "$2"):"; cat "$W/show" >&2
+		  return 1; }
+}
 pages() { stat -c %s "$W"/img/"$(name "$1")"/pages-*.img; }
 # zstd N: image N's pages are compressed (doc/compression.md).
 zstd() {
@@ -52,14 +66,15 @@ finishes() { # PID: told to stop, it checks its memory and exits 0
 	kill -USR1 "$1"
 	wait "$1" || { say "pid $1 failed its checks:"; cat "$W/err" "$W/crload.err" 2>/dev/null >&2; return 1; }
 }
-# restored N: image N restored with plain crload, its crload's pid in APP.
+# restored N [DIR]: image N ($W/img's, or DIR's) restored with plain
+# crload, its crload's pid in APP.
 restored() {
 	local before
 	before=$(grep -c 'restored from' "$W/log")
-	"$CRLOAD" "$W/img/$(name "$1")" >"$W/crload.out" 2>"$W/crload.err" &
+	"$CRLOAD" "${2:-$W/img}/$(name "$1")" >"$W/crload.out" 2>"$W/crload.err" &
 	APP=$!
 	wait_for eval '[ "$(grep -c "restored from" "$W/log")" -gt '"$before"' ]' ||
-		{ say "$(name "$1") was not restored:"; cat "$W/crload.err" >&2; return 1; }
+		{ say "$(name "$1") was not restored:"; cat "$W/crload.err" "$W/err" >&2; return 1; }
 }
 
 # Three checkpoints, the program's two steps between them: the first image
@@ -92,20 +107,87 @@ t_kill() {
 	chain && restores_both
 }
 
-# Restored, then checkpointed twice more: a restored process tracks anew,
-# its first image full; restored again from the second.
+# Restored from image 2, the program takes step 2 again and is
+# checkpointed twice more: the restorer armed the tracker again, so the
+# first image after the restore builds on image 2, and holds step 2's
+# writes; restored from it, and from the next, the program finds its
+# memory as an uninterrupted run has it.
 t_twice() {
-	local orig
-	chain || return 1
-	orig=$APP
-	kill -KILL $APP
-	wait $APP 2>/dev/null
+	chain && killed || return 1
+	rm -f "$W"/step-2 "$W"/done-2
 	# crload passes USR1 and USR2 on to the program, which has its pid.
-	restored 3 && checkpoint 4 && checkpoint 5 || return 1
-	builds_on 4 "" && builds_on 5 4 || return 1
-	kill -KILL "$orig"
-	wait $APP 2>/dev/null
-	restored 5 && finishes $APP
+	restored 2 && step 2 && checkpoint 4 && checkpoint 5 || return 1
+	shown_on 4 2 && builds_on 5 4 || return 1
+	[ "$(pages 4)" -lt $(($(pages 1) / 4)) ] ||
+		{ say "image 4 stores $(pages 4) bytes of pages, image 1 $(pages 1)"; return 1; }
+	killed && restored 4 && finishes $APP && restored 5 && finishes $APP
+}
+
+# wrote N: the writer thread (TRACKED_WRITER) wrote its region's version N.
+wrote() {
+	wait_for test -e "$W/wrote-$1" ||
+		{ say "the writer never wrote version $1:"; cat "$W/err" >&2; return 1; }
+}
+
+# A thread that rewrites its region the moment it runs again after a
+# restore (tracked.c's writer), before the runtime's checkpointing thread
+# is back: the restorer armed the tracker before any thread ran, so the
+# image after the restore, incremental on the one restored from, holds
+# every page it wrote; restored from that image, the writer finds them.
+t_restored_writer() {
+	start SELFCKPT_FULL_EVERY=8 SELFCKPT_KEEP=8 TRACKED_WRITER=1 && wrote 1 && checkpoint 1 &&
+		killed || return 1
+	restored 1 && wrote 2 && checkpoint 2 && shown_on 2 1 || return 1
+	killed && restored 2 && wrote 3 && finishes $APP
+}
+
+# SELFCKPT_FULL_EVERY=3 across restores: the image restored from counts
+# as it did in the process that wrote it (1 full, 2 and 3 incremental, 4
+# full), so that chains stay as short.
+t_restored_full_every() {
+	start SELFCKPT_FULL_EVERY=3 SELFCKPT_KEEP=8 && checkpoint 1 && step 1 && checkpoint 2 &&
+		killed || return 1
+	restored 2 && checkpoint 3 && builds_on 3 2 && killed || return 1
+	restored 3 && step 2 && checkpoint 4 && builds_on 4 "" && killed || return 1
+	restored 4 && finishes $APP
+}
+
+# The program holds descriptors up to the tracker's number, less one:
+# crload's own, moved above the program's, would take that number in a
+# restore; they keep off it, and the image after the restore builds on
+# the one restored from.
+t_restored_fds() {
+	local fd
+	start SELFCKPT_FULL_EVERY=8 SELFCKPT_KEEP=8 && checkpoint 1 || return 1
+	fd=$(find /proc/$APP/fd -lname 'anon_inode:\[userfaultfd\]' -printf '%f\n')
+	[ -n "$fd" ] || { say "no tracker in /proc/$APP/fd"; return 1; }
+	echo "$fd" >"$W/hold"
+	wait_for test -e "$W/held-$fd" || { say "no descriptors held:"; cat "$W/err" >&2; return 1; }
+	checkpoint 2 && killed || return 1
+	restored 2 && step 1 && checkpoint 3 && shown_on 3 2 || return 1
+	killed && restored 3 && finishes $APP
+}
+
+# Restored from a copy of the chain outside SELFCKPT_DIR, which holds no
+# image of its name: the next image has no parent to build on, and is
+# full.
+t_restored_copy() {
+	chain && killed || return 1
+	mv "$W/img" "$W/copy"
+	restored 3 "$W/copy" && checkpoint 4 && builds_on 1 "" || return 1
+	killed && restored 1 && finishes $APP
+}
+
+# Restored from a copy of image 3 while SELFCKPT_DIR holds another
+# ckpt-0003, written since by a process restored from image 2: that one
+# is not the image restored from, and the next image is full.
+t_restored_other() {
+	chain && killed || return 1
+	cp -a "$W/img" "$W/copy"
+	rm -rf "$W/img/$(name 3)" "$W"/step-2 "$W"/done-2
+	restored 2 && step 2 && checkpoint 4 && builds_on 3 2 && killed || return 1
+	restored 3 "$W/copy" && checkpoint 5 && builds_on 4 "" || return 1
+	killed && restored 4 && finishes $APP
 }
 
 # A chain of compressed images: written, checked and restored from its
@@ -336,6 +418,7 @@ t_crdump_prev_refused() {
 	finishes $APP
 }
 
-run_cases leave kill twice compressed full_every keep_chain keep_chain_zstd keep_two keep_two_held \
-	merge_held merge_not_worth merge_no_zstd merge_leftover exec untracked crdump_prev crdump_prev_zstd \
-	crdump_prev_refused
+run_cases leave kill twice restored_writer restored_full_every restored_fds restored_copy \
+	restored_other compressed full_every keep_chain keep_chain_zstd keep_two keep_two_held \
+	merge_held merge_not_worth merge_no_zstd merge_leftover exec untracked crdump_prev \
+	crdump_prev_zstd crdump_prev_refused

@@ -21,11 +21,16 @@
  * ./exec makes it exec itself, at most once: the new program starts over,
  * and so does the tracking of its memory. TRACKED_BALLAST_MB=N adds N MiB
  * written once at start and never again: a large full image under small
- * incremental ones.
+ * incremental ones. TRACKED_WRITER=1 adds a thread that rewrites a region
+ * of its own the moment it runs in a restored process (writer, below).
+ * ./hold, holding a number N, makes it hold descriptors open up to N - 1
+ * (hold_fds, below), and answer with ./held-N.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +87,89 @@ static unsigned expected(int r, size_t p, int done)
 	default:
 		return done < 1 ? 1 : 2;
 	}
+}
+
+/*
+ * TRACKED_WRITER: a thread that, whenever its parent is not the one it
+ * last saw (the process was restored: crload is), rewrites a region of its
+ * own, page by page right away, each page checked first to hold what it
+ * last wrote there. A restored process must be tracked before any of its
+ * threads runs: a write of this thread's missed would leave the region in
+ * the next image as the image restored from had it, which the restore of
+ * that next image finds here. The version it wrote last is in shared
+ * memory, which every image stores whole.
+ */
+#define WRITER NREGIONS /* its region's number in the fill pattern */
+static unsigned char *wregion;
+static unsigned *wversion;
+static pthread_mutex_t wlock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Makes the file named fmt with n, for the test to see. */
+static void mark(const char *fmt, unsigned n)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), fmt, n);
+	close(open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+}
+
+static void sweep(void)
+{
+	unsigned old = *wversion, v = old + 1;
+
+	*wversion = v;
+	for (size_t p = 0; p < PAGES; p++) {
+		if (!holds(wregion + p * PAGE, WRITER, p, old))
+			test_fail("writer: page %zu is not version %u once restored", p, old);
+		fill(wregion + p * PAGE, WRITER, p, v);
+	}
+	mark("wrote-%u", v);
+}
+
+static void *writer(void *arg)
+{
+	pid_t seen = 0;
+
+	(void)arg;
+	for (;;) {
+		pid_t parent = getppid();
+
+		if (parent == seen) {
+			sched_yield();
+			continue;
+		}
+		pthread_mutex_lock(&wlock);
+		sweep();
+		pthread_mutex_unlock(&wlock);
+		seen = parent;
+	}
+	return NULL;
+}
+
+static void start_writer(void)
+{
+	pthread_t t;
+
+	if (!getenv("TRACKED_WRITER"))
+		return;
+	wregion = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	wversion = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (wregion == MAP_FAILED || wversion == MAP_FAILED)
+		test_fail("mmap: %m");
+	if (pthread_create(&t, NULL, writer, NULL))
+		test_fail("pthread_create");
+}
+
+/* What the writer wrote last is all there. */
+static void check_writer(void)
+{
+	if (!wregion)
+		return;
+	pthread_mutex_lock(&wlock);
+	for (size_t p = 0; p < PAGES; p++)
+		if (!holds(wregion + p * PAGE, WRITER, p, *wversion))
+			test_fail("writer: page %zu is not version %u", p, *wversion);
+	pthread_mutex_unlock(&wlock);
 }
 
 static void write_region(int r, unsigned v)
@@ -233,14 +321,6 @@ static bool file_there(const char *fmt, int n)
 	return access(name, F_OK) == 0;
 }
 
-static void say_done(int n)
-{
-	char name[32];
-
-	snprintf(name, sizeof(name), "done-%d", n);
-	close(open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644));
-}
-
 /*
  * TRACKED_BALLAST_MB: memory that never changes after start, between two
  * PROT_NONE guard pages: a region moved next to it would merge with it
@@ -262,12 +342,35 @@ static void ballast(void)
 	memset(p + PAGE, 0x5a, len);
 }
 
+/*
+ * ./hold: /dev/null open at every descriptor up to the number it holds,
+ * less one: the test gives the number of the runtime's tracker, so that
+ * crload's own descriptors, which it moves above the program's, come to
+ * it in a restore.
+ */
+static void hold_fds(void)
+{
+	FILE *f = fopen("hold", "r");
+	int n = 0, fd;
+
+	if (!f || fscanf(f, "%d", &n) != 1)
+		test_fail("./hold holds no number");
+	fclose(f);
+	while ((fd = open("/dev/null", O_RDONLY)) >= 0 && fd < n - 1)
+		;
+	if (fd != n - 1)
+		test_fail("/dev/null open at %d, not %d", fd, n - 1);
+	mark("held-%u", (unsigned)n);
+}
+
 int main(int argc, char **argv)
 {
 	int checked = -1;
+	bool held = false;
 
 	test_init(argc, argv);
 	ballast();
+	start_writer();
 	for (int r = 0; r < NREGIONS; r++) {
 		at[r] = map_region(NULL, 0);
 		write_region(r, 1);
@@ -279,6 +382,10 @@ int main(int argc, char **argv)
 		if (checked != step) {
 			check(step);
 			checked = step;
+		}
+		if (!held && !access("hold", F_OK)) {
+			hold_fds();
+			held = true;
 		}
 		if (argc < 2 && !access("exec", F_OK)) {
 			char *args[] = { argv[0], "exec'd", NULL };
@@ -292,10 +399,11 @@ int main(int argc, char **argv)
 				step_one();
 			step_sparse(step + 1);
 			step++;
-			say_done(step);
+			mark("done-%u", (unsigned)step);
 		}
 		usleep(10000);
 	}
 	check(step);
+	check_writer();
 	test_pass();
 }
