@@ -300,6 +300,14 @@ static void show_memory(const struct sc_proc_img *p, FILE *out)
 	if (stored != p->pages_size)
 		fprintf(out, " (%s in this image)", human(p->pages_size, c, sizeof(c)));
 	fprintf(out, "%s%s\n", mm->exe ? ", exe " : "", mm->exe ? mm->exe : "");
+	if (mm->tracker) {
+		uint64_t tracked = 0;
+
+		for (size_t i = 0; i + 1 < mm->tracker->n_ranges; i += 2)
+			tracked += mm->tracker->ranges[i + 1] - mm->tracker->ranges[i];
+		fprintf(out, "  dirty-page tracker: %zu ranges, %s, armed again at descriptor %d\n",
+			mm->tracker->n_ranges / 2, human(tracked, a, sizeof(a)), mm->tracker->fd);
+	}
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		const Sc__Vma *v = mm->vmas[i];
 		const ProtobufCEnumValue *k =

@@ -49,10 +49,12 @@ builds_on() {
 	fi
 	grep -qa "\.\./$(name "$2")" "$inv" || { say "$(name "$1") does not build on $(name "$2")"; return 1; }
 }
-# shown_on N M: crinfo show says image N is incremental on image M.
+# shown_on N M: crinfo show says image N is incremental on image M, and
+# records the tracker.
 shown_on() {
 	"$CRINFO" show "$W/img/$(name "$1")" >"$W/show" 2>&1 &&
-		grep -q "incremental, parent \.\./$(name "$2") (inventory checksum verified)" "$W/show" ||
+		grep -q "incremental, parent \.\./$(name "$2") (inventory checksum verified)" "$W/show" &&
+		grep -q "dirty-page tracker: [0-9]* ranges, .*, armed again at descriptor" "$W/show" ||
 		{ say "crinfo show: $(name "$1") is not incremental on $(name "$2"):"; cat "$W/show" >&2
 		  return 1; }
 }
