@@ -5,7 +5,8 @@
 # parent. A process whose last scan belongs to another checkpoint (one
 # that failed, or one of its own) stores its pages whole, and the image
 # restores the same instant: memory/cow_tree checks every page of every
-# process once restored. Needs root (a tmpfs to fill).
+# process once restored. A tree restored builds its next image on the one
+# it came from. Needs root (a tmpfs to fill).
 # Runs under tests/e2e/reaper.
 set -u
 suite=tracked_tree
@@ -13,18 +14,18 @@ suite=tracked_tree
 trap end_suite EXIT
 
 # start ENV...: cow_tree rewriting one page in 16 under the runtime, with
-# incremental images; its pid in APP, its children in KIDS. It stops
-# writing while $W/pause exists (pause, resume).
+# incremental images; its pid in APP and ROOT, its children in KIDS. It
+# stops writing while $W/pause exists (pause, resume).
 start() {
 	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" SELFCKPT_DIR="$W/img" \
 		SELFCKPT_FULL_EVERY=8 E2E_TREE_EVERY=16 E2E_TREE_PAUSE="$W/pause" "$@" \
 		"$E2E_BIN/cow_tree" >"$W/out" 2>"$W/err" </dev/null) &
-	APP=$!
+	APP=$! ROOT=$!
 	wait_for test -e "$W/ready" || { say "never ready"; return 1; }
 	KIDS=$(echo $(cat /proc/$APP/task/*/children))
 }
 pause() { touch "$W/pause" && sleep 0.2; } # a sweep under way ends
-resume() { rm "$W/pause"; }
+resume() { rm -f "$W/pause"; }
 name() { printf 'ckpt-%04d' "$1"; }
 # tree_checkpoint N: the tree's checkpoint, written as image N.
 tree_checkpoint() {
@@ -48,21 +49,26 @@ partial() {
 	[ "$(pages "$1" "$3")" -lt "$(pages "$2" "$3")" ] ||
 		{ say "pid $3 stored all its pages in $(name "$1")"; return 1; }
 }
-# restores N: the tree killed, image N restored with plain crload; it
-# writes again and, once stopped, every process of it checks that its
-# memory is one instant.
-restores() {
+# relaunch N: the tree killed, image N restored with plain crload, which
+# runs on, its pid in APP (it passes the trigger on to the tree's root);
+# the tree has its pids again.
+relaunch() {
 	local p
 	# shellcheck disable=SC2086 # lists of pids
-	kill -STOP $APP $KIDS && kill -KILL $APP $KIDS
+	kill -STOP $ROOT $KIDS && kill -KILL $ROOT $KIDS
 	wait $APP 2>/dev/null
-	for p in $APP $KIDS; do
+	for p in $ROOT $KIDS; do
 		wait_for test ! -d /proc/$p || { say "pid $p still there"; return 1; }
 	done
 	"$CRLOAD" "$W/img/$(name "$1")" >"$W/crload.out" 2>"$W/crload.err" </dev/null &
 	APP=$!
 	wait_for logged "restored from $W/img/$(name "$1")" ||
 		{ say "not restored:"; cat "$W/crload.err" >&2; return 1; }
+}
+# restores N: relaunched from image N, the tree writes again and, once
+# stopped, every process of it checks that its memory is one instant.
+restores() {
+	relaunch "$1" || return 1
 	resume
 	sleep 0.3
 	kill -USR1 $APP
@@ -85,7 +91,7 @@ t_member_alone() {
 	wait_for logged "\[$alone\]: checkpoint $W/img/$(name 2) " ||
 		{ say "pid $alone took no image of its own:"; cat "$W/log" >&2; return 1; }
 	tree_checkpoint 3 || return 1
-	builds_on 3 1 && whole 3 1 "$alone" && partial 3 1 $APP && partial 3 1 "${KIDS##* }" &&
+	builds_on 3 1 && whole 3 1 "$alone" && partial 3 1 $ROOT && partial 3 1 "${KIDS##* }" &&
 		restores 3
 }
 
@@ -108,9 +114,24 @@ t_failed_after_members() {
 		{ say "no member failed to write:"; cat "$W/log" >&2; return 1; }
 	rm "$W/img/ballast"
 	tree_checkpoint 2 || return 1
-	builds_on 2 1 && partial 2 1 $APP || return 1
+	builds_on 2 1 && partial 2 1 $ROOT || return 1
 	for p in $KIDS; do whole 2 1 "$p" || return 1; done
 	restores 2
 }
 
-run_cases member_alone failed_after_members
+# A tree restored: each process takes up the tracker crload armed again
+# (doc/incremental.md, "After a restore"), and the tree's next image
+# builds on the one it came from, each process leaving to it what it did
+# not write since.
+t_restored() {
+	start || return 1
+	tree_checkpoint 1 || return 1
+	relaunch 1 || return 1
+	sleep 0.3
+	tree_checkpoint 2 || return 1
+	builds_on 2 1 && partial 2 1 "$ROOT" || return 1
+	for p in $KIDS; do partial 2 1 "$p" || return 1; done
+	restores 2
+}
+
+run_cases member_alone failed_after_members restored
