@@ -357,13 +357,14 @@ static int dump_root(const struct rt_config *cfg, const struct rt_freeze *frz, b
 	struct rt_written written;
 	struct rt_track_plan plan;
 	struct rt_tree_files tf = { 0 };
+	bool copy_self;
 	char path[RT_MAX_PATH + 64], *p = rt_stpcpy(path, cfg->dir);
 	int err;
 
 	*p++ = '/';
 	rt_stpcpy(p, im->tmpname);
 	rt_track_plan(cfg, &plan);
-	err = rt_tree_start_writing(path, runs_on, &plan, res);
+	err = rt_tree_start_writing(path, runs_on, &plan, &copy_self, res);
 	if (err)
 		return err;
 	err = capture_process(src, frz, im, &f, res);
@@ -376,7 +377,8 @@ static int dump_root(const struct rt_config *cfg, const struct rt_freeze *frz, b
 		struct rt_source own = *src;
 
 		track(cfg, &plan, &f.mm, &written, res);
-		rt_snapshot_take(cfg, &f.mm, im, runs_on && !small_increment(&f.mm, &written), res);
+		rt_snapshot_take(cfg, &f.mm, im, copy_self && !small_increment(&f.mm, &written),
+				 res);
 		if (res->snapshot == RT_SNAPSHOT_PROGRAM)
 			return 0;
 		own.staged = res->snapshot == RT_SNAPSHOT_COPY;

@@ -165,10 +165,11 @@ int rt_tree_wait_done(void);
  * 0 also when there is none. These three say in res what failed and why. */
 int rt_tree_gather(const struct rt_config *cfg, struct rt_dump_result *res);
 /* Root: has the members write into tmpdir, the image to be res->image,
- * leaving their pages to copies if copies (the root runs on), tracking as
- * plan says. */
+ * leaving their pages to copies if copies (the root runs on) and the
+ * copies of the tree fit together, tracking as plan says. *copy_self:
+ * whether the root may have a copy too (res->held_why says why not). */
 int rt_tree_start_writing(const char *tmpdir, bool copies, const struct rt_track_plan *plan,
-			  struct rt_dump_result *res);
+			  bool *copy_self, struct rt_dump_result *res);
 /*
  * Root: hears from every member, into out (its sums added to those of
  * earlier calls), until each has its snapshot (a copy writes its files)

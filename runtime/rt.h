@@ -26,6 +26,8 @@
 #include "selfckpt/syscall.h"
 
 #define RT_MAX_PATH 4096
+/* Room for why a checkpoint holds a process instead of taking a copy. */
+#define RT_HELD_WHY 160
 
 /* The small fields first: the constructor writes them and the start of
  * dir, one page for every program started. */
@@ -221,7 +223,7 @@ struct rt_dump_result {
 	int tree_action;	/* a member of a tree: what the root decided */
 	enum rt_snapshot_role snapshot; /* this process's part in the checkpoint */
 	uint64_t released_ns;	/* the copy: when it let the program go on */
-	char held_why[160];	/* why there is no copy, when there could be */
+	char held_why[RT_HELD_WHY]; /* why there is no copy, when there could be */
 	/* Dirty tracking scanned for this image (track.c), which is then
 	 * what the next one builds on; it is incremental itself. */
 	bool tracked, incremental;
@@ -232,6 +234,24 @@ struct rt_dump_result {
  * runs_on: the program goes on after it (a copy may write the pages). */
 void rt_dump_image(const struct rt_config *cfg, const struct rt_freeze *frz, bool runs_on,
 		   struct rt_dump_result *res);
+
+/* ---- room.c: room for copies (doc/cow-capture.md) ---- */
+/* What the machine and the memory cgroups of this process have left, into
+ * *room: 0, or -EIO when it cannot be read. */
+int rt_memory_left(uint64_t *room);
+/* Process pid's private pages, in memory or swapped (they come back into
+ * a copy as it reads them), from the counters of its status, not
+ * smaps_rollup's walk of every page table while the program is parked;
+ * plus, with shmem, the shared pages it maps. 0, or -EIO. */
+int rt_private_bytes(int pid, bool shmem, uint64_t *bytes);
+/* "a copy of up to NEED MiB would not fit in the ROOM MiB left" */
+void rt_say_no_room(char *why, uint64_t need, uint64_t room);
+/* A tree's copies taken together must fit in the memory left, as one
+ * process's must (snapshot.c checks that): copy[i] says whether pids[i]'s
+ * copy may be taken, in order while the copies so far fit, and why[i] why
+ * not. 0, or -EIO when the memory left cannot be read (every copy[i]
+ * true then: each checks its own). */
+int rt_copies_budget(const int *pids, int n, bool *copy, char (*why)[RT_HELD_WHY]);
 
 /* ---- snapshot.c: copy-on-write capture (doc/cow-capture.md) ---- */
 struct Sc__Mm;

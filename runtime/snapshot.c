@@ -31,7 +31,6 @@
 #include "vmakind.h"
 
 #define RESIDENT_BATCH 65536 /* pages looked at in one pagemap read */
-#define MIB (1ULL << 20)
 
 /* The copy writing the last checkpoint, until it is reaped (0: none), and
  * the process it is a child of: a forked or vforked child of the program
@@ -57,50 +56,6 @@ static uint64_t shared_bytes(const Sc__Mm *mm)
 	return n;
 }
 
-/* The memory cgroup files of one level of the hierarchy. */
-struct cgroup_files {
-	const char *limit, *usage;
-};
-static const struct cgroup_files cgroup_v1 = { "memory.limit_in_bytes", "memory.usage_in_bytes" },
-				 cgroup_v2 = { "memory.max", "memory.current" };
-
-/* Room under the limit of the memory cgroup at path (len bytes) and of
- * each cgroup above it, into *room: a parent's limit holds its children
- * too. Levels without the files (the root) limit nothing. */
-static void cgroup_room(const char *path, size_t len, bool v1, uint64_t *room, const char *meminfo,
-			size_t mlen)
-{
-	const struct cgroup_files *names = v1 ? &cgroup_v1 : &cgroup_v2;
-	char dir[RT_MAX_PATH], file[RT_MAX_PATH + 32], *p;
-
-	p = rt_stpcpy(dir, v1 ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup");
-	if (len >= sizeof(dir) - (size_t)(p - dir))
-		return;
-	memcpy(p, path, len);
-	p[len] = '\0';
-	for (;;) {
-		size_t n = strlen(dir), maxlen, curlen;
-		char *max, *cur;
-		uint64_t level;
-
-		rt_stpcpy(rt_stpcpy(rt_stpcpy(file, dir), "/"), names->limit);
-		max = rt_read_file(file, &maxlen);
-		rt_stpcpy(rt_stpcpy(rt_stpcpy(file, dir), "/"), names->usage);
-		cur = rt_read_file(file, &curlen);
-		if (max && cur &&
-		    !pp_memory_room(meminfo, mlen, max, maxlen, cur, curlen, &level) &&
-		    level < *room)
-			*room = level;
-		while (n && dir[n - 1] == '/')
-			n--;
-		while (n && dir[n - 1] != '/')
-			n--;
-		if (n <= strlen("/sys/fs/cgroup/"))
-			return;
-		dir[n - 1] = '\0';
-	}
-}
-
 /*
  * Whether the copy may be taken: at worst it ends up holding every private
  * page the program has (the program writes them all before the copy has
@@ -109,34 +64,16 @@ static void cgroup_room(const char *path, size_t len, bool v1, uint64_t *room, c
  */
 static int room_for_copy(const Sc__Mm *mm, char *why)
 {
-	size_t slen, mlen, cglen, plen;
-	char *status = rt_read_file("/proc/self/status", &slen);
-	char *meminfo = rt_read_file("/proc/meminfo", &mlen);
-	char *cgroups = rt_read_file("/proc/self/cgroup", &cglen);
-	const char *path;
-	uint64_t anon, swapped, room, need;
-	bool v1;
-	char *p;
+	uint64_t room, need;
 
-	/* The counters of status, not smaps_rollup's walk of every page
-	 * table while the program is parked. Swapped pages come back into
-	 * the copy as it reads them. */
-	if (!status || !meminfo || pp_kb_field(status, slen, "RssAnon:", &anon) ||
-	    pp_kb_field(status, slen, "VmSwap:", &swapped) ||
-	    pp_memory_room(meminfo, mlen, NULL, 0, NULL, 0, &room)) {
+	if (rt_memory_left(&room) || rt_private_bytes((int)sc_sys0(__NR_getpid), false, &need)) {
 		rt_stpcpy(why, "the memory left cannot be read");
 		return -EIO;
 	}
-	if (cgroups && !pp_parse_memory_cgroup(cgroups, cglen, &path, &plen, &v1))
-		cgroup_room(path, plen, v1, &room, meminfo, mlen);
-	need = anon + swapped + shared_bytes(mm);
+	need += shared_bytes(mm);
 	if (need <= room)
 		return 0;
-	p = rt_stpcpy(why, "a copy of up to ");
-	p = rt_fmt_u64(p, need / MIB);
-	p = rt_stpcpy(p, " MiB would not fit in the ");
-	p = rt_fmt_u64(p, room / MIB);
-	rt_stpcpy(p, " MiB left");
+	rt_say_no_room(why, need, room);
 	return -ENOMEM;
 }
 
@@ -414,8 +351,9 @@ void rt_snapshot_take(const struct rt_config *cfg, const Sc__Mm *mm, const struc
 	int ready[2], status = 0, err;
 	long pid, r;
 
+	/* held_why may say already why it is not to run on (a tree's budget,
+	 * tree.c): a checkpoint's result starts empty. */
 	res->snapshot = RT_SNAPSHOT_NONE;
-	res->held_why[0] = '\0';
 	if (!runs_on || !cfg->copy_on_write)
 		return;
 	if ((err = room_for_copy(mm, res->held_why)))

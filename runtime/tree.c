@@ -77,6 +77,7 @@ struct tree_msg {
 	uint32_t nkept;
 	struct rt_pipe_keeper kept[MSG_KEPT]; /* WRITE: who stores a shared pipe's bytes */
 	char image[RT_MAX_PATH]; /* WRITE: the image's final path */
+	char held[RT_HELD_WHY]; /* WRITE: why the member may not have a copy */
 	char text[RT_MAX_PATH + 128]; /* WRITE: temporary directory; WRITTEN: why */
 };
 
@@ -243,6 +244,7 @@ int rt_tree_join(const siginfo_t *si, struct rt_dump_result *res)
 		return err;
 	}
 	rt_stpcpy(res->image, tree.msg->image);
+	rt_stpcpy(res->held_why, tree.msg->held);
 	tree.copies = tree.msg->copies;
 	tree.track_token = tree.msg->track_token;
 	tree.track_parent = tree.msg->track_parent;
@@ -652,14 +654,17 @@ int rt_tree_gather(const struct rt_config *cfg, struct rt_dump_result *res)
 }
 
 int rt_tree_start_writing(const char *tmpdir, bool copies, const struct rt_track_plan *plan,
-			  struct rt_dump_result *res)
+			  bool *copy_self, struct rt_dump_result *res)
 {
 	struct tree_msg *m = tree.msg;
 	int *pids = rt_alloc(sizeof(*pids) * (size_t)(tree.n + 1)), n = 0, err;
+	bool *copy = rt_alloc(sizeof(*copy) * (size_t)(tree.n + 1));
+	char(*why)[RT_HELD_WHY] = rt_alloc(sizeof(*why) * (size_t)(tree.n + 1));
 	const uint64_t *std;
 	const struct rt_pipe_keeper *kept;
 
-	if (!pids)
+	*copy_self = copies;
+	if (!pids || !copy || !why)
 		return -ENOMEM;
 	pids[n++] = tree.root;
 	for (int i = 0; i < tree.n; i++)
@@ -667,9 +672,19 @@ int rt_tree_start_writing(const char *tmpdir, bool copies, const struct rt_track
 			pids[n++] = tree.m[i].pid;
 	if ((err = rt_tree_scan(pids, n, res)) || !tree.joined)
 		return err;
+	/* Each member checks its own copy alone, which copies taken together
+	 * could overrun, and the OOM killer would then choose among the
+	 * program's processes: they are taken while they fit together, the
+	 * root's first (rt_copies_budget), and those that do not are held
+	 * until written and say why. */
+	if (copies) {
+		rt_copies_budget(pids, n, copy, why);
+		*copy_self = copy[0];
+		rt_stpcpy(res->held_why, why[0]);
+	}
 	memset(m, 0, sizeof(*m));
 	m->type = MSG_WRITE;
-	m->copies = tree.copies = copies;
+	tree.copies = copies;
 	m->track_token = plan->token;
 	m->track_parent = plan->parent_token;
 	m->nstd = (uint32_t)rt_tree_std_pipes(&std);
@@ -682,10 +697,15 @@ int rt_tree_start_writing(const char *tmpdir, bool copies, const struct rt_track
 	memcpy(m->kept, kept, sizeof(*kept) * m->nkept);
 	rt_stpcpy(m->text, tmpdir);
 	rt_stpcpy(m->image, res->image);
-	for (int i = 0; i < tree.n; i++) {
+	for (int i = 0, k = 1; i < tree.n; i++) {
 		int err;
 
-		if (tree.m[i].fd >= 0 && (err = send_msg(tree.m[i].fd, m))) {
+		if (tree.m[i].fd < 0)
+			continue;
+		m->copies = copies && copy[k];
+		rt_stpcpy(m->held, copies ? why[k] : "");
+		k++;
+		if ((err = send_msg(tree.m[i].fd, m))) {
 			rt_tree_fail(res, "starting the tree's writers", tree.m[i].pid,
 				     tree.m[i].comm, "is gone");
 			return err;

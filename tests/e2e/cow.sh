@@ -252,31 +252,33 @@ t_tree_copy_killed() {
 	tree_passes
 }
 
-# tree_in_400m "ROOT CHILD1 CHILD2" WHO COUNT: the tree (MiB of each
-# process) checkpointed in a memory cgroup of 400 MiB; WHO (root, or member)
-# says it was held for want of room, and COUNT members' copies wrote. The
-# image verifies, and the program saw nothing of the copies.
-tree_in_400m() {
+# tree_in LIMIT "ROOT CHILD1 CHILD2" WHO COUNT WHY: the tree (MiB of each
+# process) checkpointed in a memory cgroup of LIMIT MiB; WHO (root, or
+# member) says it was held for want of room (WHY, a pattern), and COUNT
+# members' copies wrote. The image verifies, and the program saw nothing
+# of the copies.
+tree_in() {
 	local who
-	make_cgroup $((400 << 20)) || return $?
-	start enter_cgroup -- E2E_TREE_MB="$1" "$E2E_BIN/cow_tree" || return 1
+	make_cgroup $(($1 << 20)) || return $?
+	start enter_cgroup -- E2E_TREE_MB="$2" "$E2E_BIN/cow_tree" || return 1
 	kill -USR2 $APP
 	wait_for logged ": checkpoint $W/img/ckpt-0001 (3 processes): " ||
 		{ say "no checkpoint:"; cat "$W/log" >&2; return 1; }
 	who="(in the tree of pid $APP)"
-	[ "$2" = root ] && who="(3 processes)"
-	logged "$who: .*(held until written, no copy: a copy of up to 2[0-9][0-9] MiB would not fit" ||
-		{ say "$2 does not say it was held:"; cat "$W/log" >&2; return 1; }
-	[ "$(grep -c "(in the tree of pid $APP): .*written by a copy" "$W/log")" -eq "$3" ] ||
-		{ say "not $3 members' copies wrote:"; cat "$W/log" >&2; return 1; }
+	[ "$3" = root ] && who="(3 processes)"
+	logged "$who: .*(held until written, no copy: $5" ||
+		{ say "$3 does not say it was held:"; cat "$W/log" >&2; return 1; }
+	[ "$(grep -c "(in the tree of pid $APP): .*written by a copy" "$W/log")" -eq "$4" ] ||
+		{ say "not $4 members' copies wrote:"; cat "$W/log" >&2; return 1; }
 	verifies || return 1
 	tree_passes
 }
+alone_no_room='a copy of up to 2[0-9][0-9] MiB would not fit in the [0-9]* MiB left'
 
 # One member too big for a copy: it writes its pages held, and says why;
 # the other has a copy, and the root's line counts the one held.
 t_tree_no_room() {
-	tree_in_400m "8 8 256" member 1 || return 1
+	tree_in 400 "8 8 256" member 1 "$alone_no_room" || return 1
 	logged "(3 processes): .*written by copies .*(1 of 3 processes held until written, no copy)" ||
 		{ say "the root's line does not count the member held:"; cat "$W/log" >&2; return 1; }
 }
@@ -284,8 +286,18 @@ t_tree_no_room() {
 # The root too big for a copy, its members not: it writes its pages held,
 # lets the members go on, and commits once their copies have written.
 t_tree_root_no_room() {
-	tree_in_400m "256 8 8" root 2
+	tree_in 400 "256 8 8" root 2 "$alone_no_room"
+}
+
+# Each member's copy would fit alone, not both: the second is held, and
+# says so. Both copies could come to 200 MiB at worst (the tree rewriting
+# all its memory before they have written it), in a cgroup with some
+# 140 MiB left, where the OOM killer would end one of the program's
+# processes.
+t_tree_copies_together() {
+	tree_in 360 "8 100 100" member 1 \
+		"a copy of up to 1[0-9][0-9] MiB would not fit in the [0-9]* MiB left beside the tree's other copies"
 }
 
 run_cases copy_fds exec_during no_room off copy_fails copy_killed tree tree_copy_killed tree_no_room \
-	tree_root_no_room
+	tree_root_no_room tree_copies_together
