@@ -288,7 +288,12 @@ static void dump_member(const struct rt_config *cfg, const struct rt_source *src
 				return;
 			}
 			own.staged = res->snapshot == RT_SNAPSHOT_COPY;
+			if (own.staged)
+				im->cancelled = rt_tree_cancelled;
 			err = write_process(&own, im, &f, &written, res);
+			if (err == -ECANCELED)
+				rt_stpcpy(res->detail,
+					  "stopped, the tree's checkpoint failed elsewhere");
 		}
 		if (!err) {
 			res->what = "committing";
@@ -332,6 +337,8 @@ static int hear_members(struct rt_tree_files *tf, bool all, int err, struct rt_d
 	int terr;
 
 	rt_stpcpy(detail, res->detail);
+	if (err && all)
+		rt_tree_cancel();
 	terr = rt_tree_collect(tf, all, res);
 	if (!err)
 		return terr;

@@ -30,6 +30,10 @@ struct rt_image {
 	uint64_t bytes;
 	/* Pages files as zstd frames (compress.h); NULL: raw. */
 	const struct rt_compress *compress;
+	/* Asked between two batches of pages: true stops the writing with
+	 * -ECANCELED (a tree's member copy, once the checkpoint failed
+	 * elsewhere). NULL: never. */
+	bool (*cancelled)(void);
 };
 
 /* Creates "<prefix>-<pid>.img" in the temporary directory. */
@@ -159,6 +163,9 @@ void rt_tree_track_plan(struct rt_track_plan *plan);
 int rt_tree_report(const struct rt_image *im, const struct rt_dump_result *res);
 /* Member: says it has its copy, which reports once it has written. */
 int rt_tree_captured(void);
+/* Member's copy: the root gave up on the checkpoint (it failed in another
+ * process), so there is no use writing on. */
+bool rt_tree_cancelled(void);
 /* Member: what the root decided (RT_TREE_*), once it says. */
 int rt_tree_wait_done(void);
 /* Root: freezes every descendant (asking them with cfg's trigger signal);
@@ -177,6 +184,9 @@ int rt_tree_start_writing(const char *tmpdir, bool copies, const struct rt_track
  * from all even after a failure: the first is the one returned and said.
  */
 int rt_tree_collect(struct rt_tree_files *out, bool all, struct rt_dump_result *res);
+/* Root, once the checkpoint failed: the members' copies still writing
+ * stop (rt_tree_cancelled), and answer all the same. */
+void rt_tree_cancel(void);
 /* Root: how many members' copies wrote their pages, and how many members
  * wrote them held when copies were asked. */
 void rt_tree_copied(int *copies, int *held);

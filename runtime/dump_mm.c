@@ -63,6 +63,7 @@ struct write_slot {
 
 struct page_writer {
 	const struct rt_source *src; /* whose pages */
+	bool (*cancelled)(void); /* rt_image's */
 	int fd;
 	bool direct; /* fd has O_DIRECT */
 	uint64_t off; /* bytes written (or submitted) so far */
@@ -213,6 +214,8 @@ static int flush(struct page_writer *w)
 
 	if (!w->niov)
 		return 0;
+	if (w->cancelled && w->cancelled())
+		return -ECANCELED;
 	s->io = s->iov;
 	s->nio = w->niov;
 	w->data += w->queued;
@@ -895,7 +898,9 @@ int rt_dump_mm_layout(const struct rt_source *src, Sc__Mm *mm)
 int rt_dump_mm_pages(const struct rt_source *src, struct rt_image *img, Sc__Mm *mm, Sc__Pagemap *pm,
 		     const struct rt_written *written)
 {
-	struct page_writer w = { .src = src, .fd = -1, .written = written };
+	struct page_writer w = {
+		.src = src, .cancelled = img->cancelled, .fd = -1, .written = written
+	};
 	char path[RT_MAX_PATH];
 	uint64_t *pme, fs_base = 0;
 	uint8_t *resident;

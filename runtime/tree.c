@@ -314,6 +314,17 @@ int rt_tree_captured(void)
 	return send_msg(tree.conn_fd, m);
 }
 
+bool rt_tree_cancelled(void)
+{
+	char byte;
+
+	/* The root's end closed for writing, nothing queued: a message (the
+	 * root's word to the program, sharing the connection) is not it. */
+	return tree.member && tree.conn_fd >= 0 &&
+	       sc_sys6(__NR_recvfrom, tree.conn_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT, NULL,
+		       NULL) == 0;
+}
+
 int rt_tree_wait_done(void)
 {
 	struct tree_msg *m = tree.msg;
@@ -764,25 +775,53 @@ static int hear(struct member *mb, struct rt_tree_files *out, bool quiet,
 	return 0;
 }
 
+void rt_tree_cancel(void)
+{
+	for (int i = 0; i < tree.n; i++)
+		if (tree.m[i].fd >= 0 && !tree.m[i].written)
+			sc_sys2(__NR_shutdown, tree.m[i].fd, SHUT_WR);
+}
+
 int rt_tree_collect(struct rt_tree_files *out, bool all, struct rt_dump_result *res)
 {
+	struct pollfd *p = rt_alloc(sizeof(*p) * (size_t)(tree.n + 1));
+	struct member **who = rt_alloc(sizeof(*who) * (size_t)(tree.n + 1));
 	int err = 0;
 
 	if (!out->sums)
 		out->sums = rt_alloc(sizeof(*out->sums) * (size_t)(tree.joined * RT_MAX_FILES + 1));
-	if (!out->sums)
+	if (!out->sums || !p || !who)
 		return -ENOMEM;
-	for (int i = 0; i < tree.n; i++) {
-		struct member *mb = &tree.m[i];
+	/* Whoever answers first is heard first: a failure stops the others
+	 * while they write. */
+	for (;;) {
+		int n = 0;
 
-		while (mb->fd >= 0 && !mb->written && (all || !mb->answered)) {
-			int r = hear(mb, out, err != 0, res);
+		for (int i = 0; i < tree.n; i++) {
+			struct member *mb = &tree.m[i];
 
-			if (!err)
+			if (mb->fd >= 0 && !mb->written && (all || !mb->answered)) {
+				p[n] = (struct pollfd){ .fd = mb->fd, .events = POLLIN };
+				who[n++] = mb;
+			}
+		}
+		if (!n)
+			return err;
+		if (sc_sys5(__NR_ppoll, p, n, NULL, NULL, 8) < 0)
+			continue; /* EINTR */
+		for (int k = 0; k < n; k++) {
+			int r;
+
+			if (!p[k].revents)
+				continue;
+			r = hear(who[k], out, err != 0, res);
+			if (r && !err) {
 				err = r;
+				if (all)
+					rt_tree_cancel();
+			}
 		}
 	}
-	return err;
 }
 
 void rt_tree_copied(int *copies, int *held)

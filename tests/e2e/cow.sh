@@ -252,6 +252,30 @@ t_tree_copy_killed() {
 	tree_passes
 }
 
+# Two big members: one's copy killed while both write. The other's copy
+# stops at once rather than write its 512 MiB for nothing, and says why.
+t_tree_copy_killed_stops_others() {
+	local copy killed other
+	start -- E2E_TREE_MB="16 512 512" "$E2E_BIN/cow_tree" || return 1
+	kill -USR2 $APP
+	killed=$(children "$APP")
+	killed=${killed%% *}
+	other=$(children "$APP")
+	other=${other##* }
+	wait_for eval '[ -n "$(copy_of "$killed")" ]' || { say "no copy of pid $killed seen"; return 1; }
+	copy=$(copy_of "$killed")
+	kill -KILL "$copy"
+	wait_for logged "checkpoint failed (writing the tree): pid $killed (cow_tree) its copy died while writing" ||
+		{ say "the root did not say the copy died:"; cat "$W/log" >&2; return 1; }
+	logged "\[$other\]: checkpoint failed (memory): stopped, the tree's checkpoint failed elsewhere" ||
+		{ say "pid $other's copy did not stop:"; cat "$W/log" >&2; return 1; }
+	[ -z "$(ls -A "$W/img")" ] || { say "left in the image directory: $(ls -A "$W/img")"; return 1; }
+	kill -USR2 $APP
+	tree_written ckpt-0001 || return 1
+	verifies || return 1
+	tree_passes
+}
+
 # tree_in LIMIT "ROOT CHILD1 CHILD2" WHO COUNT WHY: the tree (MiB of each
 # process) checkpointed in a memory cgroup of LIMIT MiB; WHO (root, or
 # member) says it was held for want of room (WHY, a pattern), and COUNT
@@ -300,4 +324,4 @@ t_tree_copies_together() {
 }
 
 run_cases copy_fds exec_during no_room off copy_fails copy_killed tree tree_copy_killed tree_no_room \
-	tree_root_no_room tree_copies_together
+	tree_root_no_room tree_copies_together tree_copy_killed_stops_others
