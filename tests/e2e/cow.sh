@@ -230,21 +230,17 @@ t_tree() {
 	tree_passes
 }
 
-# A member's copy killed while it writes: the root's copy says so, no image
-# is left, the tree ran on meanwhile, and the next checkpoint is whole.
-t_tree_copy_killed() {
-	local copy big
-	start -- E2E_TREE_MB="16 16 512" "$E2E_BIN/cow_tree" || return 1
-	kill -USR2 $APP
-	# The big member's copy, which writes longest.
-	big=$(for m in $(children "$APP"); do
-		echo "$(awk '/^VmSize:/ {print $2}' /proc/"$m"/status) $m"
-	done | sort -n | tail -1 | cut -d' ' -f2)
-	wait_for eval '[ -n "$(copy_of "$big")" ]' || { say "no copy of the big member seen"; return 1; }
-	copy=$(copy_of "$big")
-	kill -KILL "$copy"
-	wait_for logged 'checkpoint failed (writing the tree): pid [0-9]* (cow_tree) its copy died while writing' ||
+# kill_copy_of PID: the copy of member PID killed while it writes; the
+# root says so.
+kill_copy_of() {
+	local member=$1
+	wait_for eval '[ -n "$(copy_of "$member")" ]' || { say "no copy of pid $1 seen"; return 1; }
+	kill -KILL "$(copy_of "$1")"
+	wait_for logged "checkpoint failed (writing the tree): pid $1 (cow_tree) its copy died while writing" ||
 		{ say "the root did not say the copy died:"; cat "$W/log" >&2; return 1; }
+}
+# whole_next_time: no image was left, and the next checkpoint is whole.
+whole_next_time() {
 	[ -z "$(ls -A "$W/img")" ] || { say "left in the image directory: $(ls -A "$W/img")"; return 1; }
 	kill -USR2 $APP
 	tree_written ckpt-0001 || return 1
@@ -252,28 +248,30 @@ t_tree_copy_killed() {
 	tree_passes
 }
 
+# A member's copy killed while it writes: the root's copy says so, no image
+# is left, the tree ran on meanwhile, and the next checkpoint is whole.
+t_tree_copy_killed() {
+	local big
+	start -- E2E_TREE_MB="16 16 512" "$E2E_BIN/cow_tree" || return 1
+	kill -USR2 $APP
+	# The big member's copy, which writes longest.
+	big=$(for m in $(children "$APP"); do
+		echo "$(awk '/^VmSize:/ {print $2}' /proc/"$m"/status) $m"
+	done | sort -n | tail -1 | cut -d' ' -f2)
+	kill_copy_of "$big" && whole_next_time
+}
+
 # Two big members: one's copy killed while both write. The other's copy
 # stops at once rather than write its 512 MiB for nothing, and says why.
 t_tree_copy_killed_stops_others() {
-	local copy killed other
+	local kids
 	start -- E2E_TREE_MB="16 512 512" "$E2E_BIN/cow_tree" || return 1
 	kill -USR2 $APP
-	killed=$(children "$APP")
-	killed=${killed%% *}
-	other=$(children "$APP")
-	other=${other##* }
-	wait_for eval '[ -n "$(copy_of "$killed")" ]' || { say "no copy of pid $killed seen"; return 1; }
-	copy=$(copy_of "$killed")
-	kill -KILL "$copy"
-	wait_for logged "checkpoint failed (writing the tree): pid $killed (cow_tree) its copy died while writing" ||
-		{ say "the root did not say the copy died:"; cat "$W/log" >&2; return 1; }
-	logged "\[$other\]: checkpoint failed (memory): stopped, the tree's checkpoint failed elsewhere" ||
-		{ say "pid $other's copy did not stop:"; cat "$W/log" >&2; return 1; }
-	[ -z "$(ls -A "$W/img")" ] || { say "left in the image directory: $(ls -A "$W/img")"; return 1; }
-	kill -USR2 $APP
-	tree_written ckpt-0001 || return 1
-	verifies || return 1
-	tree_passes
+	kids=$(children "$APP")
+	kill_copy_of "${kids%% *}" || return 1
+	logged "\[${kids##* }\]: checkpoint failed (memory): stopped, the tree's checkpoint failed elsewhere" ||
+		{ say "pid ${kids##* }'s copy did not stop:"; cat "$W/log" >&2; return 1; }
+	whole_next_time
 }
 
 # tree_in LIMIT "ROOT CHILD1 CHILD2" WHO COUNT WHY: the tree (MiB of each
