@@ -54,6 +54,15 @@ struct sc_img_header {
  * registers at most (runtime/track.c), and what readers take. */
 #define SC_TRACK_MAX_RANGES 8192
 
+/*
+ * A raw pages file's checksums in parts (Pagemap.chunk_xxh3,
+ * doc/checksums.md): writers sum every SC_PAGES_CHUNK bytes, small enough
+ * that crload hashes a chunk it has just read while it is in the cache;
+ * readers take any power of two from a page to SC_PAGES_CHUNK_MAX.
+ */
+#define SC_PAGES_CHUNK (1U << 20)
+#define SC_PAGES_CHUNK_MAX (1U << 30)
+
 #define SC_WRITER_RUNTIME "runtime"
 #define SC_WRITER_CRDUMP "crdump"
 

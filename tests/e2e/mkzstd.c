@@ -5,12 +5,13 @@
  * pages (default SC_ZFRAME_PAGES, the last frame what is left), each with
  * its content size and checksum (doc/compression.md), for the tests of
  * the readers before the writers compress. The pagemaps get the codec,
- * the frames and the level, and the inventory the new files' sums. The
+ * the frames, their sums (doc/checksums.md) and the level, and the
+ * inventory the new files' sums. The
  * image's parents are left as they are: only its own files change.
  *
  * -x FRAME then flips a byte in the middle of frame FRAME of each pages
- * file rewritten, and sums the file as it is then, so that only zstd's
- * checksum of that frame tells.
+ * file rewritten, and sums the file and the frame as they are then, so
+ * that only zstd's checksum of that frame tells.
  *
  * Prints "mkzstd: DIR: pages-PID.img: N bytes of data in M bytes, F frames"
  * for each file.
@@ -55,7 +56,8 @@ static void compress_file(int dirfd, struct sc_proc_img *p, ZSTD_CCtx *cctx, uin
 		imgfile_die(p->pages_name, strerror(errno));
 	pm->frame_pages = calloc(nframes + 1, sizeof(*pm->frame_pages));
 	pm->frame_bytes = calloc(nframes + 1, sizeof(*pm->frame_bytes));
-	if (!raw || !out || !pm->frame_pages || !pm->frame_bytes)
+	pm->chunk_xxh3 = calloc(nframes + 1, sizeof(*pm->chunk_xxh3));
+	if (!raw || !out || !pm->frame_pages || !pm->frame_bytes || !pm->chunk_xxh3)
 		imgfile_die(p->pages_name, "out of memory");
 	for (size_t i = 0; i < nframes; i++) {
 		size_t len = pm->pages_bytes - done < raw_max ? pm->pages_bytes - done : raw_max;
@@ -72,12 +74,15 @@ static void compress_file(int dirfd, struct sc_proc_img *p, ZSTD_CCtx *cctx, uin
 			imgfile_die(tmp, strerror(errno));
 		pm->frame_pages[i] = (uint32_t)(len / SC_PAGE_SIZE);
 		pm->frame_bytes[i] = (uint32_t)n;
+		pm->chunk_xxh3[i] = XXH3_64bits(out, n);
 		done += len;
 		stored += n;
 	}
 	if (corrupt >= (long)nframes)
 		imgfile_die(p->pages_name, "no such frame to corrupt");
-	pm->n_frame_pages = pm->n_frame_bytes = nframes;
+	pm->n_frame_pages = pm->n_frame_bytes = pm->n_chunk_xxh3 = nframes;
+	pm->has_chunk_bytes = 1;
+	pm->chunk_bytes = 0;
 	/* The sum of the file as it is, flipped byte and all. */
 	XXH3_64bits_reset(&st);
 	for (uint64_t off = 0; off < stored;) {

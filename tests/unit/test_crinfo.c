@@ -163,7 +163,8 @@ START_TEST(json_layout)
 			      "  ],\n"
 			      "  \"pages_bytes\": 8192,\n"
 			      "  \"frame_pages\": [],\n"
-			      "  \"frame_bytes\": []\n"
+			      "  \"frame_bytes\": [],\n"
+			      "  \"chunk_xxh3\": []\n"
 			      "}\n");
 	free(got);
 }
