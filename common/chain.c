@@ -17,8 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <zstd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #include "image.h"
 
@@ -146,13 +150,14 @@ struct chain_seen {
 
 #define PARENT_IMAGE "parent image "
 
-static int load_chain(const char *dir, struct sc_image *img, struct chain_seen *seen, char *err)
+static int load_chain(const char *dir, struct sc_image *img, struct chain_seen *seen,
+		      bool pages_later, char *err)
 {
 	char joined[PATH_MAX], real[PATH_MAX], why[SC_ERR_LEN];
 	const char *parent;
 	struct stat st;
 
-	if (sc_image_load_one(dir, img, err))
+	if (sc_image_load_one(dir, img, pages_later, err))
 		return -1;
 	if (fstat(img->dirfd, &st))
 		return sc_err(err, "%s: %s", dir, strerror(errno));
@@ -178,7 +183,7 @@ static int load_chain(const char *dir, struct sc_image *img, struct chain_seen *
 		if (!img->parent)
 			return sc_err(err, "out of memory");
 		/* A grandparent's problem names that image already. */
-		if (load_chain(parent, img->parent, seen, why))
+		if (load_chain(parent, img->parent, seen, pages_later, why))
 			return strncmp(why, PARENT_IMAGE, strlen(PARENT_IMAGE))
 				       ? sc_err(err, PARENT_IMAGE "%s: %s", parent, why)
 				       : sc_err(err, "%s", why);
@@ -201,7 +206,14 @@ int sc_image_load(const char *dir, struct sc_image *img, char *err)
 {
 	struct chain_seen seen = { .n = 0 };
 
-	return load_chain(dir, img, &seen, err);
+	return load_chain(dir, img, &seen, false, err);
+}
+
+int sc_image_load_to_fill(const char *dir, struct sc_image *img, char *err)
+{
+	struct chain_seen seen = { .n = 0 };
+
+	return load_chain(dir, img, &seen, true, err);
 }
 
 /* pm's frames indexed in z, and pg's largest frame so far updated; 0, or
@@ -241,13 +253,34 @@ struct sc_pages_own {
 	struct sc_pages_cur *cur;
 };
 
+/* Generation g's chunks, of pm and a file of size bytes, to be checked
+ * as pg reads them; *ck_len grown to the largest. 0, or -1 when out of
+ * memory. */
+static int chunks_to_check(struct sc_pages *pg, uint32_t g, const Sc__Pagemap *pm, uint64_t size,
+			   size_t *ck_len)
+{
+	struct sc_chunks *c = &pg->ck[g];
+	uint64_t most = pm->chunk_bytes;
+
+	*c = (struct sc_chunks){
+		.sum = pm->chunk_xxh3, .n = pm->n_chunk_xxh3, .bytes = pm->chunk_bytes, .size = size
+	};
+	for (size_t i = 0; i < pm->n_frame_bytes; i++)
+		most = pm->frame_bytes[i] > most ? pm->frame_bytes[i] : most;
+	if (most > *ck_len)
+		*ck_len = (size_t)most;
+	return c->n && !(c->done = calloc(c->n, 1)) ? -1 : 0;
+}
 int sc_pages_open(struct sc_pages *pg, const struct sc_image *img, const struct sc_proc_img *p,
 		  char *err)
 {
+	size_t ck_len = 0;
+
 	*pg = (struct sc_pages){ .n = sc_image_ngens(img), .img = img, .name = p->pages_name };
 	pg->fds = malloc(pg->n * sizeof(*pg->fds));
 	pg->z = calloc(pg->n, sizeof(*pg->z));
-	if (!pg->fds || !pg->z) {
+	pg->ck = calloc(pg->n, sizeof(*pg->ck));
+	if (!pg->fds || !pg->z || !pg->ck) {
 		sc_pages_close(pg);
 		return sc_err(err, "out of memory");
 	}
@@ -266,10 +299,16 @@ int sc_pages_open(struct sc_pages *pg, const struct sc_image *img, const struct 
 			sc_pages_close(pg);
 			return -1;
 		}
-		if (pm->codec == SC__PAGES_CODEC__PAGES_ZSTD && index_frames(pg, &pg->z[g], pm)) {
+		if ((pm->codec == SC__PAGES_CODEC__PAGES_ZSTD && index_frames(pg, &pg->z[g], pm)) ||
+		    (gi->pages_later && pm->has_chunk_bytes &&
+		     chunks_to_check(pg, g, pm, sc_image_proc(gi, p->pid)->pages_size, &ck_len))) {
 			sc_pages_close(pg);
 			return sc_err(err, "out of memory");
 		}
+	}
+	if (ck_len && !(pg->ck_buf = malloc(ck_len))) {
+		sc_pages_close(pg);
+		return sc_err(err, "out of memory");
 	}
 	if (sc_pages_compressed(pg)) {
 		pg->own = calloc(1, sizeof(*pg->own));
@@ -292,6 +331,10 @@ void sc_pages_close(struct sc_pages *pg)
 		free(pg->z[g].data);
 		free(pg->z[g].file);
 	}
+	for (uint32_t g = 0; pg->ck && g < pg->n; g++)
+		free(pg->ck[g].done);
+	free(pg->ck);
+	free(pg->ck_buf);
 	if (pg->own) {
 		sc_pages_cur_free(pg->own->cur);
 		pthread_mutex_destroy(&pg->own->lock);
@@ -337,10 +380,11 @@ void sc_pages_cur_free(struct sc_pages_cur *cur)
 /*
  * One frame of bytes bytes at off in fd, read into in and decompressed
  * into dst, which it must fill exactly: one zstd frame that records its
- * content size and checksum, which zstd checks. 0, or -1 with why set.
+ * content size and checksum, which zstd checks, and, where sum is not
+ * NULL, whose XXH3 is *sum. 0, or -1 with why set.
  */
 static int decode_frame(ZSTD_DCtx *dctx, int fd, uint64_t off, size_t bytes, char *in, void *dst,
-			size_t raw, char *why)
+			size_t raw, const uint64_t *sum, char *why)
 {
 	ssize_t got = pread(fd, in, bytes, (off_t)off);
 	unsigned long long size;
@@ -349,6 +393,8 @@ static int decode_frame(ZSTD_DCtx *dctx, int fd, uint64_t off, size_t bytes, cha
 
 	if (got != (ssize_t)bytes)
 		return sc_err(why, "%s", got < 0 ? strerror(errno) : "short file");
+	if (sum && XXH3_64bits(in, bytes) != *sum)
+		return sc_err(why, SC_CORRUPTED);
 	/* The frame header's descriptor, after the magic number, has the
 	 * content checksum flag in bit 2 (RFC 8878, 3.1.1.1.1). */
 	if (bytes < 5 || ZSTD_findFrameCompressedSize(in, bytes) != bytes)
@@ -405,11 +451,16 @@ static int get_compressed(const struct sc_pages *pg, struct sc_pages_cur *cur, u
 		bool whole = off == start && n == raw;
 
 		if (whole || !cur->cached || cur->gen != gen || cur->frame != f) {
+			const struct sc_chunks *c = &pg->ck[gen];
+
 			cur->cached = false;
 			if (decode_frame(cur->dctx, pg->fds[gen], z->file[f],
 					 (size_t)(z->file[f + 1] - z->file[f]), cur->in,
-					 whole ? buf : cur->out, raw, why))
+					 whole ? buf : cur->out, raw, c->n ? &c->sum[f] : NULL,
+					 why))
 				return frame_error(pg, gen, f, why, err);
+			if (c->n)
+				__atomic_store_n(&c->done[f], 1, __ATOMIC_RELAXED);
 			cur->cached = !whole;
 			cur->gen = gen;
 			cur->frame = f;
@@ -480,7 +531,7 @@ int sc_pages_check_frames(int fd, const Sc__Pagemap *pm, char *err)
 		ret = sc_err(err, "out of memory");
 	for (size_t i = 0; i < pm->n_frame_pages && !ret; i++) {
 		if (decode_frame(dctx, fd, off, pm->frame_bytes[i], in, out,
-				 (size_t)pm->frame_pages[i] * SC_PAGE_SIZE, why))
+				 (size_t)pm->frame_pages[i] * SC_PAGE_SIZE, NULL, why))
 			ret = sc_err(err, "frame %zu (at byte %llu): %s", i,
 				     (unsigned long long)off, why);
 		off += pm->frame_bytes[i];
@@ -488,5 +539,124 @@ int sc_pages_check_frames(int fd, const Sc__Pagemap *pm, char *err)
 	ZSTD_freeDCtx(dctx);
 	free(in);
 	free(out);
+	return ret;
+}
+
+uint64_t sc_pages_chunk_end(const struct sc_pages *pg, uint32_t gen, uint64_t off)
+{
+	const struct sc_chunks *c = &pg->ck[gen];
+
+	return c->n && c->bytes ? (off / c->bytes + 1) * c->bytes : UINT64_MAX;
+}
+
+/* Where chunk i of c lies in its file, and how long it is. */
+static uint64_t chunk_at(const struct sc_pages *pg, uint32_t gen, size_t i, uint64_t *len)
+{
+	const struct sc_chunks *c = &pg->ck[gen];
+	const struct sc_zindex *z = &pg->z[gen];
+	uint64_t off = c->bytes ? i * c->bytes : z->file[i];
+
+	*len = c->bytes ? (c->size - off < c->bytes ? c->size - off : c->bytes)
+			: z->file[i + 1] - off;
+	return off;
+}
+
+static int chunk_error(const struct sc_pages *pg, uint32_t gen, size_t i, char *err)
+{
+	uint64_t len, off = chunk_at(pg, gen, i, &len);
+
+	if (!pg->ck[gen].bytes)
+		return frame_error(pg, gen, i, SC_CORRUPTED, err);
+	return sc_err(err, "%s/%s: chunk %zu (bytes %llu to %llu): " SC_CORRUPTED,
+		      sc_image_gen(pg->img, gen)->dir, pg->name, i, (unsigned long long)off,
+		      (unsigned long long)(off + len));
+}
+
+int sc_pages_check_read(const struct sc_pages *pg, uint32_t gen, uint64_t off,
+			const struct iovec *iov, int n, char *err)
+{
+	const struct sc_chunks *c = &pg->ck[gen];
+	uint64_t len = 0, want;
+	XXH3_state_t st;
+	size_t i;
+
+	if (!c->n || !c->bytes || off % c->bytes || (i = off / c->bytes) >= c->n)
+		return 0;
+	for (int k = 0; k < n; k++)
+		len += iov[k].iov_len;
+	chunk_at(pg, gen, i, &want);
+	if (len != want)
+		return 0;
+	XXH3_64bits_reset(&st);
+	for (int k = 0; k < n; k++)
+		XXH3_64bits_update(&st, iov[k].iov_base, iov[k].iov_len);
+	if (XXH3_64bits_digest(&st) != c->sum[i])
+		return chunk_error(pg, gen, i, err);
+	__atomic_store_n(&c->done[i], 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* The len bytes at off in fd, read into buf, against sum: 1 if they
+ * match, 0 if not, -1 with why set if they cannot be read. */
+static int chunk_matches(int fd, uint64_t off, uint64_t len, uint64_t sum, char *buf, char *why)
+{
+	ssize_t got = pread(fd, buf, (size_t)len, (off_t)off);
+
+	if (got != (ssize_t)len)
+		return sc_err(why, "%s", got < 0 ? strerror(errno) : "short file");
+	return XXH3_64bits(buf, (size_t)len) == sum;
+}
+
+int sc_pages_check_rest(const struct sc_pages *pg, char *err)
+{
+	char why[SC_ERR_LEN];
+
+	for (uint32_t g = 0; g < pg->n; g++) {
+		const struct sc_chunks *c = &pg->ck[g];
+
+		for (size_t i = 0; i < c->n; i++) {
+			uint64_t len, off = chunk_at(pg, g, i, &len);
+			int ok;
+
+			if (c->done[i])
+				continue;
+			ok = chunk_matches(pg->fds[g], off, len, c->sum[i], pg->ck_buf, why);
+			if (ok < 0)
+				return sc_err(err, "%s/%s: %s", sc_image_gen(pg->img, g)->dir,
+					      pg->name, why);
+			if (!ok)
+				return chunk_error(pg, g, i, err);
+			c->done[i] = 1;
+		}
+	}
+	return 0;
+}
+
+int sc_pages_check_chunks(int fd, const Sc__Pagemap *pm, uint64_t size, char *err)
+{
+	uint64_t most = pm->chunk_bytes, off = 0;
+	char why[SC_ERR_LEN], *buf;
+	int ret = 0;
+
+	for (size_t i = 0; i < pm->n_frame_bytes; i++)
+		most = pm->frame_bytes[i] > most ? pm->frame_bytes[i] : most;
+	if (!(buf = malloc(most ? (size_t)most : 1)))
+		return sc_err(err, "out of memory");
+	for (size_t i = 0; i < pm->n_chunk_xxh3 && !ret; i++) {
+		uint64_t len = pm->chunk_bytes ? (size - off < most ? size - off : most)
+					       : pm->frame_bytes[i];
+		int ok = chunk_matches(fd, off, len, pm->chunk_xxh3[i], buf, why);
+
+		if (ok < 0)
+			ret = sc_err(err, "%s", why);
+		else if (!ok && pm->chunk_bytes)
+			ret = sc_err(err, "chunk %zu (bytes %llu to %llu): " SC_CORRUPTED, i,
+				     (unsigned long long)off, (unsigned long long)(off + len));
+		else if (!ok)
+			ret = sc_err(err, "frame %zu (at byte %llu): " SC_CORRUPTED, i,
+				     (unsigned long long)off);
+		off += len;
+	}
+	free(buf);
 	return ret;
 }

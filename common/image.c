@@ -70,7 +70,7 @@ ProtobufCMessage *sc_img_unpack(const void *buf, size_t len, uint32_t type, char
 		return NULL;
 	}
 	if (XXH3_64bits((const char *)buf + sizeof(h), h.len) != h.xxh3) {
-		sc_err(err, "checksum mismatch: the file is corrupted");
+		sc_err(err, SC_CORRUPTED);
 		return NULL;
 	}
 	m = protobuf_c_message_unpack(sc_img_descriptor(type), NULL, h.len,
@@ -525,6 +525,40 @@ static int check_frames(const Sc__Pagemap *pm, uint64_t pages_size, char *err)
 	return 0;
 }
 
+/*
+ * The pages file's sums in parts (doc/checksums.md), where it has them:
+ * raw, one for each chunk of chunk_bytes, a power of two from a page to
+ * SC_PAGES_CHUNK_MAX, the last chunk what is left; compressed, one for
+ * each frame, chunk_bytes 0.
+ */
+static int check_chunks(const Sc__Pagemap *pm, uint64_t pages_size, char *err)
+{
+	uint64_t c = pm->chunk_bytes;
+
+	if (!pm->has_chunk_bytes)
+		return pm->n_chunk_xxh3 ? sc_err(err, "%zu chunk checksums and no chunk size",
+						 pm->n_chunk_xxh3)
+					: 0;
+	if (pm->codec == SC__PAGES_CODEC__PAGES_ZSTD) {
+		if (c)
+			return sc_err(err, "chunks of %llu bytes in a compressed pages file",
+				      (unsigned long long)c);
+		return pm->n_chunk_xxh3 != pm->n_frame_pages
+			       ? sc_err(err, "%zu chunk checksums for %zu frames", pm->n_chunk_xxh3,
+					pm->n_frame_pages)
+			       : 0;
+	}
+	if (c < SC_PAGE_SIZE || c > SC_PAGES_CHUNK_MAX || (c & (c - 1)))
+		return sc_err(err, "chunks of %llu bytes (a power of two from %lu to %u)",
+			      (unsigned long long)c, (unsigned long)SC_PAGE_SIZE,
+			      SC_PAGES_CHUNK_MAX);
+	if (pm->n_chunk_xxh3 != (pages_size + c - 1) / c)
+		return sc_err(err, "%zu chunk checksums for %llu bytes in chunks of %llu",
+			      pm->n_chunk_xxh3, (unsigned long long)pages_size,
+			      (unsigned long long)c);
+	return 0;
+}
+
 int sc_check_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t pages_size, bool incremental,
 		     char *err)
 {
@@ -568,7 +602,7 @@ int sc_check_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t pages_siz
 	if (total != pm->pages_bytes)
 		return sc_err(err, "describes %llu bytes of pages, pages_bytes says %llu",
 			      (unsigned long long)total, (unsigned long long)pm->pages_bytes);
-	return check_frames(pm, pages_size, err);
+	return check_frames(pm, pages_size, err) || check_chunks(pm, pages_size, err) ? -1 : 0;
 }
 
 static int cmp_fd_number(const void *key, const void *elem)
@@ -667,7 +701,7 @@ static void *read_checked(struct sc_image *img, const Sc__FileSum *s, size_t *le
 	}
 	close(fd);
 	if (XXH3_64bits(buf, s->size) != s->xxh3) {
-		sc_err(err, "%s: checksum mismatch: the file is corrupted", s->name);
+		sc_err(err, "%s: " SC_CORRUPTED, s->name);
 		free(buf);
 		return NULL;
 	}
@@ -681,14 +715,11 @@ static void *read_checked(struct sc_image *img, const Sc__FileSum *s, size_t *le
  * of crload's validation of a cached 2 GiB image). Where the file cannot
  * be mapped it is read.
  */
-int sc_image_check_file(const struct sc_image *img, const Sc__FileSum *s, char *err)
+/* The file of s opened, of the size s gives; -1 with err set. */
+static int open_sized(const struct sc_image *img, const Sc__FileSum *s, char *err)
 {
-	const size_t window = 64 << 20;
 	int fd = openat(img->dirfd, s->name, O_RDONLY | O_CLOEXEC);
-	XXH3_state_t st;
 	struct stat sb;
-	uint64_t off = 0;
-	char *buf = NULL;
 
 	if (fd < 0)
 		return sc_err(err, "%s: %s", s->name, strerror(errno));
@@ -697,6 +728,19 @@ int sc_image_check_file(const struct sc_image *img, const Sc__FileSum *s, char *
 		return sc_err(err, "%s: size %lld, the inventory says %llu", s->name,
 			      (long long)sb.st_size, (unsigned long long)s->size);
 	}
+	return fd;
+}
+
+int sc_image_check_file(const struct sc_image *img, const Sc__FileSum *s, char *err)
+{
+	const size_t window = 64 << 20;
+	int fd = open_sized(img, s, err);
+	XXH3_state_t st;
+	uint64_t off = 0;
+	char *buf = NULL;
+
+	if (fd < 0)
+		return -1;
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	XXH3_64bits_reset(&st);
 	while (off < s->size) {
@@ -725,7 +769,7 @@ int sc_image_check_file(const struct sc_image *img, const Sc__FileSum *s, char *
 	if (off != s->size)
 		return sc_err(err, "%s: cannot read", s->name);
 	if (XXH3_64bits_digest(&st) != s->xxh3)
-		return sc_err(err, "%s: checksum mismatch: the file is corrupted", s->name);
+		return sc_err(err, "%s: " SC_CORRUPTED, s->name);
 	return 0;
 }
 
@@ -797,8 +841,17 @@ static int load_proc(struct sc_image *img, struct sc_proc_img *p, char *err)
 	s = find_sum(img->inv, p->pages_name);
 	if (!s)
 		return sc_err(err, "%s: missing from the inventory", p->pages_name);
-	if (sc_image_check_file(img, s, err))
+	/* Pages with sums in parts, loaded to be restored, are read once:
+	 * their reader checks them as it fills memory (doc/checksums.md). */
+	if (img->pages_later && p->pm->has_chunk_bytes) {
+		int fd = open_sized(img, s, err);
+
+		if (fd < 0)
+			return -1;
+		close(fd);
+	} else if (sc_image_check_file(img, s, err)) {
 		return -1;
+	}
 	p->pages_size = s->size;
 
 #define CHECK(call, prefix)                                                                        \
@@ -1005,7 +1058,7 @@ static int check_tree_sockets(const struct sc_image *img, char *err)
 	return ret;
 }
 
-int sc_image_load_one(const char *dir, struct sc_image *img, char *err)
+int sc_image_load_one(const char *dir, struct sc_image *img, bool pages_later, char *err)
 {
 	char why[SC_ERR_LEN];
 	struct stat st;
@@ -1013,6 +1066,7 @@ int sc_image_load_one(const char *dir, struct sc_image *img, char *err)
 	int fd;
 
 	memset(img, 0, sizeof(*img));
+	img->pages_later = pages_later;
 	img->dirfd = -1;
 	img->dir = strdup(dir);
 	img->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -22,6 +22,10 @@
 #include "vmakind.h"
 
 #define SC_TASK_SIZE 0x7ffffffff000ULL
+/* What a reader says of a file whose bytes are not those it was summed
+ * with: damage, which crload takes an older generation for. */
+#define SC_CORRUPTED "checksum mismatch: the file is corrupted"
+
 /* Bytes of one TCP queue in an image: more than any socket buffer holds. */
 #define SC_TCP_QUEUE_MAX (256U << 20)
 
@@ -62,6 +66,9 @@ struct sc_image {
 	size_t nprocs;
 	uint64_t inv_xxh3; /* of its inventory.img, which a child names */
 	struct sc_image *parent; /* an incremental image's, loaded with it */
+	/* Its pages files that have sums in parts were checked for their
+	 * size only: their readers check the chunks (sc_pages_check_rest). */
+	bool pages_later;
 };
 
 /* Images a chain may have, the newest included. */
@@ -72,9 +79,14 @@ struct sc_image {
  * err set to "FILE: problem", or "parent image DIR: ..." for a parent's.
  * The image's processes' runs are resolved through the chain. */
 int sc_image_load(const char *dir, struct sc_image *img, char *err);
+/* sc_image_load for a restore, which reads every page once
+ * (doc/checksums.md): a pages file with sums in parts is checked for its
+ * size only, and sc_pages_* check its chunks as they read them;
+ * sc_pages_check_rest then checks those they did not read whole. */
+int sc_image_load_to_fill(const char *dir, struct sc_image *img, char *err);
 /* The same for the image alone, its parent not loaded and its runs not
  * resolved: chain.c's part. */
-int sc_image_load_one(const char *dir, struct sc_image *img, char *err);
+int sc_image_load_one(const char *dir, struct sc_image *img, bool pages_later, char *err);
 void sc_image_free(struct sc_image *img);
 
 /* Generation gen of img's chain (0: img itself), or NULL. */
@@ -103,6 +115,18 @@ struct sc_zindex {
 	uint64_t *data, *file;
 };
 struct sc_pages_cur;
+/*
+ * The sums in parts of a pages file loaded to fill (doc/checksums.md):
+ * sum[i] is chunk i's, the bytes bytes from i * bytes of the file's
+ * size bytes, or frame i's (bytes 0); done[i] is set once chunk i was
+ * read whole and matched. n == 0 where the loader checked the file.
+ */
+struct sc_chunks {
+	const uint64_t *sum;
+	size_t n;
+	uint64_t bytes, size;
+	uint8_t *done;
+};
 struct sc_pages {
 	int *fds;
 	uint32_t n;
@@ -114,6 +138,9 @@ struct sc_pages {
 	/* sc_pages_read's cursor and its lock, where a generation is
 	 * compressed; NULL else. */
 	struct sc_pages_own *own;
+	/* Each generation's chunks to check, and room to read one. */
+	struct sc_chunks *ck;
+	char *ck_buf;
 };
 /* 0, or -1 with err set to "DIR/pages-PID.img: why". */
 int sc_pages_open(struct sc_pages *pg, const struct sc_image *img, const struct sc_proc_img *p,
@@ -140,6 +167,26 @@ int sc_pages_get(const struct sc_pages *pg, struct sc_pages_cur *cur, const stru
  * once; 0, or -1 with errno set (EBADMSG for a bad frame). */
 int sc_pages_read(const struct sc_pages *pg, const struct sc_run *r, uint64_t addr, void *buf,
 		  size_t len);
+/* Where the chunk of generation gen's raw pages file that holds byte off
+ * ends: a reader that reads up to there, from the chunk's start, has it
+ * checked by sc_pages_check_read. UINT64_MAX where gen has no chunks to
+ * check. */
+uint64_t sc_pages_chunk_end(const struct sc_pages *pg, uint32_t gen, uint64_t off);
+struct iovec;
+/* Bytes of generation gen's raw pages file from off, just read into
+ * iov[0..n): if they are one whole chunk to check, it is checked now.
+ * 0, or -1 with err set to "DIR/pages-PID.img: chunk I (bytes A to B):
+ * checksum mismatch: the file is corrupted". */
+int sc_pages_check_read(const struct sc_pages *pg, uint32_t gen, uint64_t off,
+			const struct iovec *iov, int n, char *err);
+/* Every chunk to check that was not read whole, read and checked: after
+ * it, all of every pages file pg reads from matches its sums. 0, or -1
+ * with err set as by sc_pages_check_read. */
+int sc_pages_check_rest(const struct sc_pages *pg, char *err);
+/* Every chunk of pages file fd, of size bytes, against pm's sums in parts
+ * (checked): 0, or -1 with err set to "chunk I (bytes A to B): why" or
+ * "frame I (at byte B): why" for the first bad one. */
+int sc_pages_check_chunks(int fd, const Sc__Pagemap *pm, uint64_t size, char *err);
 /* Decompresses every frame of the compressed pages file fd, as pm
  * describes it (checked); 0, or -1 with err set to "frame I (at byte
  * OFF): why" for the first bad one. */

@@ -393,6 +393,7 @@ struct crload {
 	struct crload_opts opts;
 	enum sc_cpu_check cpu_check;
 	const char *image_arg; /* as given: an image or a directory of generations */
+	char **argv; /* crload's own, to start again with an older generation */
 	char image_dir[PATH_MAX]; /* the image chosen */
 	struct sc_image img;
 	struct pid_plan plan;
@@ -618,6 +619,36 @@ static int fork_tree(struct crload *c)
 	return 0;
 }
 
+/*
+ * A generation whose pages turned out damaged as they were read (their
+ * sums in parts are checked as memory is filled, after the fork:
+ * doc/checksums.md), its tree killed before anything of it ran: crload
+ * DIR of generations starts again, a new program, without it, as if
+ * its validation had refused it (doc/faults.md). Not in new namespaces,
+ * which crload entered itself. Returns only when it does not.
+ */
+static void retry_older(struct crload *c, const char *why)
+{
+	const char *had = getenv(DAMAGED_ENV), *name = strrchr(c->image_dir, '/');
+	size_t dir_len = strlen(c->image_dir);
+	char list[4096];
+
+	if (!strstr(why, SC_CORRUPTED) || !strcmp(c->image_dir, c->image_arg) || !name ||
+	    c->plan.new_ns ||
+	    (size_t)snprintf(list, sizeof(list), "%s%s%s", had ? had : "", had ? ":" : "",
+			     name + 1) >= sizeof(list))
+		return;
+	/* Named as the validation names a file of it. */
+	if (!strncmp(why, c->image_dir, dir_len) && why[dir_len] == '/')
+		why += dir_len + 1;
+	fprintf(stderr, "crload: %s: skipped: %s\n", c->image_dir, why);
+	fflush(NULL);
+	setenv(DAMAGED_ENV, list, 1);
+	execv("/proc/self/exe", c->argv);
+	fprintf(stderr, "crload: cannot start again: %s\n", strerror(errno));
+	exit(1);
+}
+
 /* Every process says it is restored, then the tree is let go at once;
  * if one fails, the whole tree is killed. */
 static int release(struct crload *c)
@@ -634,13 +665,14 @@ static int release(struct crload *c)
 	if (!failed && release_tree(&c->ctx, c->err))
 		failed = c->ctx.p->pid;
 	if (failed) {
-		fprintf(stderr, "crload: %s: pid %d: %s\n", c->opts.dir, failed, c->err);
 		/* In a namespace its init takes every process with it. */
 		for (size_t k = c->plan.new_ns ? img->nprocs : 1; k < img->nprocs; k++)
 			kill(img->procs[k].pid, SIGKILL);
 		kill(c->first, SIGKILL);
 		wait_for(c->first);
 		sysv_finish(&c->ctx.sysv, false);
+		retry_older(c, c->err);
+		fprintf(stderr, "crload: %s: pid %d: %s\n", c->opts.dir, failed, c->err);
 		return -1;
 	}
 	/* The tree runs: crload waits for it from now on, and its generation
@@ -678,6 +710,7 @@ int main(int argc, char **argv)
 	static struct crload c;
 	int status = parse_options(argc, argv, &c);
 
+	c.argv = argv;
 	if (status >= 0)
 		return status;
 	if (check_image(&c) || prepare_tree(&c) || enter_and_cut(&c) || fork_tree(&c) ||

@@ -142,6 +142,18 @@ static bool is_image(const char *dir)
 	return !access(path, F_OK);
 }
 
+/* Whether name is one of the generations a crload before found damaged. */
+static bool found_damaged(const char *name)
+{
+	const char *list = getenv(DAMAGED_ENV);
+	size_t len = strlen(name);
+
+	for (const char *at = list; at && *at; at = strchr(at, ':') ? strchr(at, ':') + 1 : "")
+		if (!strncmp(at, name, len) && (at[len] == ':' || !at[len]))
+			return true;
+	return false;
+}
+
 bool has_generations(const char *dir)
 {
 	struct generation *gens = NULL;
@@ -153,7 +165,12 @@ bool has_generations(const char *dir)
 	return n > 0;
 }
 
-int load_image(const char *dir, struct sc_image *img, char *chosen, char *err, bool quiet)
+/* How a generation is loaded: its pages checked as crload fills memory
+ * (sc_image_load_to_fill), or whole first (sc_image_load). */
+typedef int (*image_loader)(const char *dir, struct sc_image *img, char *err);
+
+static int load_with(image_loader load, const char *dir, struct sc_image *img, char *chosen,
+		     char *err, bool quiet)
 {
 	struct generation *gens = NULL;
 	char why[SC_ERR_LEN];
@@ -167,12 +184,14 @@ int load_image(const char *dir, struct sc_image *img, char *chosen, char *err, b
 		 * it is "latest", moved on meanwhile to the newest generation,
 		 * which is pruned only once SELFCKPT_KEEP newer ones exist. */
 		hold(dir, why);
-		return sc_image_load(dir, img, err) || hold_parents(img, err) ? -1 : 0;
+		return load(dir, img, err) || hold_parents(img, err) ? -1 : 0;
 	}
 	for (i = 0; i < n && rc; i++) {
+		if (found_damaged(gens[i].name))
+			continue;
 		snprintf(chosen, PATH_MAX, "%s/%s", dir, gens[i].name);
 		rc = hold(chosen, why);
-		if (!rc && (rc = sc_image_load(chosen, img, why) || hold_parents(img, why)))
+		if (!rc && (rc = load(chosen, img, why) || hold_parents(img, why)))
 			sc_image_free(img);
 		if (rc) {
 			if (!quiet)
@@ -188,4 +207,14 @@ int load_image(const char *dir, struct sc_image *img, char *chosen, char *err, b
 		free(gens[i].name);
 	free(gens);
 	return rc;
+}
+
+int load_image(const char *dir, struct sc_image *img, char *chosen, char *err, bool quiet)
+{
+	return load_with(sc_image_load_to_fill, dir, img, chosen, err, quiet);
+}
+
+int load_image_whole(const char *dir, struct sc_image *img, char *chosen, char *err, bool quiet)
+{
+	return load_with(sc_image_load, dir, img, chosen, err, quiet);
 }

@@ -166,13 +166,68 @@ struct fill_part {
 	char err[SC_ERR_LEN];
 };
 
+/* Runs of a raw pages file read together: iov[0..n) from off of
+ * generation gen's file, up to end. */
+struct batch {
+	struct iovec iov[IOV_BATCH];
+	int n;
+	uint32_t gen;
+	uint64_t off, end;
+};
+
+/* The batch read, and checked where it is one whole chunk of the file's
+ * sums in parts (doc/checksums.md), while it is in the cache. */
+static int read_batch(struct fill_part *fp, struct batch *b)
+{
+	const struct sc_pages *pg = fp->fl->pg;
+	struct iovec io[IOV_BATCH];
+	int n = b->n;
+
+	b->n = 0;
+	memcpy(io, b->iov, sizeof(*io) * (size_t)n);
+	return read_runs(pg->fds[b->gen], io, n, b->off, fp->err) ||
+			       sc_pages_check_read(pg, b->gen, b->off, b->iov, n, fp->err)
+		       ? -1
+		       : 0;
+}
+
+/* Bytes [from, to) of run r into dst, through the batch: runs that lie
+ * back to back in one file, all of a full image's, are read by one
+ * preadv, up to the end of a chunk of the file's sums. */
+static int batch_run(struct fill_part *fp, struct batch *b, const struct sc_run *r, char *dst,
+		     uint64_t from, uint64_t to)
+{
+	const struct sc_pages *pg = fp->fl->pg;
+
+	while (from < to) {
+		uint64_t off = r->off + from;
+		uint64_t cut = sc_pages_chunk_end(pg, r->gen, off) - r->off;
+		uint64_t end = cut < to ? cut : to;
+
+		if (b->n && (b->n == IOV_BATCH || r->gen != b->gen || off != b->end) &&
+		    read_batch(fp, b))
+			return -1;
+		if (!b->n) {
+			b->gen = r->gen;
+			b->off = off;
+		}
+		b->iov[b->n].iov_base = dst;
+		b->iov[b->n++].iov_len = end - from;
+		b->end = r->off + end;
+		dst += end - from;
+		from = end;
+		if (end == cut && read_batch(fp, b))
+			return -1;
+	}
+	return 0;
+}
+
 static void *fill_part(void *arg)
 {
 	struct fill_part *fp = arg;
 	const struct sc_pages *pg = fp->fl->pg;
-	struct iovec iov[IOV_BATCH];
-	uint64_t pos = 0, batch_off = 0, batch_end = 0;
-	int n = 0, batch_fd = -1;
+	struct batch b = { .n = 0 };
+	uint64_t pos = 0;
 
 	fp->ret = 0;
 	for (size_t i = fp->first; i < fp->end && pos < fp->hi && !fp->ret; i++) {
@@ -181,39 +236,26 @@ static void *fill_part(void *arg)
 		uint64_t from = pos > fp->lo ? 0 : fp->lo - pos;
 		uint64_t to = pos + len < fp->hi ? len : fp->hi - pos;
 		char *dst = (char *)(fp->temp + (r->vaddr - fp->v->start)) + from;
-		int fd = pg->fds[r->gen];
 
 		pos += len;
 		if (from >= to)
 			continue;
-		/* One preadv reads runs that lie back to back in one file:
-		 * all of a full image's. A compressed file is decompressed
-		 * run by run, whole frames straight into place. */
-		if (n && (n == IOV_BATCH || fd != batch_fd || r->off + from != batch_end ||
-			  pg->z[r->gen].n)) {
-			fp->ret = read_runs(batch_fd, iov, n, batch_off, fp->err);
-			n = 0;
-			if (fp->ret)
-				break;
-		}
 		/* Fault the destination in bulk: much faster than one fault
 		 * per page during the copy. */
 		madvise(dst, to - from, MADV_POPULATE_WRITE);
-		if (pg->z[r->gen].n) {
-			fp->ret = sc_pages_get(pg, fp->cur, r, r->vaddr + from, dst, to - from,
-					       fp->err);
-			continue;
-		}
-		if (!n) {
-			batch_fd = fd;
-			batch_off = r->off + from;
-		}
-		iov[n].iov_base = dst;
-		iov[n++].iov_len = to - from;
-		batch_end = r->off + to;
+		/* A compressed file is decompressed run by run, whole
+		 * frames straight into place. */
+		if (pg->z[r->gen].n)
+			fp->ret = (b.n && read_batch(fp, &b)) ||
+						  sc_pages_get(pg, fp->cur, r, r->vaddr + from, dst,
+							       to - from, fp->err)
+					  ? -1
+					  : 0;
+		else
+			fp->ret = batch_run(fp, &b, r, dst, from, to);
 	}
-	if (n && !fp->ret)
-		fp->ret = read_runs(batch_fd, iov, n, batch_off, fp->err);
+	if (b.n && !fp->ret)
+		fp->ret = read_batch(fp, &b);
 	return NULL;
 }
 
@@ -892,7 +934,10 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 	if (sc_pages_compressed(&ctx->pages) &&
 	    !(rp.pm.fl.helper = sc_pages_cur_new(&ctx->pages, err)))
 		return -1;
-	if (premap_all(&rp, err) || place_restorer(&rp, err) || fill_args(&rp, err))
+	/* Every page in place, and every byte of the pages files checked,
+	 * before anything else of the restore (doc/checksums.md). */
+	if (premap_all(&rp, err) || sc_pages_check_rest(&ctx->pages, err) ||
+	    place_restorer(&rp, err) || fill_args(&rp, err))
 		return -1;
 	sc_pages_cur_free(rp.pm.fl.helper);
 	free(rp.moves);

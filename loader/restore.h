@@ -79,6 +79,13 @@ struct restore_ctx {
  * stderr with why unless quiet). chosen (PATH_MAX bytes): the image's directory.
  * 0, or -1 with err set. */
 int load_image(const char *dir, struct sc_image *img, char *chosen, char *err, bool quiet);
+/* The same with every pages file checked whole first, as the restore would
+ * find it as it fills memory: whether any generation verifies at all. */
+int load_image_whole(const char *dir, struct sc_image *img, char *chosen, char *err, bool quiet);
+/* Where a crload that found a generation damaged as it filled memory
+ * names it ("ckpt-3", then "ckpt-3:ckpt-2") for the crload it starts
+ * again: load_image() skips them without a word, that one said why. */
+#define DAMAGED_ENV "SELFCKPT_CRLOAD_DAMAGED"
 /* dir holds generations ckpt-N. */
 bool has_generations(const char *dir);
 /* Lets checkpoints prune the generation load_image() chose (doc/retention.md). */

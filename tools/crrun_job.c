@@ -361,7 +361,7 @@ int crrun_resume_failed(struct crrun *r)
 {
 	struct sc_image img;
 	char chosen[PATH_MAX], err[SC_ERR_LEN];
-	int none = load_image(r->dir, &img, chosen, err, true);
+	int none = load_image_whole(r->dir, &img, chosen, err, true);
 
 	sc_image_free(&img);
 	if (!none) {

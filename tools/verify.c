@@ -137,34 +137,43 @@ static int references(const struct sc_image *img, FILE *out)
 }
 
 /* Every frame of each compressed pages file of gi decompressed, its
- * checksum checked (doc/compression.md): a bad frame is named. */
-static int frames(const struct sc_image *gi, FILE *out)
+ * checksum checked (doc/compression.md), and every chunk of each pages
+ * file with sums in parts checked against its sum (doc/checksums.md): a
+ * bad frame or chunk is named. */
+static int pages_parts(const struct sc_image *gi, FILE *out)
 {
 	char err[SC_ERR_LEN];
-	size_t n = 0;
+	size_t frames = 0, chunks = 0;
 	int bad = 0;
 
 	for (size_t i = 0; i < gi->nprocs; i++) {
 		const struct sc_proc_img *p = &gi->procs[i];
+		bool z = p->pm->codec == SC__PAGES_CODEC__PAGES_ZSTD;
 		int fd;
 
-		if (p->pm->codec != SC__PAGES_CODEC__PAGES_ZSTD)
+		if (!z && !p->pm->has_chunk_bytes)
 			continue;
 		fd = openat(gi->dirfd, p->pages_name, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			bad += problem(gi, "%s: %s", p->pages_name, strerror(errno));
-		else if (sc_pages_check_frames(fd, p->pm, err))
+		else if ((z && sc_pages_check_frames(fd, p->pm, err)) ||
+			 sc_pages_check_chunks(fd, p->pm, p->pages_size, err))
 			bad += problem(gi, "%s: %s", p->pages_name, err);
-		else
-			n += p->pm->n_frame_pages;
+		else {
+			frames += z ? p->pm->n_frame_pages : 0;
+			chunks += p->pm->n_chunk_xxh3;
+		}
 		if (fd >= 0)
 			close(fd);
 	}
-	if (n && !bad)
+	if (frames && !bad)
 		fprintf(out,
 			"ok       %s: %zu zstd frames decompress to their pages, checksums "
 			"as they say\n",
-			gi->dir, n);
+			gi->dir, frames);
+	if (chunks && !bad)
+		fprintf(out, "ok       %s: %zu chunks of its pages files, checksums as they say\n",
+			gi->dir, chunks);
 	return bad;
 }
 
@@ -195,7 +204,7 @@ static int verify(const char *dir, FILE *out)
 				"against (xxh3 %016llx)\n",
 				gi->dir, gi->inv->parent,
 				(unsigned long long)gi->inv->parent_inventory_xxh3);
-		bad += here + frames(gi, out);
+		bad += here + pages_parts(gi, out);
 	}
 	bad += references(&img, out);
 	bad += crinfo_check_image(&img, out);

@@ -69,6 +69,9 @@ restores() {
 # Two generations, the newer damaged three ways: crload on the
 # generations directory skips it with one line naming the file and
 # restores the older; crload on the damaged one refuses, naming the file.
+# A flipped byte of a pages file is found as memory is filled, after the
+# fork: crload then starts again without that generation, and alone it
+# stops before the program runs.
 damaged_newest() { # CAPTURE
 	local pid gens kind file
 	IMG=$W/img
@@ -89,7 +92,11 @@ damaged_newest() { # CAPTURE
 			[ "$(grep -c 'skipped' "$W/crload.err")" = 1 ] ||
 			{ say "$kind: the skipped generation is not named once with its file:"
 			  cat "$W/crload.err" >&2; return 1; }
-		refuses "$gens/ckpt-0002" "$file" || return 1
+		if [ $kind = flipped ]; then
+			stops "$gens/ckpt-0002" "$file" || return 1
+		else
+			refuses "$gens/ckpt-0002" "$file" || return 1
+		fi
 	done
 	# Nothing verifies: one line each, and a refusal.
 	gens=$W/gens.none
@@ -102,6 +109,59 @@ damaged_newest() { # CAPTURE
 }
 t_damaged_runtime() { damaged_newest runtime; }
 t_damaged_crdump() { damaged_newest crdump; }
+
+# flipped_chunk IMAGE PID OFFSET CHUNK: IMAGE with byte OFFSET of PID's
+# pages flipped and the whole file's sum made right again (pagesflip):
+# only the sums in parts tell. crload stops before the program runs, in
+# one line naming the file and the chunk, and crinfo verify names them.
+flipped_chunk() {
+	local bad=$W/bad
+	rm -rf "$bad"
+	cp -a "$1" "$bad"
+	"$E2E_BIN/pagesflip" "$bad" "$2" "$3" || return 1
+	stops "$bad" "pages-$2\.img: chunk $4 (bytes [0-9]* to [0-9]*): checksum mismatch" ||
+		return 1
+	"$CRINFO" verify "$bad" >"$W/verify.out" 2>&1 && { say "crinfo verify passed it"; return 1; }
+	grep -q "pages-$2\.img: chunk $4 (bytes" "$W/verify.out" ||
+		{ say "crinfo verify $bad:"; cat "$W/verify.out" >&2; return 1; }
+}
+
+# A chunk of pages damaged in one process: one the fill reads whole (in
+# bigmem's 32 MiB), and the first, which holds small mappings' pages and
+# is checked once the fill is done.
+damaged_chunk() { # CAPTURE
+	local pid
+	IMG=$W/img
+	start "$1" E2E_BIGMEM_MB=32 "$E2E_BIN/bigmem" || return 1
+	pid=$APP
+	checkpoint "$1" $pid 1 || return 1
+	kill -KILL $pid; wait $pid 2>/dev/null
+	flipped_chunk "$IMG/ckpt-0001" $pid $((20 << 20 | 5)) 20 &&
+		flipped_chunk "$IMG/ckpt-0001" $pid 5000 0
+}
+t_chunk_runtime() { damaged_chunk runtime; }
+t_chunk_crdump() { damaged_chunk crdump; }
+
+# The same in a tree, in the child's pages: no process of it runs on.
+damaged_chunk_tree() { # CAPTURE
+	local pid child
+	IMG=$W/img
+	start "$1" "$E2E_BIN/pipe_tree" || return 1
+	pid=$APP
+	child=$(pgrep -P $pid | head -n 1)
+	[ -n "$child" ] || { say "pipe_tree has no child"; return 1; }
+	if [ "$1" = runtime ]; then
+		kill -USR2 $pid
+		wait_for grep -qs ": checkpoint $IMG/ckpt-0001 (2 processes)" "$W/log" ||
+			{ say "no ckpt-0001:"; cat "$W/log" >&2; return 1; }
+	else
+		checkpoint "$1" $pid 1 || return 1
+	fi
+	kill -KILL $child $pid; wait $pid 2>/dev/null
+	flipped_chunk "$IMG/ckpt-0001" $child 5000 0
+}
+t_chunk_tree_runtime() { damaged_chunk_tree runtime; }
+t_chunk_tree_crdump() { damaged_chunk_tree crdump; }
 
 # finishes PID: the program ends right when told to (bigmem checks every
 # page and its checksum).
@@ -507,6 +567,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: $suite: the tmpfs mounts and crdump's ptrace need root"
 	exit 77
 fi
-run_cases damaged_runtime damaged_crdump leftovers_runtime leftovers_crdump disk_full_runtime disk_full_crdump killed_runtime \
+run_cases damaged_runtime damaged_crdump chunk_runtime chunk_crdump chunk_tree_runtime \
+	chunk_tree_crdump leftovers_runtime leftovers_crdump disk_full_runtime disk_full_crdump killed_runtime \
 	killed_crdump killed_loader_runtime killed_loader_crdump trigger_burst durable_runtime \
 	durable_crdump stopped_crdump

@@ -2,7 +2,8 @@
 # Runtime options and failure handling, beyond the per-program scenarios:
 # SELFCKPT_EXIT, SELFCKPT_SIGNAL, --restore-detached, a checkpoint that
 # fails (disk full, read-only directory) leaving the app running and no
-# image, and crload refusing damaged images before creating any process.
+# image, and crload refusing damaged images before creating any process
+# (or, for damaged pages, found as memory is filled, before any runs).
 # Runs under tests/e2e/reaper; needs root for the tmpfs mounts.
 set -u
 suite=options
@@ -454,7 +455,8 @@ t_bad_images() {
 	copy() { bad="$W/bad.$1"; rm -rf "$bad"; cp -a "$(readlink -f "$good")" "$bad"; }
 	copy missing; rm "$bad/mm-$pid.img"; refuses "$bad" "mm-$pid.img" || return 1
 	copy truncated; truncate -s -4096 "$bad/pages-$pid.img"; refuses "$bad" "pages-$pid.img" || return 1
-	copy pagebyte; flip "$bad/pages-$pid.img" 5000; refuses "$bad" "pages-$pid.img" || return 1
+	# Found as memory is filled, once the process exists: it never runs.
+	copy pagebyte; flip "$bad/pages-$pid.img" 5000; stops "$bad" "pages-$pid.img" || return 1
 	copy corebyte; flip "$bad/core-$pid.img" 40; refuses "$bad" "core-$pid.img" || return 1
 	copy version; flip "$bad/inventory.img" 8; refuses "$bad" "version" || return 1
 	copy invbyte; flip "$bad/inventory.img" 30; refuses "$bad" "inventory.img" || return 1

@@ -63,6 +63,27 @@ descendants() {
 		descendants "$c"
 	done
 }
+# stops IMAGE WORD: crload IMAGE fails in one line naming WORD, having
+# made processes maybe (it checks the pages as it fills memory,
+# doc/checksums.md), none of which ran on: the program's output ($W/out)
+# is as it was, or shorter (crload cuts back files before it forks, and
+# says so before its one line), and no process of the runtime's logged
+# that it was restored.
+stops() {
+	local st=0 before restored
+	before=$(stat -c %s "$W/out")
+	restored=$(grep -cs 'restored from' "$W/log")
+	timeout -s KILL 60 "$CRLOAD" "$1" >/dev/null 2>"$W/crload.all" </dev/null || st=$?
+	grep -v ': cut back to the ' "$W/crload.all" >"$W/crload.err"
+	if [ $st -eq 0 ]; then say "crload restored $1"; return 1; fi
+	if [ "$(wc -l <"$W/crload.err")" -ne 1 ] || ! grep -q -- "$2" "$W/crload.err"; then
+		say "expected one line naming '$2', got:"; sed 's/^/    /' "$W/crload.err" >&2
+		return 1
+	fi
+	[ "$(stat -c %s "$W/out")" -le "$before" ] &&
+		[ "$(grep -cs 'restored from' "$W/log")" = "$restored" ] ||
+		{ say "the program ran again"; return 1; }
+}
 # crload refusing an image: non-zero, one line naming the problem, no fork.
 # A command that runs crload (with options) may replace plain "$CRLOAD".
 # A crload that restores instead waits for the program: the timeout ends it.
