@@ -23,6 +23,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define XXH_INLINE_ALL
@@ -64,6 +65,10 @@ struct fx {
 	 * pages when nz > 0 (zbytes: their sizes, set there). */
 	uint32_t zpages[8], zbytes[8];
 	size_t nz;
+	/* write_proc gives the pagemap sums in parts when chunks is set:
+	 * one for each pm.chunk_bytes of a raw file, or each frame. */
+	bool chunks;
+	uint64_t chunk_sum[16];
 
 	Sc__Fds fds;
 	Sc__Fd fd[8], *fdp[8];
@@ -1122,6 +1127,76 @@ START_TEST(pagemap_frames)
 	f->pm.codec = 7;
 	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
 	ck_err_has(err, "unknown pages codec 7");
+	free(f);
+}
+END_TEST
+
+/* Sums in parts (doc/checksums.md): raw, chunks of a power of two from
+ * a page to SC_PAGES_CHUNK_MAX and one sum for each, the last one short;
+ * compressed, one sum for each frame and no chunk size; none at all
+ * without a chunk size. */
+START_TEST(pagemap_chunks)
+{
+	static uint64_t sums[4];
+	static uint32_t pages[2] = { 3, 2 }, bytes[2] = { 100, 50 };
+	struct fx *f = fx_new(10);
+	char err[SC_ERR_LEN];
+
+	f->pm.chunk_xxh3 = sums;
+	f->pm.has_chunk_bytes = 1;
+	f->pm.chunk_bytes = 2 * PG;
+	f->pm.n_chunk_xxh3 = 3;
+	ck_assert_msg(check_pm(f, 5 * PG, err) == 0, "%s", err);
+	f->pm.n_chunk_xxh3 = 2;
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+	ck_err_has(err, "2 chunk checksums for 20480 bytes in chunks of 8192");
+	f->pm.chunk_bytes = SC_PAGES_CHUNK_MAX;
+	f->pm.n_chunk_xxh3 = 1;
+	ck_assert_msg(check_pm(f, 5 * PG, err) == 0, "%s", err);
+	f->pm.chunk_bytes = 3 * PG;
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+	ck_err_has(err, "chunks of 12288 bytes (a power of two from 4096 to 1073741824)");
+	f->pm.chunk_bytes = PG / 2;
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+	ck_err_has(err, "chunks of 2048 bytes");
+	f->pm.chunk_bytes = 2U * SC_PAGES_CHUNK_MAX;
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+	ck_err_has(err, "chunks of 2147483648 bytes");
+	f->pm.chunk_bytes = 0;
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+	ck_err_has(err, "chunks of 0 bytes");
+	f->pm.has_chunk_bytes = 0;
+	ck_assert_int_ne(check_pm(f, 5 * PG, err), 0);
+	ck_err_has(err, "1 chunk checksums and no chunk size");
+	f->pm.n_chunk_xxh3 = 0;
+	ck_assert_msg(check_pm(f, 5 * PG, err) == 0, "%s", err);
+	/* No data, no chunks. */
+	f->pm.has_chunk_bytes = 1;
+	f->pm.chunk_bytes = PG;
+	f->pm.n_entries = 0;
+	f->pm.pages_bytes = 0;
+	ck_assert_msg(check_pm(f, 0, err) == 0, "%s", err);
+	f->pm.n_chunk_xxh3 = 1;
+	ck_assert_int_ne(check_pm(f, 0, err), 0);
+	ck_err_has(err, "1 chunk checksums for 0 bytes");
+	/* Compressed: one for each frame. */
+	fx_init(f, 10);
+	f->pm.has_codec = 1;
+	f->pm.codec = SC__PAGES_CODEC__PAGES_ZSTD;
+	f->pm.frame_pages = pages;
+	f->pm.frame_bytes = bytes;
+	f->pm.n_frame_pages = f->pm.n_frame_bytes = 2;
+	f->pm.chunk_xxh3 = sums;
+	f->pm.has_chunk_bytes = 1;
+	f->pm.n_chunk_xxh3 = 2;
+	ck_assert_msg(check_pm(f, 150, err) == 0, "%s", err);
+	f->pm.n_chunk_xxh3 = 1;
+	ck_assert_int_ne(check_pm(f, 150, err), 0);
+	ck_err_has(err, "1 chunk checksums for 2 frames");
+	f->pm.n_chunk_xxh3 = 2;
+	f->pm.chunk_bytes = PG;
+	ck_assert_int_ne(check_pm(f, 150, err), 0);
+	ck_err_has(err, "chunks of 4096 bytes in a compressed pages file");
 	free(f);
 }
 END_TEST
@@ -2604,6 +2679,25 @@ static void write_proc(const char *dir, struct fx *f)
 		f->pm.codec = SC__PAGES_CODEC__PAGES_RAW;
 		f->pm.n_frame_pages = f->pm.n_frame_bytes = 0;
 	}
+	if (f->chunks) {
+		const uint8_t *file = z ? z : pages;
+		size_t n_sums = 0;
+
+		for (size_t off = 0, i = 0; off < len; i++, n_sums++) {
+			size_t part = z				      ? f->zbytes[i]
+				      : len - off < f->pm.chunk_bytes ? len - off
+								      : f->pm.chunk_bytes;
+
+			ck_assert_uint_lt(n_sums, N(f->chunk_sum));
+			f->chunk_sum[n_sums] = XXH3_64bits(file + off, part);
+			off += part;
+		}
+		f->pm.has_chunk_bytes = 1;
+		if (z)
+			f->pm.chunk_bytes = 0;
+		f->pm.chunk_xxh3 = f->chunk_sum;
+		f->pm.n_chunk_xxh3 = n_sums;
+	}
 	write_msg(dir, SC_CORE_PREFIX, f->pid, &f->core, SC_IMG_CORE);
 	write_msg(dir, SC_SIGACTS_PREFIX, f->pid, &f->acts, SC_IMG_SIGACTS);
 	write_msg(dir, SC_MM_PREFIX, f->pid, &f->mm, SC_IMG_MM);
@@ -2670,6 +2764,161 @@ static void ck_load_fails(const char *dir, const char *names_file, const char *w
 	ck_assert_msg(strstr(err, names_file), "error \"%s\" (%s) does not name %s", err, what,
 		      names_file);
 }
+
+/* Byte off of dir's pages-321.img flipped; with the inventory's sums
+ * written again when fix_sum. */
+static void flip_pages(const char *dir, struct fx *f, uint64_t off, bool fix_sum)
+{
+	size_t len;
+	uint8_t *buf = read_file(dir, "pages-321.img", &len);
+
+	ck_assert_uint_lt(off, len);
+	buf[off] ^= 0x40;
+	write_file(dir, "pages-321.img", buf, len);
+	free(buf);
+	if (fix_sum)
+		write_inventory(dir, f, &f, 1);
+}
+
+/* The image in dir loaded to fill, its pages opened: 0, or -1 with err. */
+static int open_to_fill(const char *dir, struct sc_image *img, struct sc_pages *pg, char *err)
+{
+	int r = sc_image_load_to_fill(dir, img, err);
+
+	if (!r)
+		r = sc_pages_open(pg, img, &img->procs[0], err);
+	return r;
+}
+
+/*
+ * A raw pages file with sums in parts (doc/checksums.md), in chunks of
+ * two pages, damaged where only they tell: sc_image_load_to_fill checks
+ * its size only; a chunk read whole is checked as it is read, the others
+ * by sc_pages_check_rest, which names the damaged one, as crinfo's
+ * sc_pages_check_chunks does. Damage the whole file's sum tells too is
+ * found the same way, and the loader finds it in a file without sums.
+ */
+START_TEST(load_to_fill_raw)
+{
+	char dir[512], err[SC_ERR_LEN];
+	struct fx *f = fx_new(321);
+	struct sc_image img;
+	struct sc_pages pg;
+	uint8_t chunk[2 * PG];
+	struct iovec iov[2] = { { chunk, PG }, { chunk + PG, PG } };
+	int fd;
+
+	f->chunks = true;
+	f->pm.chunk_bytes = 2 * PG;
+	new_dir(dir, sizeof(dir), "fill");
+	write_proc(dir, f);
+	write_inventory(dir, f, &f, 1);
+	ck_assert_msg(open_to_fill(dir, &img, &pg, err) == 0, "%s", err);
+	ck_assert(img.pages_later);
+	ck_assert_uint_eq(pg.ck[0].n, 3);
+	ck_assert_msg(sc_pages_check_rest(&pg, err) == 0, "%s", err);
+	sc_pages_close(&pg);
+	sc_image_free(&img);
+
+	flip_pages(dir, f, 2 * PG + 10, true);
+	ck_assert_msg(sc_image_load(dir, &img, err) == 0, "%s", err);
+	sc_image_free(&img);
+	ck_assert_msg(open_to_fill(dir, &img, &pg, err) == 0, "%s", err);
+	/* Chunk 0 read whole: checked, and done. */
+	ck_assert_int_eq(pread(pg.fds[0], chunk, sizeof(chunk), 0), (ssize_t)sizeof(chunk));
+	ck_assert_msg(sc_pages_check_read(&pg, 0, 0, iov, 2, err) == 0, "%s", err);
+	ck_assert_int_eq(pg.ck[0].done[0], 1);
+	ck_assert_uint_eq(sc_pages_chunk_end(&pg, 0, PG + 5), 2 * PG);
+	/* Chunk 1 in part: left for later; whole, refused. */
+	ck_assert_int_eq(pread(pg.fds[0], chunk, sizeof(chunk), 2 * PG), (ssize_t)sizeof(chunk));
+	ck_assert_msg(sc_pages_check_read(&pg, 0, 3 * PG, iov, 1, err) == 0, "%s", err);
+	ck_assert_msg(sc_pages_check_read(&pg, 0, 2 * PG, iov, 1, err) == 0, "%s", err);
+	ck_assert_int_ne(sc_pages_check_read(&pg, 0, 2 * PG, iov, 2, err), 0);
+	ck_err_has(err, "/fill/pages-321.img: chunk 1 (bytes 8192 to 16384): checksum mismatch");
+	err[0] = '\0';
+	ck_assert_int_ne(sc_pages_check_rest(&pg, err), 0);
+	ck_err_has(err, "/fill/pages-321.img: chunk 1 (bytes 8192 to 16384): checksum mismatch");
+	sc_pages_close(&pg);
+	fd = openat(img.dirfd, "pages-321.img", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ne(sc_pages_check_chunks(fd, img.procs[0].pm, 5 * PG, err), 0);
+	ck_err_has(err, "chunk 1 (bytes 8192 to 16384): checksum mismatch");
+	close(fd);
+	sc_image_free(&img);
+
+	/* The last chunk, one page, with the whole file's sum wrong too. */
+	flip_pages(dir, f, 2 * PG + 10, true);
+	flip_pages(dir, f, 4 * PG + 1, false);
+	ck_assert_int_ne(sc_image_load(dir, &img, err), 0);
+	ck_err_has(err, "pages-321.img: checksum mismatch");
+	sc_image_free(&img);
+	ck_assert_msg(open_to_fill(dir, &img, &pg, err) == 0, "%s", err);
+	ck_assert_int_ne(sc_pages_check_rest(&pg, err), 0);
+	ck_err_has(err, "pages-321.img: chunk 2 (bytes 16384 to 20480): checksum mismatch");
+	sc_pages_close(&pg);
+	sc_image_free(&img);
+
+	/* Without sums in parts, the loader checks the whole file. */
+	f->chunks = false;
+	f->pm.has_chunk_bytes = 0;
+	f->pm.n_chunk_xxh3 = 0;
+	write_proc(dir, f);
+	write_inventory(dir, f, &f, 1);
+	flip_pages(dir, f, 3, false);
+	ck_assert_int_ne(sc_image_load_to_fill(dir, &img, err), 0);
+	ck_err_has(err, "pages-321.img: checksum mismatch");
+	sc_image_free(&img);
+	free(f);
+}
+END_TEST
+
+/* A compressed one, with a sum for each frame: a damaged frame is named
+ * as it is read, before zstd sees it, and by sc_pages_check_rest. */
+START_TEST(load_to_fill_compressed)
+{
+	char dir[512], err[SC_ERR_LEN];
+	struct fx *f = fx_new(321);
+	struct sc_pages_cur *cur;
+	struct sc_image img;
+	struct sc_pages pg;
+	uint8_t buf[5 * PG];
+	int bad = 0;
+
+	f->chunks = true;
+	f->zpages[0] = 3;
+	f->zpages[1] = 2;
+	f->nz = 2;
+	new_dir(dir, sizeof(dir), "zfill");
+	write_proc(dir, f);
+	write_inventory(dir, f, &f, 1);
+	ck_assert_msg(open_to_fill(dir, &img, &pg, err) == 0, "%s", err);
+	ck_assert_uint_eq(pg.ck[0].n, 2);
+	ck_assert_uint_eq(sc_pages_chunk_end(&pg, 0, 0), UINT64_MAX);
+	ck_assert_msg(sc_pages_check_rest(&pg, err) == 0, "%s", err);
+	sc_pages_close(&pg);
+	sc_image_free(&img);
+
+	flip_pages(dir, f, f->zbytes[0] + f->zbytes[1] / 2, true);
+	ck_assert_msg(open_to_fill(dir, &img, &pg, err) == 0, "%s", err);
+	cur = sc_pages_cur_new(&pg, err);
+	ck_assert_ptr_nonnull(cur);
+	for (size_t i = 0; i < img.procs[0].nruns && !bad; i++) {
+		const struct sc_run *r = &img.procs[0].runs[i];
+
+		bad = sc_pages_get(&pg, cur, r, r->vaddr, buf, r->nr_pages * PG, err);
+	}
+	ck_assert_int_ne(bad, 0);
+	ck_err_has(err, "/zfill/pages-321.img: frame 1 (at byte");
+	ck_err_has(err, "): checksum mismatch: the file is corrupted");
+	ck_assert_int_eq(pg.ck[0].done[0], 1);
+	err[0] = '\0';
+	ck_assert_int_ne(sc_pages_check_rest(&pg, err), 0);
+	ck_err_has(err, "frame 1 (at byte");
+	sc_pages_cur_free(cur);
+	sc_pages_close(&pg);
+	sc_image_free(&img);
+	free(f);
+}
+END_TEST
 
 START_TEST(load_good_image)
 {
@@ -3698,6 +3947,7 @@ static Suite *image_suite(void)
 	tc = tcase_create("check_pagemap");
 	tcase_add_test(tc, pagemap_good);
 	tcase_add_test(tc, pagemap_frames);
+	tcase_add_test(tc, pagemap_chunks);
 	tcase_add_test(tc, pagemap_outside_stored_vmas);
 	tcase_add_test(tc, pagemap_in_parent);
 	tcase_add_test(tc, pagemap_size_mismatch);
@@ -3736,6 +3986,8 @@ static Suite *image_suite(void)
 	tc = tcase_create("load");
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, load_good_image);
+	tcase_add_test(tc, load_to_fill_raw);
+	tcase_add_test(tc, load_to_fill_compressed);
 	tcase_add_test(tc, chain_resolves);
 	tcase_add_test(tc, chain_compressed);
 	tcase_add_test(tc, compressed_refused);
