@@ -15,7 +15,13 @@
  *     pagemap is checked against it, as sc_image_load() does;
  *  4. as a compressed pages file (doc/compression.md): its zstd frames
  *     indexed in a pagemap, which is checked, then decompressed as
- *     crinfo verify does and read as crload does, whole and in pieces.
+ *     crinfo verify does and read as crload does, whole and in pieces,
+ *     each frame checked against its sum in parts (doc/checksums.md),
+ *     one of them wrong when the input says so;
+ *  5. as a raw pages file with sums in parts, in chunks of a size the
+ *     input gives, one sum wrong when it says so: read in batches cut
+ *     where chunks end as crload's fill does, then the rest checked, and
+ *     checked as crinfo verify does; both fail exactly for a wrong sum.
  *
  * Nothing may crash, every failure must come with an error message, and
  * what a check accepts must satisfy the invariants the loader relies on
@@ -530,6 +536,21 @@ static void accepted_pagemap(const Sc__Pagemap *pm, const Sc__Mm *mm, uint64_t p
 	}
 	FUZZ_ASSERT(total == pm->pages_bytes, "%llu bytes of pages, pages_bytes %llu",
 		    (unsigned long long)total, (unsigned long long)pm->pages_bytes);
+	/* chain.c's chunk index and buffer rely on these. */
+	if (!pm->has_chunk_bytes)
+		FUZZ_ASSERT(!pm->n_chunk_xxh3, "%zu chunk sums, no chunk size", pm->n_chunk_xxh3);
+	else if (pm->codec == SC__PAGES_CODEC__PAGES_ZSTD)
+		FUZZ_ASSERT(!pm->chunk_bytes && pm->n_chunk_xxh3 == pm->n_frame_pages,
+			    "%zu chunk sums of %u bytes for %zu frames", pm->n_chunk_xxh3,
+			    pm->chunk_bytes, pm->n_frame_pages);
+	else
+		FUZZ_ASSERT(pm->chunk_bytes >= SC_PAGE_SIZE &&
+				    pm->chunk_bytes <= SC_PAGES_CHUNK_MAX &&
+				    !(pm->chunk_bytes & (pm->chunk_bytes - 1)) &&
+				    pm->n_chunk_xxh3 ==
+					    (pages_size + pm->chunk_bytes - 1) / pm->chunk_bytes,
+			    "%zu chunk sums of %u bytes for a %llu byte file", pm->n_chunk_xxh3,
+			    pm->chunk_bytes, (unsigned long long)pages_size);
 	if (pm->codec == SC__PAGES_CODEC__PAGES_RAW) {
 		FUZZ_ASSERT(total == pages_size, "%llu bytes of pages for a %llu byte file",
 			    (unsigned long long)total, (unsigned long long)pages_size);
@@ -786,9 +807,15 @@ static void zstd_pages(const uint8_t *data, size_t size)
 	static Sc__PagemapEntry e = SC__PAGEMAP_ENTRY__INIT, *ep[1] = { &e };
 	static Sc__Pagemap pm = SC__PAGEMAP__INIT;
 	static uint32_t fpages[ZFUZZ_FRAMES], fbytes[ZFUZZ_FRAMES];
+	static uint64_t fsums[ZFUZZ_FRAMES];
 	static int fd = -1;
 	struct sc_proc_img p = { .pid = 1, .mm = &mm, .pm = &pm };
-	struct sc_image img = { .dir = "fuzz", .dirfd = -1, .procs = &p, .nprocs = 1 };
+	struct sc_image img = {
+		.dir = "fuzz", .dirfd = -1, .procs = &p, .nprocs = 1, .pages_later = true
+	};
+	/* The frame whose sum is wrong, or none (ZFUZZ_FRAMES). */
+	size_t bad_sum =
+		size > 1 && data[size - 1] & 1 ? data[size - 2] % ZFUZZ_FRAMES : ZFUZZ_FRAMES;
 	struct sc_run run;
 	struct sc_pages pg;
 	struct sc_pages_cur *cur;
@@ -811,6 +838,7 @@ static void zstd_pages(const uint8_t *data, size_t size)
 		if (pages + fpages[n] > ZFUZZ_PAGES)
 			break;
 		fbytes[n] = (uint32_t)b;
+		fsums[n] = XXH3_64bits(data + off, b) ^ (n == bad_sum);
 		pages += fpages[n++];
 		off += b;
 	}
@@ -837,6 +865,12 @@ static void zstd_pages(const uint8_t *data, size_t size)
 	pm.frame_pages = fpages;
 	pm.frame_bytes = fbytes;
 	pm.n_frame_pages = pm.n_frame_bytes = n;
+	pm.has_chunk_bytes = 1;
+	pm.chunk_bytes = 0;
+	pm.chunk_xxh3 = fsums;
+	pm.n_chunk_xxh3 = n;
+	if (bad_sum >= n)
+		bad_sum = ZFUZZ_FRAMES;
 	err[0] = '\0';
 	if (sc_check_pagemap(&pm, &mm, off, false, err)) {
 		ck_err(err);
@@ -846,6 +880,14 @@ static void zstd_pages(const uint8_t *data, size_t size)
 	frames_ok = sc_pages_check_frames(fd, &pm, err) == 0;
 	if (!frames_ok)
 		ck_err(err);
+	err[0] = '\0';
+	if (sc_pages_check_chunks(fd, &pm, off, err) == 0)
+		FUZZ_ASSERT(bad_sum == ZFUZZ_FRAMES, "frame %zu's wrong sum passed", bad_sum);
+	else
+		FUZZ_ASSERT(bad_sum < ZFUZZ_FRAMES && strstr(err, "checksum mismatch"),
+			    "sums in parts refused: %s", err);
+	/* As the frames are read, their sums are checked first. */
+	frames_ok &= bad_sum == ZFUZZ_FRAMES;
 	snprintf(p.pages_name, sizeof(p.pages_name), "/proc/self/fd/%d", fd);
 	run = (struct sc_run){ v.start, pages, 0, 0 };
 	p.runs = &run;
@@ -860,6 +902,12 @@ static void zstd_pages(const uint8_t *data, size_t size)
 		ck_err(err);
 	FUZZ_ASSERT(whole_ok == frames_ok, "the frames %s, the data read whole %s",
 		    frames_ok ? "decompress" : "do not", whole_ok ? "does" : "does not");
+	/* What was read whole is checked; a wrong sum is never passed. */
+	err[0] = '\0';
+	if (sc_pages_check_rest(&pg, err) == 0)
+		FUZZ_ASSERT(bad_sum == ZFUZZ_FRAMES, "frame %zu's wrong sum passed", bad_sum);
+	else
+		ck_err(err);
 	err[0] = '\0';
 	if (read_run(&pg, cur, &run, pieces, err) == 0) {
 		FUZZ_ASSERT(whole_ok && !memcmp(whole, pieces, pm.pages_bytes),
@@ -871,6 +919,107 @@ static void zstd_pages(const uint8_t *data, size_t size)
 	free(whole);
 	free(pieces);
 	sc_pages_cur_free(cur);
+	sc_pages_close(&pg);
+}
+
+#define RFUZZ_PAGES 40
+
+/* The input as a raw pages file with sums in parts (its first byte
+ * gives the chunk size, a page to 16 of them; its last, a sum to make
+ * wrong): read as crload's fill reads it, in batches cut where a chunk
+ * ends, pieces of odd lengths that make up whole chunks only sometimes,
+ * then the chunks not read whole checked; and checked as crinfo verify
+ * checks it. Both refuse exactly a wrong sum, naming its chunk. */
+static void raw_pages(const uint8_t *data, size_t size)
+{
+	static Sc__Vma v = SC__VMA__INIT, *vp[1] = { &v };
+	static Sc__Mm mm = SC__MM__INIT;
+	static Sc__PagemapEntry e = SC__PAGEMAP_ENTRY__INIT, *ep[1] = { &e };
+	static Sc__Pagemap pm = SC__PAGEMAP__INIT;
+	static uint64_t sums[RFUZZ_PAGES];
+	static uint8_t file[RFUZZ_PAGES * SC_PAGE_SIZE];
+	static int fd = -1;
+	struct sc_proc_img p = { .pid = 1, .mm = &mm, .pm = &pm };
+	struct sc_image img = {
+		.dir = "fuzz", .dirfd = -1, .procs = &p, .nprocs = 1, .pages_later = true
+	};
+	uint64_t pages, len, chunk, n_sums, bad, off = 0;
+	struct sc_run run;
+	struct sc_pages pg;
+	char err[SC_ERR_LEN], want[64];
+	int ret = 0;
+
+	if (size < 2)
+		return;
+	pages = (size + SC_PAGE_SIZE - 1) / SC_PAGE_SIZE;
+	pages = pages > RFUZZ_PAGES ? RFUZZ_PAGES : pages;
+	len = pages * SC_PAGE_SIZE;
+	memset(file, 0, len);
+	memcpy(file, data, size < len ? size : len);
+	chunk = SC_PAGE_SIZE << (data[0] % 5);
+	n_sums = (len + chunk - 1) / chunk;
+	bad = data[size - 1] & 1 ? data[size - 1] / 2 % n_sums : n_sums;
+	for (uint64_t i = 0; i < n_sums; i++)
+		sums[i] = XXH3_64bits(file + i * chunk,
+				      len - i * chunk < chunk ? len - i * chunk : chunk) ^
+			  (i == bad);
+	if (fd < 0)
+		fd = memfd_create("fuzz-pages", MFD_CLOEXEC);
+	FUZZ_ASSERT(fd >= 0 && ftruncate(fd, 0) == 0 && pwrite(fd, file, len, 0) == (ssize_t)len,
+		    "fuzz pages memfd");
+	v.start = 0x10000000;
+	v.end = v.start + len;
+	v.prot = PROT_READ | PROT_WRITE;
+	v.flags = MAP_PRIVATE;
+	v.kind = SC__VMA_KIND__ANON_PRIVATE;
+	mm.vmas = vp;
+	mm.n_vmas = 1;
+	e.vaddr = v.start;
+	e.nr_pages = pages;
+	pm.entries = ep;
+	pm.n_entries = 1;
+	pm.pages_bytes = len;
+	pm.has_chunk_bytes = 1;
+	pm.chunk_bytes = (uint32_t)chunk;
+	pm.chunk_xxh3 = sums;
+	pm.n_chunk_xxh3 = n_sums;
+	err[0] = '\0';
+	FUZZ_ASSERT(sc_check_pagemap(&pm, &mm, len, false, err) == 0, "%s", err);
+	accepted_pagemap(&pm, &mm, len, false);
+	snprintf(want, sizeof(want), "chunk %llu (bytes", (unsigned long long)bad);
+	if (sc_pages_check_chunks(fd, &pm, len, err) == 0)
+		FUZZ_ASSERT(bad == n_sums, "chunk %llu's wrong sum passed",
+			    (unsigned long long)bad);
+	else
+		FUZZ_ASSERT(bad < n_sums && strstr(err, want), "verify: %s", err);
+	snprintf(p.pages_name, sizeof(p.pages_name), "/proc/self/fd/%d", fd);
+	p.pages_size = len;
+	run = (struct sc_run){ v.start, pages, 0, 0 };
+	p.runs = &run;
+	p.nruns = 1;
+	FUZZ_ASSERT(sc_pages_open(&pg, &img, &p, err) == 0, "%s", err);
+	/* Pieces of lengths from the input, a batch cut where a chunk ends. */
+	for (size_t k = 1; off < len && !ret; k++) {
+		uint64_t end = sc_pages_chunk_end(&pg, 0, off), piece;
+		struct iovec iov = { file, 0 };
+
+		piece = (uint64_t)(k < size ? data[k] % 4 : 0) * SC_PAGE_SIZE + SC_PAGE_SIZE;
+		piece = off + piece < end ? piece : end - off;
+		piece = off + piece < len ? piece : len - off;
+		/* A batch from where the last one ended: a whole chunk only
+		 * when it begins and ends with one. */
+		iov.iov_base = file + off;
+		iov.iov_len = piece;
+		ret = sc_pages_check_read(&pg, 0, off, &iov, 1, err);
+		off += piece;
+	}
+	if (!ret)
+		ret = sc_pages_check_rest(&pg, err);
+	if (!ret)
+		FUZZ_ASSERT(bad == n_sums, "chunk %llu's wrong sum passed",
+			    (unsigned long long)bad);
+	else
+		FUZZ_ASSERT(bad < n_sums && strstr(err, want), "crload: %s", err);
 	sc_pages_close(&pg);
 }
 
@@ -894,6 +1043,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			as_payload(data, size, types[i]);
 	mm_and_pagemap(data, size);
 	zstd_pages(data, size);
+	raw_pages(data, size);
 	return 0;
 }
 
