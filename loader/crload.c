@@ -524,6 +524,37 @@ static int check_image(struct crload *c)
 	return 0;
 }
 
+/*
+ * A generation whose pages turned out damaged as they were read (their
+ * sums in parts are checked as memory is filled, after the fork:
+ * doc/checksums.md; shared memory's before it), its tree, if made,
+ * killed before anything of it ran: crload DIR of generations starts
+ * again, a new program, without it, as if its validation had refused it
+ * (doc/faults.md). Not in new namespaces, which crload enters itself.
+ * Returns only when it does not.
+ */
+static void retry_older(struct crload *c, const char *why)
+{
+	const char *had = getenv(DAMAGED_ENV), *name = strrchr(c->image_dir, '/');
+	size_t dir_len = strlen(c->image_dir);
+	char list[4096];
+
+	if (!strstr(why, SC_CORRUPTED) || !strcmp(c->image_dir, c->image_arg) || !name ||
+	    c->plan.new_ns ||
+	    (size_t)snprintf(list, sizeof(list), "%s%s%s", had ? had : "", had ? ":" : "",
+			     name + 1) >= sizeof(list))
+		return;
+	/* Named as the validation names a file of it. */
+	if (!strncmp(why, c->image_dir, dir_len) && why[dir_len] == '/')
+		why += dir_len + 1;
+	fprintf(stderr, "crload: %s: skipped: %s\n", c->image_dir, why);
+	fflush(NULL);
+	setenv(DAMAGED_ENV, list, 1);
+	execv("/proc/self/exe", c->argv);
+	fprintf(stderr, "crload: cannot start again: %s\n", strerror(errno));
+	exit(1);
+}
+
 /* What the processes share, made in crload before any of them exists:
  * the status pipes, the pipes, files and memory between them. */
 static int prepare_tree(struct crload *c)
@@ -559,6 +590,8 @@ static int prepare_tree(struct crload *c)
 	if (tree_make_shared(ctx, c->err) ||
 	    shared_files_of_tree(&ctx->shared_mem, &c->img, c->err) ||
 	    tree_open_shared_descs(ctx, c->err)) {
+		/* Shared memory is filled from the pages here. */
+		retry_older(c, c->err);
 		fprintf(stderr, "crload: %s: %s\n", c->opts.dir, c->err);
 		return -1;
 	}
@@ -617,36 +650,6 @@ static int fork_tree(struct crload *c)
 	close_loader_fds(&c->ctx);
 	install_forwarding(c->first);
 	return 0;
-}
-
-/*
- * A generation whose pages turned out damaged as they were read (their
- * sums in parts are checked as memory is filled, after the fork:
- * doc/checksums.md), its tree killed before anything of it ran: crload
- * DIR of generations starts again, a new program, without it, as if
- * its validation had refused it (doc/faults.md). Not in new namespaces,
- * which crload entered itself. Returns only when it does not.
- */
-static void retry_older(struct crload *c, const char *why)
-{
-	const char *had = getenv(DAMAGED_ENV), *name = strrchr(c->image_dir, '/');
-	size_t dir_len = strlen(c->image_dir);
-	char list[4096];
-
-	if (!strstr(why, SC_CORRUPTED) || !strcmp(c->image_dir, c->image_arg) || !name ||
-	    c->plan.new_ns ||
-	    (size_t)snprintf(list, sizeof(list), "%s%s%s", had ? had : "", had ? ":" : "",
-			     name + 1) >= sizeof(list))
-		return;
-	/* Named as the validation names a file of it. */
-	if (!strncmp(why, c->image_dir, dir_len) && why[dir_len] == '/')
-		why += dir_len + 1;
-	fprintf(stderr, "crload: %s: skipped: %s\n", c->image_dir, why);
-	fflush(NULL);
-	setenv(DAMAGED_ENV, list, 1);
-	execv("/proc/self/exe", c->argv);
-	fprintf(stderr, "crload: cannot start again: %s\n", strerror(errno));
-	exit(1);
 }
 
 /* Every process says it is restored, then the tree is let go at once;
