@@ -7,7 +7,8 @@
  * restores at the same address becomes part of an in_parent run and
  * leaves B's pages file; B's inventory names A (relative to B when both
  * are in one directory, else absolute) and the XXH3 of A's inventory,
- * and its sums of the files rewritten are made right again.
+ * and its sums of the files rewritten are made right again, the pages
+ * file's sums in parts too (doc/checksums.md) if it had them.
  *
  * Prints "mkincr: B: N of M pages in the parent".
  */
@@ -24,6 +25,35 @@
 #include <xxhash.h>
 
 #include "imgfile.h"
+
+/* The new pages file's sums in parts: ck.n of them, and fill bytes of
+ * the next summed in st. */
+struct chunks {
+	uint64_t *sum;
+	size_t n, fill;
+	XXH3_state_t st;
+};
+
+static void end_chunk(struct chunks *ck)
+{
+	ck->sum = realloc(ck->sum, (ck->n + 1) * sizeof(*ck->sum));
+	if (!ck->sum)
+		imgfile_die("pagemap", "out of memory");
+	ck->sum[ck->n++] = XXH3_64bits_digest(&ck->st);
+	XXH3_64bits_reset(&ck->st);
+	ck->fill = 0;
+}
+
+/* The next page written, page, in chunks of chunk bytes (none: 0). */
+static void sum_chunks(struct chunks *ck, uint32_t chunk, const char *page)
+{
+	if (!chunk)
+		return;
+	XXH3_64bits_update(&ck->st, page, SC_PAGE_SIZE);
+	ck->fill += SC_PAGE_SIZE;
+	if (ck->fill == chunk)
+		end_chunk(ck);
+}
 
 struct runs {
 	Sc__PagemapEntry **v;
@@ -85,6 +115,7 @@ int main(int argc, char **argv)
 	struct sc_proc_img *p;
 	struct sc_pages in_a, in_b;
 	struct runs out = { 0 };
+	struct chunks ck = { 0 };
 	uint64_t moved = 0, all = 0, stored = 0, size, xxh3;
 	XXH3_state_t st;
 	uint32_t type;
@@ -112,6 +143,9 @@ int main(int argc, char **argv)
 	if (fd < 0)
 		imgfile_die(tmp, strerror(errno));
 	XXH3_64bits_reset(&st);
+	XXH3_64bits_reset(&ck.st);
+	if (p->pm->codec != SC__PAGES_CODEC__PAGES_RAW)
+		imgfile_die(argv[2], "its pages are compressed");
 	for (size_t i = 0; i < p->nruns; i++) {
 		const struct sc_run *r = &p->runs[i];
 
@@ -134,11 +168,16 @@ int main(int argc, char **argv)
 			if (write(fd, pb_, SC_PAGE_SIZE) != SC_PAGE_SIZE)
 				imgfile_die(tmp, strerror(errno));
 			XXH3_64bits_update(&st, pb_, SC_PAGE_SIZE);
+			sum_chunks(&ck, p->pm->chunk_bytes, pb_);
 			stored += SC_PAGE_SIZE;
 		}
 	}
 	if (fsync(fd) || close(fd) || renameat(b.dirfd, tmp, b.dirfd, p->pages_name))
 		imgfile_die(tmp, strerror(errno));
+	if (ck.fill)
+		end_chunk(&ck);
+	p->pm->chunk_xxh3 = ck.sum;
+	p->pm->n_chunk_xxh3 = ck.n;
 
 	/* The pagemap, then the inventory with the new sums. */
 	inv = (Sc__Inventory *)imgfile_read(b.dirfd, SC_INVENTORY_FILE, &type);
