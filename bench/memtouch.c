@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /* bench: a process with N MiB of touched, non-zero anonymous memory and
- * T idle threads; creates ./ready and sleeps until killed. */
+ * T idle threads, in transparent huge pages if the third argument is
+ * "huge" (MADV_HUGEPAGE); creates ./ready and sleeps until killed. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -26,6 +28,8 @@ int main(int argc, char **argv)
 
 	if (mem == MAP_FAILED)
 		return 1;
+	if (argc > 3 && !strcmp(argv[3], "huge"))
+		madvise(mem, len, MADV_HUGEPAGE);
 	for (size_t i = 0; i < len / 8; i++)
 		mem[i] = i * 0x9e3779b97f4a7c15ULL + 1;
 	for (int i = 0; i < threads; i++)
