@@ -794,6 +794,45 @@ static int read_run(const struct sc_pages *pg, struct sc_pages_cur *cur, const s
 	return 0;
 }
 
+/* A pages file the input makes, in a memfd, and what describes it: one
+ * anonymous VMA of its pages at 0x10000000, one run storing them all. */
+struct one_run {
+	Sc__Vma v, *vp[1];
+	Sc__Mm mm;
+	Sc__PagemapEntry e, *ep[1];
+	Sc__Pagemap pm;
+};
+
+/* o for a file of len bytes, which *fd (a memfd named name, made the
+ * first time) holds then, of pages pages of data. */
+static void one_run(struct one_run *o, int *fd, const char *name, const void *bytes, size_t len,
+		    uint64_t pages)
+{
+	if (*fd < 0)
+		*fd = memfd_create(name, MFD_CLOEXEC);
+	FUZZ_ASSERT(*fd >= 0 && ftruncate(*fd, 0) == 0 &&
+			    pwrite(*fd, bytes, len, 0) == (ssize_t)len,
+		    "fuzz pages memfd");
+	sc__vma__init(&o->v);
+	o->v.start = 0x10000000;
+	o->v.end = o->v.start + pages * SC_PAGE_SIZE;
+	o->v.prot = PROT_READ | PROT_WRITE;
+	o->v.flags = MAP_PRIVATE;
+	o->v.kind = SC__VMA_KIND__ANON_PRIVATE;
+	o->vp[0] = &o->v;
+	sc__mm__init(&o->mm);
+	o->mm.vmas = o->vp;
+	o->mm.n_vmas = 1;
+	sc__pagemap_entry__init(&o->e);
+	o->e.vaddr = o->v.start;
+	o->e.nr_pages = pages;
+	o->ep[0] = &o->e;
+	sc__pagemap__init(&o->pm);
+	o->pm.entries = o->ep;
+	o->pm.n_entries = 1;
+	o->pm.pages_bytes = pages * SC_PAGE_SIZE;
+}
+
 /* The input as a compressed pages file: each zstd frame it begins with
  * indexed as a writer would (its pages from its content size, one where
  * that is no whole number of pages), the pagemap checked, and the file
@@ -802,14 +841,11 @@ static int read_run(const struct sc_pages *pg, struct sc_pages_cur *cur, const s
  * pieces through a cursor gives the same bytes. */
 static void zstd_pages(const uint8_t *data, size_t size)
 {
-	static Sc__Vma v = SC__VMA__INIT, *vp[1] = { &v };
-	static Sc__Mm mm = SC__MM__INIT;
-	static Sc__PagemapEntry e = SC__PAGEMAP_ENTRY__INIT, *ep[1] = { &e };
-	static Sc__Pagemap pm = SC__PAGEMAP__INIT;
+	static struct one_run o;
 	static uint32_t fpages[ZFUZZ_FRAMES], fbytes[ZFUZZ_FRAMES];
 	static uint64_t fsums[ZFUZZ_FRAMES];
 	static int fd = -1;
-	struct sc_proc_img p = { .pid = 1, .mm = &mm, .pm = &pm };
+	struct sc_proc_img p = { .pid = 1, .mm = &o.mm, .pm = &o.pm };
 	struct sc_image img = {
 		.dir = "fuzz", .dirfd = -1, .procs = &p, .nprocs = 1, .pages_later = true
 	};
@@ -844,44 +880,29 @@ static void zstd_pages(const uint8_t *data, size_t size)
 	}
 	if (!n)
 		return;
-	if (fd < 0)
-		fd = memfd_create("fuzz-zpages", MFD_CLOEXEC);
-	FUZZ_ASSERT(fd >= 0 && ftruncate(fd, 0) == 0 && pwrite(fd, data, off, 0) == (ssize_t)off,
-		    "fuzz pages memfd");
-	v.start = 0x10000000;
-	v.end = v.start + pages * SC_PAGE_SIZE;
-	v.prot = PROT_READ | PROT_WRITE;
-	v.flags = MAP_PRIVATE;
-	v.kind = SC__VMA_KIND__ANON_PRIVATE;
-	mm.vmas = vp;
-	mm.n_vmas = 1;
-	e.vaddr = v.start;
-	e.nr_pages = pages;
-	pm.entries = ep;
-	pm.n_entries = 1;
-	pm.pages_bytes = pages * SC_PAGE_SIZE;
-	pm.has_codec = 1;
-	pm.codec = SC__PAGES_CODEC__PAGES_ZSTD;
-	pm.frame_pages = fpages;
-	pm.frame_bytes = fbytes;
-	pm.n_frame_pages = pm.n_frame_bytes = n;
-	pm.has_chunk_bytes = 1;
-	pm.chunk_bytes = 0;
-	pm.chunk_xxh3 = fsums;
-	pm.n_chunk_xxh3 = n;
+	one_run(&o, &fd, "fuzz-zpages", data, off, pages);
+	o.pm.has_codec = 1;
+	o.pm.codec = SC__PAGES_CODEC__PAGES_ZSTD;
+	o.pm.frame_pages = fpages;
+	o.pm.frame_bytes = fbytes;
+	o.pm.n_frame_pages = o.pm.n_frame_bytes = n;
+	o.pm.has_chunk_bytes = 1;
+	o.pm.chunk_bytes = 0;
+	o.pm.chunk_xxh3 = fsums;
+	o.pm.n_chunk_xxh3 = n;
 	if (bad_sum >= n)
 		bad_sum = ZFUZZ_FRAMES;
 	err[0] = '\0';
-	if (sc_check_pagemap(&pm, &mm, off, false, err)) {
+	if (sc_check_pagemap(&o.pm, &o.mm, off, false, err)) {
 		ck_err(err);
 		return;
 	}
-	accepted_pagemap(&pm, &mm, off, false);
-	frames_ok = sc_pages_check_frames(fd, &pm, err) == 0;
+	accepted_pagemap(&o.pm, &o.mm, off, false);
+	frames_ok = sc_pages_check_frames(fd, &o.pm, err) == 0;
 	if (!frames_ok)
 		ck_err(err);
 	err[0] = '\0';
-	if (sc_pages_check_chunks(fd, &pm, off, err) == 0)
+	if (sc_pages_check_chunks(fd, &o.pm, off, err) == 0)
 		FUZZ_ASSERT(bad_sum == ZFUZZ_FRAMES, "frame %zu's wrong sum passed", bad_sum);
 	else
 		FUZZ_ASSERT(bad_sum < ZFUZZ_FRAMES && strstr(err, "checksum mismatch"),
@@ -889,13 +910,13 @@ static void zstd_pages(const uint8_t *data, size_t size)
 	/* As the frames are read, their sums are checked first. */
 	frames_ok &= bad_sum == ZFUZZ_FRAMES;
 	snprintf(p.pages_name, sizeof(p.pages_name), "/proc/self/fd/%d", fd);
-	run = (struct sc_run){ v.start, pages, 0, 0 };
+	run = (struct sc_run){ o.v.start, pages, 0, 0 };
 	p.runs = &run;
 	p.nruns = 1;
 	FUZZ_ASSERT(sc_pages_open(&pg, &img, &p, err) == 0, "%s", err);
 	cur = sc_pages_cur_new(&pg, err);
-	whole = malloc(pm.pages_bytes);
-	pieces = malloc(pm.pages_bytes);
+	whole = malloc(o.pm.pages_bytes);
+	pieces = malloc(o.pm.pages_bytes);
 	FUZZ_ASSERT(cur && whole && pieces, "out of memory");
 	whole_ok = read_run(&pg, NULL, &run, whole, err) == 0;
 	if (!whole_ok)
@@ -910,7 +931,7 @@ static void zstd_pages(const uint8_t *data, size_t size)
 		ck_err(err);
 	err[0] = '\0';
 	if (read_run(&pg, cur, &run, pieces, err) == 0) {
-		FUZZ_ASSERT(whole_ok && !memcmp(whole, pieces, pm.pages_bytes),
+		FUZZ_ASSERT(whole_ok && !memcmp(whole, pieces, o.pm.pages_bytes),
 			    "read in pieces, the data differs");
 	} else {
 		ck_err(err);
@@ -932,14 +953,11 @@ static void zstd_pages(const uint8_t *data, size_t size)
  * checks it. Both refuse exactly a wrong sum, naming its chunk. */
 static void raw_pages(const uint8_t *data, size_t size)
 {
-	static Sc__Vma v = SC__VMA__INIT, *vp[1] = { &v };
-	static Sc__Mm mm = SC__MM__INIT;
-	static Sc__PagemapEntry e = SC__PAGEMAP_ENTRY__INIT, *ep[1] = { &e };
-	static Sc__Pagemap pm = SC__PAGEMAP__INIT;
+	static struct one_run o;
 	static uint64_t sums[RFUZZ_PAGES];
 	static uint8_t file[RFUZZ_PAGES * SC_PAGE_SIZE];
 	static int fd = -1;
-	struct sc_proc_img p = { .pid = 1, .mm = &mm, .pm = &pm };
+	struct sc_proc_img p = { .pid = 1, .mm = &o.mm, .pm = &o.pm };
 	struct sc_image img = {
 		.dir = "fuzz", .dirfd = -1, .procs = &p, .nprocs = 1, .pages_later = true
 	};
@@ -963,38 +981,23 @@ static void raw_pages(const uint8_t *data, size_t size)
 		sums[i] = XXH3_64bits(file + i * chunk,
 				      len - i * chunk < chunk ? len - i * chunk : chunk) ^
 			  (i == bad);
-	if (fd < 0)
-		fd = memfd_create("fuzz-pages", MFD_CLOEXEC);
-	FUZZ_ASSERT(fd >= 0 && ftruncate(fd, 0) == 0 && pwrite(fd, file, len, 0) == (ssize_t)len,
-		    "fuzz pages memfd");
-	v.start = 0x10000000;
-	v.end = v.start + len;
-	v.prot = PROT_READ | PROT_WRITE;
-	v.flags = MAP_PRIVATE;
-	v.kind = SC__VMA_KIND__ANON_PRIVATE;
-	mm.vmas = vp;
-	mm.n_vmas = 1;
-	e.vaddr = v.start;
-	e.nr_pages = pages;
-	pm.entries = ep;
-	pm.n_entries = 1;
-	pm.pages_bytes = len;
-	pm.has_chunk_bytes = 1;
-	pm.chunk_bytes = (uint32_t)chunk;
-	pm.chunk_xxh3 = sums;
-	pm.n_chunk_xxh3 = n_sums;
+	one_run(&o, &fd, "fuzz-pages", file, len, pages);
+	o.pm.has_chunk_bytes = 1;
+	o.pm.chunk_bytes = (uint32_t)chunk;
+	o.pm.chunk_xxh3 = sums;
+	o.pm.n_chunk_xxh3 = n_sums;
 	err[0] = '\0';
-	FUZZ_ASSERT(sc_check_pagemap(&pm, &mm, len, false, err) == 0, "%s", err);
-	accepted_pagemap(&pm, &mm, len, false);
+	FUZZ_ASSERT(sc_check_pagemap(&o.pm, &o.mm, len, false, err) == 0, "%s", err);
+	accepted_pagemap(&o.pm, &o.mm, len, false);
 	snprintf(want, sizeof(want), "chunk %llu (bytes", (unsigned long long)bad);
-	if (sc_pages_check_chunks(fd, &pm, len, err) == 0)
+	if (sc_pages_check_chunks(fd, &o.pm, len, err) == 0)
 		FUZZ_ASSERT(bad == n_sums, "chunk %llu's wrong sum passed",
 			    (unsigned long long)bad);
 	else
 		FUZZ_ASSERT(bad < n_sums && strstr(err, want), "verify: %s", err);
 	snprintf(p.pages_name, sizeof(p.pages_name), "/proc/self/fd/%d", fd);
 	p.pages_size = len;
-	run = (struct sc_run){ v.start, pages, 0, 0 };
+	run = (struct sc_run){ o.v.start, pages, 0, 0 };
 	p.runs = &run;
 	p.nruns = 1;
 	FUZZ_ASSERT(sc_pages_open(&pg, &img, &p, err) == 0, "%s", err);
