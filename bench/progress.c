@@ -10,7 +10,8 @@
  * the loop notes the time and its count of writes; at the end (SECONDS
  * after ./ready) the samples go to OUT, one "ns count" line each, for
  * bench/run to find the stop (the longest gap) and the rates before and
- * after it.
+ * after it. PROGRESS_THP=1 asks for the memory in transparent huge pages
+ * (MADV_HUGEPAGE), as a program on a machine with THP "always" has it.
  *   bench/progress MIB stream|seq|rand SECONDS OUT
  */
 #include <fcntl.h>
@@ -56,6 +57,7 @@ int main(int argc, char **argv)
 	uint64_t *mem, end, last = 0, count = 0, seed = 0x9e3779b97f4a7c15ULL;
 	struct sample *samples;
 	bool sequential, stream;
+	const char *thp;
 	FILE *out;
 
 	if (argc != 5 ||
@@ -71,6 +73,9 @@ int main(int argc, char **argv)
 	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	samples = malloc(sizeof(*samples) * MAX_SAMPLES);
 	if (mem == MAP_FAILED || !samples)
+		return 1;
+	thp = getenv("PROGRESS_THP");
+	if (thp && !strcmp(thp, "1") && madvise(mem, len, MADV_HUGEPAGE))
 		return 1;
 	for (size_t i = 0; i < words; i++)
 		mem[i] = i * 0x9e3779b97f4a7c15ULL + 1;
