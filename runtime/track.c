@@ -56,8 +56,7 @@ static struct {
 	 * token, rt_track_plan), 0: none whole. */
 	uint64_t scan_token;
 	/* The image that checkpoint committed: the parent of the next
-	 * checkpoint's image. */
-	bool parent_valid;
+	 * checkpoint's image, if parent_token (0: none). */
 	char parent[64];
 	uint64_t parent_xxh3;
 	uint64_t parent_token;
@@ -81,7 +80,6 @@ void rt_track_forget(void)
 	trk.uffd.fd = -1;
 	trk.nranges = 0;
 	trk.scan_token = trk.parent_token = 0;
-	trk.parent_valid = false;
 	trk.incremental_since_full = 0;
 }
 
@@ -223,7 +221,7 @@ static bool parent_still_there(const struct rt_config *cfg)
 
 static bool incremental_due(const struct rt_config *cfg)
 {
-	return trk.parent_valid && trk.incremental_since_full + 1 < cfg->full_every &&
+	return trk.parent_token && trk.incremental_since_full + 1 < cfg->full_every &&
 	       parent_still_there(cfg);
 }
 
@@ -312,8 +310,8 @@ int rt_track_scan(const struct rt_config *cfg, const Sc__Mm *mm, uint64_t own,
 	}
 	sc_sys1(__NR_close, pmfd);
 	if (err || trk.nranges == MAX_RANGES) {
-		/* Half armed is not armed: the next image is full. */
-		trk.parent_valid = false;
+		/* Half armed is not armed: with no token of this scan, the next
+		 * image is full. */
 		memset(w, 0, sizeof(*w));
 		return err ? err : -E2BIG;
 	}
@@ -326,7 +324,6 @@ void rt_track_committed(bool incremental, const char *name, uint64_t inventory_x
 {
 	if (!tracking())
 		return;
-	trk.parent_valid = true;
 	rt_stpcpy(trk.parent, name);
 	trk.parent_xxh3 = inventory_xxh3;
 	trk.parent_token = trk.scan_token;
@@ -371,7 +368,7 @@ void rt_track_yield(uint64_t start, uint64_t len)
 
 void rt_track_failed(void)
 {
-	trk.parent_valid = false;
+	trk.parent_token = 0;
 }
 
 /*
