@@ -795,6 +795,7 @@ int rt_tree_collect(struct rt_tree_files *out, bool all, struct rt_dump_result *
 	/* Whoever answers first is heard first: a failure stops the others
 	 * while they write. */
 	for (;;) {
+		long r;
 		int n = 0;
 
 		for (int i = 0; i < tree.n; i++) {
@@ -807,16 +808,17 @@ int rt_tree_collect(struct rt_tree_files *out, bool all, struct rt_dump_result *
 		}
 		if (!n)
 			return err;
-		if (sc_sys5(__NR_ppoll, p, n, NULL, NULL, 8) < 0)
-			continue; /* EINTR */
+		r = sc_sys5(__NR_ppoll, p, n, NULL, NULL, 8);
+		if (r == -EINTR)
+			continue;
+		if (r < 0)
+			return err ? err : (int)r;
 		for (int k = 0; k < n; k++) {
-			int r;
-
 			if (!p[k].revents)
 				continue;
 			r = hear(who[k], out, err != 0, res);
 			if (r && !err) {
-				err = r;
+				err = (int)r;
 				if (all)
 					rt_tree_cancel();
 			}
