@@ -63,25 +63,38 @@ static bool same_endpoint(const struct endpoint *e, int family, const __be32 *ad
 	return port == e->port && (e->any || (family == e->family && !memcmp(addr, e->addr, len)));
 }
 
-/* Asks the kernel to destroy the socket id names; 0 or -errno. */
-static int destroy(int nl, int family, const struct inet_diag_sockid *id)
+/* Sends nl a sock_diag request of type for family's TCP sockets in
+ * TIME_WAIT (id: one of them, or NULL); 0 or -errno. */
+static int ask(int nl, uint16_t type, uint16_t flags, int family, const struct inet_diag_sockid *id)
 {
 	struct {
 		struct nlmsghdr nlh;
 		struct inet_diag_req_v2 req;
 	} rq = {
-		.nlh = { .nlmsg_len = sizeof(rq), .nlmsg_type = SOCK_DESTROY,
-			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK },
-		.req = { .sdiag_family = (uint8_t)family, .sdiag_protocol = IPPROTO_TCP,
-			 .idiag_states = 1U << TCP_TIME_WAIT, .id = *id },
+		.nlh = { .nlmsg_len = sizeof(rq),
+			 .nlmsg_type = type,
+			 .nlmsg_flags = (uint16_t)(NLM_F_REQUEST | flags) },
+		.req = { .sdiag_family = (uint8_t)family,
+			 .sdiag_protocol = IPPROTO_TCP,
+			 .idiag_states = 1U << TCP_TIME_WAIT },
 	};
+
+	if (id)
+		rq.req.id = *id;
+	return send(nl, &rq, sizeof(rq), 0) == (ssize_t)sizeof(rq) ? 0 : -errno;
+}
+
+/* Asks the kernel to destroy the socket id names; 0 or -errno. */
+static int destroy(int nl, int family, const struct inet_diag_sockid *id)
+{
 	struct {
 		struct nlmsghdr nlh;
 		struct nlmsgerr err;
 	} ack;
+	int err = ask(nl, SOCK_DESTROY, NLM_F_ACK, family, id);
 
-	if (send(nl, &rq, sizeof(rq), 0) != (ssize_t)sizeof(rq))
-		return -errno;
+	if (err)
+		return err;
 	if (recv(nl, &ack, sizeof(ack), 0) < (ssize_t)sizeof(ack) || ack.nlh.nlmsg_type != NLMSG_ERROR)
 		return -EPROTO;
 	return ack.err.error;
@@ -95,20 +108,11 @@ static int destroy(int nl, int family, const struct inet_diag_sockid *id)
 static int clear_family(int nl, int family, const struct endpoint *local,
 			const struct endpoint *peer, uint8_t *buf)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 req;
-	} rq = {
-		.nlh = { .nlmsg_len = sizeof(rq), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
-		.req = { .sdiag_family = (uint8_t)family, .sdiag_protocol = IPPROTO_TCP,
-			 .idiag_states = 1U << TCP_TIME_WAIT },
-	};
 	struct inet_diag_sockid found[64];
-	int n = 0, done = 0;
+	int n = 0, done = 0, err = ask(nl, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, family, NULL);
 
-	if (send(nl, &rq, sizeof(rq), 0) != (ssize_t)sizeof(rq))
-		return -errno;
+	if (err)
+		return err;
 	/* The whole dump first: the same socket takes the destroy requests. */
 	for (bool end = false; !end;) {
 		ssize_t len = recv(nl, buf, DUMP_BUF, 0);
