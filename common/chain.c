@@ -253,6 +253,17 @@ struct sc_pages_own {
 	struct sc_pages_cur *cur;
 };
 
+/* The longest part a pages file's sums in parts cover: a raw chunk, or
+ * its largest frame. */
+static uint64_t largest_chunk(const Sc__Pagemap *pm)
+{
+	uint64_t most = pm->chunk_bytes;
+
+	for (size_t i = 0; i < pm->n_frame_bytes; i++)
+		most = pm->frame_bytes[i] > most ? pm->frame_bytes[i] : most;
+	return most;
+}
+
 /* Generation g's chunks, of pm and a file of size bytes, to be checked
  * as pg reads them; *ck_len grown to the largest. 0, or -1 when out of
  * memory. */
@@ -260,13 +271,11 @@ static int chunks_to_check(struct sc_pages *pg, uint32_t g, const Sc__Pagemap *p
 			   size_t *ck_len)
 {
 	struct sc_chunks *c = &pg->ck[g];
-	uint64_t most = pm->chunk_bytes;
+	uint64_t most = largest_chunk(pm);
 
 	*c = (struct sc_chunks){
 		.sum = pm->chunk_xxh3, .n = pm->n_chunk_xxh3, .bytes = pm->chunk_bytes, .size = size
 	};
-	for (size_t i = 0; i < pm->n_frame_bytes; i++)
-		most = pm->frame_bytes[i] > most ? pm->frame_bytes[i] : most;
 	if (most > *ck_len)
 		*ck_len = (size_t)most;
 	return c->n && !(c->done = calloc(c->n, 1)) ? -1 : 0;
@@ -634,12 +643,10 @@ int sc_pages_check_rest(const struct sc_pages *pg, char *err)
 
 int sc_pages_check_chunks(int fd, const Sc__Pagemap *pm, uint64_t size, char *err)
 {
-	uint64_t most = pm->chunk_bytes, off = 0;
+	uint64_t most = largest_chunk(pm), off = 0;
 	char why[SC_ERR_LEN], *buf;
 	int ret = 0;
 
-	for (size_t i = 0; i < pm->n_frame_bytes; i++)
-		most = pm->frame_bytes[i] > most ? pm->frame_bytes[i] : most;
 	if (!(buf = malloc(most ? (size_t)most : 1)))
 		return sc_err(err, "out of memory");
 	for (size_t i = 0; i < pm->n_chunk_xxh3 && !ret; i++) {
