@@ -8,11 +8,24 @@
 
 #include "mm.pb-c.h"
 
-/* Kinds whose contents (some of them) live in pages-PID.img. */
+/* A shared mapping of a file in memory, whose pages the image holds. */
+static inline bool sc_vma_is_file_in_memory(const Sc__Vma *v)
+{
+	return v->kind == SC__VMA_KIND__FILE_SHARED && v->has_file_in_memory && v->file_in_memory;
+}
+
+/* Shared memory whose pages the image holds: what the program writes
+ * there shows in every other mapping of it, in this process or another. */
+static inline bool sc_vma_is_stored_shared(const Sc__Vma *v)
+{
+	return v->kind == SC__VMA_KIND__ANON_SHARED || sc_vma_is_file_in_memory(v);
+}
+
+/* VMAs whose contents (some of them) live in pages-PID.img. */
 static inline bool sc_vma_stores_pages(const Sc__Vma *v)
 {
-	return v->kind == SC__VMA_KIND__ANON_PRIVATE || v->kind == SC__VMA_KIND__ANON_SHARED ||
-	       v->kind == SC__VMA_KIND__FILE_PRIVATE;
+	return v->kind == SC__VMA_KIND__ANON_PRIVATE || v->kind == SC__VMA_KIND__FILE_PRIVATE ||
+	       sc_vma_is_stored_shared(v);
 }
 
 /* An attachment of a SysV shm segment: "/SYSVKEY (deleted)" on the shm

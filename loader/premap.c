@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/shm.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -30,6 +31,9 @@
 #define HUGE_SIZE (2UL << 20)
 #define GAP SC_PAGE_SIZE
 #define IOV_BATCH 1024
+/* A file in memory crload makes again: for the user alone, the mode the
+ * programs that make them ask (Open MPI's segments, shm_open callers). */
+#define SHM_FILE_MODE 0600
 
 extern const char restorer_blob[], restorer_blob_end[];
 
@@ -343,6 +347,32 @@ static void skip_pages(struct filler *fl, const Sc__Vma *v)
 		fl->next++;
 }
 
+/*
+ * The file in memory v maps, whose pages the image holds (doc/shm-files.md):
+ * made again when it is gone, as after a node failure, at least as large
+ * as v, and v's part of it cleared, so that the stored pages written next
+ * leave it as it was at the checkpoint, whatever the original wrote there
+ * since. Every process of a tree that maps it does the same with the same
+ * pages, all before any of them runs again. -2 with err set on failure.
+ */
+static int open_file_in_memory(const Sc__Vma *v, char *err)
+{
+	uint64_t len = v->end - v->start;
+	int fd = open(v->path, O_RDWR | O_CREAT | O_CLOEXEC, SHM_FILE_MODE);
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) ||
+	    ((uint64_t)st.st_size < v->pgoff + len && ftruncate(fd, (off_t)(v->pgoff + len))) ||
+	    fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)v->pgoff,
+		      (off_t)len)) {
+		sc_err(err, "shared memory file %s: %s", v->path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -2;
+	}
+	return fd;
+}
+
 /* The file v maps from (opened here, closed by the caller), or -1 for
  * anonymous memory; -2 with err set. */
 static int vma_file(struct premap *pm, const Sc__Vma *v, bool *filled, char *err)
@@ -355,6 +385,8 @@ static int vma_file(struct premap *pm, const Sc__Vma *v, bool *filled, char *err
 		fd = shared_backing(&pm->shared, pm->p, v, filled, err);
 		return fd < 0 && err[0] ? -2 : fd;
 	}
+	if (sc_vma_is_file_in_memory(v))
+		return open_file_in_memory(v, err);
 	if (v->kind != SC__VMA_KIND__FILE_PRIVATE && v->kind != SC__VMA_KIND__FILE_SHARED)
 		return -1;
 	writable = v->kind == SC__VMA_KIND__FILE_SHARED && (v->prot & PROT_WRITE);

@@ -15,8 +15,10 @@
 #include <asm/prctl.h>
 #include <fcntl.h>
 #include <linux/aio_abi.h>
+#include <linux/magic.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/statfs.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -564,7 +566,7 @@ int rt_pagemap_of(const struct rt_source *src, int pmfd, const Sc__Vma *v, uint6
 
 	if (r != (long)(n * 8))
 		return r < 0 ? (int)r : -EIO;
-	if (v->kind == SC__VMA_KIND__ANON_SHARED)
+	if (sc_vma_is_stored_shared(v))
 		shared_resident(src, v, base, n, pme, resident);
 	return 0;
 }
@@ -687,7 +689,7 @@ static bool may_give_back(const Sc__Mm *mm, size_t i, uint64_t fs_base)
 {
 	const Sc__Vma *v = mm->vmas[i], *prev = i ? mm->vmas[i - 1] : NULL;
 
-	if (v->kind != SC__VMA_KIND__ANON_PRIVATE && v->kind != SC__VMA_KIND__ANON_SHARED)
+	if (v->kind != SC__VMA_KIND__ANON_PRIVATE && !sc_vma_is_stored_shared(v))
 		return false;
 	if (fs_base >= v->start && fs_base < v->end)
 		return false;
@@ -796,6 +798,25 @@ static int add_vma(Sc__Mm *mm, struct pp_map *m, uint64_t start, uint64_t end, S
 	return 0;
 }
 
+/*
+ * Whether path, mapped shared, is a file in memory (tmpfs): POSIX shared
+ * memory, MPI's shared-memory segments. The program uses it as memory,
+ * rewriting it as it runs on past the checkpoint, and a node failure
+ * loses it, so the image keeps its pages (doc/shm-files.md). Looked up
+ * through the process's root, as crdump's target may have another.
+ */
+static bool file_in_memory(const struct rt_source *src, const char *path)
+{
+	char full[RT_MAX_PATH];
+	struct statfs fs;
+
+	rt_src_path(src, full, "root");
+	if (strlen(full) + strlen(path) >= sizeof(full))
+		return false;
+	rt_stpcpy(full + strlen(full), path);
+	return !sc_sys2(__NR_statfs, full, &fs) && fs.f_type == TMPFS_MAGIC;
+}
+
 /* Every VMA of /proc/PID/smaps (maps lines plus VmFlags), classified. */
 static int read_vmas(const struct rt_source *src, Sc__Mm *mm)
 {
@@ -845,6 +866,8 @@ static int read_vmas(const struct rt_source *src, Sc__Mm *mm)
 		}
 		if ((err = add_vma(mm, &m, m.start, m.end, &v)))
 			return err;
+		if (v->kind == SC__VMA_KIND__FILE_SHARED && file_in_memory(src, v->path))
+			v->has_file_in_memory = v->file_in_memory = true;
 	}
 	return 0;
 }

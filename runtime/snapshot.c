@@ -51,7 +51,7 @@ static uint64_t shared_bytes(const Sc__Mm *mm)
 	uint64_t n = 0;
 
 	for (size_t i = 0; i < mm->n_vmas; i++)
-		if (mm->vmas[i]->kind == SC__VMA_KIND__ANON_SHARED)
+		if (sc_vma_is_stored_shared(mm->vmas[i]))
 			n += mm->vmas[i]->end - mm->vmas[i]->start;
 	return n;
 }
@@ -146,11 +146,12 @@ static int keep_only_image_fds(const struct rt_image *im, int ready_fd)
 }
 
 /*
- * Shared memory (MAP_SHARED anonymous, memfd, SysV) is the program's as
- * much as the copy's: the program would change it under the writer. The
- * copy makes it private while the program is still parked: the pages that
- * hold anything are copied into private memory, which then takes the
- * shared mapping's place in the copy (and is given back as written).
+ * Shared memory (MAP_SHARED anonymous, memfd, SysV, files in memory) is
+ * the program's as much as the copy's: the program would change it under
+ * the writer. The copy makes it private while the program is still
+ * parked: the pages that hold anything are copied into private memory,
+ * which then takes the shared mapping's place in the copy (and is given
+ * back as written).
  */
 static int privatize_one(const struct rt_source *self, const Sc__Vma *v, int pmfd, uint64_t *pme,
 			 uint8_t *resident)
@@ -201,7 +202,7 @@ static int privatize_shared(const Sc__Mm *mm)
 	if (pmfd < 0)
 		return pmfd;
 	for (size_t i = 0; i < mm->n_vmas && !err; i++)
-		if (mm->vmas[i]->kind == SC__VMA_KIND__ANON_SHARED)
+		if (sc_vma_is_stored_shared(mm->vmas[i]))
 			err = privatize_one(&self, mm->vmas[i], pmfd, pme, resident);
 	sc_sys1(__NR_close, pmfd);
 	return err;

@@ -325,7 +325,8 @@ static void show_memory(const struct sc_proc_img *p, FILE *out)
 			v->prot & PROT_EXEC ? 'x' : '-', v->flags & MAP_SHARED ? 's' : 'p',
 			k ? k->name : "?", here ? human(here, a, sizeof(a)) : "-");
 		if (v->path)
-			fprintf(out, "%s+%#" PRIx64, v->path, v->has_pgoff ? v->pgoff : 0);
+			fprintf(out, "%s+%#" PRIx64 "%s", v->path, v->has_pgoff ? v->pgoff : 0,
+				sc_vma_is_file_in_memory(v) ? " (in memory: pages stored)" : "");
 		else if (v->name)
 			fputs(v->name, out);
 		fputc('\n', out);

@@ -104,8 +104,10 @@ static int references(const struct sc_image *img, FILE *out)
 			const Sc__Vma *v = p->mm->vmas[k];
 			struct stat st;
 
-			if (v->kind != SC__VMA_KIND__FILE_PRIVATE &&
-			    v->kind != SC__VMA_KIND__FILE_SHARED)
+			/* crload makes a file in memory again from its pages. */
+			if ((v->kind != SC__VMA_KIND__FILE_PRIVATE &&
+			     v->kind != SC__VMA_KIND__FILE_SHARED) ||
+			    sc_vma_is_file_in_memory(v))
 				continue;
 			if (stat(v->path, &st))
 				bad += problem(img, "%s: mapped file %s is gone", name, v->path);

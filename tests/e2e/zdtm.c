@@ -80,3 +80,23 @@ bool test_filled(const unsigned char *p, size_t len, unsigned seed)
 			return false;
 	return true;
 }
+
+#define GEN_WORDS (TEST_GEN_PAGE / sizeof(uint64_t))
+
+void test_gen_label(uint64_t *mem, size_t pages, size_t first)
+{
+	for (size_t i = 0; i < pages; i++)
+		mem[i * GEN_WORDS + 1] = test_mix(first + i);
+}
+
+void test_gen_sweep(uint64_t *mem, size_t pages, size_t first, uint64_t gen)
+{
+	for (size_t i = 0; i < pages; i++) {
+		uint64_t *page = &mem[i * GEN_WORDS];
+
+		if (page[0] != gen - 1 || page[1] != test_mix(first + i))
+			test_fail("page %zu holds generation %llu in sweep %llu", first + i,
+				  (unsigned long long)page[0], (unsigned long long)gen);
+		page[0] = gen;
+	}
+}

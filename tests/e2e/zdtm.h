@@ -27,6 +27,18 @@ void test_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 
 void test_fill(unsigned char *p, size_t len, unsigned seed);
 bool test_filled(const unsigned char *p, size_t len, unsigned seed);
 
+/*
+ * Memory rewritten one generation at a time without a pause, to check that
+ * a checkpoint taken while it changes holds one instant: word 0 of each
+ * 4 KiB page holds its generation, word 1 a label of its index (first + i),
+ * so that no page is a zero page and every page differs from the others.
+ * test_gen_label sets generation 0; test_gen_sweep fails the test unless
+ * every page holds gen - 1, and sets gen.
+ */
+#define TEST_GEN_PAGE 4096
+void test_gen_label(uint64_t *mem, size_t pages, size_t first);
+void test_gen_sweep(uint64_t *mem, size_t pages, size_t first, uint64_t gen);
+
 /* A deterministic step function for "computes what an uninterrupted run
  * computes" checks. */
 static inline uint64_t test_mix(uint64_t x)

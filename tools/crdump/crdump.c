@@ -397,7 +397,7 @@ static const char *snapshot_refused(struct cd_proc *p)
 
 		if (!sc_vma_stores_pages(v))
 			continue;
-		if (v->kind == SC__VMA_KIND__ANON_SHARED)
+		if (sc_vma_is_stored_shared(v))
 			return "it has shared memory, which would change under the copy";
 		if (v->madv & (PP_VM_DONTFORK | PP_VM_WIPEONFORK))
 			return "memory of its is not copied by a fork (MADV_DONTFORK, "

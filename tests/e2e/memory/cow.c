@@ -23,11 +23,10 @@
 
 #include "zdtm.h"
 
-#define PAGE 4096
+#define PAGE TEST_GEN_PAGE
 #define PRIVATE_PAGES 16384 /* 64 MiB */
 #define SHARED_PAGES 4096 /* 16 MiB */
 #define ADVISED_LEN (1 << 20)
-#define WORDS (PAGE / sizeof(uint64_t))
 #define DONTFORK_SEED 17
 #define WIPEONFORK_SEED 23
 
@@ -46,10 +45,7 @@ static uint64_t *map(size_t pages, int flags)
 
 	if (p == MAP_FAILED)
 		test_fail("mmap: %m");
-	/* The page's index beside the generation: no page is a zero page,
-	 * and every page differs from the others. */
-	for (size_t i = 0; i < pages; i++)
-		p[i * WORDS + 1] = test_mix(i + (flags & MAP_SHARED ? PRIVATE_PAGES : 0));
+	test_gen_label(p, pages, flags & MAP_SHARED ? PRIVATE_PAGES : 0);
 	return p;
 }
 
@@ -64,19 +60,6 @@ static unsigned char *advised(int advice, unsigned seed)
 	if (madvise(p, ADVISED_LEN, advice))
 		test_fail("madvise %d: %m", advice);
 	return p;
-}
-
-/* Every page of mem holds generation gen - 1, then gen. */
-static void sweep(uint64_t *mem, size_t pages, size_t first, uint64_t gen)
-{
-	for (size_t i = 0; i < pages; i++) {
-		uint64_t *page = &mem[i * WORDS];
-
-		if (page[0] != gen - 1 || page[1] != test_mix(first + i))
-			test_fail("page %zu holds generation %llu in sweep %llu", first + i,
-				  (unsigned long long)page[0], (unsigned long long)gen);
-		page[0] = gen;
-	}
 }
 
 /* The VmFlags line of the mapping at addr in /proc/self/smaps has flag. */
@@ -119,8 +102,8 @@ int main(int argc, char **argv)
 	wipeonfork = advised(MADV_WIPEONFORK, WIPEONFORK_SEED);
 	test_ready();
 	while (!test_stopping()) {
-		sweep(shared, SHARED_PAGES, PRIVATE_PAGES, gen);
-		sweep(priv, PRIVATE_PAGES, 0, gen);
+		test_gen_sweep(shared, SHARED_PAGES, PRIVATE_PAGES, gen);
+		test_gen_sweep(priv, PRIVATE_PAGES, 0, gen);
 		gen++;
 		sweeps++;
 		pid = waitpid(-1, &status, WNOHANG);
