@@ -26,6 +26,7 @@
 #include <xxhash.h>
 
 #include "compress.h"
+#include "part_sums.h"
 #include "dump.h"
 #include "procparse.h"
 #include "selfckpt/pagescan.h"
@@ -42,9 +43,6 @@
 #define SIZE_AHEAD (256UL << 20)
 #define HUGE_PAGE (2UL << 20)
 #define MAX_FRAMES (1UL << 20) /* of a pages file: 256 GiB of pages */
-/* Sums in parts of a pages file (1 TiB raw); a larger one has none, and
- * crload checks it whole before it forks, as an older image. */
-#define MAX_CHUNKS MAX_FRAMES
 /* The most frames one batch is cut into (queue_page ends one at WRITE_BATCH). */
 #define BATCH_FRAMES (WRITE_BATCH / (SC_ZFRAME_PAGES * SC_PAGE_SIZE))
 
@@ -85,13 +83,7 @@ struct page_writer {
 	int niov;
 	size_t queued;
 	XXH3_state_t *hash;
-	/* The file's sums in parts (doc/checksums.md): raw, one for each
-	 * SC_PAGES_CHUNK bytes, chunk_fill bytes of the next one summed in
-	 * chunk_hash so far; compressed, one for each frame. */
-	uint64_t *chunk_sums;
-	size_t nchunks;
-	XXH3_state_t *chunk_hash;
-	uint64_t chunk_fill;
+	struct rt_part_sums parts; /* the file's sums in parts */
 	uint64_t vma_start; /* entries never span two VMAs */
 	bool give_back; /* staged: the VMA's pages are dropped once copied */
 	Sc__PagemapEntry **ents;
@@ -199,41 +191,6 @@ static void use_slot(struct page_writer *w, int i)
 	w->buf = w->slot[i].buf;
 }
 
-static void add_chunk_sum(struct page_writer *w, uint64_t sum)
-{
-	if (w->nchunks < MAX_CHUNKS)
-		w->chunk_sums[w->nchunks] = sum;
-	w->nchunks++;
-}
-
-static void end_chunk(struct page_writer *w)
-{
-	add_chunk_sum(w, XXH3_64bits_digest(w->chunk_hash));
-	XXH3_64bits_reset(w->chunk_hash);
-	w->chunk_fill = 0;
-}
-
-/* The next len bytes of the file, at p, in its sums in parts: a frame's
- * own sum when compressing, else the chunks they fill. */
-static void sum_chunks(struct page_writer *w, const uint8_t *p, uint64_t len)
-{
-	if (w->zpool) {
-		add_chunk_sum(w, XXH3_64bits(p, len));
-		return;
-	}
-	while (len) {
-		uint64_t n =
-			SC_PAGES_CHUNK - w->chunk_fill < len ? SC_PAGES_CHUNK - w->chunk_fill : len;
-
-		XXH3_64bits_update(w->chunk_hash, p, n);
-		w->chunk_fill += n;
-		p += n;
-		len -= n;
-		if (w->chunk_fill == SC_PAGES_CHUNK)
-			end_chunk(w);
-	}
-}
-
 /* The batch in s->iov as zstd frames in s->ziov, to be written instead. */
 static int compress_batch(struct page_writer *w, struct write_slot *s)
 {
@@ -276,7 +233,7 @@ static int flush(struct page_writer *w)
 	 * change the bytes (other threads are parked). */
 	for (int i = 0; i < s->nio; i++) {
 		XXH3_64bits_update(w->hash, s->io[i].iov_base, s->io[i].iov_len);
-		sum_chunks(w, s->io[i].iov_base, s->io[i].iov_len);
+		rt_part_sums_add(&w->parts, s->io[i].iov_base, s->io[i].iov_len);
 		len += s->io[i].iov_len;
 	}
 	s->off = w->off;
@@ -939,16 +896,10 @@ static int writer_init(struct page_writer *w, const struct rt_compress *z)
 }
 
 /* What the pagemap says of the pages file: compressed, its frames. */
-static void describe_pages(const struct page_writer *w, const struct rt_compress *z,
-			   Sc__Pagemap *pm)
+static void describe_pages(struct page_writer *w, const struct rt_compress *z, Sc__Pagemap *pm)
 {
 	pm->pages_bytes = w->data;
-	if (w->nchunks <= MAX_CHUNKS) {
-		pm->has_chunk_bytes = true;
-		pm->chunk_bytes = z ? 0 : SC_PAGES_CHUNK;
-		pm->chunk_xxh3 = w->chunk_sums;
-		pm->n_chunk_xxh3 = w->nchunks;
-	}
+	rt_part_sums_finish(&w->parts, pm);
 	if (!z)
 		return;
 	pm->has_codec = pm->has_level = true;
@@ -986,18 +937,15 @@ int rt_dump_mm_pages(const struct rt_source *src, struct rt_image *img, Sc__Mm *
 	if ((written && written->incremental) || src->same_in_parent)
 		w.parent_ents = rt_alloc(sizeof(*w.parent_ents) * w.cap);
 	w.hash = rt_alloc(sizeof(*w.hash));
-	w.chunk_hash = rt_alloc(sizeof(*w.chunk_hash));
-	w.chunk_sums = rt_alloc(sizeof(*w.chunk_sums) * MAX_CHUNKS);
 	pme = rt_alloc(PM_BATCH * 8);
 	resident = rt_alloc(PM_BATCH);
 	if (through_buffer(src))
 		w.want = rt_alloc(sizeof(*w.want) * IOV_BATCH);
-	if (!w.ents || !w.hash || !w.chunk_hash || !w.chunk_sums || !pme || !resident ||
-	    (through_buffer(src) && !w.want) ||
+	if (!w.ents || !w.hash || rt_part_sums_start(&w.parts, img->compress != NULL) || !pme ||
+	    !resident || (through_buffer(src) && !w.want) ||
 	    (((written && written->incremental) || src->same_in_parent) && !w.parent_ents))
 		return -ENOMEM;
 	XXH3_64bits_reset(w.hash);
-	XXH3_64bits_reset(w.chunk_hash);
 
 	pmfd = (int)sc_sys4(__NR_openat, AT_FDCWD, rt_src_path(src, path, "pagemap"),
 			    O_RDONLY | O_CLOEXEC, 0);
@@ -1021,8 +969,6 @@ int rt_dump_mm_pages(const struct rt_source *src, struct rt_image *img, Sc__Mm *
 					     src->staged && may_give_back(mm, i, fs_base));
 	if (!err)
 		err = flush(&w);
-	if (w.chunk_fill)
-		end_chunk(&w);
 	rt_zpool_stop(w.zpool);
 	/* Every write ends before its buffer can be freed, failed or not. */
 	if (w.aio) {
