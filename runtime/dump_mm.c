@@ -941,7 +941,8 @@ int rt_dump_mm_pages(const struct rt_source *src, struct rt_image *img, Sc__Mm *
 	resident = rt_alloc(PM_BATCH);
 	if (through_buffer(src))
 		w.want = rt_alloc(sizeof(*w.want) * IOV_BATCH);
-	if (!w.ents || !w.hash || rt_part_sums_start(&w.parts, img->compress != NULL) || !pme ||
+	if (!w.ents || !w.hash ||
+	    rt_part_sums_start(&w.parts, img->compress != NULL, RT_MAX_PARTS) || !pme ||
 	    !resident || (through_buffer(src) && !w.want) ||
 	    (((written && written->incremental) || src->same_in_parent) && !w.parent_ents))
 		return -ENOMEM;

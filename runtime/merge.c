@@ -28,6 +28,7 @@
 #include <xxhash.h>
 
 #include "dump.h"
+#include "part_sums.h"
 
 #define MAX_GENS 64 /* as many as the readers take (SC_CHAIN_MAX) */
 #define OUT_BUF (4UL << 20) /* the merged pages, written this much at a time */
@@ -83,6 +84,7 @@ struct merge {
 	size_t buffered;
 	uint64_t written;
 	XXH3_state_t *out_hash;
+	struct rt_part_sums parts; /* the merged file's sums in parts */
 };
 
 static int fail(struct merge *m, const char *why, int err)
@@ -293,6 +295,7 @@ static int flush_out(struct merge *m)
 	int err = rt_write_all(m->out, m->buf, m->buffered);
 
 	XXH3_64bits_update(m->out_hash, m->buf, m->buffered);
+	rt_part_sums_add(&m->parts, m->buf, m->buffered);
 	m->buffered = 0;
 	return err;
 }
@@ -386,6 +389,17 @@ static int resolve(struct merge *m, unsigned g, uint64_t start, uint64_t end)
 
 /* pid's pagemap and pages file in the merged image im: generation 0's runs,
  * each resolved through the chain. */
+/* The merged file holds at most every page own lists, stored or left to
+ * a parent: so many parts of its sums at most. */
+static size_t parts_at_most(const Sc__Pagemap *own)
+{
+	uint64_t pages = 0;
+
+	for (size_t i = 0; i < own->n_entries; i++)
+		pages += own->entries[i]->nr_pages;
+	return (size_t)(pages * SC_PAGE_SIZE / SC_PAGES_CHUNK + 1);
+}
+
 static int merge_proc(struct merge *m, struct rt_image *im, const Sc__Pagemap *own)
 {
 	size_t total = 0;
@@ -421,7 +435,7 @@ static int merge_proc(struct merge *m, struct rt_image *im, const Sc__Pagemap *o
 	m->nents = 0;
 	m->buffered = 0;
 	m->written = 0;
-	if (!m->ents || !m->out_hash)
+	if (!m->ents || !m->out_hash || rt_part_sums_start(&m->parts, false, parts_at_most(own)))
 		return -ENOMEM;
 	XXH3_64bits_reset(m->out_hash);
 	im->pid = m->pid;
@@ -453,6 +467,7 @@ static int merge_proc(struct merge *m, struct rt_image *im, const Sc__Pagemap *o
 	pm.entries = m->ents;
 	pm.n_entries = m->nents;
 	pm.pages_bytes = m->written;
+	rt_part_sums_finish(&m->parts, &pm);
 	err = rt_image_write_msg(im, SC_PAGEMAP_PREFIX, SC_IMG_PAGEMAP, &pm.base);
 	/* A process's files are fsynced and closed before the next one's:
 	 * a tree may have more than an image keeps open. */

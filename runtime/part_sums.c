@@ -9,9 +9,10 @@
 #include "rt.h"
 #include "selfckpt/image.h"
 
-int rt_part_sums_start(struct rt_part_sums *s, bool frames)
+int rt_part_sums_start(struct rt_part_sums *s, bool frames, size_t max_parts)
 {
-	s->sums = rt_alloc(sizeof(*s->sums) * RT_MAX_PARTS);
+	s->cap = max_parts < RT_MAX_PARTS ? max_parts : RT_MAX_PARTS;
+	s->sums = rt_alloc(sizeof(*s->sums) * (s->cap + 1));
 	s->hash = rt_alloc(sizeof(XXH3_state_t));
 	s->n = 0;
 	s->fill = 0;
@@ -24,7 +25,7 @@ int rt_part_sums_start(struct rt_part_sums *s, bool frames)
 
 static void add_sum(struct rt_part_sums *s, uint64_t sum)
 {
-	if (s->n < RT_MAX_PARTS)
+	if (s->n < s->cap)
 		s->sums[s->n] = sum;
 	s->n++;
 }
@@ -60,7 +61,7 @@ void rt_part_sums_finish(struct rt_part_sums *s, Sc__Pagemap *pm)
 {
 	if (s->fill)
 		end_chunk(s);
-	if (s->n > RT_MAX_PARTS)
+	if (s->n > s->cap)
 		return;
 	pm->has_chunk_bytes = true;
 	pm->chunk_bytes = s->frames ? 0 : SC_PAGES_CHUNK;

@@ -23,14 +23,16 @@
 
 struct rt_part_sums {
 	uint64_t *sums;
-	size_t n; /* parts summed, past RT_MAX_PARTS too */
+	size_t cap; /* sums kept at most */
+	size_t n; /* parts summed, past cap too */
 	void *hash; /* the XXH3 state of the raw chunk being summed */
 	uint64_t fill; /* its bytes so far */
 	bool frames; /* one part a frame, not a chunk */
 };
 
-/* Ready to sum a file, raw or in frames: 0, or -ENOMEM. */
-int rt_part_sums_start(struct rt_part_sums *s, bool frames);
+/* Ready to sum a file, raw or in frames, of at most max_parts parts (at
+ * most RT_MAX_PARTS kept): 0, or -ENOMEM. */
+int rt_part_sums_start(struct rt_part_sums *s, bool frames, size_t max_parts);
 /* The next len bytes of the file, at p: a whole frame when in frames. */
 void rt_part_sums_add(struct rt_part_sums *s, const void *p, uint64_t len);
 /* The file is whole: its sums go into pm, when there are not too many. */
