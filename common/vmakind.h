@@ -14,6 +14,11 @@ static inline bool sc_vma_is_file_in_memory(const Sc__Vma *v)
 	return v->kind == SC__VMA_KIND__FILE_SHARED && v->has_file_in_memory && v->file_in_memory;
 }
 
+/* The mode crload makes a file in memory with when it is gone: for the
+ * user alone, as the programs that make them ask (Open MPI's segments,
+ * Python's SharedMemory). */
+#define SC_FILE_IN_MEMORY_MODE 0600
+
 /* Shared memory whose pages the image holds: what the program writes
  * there shows in every other mapping of it, in this process or another. */
 static inline bool sc_vma_is_stored_shared(const Sc__Vma *v)

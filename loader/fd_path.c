@@ -27,6 +27,24 @@ static int watches_preflight(const Sc__Fd *e, char *err)
 	return 0;
 }
 
+/* Whether descriptor f is on a file in memory that a process of img maps
+ * (doc/shm-files.md): the image holds the file's contents, and crload
+ * makes the file again when it is gone. */
+static bool on_file_in_memory(const struct sc_image *img, const Sc__Fd *f)
+{
+	if (!img || f->kind != SC__FD_KIND__REG || !f->has_ino)
+		return false;
+	for (size_t i = 0; i < img->nprocs; i++) {
+		const Sc__Mm *mm = img->procs[i].mm;
+
+		for (size_t k = 0; k < mm->n_vmas; k++)
+			if (sc_vma_is_file_in_memory(mm->vmas[k]) && mm->vmas[k]->ino == f->ino &&
+			    mm->vmas[k]->dev == f->dev)
+				return true;
+	}
+	return false;
+}
+
 /* The file's device as the image records it (as in /proc/PID/maps). */
 static uint64_t dev_of(const struct stat *st)
 {
@@ -123,9 +141,11 @@ static int reg_preflight(const Sc__Fd *e, const struct stat *st, struct file_cut
  * inotify) is still there, and every regular file is one the process can
  * go on with (reg_preflight); allow_changed skips the latter and lists no
  * cuts. Files crload gives from its own descriptors (inherits) are not
- * reopened, and not checked.
+ * reopened, and not checked; nor are files in memory the image holds the
+ * contents of, which crload makes again when they are gone.
  */
-int fd_path_preflight(const Sc__Fds *fds, const struct fd_inherits *inherits, bool allow_changed,
+int fd_path_preflight(const struct sc_image *img, const Sc__Fds *fds,
+		      const struct fd_inherits *inherits, bool allow_changed,
 		      struct file_cuts *cuts, char *err)
 {
 	for (size_t i = 0; i < fds->n_fds; i++) {
@@ -134,9 +154,10 @@ int fd_path_preflight(const Sc__Fds *fds, const struct fd_inherits *inherits, bo
 
 		if (!e->has_dup_of && e->kind == SC__FD_KIND__INOTIFY && watches_preflight(e, err))
 			return -1;
-		if (e->has_dup_of || (e->kind != SC__FD_KIND__REG && e->kind != SC__FD_KIND__DIR &&
-				      e->kind != SC__FD_KIND__CHR) ||
-		    fd_inherit_index(inherits, e) >= 0)
+		if (e->has_dup_of ||
+		    (e->kind != SC__FD_KIND__REG && e->kind != SC__FD_KIND__DIR &&
+		     e->kind != SC__FD_KIND__CHR) ||
+		    fd_inherit_index(inherits, e) >= 0 || on_file_in_memory(img, e))
 			continue;
 		if (stat(e->path, &st)) {
 			sc_err(err, "fd %d: %.256s: %s", e->fd, e->path, strerror(errno));
@@ -163,7 +184,12 @@ int fd_reopen_flags(const Sc__Fd *e, bool through_proc)
 static int fd_path_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	int flags = fd_reopen_flags(e, false);
-	int fd = open(e->path, flags);
+	int fd;
+
+	/* Its contents come with the memory that maps it (premap.c). */
+	if (on_file_in_memory(ctx->img, e))
+		flags |= O_CREAT;
+	fd = open(e->path, flags, SC_FILE_IN_MEMORY_MODE);
 
 	if (fd < 0) {
 		sc_err(err, "fd %d: %s: %s", e->fd, e->path, strerror(errno));

@@ -51,6 +51,7 @@ struct fd_restore_ctx {
 	const Sc__Fds *fds;
 	int scratch_min;	/* temporaries go at or above this number */
 	const char *cwd;	/* the process's: relative socket names resolve from it */
+	const struct sc_image *img; /* the image: files in memory its processes map */
 	/* The pipes crload made for the tree (tree_shared.c), this
 	 * process's to use and close: the pipe kind starts from them. */
 	struct fd_restore_pipe *shared_pipes;
@@ -105,8 +106,10 @@ static inline bool file_cut_grew(const struct file_cut *c)
 }
 
 /* Before forking: paths still there, files the process can go on with;
- * the ones it writes are added to cuts (fd_path.c). */
-int fd_path_preflight(const Sc__Fds *fds, const struct fd_inherits *inherits, bool allow_changed,
+ * the ones it writes are added to cuts (fd_path.c). img: the image the
+ * descriptors are of, for the files in memory crload makes again. */
+int fd_path_preflight(const struct sc_image *img, const Sc__Fds *fds,
+		      const struct fd_inherits *inherits, bool allow_changed,
 		      struct file_cuts *cuts, char *err);
 void file_cuts_free(struct file_cuts *cuts);
 /* Keeps the bytes each file grew by beside image_dir, saying where on

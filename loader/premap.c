@@ -31,9 +31,6 @@
 #define HUGE_SIZE (2UL << 20)
 #define GAP SC_PAGE_SIZE
 #define IOV_BATCH 1024
-/* A file in memory crload makes again: for the user alone, the mode the
- * programs that make them ask (Open MPI's segments, shm_open callers). */
-#define SHM_FILE_MODE 0600
 
 extern const char restorer_blob[], restorer_blob_end[];
 
@@ -358,7 +355,7 @@ static void skip_pages(struct filler *fl, const Sc__Vma *v)
 static int open_file_in_memory(const Sc__Vma *v, char *err)
 {
 	uint64_t len = v->end - v->start;
-	int fd = open(v->path, O_RDWR | O_CREAT | O_CLOEXEC, SHM_FILE_MODE);
+	int fd = open(v->path, O_RDWR | O_CREAT | O_CLOEXEC, SC_FILE_IN_MEMORY_MODE);
 	struct stat st;
 
 	if (fd < 0 || fstat(fd, &st) ||

@@ -271,7 +271,7 @@ static int share_named(struct restore_ctx *ctx, char *err)
 	}
 
 	Sc__Fds fds = SC__FDS__INIT;
-	struct fd_restore_ctx rc = { .fds = &fds, .scratch_min = 3 };
+	struct fd_restore_ctx rc = { .fds = &fds, .scratch_min = 3, .img = img };
 
 	for (size_t i = 0; i < n; i++) {
 		if (!v[i].shared)
@@ -394,7 +394,7 @@ int tree_open_shared_descs(struct restore_ctx *ctx, char *err)
 
 	/* Made in crload, where no other descriptor of the image exists. */
 	Sc__Fds none = SC__FDS__INIT;
-	struct fd_restore_ctx alone = { .fds = &none, .scratch_min = 3 };
+	struct fd_restore_ctx alone = { .fds = &none, .scratch_min = 3, .img = ctx->img };
 	struct pair_half *made;
 	int ret;
 

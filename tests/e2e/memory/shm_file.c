@@ -9,7 +9,9 @@
  *   although the original ran on and rewrote them before it was killed;
  * - the file is made again when it is gone, as on the node a job is
  *   requeued onto (the original removes it when it ends);
- * - two mappings of the file, at different offsets, stay one object.
+ * - two mappings of the file, at different offsets, and the descriptor
+ *   the program keeps on it (as Python's SharedMemory does) stay one
+ *   object.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -37,7 +39,7 @@ static uint64_t *map(int fd, size_t pages, int prot, size_t first_page)
 
 int main(int argc, char **argv)
 {
-	uint64_t *priv, *shm, *view, gen = 1, sweeps = 0;
+	uint64_t *priv, *shm, *view, word, gen = 1, sweeps = 0;
 	char name[64];
 	int fd;
 
@@ -48,7 +50,6 @@ int main(int argc, char **argv)
 		test_fail("shm_open %s: %m", name);
 	shm = map(fd, SHM_PAGES, PROT_READ | PROT_WRITE, 0);
 	view = map(fd, VIEW_PAGES, PROT_READ, SHM_PAGES - VIEW_PAGES);
-	close(fd);
 	priv = map(-1, PRIVATE_PAGES, PROT_READ | PROT_WRITE, 0);
 	test_gen_label(shm, SHM_PAGES, PRIVATE_PAGES);
 	test_gen_label(priv, PRIVATE_PAGES, 0);
@@ -62,6 +63,10 @@ int main(int argc, char **argv)
 					  "page %zu holds generation %llu, the first %llu",
 					  i, (unsigned long long)view[i * WORDS],
 					  (unsigned long long)gen);
+		if (pread(fd, &word, sizeof(word), 0) != sizeof(word) || word != gen)
+			test_fail("the descriptor is not on the mapped file: %llu in it, "
+				  "generation %llu mapped",
+				  (unsigned long long)word, (unsigned long long)gen);
 		gen++;
 		sweeps++;
 	}
