@@ -245,6 +245,15 @@ static void checkpoint_once(const siginfo_t *si)
 	siginfo_t job_si;
 	int leader;
 
+	/* Periodic checkpoints are the tree's: a process whose parent ticks
+	 * too is in the tree its parent's ticks checkpoint, and its own
+	 * would write images of part of the tree only (one rank of an MPI
+	 * job), which a restore of the newest generation would take for the
+	 * whole job. An orphan is adopted by a process without them. */
+	if (!err && rt_interval_tick(si) && rt_interval_ticks_in((int)sc_sys0(__NR_getppid))) {
+		rt_arena_drop();
+		return;
+	}
 	wait_for_copy();
 	/* Triggers that came meanwhile (while the copy was waited for) are
 	 * served by this checkpoint, taken after them: left deferred, they

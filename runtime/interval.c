@@ -7,6 +7,7 @@
  * process starts one anew.
  */
 #include <signal.h>
+#include <string.h>
 #include <time.h>
 
 #include "rt.h"
@@ -18,6 +19,29 @@ static int interval_pid; /* whose: a forked child has none */
 bool rt_interval_tick(const siginfo_t *si)
 {
 	return si && si->si_code == SI_TIMER && si->si_value.sival_int == INTERVAL_COOKIE;
+}
+
+/*
+ * /proc/PID/timers shows each POSIX timer's value as "signal: SIG/VALUE",
+ * VALUE in 16 hex digits: the runtime's timer is the one whose value ends
+ * in INTERVAL_COOKIE's (the union's upper half is not ours to rely on).
+ */
+bool rt_interval_ticks_in(int pid)
+{
+	char path[64], cookie[16], *p;
+	const char *text;
+
+	rt_stpcpy(rt_fmt_i64(rt_stpcpy(path, "/proc/"), pid), "/timers");
+	text = rt_read_file(path, NULL);
+	p = rt_fmt_hex(cookie, INTERVAL_COOKIE);
+	rt_stpcpy(p, "\n");
+	for (const char *at = text; at && (at = strstr(at, "signal: ")); at += 8) {
+		const char *end = strchr(at, '\n'), *hit = strstr(at, cookie);
+
+		if (end && hit && hit + strlen(cookie) == end + 1)
+			return true;
+	}
+	return false;
 }
 
 int rt_interval_timer(void)

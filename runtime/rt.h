@@ -291,6 +291,8 @@ void rt_start_interval(const struct rt_config *cfg);
 int rt_interval_timer(void);
 /* Whether si is one of its ticks. */
 bool rt_interval_tick(const siginfo_t *si);
+/* Whether process pid runs a SELFCKPT_INTERVAL timer of the runtime's. */
+bool rt_interval_ticks_in(int pid);
 
 /* ---- tree.c (more in dump.h) ---- */
 /* This checkpoint covers more processes than this one: the root checks

@@ -233,8 +233,36 @@ t_passed_on() {
 		{ say "latest is not the whole tree"; "$CRINFO" show "$W/img/latest" >&2; return 1; }
 }
 
+# SELFCKPT_INTERVAL in a tree of programs each started by an exec (a shell
+# and its commands here; mpirun and its ranks in a batch job): every one
+# runs the timer, and the periodic checkpoints are the tree's, each image
+# holding every process. The commands' own ticks used to write images of
+# one command each, which crrun then restored as the newest generation.
+t_interval() {
+	local p n
+	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" SELFCKPT_DIR="$W/img" \
+		SELFCKPT_INTERVAL=1 SELFCKPT_KEEP=100 bash -c 'sleep 600 & sleep 600 & wait' \
+		>"$W/out" 2>"$W/err" </dev/null) &
+	APP=$!
+	wait_for eval '[ "$(pgrep -c -P $APP)" = 2 ]' || { say "no two commands"; return 1; }
+	for p in $(pgrep -P $APP); do
+		wait_for grep -qs '^signal: ' /proc/"$p"/timers ||
+			{ say "command $p runs no interval timer: the test shows nothing"; return 1; }
+	done
+	wait_for eval '[ "$(cat "$W/log" 2>/dev/null | grep -c "^selfckpt\[$APP\]: checkpoint /")" -ge 4 ]' ||
+		{ say "fewer than 4 periodic checkpoints:"; cat "$W/log" >&2; return 1; }
+	for p in $(pgrep -P $APP) $APP; do kill -KILL "$p"; done
+	wait $APP 2>/dev/null
+	n=$(grep ': checkpoint /' "$W/log" | grep -v '(in the tree of pid' | grep -vc '(3 processes)')
+	[ "$n" = 0 ] || { say "checkpoints of part of the tree:"; cat "$W/log" >&2; return 1; }
+	for p in "$W"/img/ckpt-*; do
+		[ "$(ls "$p" | grep -c '^core-')" = 3 ] ||
+			{ say "$p does not hold the whole tree: $(ls "$p")"; return 1; }
+	done
+}
+
 for t in whole subtree static member_fails outside_pipe outside_pair outside_conn outside_sysv \
-	exit_after exec_loop passed_on; do
+	exit_after exec_loop passed_on interval; do
 	W=$root/$t
 	mkdir -p "$W"
 	APP=
