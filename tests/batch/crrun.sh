@@ -166,6 +166,43 @@ t_node_failure() {
 	same_result
 }
 
+# An MPI job whose node fails twice (doc/shm-files.md): mpirun, its ranks
+# and crrun killed with -9 after the job ran past its newest periodic
+# generation, and the files the ranks share memory through in /dev/shm
+# gone with the node. Run again the same way each time, it resumes from
+# that generation, and its results equal an uninterrupted run's.
+t_mpi_node_failure() {
+	local env mpi=() p shm round
+	if ! command -v mpirun >/dev/null || ! command -v mpicc >/dev/null; then
+		echo "SKIP: $suite/mpi_node_failure: mpirun and mpicc are not installed"
+		return 77
+	fi
+	env=$(cd "$(dirname "$0")/../e2e" && pwd)/mpi_env.sh
+	# shellcheck disable=SC1090 # mpi_env.sh: mpi_ring, mpirun_args
+	. "$env"
+	build_mpi_ring || return 1
+	mpi=(TMPDIR="$W" OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1)
+	(cd "$W" && env "${mpi[@]}" mpirun "${mpirun_args[@]}" "$mpi_ring" ref.txt >/dev/null 2>&1) ||
+		{ say "the uninterrupted run failed"; return 1; }
+	for round in 1 2; do
+		job "${mpi[@]}" SELFCKPT_INTERVAL=1 job -- mpirun "${mpirun_args[@]}" "$mpi_ring" result.txt
+		wait_for eval "awk '/ (start|resume) /{n=0} / checkpoint /{n++} END{exit !n}' \"\$W/job/history\" 2>/dev/null" ||
+			{ say "round $round: no periodic checkpoint"; return 1; }
+		sleep 0.5
+		shm=$(for p in $(descendants $CR); do grep -o ' /dev/shm/[^ ]*$' /proc/"$p"/maps; done 2>/dev/null | sort -u)
+		[ -n "$shm" ] || { say "round $round: the ranks share no file in /dev/shm"; return 1; }
+		kill -KILL $CR $(descendants $CR)
+		wait $CR 2>/dev/null
+		# shellcheck disable=SC2086 # a list of paths without spaces
+		rm -f $shm
+	done
+	job_fg "${mpi[@]}" SELFCKPT_INTERVAL=1 job -- mpirun "${mpirun_args[@]}" "$mpi_ring" result.txt ||
+		{ say "the resumed job failed:"; tail -5 "$W/job.out" >&2; return 1; }
+	[ "$(grep -c ' resume ' "$W/job/history")" = 2 ] || { say "not resumed twice"; return 1; }
+	cmp -s "$W/result.txt" "$W/ref.txt" || { say "the results differ from an uninterrupted run's:";
+		diff "$W/result.txt" "$W/ref.txt" | head -5 >&2; return 1; }
+}
+
 # The newest generation damaged: the one before it; none that verifies:
 # the program from the beginning.
 damage() { # GENERATION
@@ -308,4 +345,4 @@ t_history() {
 }
 
 run_cases finish warning twice term int warning_during_checkpoint output_truncated output_appended node_failure \
-	fallback none_verifies requeue requeue_pbs requeue_lsf tree python errors killed history
+	mpi_node_failure fallback none_verifies requeue requeue_pbs requeue_lsf tree python errors killed history
