@@ -56,7 +56,21 @@
 
 enum { MSG_FROZEN = 1, MSG_WRITE, MSG_WRITTEN, MSG_DONE, MSG_CAPTURED };
 
+/*
+ * Every message says which version of them it is, beside its length: a
+ * process of the tree that runs another version of the runtime (another
+ * LD_PRELOAD in a job's step) is named at once, rather than taken for one
+ * that never joined. MSG_VERSION goes up whenever struct tree_msg changes.
+ */
+#define MSG_MAGIC 0x5c7e0000U
+#define MSG_VERSION 1U
+#define MSG_PROTO (MSG_MAGIC | MSG_VERSION)
+#define ANOTHER_VERSION                                                                            \
+	"runs another version of the runtime, whose messages this one cannot read: "               \
+	"a tree is checkpointed by one version"
+
 struct tree_msg {
+	uint32_t proto; /* MSG_PROTO */
 	uint32_t type;
 	int32_t pid;
 	int32_t err; /* WRITTEN: 0 or -errno */
@@ -173,24 +187,39 @@ bool rt_tree_fd(int fd)
 	return false;
 }
 
-static int send_msg(int fd, const struct tree_msg *m)
+static int send_msg(int fd, struct tree_msg *m)
 {
 	long r;
 
+	m->proto = MSG_PROTO;
 	do
 		r = sc_sys6(__NR_sendto, fd, m, sizeof(*m), MSG_NOSIGNAL, NULL, 0);
 	while (r == -EINTR);
 	return r == sizeof(*m) ? 0 : r < 0 ? (int)r : -EPIPE;
 }
 
+/* 0, -EPROTO for another version's message, or why none came. */
 static int recv_msg(int fd, struct tree_msg *m)
 {
 	long r;
 
 	do
-		r = sc_sys6(__NR_recvfrom, fd, m, sizeof(*m), 0, NULL, NULL);
+		r = sc_sys6(__NR_recvfrom, fd, m, sizeof(*m), MSG_TRUNC, NULL, NULL);
 	while (r == -EINTR);
-	return r == sizeof(*m) ? 0 : r < 0 ? (int)r : -EPIPE;
+	if (r < 0)
+		return (int)r;
+	if (!r)
+		return -EPIPE;
+	return r == sizeof(*m) && m->proto == MSG_PROTO ? 0 : -EPROTO;
+}
+
+/* The pid of the process at the other end of connection fd, or 0. */
+static int peer_pid(int fd)
+{
+	struct ucred cred = { 0 };
+	socklen_t len = sizeof(cred);
+
+	return sc_sys5(__NR_getsockopt, fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ? 0 : cred.pid;
 }
 
 bool rt_tree_active(void)
@@ -230,7 +259,10 @@ int rt_tree_join(const siginfo_t *si, struct rt_dump_result *res)
 	/* The root says where to write, or closes: the checkpoint failed. */
 	if (!err)
 		err = recv_msg(tree.conn_fd, tree.msg);
-	if (!err && tree.msg->type == MSG_DONE) {
+	if (err == -EPROTO) {
+		res->what = "joining the tree checkpoint";
+		rt_tree_fail(res, res->what, tree.root, "", "(the root) " ANOTHER_VERSION);
+	} else if (!err && tree.msg->type == MSG_DONE) {
 		err = -ECANCELED;
 		res->what = "checkpoint of the tree";
 		rt_stpcpy(res->detail, "failed in another process of it");
@@ -578,9 +610,18 @@ static int wait_joined(uint64_t deadline, struct rt_dump_result *res)
 		while ((fd = sc_sys4(__NR_accept4, tree.listen_fd, NULL, NULL, SOCK_CLOEXEC)) >=
 		       0) {
 			struct member *m;
+			int r = recv_msg((int)fd, tree.msg), pid;
 
-			if (recv_msg((int)fd, tree.msg) || tree.msg->type != MSG_FROZEN ||
-			    !(m = find(tree.msg->pid)) || m->fd >= 0 || m->zombie) {
+			if (r == -EPROTO) {
+				pid = peer_pid((int)fd);
+				m = find(pid);
+				sc_sys1(__NR_close, fd);
+				rt_tree_fail(res, "freezing the process tree", pid,
+					     m ? m->comm : "", ANOTHER_VERSION);
+				return r;
+			}
+			if (r || tree.msg->type != MSG_FROZEN || !(m = find(tree.msg->pid)) ||
+			    m->fd >= 0 || m->zombie) {
 				sc_sys1(__NR_close, fd);
 				continue;
 			}

@@ -234,17 +234,30 @@ t_passed_on() {
 		{ say "latest is not the whole tree"; "$CRINFO" show "$W/img/latest" >&2; return 1; }
 }
 
+# ends_all CHECKS: runs CHECKS, then kills the tree started in APP,
+# whatever they found: the loop below waits for every job.
+ends_all() {
+	local st=0 p
+	"$1" || st=$?
+	for p in $(descendants $APP) $APP; do kill -KILL "$p" 2>/dev/null; done
+	wait $APP 2>/dev/null
+	return $st
+}
+
 # SELFCKPT_INTERVAL in a tree of programs each started by an exec (a shell
 # and its commands here; mpirun and its ranks in a batch job): every one
 # runs the timer, and the periodic checkpoints are the tree's, each image
 # holding every process. The commands' own ticks used to write images of
 # one command each, which crrun then restored as the newest generation.
 t_interval() {
-	local p n
 	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" SELFCKPT_DIR="$W/img" \
 		SELFCKPT_INTERVAL=1 SELFCKPT_KEEP=100 bash -c 'sleep 600 & sleep 600 & wait' \
 		>"$W/out" 2>"$W/err" </dev/null) &
 	APP=$!
+	ends_all interval_checks
+}
+interval_checks() {
+	local p n
 	wait_for eval '[ "$(pgrep -c -P $APP)" = 2 ]' || { say "no two commands"; return 1; }
 	for p in $(pgrep -P $APP); do
 		wait_for grep -qs '^signal: ' /proc/"$p"/timers ||
@@ -252,8 +265,6 @@ t_interval() {
 	done
 	wait_for eval '[ "$(cat "$W/log" 2>/dev/null | grep -c "^selfckpt\[$APP\]: checkpoint /")" -ge 4 ]' ||
 		{ say "fewer than 4 periodic checkpoints:"; cat "$W/log" >&2; return 1; }
-	for p in $(pgrep -P $APP) $APP; do kill -KILL "$p"; done
-	wait $APP 2>/dev/null
 	n=$(grep ': checkpoint /' "$W/log" | grep -v '(in the tree of pid' | grep -vc '(3 processes)')
 	[ "$n" = 0 ] || { say "checkpoints of part of the tree:"; cat "$W/log" >&2; return 1; }
 	for p in "$W"/img/ckpt-*; do
@@ -262,8 +273,32 @@ t_interval() {
 	done
 }
 
+# A process of the tree that runs another version of the runtime (its
+# messages are of another length: helpers/other_version.c) fails the
+# tree's checkpoint at once, named, rather than as one that did not join
+# in time; no image is left, and the tree runs on.
+t_other_version() {
+	head -c 4096 /dev/zero >"$W/libselfckpt-other.so"
+	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" SELFCKPT_DIR="$W/img" \
+		bash -c 'env -u LD_PRELOAD "$0" "$1" & wait' "$E2E_BIN/other_version" \
+		"$W/libselfckpt-other.so" >"$W/out" 2>"$W/err" </dev/null) &
+	APP=$!
+	ends_all other_version_checks
+}
+other_version_checks() {
+	local o
+	wait_for test -s "$W/other.pid" || { say "other_version never ready"; cat "$W/err" >&2; return 1; }
+	o=$(cat "$W/other.pid")
+	kill -USR2 $APP
+	wait_for logged "checkpoint failed (freezing the process tree): pid $o (other_version) runs another version of the runtime" ||
+		{ say "no failure naming pid $o:"; cat "$W/log" "$W/err" >&2; return 1; }
+	[ -e "$W/other.joined" ] || { say "other_version sent nothing: the test shows nothing"; return 1; }
+	ls -A "$W/img" 2>/dev/null | grep -q . && { say "left behind: $(ls -A "$W/img")"; return 1; }
+	kill -0 $APP && kill -0 "$o" || { say "the tree did not run on"; return 1; }
+}
+
 for t in whole subtree static member_fails outside_pipe outside_pair outside_conn outside_sysv \
-	exit_after exec_loop passed_on interval; do
+	exit_after exec_loop passed_on interval other_version; do
 	W=$root/$t
 	mkdir -p "$W"
 	APP=
