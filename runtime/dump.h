@@ -8,6 +8,7 @@
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
 #include "dump_source.h"
+#include "ranges.h"
 #include "rt.h"
 #include "selfckpt/image.h"
 
@@ -263,9 +264,11 @@ struct sc_page_region;
 struct rt_written {
 	bool scanned; /* tracking ran: this checkpoint is what the next builds on */
 	bool incremental; /* the image may mark pages in_parent */
-	/* The VMAs tracked since the parent, and the pages written in them
+	/* The parts of VMAs tracked since the parent (registered then: a VMA
+	 * grown since is tracked in part), and the pages written in them
 	 * since, in address order (PAGEMAP_SCAN's regions). */
-	struct sc_page_region *tracked, *runs;
+	struct rt_range *tracked;
+	struct sc_page_region *runs;
 	size_t ntracked, n, cap;
 };
 /*

@@ -320,20 +320,6 @@ static int leave_to_parent(struct page_writer *w, uint64_t start, uint64_t end)
 	return 0;
 }
 
-/* Whether v is tracked since the parent: its unwritten pages are left to
- * the parent. VMAs come in address order, as the tracked ones are. */
-static bool tracked_since_parent(struct page_writer *w, const Sc__Vma *v)
-{
-	const struct rt_written *wr = w->written;
-
-	if (!wr || !wr->incremental)
-		return false;
-	while (w->tracked_at < wr->ntracked && wr->tracked[w->tracked_at].end <= v->start)
-		w->tracked_at++;
-	return w->tracked_at < wr->ntracked && wr->tracked[w->tracked_at].start == v->start &&
-	       wr->tracked[w->tracked_at].end == v->end;
-}
-
 /* The first run written since the parent that ends past addr (or wr->n);
  * addresses come in increasing order. */
 static size_t run_after(struct page_writer *w, uint64_t addr)
@@ -583,34 +569,61 @@ static int dump_range_pages(struct vma_pass *vp, uint64_t start, uint64_t end)
 }
 
 /*
- * A VMA tracked since the parent: the pages written since are looked at
- * like any, the rest is left to the parent whole, unread. That rest is
- * what still carries the protection of the last scan: unchanged pages,
- * and holes that were holes then too (zero in the parent as now); a page
- * dropped since (MADV_DONTNEED) counts as written (track.c).
+ * A part of a VMA tracked since the parent: the pages written since are
+ * looked at like any, the rest is left to the parent whole, unread. That
+ * rest is what still carries the protection of the last scan: unchanged
+ * pages, and holes that were holes then too (zero in the parent as now);
+ * a page dropped since (MADV_DONTNEED) counts as written (track.c).
  */
-static int dump_tracked_pages(struct vma_pass *vp)
+static int dump_tracked_pages(struct vma_pass *vp, struct rt_range part)
 {
 	const struct rt_written *wr = vp->w->written;
-	uint64_t at = vp->v->start;
+	uint64_t at = part.start;
 	int err = 0;
 
-	while (!err && at < vp->v->end) {
+	while (!err && at < part.end) {
 		uint64_t from, to;
 
 		size_t r = run_after(vp->w, at);
 
-		from = r < wr->n && wr->runs[r].start < vp->v->end ? wr->runs[r].start : vp->v->end;
+		from = r < wr->n && wr->runs[r].start < part.end ? wr->runs[r].start : part.end;
 		if (from > at) {
 			err = leave_to_parent(vp->w, at, from);
 			at = from;
 			continue;
 		}
-		to = wr->runs[r].end < vp->v->end ? wr->runs[r].end : vp->v->end;
+		to = wr->runs[r].end < part.end ? wr->runs[r].end : part.end;
 		err = dump_range_pages(vp, at, to);
 		at = to;
 	}
 	return err;
+}
+
+/*
+ * A VMA's pages: its parts tracked since the parent as above, the rest as
+ * a full image has them. That rest is new since the parent (the VMA grew
+ * in place), and nothing of it may come from the parent, which may have
+ * had another mapping there, or none. VMAs come in address order, as the
+ * tracked parts do.
+ */
+static int dump_vma_parts(struct vma_pass *vp)
+{
+	struct page_writer *w = vp->w;
+	const Sc__Vma *v = vp->v;
+	uint64_t at = v->start, from = v->start;
+	struct rt_range part;
+	int err = 0;
+
+	if (w->written && w->written->incremental)
+		while (!err && rt_next_overlap(w->written->tracked, w->written->ntracked,
+					       &w->tracked_at, &from, v->end, &part)) {
+			if (part.start > at)
+				err = dump_range_pages(vp, at, part.start);
+			if (!err)
+				err = dump_tracked_pages(vp, part);
+			at = part.end;
+		}
+	return err || at == v->end ? err : dump_range_pages(vp, at, v->end);
 }
 
 static int dump_vma_pages(struct page_writer *w, int pmfd, Sc__Vma *v, uint64_t *pme,
@@ -621,10 +634,7 @@ static int dump_vma_pages(struct page_writer *w, int pmfd, Sc__Vma *v, uint64_t 
 
 	w->vma_start = v->start;
 	w->give_back = give_back;
-	if (tracked_since_parent(w, v))
-		err = dump_tracked_pages(&vp);
-	else
-		err = dump_range_pages(&vp, v->start, v->end);
+	err = dump_vma_parts(&vp);
 	if (w->src->remote)
 		return err ? err : fetch_wanted(w, vp.unreadable);
 	/* Copied or flushed before the protection goes back. */

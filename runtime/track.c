@@ -41,16 +41,12 @@
 #define MAX_RANGES 8192 /* registered VMAs; more and images stay full */
 #define SCAN_REGIONS 4096 /* written runs one PAGEMAP_SCAN call returns */
 
-struct range {
-	uint64_t start, end;
-};
-
 /* The tracker of this process; a forked child or a restored process has
  * none (owner differs, or forgotten). */
 static struct {
 	int owner; /* the pid that registered, 0: not tracking */
 	struct rt_kept_fd uffd; /* its userfaultfd */
-	struct range ranges[MAX_RANGES]; /* registered at the last checkpoint */
+	struct rt_range ranges[MAX_RANGES]; /* registered at the last checkpoint */
 	int nranges;
 	/* The checkpoint whose instant the protection dates from (its
 	 * token, rt_track_plan), 0: none whole. */
@@ -138,31 +134,17 @@ static bool trackable(const Sc__Vma *v, uint64_t own)
 	       !holds(v, (uint64_t)&trk);
 }
 
-/* v lies in the n ranges registered at the last checkpoint, in address
- * order. Several of them may have become one VMA since: registering
- * neighbours with the same userfaultfd merges them. *at: a cursor into
- * them, for VMAs asked about in address order. */
-static bool was_registered(const Sc__Vma *v, const struct range *before, int n, int *at)
-{
-	uint64_t covered = v->start;
-
-	while (*at < n && before[*at].end <= v->start)
-		(*at)++;
-	for (int i = *at; i < n && before[i].start <= covered && covered < v->end; i++)
-		covered = before[i].end;
-	return covered >= v->end;
-}
-
-/* Appends the pages of v written since the last scan to w, protecting them
- * again: 0, or -errno (-EPERM: v is not under this registration). */
-static int scan_written(int pmfd, const Sc__Vma *v, struct rt_written *w,
+/* Appends the pages of part (of one VMA) written since the last scan to w,
+ * protecting them again: 0, or -errno (-EPERM: the VMA is not under this
+ * registration). */
+static int scan_written(int pmfd, struct rt_range part, struct rt_written *w,
 			struct sc_page_region *vec)
 {
 	struct sc_pm_scan_arg arg = {
 		.size = sizeof(arg),
 		.flags = SC_PM_SCAN_WP_MATCHING | SC_PM_SCAN_CHECK_WPASYNC,
-		.start = v->start,
-		.end = v->end,
+		.start = part.start,
+		.end = part.end,
 		.vec = (uint64_t)vec,
 		.vec_len = SCAN_REGIONS,
 		.category_mask = SC_PAGE_IS_WRITTEN,
@@ -188,13 +170,14 @@ static int scan_written(int pmfd, const Sc__Vma *v, struct rt_written *w,
 	return 0;
 }
 
-/* Registers v and protects all of it: 0, or -errno (-EBUSY: the program's
- * own userfaultfd has it). */
-static int arm(const Sc__Vma *v)
+/* Registers [start, end) and protects all of it: 0, or -errno (-EBUSY:
+ * the program's own userfaultfd has it). Registering again what this
+ * userfaultfd has already changes nothing. */
+static int arm(uint64_t start, uint64_t end)
 {
-	struct uffdio_register reg = { .range = { v->start, v->end - v->start },
+	struct uffdio_register reg = { .range = { start, end - start },
 				       .mode = UFFDIO_REGISTER_MODE_WP };
-	struct uffdio_writeprotect wp = { .range = { v->start, v->end - v->start },
+	struct uffdio_writeprotect wp = { .range = { start, end - start },
 					  .mode = UFFDIO_WRITEPROTECT_MODE_WP };
 	long r = sc_sys3(__NR_ioctl, trk.uffd.fd, UFFDIO_REGISTER, &reg);
 
@@ -249,13 +232,55 @@ void rt_track_plan(const struct rt_config *cfg, struct rt_track_plan *plan)
 	plan->parent_xxh3 = trk.parent_xxh3;
 }
 
+/*
+ * One trackable VMA at a checkpoint: its parts registered at the last one
+ * are scanned, which protects them again, and noted in w as tracked when
+ * the image is incremental; the rest, new since (a VMA of its own, or one
+ * grown in place: mremap, a stack growing down), is armed, and goes in as
+ * a full image has it. A VMA no longer under the registration (mremap
+ * moved it, munmap and mmap replaced it) is armed whole. *at: a cursor
+ * into the n ranges registered before, for VMAs in address order.
+ * 0, or -errno.
+ */
+static int track_vma(int pmfd, const Sc__Vma *v, const struct rt_range *before, size_t n,
+		     size_t *at, bool incremental, struct rt_written *w, struct sc_page_region *vec)
+{
+	size_t found = w->n, ntracked = w->ntracked, first = *at;
+	uint64_t from = v->start, armed = v->start;
+	struct rt_range part;
+	int r = 0;
+
+	while (!r && rt_next_overlap(before, n, at, &from, v->end, &part)) {
+		r = scan_written(pmfd, part, w, vec);
+		if (!r && incremental)
+			w->tracked[w->ntracked++] = part;
+	}
+	/* The new parts once every scan is done: registering a part of a
+	 * VMA that is not ours would split it. */
+	from = v->start;
+	*at = first;
+	while (!r && rt_next_overlap(before, n, at, &from, v->end, &part)) {
+		if (part.start > armed)
+			r = arm(armed, part.start);
+		armed = part.end;
+	}
+	if (!r && armed < v->end)
+		r = arm(armed, v->end);
+	if (r) {
+		w->n = found;
+		w->ntracked = ntracked;
+	}
+	return r == -EPERM ? arm(v->start, v->end) : r;
+}
+
 int rt_track_scan(const struct rt_config *cfg, const Sc__Mm *mm, uint64_t own,
 		  const struct rt_track_plan *plan, struct rt_written *w)
 {
 	struct sc_page_region *vec;
-	struct range *registered;
+	struct rt_range *registered;
 	bool incremental;
-	int pmfd, err = 0, nbefore, at = 0;
+	size_t nbefore, at = 0;
+	int pmfd, err = 0;
 
 	memset(w, 0, sizeof(*w));
 	if (cfg->full_every < 2 || !plan->token)
@@ -270,43 +295,35 @@ int rt_track_scan(const struct rt_config *cfg, const Sc__Mm *mm, uint64_t own,
 		return err;
 	}
 	/* What was registered, kept aside while the list is made anew. */
-	nbefore = trk.nranges;
-	registered = rt_alloc(sizeof(*registered) * (size_t)(nbefore + 1));
+	nbefore = (size_t)trk.nranges;
+	registered = rt_alloc(sizeof(*registered) * (nbefore + 1));
 	if (registered)
-		memcpy(registered, trk.ranges, sizeof(*registered) * (size_t)nbefore);
+		memcpy(registered, trk.ranges, sizeof(*registered) * nbefore);
 	vec = rt_alloc(sizeof(*vec) * SCAN_REGIONS);
 	w->cap = 1 << 20;
 	w->runs = rt_alloc(sizeof(*w->runs) * w->cap);
-	w->tracked = rt_alloc(sizeof(*w->tracked) * mm->n_vmas);
+	/* A range split since (mprotect) is in two VMAs' parts. */
+	w->tracked = rt_alloc(sizeof(*w->tracked) * (mm->n_vmas + nbefore));
 	if (!registered || !vec || !w->runs || !w->tracked)
 		return -ENOMEM;
 	pmfd = (int)sc_sys4(__NR_openat, AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
 	if (pmfd < 0)
 		return pmfd;
-	/* Every trackable VMA is scanned (which protects it again) or armed,
-	 * whether this image is incremental or not: the next one builds on
-	 * this instant. */
+	/* Every trackable VMA is scanned or armed, whether this image is
+	 * incremental or not: the next one builds on this instant. */
 	trk.nranges = 0;
 	for (size_t i = 0; i < mm->n_vmas && !err; i++) {
 		const Sc__Vma *v = mm->vmas[i];
-		size_t found = w->n;
-		int r = -EPERM;
+		int r;
 
 		if (!trackable(v, own))
 			continue;
-		if (was_registered(v, registered, nbefore, &at))
-			r = scan_written(pmfd, v, w, vec);
-		if (!r && incremental)
-			w->tracked[w->ntracked++] = (struct sc_page_region){ v->start, v->end, 0 };
-		if (r == -EPERM) {
-			w->n = found;
-			r = arm(v);
-		}
+		r = track_vma(pmfd, v, registered, nbefore, &at, incremental, w, vec);
 		if (r == -EBUSY || r == -EINVAL)
 			continue; /* the program's own, or not for us to track */
 		err = r;
 		if (!err && trk.nranges < MAX_RANGES)
-			trk.ranges[trk.nranges++] = (struct range){ v->start, v->end };
+			trk.ranges[trk.nranges++] = (struct rt_range){ v->start, v->end };
 	}
 	sc_sys1(__NR_close, pmfd);
 	if (err || trk.nranges == MAX_RANGES) {
@@ -337,15 +354,18 @@ uint64_t rt_written_bytes(const Sc__Mm *mm, const struct rt_written *w)
 
 	for (size_t i = 0; i < w->n; i++)
 		bytes += w->runs[i].end - w->runs[i].start;
-	/* The others go in whole: at most their size. Both lists are in
-	 * address order. */
+	/* What is not tracked goes in whole: at most its size. Both lists
+	 * are in address order. */
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		const Sc__Vma *v = mm->vmas[i];
+		uint64_t from = v->start;
+		struct rt_range part;
 
-		while (t < w->ntracked && w->tracked[t].end <= v->start)
-			t++;
-		if (sc_vma_stores_pages(v) && !(t < w->ntracked && w->tracked[t].start == v->start))
-			bytes += v->end - v->start;
+		if (!sc_vma_stores_pages(v))
+			continue;
+		bytes += v->end - v->start;
+		while (rt_next_overlap(w->tracked, w->ntracked, &t, &from, v->end, &part))
+			bytes -= part.end - part.start;
 	}
 	return bytes;
 }
