@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Memory that grows between incremental checkpoints (doc/incremental.md,
- * "Sub-VMA tracking"), as an allocating program's does, in three regions
+ * "Sub-VMA tracking"), as an allocating program's does, in four regions
  * of 8 MiB written at start:
  *   heap   grown with sbrk, a chunk at a time;
  *   below  anonymous mappings made right below it, a chunk at a time
@@ -11,7 +11,11 @@
  *          part is not. The new part first takes the place of a read-only
  *          mapping full of data (in the full image, never tracked), which
  *          is unmapped when growing begins: none of its pages may come
- *          back, the new part's unwritten pages read zero.
+ *          back, the new part's unwritten pages read zero;
+ *   over   grown the same way over a writable mapping full of data, a VMA
+ *          of its own (PROT_EXEC sets it apart) that the tracker
+ *          registered too: the ranges registered then cover the new part,
+ *          which must not be taken for the old one.
  * Growing begins once the first image exists (./img/latest): the second
  * image, incremental, holds what grew and the few pages written, and
  * tests/e2e/run checks it is small beside the first. Each step writes the
@@ -32,15 +36,16 @@
 #define PAGE 4096UL
 #define BASE_PAGES 2048UL /* 8 MiB per region at start */
 #define CHUNK_PAGES 16UL /* what each step adds to each region */
-#define OLD_PAGES 256UL /* the read-only mapping the grown region replaces */
+#define OLD_PAGES 256UL /* the mappings that grown and over replace */
 #define MAX_STEPS 200
 #define STEP_NS 20000000L /* 20 ms */
 
-enum region { HEAP, BELOW, GROWN, NREGIONS };
+enum region { HEAP, BELOW, GROWN, OVER, NREGIONS };
 
 /* Where each region's base and chunks are; chunk 0 is the base. */
 static unsigned char *chunk[NREGIONS][MAX_STEPS + 1];
-static unsigned char *old_mapping;
+/* The mappings grown and over grow over. */
+static unsigned char *old_mapping[NREGIONS];
 static int steps; /* steps done */
 
 static size_t chunk_pages(int c)
@@ -94,28 +99,33 @@ static void *map_at(void *addr, size_t len, int prot)
 	return m;
 }
 
+/* Region r at at, grown in place over a mapping of data right above it,
+ * left with prot. */
+static void set_up_growing(int r, unsigned char *at, int prot)
+{
+	chunk[r][0] = map_at(at, BASE_PAGES * PAGE, PROT_READ | PROT_WRITE);
+	old_mapping[r] = map_at(at + BASE_PAGES * PAGE, OLD_PAGES * PAGE, PROT_READ | PROT_WRITE);
+	memset(old_mapping[r], 0x5a, OLD_PAGES * PAGE);
+	if (mprotect(old_mapping[r], OLD_PAGES * PAGE, prot))
+		test_fail("mprotect: %m");
+}
+
 /*
  * The regions in a part of the address space nothing else maps into (far
- * below the shared libraries, far above the heap), so that the grown one
- * has room above it: below's base, then grown's, then the read-only
- * mapping, with room for every chunk on either side.
+ * below the shared libraries, far above the heap), so that the growing
+ * ones have room above them, with room for every chunk on either side.
  */
 static void set_up(void)
 {
-	size_t room = (MAX_STEPS + 1) * CHUNK_PAGES * PAGE;
+	size_t room = (MAX_STEPS + 1) * CHUNK_PAGES * PAGE + BASE_PAGES * PAGE;
 	unsigned char *at = (unsigned char *)0x100000000000UL;
 
 	chunk[HEAP][0] = sbrk((intptr_t)(BASE_PAGES * PAGE));
 	if (chunk[HEAP][0] == (void *)-1)
 		test_fail("sbrk: %m");
 	chunk[BELOW][0] = map_at(at + room, BASE_PAGES * PAGE, PROT_READ | PROT_WRITE);
-	chunk[GROWN][0] = map_at(at + 2 * room + BASE_PAGES * PAGE, BASE_PAGES * PAGE,
-				 PROT_READ | PROT_WRITE);
-	old_mapping = map_at(chunk[GROWN][0] + BASE_PAGES * PAGE, OLD_PAGES * PAGE,
-			     PROT_READ | PROT_WRITE);
-	memset(old_mapping, 0x5a, OLD_PAGES * PAGE);
-	if (mprotect(old_mapping, OLD_PAGES * PAGE, PROT_READ))
-		test_fail("mprotect: %m");
+	set_up_growing(GROWN, at + 2 * room, PROT_READ);
+	set_up_growing(OVER, at + 3 * room, PROT_READ | PROT_WRITE | PROT_EXEC);
 	for (int r = 0; r < NREGIONS; r++)
 		for (size_t p = 0; p < BASE_PAGES; p++)
 			write_page(r, 0, p, 1);
@@ -128,15 +138,17 @@ static void step(void)
 	int s = steps + 1;
 	size_t len = CHUNK_PAGES * PAGE, grown = (BASE_PAGES + (size_t)steps * CHUNK_PAGES) * PAGE;
 
-	if (s == 1 && munmap(old_mapping, OLD_PAGES * PAGE))
-		test_fail("munmap: %m");
 	chunk[HEAP][s] = sbrk((intptr_t)len);
 	if (chunk[HEAP][s] == (void *)-1)
 		test_fail("sbrk: %m");
 	chunk[BELOW][s] = map_at(chunk[BELOW][s - 1] - len, len, PROT_READ | PROT_WRITE);
-	if (mremap(chunk[GROWN][0], grown, grown + len, 0) != chunk[GROWN][0])
-		test_fail("mremap in place, step %d: %m", s);
-	chunk[GROWN][s] = chunk[GROWN][0] + grown;
+	for (int r = GROWN; r <= OVER; r++) {
+		if (s == 1 && munmap(old_mapping[r], OLD_PAGES * PAGE))
+			test_fail("munmap: %m");
+		if (mremap(chunk[r][0], grown, grown + len, 0) != chunk[r][0])
+			test_fail("mremap in place, step %d: %m", s);
+		chunk[r][s] = chunk[r][0] + grown;
+	}
 	for (int r = 0; r < NREGIONS; r++) {
 		write_page(r, s, 0, s);
 		write_page(r, 0, rewritten(r, s), s + 1);
