@@ -7,8 +7,9 @@
  * and write-protected. A write to a protected page is then resolved by the
  * kernel alone, which takes the protection off; no thread waits for it.
  * At the next checkpoint, while the threads are parked, one PAGEMAP_SCAN
- * per VMA lists the pages without protection, written since, and protects
- * them again in the same call (PM_SCAN_WP_MATCHING).
+ * per part of a VMA registered then lists the pages without protection,
+ * written since, and protects them again in the same call
+ * (PM_SCAN_WP_MATCHING).
  *
  * Whatever the program does to its memory, a page is only ever taken as
  * unchanged when it still carries the protection of the last scan:
@@ -17,7 +18,9 @@
  *   not asked for): it is gone (zero) or, touched again, written;
  * - mremap moves a VMA out of the registration, and munmap then mmap gives
  *   a VMA without one: PM_SCAN_CHECK_WPASYNC refuses to scan it, and all
- *   of it goes in the image, then it is registered anew;
+ *   of it goes in the image, then it is registered anew; a VMA grown in
+ *   place (mremap, a stack) keeps the registration, and only its part
+ *   registered then is tracked: the rest goes in as a full image has it;
  * - a fork's child has none (no UFFD_FEATURE_EVENT_FORK); the program's
  *   own userfaultfd cannot register what this one has (EBUSY): the
  *   program takes such memory first, and this one leaves what the program
