@@ -202,6 +202,27 @@ t_compressed() {
 	restores_both
 }
 
+# memory/grow, its memory grown between images 1 and 2 (a heap, mappings
+# beside tracked ones, tracked mappings grown in place with mremap, each
+# new chunk written whole), then no more: image 2 leaves the grown
+# mappings' old parts to image 1, and the tracker registers them whole
+# again, so that image 3 stores none of their new parts (tracking only
+# the part registered before, it stored 512 KiB more, four times as much).
+# Restored from each, the program finds every page it wrote.
+t_grown() {
+	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" SELFCKPT_DIR="$W/img" \
+		SELFCKPT_FULL_EVERY=8 GROW_STEPS=8 GROW_WHOLE=1 "$E2E_BIN/grow" >"$W/out" 2>"$W/err" \
+		</dev/null) &
+	APP=$! ORIG=$!
+	wait_for test -e "$W/ready" || { say "never ready"; return 1; }
+	checkpoint 1 || return 1
+	wait_for test -e "$W/grown" || { say "never grew:"; cat "$W/err" >&2; return 1; }
+	checkpoint 2 && checkpoint 3 && builds_on 2 1 && builds_on 3 2 || return 1
+	[ $(($(pages 3) * 4)) -lt "$(pages 2)" ] ||
+		{ say "image 3 stores $(pages 3) bytes of pages, image 2 $(pages 2)"; return 1; }
+	killed && restored 3 && finishes $APP && restored 2 && finishes $APP
+}
+
 # SELFCKPT_FULL_EVERY=2: every other image is full.
 t_full_every() {
 	start SELFCKPT_FULL_EVERY=2 SELFCKPT_KEEP=8 || return 1
@@ -427,6 +448,6 @@ t_crdump_prev_refused() {
 }
 
 run_cases leave kill twice restored_writer restored_full_every restored_fds restored_copy \
-	restored_other compressed full_every keep_chain keep_chain_zstd keep_two keep_two_held \
-	merge_held merge_not_worth merge_no_zstd merge_leftover exec untracked crdump_prev \
-	crdump_prev_zstd crdump_prev_refused
+	restored_other compressed grown full_every keep_chain keep_chain_zstd keep_two \
+	keep_two_held merge_held merge_not_worth merge_no_zstd merge_leftover exec untracked \
+	crdump_prev crdump_prev_zstd crdump_prev_refused

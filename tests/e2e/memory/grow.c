@@ -23,8 +23,11 @@
  * every page's generation follows from the step count alone, so the
  * program, restored or not, checks every page of every region against
  * what the steps it did wrote (and zero where none did).
+ * GROW_STEPS=N stops growing after N steps, and says so with ./grown;
+ * GROW_WHOLE=1 writes every page of each new chunk (tracking.sh).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -47,6 +50,8 @@ static unsigned char *chunk[NREGIONS][MAX_STEPS + 1];
 /* The mappings grown and over grow over. */
 static unsigned char *old_mapping[NREGIONS];
 static int steps; /* steps done */
+static int max_steps = MAX_STEPS;
+static bool whole_chunks;
 
 static size_t chunk_pages(int c)
 {
@@ -75,7 +80,7 @@ static size_t rewritten(int r, int s)
 static int expected(int r, int c, size_t p, int done)
 {
 	if (c)
-		return p == 0 ? c : 0;
+		return p == 0 || whole_chunks ? c : 0;
 	for (int s = done; s >= 1; s--)
 		if (rewritten(r, s) == p)
 			return s + 1;
@@ -150,7 +155,8 @@ static void step(void)
 		chunk[r][s] = chunk[r][0] + grown;
 	}
 	for (int r = 0; r < NREGIONS; r++) {
-		write_page(r, s, 0, s);
+		for (size_t p = 0; p < (whole_chunks ? CHUNK_PAGES : 1); p++)
+			write_page(r, s, p, s);
 		write_page(r, 0, rewritten(r, s), s + 1);
 	}
 	steps = s;
@@ -171,12 +177,20 @@ int main(int argc, char **argv)
 	struct timespec pause = { 0, STEP_NS };
 
 	test_init(argc, argv);
+	if (getenv("GROW_STEPS"))
+		max_steps = atoi(getenv("GROW_STEPS"));
+	if (max_steps < 1 || max_steps > MAX_STEPS)
+		test_fail("GROW_STEPS: 1 to %d", MAX_STEPS);
+	whole_chunks = getenv("GROW_WHOLE");
 	set_up();
 	test_ready();
 	while (!test_stopping()) {
 		nanosleep(&pause, NULL);
-		if (steps < MAX_STEPS && (steps || !access("img/latest", F_OK)))
-			step();
+		if (steps == max_steps || (!steps && access("img/latest", F_OK)))
+			continue;
+		step();
+		if (steps == max_steps)
+			close(open("grown", O_WRONLY | O_CREAT, 0644));
 	}
 	if (!steps)
 		test_fail("never grew");
