@@ -127,6 +127,16 @@ static void note_tracked(const struct rt_dump_result *res)
 		rt_track_committed(res->incremental, image_name(res), res->inventory_xxh3);
 }
 
+/* Once a checkpoint is committed and the program runs on (or is about to
+ * exit: final), its directory is pruned and the generation flushed to the
+ * shared tier (doc/tiers.md), a final one before the program exits. */
+static void after_commit(const struct rt_config *cfg, const struct rt_dump_result *res, bool final)
+{
+	rt_prune_generations(cfg, res);
+	if (!rt_tree_is_member())
+		rt_flush_start(cfg, res, final);
+}
+
 /* The copy, once it has committed the image or failed: it logs, prunes,
  * reports to the program and exits, its status the error. */
 static __attribute__((noreturn)) void copy_exits(const struct rt_config *cfg,
@@ -140,7 +150,7 @@ static __attribute__((noreturn)) void copy_exits(const struct rt_config *cfg,
 
 	log_result(cfg, frz, res, started, rt_now_ns(CLOCK_MONOTONIC),
 		   res->err ? RT_TREE_FAILED : RT_TREE_RESUME);
-	rt_prune_generations(cfg, res);
+	after_commit(cfg, res, false);
 	rep.said = rt_retention_said();
 	if (res->err)
 		rt_stpcpy(rep.why, rt_outcome_why());
@@ -171,6 +181,8 @@ static void after_restore(const struct rt_config *cfg, const struct rt_dump_resu
 	rt_log(msg);
 	if (!member)
 		rt_history_restored(cfg, res);
+	/* Restored from the shared tier, maybe to an empty local one. */
+	rt_flush_note_floor(cfg);
 	/* Timers are not part of the image. */
 	rt_start_interval(cfg);
 }
@@ -323,12 +335,12 @@ static void checkpoint_once(const siginfo_t *si)
 		rt_tree_joined_end();
 	if (action == RT_TREE_EXIT) {
 		log_result(cfg, frz, &res, started, rt_now_ns(CLOCK_MONOTONIC), action);
-		rt_prune_generations(cfg, &res);
+		after_commit(cfg, &res, true);
 		sc_sys1(__NR_exit_group, 0);
 	}
 	if (action == RT_TREE_STOP) {
 		log_result(cfg, frz, &res, started, rt_now_ns(CLOCK_MONOTONIC), action);
-		rt_prune_generations(cfg, &res);
+		after_commit(cfg, &res, true);
 		for (;;) /* every other thread stays parked */
 			sc_sys0(__NR_pause);
 	}
@@ -340,7 +352,7 @@ static void checkpoint_once(const siginfo_t *si)
 	if (res.snapshot != RT_SNAPSHOT_PROGRAM || res.err) {
 		log_result(cfg, frz, &res, started, rt_now_ns(CLOCK_MONOTONIC), action);
 		/* Once the threads run again: it adds nothing to their stop. */
-		rt_prune_generations(cfg, &res);
+		after_commit(cfg, &res, false);
 	}
 	rt_arena_drop();
 }

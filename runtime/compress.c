@@ -29,13 +29,7 @@
 	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |        \
 	 CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID)
 
-/*
- * long rt_zclone(flags, stack_top, tid, fn, arg): a thread that runs
- * fn(arg) on stack_top and exits. *tid holds its id until it has exited
- * (CLONE_PARENT_SETTID and CLONE_CHILD_CLEARTID), so it can be waited for.
- */
-long rt_zclone(unsigned long flags, void *stack_top, int *tid, void (*fn)(void *), void *arg)
-	__attribute__((visibility("hidden")));
+/* rt_zclone (rt.h). */
 __asm__(".text\n"
 	".globl rt_zclone\n"
 	".hidden rt_zclone\n"

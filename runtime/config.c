@@ -5,6 +5,8 @@
  *
  * Environment:
  *   SELFCKPT_DIR       where images go (default: ./selfckpt.PID at start)
+ *   SELFCKPT_FLUSH_DIR a durable shared directory each generation is copied
+ *                      to in the background once committed (doc/tiers.md)
  *   SELFCKPT_SIGNAL    trigger signal, name or number (default: USR2)
  *   SELFCKPT_EXIT      1: exit after a successful checkpoint
  *   SELFCKPT_COW       0: hold the program until its pages are written,
@@ -25,6 +27,7 @@
  *   SELFCKPT_BATCH_SIGNALS  set by crrun: signals the program never sees
  *                      (interpose.c, doc/batch.md)
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -115,6 +118,53 @@ static void load_compress(struct rt_compress *c)
 	}
 }
 
+/* A directory named by s, made absolute into out (RT_MAX_PATH): false if
+ * there is none. An exec'd program has it absolute already
+ * (follow_exec.c): no getcwd. */
+static bool absolute(const char *s, char *out)
+{
+	char cwd[RT_MAX_PATH];
+
+	if (!s || !*s || strlen(s) >= RT_MAX_PATH)
+		return false;
+	if (*s == '/') {
+		strcpy(out, s);
+		return true;
+	}
+	if (!getcwd(cwd, sizeof(cwd)) || strlen(cwd) + strlen(s) + 2 > RT_MAX_PATH)
+		return false;
+	rt_stpcpy(rt_stpcpy(rt_stpcpy(out, cwd), "/"), s);
+	return true;
+}
+
+/*
+ * crflush, which the runtime starts after each commit (flush.c): in the
+ * build tree beside the runtime's library, beside an installed one, then
+ * where make install put it. Into out (RT_MAX_PATH), empty if none.
+ */
+static void find_flush_tool(char *out)
+{
+	static const char *const places[] = { "/../../tools/crflush", "/../bin/crflush" };
+	char lib[RT_MAX_PATH];
+	Dl_info info;
+	char *slash;
+
+	out[0] = '\0';
+	if (dladdr((void *)find_flush_tool, &info) && info.dli_fname &&
+	    realpath(info.dli_fname, lib) && (slash = strrchr(lib, '/'))) {
+		*slash = '\0';
+		for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++)
+			if (strlen(lib) + strlen(places[i]) < RT_MAX_PATH) {
+				rt_stpcpy(rt_stpcpy(out, lib), places[i]);
+				if (!access(out, X_OK))
+					return;
+			}
+	}
+	rt_stpcpy(out, SC_BINDIR "/crflush");
+	if (access(out, X_OK))
+		out[0] = '\0';
+}
+
 void rt_config_load(void)
 {
 	const char *s;
@@ -145,23 +195,14 @@ void rt_config_load(void)
 	rt_cfg.keep = parse_keep(getenv("SELFCKPT_KEEP"));
 	load_compress(&rt_cfg.compress);
 
-	s = getenv("SELFCKPT_DIR");
-	if (s && *s == '/' && strlen(s) < RT_MAX_PATH) {
-		/* Always so in an exec'd program (follow_exec.c): no getcwd. */
-		strcpy(rt_cfg.dir, s);
-		return;
-	}
-	if (!getcwd(cwd, sizeof(cwd)))
-		strcpy(cwd, "/tmp");
-	if (s && *s && strlen(cwd) + strlen(s) + 2 < RT_MAX_PATH) {
-		char *p = rt_stpcpy(rt_cfg.dir, cwd);
-
-		*p++ = '/';
-		strcpy(p, s);
-	} else {
-		char *p = rt_stpcpy(rt_cfg.dir, cwd);
+	if (!absolute(getenv("SELFCKPT_DIR"), rt_cfg.dir)) {
+		char *p = rt_stpcpy(rt_cfg.dir, getcwd(cwd, sizeof(cwd)) ? cwd : "/tmp");
 
 		p = rt_stpcpy(p, "/selfckpt.");
 		rt_fmt_i64(p, getpid());
+	}
+	if (absolute(getenv(SELFCKPT_FLUSH_DIR_ENV), rt_cfg.flush_dir)) {
+		find_flush_tool(rt_cfg.flush_tool);
+		rt_flush_note_floor(&rt_cfg);
 	}
 }

@@ -51,43 +51,16 @@ static int make_dirs(const char *path)
 	return 0;
 }
 
-/*
- * The generation of a name: "ckpt-N", or what is left of one being
- * written or removed (".ckpt-N" RT_TMP_MARK "PID", RT_DEL_MARK), which
- * stays while its writer lives: a tree's members' copies may still write
- * into the directory of a root's copy that was killed.
- */
-static void note_highest(void *max, int dirfd, const char *name)
-{
-	char gen[32];
-	const char *end = name[0] == '.' ? strchr(name + 1, '.') : NULL;
-	unsigned g;
-
-	(void)dirfd;
-	if (end && (size_t)(end - name) <= sizeof(gen)) {
-		memcpy(gen, name + 1, (size_t)(end - name - 1));
-		gen[end - name - 1] = '\0';
-		g = rt_generation_of(gen);
-	} else {
-		g = rt_generation_of(name);
-	}
-	if (g > *(unsigned *)max)
-		*(unsigned *)max = g;
-}
-
-/* One more than the highest generation present, leftovers included.
- * Retention never removes the newest (doc/retention.md): a number is
- * never used twice, nor the name of a leftover whose writer lives. */
+/* One more than the highest generation present, leftovers included, and
+ * than the highest the shared tier had (flush.c), which a lost local tier
+ * no longer shows. Retention never removes the newest
+ * (doc/retention.md): a number is never used twice, nor the name of a
+ * leftover whose writer lives. */
 static unsigned next_seq(int dirfd)
 {
-	unsigned max = 0;
-	int fd = (int)sc_sys4(__NR_openat, dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	unsigned max = rt_highest_generation(dirfd);
 
-	if (fd < 0)
-		return 1;
-	rt_dir_each(fd, note_highest, &max);
-	sc_sys1(__NR_close, fd);
-	return max + 1;
+	return (max > rt_flush_floor() ? max : rt_flush_floor()) + 1;
 }
 
 /* The inventory, as far as it is known before the files are written. What

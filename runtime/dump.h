@@ -11,6 +11,7 @@
 #include "ranges.h"
 #include "rt.h"
 #include "selfckpt/image.h"
+#include "selfckpt/tiers.h"
 
 struct rt_compress;
 
@@ -73,7 +74,7 @@ void rt_image_discard(struct rt_image *img);
  * killed half way leaves it: the next checkpoint into the same directory
  * removes every such leftover whose writer is dead (doc/faults.md).
  */
-#define RT_TMP_MARK ".tmp-"
+#define RT_TMP_MARK SC_TMP_MARK
 /* Writes the temporary name of NAME into buf; returns its end. */
 char *rt_image_tmpname(char *buf, const char *name);
 /* Takes the writer's lock of the temporary directory fd: 0 or -errno. */
@@ -98,6 +99,17 @@ bool rt_image_dir_only_images(int fd);
 /* Calls fn(arg, fd, name) for every entry of directory fd from its
  * current offset. */
 void rt_dir_each(int fd, void (*fn)(void *, int, const char *), void *arg);
+
+/* ---- flush.c: the shared tier (doc/tiers.md) ---- */
+/* Notes the highest generation the shared tier holds: at start and after
+ * a restore, never in the freeze path. */
+void rt_flush_note_floor(const struct rt_config *cfg);
+/* That generation: the next one is numbered above it. */
+unsigned rt_flush_floor(void);
+/* Starts crflush for the generation res committed (nothing if it failed;
+ * a tree's root only): detached, or waited for when the program is to
+ * exit right after. */
+void rt_flush_start(const struct rt_config *cfg, const struct rt_dump_result *res, bool wait);
 
 /* ---- image_read.c: images read back (the tracker, the pruner) ---- */
 /* The message of type in file path of dirfd, its header and checksum
@@ -131,6 +143,9 @@ void rt_retention_note_said(unsigned what);
 unsigned rt_generation_of(const char *name);
 /* Generation n's name ("ckpt-0003") into buf; returns its end. */
 char *rt_generation_name(char *buf, unsigned n);
+/* The highest generation in dirfd, leftovers of writers included; 0 if
+ * none. */
+unsigned rt_highest_generation(int dirfd);
 /* After a checkpoint this process committed (res tells): removes the
  * generations older than the cfg->keep newest; nothing in any other case. */
 void rt_prune_generations(const struct rt_config *cfg, const struct rt_dump_result *res);

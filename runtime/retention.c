@@ -46,6 +46,42 @@ char *rt_generation_name(char *buf, unsigned n)
 }
 
 /*
+ * The generation of a name: "ckpt-N", or what is left of one being
+ * written or removed (".ckpt-N" RT_TMP_MARK "PID", RT_DEL_MARK), which
+ * stays while its writer lives: a tree's members' copies may still write
+ * into the directory of a root's copy that was killed.
+ */
+static void note_highest(void *max, int dirfd, const char *name)
+{
+	char gen[32];
+	const char *end = name[0] == '.' ? strchr(name + 1, '.') : NULL;
+	unsigned g;
+
+	(void)dirfd;
+	if (end && (size_t)(end - name) <= sizeof(gen)) {
+		memcpy(gen, name + 1, (size_t)(end - name - 1));
+		gen[end - name - 1] = '\0';
+		g = rt_generation_of(gen);
+	} else {
+		g = rt_generation_of(name);
+	}
+	if (g > *(unsigned *)max)
+		*(unsigned *)max = g;
+}
+
+unsigned rt_highest_generation(int dirfd)
+{
+	unsigned max = 0;
+	int fd = (int)sc_sys4(__NR_openat, dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	rt_dir_each(fd, note_highest, &max);
+	sc_sys1(__NR_close, fd);
+	return max;
+}
+
+/*
  * The generation generation g's image builds on, when that is one beside
  * it ("../ckpt-0003"): its number, or 0 for a full image (or one whose
  * inventory cannot be read: then nothing is known to need a parent).

@@ -43,6 +43,8 @@ struct rt_config {
 	uint64_t batch_sigs;	    /* SELFCKPT_BATCH_SIGNALS, bit sig-1 */
 	struct rt_compress compress; /* SELFCKPT_COMPRESS, _THREADS; level 0: off */
 	char dir[RT_MAX_PATH]; /* SELFCKPT_DIR, made absolute */
+	char flush_dir[RT_MAX_PATH]; /* SELFCKPT_FLUSH_DIR, absolute; empty: none */
+	char flush_tool[RT_MAX_PATH]; /* crflush, found at start (config.c) */
 };
 
 /* config.c: set once, by the constructor, before anything runs. Read
@@ -64,6 +66,8 @@ void rt_log(const char *msg);
 void rt_log_to(const char *path);
 /* Whether rt_log writes to stderr (no SELFCKPT_LOG). */
 bool rt_log_to_stderr(void);
+/* SELFCKPT_LOG, empty for stderr. */
+const char *rt_log_path(void);
 /* The pid log and history lines name: a checkpoint's copy (snapshot.c)
  * speaks for the program it was cloned from. */
 void rt_speak_for(int pid);
@@ -126,6 +130,16 @@ void rt_follow_exec_init(void);
 /* ---- rt_asm.S ---- */
 /* Calls fn(arg) with rsp at stack_top, back on the caller's stack after. */
 void rt_call_on_stack(void (*fn)(void *), void *stack_top, void *arg);
+
+/* ---- compress.c ---- */
+/*
+ * long rt_zclone(flags, stack_top, tid, fn, arg): a thread (or, without
+ * CLONE_THREAD, a process) that runs fn(arg) on stack_top and exits.
+ * With CLONE_PARENT_SETTID and CLONE_CHILD_CLEARTID, *tid holds its id
+ * until it has exited, so it can be waited for.
+ */
+long rt_zclone(unsigned long flags, void *stack_top, int *tid, void (*fn)(void *), void *arg)
+	__attribute__((visibility("hidden")));
 
 /* ---- arena.c: private memory for one checkpoint ---- */
 int rt_arena_init(void);

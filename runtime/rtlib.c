@@ -132,6 +132,11 @@ bool rt_log_to_stderr(void)
 	return !log_path[0];
 }
 
+const char *rt_log_path(void)
+{
+	return log_path;
+}
+
 void rt_log_to(const char *path)
 {
 	if (strlen(path) < sizeof(log_path))

@@ -22,7 +22,7 @@ print-install-dirs: ; @echo '$(prefix)' '$(bindir)' '$(libdir)' '$(mandir)'
 EOF
 ) || { echo "install: cannot read the installation directories from ./Makefile" >&2; exit 1; }
 read -r prefix bindir libdir mandir <<<"$dirs"
-commands="crdump crinfo crload crrun"
+commands="crdump crflush crinfo crload crrun"
 
 t_files() {
 	build_make install DESTDIR="$D" >"$W/make.out" 2>&1 ||
@@ -30,7 +30,7 @@ t_files() {
 	local want=() c p
 	for c in $commands; do want+=("$bindir/$c"); done
 	want+=("$libdir/libselfckpt.so")
-	for p in crdump.1 crinfo.1 crload.1 crrun.1; do want+=("$mandir/man1/$p"); done
+	for p in crdump.1 crflush.1 crinfo.1 crload.1 crrun.1; do want+=("$mandir/man1/$p"); done
 	want+=("$mandir/man7/selfckpt.7")
 	printf '%s\n' "${want[@]}" | sort >"$W/want"
 	(cd "$D" && find . ! -type d | sed 's/^\.//' | sort) >"$W/got"

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+/* The generations of a tier, as the tools read them (doc/tiers.md). */
+#ifndef SC_TIERS_H
+#define SC_TIERS_H
+
+#include "selfckpt/tiers.h"
+
+/* N of a name "ckpt-N", or 0 for any other name. */
+unsigned long sc_tier_generation(const char *name);
+
+#endif

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the runtime, crflush, crload, crrun and crinfo agree on about the
+ * two tiers of a job's generations (doc/tiers.md): a fast local
+ * SELFCKPT_DIR and a durable shared SELFCKPT_FLUSH_DIR.
+ */
+#ifndef SELFCKPT_TIERS_H
+#define SELFCKPT_TIERS_H
+
+/* The shared tier, for the runtime and for crrun's program. */
+#define SELFCKPT_FLUSH_DIR_ENV "SELFCKPT_FLUSH_DIR"
+
+/*
+ * An image, or a copy of one on the shared tier, is written into
+ * ".NAME" SC_TMP_MARK "PID" beside its final NAME, which it gets once
+ * durable: readers ignore such names, and the next writer removes them
+ * once PID is dead.
+ */
+#define SC_TMP_MARK ".tmp-"
+
+/*
+ * crflush's locks in the local SELFCKPT_DIR: the flush that runs holds
+ * SC_FLUSH_RUN (which holds its pid), the one waiting SC_FLUSH_WAIT.
+ */
+#define SC_FLUSH_RUN ".flush.run"
+#define SC_FLUSH_WAIT ".flush.wait"
+
+#endif

@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: MIT
+/*
+ * crflush SRC SHARED: generations copied from the fast local tier to the
+ * durable shared one (doc/tiers.md). SRC is a SELFCKPT_DIR, whose newest
+ * generation is flushed, or one image. A generation is written into
+ * SHARED/.ckpt-N.tmp-PID, every file and the directory fsynced, then
+ * renamed to ckpt-N and SHARED fsynced: on the shared tier as on the
+ * local one, a ckpt-N is complete once it has its name. An incremental
+ * image's parents go first, so that a ckpt-N there always has its chain.
+ *
+ * The runtime starts it after each commit with --detach: it forks, its
+ * first process exits at once (the runtime reaps it), and the second,
+ * nobody's child, copies at a low priority while the program runs on.
+ * Flushes asked while one runs are coalesced: one waits, and flushes the
+ * newest generation once the running one is done.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "tiers.h"
+
+#define CHUNK (1 << 20) /* bytes copied at a time, between looks at the rate */
+#define IOPRIO_BEST_EFFORT_LOWEST ((2 << 13) | 7)
+
+struct flush {
+	const char *src; /* a SELFCKPT_DIR, or the directory holding the image */
+	const char *shared;
+	int shared_fd;
+	double rate; /* bytes a second, 0: as fast as it goes */
+	bool detach; /* the runtime's flush: coalesced with others */
+	double t0, copied;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: crflush [--detach] [--rate=MIB] SRC SHARED\n"
+		   "Copies the newest generation of the SELFCKPT_DIR SRC (or the image SRC),\n"
+		   "with the images it builds on, to SHARED, each made durable there before it\n"
+		   "is named ckpt-N (doc/tiers.md).\n"
+		   "  --detach     return at once; the copy goes on at a low priority\n"
+		   "  --rate=MIB   copy at most MIB MiB a second\n");
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sleeps as long as the copy is ahead of its rate. */
+static void keep_rate(struct flush *fl, size_t n)
+{
+	double ahead;
+
+	fl->copied += (double)n;
+	if (!fl->rate)
+		return;
+	ahead = fl->copied / fl->rate - (now_s() - fl->t0);
+	if (ahead > 0) {
+		struct timespec ts = { (time_t)ahead,
+				       (long)((ahead - (double)(time_t)ahead) * 1e9) };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int copy_file(struct flush *fl, int from_dir, int to_dir, const char *name)
+{
+	int in = openat(from_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), out = -1, rc = -1;
+	static char buf[CHUNK];
+	ssize_t n;
+
+	if (in < 0)
+		return -1;
+	out = openat(to_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	while (out >= 0 && (n = read(in, buf, sizeof(buf))) > 0) {
+		for (ssize_t w, at = 0; at < n; at += w)
+			if ((w = write(out, buf + at, (size_t)(n - at))) < 0)
+				goto out;
+		keep_rate(fl, (size_t)n);
+	}
+	rc = out >= 0 && !n && !fsync(out) ? 0 : -1;
+out:
+	if (out >= 0)
+		close(out);
+	close(in);
+	return rc;
+}
+
+/* Removes the image files in dir's entry name and the directory. */
+static void remove_dir(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *e;
+
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.')
+			unlinkat(fd, e->d_name, 0);
+	if (d)
+		closedir(d);
+	unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+/* The generation name of SRC copied to SHARED as a whole: every file
+ * fsynced, then the directory, renamed into place, SHARED fsynced. */
+static int copy_generation(struct flush *fl, int gen_fd, const char *name, char *why)
+{
+	char tmp[NAME_MAX + 32];
+	DIR *d = fdopendir(dup(gen_fd));
+	struct dirent *e;
+	int to = -1, rc = -1;
+
+	snprintf(tmp, sizeof(tmp), ".%s" SC_TMP_MARK "%d", name, (int)getpid());
+	if (!d || mkdirat(fl->shared_fd, tmp, 0700) ||
+	    (to = openat(fl->shared_fd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		snprintf(why, SC_ERR_LEN, "%s/%s: %s", fl->shared, tmp, strerror(errno));
+		goto out;
+	}
+	while ((e = readdir(d)))
+		if (e->d_type == DT_REG && copy_file(fl, gen_fd, to, e->d_name)) {
+			snprintf(why, SC_ERR_LEN, "%s: %s", e->d_name, strerror(errno));
+			goto out;
+		}
+	if (fsync(to) || renameat(fl->shared_fd, tmp, fl->shared_fd, name) ||
+	    fsync(fl->shared_fd)) {
+		snprintf(why, SC_ERR_LEN, "%s/%s: %s", fl->shared, name, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc && to >= 0)
+		remove_dir(fl->shared_fd, tmp);
+	if (to >= 0)
+		close(to);
+	if (d)
+		closedir(d);
+	return rc;
+}
+
+/* "latest" on SHARED names name, as on the local tier: a convenience. */
+static void point_latest(struct flush *fl, const char *name)
+{
+	unlinkat(fl->shared_fd, ".latest.tmp", 0);
+	if (!symlinkat(name, fl->shared_fd, ".latest.tmp"))
+		renameat(fl->shared_fd, ".latest.tmp", fl->shared_fd, "latest");
+}
+
+/*
+ * The image dir/name on SHARED, its parents first (the chain a ckpt-N
+ * there needs: doc/incremental.md names parents "../ckpt-N"). One there
+ * already is left as it is. Held against the local pruner while it is
+ * copied (doc/retention.md). 0, or -1 with why set.
+ */
+static int flush_image(struct flush *fl, const char *dir, const char *name, unsigned depth,
+		       char *why)
+{
+	char path[PATH_MAX], parent[PATH_MAX];
+	struct sc_image img = { 0 };
+	struct stat st;
+	int fd, rc = -1;
+
+	if (!fstatat(fl->shared_fd, name, &st, AT_SYMLINK_NOFOLLOW))
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (depth == SC_CHAIN_MAX)
+		return sc_err(why, "%s: more than %d images in the chain", path, SC_CHAIN_MAX);
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return sc_err(why, "%s: %s", path, strerror(errno));
+	while (flock(fd, LOCK_SH) && errno == EINTR)
+		;
+	if (sc_image_load_one(path, &img, true, why))
+		goto out;
+	if (img.inv->parent) {
+		const char *p = img.inv->parent;
+
+		if (strncmp(p, "../", 3) || strchr(p + 3, '/')) {
+			sc_err(why, "%s: its parent %s is not beside it", path, p);
+			goto out;
+		}
+		snprintf(parent, sizeof(parent), "%s", p + 3);
+		if (flush_image(fl, dir, parent, depth + 1, why))
+			goto out;
+	}
+	rc = copy_generation(fl, fd, name, why);
+out:
+	sc_image_free(&img);
+	close(fd);
+	return rc;
+}
+
+/* The newest ckpt-N of dir into name; false if it has none. */
+static bool newest_generation(const char *dir, char *name)
+{
+	unsigned long best = 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		unsigned long g = sc_tier_generation(e->d_name);
+
+		if (g > best) {
+			best = g;
+			snprintf(name, NAME_MAX + 1, "%s", e->d_name);
+		}
+	}
+	if (d)
+		closedir(d);
+	return best > 0;
+}
+
+/* Leftovers of flushes killed half way: the writer's pid is gone. */
+static void remove_leftovers(struct flush *fl)
+{
+	DIR *d = fdopendir(dup(fl->shared_fd));
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		const char *mark = strstr(e->d_name, SC_TMP_MARK);
+		char *end;
+		long pid;
+
+		if (e->d_name[0] != '.' || !mark || !sc_tier_generation(e->d_name + 1))
+			continue;
+		pid = strtol(mark + strlen(SC_TMP_MARK), &end, 10);
+		if (*end || pid <= 0 || (kill((pid_t)pid, 0) && errno == ESRCH))
+			remove_dir(fl->shared_fd, e->d_name);
+	}
+	if (d)
+		closedir(d);
+}
+
+/*
+ * One flush runs per SELFCKPT_DIR and, when coalesce, one waits: a flush
+ * asked while one waits is served by it, since the waiter looks for the
+ * newest generation only once it runs. The waiter lets go of its place
+ * before it looks, so a generation committed after that asks a flush of
+ * its own. A flush that must be done when it returns (a final
+ * checkpoint's) waits its turn whatever. false: not to run, another will.
+ */
+static bool take_turn(const char *src, bool coalesce)
+{
+	char path[PATH_MAX];
+	int wait_fd = -1, run_fd;
+
+	snprintf(path, sizeof(path), "%s/" SC_FLUSH_WAIT, src);
+	if (coalesce && (wait_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) >= 0 &&
+	    flock(wait_fd, LOCK_EX | LOCK_NB)) {
+		close(wait_fd);
+		return false;
+	}
+	snprintf(path, sizeof(path), "%s/" SC_FLUSH_RUN, src);
+	if ((run_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) >= 0) {
+		while (flock(run_fd, LOCK_EX) && errno == EINTR)
+			;
+		/* Who flushes, for whoever wants to stop it. */
+		dprintf(run_fd, "%d\n", (int)getpid());
+		if (ftruncate(run_fd, lseek(run_fd, 0, SEEK_CUR)))
+			perror("crflush: " SC_FLUSH_RUN);
+	}
+	if (wait_fd >= 0)
+		close(wait_fd); /* run_fd stays open, locked, until the end */
+	return true;
+}
+
+static int flush(struct flush *fl)
+{
+	char name[NAME_MAX + 1], why[SC_ERR_LEN], dir[PATH_MAX], inv[PATH_MAX], *slash;
+	struct stat st;
+
+	if (mkdir(fl->shared, 0700) && errno != EEXIST)
+		goto failed_dir;
+	if ((fl->shared_fd = open(fl->shared, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		goto failed_dir;
+	snprintf(dir, sizeof(dir), "%s", fl->src);
+	snprintf(inv, sizeof(inv), "%s/%s", fl->src, SC_INVENTORY_FILE);
+	if (!stat(inv, &st)) {
+		/* One image: it goes as its own name, beside its parents. */
+		while ((slash = strrchr(dir, '/')) && !slash[1] && slash > dir)
+			*slash = '\0';
+		slash = strrchr(dir, '/');
+		if (strlen(slash ? slash + 1 : dir) > NAME_MAX)
+			goto failed_dir;
+		strcpy(name, slash ? slash + 1 : dir);
+		if (slash)
+			*slash = '\0';
+		else
+			snprintf(dir, sizeof(dir), ".");
+	} else if (!take_turn(fl->src, fl->detach)) {
+		return 0;
+	} else if (!newest_generation(fl->src, name)) {
+		return 0;
+	}
+	remove_leftovers(fl);
+	fl->t0 = now_s();
+	if (flush_image(fl, dir, name, 0, why)) {
+		fprintf(stderr, "crflush: %s/%s not flushed to %s: %s\n", dir, name, fl->shared,
+			why);
+		return 1;
+	}
+	point_latest(fl, name);
+	fprintf(stderr, "crflush[%d]: %s/%s flushed to %s (%.0f bytes copied in %.3f s)\n",
+		(int)getpid(), dir, name, fl->shared, fl->copied, now_s() - fl->t0);
+	return 0;
+failed_dir:
+	fprintf(stderr, "crflush: %s: %s\n", fl->shared, strerror(errno));
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "detach", no_argument, NULL, 'd' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct flush fl = { .shared_fd = -1 };
+	const char *log = getenv("SELFCKPT_LOG");
+	sigset_t none;
+	char *end;
+	int o;
+
+	while ((o = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (o) {
+		case 'd':
+			fl.detach = true;
+			break;
+		case 'r':
+			fl.rate = strtod(optarg, &end) * (1 << 20);
+			if (*end || fl.rate <= 0) {
+				fprintf(stderr, "crflush: --rate=%s: MiB a second, more than 0\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 2) {
+		usage(stderr);
+		return 2;
+	}
+	fl.src = argv[optind];
+	fl.shared = argv[optind + 1];
+	/* Started by the runtime: signals blocked, the log where its is. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (log && *log && !freopen(log, "a", stderr))
+		return 1;
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	if (fl.detach) {
+		pid_t pid = fork();
+
+		if (pid)
+			return pid < 0 ? 1 : 0;
+		/* Behind the program: the CPU and the disk are its first. */
+		if (setpriority(PRIO_PROCESS, 0, 19) ||
+		    syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0,
+			    IOPRIO_BEST_EFFORT_LOWEST))
+			perror("crflush: low priority");
+	}
+	return flush(&fl);
+}
