@@ -368,7 +368,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: crload [--restore-detached] [--allow-changed-files] [--tcp-established]\n"
 		"              [--shell-job] [--cpu-check=MODE] [--inherit-fd N:PATH]...\n"
-		"              [--pidfile FILE] [-v] IMAGE_DIR\n"
+		"              [--pidfile FILE] [--flush-dir DIR] [-v] IMAGE_DIR\n"
 		"Restores the process checkpointed in IMAGE_DIR and waits for it. Given a\n"
 		"directory of generations ckpt-N, restores the newest that verifies.\n"
 		"  -d, --restore-detached  print the restored pid and return at once\n"
@@ -385,6 +385,9 @@ static void usage(FILE *f)
 		"  -I, --inherit-fd N:PATH descriptors on the file PATH take crload's descriptor\n"
 		"                          N as it is, unchecked (a batch system's output file)\n"
 		"  -p, --pidfile FILE      write the restored pid to FILE once it runs\n"
+		"      --flush-dir DIR     the shared tier IMAGE_DIR's generations are flushed\n"
+		"                          to: the newest of either that verifies, the local\n"
+		"                          one when as new (IMAGE_DIR may be gone)\n"
 		"  -v, --verbose           say how the process is restored\n");
 }
 
@@ -393,6 +396,7 @@ struct crload {
 	struct crload_opts opts;
 	enum sc_cpu_check cpu_check;
 	const char *image_arg; /* as given: an image or a directory of generations */
+	const char *flush_dir; /* --flush-dir: the shared tier of image_arg, or NULL */
 	char **argv; /* crload's own, to start again with an older generation */
 	char image_dir[PATH_MAX]; /* the image chosen */
 	struct sc_image img;
@@ -420,6 +424,7 @@ static int parse_options(int argc, char **argv, struct crload *c)
 		{ "cpu-check", required_argument, NULL, 'C' },
 		{ "inherit-fd", required_argument, NULL, 'I' },
 		{ "pidfile", required_argument, NULL, 'p' },
+		{ "flush-dir", required_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -449,6 +454,9 @@ static int parse_options(int argc, char **argv, struct crload *c)
 			break;
 		case 'p':
 			opts->pidfile = optarg;
+			break;
+		case 'f':
+			c->flush_dir = optarg;
 			break;
 		case 'T':
 			opts->tcp_established = true;
@@ -486,10 +494,11 @@ static int parse_options(int argc, char **argv, struct crload *c)
  * said why. */
 static int check_image(struct crload *c)
 {
+	const char *tiers[SC_TIERS] = { c->image_arg, c->flush_dir };
 	char cpu_err[SC_CPU_ERR_LEN];
 
 	c->t0 = now_ms();
-	if (load_image(c->image_arg, &c->img, c->image_dir, c->err, false)) {
+	if (load_image(tiers, &c->img, c->image_dir, c->err, false)) {
 		fprintf(stderr, "crload: %s: %s\n", c->image_dir, c->err);
 		return -1;
 	}
@@ -535,14 +544,13 @@ static int check_image(struct crload *c)
  */
 static void retry_older(struct crload *c, const char *why)
 {
-	const char *had = getenv(DAMAGED_ENV), *name = strrchr(c->image_dir, '/');
+	const char *had = getenv(DAMAGED_ENV);
 	size_t dir_len = strlen(c->image_dir);
-	char list[4096];
+	char list[8192];
 
-	if (!strstr(why, SC_CORRUPTED) || !strcmp(c->image_dir, c->image_arg) || !name ||
-	    c->plan.new_ns ||
+	if (!strstr(why, SC_CORRUPTED) || !strcmp(c->image_dir, c->image_arg) || c->plan.new_ns ||
 	    (size_t)snprintf(list, sizeof(list), "%s%s%s", had ? had : "", had ? ":" : "",
-			     name + 1) >= sizeof(list))
+			     c->image_dir) >= sizeof(list))
 		return;
 	/* Named as the validation names a file of it. */
 	if (!strncmp(why, c->image_dir, dir_len) && why[dir_len] == '/')

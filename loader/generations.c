@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * crload DIR on a generations directory (a SELFCKPT_DIR: ckpt-N images
- * and "latest"): the newest image that loads, every file checked against
+ * and "latest"), and on the shared tier it is flushed to (--flush-dir,
+ * doc/tiers.md), the local copy first when as new: the newest image that
+ * loads, every file checked against
  * its checksum (an incremental one's whole chain too), is the one restored. A damaged newer one is skipped with
  * one line saying which file and why, so that a checkpoint cut short by a
  * crash or a bad disk costs one generation, never the job
@@ -19,69 +21,69 @@
 #include <unistd.h>
 
 #include "restore.h"
-
-#define GEN_PREFIX "ckpt-"
-
-/* N of a name "ckpt-N", or 0 for any other name. */
-static unsigned long generation_of(const char *name)
-{
-	char *end;
-	unsigned long n;
-
-	if (strncmp(name, GEN_PREFIX, strlen(GEN_PREFIX)) || !name[strlen(GEN_PREFIX)] ||
-	    name[strlen(GEN_PREFIX)] < '0' || name[strlen(GEN_PREFIX)] > '9')
-		return 0;
-	errno = 0;
-	n = strtoul(name + strlen(GEN_PREFIX), &end, 10);
-	return *end || errno ? 0 : n;
-}
+#include "tiers.h"
 
 struct generation {
 	unsigned long n;
-	char *name;
+	unsigned tier; /* 0: the local one, first when as new */
+	char *path;
 };
 
 static int newest_first(const void *a, const void *b)
 {
 	const struct generation *x = a, *y = b;
 
-	return x->n < y->n ? 1 : x->n > y->n ? -1 : 0;
+	if (x->n != y->n)
+		return x->n < y->n ? 1 : -1;
+	return x->tier > y->tier ? 1 : x->tier < y->tier ? -1 : 0;
 }
 
-/* The generations in dir, newest first: how many (0 also when dir
- * cannot be read: it is then read as an image, which says why not). */
-static size_t list_generations(const char *dir, struct generation **out)
+/* The generations in the tiers' directories (NULL for none), newest
+ * first, the local copy before the shared one of the same generation:
+ * how many (0 also when none can be read: the local one is then read as
+ * an image, which says why not). */
+static size_t list_generations(const char *const tiers[SC_TIERS], struct generation **out)
 {
 	struct generation *gens = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *e;
-	DIR *d = opendir(dir);
 
-	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		unsigned long g = generation_of(e->d_name);
+	for (unsigned t = 0; t < SC_TIERS; t++) {
+		DIR *d = tiers[t] ? opendir(tiers[t]) : NULL;
 
-		if (!g)
-			continue;
-		if (n == cap) {
-			struct generation *more;
+		while (d && (e = readdir(d))) {
+			unsigned long g = sc_tier_generation(e->d_name);
 
-			cap = cap * 2 + 8;
-			more = realloc(gens, cap * sizeof(*gens));
-			if (!more)
+			if (!g)
+				continue;
+			if (n == cap) {
+				struct generation *more;
+
+				cap = cap * 2 + 8;
+				more = realloc(gens, cap * sizeof(*gens));
+				if (!more)
+					break;
+				gens = more;
+			}
+			gens[n].n = g;
+			gens[n].tier = t;
+			if (asprintf(&gens[n].path, "%s/%s", tiers[t], e->d_name) < 0)
 				break;
-			gens = more;
+			n++;
 		}
-		gens[n].n = g;
-		if (!(gens[n].name = strdup(e->d_name)))
-			break;
-		n++;
+		if (d)
+			closedir(d);
 	}
-	closedir(d);
 	qsort(gens, n, sizeof(*gens), newest_first);
 	*out = gens;
 	return n;
+}
+
+static void free_generations(struct generation *gens, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(gens[i].path);
+	free(gens);
 }
 
 /*
@@ -142,26 +144,24 @@ static bool is_image(const char *dir)
 	return !access(path, F_OK);
 }
 
-/* Whether name is one of the generations a crload before found damaged. */
-static bool found_damaged(const char *name)
+/* Whether path is one of the generations a crload before found damaged. */
+static bool found_damaged(const char *path)
 {
 	const char *list = getenv(DAMAGED_ENV);
-	size_t len = strlen(name);
+	size_t len = strlen(path);
 
 	for (const char *at = list; at && *at; at = strchr(at, ':') ? strchr(at, ':') + 1 : "")
-		if (!strncmp(at, name, len) && (at[len] == ':' || !at[len]))
+		if (!strncmp(at, path, len) && (at[len] == ':' || !at[len]))
 			return true;
 	return false;
 }
 
-bool has_generations(const char *dir)
+bool has_generations(const char *const tiers[SC_TIERS])
 {
 	struct generation *gens = NULL;
-	size_t n = list_generations(dir, &gens);
+	size_t n = list_generations(tiers, &gens);
 
-	for (size_t i = 0; i < n; i++)
-		free(gens[i].name);
-	free(gens);
+	free_generations(gens, n);
 	return n > 0;
 }
 
@@ -169,16 +169,17 @@ bool has_generations(const char *dir)
  * (sc_image_load_to_fill), or whole first (sc_image_load). */
 typedef int (*image_loader)(const char *dir, struct sc_image *img, char *err);
 
-static int load_with(image_loader load, const char *dir, struct sc_image *img, char *chosen,
-		     char *err, bool quiet)
+static int load_with(image_loader load, const char *const tiers[SC_TIERS], struct sc_image *img,
+		     char *chosen, char *err, bool quiet)
 {
+	const char *dir = tiers[0];
 	struct generation *gens = NULL;
 	char why[SC_ERR_LEN];
 	size_t n = 0, i;
 	int rc = -1;
 
 	snprintf(chosen, PATH_MAX, "%s", dir);
-	if (is_image(dir) || !(n = list_generations(dir, &gens))) {
+	if (is_image(dir) || !(n = list_generations(tiers, &gens))) {
 		free(gens);
 		/* Held too. Failing that, it is gone (loading it says so), or
 		 * it is "latest", moved on meanwhile to the newest generation,
@@ -187,9 +188,9 @@ static int load_with(image_loader load, const char *dir, struct sc_image *img, c
 		return load(dir, img, err) || hold_parents(img, err) ? -1 : 0;
 	}
 	for (i = 0; i < n && rc; i++) {
-		if (found_damaged(gens[i].name))
+		if (found_damaged(gens[i].path))
 			continue;
-		snprintf(chosen, PATH_MAX, "%s/%s", dir, gens[i].name);
+		snprintf(chosen, PATH_MAX, "%s", gens[i].path);
 		rc = hold(chosen, why);
 		if (!rc && (rc = load(chosen, img, why) || hold_parents(img, why)))
 			sc_image_free(img);
@@ -203,18 +204,18 @@ static int load_with(image_loader load, const char *dir, struct sc_image *img, c
 		snprintf(chosen, PATH_MAX, "%s", dir);
 		sc_err(err, "none of its %zu generations verifies", n);
 	}
-	for (i = 0; i < n; i++)
-		free(gens[i].name);
-	free(gens);
+	free_generations(gens, n);
 	return rc;
 }
 
-int load_image(const char *dir, struct sc_image *img, char *chosen, char *err, bool quiet)
+int load_image(const char *const tiers[SC_TIERS], struct sc_image *img, char *chosen, char *err,
+	       bool quiet)
 {
-	return load_with(sc_image_load_to_fill, dir, img, chosen, err, quiet);
+	return load_with(sc_image_load_to_fill, tiers, img, chosen, err, quiet);
 }
 
-int load_image_whole(const char *dir, struct sc_image *img, char *chosen, char *err, bool quiet)
+int load_image_whole(const char *const tiers[SC_TIERS], struct sc_image *img, char *chosen,
+		     char *err, bool quiet)
 {
-	return load_with(sc_image_load, dir, img, chosen, err, quiet);
+	return load_with(sc_image_load, tiers, img, chosen, err, quiet);
 }

@@ -74,20 +74,26 @@ struct restore_ctx {
 	struct sysv_made sysv; /* SysV segments (sysv_shm.c) */
 };
 
-/* generations.c: dir is an image, or a directory of generations ckpt-N
- * whose newest that loads is loaded (the others skipped, each named on
- * stderr with why unless quiet). chosen (PATH_MAX bytes): the image's directory.
+/* generations.c: tiers[0] is an image, or a directory of generations
+ * ckpt-N, and tiers[1] the shared tier it is flushed to (doc/tiers.md)
+ * or NULL: the newest generation of either that loads is loaded, the
+ * local copy first when as new (the others skipped, each named on stderr
+ * with why unless quiet). chosen (PATH_MAX bytes): the image's directory.
  * 0, or -1 with err set. */
-int load_image(const char *dir, struct sc_image *img, char *chosen, char *err, bool quiet);
+#define SC_TIERS 2
+int load_image(const char *const tiers[SC_TIERS], struct sc_image *img, char *chosen, char *err,
+	       bool quiet);
 /* The same with every pages file checked whole first, as the restore would
  * find it as it fills memory: whether any generation verifies at all. */
-int load_image_whole(const char *dir, struct sc_image *img, char *chosen, char *err, bool quiet);
+int load_image_whole(const char *const tiers[SC_TIERS], struct sc_image *img, char *chosen,
+		     char *err, bool quiet);
 /* Where a crload that found a generation damaged as it filled memory
- * names it ("ckpt-3", then "ckpt-3:ckpt-2") for the crload it starts
- * again: load_image() skips them without a word, that one said why. */
+ * names it by its path ("DIR/ckpt-3", then "DIR/ckpt-3:DIR/ckpt-2") for
+ * the crload it starts again: load_image() skips them without a word,
+ * that one said why. */
 #define DAMAGED_ENV "SELFCKPT_CRLOAD_DAMAGED"
-/* dir holds generations ckpt-N. */
-bool has_generations(const char *dir);
+/* The tiers hold generations ckpt-N. */
+bool has_generations(const char *const tiers[SC_TIERS]);
 /* Lets checkpoints prune the generation load_image() chose (doc/retention.md). */
 void release_generation(void);
 

@@ -35,7 +35,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: crrun [--signal=SIG] [--requeue] DIR -- PROGRAM [ARG...]\n"
+		"usage: crrun [--signal=SIG] [--requeue] [--flush-dir=SHARED] DIR -- PROGRAM "
+		"[ARG...]\n"
 		"Runs PROGRAM under the selfckpt runtime with its checkpoints in DIR, or, when\n"
 		"DIR holds one that verifies, restores the newest. The batch system's warning\n"
 		"signal, SIGTERM and SIGINT become a final checkpoint and exit status 75.\n"
@@ -43,6 +44,9 @@ static void usage(FILE *f)
 		"                    sbatch --signal=B:USR2@300 or bsub -wa USR2\n"
 		"  -r, --requeue     after the final checkpoint asked by the warning signal,\n"
 		"                    requeue the job (Slurm, PBS, LSF)\n"
+		"  -f, --flush-dir=SHARED  DIR is a fast local tier: each checkpoint is copied\n"
+		"                    to SHARED in the background, and the newest of either\n"
+		"                    that verifies is restored (doc/tiers.md)\n"
 		"Exit status: the program's (128+N if killed by signal N), 75 once it is\n"
 		"checkpointed and stopped, 125 if crrun failed, 126/127 if PROGRAM cannot run.\n");
 }
@@ -55,18 +59,19 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "signal", required_argument, NULL, 's' },
 		{ "requeue", no_argument, NULL, 'r' },
+		{ "flush-dir", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct crrun r = { .warn_sig = SIGUSR2, .trigger_sig = SIGUSR2 };
-	const char *s;
+	const char *s, *flush_dir = NULL;
 	int c, status, dashes = 1;
 
 	/* Options go anywhere before "--": PROGRAM's are its own. */
 	while (dashes < argc && strcmp(argv[dashes], "--"))
 		dashes++;
-	while ((c = getopt_long(dashes, argv, "s:rh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(dashes, argv, "s:rf:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if ((r.warn_sig = sc_signal_parse(optarg)) < 0) {
@@ -78,6 +83,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			r.requeue = true;
+			break;
+		case 'f':
+			flush_dir = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -99,7 +107,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "crrun: SELFCKPT_SIGNAL=%s: not a usable signal\n", s);
 		return EXIT_CRRUN_FAILED;
 	}
-	if (crrun_open_dir(&r, argv[optind]) || crrun_read_history(&r))
+	if (crrun_open_dir(&r, argv[optind], flush_dir) || crrun_read_history(&r))
 		return EXIT_CRRUN_FAILED;
 	if (r.finished) {
 		fprintf(stderr,

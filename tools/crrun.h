@@ -25,6 +25,7 @@ struct crrun_paths {
 
 struct crrun {
 	const char *dir; /* absolute */
+	const char *flush_dir; /* --flush-dir, absolute; NULL: none */
 	char **argv; /* PROGRAM ARG... */
 	int warn_sig; /* --signal */
 	int trigger_sig; /* the program's SELFCKPT_SIGNAL */
@@ -46,7 +47,7 @@ struct crrun {
 };
 
 /* crrun_job.c */
-int crrun_open_dir(struct crrun *r, const char *dir);
+int crrun_open_dir(struct crrun *r, const char *dir, const char *flush_dir);
 int crrun_read_history(struct crrun *r);
 int crrun_signals_setup(struct crrun *r);
 bool crrun_has_generation(const struct crrun *r);

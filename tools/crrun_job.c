@@ -23,6 +23,7 @@
 #include "history.h"
 #include "restore.h"
 #include "selfckpt/launcher.h"
+#include "selfckpt/tiers.h"
 #include "signame.h"
 
 /* Names in DIR of crrun's own: never taken for a generation. */
@@ -76,18 +77,28 @@ static int mkdir_p(const char *dir)
 	return mkdir(path, S_IRWXU) && errno != EEXIST ? -1 : 0;
 }
 
-int crrun_open_dir(struct crrun *r, const char *dir)
+/* dir, made if missing, by its real path into *out: 0, or -1 said why. */
+static int open_tier(const char *dir, const char **out)
 {
-	char real[PATH_MAX], lock[PATH_MAX + sizeof(LOCK_FILE)];
+	char real[PATH_MAX];
 
 	if (mkdir_p(dir) || !realpath(dir, real)) {
 		fprintf(stderr, "crrun: %s: %s\n", dir, strerror(errno));
 		return -1;
 	}
-	if (!(r->dir = strdup(real))) {
+	if (!(*out = strdup(real))) {
 		fprintf(stderr, "crrun: out of memory\n");
 		return -1;
 	}
+	return 0;
+}
+
+int crrun_open_dir(struct crrun *r, const char *dir, const char *flush_dir)
+{
+	char lock[PATH_MAX + sizeof(LOCK_FILE)];
+
+	if (open_tier(dir, &r->dir) || (flush_dir && open_tier(flush_dir, &r->flush_dir)))
+		return -1;
 	/* Two crruns of one job would restore it twice. */
 	snprintf(lock, sizeof(lock), "%s/%s", r->dir, LOCK_FILE);
 	r->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, S_IRUSR | S_IWUSR);
@@ -181,7 +192,9 @@ int crrun_signals_setup(struct crrun *r)
 
 bool crrun_has_generation(const struct crrun *r)
 {
-	return has_generations(r->dir);
+	const char *tiers[SC_TIERS] = { r->dir, r->flush_dir };
+
+	return has_generations(tiers);
 }
 
 void crrun_history_pairs(const struct crrun *r, const char *event, const char **pairs)
@@ -245,7 +258,8 @@ static int setup_env(const struct crrun *r, const char *lib)
 	snprintf(preload, sizeof(preload), "%s%s%s", lib, old && *old ? " " : "", old ? old : "");
 	snprintf(sigs, sizeof(sigs), "%d,%d,%d,%d", r->warn_sig, SIGTERM, SIGINT, SIGCONT);
 	return setenv("LD_PRELOAD", preload, 1) || setenv("SELFCKPT_DIR", r->dir, 1) ||
-	       setenv(SELFCKPT_BATCH_SIGNALS_ENV, sigs, 1);
+	       setenv(SELFCKPT_BATCH_SIGNALS_ENV, sigs, 1) ||
+	       (r->flush_dir && setenv(SELFCKPT_FLUSH_DIR_ENV, r->flush_dir, 1));
 }
 
 int crrun_start(struct crrun *r)
@@ -296,7 +310,7 @@ int crrun_resume(struct crrun *r)
 {
 	char crload[PATH_MAX], pidfile[PATH_MAX + sizeof(PIDFILE)];
 	/* crload, its options, two per inherited file, DIR, NULL */
-	size_t n = 0, max = 6 + 2 * (r->outputs[1].n + r->outputs[2].n);
+	size_t n = 0, max = 8 + 2 * (r->outputs[1].n + r->outputs[2].n);
 	char **argv = calloc(max, sizeof(*argv)), *spec;
 	pid_t pid;
 
@@ -320,6 +334,10 @@ int crrun_resume(struct crrun *r)
 			argv[n++] = "--inherit-fd";
 			argv[n++] = spec;
 		}
+	if (r->flush_dir) {
+		argv[n++] = "--flush-dir";
+		argv[n++] = (char *)r->flush_dir;
+	}
 	argv[n++] = (char *)r->dir;
 	if ((pid = fork()) < 0) {
 		fprintf(stderr, "crrun: %s\n", strerror(errno));
@@ -360,8 +378,9 @@ bool crrun_learn_pid(struct crrun *r)
 int crrun_resume_failed(struct crrun *r)
 {
 	struct sc_image img;
+	const char *tiers[SC_TIERS] = { r->dir, r->flush_dir };
 	char chosen[PATH_MAX], err[SC_ERR_LEN];
-	int none = load_image_whole(r->dir, &img, chosen, err, true);
+	int none = load_image_whole(tiers, &img, chosen, err, true);
 
 	sc_image_free(&img);
 	if (!none) {
