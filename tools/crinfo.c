@@ -7,6 +7,7 @@
  *   crinfo verify DIR          can it be restored (exit status 0 if so)
  *   crinfo check [DIR]         what this machine can do [for that image]
  *   crinfo history DIR         what happened to a job crrun ran there
+ *   crinfo tiers LOCAL SHARED  which tiers hold each generation complete
  *
  * Images are untrusted input: everything goes through the loader's own
  * validating reader (common/image.c) first, and a bad image is one line
@@ -26,6 +27,7 @@ static void usage(FILE *f)
 		   "       crinfo verify IMAGE_DIR\n"
 		   "       crinfo check [IMAGE_DIR]\n"
 		   "       crinfo history JOB_DIR\n"
+		   "       crinfo tiers LOCAL_DIR SHARED_DIR\n"
 		   "  show    what the image holds: writer, process tree, threads, memory,\n"
 		   "          descriptors, signal handlers (--json: every field, for scripts)\n"
 		   "  bt      a symbolized backtrace of every thread, where it was frozen\n"
@@ -34,7 +36,9 @@ static void usage(FILE *f)
 		   "  check   what this machine and user can do; with IMAGE_DIR, whether\n"
 		   "          that image can be restored here\n"
 		   "  history what happened to the job crrun ran in JOB_DIR: starts, checkpoints,\n"
-		   "          warnings, restores, exits, and how long checkpoints take\n");
+		   "          warnings, restores, exits, and how long checkpoints take\n"
+		   "  tiers   which of a job's two tiers hold each generation complete, with\n"
+		   "          its chain (SELFCKPT_DIR and SELFCKPT_FLUSH_DIR: doc/tiers.md)\n");
 }
 
 static int with_image(const char *dir, int (*fn)(const struct sc_image *, FILE *))
@@ -111,6 +115,9 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "check") && optind == argc)
 		return crinfo_check(stdout);
+	if (!strcmp(cmd, "tiers") && optind == argc - 2 && !as_json)
+		return crinfo_tiers((const char *const[]){ argv[optind], argv[optind + 1] },
+				    stdout);
 	if (optind != argc - 1 || (as_json && strcmp(cmd, "show"))) {
 		usage(stderr);
 		return 2;

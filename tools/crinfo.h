@@ -89,5 +89,8 @@ int crinfo_check_image(const struct sc_image *img, FILE *out);
 
 /* ---- history.c: crinfo history DIR (a job crrun ran) ---- */
 int crinfo_history(const char *dir, FILE *out);
+/* tiers.c: each generation of the tiers (local, shared), and which hold
+ * it complete; 0 if any does. */
+int crinfo_tiers(const char *const tiers[2], FILE *out);
 
 #endif

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+/*
+ * crinfo tiers LOCAL SHARED: which tiers hold each generation of a job
+ * complete (doc/tiers.md). A generation is complete on a tier when its
+ * ckpt-N there loads with its whole chain on that tier, every file but
+ * the pages checked against its checksum (the pages' sizes only: crinfo
+ * verify reads them all). What a writer or a flush left half way, under
+ * its temporary name, is listed too: never complete.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crinfo.h"
+#include "image.h"
+#include "tiers.h"
+
+#define MAX_GENS 4096
+#define WHAT_LEN (SC_ERR_LEN + 32)
+
+/* Each generation seen on any tier, by number, and what each tier has. */
+struct seen {
+	unsigned long n[MAX_GENS];
+	size_t count;
+};
+
+static void note(struct seen *s, unsigned long g)
+{
+	for (size_t i = 0; i < s->count; i++)
+		if (s->n[i] == g)
+			return;
+	if (s->count < MAX_GENS)
+		s->n[s->count++] = g;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The generation a leftover ".ckpt-N.tmp-PID" was to be, or 0. */
+static unsigned long leftover_of(const char *name, long *pid)
+{
+	const char *mark = strstr(name, SC_TMP_MARK);
+	char gen[NAME_MAX + 1], *end;
+
+	if (name[0] != '.' || !mark || (size_t)(mark - name) > sizeof(gen))
+		return 0;
+	memcpy(gen, name + 1, (size_t)(mark - name - 1));
+	gen[mark - name - 1] = '\0';
+	*pid = strtol(mark + strlen(SC_TMP_MARK), &end, 10);
+	return *end ? 0 : sc_tier_generation(gen);
+}
+
+static void scan(const char *dir, struct seen *s)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	long pid;
+
+	while (d && (e = readdir(d))) {
+		unsigned long g = sc_tier_generation(e->d_name);
+
+		if (g || (g = leftover_of(e->d_name, &pid)))
+			note(s, g);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* What dir holds of generation g, in a few words into what (WHAT_LEN):
+ * true if complete. */
+static bool state_on(const char *dir, unsigned long g, char *what)
+{
+	char path[PATH_MAX], why[SC_ERR_LEN];
+	struct sc_image img = { 0 };
+	struct dirent *e;
+	bool whole = false;
+	long pid;
+	DIR *d;
+
+	snprintf(what, WHAT_LEN, "-");
+	if (!dir || !(d = opendir(dir)))
+		return false;
+	while ((e = readdir(d)))
+		if (sc_tier_generation(e->d_name) == g) {
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			whole = !sc_image_load_to_fill(path, &img, why);
+			sc_image_free(&img);
+			snprintf(what, WHAT_LEN, "%s%s", whole ? "complete" : "incomplete: ",
+				 whole ? "" : why);
+			break;
+		} else if (leftover_of(e->d_name, &pid) == g) {
+			snprintf(what, WHAT_LEN, "%s (%s)",
+				 kill((pid_t)pid, 0) && errno == ESRCH ? "left half written"
+								       : "being written",
+				 e->d_name);
+		}
+	closedir(d);
+	return whole;
+}
+
+int crinfo_tiers(const char *const tiers[2], FILE *out)
+{
+	static const char *const names[] = { "local", "shared" };
+	struct seen *s = calloc(1, sizeof(*s));
+	char what[WHAT_LEN];
+	size_t complete = 0;
+
+	if (!s)
+		return 1;
+	for (unsigned t = 0; t < 2; t++)
+		scan(tiers[t], s);
+	qsort(s->n, s->count, sizeof(s->n[0]), newest_first);
+	for (size_t i = 0; i < s->count; i++) {
+		bool any = false;
+
+		fprintf(out, "generation %lu\n", s->n[i]);
+		for (unsigned t = 0; t < 2; t++) {
+			any |= state_on(tiers[t], s->n[i], what);
+			fprintf(out, "  %-7s %s\n", names[t], what);
+		}
+		complete += any;
+	}
+	fprintf(out, "%zu generation(s), %zu complete on a tier at least\n", s->count, complete);
+	free(s);
+	return complete ? 0 : 1;
+}
