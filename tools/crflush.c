@@ -315,7 +315,8 @@ static int flush(struct flush *fl)
 			why);
 		return 1;
 	}
-	point_latest(fl, name);
+	if (sc_tier_generation(name))
+		point_latest(fl, name);
 	fprintf(stderr, "crflush[%d]: %s/%s flushed to %s (%.0f bytes copied in %.3f s)\n",
 		(int)getpid(), dir, name, fl->shared, fl->copied, now_s() - fl->t0);
 	return 0;

@@ -42,7 +42,7 @@
 
 static struct {
 	pid_t root;
-	const char *dir, *prev;
+	const char *dir, *prev, *flush_dir;
 	bool leave_running, shell_job, tcp_established, verbose, no_snapshot;
 	struct rt_compress compress; /* --compress, --compress-threads */
 } opt;
@@ -644,7 +644,7 @@ static void usage(FILE *f)
 {
 	fputs("usage: crdump -t PID -D DIR [--leave-running [--no-snapshot]] [--shell-job]\n"
 	      "              [--tcp-established] [--prev PREV] [--compress[=LEVEL]]\n"
-	      "              [--compress-threads N] [-v]\n"
+	      "              [--compress-threads N] [--flush-dir SHARED] [-v]\n"
 	      "Captures process PID and its descendants into the image directory DIR (new, or\n"
 	      "empty); restore it with crload DIR. The tree is killed once the image is\n"
 	      "complete, unless --leave-running: then it runs on as soon as everything but its\n"
@@ -653,7 +653,9 @@ static void usage(FILE *f)
 	      "--prev PREV: an incremental image against PREV, an earlier image of the same\n"
 	      "tree (crdump's or the runtime's): the pages PREV holds alike are left to it.\n"
 	      "--compress[=LEVEL]: pages compressed with zstd at LEVEL (1-19, default 1), on\n"
-	      "N threads (default: the CPUs crdump may run on, at most 8).\n",
+	      "N threads (default: the CPUs crdump may run on, at most 8).\n"
+	      "--flush-dir SHARED: once the image is complete, it is copied to SHARED (with\n"
+	      "the images it builds on beside it), complete there once durable (doc/tiers.md).\n",
 	      f);
 }
 
@@ -667,6 +669,7 @@ static void parse_args(int argc, char **argv)
 		{ "tcp-established", no_argument, NULL, 'T' },
 		{ "no-snapshot", no_argument, NULL, 'N' },
 		{ "prev", required_argument, NULL, 'P' },
+		{ "flush-dir", required_argument, NULL, 'F' },
 		{ "compress", optional_argument, NULL, 'Z' },
 		{ "compress-threads", required_argument, NULL, 'z' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -704,6 +707,9 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 'P':
 			opt.prev = optarg;
+			break;
+		case 'F':
+			opt.flush_dir = optarg;
 			break;
 		case 'Z':
 			opt.compress.level = RT_ZSTD_LEVEL_DEFAULT;
@@ -754,6 +760,43 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * --flush-dir: the image complete, crflush copies it to the shared tier
+ * (doc/tiers.md), found beside crdump in the build tree or installed.
+ * 1 if it failed: the image is complete here all the same.
+ */
+static int flush_image(void)
+{
+	static const char *const places[] = { "%s/../crflush", "%s/crflush" };
+	char self[PATH_MAX], tool[PATH_MAX + 16];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int status;
+	pid_t pid;
+
+	if (!opt.flush_dir)
+		return 0;
+	self[n > 0 ? n : 0] = '\0';
+	if (strrchr(self, '/'))
+		*strrchr(self, '/') = '\0';
+	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
+		snprintf(tool, sizeof(tool), places[i], self);
+		if (!access(tool, X_OK))
+			break;
+	}
+	pid = fork();
+	if (pid == 0) {
+		execl(tool, tool, opt.dir, opt.flush_dir, (char *)NULL);
+		fprintf(stderr, "crdump: %s: %s\n", tool, strerror(errno));
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status)) {
+		fprintf(stderr, "crdump: %s: not flushed to %s\n", opt.dir, opt.flush_dir);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct rlimit rl;
@@ -789,7 +832,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "crdump: %s\n", err);
 			return 1;
 		}
-		return 0;
+		return flush_image();
 	}
 	/* One descriptor of ours per descriptor of the tree's. */
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
@@ -882,5 +925,5 @@ int main(int argc, char **argv)
 		nprocs == 1 ? "" : "es", (double)bytes / (1 << 20), (double)(t2 - t0) / 1e6,
 		opt.leave_running ? "" : "; killed");
 	vlog("image complete after %.1f ms", (double)(t1 - t0) / 1e6);
-	return 0;
+	return flush_image();
 }
