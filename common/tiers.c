@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The generations of a tier, as the tools read them (doc/tiers.md). */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,4 +20,18 @@ unsigned long sc_tier_generation(const char *name)
 	errno = 0;
 	n = strtoul(num, &end, 10);
 	return *end || errno ? 0 : n;
+}
+
+unsigned long sc_tier_leftover(const char *name, long *pid)
+{
+	const char *mark = strstr(name, SC_TMP_MARK);
+	char gen[NAME_MAX + 1], *end;
+
+	if (name[0] != '.' || !mark || (size_t)(mark - name) > sizeof(gen))
+		return 0;
+	memcpy(gen, name + 1, (size_t)(mark - name - 1));
+	gen[mark - name - 1] = '\0';
+	errno = 0;
+	*pid = strtol(mark + strlen(SC_TMP_MARK), &end, 10);
+	return *end || errno || *pid <= 0 ? 0 : sc_tier_generation(gen);
 }

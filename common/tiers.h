@@ -7,5 +7,8 @@
 
 /* N of a name "ckpt-N", or 0 for any other name. */
 unsigned long sc_tier_generation(const char *name);
+/* N of what a writer left, ".ckpt-N" SC_TMP_MARK "PID", and its *pid; or
+ * 0 for any other name. */
+unsigned long sc_tier_leftover(const char *name, long *pid);
 
 #endif

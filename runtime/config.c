@@ -7,6 +7,7 @@
  *   SELFCKPT_DIR       where images go (default: ./selfckpt.PID at start)
  *   SELFCKPT_FLUSH_DIR a durable shared directory each generation is copied
  *                      to in the background once committed (doc/tiers.md)
+ *   SELFCKPT_FLUSH_RATE  MiB a second that copy may take at most
  *   SELFCKPT_SIGNAL    trigger signal, name or number (default: USR2)
  *   SELFCKPT_EXIT      1: exit after a successful checkpoint
  *   SELFCKPT_COW       0: hold the program until its pages are written,
@@ -203,6 +204,10 @@ void rt_config_load(void)
 	}
 	if (absolute(getenv(SELFCKPT_FLUSH_DIR_ENV), rt_cfg.flush_dir)) {
 		find_flush_tool(rt_cfg.flush_tool);
+		/* crflush checks it, and says what is wrong in the log. */
+		if ((s = getenv("SELFCKPT_FLUSH_RATE")) && *s &&
+		    strlen(s) + sizeof("--rate=") <= sizeof(rt_cfg.flush_rate))
+			rt_stpcpy(rt_stpcpy(rt_cfg.flush_rate, "--rate="), s);
 		rt_flush_note_floor(&rt_cfg);
 	}
 }

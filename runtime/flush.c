@@ -77,7 +77,8 @@ static void not_flushed(const struct rt_config *cfg, const char *why)
 void rt_flush_start(const struct rt_config *cfg, const struct rt_dump_result *res, bool wait)
 {
 	char *stack = rt_alloc(SPAWN_STACK), *log = NULL;
-	char *argv[] = { (char *)cfg->flush_tool, wait ? NULL : "--detach", NULL, NULL, NULL };
+	char *argv[6] = { (char *)cfg->flush_tool };
+	int argc = 1;
 	char *envp[] = { NULL, NULL };
 	struct spawn s = { cfg->flush_tool, argv, envp };
 	uint64_t all = ~0ULL, mask;
@@ -90,9 +91,13 @@ void rt_flush_start(const struct rt_config *cfg, const struct rt_dump_result *re
 		not_flushed(cfg, stack ? "crflush was not found" : "out of memory");
 		return;
 	}
-	/* argv: crflush [--detach] SELFCKPT_DIR SELFCKPT_FLUSH_DIR */
-	argv[wait ? 1 : 2] = (char *)cfg->dir;
-	argv[wait ? 2 : 3] = (char *)cfg->flush_dir;
+	/* crflush [--detach] [--rate=MIB] SELFCKPT_DIR SELFCKPT_FLUSH_DIR */
+	if (!wait)
+		argv[argc++] = "--detach";
+	if (cfg->flush_rate[0])
+		argv[argc++] = (char *)cfg->flush_rate;
+	argv[argc++] = (char *)cfg->dir;
+	argv[argc] = (char *)cfg->flush_dir;
 	if (rt_log_path()[0] && (log = rt_alloc(sizeof(LOG_ENV) + strlen(rt_log_path())))) {
 		rt_stpcpy(rt_stpcpy(log, LOG_ENV), rt_log_path());
 		envp[0] = log;

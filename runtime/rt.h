@@ -45,6 +45,7 @@ struct rt_config {
 	char dir[RT_MAX_PATH]; /* SELFCKPT_DIR, made absolute */
 	char flush_dir[RT_MAX_PATH]; /* SELFCKPT_FLUSH_DIR, absolute; empty: none */
 	char flush_tool[RT_MAX_PATH]; /* crflush, found at start (config.c) */
+	char flush_rate[32]; /* SELFCKPT_FLUSH_RATE: crflush's --rate=, or empty */
 };
 
 /* config.c: set once, by the constructor, before anything runs. Read

@@ -233,14 +233,9 @@ static void remove_leftovers(struct flush *fl)
 	struct dirent *e;
 
 	while (d && (e = readdir(d))) {
-		const char *mark = strstr(e->d_name, SC_TMP_MARK);
-		char *end;
 		long pid;
 
-		if (e->d_name[0] != '.' || !mark || !sc_tier_generation(e->d_name + 1))
-			continue;
-		pid = strtol(mark + strlen(SC_TMP_MARK), &end, 10);
-		if (*end || pid <= 0 || (kill((pid_t)pid, 0) && errno == ESRCH))
+		if (sc_tier_leftover(e->d_name, &pid) && kill((pid_t)pid, 0) && errno == ESRCH)
 			remove_dir(fl->shared_fd, e->d_name);
 	}
 	if (d)

@@ -44,20 +44,6 @@ static int newest_first(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
-/* The generation a leftover ".ckpt-N.tmp-PID" was to be, or 0. */
-static unsigned long leftover_of(const char *name, long *pid)
-{
-	const char *mark = strstr(name, SC_TMP_MARK);
-	char gen[NAME_MAX + 1], *end;
-
-	if (name[0] != '.' || !mark || (size_t)(mark - name) > sizeof(gen))
-		return 0;
-	memcpy(gen, name + 1, (size_t)(mark - name - 1));
-	gen[mark - name - 1] = '\0';
-	*pid = strtol(mark + strlen(SC_TMP_MARK), &end, 10);
-	return *end ? 0 : sc_tier_generation(gen);
-}
-
 static void scan(const char *dir, struct seen *s)
 {
 	DIR *d = opendir(dir);
@@ -67,7 +53,7 @@ static void scan(const char *dir, struct seen *s)
 	while (d && (e = readdir(d))) {
 		unsigned long g = sc_tier_generation(e->d_name);
 
-		if (g || (g = leftover_of(e->d_name, &pid)))
+		if (g || (g = sc_tier_leftover(e->d_name, &pid)))
 			note(s, g);
 	}
 	if (d)
@@ -96,7 +82,7 @@ static bool state_on(const char *dir, unsigned long g, char *what)
 			snprintf(what, WHAT_LEN, "%s%s", whole ? "complete" : "incomplete: ",
 				 whole ? "" : why);
 			break;
-		} else if (leftover_of(e->d_name, &pid) == g) {
+		} else if (sc_tier_leftover(e->d_name, &pid) == g) {
 			snprintf(what, WHAT_LEN, "%s (%s)",
 				 kill((pid_t)pid, 0) && errno == ESRCH ? "left half written"
 								       : "being written",
