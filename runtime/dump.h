@@ -87,7 +87,7 @@ int rt_image_make_tmp(struct rt_image *im);
  * (doc/retention.md): what a pruner killed half way leaves is a leftover
  * too, removed the same way once that PID is dead.
  */
-#define RT_DEL_MARK ".del-"
+#define RT_DEL_MARK SC_DEL_MARK
 /* Removes the leftovers of dead writers in dirfd, image files only. */
 void rt_image_remove_leftovers(int dirfd);
 /* Unlinks the *.img files of fd, directory name in dirfd, then name:

@@ -77,7 +77,7 @@ static void not_flushed(const struct rt_config *cfg, const char *why)
 void rt_flush_start(const struct rt_config *cfg, const struct rt_dump_result *res, bool wait)
 {
 	char *stack = rt_alloc(SPAWN_STACK), *log = NULL;
-	char *argv[6] = { (char *)cfg->flush_tool };
+	char *argv[7] = { (char *)cfg->flush_tool }, keep[32];
 	int argc = 1;
 	char *envp[] = { NULL, NULL };
 	struct spawn s = { cfg->flush_tool, argv, envp };
@@ -91,11 +91,14 @@ void rt_flush_start(const struct rt_config *cfg, const struct rt_dump_result *re
 		not_flushed(cfg, stack ? "crflush was not found" : "out of memory");
 		return;
 	}
-	/* crflush [--detach] [--rate=MIB] SELFCKPT_DIR SELFCKPT_FLUSH_DIR */
+	/* crflush [--detach] [--rate=MIB] --keep=N SELFCKPT_DIR SELFCKPT_FLUSH_DIR */
 	if (!wait)
 		argv[argc++] = "--detach";
 	if (cfg->flush_rate[0])
 		argv[argc++] = (char *)cfg->flush_rate;
+	/* The shared tier keeps as many as the local one, and their chains. */
+	rt_fmt_u64(rt_stpcpy(keep, "--keep="), cfg->keep);
+	argv[argc++] = keep;
 	argv[argc++] = (char *)cfg->dir;
 	argv[argc] = (char *)cfg->flush_dir;
 	if (rt_log_path()[0] && (log = rt_alloc(sizeof(LOG_ENV) + strlen(rt_log_path())))) {

@@ -43,17 +43,20 @@ struct flush {
 	int shared_fd;
 	double rate; /* bytes a second, 0: as fast as it goes */
 	bool detach; /* the runtime's flush: coalesced with others */
+	unsigned long keep; /* --keep: generations kept on SHARED, 0: all */
 	double t0, copied;
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: crflush [--detach] [--rate=MIB] SRC SHARED\n"
+	fprintf(f, "usage: crflush [--detach] [--rate=MIB] [--keep=N] SRC SHARED\n"
 		   "Copies the newest generation of the SELFCKPT_DIR SRC (or the image SRC),\n"
 		   "with the images it builds on, to SHARED, each made durable there before it\n"
 		   "is named ckpt-N (doc/tiers.md).\n"
 		   "  --detach     return at once; the copy goes on at a low priority\n"
-		   "  --rate=MIB   copy at most MIB MiB a second\n");
+		   "  --rate=MIB   copy at most MIB MiB a second\n"
+		   "  --keep=N     then keep the N newest generations on SHARED, and the ones\n"
+		   "               they build on; remove the others\n");
 }
 
 static double now_s(void)
@@ -143,6 +146,20 @@ out:
 	return rc;
 }
 
+/* Directory fd read from its start, on a descriptor of its own; NULL if
+ * it cannot be. */
+static DIR *read_dir(int fd)
+{
+	int own = dup(fd);
+	DIR *d = own < 0 ? NULL : fdopendir(own);
+
+	if (d)
+		rewinddir(d); /* a dup shares the offset of a read before */
+	else if (own >= 0)
+		close(own);
+	return d;
+}
+
 /* Removes the image files in dir's entry name and the directory. */
 static void remove_dir(int dirfd, const char *name)
 {
@@ -163,7 +180,7 @@ static void remove_dir(int dirfd, const char *name)
 static int copy_generation(struct flush *fl, int gen_fd, const char *name, char *why)
 {
 	char tmp[NAME_MAX + 32];
-	DIR *d = fdopendir(dup(gen_fd));
+	DIR *d = read_dir(gen_fd);
 	struct dirent *e;
 	int to = -1, rc = -1;
 
@@ -245,6 +262,77 @@ out:
 	return rc;
 }
 
+/* The generation SHARED's ckpt-g builds on, 0 if none; -1 if unknown. */
+static long parent_on_shared(struct flush *fl, unsigned long g)
+{
+	char path[PATH_MAX], why[SC_ERR_LEN];
+	struct sc_image img = { 0 };
+	long parent = -1;
+
+	snprintf(path, sizeof(path), "%s/ckpt-%04lu", fl->shared, g);
+	if (!sc_image_load_one(path, &img, true, why))
+		parent = !img.inv->parent ? 0
+			 : !strncmp(img.inv->parent, "../", 3)
+				 ? (long)sc_tier_generation(img.inv->parent + 3)
+				 : -1;
+	sc_image_free(&img);
+	return parent;
+}
+
+/*
+ * SHARED keeps the fl->keep newest generations and every one their chains
+ * build on (the shared tier is never merged: that would write a full
+ * image over the network). The others go as the local pruner removes
+ * them (doc/retention.md): skipped while a crload holds one, renamed
+ * away first, that made durable, then emptied. A kept generation whose
+ * parent cannot be told stops the pruning: nothing it may need goes.
+ */
+static void prune_shared(struct flush *fl)
+{
+	unsigned long gens[4096];
+	bool needed[4096] = { false };
+	size_t n = 0;
+	DIR *d = read_dir(fl->shared_fd);
+	struct dirent *e;
+
+	while (d && (e = readdir(d)) && n < sizeof(gens) / sizeof(gens[0]))
+		if ((gens[n] = sc_tier_generation(e->d_name)))
+			n++;
+	if (d)
+		closedir(d);
+	if (!fl->keep || n <= fl->keep)
+		return;
+	qsort(gens, n, sizeof(gens[0]), sc_tier_newest_first);
+	for (size_t i = 0; i < fl->keep; i++)
+		for (long g = (long)gens[i]; g > 0;) {
+			size_t j = 0;
+
+			while (j < n && gens[j] != (unsigned long)g)
+				j++;
+			if (j == n || needed[j])
+				break; /* not there (crload says so), or followed already */
+			needed[j] = true;
+			if ((g = parent_on_shared(fl, (unsigned long)g)) < 0)
+				return;
+		}
+	for (size_t i = fl->keep; i < n; i++) {
+		char name[32], del[64];
+		int fd;
+
+		if (needed[i])
+			continue;
+		snprintf(name, sizeof(name), "ckpt-%04lu", gens[i]);
+		snprintf(del, sizeof(del), ".%s" SC_DEL_MARK "%d", name, (int)getpid());
+		fd = openat(fl->shared_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (!flock(fd, LOCK_EX | LOCK_NB) &&
+		    !renameat(fl->shared_fd, name, fl->shared_fd, del) && !fsync(fl->shared_fd))
+			remove_dir(fl->shared_fd, del);
+		close(fd);
+	}
+}
+
 /* The newest ckpt-N of dir into name; false if it has none. */
 static bool newest_generation(const char *dir, char *name)
 {
@@ -265,16 +353,17 @@ static bool newest_generation(const char *dir, char *name)
 	return best > 0;
 }
 
-/* Leftovers of flushes killed half way: the writer's pid is gone. */
+/* Leftovers of flushes and pruners killed half way: their pid is gone. */
 static void remove_leftovers(struct flush *fl)
 {
-	DIR *d = fdopendir(dup(fl->shared_fd));
+	DIR *d = read_dir(fl->shared_fd);
 	struct dirent *e;
 
 	while (d && (e = readdir(d))) {
 		long pid;
 
-		if (sc_tier_leftover(e->d_name, &pid) && kill((pid_t)pid, 0) && errno == ESRCH)
+		if ((sc_tier_leftover(e->d_name, &pid) || sc_tier_removed(e->d_name, &pid)) &&
+		    kill((pid_t)pid, 0) && errno == ESRCH)
 			remove_dir(fl->shared_fd, e->d_name);
 	}
 	if (d)
@@ -353,6 +442,7 @@ static int flush(struct flush *fl)
 		point_latest(fl, name);
 	fprintf(stderr, "crflush[%d]: %s/%s flushed to %s (%.0f bytes copied in %.3f s)\n",
 		(int)getpid(), dir, name, fl->shared, fl->copied, now_s() - fl->t0);
+	prune_shared(fl);
 	return 0;
 failed_dir:
 	fprintf(stderr, "crflush: %s: %s\n", fl->shared, strerror(errno));
@@ -364,6 +454,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "detach", no_argument, NULL, 'd' },
 		{ "rate", required_argument, NULL, 'r' },
+		{ "keep", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -382,6 +473,15 @@ int main(int argc, char **argv)
 			fl.rate = strtod(optarg, &end) * (1 << 20);
 			if (*end || fl.rate <= 0) {
 				fprintf(stderr, "crflush: --rate=%s: MiB a second, more than 0\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'k':
+			fl.keep = strtoul(optarg, &end, 10);
+			if (*end || !fl.keep) {
+				fprintf(stderr,
+					"crflush: --keep=%s: a number of generations, 1 or more\n",
 					optarg);
 				return 2;
 			}

@@ -37,13 +37,6 @@ static void note(struct seen *s, unsigned long g)
 		s->n[s->count++] = g;
 }
 
-static int newest_first(const void *a, const void *b)
-{
-	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
-
-	return x < y ? 1 : x > y ? -1 : 0;
-}
-
 static void scan(const char *dir, struct seen *s)
 {
 	DIR *d = opendir(dir);
@@ -103,7 +96,7 @@ int crinfo_tiers(const char *const tiers[2], FILE *out)
 		return 1;
 	for (unsigned t = 0; t < 2; t++)
 		scan(tiers[t], s);
-	qsort(s->n, s->count, sizeof(s->n[0]), newest_first);
+	qsort(s->n, s->count, sizeof(s->n[0]), sc_tier_newest_first);
 	for (size_t i = 0; i < s->count; i++) {
 		bool any = false;
 

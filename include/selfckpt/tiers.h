@@ -17,6 +17,9 @@
  * once PID is dead.
  */
 #define SC_TMP_MARK ".tmp-"
+/* A generation being removed is renamed ".NAME" SC_DEL_MARK "PID" first
+ * (doc/retention.md). */
+#define SC_DEL_MARK ".del-"
 
 /*
  * crflush's locks in the local SELFCKPT_DIR: the flush that runs holds

@@ -61,18 +61,27 @@ restored_from() {
 		{ say "not restored from $1:"; cat "$W/crload.err" >&2; return 1; }
 }
 
+# shared_holds N...: the shared tier holds exactly these generations,
+# once its pruning is done.
+shared_gens() { (cd "$W/shared" && ls -A | grep -E '^ckpt-[0-9]+$' | tr '\n' ' '); }
+shared_holds() {
+	local want n
+	want=$(for n in "$@"; do printf '%s ' "$(gen "$n")"; done)
+	wait_for eval '[ "$(shared_gens)" = "$want" ]' ||
+		{ say "the shared tier holds $(shared_gens), not $want"; return 1; }
+}
+
 # The local tier lost: crload restores the shared tier's newest generation,
 # an incremental one whose chain was flushed whole though the local
-# pruner merged and removed its parents there (SELFCKPT_KEEP=1).
+# pruner merged and removed its parents there (SELFCKPT_KEEP=1); the
+# shared tier keeps it with its parent.
 t_local_lost() {
 	local n
 	start SELFCKPT_FULL_EVERY=3 SELFCKPT_KEEP=1 || return 1
 	for n in 1 2 3 4 5; do
 		checkpoint $n && flushed $n || return 1
 	done
-	for n in 1 2 3 4 5; do
-		[ -d "$W/shared/$(gen $n)" ] || { say "the shared tier has no $(gen $n)"; return 1; }
-	done
+	shared_holds 4 5 || return 1
 	"$CRINFO" show "$W/shared/$(gen 5)" | grep -q "$(gen 4)" ||
 		{ say "$(gen 5) on the shared tier is not incremental on $(gen 4)"; return 1; }
 	"$CRINFO" verify "$W/shared/$(gen 5)" >"$W/verify" 2>&1 ||
@@ -113,6 +122,22 @@ t_crrun() {
 		"$BATCH_BIN/batchjob" $STEPS res 200 >>"$W/job.out" 2>&1 </dev/null) ||
 		{ say "the job run again failed:"; cat "$W/job.out" >&2; return 1; }
 	grep -q " resume " "$W/local/history" || { say "crrun did not restore"; return 1; }
+	same_result
+}
+
+# The shared tier keeps SELFCKPT_KEEP generations and every one their
+# chains build on: no chain is cut there, whatever the local pruner did.
+t_shared_pruned() {
+	local n
+	start SELFCKPT_FULL_EVERY=3 SELFCKPT_KEEP=2 || return 1
+	for n in 1 2 3; do
+		checkpoint $n && flushed $n || return 1
+	done
+	shared_holds 1 2 3 || return 1
+	checkpoint 4 && flushed 4 && shared_holds 1 2 3 4 || return 1
+	checkpoint 5 && flushed 5 && shared_holds 4 5 || return 1
+	node_fails
+	restores && restored_from "$W/shared/$(gen 5)" || return 1
 	same_result
 }
 
@@ -163,6 +188,6 @@ t_prefers_local() {
 	same_result
 }
 
-cases=(local_lost numbers_go_on crrun flush_killed prefers_local)
+cases=(local_lost shared_pruned numbers_go_on crrun flush_killed prefers_local)
 [ $# -gt 0 ] && cases=("$@")
 run_cases "${cases[@]}"
