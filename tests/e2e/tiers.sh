@@ -4,7 +4,8 @@
 # tier lost restores from the shared one, with crload and with crrun; a
 # flush killed midway leaves the shared tier with only complete
 # generations; the local copy is preferred when as new; incremental chains
-# reach the shared tier whole, whatever the local pruner does.
+# reach the shared tier whole, whatever the local pruner does, and the
+# shared tier's pruning keeps them whole; a tree's root flushes its images.
 # Runs under tests/e2e/reaper. One case: tests/e2e/tiers.sh CASE...
 set -u
 suite=tiers
@@ -90,6 +91,30 @@ t_local_lost() {
 	"$CRINFO" tiers "$W/local" "$W/shared" >"$W/tiers" ||
 		{ say "crinfo tiers finds nothing complete:"; cat "$W/tiers" >&2; return 1; }
 	restores && restored_from "$W/shared/$(gen 5)" || return 1
+	same_result
+}
+
+# A tree (a shell and its batchjob): its root flushes each of its
+# checkpoints once, incremental ones with their parents, and the tree
+# comes back from the shared tier.
+t_tree() {
+	local n
+	(cd "$W" && exec env LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" \
+		SELFCKPT_DIR="$W/local" SELFCKPT_FLUSH_DIR="$W/shared" SELFCKPT_FULL_EVERY=2 \
+		sh -c "'$BATCH_BIN/batchjob' $STEPS res $MS & wait" >"$W/out" 2>"$W/err" </dev/null) &
+	APP=$!
+	wait_for grep -qs '^step 2 ' "$W/res" || { say "batchjob never started"; return 1; }
+	for n in 1 2; do
+		kill -USR2 "$APP"
+		wait_for grep -qs ": checkpoint $W/local/$(gen $n) (2 processes):" "$W/log" &&
+			flushed $n || { say "no tree checkpoint $n:"; cat "$W/log" >&2; return 1; }
+	done
+	[ "$(grep -c 'flushed to' "$W/log")" = 2 ] || { say "not one flush each:"; cat "$W/log" >&2; return 1; }
+	kill -KILL "$APP" $(descendants "$APP") 2>/dev/null
+	wait "$APP" 2>/dev/null
+	APP=
+	rm -rf "$W/local"
+	restores && restored_from "$W/shared/$(gen 2)" || return 1
 	same_result
 }
 
@@ -188,6 +213,6 @@ t_prefers_local() {
 	same_result
 }
 
-cases=(local_lost shared_pruned numbers_go_on crrun flush_killed prefers_local)
+cases=(local_lost shared_pruned tree numbers_go_on crrun flush_killed prefers_local)
 [ $# -gt 0 ] && cases=("$@")
 run_cases "${cases[@]}"
