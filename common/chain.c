@@ -616,28 +616,48 @@ static int chunk_matches(int fd, uint64_t off, uint64_t len, uint64_t sum, char 
 	return XXH3_64bits(buf, (size_t)len) == sum;
 }
 
+/* Chunk i of generation g read and checked unless it was already. */
+static int check_chunk(const struct sc_pages *pg, uint32_t g, size_t i, char *err)
+{
+	const struct sc_chunks *c = &pg->ck[g];
+	uint64_t len, off = chunk_at(pg, g, i, &len);
+	char why[SC_ERR_LEN];
+	int ok;
+
+	if (c->done[i])
+		return 0;
+	ok = chunk_matches(pg->fds[g], off, len, c->sum[i], pg->ck_buf, why);
+	if (ok < 0)
+		return sc_err(err, "%s/%s: %s", sc_image_gen(pg->img, g)->dir, pg->name, why);
+	if (!ok)
+		return chunk_error(pg, g, i, err);
+	c->done[i] = 1;
+	return 0;
+}
+
 int sc_pages_check_rest(const struct sc_pages *pg, char *err)
 {
-	char why[SC_ERR_LEN];
+	for (uint32_t g = 0; g < pg->n; g++)
+		for (size_t i = 0; i < pg->ck[g].n; i++)
+			if (check_chunk(pg, g, i, err))
+				return -1;
+	return 0;
+}
 
-	for (uint32_t g = 0; g < pg->n; g++) {
-		const struct sc_chunks *c = &pg->ck[g];
+int sc_pages_check_span(const struct sc_pages *pg, const struct sc_run *r, char *err)
+{
+	const struct sc_chunks *c = &pg->ck[r->gen];
+	const struct sc_zindex *z = &pg->z[r->gen];
+	uint64_t last = r->off + r->nr_pages * SC_PAGE_SIZE - 1;
+	size_t first, end;
 
-		for (size_t i = 0; i < c->n; i++) {
-			uint64_t len, off = chunk_at(pg, g, i, &len);
-			int ok;
-
-			if (c->done[i])
-				continue;
-			ok = chunk_matches(pg->fds[g], off, len, c->sum[i], pg->ck_buf, why);
-			if (ok < 0)
-				return sc_err(err, "%s/%s: %s", sc_image_gen(pg->img, g)->dir,
-					      pg->name, why);
-			if (!ok)
-				return chunk_error(pg, g, i, err);
-			c->done[i] = 1;
-		}
-	}
+	if (!c->n || !r->nr_pages)
+		return 0;
+	first = c->bytes ? r->off / c->bytes : frame_at(z, r->off);
+	end = (c->bytes ? last / c->bytes : frame_at(z, last)) + 1;
+	for (size_t i = first; i < end && i < c->n; i++)
+		if (check_chunk(pg, r->gen, i, err))
+			return -1;
 	return 0;
 }
 

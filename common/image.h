@@ -183,6 +183,9 @@ int sc_pages_check_read(const struct sc_pages *pg, uint32_t gen, uint64_t off,
  * it, all of every pages file pg reads from matches its sums. 0, or -1
  * with err set as by sc_pages_check_read. */
 int sc_pages_check_rest(const struct sc_pages *pg, char *err);
+/* The same for the chunks holding run r alone, for a restore that reads
+ * some runs later (crload --lazy, doc/lazy-restore.md). */
+int sc_pages_check_span(const struct sc_pages *pg, const struct sc_run *r, char *err);
 /* Every chunk of pages file fd, of size bytes, against pm's sums in parts
  * (checked): 0, or -1 with err set to "chunk I (bytes A to B): why" or
  * "frame I (at byte B): why" for the first bad one. */
