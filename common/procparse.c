@@ -153,6 +153,24 @@ int pp_parse_vmflags(const char *line, size_t len, uint32_t *flags)
 	return 0;
 }
 
+bool pp_smaps_missing_mode(const char *buf, size_t len)
+{
+	const char *line;
+	size_t pos = 0, ll;
+
+	while ((line = pp_next_line(buf, len, &pos, &ll))) {
+		const char *end = line + ll;
+
+		if (ll < 8 || memcmp(line, "VmFlags:", 8))
+			continue;
+		for (const char *p = line + 8; p + 3 <= end; p++)
+			if (p[0] == ' ' && p[1] == 'u' && p[2] == 'm' &&
+			    (p + 3 == end || p[3] == ' '))
+				return true;
+	}
+	return false;
+}
+
 int pp_parse_stat(const char *buf, size_t len, struct pp_stat *st)
 {
 	const char *end = buf + len, *p = NULL;

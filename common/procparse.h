@@ -39,6 +39,9 @@ const char *pp_next_line(const char *buf, size_t len, size_t *pos, size_t *line_
 bool pp_smaps_is_header(const char *line, size_t len);
 /* Parses a "VmFlags: ..." line into PP_VM_* bits; -1 if it is not one. */
 int pp_parse_vmflags(const char *line, size_t len, uint32_t *flags);
+/* Whether a VMA of the smaps in buf is registered with a userfaultfd in
+ * missing mode ("um"): crload --lazy is still filling it. */
+bool pp_smaps_missing_mode(const char *buf, size_t len);
 
 struct pp_stat {
 	char state;	/* field 3: R, S, Z... */

@@ -156,6 +156,8 @@ static int read_status(int fd, char *err)
 static void close_loader_fds(struct restore_ctx *ctx)
 {
 	close(ctx->release_fd);
+	if (ctx->lazy_fd >= 0)
+		close(ctx->lazy_fd);
 	for (size_t i = 0; i < ctx->img->nprocs; i++)
 		close(ctx->status_fds[i]);
 	for (size_t i = 0; i < ctx->nshared; i++) {
@@ -368,7 +370,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: crload [--restore-detached] [--allow-changed-files] [--tcp-established]\n"
 		"              [--shell-job] [--cpu-check=MODE] [--inherit-fd N:PATH]...\n"
-		"              [--pidfile FILE] [--flush-dir DIR] [-v] IMAGE_DIR\n"
+		"              [--pidfile FILE] [--flush-dir DIR] [--lazy] [-v] IMAGE_DIR\n"
 		"Restores the process checkpointed in IMAGE_DIR and waits for it. Given a\n"
 		"directory of generations ckpt-N, restores the newest that verifies.\n"
 		"  -d, --restore-detached  print the restored pid and return at once\n"
@@ -388,6 +390,9 @@ static void usage(FILE *f)
 		"      --flush-dir DIR     the shared tier IMAGE_DIR's generations are flushed\n"
 		"                          to: the newest of either that verifies, the local\n"
 		"                          one when as new (IMAGE_DIR may be gone)\n"
+		"  -L, --lazy              run the process before its private memory is in:\n"
+		"                          pages are served as it touches them, the rest\n"
+		"                          filled in the background (a lone process)\n"
 		"  -v, --verbose           say how the process is restored\n");
 }
 
@@ -426,6 +431,7 @@ static int parse_options(int argc, char **argv, struct crload *c)
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "flush-dir", required_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "lazy", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -434,7 +440,7 @@ static int parse_options(int argc, char **argv, struct crload *c)
 	int o;
 
 	c->cpu_check = SC_CPU_CHECK_FEATURES;
-	while ((o = getopt_long(argc, argv, "dvhFTjC:I:p:", longopts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "dvhFTjLC:I:p:", longopts, NULL)) != -1) {
 		switch (o) {
 		case 'C':
 			if (sc_cpu_check_parse(optarg, &c->cpu_check)) {
@@ -466,6 +472,9 @@ static int parse_options(int argc, char **argv, struct crload *c)
 			break;
 		case 'd':
 			opts->detached = true;
+			break;
+		case 'L':
+			opts->lazy = true;
 			break;
 		case 'v':
 			opts->verbose = true;
@@ -515,6 +524,13 @@ static int check_image(struct crload *c)
 	    shell_job_preflight(&c->img, c->opts.shell_job, c->opts.detached, &c->job, c->err)) {
 		fprintf(stderr, "crload: %s: %s\n", c->opts.dir, c->err);
 		return -1;
+	}
+	if (c->opts.lazy) {
+		int lazy = lazy_preflight(&c->img, &c->plan, c->opts.verbose);
+
+		if (lazy < 0)
+			return -1;
+		c->opts.lazy = lazy;
 	}
 	c->t1 = now_ms();
 	if (!c->opts.verbose)
@@ -595,6 +611,11 @@ static int prepare_tree(struct crload *c)
 	ctx->release_fd = pipefd[0];
 	ctx->release_wr = pipefd[1];
 	ctx->status_fd = ctx->status_fds[0];
+	ctx->lazy_fd = ctx->lazy_rd = -1;
+	if (c->opts.lazy && lazy_socket(ctx, c->err)) {
+		fprintf(stderr, "crload: %s: %s\n", c->opts.dir, c->err);
+		return -1;
+	}
 	if (tree_make_shared(ctx, c->err) ||
 	    shared_files_of_tree(&ctx->shared_mem, &c->img, c->err) ||
 	    tree_open_shared_descs(ctx, c->err)) {
@@ -667,6 +688,9 @@ static int release(struct crload *c)
 	const struct sc_image *img = &c->img;
 	int failed = 0;
 
+	/* The page server first: the restorer waits for it (lazy.c). */
+	if (c->opts.lazy && lazy_serve(&c->ctx, &c->opts, c->t0, c->err))
+		failed = c->ctx.p->pid;
 	stop_at("memory");
 	for (size_t i = 0; i < img->nprocs && !failed; i++)
 		if (read_status(c->status_rd[i], c->err))

@@ -146,6 +146,8 @@ struct premap {
 	const struct sc_proc_img *p;
 	struct filler fl;
 	struct shared_files shared;
+	bool lazy; /* crload --lazy: lazy_vma()s are left empty */
+	struct ranges lazy_r; /* those, where they end up */
 };
 
 static bool has_pages(const struct filler *fl, const Sc__Vma *v)
@@ -434,7 +436,17 @@ static int premap_vma(struct premap *pm, const Sc__Vma *v, uint64_t temp, char *
 
 	if (sh)
 		return premap_sysv(pm, v, sh, temp, err);
-	fd = vma_file(pm, v, &filled, err);
+	if (pm->lazy && lazy_vma(pm->p, v)) {
+		/* Filled by crload's page server once the process runs. */
+		if (ranges_add(&pm->lazy_r, v->start, v->end)) {
+			sc_err(err, "out of memory");
+			return -1;
+		}
+		filled = true;
+		fd = -1;
+	} else {
+		fd = vma_file(pm, v, &filled, err);
+	}
 	if (fd == -2)
 		return -1;
 	if (v->flags & MAP_GROWSDOWN)
@@ -465,10 +477,10 @@ static int premap_vma(struct premap *pm, const Sc__Vma *v, uint64_t temp, char *
 }
 
 /* Region layout: code | args | arrays | xsave copies | pending signals | timers |
- * connections | groups | tracked ranges | auxv | stacks | vdso scratch. */
+ * connections | groups | tracked ranges | lazy ranges | auxv | stacks | vdso scratch. */
 struct blob_layout {
 	uint64_t code, args, unmap, moves, vdso, threads, xsave, pending, timers, tcp, groups,
-		tracked, auxv, stacks, scratch, size;
+		tracked, lazy, auxv, stacks, scratch, size;
 };
 
 static void layout_blob(struct blob_layout *b, const struct sc_proc_img *p, size_t n_unmap_max,
@@ -504,6 +516,8 @@ static void layout_blob(struct blob_layout *b, const struct sc_proc_img *p, size
 	off = b->groups + c->creds->n_groups * sizeof(uint32_t);
 	b->tracked = align_up(off, 64);
 	off = b->tracked + (mm->tracker ? mm->tracker->n_ranges / 2 : 0) * sizeof(struct rst_range);
+	b->lazy = align_up(off, 64);
+	off = b->lazy + mm->n_vmas * sizeof(struct rst_range);
 	b->auxv = align_up(off, 64);
 	off = b->auxv;
 	off = align_up(off + mm->n_auxv * 8, SC_PAGE_SIZE);
@@ -904,6 +918,15 @@ static void fill_tracker(struct restore_plan *rp)
 
 	if (!t)
 		return;
+	if (rp->pm.lazy) {
+		/* A range has one userfaultfd, and the lazy one needs every
+		 * private anonymous range the tracker would take. */
+		status_notice(rp->ctx->status_fd,
+			      "pid %d: --lazy: the dirty-page tracker is not armed again: its next "
+			      "checkpoint is a full image",
+			      rp->ctx->p->pid);
+		return;
+	}
 	clear_track_fd(&rp->ctx->status_fd, t->fd);
 	clear_track_fd(&rp->ctx->release_fd, t->fd);
 	clear_track_fd(&a->exe_fd, t->fd);
@@ -915,6 +938,41 @@ static void fill_tracker(struct restore_plan *rp)
 	a->tracked = (uint64_t)r;
 	a->n_tracked = (uint32_t)(t->n_ranges / 2);
 	a->track_fd = t->fd;
+}
+
+/* crload --lazy: the ranges left empty, for the restorer to register
+ * (doc/lazy-restore.md); without any, it closes the socket unused. */
+static void fill_lazy(struct restore_plan *rp)
+{
+	struct rst_range *r = (struct rst_range *)(rp->blob + rp->bl.lazy);
+	const struct ranges *lr = &rp->pm.lazy_r;
+
+	rp->a->lazy_fd = rp->ctx->lazy_fd;
+	for (size_t i = 0; i < lr->n; i++)
+		r[i] = (struct rst_range){ lr->r[i].start, lr->r[i].end };
+	rp->a->lazy = (uint64_t)r;
+	rp->a->n_lazy = (uint32_t)lr->n;
+}
+
+/* Every chunk of the pages files that memory filled now was read from
+ * checked, those of lazy ranges left to the page server, which checks
+ * each as it reads it; all of them without --lazy (doc/checksums.md). */
+static int check_rest(const struct premap *pm, const struct sc_pages *pg, char *err)
+{
+	const struct ranges *lr = &pm->lazy_r;
+	size_t k = 0;
+
+	if (!pm->lazy)
+		return sc_pages_check_rest(pg, err);
+	for (size_t i = 0; i < pm->p->nruns; i++) {
+		const struct sc_run *r = &pm->p->runs[i];
+
+		while (k < lr->n && lr->r[k].end <= r->vaddr)
+			k++;
+		if ((k == lr->n || r->vaddr < lr->r[k].start) && sc_pages_check_span(pg, r, err))
+			return -1;
+	}
+	return 0;
 }
 
 /* Everything the restorer needs, in the arguments in its blob. */
@@ -947,6 +1005,7 @@ static int fill_args(struct restore_plan *rp, char *err)
 	creds_fill(&a->creds, ctx->p->core->creds, rp->blob + rp->bl.groups);
 	fill_mm(rp);
 	fill_tracker(rp);
+	fill_lazy(rp);
 	return 0;
 }
 
@@ -958,7 +1017,8 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 		.ctx = ctx,
 		.pm = { .p = ctx->p,
 			.fl = { .pg = &ctx->pages, .runs = ctx->p->runs, .nruns = ctx->p->nruns },
-			.shared = ctx->shared_mem },
+			.shared = ctx->shared_mem,
+			.lazy = ctx->lazy_fd >= 0 },
 		.tail = no_tail ? 0 : ctx->p->core->restore_tail,
 		.no_tail = no_tail
 	};
@@ -969,11 +1029,12 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 		return -1;
 	/* Every page in place, and every byte of the pages files checked,
 	 * before anything else of the restore (doc/checksums.md). */
-	if (premap_all(&rp, err) || sc_pages_check_rest(&ctx->pages, err) ||
+	if (premap_all(&rp, err) || check_rest(&rp.pm, &ctx->pages, err) ||
 	    place_restorer(&rp, err) || fill_args(&rp, err))
 		return -1;
 	sc_pages_cur_free(rp.pm.fl.helper);
 	free(rp.moves);
+	free(rp.pm.lazy_r.r);
 	sc_pages_close(&ctx->pages);
 	/* No descriptor crload opened is closed after this point but the
 	 * exe's, in the restorer. */

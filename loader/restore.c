@@ -32,7 +32,9 @@ static void unregister_rseq(void)
 void restore_child(struct restore_ctx *ctx)
 {
 	char err[SC_ERR_LEN];
-	int nkeep = 2 + 2 * (int)ctx->nshared + (int)ctx->shared_mem.n + (int)ctx->ndesc_fds, k;
+	int nkeep = 2 + 2 * (int)ctx->nshared + (int)ctx->shared_mem.n + (int)ctx->ndesc_fds +
+		    (ctx->lazy_fd >= 0),
+	    k;
 	int *keep = NULL;
 	sigset_t all;
 
@@ -65,6 +67,8 @@ void restore_child(struct restore_ctx *ctx)
 		if (ctx->pages.fds[g] >= 0)
 			keep[k++] = ctx->pages.fds[g];
 	keep[k] = ctx->release_fd;
+	if (ctx->lazy_fd >= 0)
+		keep[k + 1] = ctx->lazy_fd;
 	if (restore_fds(ctx, keep, nkeep, err) || restore_process_state(ctx, err))
 		goto fail;
 	unregister_rseq();

@@ -18,6 +18,7 @@ struct crload_opts {
 	bool allow_changed_files;
 	bool tcp_established;
 	bool shell_job;
+	bool lazy; /* --lazy (doc/lazy-restore.md) */
 	const char *dir;
 	struct fd_inherits inherits; /* --inherit-fd */
 	const char *pidfile;
@@ -72,6 +73,9 @@ struct restore_ctx {
 	int *desc_fds; /* the distinct holders */
 	size_t ndesc_fds;
 	struct sysv_made sysv; /* SysV segments (sysv_shm.c) */
+	/* --lazy: the restored process's end of the socket its restorer
+	 * sends the userfaultfd over, and crload's; -1 without. */
+	int lazy_fd, lazy_rd;
 };
 
 /* generations.c: tiers[0] is an image, or a directory of generations
@@ -177,6 +181,22 @@ int tree_fork_children(struct restore_ctx *ctx, char *err);
  * here, in inventory order. Returns how many, or -1 with err set.
  */
 int tree_fork_top(struct restore_ctx *ctx, const struct shell_job *job, pid_t *tops, char *err);
+
+/* lazy.c: crload --lazy (doc/lazy-restore.md) */
+/* Whether p's VMA v is left empty and served by the page server. */
+bool lazy_vma(const struct sc_proc_img *p, const Sc__Vma *v);
+/* Before the fork: whether this image and kernel allow --lazy; if not,
+ * says why on stderr, and 0 falls back to an eager restore (a tree, -1
+ * refuses it). */
+int lazy_preflight(const struct sc_image *img, const struct pid_plan *plan, bool verbose);
+/* The socket pair, ctx->lazy_fd and lazy_rd: 0, or -1 with err set. */
+int lazy_socket(struct restore_ctx *ctx, char *err);
+/* After the fork: the userfaultfd taken from the restored process and its
+ * page server started, with a watchdog that kills the process if the
+ * server dies before every page is in. 0 also when nothing came (the
+ * restore failed: its status says why), -1 with err set. t0: when
+ * crload started, for -v's time until every page is in. */
+int lazy_serve(struct restore_ctx *ctx, const struct crload_opts *opts, double t0, char *err);
 
 /* restore.c */
 void restore_child(struct restore_ctx *ctx) __attribute__((noreturn));

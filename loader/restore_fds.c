@@ -73,6 +73,8 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 		if (ctx->pages.fds[g] >= 0)
 			ctx->pages.fds[g] = keep[k++];
 	ctx->release_fd = keep[k];
+	if (ctx->lazy_fd >= 0)
+		ctx->lazy_fd = keep[k + 1];
 
 	/* Everything else crload had goes, unless the image inherits it. */
 	d = opendir("/proc/self/fd");

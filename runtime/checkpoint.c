@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "dump.h"
+#include "procparse.h"
 #include "selfckpt/launcher.h"
 
 /*
@@ -357,8 +358,41 @@ static void checkpoint_once(const siginfo_t *si)
 	rt_arena_drop();
 }
 
+/* Tries of wait_for_lazy_pages, 10 ms apart. */
+#define LAZY_WAIT_TRIES 6000
+
+/*
+ * A process crload --lazy restored runs while crload's page server fills
+ * its private memory (doc/lazy-restore.md): a page not in yet would be
+ * taken for a zero page by the dump. The checkpoint waits until the
+ * server has unregistered every range. A minute of waiting in vain means
+ * the program uses userfaultfd itself: then it never waits again.
+ */
+static void wait_for_lazy_pages(void)
+{
+	static bool gave_up;
+	struct timespec pause = { 0, 10 * 1000 * 1000 };
+
+	for (int i = 0; !gave_up; i++) {
+		size_t len;
+		char *smaps;
+		bool lazy;
+
+		if (rt_arena_init())
+			return;
+		smaps = rt_read_records("/proc/self/smaps", &len);
+		lazy = smaps && pp_smaps_missing_mode(smaps, len);
+		rt_arena_drop();
+		if (!lazy)
+			return;
+		gave_up = i == LAZY_WAIT_TRIES;
+		sc_sys2(__NR_nanosleep, &pause, 0);
+	}
+}
+
 static void checkpoint_on_own_stack(void *si)
 {
+	wait_for_lazy_pages();
 	checkpoint_once(si);
 }
 

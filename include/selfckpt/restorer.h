@@ -100,6 +100,7 @@ enum rst_step {
 	RST_CAPS,
 	RST_SECUREBITS,
 	RST_DUMPABLE,
+	RST_LAZY,
 };
 
 struct rst_args {
@@ -138,6 +139,13 @@ struct rst_args {
 	uint32_t n_tracked;
 	int32_t track_fd;
 	uint64_t tracked;
+	/* crload --lazy (doc/lazy-restore.md): the private anonymous ranges
+	 * left empty, struct rst_range[n_lazy], registered with a new
+	 * userfaultfd that goes, with a pidfd of the process, to crload's
+	 * page server over the socket lazy_fd; 0: none. */
+	uint32_t n_lazy;
+	int32_t lazy_fd;
+	uint64_t lazy;
 };
 
 struct rst_status {

@@ -40,6 +40,7 @@
 #define AMX_TILECFG_ROWS0 48
 #define EPERM_NR 1
 #define EBADF_NR 9
+#define SCM_RIGHTS_NR 1
 
 long rst_clone_thread(struct sc_clone_args *ca, uint64_t size, void (*fn)(void *, long),
 		      void *arg, long idx);
@@ -492,6 +493,81 @@ static void arm_tracker(struct rst_args *a)
 		sc_sys1(__NR_close, fd);
 }
 
+/* The features a lazy restore needs (doc/lazy-restore.md): every change
+ * the program makes to its memory map, told to the server. */
+#define LAZY_FEATURES                                                                              \
+	(UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_REMOVE |          \
+	 UFFD_FEATURE_EVENT_UNMAP)
+
+/* A message of sendmsg(2) as the kernel takes it, and one cmsg of two
+ * descriptors. */
+struct rst_msghdr {
+	void *name;
+	int32_t namelen, pad;
+	void *iov;
+	uint64_t iovlen;
+	void *control;
+	uint64_t controllen;
+	uint32_t flags;
+};
+struct rst_iovec {
+	void *base;
+	uint64_t len;
+};
+struct rst_cmsg2 {
+	uint64_t len;
+	int32_t level, type;
+	int32_t fds[2];
+};
+
+/*
+ * crload --lazy: the ranges crload left empty registered with a new
+ * userfaultfd, which goes with a pidfd of this process to crload's page
+ * server. From here on a touch of those ranges waits for the server,
+ * which must be serving before this blob writes the threads' frames on
+ * their stacks. Not in user mode only: the kernel's own accesses (read()
+ * into an untouched buffer, rseq) must fault to the server too. A failure
+ * fails the restore: the ranges are empty.
+ */
+static void arm_lazy(struct rst_args *a)
+{
+	const struct rst_range *r = (const struct rst_range *)a->lazy;
+	struct uffdio_api api = { .api = UFFD_API, .features = LAZY_FEATURES };
+	struct rst_cmsg2 cm = { .len = sizeof(cm), .level = SOL_SOCKET, .type = SCM_RIGHTS_NR };
+	char byte = 'U';
+	struct rst_iovec iov = { &byte, 1 };
+	struct rst_msghdr msg = {
+		.iov = &iov, .iovlen = 1, .control = &cm, .controllen = sizeof(cm)
+	};
+	long fd, pidfd, r2;
+
+	fd = sc_sys1(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		fail(a, RST_LAZY, 0, fd);
+	r2 = sc_sys3(__NR_ioctl, fd, UFFDIO_API, &api);
+	if (r2)
+		fail(a, RST_LAZY, 0, r2);
+	for (uint32_t i = 0; i < a->n_lazy; i++) {
+		struct uffdio_register reg = { .range = { r[i].start, r[i].end - r[i].start },
+					       .mode = UFFDIO_REGISTER_MODE_MISSING };
+
+		r2 = sc_sys3(__NR_ioctl, fd, UFFDIO_REGISTER, &reg);
+		if (r2)
+			fail(a, RST_LAZY, i + 1, r2);
+	}
+	pidfd = sc_sys2(__NR_pidfd_open, sc_sys0(__NR_getpid), 0);
+	if (pidfd < 0)
+		fail(a, RST_LAZY, 0, pidfd);
+	cm.fds[0] = (int32_t)fd;
+	cm.fds[1] = (int32_t)pidfd;
+	r2 = sc_sys3(__NR_sendmsg, a->lazy_fd, &msg, 0);
+	if (r2 != 1)
+		fail(a, RST_LAZY, 0, r2 < 0 ? r2 : -EPIPE_NR);
+	sc_sys1(__NR_close, fd);
+	sc_sys1(__NR_close, pidfd);
+	sc_sys1(__NR_close, a->lazy_fd);
+}
+
 void rst_main(struct rst_args *a)
 {
 	struct rst_range *u = (struct rst_range *)a->unmap;
@@ -539,6 +615,10 @@ void rst_main(struct rst_args *a)
 	/* Before any thread may run, and before the kernel writes to the
 	 * memory for them (rseq areas) or the threads build their frames. */
 	arm_tracker(a);
+	if (a->n_lazy)
+		arm_lazy(a);
+	else if (a->lazy_fd >= 0)
+		sc_sys1(__NR_close, a->lazy_fd); /* crload hears nothing is lazy */
 
 	a->threads_left = a->creds_left = (int32_t)a->n_threads - 1;
 	for (uint32_t i = 1; i < a->n_threads; i++) {

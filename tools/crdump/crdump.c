@@ -166,6 +166,37 @@ static bool held(pid_t pid)
 	return false;
 }
 
+/* Whether a VMA of pid is still filled by crload --lazy's page server. */
+static bool lazily_filled(pid_t pid)
+{
+	char path[64], *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	bool lazy = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	f = fopen(path, "re");
+	while (f && !lazy && (len = getline(&line, &cap, f)) > 0)
+		lazy = pp_smaps_missing_mode(line, (size_t)len);
+	if (f)
+		fclose(f);
+	free(line);
+	return lazy;
+}
+
+/* A process crload --lazy restored, its memory not all in yet: a page
+ * not in would be taken for a zero page. Waits, as the runtime does
+ * (doc/lazy-restore.md), at most a minute (a program that uses
+ * userfaultfd itself). */
+static void wait_for_lazy_pages(pid_t pid)
+{
+	struct timespec pause = { 0, 10 * 1000 * 1000 };
+
+	for (int i = 0; i < 6000 && lazily_filled(pid); i++)
+		nanosleep(&pause, NULL);
+}
+
 /* Stops pid; a zombie is only listed, with its wait status. A child that
  * is gone by the time it is stopped (reaped by a parent that ignores
  * SIGCHLD) was not in the tree. */
@@ -197,6 +228,7 @@ static void hold(pid_t pid)
 		nprocs++;
 		return;
 	}
+	wait_for_lazy_pages(pid);
 	if (pt_seize(pid, &p->pt, err)) {
 		/* A child exiting meanwhile cannot be traced: soon gone, or a
 		 * zombie. */

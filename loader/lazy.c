@@ -1,0 +1,916 @@
+// SPDX-License-Identifier: MIT
+/*
+ * crload --lazy (doc/lazy-restore.md): the process runs again before its
+ * private anonymous memory is filled. Its restorer registers those ranges
+ * with a userfaultfd and sends it here; a page server, forked by crload,
+ * serves what the process touches as it touches it and fills the rest in
+ * the background, and a watchdog beside it holds the userfaultfd too and
+ * kills the process if the server dies before every page is in, so that
+ * no untouched page ever reads as zero.
+ *
+ * What the server knows of each address space (the process's, and every
+ * child it forks while pages are missing) is the list of its pending
+ * spans: address ranges not filled yet, each with the address its pages
+ * had in the image. The kernel tells every change of the map (a range
+ * dropped, unmapped, moved, or a fork) as an event, read before any fill
+ * it could race with: a fill that could race fails with EAGAIN until
+ * then.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "restore.h"
+
+/* Filled in the background per step, between looks at the faults. */
+#define LAZY_BATCH (2UL << 20)
+/* Served around a faulting page, aligned: the program's next touches are
+ * likely near it. */
+#define LAZY_AROUND (256UL << 10)
+/* What the restorer asks of the kernel, as the restorer does. */
+#define LAZY_FEATURES                                                                              \
+	(UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_REMOVE |          \
+	 UFFD_FEATURE_EVENT_UNMAP)
+/* A pending page that stays unmapped this long (no event explains it: a
+ * MADV_DONTFORK range in a forked child) is given up. An event follows a
+ * change of the map within microseconds. */
+#define LAZY_ENOENT_MS 1000.0
+#define PAGE SC_PAGE_SIZE
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+bool lazy_vma(const struct sc_proc_img *p, const Sc__Vma *v)
+{
+	size_t i;
+
+	/* Private anonymous only: what userfaultfd's missing mode serves.
+	 * Wiped on fork, a child must read zeros there, not the image. */
+	if (v->kind != SC__VMA_KIND__ANON_PRIVATE ||
+	    (v->prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE) ||
+	    (v->has_madv &&
+	     (v->madv & (SC__VMA_MADV__VMA_MADV_WIPEONFORK | SC__VMA_MADV__VMA_MADV_DONTFORK))))
+		return false;
+	i = sc_run_after(p, v->start);
+	return i < p->nruns && p->runs[i].vaddr < v->end;
+}
+
+int lazy_preflight(const struct sc_image *img, const struct pid_plan *plan, bool verbose)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = LAZY_FEATURES };
+	const char *why = NULL;
+	int fd;
+
+	if (img->nprocs > 1) {
+		fprintf(stderr,
+			"crload: %s: --lazy restores a lone process, and this image holds %zu: "
+			"refused\n",
+			img->dir, img->nprocs);
+		return -1;
+	}
+	if (plan->new_ns)
+		why = "it restores in new namespaces (its pid is taken, or crload is unprivileged)";
+	fd = why ? -1 : (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (!why && fd < 0)
+		why = errno == EPERM ? "this kernel gives userfaultfd in user mode only here "
+				       "(vm.unprivileged_userfaultfd is 0), and a system call "
+				       "into untouched memory would fail"
+				     : "this kernel has no userfaultfd";
+	if (!why && ioctl(fd, UFFDIO_API, &api))
+		why = "this kernel's userfaultfd cannot tell forks, moves and unmaps";
+	if (fd >= 0)
+		close(fd);
+	if (why) {
+		fprintf(stderr, "crload: %s: --lazy: %s: restored eagerly\n", img->dir, why);
+		return 0;
+	}
+	if (verbose)
+		fprintf(stderr, "crload: --lazy: private memory is served as it is touched\n");
+	return 1;
+}
+
+int lazy_socket(struct restore_ctx *ctx, char *err)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		return sc_err(err, "socketpair: %s", strerror(errno));
+	ctx->lazy_fd = sv[0];
+	ctx->lazy_rd = sv[1];
+	return 0;
+}
+
+/* A byte and up to two descriptors from sock: the byte count, the
+ * descriptors in fds (-1 where none came). */
+static ssize_t recv_fds(int sock, char *byte, int fds[2])
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+	} u;
+	struct iovec iov = { byte, 1 };
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	fds[0] = fds[1] = -1;
+	while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+		memcpy(fds, CMSG_DATA(cm),
+		       cm->cmsg_len >= CMSG_LEN(2 * sizeof(int)) ? 2 * sizeof(int) : sizeof(int));
+	return n;
+}
+
+/* A byte, and the descriptor fd unless it is -1. */
+static int send_fd(int sock, char byte, int fd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = { &byte, 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		msg.msg_control = u.buf;
+		msg.msg_controllen = sizeof(u.buf);
+		CMSG_FIRSTHDR(&msg)->cmsg_level = SOL_SOCKET;
+		CMSG_FIRSTHDR(&msg)->cmsg_type = SCM_RIGHTS;
+		CMSG_FIRSTHDR(&msg)->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), &fd, sizeof(fd));
+	}
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+/* Pending pages of one address space: [start, end) held what the image
+ * has at src. */
+struct span {
+	uint64_t start, end, src;
+};
+
+/* One userfaultfd: the restored process's, or a child's it forked. */
+struct space {
+	int fd; /* -1 once its process is gone */
+	struct span *s; /* sorted, not overlapping */
+	size_t n, cap;
+	double enoent; /* since when a pending page has been unmapped, or 0 */
+};
+
+/* A fault waiting to be served: the space's index and the address. */
+struct fault {
+	size_t sp;
+	uint64_t addr;
+};
+
+struct server {
+	const struct sc_proc_img *p;
+	const char *dir;
+	struct sc_pages pg;
+	struct space *sp;
+	size_t nsp;
+	struct fault *f;
+	size_t nf, fcap;
+	struct span *hint; /* where the background starts, in order */
+	size_t nhint, next_hint;
+	int watch; /* the watchdog's socket */
+	char *buf; /* LAZY_BATCH bytes of compressed pages decompressed */
+	/* The raw chunk read last, checked, and which it is. */
+	bool cached;
+	uint32_t cgen;
+	size_t cidx;
+	uint64_t on_faults, in_background;
+	char err[SC_ERR_LEN];
+};
+
+/* The first span of sp that ends after a. */
+static size_t span_after(const struct space *sp, uint64_t a)
+{
+	size_t lo = 0, hi = sp->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sp->s[mid].end <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int span_insert(struct space *sp, size_t at, struct span s)
+{
+	if (sp->n == sp->cap) {
+		size_t cap = sp->cap ? sp->cap * 2 : 64;
+		struct span *ns = realloc(sp->s, cap * sizeof(*ns));
+
+		if (!ns)
+			return -1;
+		sp->s = ns;
+		sp->cap = cap;
+	}
+	memmove(&sp->s[at + 1], &sp->s[at], (sp->n - at) * sizeof(*sp->s));
+	sp->s[at] = s;
+	sp->n++;
+	return 0;
+}
+
+/* [a, b) is not pending any more: filled, dropped or unmapped. -1 when
+ * out of memory. */
+static int span_cut(struct space *sp, uint64_t a, uint64_t b)
+{
+	size_t i = span_after(sp, a), j;
+
+	if (i < sp->n && sp->s[i].start < a && sp->s[i].end > b) {
+		struct span right = { b, sp->s[i].end, sp->s[i].src + (b - sp->s[i].start) };
+
+		sp->s[i].end = a;
+		return span_insert(sp, i + 1, right);
+	}
+	if (i < sp->n && sp->s[i].start < a)
+		sp->s[i++].end = a;
+	for (j = i; j < sp->n && sp->s[j].end <= b; j++)
+		;
+	if (j < sp->n && sp->s[j].start < b) {
+		sp->s[j].src += b - sp->s[j].start;
+		sp->s[j].start = b;
+	}
+	memmove(&sp->s[i], &sp->s[j], (sp->n - j) * sizeof(*sp->s));
+	sp->n -= j - i;
+	return 0;
+}
+
+/* mremap moved [from, from + len) to to: its pending pages go with it,
+ * and whatever was pending at to was unmapped. */
+static int span_move(struct space *sp, uint64_t from, uint64_t to, uint64_t len)
+{
+	size_t i = span_after(sp, from), n = 0;
+	struct span *moved = NULL;
+	int ret = 0;
+
+	for (size_t j = i; j < sp->n && sp->s[j].start < from + len; j++)
+		n++;
+	if (n && !(moved = malloc(n * sizeof(*moved))))
+		return -1;
+	for (size_t k = 0; k < n; k++) {
+		struct span s = sp->s[i + k];
+
+		if (s.start < from) {
+			s.src += from - s.start;
+			s.start = from;
+		}
+		if (s.end > from + len)
+			s.end = from + len;
+		moved[k] = (struct span){ s.start - from + to, s.end - from + to, s.src };
+	}
+	if (span_cut(sp, from, from + len) || span_cut(sp, to, to + len))
+		ret = -1;
+	for (size_t k = 0; k < n && !ret; k++)
+		ret = span_insert(sp, span_after(sp, moved[k].start), moved[k]);
+	free(moved);
+	return ret;
+}
+
+/*
+ * The image's pages at src, which run r holds, at most *len bytes of
+ * them (*len cut to what is returned): a raw pages file with sums in
+ * parts is read a whole chunk at a time, checked as it is read
+ * (doc/checksums.md) and kept for the next call, whose pages are placed
+ * straight from it; a compressed one is read frame by frame into s->buf,
+ * each frame checked by sc_pages_get. NULL with s->err set.
+ */
+static const char *pages_at(struct server *s, const struct sc_run *r, uint64_t src, uint64_t *len)
+{
+	const struct sc_chunks *c = &s->pg.ck[r->gen];
+	uint64_t off = r->off + (src - r->vaddr), start, clen;
+	size_t i;
+
+	if (!c->n || !c->bytes)
+		return sc_pages_get(&s->pg, NULL, r, src, s->buf, *len, s->err) ? NULL : s->buf;
+	i = off / c->bytes;
+	start = i * c->bytes;
+	clen = c->size - start < c->bytes ? c->size - start : c->bytes;
+	if (start + clen - off < *len)
+		*len = start + clen - off;
+	if (!s->cached || s->cgen != r->gen || s->cidx != i) {
+		struct iovec iov = { s->pg.ck_buf, clen };
+		ssize_t got = pread(s->pg.fds[r->gen], s->pg.ck_buf, clen, (off_t)start);
+
+		s->cached = false;
+		if (got != (ssize_t)clen) {
+			sc_err(s->err, "%s/%s: %s", sc_image_gen(s->pg.img, r->gen)->dir,
+			       s->pg.name, got < 0 ? strerror(errno) : "short file");
+			return NULL;
+		}
+		if (sc_pages_check_read(&s->pg, r->gen, start, &iov, 1, s->err))
+			return NULL;
+		s->cached = true;
+		s->cgen = r->gen;
+		s->cidx = i;
+	}
+	return s->pg.ck_buf + (off - start);
+}
+
+/* What placing pages in a space came to. */
+enum placed { PLACED, RETRY, GONE, FATAL };
+
+/*
+ * len bytes at dst of space sp: copied from buf, or zero pages where buf
+ * is NULL; each page placed stops being pending. A page already there
+ * (the program's own, or placed for a fault meanwhile) is left as it is.
+ */
+static enum placed place(struct server *s, struct space *sp, uint64_t dst, const char *buf,
+			 uint64_t len)
+{
+	while (len) {
+		int64_t got;
+		int e = 0;
+
+		if (buf) {
+			struct uffdio_copy c = { .dst = dst, .src = (uint64_t)buf, .len = len };
+
+			e = ioctl(sp->fd, UFFDIO_COPY, &c) ? errno : 0;
+			got = c.copy;
+		} else {
+			struct uffdio_zeropage z = { .range = { dst, len } };
+
+			e = ioctl(sp->fd, UFFDIO_ZEROPAGE, &z) ? errno : 0;
+			got = z.zeropage;
+		}
+		if (got <= 0 && e == EEXIST)
+			got = PAGE;
+		if (got <= 0 && e == ENOENT) {
+			double now = mono_ms();
+
+			if (!sp->enoent)
+				sp->enoent = now;
+			if (now - sp->enoent < LAZY_ENOENT_MS)
+				return RETRY;
+			got = PAGE; /* unmapped for good */
+		} else if (got > 0) {
+			sp->enoent = 0;
+		}
+		if (got > 0) {
+			if (span_cut(sp, dst, dst + (uint64_t)got)) {
+				sc_err(s->err, "out of memory");
+				return FATAL;
+			}
+			dst += (uint64_t)got;
+			buf = buf ? buf + got : NULL;
+			len -= (uint64_t)got;
+			continue;
+		}
+		if (e == EAGAIN)
+			return RETRY;
+		if (e == ESRCH)
+			return GONE;
+		sc_err(s->err, "placing pages at %#llx: %s", (unsigned long long)dst, strerror(e));
+		return FATAL;
+	}
+	return PLACED;
+}
+
+/* [a, b) of space sp, pending and from the image's src, placed: the
+ * stored pages read, holes as zero pages. b - a <= LAZY_BATCH. */
+static enum placed fill(struct server *s, struct space *sp, uint64_t a, uint64_t b, uint64_t src)
+{
+	const struct sc_proc_img *p = s->p;
+
+	while (a < b) {
+		size_t i = sc_run_after(p, src);
+		const struct sc_run *r = i < p->nruns ? &p->runs[i] : NULL;
+		uint64_t n = b - a, run_end;
+		enum placed got;
+
+		if (r && r->vaddr <= src) {
+			const char *data;
+
+			run_end = r->vaddr + r->nr_pages * PAGE;
+			n = run_end - src < n ? run_end - src : n;
+			if (!(data = pages_at(s, r, src, &n)))
+				return FATAL;
+			got = place(s, sp, a, data, n);
+		} else {
+			n = r && r->vaddr - src < n ? r->vaddr - src : n;
+			got = place(s, sp, a, NULL, n);
+		}
+		if (got != PLACED)
+			return got;
+		a += n;
+		src += n;
+	}
+	return PLACED;
+}
+
+/* A pending piece of [a, b) in sp, at most LAZY_BATCH long, filled; false
+ * when none of it is pending. */
+static bool fill_within(struct server *s, struct space *sp, uint64_t a, uint64_t b,
+			enum placed *got)
+{
+	size_t i = span_after(sp, a);
+	uint64_t from, to;
+
+	if (i == sp->n || sp->s[i].start >= b)
+		return false;
+	from = sp->s[i].start > a ? sp->s[i].start : a;
+	to = sp->s[i].end < b ? sp->s[i].end : b;
+	if (to - from > LAZY_BATCH)
+		to = from + LAZY_BATCH;
+	*got = fill(s, sp, from, to, sp->s[i].src + (from - sp->s[i].start));
+	return true;
+}
+
+/* Bytes still pending in sp. */
+static uint64_t pending(const struct space *sp)
+{
+	uint64_t bytes = 0;
+
+	for (size_t i = 0; i < sp->n; i++)
+		bytes += sp->s[i].end - sp->s[i].start;
+	return bytes;
+}
+
+/* The space gone with its process (exit, exec): nothing more for it. */
+static void space_gone(struct space *sp)
+{
+	close(sp->fd);
+	sp->fd = -1;
+	sp->n = 0;
+}
+
+/* A fault: the pending pages around it, or a zero page where nothing is
+ * pending any more (dropped by the program), and the thread woken. */
+static enum placed serve_fault(struct server *s, const struct fault *f)
+{
+	struct space *sp = &s->sp[f->sp];
+	uint64_t page = f->addr & ~(uint64_t)(PAGE - 1), around = page & ~(LAZY_AROUND - 1);
+	struct uffdio_range wake = { page, PAGE };
+	uint64_t before = pending(sp);
+	enum placed got = PLACED;
+
+	if (sp->fd < 0)
+		return PLACED;
+	if (!fill_within(s, sp, page, page + PAGE, &got))
+		got = place(s, sp, page, NULL, PAGE);
+	else if (got == PLACED)
+		fill_within(s, sp, around, around + LAZY_AROUND, &got);
+	s->on_faults += before - pending(sp);
+	if (got == GONE)
+		space_gone(sp);
+	else if (got != FATAL)
+		ioctl(sp->fd, UFFDIO_WAKE, &wake);
+	return got;
+}
+
+static int add_fault(struct server *s, size_t sp, uint64_t addr)
+{
+	if (s->nf == s->fcap) {
+		size_t cap = s->fcap ? s->fcap * 2 : 64;
+		struct fault *nf = realloc(s->f, cap * sizeof(*nf));
+
+		if (!nf)
+			return -1;
+		s->f = nf;
+		s->fcap = cap;
+	}
+	s->f[s->nf++] = (struct fault){ sp, addr };
+	return 0;
+}
+
+/* A forked child's userfaultfd: its pending pages are its parent's now,
+ * and the watchdog holds it too before any is served. */
+static int add_space(struct server *s, int fd, size_t from)
+{
+	struct space *ns = realloc(s->sp, (s->nsp + 1) * sizeof(*ns));
+	const struct space *parent;
+	struct space *sp;
+
+	if (!ns)
+		return -1;
+	s->sp = ns;
+	sp = &s->sp[s->nsp];
+	parent = from < s->nsp ? &s->sp[from] : NULL;
+	*sp = (struct space){ .fd = fd };
+	if (parent && parent->n) {
+		sp->s = malloc(parent->n * sizeof(*sp->s));
+		if (!sp->s)
+			return -1;
+		memcpy(sp->s, parent->s, parent->n * sizeof(*sp->s));
+		sp->n = sp->cap = parent->n;
+	}
+	s->nsp++;
+	return send_fd(s->watch, 'F', fd);
+}
+
+/*
+ * Every message space k has for us, read and taken in: the changes of
+ * the map at once, in order, the faults listed, to be served once every
+ * change read so far is in (a fill placed after a change was read but
+ * before the kernel made it would undo it). 0, or -1 with s->err set.
+ */
+static int take_messages(struct server *s, size_t k)
+{
+	struct uffd_msg m[64];
+	ssize_t n;
+
+	while (s->sp[k].fd >= 0 && (n = read(s->sp[k].fd, m, sizeof(m))) > 0) {
+		for (size_t i = 0; i < (size_t)n / sizeof(*m); i++) {
+			struct space *sp = &s->sp[k];
+			int ret = 0;
+
+			switch (m[i].event) {
+			case UFFD_EVENT_PAGEFAULT:
+				ret = add_fault(s, k, m[i].arg.pagefault.address);
+				break;
+			case UFFD_EVENT_REMOVE:
+			case UFFD_EVENT_UNMAP:
+				ret = span_cut(sp, m[i].arg.remove.start, m[i].arg.remove.end);
+				break;
+			case UFFD_EVENT_REMAP:
+				ret = span_move(sp, m[i].arg.remap.from, m[i].arg.remap.to,
+						m[i].arg.remap.len);
+				break;
+			case UFFD_EVENT_FORK:
+				ret = add_space(s, (int)m[i].arg.fork.ufd, k);
+				break;
+			}
+			if (ret)
+				return sc_err(s->err, "keeping track of the memory: %s",
+					      strerror(ENOMEM));
+		}
+	}
+	if (s->sp[k].fd >= 0 && n < 0 && errno != EAGAIN && errno != EINTR)
+		return sc_err(s->err, "reading the userfaultfd: %s", strerror(errno));
+	return 0;
+}
+
+/* The faults listed, served; those that must wait for a change of the
+ * map kept. 0, or -1 with s->err set. */
+static int serve_faults(struct server *s)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < s->nf; i++) {
+		enum placed got = serve_fault(s, &s->f[i]);
+
+		if (got == FATAL)
+			return -1;
+		if (got == RETRY)
+			s->f[kept++] = s->f[i];
+	}
+	s->nf = kept;
+	return 0;
+}
+
+/* A pending piece of [a, b) of space k filled in the background, counted;
+ * false when none of it is pending. */
+static bool fill_background(struct server *s, size_t k, uint64_t a, uint64_t b, enum placed *got)
+{
+	struct space *sp = &s->sp[k];
+	uint64_t before = pending(sp);
+
+	if (sp->fd < 0 || !fill_within(s, sp, a, b, got))
+		return false;
+	s->in_background += before - pending(sp);
+	if (*got == GONE)
+		space_gone(sp);
+	return true;
+}
+
+/* One step of the background: the hints first (stacks, the pages the
+ * registers point to), then the lowest pending pages of each space in
+ * turn. Whether it placed anything. */
+static bool background(struct server *s, size_t *turn, enum placed *got)
+{
+	for (; s->next_hint < s->nhint; s->next_hint++) {
+		const struct span *h = &s->hint[s->next_hint];
+
+		if (fill_background(s, 0, h->start, h->end, got))
+			return *got == PLACED;
+	}
+	for (size_t k = 0; k < s->nsp; k++) {
+		size_t i = (*turn + k) % s->nsp;
+		struct space *sp = &s->sp[i];
+
+		if (sp->fd < 0 || !sp->n)
+			continue;
+		*turn = (i + 1) % s->nsp;
+		fill_background(s, i, sp->s[0].start, sp->s[0].start + LAZY_BATCH, got);
+		return *got == PLACED;
+	}
+	return false;
+}
+
+static bool all_in(const struct server *s)
+{
+	for (size_t k = 0; k < s->nsp; k++)
+		if (s->sp[k].fd >= 0 && s->sp[k].n)
+			return false;
+	return s->nf == 0;
+}
+
+/* A window of len bytes around addr, where the background starts. */
+static int add_hint(struct server *s, uint64_t addr, uint64_t below, uint64_t above)
+{
+	struct span *nh = realloc(s->hint, (s->nhint + 1) * sizeof(*nh));
+	uint64_t a = (addr > below ? addr - below : 0) & ~(uint64_t)(PAGE - 1);
+
+	if (!nh)
+		return -1;
+	s->hint = nh;
+	s->hint[s->nhint++] =
+		(struct span){ a, (addr + above + PAGE - 1) & ~(uint64_t)(PAGE - 1), a };
+	return 0;
+}
+
+/* The order the background fills in: around each thread's stack
+ * pointer, then around what its other registers point to, then each
+ * stack whole, then the rest in address order. */
+static int plan_hints(struct server *s)
+{
+	const Sc__ProcCore *c = s->p->core;
+	const Sc__Mm *mm = s->p->mm;
+	int ret = 0;
+
+	for (size_t i = 0; i < c->n_threads && !ret; i++)
+		ret = add_hint(s, c->threads[i]->regs->rsp, 256 << 10, 64 << 10);
+	for (size_t i = 0; i < c->n_threads && !ret; i++) {
+		const Sc__GpRegs *r = c->threads[i]->regs;
+		const uint64_t regs[] = { r->rip, r->rbp, r->rdi, r->rsi, r->rdx, r->rcx, r->rax,
+					  r->rbx, r->r8,  r->r9,  r->r12, r->r13, r->r14, r->r15 };
+
+		for (size_t k = 0; k < sizeof(regs) / sizeof(regs[0]) && !ret; k++)
+			ret = add_hint(s, regs[k], 32 << 10, 32 << 10);
+	}
+	for (size_t i = 0; i < c->n_threads && !ret; i++)
+		for (size_t v = 0; v < mm->n_vmas && !ret; v++) {
+			uint64_t rsp = c->threads[i]->regs->rsp;
+
+			if (mm->vmas[v]->start <= rsp && rsp < mm->vmas[v]->end)
+				ret = add_hint(s, mm->vmas[v]->start, 0,
+					       mm->vmas[v]->end - mm->vmas[v]->start);
+		}
+	return ret;
+}
+
+/* The lazy ranges of the image, all pending in the first space. */
+static int plan_spaces(struct server *s, int uffd)
+{
+	const Sc__Mm *mm = s->p->mm;
+	struct space *sp;
+
+	if (add_space(s, uffd, SIZE_MAX))
+		return -1;
+	sp = &s->sp[0];
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const Sc__Vma *v = mm->vmas[i];
+
+		if (lazy_vma(s->p, v) &&
+		    span_insert(sp, sp->n, (struct span){ v->start, v->end, v->start }))
+			return -1;
+	}
+	return 0;
+}
+
+/* The page server: until every page of every space is in. Its exit
+ * status says whether it got there (0) or not. */
+static int __attribute__((noreturn))
+serve(const struct restore_ctx *ctx, const struct crload_opts *opts, int uffd, int watch, double t0)
+{
+	struct server s = { .p = ctx->p, .dir = opts->dir, .watch = watch };
+	/* Test aid (doc/lazy-restore.md): the server stops itself once it
+	 * has filled a batch, for a test to kill it mid-fill. */
+	const char *stop = getenv("SELFCKPT_TEST_STOP_AT");
+	bool stop_once = stop && !strcmp(stop, "serving");
+	size_t turn = 0;
+
+	if (sc_pages_open(&s.pg, ctx->img, ctx->p, s.err) || !(s.buf = malloc(LAZY_BATCH)) ||
+	    plan_spaces(&s, uffd) || plan_hints(&s)) {
+		if (!s.err[0])
+			sc_err(s.err, "out of memory");
+		goto fail;
+	}
+	for (;;) {
+		enum placed got = PLACED;
+		bool progress;
+
+		for (size_t k = 0; k < s.nsp; k++)
+			if (take_messages(&s, k))
+				goto fail;
+		if (serve_faults(&s))
+			goto fail;
+		if (all_in(&s))
+			break;
+		progress = background(&s, &turn, &got);
+		if (got == FATAL)
+			goto fail;
+		if (progress && stop_once) {
+			stop_once = false;
+			raise(SIGSTOP);
+		}
+		if (!progress) {
+			/* Waiting for the kernel's events, or a fault. */
+			struct pollfd pf[64];
+			nfds_t n = 0;
+
+			for (size_t k = 0; k < s.nsp && n < 64; k++)
+				if (s.sp[k].fd >= 0)
+					pf[n++] = (struct pollfd){ .fd = s.sp[k].fd,
+								   .events = POLLIN };
+			poll(pf, n, 1);
+		}
+	}
+	if (opts->verbose)
+		fprintf(stderr,
+			"crload: pid %d: every page in after %.1f ms (%.1f MiB on faults, %.1f "
+			"MiB in the background)\n",
+			ctx->p->pid, mono_ms() - t0, (double)s.on_faults / (1 << 20),
+			(double)s.in_background / (1 << 20));
+	send_fd(watch, 'D', -1);
+	_exit(0);
+fail:
+	fprintf(stderr, "crload: %s: pid %d: serving its pages: %s: the process is killed\n",
+		opts->dir, ctx->p->pid, s.err);
+	_exit(1);
+}
+
+/* Every descendant of pid, then pid, killed: the server's children's
+ * userfaultfds die with it. */
+static void kill_process(pid_t pid, int pidfd)
+{
+	pid_t *tree = malloc(sizeof(pid_t));
+	size_t n = 1;
+	bool grew = true;
+
+	if (tree)
+		tree[0] = pid;
+	while (tree && grew) {
+		DIR *d = opendir("/proc");
+		struct dirent *e;
+
+		grew = false;
+		while (d && (e = readdir(d))) {
+			char path[64], buf[512], *close_paren;
+			int child = atoi(e->d_name), ppid, fd;
+			bool known = false;
+			ssize_t len;
+
+			if (child <= 0)
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/stat", child);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+			if (fd >= 0)
+				close(fd);
+			if (len <= 0)
+				continue;
+			buf[len] = '\0';
+			close_paren = strrchr(buf, ')');
+			if (!close_paren || sscanf(close_paren + 2, "%*c %d", &ppid) != 1)
+				continue;
+			for (size_t i = 0; i < n; i++)
+				known |= tree[i] == child;
+			for (size_t i = 0; i < n && !known; i++) {
+				pid_t *more;
+
+				if (tree[i] != ppid ||
+				    !(more = realloc(tree, (n + 1) * sizeof(*tree))))
+					continue;
+				tree = more;
+				tree[n++] = child;
+				grew = true;
+				break;
+			}
+		}
+		if (d)
+			closedir(d);
+	}
+	for (size_t i = n; tree && i-- > 1;)
+		kill(tree[i], SIGKILL);
+	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	free(tree);
+}
+
+/*
+ * The watchdog: holds the process's userfaultfd, and each child's the
+ * server sends, so that none is ever closed with pages missing; when the
+ * server ends without saying every page is in, kills the process.
+ */
+static void __attribute__((noreturn)) watch(int sock, pid_t pid, int pidfd)
+{
+	for (;;) {
+		int fds[2];
+		char b = 0;
+		ssize_t n = recv_fds(sock, &b, fds);
+
+		if (n == 1 && b == 'F')
+			continue; /* held until the watchdog exits */
+		if (n == 1 && b == 'D')
+			_exit(0);
+		break;
+	}
+	fprintf(stderr,
+		"crload: pid %d: its page server ended before every page was in: the "
+		"process is killed\n",
+		pid);
+	kill_process(pid, pidfd);
+	_exit(1);
+}
+
+/* Out of crload's way: no terminal's signals, nothing held of crload's
+ * output but stderr. */
+static void detach(void)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+
+	setsid();
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		close(null);
+	}
+}
+
+int lazy_serve(struct restore_ctx *ctx, const struct crload_opts *opts, double t0, char *err)
+{
+	int fds[2], sv[2];
+	pid_t watchdog, server;
+	char b;
+	ssize_t n = recv_fds(ctx->lazy_rd, &b, fds);
+
+	close(ctx->lazy_rd);
+	ctx->lazy_rd = -1;
+	if (n != 1 || fds[0] < 0 || fds[1] < 0) {
+		if (fds[0] >= 0)
+			close(fds[0]);
+		if (fds[1] >= 0)
+			close(fds[1]);
+		return 0; /* nothing lazy, or the restore failed and says why */
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+		sc_err(err, "socketpair: %s", strerror(errno));
+		goto fail;
+	}
+	fflush(NULL);
+	watchdog = fork();
+	if (watchdog == 0) {
+		close(sv[1]);
+		close(ctx->release_wr);
+		detach();
+		watch(sv[0], ctx->p->pid, fds[1]);
+	}
+	server = watchdog > 0 ? fork() : -1;
+	if (server == 0) {
+		close(sv[0]);
+		close(ctx->release_wr);
+		close(fds[1]);
+		detach();
+		serve(ctx, opts, fds[0], sv[1], t0);
+	}
+	close(sv[0]);
+	close(sv[1]);
+	if (server < 0) {
+		sc_err(err, "fork: %s", strerror(errno));
+		if (watchdog > 0)
+			kill(watchdog, SIGKILL);
+		goto fail;
+	}
+	if (opts->verbose)
+		fprintf(stderr, "crload: pid %d: pages served by pid %d, watched by pid %d\n",
+			ctx->p->pid, server, watchdog);
+	close(fds[0]);
+	close(fds[1]);
+	return 0;
+fail:
+	close(fds[0]);
+	close(fds[1]);
+	return -1;
+}

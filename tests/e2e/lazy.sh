@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# crload --lazy (doc/lazy-restore.md): the program runs again before its
+# private memory is in, and computes what an uninterrupted run computes;
+# a damaged chunk or a dead page server kills it rather than let it read
+# wrong pages. tests/e2e/helpers/lazymem.c checks its memory after a
+# madvise, an mremap, a read() and a fork of pages not filled yet.
+# Runs under tests/e2e/reaper, as root (the process keeps its pid).
+set -u
+suite=lazy
+. "$(dirname "$0")/suite.sh"
+: "${CRDUMP:?}"
+trap end_suite EXIT
+trap 'exit 1' INT TERM
+
+# start [ENV=VALUE...]: lazymem in $W, under the runtime with those
+# variables (none: no runtime, for crdump); pid in APP.
+start() {
+	local preload=()
+	[ $# -gt 0 ] && preload=(LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log"
+		SELFCKPT_DIR="$W/img" "$@")
+	(cd "$W" && exec env "${preload[@]}" "$E2E_BIN/lazymem" 256 >"$W/out" 2>"$W/err" \
+		</dev/null) &
+	APP=$!
+	wait_for test -e "$W/ready" || { say "lazymem never became ready"; return 1; }
+}
+
+# checkpoint N: the runtime's Nth image, the program running on.
+checkpoint() {
+	kill -USR2 "$APP"
+	wait_for grep -qs ": checkpoint $W/img/ckpt-000$1:" "$W/log" ||
+		{ say "no image $1:"; cat "$W/log" >&2; return 1; }
+}
+
+# ended: the original killed and gone, and ./go there for the restored one.
+ended() {
+	kill -KILL "$APP" 2>/dev/null
+	wait "$APP" 2>/dev/null
+	touch "$W/go"
+}
+
+# lazy IMAGE: crload --lazy IMAGE restores the program, which checks its
+# memory and ends well; every page was served by the page server.
+lazy() {
+	"$CRLOAD" -v --lazy "$1" >"$W/crload.out" 2>"$W/crload.err" </dev/null ||
+		{ say "crload --lazy $1 failed:"; cat "$W/crload.err" "$W/out" >&2; return 1; }
+	grep -q '^ok' "$W/out" || { say "the program says:"; cat "$W/out" >&2; return 1; }
+	grep -q 'pages served by pid' "$W/crload.err" &&
+		grep -q 'every page in after' "$W/crload.err" ||
+		{ say "no page server:"; cat "$W/crload.err" >&2; return 1; }
+}
+
+t_crdump() {
+	start || return 1
+	"$CRDUMP" -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" ||
+		{ say "crdump:"; cat "$W/crdump.err" >&2; return 1; }
+	ended
+	lazy "$W/img"
+}
+
+t_runtime() {
+	start SELFCKPT_FULL_EVERY=1 && checkpoint 1 || return 1
+	ended
+	lazy "$W/img/latest"
+}
+
+# An incremental image: the first eighth written again between the two
+# checkpoints comes from the newer, the rest from its parent.
+t_incremental() {
+	start SELFCKPT_FULL_EVERY=4 && checkpoint 1 || return 1
+	touch "$W/mutate"
+	wait_for test -e "$W/mutated" && checkpoint 2 || return 1
+	grep -q '"parent"\|parent' <("$CRINFO" show "$W/img/ckpt-0002" 2>&1) ||
+		{ say "ckpt-0002 is not incremental"; return 1; }
+	ended
+	lazy "$W/img/latest"
+}
+
+t_compressed() {
+	start SELFCKPT_COMPRESS=1 && checkpoint 1 || return 1
+	ended
+	lazy "$W/img/latest"
+}
+
+# A byte of the big region's pages damaged (the whole file's sum made
+# right again): the page server finds the chunk as it reads it and the
+# process is killed before it could read it.
+t_damaged() {
+	local st=0
+	start || return 1
+	"$CRDUMP" -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" || return 1
+	ended
+	"$E2E_BIN/pagesflip" "$W/img" "$APP" $((150 << 20 | 5)) || return 1
+	"$CRLOAD" -v --lazy "$W/img" >"$W/crload.out" 2>"$W/crload.err" </dev/null || st=$?
+	[ $st -ne 0 ] && ! grep -q '^ok' "$W/out" ||
+		{ say "the program ran on with a damaged chunk (status $st):"; cat "$W/out" >&2
+		  return 1; }
+	grep -q "serving its pages: .*pages-$APP\.img: chunk 150 (bytes [0-9]* to [0-9]*): checksum mismatch" \
+		"$W/crload.err" ||
+		{ say "crload did not name the chunk:"; cat "$W/crload.err" >&2; return 1; }
+}
+
+# The page server killed mid-fill: the process is killed too, never left
+# hung, never running with pages missing.
+t_server_killed() {
+	local loader server st=0
+	start || return 1
+	"$CRDUMP" -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" || return 1
+	ended
+	SELFCKPT_TEST_STOP_AT=serving "$CRLOAD" -v --lazy "$W/img" >"$W/crload.out" \
+		2>"$W/crload.err" </dev/null &
+	loader=$!
+	wait_for grep -qs 'pages served by pid' "$W/crload.err" ||
+		{ say "no page server:"; cat "$W/crload.err" >&2; return 1; }
+	server=$(sed -n 's/.*pages served by pid \([0-9]*\),.*/\1/p' "$W/crload.err")
+	wait_for grep -qs '^State:.*T' "/proc/$server/status" ||
+		{ say "the server never stopped"; return 1; }
+	kill -KILL "$server"
+	wait $loader || st=$?
+	[ $st -ne 0 ] && ! grep -q '^ok' "$W/out" && ! kill -0 "$APP" 2>/dev/null ||
+		{ say "the process lived on (crload status $st):"; cat "$W/out" >&2; return 1; }
+	grep -q 'its page server ended before every page was in: the process is killed' \
+		"$W/crload.err" || { say "crload says:"; cat "$W/crload.err" >&2; return 1; }
+}
+
+run_cases crdump runtime incremental compressed damaged server_killed
