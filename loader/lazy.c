@@ -36,8 +36,13 @@
 
 #include "restore.h"
 
-/* Filled in the background per step, between looks at the faults. */
-#define LAZY_BATCH (2UL << 20)
+/* Filled in the background per step, between looks at the faults: one
+ * chunk of a raw pages file. */
+#define LAZY_BATCH (1UL << 20)
+/* After a fault the background goes on from there while it finds pages
+ * pending this close ahead: a program that works through its memory in
+ * order finds them in. */
+#define LAZY_AHEAD (16UL << 20)
 /* Served around a faulting page, aligned: the program's next touches are
  * likely near it. */
 #define LAZY_AROUND (256UL << 10)
@@ -196,6 +201,10 @@ struct server {
 	size_t nf, fcap;
 	struct span *hint; /* where the background starts, in order */
 	size_t nhint, next_hint;
+	/* Where the last fault's pages end, for the background to go on
+	 * from: a space's index and an address; near_sp SIZE_MAX: none. */
+	size_t near_sp;
+	uint64_t near;
 	int watch; /* the watchdog's socket */
 	char *buf; /* LAZY_BATCH bytes of compressed pages decompressed */
 	/* The raw chunk read last, checked, and which it is. */
@@ -479,6 +488,8 @@ static enum placed serve_fault(struct server *s, const struct fault *f)
 	else if (got == PLACED)
 		fill_within(s, sp, around, around + LAZY_AROUND, &got);
 	s->on_faults += before - pending(sp);
+	s->near_sp = f->sp;
+	s->near = around + LAZY_AROUND;
 	if (got == GONE)
 		space_gone(sp);
 	else if (got != FATAL)
@@ -602,8 +613,8 @@ static bool fill_background(struct server *s, size_t k, uint64_t a, uint64_t b, 
 }
 
 /* One step of the background: the hints first (stacks, the pages the
- * registers point to), then the lowest pending pages of each space in
- * turn. Whether it placed anything. */
+ * registers point to), then on from the last fault, then the lowest
+ * pending pages of each space in turn. Whether it placed anything. */
 static bool background(struct server *s, size_t *turn, enum placed *got)
 {
 	for (; s->next_hint < s->nhint; s->next_hint++) {
@@ -611,6 +622,20 @@ static bool background(struct server *s, size_t *turn, enum placed *got)
 
 		if (fill_background(s, 0, h->start, h->end, got))
 			return *got == PLACED;
+	}
+	if (s->near_sp != SIZE_MAX) {
+		struct space *sp = &s->sp[s->near_sp];
+		size_t i = span_after(sp, s->near);
+
+		if (sp->fd >= 0 && i < sp->n && sp->s[i].start < s->near + LAZY_AHEAD) {
+			uint64_t a = sp->s[i].start > s->near ? sp->s[i].start : s->near;
+
+			fill_background(s, s->near_sp, a, a + LAZY_BATCH, got);
+			if (*got == PLACED)
+				s->near = a + LAZY_BATCH;
+			return *got == PLACED;
+		}
+		s->near_sp = SIZE_MAX;
 	}
 	for (size_t k = 0; k < s->nsp; k++) {
 		size_t i = (*turn + k) % s->nsp;
@@ -701,7 +726,7 @@ static int plan_spaces(struct server *s, int uffd)
 static int __attribute__((noreturn))
 serve(const struct restore_ctx *ctx, const struct crload_opts *opts, int uffd, int watch, double t0)
 {
-	struct server s = { .p = ctx->p, .dir = opts->dir, .watch = watch };
+	struct server s = { .p = ctx->p, .dir = opts->dir, .watch = watch, .near_sp = SIZE_MAX };
 	/* Test aid (doc/lazy-restore.md): the server stops itself once it
 	 * has filled a batch, for a test to kill it mid-fill. */
 	const char *stop = getenv("SELFCKPT_TEST_STOP_AT");
