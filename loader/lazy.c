@@ -96,9 +96,10 @@ int lazy_preflight(const struct sc_image *img, const struct pid_plan *plan, bool
 		why = "it restores in new namespaces (its pid is taken, or crload is unprivileged)";
 	fd = why ? -1 : (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (!why && fd < 0)
-		why = errno == EPERM ? "this kernel gives userfaultfd in user mode only here "
-				       "(vm.unprivileged_userfaultfd is 0), and a system call "
-				       "into untouched memory would fail"
+		why = errno == EPERM ? "only a user-mode userfaultfd is allowed here "
+				       "(vm.unprivileged_userfaultfd is 0 and crload lacks "
+				       "CAP_SYS_PTRACE), and a system call into untouched memory "
+				       "would fail"
 				     : "this kernel has no userfaultfd";
 	if (!why && ioctl(fd, UFFDIO_API, &api))
 		why = "this kernel's userfaultfd cannot tell forks, moves and unmaps";

@@ -161,6 +161,10 @@ static __attribute__((noreturn)) void copy_exits(const struct rt_config *cfg,
 		sc_sys1(__NR_exit_group, -res->err);
 }
 
+/* Restored since its last checkpoint: perhaps by crload --lazy, whose
+ * page server may still be filling the memory (wait_for_lazy_pages). */
+static bool restored_lately;
+
 static void after_restore(const struct rt_config *cfg, const struct rt_dump_result *res,
 			  bool member)
 {
@@ -178,6 +182,7 @@ static void after_restore(const struct rt_config *cfg, const struct rt_dump_resu
 	rt_arena_drop();
 	rt_freeze_reset_after_restore();
 	rt_rseq_resume();
+	restored_lately = true;
 	rt_stpcpy(rt_stpcpy(msg, "restored from "), res->image);
 	rt_log(msg);
 	if (!member)
@@ -364,16 +369,16 @@ static void checkpoint_once(const siginfo_t *si)
 /*
  * A process crload --lazy restored runs while crload's page server fills
  * its private memory (doc/lazy-restore.md): a page not in yet would be
- * taken for a zero page by the dump. The checkpoint waits until the
- * server has unregistered every range. A minute of waiting in vain means
- * the program uses userfaultfd itself: then it never waits again.
+ * taken for a zero page by the dump. The first checkpoint after a restore
+ * waits until the server has unregistered every range; others never look
+ * (smaps walks the page tables). A minute of waiting in vain means the
+ * program uses userfaultfd itself: the checkpoint goes on.
  */
 static void wait_for_lazy_pages(void)
 {
-	static bool gave_up;
 	struct timespec pause = { 0, 10 * 1000 * 1000 };
 
-	for (int i = 0; !gave_up; i++) {
+	for (int i = 0; restored_lately; i++) {
 		size_t len;
 		char *smaps;
 		bool lazy;
@@ -383,10 +388,9 @@ static void wait_for_lazy_pages(void)
 		smaps = rt_read_records("/proc/self/smaps", &len);
 		lazy = smaps && pp_smaps_missing_mode(smaps, len);
 		rt_arena_drop();
-		if (!lazy)
-			return;
-		gave_up = i == LAZY_WAIT_TRIES;
-		sc_sys2(__NR_nanosleep, &pause, 0);
+		restored_lately = lazy && i < LAZY_WAIT_TRIES;
+		if (restored_lately)
+			sc_sys2(__NR_nanosleep, &pause, 0);
 	}
 }
 

@@ -81,6 +81,37 @@ t_compressed() {
 	lazy "$W/img/latest"
 }
 
+# Detached: crload returns at once, the server and the watchdog serve on
+# without it until every page is in.
+t_detached() {
+	local pid
+	start || return 1
+	"$CRDUMP" -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" || return 1
+	ended
+	pid=$("$CRLOAD" -v --lazy --restore-detached "$W/img" 2>"$W/crload.err" </dev/null) ||
+		{ say "crload -d --lazy failed:"; cat "$W/crload.err" >&2; return 1; }
+	[ "$pid" = "$APP" ] || { say "crload -d printed '$pid', not $APP"; return 1; }
+	wait_for grep -qs 'every page in after' "$W/crload.err" &&
+		wait_for grep -qs '^ok' "$W/out" ||
+		{ say "the detached restore did not finish:"; cat "$W/crload.err" "$W/out" >&2
+		  return 1; }
+}
+
+# A tree: refused in one line, before any process is made.
+t_tree() {
+	(cd "$W" && exec sh -c 'sleep 1000 & touch ready; wait' >/dev/null 2>&1 </dev/null) &
+	APP=$!
+	wait_for test -e "$W/ready" || return 1
+	"$CRDUMP" -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" ||
+		{ say "crdump:"; cat "$W/crdump.err" >&2; return 1; }
+	wait "$APP" 2>/dev/null
+	"$CRLOAD" --lazy "$W/img" >/dev/null 2>"$W/crload.err" </dev/null &&
+		{ say "crload --lazy restored a tree"; return 1; }
+	[ "$(wc -l <"$W/crload.err")" = 1 ] &&
+		grep -q -- '--lazy restores a lone process, and this image holds 2: refused' \
+			"$W/crload.err" || { say "crload says:"; cat "$W/crload.err" >&2; return 1; }
+}
+
 # A byte of the big region's pages damaged (the whole file's sum made
 # right again): the page server finds the chunk as it reads it and the
 # process is killed before it could read it.
@@ -122,4 +153,4 @@ t_server_killed() {
 		"$W/crload.err" || { say "crload says:"; cat "$W/crload.err" >&2; return 1; }
 }
 
-run_cases crdump runtime incremental compressed damaged server_killed
+run_cases crdump runtime incremental compressed detached tree damaged server_killed
