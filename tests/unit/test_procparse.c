@@ -942,6 +942,24 @@ START_TEST(vmflags_not_a_flags_line)
 }
 END_TEST
 
+/* crload --lazy's ranges show "um" in smaps; "uw" (the tracker's) and a
+ * name that ends in "um" are not it. */
+START_TEST(smaps_missing_mode)
+{
+	static const char lazy[] = "7f00-7f10 rw-p 00000000 00:00 0\n"
+				   "Rss: 4 kB\n"
+				   "VmFlags: rd wr mr mw me ac um\n";
+	static const char last[] = "VmFlags: rd wr um";
+	static const char tracked[] = "7f00-7f10 rw-p 00000000 00:00 0 /tmp/um\n"
+				      "VmFlags: rd wr uw umx\n";
+
+	ck_assert(pp_smaps_missing_mode(lazy, strlen(lazy)));
+	ck_assert(pp_smaps_missing_mode(last, strlen(last)));
+	ck_assert(!pp_smaps_missing_mode(tracked, strlen(tracked)));
+	ck_assert(!pp_smaps_missing_mode("", 0));
+}
+END_TEST
+
 /* Live: a MADV_HUGEPAGE mapping of this process shows "hg" in smaps. */
 START_TEST(vmflags_live_self)
 {
@@ -1480,6 +1498,7 @@ static Suite *procparse_suite(void)
 	tcase_add_test(tc, smaps_header_or_key);
 	tcase_add_test(tc, vmflags_known_bits);
 	tcase_add_test(tc, vmflags_not_a_flags_line);
+	tcase_add_test(tc, smaps_missing_mode);
 	tcase_add_test(tc, vmflags_live_self);
 	suite_add_tcase(s, tc);
 
