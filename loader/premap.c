@@ -17,7 +17,6 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/shm.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -346,32 +345,6 @@ static void skip_pages(struct filler *fl, const Sc__Vma *v)
 		fl->next++;
 }
 
-/*
- * The file in memory v maps, whose pages the image holds (doc/shm-files.md):
- * made again when it is gone, as after a node failure, at least as large
- * as v, and v's part of it cleared, so that the stored pages written next
- * leave it as it was at the checkpoint, whatever the original wrote there
- * since. Every process of a tree that maps it does the same with the same
- * pages, all before any of them runs again. -2 with err set on failure.
- */
-static int open_file_in_memory(const Sc__Vma *v, char *err)
-{
-	uint64_t len = v->end - v->start;
-	int fd = open(v->path, O_RDWR | O_CREAT | O_CLOEXEC, SC_FILE_IN_MEMORY_MODE);
-	struct stat st;
-
-	if (fd < 0 || fstat(fd, &st) ||
-	    ((uint64_t)st.st_size < v->pgoff + len && ftruncate(fd, (off_t)(v->pgoff + len))) ||
-	    fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)v->pgoff,
-		      (off_t)len)) {
-		sc_err(err, "shared memory file %s: %s", v->path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -2;
-	}
-	return fd;
-}
-
 /* The file v maps from (opened here, closed by the caller), or -1 for
  * anonymous memory; -2 with err set. */
 static int vma_file(struct premap *pm, const Sc__Vma *v, bool *filled, char *err)
@@ -384,8 +357,12 @@ static int vma_file(struct premap *pm, const Sc__Vma *v, bool *filled, char *err
 		fd = shared_backing(&pm->shared, pm->p, v, filled, err);
 		return fd < 0 && err[0] ? -2 : fd;
 	}
-	if (sc_vma_is_file_in_memory(v))
-		return open_file_in_memory(v, err);
+	/* Every process that maps it writes the same pages, all before any
+	 * of them runs again. */
+	if (sc_vma_is_file_in_memory(v)) {
+		fd = shm_file_open(v, err);
+		return fd < 0 ? -2 : fd;
+	}
 	if (v->kind != SC__VMA_KIND__FILE_PRIVATE && v->kind != SC__VMA_KIND__FILE_SHARED)
 		return -1;
 	writable = v->kind == SC__VMA_KIND__FILE_SHARED && (v->prot & PROT_WRITE);

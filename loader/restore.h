@@ -154,6 +154,13 @@ int shared_fill(int fd, char *mem, const struct sc_image *img, const struct sc_p
 /* In crload: a filled memfd for every file mapped by more than one process. */
 int shared_files_of_tree(struct shared_files *sf, const struct sc_image *img, char *err);
 
+/* shm_files.c: files in memory whose pages the image holds */
+/* In crload, before forking: every such file that is gone made again. */
+int shm_files_make(const struct sc_image *img, char *err);
+/* The file VMA v maps, made if gone, grown to cover v, v's part cleared
+ * for its stored pages: a descriptor, or -1 with err set. */
+int shm_file_open(const Sc__Vma *v, char *err);
+
 /* sysv_shm.c */
 bool sysv_in_image(const struct sc_image *img);
 /* Every segment of the image with its id, key, size, mode and contents. */

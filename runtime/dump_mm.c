@@ -767,9 +767,11 @@ static int add_vma(Sc__Mm *mm, struct pp_map *m, uint64_t start, uint64_t end, S
 
 /*
  * Whether path, mapped shared, is a file in memory (tmpfs): POSIX shared
- * memory, MPI's shared-memory segments. The program uses it as memory,
- * rewriting it as it runs on past the checkpoint, and a node failure
- * loses it, so the image keeps its pages (doc/shm-files.md). Looked up
+ * memory, MPI's shared-memory segments. Mapped writable, the program uses
+ * it as memory, rewriting it as it runs on past the checkpoint, and a
+ * node failure loses it, so the image keeps its pages (doc/shm-files.md);
+ * mapped read-only it is the program's input (data staged in /dev/shm),
+ * or another process's memory, which that one's image holds. Looked up
  * through the process's root, as crdump's target may have another.
  */
 static bool file_in_memory(const struct rt_source *src, const char *path)
@@ -833,7 +835,8 @@ static int read_vmas(const struct rt_source *src, Sc__Mm *mm)
 		}
 		if ((err = add_vma(mm, &m, m.start, m.end, &v)))
 			return err;
-		if (v->kind == SC__VMA_KIND__FILE_SHARED && file_in_memory(src, v->path))
+		if (v->kind == SC__VMA_KIND__FILE_SHARED && (v->prot & PROT_WRITE) &&
+		    file_in_memory(src, v->path))
 			v->has_file_in_memory = v->file_in_memory = true;
 	}
 	return 0;
