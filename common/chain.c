@@ -24,6 +24,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "grow.h"
 #include "image.h"
 
 const struct sc_image *sc_image_gen(const struct sc_image *img, uint32_t gen)
@@ -75,15 +76,8 @@ const struct sc_run *sc_run_at(const struct sc_proc_img *p, uint64_t addr)
 
 static int add_run(struct sc_proc_img *p, size_t *cap, struct sc_run r)
 {
-	if (p->nruns == *cap) {
-		size_t more = *cap ? *cap * 2 : 16;
-		struct sc_run *v = realloc(p->runs, more * sizeof(*v));
-
-		if (!v)
-			return -1;
-		p->runs = v;
-		*cap = more;
-	}
+	if (sc_grow(&p->runs, cap, p->nruns, sizeof(*p->runs), 16))
+		return -1;
 	p->runs[p->nruns++] = r;
 	return 0;
 }

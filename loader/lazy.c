@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "restore.h"
 
 /* Filled in the background per step, between looks at the faults: one
@@ -234,15 +235,8 @@ static size_t span_after(const struct space *sp, uint64_t a)
 
 static int span_insert(struct space *sp, size_t at, struct span s)
 {
-	if (sp->n == sp->cap) {
-		size_t cap = sp->cap ? sp->cap * 2 : 64;
-		struct span *ns = realloc(sp->s, cap * sizeof(*ns));
-
-		if (!ns)
-			return -1;
-		sp->s = ns;
-		sp->cap = cap;
-	}
+	if (sc_grow(&sp->s, &sp->cap, sp->n, sizeof(*sp->s), 64))
+		return -1;
 	memmove(&sp->s[at + 1], &sp->s[at], (sp->n - at) * sizeof(*sp->s));
 	sp->s[at] = s;
 	sp->n++;
@@ -500,15 +494,8 @@ static enum placed serve_fault(struct server *s, const struct fault *f)
 
 static int add_fault(struct server *s, size_t sp, uint64_t addr)
 {
-	if (s->nf == s->fcap) {
-		size_t cap = s->fcap ? s->fcap * 2 : 64;
-		struct fault *nf = realloc(s->f, cap * sizeof(*nf));
-
-		if (!nf)
-			return -1;
-		s->f = nf;
-		s->fcap = cap;
-	}
+	if (sc_grow(&s->f, &s->fcap, s->nf, sizeof(*s->f), 64))
+		return -1;
 	s->f[s->nf++] = (struct fault){ sp, addr };
 	return 0;
 }

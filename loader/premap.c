@@ -20,6 +20,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "vdso.h"
 #include "xstate.h"
 #include "fd_restore.h"
@@ -44,15 +45,8 @@ struct ranges {
 
 static int ranges_add(struct ranges *rs, uint64_t start, uint64_t end)
 {
-	if (rs->n == rs->cap) {
-		size_t cap = rs->cap ? rs->cap * 2 : 256;
-		struct range *r = realloc(rs->r, cap * sizeof(*r));
-
-		if (!r)
-			return -1;
-		rs->r = r;
-		rs->cap = cap;
-	}
+	if (sc_grow(&rs->r, &rs->cap, rs->n, sizeof(*rs->r), 256))
+		return -1;
 	rs->r[rs->n++] = (struct range){ start, end };
 	return 0;
 }
