@@ -161,14 +161,14 @@ static __attribute__((noreturn)) void copy_exits(const struct rt_config *cfg,
 		sc_sys1(__NR_exit_group, -res->err);
 }
 
-/* Restored since its last checkpoint: perhaps by crload --lazy, whose
- * page server may still be filling the memory (wait_for_lazy_pages). */
-static bool restored_lately;
+/* Restored by crload --lazy since its last checkpoint: the page server
+ * may still be filling the memory (wait_for_lazy_pages). */
+static bool lazy_pages_pending;
 
 static void after_restore(const struct rt_config *cfg, const struct rt_dump_result *res,
 			  bool member)
 {
-	char msg[RT_MAX_PATH + 64];
+	char msg[RT_MAX_PATH + 64], *end;
 
 	/* What was asked of the process it was is not asked of it: a trigger
 	 * deferred while its image was taken was served by that image. */
@@ -182,8 +182,11 @@ static void after_restore(const struct rt_config *cfg, const struct rt_dump_resu
 	rt_arena_drop();
 	rt_freeze_reset_after_restore();
 	rt_rseq_resume();
-	restored_lately = true;
-	rt_stpcpy(rt_stpcpy(msg, "restored from "), res->image);
+	/* Taken off at once: an image taken later must not say so. */
+	lazy_pages_pending = __atomic_exchange_n(&rt_restored_lazily, false, __ATOMIC_RELAXED);
+	end = rt_stpcpy(rt_stpcpy(msg, "restored from "), res->image);
+	if (lazy_pages_pending)
+		rt_stpcpy(end, ", its memory served lazily");
 	rt_log(msg);
 	if (!member)
 		rt_history_restored(cfg, res);
@@ -369,16 +372,18 @@ static void checkpoint_once(const siginfo_t *si)
 /*
  * A process crload --lazy restored runs while crload's page server fills
  * its private memory (doc/lazy-restore.md): a page not in yet would be
- * taken for a zero page by the dump. The first checkpoint after a restore
- * waits until the server has unregistered every range; others never look
- * (smaps walks the page tables). A minute of waiting in vain means the
- * program uses userfaultfd itself: the checkpoint goes on.
+ * taken for a zero page by the dump. Its first checkpoint waits until the
+ * server has unregistered every range; others, and those of a process
+ * restored eagerly, never look (smaps walks the page tables, and a range
+ * of the program's own userfaultfd would hold them). A minute of waiting
+ * in vain means the program registered a range itself meanwhile: the
+ * checkpoint goes on.
  */
 static void wait_for_lazy_pages(void)
 {
 	struct timespec pause = { 0, 10 * 1000 * 1000 };
 
-	for (int i = 0; restored_lately; i++) {
+	for (int i = 0; lazy_pages_pending; i++) {
 		size_t len;
 		char *smaps;
 		bool lazy;
@@ -388,8 +393,8 @@ static void wait_for_lazy_pages(void)
 		smaps = rt_read_records("/proc/self/smaps", &len);
 		lazy = smaps && pp_smaps_missing_mode(smaps, len);
 		rt_arena_drop();
-		restored_lately = lazy && i < LAZY_WAIT_TRIES;
-		if (restored_lately)
+		lazy_pages_pending = lazy && i < LAZY_WAIT_TRIES;
+		if (lazy_pages_pending)
 			sc_sys2(__NR_nanosleep, &pause, 0);
 	}
 }

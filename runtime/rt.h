@@ -336,7 +336,10 @@ int rt_real_sigmask(int how, const sigset_t *set, sigset_t *old);
 /* The app's own disposition of the trigger signal, called after ours. */
 extern struct sigaction rt_app_trigger_action;
 
-/* Address of the gadget in restore_tail.S. */
+/* Address of the gadget in rt_asm.S. */
 extern char selfckpt_restore_tail[];
+/* Set by that tail (rt_asm.S) when crload --lazy restored the process:
+ * its page server may still be filling the memory (checkpoint.c). */
+extern __attribute__((visibility("hidden"))) bool rt_restored_lazily;
 
 #endif

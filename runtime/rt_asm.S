@@ -10,6 +10,9 @@
  *	rdi: counter to decrement once this thread no longer runs blob code
  *	     (0: none)
  *	rsi, rdx: range to munmap, the blob itself (rsi 0: none)
+ *	r10: non-zero when crload --lazy restored the process, noted in
+ *	     rt_restored_lazily (a variable of the runtime's, reached
+ *	     rip-relative: the restorer does not know where it is)
  */
 	.globl selfckpt_restore_tail
 	.type selfckpt_restore_tail, @function
@@ -17,7 +20,10 @@ selfckpt_restore_tail:
 	test	%rdi, %rdi
 	jz	1f
 	lock decl (%rdi)
-1:	test	%rsi, %rsi
+1:	test	%r10, %r10
+	jz	3f
+	movb	$1, rt_restored_lazily(%rip)
+3:	test	%rsi, %rsi
 	jz	2f
 	mov	%rsi, %rdi
 	mov	%rdx, %rsi
@@ -27,6 +33,16 @@ selfckpt_restore_tail:
 	syscall
 	ud2
 	.size selfckpt_restore_tail, .-selfckpt_restore_tail
+
+/* bool rt_restored_lazily: the tail's note, read by checkpoint.c. */
+	.bss
+	.globl rt_restored_lazily
+	.hidden rt_restored_lazily
+	.type rt_restored_lazily, @object
+rt_restored_lazily:
+	.byte	0
+	.size rt_restored_lazily, 1
+	.text
 
 /* void rt_call_on_stack(void (*fn)(void *), void *stack_top, void *arg) */
 	.globl rt_call_on_stack

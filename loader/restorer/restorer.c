@@ -312,7 +312,9 @@ static void __attribute__((noreturn)) leave(struct rst_args *a, uint64_t frame, 
 	uint64_t counter = (uint64_t)&a->threads_left;
 
 	if (a->restore_tail) {
-		/* The tail: rdi counter, or rsi/rdx the range to unmap. */
+		/* The tail: rdi counter, or rsi/rdx the range to unmap; r10
+		 * tells the runtime its memory is being served lazily. */
+		args[3] = a->n_lazy != 0;
 		if (last)
 			args[1] = a->blob_start, args[2] = a->blob_len;
 		else

@@ -57,10 +57,19 @@ t_crdump() {
 	lazy "$W/img"
 }
 
+# The runtime knows it was restored lazily (its first checkpoint waits for
+# every page); an eager restore of the same image does not say so.
 t_runtime() {
 	start SELFCKPT_FULL_EVERY=1 && checkpoint 1 || return 1
 	ended
-	lazy "$W/img/latest"
+	lazy "$W/img/latest" || return 1
+	grep -q ": restored from $W/img/ckpt-0001, its memory served lazily$" "$W/log" ||
+		{ say "the runtime did not know it was restored lazily:"; cat "$W/log" >&2; return 1; }
+	"$CRLOAD" "$W/img/latest" >/dev/null 2>"$W/crload.err" </dev/null ||
+		{ say "crload $W/img/latest failed:"; cat "$W/crload.err" >&2; return 1; }
+	[ "$(grep -c ': restored from' "$W/log")" = 2 ] &&
+		[ "$(grep -c 'served lazily' "$W/log")" = 1 ] ||
+		{ say "the eager restore is taken for a lazy one:"; cat "$W/log" >&2; return 1; }
 }
 
 # An incremental image: the first eighth written again between the two
