@@ -799,13 +799,18 @@ static void fill_threads(struct restore_plan *rp)
 		th[i].n_pending = (uint32_t)tc->n_pending_signals;
 		ps = copy_siginfos(ps, tc->pending_signals, tc->n_pending_signals);
 		/* Permission is the process's, the enlarging each thread's.
-		 * The process gets it back if it had it (below), or if a
-		 * thread's tiles are live: older images do not say. */
+		 * The process gets it back if it had it, or if a thread's
+		 * tiles are live: older images do not say. Where it had it,
+		 * every thread is enlarged: tiles live in a signal frame on
+		 * its stack (the runtime's trigger's, under the handler
+		 * that took the checkpoint, or a handler's of the program's)
+		 * come back only through rt_sigreturn of a thread whose
+		 * fpstate holds them (doc/xsave.md). */
+		if (c->xcomp_perm & SC_XFEATURES_DYNAMIC)
+			th[i].enlarge_xstate = 1;
 		if (th[i].enlarge_xstate)
 			a->xcomp_perm = SC_XFEATURE_XTILEDATA;
 	}
-	if (c->xcomp_perm & SC_XFEATURES_DYNAMIC)
-		a->xcomp_perm = SC_XFEATURE_XTILEDATA;
 	a->threads = blob + rp->bl.threads;
 	a->n_threads = (uint32_t)c->n_threads;
 	a->shared_pending = ps;
