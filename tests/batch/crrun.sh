@@ -166,13 +166,21 @@ t_node_failure() {
 	same_result
 }
 
+# all_gone PID...: each has ended (a zombie has: its files are closed).
+all_gone() {
+	local p
+	for p; do
+		! grep -qs '^State:[[:space:]]*[^Z]' /proc/"$p"/status || return 1
+	done
+}
+
 # An MPI job whose node fails twice (doc/shm-files.md): mpirun, its ranks
 # and crrun killed with -9 after the job ran past its newest periodic
 # generation, and the files the ranks share memory through in /dev/shm
 # gone with the node. Run again the same way each time, it resumes from
 # that generation, and its results equal an uninterrupted run's.
 t_mpi_node_failure() {
-	local env mpi=() p shm round seen
+	local env mpi=() p shm round seen pids
 	if ! command -v mpirun >/dev/null || ! command -v mpicc >/dev/null; then
 		echo "SKIP: $suite/mpi_node_failure: mpirun and mpicc are not installed"
 		return 77
@@ -191,12 +199,18 @@ t_mpi_node_failure() {
 		job "${mpi[@]}" SELFCKPT_INTERVAL=1 job -- mpirun "${mpirun_args[@]}" "$mpi_ring" result.txt
 		wait_for eval "tail -n +$((seen + 1)) \"\$W/job/history\" 2>/dev/null |
 			awk '/ (start|resume) /{s=1} s && / checkpoint /{n++} END{exit !n}'" ||
-			{ say "round $round: no periodic checkpoint"; return 1; }
+			{ say "round $round: no periodic checkpoint:"; tail -5 "$W/job.out" >&2; return 1; }
 		sleep 0.5
 		shm=$(for p in $(descendants $CR); do grep -o ' /dev/shm/[^ ]*$' /proc/"$p"/maps; done 2>/dev/null | sort -u)
 		[ -n "$shm" ] || { say "round $round: the ranks share no file in /dev/shm"; return 1; }
-		kill -KILL $CR $(descendants $CR)
+		pids="$CR $(descendants $CR)"
+		# shellcheck disable=SC2086 # a list of pids
+		kill -KILL $pids
 		wait $CR 2>/dev/null
+		# The node is down once every process of the job has ended: a
+		# rank still exiting holds its ports, which a dead node's do not.
+		# shellcheck disable=SC2086 # a list of pids
+		wait_for all_gone $pids || { say "round $round: the job's processes never ended"; return 1; }
 		# shellcheck disable=SC2086 # a list of paths without spaces
 		rm -f $shm
 	done
