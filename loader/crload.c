@@ -156,10 +156,11 @@ static int read_status(int fd, char *err)
 static void close_loader_fds(struct restore_ctx *ctx)
 {
 	close(ctx->release_fd);
-	if (ctx->lazy_fd >= 0)
-		close(ctx->lazy_fd);
-	for (size_t i = 0; i < ctx->img->nprocs; i++)
+	for (size_t i = 0; i < ctx->img->nprocs; i++) {
 		close(ctx->status_fds[i]);
+		if (ctx->lazy_fds)
+			close(ctx->lazy_fds[i]);
+	}
 	for (size_t i = 0; i < ctx->nshared; i++) {
 		close(ctx->shared[i].ends[0]);
 		close(ctx->shared[i].ends[1]);
@@ -525,13 +526,8 @@ static int check_image(struct crload *c)
 		fprintf(stderr, "crload: %s: %s\n", c->opts.dir, c->err);
 		return -1;
 	}
-	if (c->opts.lazy) {
-		int lazy = lazy_preflight(&c->img, &c->plan, c->opts.verbose);
-
-		if (lazy < 0)
-			return -1;
-		c->opts.lazy = lazy;
-	}
+	if (c->opts.lazy)
+		c->opts.lazy = lazy_preflight(&c->img, &c->plan, c->opts.verbose);
 	c->t1 = now_ms();
 	if (!c->opts.verbose)
 		return 0;
@@ -611,8 +607,8 @@ static int prepare_tree(struct crload *c)
 	ctx->release_fd = pipefd[0];
 	ctx->release_wr = pipefd[1];
 	ctx->status_fd = ctx->status_fds[0];
-	ctx->lazy_fd = ctx->lazy_rd = -1;
-	if (c->opts.lazy && lazy_socket(ctx, c->err)) {
+	ctx->lazy_fd = -1;
+	if (c->opts.lazy && lazy_sockets(ctx, c->err)) {
 		fprintf(stderr, "crload: %s: %s\n", c->opts.dir, c->err);
 		return -1;
 	}

@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
- * crload --lazy (doc/lazy-restore.md): the process runs again before its
- * private anonymous memory is filled. Its restorer registers those ranges
- * with a userfaultfd and sends it here; a page server, forked by crload,
- * serves what the process touches as it touches it and fills the rest in
- * the background, and a watchdog beside it holds the userfaultfd too and
- * kills the process if the server dies before every page is in, so that
- * no untouched page ever reads as zero.
+ * crload --lazy (doc/lazy-restore.md): the processes of a tree run again
+ * before their private anonymous memory is filled. Each one's restorer
+ * registers those ranges with a userfaultfd of its own and sends it here,
+ * over a socket of its own; one page server, forked by crload, serves
+ * what every process touches as it touches it and fills the rest in the
+ * background, and a watchdog beside it holds the userfaultfds too and
+ * kills the tree if the server dies before every page is in, so that no
+ * untouched page ever reads as zero.
  *
- * What the server knows of each address space (the process's, and every
- * child it forks while pages are missing) is the list of its pending
- * spans: address ranges not filled yet, each with the address its pages
- * had in the image. The kernel tells every change of the map (a range
+ * What the server knows of each address space (each restored process's,
+ * and every child one forks while pages are missing) is the list of its
+ * pending spans: address ranges not filled yet, each with the address its
+ * pages had in the image, whose pages files they come from. The kernel tells every change of the map (a range
  * dropped, unmapped, moved, or a fork) as an event, read before any fill
  * it could race with: a fill that could race fails with EAGAIN until
  * then.
@@ -80,21 +81,15 @@ bool lazy_vma(const struct sc_proc_img *p, const Sc__Vma *v)
 	return i < p->nruns && p->runs[i].vaddr < v->end;
 }
 
-int lazy_preflight(const struct sc_image *img, const struct pid_plan *plan, bool verbose)
+bool lazy_preflight(const struct sc_image *img, const struct pid_plan *plan, bool verbose)
 {
 	struct uffdio_api api = { .api = UFFD_API, .features = LAZY_FEATURES };
 	const char *why = NULL;
 	int fd;
 
-	if (img->nprocs > 1) {
-		fprintf(stderr,
-			"crload: %s: --lazy restores a lone process, and this image holds %zu: "
-			"refused\n",
-			img->dir, img->nprocs);
-		return -1;
-	}
 	if (plan->new_ns)
-		why = "it restores in new namespaces (its pid is taken, or crload is unprivileged)";
+		why = "it restores in new namespaces (a pid it needs is taken, or crload is "
+		      "unprivileged)";
 	fd = why ? -1 : (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (!why && fd < 0)
 		why = errno == EPERM ? "only a user-mode userfaultfd is allowed here "
@@ -108,21 +103,35 @@ int lazy_preflight(const struct sc_image *img, const struct pid_plan *plan, bool
 		close(fd);
 	if (why) {
 		fprintf(stderr, "crload: %s: --lazy: %s: restored eagerly\n", img->dir, why);
-		return 0;
+		return false;
 	}
 	if (verbose)
 		fprintf(stderr, "crload: --lazy: private memory is served as it is touched\n");
-	return 1;
+	return true;
 }
 
-int lazy_socket(struct restore_ctx *ctx, char *err)
+/*
+ * One socket per process rather than one the tree shares: each end says
+ * whose userfaultfd comes through it, and a restorer that has nothing
+ * lazy, or a process that failed or is a zombie, is told by its end
+ * closing, with no count of who is still to speak.
+ */
+int lazy_sockets(struct restore_ctx *ctx, char *err)
 {
-	int sv[2];
+	size_t n = ctx->img->nprocs;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
-		return sc_err(err, "socketpair: %s", strerror(errno));
-	ctx->lazy_fd = sv[0];
-	ctx->lazy_rd = sv[1];
+	ctx->lazy_fds = malloc(n * sizeof(int));
+	ctx->lazy_rds = malloc(n * sizeof(int));
+	if (!ctx->lazy_fds || !ctx->lazy_rds)
+		return sc_err(err, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		int sv[2];
+
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+			return sc_err(err, "socketpair: %s", strerror(errno));
+		ctx->lazy_fds[i] = sv[0];
+		ctx->lazy_rds[i] = sv[1];
+	}
 	return 0;
 }
 
@@ -179,8 +188,20 @@ struct span {
 	uint64_t start, end, src;
 };
 
-/* One userfaultfd: the restored process's, or a child's it forked. */
+/* A restored process whose pages are served: its image, its pages files
+ * through the chain, and the raw chunk read last, checked, and which it
+ * is. */
+struct source {
+	const struct sc_proc_img *p;
+	struct sc_pages pg;
+	bool cached;
+	uint32_t cgen;
+	size_t cidx;
+};
+
+/* One userfaultfd: a restored process's, or a child's one forked. */
 struct space {
+	size_t src; /* whose image its pages come from */
 	int fd; /* -1 once its process is gone */
 	struct span *s; /* sorted, not overlapping */
 	size_t n, cap;
@@ -193,15 +214,21 @@ struct fault {
 	uint64_t addr;
 };
 
+/* Where the background starts in space sp. */
+struct hint {
+	size_t sp;
+	uint64_t start, end;
+};
+
 struct server {
-	const struct sc_proc_img *p;
-	const char *dir;
-	struct sc_pages pg;
-	struct space *sp;
+	struct source *src; /* the restored processes, in the image's order */
+	size_t nsrc;
+	size_t cur; /* the source worked on last, named if it fails */
+	struct space *sp; /* the first nsrc are the sources' own */
 	size_t nsp;
 	struct fault *f;
 	size_t nf, fcap;
-	struct span *hint; /* where the background starts, in order */
+	struct hint *hint; /* in order */
 	size_t nhint, next_hint;
 	/* Where the last fault's pages end, for the background to go on
 	 * from: a space's index and an address; near_sp SIZE_MAX: none. */
@@ -209,10 +236,6 @@ struct server {
 	uint64_t near;
 	int watch; /* the watchdog's socket */
 	char *buf; /* LAZY_BATCH bytes of compressed pages decompressed */
-	/* The raw chunk read last, checked, and which it is. */
-	bool cached;
-	uint32_t cgen;
-	size_t cidx;
 	uint64_t on_faults, in_background;
 	char err[SC_ERR_LEN];
 };
@@ -307,36 +330,37 @@ static int span_move(struct space *sp, uint64_t from, uint64_t to, uint64_t len)
  * straight from it; a compressed one is read frame by frame into s->buf,
  * each frame checked by sc_pages_get. NULL with s->err set.
  */
-static const char *pages_at(struct server *s, const struct sc_run *r, uint64_t src, uint64_t *len)
+static const char *pages_at(struct server *s, struct source *so, const struct sc_run *r,
+			    uint64_t src, uint64_t *len)
 {
-	const struct sc_chunks *c = &s->pg.ck[r->gen];
+	const struct sc_chunks *c = &so->pg.ck[r->gen];
 	uint64_t off = r->off + (src - r->vaddr), start, clen;
 	size_t i;
 
 	if (!c->n || !c->bytes)
-		return sc_pages_get(&s->pg, NULL, r, src, s->buf, *len, s->err) ? NULL : s->buf;
+		return sc_pages_get(&so->pg, NULL, r, src, s->buf, *len, s->err) ? NULL : s->buf;
 	i = off / c->bytes;
 	start = i * c->bytes;
 	clen = c->size - start < c->bytes ? c->size - start : c->bytes;
 	if (start + clen - off < *len)
 		*len = start + clen - off;
-	if (!s->cached || s->cgen != r->gen || s->cidx != i) {
-		struct iovec iov = { s->pg.ck_buf, clen };
-		ssize_t got = pread(s->pg.fds[r->gen], s->pg.ck_buf, clen, (off_t)start);
+	if (!so->cached || so->cgen != r->gen || so->cidx != i) {
+		struct iovec iov = { so->pg.ck_buf, clen };
+		ssize_t got = pread(so->pg.fds[r->gen], so->pg.ck_buf, clen, (off_t)start);
 
-		s->cached = false;
+		so->cached = false;
 		if (got != (ssize_t)clen) {
-			sc_err(s->err, "%s/%s: %s", sc_image_gen(s->pg.img, r->gen)->dir,
-			       s->pg.name, got < 0 ? strerror(errno) : "short file");
+			sc_err(s->err, "%s/%s: %s", sc_image_gen(so->pg.img, r->gen)->dir,
+			       so->pg.name, got < 0 ? strerror(errno) : "short file");
 			return NULL;
 		}
-		if (sc_pages_check_read(&s->pg, r->gen, start, &iov, 1, s->err))
+		if (sc_pages_check_read(&so->pg, r->gen, start, &iov, 1, s->err))
 			return NULL;
-		s->cached = true;
-		s->cgen = r->gen;
-		s->cidx = i;
+		so->cached = true;
+		so->cgen = r->gen;
+		so->cidx = i;
 	}
-	return s->pg.ck_buf + (off - start);
+	return so->pg.ck_buf + (off - start);
 }
 
 /* What placing pages in a space came to. */
@@ -402,8 +426,10 @@ static enum placed place(struct server *s, struct space *sp, uint64_t dst, const
  * stored pages read, holes as zero pages. b - a <= LAZY_BATCH. */
 static enum placed fill(struct server *s, struct space *sp, uint64_t a, uint64_t b, uint64_t src)
 {
-	const struct sc_proc_img *p = s->p;
+	struct source *so = &s->src[sp->src];
+	const struct sc_proc_img *p = so->p;
 
+	s->cur = sp->src;
 	while (a < b) {
 		size_t i = sc_run_after(p, src);
 		const struct sc_run *r = i < p->nruns ? &p->runs[i] : NULL;
@@ -415,7 +441,7 @@ static enum placed fill(struct server *s, struct space *sp, uint64_t a, uint64_t
 
 			run_end = r->vaddr + r->nr_pages * PAGE;
 			n = run_end - src < n ? run_end - src : n;
-			if (!(data = pages_at(s, r, src, &n)))
+			if (!(data = pages_at(s, so, r, src, &n)))
 				return FATAL;
 			got = place(s, sp, a, data, n);
 		} else {
@@ -500,9 +526,11 @@ static int add_fault(struct server *s, size_t sp, uint64_t addr)
 	return 0;
 }
 
-/* A forked child's userfaultfd: its pending pages are its parent's now,
- * and the watchdog holds it too before any is served. */
-static int add_space(struct server *s, int fd, size_t from)
+/* A restored process's userfaultfd (from SIZE_MAX: its pending pages
+ * are planned next), or a forked child's: its pending pages are its
+ * parent's now, served from the same image, and the watchdog holds it
+ * too before any is served. */
+static int add_space(struct server *s, int fd, size_t from, size_t src)
 {
 	struct space *ns = realloc(s->sp, (s->nsp + 1) * sizeof(*ns));
 	const struct space *parent;
@@ -513,7 +541,7 @@ static int add_space(struct server *s, int fd, size_t from)
 	s->sp = ns;
 	sp = &s->sp[s->nsp];
 	parent = from < s->nsp ? &s->sp[from] : NULL;
-	*sp = (struct space){ .fd = fd };
+	*sp = (struct space){ .src = src, .fd = fd };
 	if (parent && parent->n) {
 		sp->s = malloc(parent->n * sizeof(*sp->s));
 		if (!sp->s)
@@ -536,6 +564,7 @@ static int take_messages(struct server *s, size_t k)
 	struct uffd_msg m[64];
 	ssize_t n;
 
+	s->cur = s->sp[k].src;
 	while (s->sp[k].fd >= 0 && (n = read(s->sp[k].fd, m, sizeof(m))) > 0) {
 		for (size_t i = 0; i < (size_t)n / sizeof(*m); i++) {
 			struct space *sp = &s->sp[k];
@@ -554,7 +583,7 @@ static int take_messages(struct server *s, size_t k)
 						m[i].arg.remap.len);
 				break;
 			case UFFD_EVENT_FORK:
-				ret = add_space(s, (int)m[i].arg.fork.ufd, k);
+				ret = add_space(s, (int)m[i].arg.fork.ufd, k, sp->src);
 				break;
 			}
 			if (ret)
@@ -606,9 +635,9 @@ static bool fill_background(struct server *s, size_t k, uint64_t a, uint64_t b, 
 static bool background(struct server *s, size_t *turn, enum placed *got)
 {
 	for (; s->next_hint < s->nhint; s->next_hint++) {
-		const struct span *h = &s->hint[s->next_hint];
+		const struct hint *h = &s->hint[s->next_hint];
 
-		if (fill_background(s, 0, h->start, h->end, got))
+		if (fill_background(s, h->sp, h->start, h->end, got))
 			return *got == PLACED;
 	}
 	if (s->near_sp != SIZE_MAX) {
@@ -646,87 +675,136 @@ static bool all_in(const struct server *s)
 	return s->nf == 0;
 }
 
-/* A window of len bytes around addr, where the background starts. */
-static int add_hint(struct server *s, uint64_t addr, uint64_t below, uint64_t above)
+/* A window around addr in space sp, from below it to above it, where the
+ * background starts. */
+static int add_hint(struct server *s, size_t sp, uint64_t addr, uint64_t below, uint64_t above)
 {
-	struct span *nh = realloc(s->hint, (s->nhint + 1) * sizeof(*nh));
+	struct hint *nh = realloc(s->hint, (s->nhint + 1) * sizeof(*nh));
 	uint64_t a = (addr > below ? addr - below : 0) & ~(uint64_t)(PAGE - 1);
 
 	if (!nh)
 		return -1;
 	s->hint = nh;
 	s->hint[s->nhint++] =
-		(struct span){ a, (addr + above + PAGE - 1) & ~(uint64_t)(PAGE - 1), a };
+		(struct hint){ sp, a, (addr + above + PAGE - 1) & ~(uint64_t)(PAGE - 1) };
 	return 0;
 }
 
-/* The order the background fills in: around each thread's stack
- * pointer, then around what its other registers point to, then each
- * stack whole, then the rest in address order. */
-static int plan_hints(struct server *s)
+/* The order the background fills the k-th restored process in: around
+ * each thread's stack pointer, then around what its other registers point
+ * to, then each stack whole, then the rest in address order. */
+static int plan_hints(struct server *s, size_t k)
 {
-	const Sc__ProcCore *c = s->p->core;
-	const Sc__Mm *mm = s->p->mm;
+	const Sc__ProcCore *c = s->src[k].p->core;
+	const Sc__Mm *mm = s->src[k].p->mm;
 	int ret = 0;
 
 	for (size_t i = 0; i < c->n_threads && !ret; i++)
-		ret = add_hint(s, c->threads[i]->regs->rsp, 256 << 10, 64 << 10);
+		ret = add_hint(s, k, c->threads[i]->regs->rsp, 256 << 10, 64 << 10);
 	for (size_t i = 0; i < c->n_threads && !ret; i++) {
 		const Sc__GpRegs *r = c->threads[i]->regs;
 		const uint64_t regs[] = { r->rip, r->rbp, r->rdi, r->rsi, r->rdx, r->rcx, r->rax,
 					  r->rbx, r->r8,  r->r9,  r->r12, r->r13, r->r14, r->r15 };
 
-		for (size_t k = 0; k < sizeof(regs) / sizeof(regs[0]) && !ret; k++)
-			ret = add_hint(s, regs[k], 32 << 10, 32 << 10);
+		for (size_t j = 0; j < sizeof(regs) / sizeof(regs[0]) && !ret; j++)
+			ret = add_hint(s, k, regs[j], 32 << 10, 32 << 10);
 	}
 	for (size_t i = 0; i < c->n_threads && !ret; i++)
 		for (size_t v = 0; v < mm->n_vmas && !ret; v++) {
 			uint64_t rsp = c->threads[i]->regs->rsp;
 
 			if (mm->vmas[v]->start <= rsp && rsp < mm->vmas[v]->end)
-				ret = add_hint(s, mm->vmas[v]->start, 0,
+				ret = add_hint(s, k, mm->vmas[v]->start, 0,
 					       mm->vmas[v]->end - mm->vmas[v]->start);
 		}
 	return ret;
 }
 
-/* The lazy ranges of the image, all pending in the first space. */
-static int plan_spaces(struct server *s, int uffd)
+/* What crload took from the restored processes, in the image's order:
+ * each one's image, userfaultfd and pidfd, and how messages name them. */
+struct served {
+	const struct sc_proc_img **p;
+	int *uffd, *pidfd;
+	size_t n;
+	char who[64];
+	const char *killed; /* what the watchdog or a failing server does */
+};
+
+/* The lazy ranges of each restored process, all pending in its space. */
+static int plan_spaces(struct server *s, const struct served *sv)
 {
-	const Sc__Mm *mm = s->p->mm;
-	struct space *sp;
+	for (size_t k = 0; k < sv->n; k++) {
+		const Sc__Mm *mm = sv->p[k]->mm;
+		struct space *sp;
 
-	if (add_space(s, uffd, SIZE_MAX))
-		return -1;
-	sp = &s->sp[0];
-	for (size_t i = 0; i < mm->n_vmas; i++) {
-		const Sc__Vma *v = mm->vmas[i];
+		if (add_space(s, sv->uffd[k], SIZE_MAX, k))
+			return -1;
+		sp = &s->sp[k];
+		for (size_t i = 0; i < mm->n_vmas; i++) {
+			const Sc__Vma *v = mm->vmas[i];
 
-		if (lazy_vma(s->p, v) &&
-		    span_insert(sp, sp->n, (struct span){ v->start, v->end, v->start }))
+			if (lazy_vma(sv->p[k], v) &&
+			    span_insert(sp, sp->n, (struct span){ v->start, v->end, v->start }))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Each restored process's image and pages files opened, and the order of
+ * its background planned. 0, or -1 with s->err set. */
+static int plan_sources(struct server *s, const struct sc_image *img, const struct served *sv)
+{
+	if (!(s->src = calloc(sv->n, sizeof(*s->src))))
+		return sc_err(s->err, "out of memory");
+	for (; s->nsrc < sv->n; s->nsrc++) {
+		s->cur = s->nsrc;
+		s->src[s->nsrc].p = sv->p[s->nsrc];
+		if (sc_pages_open(&s->src[s->nsrc].pg, img, sv->p[s->nsrc], s->err))
 			return -1;
 	}
+	if (plan_spaces(s, sv))
+		return sc_err(s->err, "out of memory");
+	for (size_t k = 0; k < sv->n; k++)
+		if (plan_hints(s, k))
+			return sc_err(s->err, "out of memory");
+	return 0;
+}
+
+/* Until a fault or an event comes to any space, or a millisecond passes. */
+static int wait_for_work(struct server *s, struct pollfd **pf, size_t *cap)
+{
+	nfds_t n = 0;
+
+	if (sc_grow(pf, cap, s->nsp, sizeof(**pf), 64))
+		return sc_err(s->err, "out of memory");
+	for (size_t k = 0; k < s->nsp; k++)
+		if (s->sp[k].fd >= 0)
+			(*pf)[n++] = (struct pollfd){ .fd = s->sp[k].fd, .events = POLLIN };
+	poll(*pf, n, 1);
 	return 0;
 }
 
 /* The page server: until every page of every space is in. Its exit
  * status says whether it got there (0) or not. */
 static int __attribute__((noreturn))
-serve(const struct restore_ctx *ctx, const struct crload_opts *opts, int uffd, int watch, double t0)
+serve(const struct restore_ctx *ctx, const struct crload_opts *opts, const struct served *sv,
+      int watch, double t0)
 {
-	struct server s = { .p = ctx->p, .dir = opts->dir, .watch = watch, .near_sp = SIZE_MAX };
+	struct server s = { .watch = watch, .near_sp = SIZE_MAX };
 	/* Test aid (doc/lazy-restore.md): the server stops itself once it
 	 * has filled a batch, for a test to kill it mid-fill. */
 	const char *stop = getenv("SELFCKPT_TEST_STOP_AT");
 	bool stop_once = stop && !strcmp(stop, "serving");
-	size_t turn = 0;
+	struct pollfd *pf = NULL;
+	size_t turn = 0, pfcap = 0;
 
-	if (sc_pages_open(&s.pg, ctx->img, ctx->p, s.err) || !(s.buf = malloc(LAZY_BATCH)) ||
-	    plan_spaces(&s, uffd) || plan_hints(&s)) {
-		if (!s.err[0])
-			sc_err(s.err, "out of memory");
+	if (!(s.buf = malloc(LAZY_BATCH))) {
+		sc_err(s.err, "out of memory");
 		goto fail;
 	}
+	if (plan_sources(&s, ctx->img, sv))
+		goto fail;
 	for (;;) {
 		enum placed got = PLACED;
 		bool progress;
@@ -745,95 +823,98 @@ serve(const struct restore_ctx *ctx, const struct crload_opts *opts, int uffd, i
 			stop_once = false;
 			raise(SIGSTOP);
 		}
-		if (!progress) {
-			/* Waiting for the kernel's events, or a fault. */
-			struct pollfd pf[64];
-			nfds_t n = 0;
-
-			for (size_t k = 0; k < s.nsp && n < 64; k++)
-				if (s.sp[k].fd >= 0)
-					pf[n++] = (struct pollfd){ .fd = s.sp[k].fd,
-								   .events = POLLIN };
-			poll(pf, n, 1);
-		}
+		/* Else waiting for the kernel's events, or a fault. */
+		if (!progress && wait_for_work(&s, &pf, &pfcap))
+			goto fail;
 	}
 	if (opts->verbose)
 		fprintf(stderr,
-			"crload: pid %d: every page in after %.1f ms (%.1f MiB on faults, %.1f "
+			"crload: %s: every page in after %.1f ms (%.1f MiB on faults, %.1f "
 			"MiB in the background)\n",
-			ctx->p->pid, mono_ms() - t0, (double)s.on_faults / (1 << 20),
+			sv->who, mono_ms() - t0, (double)s.on_faults / (1 << 20),
 			(double)s.in_background / (1 << 20));
 	send_fd(watch, 'D', -1);
 	_exit(0);
 fail:
-	fprintf(stderr, "crload: %s: pid %d: serving its pages: %s: the process is killed\n",
-		opts->dir, ctx->p->pid, s.err);
+	fprintf(stderr, "crload: %s: pid %d: serving its pages: %s: %s\n", opts->dir,
+		sv->p[s.cur]->pid, s.err, sv->killed);
 	_exit(1);
 }
 
-/* Every descendant of pid, then pid, killed: the server's children's
- * userfaultfds die with it. */
-static void kill_process(pid_t pid, int pidfd)
+/* Whether pid is in tree[0..n). */
+static bool holds(const pid_t *tree, size_t n, pid_t pid)
 {
-	pid_t *tree = malloc(sizeof(pid_t));
-	size_t n = 1;
+	for (size_t i = 0; i < n; i++)
+		if (tree[i] == pid)
+			return true;
+	return false;
+}
+
+/* pid's parent, from /proc; 0 when it is gone or unreadable. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512], *close_paren;
+	int fd, ppid;
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (len <= 0)
+		return 0;
+	buf[len] = '\0';
+	close_paren = strrchr(buf, ')');
+	if (!close_paren || sscanf(close_paren + 2, "%*c %d", &ppid) != 1)
+		return 0;
+	return ppid;
+}
+
+/* Every descendant of the served processes, then those, killed: the
+ * userfaultfds of their children die with them. */
+static void kill_tree(const struct served *sv)
+{
+	pid_t *tree = malloc(sv->n * sizeof(pid_t));
+	size_t n = sv->n;
 	bool grew = true;
 
-	if (tree)
-		tree[0] = pid;
+	for (size_t k = 0; tree && k < sv->n; k++)
+		tree[k] = sv->p[k]->pid;
 	while (tree && grew) {
 		DIR *d = opendir("/proc");
 		struct dirent *e;
 
 		grew = false;
 		while (d && (e = readdir(d))) {
-			char path[64], buf[512], *close_paren;
-			int child = atoi(e->d_name), ppid, fd;
-			bool known = false;
-			ssize_t len;
+			pid_t child = atoi(e->d_name), ppid;
+			pid_t *more;
 
-			if (child <= 0)
+			if (child <= 0 || holds(tree, n, child) || !(ppid = parent_of(child)) ||
+			    !holds(tree, n, ppid) ||
+			    !(more = realloc(tree, (n + 1) * sizeof(*tree))))
 				continue;
-			snprintf(path, sizeof(path), "/proc/%d/stat", child);
-			fd = open(path, O_RDONLY | O_CLOEXEC);
-			len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-			if (fd >= 0)
-				close(fd);
-			if (len <= 0)
-				continue;
-			buf[len] = '\0';
-			close_paren = strrchr(buf, ')');
-			if (!close_paren || sscanf(close_paren + 2, "%*c %d", &ppid) != 1)
-				continue;
-			for (size_t i = 0; i < n; i++)
-				known |= tree[i] == child;
-			for (size_t i = 0; i < n && !known; i++) {
-				pid_t *more;
-
-				if (tree[i] != ppid ||
-				    !(more = realloc(tree, (n + 1) * sizeof(*tree))))
-					continue;
-				tree = more;
-				tree[n++] = child;
-				grew = true;
-				break;
-			}
+			tree = more;
+			tree[n++] = child;
+			grew = true;
 		}
 		if (d)
 			closedir(d);
 	}
-	for (size_t i = n; tree && i-- > 1;)
+	for (size_t i = n; tree && i-- > sv->n;)
 		kill(tree[i], SIGKILL);
-	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	for (size_t k = 0; k < sv->n; k++)
+		syscall(SYS_pidfd_send_signal, sv->pidfd[k], SIGKILL, NULL, 0);
 	free(tree);
 }
 
 /*
- * The watchdog: holds the process's userfaultfd, and each child's the
- * server sends, so that none is ever closed with pages missing; when the
- * server ends without saying every page is in, kills the process.
+ * The watchdog: holds every restored process's userfaultfd, and each
+ * child's the server sends, so that none is ever closed with pages
+ * missing; when the server ends without saying every page is in, kills
+ * the tree.
  */
-static void __attribute__((noreturn)) watch(int sock, pid_t pid, int pidfd)
+static void __attribute__((noreturn)) watch(int sock, const struct served *sv)
 {
 	for (;;) {
 		int fds[2];
@@ -846,11 +927,9 @@ static void __attribute__((noreturn)) watch(int sock, pid_t pid, int pidfd)
 			_exit(0);
 		break;
 	}
-	fprintf(stderr,
-		"crload: pid %d: its page server ended before every page was in: the "
-		"process is killed\n",
-		pid);
-	kill_process(pid, pidfd);
+	fprintf(stderr, "crload: %s: %s page server ended before every page was in: %s\n", sv->who,
+		sv->n > 1 ? "their" : "its", sv->killed);
+	kill_tree(sv);
 	_exit(1);
 }
 
@@ -872,44 +951,98 @@ static void detach(void)
 	}
 }
 
+/* The served processes' descriptors closed, and their lists freed. */
+static void served_free(struct served *sv)
+{
+	for (size_t k = 0; k < sv->n; k++) {
+		close(sv->uffd[k]);
+		close(sv->pidfd[k]);
+	}
+	free(sv->p);
+	free(sv->uffd);
+	free(sv->pidfd);
+}
+
+/* Each restored process's userfaultfd and pidfd, taken from its socket in
+ * the image's order: a socket that ends without them is a process with
+ * nothing lazy, or one whose restore failed (its status says why).
+ * Every socket read is closed. 0, or -1 with err set. */
+static int take_served(struct restore_ctx *ctx, struct served *sv, char *err)
+{
+	size_t nprocs = ctx->img->nprocs;
+	int ret = 0;
+
+	sv->p = malloc(nprocs * sizeof(*sv->p));
+	sv->uffd = malloc(nprocs * sizeof(int));
+	sv->pidfd = malloc(nprocs * sizeof(int));
+	if (!sv->p || !sv->uffd || !sv->pidfd)
+		ret = sc_err(err, "out of memory");
+	for (size_t i = 0; i < nprocs; i++) {
+		int fds[2];
+		char b;
+		ssize_t n = ret ? 0 : recv_fds(ctx->lazy_rds[i], &b, fds);
+
+		close(ctx->lazy_rds[i]);
+		if (n == 1 && fds[0] >= 0 && fds[1] >= 0) {
+			sv->p[sv->n] = &ctx->img->procs[i];
+			sv->uffd[sv->n] = fds[0];
+			sv->pidfd[sv->n++] = fds[1];
+			continue;
+		}
+		for (int k = 0; n > 0 && k < 2; k++)
+			if (fds[k] >= 0)
+				close(fds[k]);
+	}
+	free(ctx->lazy_rds);
+	ctx->lazy_rds = NULL;
+	if (!sv->n)
+		return ret;
+	if (sv->n == 1) {
+		snprintf(sv->who, sizeof(sv->who), "pid %d", sv->p[0]->pid);
+		sv->killed = "the process is killed";
+	} else {
+		snprintf(sv->who, sizeof(sv->who), "the tree of pid %d (%zu processes)",
+			 sv->p[0]->pid, sv->n);
+		sv->killed = "the tree is killed";
+	}
+	return ret;
+}
+
 int lazy_serve(struct restore_ctx *ctx, const struct crload_opts *opts, double t0, char *err)
 {
-	int fds[2], sv[2];
+	struct served sv = { 0 };
+	int wsv[2];
 	pid_t watchdog, server;
-	char b;
-	ssize_t n = recv_fds(ctx->lazy_rd, &b, fds);
 
-	close(ctx->lazy_rd);
-	ctx->lazy_rd = -1;
-	if (n != 1 || fds[0] < 0 || fds[1] < 0) {
-		if (fds[0] >= 0)
-			close(fds[0]);
-		if (fds[1] >= 0)
-			close(fds[1]);
-		return 0; /* nothing lazy, or the restore failed and says why */
+	if (take_served(ctx, &sv, err))
+		goto fail;
+	if (!sv.n) {
+		served_free(&sv);
+		return 0; /* nothing lazy, or the restores failed and say why */
 	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, wsv)) {
 		sc_err(err, "socketpair: %s", strerror(errno));
 		goto fail;
 	}
 	fflush(NULL);
 	watchdog = fork();
 	if (watchdog == 0) {
-		close(sv[1]);
+		close(wsv[1]);
 		close(ctx->release_wr);
 		detach();
-		watch(sv[0], ctx->p->pid, fds[1]);
+		watch(wsv[0], &sv);
 	}
 	server = watchdog > 0 ? fork() : -1;
 	if (server == 0) {
-		close(sv[0]);
+		close(wsv[0]);
 		close(ctx->release_wr);
-		close(fds[1]);
+		for (size_t k = 0; k < sv.n; k++)
+			close(sv.pidfd[k]);
 		detach();
-		serve(ctx, opts, fds[0], sv[1], t0);
+		serve(ctx, opts, &sv, wsv[1], t0);
 	}
-	close(sv[0]);
-	close(sv[1]);
+	close(wsv[0]);
+	close(wsv[1]);
 	if (server < 0) {
 		sc_err(err, "fork: %s", strerror(errno));
 		if (watchdog > 0)
@@ -917,13 +1050,11 @@ int lazy_serve(struct restore_ctx *ctx, const struct crload_opts *opts, double t
 		goto fail;
 	}
 	if (opts->verbose)
-		fprintf(stderr, "crload: pid %d: pages served by pid %d, watched by pid %d\n",
-			ctx->p->pid, server, watchdog);
-	close(fds[0]);
-	close(fds[1]);
+		fprintf(stderr, "crload: %s: pages served by pid %d, watched by pid %d\n", sv.who,
+			server, watchdog);
+	served_free(&sv);
 	return 0;
 fail:
-	close(fds[0]);
-	close(fds[1]);
+	served_free(&sv);
 	return -1;
 }

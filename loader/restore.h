@@ -73,9 +73,11 @@ struct restore_ctx {
 	int *desc_fds; /* the distinct holders */
 	size_t ndesc_fds;
 	struct sysv_made sysv; /* SysV segments (sysv_shm.c) */
-	/* --lazy: the restored process's end of the socket its restorer
-	 * sends the userfaultfd over, and crload's; -1 without. */
-	int lazy_fd, lazy_rd;
+	/* --lazy: per img->procs[i], the end of the socket its restorer
+	 * sends its userfaultfd over (lazy_fds) and crload's (lazy_rds);
+	 * lazy_fd is this process's. NULL and -1 without. */
+	int *lazy_fds, *lazy_rds;
+	int lazy_fd;
 };
 
 /* generations.c: tiers[0] is an image, or a directory of generations
@@ -193,16 +195,16 @@ int tree_fork_top(struct restore_ctx *ctx, const struct shell_job *job, pid_t *t
 /* Whether p's VMA v is left empty and served by the page server. */
 bool lazy_vma(const struct sc_proc_img *p, const Sc__Vma *v);
 /* Before the fork: whether this image and kernel allow --lazy; if not,
- * says why on stderr, and 0 falls back to an eager restore (a tree, -1
- * refuses it). */
-int lazy_preflight(const struct sc_image *img, const struct pid_plan *plan, bool verbose);
-/* The socket pair, ctx->lazy_fd and lazy_rd: 0, or -1 with err set. */
-int lazy_socket(struct restore_ctx *ctx, char *err);
-/* After the fork: the userfaultfd taken from the restored process and its
- * page server started, with a watchdog that kills the process if the
- * server dies before every page is in. 0 also when nothing came (the
- * restore failed: its status says why), -1 with err set. t0: when
- * crload started, for -v's time until every page is in. */
+ * says why on stderr, and the restore is eager. */
+bool lazy_preflight(const struct sc_image *img, const struct pid_plan *plan, bool verbose);
+/* A socket pair per process of the tree, ctx->lazy_fds and lazy_rds: 0,
+ * or -1 with err set. */
+int lazy_sockets(struct restore_ctx *ctx, char *err);
+/* After the fork: the userfaultfds taken from the restored processes and
+ * one page server for all of them started, with a watchdog that kills the
+ * tree if the server dies before every page is in. 0 also when nothing
+ * came (the restores failed: their status says why), -1 with err set.
+ * t0: when crload started, for -v's time until every page is in. */
 int lazy_serve(struct restore_ctx *ctx, const struct crload_opts *opts, double t0, char *err);
 
 /* restore.c */

@@ -69,6 +69,8 @@ static void __attribute__((noreturn)) become(struct restore_ctx *ctx, const Sc__
 		if (img->procs[k].entry == pe)
 			ctx->p = &img->procs[k];
 	ctx->status_fd = ctx->status_fds[ctx->p - img->procs];
+	if (ctx->lazy_fds)
+		ctx->lazy_fd = ctx->lazy_fds[ctx->p - img->procs];
 	restore_child(ctx);
 }
 

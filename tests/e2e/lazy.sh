@@ -3,11 +3,13 @@
 # private memory is in, and computes what an uninterrupted run computes;
 # a damaged chunk or a dead page server kills it rather than let it read
 # wrong pages. tests/e2e/helpers/lazymem.c checks its memory after a
-# madvise, an mremap, a read() and a fork of pages not filled yet.
+# madvise, an mremap, a read() and a fork of pages not filled yet;
+# tests/e2e/helpers/lazytree.c is a tree whose processes each check theirs.
 # Runs under tests/e2e/reaper, as root (the process keeps its pid).
 set -u
 suite=lazy
 . "$(dirname "$0")/suite.sh"
+here=$(cd "$(dirname "$0")" && pwd)
 : "${CRDUMP:?}"
 trap end_suite EXIT
 trap 'exit 1' INT TERM
@@ -24,10 +26,11 @@ start() {
 	wait_for test -e "$W/ready" || { say "lazymem never became ready"; return 1; }
 }
 
-# checkpoint N: the runtime's Nth image, the program running on.
+# checkpoint N: the runtime's Nth image (of the program, or the tree it is
+# the root of), the program running on.
 checkpoint() {
 	kill -USR2 "$APP"
-	wait_for grep -qs ": checkpoint $W/img/ckpt-000$1:" "$W/log" ||
+	wait_for grep -qs "\[$APP\]: checkpoint $W/img/ckpt-000$1[: ]" "$W/log" ||
 		{ say "no image $1:"; cat "$W/log" >&2; return 1; }
 }
 
@@ -106,19 +109,136 @@ t_detached() {
 		  return 1; }
 }
 
-# A tree: refused in one line, before any process is made.
-t_tree() {
-	(cd "$W" && exec sh -c 'sleep 1000 & touch ready; wait' >/dev/null 2>&1 </dev/null) &
+# tree_start [ENV=VALUE...]: lazytree (a parent and three children,
+# tests/e2e/helpers/lazytree.c) in $W, under the runtime with those
+# variables (none: no runtime, for crdump); root's pid in APP, every pid
+# in $W/pid-*.
+tree_start() {
+	local preload=()
+	[ $# -gt 0 ] && preload=(LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log"
+		SELFCKPT_DIR="$W/img" "$@")
+	(cd "$W" && exec env "${preload[@]}" "$E2E_BIN/lazytree" 64 3 >"$W/out" 2>"$W/err" \
+		</dev/null) &
 	APP=$!
-	wait_for test -e "$W/ready" || return 1
+	wait_for test -e "$W/ready" || { say "lazytree never became ready"; return 1; }
+}
+
+# tree_ended: the original tree killed and every process of it gone (the
+# restore takes their pids), and ./go there for the restored one.
+tree_ended() {
+	local pid
+	kill -KILL "$APP" $(descendants "$APP") 2>/dev/null
+	wait "$APP" 2>/dev/null
+	for pid in $(cat "$W"/pid-*); do
+		wait_for eval "! kill -0 $pid 2>/dev/null" ||
+			{ say "pid $pid did not end"; return 1; }
+	done
+	touch "$W/go"
+}
+
+# tree_lazy IMAGE: crload --lazy IMAGE restores the tree, one page server
+# serves the four processes, and each computes what an uninterrupted run
+# of lazytree computes (its out-RANK files).
+tree_lazy() {
+	local ref=$W/ref
+	mkdir -p "$ref" && touch "$ref/go"
+	(cd "$ref" && exec "$E2E_BIN/lazytree" 64 3 >"$ref/out" 2>&1 </dev/null) ||
+		{ say "lazytree failed on its own:"; cat "$ref/out" "$ref"/out-* >&2; return 1; }
+	"$CRLOAD" -v --lazy "$1" >"$W/crload.out" 2>"$W/crload.err" </dev/null ||
+		{ say "crload --lazy $1 failed:"; cat "$W/crload.err" "$W/out" >&2; return 1; }
+	grep -q '^ok' "$W/out" || { say "the tree says:"; cat "$W/out" "$W"/out-* >&2; return 1; }
+	diff <(cd "$ref" && cat out-*) <(cd "$W" && cat out-*) >&2 ||
+		{ say "the restored tree computed otherwise"; return 1; }
+	grep -q "the tree of pid $APP (4 processes): pages served by pid" "$W/crload.err" &&
+		grep -q "the tree of pid $APP (4 processes): every page in after" \
+			"$W/crload.err" || { say "no page server for the tree:"; cat "$W/crload.err" >&2
+		return 1; }
+}
+
+# A tree from crdump: parent and children each with private memory.
+t_tree() {
+	tree_start || return 1
 	"$CRDUMP" -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" ||
 		{ say "crdump:"; cat "$W/crdump.err" >&2; return 1; }
+	tree_ended || return 1
+	tree_lazy "$W/img"
+}
+
+# The runtime's image of the tree, its pages compressed.
+t_tree_compressed() {
+	tree_start SELFCKPT_COMPRESS=1 && checkpoint 1 || return 1
+	tree_ended || return 1
+	tree_lazy "$W/img/latest"
+}
+
+# A tree whose pids are taken (the original stopped, not killed): it is
+# restored in new namespaces, where --lazy falls back to an eager restore
+# and says so, and it computes the same.
+t_tree_ns() {
+	tree_start || return 1
+	"$CRDUMP" --leave-running -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" ||
+		{ say "crdump:"; cat "$W/crdump.err" >&2; return 1; }
+	kill -STOP "$APP" $(descendants "$APP")
+	rm -f "$W"/out-* && touch "$W/go"
+	"$CRLOAD" -v --lazy "$W/img" >"$W/crload.out" 2>"$W/crload.err" </dev/null ||
+		{ say "crload --lazy failed:"; cat "$W/crload.err" "$W/out" >&2; return 1; }
+	grep -q -- '--lazy: it restores in new namespaces (a pid it needs is taken.*restored eagerly' \
+		"$W/crload.err" && ! grep -q 'pages served by' "$W/crload.err" ||
+		{ say "crload says:"; cat "$W/crload.err" >&2; return 1; }
+	grep -c '^rank' <(cat "$W"/out-*) | grep -qx 5 && ! grep -q FAIL "$W"/out-* ||
+		{ say "the restored tree says:"; cat "$W"/out-* >&2; return 1; }
+	kill -KILL "$APP" $(descendants "$APP")
+}
+
+# The page server of a tree killed mid-fill: every process of it is
+# killed, none left hung on a fault, none running with pages missing.
+t_tree_server_killed() {
+	local loader server pid st=0
+	tree_start || return 1
+	"$CRDUMP" -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" || return 1
+	tree_ended || return 1
+	# A crload left waiting on a hung tree is killed: the test fails.
+	SELFCKPT_TEST_STOP_AT=serving timeout -s KILL 120 "$CRLOAD" -v --lazy "$W/img" \
+		>"$W/crload.out" 2>"$W/crload.err" </dev/null &
+	loader=$!
+	wait_for grep -qs 'pages served by pid' "$W/crload.err" ||
+		{ say "no page server:"; cat "$W/crload.err" >&2; return 1; }
+	server=$(sed -n 's/.*pages served by pid \([0-9]*\),.*/\1/p' "$W/crload.err")
+	wait_for grep -qs '^State:.*T' "/proc/$server/status" ||
+		{ say "the server never stopped"; return 1; }
+	kill -KILL "$server"
+	wait $loader || st=$?
+	[ $st -ne 0 ] && ! grep -q '^ok' "$W/out" ||
+		{ say "the tree lived on (crload status $st):"; cat "$W/out" >&2; return 1; }
+	for pid in $(cat "$W"/pid-*); do
+		wait_for eval "! kill -0 $pid 2>/dev/null" ||
+			{ say "pid $pid lived on"; return 1; }
+	done
+	grep -q "the tree of pid $APP (4 processes): their page server ended before every page was in: the tree is killed" \
+		"$W/crload.err" || { say "crload says:"; cat "$W/crload.err" >&2; return 1; }
+}
+
+# A Python multiprocessing.Pool (tests/e2e/programs/pool.py: forked
+# workers, pipes, semaphores in shared memory, threads), restored lazily
+# from crdump's image mid-computation: its sum equals an uninterrupted
+# run's.
+t_pool() {
+	local pool=$here/programs/pool.py want
+	command -v python3 >/dev/null || { echo "SKIP: lazy/pool: no python3"; return 77; }
+	want=$(python3 -u "$pool" | tail -1)
+	(cd "$W" && exec python3 -u "$pool" >"$W/out" 2>"$W/err" </dev/null) &
+	APP=$!
+	wait_for grep -qs '^start' "$W/out" || { say "the pool never started"; return 1; }
+	"$CRDUMP" -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" ||
+		{ say "crdump:"; cat "$W/crdump.err" >&2; return 1; }
+	kill -KILL "$APP" $(descendants "$APP") 2>/dev/null
 	wait "$APP" 2>/dev/null
-	"$CRLOAD" --lazy "$W/img" >/dev/null 2>"$W/crload.err" </dev/null &&
-		{ say "crload --lazy restored a tree"; return 1; }
-	[ "$(wc -l <"$W/crload.err")" = 1 ] &&
-		grep -q -- '--lazy restores a lone process, and this image holds 2: refused' \
-			"$W/crload.err" || { say "crload says:"; cat "$W/crload.err" >&2; return 1; }
+	"$CRLOAD" -v --lazy "$W/img" >"$W/crload.out" 2>"$W/crload.err" </dev/null ||
+		{ say "crload --lazy failed:"; cat "$W/crload.err" "$W/out" "$W/err" >&2; return 1; }
+	[ "$(tail -1 "$W/out")" = "$want" ] ||
+		{ say "the pool says '$(tail -1 "$W/out")', not '$want'"; return 1; }
+	grep -q "the tree of pid $APP ([0-9]* processes): every page in after" "$W/crload.err" ||
+		{ say "no page server for the tree:"; cat "$W/crload.err" >&2; return 1; }
 }
 
 # A byte of the big region's pages damaged (the whole file's sum made
@@ -162,4 +282,5 @@ t_server_killed() {
 		"$W/crload.err" || { say "crload says:"; cat "$W/crload.err" >&2; return 1; }
 }
 
-run_cases crdump runtime incremental compressed detached tree damaged server_killed
+run_cases crdump runtime incremental compressed detached tree tree_compressed tree_ns \
+	tree_server_killed pool damaged server_killed
