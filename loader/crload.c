@@ -391,9 +391,9 @@ static void usage(FILE *f)
 		"      --flush-dir DIR     the shared tier IMAGE_DIR's generations are flushed\n"
 		"                          to: the newest of either that verifies, the local\n"
 		"                          one when as new (IMAGE_DIR may be gone)\n"
-		"  -L, --lazy              run the process before its private memory is in:\n"
-		"                          pages are served as it touches them, the rest\n"
-		"                          filled in the background (a lone process)\n"
+		"  -L, --lazy              run the processes before their private memory is\n"
+		"                          in: pages are served as they touch them, the rest\n"
+		"                          filled in the background\n"
 		"  -v, --verbose           say how the process is restored\n");
 }
 
