@@ -171,6 +171,25 @@ t_tree_compressed() {
 	tree_lazy "$W/img/latest"
 }
 
+# killed_mid_fill IMAGE: crload -v --lazy IMAGE, its page server killed by
+# pid once it stopped itself mid-fill (doc/lazy-restore.md, "Test aid");
+# crload's status in ST. A crload left waiting on a hung process is
+# killed: the test fails.
+killed_mid_fill() {
+	local loader server
+	ST=0
+	SELFCKPT_TEST_STOP_AT=serving timeout -s KILL 120 "$CRLOAD" -v --lazy "$1" \
+		>"$W/crload.out" 2>"$W/crload.err" </dev/null &
+	loader=$!
+	wait_for grep -qs 'pages served by pid' "$W/crload.err" ||
+		{ say "no page server:"; cat "$W/crload.err" >&2; return 1; }
+	server=$(sed -n 's/.*pages served by pid \([0-9]*\),.*/\1/p' "$W/crload.err")
+	wait_for grep -qs '^State:.*T' "/proc/$server/status" ||
+		{ say "the server never stopped"; return 1; }
+	kill -KILL "$server"
+	wait $loader || ST=$?
+}
+
 # A tree whose pids are taken (the original stopped, not killed): it is
 # restored in new namespaces, where --lazy falls back to an eager restore
 # and says so, and it computes the same.
@@ -193,23 +212,12 @@ t_tree_ns() {
 # The page server of a tree killed mid-fill: every process of it is
 # killed, none left hung on a fault, none running with pages missing.
 t_tree_server_killed() {
-	local loader server pid st=0
+	local pid
 	tree_start || return 1
 	"$CRDUMP" -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" || return 1
-	tree_ended || return 1
-	# A crload left waiting on a hung tree is killed: the test fails.
-	SELFCKPT_TEST_STOP_AT=serving timeout -s KILL 120 "$CRLOAD" -v --lazy "$W/img" \
-		>"$W/crload.out" 2>"$W/crload.err" </dev/null &
-	loader=$!
-	wait_for grep -qs 'pages served by pid' "$W/crload.err" ||
-		{ say "no page server:"; cat "$W/crload.err" >&2; return 1; }
-	server=$(sed -n 's/.*pages served by pid \([0-9]*\),.*/\1/p' "$W/crload.err")
-	wait_for grep -qs '^State:.*T' "/proc/$server/status" ||
-		{ say "the server never stopped"; return 1; }
-	kill -KILL "$server"
-	wait $loader || st=$?
-	[ $st -ne 0 ] && ! grep -q '^ok' "$W/out" ||
-		{ say "the tree lived on (crload status $st):"; cat "$W/out" >&2; return 1; }
+	tree_ended && killed_mid_fill "$W/img" || return 1
+	[ $ST -ne 0 ] && ! grep -q '^ok' "$W/out" ||
+		{ say "the tree lived on (crload status $ST):"; cat "$W/out" >&2; return 1; }
 	for pid in $(cat "$W"/pid-*); do
 		wait_for eval "! kill -0 $pid 2>/dev/null" ||
 			{ say "pid $pid lived on"; return 1; }
@@ -262,22 +270,12 @@ t_damaged() {
 # The page server killed mid-fill: the process is killed too, never left
 # hung, never running with pages missing.
 t_server_killed() {
-	local loader server st=0
 	start || return 1
 	"$CRDUMP" -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" || return 1
 	ended
-	SELFCKPT_TEST_STOP_AT=serving "$CRLOAD" -v --lazy "$W/img" >"$W/crload.out" \
-		2>"$W/crload.err" </dev/null &
-	loader=$!
-	wait_for grep -qs 'pages served by pid' "$W/crload.err" ||
-		{ say "no page server:"; cat "$W/crload.err" >&2; return 1; }
-	server=$(sed -n 's/.*pages served by pid \([0-9]*\),.*/\1/p' "$W/crload.err")
-	wait_for grep -qs '^State:.*T' "/proc/$server/status" ||
-		{ say "the server never stopped"; return 1; }
-	kill -KILL "$server"
-	wait $loader || st=$?
-	[ $st -ne 0 ] && ! grep -q '^ok' "$W/out" && ! kill -0 "$APP" 2>/dev/null ||
-		{ say "the process lived on (crload status $st):"; cat "$W/out" >&2; return 1; }
+	killed_mid_fill "$W/img" || return 1
+	[ $ST -ne 0 ] && ! grep -q '^ok' "$W/out" && ! kill -0 "$APP" 2>/dev/null ||
+		{ say "the process lived on (crload status $ST):"; cat "$W/out" >&2; return 1; }
 	grep -q 'its page server ended before every page was in: the process is killed' \
 		"$W/crload.err" || { say "crload says:"; cat "$W/crload.err" >&2; return 1; }
 }
