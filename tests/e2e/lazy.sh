@@ -123,11 +123,17 @@ tree_start() {
 	wait_for test -e "$W/ready" || { say "lazytree never became ready"; return 1; }
 }
 
+# signal_tree SIG: SIG to $APP and every process below it.
+signal_tree() {
+	# shellcheck disable=SC2046 # pids, a word each
+	kill "-$1" "$APP" $(descendants "$APP") 2>/dev/null
+}
+
 # tree_ended: the original tree killed and every process of it gone (the
 # restore takes their pids), and ./go there for the restored one.
 tree_ended() {
 	local pid
-	kill -KILL "$APP" $(descendants "$APP") 2>/dev/null
+	signal_tree KILL
 	wait "$APP" 2>/dev/null
 	for pid in $(cat "$W"/pid-*); do
 		wait_for eval "! kill -0 $pid 2>/dev/null" ||
@@ -197,7 +203,7 @@ t_tree_ns() {
 	tree_start || return 1
 	"$CRDUMP" --leave-running -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" ||
 		{ say "crdump:"; cat "$W/crdump.err" >&2; return 1; }
-	kill -STOP "$APP" $(descendants "$APP")
+	signal_tree STOP
 	rm -f "$W"/out-* && touch "$W/go"
 	"$CRLOAD" -v --lazy "$W/img" >"$W/crload.out" 2>"$W/crload.err" </dev/null ||
 		{ say "crload --lazy failed:"; cat "$W/crload.err" "$W/out" >&2; return 1; }
@@ -206,7 +212,7 @@ t_tree_ns() {
 		{ say "crload says:"; cat "$W/crload.err" >&2; return 1; }
 	grep -c '^rank' <(cat "$W"/out-*) | grep -qx 5 && ! grep -q FAIL "$W"/out-* ||
 		{ say "the restored tree says:"; cat "$W"/out-* >&2; return 1; }
-	kill -KILL "$APP" $(descendants "$APP")
+	signal_tree KILL
 }
 
 # The page server of a tree killed mid-fill: every process of it is
@@ -216,7 +222,7 @@ t_tree_server_killed() {
 	tree_start || return 1
 	"$CRDUMP" -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" || return 1
 	tree_ended && killed_mid_fill "$W/img" || return 1
-	[ $ST -ne 0 ] && ! grep -q '^ok' "$W/out" ||
+	[ "$ST" -ne 0 ] && ! grep -q '^ok' "$W/out" ||
 		{ say "the tree lived on (crload status $ST):"; cat "$W/out" >&2; return 1; }
 	for pid in $(cat "$W"/pid-*); do
 		wait_for eval "! kill -0 $pid 2>/dev/null" ||
@@ -239,7 +245,7 @@ t_pool() {
 	wait_for grep -qs '^start' "$W/out" || { say "the pool never started"; return 1; }
 	"$CRDUMP" -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" ||
 		{ say "crdump:"; cat "$W/crdump.err" >&2; return 1; }
-	kill -KILL "$APP" $(descendants "$APP") 2>/dev/null
+	signal_tree KILL
 	wait "$APP" 2>/dev/null
 	"$CRLOAD" -v --lazy "$W/img" >"$W/crload.out" 2>"$W/crload.err" </dev/null ||
 		{ say "crload --lazy failed:"; cat "$W/crload.err" "$W/out" "$W/err" >&2; return 1; }
@@ -274,7 +280,7 @@ t_server_killed() {
 	"$CRDUMP" -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" || return 1
 	ended
 	killed_mid_fill "$W/img" || return 1
-	[ $ST -ne 0 ] && ! grep -q '^ok' "$W/out" && ! kill -0 "$APP" 2>/dev/null ||
+	[ "$ST" -ne 0 ] && ! grep -q '^ok' "$W/out" && ! kill -0 "$APP" 2>/dev/null ||
 		{ say "the process lived on (crload status $ST):"; cat "$W/out" >&2; return 1; }
 	grep -q 'its page server ended before every page was in: the process is killed' \
 		"$W/crload.err" || { say "crload says:"; cat "$W/crload.err" >&2; return 1; }
