@@ -776,8 +776,10 @@ static int wait_for_work(struct server *s, struct pollfd **pf, size_t *cap)
 {
 	nfds_t n = 0;
 
-	if (sc_grow(pf, cap, s->nsp, sizeof(**pf), 64))
-		return sc_err(s->err, "out of memory");
+	/* Forks may have added several spaces since the last wait. */
+	while (*cap < s->nsp)
+		if (sc_grow(pf, cap, *cap, sizeof(**pf), 64))
+			return sc_err(s->err, "out of memory");
 	for (size_t k = 0; k < s->nsp; k++)
 		if (s->sp[k].fd >= 0)
 			(*pf)[n++] = (struct pollfd){ .fd = s->sp[k].fd, .events = POLLIN };
