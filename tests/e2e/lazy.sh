@@ -129,17 +129,21 @@ signal_tree() {
 	kill "-$1" "$APP" $(descendants "$APP") 2>/dev/null
 }
 
+# tree_gone WHY: every process of the tree ($W/pid-*) gone, or one said to
+# be WHY.
+tree_gone() {
+	local pid
+	for pid in $(cat "$W"/pid-*); do
+		wait_for eval "! kill -0 $pid 2>/dev/null" || { say "pid $pid $1"; return 1; }
+	done
+}
+
 # tree_ended: the original tree killed and every process of it gone (the
 # restore takes their pids), and ./go there for the restored one.
 tree_ended() {
-	local pid
 	signal_tree KILL
 	wait "$APP" 2>/dev/null
-	for pid in $(cat "$W"/pid-*); do
-		wait_for eval "! kill -0 $pid 2>/dev/null" ||
-			{ say "pid $pid did not end"; return 1; }
-	done
-	touch "$W/go"
+	tree_gone "did not end" && touch "$W/go"
 }
 
 # tree_lazy IMAGE: crload --lazy IMAGE restores the tree, one page server
@@ -175,6 +179,26 @@ t_tree_compressed() {
 	tree_start SELFCKPT_COMPRESS=1 && checkpoint 1 || return 1
 	tree_ended || return 1
 	tree_lazy "$W/img/latest"
+}
+
+# A byte of a child's pages damaged: the page server names the child and
+# its chunk, and the whole tree is killed, none running on.
+t_tree_damaged() {
+	local child st=0
+	tree_start || return 1
+	"$CRDUMP" -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" || return 1
+	tree_ended || return 1
+	child=$(cat "$W/pid-2")
+	"$E2E_BIN/pagesflip" "$W/img" "$child" $((20 << 20 | 5)) || return 1
+	timeout -s KILL 120 "$CRLOAD" -v --lazy "$W/img" >"$W/crload.out" 2>"$W/crload.err" \
+		</dev/null || st=$?
+	[ $st -ne 0 ] && ! grep -q '^ok' "$W/out" && ! grep -qs '^rank 2' "$W/out-2" ||
+		{ say "the tree ran on with a damaged chunk (status $st):"; cat "$W/out" >&2
+		  return 1; }
+	tree_gone "lived on" || return 1
+	grep -q "pid $child: serving its pages: .*pages-$child\.img: chunk 20 (bytes [0-9]* to [0-9]*): checksum mismatch.*: the tree is killed" \
+		"$W/crload.err" || { say "crload did not name the chunk:"; cat "$W/crload.err" >&2
+		return 1; }
 }
 
 # killed_mid_fill IMAGE: crload -v --lazy IMAGE, its page server killed by
@@ -218,16 +242,12 @@ t_tree_ns() {
 # The page server of a tree killed mid-fill: every process of it is
 # killed, none left hung on a fault, none running with pages missing.
 t_tree_server_killed() {
-	local pid
 	tree_start || return 1
 	"$CRDUMP" -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" || return 1
 	tree_ended && killed_mid_fill "$W/img" || return 1
 	[ "$ST" -ne 0 ] && ! grep -q '^ok' "$W/out" ||
 		{ say "the tree lived on (crload status $ST):"; cat "$W/out" >&2; return 1; }
-	for pid in $(cat "$W"/pid-*); do
-		wait_for eval "! kill -0 $pid 2>/dev/null" ||
-			{ say "pid $pid lived on"; return 1; }
-	done
+	tree_gone "lived on" || return 1
 	grep -q "the tree of pid $APP (4 processes): their page server ended before every page was in: the tree is killed" \
 		"$W/crload.err" || { say "crload says:"; cat "$W/crload.err" >&2; return 1; }
 }
@@ -287,4 +307,4 @@ t_server_killed() {
 }
 
 run_cases crdump runtime incremental compressed detached tree tree_compressed tree_ns \
-	tree_server_killed pool damaged server_killed
+	tree_damaged tree_server_killed pool damaged server_killed
