@@ -7,6 +7,8 @@
  * renamed to ckpt-N and SHARED fsynced: on the shared tier as on the
  * local one, a ckpt-N is complete once it has its name. An incremental
  * image's parents go first, so that a ckpt-N there always has its chain.
+ * Every file is checked against the image's sums as it is written: a
+ * generation whose bytes are not the image's is not named complete there.
  *
  * The runtime starts it after each commit with --detach: it forks, its
  * first process exits at once (the runtime reaps it), and the second,
@@ -33,6 +35,9 @@
 
 #include "image.h"
 #include "tiers.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #define CHUNK (1 << 20) /* bytes copied at a time, between looks at the rate */
 #define IOPRIO_BEST_EFFORT_LOWEST ((2 << 13) | 7)
@@ -112,15 +117,39 @@ static int write_all(int out, const char *buf, size_t n, bool *out_direct)
 	return 0;
 }
 
-static int copy_file(struct flush *fl, int from_dir, int to_dir, const char *name)
+/*
+ * What a copy must be: the inventory's size and XXH3 of the file
+ * (doc/checksums.md). The inventory lists every file but itself: its
+ * XXH3 is the one its reader computed when crflush loaded the image (a
+ * child names its parent by it), and its size is not checked apart.
+ */
+struct want {
+	uint64_t xxh3, size;
+	bool sized;
+};
+
+/*
+ * The file name of from_dir copied into to_dir, fsynced, and the bytes
+ * written summed as they are written: 0 if they are the bytes want
+ * says, else -1 with why set. The bytes are hashed from the buffer each
+ * write took, not read back from the shared tier: reading them back
+ * would double the flush's traffic on the shared file system, which
+ * checks its own transfers, and a restore from there checks every file
+ * anyway (crload).
+ */
+static int copy_file(struct flush *fl, int from_dir, int to_dir, const char *name,
+		     const struct want *want, char *why)
 {
 	static char buf[CHUNK] __attribute__((aligned(4096)));
 	int in = openat(from_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), out = -1, rc = -1;
 	bool in_direct, out_direct;
+	uint64_t written = 0;
+	XXH3_state_t st;
 	ssize_t n = 0;
 
 	if (in < 0)
-		return -1;
+		return sc_err(why, "%s: %s", name, strerror(errno));
+	XXH3_64bits_reset(&st);
 	out = openat(to_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	in_direct = direct(in, true);
 	out_direct = out >= 0 && direct(out, true);
@@ -135,11 +164,20 @@ static int copy_file(struct flush *fl, int from_dir, int to_dir, const char *nam
 		if (n % 4096 && out_direct)
 			out_direct = direct(out, false);
 		if (write_all(out, buf, (size_t)n, &out_direct))
-			goto out;
+			break;
+		XXH3_64bits_update(&st, buf, (size_t)n);
+		written += (uint64_t)n;
 		keep_rate(fl, (size_t)n);
 	}
-	rc = out >= 0 && !n && !fsync(out) ? 0 : -1;
-out:
+	if (out < 0 || n || fsync(out))
+		sc_err(why, "%s: %s", name, strerror(errno));
+	else if (want->sized && written != want->size)
+		sc_err(why, "%s: %llu bytes copied, the inventory says %llu", name,
+		       (unsigned long long)written, (unsigned long long)want->size);
+	else if (XXH3_64bits_digest(&st) != want->xxh3)
+		sc_err(why, "%s: " SC_CORRUPTED " (the bytes copied are not the image's)", name);
+	else
+		rc = 0;
 	if (out >= 0)
 		close(out);
 	close(in);
@@ -175,26 +213,48 @@ static void remove_dir(int dirfd, const char *name)
 	unlinkat(dirfd, name, AT_REMOVEDIR);
 }
 
-/* The generation name of SRC copied to SHARED as a whole: every file
- * fsynced, then the directory, renamed into place, SHARED fsynced. */
-static int copy_generation(struct flush *fl, int gen_fd, const char *name, char *why)
+/* The inventory of img and every file it lists, from from_dir to to_dir,
+ * each checked (copy_file); 0, or -1 with why set. */
+static int copy_files(struct flush *fl, int from_dir, int to_dir, const struct sc_image *img,
+		      char *why)
 {
-	char tmp[NAME_MAX + 32];
-	DIR *d = read_dir(gen_fd);
-	struct dirent *e;
+	const struct want inv = { .xxh3 = img->inv_xxh3 };
+
+	for (size_t i = 0; i < img->inv->n_files; i++) {
+		const Sc__FileSum *s = img->inv->files[i];
+		const struct want file = { .xxh3 = s->xxh3, .size = s->size, .sized = true };
+
+		if (copy_file(fl, from_dir, to_dir, s->name, &file, why))
+			return -1;
+	}
+	return copy_file(fl, from_dir, to_dir, SC_INVENTORY_FILE, &inv, why);
+}
+
+/*
+ * The generation name of SRC, the image img, copied to SHARED as a whole:
+ * its inventory and every file it lists, each checked against the
+ * image's sums as it is written and fsynced, then the directory, renamed
+ * into place, SHARED fsynced. A file that is not what the image says
+ * (damaged on the local tier, or as it was copied) leaves nothing on
+ * SHARED: the generation is not complete there. Files the inventory does
+ * not list are not part of the image, and stay.
+ */
+static int copy_generation(struct flush *fl, int gen_fd, const char *name,
+			   const struct sc_image *img, char *why)
+{
+	char tmp[NAME_MAX + 32], what[SC_ERR_LEN];
 	int to = -1, rc = -1;
 
 	snprintf(tmp, sizeof(tmp), ".%s" SC_TMP_MARK "%d", name, (int)getpid());
-	if (!d || mkdirat(fl->shared_fd, tmp, 0700) ||
+	if (mkdirat(fl->shared_fd, tmp, 0700) ||
 	    (to = openat(fl->shared_fd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		snprintf(why, SC_ERR_LEN, "%s/%s: %s", fl->shared, tmp, strerror(errno));
 		goto out;
 	}
-	while ((e = readdir(d)))
-		if (e->d_type == DT_REG && copy_file(fl, gen_fd, to, e->d_name)) {
-			snprintf(why, SC_ERR_LEN, "%s: %s", e->d_name, strerror(errno));
-			goto out;
-		}
+	if (copy_files(fl, gen_fd, to, img, what)) {
+		sc_err(why, "%s/%s", name, what);
+		goto out;
+	}
 	if (fsync(to) || renameat(fl->shared_fd, tmp, fl->shared_fd, name) ||
 	    fsync(fl->shared_fd)) {
 		snprintf(why, SC_ERR_LEN, "%s/%s: %s", fl->shared, name, strerror(errno));
@@ -206,8 +266,6 @@ out:
 		remove_dir(fl->shared_fd, tmp);
 	if (to >= 0)
 		close(to);
-	if (d)
-		closedir(d);
 	return rc;
 }
 
@@ -255,7 +313,7 @@ static int flush_image(struct flush *fl, const char *dir, const char *name, unsi
 		if (flush_image(fl, dir, parent, depth + 1, why))
 			goto out;
 	}
-	rc = copy_generation(fl, fd, name, why);
+	rc = copy_generation(fl, fd, name, &img, why);
 out:
 	sc_image_free(&img);
 	close(fd);

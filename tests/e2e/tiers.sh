@@ -5,7 +5,8 @@
 # flush killed midway leaves the shared tier with only complete
 # generations; the local copy is preferred when as new; incremental chains
 # reach the shared tier whole, whatever the local pruner does, and the
-# shared tier's pruning keeps them whole; a tree's root flushes its images.
+# shared tier's pruning keeps them whole; a tree's root flushes its images;
+# a generation damaged on the local tier is not flushed.
 # Runs under tests/e2e/reaper. One case: tests/e2e/tiers.sh CASE...
 set -u
 suite=tiers
@@ -213,6 +214,59 @@ t_prefers_local() {
 	same_result
 }
 
-cases=(local_lost shared_pruned tree numbers_go_on crrun flush_killed prefers_local)
+# crflush checks what it copies against the image's sums: a generation
+# damaged on the local tier before the runtime's flush reads it (a byte
+# of its pages flipped; the flush held back meanwhile by its lock) is not
+# flushed, the log says why in one line, the shared tier keeps the older
+# generation only, and the lost node's job comes back from that one.
+t_damaged_not_flushed() {
+	start || return 1
+	checkpoint 1 && flushed 1 || return 1
+	exec {held}<>"$W/local/.flush.run"
+	flock "$held" || { say "cannot hold the flush"; return 1; }
+	checkpoint 2 || return 1
+	flip "$(ls "$W/local/$(gen 2)"/pages-*.img)" 5000
+	exec {held}>&-
+	wait_for grep -qs "/$(gen 2) not flushed to $W/shared: $(gen 2)/pages-[0-9]*\.img: checksum mismatch" \
+		"$W/log" || { say "no flush refused:"; cat "$W/log" >&2; return 1; }
+	shared_holds 1 || return 1
+	ls -A "$W/shared" | grep -q '\.tmp-' && { say "leftover: $(ls -A "$W/shared")"; return 1; }
+	"$CRINFO" tiers "$W/local" "$W/shared" >"$W/tiers"
+	grep -A2 '^generation 2$' "$W/tiers" | grep -q '^  shared  -$' ||
+		{ say "crinfo tiers:"; cat "$W/tiers" >&2; return 1; }
+	node_fails
+	restores && restored_from "$W/shared/$(gen 1)" || return 1
+	same_result
+}
+
+# crflush by hand on a chain whose parent is damaged locally: one line
+# naming the file, a non-zero exit, and nothing of the chain complete on
+# the shared tier (the child needs the parent); once the parent is whole
+# again the chain flushes.
+t_flush_checks() {
+	local pages
+	start SELFCKPT_FLUSH_DIR= SELFCKPT_FULL_EVERY=3 || return 1
+	checkpoint 1 && checkpoint 2 || return 1
+	kill -KILL "$APP"
+	wait "$APP" 2>/dev/null
+	APP=
+	pages=$(ls "$W/local/$(gen 1)"/pages-*.img)
+	cp "$pages" "$W/pages.whole"
+	flip "$pages" 5000
+	"$CRFLUSH" "$W/local" "$W/shared" 2>"$W/flush.err" &&
+		{ say "a damaged chain was flushed"; return 1; }
+	[ "$(wc -l <"$W/flush.err")" = 1 ] &&
+		grep -q "not flushed to $W/shared: $(gen 1)/pages-[0-9]*\.img: checksum mismatch" \
+			"$W/flush.err" || { say "crflush said:"; cat "$W/flush.err" >&2; return 1; }
+	[ -z "$(ls -A "$W/shared")" ] || { say "the shared tier holds $(ls -A "$W/shared")"; return 1; }
+	cp "$W/pages.whole" "$pages"
+	"$CRFLUSH" "$W/local" "$W/shared" 2>>"$W/log" || { say "the whole chain was not flushed"; return 1; }
+	shared_holds 1 2 || return 1
+	"$CRINFO" verify "$W/shared/$(gen 2)" >"$W/verify" 2>&1 ||
+		{ say "the shared chain does not verify:"; cat "$W/verify" >&2; return 1; }
+}
+
+cases=(local_lost shared_pruned tree numbers_go_on crrun flush_killed prefers_local
+	damaged_not_flushed flush_checks)
 [ $# -gt 0 ] && cases=("$@")
 run_cases "${cases[@]}"
