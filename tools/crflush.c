@@ -411,6 +411,25 @@ static bool newest_generation(const char *dir, char *name)
 	return best > 0;
 }
 
+/*
+ * SRC/SC_FLUSH_TO names SHARED, by its absolute path, for crinfo. Made
+ * anew and renamed over the old one, as "latest" is: a SELFCKPT_DIR whose
+ * shared tier changed names the new one. Without it crinfo does not
+ * know the shared tier (crinfo --flush-dir does), so a failure is said
+ * and the flush goes on.
+ */
+static void record_shared(const struct flush *fl)
+{
+	char shared[PATH_MAX], tmp[PATH_MAX], to[PATH_MAX];
+
+	/* One flush runs per SRC (take_turn): the name is its alone. */
+	snprintf(tmp, sizeof(tmp), "%s/" SC_FLUSH_TO ".tmp", fl->src);
+	snprintf(to, sizeof(to), "%s/" SC_FLUSH_TO, fl->src);
+	if (!realpath(fl->shared, shared) || (unlink(tmp) && errno != ENOENT) ||
+	    symlink(shared, tmp) || rename(tmp, to))
+		fprintf(stderr, "crflush: %s: %s\n", to, strerror(errno));
+}
+
 /* Leftovers of flushes and pruners killed half way: their pid is gone. */
 static void remove_leftovers(struct flush *fl)
 {
@@ -488,6 +507,8 @@ static int flush(struct flush *fl)
 		return 0;
 	} else if (!newest_generation(fl->src, name)) {
 		return 0;
+	} else {
+		record_shared(fl);
 	}
 	remove_leftovers(fl);
 	fl->t0 = now_s();

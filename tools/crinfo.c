@@ -2,7 +2,7 @@
 /*
  * crinfo: read, verify and explain images, and check the machine.
  *
- *   crinfo show [--json] DIR   what the image holds
+ *   crinfo show [--json] DIR   what the image holds, and which tiers hold it
  *   crinfo bt DIR              where each thread was frozen
  *   crinfo verify DIR          can it be restored (exit status 0 if so)
  *   crinfo check [DIR]         what this machine can do [for that image]
@@ -14,17 +14,23 @@
  * on stderr and exit status 1.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "crinfo.h"
 
+/* --flush-dir: the shared tier of the image's job (doc/tiers.md), if
+ * given; else crinfo looks for the one crflush recorded. */
+static const char *flush_dir;
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: crinfo show [--json] IMAGE_DIR\n"
+	fprintf(f, "usage: crinfo show [--json] [--flush-dir=SHARED_DIR] IMAGE_DIR\n"
 		   "       crinfo bt IMAGE_DIR\n"
-		   "       crinfo verify IMAGE_DIR\n"
+		   "       crinfo verify [--flush-dir=SHARED_DIR] IMAGE_DIR\n"
 		   "       crinfo check [IMAGE_DIR]\n"
 		   "       crinfo history JOB_DIR\n"
 		   "       crinfo tiers LOCAL_DIR SHARED_DIR\n"
@@ -38,13 +44,28 @@ static void usage(FILE *f)
 		   "  history what happened to the job crrun ran in JOB_DIR: starts, checkpoints,\n"
 		   "          warnings, restores, exits, and how long checkpoints take\n"
 		   "  tiers   which of a job's two tiers hold each generation complete, with\n"
-		   "          its chain (SELFCKPT_DIR and SELFCKPT_FLUSH_DIR: doc/tiers.md)\n");
+		   "          its chain (SELFCKPT_DIR and SELFCKPT_FLUSH_DIR: doc/tiers.md)\n"
+		   "IMAGE_DIR may be a job's SELFCKPT_DIR: its latest generation. show and\n"
+		   "verify say which tiers hold a generation complete, the shared one named\n"
+		   "by --flush-dir or recorded there by crflush.\n");
 }
 
-static int with_image(const char *dir, int (*fn)(const struct sc_image *, FILE *))
+/* dir, or its latest generation when it is a job's SELFCKPT_DIR (no
+ * image of its own, and a "latest"), into buf (PATH_MAX). */
+static const char *image_dir(const char *dir, char *buf)
 {
+	snprintf(buf, PATH_MAX, "%s/" SC_INVENTORY_FILE, dir);
+	if (!access(buf, F_OK))
+		return dir;
+	snprintf(buf, PATH_MAX, "%s/latest", dir);
+	return access(buf, F_OK) ? dir : buf;
+}
+
+static int with_image(const char *given, int (*fn)(const struct sc_image *, FILE *))
+{
+	char err[SC_ERR_LEN], buf[PATH_MAX];
+	const char *dir = image_dir(given, buf);
 	struct sc_image img;
-	char err[SC_ERR_LEN];
 	int r;
 
 	if (sc_image_load(dir, &img, err)) {
@@ -61,11 +82,21 @@ static int with_image(const char *dir, int (*fn)(const struct sc_image *, FILE *
 	return r ? 1 : 0;
 }
 
+static int show(const struct sc_image *img, FILE *out)
+{
+	struct cr_tiers tiers;
+
+	cr_image_tiers(img->dir, flush_dir, &tiers);
+	return crinfo_show(img, &tiers, out);
+}
+
 static int json(const struct sc_image *img, FILE *out)
 {
 	char err[SC_ERR_LEN];
+	struct cr_tiers tiers;
 
-	if (crinfo_json(img, out, err)) {
+	cr_image_tiers(img->dir, flush_dir, &tiers);
+	if (crinfo_json(img, &tiers, out, err)) {
 		fprintf(stderr, "crinfo: %s: %s\n", img->dir, err);
 		return -1;
 	}
@@ -76,18 +107,23 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "flush-dir", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool as_json = false;
+	char buf[PATH_MAX];
 	const char *cmd;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+jh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+jf:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			as_json = true;
+			break;
+		case 'f':
+			flush_dir = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -106,12 +142,20 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[optind++];
 	/* Options may follow the command too: crinfo show --json DIR. */
-	while ((c = getopt_long(argc, argv, "+j", longopts, NULL)) != -1) {
-		if (c != 'j') {
+	while ((c = getopt_long(argc, argv, "+jf:", longopts, NULL)) != -1) {
+		if (c == 'j') {
+			as_json = true;
+		} else if (c == 'f') {
+			flush_dir = optarg;
+		} else {
 			usage(stderr);
 			return 2;
 		}
-		as_json = true;
+	}
+	/* The shared tier is a matter of show and verify only. */
+	if (flush_dir && strcmp(cmd, "show") && strcmp(cmd, "verify")) {
+		usage(stderr);
+		return 2;
 	}
 	if (!strcmp(cmd, "check") && optind == argc)
 		return crinfo_check(stdout);
@@ -123,11 +167,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!strcmp(cmd, "show"))
-		return with_image(argv[optind], as_json ? json : crinfo_show);
+		return with_image(argv[optind], as_json ? json : show);
 	if (!strcmp(cmd, "bt"))
 		return with_image(argv[optind], crinfo_bt);
 	if (!strcmp(cmd, "verify"))
-		return crinfo_verify(argv[optind], stdout);
+		return crinfo_verify(image_dir(argv[optind], buf), flush_dir, stdout);
 	if (!strcmp(cmd, "check"))
 		return with_image(argv[optind], crinfo_check_image);
 	if (!strcmp(cmd, "history"))

@@ -3,6 +3,7 @@
 #ifndef SELFCKPT_CRINFO_H
 #define SELFCKPT_CRINFO_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,11 +70,13 @@ struct cr_pages_stored {
 };
 /* Adds p's pages file to s (zeroed first by the caller). */
 void cr_pages_stored_add(struct cr_pages_stored *s, const struct sc_proc_img *p);
-int crinfo_show(const struct sc_image *img, FILE *out);
+struct cr_tiers;
+/* tiers: the image's tiers (tiers.c), or NULL. */
+int crinfo_show(const struct sc_image *img, const struct cr_tiers *tiers, FILE *out);
 /* One process's part of the summary, the rest of the image aside. */
 void crinfo_show_proc(const struct sc_proc_img *p, struct cr_mem *mem, struct cr_syms *syms,
 		      FILE *out);
-int crinfo_json(const struct sc_image *img, FILE *out, char *err);
+int crinfo_json(const struct sc_image *img, const struct cr_tiers *tiers, FILE *out, char *err);
 
 /* "running", or "in syscall NAME" for a thread frozen in (or at) one. */
 const char *cr_thread_state(struct cr_mem *mem, const Sc__ThreadCore *t, char *buf, size_t len);
@@ -81,7 +84,8 @@ const char *cr_thread_state(struct cr_mem *mem, const Sc__ThreadCore *t, char *b
 const char *cr_syscall_name(uint64_t nr);
 
 /* ---- verify.c / check.c ---- */
-int crinfo_verify(const char *dir, FILE *out);
+/* flush_dir: the shared tier, as cr_image_tiers takes it. */
+int crinfo_verify(const char *dir, const char *flush_dir, FILE *out);
 int crinfo_check(FILE *out);
 /* Can img be restored on this machine, by this user? Prints one line per
  * check; 0 when every one passes. */
@@ -89,8 +93,34 @@ int crinfo_check_image(const struct sc_image *img, FILE *out);
 
 /* ---- history.c: crinfo history DIR (a job crrun ran) ---- */
 int crinfo_history(const char *dir, FILE *out);
-/* tiers.c: each generation of the tiers (local, shared), and which hold
- * it complete; 0 if any does. */
-int crinfo_tiers(const char *const tiers[2], FILE *out);
+/* ---- tiers.c: a job's two tiers (doc/tiers.md) ---- */
+#define CR_TIERS 2 /* local, shared */
+extern const char *const cr_tier_names[CR_TIERS];
+/* Each generation of the tiers (local, shared), and which hold it
+ * complete; 0 if any does. */
+int crinfo_tiers(const char *const tiers[CR_TIERS], FILE *out);
+/* What a tier holds of a generation, in a few words. */
+#define CR_TIER_WHAT_LEN (SC_ERR_LEN + 32)
+/*
+ * The tiers of an image that is a generation ckpt-N of a SELFCKPT_DIR
+ * with a shared tier, and what each holds of it: gen 0 when it is not
+ * one, or its shared tier is not known. dir[i] is "" for a tier not
+ * known (the local one of an image on the shared tier).
+ */
+struct cr_tiers {
+	unsigned long gen;
+	char dir[CR_TIERS][PATH_MAX];
+	bool complete[CR_TIERS];
+	char what[CR_TIERS][CR_TIER_WHAT_LEN]; /* "" for absent */
+};
+/* The tiers of the image in dir: the shared one flush_dir, else the one
+ * crflush recorded in its SELFCKPT_DIR (SC_FLUSH_TO). */
+void cr_image_tiers(const char *dir, const char *flush_dir, struct cr_tiers *t);
+/* "complete", "absent", "incomplete: why", "being written (NAME)"... */
+const char *cr_tier_state(const struct cr_tiers *t, unsigned tier);
+/* "generation N: local complete (DIR); shared absent (DIR)" into buf,
+ * of CR_TIERS_SUMMARY_LEN bytes. */
+#define CR_TIERS_SUMMARY_LEN (CR_TIERS * (PATH_MAX + CR_TIER_WHAT_LEN + 16) + 32)
+const char *cr_tiers_summary(const struct cr_tiers *t, char *buf, size_t len);
 
 #endif

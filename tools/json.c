@@ -411,7 +411,25 @@ static int chain_json(struct json *j, const struct sc_image *img, char *err)
 	return 0;
 }
 
-int crinfo_json(const struct sc_image *img, FILE *out, char *err)
+/* "tiers": the generation, and per tier known its directory and what it
+ * holds of it. */
+static void tiers_json(struct json *j, const struct cr_tiers *t)
+{
+	json_begin_object(j, "tiers");
+	json_u64(j, "generation", t->gen);
+	for (unsigned i = 0; i < CR_TIERS; i++) {
+		if (!t->dir[i][0])
+			continue;
+		json_begin_object(j, cr_tier_names[i]);
+		json_cstr(j, "dir", t->dir[i]);
+		json_bool(j, "complete", t->complete[i]);
+		json_cstr(j, "state", cr_tier_state(t, i));
+		json_end_object(j);
+	}
+	json_end_object(j);
+}
+
+int crinfo_json(const struct sc_image *img, const struct cr_tiers *tiers, FILE *out, char *err)
 {
 	struct cr_pages_stored stored = { 0 };
 	struct json j;
@@ -419,6 +437,8 @@ int crinfo_json(const struct sc_image *img, FILE *out, char *err)
 	json_init(&j, out, true);
 	json_begin_object(&j, NULL);
 	json_cstr(&j, "image", img->dir);
+	if (tiers && tiers->gen)
+		tiers_json(&j, tiers);
 	json_message(&j, "inventory", &img->inv->base);
 	if (chain_json(&j, img, err))
 		return -1;

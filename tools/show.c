@@ -207,7 +207,16 @@ static void show_chain(const struct sc_image *img, FILE *out)
 	free(gens);
 }
 
-static void show_inventory(const struct sc_image *img, FILE *out)
+/* Where the generation is complete, of a job with two tiers. */
+static void show_tiers(const struct cr_tiers *t, FILE *out)
+{
+	char line[CR_TIERS_SUMMARY_LEN];
+
+	if (t && t->gen)
+		fprintf(out, "  tiers: %s\n", cr_tiers_summary(t, line, sizeof(line)));
+}
+
+static void show_inventory(const struct sc_image *img, const struct cr_tiers *tiers, FILE *out)
 {
 	const Sc__Inventory *inv = img->inv;
 	time_t secs = (time_t)(inv->time_ns / 1000000000ULL);
@@ -248,6 +257,7 @@ static void show_inventory(const struct sc_image *img, FILE *out)
 			inv->job_pgid,
 			inv->job_foreground ? "in its terminal's foreground" : "in the background");
 	show_chain(img, out);
+	show_tiers(tiers, out);
 	show_pages_stored(&stored, out);
 	for (size_t i = 0; i < inv->n_files; i++)
 		total += inv->files[i]->size;
@@ -469,9 +479,9 @@ void crinfo_show_proc(const struct sc_proc_img *p, struct cr_mem *mem, struct cr
 	show_sigacts(p->acts, syms, out);
 }
 
-int crinfo_show(const struct sc_image *img, FILE *out)
+int crinfo_show(const struct sc_image *img, const struct cr_tiers *tiers, FILE *out)
 {
-	show_inventory(img, out);
+	show_inventory(img, tiers, out);
 	for (size_t i = 0; i < img->nprocs; i++) {
 		const struct sc_proc_img *p = &img->procs[i];
 		struct cr_syms *syms = cr_syms_new(p->mm, img->inv->kernel);

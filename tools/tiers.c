@@ -14,13 +14,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crinfo.h"
 #include "image.h"
 #include "tiers.h"
 
 #define MAX_GENS 4096
-#define WHAT_LEN (SC_ERR_LEN + 32)
+#define WHAT_LEN CR_TIER_WHAT_LEN
+
+const char *const cr_tier_names[CR_TIERS] = { "local", "shared" };
 
 /* Each generation seen on any tier, by number, and what each tier has. */
 struct seen {
@@ -53,8 +56,8 @@ static void scan(const char *dir, struct seen *s)
 		closedir(d);
 }
 
-/* What dir holds of generation g, in a few words into what (WHAT_LEN):
- * true if complete. */
+/* What dir holds of generation g, in a few words into what (WHAT_LEN),
+ * "" if nothing: true if complete. */
 static bool state_on(const char *dir, unsigned long g, char *what)
 {
 	char path[PATH_MAX], why[SC_ERR_LEN];
@@ -64,7 +67,7 @@ static bool state_on(const char *dir, unsigned long g, char *what)
 	long pid;
 	DIR *d;
 
-	snprintf(what, WHAT_LEN, "-");
+	what[0] = '\0';
 	if (!dir || !(d = opendir(dir)))
 		return false;
 	while ((e = readdir(d)))
@@ -85,29 +88,83 @@ static bool state_on(const char *dir, unsigned long g, char *what)
 	return whole;
 }
 
-int crinfo_tiers(const char *const tiers[2], FILE *out)
+int crinfo_tiers(const char *const tiers[CR_TIERS], FILE *out)
 {
-	static const char *const names[] = { "local", "shared" };
 	struct seen *s = calloc(1, sizeof(*s));
 	char what[WHAT_LEN];
 	size_t complete = 0;
 
 	if (!s)
 		return 1;
-	for (unsigned t = 0; t < 2; t++)
+	for (unsigned t = 0; t < CR_TIERS; t++)
 		scan(tiers[t], s);
 	qsort(s->n, s->count, sizeof(s->n[0]), sc_tier_newest_first);
 	for (size_t i = 0; i < s->count; i++) {
 		bool any = false;
 
 		fprintf(out, "generation %lu\n", s->n[i]);
-		for (unsigned t = 0; t < 2; t++) {
+		for (unsigned t = 0; t < CR_TIERS; t++) {
 			any |= state_on(tiers[t], s->n[i], what);
-			fprintf(out, "  %-7s %s\n", names[t], what);
+			fprintf(out, "  %-7s %s\n", cr_tier_names[t], what[0] ? what : "-");
 		}
 		complete += any;
 	}
 	fprintf(out, "%zu generation(s), %zu complete on a tier at least\n", s->count, complete);
 	free(s);
 	return complete ? 0 : 1;
+}
+
+/* The shared tier of the SELFCKPT_DIR home, as crflush recorded it, into
+ * shared (PATH_MAX): false if it did not. */
+static bool recorded_shared(const char *home, char *shared)
+{
+	char link[PATH_MAX + sizeof(SC_FLUSH_TO)];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "%s/" SC_FLUSH_TO, home);
+	if ((n = readlink(link, shared, PATH_MAX - 1)) <= 0)
+		return false;
+	shared[n] = '\0';
+	return true;
+}
+
+void cr_image_tiers(const char *dir, const char *flush_dir, struct cr_tiers *t)
+{
+	char real[PATH_MAX], shared[PATH_MAX], *slash;
+	unsigned long g;
+
+	memset(t, 0, sizeof(*t));
+	if (!realpath(dir, real) || !(slash = strrchr(real, '/')) ||
+	    !(g = sc_tier_generation(slash + 1)))
+		return;
+	slash[slash == real] = '\0'; /* its SELFCKPT_DIR, "/" kept */
+	if (flush_dir ? !realpath(flush_dir, shared) : !recorded_shared(real, shared))
+		return;
+	t->gen = g;
+	/* An image of the shared tier itself: its local tier is not known. */
+	if (strcmp(real, shared))
+		snprintf(t->dir[0], PATH_MAX, "%s", real);
+	snprintf(t->dir[1], PATH_MAX, "%s", shared);
+	for (unsigned i = 0; i < CR_TIERS; i++)
+		if (t->dir[i][0])
+			t->complete[i] = state_on(t->dir[i], g, t->what[i]);
+}
+
+const char *cr_tier_state(const struct cr_tiers *t, unsigned tier)
+{
+	return t->what[tier][0] ? t->what[tier] : "absent";
+}
+
+const char *cr_tiers_summary(const struct cr_tiers *t, char *buf, size_t len)
+{
+	size_t n = (size_t)snprintf(buf, len, "generation %lu", t->gen);
+	const char *sep = ": ";
+
+	for (unsigned i = 0; i < CR_TIERS && n < len; i++)
+		if (t->dir[i][0]) {
+			n += (size_t)snprintf(buf + n, len - n, "%s%s %s (%s)", sep,
+					      cr_tier_names[i], cr_tier_state(t, i), t->dir[i]);
+			sep = "; ";
+		}
+	return buf;
 }

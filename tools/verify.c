@@ -214,9 +214,16 @@ static int verify(const char *dir, FILE *out)
 	return bad;
 }
 
-int crinfo_verify(const char *dir, FILE *out)
+int crinfo_verify(const char *dir, const char *flush_dir, FILE *out)
 {
+	char line[CR_TIERS_SUMMARY_LEN];
 	int bad = verify(dir, out);
+	struct cr_tiers t;
+
+	/* Where else it is: a generation damaged here may be whole there. */
+	cr_image_tiers(dir, flush_dir, &t);
+	if (t.gen)
+		fprintf(out, "tiers    %s\n", cr_tiers_summary(&t, line, sizeof(line)));
 
 	/* One problem is its own one line; several get a count. */
 	if (bad > 1)

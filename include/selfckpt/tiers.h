@@ -27,5 +27,11 @@
  */
 #define SC_FLUSH_RUN ".flush.run"
 #define SC_FLUSH_WAIT ".flush.wait"
+/*
+ * And the shared tier it flushes to, for crinfo: a symbolic link to its
+ * absolute path, made before each flush, so that the local generations'
+ * readers know where their copies go.
+ */
+#define SC_FLUSH_TO ".flush.to"
 
 #endif

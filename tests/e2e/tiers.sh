@@ -266,7 +266,40 @@ t_flush_checks() {
 		{ say "the shared chain does not verify:"; cat "$W/verify" >&2; return 1; }
 }
 
+# crinfo show, show --json and verify of a job's local directory say which
+# tiers hold its generation complete, the shared tier found where crflush
+# recorded it, or given with --flush-dir; a generation whose parent the
+# shared tier lost is incomplete there.
+t_crinfo_shows_tiers() {
+	local w both
+	start SELFCKPT_FULL_EVERY=3 || return 1
+	checkpoint 1 && flushed 1 && checkpoint 2 && flushed 2 || return 1
+	w=$(realpath "$W")
+	both="generation 2: local complete ($w/local); shared complete ($w/shared)"
+	"$CRINFO" show "$W/local" >"$W/show" && grep -qxF "  tiers: $both" "$W/show" ||
+		{ say "crinfo show:"; head -15 "$W/show" >&2; return 1; }
+	"$CRINFO" verify "$W/local" >"$W/verify" && grep -qxF "tiers    $both" "$W/verify" ||
+		{ say "crinfo verify:"; cat "$W/verify" >&2; return 1; }
+	rm -rf "$W/shared/$(gen 1)"
+	"$CRINFO" show --json "$W/local/$(gen 2)" | python3 -c '
+import json, sys
+t = json.load(sys.stdin)["tiers"]
+assert t["generation"] == 2, t
+assert t["local"] == {"dir": sys.argv[1] + "/local", "complete": True, "state": "complete"}, t
+assert t["shared"]["dir"] == sys.argv[1] + "/shared" and not t["shared"]["complete"], t
+assert t["shared"]["state"].startswith("incomplete: parent image"), t
+' "$w" || { say "crinfo show --json says the wrong tiers"; return 1; }
+	kill -KILL "$APP"
+	wait "$APP" 2>/dev/null
+	APP=
+	rm "$W/local/.flush.to"
+	"$CRINFO" show "$W/local" | grep -q '^  tiers:' && { say "tiers shown, none known"; return 1; }
+	"$CRINFO" show --flush-dir "$W/shared" "$W/local/$(gen 1)" | grep -qxF \
+		"  tiers: generation 1: local complete ($w/local); shared absent ($w/shared)" ||
+		{ say "crinfo show --flush-dir says no tiers"; return 1; }
+}
+
 cases=(local_lost shared_pruned tree numbers_go_on crrun flush_killed prefers_local
-	damaged_not_flushed flush_checks)
+	damaged_not_flushed flush_checks crinfo_shows_tiers)
 [ $# -gt 0 ] && cases=("$@")
 run_cases "${cases[@]}"

@@ -4,14 +4,17 @@
  * kind of protobuf field through the descriptors, layout) and the
  * symbolizer (.symtab of this test program, .dynsym of libc, file and
  * offset where no symbol covers an address), run against this very
- * process's own mappings; memory read through a chain of images.
+ * process's own mappings; memory read through a chain of images; which
+ * tiers an image is of.
  */
 #include <check.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -21,6 +24,7 @@
 #include "crinfo.h"
 #include "json.h"
 #include "procparse.h"
+#include "selfckpt/tiers.h"
 #include "testutil.h"
 
 /* ---- JSON ----------------------------------------------------------- */
@@ -446,11 +450,80 @@ START_TEST(chain_memory)
 }
 END_TEST
 
+/* ---- tiers ---------------------------------------------------------- */
+
+/* dir/name made, a directory. */
+static void make_dir(char *path, size_t len, const char *dir, const char *name)
+{
+	snprintf(path, len, "%s/%s", dir, name);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+}
+
+/*
+ * Which tiers an image is of: a generation ckpt-N of a SELFCKPT_DIR whose
+ * crflush recorded the shared tier (.flush.to), or --flush-dir named it;
+ * one of the shared tier itself has no local tier known; any other image
+ * has no tiers. A generation a tier lacks is absent there, one without
+ * its inventory incomplete.
+ */
+START_TEST(tiers_of_image)
+{
+	char top[] = "/tmp/test_crinfo_tiers.XXXXXX", local[PATH_MAX], shared[PATH_MAX],
+	     gen[PATH_MAX + 16], other[PATH_MAX + 16], link[PATH_MAX + 16], sgen[PATH_MAX + 16];
+	char line[CR_TIERS_SUMMARY_LEN], want[CR_TIERS_SUMMARY_LEN];
+	struct cr_tiers t;
+
+	ck_assert_ptr_nonnull(mkdtemp(top));
+	make_dir(local, sizeof(local), top, "local");
+	make_dir(shared, sizeof(shared), top, "shared");
+	make_dir(gen, sizeof(gen), local, "ckpt-0007");
+	make_dir(other, sizeof(other), local, "img");
+	make_dir(sgen, sizeof(sgen), shared, "ckpt-0007");
+
+	cr_image_tiers(gen, NULL, &t);
+	ck_assert_uint_eq(t.gen, 0); /* no shared tier known */
+	snprintf(link, sizeof(link), "%s/" SC_FLUSH_TO, local);
+	ck_assert_int_eq(symlink(shared, link), 0);
+	cr_image_tiers(other, NULL, &t);
+	ck_assert_uint_eq(t.gen, 0); /* not a generation */
+
+	cr_image_tiers(gen, NULL, &t);
+	ck_assert_uint_eq(t.gen, 7);
+	ck_assert_str_eq(t.dir[0], local);
+	ck_assert_str_eq(t.dir[1], shared);
+	ck_assert(!t.complete[0] && !t.complete[1]);
+	ck_assert_str_eq(
+		cr_tier_state(&t, 0),
+		"incomplete: inventory.img: No such file or directory (not a complete image)");
+	rmdir(sgen);
+	cr_image_tiers(gen, shared, &t);
+	ck_assert_str_eq(cr_tier_state(&t, 1), "absent");
+	snprintf(want, sizeof(want), "generation 7: local %s (%s); shared absent (%s)",
+		 cr_tier_state(&t, 0), local, shared);
+	ck_assert_str_eq(cr_tiers_summary(&t, line, sizeof(line)), want);
+
+	make_dir(sgen, sizeof(sgen), shared, "ckpt-0007");
+	cr_image_tiers(sgen, shared, &t);
+	ck_assert_uint_eq(t.gen, 7);
+	ck_assert_str_eq(t.dir[0], "");
+	snprintf(want, sizeof(want), "generation 7: shared %s (%s)", cr_tier_state(&t, 1), shared);
+	ck_assert_str_eq(cr_tiers_summary(&t, line, sizeof(line)), want);
+
+	unlink(link);
+	rmdir(sgen);
+	rmdir(gen);
+	rmdir(other);
+	rmdir(local);
+	rmdir(shared);
+	rmdir(top);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("crinfo");
 	TCase *tj = tcase_create("json"), *ts = tcase_create("symbolizer"),
-	      *tc = tcase_create("chain");
+	      *tc = tcase_create("chain"), *tt = tcase_create("tiers");
 	SRunner *sr;
 	int failed;
 
@@ -464,9 +537,11 @@ int main(void)
 	tcase_add_test(ts, symbolize_replaced_file);
 	tcase_add_test(ts, symbolize_vdso);
 	tcase_add_test(tc, chain_memory);
+	tcase_add_test(tt, tiers_of_image);
 	suite_add_tcase(su, tj);
 	suite_add_tcase(su, ts);
 	suite_add_tcase(su, tc);
+	suite_add_tcase(su, tt);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
