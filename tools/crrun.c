@@ -7,7 +7,8 @@
  * restores the newest generation of DIR that verifies, through crload. It
  * stays the parent and turns the batch system's warnings into a final
  * checkpoint and exit status 75, so that a job script can requeue, and
- * records what happened in DIR/history (doc/batch.md).
+ * records what happened in DIR/history (doc/batch.md), with --flush-dir a
+ * copy on the shared tier too (crrun_history.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -222,6 +223,7 @@ static int event_loop(struct crrun *r)
 {
 	struct pollfd pfd[2] = { { .fd = r->sigfd, .events = POLLIN },
 				 { .fd = r->watchfd, .events = POLLIN } };
+	off_t seen = r->history_off;
 	int status = 0;
 
 	for (;;) {
@@ -238,6 +240,12 @@ static int event_loop(struct crrun *r)
 			if (r->resumed && r->prog <= 0)
 				crrun_learn_pid(r);
 			sc_history_read(r->dir, r->history_off, &r->history_off, on_history, r);
+			/* The runtime's new lines (its checkpoints) go to the
+			 * shared tier too. */
+			if (r->history_off != seen) {
+				seen = r->history_off;
+				crrun_history_to_shared(r);
+			}
 		}
 		while (read(r->sigfd, &si, sizeof(si)) == sizeof(si))
 			on_signal(r, &si);

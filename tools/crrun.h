@@ -62,6 +62,13 @@ void crrun_kill_leftovers(void);
 	crrun_history_pairs(r, event, (const char *[]){ __VA_ARGS__, NULL })
 void crrun_history_pairs(const struct crrun *r, const char *event, const char **pairs);
 
+/* crrun_history.c: with --flush-dir, the history on the shared tier too */
+/* DIR's history replaced by the shared tier's when that one is longer
+ * (DIR's was lost with its node, or is an earlier run's). */
+void crrun_history_from_shared(const struct crrun *r);
+/* The shared tier's history made a copy of DIR's. */
+void crrun_history_to_shared(const struct crrun *r);
+
 /* crrun_batch.c */
 /* "slurm:1234" for the job crrun runs in, or NULL outside a batch job. */
 const char *crrun_job_id(void);

@@ -154,6 +154,7 @@ static void on_past(void *arg, const struct sc_history_event *ev)
 
 int crrun_read_history(struct crrun *r)
 {
+	crrun_history_from_shared(r);
 	if (sc_history_read(r->dir, 0, &r->history_off, on_past, r) && errno != ENOENT) {
 		fprintf(stderr, "crrun: %s/%s: %s\n", r->dir, SELFCKPT_HISTORY_FILE,
 			strerror(errno));
@@ -206,6 +207,7 @@ void crrun_history_pairs(const struct crrun *r, const char *event, const char **
 			strerror(errno));
 		said = true;
 	}
+	crrun_history_to_shared(r);
 }
 
 /* The regular file on fd (the batch system's output), into buf; NULL if

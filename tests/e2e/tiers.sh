@@ -135,7 +135,8 @@ t_numbers_go_on() {
 }
 
 # crrun with both tiers: the node fails, the job runs again on another
-# (its local tier empty), from the shared tier's newest generation.
+# (its local tier empty), from the shared tier's newest generation, and its
+# history, kept on the shared tier too, still has the first run.
 t_crrun() {
 	(cd "$W" && exec env SELFCKPT_INTERVAL=1 "$CRRUN" --flush-dir "$W/shared" "$W/local" -- \
 		"$BATCH_BIN/batchjob" $STEPS res 200 >>"$W/job.out" 2>&1 </dev/null) &
@@ -148,6 +149,12 @@ t_crrun() {
 		"$BATCH_BIN/batchjob" $STEPS res 200 >>"$W/job.out" 2>&1 </dev/null) ||
 		{ say "the job run again failed:"; cat "$W/job.out" >&2; return 1; }
 	grep -q " resume " "$W/local/history" || { say "crrun did not restore"; return 1; }
+	grep -q " start " "$W/local/history" && grep -q " checkpoint " "$W/local/history" ||
+		{ say "the first run's history was lost:"; cat "$W/local/history" >&2; return 1; }
+	cmp -s "$W/local/history" "$W/shared/history" ||
+		{ say "the shared tier's history is not the local one"; return 1; }
+	"$CRINFO" history "$W/local" | grep -q "^2 run(s), " ||
+		{ say "crinfo history:"; "$CRINFO" history "$W/local" >&2; return 1; }
 	same_result
 }
 
