@@ -250,8 +250,8 @@ static int preflight(struct sc_image *img, const struct crload_opts *opts, struc
 		 * only, or not at all, is never restored (doc/xsave.md). */
 		if (sc_xstate_check_core(sc_xstate_this_cpu(), p->core, err, SC_ERR_LEN) ||
 		    sc_check_vdso(p->mm, err) ||
-		    fd_path_preflight(img, p->fds, &opts->inherits, opts->allow_changed_files, cuts,
-				      err) ||
+		    fd_path_preflight(img, p->pid, p->fds, &opts->inherits,
+				      opts->allow_changed_files, cuts, err) ||
 		    fd_inet_preflight(p->fds, opts->tcp_established, err))
 			return -1;
 		/* The restorer makes each timer under its id, which takes a

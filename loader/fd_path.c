@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,26 @@ static bool on_file_in_memory(const struct sc_image *img, const Sc__Fd *f)
 				return true;
 	}
 	return false;
+}
+
+/*
+ * A path into the process's own /proc directory: a descriptor it opened
+ * as /proc/self/status is recorded as /proc/PID/status. That file exists
+ * only once the process does, and under the pid the restore gives it (a
+ * new one in new namespaces): it is not looked for before the fork, and
+ * opened through /proc/self by the process itself. NULL for any other
+ * path, and for descriptors crload opens for the tree (pid 0).
+ */
+static const char *own_proc_path(const char *path, int pid, char *buf, size_t len)
+{
+	char prefix[32];
+	int n = snprintf(prefix, sizeof(prefix), "/proc/%d", pid);
+
+	if (pid <= 0 || strncmp(path, prefix, (size_t)n) || (path[n] != '/' && path[n] != '\0'))
+		return NULL;
+	if ((size_t)snprintf(buf, len, "/proc/self%s", path + n) >= len)
+		return NULL;
+	return buf;
 }
 
 /* The file's device as the image records it (as in /proc/PID/maps). */
@@ -144,12 +165,13 @@ static int reg_preflight(const Sc__Fd *e, const struct stat *st, struct file_cut
  * reopened, and not checked; nor are files in memory the image holds the
  * contents of, which crload makes again when they are gone.
  */
-int fd_path_preflight(const struct sc_image *img, const Sc__Fds *fds,
+int fd_path_preflight(const struct sc_image *img, int pid, const Sc__Fds *fds,
 		      const struct fd_inherits *inherits, bool allow_changed,
 		      struct file_cuts *cuts, char *err)
 {
 	for (size_t i = 0; i < fds->n_fds; i++) {
 		const Sc__Fd *e = fds->fds[i];
+		char own[PATH_MAX];
 		struct stat st;
 
 		if (!e->has_dup_of && e->kind == SC__FD_KIND__INOTIFY && watches_preflight(e, err))
@@ -157,7 +179,8 @@ int fd_path_preflight(const struct sc_image *img, const Sc__Fds *fds,
 		if (e->has_dup_of ||
 		    (e->kind != SC__FD_KIND__REG && e->kind != SC__FD_KIND__DIR &&
 		     e->kind != SC__FD_KIND__CHR) ||
-		    fd_inherit_index(inherits, e) >= 0 || on_file_in_memory(img, e))
+		    fd_inherit_index(inherits, e) >= 0 || on_file_in_memory(img, e) ||
+		    own_proc_path(e->path, pid, own, sizeof(own)))
 			continue;
 		if (stat(e->path, &st)) {
 			sc_err(err, "fd %d: %.256s: %s", e->fd, e->path, strerror(errno));
@@ -184,12 +207,14 @@ int fd_reopen_flags(const Sc__Fd *e, bool through_proc)
 static int fd_path_restore(struct fd_restore_ctx *ctx, const Sc__Fd *e, char *err)
 {
 	int flags = fd_reopen_flags(e, false);
+	char own[PATH_MAX];
+	const char *path = own_proc_path(e->path, ctx->pid, own, sizeof(own)) ?: e->path;
 	int fd;
 
 	/* Its contents come with the memory that maps it (premap.c). */
 	if (on_file_in_memory(ctx->img, e))
 		flags |= O_CREAT;
-	fd = open(e->path, flags, SC_FILE_IN_MEMORY_MODE);
+	fd = open(path, flags, SC_FILE_IN_MEMORY_MODE);
 
 	if (fd < 0) {
 		sc_err(err, "fd %d: %s: %s", e->fd, e->path, strerror(errno));

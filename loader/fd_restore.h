@@ -52,6 +52,7 @@ struct fd_restore_ctx {
 	int scratch_min;	/* temporaries go at or above this number */
 	const char *cwd;	/* the process's: relative socket names resolve from it */
 	const struct sc_image *img; /* the image: files in memory its processes map */
+	int pid; /* the process's in the image, 0 for crload's own descriptors */
 	/* The pipes crload made for the tree (tree_shared.c), this
 	 * process's to use and close: the pipe kind starts from them. */
 	struct fd_restore_pipe *shared_pipes;
@@ -107,8 +108,9 @@ static inline bool file_cut_grew(const struct file_cut *c)
 
 /* Before forking: paths still there, files the process can go on with;
  * the ones it writes are added to cuts (fd_path.c). img: the image the
- * descriptors are of, for the files in memory crload makes again. */
-int fd_path_preflight(const struct sc_image *img, const Sc__Fds *fds,
+ * descriptors are of, for the files in memory crload makes again; pid:
+ * the process's in it, whose own /proc files exist only once it does. */
+int fd_path_preflight(const struct sc_image *img, int pid, const Sc__Fds *fds,
 		      const struct fd_inherits *inherits, bool allow_changed,
 		      struct file_cuts *cuts, char *err);
 void file_cuts_free(struct file_cuts *cuts);

@@ -124,6 +124,7 @@ int restore_fds(struct restore_ctx *ctx, int *keep, int nkeep, char *err)
 				       .scratch_min = max_app + 1,
 				       .cwd = ctx->p->core->cwd,
 				       .img = ctx->img,
+				       .pid = ctx->p->pid,
 				       .shared_pipes = ctx->shared,
 				       .nshared_pipes = ctx->nshared };
 	int ret = 0, *tree_fds = calloc(ctx->ndescs + 1, sizeof(int));

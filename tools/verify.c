@@ -117,7 +117,7 @@ static int references(const struct sc_image *img, FILE *out)
 					name, v->path);
 		}
 		snprintf(name, sizeof(name), "%s-%d.img", SC_FDS_PREFIX, p->pid);
-		if (fd_path_preflight(img, p->fds, NULL, false, &cuts, err))
+		if (fd_path_preflight(img, p->pid, p->fds, NULL, false, &cuts, err))
 			bad += problem(img, "%s: %s", name, err);
 		for (size_t k = 0; k < p->fds->n_fds; k++) {
 			const Sc__Fd *f = p->fds->fds[k];
