@@ -36,8 +36,10 @@
 #include "image.h"
 #include "tiers.h"
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
+/* libxxhash's XXH3 for this CPU's widest vectors, as the image reader's
+ * (doc/checksums.md); a state on the stack needs its layout. */
+#define XXH_STATIC_LINKING_ONLY
+#include <xxh_x86dispatch.h>
 
 #define CHUNK (1 << 20) /* bytes copied at a time, between looks at the rate */
 #define IOPRIO_BEST_EFFORT_LOWEST ((2 << 13) | 7)
