@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "grow.h"
+#include "procparse.h"
 #include "restore.h"
 
 /* Filled in the background per step, between looks at the faults: one
@@ -229,7 +230,7 @@ struct server {
 	struct fault *f;
 	size_t nf, fcap;
 	struct hint *hint; /* in order */
-	size_t nhint, next_hint;
+	size_t nhint, hintcap, next_hint;
 	/* Where the last fault's pages end, for the background to go on
 	 * from: a space's index and an address; near_sp SIZE_MAX: none. */
 	size_t near_sp;
@@ -679,12 +680,10 @@ static bool all_in(const struct server *s)
  * background starts. */
 static int add_hint(struct server *s, size_t sp, uint64_t addr, uint64_t below, uint64_t above)
 {
-	struct hint *nh = realloc(s->hint, (s->nhint + 1) * sizeof(*nh));
 	uint64_t a = (addr > below ? addr - below : 0) & ~(uint64_t)(PAGE - 1);
 
-	if (!nh)
+	if (sc_grow(&s->hint, &s->hintcap, s->nhint, sizeof(*s->hint), 64))
 		return -1;
-	s->hint = nh;
 	s->hint[s->nhint++] =
 		(struct hint){ sp, a, (addr + above + PAGE - 1) & ~(uint64_t)(PAGE - 1) };
 	return 0;
@@ -855,22 +854,19 @@ static bool holds(const pid_t *tree, size_t n, pid_t pid)
 /* pid's parent, from /proc; 0 when it is gone or unreadable. */
 static pid_t parent_of(pid_t pid)
 {
-	char path[64], buf[512], *close_paren;
-	int fd, ppid;
+	char path[64], buf[1024];
+	struct pp_stat st;
 	ssize_t len;
+	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
 	if (fd >= 0)
 		close(fd);
-	if (len <= 0)
+	if (len <= 0 || pp_parse_stat(buf, (size_t)len, &st))
 		return 0;
-	buf[len] = '\0';
-	close_paren = strrchr(buf, ')');
-	if (!close_paren || sscanf(close_paren + 2, "%*c %d", &ppid) != 1)
-		return 0;
-	return ppid;
+	return st.ppid;
 }
 
 /* Every descendant of the served processes, then those, killed: the
