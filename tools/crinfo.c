@@ -22,10 +22,6 @@
 #include "config.h"
 #include "crinfo.h"
 
-/* --flush-dir: the shared tier of the image's job (doc/tiers.md), if
- * given; else crinfo looks for the one crflush recorded. */
-static const char *flush_dir;
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: crinfo show [--json] [--flush-dir=SHARED_DIR] IMAGE_DIR\n"
@@ -61,20 +57,24 @@ static const char *image_dir(const char *dir, char *buf)
 	return access(buf, F_OK) ? dir : buf;
 }
 
-static int with_image(const char *given, int (*fn)(const struct sc_image *, FILE *))
+/* The image at given (or its job's latest) into img: 0, or 1 said. */
+static int load_image(const char *given, struct sc_image *img)
 {
 	char err[SC_ERR_LEN], buf[PATH_MAX];
 	const char *dir = image_dir(given, buf);
-	struct sc_image img;
-	int r;
 
-	if (sc_image_load(dir, &img, err)) {
-		fprintf(stderr, "crinfo: %s: %s\n", dir, err);
-		sc_image_free(&img);
-		return 1;
-	}
-	r = fn(&img, stdout);
-	sc_image_free(&img);
+	if (!sc_image_load(dir, img, err))
+		return 0;
+	fprintf(stderr, "crinfo: %s: %s\n", dir, err);
+	sc_image_free(img);
+	return 1;
+}
+
+/* img freed and stdout flushed: the exit status of a command whose
+ * work returned r. */
+static int done(struct sc_image *img, int r)
+{
+	sc_image_free(img);
 	if (fflush(stdout) || ferror(stdout)) {
 		perror("crinfo: stdout");
 		return 1;
@@ -82,25 +82,35 @@ static int with_image(const char *given, int (*fn)(const struct sc_image *, FILE
 	return r ? 1 : 0;
 }
 
-static int show(const struct sc_image *img, FILE *out)
+static int with_image(const char *given, int (*fn)(const struct sc_image *, FILE *))
 {
-	struct cr_tiers tiers;
+	struct sc_image img;
 
-	cr_image_tiers(img->dir, flush_dir, &tiers);
-	return crinfo_show(img, &tiers, out);
+	return load_image(given, &img) ?: done(&img, fn(&img, stdout));
 }
 
-static int json(const struct sc_image *img, FILE *out)
+static int json(const struct sc_image *img, const struct cr_tiers *tiers, FILE *out)
 {
 	char err[SC_ERR_LEN];
-	struct cr_tiers tiers;
 
-	cr_image_tiers(img->dir, flush_dir, &tiers);
-	if (crinfo_json(img, &tiers, out, err)) {
+	if (crinfo_json(img, tiers, out, err)) {
 		fprintf(stderr, "crinfo: %s: %s\n", img->dir, err);
 		return -1;
 	}
 	return 0;
+}
+
+/* crinfo show: the image, with the tiers of its job (doc/tiers.md); the
+ * shared one flush_dir, or the one crflush recorded when NULL. */
+static int show(const char *given, const char *flush_dir, bool as_json)
+{
+	struct sc_image img;
+	struct cr_tiers tiers;
+
+	if (load_image(given, &img))
+		return 1;
+	cr_image_tiers(img.dir, flush_dir, &tiers);
+	return done(&img, as_json ? json(&img, &tiers, stdout) : crinfo_show(&img, &tiers, stdout));
 }
 
 int main(int argc, char **argv)
@@ -114,7 +124,8 @@ int main(int argc, char **argv)
 	};
 	bool as_json = false;
 	char buf[PATH_MAX];
-	const char *cmd;
+	/* --flush-dir: the shared tier of the image's job, if given. */
+	const char *cmd, *flush_dir = NULL;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "+jf:h", longopts, NULL)) != -1) {
@@ -167,7 +178,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!strcmp(cmd, "show"))
-		return with_image(argv[optind], as_json ? json : show);
+		return show(argv[optind], flush_dir, as_json);
 	if (!strcmp(cmd, "bt"))
 		return with_image(argv[optind], crinfo_bt);
 	if (!strcmp(cmd, "verify"))
