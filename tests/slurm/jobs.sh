@@ -80,8 +80,9 @@ jobs_to_end() {
 			state=$(slurm_job_field "$job" JobState)
 			case $state in
 			COMPLETED) continue ;;
-			# Empty: scontrol did not answer this time.
-			PENDING | RUNNING | CONFIGURING | COMPLETING | REQUEUED | "") ;;
+			# Empty: scontrol did not answer this time. SIGNALING:
+			# a signal (the time limit's warning) is on its way.
+			PENDING | RUNNING | CONFIGURING | COMPLETING | REQUEUED | SIGNALING | "") ;;
 			*)
 				say "job $job ended $state in run ${runs[$job]}"
 				return 1 ;;
