@@ -74,16 +74,6 @@ static int wait_tops(pid_t *tops, size_t ntops)
 	return sc_shell_status(last);
 }
 
-static int wait_for(pid_t pid)
-{
-	int status;
-
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return 1;
-	return sc_shell_status(status);
-}
-
 static const char *step_name(int step)
 {
 	switch (step) {
@@ -700,7 +690,10 @@ static int release(struct crload *c)
 		for (size_t k = c->plan.new_ns ? img->nprocs : 1; k < img->nprocs; k++)
 			kill(img->procs[k].pid, SIGKILL);
 		kill(c->first, SIGKILL);
-		wait_for(c->first);
+		/* Every child reaped on the way: a namespace's init ends only
+		 * once its members are reaped, crload's page server and
+		 * watchdog among them. */
+		wait_tops(&c->first, 1);
 		sysv_finish(&c->ctx.sysv, false);
 		retry_older(c, c->err);
 		fprintf(stderr, "crload: %s: pid %d: %s\n", c->opts.dir, failed, c->err);
