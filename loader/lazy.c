@@ -82,24 +82,32 @@ bool lazy_vma(const struct sc_proc_img *p, const Sc__Vma *v)
 	return i < p->nruns && p->runs[i].vaddr < v->end;
 }
 
+/* Without CAP_SYS_PTRACE a process gets a userfaultfd (if the sysctl
+ * allows it at all) that tells it of no fork, whether made with
+ * userfaultfd(2) or through /dev/userfaultfd: a child forked while pages
+ * are missing would read zeros there. */
+#define LAZY_NEEDS_PTRACE                                                                          \
+	"the kernel tells a userfaultfd of forks only where the process has CAP_SYS_PTRACE, "      \
+	"and a child forked while pages were missing would read zeros"
+
 bool lazy_preflight(const struct sc_image *img, const struct pid_plan *plan, bool verbose)
 {
 	struct uffdio_api api = { .api = UFFD_API, .features = LAZY_FEATURES };
 	const char *why = NULL;
-	int fd;
+	int fd = -1;
 
-	if (plan->new_ns)
-		why = "it restores in new namespaces (a pid it needs is taken, or crload is "
-		      "unprivileged)";
-	fd = why ? -1 : (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (!why && fd < 0)
-		why = errno == EPERM ? "only a user-mode userfaultfd is allowed here "
-				       "(vm.unprivileged_userfaultfd is 0 and crload lacks "
-				       "CAP_SYS_PTRACE), and a system call into untouched memory "
-				       "would fail"
+	/* A pid namespace alone (a pid is taken, crload is root) changes
+	 * nothing here; a user namespace means crload is unprivileged, and
+	 * the restored processes have no capability outside it. */
+	if (plan->user_ns)
+		why = "crload is unprivileged: " LAZY_NEEDS_PTRACE;
+	else if ((fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK)) < 0)
+		why = errno == EPERM ? "crload lacks CAP_SYS_PTRACE: " LAZY_NEEDS_PTRACE
 				     : "this kernel has no userfaultfd";
-	if (!why && ioctl(fd, UFFDIO_API, &api))
-		why = "this kernel's userfaultfd cannot tell forks, moves and unmaps";
+	else if (ioctl(fd, UFFDIO_API, &api))
+		why = errno == EPERM
+			      ? LAZY_NEEDS_PTRACE
+			      : "this kernel's userfaultfd cannot tell forks, moves and unmaps";
 	if (fd >= 0)
 		close(fd);
 	if (why) {
