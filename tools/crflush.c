@@ -413,23 +413,23 @@ static bool newest_generation(const char *dir, char *name)
 	return best > 0;
 }
 
-/*
- * SRC/SC_FLUSH_TO names SHARED, by its absolute path, for crinfo. Made
- * anew and renamed over the old one, as "latest" is: a SELFCKPT_DIR whose
- * shared tier changed names the new one. Without it crinfo does not
- * know the shared tier (crinfo --flush-dir does), so a failure is said
- * and the flush goes on.
- */
-static void record_shared(const struct flush *fl)
+/* dir/name made a symbolic link to the absolute path of target, anew
+ * and renamed over the old one, as "latest" is: a SELFCKPT_DIR whose
+ * shared tier changed names the new one. */
+static int link_tier(const char *dir, const char *name, const char *target)
 {
-	char shared[PATH_MAX], tmp[PATH_MAX], to[PATH_MAX];
+	char real[PATH_MAX], tmp[PATH_MAX], to[PATH_MAX];
 
-	/* One flush runs per SRC (take_turn): the name is its alone. */
-	snprintf(tmp, sizeof(tmp), "%s/" SC_FLUSH_TO ".tmp", fl->src);
-	snprintf(to, sizeof(to), "%s/" SC_FLUSH_TO, fl->src);
-	if (!realpath(fl->shared, shared) || (unlink(tmp) && errno != ENOENT) ||
-	    symlink(shared, tmp) || rename(tmp, to))
+	/* Several SELFCKPT_DIRs may flush to one shared tier: the temporary
+	 * name is this flush's alone. */
+	snprintf(tmp, sizeof(tmp), "%s/%s.tmp-%ld", dir, name, (long)getpid());
+	snprintf(to, sizeof(to), "%s/%s", dir, name);
+	if (!realpath(target, real) || (unlink(tmp) && errno != ENOENT) || symlink(real, tmp) ||
+	    rename(tmp, to)) {
 		fprintf(stderr, "crflush: %s: %s\n", to, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* Leftovers of flushes and pruners killed half way: their pid is gone. */
@@ -510,7 +510,12 @@ static int flush(struct flush *fl)
 	} else if (!newest_generation(fl->src, name)) {
 		return 0;
 	} else {
-		record_shared(fl);
+		/* SRC/SC_FLUSH_TO names SHARED before the flush, for crinfo
+		 * of the local generations, which the flush may never reach.
+		 * Without it crinfo does not know the shared tier (crinfo
+		 * --flush-dir does), so a failure is said and the flush goes
+		 * on. */
+		link_tier(fl->src, SC_FLUSH_TO, fl->shared);
 	}
 	remove_leftovers(fl);
 	fl->t0 = now_s();
@@ -519,8 +524,12 @@ static int flush(struct flush *fl)
 			why);
 		return 1;
 	}
-	if (sc_tier_generation(name))
+	/* And SHARED/SC_FLUSH_FROM names the local tier once a generation
+	 * of it is there: crinfo of that copy finds the local one. */
+	if (sc_tier_generation(name)) {
 		point_latest(fl, name);
+		link_tier(fl->shared, SC_FLUSH_FROM, dir);
+	}
 	fprintf(stderr, "crflush[%d]: %s/%s flushed to %s (%.0f bytes copied in %.3f s)\n",
 		(int)getpid(), dir, name, fl->shared, fl->copied, now_s() - fl->t0);
 	prune_shared(fl);

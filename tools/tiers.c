@@ -114,23 +114,23 @@ int crinfo_tiers(const char *const tiers[CR_TIERS], FILE *out)
 	return complete ? 0 : 1;
 }
 
-/* The shared tier of the SELFCKPT_DIR home, as crflush recorded it, into
- * shared (PATH_MAX): false if it did not. */
-static bool recorded_shared(const char *home, char *shared)
+/* The tier dir/name links to, as crflush recorded it, into tier
+ * (PATH_MAX): false if it did not. */
+static bool recorded_tier(const char *dir, const char *name, char *tier)
 {
-	char link[PATH_MAX + sizeof(SC_FLUSH_TO)];
+	char link[PATH_MAX + NAME_MAX + 2];
 	ssize_t n;
 
-	snprintf(link, sizeof(link), "%s/" SC_FLUSH_TO, home);
-	if ((n = readlink(link, shared, PATH_MAX - 1)) <= 0)
+	snprintf(link, sizeof(link), "%s/%s", dir, name);
+	if ((n = readlink(link, tier, PATH_MAX - 1)) <= 0)
 		return false;
-	shared[n] = '\0';
+	tier[n] = '\0';
 	return true;
 }
 
 void cr_image_tiers(const char *dir, const char *flush_dir, struct cr_tiers *t)
 {
-	char real[PATH_MAX], shared[PATH_MAX], *slash;
+	char real[PATH_MAX], local[PATH_MAX] = "", shared[PATH_MAX], *slash;
 	unsigned long g;
 
 	memset(t, 0, sizeof(*t));
@@ -138,12 +138,22 @@ void cr_image_tiers(const char *dir, const char *flush_dir, struct cr_tiers *t)
 	    !(g = sc_tier_generation(slash + 1)))
 		return;
 	slash[slash == real] = '\0'; /* its SELFCKPT_DIR, "/" kept */
-	if (flush_dir ? !realpath(flush_dir, shared) : !recorded_shared(real, shared))
+	/* The shared tier: given, or named by the image's SELFCKPT_DIR, or
+	 * that directory itself when it names the tier flushed to it. */
+	if (flush_dir ? !realpath(flush_dir, shared)
+		      : !recorded_tier(real, SC_FLUSH_TO, shared) &&
+				!recorded_tier(real, SC_FLUSH_FROM, local))
 		return;
+	if (local[0])
+		snprintf(shared, sizeof(shared), "%s", real);
 	t->gen = g;
-	/* An image of the shared tier itself: its local tier is not known. */
+	/* An image of the shared tier itself: its local tier is the one
+	 * flushed to it last, if known (it may be another node's). */
 	if (strcmp(real, shared))
-		snprintf(t->dir[0], PATH_MAX, "%s", real);
+		snprintf(local, sizeof(local), "%s", real);
+	else if (!local[0])
+		recorded_tier(shared, SC_FLUSH_FROM, local);
+	snprintf(t->dir[0], PATH_MAX, "%s", local);
 	snprintf(t->dir[1], PATH_MAX, "%s", shared);
 	for (unsigned i = 0; i < CR_TIERS; i++)
 		if (t->dir[i][0])

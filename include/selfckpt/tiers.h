@@ -33,5 +33,9 @@
  * readers know where their copies go.
  */
 #define SC_FLUSH_TO ".flush.to"
+/* In the shared tier, the same the other way: a link to the SELFCKPT_DIR
+ * flushed to it last, so that crinfo of an image there finds the local
+ * copy (on the node that made it). */
+#define SC_FLUSH_FROM ".flush.from"
 
 #endif

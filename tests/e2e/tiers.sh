@@ -287,6 +287,9 @@ t_crinfo_shows_tiers() {
 		{ say "crinfo show:"; head -15 "$W/show" >&2; return 1; }
 	"$CRINFO" verify "$W/local" >"$W/verify" && grep -qxF "tiers    $both" "$W/verify" ||
 		{ say "crinfo verify:"; cat "$W/verify" >&2; return 1; }
+	# From the shared tier, crflush's link back names the local one.
+	"$CRINFO" show "$W/shared/$(gen 2)" >"$W/show" && grep -qxF "  tiers: $both" "$W/show" ||
+		{ say "crinfo show of the shared copy:"; head -15 "$W/show" >&2; return 1; }
 	rm -rf "$W/shared/$(gen 1)"
 	"$CRINFO" show --json "$W/local/$(gen 2)" | python3 -c '
 import json, sys

@@ -469,7 +469,8 @@ static void make_dir(char *path, size_t len, const char *dir, const char *name)
 START_TEST(tiers_of_image)
 {
 	char top[] = "/tmp/test_crinfo_tiers.XXXXXX", local[PATH_MAX], shared[PATH_MAX],
-	     gen[PATH_MAX + 16], other[PATH_MAX + 16], link[PATH_MAX + 16], sgen[PATH_MAX + 16];
+	     gen[PATH_MAX + 16], other[PATH_MAX + 16], link[PATH_MAX + 16], sgen[PATH_MAX + 16],
+	     from[PATH_MAX + 16];
 	char line[CR_TIERS_SUMMARY_LEN], want[CR_TIERS_SUMMARY_LEN];
 	struct cr_tiers t;
 
@@ -509,9 +510,24 @@ START_TEST(tiers_of_image)
 	snprintf(want, sizeof(want), "generation 7: shared %s (%s)", cr_tier_state(&t, 1), shared);
 	ck_assert_str_eq(cr_tiers_summary(&t, line, sizeof(line)), want);
 
+	/* The shared tier names the SELFCKPT_DIR flushed to it last: an
+	 * image there finds its local copy, with or without --flush-dir. */
+	snprintf(from, sizeof(from), "%s/" SC_FLUSH_FROM, shared);
+	ck_assert_int_eq(symlink(local, from), 0);
+	for (int given = 0; given < 2; given++) {
+		cr_image_tiers(sgen, given ? shared : NULL, &t);
+		ck_assert_uint_eq(t.gen, 7);
+		ck_assert_str_eq(t.dir[0], local);
+		ck_assert_str_eq(t.dir[1], shared);
+	}
+	/* That directory on another node: absent here. */
+	rmdir(gen);
+	cr_image_tiers(sgen, NULL, &t);
+	ck_assert_str_eq(cr_tier_state(&t, 0), "absent");
+
+	unlink(from);
 	unlink(link);
 	rmdir(sgen);
-	rmdir(gen);
 	rmdir(other);
 	rmdir(local);
 	rmdir(shared);
