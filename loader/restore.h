@@ -207,6 +207,13 @@ int lazy_sockets(struct restore_ctx *ctx, char *err);
  * t0: when crload started, for -v's time until every page is in. */
 int lazy_serve(struct restore_ctx *ctx, const struct crload_opts *opts, double t0, char *err);
 
+/* direct_read.c: cold pages files read with O_DIRECT (doc/direct-io.md) */
+/* Per generation of pg, a descriptor of its file for direct reads where
+ * it is raw and mostly not in the page cache, else -1; NULL if out of
+ * memory (every read then goes through the page cache). */
+int *direct_open(const struct sc_pages *pg);
+void direct_close(int *fds, uint32_t n);
+
 /* restore.c */
 void restore_child(struct restore_ctx *ctx) __attribute__((noreturn));
 
