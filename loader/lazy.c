@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "grow.h"
+#include "lazy_server.h"
 #include "procparse.h"
 #include "restore.h"
 
@@ -191,12 +192,6 @@ static int send_fd(int sock, char byte, int fd)
 	return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
-/* Pending pages of one address space: [start, end) held what the image
- * has at src. */
-struct span {
-	uint64_t start, end, src;
-};
-
 /* A restored process whose pages are served: its image, its pages files
  * through the chain, and the raw chunk read last, checked, and which it
  * is. */
@@ -212,8 +207,7 @@ struct source {
 struct space {
 	size_t src; /* whose image its pages come from */
 	int fd; /* -1 once its process is gone */
-	struct span *s; /* sorted, not overlapping */
-	size_t n, cap;
+	struct spans pend; /* sorted, not overlapping */
 	double enoent; /* since when a pending page has been unmapped, or 0 */
 };
 
@@ -248,88 +242,6 @@ struct server {
 	uint64_t on_faults, in_background;
 	char err[SC_ERR_LEN];
 };
-
-/* The first span of sp that ends after a. */
-static size_t span_after(const struct space *sp, uint64_t a)
-{
-	size_t lo = 0, hi = sp->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (sp->s[mid].end <= a)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static int span_insert(struct space *sp, size_t at, struct span s)
-{
-	if (sc_grow(&sp->s, &sp->cap, sp->n, sizeof(*sp->s), 64))
-		return -1;
-	memmove(&sp->s[at + 1], &sp->s[at], (sp->n - at) * sizeof(*sp->s));
-	sp->s[at] = s;
-	sp->n++;
-	return 0;
-}
-
-/* [a, b) is not pending any more: filled, dropped or unmapped. -1 when
- * out of memory. */
-static int span_cut(struct space *sp, uint64_t a, uint64_t b)
-{
-	size_t i = span_after(sp, a), j;
-
-	if (i < sp->n && sp->s[i].start < a && sp->s[i].end > b) {
-		struct span right = { b, sp->s[i].end, sp->s[i].src + (b - sp->s[i].start) };
-
-		sp->s[i].end = a;
-		return span_insert(sp, i + 1, right);
-	}
-	if (i < sp->n && sp->s[i].start < a)
-		sp->s[i++].end = a;
-	for (j = i; j < sp->n && sp->s[j].end <= b; j++)
-		;
-	if (j < sp->n && sp->s[j].start < b) {
-		sp->s[j].src += b - sp->s[j].start;
-		sp->s[j].start = b;
-	}
-	memmove(&sp->s[i], &sp->s[j], (sp->n - j) * sizeof(*sp->s));
-	sp->n -= j - i;
-	return 0;
-}
-
-/* mremap moved [from, from + len) to to: its pending pages go with it,
- * and whatever was pending at to was unmapped. */
-static int span_move(struct space *sp, uint64_t from, uint64_t to, uint64_t len)
-{
-	size_t i = span_after(sp, from), n = 0;
-	struct span *moved = NULL;
-	int ret = 0;
-
-	for (size_t j = i; j < sp->n && sp->s[j].start < from + len; j++)
-		n++;
-	if (n && !(moved = malloc(n * sizeof(*moved))))
-		return -1;
-	for (size_t k = 0; k < n; k++) {
-		struct span s = sp->s[i + k];
-
-		if (s.start < from) {
-			s.src += from - s.start;
-			s.start = from;
-		}
-		if (s.end > from + len)
-			s.end = from + len;
-		moved[k] = (struct span){ s.start - from + to, s.end - from + to, s.src };
-	}
-	if (span_cut(sp, from, from + len) || span_cut(sp, to, to + len))
-		ret = -1;
-	for (size_t k = 0; k < n && !ret; k++)
-		ret = span_insert(sp, span_after(sp, moved[k].start), moved[k]);
-	free(moved);
-	return ret;
-}
 
 /*
  * The image's pages at src, which run r holds, at most *len bytes of
@@ -412,7 +324,7 @@ static enum placed place(struct server *s, struct space *sp, uint64_t dst, const
 			sp->enoent = 0;
 		}
 		if (got > 0) {
-			if (span_cut(sp, dst, dst + (uint64_t)got)) {
+			if (span_cut(&sp->pend, dst, dst + (uint64_t)got)) {
 				sc_err(s->err, "out of memory");
 				return FATAL;
 			}
@@ -470,27 +382,18 @@ static enum placed fill(struct server *s, struct space *sp, uint64_t a, uint64_t
 static bool fill_within(struct server *s, struct space *sp, uint64_t a, uint64_t b,
 			enum placed *got)
 {
-	size_t i = span_after(sp, a);
+	const struct spans *l = &sp->pend;
+	size_t i = span_after(l, a);
 	uint64_t from, to;
 
-	if (i == sp->n || sp->s[i].start >= b)
+	if (i == l->n || l->s[i].start >= b)
 		return false;
-	from = sp->s[i].start > a ? sp->s[i].start : a;
-	to = sp->s[i].end < b ? sp->s[i].end : b;
+	from = l->s[i].start > a ? l->s[i].start : a;
+	to = l->s[i].end < b ? l->s[i].end : b;
 	if (to - from > LAZY_BATCH)
 		to = from + LAZY_BATCH;
-	*got = fill(s, sp, from, to, sp->s[i].src + (from - sp->s[i].start));
+	*got = fill(s, sp, from, to, l->s[i].src + (from - l->s[i].start));
 	return true;
-}
-
-/* Bytes still pending in sp. */
-static uint64_t pending(const struct space *sp)
-{
-	uint64_t bytes = 0;
-
-	for (size_t i = 0; i < sp->n; i++)
-		bytes += sp->s[i].end - sp->s[i].start;
-	return bytes;
 }
 
 /* The space gone with its process (exit, exec): nothing more for it. */
@@ -498,7 +401,7 @@ static void space_gone(struct space *sp)
 {
 	close(sp->fd);
 	sp->fd = -1;
-	sp->n = 0;
+	sp->pend.n = 0;
 }
 
 /* A fault: the pending pages around it, or a zero page where nothing is
@@ -508,7 +411,7 @@ static enum placed serve_fault(struct server *s, const struct fault *f)
 	struct space *sp = &s->sp[f->sp];
 	uint64_t page = f->addr & ~(uint64_t)(PAGE - 1), around = page & ~(LAZY_AROUND - 1);
 	struct uffdio_range wake = { page, PAGE };
-	uint64_t before = pending(sp);
+	uint64_t before = span_bytes(&sp->pend);
 	enum placed got = PLACED;
 
 	if (sp->fd < 0)
@@ -517,7 +420,7 @@ static enum placed serve_fault(struct server *s, const struct fault *f)
 		got = place(s, sp, page, NULL, PAGE);
 	else if (got == PLACED)
 		fill_within(s, sp, around, around + LAZY_AROUND, &got);
-	s->on_faults += before - pending(sp);
+	s->on_faults += before - span_bytes(&sp->pend);
 	s->near_sp = f->sp;
 	s->near = around + LAZY_AROUND;
 	if (got == GONE)
@@ -551,13 +454,8 @@ static int add_space(struct server *s, int fd, size_t from, size_t src)
 	sp = &s->sp[s->nsp];
 	parent = from < s->nsp ? &s->sp[from] : NULL;
 	*sp = (struct space){ .src = src, .fd = fd };
-	if (parent && parent->n) {
-		sp->s = malloc(parent->n * sizeof(*sp->s));
-		if (!sp->s)
-			return -1;
-		memcpy(sp->s, parent->s, parent->n * sizeof(*sp->s));
-		sp->n = sp->cap = parent->n;
-	}
+	if (parent && span_copy(&sp->pend, &parent->pend))
+		return -1;
 	s->nsp++;
 	return send_fd(s->watch, 'F', fd);
 }
@@ -585,10 +483,11 @@ static int take_messages(struct server *s, size_t k)
 				break;
 			case UFFD_EVENT_REMOVE:
 			case UFFD_EVENT_UNMAP:
-				ret = span_cut(sp, m[i].arg.remove.start, m[i].arg.remove.end);
+				ret = span_cut(&sp->pend, m[i].arg.remove.start,
+					       m[i].arg.remove.end);
 				break;
 			case UFFD_EVENT_REMAP:
-				ret = span_move(sp, m[i].arg.remap.from, m[i].arg.remap.to,
+				ret = span_move(&sp->pend, m[i].arg.remap.from, m[i].arg.remap.to,
 						m[i].arg.remap.len);
 				break;
 			case UFFD_EVENT_FORK:
@@ -628,11 +527,11 @@ static int serve_faults(struct server *s)
 static bool fill_background(struct server *s, size_t k, uint64_t a, uint64_t b, enum placed *got)
 {
 	struct space *sp = &s->sp[k];
-	uint64_t before = pending(sp);
+	uint64_t before = span_bytes(&sp->pend);
 
 	if (sp->fd < 0 || !fill_within(s, sp, a, b, got))
 		return false;
-	s->in_background += before - pending(sp);
+	s->in_background += before - span_bytes(&sp->pend);
 	if (*got == GONE)
 		space_gone(sp);
 	return true;
@@ -651,10 +550,11 @@ static bool background(struct server *s, size_t *turn, enum placed *got)
 	}
 	if (s->near_sp != SIZE_MAX) {
 		struct space *sp = &s->sp[s->near_sp];
-		size_t i = span_after(sp, s->near);
+		const struct spans *l = &sp->pend;
+		size_t i = span_after(l, s->near);
 
-		if (sp->fd >= 0 && i < sp->n && sp->s[i].start < s->near + LAZY_AHEAD) {
-			uint64_t a = sp->s[i].start > s->near ? sp->s[i].start : s->near;
+		if (sp->fd >= 0 && i < l->n && l->s[i].start < s->near + LAZY_AHEAD) {
+			uint64_t a = l->s[i].start > s->near ? l->s[i].start : s->near;
 
 			fill_background(s, s->near_sp, a, a + LAZY_BATCH, got);
 			if (*got == PLACED)
@@ -667,10 +567,10 @@ static bool background(struct server *s, size_t *turn, enum placed *got)
 		size_t i = (*turn + k) % s->nsp;
 		struct space *sp = &s->sp[i];
 
-		if (sp->fd < 0 || !sp->n)
+		if (sp->fd < 0 || !sp->pend.n)
 			continue;
 		*turn = (i + 1) % s->nsp;
-		fill_background(s, i, sp->s[0].start, sp->s[0].start + LAZY_BATCH, got);
+		fill_background(s, i, sp->pend.s[0].start, sp->pend.s[0].start + LAZY_BATCH, got);
 		return *got == PLACED;
 	}
 	return false;
@@ -679,7 +579,7 @@ static bool background(struct server *s, size_t *turn, enum placed *got)
 static bool all_in(const struct server *s)
 {
 	for (size_t k = 0; k < s->nsp; k++)
-		if (s->sp[k].fd >= 0 && s->sp[k].n)
+		if (s->sp[k].fd >= 0 && s->sp[k].pend.n)
 			return false;
 	return s->nf == 0;
 }
@@ -751,7 +651,8 @@ static int plan_spaces(struct server *s, const struct served *sv)
 			const Sc__Vma *v = mm->vmas[i];
 
 			if (lazy_vma(sv->p[k], v) &&
-			    span_insert(sp, sp->n, (struct span){ v->start, v->end, v->start }))
+			    span_insert(&sp->pend, sp->pend.n,
+					(struct span){ v->start, v->end, v->start }))
 				return -1;
 		}
 	}
