@@ -603,7 +603,7 @@ static int prepare_tree(struct crload *c)
 		return -1;
 	}
 	if (tree_make_shared(ctx, c->err) || shm_files_make(&c->img, c->err) ||
-	    shared_files_of_tree(&ctx->shared_mem, &c->img, c->err) ||
+	    shared_files_of_tree(&ctx->shared_mem, &c->img, c->opts.lazy, c->err) ||
 	    tree_open_shared_descs(ctx, c->err)) {
 		/* Shared memory is filled from the pages here. */
 		retry_older(c, c->err);

@@ -207,7 +207,8 @@ struct source {
 struct space {
 	size_t src; /* whose image its pages come from */
 	int fd; /* -1 once its process is gone */
-	struct spans pend; /* sorted, not overlapping */
+	struct spans pend; /* its private memory's */
+	struct spans views; /* where it maps shared objects */
 	double enoent; /* since when a pending page has been unmapped, or 0 */
 };
 
@@ -239,7 +240,8 @@ struct server {
 	uint64_t near;
 	int watch; /* the watchdog's socket */
 	char *buf; /* LAZY_BATCH bytes of compressed pages decompressed */
-	uint64_t on_faults, in_background;
+	struct shared_objs objs; /* anonymous shared memory, pending per object */
+	uint64_t on_faults, in_background, shared; /* bytes placed, shared ones too */
 	char err[SC_ERR_LEN];
 };
 
@@ -343,14 +345,16 @@ static enum placed place(struct server *s, struct space *sp, uint64_t dst, const
 	return PLACED;
 }
 
-/* [a, b) of space sp, pending and from the image's src, placed: the
- * stored pages read, holes as zero pages. b - a <= LAZY_BATCH. */
-static enum placed fill(struct server *s, struct space *sp, uint64_t a, uint64_t b, uint64_t src)
+/* [a, b) of space sp, pending and from source from's image at src,
+ * placed: the stored pages read, holes as zero pages. b - a <=
+ * LAZY_BATCH. */
+static enum placed fill(struct server *s, struct space *sp, size_t from, uint64_t a, uint64_t b,
+			uint64_t src)
 {
-	struct source *so = &s->src[sp->src];
+	struct source *so = &s->src[from];
 	const struct sc_proc_img *p = so->p;
 
-	s->cur = sp->src;
+	s->cur = from;
 	while (a < b) {
 		size_t i = sc_run_after(p, src);
 		const struct sc_run *r = i < p->nruns ? &p->runs[i] : NULL;
@@ -392,8 +396,44 @@ static bool fill_within(struct server *s, struct space *sp, uint64_t a, uint64_t
 	to = l->s[i].end < b ? l->s[i].end : b;
 	if (to - from > LAZY_BATCH)
 		to = from + LAZY_BATCH;
-	*got = fill(s, sp, from, to, l->s[i].src + (from - l->s[i].start));
+	*got = fill(s, sp, sp->src, from, to, l->s[i].src + (from - l->s[i].start));
 	return true;
+}
+
+/* A piece of a shared object's pending pages placed through space sp;
+ * once all are, they stop being pending in the object, for every process
+ * that maps it. */
+static enum placed fill_piece(struct server *s, struct space *sp, const struct shared_piece *pc)
+{
+	enum placed got = fill(s, sp, pc->who, pc->addr, pc->addr + pc->len, pc->src);
+
+	if (got != PLACED)
+		return got;
+	if (span_cut(&s->objs.o[pc->obj].pend, pc->off, pc->off + pc->len)) {
+		sc_err(s->err, "out of memory");
+		return FATAL;
+	}
+	s->shared += pc->len;
+	return PLACED;
+}
+
+/* A pending piece of the shared memory [a, b) of sp maps, at most
+ * LAZY_BATCH long, filled; false when none of it is pending. */
+static bool fill_shared(struct server *s, struct space *sp, uint64_t a, uint64_t b,
+			enum placed *got)
+{
+	struct shared_piece pc;
+
+	if (!shared_at(&s->objs, &sp->views, a, b, LAZY_BATCH, &pc))
+		return false;
+	*got = fill_piece(s, sp, &pc);
+	return true;
+}
+
+/* Bytes pending in sp's private memory and in every shared object. */
+static uint64_t pending(const struct server *s, const struct space *sp)
+{
+	return span_bytes(&sp->pend) + shared_pending(&s->objs);
 }
 
 /* The space gone with its process (exit, exec): nothing more for it. */
@@ -402,6 +442,7 @@ static void space_gone(struct space *sp)
 	close(sp->fd);
 	sp->fd = -1;
 	sp->pend.n = 0;
+	sp->views.n = 0;
 }
 
 /* A fault: the pending pages around it, or a zero page where nothing is
@@ -411,16 +452,21 @@ static enum placed serve_fault(struct server *s, const struct fault *f)
 	struct space *sp = &s->sp[f->sp];
 	uint64_t page = f->addr & ~(uint64_t)(PAGE - 1), around = page & ~(LAZY_AROUND - 1);
 	struct uffdio_range wake = { page, PAGE };
-	uint64_t before = span_bytes(&sp->pend);
+	uint64_t before = pending(s, sp);
 	enum placed got = PLACED;
 
 	if (sp->fd < 0)
 		return PLACED;
-	if (!fill_within(s, sp, page, page + PAGE, &got))
+	if (fill_within(s, sp, page, page + PAGE, &got)) {
+		if (got == PLACED)
+			fill_within(s, sp, around, around + LAZY_AROUND, &got);
+	} else if (fill_shared(s, sp, page, page + PAGE, &got)) {
+		if (got == PLACED)
+			fill_shared(s, sp, around, around + LAZY_AROUND, &got);
+	} else {
 		got = place(s, sp, page, NULL, PAGE);
-	else if (got == PLACED)
-		fill_within(s, sp, around, around + LAZY_AROUND, &got);
-	s->on_faults += before - span_bytes(&sp->pend);
+	}
+	s->on_faults += before - pending(s, sp);
 	s->near_sp = f->sp;
 	s->near = around + LAZY_AROUND;
 	if (got == GONE)
@@ -454,7 +500,8 @@ static int add_space(struct server *s, int fd, size_t from, size_t src)
 	sp = &s->sp[s->nsp];
 	parent = from < s->nsp ? &s->sp[from] : NULL;
 	*sp = (struct space){ .src = src, .fd = fd };
-	if (parent && span_copy(&sp->pend, &parent->pend))
+	if (parent &&
+	    (span_copy(&sp->pend, &parent->pend) || span_copy(&sp->views, &parent->views)))
 		return -1;
 	s->nsp++;
 	return send_fd(s->watch, 'F', fd);
@@ -481,13 +528,22 @@ static int take_messages(struct server *s, size_t k)
 			case UFFD_EVENT_PAGEFAULT:
 				ret = add_fault(s, k, m[i].arg.pagefault.address);
 				break;
+			/* Shared memory keeps its contents on MADV_DONTNEED:
+			 * its pages stay pending in its object. */
 			case UFFD_EVENT_REMOVE:
+				ret = span_cut(&sp->pend, m[i].arg.remove.start,
+					       m[i].arg.remove.end);
+				break;
 			case UFFD_EVENT_UNMAP:
 				ret = span_cut(&sp->pend, m[i].arg.remove.start,
+					       m[i].arg.remove.end) ||
+				      span_cut(&sp->views, m[i].arg.remove.start,
 					       m[i].arg.remove.end);
 				break;
 			case UFFD_EVENT_REMAP:
 				ret = span_move(&sp->pend, m[i].arg.remap.from, m[i].arg.remap.to,
+						m[i].arg.remap.len) ||
+				      span_move(&sp->views, m[i].arg.remap.from, m[i].arg.remap.to,
 						m[i].arg.remap.len);
 				break;
 			case UFFD_EVENT_FORK:
@@ -527,18 +583,47 @@ static int serve_faults(struct server *s)
 static bool fill_background(struct server *s, size_t k, uint64_t a, uint64_t b, enum placed *got)
 {
 	struct space *sp = &s->sp[k];
-	uint64_t before = span_bytes(&sp->pend);
+	uint64_t before = pending(s, sp);
 
 	if (sp->fd < 0 || !fill_within(s, sp, a, b, got))
 		return false;
-	s->in_background += before - span_bytes(&sp->pend);
+	s->in_background += before - pending(s, sp);
 	if (*got == GONE)
 		space_gone(sp);
 	return true;
 }
 
+/*
+ * A piece of the first shared object with pages pending, filled in the
+ * background through a process that maps them; pages no process maps
+ * any more are given up: nothing can reach them. Whether it placed
+ * anything.
+ */
+static bool background_shared(struct server *s, enum placed *got)
+{
+	for (size_t j = 0; j < s->objs.n; j++) {
+		struct shared_piece pc;
+
+		for (size_t k = 0; k < s->nsp && s->objs.o[j].pend.n; k++) {
+			struct space *sp = &s->sp[k];
+
+			if (sp->fd < 0 || !shared_of(&s->objs, &sp->views, j, LAZY_BATCH, &pc))
+				continue;
+			*got = fill_piece(s, sp, &pc);
+			if (*got == PLACED)
+				s->in_background += pc.len;
+			else if (*got == GONE)
+				space_gone(sp);
+			return *got == PLACED;
+		}
+		s->objs.o[j].pend.n = 0;
+	}
+	return false;
+}
+
 /* One step of the background: the hints first (stacks, the pages the
- * registers point to), then on from the last fault, then the lowest
+ * registers point to), then the shared objects (small, and wanted by
+ * several processes), then on from the last fault, then the lowest
  * pending pages of each space in turn. Whether it placed anything. */
 static bool background(struct server *s, size_t *turn, enum placed *got)
 {
@@ -548,6 +633,8 @@ static bool background(struct server *s, size_t *turn, enum placed *got)
 		if (fill_background(s, h->sp, h->start, h->end, got))
 			return *got == PLACED;
 	}
+	if (background_shared(s, got) || *got != PLACED)
+		return *got == PLACED;
 	if (s->near_sp != SIZE_MAX) {
 		struct space *sp = &s->sp[s->near_sp];
 		const struct spans *l = &sp->pend;
@@ -581,7 +668,7 @@ static bool all_in(const struct server *s)
 	for (size_t k = 0; k < s->nsp; k++)
 		if (s->sp[k].fd >= 0 && s->sp[k].pend.n)
 			return false;
-	return s->nf == 0;
+	return s->nf == 0 && !shared_pending(&s->objs);
 }
 
 /* A window around addr in space sp, from below it to above it, where the
@@ -637,8 +724,9 @@ struct served {
 	const char *killed; /* what the watchdog or a failing server does */
 };
 
-/* The lazy ranges of each restored process, all pending in its space. */
-static int plan_spaces(struct server *s, const struct served *sv)
+/* The lazy ranges of each restored process: its private ones all pending
+ * in its space, its shared ones its views of their objects. */
+static int plan_spaces(struct server *s, const struct sc_image *img, const struct served *sv)
 {
 	for (size_t k = 0; k < sv->n; k++) {
 		const Sc__Mm *mm = sv->p[k]->mm;
@@ -652,9 +740,11 @@ static int plan_spaces(struct server *s, const struct served *sv)
 
 			if (lazy_vma(sv->p[k], v) &&
 			    span_insert(&sp->pend, sp->pend.n,
-					(struct span){ v->start, v->end, v->start }))
+					(struct span){ v->start, v->end, v->start, k }))
 				return -1;
 		}
+		if (shared_plan(&s->objs, &sp->views, img, sv->p[k], k))
+			return -1;
 	}
 	return 0;
 }
@@ -671,7 +761,7 @@ static int plan_sources(struct server *s, const struct sc_image *img, const stru
 		if (sc_pages_open(&s->src[s->nsrc].pg, img, sv->p[s->nsrc], s->err))
 			return -1;
 	}
-	if (plan_spaces(s, sv))
+	if (plan_spaces(s, img, sv))
 		return sc_err(s->err, "out of memory");
 	for (size_t k = 0; k < sv->n; k++)
 		if (plan_hints(s, k))
@@ -740,9 +830,9 @@ serve(const struct restore_ctx *ctx, const struct crload_opts *opts, const struc
 	if (opts->verbose)
 		fprintf(stderr,
 			"crload: %s: every page in after %.1f ms (%.1f MiB on faults, %.1f "
-			"MiB in the background)\n",
+			"MiB in the background, %.1f MiB of them shared)\n",
 			sv->who, mono_ms() - t0, (double)s.on_faults / (1 << 20),
-			(double)s.in_background / (1 << 20));
+			(double)s.in_background / (1 << 20), (double)s.shared / (1 << 20));
 	send_fd(watch, 'D', -1);
 	_exit(0);
 fail:

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Sorted lists of ranges that do not overlap, each with where its
- * contents are: what the page server of crload --lazy keeps pending
- * (lazy_server.h). A range cut or moved keeps its contents' place: src
- * follows its start.
+ * contents are: what the page server of crload --lazy keeps pending, and
+ * where shared objects are mapped (lazy_server.h). A range cut or moved
+ * keeps its contents' place: src follows its start.
  */
 #include <stdlib.h>
 #include <string.h>

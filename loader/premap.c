@@ -140,10 +140,11 @@ struct filler {
 };
 
 struct premap {
+	const struct sc_image *img;
 	const struct sc_proc_img *p;
 	struct filler fl;
 	struct shared_files shared;
-	bool lazy; /* crload --lazy: lazy_vma()s are left empty */
+	bool lazy; /* crload --lazy: lazy_vma()s and lazy_shared_vma()s are left empty */
 	struct ranges lazy_r; /* those, where they end up */
 };
 
@@ -439,14 +440,15 @@ static int premap_vma(struct premap *pm, const Sc__Vma *v, uint64_t temp, char *
 
 	if (sh)
 		return premap_sysv(pm, v, sh, temp, err);
-	if (pm->lazy && lazy_vma(pm->p, v)) {
-		/* Filled by crload's page server once the process runs. */
+	if (pm->lazy && (lazy_vma(pm->p, v) || lazy_shared_vma(pm->img, v))) {
+		/* Filled by crload's page server once the process runs;
+		 * shared memory on the object it shares, empty. */
 		if (ranges_add(&pm->lazy_r, v->start, v->end)) {
 			sc_err(err, "out of memory");
 			return -1;
 		}
+		fd = v->kind == SC__VMA_KIND__ANON_SHARED ? vma_file(pm, v, &filled, err) : -1;
 		filled = true;
-		fd = -1;
 	} else {
 		fd = vma_file(pm, v, &filled, err);
 	}
@@ -1023,7 +1025,8 @@ int premap_and_restore(struct restore_ctx *ctx, char *err)
 	const char *no_tail = getenv("SELFCKPT_TEST_NO_TAIL");
 	struct restore_plan rp = {
 		.ctx = ctx,
-		.pm = { .p = ctx->p,
+		.pm = { .img = ctx->img,
+			.p = ctx->p,
 			.fl = { .pg = &ctx->pages, .runs = ctx->p->runs, .nruns = ctx->p->nruns },
 			.shared = ctx->shared_mem,
 			.lazy = ctx->lazy_fd >= 0 },

@@ -176,7 +176,7 @@ static bool mapped_elsewhere(const struct sc_image *img, const struct sc_proc_im
 	return more;
 }
 
-int shared_files_of_tree(struct shared_files *sf, const struct sc_image *img, char *err)
+int shared_files_of_tree(struct shared_files *sf, const struct sc_image *img, bool lazy, char *err)
 {
 	for (size_t i = 0; i < img->nprocs; i++) {
 		const struct sc_proc_img *p = &img->procs[i];
@@ -198,6 +198,10 @@ int shared_files_of_tree(struct shared_files *sf, const struct sc_image *img, ch
 			fd = add_memfd(sf, v, size, true, err);
 			if (fd < 0)
 				return -1;
+			/* Under --lazy the page server fills it, as its
+			 * processes touch it (doc/lazy-restore.md). */
+			if (lazy && lazy_shared_vma(img, v))
+				continue;
 			/* Every process saw the same memory, but each stored
 			 * only the pages it had mapped (after a fork, shared
 			 * pages are mapped again on first touch): all views

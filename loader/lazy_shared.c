@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Anonymous shared memory under crload --lazy (doc/lazy-restore.md): an
+ * object (a MAP_SHARED | MAP_ANONYMOUS region, or a file gone from every
+ * directory and held by no descriptor) that only its mappings reach may
+ * be left empty and served by the page server. Its pending pages are kept
+ * once per object, in the object's offsets, not per mapping: a page is
+ * filled once, through whichever process's mapping of it, and a page
+ * dropped or moved in one process is not filled back from another's
+ * list. Each space keeps its views: which object its addresses map, and
+ * at which offset.
+ */
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "lazy_server.h"
+#include "restore.h"
+#include "vmakind.h"
+
+#define PAGE SC_PAGE_SIZE
+
+static bool same_object(const Sc__Vma *v, const Sc__Vma *w)
+{
+	return w->kind == SC__VMA_KIND__ANON_SHARED && w->has_ino && w->ino == v->ino &&
+	       w->dev == v->dev;
+}
+
+/*
+ * Whether w, a mapping of the object in p, lets it be lazy: readable and
+ * writable, as lazy private memory is; inherited by a fork (not
+ * MADV_DONTFORK), so that a child's view is its parent's; and no
+ * descriptor of p on the object: read() or a new mmap through one would
+ * not go through a registered range, and would see a hole.
+ */
+static bool lazy_view(const struct sc_proc_img *p, const Sc__Vma *w)
+{
+	if ((w->prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE) ||
+	    (w->has_madv && (w->madv & SC__VMA_MADV__VMA_MADV_DONTFORK)))
+		return false;
+	for (size_t i = 0; i < p->fds->n_fds; i++) {
+		const Sc__Fd *f = p->fds->fds[i];
+
+		if (f->has_ino && f->ino == w->ino && f->dev == w->dev)
+			return false;
+	}
+	return true;
+}
+
+bool lazy_shared_vma(const struct sc_image *img, const Sc__Vma *v)
+{
+	bool stored = false;
+
+	/* A SysV segment has an id any process may attach. */
+	if (v->kind != SC__VMA_KIND__ANON_SHARED || !v->has_ino || sc_vma_is_sysv(v))
+		return false;
+	for (size_t q = 0; q < img->nprocs; q++) {
+		const struct sc_proc_img *p = &img->procs[q];
+
+		for (size_t k = 0; k < p->mm->n_vmas; k++) {
+			const Sc__Vma *w = p->mm->vmas[k];
+			size_t i;
+
+			if (!same_object(v, w))
+				continue;
+			if (!lazy_view(p, w))
+				return false;
+			i = sc_run_after(p, w->start);
+			stored |= i < p->nruns && p->runs[i].vaddr < w->end;
+		}
+	}
+	return stored;
+}
+
+/* The index of v's object in objs, added if new; SIZE_MAX when out of
+ * memory. */
+static size_t object_of(struct shared_objs *objs, const Sc__Vma *v)
+{
+	struct shared_obj *more;
+
+	for (size_t i = 0; i < objs->n; i++)
+		if (objs->o[i].dev == v->dev && objs->o[i].ino == v->ino)
+			return i;
+	if (!(more = realloc(objs->o, (objs->n + 1) * sizeof(*more))))
+		return SIZE_MAX;
+	objs->o = more;
+	objs->o[objs->n] = (struct shared_obj){ .dev = v->dev, .ino = v->ino };
+	return objs->n++;
+}
+
+int shared_plan(struct shared_objs *objs, struct spans *views, const struct sc_image *img,
+		const struct sc_proc_img *p, size_t who)
+{
+	for (size_t k = 0; k < p->mm->n_vmas; k++) {
+		const Sc__Vma *v = p->mm->vmas[k];
+		size_t obj;
+		struct spans *pend;
+
+		if (!lazy_shared_vma(img, v))
+			continue;
+		if ((obj = object_of(objs, v)) == SIZE_MAX ||
+		    span_insert(views, views->n, (struct span){ v->start, v->end, v->pgoff, obj }))
+			return -1;
+		pend = &objs->o[obj].pend;
+		/* Runs never span two VMAs: those ending after v's start are
+		 * v's. */
+		for (size_t i = sc_run_after(p, v->start);
+		     i < p->nruns && p->runs[i].vaddr < v->end; i++) {
+			const struct sc_run *r = &p->runs[i];
+			uint64_t off = v->pgoff + (r->vaddr - v->start),
+				 end = off + r->nr_pages * PAGE;
+
+			if (span_cut(pend, off, end) ||
+			    span_insert(pend, span_after(pend, off),
+					(struct span){ off, end, r->vaddr, who }))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* The first pending piece of view's object within its offsets [x0, x1),
+ * at most max bytes. */
+static bool piece(const struct shared_objs *objs, const struct span *view, uint64_t x0, uint64_t x1,
+		  uint64_t max, struct shared_piece *pc)
+{
+	const struct spans *pend = &objs->o[view->who].pend;
+	size_t j = span_after(pend, x0);
+	uint64_t off, end;
+
+	if (j == pend->n || pend->s[j].start >= x1)
+		return false;
+	off = pend->s[j].start > x0 ? pend->s[j].start : x0;
+	end = pend->s[j].end < x1 ? pend->s[j].end : x1;
+	if (end - off > max)
+		end = off + max;
+	*pc = (struct shared_piece){ .obj = view->who,
+				     .who = pend->s[j].who,
+				     .off = off,
+				     .addr = view->start + (off - view->src),
+				     .len = end - off,
+				     .src = pend->s[j].src + (off - pend->s[j].start) };
+	return true;
+}
+
+bool shared_at(const struct shared_objs *objs, const struct spans *views, uint64_t a, uint64_t b,
+	       uint64_t max, struct shared_piece *pc)
+{
+	for (size_t i = span_after(views, a); i < views->n && views->s[i].start < b; i++) {
+		const struct span *v = &views->s[i];
+		uint64_t from = a > v->start ? a : v->start, to = b < v->end ? b : v->end;
+
+		if (piece(objs, v, v->src + (from - v->start), v->src + (to - v->start), max, pc))
+			return true;
+	}
+	return false;
+}
+
+bool shared_of(const struct shared_objs *objs, const struct spans *views, size_t obj, uint64_t max,
+	       struct shared_piece *pc)
+{
+	for (size_t i = 0; i < views->n; i++) {
+		const struct span *v = &views->s[i];
+
+		if (v->who == obj && piece(objs, v, v->src, v->src + (v->end - v->start), max, pc))
+			return true;
+	}
+	return false;
+}
+
+uint64_t shared_pending(const struct shared_objs *objs)
+{
+	uint64_t bytes = 0;
+
+	for (size_t i = 0; i < objs->n; i++)
+		bytes += span_bytes(&objs->o[i].pend);
+	return bytes;
+}
