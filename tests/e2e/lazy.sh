@@ -4,7 +4,8 @@
 # a damaged chunk or a dead page server kills it rather than let it read
 # wrong pages. tests/e2e/helpers/lazymem.c checks its memory after a
 # madvise, an mremap, a read() and a fork of pages not filled yet;
-# tests/e2e/helpers/lazytree.c is a tree whose processes each check theirs.
+# tests/e2e/helpers/lazytree.c is a tree whose processes each check theirs;
+# tests/e2e/helpers/lazyshm.c a tree that shares anonymous memory.
 # Runs under tests/e2e/reaper, as root (the process keeps its pid).
 set -u
 suite=lazy
@@ -109,18 +110,22 @@ t_detached() {
 		  return 1; }
 }
 
-# tree_start [ENV=VALUE...]: lazytree (a parent and three children,
-# tests/e2e/helpers/lazytree.c) in $W, under the runtime with those
+# The tree the tree cases run, and its arguments: lazytree (a parent and
+# three children, tests/e2e/helpers/lazytree.c) unless a case says
+# otherwise.
+TREE=(lazytree 64 3)
+
+# tree_start [ENV=VALUE...]: $TREE in $W, under the runtime with those
 # variables (none: no runtime, for crdump); root's pid in APP, every pid
 # in $W/pid-*.
 tree_start() {
 	local preload=()
 	[ $# -gt 0 ] && preload=(LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log"
 		SELFCKPT_DIR="$W/img" "$@")
-	(cd "$W" && exec env "${preload[@]}" "$E2E_BIN/lazytree" 64 3 >"$W/out" 2>"$W/err" \
-		</dev/null) &
+	(cd "$W" && exec env "${preload[@]}" "$E2E_BIN/${TREE[0]}" "${TREE[@]:1}" >"$W/out" \
+		2>"$W/err" </dev/null) &
 	APP=$!
-	wait_for test -e "$W/ready" || { say "lazytree never became ready"; return 1; }
+	wait_for test -e "$W/ready" || { say "${TREE[0]} never became ready"; return 1; }
 }
 
 # signal_tree SIG: SIG to $APP and every process below it.
@@ -148,14 +153,14 @@ tree_ended() {
 
 # tree_lazy IMAGE [ns]: crload --lazy IMAGE restores the tree, one page
 # server serves the four processes, and each computes what an
-# uninterrupted run of lazytree computes (its out-RANK files). With ns, in
+# uninterrupted run of $TREE computes (its out-RANK files). With ns, in
 # a new pid namespace, whose end ends the server too: it may not live to
 # say every page was in.
 tree_lazy() {
 	local ref=$W/ref
 	mkdir -p "$ref" && touch "$ref/go"
-	(cd "$ref" && exec "$E2E_BIN/lazytree" 64 3 >"$ref/out" 2>&1 </dev/null) ||
-		{ say "lazytree failed on its own:"; cat "$ref/out" "$ref"/out-* >&2; return 1; }
+	(cd "$ref" && exec "$E2E_BIN/${TREE[0]}" "${TREE[@]:1}" >"$ref/out" 2>&1 </dev/null) ||
+		{ say "${TREE[0]} failed on its own:"; cat "$ref/out" "$ref"/out-* >&2; return 1; }
 	"$CRLOAD" -v --lazy "$1" >"$W/crload.out" 2>"$W/crload.err" </dev/null ||
 		{ say "crload --lazy $1 failed:"; cat "$W/crload.err" "$W/out" >&2; return 1; }
 	grep -q '^ok' "$W/out" || { say "the tree says:"; cat "$W/out" "$W"/out-* >&2; return 1; }
@@ -200,6 +205,61 @@ t_tree_damaged() {
 		  return 1; }
 	tree_gone "lived on" || return 1
 	grep -q "pid $child: serving its pages: .*pages-$child\.img: chunk 20 (bytes [0-9]* to [0-9]*): checksum mismatch.*: the tree is killed" \
+		"$W/crload.err" || { say "crload did not name the chunk:"; cat "$W/crload.err" >&2
+		return 1; }
+}
+
+# served_shared MIB: the page server of the tree placed at least MIB MiB
+# of shared memory: crload left it empty.
+served_shared() {
+	local got
+	got=$(sed -n 's/.*every page in after .*, \([0-9.]*\) MiB of them shared).*/\1/p' \
+		"$W/crload.err")
+	[ -n "$got" ] && awk -v got="$got" -v want="$1" 'BEGIN { exit !(got >= want) }' ||
+		{ say "not $1 MiB of shared memory served lazily:"; cat "$W/crload.err" >&2
+		  return 1; }
+}
+
+# A tree sharing anonymous memory (tests/e2e/helpers/lazyshm.c), from
+# crdump's image: its 12 MiB of stored shared pages are served lazily,
+# once for all the processes, and what they compute after dropping,
+# moving and unmapping views of it before any is in, and a fork, is what
+# an uninterrupted run computes.
+t_tree_shared() {
+	local TREE=(lazyshm 16)
+	tree_start || return 1
+	"$CRDUMP" -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" ||
+		{ say "crdump:"; cat "$W/crdump.err" >&2; return 1; }
+	tree_ended && tree_lazy "$W/img" && served_shared 12
+}
+
+# The same from the runtime's images, the second incremental and its pages
+# compressed.
+t_tree_shared_incremental() {
+	local TREE=(lazyshm 16)
+	tree_start SELFCKPT_COMPRESS=1 SELFCKPT_FULL_EVERY=4 && checkpoint 1 && checkpoint 2 ||
+		return 1
+	tree_ended && tree_lazy "$W/img/latest" && served_shared 12
+}
+
+# A byte of the shared memory's pages damaged: each process's image holds
+# the pages of its view, and the last process's (child 3's) are those
+# restored, as an eager restore does. The page server names child 3 and
+# the chunk, and the tree is killed, none running on.
+t_tree_shared_damaged() {
+	local TREE=(lazyshm 16) child st=0
+	tree_start || return 1
+	"$CRDUMP" -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" || return 1
+	tree_ended || return 1
+	child=$(cat "$W/pid-3")
+	"$E2E_BIN/pagesflip" "$W/img" "$child" $((8 << 20 | 5)) || return 1
+	timeout -s KILL 120 "$CRLOAD" -v --lazy "$W/img" >"$W/crload.out" 2>"$W/crload.err" \
+		</dev/null || st=$?
+	[ $st -ne 0 ] && ! grep -q '^ok' "$W/out" && ! grep -qs '^rank' "$W"/out-* ||
+		{ say "the tree ran on with a damaged chunk (status $st):"; cat "$W/out" >&2
+		  return 1; }
+	tree_gone "lived on" || return 1
+	grep -q "pid $child: serving its pages: .*pages-$child\.img: chunk 8 (bytes [0-9]* to [0-9]*): checksum mismatch.*: the tree is killed" \
 		"$W/crload.err" || { say "crload did not name the chunk:"; cat "$W/crload.err" >&2
 		return 1; }
 }
@@ -358,4 +418,5 @@ t_server_killed() {
 }
 
 run_cases crdump runtime incremental compressed detached tree tree_compressed tree_ns \
-	tree_ns_server_killed tree_damaged tree_server_killed unprivileged pool damaged server_killed
+	tree_ns_server_killed tree_damaged tree_server_killed tree_shared tree_shared_incremental \
+	tree_shared_damaged unprivileged pool damaged server_killed

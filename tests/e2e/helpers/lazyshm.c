@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A tree sharing anonymous memory, for crload --lazy (tests/e2e/lazy.sh).
+ * The parent maps MB MiB (argv[1], default 16) and a page of counters,
+ * both MAP_SHARED | MAP_ANONYMOUS, and forks three children, which share
+ * them. Child 1 fills the first three quarters of the memory with words
+ * derived from the page and the word; the last quarter is never written
+ * (zeros). Each process writes its pid to ./pid-RANK, the parent touches
+ * ./ready once the memory is filled, and every process waits for ./go,
+ * checkpointed meanwhile.
+ *
+ * Once ./go exists, before anything reads the memory: the parent drops
+ * its first MiB with MADV_DONTNEED (shared memory keeps its contents),
+ * child 1 moves its view of the second MiB elsewhere with mremap, child 2
+ * unmaps its view of the first MiB (the others still map it), and child
+ * 3 forks a grandchild that shares the memory too. Each process then
+ * checks every page it maps, adding up its words, adds ROUNDS ones to
+ * the shared total, and once all of them have, writes its rank into a
+ * page of the last quarter, and once all of them have, writes "rank R: N pages, sum HEX, total T, ranks
+ * ..." to ./out-RANK: what an uninterrupted run writes too. The parent
+ * waits for its children and prints "ok" if all exited 0. A mismatch
+ * writes "FAIL: ..." instead and exits 1.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 4096UL
+#define WORDS (PAGE / sizeof(uint64_t))
+#define MIB (1UL << 20)
+#define KIDS 3
+/* The grandchild's rank, after every child's; the processes in all. */
+#define GRANDCHILD (KIDS + 1)
+#define PROCS (KIDS + 2)
+/* Ones each process adds to the total. */
+#define ROUNDS 1000
+
+struct counters {
+	uint64_t filled; /* child 1 filled the memory */
+	uint64_t total; /* ROUNDS from every process */
+	uint64_t checked; /* processes that checked their views and counted */
+	uint64_t done; /* processes that wrote their rank too */
+};
+
+static uint64_t word(size_t page, size_t j)
+{
+	uint64_t x = ((uint64_t)page << 20) ^ j ^ 0x5ea1ed;
+
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x | 1; /* never zero: a zero page cannot pass */
+}
+
+/* ./NAME holding this process's pid. */
+static void touch(const char *name)
+{
+	int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd >= 0) {
+		dprintf(fd, "%d\n", (int)getpid());
+		close(fd);
+	}
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { 0, ms * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static void wait_for(const char *name)
+{
+	while (access(name, F_OK))
+		sleep_ms(10);
+}
+
+static FILE *out_of(unsigned rank)
+{
+	char name[64];
+	FILE *out;
+
+	snprintf(name, sizeof(name), "out-%u", rank);
+	out = fopen(name, "w");
+	if (!out)
+		exit(2);
+	return out;
+}
+
+/*
+ * Pages [from, to) of the memory, seen at view (which maps page from),
+ * checked and summed into *sum; a mismatch written to out, exit 1.
+ */
+static void check(FILE *out, unsigned rank, const uint64_t *view, size_t from, size_t to,
+		  size_t filled, uint64_t *sum)
+{
+	for (size_t p = from; p < to; p++)
+		for (size_t j = 0; j < WORDS; j++) {
+			uint64_t got = view[(p - from) * WORDS + j];
+			uint64_t want = p < filled ? word(p, j) : 0;
+
+			if (got != want) {
+				fprintf(out,
+					"FAIL: rank %u: page %zu word %zu: %016" PRIx64
+					", expected %016" PRIx64 "\n",
+					rank, p, j, got, want);
+				fclose(out);
+				exit(1);
+			}
+			*sum += got;
+		}
+}
+
+/* One more process at the barrier, which waits for all of them. */
+static void arrive(uint64_t *count)
+{
+	__atomic_fetch_add(count, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(count, __ATOMIC_SEQ_CST) < PROCS)
+		sleep_ms(1);
+}
+
+/* What every process does after the restore: its views checked, the
+ * counting, its rank written, and its line once all have. */
+static void run(unsigned rank, uint64_t *mem, size_t pages, struct counters *c)
+{
+	size_t filled = pages / 4 * 3, mib = MIB / PAGE, checked = 0;
+	uint64_t sum = 0, *moved = NULL;
+	FILE *out = out_of(rank);
+
+	if (rank == 0 && madvise(mem, MIB, MADV_DONTNEED))
+		exit(2);
+	if (rank == 1) {
+		moved = mmap(NULL, MIB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (moved == MAP_FAILED || mremap(mem + mib * WORDS, MIB, MIB,
+						  MREMAP_MAYMOVE | MREMAP_FIXED, moved) != moved)
+			exit(2);
+	}
+	if (rank == 2 && munmap(mem, MIB))
+		exit(2);
+	if (rank != 2) {
+		check(out, rank, mem, 0, mib, filled, &sum);
+		checked += mib;
+	}
+	if (rank == 1)
+		check(out, rank, moved, mib, 2 * mib, filled, &sum);
+	else
+		check(out, rank, mem + mib * WORDS, mib, 2 * mib, filled, &sum);
+	check(out, rank, mem + 2 * mib * WORDS, 2 * mib, pages, filled, &sum);
+	checked += pages - mib;
+	for (unsigned i = 0; i < ROUNDS; i++)
+		__atomic_fetch_add(&c->total, 1, __ATOMIC_SEQ_CST);
+	/* The last quarter is written once every process checked it. */
+	arrive(&c->checked);
+	mem[(filled + rank) * WORDS] = rank + 1;
+	arrive(&c->done);
+	fprintf(out, "rank %u: %zu pages, sum %016" PRIx64 ", total %" PRIu64 ", ranks", rank,
+		checked, sum, __atomic_load_n(&c->total, __ATOMIC_SEQ_CST));
+	for (unsigned r = 0; r < PROCS; r++)
+		fprintf(out, " %" PRIu64, mem[(filled + r) * WORDS]);
+	fprintf(out, "\n");
+	fclose(out);
+}
+
+/* A child: child 1 fills the memory; every one waits, then runs (child
+ * KIDS with a grandchild forked after the restore). */
+static void __attribute__((noreturn))
+child(unsigned rank, uint64_t *mem, size_t pages, struct counters *c)
+{
+	char name[64];
+	int status = 0;
+	pid_t grandchild;
+
+	if (rank == 1) {
+		for (size_t p = 0; p < pages / 4 * 3; p++)
+			for (size_t j = 0; j < WORDS; j++)
+				mem[p * WORDS + j] = word(p, j);
+		__atomic_store_n(&c->filled, 1, __ATOMIC_SEQ_CST);
+	}
+	snprintf(name, sizeof(name), "pid-%u", rank);
+	touch(name);
+	while (!__atomic_load_n(&c->filled, __ATOMIC_SEQ_CST))
+		sleep_ms(10);
+	wait_for("go");
+	if (rank != KIDS) {
+		run(rank, mem, pages, c);
+		exit(0);
+	}
+	grandchild = fork();
+	if (grandchild == 0) {
+		run(GRANDCHILD, mem, pages, c);
+		exit(0);
+	}
+	run(rank, mem, pages, c);
+	if (grandchild < 0 || waitpid(grandchild, &status, 0) != grandchild)
+		exit(2);
+	exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+int main(int argc, char **argv)
+{
+	size_t mb = argc > 1 ? strtoul(argv[1], NULL, 10) : 16;
+	size_t pages = (mb << 20) / PAGE;
+	pid_t pids[KIDS];
+	struct counters *c;
+	uint64_t *mem;
+	bool bad = false;
+
+	if (mb < 4) {
+		fprintf(stderr, "lazyshm: at least 4 MiB\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IONBF, 0);
+	mem = mmap(NULL, mb << 20, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	c = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED || c == MAP_FAILED) {
+		perror("mmap");
+		return 2;
+	}
+	for (unsigned k = 1; k <= KIDS; k++) {
+		pids[k - 1] = fork();
+		if (pids[k - 1] < 0) {
+			perror("fork");
+			return 2;
+		}
+		if (pids[k - 1] == 0)
+			child(k, mem, pages, c);
+	}
+	touch("pid-0");
+	while (!__atomic_load_n(&c->filled, __ATOMIC_SEQ_CST))
+		sleep_ms(10);
+	for (unsigned k = 1; k <= KIDS; k++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "pid-%u", k);
+		wait_for(name);
+	}
+	touch("ready");
+	wait_for("go");
+	run(0, mem, pages, c);
+	for (unsigned k = 1; k <= KIDS; k++) {
+		int status;
+
+		if (waitpid(pids[k - 1], &status, 0) != pids[k - 1] || !WIFEXITED(status) ||
+		    WEXITSTATUS(status)) {
+			printf("child %u ended with status %#x\n", k, status);
+			bad = true;
+		}
+	}
+	if (!bad)
+		printf("ok\n");
+	return bad;
+}
