@@ -19,31 +19,13 @@
 
 #define PAGE SC_PAGE_SIZE
 
-static bool same_object(const Sc__Vma *v, const Sc__Vma *w)
+/* Whether w, a mapping of the object, lets it be lazy: readable and
+ * writable, as lazy private memory is, and inherited by a fork (not
+ * MADV_DONTFORK), so that a child's view is its parent's. */
+static bool lazy_view(const Sc__Vma *w)
 {
-	return w->kind == SC__VMA_KIND__ANON_SHARED && w->has_ino && w->ino == v->ino &&
-	       w->dev == v->dev;
-}
-
-/*
- * Whether w, a mapping of the object in p, lets it be lazy: readable and
- * writable, as lazy private memory is; inherited by a fork (not
- * MADV_DONTFORK), so that a child's view is its parent's; and no
- * descriptor of p on the object: read() or a new mmap through one would
- * not go through a registered range, and would see a hole.
- */
-static bool lazy_view(const struct sc_proc_img *p, const Sc__Vma *w)
-{
-	if ((w->prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE) ||
-	    (w->has_madv && (w->madv & SC__VMA_MADV__VMA_MADV_DONTFORK)))
-		return false;
-	for (size_t i = 0; i < p->fds->n_fds; i++) {
-		const Sc__Fd *f = p->fds->fds[i];
-
-		if (f->has_ino && f->ino == w->ino && f->dev == w->dev)
-			return false;
-	}
-	return true;
+	return (w->prot & (PROT_READ | PROT_WRITE)) == (PROT_READ | PROT_WRITE) &&
+	       !(w->has_madv && (w->madv & SC__VMA_MADV__VMA_MADV_DONTFORK));
 }
 
 bool lazy_shared_vma(const struct sc_image *img, const Sc__Vma *v)
@@ -56,13 +38,17 @@ bool lazy_shared_vma(const struct sc_image *img, const Sc__Vma *v)
 	for (size_t q = 0; q < img->nprocs; q++) {
 		const struct sc_proc_img *p = &img->procs[q];
 
+		/* read() or a new mmap through a descriptor would not go
+		 * through a registered range, and would see a hole. */
+		if (shared_fd_on(p->fds, v))
+			return false;
 		for (size_t k = 0; k < p->mm->n_vmas; k++) {
 			const Sc__Vma *w = p->mm->vmas[k];
 			size_t i;
 
-			if (!same_object(v, w))
+			if (!shared_same_file(v, w))
 				continue;
-			if (!lazy_view(p, w))
+			if (!lazy_view(w))
 				return false;
 			i = sc_run_after(p, w->start);
 			stored |= i < p->nruns && p->runs[i].vaddr < w->end;

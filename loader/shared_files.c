@@ -17,14 +17,13 @@
 
 #include "restore.h"
 
-static bool same_file(const Sc__Vma *v, const Sc__Vma *w)
+bool shared_same_file(const Sc__Vma *v, const Sc__Vma *w)
 {
 	return w->kind == SC__VMA_KIND__ANON_SHARED && w->has_ino && w->ino == v->ino &&
 	       w->dev == v->dev;
 }
 
-/* The image's descriptor on v's file, already in place, or NULL. */
-static const Sc__Fd *fd_on(const Sc__Fds *fds, const Sc__Vma *v)
+const Sc__Fd *shared_fd_on(const Sc__Fds *fds, const Sc__Vma *v)
 {
 	for (size_t i = 0; i < fds->n_fds; i++) {
 		const Sc__Fd *f = fds->fds[i];
@@ -77,7 +76,7 @@ static int new_backing(struct shared_files *sf, const Sc__Mm *mm, const Sc__Vma 
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		const Sc__Vma *w = mm->vmas[i];
 
-		if (same_file(v, w)) {
+		if (shared_same_file(v, w)) {
 			nmaps++;
 			if (w->pgoff + (w->end - w->start) > size)
 				size = w->pgoff + (w->end - w->start);
@@ -100,7 +99,7 @@ int shared_backing(struct shared_files *sf, const struct sc_proc_img *p, const S
 	err[0] = '\0';
 	if (v->kind != SC__VMA_KIND__ANON_SHARED || !v->has_ino)
 		return -1;
-	if ((f = fd_on(p->fds, v))) {
+	if ((f = shared_fd_on(p->fds, v))) {
 		/* Its descriptor brought the contents back already. Opened
 		 * anew: the app's own may be read-only or O_APPEND. */
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
@@ -166,7 +165,7 @@ static bool mapped_elsewhere(const struct sc_image *img, const struct sc_proc_im
 		for (size_t k = 0; k < mm->n_vmas; k++) {
 			const Sc__Vma *w = mm->vmas[k];
 
-			if (!same_file(v, w))
+			if (!shared_same_file(v, w))
 				continue;
 			more |= &img->procs[i] != p;
 			if (w->pgoff + (w->end - w->start) > *size)
@@ -189,7 +188,7 @@ int shared_files_of_tree(struct shared_files *sf, const struct sc_image *img, bo
 
 			/* A SysV segment is made by crload (sysv_shm.c). */
 			if (v->kind != SC__VMA_KIND__ANON_SHARED || !v->has_ino ||
-			    fd_on(p->fds, v) || sc_sysv_of(p->mm, v))
+			    shared_fd_on(p->fds, v) || sc_sysv_of(p->mm, v))
 				continue;
 			for (size_t j = 0; j < sf->n; j++)
 				known |= sf->files[j].ino == v->ino && sf->files[j].dev == v->dev;
@@ -210,7 +209,7 @@ int shared_files_of_tree(struct shared_files *sf, const struct sc_image *img, bo
 				const Sc__Mm *mm = img->procs[q].mm;
 
 				for (size_t w = 0; w < mm->n_vmas; w++)
-					if (same_file(v, mm->vmas[w]) &&
+					if (shared_same_file(v, mm->vmas[w]) &&
 					    shared_fill(fd, NULL, img, &img->procs[q], mm->vmas[w],
 							err))
 						return -1;
