@@ -386,17 +386,12 @@ static enum placed fill(struct server *s, struct space *sp, size_t from, uint64_
 static bool fill_within(struct server *s, struct space *sp, uint64_t a, uint64_t b,
 			enum placed *got)
 {
-	const struct spans *l = &sp->pend;
-	size_t i = span_after(l, a);
 	uint64_t from, to;
+	size_t i = span_within(&sp->pend, a, b, LAZY_BATCH, &from, &to);
 
-	if (i == l->n || l->s[i].start >= b)
+	if (i == SIZE_MAX)
 		return false;
-	from = l->s[i].start > a ? l->s[i].start : a;
-	to = l->s[i].end < b ? l->s[i].end : b;
-	if (to - from > LAZY_BATCH)
-		to = from + LAZY_BATCH;
-	*got = fill(s, sp, sp->src, from, to, l->s[i].src + (from - l->s[i].start));
+	*got = fill(s, sp, sp->src, from, to, sp->pend.s[i].src + (from - sp->pend.s[i].start));
 	return true;
 }
 

@@ -32,6 +32,10 @@ struct spans {
 
 /* The first span of l that ends after a. */
 size_t span_after(const struct spans *l, uint64_t a);
+/* The first span of l that reaches into [a, b), or SIZE_MAX: [*from,
+ * *to) its part there, at most max bytes. */
+size_t span_within(const struct spans *l, uint64_t a, uint64_t b, uint64_t max, uint64_t *from,
+		   uint64_t *to);
 /* s inserted at index at. -1 when out of memory. */
 int span_insert(struct spans *l, size_t at, struct span s);
 /* [a, b) out of l. -1 when out of memory. */

@@ -110,15 +110,11 @@ static bool piece(const struct shared_objs *objs, const struct span *view, uint6
 		  uint64_t max, struct shared_piece *pc)
 {
 	const struct spans *pend = &objs->o[view->who].pend;
-	size_t j = span_after(pend, x0);
 	uint64_t off, end;
+	size_t j = span_within(pend, x0, x1, max, &off, &end);
 
-	if (j == pend->n || pend->s[j].start >= x1)
+	if (j == SIZE_MAX)
 		return false;
-	off = pend->s[j].start > x0 ? pend->s[j].start : x0;
-	end = pend->s[j].end < x1 ? pend->s[j].end : x1;
-	if (end - off > max)
-		end = off + max;
 	*pc = (struct shared_piece){ .obj = view->who,
 				     .who = pend->s[j].who,
 				     .off = off,

@@ -5,6 +5,7 @@
  * where shared objects are mapped (lazy_server.h). A range cut or moved
  * keeps its contents' place: src follows its start.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,20 @@ size_t span_after(const struct spans *l, uint64_t a)
 			hi = mid;
 	}
 	return lo;
+}
+
+size_t span_within(const struct spans *l, uint64_t a, uint64_t b, uint64_t max, uint64_t *from,
+		   uint64_t *to)
+{
+	size_t i = span_after(l, a);
+
+	if (i == l->n || l->s[i].start >= b)
+		return SIZE_MAX;
+	*from = l->s[i].start > a ? l->s[i].start : a;
+	*to = l->s[i].end < b ? l->s[i].end : b;
+	if (*to - *from > max)
+		*to = *from + max;
+	return i;
 }
 
 int span_insert(struct spans *l, size_t at, struct span s)
