@@ -189,24 +189,31 @@ t_tree_compressed() {
 	tree_lazy "$W/img/latest"
 }
 
-# A byte of a child's pages damaged: the page server names the child and
-# its chunk, and the whole tree is killed, none running on.
-t_tree_damaged() {
+# tree_damaged RANK CHUNK: $TREE from crdump's image, a byte of chunk
+# CHUNK of the pages of its process RANK damaged: the page server names
+# the process and its chunk, and the whole tree is killed, none running
+# on.
+tree_damaged() {
 	local child st=0
 	tree_start || return 1
 	"$CRDUMP" -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" || return 1
 	tree_ended || return 1
-	child=$(cat "$W/pid-2")
-	"$E2E_BIN/pagesflip" "$W/img" "$child" $((20 << 20 | 5)) || return 1
+	child=$(cat "$W/pid-$1")
+	"$E2E_BIN/pagesflip" "$W/img" "$child" $(($2 << 20 | 5)) || return 1
 	timeout -s KILL 120 "$CRLOAD" -v --lazy "$W/img" >"$W/crload.out" 2>"$W/crload.err" \
 		</dev/null || st=$?
-	[ $st -ne 0 ] && ! grep -q '^ok' "$W/out" && ! grep -qs '^rank 2' "$W/out-2" ||
+	[ $st -ne 0 ] && ! grep -q '^ok' "$W/out" && ! grep -qs "^rank $1" "$W/out-$1" ||
 		{ say "the tree ran on with a damaged chunk (status $st):"; cat "$W/out" >&2
 		  return 1; }
 	tree_gone "lived on" || return 1
-	grep -q "pid $child: serving its pages: .*pages-$child\.img: chunk 20 (bytes [0-9]* to [0-9]*): checksum mismatch.*: the tree is killed" \
+	grep -q "pid $child: serving its pages: .*pages-$child\.img: chunk $2 (bytes [0-9]* to [0-9]*): checksum mismatch.*: the tree is killed" \
 		"$W/crload.err" || { say "crload did not name the chunk:"; cat "$W/crload.err" >&2
 		return 1; }
+}
+
+# A byte of a child's pages damaged.
+t_tree_damaged() {
+	tree_damaged 2 20
 }
 
 # served_shared MIB: the page server of the tree placed at least MIB MiB
@@ -244,24 +251,10 @@ t_tree_shared_incremental() {
 
 # A byte of the shared memory's pages damaged: each process's image holds
 # the pages of its view, and the last process's (child 3's) are those
-# restored, as an eager restore does. The page server names child 3 and
-# the chunk, and the tree is killed, none running on.
+# restored, as an eager restore does.
 t_tree_shared_damaged() {
-	local TREE=(lazyshm 16) child st=0
-	tree_start || return 1
-	"$CRDUMP" -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" || return 1
-	tree_ended || return 1
-	child=$(cat "$W/pid-3")
-	"$E2E_BIN/pagesflip" "$W/img" "$child" $((8 << 20 | 5)) || return 1
-	timeout -s KILL 120 "$CRLOAD" -v --lazy "$W/img" >"$W/crload.out" 2>"$W/crload.err" \
-		</dev/null || st=$?
-	[ $st -ne 0 ] && ! grep -q '^ok' "$W/out" && ! grep -qs '^rank' "$W"/out-* ||
-		{ say "the tree ran on with a damaged chunk (status $st):"; cat "$W/out" >&2
-		  return 1; }
-	tree_gone "lived on" || return 1
-	grep -q "pid $child: serving its pages: .*pages-$child\.img: chunk 8 (bytes [0-9]* to [0-9]*): checksum mismatch.*: the tree is killed" \
-		"$W/crload.err" || { say "crload did not name the chunk:"; cat "$W/crload.err" >&2
-		return 1; }
+	local TREE=(lazyshm 16)
+	tree_damaged 3 8
 }
 
 # killed_mid_fill IMAGE: crload -v --lazy IMAGE, its page server killed by

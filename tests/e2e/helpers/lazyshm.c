@@ -21,7 +21,6 @@
  * waits for its children and prints "ok" if all exited 0. A mismatch
  * writes "FAIL: ..." instead and exits 1.
  */
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,8 +29,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "lazy_tree.h"
 
 #define PAGE 4096UL
 #define WORDS (PAGE / sizeof(uint64_t))
@@ -52,36 +52,7 @@ struct counters {
 
 static uint64_t word(size_t page, size_t j)
 {
-	uint64_t x = ((uint64_t)page << 20) ^ j ^ 0x5ea1ed;
-
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	return x | 1; /* never zero: a zero page cannot pass */
-}
-
-/* ./NAME holding this process's pid. */
-static void touch(const char *name)
-{
-	int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	if (fd >= 0) {
-		dprintf(fd, "%d\n", (int)getpid());
-		close(fd);
-	}
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { 0, ms * 1000 * 1000 };
-
-	nanosleep(&ts, NULL);
-}
-
-static void wait_for(const char *name)
-{
-	while (access(name, F_OK))
-		sleep_ms(10);
+	return lazy_word(((uint64_t)page << 20) ^ j);
 }
 
 static FILE *out_of(unsigned rank)
@@ -125,7 +96,7 @@ static void arrive(uint64_t *count)
 {
 	__atomic_fetch_add(count, 1, __ATOMIC_SEQ_CST);
 	while (__atomic_load_n(count, __ATOMIC_SEQ_CST) < PROCS)
-		sleep_ms(1);
+		lazy_sleep_ms(1);
 }
 
 /* What every process does after the restore: its views checked, the
@@ -186,10 +157,10 @@ child(unsigned rank, uint64_t *mem, size_t pages, struct counters *c)
 		__atomic_store_n(&c->filled, 1, __ATOMIC_SEQ_CST);
 	}
 	snprintf(name, sizeof(name), "pid-%u", rank);
-	touch(name);
+	lazy_touch(name);
 	while (!__atomic_load_n(&c->filled, __ATOMIC_SEQ_CST))
-		sleep_ms(10);
-	wait_for("go");
+		lazy_sleep_ms(10);
+	lazy_wait_for("go");
 	if (rank != KIDS) {
 		run(rank, mem, pages, c);
 		exit(0);
@@ -212,7 +183,6 @@ int main(int argc, char **argv)
 	pid_t pids[KIDS];
 	struct counters *c;
 	uint64_t *mem;
-	bool bad = false;
 
 	if (mb < 4) {
 		fprintf(stderr, "lazyshm: at least 4 MiB\n");
@@ -234,28 +204,20 @@ int main(int argc, char **argv)
 		if (pids[k - 1] == 0)
 			child(k, mem, pages, c);
 	}
-	touch("pid-0");
+	lazy_touch("pid-0");
 	while (!__atomic_load_n(&c->filled, __ATOMIC_SEQ_CST))
-		sleep_ms(10);
+		lazy_sleep_ms(10);
 	for (unsigned k = 1; k <= KIDS; k++) {
 		char name[64];
 
 		snprintf(name, sizeof(name), "pid-%u", k);
-		wait_for(name);
+		lazy_wait_for(name);
 	}
-	touch("ready");
-	wait_for("go");
+	lazy_touch("ready");
+	lazy_wait_for("go");
 	run(0, mem, pages, c);
-	for (unsigned k = 1; k <= KIDS; k++) {
-		int status;
-
-		if (waitpid(pids[k - 1], &status, 0) != pids[k - 1] || !WIFEXITED(status) ||
-		    WEXITSTATUS(status)) {
-			printf("child %u ended with status %#x\n", k, status);
-			bad = true;
-		}
-	}
-	if (!bad)
-		printf("ok\n");
-	return bad;
+	if (!lazy_reap(pids, KIDS))
+		return 1;
+	printf("ok\n");
+	return 0;
 }

@@ -14,7 +14,6 @@
  * waits for its children and prints "ok" if all of them exited 0. A
  * mismatch writes "FAIL: ..." instead and exits 1.
  */
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,8 +22,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "lazy_tree.h"
 
 #define PAGE 4096UL
 #define WORDS (PAGE / sizeof(uint64_t))
@@ -33,23 +33,7 @@
 
 static uint64_t word(unsigned rank, size_t page, size_t j)
 {
-	uint64_t x = ((uint64_t)rank << 56) ^ ((uint64_t)page << 20) ^ j;
-
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	return x | 1; /* never zero: a zero page cannot pass */
-}
-
-/* ./NAME holding this process's pid. */
-static void touch(const char *name)
-{
-	int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	if (fd >= 0) {
-		dprintf(fd, "%d\n", (int)getpid());
-		close(fd);
-	}
+	return lazy_word(((uint64_t)rank << 56) ^ ((uint64_t)page << 20) ^ j);
 }
 
 /* ./WHAT-RANK holding this process's pid. */
@@ -58,15 +42,7 @@ static void touch_ranked(const char *what, unsigned rank)
 	char name[64];
 
 	snprintf(name, sizeof(name), "%s-%u", what, rank);
-	touch(name);
-}
-
-static void wait_for(const char *name)
-{
-	struct timespec ms10 = { 0, 10 * 1000 * 1000 };
-
-	while (access(name, F_OK))
-		nanosleep(&ms10, NULL);
+	lazy_touch(name);
 }
 
 /* The memory of rank (filled as rank fill), checked and summed; the
@@ -124,7 +100,7 @@ static void __attribute__((noreturn)) child(size_t pages, unsigned rank)
 
 	touch_ranked("pid", rank);
 	touch_ranked("filled", rank);
-	wait_for("go");
+	lazy_wait_for("go");
 	if (rank != 1) {
 		check(mem, pages, rank, rank);
 		exit(0);
@@ -147,7 +123,6 @@ int main(int argc, char **argv)
 	size_t pages = (mb << 20) / PAGE;
 	pid_t pids[16];
 	uint64_t *mem;
-	bool bad = false;
 
 	if (!kids || kids > sizeof(pids) / sizeof(pids[0]) || kids >= GRANDCHILD) {
 		fprintf(stderr, "lazytree: 1 to %zu children\n", sizeof(pids) / sizeof(pids[0]));
@@ -169,21 +144,13 @@ int main(int argc, char **argv)
 		char name[64];
 
 		snprintf(name, sizeof(name), "filled-%u", k);
-		wait_for(name);
+		lazy_wait_for(name);
 	}
-	touch("ready");
-	wait_for("go");
+	lazy_touch("ready");
+	lazy_wait_for("go");
 	check(mem, pages, 0, 0);
-	for (unsigned k = 1; k <= kids; k++) {
-		int status;
-
-		if (waitpid(pids[k - 1], &status, 0) != pids[k - 1] || !WIFEXITED(status) ||
-		    WEXITSTATUS(status)) {
-			printf("child %u ended with status %#x\n", k, status);
-			bad = true;
-		}
-	}
-	if (!bad)
-		printf("ok\n");
-	return bad;
+	if (!lazy_reap(pids, kids))
+		return 1;
+	printf("ok\n");
+	return 0;
 }
