@@ -228,32 +228,34 @@ served_shared() {
 }
 
 # A tree sharing anonymous memory (tests/e2e/helpers/lazyshm.c), from
-# crdump's image: its 12 MiB of stored shared pages are served lazily,
+# crdump's image: its 48 MiB of stored shared pages are served lazily,
 # once for all the processes, and what they compute after dropping,
 # moving and unmapping views of it before any is in, and a fork, is what
-# an uninterrupted run computes.
+# an uninterrupted run computes. 64 MiB, so that the MiB the parent drops
+# is still pending when it does: a server that forgot a shared page on
+# MADV_DONTNEED would make it read zeros.
 t_tree_shared() {
-	local TREE=(lazyshm 16)
+	local TREE=(lazyshm 64)
 	tree_start || return 1
 	"$CRDUMP" -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" ||
 		{ say "crdump:"; cat "$W/crdump.err" >&2; return 1; }
-	tree_ended && tree_lazy "$W/img" && served_shared 12
+	tree_ended && tree_lazy "$W/img" && served_shared 48
 }
 
 # The same from the runtime's images, the second incremental and its pages
 # compressed.
 t_tree_shared_incremental() {
-	local TREE=(lazyshm 16)
+	local TREE=(lazyshm 64)
 	tree_start SELFCKPT_COMPRESS=1 SELFCKPT_FULL_EVERY=4 && checkpoint 1 && checkpoint 2 ||
 		return 1
-	tree_ended && tree_lazy "$W/img/latest" && served_shared 12
+	tree_ended && tree_lazy "$W/img/latest" && served_shared 48
 }
 
 # A byte of the shared memory's pages damaged: each process's image holds
 # the pages of its view, and the last process's (child 3's) are those
 # restored, as an eager restore does.
 t_tree_shared_damaged() {
-	local TREE=(lazyshm 16)
+	local TREE=(lazyshm 64)
 	tree_damaged 3 8
 }
 

@@ -10,7 +10,8 @@
  * checkpointed meanwhile.
  *
  * Once ./go exists, before anything reads the memory: the parent drops
- * its first MiB with MADV_DONTNEED (shared memory keeps its contents),
+ * the last MiB of what child 1 wrote with MADV_DONTNEED (shared memory
+ * keeps its contents),
  * child 1 moves its view of the second MiB elsewhere with mremap, child 2
  * unmaps its view of the first MiB (the others still map it), and child
  * 3 forks a grandchild that shares the memory too. Each process then
@@ -107,7 +108,8 @@ static void run(unsigned rank, uint64_t *mem, size_t pages, struct counters *c)
 	uint64_t sum = 0, *moved = NULL;
 	FILE *out = out_of(rank);
 
-	if (rank == 0 && madvise(mem, MIB, MADV_DONTNEED))
+	/* The last the page server's background would reach. */
+	if (rank == 0 && madvise(mem + (filled - mib) * WORDS, MIB, MADV_DONTNEED))
 		exit(2);
 	if (rank == 1) {
 		moved = mmap(NULL, MIB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
