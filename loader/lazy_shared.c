@@ -11,51 +11,11 @@
  * at which offset.
  */
 #include <stdlib.h>
-#include <sys/mman.h>
 
 #include "lazy_server.h"
 #include "restore.h"
-#include "vmakind.h"
 
 #define PAGE SC_PAGE_SIZE
-
-/* Whether w, a mapping of the object, lets it be lazy: readable and
- * writable, as lazy private memory is, and inherited by a fork (not
- * MADV_DONTFORK), so that a child's view is its parent's. */
-static bool lazy_view(const Sc__Vma *w)
-{
-	return (w->prot & (PROT_READ | PROT_WRITE)) == (PROT_READ | PROT_WRITE) &&
-	       !(w->has_madv && (w->madv & SC__VMA_MADV__VMA_MADV_DONTFORK));
-}
-
-bool lazy_shared_vma(const struct sc_image *img, const Sc__Vma *v)
-{
-	bool stored = false;
-
-	/* A SysV segment has an id any process may attach. */
-	if (v->kind != SC__VMA_KIND__ANON_SHARED || !v->has_ino || sc_vma_is_sysv(v))
-		return false;
-	for (size_t q = 0; q < img->nprocs; q++) {
-		const struct sc_proc_img *p = &img->procs[q];
-
-		/* read() or a new mmap through a descriptor would not go
-		 * through a registered range, and would see a hole. */
-		if (shared_fd_on(p->fds, v))
-			return false;
-		for (size_t k = 0; k < p->mm->n_vmas; k++) {
-			const Sc__Vma *w = p->mm->vmas[k];
-			size_t i;
-
-			if (!shared_same_file(v, w))
-				continue;
-			if (!lazy_view(w))
-				return false;
-			i = sc_run_after(p, w->start);
-			stored |= i < p->nruns && p->runs[i].vaddr < w->end;
-		}
-	}
-	return stored;
-}
 
 /* The index of v's object in objs, added if new; SIZE_MAX when out of
  * memory. */
@@ -81,7 +41,7 @@ int shared_plan(struct shared_objs *objs, struct spans *views, const struct sc_i
 		size_t obj;
 		struct spans *pend;
 
-		if (!lazy_shared_vma(img, v))
+		if (!shared_is_lazy(img, v))
 			continue;
 		if ((obj = object_of(objs, v)) == SIZE_MAX ||
 		    span_insert(views, views->n, (struct span){ v->start, v->end, v->pgoff, obj }))

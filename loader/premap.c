@@ -144,7 +144,7 @@ struct premap {
 	const struct sc_proc_img *p;
 	struct filler fl;
 	struct shared_files shared;
-	bool lazy; /* crload --lazy: lazy_vma()s and lazy_shared_vma()s are left empty */
+	bool lazy; /* crload --lazy: lazy_vma()s and shared_is_lazy()s are left empty */
 	struct ranges lazy_r; /* those, where they end up */
 };
 
@@ -440,7 +440,7 @@ static int premap_vma(struct premap *pm, const Sc__Vma *v, uint64_t temp, char *
 
 	if (sh)
 		return premap_sysv(pm, v, sh, temp, err);
-	if (pm->lazy && (lazy_vma(pm->p, v) || lazy_shared_vma(pm->img, v))) {
+	if (pm->lazy && (lazy_vma(pm->p, v) || shared_is_lazy(pm->img, v))) {
 		/* Filled by crload's page server once the process runs;
 		 * shared memory on the object it shares, empty. */
 		if (ranges_add(&pm->lazy_r, v->start, v->end)) {

@@ -157,8 +157,12 @@ void shared_files_release(struct shared_files *sf);
  * fd, or into mem (the file mapped) when mem is not NULL. */
 int shared_fill(int fd, char *mem, const struct sc_image *img, const struct sc_proc_img *p,
 		const Sc__Vma *v, char *err);
+/* Whether the anonymous shared memory v maps is left empty by crload
+ * --lazy and served by its page server too: only mappings reach it, in
+ * every process of img, and some of its pages are stored. */
+bool shared_is_lazy(const struct sc_image *img, const Sc__Vma *v);
 /* In crload: a filled memfd for every file mapped by more than one process;
- * lazy: empty where the page server fills it (lazy_shared_vma). */
+ * lazy: empty where the page server fills it (shared_is_lazy). */
 int shared_files_of_tree(struct shared_files *sf, const struct sc_image *img, bool lazy, char *err);
 
 /* shm_files.c: files in memory whose pages the image holds */
@@ -199,10 +203,6 @@ int tree_fork_top(struct restore_ctx *ctx, const struct shell_job *job, pid_t *t
 /* lazy.c: crload --lazy (doc/lazy-restore.md) */
 /* Whether p's VMA v is left empty and served by the page server. */
 bool lazy_vma(const struct sc_proc_img *p, const Sc__Vma *v);
-/* lazy_shared.c: whether the anonymous shared memory v maps is left empty
- * and served too: only mappings reach it, in every process of img, and
- * some of its pages are stored. */
-bool lazy_shared_vma(const struct sc_image *img, const Sc__Vma *v);
 /* Before the fork: whether this image and kernel allow --lazy; if not,
  * says why on stderr, and the restore is eager. */
 bool lazy_preflight(const struct sc_image *img, const struct pid_plan *plan, bool verbose);

@@ -153,6 +153,44 @@ int shared_fill(int fd, char *mem, const struct sc_image *img, const struct sc_p
 	return ret;
 }
 
+/* Whether w, a mapping of the object, lets it be lazy: readable and
+ * writable, as lazy private memory is, and inherited by a fork (not
+ * MADV_DONTFORK), so that a child's view is its parent's. */
+static bool lazy_view(const Sc__Vma *w)
+{
+	return (w->prot & (PROT_READ | PROT_WRITE)) == (PROT_READ | PROT_WRITE) &&
+	       !(w->has_madv && (w->madv & SC__VMA_MADV__VMA_MADV_DONTFORK));
+}
+
+bool shared_is_lazy(const struct sc_image *img, const Sc__Vma *v)
+{
+	bool stored = false;
+
+	/* A SysV segment has an id any process may attach. */
+	if (v->kind != SC__VMA_KIND__ANON_SHARED || !v->has_ino || sc_vma_is_sysv(v))
+		return false;
+	for (size_t q = 0; q < img->nprocs; q++) {
+		const struct sc_proc_img *p = &img->procs[q];
+
+		/* read() or a new mmap through a descriptor would not go
+		 * through a registered range, and would see a hole. */
+		if (shared_fd_on(p->fds, v))
+			return false;
+		for (size_t k = 0; k < p->mm->n_vmas; k++) {
+			const Sc__Vma *w = p->mm->vmas[k];
+			size_t i;
+
+			if (!shared_same_file(v, w))
+				continue;
+			if (!lazy_view(w))
+				return false;
+			i = sc_run_after(p, w->start);
+			stored |= i < p->nruns && p->runs[i].vaddr < w->end;
+		}
+	}
+	return stored;
+}
+
 /* Whether another process than p maps the file of v. */
 static bool mapped_elsewhere(const struct sc_image *img, const struct sc_proc_img *p,
 			     const Sc__Vma *v, uint64_t *size)
@@ -199,7 +237,7 @@ int shared_files_of_tree(struct shared_files *sf, const struct sc_image *img, bo
 				return -1;
 			/* Under --lazy the page server fills it, as its
 			 * processes touch it (doc/lazy-restore.md). */
-			if (lazy && lazy_shared_vma(img, v))
+			if (lazy && shared_is_lazy(img, v))
 				continue;
 			/* Every process saw the same memory, but each stored
 			 * only the pages it had mapped (after a fork, shared
