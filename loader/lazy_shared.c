@@ -2,13 +2,13 @@
 /*
  * Anonymous shared memory under crload --lazy (doc/lazy-restore.md): an
  * object (a MAP_SHARED | MAP_ANONYMOUS region, or a file gone from every
- * directory and held by no descriptor) that only its mappings reach may
- * be left empty and served by the page server. Its pending pages are kept
- * once per object, in the object's offsets, not per mapping: a page is
- * filled once, through whichever process's mapping of it, and a page
- * dropped or moved in one process is not filled back from another's
- * list. Each space keeps its views: which object its addresses map, and
- * at which offset.
+ * directory and held by no descriptor) that only its mappings reach
+ * (shared_is_lazy, shared_files.c) is left empty and served by the page
+ * server. Its pending pages are kept once per object, in the object's
+ * offsets, not per mapping: a page is filled once, through whichever
+ * process's mapping of it, and a page dropped or moved in one process is
+ * not filled back from another's list. Each space keeps its views: which
+ * object its addresses map, and at which offset.
  */
 #include <stdlib.h>
 
