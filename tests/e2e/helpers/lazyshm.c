@@ -80,14 +80,8 @@ static void check(FILE *out, unsigned rank, const uint64_t *view, size_t from, s
 			uint64_t got = view[(p - from) * WORDS + j];
 			uint64_t want = p < filled ? word(p, j) : 0;
 
-			if (got != want) {
-				fprintf(out,
-					"FAIL: rank %u: page %zu word %zu: %016" PRIx64
-					", expected %016" PRIx64 "\n",
-					rank, p, j, got, want);
-				fclose(out);
-				exit(1);
-			}
+			if (got != want)
+				lazy_mismatch(out, rank, p, j, got, want);
 			*sum += got;
 		}
 }
@@ -149,7 +143,6 @@ static void __attribute__((noreturn))
 child(unsigned rank, uint64_t *mem, size_t pages, struct counters *c)
 {
 	char name[64];
-	int status = 0;
 	pid_t grandchild;
 
 	if (rank == 1) {
@@ -163,19 +156,8 @@ child(unsigned rank, uint64_t *mem, size_t pages, struct counters *c)
 	while (!__atomic_load_n(&c->filled, __ATOMIC_SEQ_CST))
 		lazy_sleep_ms(10);
 	lazy_wait_for("go");
-	if (rank != KIDS) {
-		run(rank, mem, pages, c);
-		exit(0);
-	}
-	grandchild = fork();
-	if (grandchild == 0) {
-		run(GRANDCHILD, mem, pages, c);
-		exit(0);
-	}
-	run(rank, mem, pages, c);
-	if (grandchild < 0 || waitpid(grandchild, &status, 0) != grandchild)
-		exit(2);
-	exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+	run(lazy_grandchild(rank, KIDS, GRANDCHILD, &grandchild), mem, pages, c);
+	lazy_exit_after(grandchild);
 }
 
 int main(int argc, char **argv)
@@ -183,6 +165,7 @@ int main(int argc, char **argv)
 	size_t mb = argc > 1 ? strtoul(argv[1], NULL, 10) : 16;
 	size_t pages = (mb << 20) / PAGE;
 	pid_t pids[KIDS];
+	unsigned rank;
 	struct counters *c;
 	uint64_t *mem;
 
@@ -197,26 +180,13 @@ int main(int argc, char **argv)
 		perror("mmap");
 		return 2;
 	}
-	for (unsigned k = 1; k <= KIDS; k++) {
-		pids[k - 1] = fork();
-		if (pids[k - 1] < 0) {
-			perror("fork");
-			return 2;
-		}
-		if (pids[k - 1] == 0)
-			child(k, mem, pages, c);
-	}
+	rank = lazy_fork_children(pids, KIDS);
+	if (rank)
+		child(rank, mem, pages, c);
 	lazy_touch("pid-0");
 	while (!__atomic_load_n(&c->filled, __ATOMIC_SEQ_CST))
 		lazy_sleep_ms(10);
-	for (unsigned k = 1; k <= KIDS; k++) {
-		char name[64];
-
-		snprintf(name, sizeof(name), "pid-%u", k);
-		lazy_wait_for(name);
-	}
-	lazy_touch("ready");
-	lazy_wait_for("go");
+	lazy_ready("pid", KIDS);
 	run(0, mem, pages, c);
 	if (!lazy_reap(pids, KIDS))
 		return 1;

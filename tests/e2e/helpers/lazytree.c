@@ -61,14 +61,8 @@ static void check(const uint64_t *mem, size_t pages, unsigned fill, unsigned ran
 		for (size_t j = 0; j < WORDS; j++) {
 			uint64_t got = mem[p * WORDS + j], want = word(fill, p, j);
 
-			if (got != want) {
-				fprintf(out,
-					"FAIL: rank %u: page %zu word %zu: %016" PRIx64
-					", expected %016" PRIx64 "\n",
-					rank, p, j, got, want);
-				fclose(out);
-				exit(1);
-			}
+			if (got != want)
+				lazy_mismatch(out, rank, p, j, got, want);
 			sum += got;
 		}
 	fprintf(out, "rank %u: %zu pages, sum %016" PRIx64 "\n", rank, pages, sum);
@@ -95,25 +89,13 @@ static uint64_t *filled(size_t pages, unsigned rank)
 static void __attribute__((noreturn)) child(size_t pages, unsigned rank)
 {
 	uint64_t *mem = filled(pages, rank);
-	int status = 0;
 	pid_t grandchild;
 
 	touch_ranked("pid", rank);
 	touch_ranked("filled", rank);
 	lazy_wait_for("go");
-	if (rank != 1) {
-		check(mem, pages, rank, rank);
-		exit(0);
-	}
-	grandchild = fork();
-	if (grandchild == 0) {
-		check(mem, pages, rank, GRANDCHILD);
-		exit(0);
-	}
-	check(mem, pages, rank, rank);
-	if (grandchild < 0 || waitpid(grandchild, &status, 0) != grandchild)
-		exit(2);
-	exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+	check(mem, pages, rank, lazy_grandchild(rank, 1, GRANDCHILD, &grandchild));
+	lazy_exit_after(grandchild);
 }
 
 int main(int argc, char **argv)
@@ -122,6 +104,7 @@ int main(int argc, char **argv)
 	unsigned kids = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 3;
 	size_t pages = (mb << 20) / PAGE;
 	pid_t pids[16];
+	unsigned rank;
 	uint64_t *mem;
 
 	if (!kids || kids > sizeof(pids) / sizeof(pids[0]) || kids >= GRANDCHILD) {
@@ -129,25 +112,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);
-	for (unsigned k = 1; k <= kids; k++) {
-		pids[k - 1] = fork();
-		if (pids[k - 1] < 0) {
-			perror("fork");
-			return 2;
-		}
-		if (pids[k - 1] == 0)
-			child(pages / 2, k);
-	}
+	rank = lazy_fork_children(pids, kids);
+	if (rank)
+		child(pages / 2, rank);
 	mem = filled(pages, 0);
 	touch_ranked("pid", 0);
-	for (unsigned k = 1; k <= kids; k++) {
-		char name[64];
-
-		snprintf(name, sizeof(name), "filled-%u", k);
-		lazy_wait_for(name);
-	}
-	lazy_touch("ready");
-	lazy_wait_for("go");
+	lazy_ready("filled", kids);
 	check(mem, pages, 0, 0);
 	if (!lazy_reap(pids, kids))
 		return 1;
