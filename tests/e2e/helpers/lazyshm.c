@@ -1,26 +1,28 @@
 // SPDX-License-Identifier: MIT
 /*
  * A tree sharing anonymous memory, for crload --lazy (tests/e2e/lazy.sh).
- * The parent maps MB MiB (argv[1], default 16) and a page of counters,
+ * The parent maps MB MiB (argv[1], default 64) and a page of counters,
  * both MAP_SHARED | MAP_ANONYMOUS, and forks three children, which share
  * them. Child 1 fills the first three quarters of the memory with words
  * derived from the page and the word; the last quarter is never written
- * (zeros). Each process writes its pid to ./pid-RANK, the parent touches
+ * (zeros). Child 3 unmaps its view of the first two MiB: its image maps
+ * the memory from an offset, and child 2's pages are the ones restored
+ * there. Each process writes its pid to ./pid-RANK, the parent touches
  * ./ready once the memory is filled, and every process waits for ./go,
  * checkpointed meanwhile.
  *
  * Once ./go exists, before anything reads the memory: the parent drops
  * the last MiB of what child 1 wrote with MADV_DONTNEED (shared memory
- * keeps its contents),
- * child 1 moves its view of the second MiB elsewhere with mremap, child 2
- * unmaps its view of the first MiB (the others still map it), and child
- * 3 forks a grandchild that shares the memory too. Each process then
- * checks every page it maps, adding up its words, adds ROUNDS ones to
- * the shared total, and once all of them have, writes its rank into a
- * page of the last quarter, and once all of them have, writes "rank R: N pages, sum HEX, total T, ranks
- * ..." to ./out-RANK: what an uninterrupted run writes too. The parent
- * waits for its children and prints "ok" if all exited 0. A mismatch
- * writes "FAIL: ..." instead and exits 1.
+ * keeps its contents), child 1 moves its view of the second MiB elsewhere
+ * with mremap, child 2 unmaps its view of the first MiB (the others still
+ * map it), and child 3 forks a grandchild that shares the memory too.
+ * Each process then checks every page it maps, adding up its words, and
+ * adds ROUNDS ones to the shared total; once all have, each writes its
+ * rank into a page of the last quarter, and once all have, each writes
+ * "rank R: N pages, sum HEX, total T, ranks ..." to ./out-RANK: what an
+ * uninterrupted run writes too. The parent waits for its children and
+ * prints "ok" if all exited 0. A mismatch writes "FAIL: ..." instead and
+ * exits 1.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -98,7 +100,9 @@ static void arrive(uint64_t *count)
  * counting, its rank written, and its line once all have. */
 static void run(unsigned rank, uint64_t *mem, size_t pages, struct counters *c)
 {
-	size_t filled = pages / 4 * 3, mib = MIB / PAGE, checked = 0;
+	size_t filled = pages / 4 * 3, mib = MIB / PAGE;
+	/* The first page this process maps once the views are changed. */
+	size_t first = rank >= KIDS ? 2 * mib : rank == 2 ? mib : 0;
 	uint64_t sum = 0, *moved = NULL;
 	FILE *out = out_of(rank);
 
@@ -113,16 +117,13 @@ static void run(unsigned rank, uint64_t *mem, size_t pages, struct counters *c)
 	}
 	if (rank == 2 && munmap(mem, MIB))
 		exit(2);
-	if (rank != 2) {
+	if (!first)
 		check(out, rank, mem, 0, mib, filled, &sum);
-		checked += mib;
-	}
 	if (rank == 1)
 		check(out, rank, moved, mib, 2 * mib, filled, &sum);
-	else
+	else if (first <= mib)
 		check(out, rank, mem + mib * WORDS, mib, 2 * mib, filled, &sum);
 	check(out, rank, mem + 2 * mib * WORDS, 2 * mib, pages, filled, &sum);
-	checked += pages - mib;
 	for (unsigned i = 0; i < ROUNDS; i++)
 		__atomic_fetch_add(&c->total, 1, __ATOMIC_SEQ_CST);
 	/* The last quarter is written once every process checked it. */
@@ -130,7 +131,7 @@ static void run(unsigned rank, uint64_t *mem, size_t pages, struct counters *c)
 	mem[(filled + rank) * WORDS] = rank + 1;
 	arrive(&c->done);
 	fprintf(out, "rank %u: %zu pages, sum %016" PRIx64 ", total %" PRIu64 ", ranks", rank,
-		checked, sum, __atomic_load_n(&c->total, __ATOMIC_SEQ_CST));
+		pages - first, sum, __atomic_load_n(&c->total, __ATOMIC_SEQ_CST));
 	for (unsigned r = 0; r < PROCS; r++)
 		fprintf(out, " %" PRIu64, mem[(filled + r) * WORDS]);
 	fprintf(out, "\n");
@@ -151,6 +152,8 @@ child(unsigned rank, uint64_t *mem, size_t pages, struct counters *c)
 				mem[p * WORDS + j] = word(p, j);
 		__atomic_store_n(&c->filled, 1, __ATOMIC_SEQ_CST);
 	}
+	if (rank == KIDS && munmap(mem, 2 * MIB))
+		exit(2);
 	snprintf(name, sizeof(name), "pid-%u", rank);
 	lazy_touch(name);
 	while (!__atomic_load_n(&c->filled, __ATOMIC_SEQ_CST))
@@ -162,7 +165,7 @@ child(unsigned rank, uint64_t *mem, size_t pages, struct counters *c)
 
 int main(int argc, char **argv)
 {
-	size_t mb = argc > 1 ? strtoul(argv[1], NULL, 10) : 16;
+	size_t mb = argc > 1 ? strtoul(argv[1], NULL, 10) : 64;
 	size_t pages = (mb << 20) / PAGE;
 	pid_t pids[KIDS];
 	unsigned rank;
