@@ -14,11 +14,11 @@
 
 /*
  * [start, end) whose contents are at src: in a space's pending list, an
- * address range and the address its pages had in the image of source
- * who (the space's); in a
- * space's views, an address range and the offset of its start in shared
- * object who; in a shared object's pending list, a range of offsets and
- * the address its pages had in the image of source who.
+ * address range and the address its pages had in the image of source who
+ * (the space's); in a space's views, an address range and the offset of
+ * its start in shared object who; in a shared object's pending list, a
+ * range of offsets and the address its pages had in the image of source
+ * who.
  */
 struct span {
 	uint64_t start, end, src;

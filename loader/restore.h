@@ -140,16 +140,16 @@ int restore_process_state(struct restore_ctx *ctx, char *err);
 int premap_and_restore(struct restore_ctx *ctx, char *err);
 
 /* shared_files.c: shared mappings of files that exist only in the process */
+/* Whether w maps the same anonymous shared memory as v. */
+bool shared_same_file(const Sc__Vma *v, const Sc__Vma *w);
+/* The image's descriptor on v's file, already in place, or NULL. */
+const Sc__Fd *shared_fd_on(const Sc__Fds *fds, const Sc__Vma *v);
 /*
  * The file to map shared VMA v from so that it shares pages with every
  * other VMA and descriptor on its file: a descriptor the caller closes
  * (*filled: it holds the contents already), or -1: with err empty, v is
  * the only view of its memory and stays anonymous; else err is set.
  */
-/* Whether w maps the same anonymous shared memory as v. */
-bool shared_same_file(const Sc__Vma *v, const Sc__Vma *w);
-/* The image's descriptor on v's file, already in place, or NULL. */
-const Sc__Fd *shared_fd_on(const Sc__Fds *fds, const Sc__Vma *v);
 int shared_backing(struct shared_files *sf, const struct sc_proc_img *p, const Sc__Vma *v,
 		   bool *filled, char *err);
 void shared_files_release(struct shared_files *sf);
