@@ -116,7 +116,7 @@ bool lazy_preflight(const struct sc_image *img, const struct pid_plan *plan, boo
 		return false;
 	}
 	if (verbose)
-		fprintf(stderr, "crload: --lazy: private memory is served as it is touched\n");
+		fprintf(stderr, "crload: --lazy: anonymous memory is served as it is touched\n");
 	return true;
 }
 
