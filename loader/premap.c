@@ -285,44 +285,51 @@ static void *fill_part(void *arg)
 #define FILL_SPLIT (32UL << 20) /* smaller VMAs are read by one thread */
 #define FILL_STACK (256UL << 10)
 
+/* fill_part(part) started in a thread of its own on stack: false if it
+ * could not be. */
+static bool start_part(pthread_t *t, void *stack, struct fill_part *part)
+{
+	pthread_attr_t attr;
+	bool ok;
+
+	if (pthread_attr_init(&attr))
+		return false;
+	ok = !pthread_attr_setstack(&attr, stack, FILL_STACK) &&
+	     !pthread_create(t, &attr, fill_part, part);
+	pthread_attr_destroy(&attr);
+	return ok;
+}
+
+/* Where part i of n of total bytes begins, a page boundary. */
+static uint64_t part_start(uint64_t total, int i, int n)
+{
+	return i == n ? total : total * (uint64_t)i / (uint64_t)n & ~(uint64_t)(SC_PAGE_SIZE - 1);
+}
+
 static int fill_vma(struct filler *fl, const Sc__Vma *v, uint64_t temp, char *err)
 {
 	static char stacks[FILL_THREADS - 1][FILL_STACK] __attribute__((aligned(4096)));
 	struct fill_part part[FILL_THREADS];
 	pthread_t helper[FILL_THREADS];
+	size_t first = fl->next;
 	uint64_t total = 0;
-	int n = 1, started = 1;
+	int n, started = 1;
 
-	part[0] = (struct fill_part){
-		.fl = fl, .v = v, .first = fl->next, .end = fl->next, .temp = temp
-	};
 	while (has_pages(fl, v))
 		total += fl->runs[fl->next++].nr_pages * SC_PAGE_SIZE;
-	part[0].end = fl->next;
-	part[0].hi = total;
-	if (total >= FILL_SPLIT)
-		n = FILL_THREADS;
-	for (int i = 0; i < n; i++) {
-		part[i] = part[0];
-		part[i].cur = i ? fl->helpers[i - 1] : NULL;
-		part[i].lo = total * (uint64_t)i / (uint64_t)n & ~(uint64_t)(SC_PAGE_SIZE - 1);
-		part[i].hi =
-			total * (uint64_t)(i + 1) / (uint64_t)n & ~(uint64_t)(SC_PAGE_SIZE - 1);
-	}
-	part[n - 1].hi = total;
-	/* Each helper's part; one that cannot start is read here after. */
-	for (int i = 1; i < n; i++) {
-		pthread_attr_t attr;
-
-		if (pthread_attr_init(&attr))
-			break;
-		if (!pthread_attr_setstack(&attr, stacks[i - 1], FILL_STACK) &&
-		    !pthread_create(&helper[i], &attr, fill_part, &part[i]))
-			started++;
-		pthread_attr_destroy(&attr);
-		if (started != i + 1)
-			break;
-	}
+	n = total >= FILL_SPLIT ? FILL_THREADS : 1;
+	for (int i = 0; i < n; i++)
+		part[i] = (struct fill_part){ .fl = fl,
+					      .cur = i ? fl->helpers[i - 1] : NULL,
+					      .v = v,
+					      .first = first,
+					      .end = fl->next,
+					      .temp = temp,
+					      .lo = part_start(total, i, n),
+					      .hi = part_start(total, i + 1, n) };
+	/* Each helper's part; from one that cannot start on, read here. */
+	while (started < n && start_part(&helper[started], stacks[started - 1], &part[started]))
+		started++;
 	fill_part(&part[0]);
 	for (int i = 1; i < started; i++)
 		pthread_join(helper[i], NULL);
