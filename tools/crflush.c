@@ -271,12 +271,24 @@ out:
 	return rc;
 }
 
-/* "latest" on SHARED names name, as on the local tier: a convenience. */
-static void point_latest(struct flush *fl, const char *name)
+/*
+ * dir/name made a symbolic link to target, anew and renamed over the old
+ * one, so that a reader finds the old link or the new one, never none.
+ * Several SELFCKPT_DIRs may flush to one shared tier: the temporary name
+ * is this flush's alone. A failure is said; what the link is for goes
+ * on without it.
+ */
+static int replace_link(const char *dir, const char *name, const char *target)
 {
-	unlinkat(fl->shared_fd, ".latest.tmp", 0);
-	if (!symlinkat(name, fl->shared_fd, ".latest.tmp"))
-		renameat(fl->shared_fd, ".latest.tmp", fl->shared_fd, "latest");
+	char tmp[PATH_MAX], to[PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp-%ld", dir, name + (name[0] == '.'), (long)getpid());
+	snprintf(to, sizeof(to), "%s/%s", dir, name);
+	if ((unlink(tmp) && errno != ENOENT) || symlink(target, tmp) || rename(tmp, to)) {
+		fprintf(stderr, "crflush: %s: %s\n", to, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -413,23 +425,17 @@ static bool newest_generation(const char *dir, char *name)
 	return best > 0;
 }
 
-/* dir/name made a symbolic link to the absolute path of target, anew
- * and renamed over the old one, as "latest" is: a SELFCKPT_DIR whose
- * shared tier changed names the new one. */
+/* dir/name made a link to the absolute path of the tier target (a
+ * SELFCKPT_DIR whose shared tier changed names the new one). */
 static int link_tier(const char *dir, const char *name, const char *target)
 {
-	char real[PATH_MAX], tmp[PATH_MAX], to[PATH_MAX];
+	char real[PATH_MAX];
 
-	/* Several SELFCKPT_DIRs may flush to one shared tier: the temporary
-	 * name is this flush's alone. */
-	snprintf(tmp, sizeof(tmp), "%s/%s.tmp-%ld", dir, name, (long)getpid());
-	snprintf(to, sizeof(to), "%s/%s", dir, name);
-	if (!realpath(target, real) || (unlink(tmp) && errno != ENOENT) || symlink(real, tmp) ||
-	    rename(tmp, to)) {
-		fprintf(stderr, "crflush: %s: %s\n", to, strerror(errno));
+	if (!realpath(target, real)) {
+		fprintf(stderr, "crflush: %s: %s\n", target, strerror(errno));
 		return -1;
 	}
-	return 0;
+	return replace_link(dir, name, real);
 }
 
 /* Leftovers of flushes and pruners killed half way: their pid is gone. */
@@ -527,7 +533,8 @@ static int flush(struct flush *fl)
 	/* And SHARED/SC_FLUSH_FROM names the local tier once a generation
 	 * of it is there: crinfo of that copy finds the local one. */
 	if (sc_tier_generation(name)) {
-		point_latest(fl, name);
+		/* "latest" names it, as on the local tier: a convenience. */
+		replace_link(fl->shared, "latest", name);
 		link_tier(fl->shared, SC_FLUSH_FROM, dir);
 	}
 	fprintf(stderr, "crflush[%d]: %s/%s flushed to %s (%.0f bytes copied in %.3f s)\n",
