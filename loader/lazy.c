@@ -40,9 +40,6 @@
 #include "procparse.h"
 #include "restore.h"
 
-/* Filled in the background per step, between looks at the faults: one
- * chunk of a raw pages file. */
-#define LAZY_BATCH (1UL << 20)
 /* After a fault the background goes on from there while it finds pages
  * pending this close ahead: a program that works through its memory in
  * order finds them in. */
@@ -50,23 +47,14 @@
 /* Served around a faulting page, aligned: the program's next touches are
  * likely near it. */
 #define LAZY_AROUND (256UL << 10)
+/* Handed to the second filler at once: it fills a batch at a time, and
+ * the server reads the kernel's messages between batches. */
+#define LAZY_JOB (8 * LAZY_BATCH)
 /* What the restorer asks of the kernel, as the restorer does. */
 #define LAZY_FEATURES                                                                              \
 	(UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_REMOVE |          \
 	 UFFD_FEATURE_EVENT_UNMAP)
-/* A pending page that stays unmapped this long (no event explains it: a
- * MADV_DONTFORK range in a forked child) is given up. An event follows a
- * change of the map within microseconds. */
-#define LAZY_ENOENT_MS 1000.0
 #define PAGE SC_PAGE_SIZE
-
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 bool lazy_vma(const struct sc_proc_img *p, const Sc__Vma *v)
 {
@@ -192,17 +180,6 @@ static int send_fd(int sock, char byte, int fd)
 	return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
-/* A restored process whose pages are served: its image, its pages files
- * through the chain, and the raw chunk read last, checked, and which it
- * is. */
-struct source {
-	const struct sc_proc_img *p;
-	struct sc_pages pg;
-	bool cached;
-	uint32_t cgen;
-	size_t cidx;
-};
-
 /* One userfaultfd: a restored process's, or a child's one forked. */
 struct space {
 	size_t src; /* whose image its pages come from */
@@ -239,159 +216,128 @@ struct server {
 	size_t near_sp;
 	uint64_t near;
 	int watch; /* the watchdog's socket */
-	char *buf; /* LAZY_BATCH bytes of compressed pages decompressed */
+	struct filler own; /* the server's own reading */
+	/* The second filler, if it could be started, and the job handed to
+	 * it: out of space job_sp's pending list until it is taken back. */
+	struct helper *helper;
+	struct fill_job job;
+	size_t job_sp;
+	bool job_out;
 	struct shared_objs objs; /* anonymous shared memory, pending per object */
 	uint64_t on_faults, in_background, shared; /* bytes placed, shared ones too */
 	char err[SC_ERR_LEN];
 };
 
-/*
- * The image's pages at src, which run r holds, at most *len bytes of
- * them (*len cut to what is returned): a raw pages file with sums in
- * parts is read a whole chunk at a time, checked as it is read
- * (doc/checksums.md) and kept for the next call, whose pages are placed
- * straight from it; a compressed one is read frame by frame into s->buf,
- * each frame checked by sc_pages_get. NULL with s->err set.
- */
-static const char *pages_at(struct server *s, struct source *so, const struct sc_run *r,
-			    uint64_t src, uint64_t *len)
-{
-	const struct sc_chunks *c = &so->pg.ck[r->gen];
-	uint64_t off = r->off + (src - r->vaddr), start, clen;
-	size_t i;
-
-	if (!c->n || !c->bytes)
-		return sc_pages_get(&so->pg, NULL, r, src, s->buf, *len, s->err) ? NULL : s->buf;
-	i = off / c->bytes;
-	start = i * c->bytes;
-	clen = c->size - start < c->bytes ? c->size - start : c->bytes;
-	if (start + clen - off < *len)
-		*len = start + clen - off;
-	if (!so->cached || so->cgen != r->gen || so->cidx != i) {
-		struct iovec iov = { so->pg.ck_buf, clen };
-		ssize_t got = pread(so->pg.fds[r->gen], so->pg.ck_buf, clen, (off_t)start);
-
-		so->cached = false;
-		if (got != (ssize_t)clen) {
-			sc_err(s->err, "%s/%s: %s", sc_image_gen(so->pg.img, r->gen)->dir,
-			       so->pg.name, got < 0 ? strerror(errno) : "short file");
-			return NULL;
-		}
-		if (sc_pages_check_read(&so->pg, r->gen, start, &iov, 1, s->err))
-			return NULL;
-		so->cached = true;
-		so->cgen = r->gen;
-		so->cidx = i;
-	}
-	return so->pg.ck_buf + (off - start);
-}
-
-/* What placing pages in a space came to. */
-enum placed { PLACED, RETRY, GONE, FATAL };
-
-/*
- * len bytes at dst of space sp: copied from buf, or zero pages where buf
- * is NULL; each page placed stops being pending. A page already there
- * (the program's own, or placed for a fault meanwhile) is left as it is.
- */
-static enum placed place(struct server *s, struct space *sp, uint64_t dst, const char *buf,
-			 uint64_t len)
-{
-	while (len) {
-		int64_t got;
-		int e = 0;
-
-		if (buf) {
-			struct uffdio_copy c = { .dst = dst, .src = (uint64_t)buf, .len = len };
-
-			e = ioctl(sp->fd, UFFDIO_COPY, &c) ? errno : 0;
-			got = c.copy;
-		} else {
-			struct uffdio_zeropage z = { .range = { dst, len } };
-
-			e = ioctl(sp->fd, UFFDIO_ZEROPAGE, &z) ? errno : 0;
-			got = z.zeropage;
-		}
-		if (got <= 0 && e == EEXIST)
-			got = PAGE;
-		if (got <= 0 && e == ENOENT) {
-			double now = mono_ms();
-
-			if (!sp->enoent)
-				sp->enoent = now;
-			if (now - sp->enoent < LAZY_ENOENT_MS)
-				return RETRY;
-			got = PAGE; /* unmapped for good */
-		} else if (got > 0) {
-			sp->enoent = 0;
-		}
-		if (got > 0) {
-			if (span_cut(&sp->pend, dst, dst + (uint64_t)got)) {
-				sc_err(s->err, "out of memory");
-				return FATAL;
-			}
-			dst += (uint64_t)got;
-			buf = buf ? buf + got : NULL;
-			len -= (uint64_t)got;
-			continue;
-		}
-		if (e == EAGAIN)
-			return RETRY;
-		if (e == ESRCH)
-			return GONE;
-		sc_err(s->err, "placing pages at %#llx: %s", (unsigned long long)dst, strerror(e));
-		return FATAL;
-	}
-	return PLACED;
-}
-
 /* [a, b) of space sp, pending and from source from's image at src,
- * placed: the stored pages read, holes as zero pages. b - a <=
- * LAZY_BATCH. */
-static enum placed fill(struct server *s, struct space *sp, size_t from, uint64_t a, uint64_t b,
-			uint64_t src)
+ * placed by the server itself; what is in stops being pending. */
+static enum placed fill_space(struct server *s, struct space *sp, size_t from, uint64_t a,
+			      uint64_t b, uint64_t src)
 {
-	struct source *so = &s->src[from];
-	const struct sc_proc_img *p = so->p;
+	uint64_t done = 0;
+	enum placed got;
 
 	s->cur = from;
-	while (a < b) {
-		size_t i = sc_run_after(p, src);
-		const struct sc_run *r = i < p->nruns ? &p->runs[i] : NULL;
-		uint64_t n = b - a, run_end;
-		enum placed got;
-
-		if (r && r->vaddr <= src) {
-			const char *data;
-
-			run_end = r->vaddr + r->nr_pages * PAGE;
-			n = run_end - src < n ? run_end - src : n;
-			if (!(data = pages_at(s, so, r, src, &n)))
-				return FATAL;
-			got = place(s, sp, a, data, n);
-		} else {
-			n = r && r->vaddr - src < n ? r->vaddr - src : n;
-			got = place(s, sp, a, NULL, n);
-		}
-		if (got != PLACED)
-			return got;
-		a += n;
-		src += n;
+	got = fill(&s->own, sp->fd, &sp->enoent, &s->src[from], a, b, src, &done);
+	if (done && span_cut(&sp->pend, a, a + done)) {
+		sc_err(s->err, "out of memory");
+		return FATAL;
 	}
+	return got;
+}
+
+/* The space gone with its process (exit, exec): nothing more for it. */
+static void space_gone(struct space *sp)
+{
+	close(sp->fd);
+	sp->fd = -1;
+	sp->pend.n = 0;
+	sp->views.n = 0;
+}
+
+/*
+ * The second filler's job taken back, held, once it is filled, or at
+ * once with withdraw: what it placed is in, the rest pending again in
+ * its space, unless the space went meanwhile. 0, or -1 with s->err set.
+ */
+static int settle_job(struct server *s, bool withdraw)
+{
+	struct fill_job *j = &s->job;
+	struct space *sp = &s->sp[s->job_sp];
+	uint64_t rest;
+
+	if (!s->job_out || !helper_take(s->helper, j, withdraw))
+		return 0;
+	s->job_out = false;
+	close(j->fd);
+	s->in_background += j->done;
+	if (sp->fd < 0)
+		return 0;
+	sp->enoent = j->enoent;
+	rest = j->a + j->done;
+	switch (j->got) {
+	case PLACED:
+		return 0;
+	case GONE:
+		space_gone(sp);
+		return 0;
+	case FATAL:
+		s->cur = sp->src;
+		return sc_err(s->err, "%s", j->err);
+	case RETRY:
+		break;
+	}
+	/* Taken back with every batch filled, it has nothing left. */
+	if (rest < j->b && span_insert(&sp->pend, span_after(&sp->pend, rest),
+				       (struct span){ rest, j->b, j->src + j->done, sp->src }))
+		return sc_err(s->err, "out of memory");
+	return 0;
+}
+
+/* [a, b) of space k, pending from src of its image, handed to the
+ * second filler, out of the pending list until it is taken back. */
+static enum placed give_job(struct server *s, size_t k, uint64_t a, uint64_t b, uint64_t src)
+{
+	struct space *sp = &s->sp[k];
+	int fd = fcntl(sp->fd, F_DUPFD_CLOEXEC, 0);
+
+	/* Out of descriptors the server fills the range itself. */
+	if (fd < 0)
+		return fill_space(s, sp, sp->src, a, b, src);
+	if (span_cut(&sp->pend, a, b)) {
+		close(fd);
+		sc_err(s->err, "out of memory");
+		return FATAL;
+	}
+	s->job = (struct fill_job){
+		.fd = fd, .so = &s->src[sp->src], .a = a, .b = b, .src = src, .enoent = sp->enoent
+	};
+	s->job_sp = k;
+	s->job_out = true;
+	helper_give(s->helper, &s->job);
 	return PLACED;
 }
 
-/* A pending piece of [a, b) in sp, at most LAZY_BATCH long, filled; false
- * when none of it is pending. */
-static bool fill_within(struct server *s, struct space *sp, uint64_t a, uint64_t b,
+/* Whether a fault at addr of space k falls in the second filler's job:
+ * it waits until the job is taken back. */
+static bool in_job(const struct server *s, size_t k, uint64_t addr)
+{
+	return s->job_out && s->job_sp == k && s->job.a <= addr && addr < s->job.b;
+}
+
+/* A pending piece of [a, b) in space k, at most LAZY_BATCH long, filled,
+ * or handed to the second filler where give; false when none of it is
+ * pending. */
+static bool fill_within(struct server *s, size_t k, uint64_t a, uint64_t b, bool give,
 			enum placed *got)
 {
-	uint64_t from, to;
-	size_t i = span_within(&sp->pend, a, b, LAZY_BATCH, &from, &to);
+	struct space *sp = &s->sp[k];
+	uint64_t from, to, src;
+	size_t i = span_within(&sp->pend, a, b, give ? LAZY_JOB : LAZY_BATCH, &from, &to);
 
 	if (i == SIZE_MAX)
 		return false;
-	*got = fill(s, sp, sp->src, from, to, sp->pend.s[i].src + (from - sp->pend.s[i].start));
+	src = sp->pend.s[i].src + (from - sp->pend.s[i].start);
+	*got = give ? give_job(s, k, from, to, src) : fill_space(s, sp, sp->src, from, to, src);
 	return true;
 }
 
@@ -400,7 +346,7 @@ static bool fill_within(struct server *s, struct space *sp, uint64_t a, uint64_t
  * that maps it. */
 static enum placed fill_piece(struct server *s, struct space *sp, const struct shared_piece *pc)
 {
-	enum placed got = fill(s, sp, pc->who, pc->addr, pc->addr + pc->len, pc->src);
+	enum placed got = fill_space(s, sp, pc->who, pc->addr, pc->addr + pc->len, pc->src);
 
 	if (got != PLACED)
 		return got;
@@ -431,15 +377,6 @@ static uint64_t pending(const struct server *s, const struct space *sp)
 	return span_bytes(&sp->pend) + shared_pending(&s->objs);
 }
 
-/* The space gone with its process (exit, exec): nothing more for it. */
-static void space_gone(struct space *sp)
-{
-	close(sp->fd);
-	sp->fd = -1;
-	sp->pend.n = 0;
-	sp->views.n = 0;
-}
-
 /* A fault: the pending pages around it, or a zero page where nothing is
  * pending any more (dropped by the program), and the thread woken. */
 static enum placed serve_fault(struct server *s, const struct fault *f)
@@ -452,14 +389,18 @@ static enum placed serve_fault(struct server *s, const struct fault *f)
 
 	if (sp->fd < 0)
 		return PLACED;
-	if (fill_within(s, sp, page, page + PAGE, &got)) {
+	if (in_job(s, f->sp, page))
+		return RETRY;
+	if (fill_within(s, f->sp, page, page + PAGE, false, &got)) {
 		if (got == PLACED)
-			fill_within(s, sp, around, around + LAZY_AROUND, &got);
+			fill_within(s, f->sp, around, around + LAZY_AROUND, false, &got);
 	} else if (fill_shared(s, sp, page, page + PAGE, &got)) {
 		if (got == PLACED)
 			fill_shared(s, sp, around, around + LAZY_AROUND, &got);
 	} else {
-		got = place(s, sp, page, NULL, PAGE);
+		uint64_t done = 0;
+
+		got = place(&s->own, sp->fd, &sp->enoent, page, NULL, PAGE, &done);
 	}
 	s->on_faults += before - pending(s, sp);
 	s->near_sp = f->sp;
@@ -519,8 +460,14 @@ static int take_messages(struct server *s, size_t k)
 			struct space *sp = &s->sp[k];
 			int ret = 0;
 
+			/* The second filler's job taken back before a change. */
+			if (m[i].event != UFFD_EVENT_PAGEFAULT && settle_job(s, true))
+				return -1;
 			switch (m[i].event) {
 			case UFFD_EVENT_PAGEFAULT:
+				/* Served now, not once the job is done. */
+				if (in_job(s, k, m[i].arg.pagefault.address) && settle_job(s, true))
+					return -1;
 				ret = add_fault(s, k, m[i].arg.pagefault.address);
 				break;
 			/* Shared memory keeps its contents on MADV_DONTNEED:
@@ -579,10 +526,13 @@ static bool fill_background(struct server *s, size_t k, uint64_t a, uint64_t b, 
 {
 	struct space *sp = &s->sp[k];
 	uint64_t before = pending(s, sp);
+	bool give = s->helper && !s->job_out;
 
-	if (sp->fd < 0 || !fill_within(s, sp, a, b, got))
+	if (sp->fd < 0 || !fill_within(s, k, a, b, give, got))
 		return false;
-	s->in_background += before - pending(s, sp);
+	/* What the second filler places is counted when it is taken back. */
+	if (!give || !s->job_out)
+		s->in_background += before - pending(s, sp);
 	if (*got == GONE)
 		space_gone(sp);
 	return true;
@@ -638,7 +588,7 @@ static bool background(struct server *s, size_t *turn, enum placed *got)
 		if (sp->fd >= 0 && i < l->n && l->s[i].start < s->near + LAZY_AHEAD) {
 			uint64_t a = l->s[i].start > s->near ? l->s[i].start : s->near;
 
-			fill_background(s, s->near_sp, a, a + LAZY_BATCH, got);
+			fill_background(s, s->near_sp, a, a + LAZY_JOB, got);
 			if (*got == PLACED)
 				s->near = a + LAZY_BATCH;
 			return *got == PLACED;
@@ -652,7 +602,7 @@ static bool background(struct server *s, size_t *turn, enum placed *got)
 		if (sp->fd < 0 || !sp->pend.n)
 			continue;
 		*turn = (i + 1) % s->nsp;
-		fill_background(s, i, sp->pend.s[0].start, sp->pend.s[0].start + LAZY_BATCH, got);
+		fill_background(s, i, sp->pend.s[0].start, sp->pend.s[0].start + LAZY_JOB, got);
 		return *got == PLACED;
 	}
 	return false;
@@ -663,7 +613,7 @@ static bool all_in(const struct server *s)
 	for (size_t k = 0; k < s->nsp; k++)
 		if (s->sp[k].fd >= 0 && s->sp[k].pend.n)
 			return false;
-	return s->nf == 0 && !shared_pending(&s->objs);
+	return s->nf == 0 && !s->job_out && !shared_pending(&s->objs);
 }
 
 /* A window around addr in space sp, from below it to above it, where the
@@ -744,18 +694,29 @@ static int plan_spaces(struct server *s, const struct sc_image *img, const struc
 	return 0;
 }
 
-/* Each restored process's image and pages files opened, and the order of
- * its background planned. 0, or -1 with s->err set. */
+/* Each restored process's image and pages files opened, room for their
+ * largest chunk, and the order of its background planned. 0, or -1 with
+ * s->err set. */
 static int plan_sources(struct server *s, const struct sc_image *img, const struct served *sv)
 {
+	uint64_t chunk = 0;
+
 	if (!(s->src = calloc(sv->n, sizeof(*s->src))))
 		return sc_err(s->err, "out of memory");
 	for (; s->nsrc < sv->n; s->nsrc++) {
+		const struct sc_pages *pg = &s->src[s->nsrc].pg;
+
 		s->cur = s->nsrc;
 		s->src[s->nsrc].p = sv->p[s->nsrc];
 		if (sc_pages_open(&s->src[s->nsrc].pg, img, sv->p[s->nsrc], s->err))
 			return -1;
+		for (uint32_t g = 0; g < pg->n; g++)
+			chunk = pg->ck[g].bytes > chunk ? pg->ck[g].bytes : chunk;
 	}
+	if (filler_init(&s->own, chunk, s->err))
+		return -1;
+	/* Without a second filler the server fills alone. */
+	s->helper = helper_new(chunk);
 	if (plan_spaces(s, img, sv))
 		return sc_err(s->err, "out of memory");
 	for (size_t k = 0; k < sv->n; k++)
@@ -764,10 +725,12 @@ static int plan_sources(struct server *s, const struct sc_image *img, const stru
 	return 0;
 }
 
-/* Until a fault or an event comes to any space, or a millisecond passes. */
-static int wait_for_work(struct server *s, struct pollfd **pf, size_t *cap)
+/* Until a fault or an event comes to any space, or timeout ms pass:
+ * how many spaces have messages, or -1 with s->err set. */
+static int wait_for_work(struct server *s, struct pollfd **pf, size_t *cap, int timeout)
 {
 	nfds_t n = 0;
+	int ready;
 
 	/* Forks may have added several spaces since the last wait. */
 	while (*cap < s->nsp)
@@ -776,8 +739,36 @@ static int wait_for_work(struct server *s, struct pollfd **pf, size_t *cap)
 	for (size_t k = 0; k < s->nsp; k++)
 		if (s->sp[k].fd >= 0)
 			(*pf)[n++] = (struct pollfd){ .fd = s->sp[k].fd, .events = POLLIN };
-	poll(*pf, n, 1);
-	return 0;
+	ready = poll(*pf, n, timeout);
+	return ready > 0 ? ready : 0;
+}
+
+/*
+ * The messages of every space taken in, and the second filler's job
+ * taken back if it is filled. Both happen with the helper held, which
+ * then places nothing: take_messages takes its job back, placed or not,
+ * before any change of the map. Where nothing is waiting, the helper is
+ * left to fill. 0, or -1 with s->err set.
+ */
+static int take_all(struct server *s, struct pollfd **pf, size_t *cap)
+{
+	int ready = wait_for_work(s, pf, cap, 0), ret = 0;
+
+	if (ready < 0)
+		return -1;
+	if (!s->helper) {
+		for (size_t k = 0; k < s->nsp && !ret; k++)
+			ret = take_messages(s, k);
+		return ret;
+	}
+	if (!ready && !(s->job_out && helper_ended(s->helper)))
+		return 0;
+	helper_hold(s->helper);
+	ret = settle_job(s, false);
+	for (size_t k = 0; k < s->nsp && ready && !ret; k++)
+		ret = take_messages(s, k);
+	helper_release(s->helper);
+	return ret;
 }
 
 /* The page server: until every page of every space is in. Its exit
@@ -794,19 +785,14 @@ serve(const struct restore_ctx *ctx, const struct crload_opts *opts, const struc
 	struct pollfd *pf = NULL;
 	size_t turn = 0, pfcap = 0;
 
-	if (!(s.buf = malloc(LAZY_BATCH))) {
-		sc_err(s.err, "out of memory");
-		goto fail;
-	}
 	if (plan_sources(&s, ctx->img, sv))
 		goto fail;
 	for (;;) {
 		enum placed got = PLACED;
 		bool progress;
 
-		for (size_t k = 0; k < s.nsp; k++)
-			if (take_messages(&s, k))
-				goto fail;
+		if (take_all(&s, &pf, &pfcap))
+			goto fail;
 		if (serve_faults(&s))
 			goto fail;
 		if (all_in(&s))
@@ -819,14 +805,14 @@ serve(const struct restore_ctx *ctx, const struct crload_opts *opts, const struc
 			raise(SIGSTOP);
 		}
 		/* Else waiting for the kernel's events, or a fault. */
-		if (!progress && wait_for_work(&s, &pf, &pfcap))
+		if (!progress && wait_for_work(&s, &pf, &pfcap, 1) < 0)
 			goto fail;
 	}
 	if (opts->verbose)
 		fprintf(stderr,
 			"crload: %s: every page in after %.1f ms (%.1f MiB on faults, %.1f "
 			"MiB in the background, %.1f MiB of them shared)\n",
-			sv->who, mono_ms() - t0, (double)s.on_faults / (1 << 20),
+			sv->who, lazy_now_ms() - t0, (double)s.on_faults / (1 << 20),
 			(double)s.in_background / (1 << 20), (double)s.shared / (1 << 20));
 	send_fd(watch, 'D', -1);
 	_exit(0);

@@ -10,6 +10,14 @@
 
 #include "image.h"
 
+/* Filled per step of the background, between looks at the faults: one
+ * chunk of a raw pages file. */
+#define LAZY_BATCH (1UL << 20)
+/* A pending page that stays unmapped this long (no event explains it: a
+ * MADV_DONTFORK range in a forked child) is given up. An event follows a
+ * change of the map within microseconds. */
+#define LAZY_ENOENT_MS 1000.0
+
 /* lazy_spans.c: sorted lists of ranges that do not overlap. */
 
 /*
@@ -86,5 +94,79 @@ bool shared_of(const struct shared_objs *objs, const struct spans *views, size_t
 	       struct shared_piece *pc);
 /* Bytes pending in every object. */
 uint64_t shared_pending(const struct shared_objs *objs);
+
+/* lazy_fill.c: pages placed in a restored address space, by the server
+ * and by its second filler. */
+
+/* A restored process whose pages are served: its image, and its pages
+ * files through the chain. */
+struct source {
+	const struct sc_proc_img *p;
+	struct sc_pages pg;
+};
+
+/* What placing pages in a space came to. */
+enum placed { PLACED, RETRY, GONE, FATAL };
+
+/* One filler's reading: the chunk of a raw pages file read last, kept
+ * for the next batch (cpg NULL: none), room to decompress LAZY_BATCH
+ * bytes, and where it says what went wrong (SC_ERR_LEN). */
+struct filler {
+	char *chunk;
+	const struct sc_pages *cpg;
+	uint32_t cgen;
+	size_t cidx;
+	char *buf;
+	char *err;
+};
+
+double lazy_now_ms(void);
+/* f ready to read chunks of at most chunk bytes (0: none). 0, or -1 with
+ * err set. */
+int filler_init(struct filler *f, uint64_t chunk, char *err);
+/*
+ * len bytes at dst through userfaultfd fd: copied from buf, or zero
+ * pages where buf is NULL; *done counts the bytes that are in. A page
+ * already there (the program's own, or placed for a fault meanwhile) is
+ * left as it is. *enoent is since when a page has been found unmapped,
+ * or 0.
+ */
+enum placed place(struct filler *f, int fd, double *enoent, uint64_t dst, const char *buf,
+		  uint64_t len, uint64_t *done);
+/* [a, b) through userfaultfd fd, from source so's image at src: the
+ * stored pages read and checked, holes as zero pages; b - a <=
+ * LAZY_BATCH. *done counts the bytes from a that are in (pages already
+ * there count), *enoent is since when a page was found unmapped, or 0.
+ * FATAL with f->err set. */
+enum placed fill(struct filler *f, int fd, double *enoent, struct source *so, uint64_t a,
+		 uint64_t b, uint64_t src, uint64_t *done);
+
+/* A range handed to the second filler: the job's own copy of the
+ * space's userfaultfd, what fill takes, and what came of it. */
+struct fill_job {
+	int fd;
+	struct source *so;
+	uint64_t a, b, src;
+	double enoent;
+	enum placed got;
+	uint64_t done;
+	char err[SC_ERR_LEN];
+};
+
+struct helper;
+
+/* The second filler's thread started; NULL if it cannot be. */
+struct helper *helper_new(uint64_t chunk);
+/* j handed over; the helper has none. */
+void helper_give(struct helper *h, const struct fill_job *j);
+/* Whether the job handed over is filled. */
+bool helper_ended(struct helper *h);
+/* While the server holds the helper, it places nothing. */
+void helper_hold(struct helper *h);
+void helper_release(struct helper *h);
+/* Held: the job handed over taken back into j, once filled, or at once
+ * with withdraw (RETRY, nothing done, where it was not begun). Whether it
+ * was taken. */
+bool helper_take(struct helper *h, struct fill_job *j, bool withdraw);
 
 #endif

@@ -110,6 +110,33 @@ t_detached() {
 		  return 1; }
 }
 
+# Changes of the map racing both fillers of the page server
+# (tests/e2e/helpers/lazyrace.c): pages dropped, moved away and back, read,
+# and a fork, at random places of 512 MiB while it is still being filled.
+# racing [ENV=VALUE...]: captured by the runtime with those variables, or
+# by crdump.
+racing() {
+	(cd "$W" && exec env ${1:+LD_PRELOAD="$SELFCKPT_LIB" SELFCKPT_LOG="$W/log" \
+		SELFCKPT_DIR="$W/img" "$@"} "$E2E_BIN/lazyrace" 512 >"$W/out" 2>"$W/err" \
+		</dev/null) &
+	APP=$!
+	wait_for test -e "$W/ready" || { say "lazyrace never became ready"; return 1; }
+	if [ $# -gt 0 ]; then
+		checkpoint 1 || return 1
+		ended
+		lazy "$W/img/latest" || return 1
+	else
+		"$CRDUMP" -t "$APP" -D "$W/img" >/dev/null 2>"$W/crdump.err" ||
+			{ say "crdump:"; cat "$W/crdump.err" >&2; return 1; }
+		ended
+		lazy "$W/img" || return 1
+	fi
+	grep -q '^ok ([1-9][0-9]* of' "$W/out" ||
+		{ say "no change raced the server:"; cat "$W/out" >&2; return 1; }
+}
+t_racing() { racing; }
+t_racing_runtime() { racing SELFCKPT_FULL_EVERY=1; }
+
 # The tree the tree cases run, and its arguments: lazytree (a parent and
 # three children, tests/e2e/helpers/lazytree.c) unless a case says
 # otherwise.
@@ -412,6 +439,6 @@ t_server_killed() {
 		"$W/crload.err" || { say "crload says:"; cat "$W/crload.err" >&2; return 1; }
 }
 
-run_cases crdump runtime incremental compressed detached tree tree_compressed tree_ns \
+run_cases crdump runtime incremental compressed detached racing racing_runtime tree tree_compressed tree_ns \
 	tree_ns_server_killed tree_damaged tree_server_killed tree_shared tree_shared_incremental \
 	tree_shared_damaged unprivileged pool damaged server_killed

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* What the trees of tests/e2e/lazy.sh (lazytree.c, lazyshm.c) share: their
- * known words, the files they meet by, and the parent's reaping. */
+/* What the helpers of tests/e2e/lazy.sh (lazytree.c, lazyshm.c,
+ * lazyrace.c) share: their known words, the files they meet by, and the
+ * parent's reaping. */
 #ifndef SELFCKPT_LAZY_TREE_H
 #define SELFCKPT_LAZY_TREE_H
 
