@@ -675,7 +675,8 @@ static int release(struct crload *c)
 	int failed = 0;
 
 	/* The page server first: the restorer waits for it (lazy.c). */
-	if (c->opts.lazy && lazy_serve(&c->ctx, &c->opts, c->t0, c->err))
+	if (c->opts.lazy &&
+	    lazy_serve(&c->ctx, &c->opts, c->t0, c->plan.new_ns ? c->first : 0, c->err))
 		failed = c->ctx.p->pid;
 	stop_at("memory");
 	for (size_t i = 0; i < img->nprocs && !failed; i++)

@@ -22,6 +22,7 @@
 #include <dirent.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -667,6 +668,9 @@ struct served {
 	size_t n;
 	char who[64];
 	const char *killed; /* what the watchdog or a failing server does */
+	/* A pidfd of the init of the pid namespace the tree is in, where the
+	 * server and the watchdog are outside it; -1 else. */
+	int ns_init;
 };
 
 /* The lazy ranges of each restored process: its private ones all pending
@@ -850,12 +854,17 @@ static pid_t parent_of(pid_t pid)
 }
 
 /* Every descendant of the served processes, then those, killed: the
- * userfaultfds of their children die with them. */
+ * userfaultfds of their children die with them. From outside the tree's
+ * pid namespace, its pids are not the tree's (the original may still
+ * hold them): the namespace's init is killed, and every member with it. */
 static void kill_tree(const struct served *sv)
 {
-	pid_t *tree = malloc(sv->n * sizeof(pid_t));
+	pid_t *tree = sv->ns_init < 0 ? malloc(sv->n * sizeof(pid_t)) : NULL;
 	size_t n = sv->n;
 	bool grew = true;
+
+	if (sv->ns_init >= 0)
+		syscall(SYS_pidfd_send_signal, sv->ns_init, SIGKILL, NULL, 0);
 
 	for (size_t k = 0; tree && k < sv->n; k++)
 		tree[k] = sv->p[k]->pid;
@@ -932,6 +941,8 @@ static void detach(void)
 /* The served processes' descriptors closed, and their lists freed. */
 static void served_free(struct served *sv)
 {
+	if (sv->ns_init >= 0)
+		close(sv->ns_init);
 	for (size_t k = 0; k < sv->n; k++) {
 		close(sv->uffd[k]);
 		close(sv->pidfd[k]);
@@ -986,9 +997,39 @@ static int take_served(struct restore_ctx *ctx, struct served *sv, char *err)
 	return ret;
 }
 
-int lazy_serve(struct restore_ctx *ctx, const struct crload_opts *opts, double t0, char *err)
+/*
+ * The pid namespace crload's children are forked in made crload's own
+ * again, from the new one it made for the tree (ns_init's): the server
+ * and the watchdog are then no members of the tree's namespace, which
+ * neither sees them nor ends them when it ends (they say so). sv->ns_init
+ * is set then, for the way back (leave_own_ns) and for the watchdog.
+ * Where the kernel refuses, they are forked in the tree's namespace, as
+ * before.
+ */
+static void enter_own_ns(struct served *sv, pid_t ns_init)
 {
-	struct served sv = { 0 };
+	int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	int init = ns_init > 0 ? (int)syscall(SYS_pidfd_open, ns_init, 0) : -1;
+
+	if (self >= 0 && init >= 0 && !setns(self, CLONE_NEWPID))
+		sv->ns_init = init;
+	else if (init >= 0)
+		close(init);
+	if (self >= 0)
+		close(self);
+}
+
+/* Children forked in the tree's namespace again, as crload made it. */
+static void leave_own_ns(const struct served *sv)
+{
+	if (sv->ns_init >= 0)
+		setns(sv->ns_init, CLONE_NEWPID);
+}
+
+int lazy_serve(struct restore_ctx *ctx, const struct crload_opts *opts, double t0, pid_t ns_init,
+	       char *err)
+{
+	struct served sv = { .ns_init = -1 };
 	int wsv[2];
 	pid_t watchdog, server;
 
@@ -1003,6 +1044,7 @@ int lazy_serve(struct restore_ctx *ctx, const struct crload_opts *opts, double t
 		goto fail;
 	}
 	fflush(NULL);
+	enter_own_ns(&sv, ns_init);
 	watchdog = fork();
 	if (watchdog == 0) {
 		close(wsv[1]);
@@ -1019,6 +1061,7 @@ int lazy_serve(struct restore_ctx *ctx, const struct crload_opts *opts, double t
 		detach();
 		serve(ctx, opts, &sv, wsv[1], t0);
 	}
+	leave_own_ns(&sv);
 	close(wsv[0]);
 	close(wsv[1]);
 	if (server < 0) {

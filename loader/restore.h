@@ -213,8 +213,10 @@ int lazy_sockets(struct restore_ctx *ctx, char *err);
  * one page server for all of them started, with a watchdog that kills the
  * tree if the server dies before every page is in. 0 also when nothing
  * came (the restores failed: their status says why), -1 with err set.
- * t0: when crload started, for -v's time until every page is in. */
-int lazy_serve(struct restore_ctx *ctx, const struct crload_opts *opts, double t0, char *err);
+ * t0: when crload started, for -v's time until every page is in; ns_init:
+ * the init of the pid namespace crload made for the tree, or 0. */
+int lazy_serve(struct restore_ctx *ctx, const struct crload_opts *opts, double t0, pid_t ns_init,
+	       char *err);
 
 /* direct_read.c: cold pages files read with O_DIRECT (doc/direct-io.md) */
 /* Per generation of pg, a descriptor of its file for direct reads where
