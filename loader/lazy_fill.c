@@ -217,6 +217,8 @@ static void *helper_run(void *arg)
 
 			j->got = fill(&h->f, j->fd, &j->enoent, j->so, at, end, j->src + j->done,
 				      &j->done);
+			if (j->got == FATAL)
+				strcpy(j->err, h->err);
 			while (__atomic_load_n(&h->held, __ATOMIC_RELAXED))
 				pthread_cond_wait(&h->cond, &h->lock);
 			if (h->seq != seq || h->state != JOB_GIVEN)
@@ -224,8 +226,6 @@ static void *helper_run(void *arg)
 		}
 		if (h->seq != seq || h->state != JOB_GIVEN)
 			continue;
-		if (j->got == FATAL)
-			strcpy(j->err, h->err);
 		__atomic_store_n(&h->state, JOB_ENDED, __ATOMIC_RELEASE);
 	}
 	return NULL;
@@ -236,27 +236,32 @@ struct helper *helper_new(uint64_t chunk)
 	struct helper *h = calloc(1, sizeof(*h));
 	pthread_t t;
 
-	if (!h || filler_init(&h->f, chunk, h->err))
+	if (!h)
 		return NULL;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->cond, NULL);
 	/* The server exits when it is done, and the thread with it. */
-	if (pthread_create(&t, NULL, helper_run, h))
+	if (filler_init(&h->f, chunk, h->err) || pthread_create(&t, NULL, helper_run, h)) {
+		free(h->f.buf);
+		free(h->f.chunk);
+		free(h);
 		return NULL;
+	}
 	pthread_detach(t);
 	return h;
 }
 
+/* held is set before the lock is asked for: the thread, between two
+ * batches, sees it and lets go. */
 void helper_hold(struct helper *h)
 {
 	__atomic_store_n(&h->held, true, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&h->lock);
-	h->held = true;
 }
 
 void helper_release(struct helper *h)
 {
-	h->held = false;
+	__atomic_store_n(&h->held, false, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&h->cond);
 	pthread_mutex_unlock(&h->lock);
 }
@@ -282,7 +287,8 @@ bool helper_take(struct helper *h, struct fill_job *j, bool withdraw)
 	if (h->state == JOB_GIVEN && !withdraw)
 		return false;
 	*j = h->job;
-	if (h->state == JOB_GIVEN)
+	/* Taken back between two batches: the rest is the server's again. */
+	if (h->state == JOB_GIVEN && j->got == PLACED)
 		j->got = RETRY;
 	h->state = JOB_NONE;
 	return true;
