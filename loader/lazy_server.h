@@ -120,6 +120,7 @@ struct filler {
 	char *err;
 };
 
+/* CLOCK_MONOTONIC in milliseconds. */
 double lazy_now_ms(void);
 /* f ready to read chunks of at most chunk bytes (0: none). 0, or -1 with
  * err set. */
@@ -164,9 +165,10 @@ bool helper_ended(struct helper *h);
 /* While the server holds the helper, it places nothing. */
 void helper_hold(struct helper *h);
 void helper_release(struct helper *h);
-/* Held: the job handed over taken back into j, once filled, or at once
- * with withdraw (RETRY, nothing done, where it was not begun). Whether it
- * was taken. */
+/* Held: the job handed over taken back into j once it is filled, or at
+ * once with withdraw: then RETRY with what its batches placed so far
+ * (nothing, where it was not begun), or how its last batch failed.
+ * Whether it was taken. */
 bool helper_take(struct helper *h, struct fill_job *j, bool withdraw);
 
 #endif
