@@ -612,23 +612,25 @@ static int chunk_matches(int fd, uint64_t off, uint64_t len, uint64_t sum, char 
 	return XXH3_64bits(buf, (size_t)len) == sum;
 }
 
+int sc_pages_read_chunk(const struct sc_pages *pg, uint32_t gen, size_t i, char *buf, char *err)
+{
+	const struct sc_chunks *c = &pg->ck[gen];
+	uint64_t len, off = chunk_at(pg, gen, i, &len);
+	char why[SC_ERR_LEN];
+	int ok = chunk_matches(pg->fds[gen], off, len, c->sum[i], buf, why);
+
+	if (ok < 0)
+		return sc_err(err, "%s/%s: %s", sc_image_gen(pg->img, gen)->dir, pg->name, why);
+	if (!ok)
+		return chunk_error(pg, gen, i, err);
+	__atomic_store_n(&c->done[i], 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
 /* Chunk i of generation g read and checked unless it was already. */
 static int check_chunk(const struct sc_pages *pg, uint32_t g, size_t i, char *err)
 {
-	const struct sc_chunks *c = &pg->ck[g];
-	uint64_t len, off = chunk_at(pg, g, i, &len);
-	char why[SC_ERR_LEN];
-	int ok;
-
-	if (c->done[i])
-		return 0;
-	ok = chunk_matches(pg->fds[g], off, len, c->sum[i], pg->ck_buf, why);
-	if (ok < 0)
-		return sc_err(err, "%s/%s: %s", sc_image_gen(pg->img, g)->dir, pg->name, why);
-	if (!ok)
-		return chunk_error(pg, g, i, err);
-	c->done[i] = 1;
-	return 0;
+	return pg->ck[g].done[i] ? 0 : sc_pages_read_chunk(pg, g, i, pg->ck_buf, err);
 }
 
 int sc_pages_check_rest(const struct sc_pages *pg, char *err)

@@ -179,6 +179,11 @@ struct iovec;
  * checksum mismatch: the file is corrupted". */
 int sc_pages_check_read(const struct sc_pages *pg, uint32_t gen, uint64_t off,
 			const struct iovec *iov, int n, char *err);
+/* Chunk (or frame) i of generation gen's pages file read whole into buf
+ * and checked against its sum. 0, or -1 with err set as by
+ * sc_pages_check_read, or to "DIR/pages-PID.img: why" where it cannot be
+ * read. */
+int sc_pages_read_chunk(const struct sc_pages *pg, uint32_t gen, size_t i, char *buf, char *err);
 /* Every chunk to check that was not read whole, read and checked: after
  * it, all of every pages file pg reads from matches its sums. 0, or -1
  * with err set as by sc_pages_check_read. */

@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,20 +51,10 @@ int filler_init(struct filler *f, uint64_t chunk, char *err)
  * it is the one read last. 0, or -1 with f->err set. */
 static int chunk_get(struct filler *f, const struct sc_pages *pg, uint32_t gen, size_t idx)
 {
-	const struct sc_chunks *c = &pg->ck[gen];
-	uint64_t start = idx * c->bytes;
-	size_t len = c->size - start < c->bytes ? c->size - start : c->bytes;
-	struct iovec iov = { f->chunk, len };
-	ssize_t got;
-
 	if (f->cpg == pg && f->cgen == gen && f->cidx == idx)
 		return 0;
 	f->cpg = NULL;
-	got = pread(pg->fds[gen], f->chunk, len, (off_t)start);
-	if (got != (ssize_t)len)
-		return sc_err(f->err, "%s/%s: %s", sc_image_gen(pg->img, gen)->dir, pg->name,
-			      got < 0 ? strerror(errno) : "short file");
-	if (sc_pages_check_read(pg, gen, start, &iov, 1, f->err))
+	if (sc_pages_read_chunk(pg, gen, idx, f->chunk, f->err))
 		return -1;
 	f->cpg = pg;
 	f->cgen = gen;
