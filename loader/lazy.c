@@ -756,22 +756,19 @@ static int wait_for_work(struct server *s, struct pollfd **pf, size_t *cap, int 
  */
 static int take_all(struct server *s, struct pollfd **pf, size_t *cap)
 {
-	int ready = wait_for_work(s, pf, cap, 0), ret = 0;
+	int ready = wait_for_work(s, pf, cap, 0), ret;
 
 	if (ready < 0)
 		return -1;
-	if (!s->helper) {
-		for (size_t k = 0; k < s->nsp && !ret; k++)
-			ret = take_messages(s, k);
-		return ret;
-	}
 	if (!ready && !(s->job_out && helper_ended(s->helper)))
 		return 0;
-	helper_hold(s->helper);
+	if (s->helper)
+		helper_hold(s->helper);
 	ret = settle_job(s, false);
 	for (size_t k = 0; k < s->nsp && ready && !ret; k++)
 		ret = take_messages(s, k);
-	helper_release(s->helper);
+	if (s->helper)
+		helper_release(s->helper);
 	return ret;
 }
 
@@ -853,18 +850,13 @@ static pid_t parent_of(pid_t pid)
 	return st.ppid;
 }
 
-/* Every descendant of the served processes, then those, killed: the
- * userfaultfds of their children die with them. From outside the tree's
- * pid namespace, its pids are not the tree's (the original may still
- * hold them): the namespace's init is killed, and every member with it. */
-static void kill_tree(const struct served *sv)
+/* Every descendant of the served processes killed, found in /proc by
+ * their pids. */
+static void kill_descendants(const struct served *sv)
 {
-	pid_t *tree = sv->ns_init < 0 ? malloc(sv->n * sizeof(pid_t)) : NULL;
+	pid_t *tree = malloc(sv->n * sizeof(pid_t));
 	size_t n = sv->n;
 	bool grew = true;
-
-	if (sv->ns_init >= 0)
-		syscall(SYS_pidfd_send_signal, sv->ns_init, SIGKILL, NULL, 0);
 
 	for (size_t k = 0; tree && k < sv->n; k++)
 		tree[k] = sv->p[k]->pid;
@@ -890,9 +882,21 @@ static void kill_tree(const struct served *sv)
 	}
 	for (size_t i = n; tree && i-- > sv->n;)
 		kill(tree[i], SIGKILL);
+	free(tree);
+}
+
+/* Every descendant of the served processes, then those, killed: the
+ * userfaultfds of their children die with them. From outside the tree's
+ * pid namespace, its pids are not the tree's (the original may still
+ * hold them): the namespace's init is killed, and every member with it. */
+static void kill_tree(const struct served *sv)
+{
+	if (sv->ns_init >= 0)
+		syscall(SYS_pidfd_send_signal, sv->ns_init, SIGKILL, NULL, 0);
+	else
+		kill_descendants(sv);
 	for (size_t k = 0; k < sv->n; k++)
 		syscall(SYS_pidfd_send_signal, sv->pidfd[k], SIGKILL, NULL, 0);
-	free(tree);
 }
 
 /*
